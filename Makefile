@@ -1,0 +1,51 @@
+# The coins platform. `make run` starts the local stack; `make test` runs every test.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-unit install token migrate images docker bench clean
+
+$(STAMP): requirements.lock requirements-dev.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.lock
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
+	touch $@
+
+install: $(STAMP)
+
+## Start broker, migrations and every process of the three services (Ctrl-C stops all).
+run: $(STAMP)
+	$(BIN)/coinsctl stack
+
+## Every test: unit, integration (PostgreSQL + broker), end-to-end, faults, and the container
+## tests (a Docker engine is started, as root, and the images built; without one they skip).
+test: $(STAMP)
+	@if deploy/ensure-docker.sh; then deploy/build-images.sh; \
+	 else echo "*** no Docker engine: the container tests will be skipped ***"; fi
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+## Benchmark: baselines then the system, same run; writes bench/results/<date>.json and .png.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## Print a bearer token for the local stack: make token CALLER=gateway
+token: $(STAMP)
+	@$(BIN)/coinsctl token --caller $(or $(CALLER),gateway)
+
+## Build the three service images (plus the test broker and PostgreSQL images).
+images: $(STAMP) docker
+	deploy/build-images.sh
+
+## Start a Docker engine if none runs (installing it when root); fails only if none can run.
+docker:
+	deploy/ensure-docker.sh
+
+migrate: $(STAMP)
+	$(BIN)/coinsctl migrate all
+
+clean:
+	rm -rf var .pytest_cache

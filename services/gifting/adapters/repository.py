@@ -1,0 +1,83 @@
+"""Reading and writing gifting's aggregates with SQLAlchemy Core, on the unit of work's connection."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from services.gifting.adapters.orm import gifts, wallet_entries, wallets
+from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet
+from shared.clock import utcnow
+from shared.db import StaleRead, insert_ignore, lock_for_update
+
+
+class WalletRepository:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def get(self, user_id: str) -> Wallet | None:
+        row = self.conn.execute(sa.select(wallets).where(wallets.c.user_id == user_id)).first()
+        return _wallet(row) if row else None
+
+    def get_for_update(self, user_id: str) -> Wallet | None:
+        row = self.conn.execute(lock_for_update(sa.select(wallets).where(wallets.c.user_id == user_id),
+                                                self.conn)).first()
+        return _wallet(row) if row else None
+
+    def get_or_create_for_update(self, user_id: str) -> Wallet:
+        insert_ignore(self.conn, wallets, {"user_id": user_id, "balance_coins": 0, "debt_coins": 0, "version": 0,
+                                           "updated_at": utcnow()}, ["user_id"])
+        return self.get_for_update(user_id)
+
+    def save(self, wallet: Wallet) -> None:
+        result = self.conn.execute(
+            wallets.update()
+            .where(wallets.c.user_id == wallet.user_id, wallets.c.version == wallet.version)
+            .values(balance_coins=wallet.balance_coins, debt_coins=wallet.debt_coins, version=wallet.version + 1,
+                    updated_at=utcnow()))
+        if result.rowcount != 1:
+            raise StaleRead(f"wallet {wallet.user_id} changed")
+        wallet.version += 1
+
+
+class LedgerRepository:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def record(self, *, wallet: Wallet, kind: str, delta_coins: int, reference: str) -> None:
+        self.conn.execute(wallet_entries.insert().values(
+            user_id=wallet.user_id, kind=kind, delta_coins=delta_coins, balance_after=wallet.balance,
+            reference=reference, created_at=utcnow()))
+
+    def page(self, user_id: str, *, limit: int, before_id: int | None) -> list[LedgerEntry]:
+        query = sa.select(wallet_entries).where(wallet_entries.c.user_id == user_id)
+        if before_id is not None:
+            query = query.where(wallet_entries.c.entry_id < before_id)
+        rows = self.conn.execute(query.order_by(wallet_entries.c.entry_id.desc()).limit(limit)).all()
+        return [LedgerEntry(r.entry_id, r.user_id, r.kind, r.delta_coins, r.balance_after, r.reference,
+                            r.created_at) for r in rows]
+
+
+class GiftRepository:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def add(self, gift: GiftTransaction) -> None:
+        self.conn.execute(gifts.insert().values(**vars(gift)))
+
+    def by_idempotency_key(self, key: str) -> GiftTransaction | None:
+        row = self.conn.execute(sa.select(gifts).where(gifts.c.idempotency_key == key)).first()
+        return GiftTransaction(**row._mapping) if row else None
+
+    def leaderboard(self, stream_id: str, *, limit: int) -> list[tuple[str, int, int]]:
+        """(sender_id, coins, gifts) of a stream's top gifters, most coins first."""
+        coins = sa.func.sum(gifts.c.total_coins).label("coins")
+        rows = self.conn.execute(
+            sa.select(gifts.c.sender_id, coins, sa.func.sum(gifts.c.quantity).label("gifts"))
+            .where(gifts.c.stream_id == stream_id).group_by(gifts.c.sender_id)
+            .order_by(coins.desc(), gifts.c.sender_id).limit(limit)).all()
+        return [(r.sender_id, int(r.coins), int(r.gifts)) for r in rows]
+
+
+def _wallet(row) -> Wallet:
+    return Wallet(user_id=row.user_id, balance_coins=row.balance_coins, debt_coins=row.debt_coins,
+                  version=row.version)

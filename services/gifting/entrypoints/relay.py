@@ -1,0 +1,13 @@
+"""Gifting's outbox relay: `python -m services.gifting.entrypoints.relay`."""
+from services.gifting.adapters.orm import tables
+from services.gifting.bootstrap import bootstrap
+from shared.runners import run_relay
+
+
+def main() -> None:
+    gifting = bootstrap()
+    run_relay(gifting.settings.common, gifting.engine, tables["outbox"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Gifting's use cases: each takes a command and a unit of work, and commits once."""
+from __future__ import annotations
+
+import uuid
+
+from services.gifting.domain.catalog import find_gift
+from services.gifting.domain.commands import ClawBackPurchase, CreditPurchase, SendGift
+from services.gifting.domain.errors import InsufficientCoins
+from services.gifting.domain.model import GiftTransaction, Wallet, price_gift
+from services.gifting.service_layer.unit_of_work import GiftingUnitOfWork
+from shared.clock import utcnow
+from shared.contracts import GIFT_SENT
+
+
+def send_gift(cmd: SendGift, uow: GiftingUnitOfWork, *, diamonds_per_coin: int) -> GiftTransaction:
+    gift = find_gift(cmd.gift_id)
+    cost = price_gift(gift=gift, quantity=cmd.quantity, sender_id=cmd.sender_id, creator_id=cmd.creator_id)
+    with uow:
+        if cmd.idempotency_key:
+            earlier = uow.gifts.by_idempotency_key(cmd.idempotency_key)
+            if earlier is not None:
+                return earlier
+        wallet = uow.wallets.get_for_update(cmd.sender_id)
+        if wallet is None:
+            raise InsufficientCoins(f"The gift costs {cost} coins; the wallet holds 0.")
+        wallet.spend(cost)
+        uow.wallets.save(wallet)
+        tx = GiftTransaction(
+            gift_tx_id=str(uuid.uuid4()), sender_id=cmd.sender_id, creator_id=cmd.creator_id,
+            gift_id=gift.gift_id, quantity=cmd.quantity, coins_each=gift.coins, total_coins=cost,
+            diamonds=cost * diamonds_per_coin, stream_id=cmd.stream_id, balance_after=wallet.balance,
+            sent_at=utcnow(), idempotency_key=cmd.idempotency_key)
+        uow.gifts.add(tx)
+        uow.ledger.record(wallet=wallet, kind="gift", delta_coins=-cost, reference=tx.gift_tx_id)
+        uow.outbox.add(GIFT_SENT, {
+            "gift_tx_id": tx.gift_tx_id, "sender_id": tx.sender_id, "creator_id": tx.creator_id,
+            "gift_id": tx.gift_id, "quantity": tx.quantity, "coins": tx.total_coins, "diamonds": tx.diamonds,
+            "stream_id": tx.stream_id, "sent_at": tx.sent_at})
+        uow.commit()
+    return tx
+
+
+def credit_purchase(cmd: CreditPurchase, uow: GiftingUnitOfWork) -> Wallet:
+    with uow:
+        wallet = uow.wallets.get_or_create_for_update(cmd.user_id)
+        wallet.credit(cmd.coins)
+        uow.wallets.save(wallet)
+        uow.ledger.record(wallet=wallet, kind="purchase", delta_coins=cmd.coins, reference=cmd.purchase_id)
+        uow.commit()
+    return wallet
+
+
+def claw_back_purchase(cmd: ClawBackPurchase, uow: GiftingUnitOfWork) -> Wallet:
+    with uow:
+        wallet = uow.wallets.get_or_create_for_update(cmd.user_id)
+        wallet.claw_back(cmd.coins)
+        uow.wallets.save(wallet)
+        uow.ledger.record(wallet=wallet, kind="chargeback", delta_coins=-cmd.coins, reference=cmd.chargeback_id)
+        uow.commit()
+    return wallet
+
+
+def wallet_of(user_id: str, uow: GiftingUnitOfWork) -> Wallet:
+    """A user with no purchases has an empty, active wallet."""
+    with uow:
+        return uow.wallets.get(user_id) or Wallet(user_id=user_id)

@@ -1,0 +1,27 @@
+"""Gifting's settings, read once from the environment."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from shared.settings import CommonSettings, Env, common_settings
+
+# Which callers may do what on this service (override with GIFTING_AUTH_POLICY as JSON).
+DEFAULT_POLICY = {
+    "gateway": ("catalog:read", "wallets:read", "gifts:send", "leaderboards:read"),
+    "live": ("catalog:read", "wallets:read", "gifts:send", "leaderboards:read"),
+    "app": ("catalog:read", "wallets:read", "leaderboards:read"),
+    "ops": ("catalog:read", "wallets:read", "leaderboards:read", "audit:read"),
+}
+
+
+@dataclass(frozen=True)
+class GiftingSettings:
+    common: CommonSettings
+    diamonds_per_coin: int = 1
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> GiftingSettings:
+    env = Env(environ)
+    return GiftingSettings(common=common_settings("gifting", DEFAULT_POLICY, environ),
+                           diamonds_per_coin=env.int("GIFTING_DIAMONDS_PER_COIN", 1))

@@ -1,0 +1,1 @@
+"""Payout: creators, their earnings in diamonds, withdrawals, the payout processor adapter."""

@@ -1,0 +1,74 @@
+"""The payout service's tables."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from shared.db import UTCDateTime
+from shared.tables import add_infrastructure_tables
+
+metadata = sa.MetaData()
+
+creators = sa.Table(
+    "creators", metadata,
+    sa.Column("creator_id", sa.String(64), primary_key=True),
+    sa.Column("country", sa.String(2), nullable=False),
+    sa.Column("birth_date", sa.Date, nullable=False),
+    sa.Column("payout_method", sa.String(16), nullable=False),
+    sa.Column("payout_account", sa.String(254), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint("payout_method IN ('bank', 'paypal')", name="ck_creators_method"),
+)
+
+# A creator's diamonds; gifts credit it before the creator registers, so no foreign key.
+creator_accounts = sa.Table(
+    "creator_accounts", metadata,
+    sa.Column("creator_id", sa.String(64), primary_key=True),
+    sa.Column("credited_diamonds", sa.BigInteger, nullable=False),
+    sa.Column("reserved_diamonds", sa.BigInteger, nullable=False),
+    sa.Column("withdrawn_diamonds", sa.BigInteger, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("credited_diamonds >= 0 AND reserved_diamonds >= 0 AND withdrawn_diamonds >= 0",
+                       name="ck_accounts_not_negative"),
+    sa.CheckConstraint("reserved_diamonds + withdrawn_diamonds <= credited_diamonds",
+                       name="ck_accounts_no_overdraw"),
+)
+
+earnings = sa.Table(
+    "earnings", metadata,
+    sa.Column("gift_tx_id", sa.String(36), primary_key=True),
+    sa.Column("creator_id", sa.String(64), nullable=False),
+    sa.Column("sender_id", sa.String(64), nullable=False),
+    sa.Column("diamonds", sa.BigInteger, nullable=False),
+    sa.Column("earned_at", UTCDateTime, nullable=False),
+    sa.Column("available_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint("diamonds > 0", name="ck_earnings_positive"),
+    sa.Index("ix_earnings_creator_available", "creator_id", "available_at"),
+)
+
+withdrawals = sa.Table(
+    "withdrawals", metadata,
+    sa.Column("withdrawal_id", sa.String(36), primary_key=True),
+    sa.Column("idempotency_key", sa.String(400), unique=True),
+    sa.Column("creator_id", sa.String(64), sa.ForeignKey("creators.creator_id"), nullable=False),
+    sa.Column("diamonds", sa.BigInteger, nullable=False),
+    sa.Column("gross_minor", sa.BigInteger, nullable=False),
+    sa.Column("fee_minor", sa.BigInteger, nullable=False),
+    sa.Column("net_minor", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("payout_method", sa.String(16), nullable=False),
+    sa.Column("payout_account", sa.String(254), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("claimed_until", UTCDateTime),
+    sa.Column("processor_ref", sa.String(100)),
+    sa.Column("failure_reason", sa.String(200)),
+    sa.Column("settled_at", UTCDateTime),
+    sa.CheckConstraint("diamonds > 0 AND net_minor > 0 AND fee_minor >= 0", name="ck_withdrawals_positive"),
+    sa.CheckConstraint("gross_minor = net_minor + fee_minor", name="ck_withdrawals_gross_is_net_plus_fee"),
+    sa.CheckConstraint("status IN ('pending', 'processing', 'completed', 'failed')", name="ck_withdrawals_status"),
+    sa.Index("ix_withdrawals_creator_created", "creator_id", "created_at"),
+    sa.Index("ix_withdrawals_status", "status", "created_at"),
+)
+
+tables = add_infrastructure_tables(metadata)

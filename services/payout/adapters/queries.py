@@ -1,0 +1,29 @@
+"""Read-only totals of the payout service, for the auditor."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from services.payout.adapters.orm import creator_accounts, earnings, withdrawals
+from shared.audit import sum_of
+from shared.clock import utcnow
+
+
+def totals(conn: Connection) -> dict:
+    a = creator_accounts.c
+    per_account = (sa.select(earnings.c.creator_id, sa.func.sum(earnings.c.diamonds).label("earned"))
+                   .group_by(earnings.c.creator_id).subquery())
+    mismatch = conn.execute(sa.select(a.creator_id).select_from(
+        creator_accounts.outerjoin(per_account, per_account.c.creator_id == a.creator_id))
+        .where(a.credited_diamonds != sa.func.coalesce(per_account.c.earned, 0)).limit(100)).scalars().all()
+    return {
+        "diamonds_credited": sum_of(conn, sa.select(sa.func.sum(a.credited_diamonds))),
+        "diamonds_pending": sum_of(conn, sa.select(sa.func.sum(earnings.c.diamonds)).where(
+            earnings.c.available_at > utcnow())),
+        "diamonds_in_flight": sum_of(conn, sa.select(sa.func.sum(a.reserved_diamonds))),
+        "diamonds_paid_out": sum_of(conn, sa.select(sa.func.sum(a.withdrawn_diamonds))),
+        "gifts_credited": sum_of(conn, sa.select(sa.func.count()).select_from(earnings)),
+        "accounts_earnings_mismatch": list(mismatch),
+        "withdrawals_fee_mismatch": sum_of(conn, sa.select(sa.func.count()).where(
+            withdrawals.c.gross_minor != withdrawals.c.net_minor + withdrawals.c.fee_minor)),
+    }

@@ -1,0 +1,111 @@
+"""Reading and writing creators, accounts, earnings and withdrawals with SQLAlchemy Core."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from services.payout.adapters.orm import creator_accounts, creators, earnings, withdrawals
+from services.payout.domain.model import FAILED, PENDING, PROCESSING, Creator, CreatorAccount, Withdrawal
+from shared.db import StaleRead, insert_ignore, lock_for_update
+
+
+class CreatorRepository:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def get(self, creator_id: str) -> Creator | None:
+        row = self.conn.execute(sa.select(creators).where(creators.c.creator_id == creator_id)).first()
+        return Creator(**row._mapping) if row else None
+
+    def add(self, creator: Creator) -> bool:
+        """Insert a new creator; False if one with this id exists already."""
+        return insert_ignore(self.conn, creators, vars(creator), ["creator_id"])
+
+    def update(self, creator: Creator) -> None:
+        self.conn.execute(creators.update().where(creators.c.creator_id == creator.creator_id).values(
+            country=creator.country, birth_date=creator.birth_date, payout_method=creator.payout_method,
+            payout_account=creator.payout_account, updated_at=creator.updated_at))
+
+
+class AccountRepository:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def get(self, creator_id: str) -> CreatorAccount | None:
+        row = self.conn.execute(sa.select(creator_accounts).where(creator_accounts.c.creator_id == creator_id)).first()
+        return CreatorAccount(**row._mapping) if row else None
+
+    def get_or_create_for_update(self, creator_id: str) -> CreatorAccount:
+        insert_ignore(self.conn, creator_accounts, {"creator_id": creator_id, "credited_diamonds": 0,
+                                                    "reserved_diamonds": 0, "withdrawn_diamonds": 0, "version": 0},
+                      ["creator_id"])
+        row = self.conn.execute(lock_for_update(
+            sa.select(creator_accounts).where(creator_accounts.c.creator_id == creator_id), self.conn)).one()
+        return CreatorAccount(**row._mapping)
+
+    def save(self, account: CreatorAccount) -> None:
+        c = creator_accounts.c
+        result = self.conn.execute(creator_accounts.update().where(
+            c.creator_id == account.creator_id, c.version == account.version).values(
+            credited_diamonds=account.credited_diamonds, reserved_diamonds=account.reserved_diamonds,
+            withdrawn_diamonds=account.withdrawn_diamonds, version=account.version + 1))
+        if result.rowcount != 1:
+            raise StaleRead(f"account {account.creator_id} changed")
+        account.version += 1
+
+
+class EarningsRepository:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def add(self, *, gift_tx_id: str, creator_id: str, sender_id: str, diamonds: int, earned_at: datetime,
+            available_at: datetime) -> bool:
+        """Record one gift's diamonds; False if this gift was credited already."""
+        return insert_ignore(self.conn, earnings, {
+            "gift_tx_id": gift_tx_id, "creator_id": creator_id, "sender_id": sender_id, "diamonds": diamonds,
+            "earned_at": earned_at, "available_at": available_at}, ["gift_tx_id"])
+
+    def pending(self, creator_id: str, now: datetime) -> int:
+        """Diamonds still on hold."""
+        return int(self.conn.execute(sa.select(sa.func.coalesce(sa.func.sum(earnings.c.diamonds), 0)).where(
+            earnings.c.creator_id == creator_id, earnings.c.available_at > now)).scalar())
+
+
+class WithdrawalRepository:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def add(self, withdrawal: Withdrawal) -> None:
+        self.conn.execute(withdrawals.insert().values(**vars(withdrawal)))
+
+    def get(self, withdrawal_id: str, *, for_update: bool = False) -> Withdrawal | None:
+        query = sa.select(withdrawals).where(withdrawals.c.withdrawal_id == withdrawal_id)
+        row = self.conn.execute(lock_for_update(query, self.conn) if for_update else query).first()
+        return Withdrawal(**row._mapping) if row else None
+
+    def by_idempotency_key(self, key: str) -> Withdrawal | None:
+        row = self.conn.execute(sa.select(withdrawals).where(withdrawals.c.idempotency_key == key)).first()
+        return Withdrawal(**row._mapping) if row else None
+
+    def gross_since(self, creator_id: str, since: datetime) -> int:
+        """Cents asked for since `since`, failed withdrawals excepted (their money came back)."""
+        return int(self.conn.execute(sa.select(sa.func.coalesce(sa.func.sum(withdrawals.c.gross_minor), 0)).where(
+            withdrawals.c.creator_id == creator_id, withdrawals.c.created_at >= since,
+            withdrawals.c.status != FAILED)).scalar())
+
+    def update(self, w: Withdrawal) -> None:
+        self.conn.execute(withdrawals.update().where(withdrawals.c.withdrawal_id == w.withdrawal_id).values(
+            status=w.status, claimed_until=w.claimed_until, processor_ref=w.processor_ref,
+            failure_reason=w.failure_reason, settled_at=w.settled_at))
+
+    def claim_due(self, now: datetime, *, limit: int) -> list[Withdrawal]:
+        """Pending withdrawals, and processing ones whose worker's claim ran out, oldest first."""
+        c = withdrawals.c
+        query = (sa.select(withdrawals)
+                 .where(sa.or_(c.status == PENDING, sa.and_(c.status == PROCESSING, c.claimed_until < now)))
+                 .order_by(c.created_at).limit(limit))
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return [Withdrawal(**row._mapping) for row in self.conn.execute(query).all()]

@@ -1,0 +1,96 @@
+"""The payout service's request and response schemas."""
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from shared.audit import EventCountsSchema
+from shared.fields import StrictInteger, identifier
+
+BANK_ACCOUNT = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9 -]{3,33}$", error="Must be 4-34 letters, digits, spaces "
+                                                                        "or dashes.")
+
+PAYPAL_ACCOUNT = validate.Email(error="A PayPal account is an email address.")
+
+
+class PayoutMethodSchema(Schema):
+    type = fields.String(required=True, validate=validate.OneOf(["bank", "paypal"]))
+    account = fields.String(required=True, validate=validate.Length(min=4, max=254))
+
+    @validates_schema
+    def _account_fits_type(self, data, **_):
+        check = {"paypal": PAYPAL_ACCOUNT, "bank": BANK_ACCOUNT}.get(data.get("type"))
+        try:
+            if check is not None:
+                check(data.get("account", ""))
+        except ValidationError as exc:
+            raise ValidationError({"account": exc.messages}) from None
+
+
+class RegisterCreatorRequest(Schema):
+    creator_id = identifier(required=True)
+    country = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z]{2}$", error="Must be an ISO "
+                                                                    "3166-1 alpha-2 country code."))
+    birth_date = fields.Date(required=True)
+    payout_method = fields.Nested(PayoutMethodSchema, required=True)
+
+    @post_load
+    def _upper(self, data, **_):
+        return {**data, "country": data["country"].upper()}
+
+
+def mask(account: str) -> str:
+    """Show only the last four characters of a payout account."""
+    return "*" * max(len(account) - 4, 0) + account[-4:]
+
+
+class CreatorSchema(Schema):
+    creator_id = fields.String()
+    country = fields.String()
+    payout_method = fields.Method("_method", metadata={"type": "object"})
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+    def _method(self, creator):
+        return {"type": creator.payout_method, "account": mask(creator.payout_account)}
+
+
+class EarningsSchema(Schema):
+    creator_id = fields.String()
+    total = fields.Integer(metadata={"description": "Diamonds ever credited"})
+    pending = fields.Integer(metadata={"description": "Diamonds on hold"})
+    available = fields.Integer(metadata={"description": "Diamonds that can be withdrawn"})
+    withdrawn = fields.Integer(metadata={"description": "Diamonds paid out or in flight"})
+    in_flight = fields.Integer()
+    paid_out = fields.Integer()
+    available_value_minor = fields.Integer(metadata={"description": "Cash value of `available`, in cents"})
+    currency = fields.Constant("USD")
+
+
+class WithdrawalRequest(Schema):
+    creator_id = identifier(required=True)
+    amount_minor = StrictInteger(required=True, validate=validate.Range(min=1, max=10**12),
+                                 metadata={"description": "Gross amount in USD cents"})
+    currency = fields.String(load_default="USD", validate=validate.Equal("USD", error="Withdrawals are in USD."))
+
+
+class WithdrawalSchema(Schema):
+    withdrawal_id = fields.String()
+    creator_id = fields.String()
+    status = fields.String(metadata={"enum": ["pending", "processing", "completed", "failed"]})
+    diamonds = fields.Integer()
+    gross_minor = fields.Integer()
+    fee_minor = fields.Integer()
+    net_minor = fields.Integer()
+    currency = fields.String()
+    payout_method = fields.String()
+    failure_reason = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    settled_at = fields.DateTime(allow_none=True)
+
+
+class PayoutTotalsSchema(EventCountsSchema):
+    diamonds_credited = fields.Integer()
+    diamonds_pending = fields.Integer()
+    diamonds_in_flight = fields.Integer()
+    diamonds_paid_out = fields.Integer()
+    gifts_credited = fields.Integer()
+    accounts_earnings_mismatch = fields.List(fields.String())
+    withdrawals_fee_mismatch = fields.Integer()

@@ -1,0 +1,31 @@
+"""Wiring: settings, engine, unit of work and payout processor for the payout service."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+
+from services.payout.adapters.orm import tables
+from services.payout.adapters.payouts import PayoutProcessor, SandboxPayoutProcessor
+from services.payout.service_layer.unit_of_work import PayoutUnitOfWork
+from services.payout.settings import PayoutSettings, load_settings
+from shared.db import make_engine
+
+
+@dataclass
+class PayoutService:
+    settings: PayoutSettings
+    engine: Engine
+    processor: PayoutProcessor = field(default_factory=SandboxPayoutProcessor)
+
+    def uow(self, conn=None) -> PayoutUnitOfWork:
+        return PayoutUnitOfWork(self.engine, conn=conn)
+
+    tables = tables
+
+
+def bootstrap(settings: PayoutSettings | None = None, engine: Engine | None = None,
+              processor: PayoutProcessor | None = None) -> PayoutService:
+    settings = settings or load_settings()
+    return PayoutService(settings=settings, engine=engine or make_engine(settings.common.database_url),
+                         processor=processor or SandboxPayoutProcessor())

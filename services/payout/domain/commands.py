@@ -1,0 +1,30 @@
+"""What callers ask the payout service to do, and what its consumer applies."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class RegisterCreator:
+    creator_id: str
+    country: str
+    birth_date: date
+    payout_method: str
+    payout_account: str
+
+
+@dataclass(frozen=True)
+class CreditEarnings:
+    gift_tx_id: str
+    creator_id: str
+    sender_id: str
+    diamonds: int
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
+class RequestWithdrawal:
+    creator_id: str
+    amount_minor: int
+    idempotency_key: str | None = None

@@ -1,0 +1,35 @@
+"""Why the payout service refuses a request, in the business's words."""
+from shared.errors import DomainError
+
+
+class CreatorNotRegistered(DomainError):
+    code, kind, title, field = "creator-not-registered", "not_found", "Creator not registered", "creator_id"
+
+
+class CreatorTooYoung(DomainError):
+    code, kind, title, field = "age-restricted", "forbidden", "Creators must be 18 or older", "birth_date"
+
+
+class InvalidBirthDate(DomainError):
+    code, kind, title, field = "invalid-birth-date", "invalid", "Invalid birth date", "birth_date"
+
+
+class BelowMinimumWithdrawal(DomainError):
+    code, kind, title, field = "below-minimum", "invalid", "Below the minimum withdrawal", "amount_minor"
+
+
+class DailyCapExceeded(DomainError):
+    code, kind, title, field = "daily-cap-exceeded", "invalid", "Over the daily withdrawal cap", "amount_minor"
+
+
+class InvalidWithdrawalAmount(DomainError):
+    code, kind, title, field = "invalid-amount", "invalid", "Invalid withdrawal amount", "amount_minor"
+
+
+class InsufficientEarnings(DomainError):
+    code, kind, title, field = "insufficient-earnings", "conflict", "More than the available earnings", \
+        "amount_minor"
+
+
+class WithdrawalNotFound(DomainError):
+    code, kind, title = "withdrawal-not-found", "not_found", "Withdrawal not found"

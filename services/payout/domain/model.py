@@ -1,0 +1,90 @@
+"""Creators, their diamond account, and withdrawals.
+
+An account's diamonds are credited by gifts; a withdrawal reserves them (in flight) until
+the processor pays (withdrawn) or fails (released back to available).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from services.payout.domain.errors import InsufficientEarnings
+
+PENDING, PROCESSING, COMPLETED, FAILED = "pending", "processing", "completed", "failed"
+
+
+@dataclass
+class Creator:
+    creator_id: str
+    country: str
+    birth_date: date
+    payout_method: str  # bank or paypal
+    payout_account: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass
+class CreatorAccount:
+    creator_id: str
+    credited_diamonds: int = 0
+    reserved_diamonds: int = 0  # in flight to the processor
+    withdrawn_diamonds: int = 0  # paid out
+    version: int = 0
+
+    def available(self, *, pending_diamonds: int) -> int:
+        return self.credited_diamonds - pending_diamonds - self.reserved_diamonds - self.withdrawn_diamonds
+
+    def credit(self, diamonds: int) -> None:
+        if diamonds <= 0:
+            raise ValueError("a credit takes a positive number of diamonds")
+        self.credited_diamonds += diamonds
+
+    def reserve(self, diamonds: int, *, pending_diamonds: int) -> None:
+        available = self.available(pending_diamonds=pending_diamonds)
+        if diamonds > available:
+            raise InsufficientEarnings(f"The withdrawal needs {diamonds} diamonds; {available} are available.")
+        self.reserved_diamonds += diamonds
+
+    def pay_out(self, diamonds: int) -> None:
+        assert 0 < diamonds <= self.reserved_diamonds
+        self.reserved_diamonds -= diamonds
+        self.withdrawn_diamonds += diamonds
+
+    def release(self, diamonds: int) -> None:
+        assert 0 < diamonds <= self.reserved_diamonds
+        self.reserved_diamonds -= diamonds
+
+
+@dataclass
+class Withdrawal:
+    withdrawal_id: str
+    creator_id: str
+    diamonds: int
+    gross_minor: int
+    fee_minor: int
+    net_minor: int
+    currency: str
+    payout_method: str
+    payout_account: str
+    status: str
+    created_at: datetime
+    idempotency_key: str | None = None
+    claimed_until: datetime | None = None
+    processor_ref: str | None = None
+    failure_reason: str | None = None
+    settled_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Earnings:
+    total: int
+    pending: int
+    available: int
+    in_flight: int
+    paid_out: int
+
+    @property
+    def withdrawn(self) -> int:
+        """Withdrawn as the spec counts it: completed or in flight."""
+        return self.in_flight + self.paid_out

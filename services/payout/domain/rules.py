@@ -1,0 +1,70 @@
+"""Withdrawal rules: conversion, minimum, daily cap and fees, all in integers.
+
+Diamonds convert at `diamonds_per_usd` (200 by default: a diamond is worth half a cent).
+A withdrawal is asked for as a gross amount in USD cents; the payout method's fee comes out
+of it, so gross = net + fee exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Mapping
+
+from services.payout.domain.errors import (BelowMinimumWithdrawal, CreatorTooYoung, DailyCapExceeded,
+                                           InvalidBirthDate, InvalidWithdrawalAmount)
+
+PAYOUT_CURRENCY = "USD"
+
+
+@dataclass(frozen=True)
+class Fee:
+    basis_points: int = 0
+    fixed_minor: int = 0
+
+    def on(self, gross_minor: int) -> int:
+        return -(-gross_minor * self.basis_points // 10_000) + self.fixed_minor  # rounded up, in cents
+
+
+@dataclass(frozen=True)
+class WithdrawalQuote:
+    diamonds: int
+    gross_minor: int
+    fee_minor: int
+    net_minor: int
+
+
+@dataclass(frozen=True)
+class PayoutRules:
+    min_withdrawal_minor: int = 10_000
+    daily_cap_minor: int = 100_000
+    diamonds_per_usd: int = 200
+    hold_seconds: int = 0
+    min_age: int = 18
+    fees: Mapping[str, Fee] = field(default_factory=lambda: {"bank": Fee(0, 0), "paypal": Fee(200, 25)})
+
+    def check_creator_age(self, *, birth_date: date, today: date) -> None:
+        if birth_date > today:
+            raise InvalidBirthDate("The birth date is in the future.")
+        age = today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+        if age < self.min_age:
+            raise CreatorTooYoung(f"Creators must be {self.min_age} or older to be paid.")
+
+    def quote(self, *, amount_minor: int, method: str) -> WithdrawalQuote:
+        if amount_minor < self.min_withdrawal_minor:
+            raise BelowMinimumWithdrawal(f"The minimum withdrawal is {self.min_withdrawal_minor} cents.")
+        if amount_minor * self.diamonds_per_usd % 100:
+            raise InvalidWithdrawalAmount("The amount does not convert to a whole number of diamonds.")
+        fee = self.fees[method].on(amount_minor)
+        if fee >= amount_minor:
+            raise InvalidWithdrawalAmount(f"The {method} fee ({fee} cents) would take the whole amount.")
+        return WithdrawalQuote(diamonds=amount_minor * self.diamonds_per_usd // 100, gross_minor=amount_minor,
+                               fee_minor=fee, net_minor=amount_minor - fee)
+
+    def check_daily_cap(self, *, withdrawn_today_minor: int, amount_minor: int) -> None:
+        if withdrawn_today_minor + amount_minor > self.daily_cap_minor:
+            left = max(self.daily_cap_minor - withdrawn_today_minor, 0)
+            raise DailyCapExceeded(f"At most {self.daily_cap_minor} cents per day; {left} left today.")
+
+    def value_minor(self, diamonds: int) -> int:
+        """The cash value of diamonds in USD cents, rounded down."""
+        return diamonds * 100 // self.diamonds_per_usd

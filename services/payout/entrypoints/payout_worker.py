@@ -1,0 +1,54 @@
+"""The payout worker: sends pending withdrawals to the payout processor and settles them.
+
+`python -m services.payout.entrypoints.payout_worker`. Several may run: on PostgreSQL each
+claims its own rows (SKIP LOCKED), and a claim whose worker died is taken over after its lease.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+from services.payout.bootstrap import PayoutService, bootstrap
+from services.payout.service_layer import handlers
+from shared.db import retry_transient
+from shared.logs import configure_logging, new_trace_id, reset_trace_id, set_trace_id
+from shared.process import run_until_stopped
+
+log = logging.getLogger(__name__)
+
+
+def run_once(svc: PayoutService) -> int:
+    """Claim and settle one batch; returns how many withdrawals were settled."""
+    claimed = retry_transient(lambda: handlers.claim_payouts(svc.uow(), limit=svc.settings.worker_batch,
+                                                             lease_seconds=svc.settings.worker_lease_seconds))
+    for withdrawal in claimed:
+        token = set_trace_id(new_trace_id())
+        try:
+            settled = retry_transient(lambda: handlers.pay_out(withdrawal, svc.uow, processor=svc.processor))
+            log.info("withdrawal settled", extra={"withdrawal_id": settled.withdrawal_id, "status": settled.status})
+        finally:
+            reset_trace_id(token)
+    return len(claimed)
+
+
+def loop(svc: PayoutService, stop: threading.Event) -> None:
+    backoff = svc.settings.worker_idle_seconds
+    while not stop.is_set():
+        try:
+            if run_once(svc) == 0:
+                stop.wait(svc.settings.worker_idle_seconds)
+            backoff = svc.settings.worker_idle_seconds
+        except Exception:  # noqa: BLE001 - unpaid withdrawals stay claimed and are retried after the lease
+            log.exception("payout batch failed")
+            stop.wait(backoff)
+            backoff = min(backoff * 2, 10.0)
+
+
+def main() -> None:
+    svc = bootstrap()
+    configure_logging("payout", svc.settings.common.log_level, process="worker")
+    run_until_stopped("payout-worker", lambda stop: loop(svc, stop))
+
+
+if __name__ == "__main__":
+    main()

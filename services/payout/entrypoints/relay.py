@@ -1,0 +1,13 @@
+"""The payout service's outbox relay: `python -m services.payout.entrypoints.relay`."""
+from services.payout.adapters.orm import tables
+from services.payout.bootstrap import bootstrap
+from shared.runners import run_relay
+
+
+def main() -> None:
+    svc = bootstrap()
+    run_relay(svc.settings.common, svc.engine, tables["outbox"])
+
+
+if __name__ == "__main__":
+    main()

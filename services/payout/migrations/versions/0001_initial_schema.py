@@ -1,0 +1,145 @@
+"""initial schema
+
+Revision ID: 0001
+Revises: 
+
+"""
+from typing import Sequence, Union
+
+from alembic import op
+import sqlalchemy as sa
+
+from shared.db import UTCDateTime
+
+
+# revision identifiers, used by Alembic.
+revision: str = '0001'
+down_revision: Union[str, Sequence[str], None] = None
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    """Upgrade schema."""
+    op.create_table('creator_accounts',
+    sa.Column('creator_id', sa.String(length=64), nullable=False),
+    sa.Column('credited_diamonds', sa.BigInteger(), nullable=False),
+    sa.Column('reserved_diamonds', sa.BigInteger(), nullable=False),
+    sa.Column('withdrawn_diamonds', sa.BigInteger(), nullable=False),
+    sa.Column('version', sa.BigInteger(), nullable=False),
+    sa.CheckConstraint('credited_diamonds >= 0 AND reserved_diamonds >= 0 AND withdrawn_diamonds >= 0', name='ck_accounts_not_negative'),
+    sa.CheckConstraint('reserved_diamonds + withdrawn_diamonds <= credited_diamonds', name='ck_accounts_no_overdraw'),
+    sa.PrimaryKeyConstraint('creator_id')
+    )
+    op.create_table('creators',
+    sa.Column('creator_id', sa.String(length=64), nullable=False),
+    sa.Column('country', sa.String(length=2), nullable=False),
+    sa.Column('birth_date', sa.Date(), nullable=False),
+    sa.Column('payout_method', sa.String(length=16), nullable=False),
+    sa.Column('payout_account', sa.String(length=254), nullable=False),
+    sa.Column('created_at', UTCDateTime(), nullable=False),
+    sa.Column('updated_at', UTCDateTime(), nullable=False),
+    sa.CheckConstraint("payout_method IN ('bank', 'paypal')", name='ck_creators_method'),
+    sa.PrimaryKeyConstraint('creator_id')
+    )
+    op.create_table('earnings',
+    sa.Column('gift_tx_id', sa.String(length=36), nullable=False),
+    sa.Column('creator_id', sa.String(length=64), nullable=False),
+    sa.Column('sender_id', sa.String(length=64), nullable=False),
+    sa.Column('diamonds', sa.BigInteger(), nullable=False),
+    sa.Column('earned_at', UTCDateTime(), nullable=False),
+    sa.Column('available_at', UTCDateTime(), nullable=False),
+    sa.CheckConstraint('diamonds > 0', name='ck_earnings_positive'),
+    sa.PrimaryKeyConstraint('gift_tx_id')
+    )
+    with op.batch_alter_table('earnings', schema=None) as batch_op:
+        batch_op.create_index('ix_earnings_creator_available', ['creator_id', 'available_at'], unique=False)
+
+    op.create_table('idempotency_keys',
+    sa.Column('caller', sa.String(length=100), nullable=False),
+    sa.Column('key', sa.String(length=255), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('lease_until', UTCDateTime(), nullable=False),
+    sa.Column('response_status', sa.Integer(), nullable=True),
+    sa.Column('response_body', sa.Text(), nullable=True),
+    sa.Column('created_at', UTCDateTime(), nullable=False),
+    sa.Column('completed_at', UTCDateTime(), nullable=True),
+    sa.CheckConstraint("state IN ('in_flight', 'done')", name='ck_idempotency_state'),
+    sa.PrimaryKeyConstraint('caller', 'key')
+    )
+    op.create_table('inbox',
+    sa.Column('consumer', sa.String(length=100), nullable=False),
+    sa.Column('event_id', sa.String(length=36), nullable=False),
+    sa.Column('topic', sa.String(length=200), nullable=False),
+    sa.Column('partition', sa.Integer(), nullable=False),
+    sa.Column('offset', sa.BigInteger(), nullable=False),
+    sa.Column('processed_at', UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('consumer', 'event_id')
+    )
+    op.create_table('outbox',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('event_id', sa.String(length=36), nullable=False),
+    sa.Column('topic', sa.String(length=200), nullable=False),
+    sa.Column('message_key', sa.String(length=200), nullable=False),
+    sa.Column('payload', sa.Text(), nullable=False),
+    sa.Column('trace_id', sa.String(length=64), nullable=True),
+    sa.Column('created_at', UTCDateTime(), nullable=False),
+    sa.Column('published_at', UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('event_id')
+    )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_created_at', ['created_at'], unique=False)
+        batch_op.create_index('ix_outbox_unpublished', ['id'], unique=False, postgresql_where=sa.text('published_at IS NULL'), sqlite_where=sa.text('published_at IS NULL'))
+
+    op.create_table('withdrawals',
+    sa.Column('withdrawal_id', sa.String(length=36), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=400), nullable=True),
+    sa.Column('creator_id', sa.String(length=64), nullable=False),
+    sa.Column('diamonds', sa.BigInteger(), nullable=False),
+    sa.Column('gross_minor', sa.BigInteger(), nullable=False),
+    sa.Column('fee_minor', sa.BigInteger(), nullable=False),
+    sa.Column('net_minor', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('payout_method', sa.String(length=16), nullable=False),
+    sa.Column('payout_account', sa.String(length=254), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_at', UTCDateTime(), nullable=False),
+    sa.Column('claimed_until', UTCDateTime(), nullable=True),
+    sa.Column('processor_ref', sa.String(length=100), nullable=True),
+    sa.Column('failure_reason', sa.String(length=200), nullable=True),
+    sa.Column('settled_at', UTCDateTime(), nullable=True),
+    sa.CheckConstraint("status IN ('pending', 'processing', 'completed', 'failed')", name='ck_withdrawals_status'),
+    sa.CheckConstraint('diamonds > 0 AND net_minor > 0 AND fee_minor >= 0', name='ck_withdrawals_positive'),
+    sa.CheckConstraint('gross_minor = net_minor + fee_minor', name='ck_withdrawals_gross_is_net_plus_fee'),
+    sa.ForeignKeyConstraint(['creator_id'], ['creators.creator_id'], ),
+    sa.PrimaryKeyConstraint('withdrawal_id'),
+    sa.UniqueConstraint('idempotency_key')
+    )
+    with op.batch_alter_table('withdrawals', schema=None) as batch_op:
+        batch_op.create_index('ix_withdrawals_creator_created', ['creator_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_withdrawals_status', ['status', 'created_at'], unique=False)
+
+
+
+def downgrade() -> None:
+    """Downgrade schema."""
+    with op.batch_alter_table('withdrawals', schema=None) as batch_op:
+        batch_op.drop_index('ix_withdrawals_status')
+        batch_op.drop_index('ix_withdrawals_creator_created')
+
+    op.drop_table('withdrawals')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_unpublished', postgresql_where=sa.text('published_at IS NULL'), sqlite_where=sa.text('published_at IS NULL'))
+        batch_op.drop_index('ix_outbox_created_at')
+
+    op.drop_table('outbox')
+    op.drop_table('inbox')
+    op.drop_table('idempotency_keys')
+    with op.batch_alter_table('earnings', schema=None) as batch_op:
+        batch_op.drop_index('ix_earnings_creator_available')
+
+    op.drop_table('earnings')
+    op.drop_table('creators')
+    op.drop_table('creator_accounts')

@@ -1,0 +1,128 @@
+"""The payout service's use cases: register, credit earnings, withdraw, settle payouts."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time, timedelta, timezone
+from typing import Callable
+
+from services.payout.adapters.payouts import PayoutProcessor
+from services.payout.domain.commands import CreditEarnings, RegisterCreator, RequestWithdrawal
+from services.payout.domain.errors import CreatorNotRegistered, WithdrawalNotFound
+from services.payout.domain.model import (COMPLETED, FAILED, PENDING, PROCESSING, Creator, CreatorAccount, Earnings,
+                                          Withdrawal)
+from services.payout.domain.rules import PAYOUT_CURRENCY, PayoutRules
+from services.payout.service_layer.unit_of_work import PayoutUnitOfWork
+from shared.clock import utcnow
+from shared.contracts import WITHDRAWAL_COMPLETED, WITHDRAWAL_FAILED
+
+
+def register_creator(cmd: RegisterCreator, uow: PayoutUnitOfWork, *, rules: PayoutRules) -> tuple[Creator, bool]:
+    """Register a creator, or update their payout method; True if newly registered."""
+    now = utcnow()
+    rules.check_creator_age(birth_date=cmd.birth_date, today=now.date())
+    creator = Creator(creator_id=cmd.creator_id, country=cmd.country, birth_date=cmd.birth_date,
+                      payout_method=cmd.payout_method, payout_account=cmd.payout_account, created_at=now,
+                      updated_at=now)
+    with uow:
+        created = uow.creators.add(creator)
+        if not created:
+            creator.created_at = uow.creators.get(cmd.creator_id).created_at
+            uow.creators.update(creator)
+        uow.commit()
+    return creator, created
+
+
+def credit_earnings(cmd: CreditEarnings, uow: PayoutUnitOfWork, *, rules: PayoutRules) -> None:
+    with uow:
+        fresh = uow.earnings.add(gift_tx_id=cmd.gift_tx_id, creator_id=cmd.creator_id, sender_id=cmd.sender_id,
+                                 diamonds=cmd.diamonds, earned_at=cmd.sent_at,
+                                 available_at=cmd.sent_at + timedelta(seconds=rules.hold_seconds))
+        if fresh:
+            account = uow.accounts.get_or_create_for_update(cmd.creator_id)
+            account.credit(cmd.diamonds)
+            uow.accounts.save(account)
+        uow.commit()
+
+
+def request_withdrawal(cmd: RequestWithdrawal, uow: PayoutUnitOfWork, *, rules: PayoutRules) -> Withdrawal:
+    with uow:
+        if cmd.idempotency_key:
+            earlier = uow.withdrawals.by_idempotency_key(cmd.idempotency_key)
+            if earlier is not None:
+                return earlier
+        creator = uow.creators.get(cmd.creator_id)
+        if creator is None:
+            raise CreatorNotRegistered(f"Creator {cmd.creator_id} has not registered a payout method.")
+        quote = rules.quote(amount_minor=cmd.amount_minor, method=creator.payout_method)
+        account = uow.accounts.get_or_create_for_update(cmd.creator_id)  # locks the creator's withdrawals
+        now = utcnow()
+        start_of_day = datetime.combine(now.date(), time.min, tzinfo=timezone.utc)
+        rules.check_daily_cap(withdrawn_today_minor=uow.withdrawals.gross_since(cmd.creator_id, start_of_day),
+                              amount_minor=quote.gross_minor)
+        account.reserve(quote.diamonds, pending_diamonds=uow.earnings.pending(cmd.creator_id, now))
+        withdrawal = Withdrawal(
+            withdrawal_id=str(uuid.uuid4()), creator_id=cmd.creator_id, diamonds=quote.diamonds,
+            gross_minor=quote.gross_minor, fee_minor=quote.fee_minor, net_minor=quote.net_minor,
+            currency=PAYOUT_CURRENCY, payout_method=creator.payout_method, payout_account=creator.payout_account,
+            status=PENDING, created_at=now, idempotency_key=cmd.idempotency_key)
+        uow.accounts.save(account)
+        uow.withdrawals.add(withdrawal)
+        uow.commit()
+    return withdrawal
+
+
+def claim_payouts(uow: PayoutUnitOfWork, *, limit: int, lease_seconds: int) -> list[Withdrawal]:
+    """Take due withdrawals for this worker (status processing, with a lease that may run out)."""
+    now = utcnow()
+    with uow:
+        claimed = uow.withdrawals.claim_due(now, limit=limit)
+        for withdrawal in claimed:
+            withdrawal.status, withdrawal.claimed_until = PROCESSING, now + timedelta(seconds=lease_seconds)
+            uow.withdrawals.update(withdrawal)
+        uow.commit()
+    return claimed
+
+
+def pay_out(withdrawal: Withdrawal, uow_factory: Callable[[], PayoutUnitOfWork], *,
+            processor: PayoutProcessor) -> Withdrawal:
+    """Send one claimed withdrawal to the processor, then settle it: paid, or diamonds returned."""
+    result = processor.send(payout_id=withdrawal.withdrawal_id, net_minor=withdrawal.net_minor,
+                            currency=withdrawal.currency, method=withdrawal.payout_method,
+                            account=withdrawal.payout_account)
+    with uow_factory() as uow:
+        current = uow.withdrawals.get(withdrawal.withdrawal_id, for_update=True)
+        if current.status != PROCESSING:  # another worker settled it after our claim lapsed
+            return current
+        account = uow.accounts.get_or_create_for_update(current.creator_id)
+        if result.paid:
+            account.pay_out(current.diamonds)
+            current.status, current.processor_ref = COMPLETED, result.reference
+        else:
+            account.release(current.diamonds)
+            current.status, current.failure_reason = FAILED, result.failure_reason or "failed"
+        current.settled_at = utcnow()
+        uow.accounts.save(account)
+        uow.withdrawals.update(current)
+        uow.outbox.add(WITHDRAWAL_COMPLETED if result.paid else WITHDRAWAL_FAILED, {
+            "withdrawal_id": current.withdrawal_id, "creator_id": current.creator_id, "diamonds": current.diamonds,
+            "gross_minor": current.gross_minor, "fee_minor": current.fee_minor, "net_minor": current.net_minor,
+            "currency": current.currency, "reason": current.failure_reason})
+        uow.commit()
+    return current
+
+
+def earnings_of(creator_id: str, uow: PayoutUnitOfWork) -> Earnings:
+    with uow:
+        account = uow.accounts.get(creator_id) or CreatorAccount(creator_id=creator_id)
+        pending = uow.earnings.pending(creator_id, utcnow())
+    return Earnings(total=account.credited_diamonds, pending=pending,
+                    available=account.available(pending_diamonds=pending), in_flight=account.reserved_diamonds,
+                    paid_out=account.withdrawn_diamonds)
+
+
+def get_withdrawal(withdrawal_id: str, uow: PayoutUnitOfWork) -> Withdrawal:
+    with uow:
+        withdrawal = uow.withdrawals.get(withdrawal_id)
+    if withdrawal is None:
+        raise WithdrawalNotFound(f"There is no withdrawal {withdrawal_id}.")
+    return withdrawal

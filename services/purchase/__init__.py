@@ -1,0 +1,1 @@
+"""Purchase: coin packages and prices per country, purchases, the payment processor adapter, chargebacks."""

@@ -1,0 +1,53 @@
+"""The purchase service's tables."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from shared.db import UTCDateTime
+from shared.tables import add_infrastructure_tables
+
+metadata = sa.MetaData()
+
+# One row per buyer, locked while a purchase is started so the 24-hour cap holds under races.
+buyers = sa.Table(
+    "buyers", metadata,
+    sa.Column("user_id", sa.String(64), primary_key=True),
+)
+
+purchases = sa.Table(
+    "purchases", metadata,
+    sa.Column("purchase_id", sa.String(36), primary_key=True),
+    sa.Column("idempotency_key", sa.String(400), unique=True),
+    sa.Column("user_id", sa.String(64), sa.ForeignKey("buyers.user_id"), nullable=False),
+    sa.Column("country", sa.String(2), nullable=False),
+    sa.Column("package_id", sa.String(40), nullable=False),
+    sa.Column("coins", sa.BigInteger, nullable=False),
+    sa.Column("amount_minor", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("processor_ref", sa.String(100)),
+    sa.Column("decline_code", sa.String(50)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("completed_at", UTCDateTime),
+    sa.Column("reversed_at", UTCDateTime),
+    sa.CheckConstraint("coins > 0", name="ck_purchases_coins_positive"),
+    sa.CheckConstraint("amount_minor > 0", name="ck_purchases_amount_positive"),
+    sa.CheckConstraint("status IN ('pending', 'completed', 'declined', 'reversed')", name="ck_purchases_status"),
+    sa.CheckConstraint("status NOT IN ('completed', 'reversed') OR processor_ref IS NOT NULL",
+                       name="ck_purchases_paid_has_ref"),
+    sa.Index("ix_purchases_user_created", "user_id", "created_at"),
+)
+
+chargebacks = sa.Table(
+    "chargebacks", metadata,
+    sa.Column("chargeback_id", sa.String(36), primary_key=True),
+    sa.Column("idempotency_key", sa.String(400), unique=True),
+    sa.Column("purchase_id", sa.String(36), sa.ForeignKey("purchases.purchase_id"), nullable=False, unique=True),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("coins", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint("coins > 0", name="ck_chargebacks_coins_positive"),
+)
+
+tables = add_infrastructure_tables(metadata)

@@ -1,0 +1,106 @@
+"""The purchase service's request and response schemas."""
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from services.purchase.domain.pricing import CUSTOM_MAX_COINS, CUSTOM_MIN_COINS
+from shared.audit import EventCountsSchema
+from shared.fields import MoneySchema, StrictInteger, identifier, text
+
+COUNTRY = validate.Regexp(r"^[A-Za-z]{2}$", error="Must be an ISO 3166-1 alpha-2 country code.")
+
+
+class CountryQuery(Schema):
+    country = fields.String(required=True, validate=COUNTRY)
+
+    @post_load
+    def _upper(self, data, **_):
+        return {**data, "country": data["country"].upper()}
+
+
+class PaymentSchema(Schema):
+    method = fields.String(required=True, validate=validate.OneOf(["card", "apple_pay", "google_pay", "paypal"]))
+    token = text(max_length=200, required=True)
+
+
+class PurchaseRequest(Schema):
+    user_id = identifier(required=True)
+    country = fields.String(required=True, validate=COUNTRY)
+    birth_date = fields.Date(required=True)
+    package_id = fields.String(validate=validate.Regexp(r"^coins_[0-9]{1,9}$", error="Unknown package."))
+    coins = StrictInteger(validate=validate.Range(min=CUSTOM_MIN_COINS, max=CUSTOM_MAX_COINS))
+    payment = fields.Nested(PaymentSchema, required=True)
+
+    @validates_schema
+    def _one_of_package_or_coins(self, data, **_):
+        if ("package_id" in data) == ("coins" in data):
+            message = "Give exactly one of package_id and coins."
+            raise ValidationError({"package_id": [message], "coins": [message]})
+
+    @post_load
+    def _upper(self, data, **_):
+        return {**data, "country": data["country"].upper()}
+
+
+class PackageSchema(Schema):
+    package_id = fields.String()
+    coins = fields.Integer()
+    price = fields.Method("_price")
+
+    def _price(self, package):
+        return {"amount_minor": package.amount_minor, "currency": package.currency}
+
+
+class PackagesSchema(Schema):
+    country = fields.String()
+    currency = fields.String()
+    minor_unit_digits = fields.Integer()
+    packages = fields.List(fields.Nested(PackageSchema))
+
+
+class PurchaseSchema(Schema):
+    purchase_id = fields.String()
+    user_id = fields.String()
+    country = fields.String()
+    package_id = fields.String()
+    coins = fields.Integer()
+    price = fields.Method("_price", metadata={"type": "object"})
+    status = fields.String(metadata={"enum": ["pending", "completed", "declined", "reversed"]})
+    created_at = fields.DateTime()
+    completed_at = fields.DateTime(allow_none=True)
+    reversed_at = fields.DateTime(allow_none=True)
+
+    def _price(self, purchase):
+        return MoneySchema().dump({"amount_minor": purchase.amount_minor, "currency": purchase.currency})
+
+
+class PurchasePageSchema(Schema):
+    user_id = fields.String()
+    purchases = fields.List(fields.Nested(PurchaseSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class PageQuery(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+class ChargebackRequest(Schema):
+    purchase_id = identifier(required=True)
+    reason = text(max_length=200, required=True)
+
+
+class ChargebackSchema(Schema):
+    chargeback_id = fields.String()
+    purchase_id = fields.String()
+    user_id = fields.String()
+    coins = fields.Integer()
+    reason = fields.String()
+    created_at = fields.DateTime()
+    status = fields.Constant("reversed")
+
+
+class PurchaseTotalsSchema(EventCountsSchema):
+    coins_bought = fields.Integer()
+    coins_reversed = fields.Integer()
+    purchases_completed = fields.Integer()
+    purchases_pending = fields.Integer()
+    chargebacks = fields.Integer()

@@ -1,0 +1,118 @@
+"""The purchase service's HTTP routes."""
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+
+from flask import Blueprint, g
+from marshmallow import ValidationError
+
+from services.purchase.adapters.repository import totals as purchase_totals
+from services.purchase.api import schemas
+from services.purchase.bootstrap import PurchaseService
+from services.purchase.domain.commands import BuyCoins, RecordChargeback
+from services.purchase.domain.pricing import price_list_for
+from services.purchase.service_layer import handlers
+from shared.audit import event_counts
+from shared.db import retry_transient
+from shared.openapi import doc
+from shared.web import idempotent, json_body, keyset_page, query_args, requires
+
+
+def blueprint(svc: PurchaseService) -> Blueprint:
+    bp = Blueprint("purchase", __name__, url_prefix="/v1")
+
+    @bp.get("/packages")
+    @requires("packages:read")
+    @doc(summary="Coin packages and their prices in a country", query=schemas.CountryQuery,
+         responses={200: schemas.PackagesSchema}, errors={403: "Country not served"})
+    def packages():
+        country = query_args(schemas.CountryQuery())["country"]
+        svc.settings.rules.check_country(country)
+        prices = price_list_for(country)
+        return schemas.PackagesSchema().dump({"country": prices.country, "currency": prices.currency,
+                                              "minor_unit_digits": prices.minor_unit_digits,
+                                              "packages": prices.packages})
+
+    @bp.post("/purchases")
+    @requires("purchases:create")
+    @doc(summary="Buy a coin package or a custom amount of coins", body=schemas.PurchaseRequest,
+         responses={201: schemas.PurchaseSchema},
+         errors={402: "Payment declined", 403: "Country not served, or buyer too young",
+                 422: "Invalid fields, unknown package, or over the 24-hour limit"})
+    @idempotent(required=True)
+    def buy():
+        body = json_body(schemas.PurchaseRequest())
+        cmd = BuyCoins(user_id=body["user_id"], country=body["country"], birth_date=body["birth_date"],
+                       payment_method=body["payment"]["method"], payment_token=body["payment"]["token"],
+                       package_id=body.get("package_id"), coins=body.get("coins"),
+                       idempotency_key=g.idempotency_key)
+        purchase = retry_transient(lambda: handlers.buy_coins(cmd, svc.uow, processor=svc.processor,
+                                                              rules=svc.settings.rules))
+        return schemas.PurchaseSchema().dump(purchase), 201
+
+    @bp.get("/purchases/<purchase_id>")
+    @requires("purchases:read")
+    @doc(summary="One purchase", responses={200: schemas.PurchaseSchema}, errors={404: "No such purchase"})
+    def purchase(purchase_id: str):
+        return schemas.PurchaseSchema().dump(handlers.get_purchase(purchase_id, svc.uow()))
+
+    @bp.get("/users/<user_id>/purchases")
+    @requires("purchases:read")
+    @doc(summary="A user's purchases, newest first", query=schemas.PageQuery,
+         responses={200: schemas.PurchasePageSchema})
+    def user_purchases(user_id: str):
+        args = query_args(schemas.PageQuery())
+        before = _decode_cursor(args["cursor"]) if args["cursor"] else None
+        with svc.uow() as uow:
+            found = uow.purchases.of_user(user_id, limit=args["limit"] + 1, before=before)
+        page, next_cursor = keyset_page(found, args["limit"], _encode_cursor)
+        return schemas.PurchasePageSchema().dump({"user_id": user_id, "purchases": page,
+                                                  "next_cursor": next_cursor})
+
+    @bp.post("/purchases/<purchase_id>/refund")
+    @requires("purchases:refund")
+    @doc(summary="Ask for a refund (always refused: coins are non-refundable)",
+         errors={404: "No such purchase", 422: "Coins are non-refundable"})
+    def refund(purchase_id: str):
+        handlers.refuse_refund(purchase_id, svc.uow())
+
+    @bp.post("/chargebacks")
+    @requires("chargebacks:create")
+    @doc(summary="The processor reports a chargeback: the purchase is reversed and its coins taken back",
+         body=schemas.ChargebackRequest, responses={201: schemas.ChargebackSchema},
+         errors={404: "No such purchase", 409: "Purchase not completed, or already charged back"})
+    @idempotent(required=True)
+    def chargeback():
+        body = json_body(schemas.ChargebackRequest())
+        cmd = RecordChargeback(purchase_id=body["purchase_id"], reason=body["reason"],
+                               idempotency_key=g.idempotency_key)
+        result = retry_transient(lambda: handlers.record_chargeback(cmd, svc.uow()))
+        return schemas.ChargebackSchema().dump(result), 201
+
+    @bp.get("/internal/totals")
+    @requires("audit:read")
+    @doc(summary="Coins bought and reversed, and event counts, for the auditor",
+         responses={200: schemas.PurchaseTotalsSchema})
+    def totals():
+        with svc.engine.connect() as conn:
+            return schemas.PurchaseTotalsSchema().dump({**purchase_totals(conn), **event_counts(conn, svc.tables)})
+
+    return bp
+
+
+def _encode_cursor(purchase) -> str:
+    raw = f"{purchase.created_at.isoformat()}|{purchase.purchase_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created_at, purchase_id = raw.split("|", 1)
+        return datetime.fromisoformat(created_at), purchase_id
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationError({"cursor": ["Not a cursor this service issued."]}) from None
+
+

@@ -1,0 +1,118 @@
+"""The purchase service's use cases.
+
+Buying coins is two short transactions around the processor call, never one long one:
+record the purchase as pending (checking the 24-hour cap under the buyer's lock), charge,
+then complete it and write `purchase.completed` to the outbox, or mark it declined.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Callable
+
+from services.purchase.adapters.payments import PaymentProcessor
+from services.purchase.domain.commands import BuyCoins, RecordChargeback
+from services.purchase.domain.errors import NonRefundable, PaymentDeclined, PurchaseNotFound
+from services.purchase.domain.model import DECLINED, PENDING, Chargeback, Purchase
+from services.purchase.domain.pricing import price_list_for
+from services.purchase.domain.rules import PurchaseRules
+from services.purchase.service_layer.unit_of_work import PurchaseUnitOfWork
+from shared.clock import utcnow
+from shared.contracts import PURCHASE_COMPLETED, PURCHASE_REVERSED
+
+UowFactory = Callable[[], PurchaseUnitOfWork]
+
+
+def buy_coins(cmd: BuyCoins, uow_factory: UowFactory, *, processor: PaymentProcessor,
+              rules: PurchaseRules) -> Purchase:
+    rules.check_country(cmd.country)
+    now = utcnow()
+    rules.check_age(birth_date=cmd.birth_date, country=cmd.country, today=now.date())
+    prices = price_list_for(cmd.country)
+    package = prices.package(cmd.package_id) if cmd.package_id else prices.custom(cmd.coins)
+
+    purchase = _start_purchase(cmd, uow_factory(), package=package, rules=rules)
+    if purchase.status == PENDING:
+        result = processor.charge(payment_id=purchase.purchase_id, amount_minor=purchase.amount_minor,
+                                  currency=purchase.currency, method=cmd.payment_method, token=cmd.payment_token)
+        purchase = _settle_purchase(purchase.purchase_id, uow_factory(), approved=result.approved,
+                                    processor_ref=result.reference, decline_code=result.decline_code)
+    if purchase.status == DECLINED:
+        raise PaymentDeclined(f"The payment processor declined the payment ({purchase.decline_code}).")
+    return purchase
+
+
+def _start_purchase(cmd: BuyCoins, uow: PurchaseUnitOfWork, *, package, rules: PurchaseRules) -> Purchase:
+    with uow:
+        if cmd.idempotency_key:
+            earlier = uow.purchases.by_idempotency_key(cmd.idempotency_key)
+            if earlier is not None:
+                return earlier
+        now = utcnow()
+        uow.purchases.lock_buyer(cmd.user_id)
+        rules.check_daily_cap(bought_coins=uow.purchases.coins_bought_since(cmd.user_id, now - timedelta(hours=24)),
+                              coins=package.coins)
+        purchase = Purchase(purchase_id=str(uuid.uuid4()), user_id=cmd.user_id, country=cmd.country,
+                            package_id=package.package_id, coins=package.coins, amount_minor=package.amount_minor,
+                            currency=package.currency, status=PENDING, created_at=now,
+                            idempotency_key=cmd.idempotency_key)
+        uow.purchases.add(purchase)
+        uow.commit()
+    return purchase
+
+
+def _settle_purchase(purchase_id: str, uow: PurchaseUnitOfWork, *, approved: bool, processor_ref: str | None,
+                     decline_code: str | None) -> Purchase:
+    with uow:
+        purchase = uow.purchases.get(purchase_id, for_update=True)
+        if purchase.status != PENDING:  # settled by an earlier attempt with the same key
+            return purchase
+        if approved:
+            purchase.complete(processor_ref=processor_ref, at=utcnow())
+            uow.outbox.add(PURCHASE_COMPLETED, {
+                "purchase_id": purchase.purchase_id, "user_id": purchase.user_id, "coins": purchase.coins,
+                "amount_minor": purchase.amount_minor, "currency": purchase.currency, "country": purchase.country})
+        else:
+            purchase.decline(code=decline_code or "declined")
+        uow.purchases.update(purchase)
+        uow.commit()
+    return purchase
+
+
+def record_chargeback(cmd: RecordChargeback, uow: PurchaseUnitOfWork) -> Chargeback:
+    with uow:
+        if cmd.idempotency_key:
+            earlier = uow.chargebacks.by_idempotency_key(cmd.idempotency_key)
+            if earlier is not None:
+                return earlier
+        purchase = uow.purchases.get(cmd.purchase_id, for_update=True)
+        if purchase is None:
+            raise PurchaseNotFound(f"There is no purchase {cmd.purchase_id}.")
+        now = utcnow()
+        purchase.reverse(at=now)
+        chargeback = Chargeback(chargeback_id=str(uuid.uuid4()), purchase_id=purchase.purchase_id,
+                                user_id=purchase.user_id, coins=purchase.coins, reason=cmd.reason, created_at=now,
+                                idempotency_key=cmd.idempotency_key)
+        uow.purchases.update(purchase)
+        uow.chargebacks.add(chargeback)
+        uow.outbox.add(PURCHASE_REVERSED, {
+            "purchase_id": purchase.purchase_id, "chargeback_id": chargeback.chargeback_id,
+            "user_id": purchase.user_id, "coins": purchase.coins, "reason": cmd.reason})
+        uow.commit()
+    return chargeback
+
+
+def refuse_refund(purchase_id: str, uow: PurchaseUnitOfWork) -> None:
+    """Coins are non-refundable: the only way back is a chargeback from the processor."""
+    with uow:
+        if uow.purchases.get(purchase_id) is None:
+            raise PurchaseNotFound(f"There is no purchase {purchase_id}.")
+    raise NonRefundable("Coins are non-refundable; a purchase is only ever reversed by a chargeback.")
+
+
+def get_purchase(purchase_id: str, uow: PurchaseUnitOfWork) -> Purchase:
+    with uow:
+        purchase = uow.purchases.get(purchase_id)
+    if purchase is None:
+        raise PurchaseNotFound(f"There is no purchase {purchase_id}.")
+    return purchase

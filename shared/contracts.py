@@ -1,0 +1,130 @@
+"""The event contracts between services: the envelope and each event's data schema.
+
+A topic is `<type>.v<version>`; its dead-letter topic is `<topic>.dlq`. Message keys keep
+one user's (or one creator's) events in order on one partition.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from marshmallow import Schema, fields, validate
+
+from shared.clock import utcnow
+from shared.fields import CURRENCY_PATTERN, StrictInteger, identifier
+
+
+class EnvelopeSchema(Schema):
+    event_id = fields.UUID(required=True)
+    type = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    version = StrictInteger(required=True, validate=validate.Range(min=1))
+    occurred_at = fields.AwareDateTime(required=True, default_timezone=None)
+    source = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    data = fields.Dict(required=True)
+
+
+class PurchaseCompletedV1(Schema):
+    purchase_id = fields.String(required=True)
+    user_id = identifier(required=True)
+    coins = StrictInteger(required=True, validate=validate.Range(min=1))
+    amount_minor = StrictInteger(required=True, validate=validate.Range(min=0))
+    currency = fields.String(required=True, validate=validate.Regexp(CURRENCY_PATTERN))
+    country = fields.String(required=True)
+
+
+class PurchaseReversedV1(Schema):
+    purchase_id = fields.String(required=True)
+    chargeback_id = fields.String(required=True)
+    user_id = identifier(required=True)
+    coins = StrictInteger(required=True, validate=validate.Range(min=1))
+    reason = fields.String(required=True)
+
+
+class GiftSentV1(Schema):
+    gift_tx_id = fields.String(required=True)
+    sender_id = identifier(required=True)
+    creator_id = identifier(required=True)
+    gift_id = fields.String(required=True)
+    quantity = StrictInteger(required=True, validate=validate.Range(min=1, max=99))
+    coins = StrictInteger(required=True, validate=validate.Range(min=1))
+    diamonds = StrictInteger(required=True, validate=validate.Range(min=1))
+    stream_id = fields.String(load_default=None, allow_none=True)
+    sent_at = fields.AwareDateTime(required=True)
+
+
+class WithdrawalSettledV1(Schema):
+    withdrawal_id = fields.String(required=True)
+    creator_id = identifier(required=True)
+    diamonds = StrictInteger(required=True, validate=validate.Range(min=1))
+    gross_minor = StrictInteger(required=True, validate=validate.Range(min=0))
+    fee_minor = StrictInteger(required=True, validate=validate.Range(min=0))
+    net_minor = StrictInteger(required=True, validate=validate.Range(min=0))
+    currency = fields.String(required=True)
+    reason = fields.String(load_default=None, allow_none=True)
+
+
+@dataclass(frozen=True)
+class Contract:
+    type: str
+    version: int
+    schema: type[Schema]
+    key_field: str
+
+    @property
+    def topic(self) -> str:
+        return f"{self.type}.v{self.version}"
+
+
+PURCHASE_COMPLETED = Contract("purchase.completed", 1, PurchaseCompletedV1, "user_id")
+PURCHASE_REVERSED = Contract("purchase.reversed", 1, PurchaseReversedV1, "user_id")
+GIFT_SENT = Contract("gift.sent", 1, GiftSentV1, "creator_id")
+WITHDRAWAL_COMPLETED = Contract("withdrawal.completed", 1, WithdrawalSettledV1, "creator_id")
+WITHDRAWAL_FAILED = Contract("withdrawal.failed", 1, WithdrawalSettledV1, "creator_id")
+
+CONTRACTS = {c.topic: c for c in (PURCHASE_COMPLETED, PURCHASE_REVERSED, GIFT_SENT,
+                                   WITHDRAWAL_COMPLETED, WITHDRAWAL_FAILED)}
+ALL_TOPICS = tuple(CONTRACTS) + tuple(f"{t}.dlq" for t in CONTRACTS)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    event_id: str
+    type: str
+    version: int
+    occurred_at: datetime
+    source: str
+    data: dict
+
+    @property
+    def topic(self) -> str:
+        return f"{self.type}.v{self.version}"
+
+
+def new_event(contract: Contract, *, source: str, data: dict) -> tuple[Envelope, str]:
+    """Build an envelope for `data` (validated against the contract); returns it and its key."""
+    payload = contract.schema().dump(contract.schema().load(_jsonable(data)))
+    envelope = Envelope(event_id=str(uuid.uuid4()), type=contract.type, version=contract.version,
+                        occurred_at=utcnow(), source=source, data=payload)
+    return envelope, str(payload[contract.key_field])
+
+
+def envelope_to_dict(envelope: Envelope) -> dict:
+    return {"event_id": envelope.event_id, "type": envelope.type, "version": envelope.version,
+            "occurred_at": envelope.occurred_at.isoformat(), "source": envelope.source, "data": envelope.data}
+
+
+def parse_envelope(raw: dict) -> tuple[Envelope, dict]:
+    """Validate the envelope and its data against the contract; raises marshmallow ValidationError."""
+    loaded = EnvelopeSchema().load(raw)
+    envelope = Envelope(event_id=str(loaded["event_id"]), type=loaded["type"], version=loaded["version"],
+                        occurred_at=loaded["occurred_at"], source=loaded["source"], data=loaded["data"])
+    contract = CONTRACTS.get(envelope.topic)
+    if contract is None:
+        from marshmallow import ValidationError
+        raise ValidationError({"type": [f"unknown event type {envelope.topic}"]})
+    return envelope, contract.schema().load(envelope.data)
+
+
+def _jsonable(data: dict) -> dict:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}

@@ -1,0 +1,128 @@
+"""Database engines and transactions that behave the same on PostgreSQL and SQLite.
+
+SQLite is the embedded default, written by several processes at once, so every
+transaction there starts with BEGIN IMMEDIATE (one writer at a time, no lock-upgrade
+deadlocks), in WAL mode with a busy timeout. PostgreSQL gets a pooled psycopg engine.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from datetime import datetime, timezone
+from typing import Callable, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Autoincrementing 64-bit keys; SQLite only autoincrements a column typed INTEGER.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """A timestamp stored as UTC and always returned timezone-aware."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain postgres URLs and point them at the psycopg 3 driver."""
+    for plain in ("postgres://", "postgresql://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain):]
+    return url
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                                  poolclass=sa.pool.QueuePool, pool_size=pool_size, max_overflow=10)
+        _configure_sqlite(engine)
+        return engine
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                            pool_recycle=1800)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Hand transaction control to SQLAlchemy (pysqlite's own is not savepoint-safe).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class StaleRead(Exception):
+    """A row changed between read and write (optimistic check failed): retry the transaction."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth retrying: lost connections, lock timeouts, serialization failures, stale reads."""
+    if isinstance(exc, StaleRead):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    return False
+
+
+def retry_transient(fn: Callable[[], T], *, attempts: int = 5, base_delay: float = 0.05,
+                    max_delay: float = 2.0) -> T:
+    """Run fn, retrying transient database errors with jittered exponential backoff."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - classified below
+            if not is_transient(exc) or attempt == attempts:
+                raise
+            delay = min(max_delay, base_delay * 2 ** (attempt - 1)) * (0.5 + random.random())
+            log.warning("transient database error, retrying", extra={"attempt": attempt, "error": str(exc)[:200]})
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def lock_for_update(stmt, conn: Connection):
+    """SELECT ... FOR UPDATE where the database has row locks (SQLite serialises writers anyway)."""
+    return stmt.with_for_update() if conn.dialect.name != "sqlite" else stmt
+
+
+def insert_ignore(conn: Connection, table: sa.Table, values: dict, conflict_cols: list[str]) -> bool:
+    """INSERT that does nothing if a row with the same key exists; True if a row was inserted."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = (insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict_cols)
+            .returning(table.c[conflict_cols[0]]))
+    return conn.execute(stmt).first() is not None  # rowcount is not reliable here across drivers

@@ -1,0 +1,43 @@
+"""marshmallow building blocks for money and identifiers, used by every schema."""
+from __future__ import annotations
+
+import numbers
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+
+
+class StrictInteger(fields.Integer):
+    """An integer and nothing else: refuses 1.0, "1" and true (money is never coerced)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
+def identifier(**kwargs) -> fields.String:
+    """An opaque id from another system (user, creator, stream): 1-64 safe characters."""
+    return fields.String(validate=validate.Regexp(ID_PATTERN, error="Must be 1-64 characters: letters, digits, "
+                                                                      "and _ . : @ - (not first)."), **kwargs)
+
+
+def text(max_length: int = 200, **kwargs) -> fields.String:
+    """Free text without control characters (no NUL bytes reach the database)."""
+    return fields.String(validate=[validate.Length(min=1, max=max_length),
+                                   validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Must not contain control "
+                                                                                 "characters.")], **kwargs)
+
+
+class MoneySchema(Schema):
+    amount_minor = StrictInteger(required=True, metadata={"description": "Amount in the currency's minor unit"})
+    currency = fields.String(required=True, validate=validate.Regexp(CURRENCY_PATTERN),
+                             metadata={"description": "ISO 4217 code"})
+
+
+__all__ = ["StrictInteger", "identifier", "text", "MoneySchema", "ValidationError"]

@@ -1,0 +1,102 @@
+"""Idempotency-Key handling for POSTs, stored in the service's own database.
+
+First request with a key claims it (in_flight, with a lease); the response is stored when
+it is done and replayed for the same key and body (`Idempotent-Replayed: true`). A different
+body is 422; a claim still in flight is 409. A claim whose lease ran out (its process died)
+may be taken over: the handlers also record the key on the resource they create, under a
+unique constraint, so a takeover finds the first effect instead of making a second.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from shared.clock import utcnow
+from shared.db import insert_ignore, lock_for_update, retry_transient
+from shared.errors import Problem
+
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    body: str
+
+
+def request_fingerprint(method: str, path: str, body: bytes) -> str:
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except (ValueError, RecursionError):  # not JSON: the body itself is refused later, by json_body
+        canonical = body
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+
+
+def check_key(key: str | None, *, required: bool) -> str | None:
+    if key is None or key == "":
+        if required:
+            raise Problem(400, "Idempotency-Key required", "This request moves money: send an Idempotency-Key "
+                          "header (for example a UUID) so that a retry cannot apply it twice.",
+                          code="idempotency-key-required", errors={"Idempotency-Key": ["Missing header."]})
+        return None
+    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise Problem(400, "Invalid Idempotency-Key", f"The key must be 1-{MAX_KEY_LENGTH} printable characters.",
+                      code="idempotency-key-invalid", errors={"Idempotency-Key": ["Invalid header."]})
+    return key
+
+
+class IdempotencyStore:
+    def __init__(self, engine: Engine, table: sa.Table, lease_seconds: int):
+        self.engine = engine
+        self.table = table
+        self.lease = timedelta(seconds=lease_seconds)
+
+    def claim(self, caller: str, key: str, fingerprint: str) -> StoredResponse | None:
+        """Claim the key for this request; returns the stored response if it was already done."""
+        return retry_transient(lambda: self._claim(caller, key, fingerprint))
+
+    def _claim(self, caller: str, key: str, fingerprint: str) -> StoredResponse | None:
+        t = self.table
+        now = utcnow()
+        with self.engine.begin() as conn:
+            if insert_ignore(conn, t, {"caller": caller, "key": key, "request_hash": fingerprint,
+                                       "state": "in_flight", "lease_until": now + self.lease, "created_at": now},
+                             ["caller", "key"]):
+                return None
+            row = conn.execute(lock_for_update(sa.select(t).where(t.c.caller == caller, t.c.key == key), conn)).one()
+            if row.request_hash != fingerprint:
+                raise Problem(422, "Idempotency-Key reused", "This Idempotency-Key was used with a different "
+                              "request; use a new key for a new request.", code="idempotency-key-reused",
+                              errors={"Idempotency-Key": ["Already used with a different request body."]})
+            if row.state == "done":
+                return StoredResponse(row.response_status, row.response_body)
+            if row.lease_until > now:
+                raise Problem(409, "Request in flight", "A request with this Idempotency-Key is still being "
+                              "processed; retry later.", code="idempotency-key-in-flight",
+                              headers={"Retry-After": "1"})
+            conn.execute(t.update().where(t.c.caller == caller, t.c.key == key)
+                         .values(lease_until=now + self.lease))
+            return None
+
+    def complete(self, caller: str, key: str, status: int, body: str) -> None:
+        t = self.table
+
+        def _complete():
+            with self.engine.begin() as conn:
+                conn.execute(t.update().where(t.c.caller == caller, t.c.key == key).values(
+                    state="done", response_status=status, response_body=body, completed_at=utcnow()))
+        retry_transient(_complete)
+
+    def release(self, caller: str, key: str) -> None:
+        """Forget an in-flight claim whose request failed without a response worth replaying."""
+        t = self.table
+
+        def _release():
+            with self.engine.begin() as conn:
+                conn.execute(t.delete().where(t.c.caller == caller, t.c.key == key, t.c.state == "in_flight"))
+        retry_transient(_release)

@@ -1,0 +1,255 @@
+"""Idempotent consumer: each event applied once, in the same transaction as its inbox row.
+
+A poll's records are applied in one database transaction, each message inside a savepoint
+so one bad message cannot spoil the batch. Offsets are committed only after the database
+commit. Transient failures (database down, lock timeouts) rewind and retry with backoff,
+forever, dead-lettering nothing. A message that can never apply (malformed, breaks a rule,
+or keeps failing) goes to `<topic>.dlq` with the reason in its headers; the partition moves on.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+import sqlalchemy as sa
+from kafka import OffsetAndMetadata, TopicPartition
+from kafka.errors import CommitFailedError, KafkaError
+from marshmallow import ValidationError
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from shared import faults, metrics
+from shared.clock import utcnow
+from shared.contracts import Envelope, parse_envelope
+from shared.db import insert_ignore, is_transient
+from shared.errors import DomainError, PermanentMessageError
+from shared.logs import new_trace_id, reset_trace_id, set_trace_id
+
+log = logging.getLogger(__name__)
+
+PERMANENT_ERRORS = (PermanentMessageError, ValidationError, DomainError, IntegrityError)
+
+
+class Handler(Protocol):
+    def __call__(self, conn: Connection, envelope: Envelope, data: dict) -> None: ...
+
+
+@dataclass
+class Poisoned:
+    record: object
+    reason: str
+    error: str
+
+
+@dataclass
+class BatchOutcome:
+    counts: Counter = field(default_factory=Counter)  # (topic, "applied" | "duplicate") -> n
+    poisoned: list[Poisoned] = field(default_factory=list)
+
+    @property
+    def applied(self) -> int:
+        return sum(n for (_, outcome), n in self.counts.items() if outcome == "applied")
+
+
+class _RetryBatch(Exception):
+    """An unexpected error that may pass: roll the whole batch back and try again."""
+
+
+def _header(record, name: str) -> str | None:
+    for key, value in record.headers or ():
+        if key == name:
+            return value.decode(errors="replace") if value is not None else None
+    return None
+
+
+class InboxConsumer:
+    def __init__(self, *, engine: Engine, inbox: sa.Table, consumer, producer, handlers: dict[str, Handler],
+                 group: str, service: str, topic_name: Callable[[str], str], max_attempts: int = 5,
+                 max_backoff_s: float = 10.0, watchdog_s: float = 0):
+        self.engine = engine
+        self.inbox = inbox
+        self.consumer = consumer
+        self.producer = producer
+        self.group = group
+        self.service = service
+        self.topic_name = topic_name
+        # handlers are keyed by the full (possibly prefixed) topic name
+        self.handlers = {topic_name(topic): handler for topic, handler in handlers.items()}
+        self.base_topic = {topic_name(topic): topic for topic in handlers}
+        self.max_attempts = max_attempts
+        self.max_backoff_s = max_backoff_s
+        self.watchdog_s = watchdog_s
+        self._last_progress = time.monotonic()
+        self._attempts: dict[tuple[str, int, int], int] = {}
+
+    # -- one batch ---------------------------------------------------------------------------
+    def apply_batch(self, records: list) -> BatchOutcome:
+        outcome = BatchOutcome()
+        with self.engine.begin() as conn:
+            for record in records:
+                self._apply_one(conn, record, outcome)
+                faults.point("consumer.mid_batch")
+        return outcome
+
+    def _apply_one(self, conn: Connection, record, outcome: BatchOutcome) -> None:
+        try:
+            raw = json.loads(record.value)
+            if not isinstance(raw, dict):
+                raise PermanentMessageError("message value is not a JSON object")
+            envelope, data = parse_envelope(raw)
+        except (ValueError, TypeError, ValidationError, PermanentMessageError) as exc:
+            outcome.poisoned.append(Poisoned(record, "malformed", _describe(exc)))
+            return
+        token = set_trace_id(_header(record, "trace_id") or new_trace_id())
+        try:
+            savepoint = conn.begin_nested()
+            try:
+                fresh = insert_ignore(conn, self.inbox, {
+                    "consumer": self.group, "event_id": envelope.event_id, "topic": self.base_topic[record.topic],
+                    "partition": record.partition, "offset": record.offset, "processed_at": utcnow()},
+                    ["consumer", "event_id"])
+                if fresh:
+                    faults.point("consumer.handle", key=(record.key or b"").decode(errors="replace"))
+                    self.handlers[record.topic](conn, envelope, data)
+                savepoint.commit()
+            except PERMANENT_ERRORS as exc:
+                savepoint.rollback()
+                if isinstance(exc, IntegrityError) and is_transient(exc):
+                    raise
+                log.warning("event refused", extra={"event_id": envelope.event_id, "error": _describe(exc)})
+                outcome.poisoned.append(Poisoned(record, "rejected", _describe(exc)))
+                return
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                key = (record.topic, record.partition, record.offset)
+                self._attempts[key] = self._attempts.get(key, 0) + 1
+                if self._attempts[key] >= self.max_attempts:
+                    savepoint.rollback()
+                    log.error("event failed repeatedly", extra={"event_id": envelope.event_id})
+                    outcome.poisoned.append(Poisoned(record, "failed", _describe(exc, trace=True)))
+                    return
+                raise _RetryBatch(str(exc)) from exc
+            outcome.counts[(envelope.topic, "applied" if fresh else "duplicate")] += 1
+            if fresh:
+                log.info("event applied", extra={"event_id": envelope.event_id, "topic": envelope.topic})
+        finally:
+            reset_trace_id(token)
+
+    # -- dead letters and offsets -----------------------------------------------------------------
+    def dead_letter(self, poisoned: list[Poisoned]) -> None:
+        futures = []
+        for item in poisoned:
+            record = item.record
+            headers = list(record.headers or ()) + [
+                ("dlq.reason", item.reason.encode()), ("dlq.error", item.error.encode()[:4000]),
+                ("dlq.topic", record.topic.encode()), ("dlq.partition", str(record.partition).encode()),
+                ("dlq.offset", str(record.offset).encode()), ("dlq.consumer", self.group.encode()),
+                ("dlq.failed_at", utcnow().isoformat().encode())]
+            futures.append(self.producer.send(f"{record.topic}.dlq", key=record.key, value=record.value,
+                                              headers=headers))
+        try:
+            self.producer.flush(timeout=30)
+            for future in futures:
+                future.get(timeout=0)  # raises if the broker did not take it: the batch is retried
+        except Exception:
+            if hasattr(self.producer, "rebuild"):
+                self.producer.rebuild()
+            raise
+
+    def commit(self, records: list) -> None:
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for record in records:
+            offsets[TopicPartition(record.topic, record.partition)] = OffsetAndMetadata(record.offset + 1, "", -1)
+        try:
+            self.consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            # A rebalance took the partition away; its new owner re-reads and the inbox dedupes.
+            log.warning("offset commit failed; records will be redelivered", extra={"error": str(exc)})
+
+    def rewind(self, records: list) -> None:
+        first: dict[TopicPartition, int] = {}
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            first[tp] = min(first.get(tp, record.offset), record.offset)
+        assigned = self.consumer.assignment()
+        for tp, offset in first.items():
+            if tp in assigned:
+                self.consumer.seek(tp, offset)
+
+    # -- the loop -------------------------------------------------------------------------------------
+    def handle(self, records: list) -> BatchOutcome:
+        outcome = self.apply_batch(records)
+        faults.point("consumer.after_db_commit")
+        if outcome.poisoned:
+            self.dead_letter(outcome.poisoned)
+        self.commit(records)
+        for item in outcome.poisoned:
+            self._attempts.pop((item.record.topic, item.record.partition, item.record.offset), None)
+        self._count(outcome)
+        return outcome
+
+    def _count(self, outcome: BatchOutcome) -> None:
+        for (topic, result), n in outcome.counts.items():
+            metrics.CONSUMED.labels(self.service, topic, result).inc(n)
+        for item in outcome.poisoned:
+            metrics.CONSUMED.labels(self.service, self.base_topic.get(item.record.topic, ""), "dead_lettered").inc()
+
+    def _watchdog(self, stop: threading.Event) -> None:
+        """Exit if poll() stops returning (e.g. a group join the broker never completes), so the
+        supervisor (make run, Kubernetes) starts a fresh member instead of this one sitting behind."""
+        while not stop.wait(5):
+            stalled = time.monotonic() - self._last_progress
+            if stalled > self.watchdog_s:
+                log.error("consumer stalled; exiting so that it is restarted", extra={"stalled_s": round(stalled)})
+                logging.shutdown()
+                os._exit(70)
+
+    def run(self, stop: threading.Event) -> None:
+        self._last_progress = time.monotonic()
+        if self.watchdog_s:
+            threading.Thread(target=self._watchdog, args=(stop,), daemon=True, name="watchdog").start()
+        backoff = 0.1
+        resume = getattr(self.consumer, "resume_from_committed", None)
+        while not stop.is_set():
+            try:
+                if resume is not None:
+                    resume()
+                polled = self.consumer.poll(timeout_ms=500)
+                self._last_progress = time.monotonic()
+            except KafkaError as exc:  # the broker is away: wait for it, never exit
+                log.warning("poll failed; retrying", extra={"error": str(exc)[:300], "backoff_s": backoff})
+                stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+                continue
+            records = [r for batch in polled.values() for r in batch]
+            if not records:
+                continue
+            try:
+                self.handle(records)
+                backoff = 0.1
+            except Exception as exc:  # noqa: BLE001 - rewind, wait, retry; never skip
+                level = logging.WARNING if is_transient(exc) or isinstance(exc, (_RetryBatch, KafkaError)) \
+                    else logging.ERROR
+                log.log(level, "batch not applied; retrying", extra={"error": _describe(exc)[:500],
+                                                                      "backoff_s": backoff})
+                metrics.CONSUMER_RETRIES.labels(self.service).inc()
+                self.rewind(records)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+
+
+def _describe(exc: BaseException, trace: bool = False) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, ValidationError):
+        text = f"ValidationError: {json.dumps(exc.messages, default=str)}"
+    if trace:
+        text += "\n" + "".join(traceback.format_exception(exc)[-3:])
+    return text

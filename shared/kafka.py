@@ -1,0 +1,166 @@
+"""Kafka clients configured the one safe way: idempotent acks=all producers, manual-commit consumers."""
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from shared.contracts import ALL_TOPICS
+from shared.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+
+def make_producer(settings: KafkaSettings, *, client_id: str) -> KafkaProducer:
+    return KafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers.split(","),
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        max_in_flight_requests_per_connection=5,
+        retries=2**31 - 1,
+        linger_ms=5,
+        request_timeout_ms=10_000,
+        delivery_timeout_ms=15_000,  # a send not acknowledged by then fails, and its owner retries it
+    )
+
+
+class RebuildingProducer:
+    """A producer that is replaced after a failed send. An idempotent producer whose broker lost
+    its state (its producer id, e.g. after a broker restart without data) otherwise stays failed
+    for good; unacknowledged records are sent again by their owner, and consumers dedupe."""
+
+    def __init__(self, settings: KafkaSettings, *, client_id: str):
+        self._settings, self._client_id = settings, client_id
+        self._producer: KafkaProducer | None = None
+
+    @property
+    def producer(self) -> KafkaProducer:
+        if self._producer is None:
+            self._producer = make_producer(self._settings, client_id=self._client_id)
+        return self._producer
+
+    def send(self, topic: str, **kwargs):
+        return self.producer.send(topic, **kwargs)
+
+    def flush(self, timeout: float | None = None) -> None:
+        self.producer.flush(timeout=timeout)
+
+    def rebuild(self) -> None:
+        if self._producer is not None:
+            log.warning("rebuilding the Kafka producer after a failed send", extra={"client": self._client_id})
+            # Closing a producer caught mid-handshake can block: let it close on its own time.
+            old, self._producer = self._producer, None
+            threading.Thread(target=old.close, kwargs={"timeout": 10}, daemon=True).start()
+
+    def close(self, timeout: float = 10) -> None:
+        if self._producer is not None:
+            self._producer.close(timeout=timeout)
+            self._producer = None
+
+
+class ResumeFromCommitted(ConsumerRebalanceListener):
+    """On every assignment, start each partition at the group's committed offset (or the beginning).
+
+    Without this a member that rejoins keeps its in-memory position, which is wrong when the
+    broker lost its data (its topics start again at 0) and some brokers do not answer with
+    OFFSET_OUT_OF_RANGE. Re-reading uncommitted records is harmless: the inbox dedupes them."""
+
+    def __init__(self, consumer: KafkaConsumer):
+        self.consumer = consumer
+        self.pending: set = set()
+
+    def on_partitions_revoked(self, revoked) -> None:
+        self.pending.difference_update(revoked)
+
+    def on_partitions_assigned(self, assigned) -> None:
+        self.pending.update(assigned)  # the client cannot block in here: resumed before the next poll
+
+    def resume_pending(self) -> None:
+        assigned = self.consumer.assignment()
+        for tp in [tp for tp in self.pending if tp in assigned]:
+            committed = self.consumer.committed(tp)
+            if committed is None:
+                self.consumer.seek_to_beginning(tp)
+            else:
+                self.consumer.seek(tp, committed)
+        self.pending.clear()
+
+
+def make_consumer(settings: KafkaSettings, *, group_id: str, topics: list[str], client_id: str) -> KafkaConsumer:
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers.split(","),
+        client_id=client_id,
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=settings.session_timeout_ms,
+        heartbeat_interval_ms=max(500, settings.session_timeout_ms // 4),
+        max_poll_records=settings.batch_size,
+        max_poll_interval_ms=300_000,
+    )
+    listener = ResumeFromCommitted(consumer)
+    consumer.subscribe([settings.topic(t) for t in topics], listener=listener)
+    consumer.resume_from_committed = listener.resume_pending  # called by the consumer loop before each poll
+    return consumer
+
+
+def ensure_topics(settings: KafkaSettings, *, partitions: int = 6, replication: int = 1,
+                  topics: tuple[str, ...] = ALL_TOPICS, timeout_s: float = 30.0) -> list[str]:
+    """Create every topic the platform uses (and its dead-letter topic); existing ones are left alone."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers.split(","),
+                                     client_id="coins-topics", request_timeout_ms=10_000)
+            break
+        except Exception:  # noqa: BLE001 - broker still starting
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    created = []
+    try:
+        existing = set(admin.list_topics())
+        for topic in topics:
+            name = settings.topic(topic)
+            if name in existing:
+                continue
+            parts = 1 if topic.endswith(".dlq") else partitions
+            try:
+                admin.create_topics([NewTopic(name, parts, replication)])
+                created.append(name)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        admin.close()
+    return created
+
+
+def broker_reachable(bootstrap_servers: str, timeout_s: float = 1.0) -> bool:
+    """True if at least one bootstrap broker accepts a TCP connection."""
+    for server in bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout_s):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+def main() -> None:
+    """`python -m shared.kafka`: create the topics (KAFKA_PARTITIONS, KAFKA_REPLICATION from the env)."""
+    from shared.settings import Env, kafka_settings
+    env = Env()
+    created = ensure_topics(kafka_settings(), partitions=env.int("KAFKA_PARTITIONS", 6),
+                            replication=env.int("KAFKA_REPLICATION", 1), timeout_s=120)
+    print(f"created {len(created)} topics")
+
+
+if __name__ == "__main__":
+    main()

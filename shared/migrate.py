@@ -1,0 +1,61 @@
+"""Alembic, driven from code: each service's migrations live in services/<name>/migrations."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command, context
+from alembic.config import Config
+
+from shared.db import make_engine, normalise_url
+
+
+def alembic_config(service: str, database_url: str) -> Config:
+    folder = Path(__file__).resolve().parent.parent / "services" / service / "migrations"
+    cfg = Config(str(folder / "alembic.ini"))
+    cfg.set_main_option("script_location", str(folder))
+    cfg.set_main_option("sqlalchemy.url", normalise_url(database_url).replace("%", "%%"))
+    return cfg
+
+
+def upgrade(service: str, database_url: str, revision: str = "head") -> None:
+    if database_url.startswith("sqlite:///"):
+        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(service, database_url), revision)
+
+
+def run_env(target_metadata: sa.MetaData, default_url_env: str) -> None:
+    """The body of every service's migrations/env.py."""
+    import os
+    url = context.config.get_main_option("sqlalchemy.url") or os.environ.get(default_url_env)
+    if not url:
+        raise RuntimeError(f"set {default_url_env} or sqlalchemy.url to migrate")
+    if context.is_offline_mode():
+        context.configure(url=normalise_url(url), target_metadata=target_metadata, literal_binds=True,
+                          render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = make_engine(url, pool_size=1)
+    with engine.connect() as conn:
+        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True,
+                          compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m shared.migrate <service>`: migrate from <SERVICE>_DATABASE_URL (what images run)."""
+    import sys
+
+    from shared.settings import database_url
+    services = (argv if argv is not None else sys.argv[1:]) or []
+    if len(services) != 1:
+        raise SystemExit("usage: python -m shared.migrate <purchase|gifting|payout>")
+    upgrade(services[0], database_url(services[0]))
+    print(f"{services[0]}: migrated")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Transactional outbox: events are rows written with the business change, published later.
+
+`Outbox.add` runs inside the caller's transaction. `OutboxRelay` (its own process) reads
+unpublished rows in id order, sends them, waits for the broker's acks, and only then marks
+them published: at least once, in order per key. It never holds a transaction while sending.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from shared import faults, metrics
+from shared.clock import utcnow
+from shared.contracts import Contract, envelope_to_dict, new_event
+from shared.logs import current_trace_id
+
+log = logging.getLogger(__name__)
+
+
+class Outbox:
+    """Writes events into the outbox table on the unit of work's connection."""
+
+    def __init__(self, conn: Connection, table: sa.Table, source: str):
+        self._conn = conn
+        self._table = table
+        self._source = source
+
+    def add(self, contract: Contract, data: dict) -> str:
+        envelope, key = new_event(contract, source=self._source, data=data)
+        self._conn.execute(self._table.insert().values(
+            event_id=envelope.event_id, topic=contract.topic, message_key=key,
+            payload=json.dumps(envelope_to_dict(envelope), separators=(",", ":")),
+            trace_id=current_trace_id(), created_at=envelope.occurred_at, published_at=None))
+        return envelope.event_id
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    event_id: str
+    topic: str
+    key: str
+    payload: str
+    trace_id: str | None
+
+
+def message_headers(event_id: str, event_type: str, trace_id: str | None) -> list[tuple[str, bytes]]:
+    headers = [("event_id", event_id.encode()), ("type", event_type.encode())]
+    if trace_id:
+        headers.append(("trace_id", trace_id.encode()))
+    return headers
+
+
+class OutboxRelay:
+    def __init__(self, *, engine: Engine, table: sa.Table, producer, topic_name, service: str,
+                 batch_size: int = 500, idle_wait_s: float = 0.05, send_timeout_s: float = 20.0):
+        self.engine = engine
+        self.table = table
+        self.producer = producer
+        self.topic_name = topic_name
+        self.service = service
+        self.batch_size = batch_size
+        self.idle_wait_s = idle_wait_s
+        self.send_timeout_s = send_timeout_s
+
+    def fetch_batch(self) -> list[OutboxRow]:
+        t = self.table
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.c.id, t.c.event_id, t.c.topic, t.c.message_key, t.c.payload, t.c.trace_id)
+                                .where(t.c.published_at.is_(None)).order_by(t.c.id).limit(self.batch_size)).all()
+            conn.rollback()
+        return [OutboxRow(*row) for row in rows]
+
+    def publish(self, rows: list[OutboxRow]) -> int:
+        """Send rows, then mark the longest acknowledged prefix as published; returns how many."""
+        futures = []
+        for row in rows:
+            event_type = row.topic.rsplit(".v", 1)[0]
+            futures.append(self.producer.send(self.topic_name(row.topic), key=row.key.encode(),
+                                              value=row.payload.encode(),
+                                              headers=message_headers(row.event_id, event_type, row.trace_id)))
+        self.producer.flush(timeout=self.send_timeout_s)
+        acked: list[int] = []
+        for row, future in zip(rows, futures):
+            try:
+                future.get(timeout=0)
+            except Exception as exc:  # noqa: BLE001 - anything unacked stops the prefix
+                log.warning("outbox publish failed; will retry", extra={"event_id": row.event_id, "error": str(exc)})
+                break
+            acked.append(row.id)
+        faults.point("relay.after_ack")
+        if acked:
+            self.mark_published(acked)
+            metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(acked))
+        if len(acked) < len(rows) and hasattr(self.producer, "rebuild"):
+            self.producer.rebuild()
+        return len(acked)
+
+    def mark_published(self, ids: list[int]) -> None:
+        from shared.db import retry_transient
+
+        def _mark():
+            with self.engine.begin() as conn:
+                conn.execute(self.table.update().where(self.table.c.id.in_(ids)).values(published_at=utcnow()))
+        retry_transient(_mark, attempts=20, max_delay=5.0)
+
+    def run(self, stop: threading.Event) -> None:
+        backoff = 0.1
+        while not stop.is_set():
+            try:
+                rows = self.fetch_batch()
+                if not rows:
+                    stop.wait(self.idle_wait_s)
+                    continue
+                sent = self.publish(rows)
+                if sent < len(rows):
+                    stop.wait(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                else:
+                    backoff = 0.1
+            except Exception:  # noqa: BLE001 - the relay must outlive broker and database outages
+                log.exception("outbox relay iteration failed")
+                metrics.RELAY_ERRORS.labels(self.service).inc()
+                if hasattr(self.producer, "rebuild"):
+                    self.producer.rebuild()
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+
+def republish_since(engine: Engine, table: sa.Table, since: datetime) -> int:
+    """Mark every event created at or after `since` for publishing again (consumers dedupe)."""
+    with engine.begin() as conn:
+        return conn.execute(table.update().where(table.c.created_at >= since).values(published_at=None)).rowcount
+
+
+def backlog(conn: Connection, table: sa.Table) -> tuple[int, float]:
+    """Unpublished events and the age in seconds of the oldest."""
+    count, oldest = conn.execute(sa.select(sa.func.count(), sa.func.min(table.c.created_at))
+                                 .where(table.c.published_at.is_(None))).one()
+    age = max(0.0, (utcnow() - oldest).total_seconds()) if oldest is not None else 0.0  # UTCDateTime: aware
+    return int(count), age

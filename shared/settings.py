@@ -1,0 +1,148 @@
+"""Reading configuration from the environment, in one place, into frozen objects.
+
+Each service builds its own settings object from `CommonSettings` plus its own rules;
+nothing else in the code base reads `os.environ`.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the process refuses to start."""
+
+
+class Env:
+    """Typed access to an environment mapping, with errors that name the variable."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None):
+        self._env = os.environ if environ is None else environ
+
+    def str(self, name: str, default: str | None = None) -> str:
+        value = self._env.get(name)
+        if value is None or value == "":
+            if default is None:
+                raise ConfigError(f"{name} must be set")
+            return default
+        return value
+
+    def optional(self, name: str) -> str | None:
+        value = self._env.get(name)
+        return value if value else None
+
+    def int(self, name: str, default: int) -> int:
+        raw = self._env.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+    def list(self, name: str, default: str = "") -> tuple[str, ...]:
+        raw = self._env.get(name, default)
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+    def json(self, name: str, default):
+        raw = self._env.get(name)
+        if not raw:
+            return default
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name} must be JSON: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    bootstrap_servers: str
+    topic_prefix: str = ""
+    session_timeout_ms: int = 10_000
+    batch_size: int = 500
+    watchdog_s: int = 120  # a consumer whose poll has not returned for this long exits to be restarted
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    # One secret shared by every caller, or a key per caller (caller -> secret).
+    shared_secret: str | None
+    caller_keys: Mapping[str, str] = field(default_factory=dict)
+    # caller -> permissions it holds on this service
+    policy: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    issuer: str = "coins-platform"
+    leeway_seconds: int = 30
+
+
+@dataclass(frozen=True)
+class CommonSettings:
+    service: str
+    database_url: str
+    kafka: KafkaSettings
+    auth: AuthSettings
+    log_level: str = "INFO"
+    max_body_bytes: int = 1024 * 1024
+    idempotency_lease_seconds: int = 60
+    consumer_group: str = ""
+
+
+def read_secret(env: Env) -> str | None:
+    """The shared token secret: COINS_AUTH_SECRET, or the file named by COINS_AUTH_SECRET_FILE."""
+    secret = env.optional("COINS_AUTH_SECRET")
+    if secret:
+        return secret
+    path = env.optional("COINS_AUTH_SECRET_FILE")
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"COINS_AUTH_SECRET_FILE {path!r} cannot be read: {exc}") from exc
+    return None
+
+
+def kafka_settings(environ: Mapping[str, str] | None = None) -> KafkaSettings:
+    """Brokers, topic prefix and consumer tuning from the environment."""
+    env = Env(environ)
+    return KafkaSettings(
+        bootstrap_servers=env.str("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+        topic_prefix=env.str("KAFKA_TOPIC_PREFIX", ""),
+        session_timeout_ms=env.int("KAFKA_SESSION_TIMEOUT_MS", 10_000),
+        batch_size=env.int("KAFKA_BATCH_SIZE", 500),
+        watchdog_s=env.int("KAFKA_CONSUMER_WATCHDOG_SECONDS", 120),
+    )
+
+
+def database_url(service: str, environ: Mapping[str, str] | None = None) -> str:
+    """<SERVICE>_DATABASE_URL, or a SQLite file under COINS_VAR_DIR (default ./var)."""
+    env = Env(environ)
+    default = f"sqlite:///{Path(env.str('COINS_VAR_DIR', 'var')).resolve()}/{service}.db"
+    return env.str(f"{service.upper()}_DATABASE_URL", default)
+
+
+def common_settings(service: str, default_policy: Mapping[str, tuple[str, ...]],
+                    environ: Mapping[str, str] | None = None) -> CommonSettings:
+    """Settings every service has. Per-service variables are prefixed, e.g. PURCHASE_DATABASE_URL."""
+    env = Env(environ)
+    prefix = service.upper()
+    secret = read_secret(env)
+    caller_keys = env.json("COINS_AUTH_CALLER_KEYS", {})
+    if not secret and not caller_keys:
+        raise ConfigError("COINS_AUTH_SECRET (or COINS_AUTH_SECRET_FILE, or COINS_AUTH_CALLER_KEYS) must be set")
+    policy_override = env.json(f"{prefix}_AUTH_POLICY", None)
+    policy = {caller: tuple(perms) for caller, perms in (policy_override or default_policy).items()}
+    return CommonSettings(
+        service=service,
+        database_url=database_url(service, environ),
+        kafka=kafka_settings(environ),
+        auth=AuthSettings(shared_secret=secret, caller_keys=caller_keys, policy=policy),
+        log_level=env.str("LOG_LEVEL", "INFO"),
+        max_body_bytes=env.int("MAX_BODY_BYTES", 1024 * 1024),
+        idempotency_lease_seconds=env.int("IDEMPOTENCY_LEASE_SECONDS", 60),
+        consumer_group=env.str(f"{prefix}_CONSUMER_GROUP", f"{service}-consumer"),
+    )

@@ -1,0 +1,49 @@
+"""Tables every service has in its own database: outbox, inbox, idempotency keys.
+
+Each service calls `add_infrastructure_tables(metadata)` so its Alembic migrations own them.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from shared.db import BigId, UTCDateTime
+
+
+def add_infrastructure_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
+    outbox = sa.Table(
+        "outbox", metadata,
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+        sa.Column("topic", sa.String(200), nullable=False),
+        sa.Column("message_key", sa.String(200), nullable=False),
+        sa.Column("payload", sa.Text, nullable=False),
+        sa.Column("trace_id", sa.String(64)),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("published_at", UTCDateTime),
+        sa.Index("ix_outbox_unpublished", "id", postgresql_where=sa.text("published_at IS NULL"),
+                 sqlite_where=sa.text("published_at IS NULL")),
+        sa.Index("ix_outbox_created_at", "created_at"),
+    )
+    inbox = sa.Table(
+        "inbox", metadata,
+        sa.Column("consumer", sa.String(100), primary_key=True),
+        sa.Column("event_id", sa.String(36), primary_key=True),
+        sa.Column("topic", sa.String(200), nullable=False),
+        sa.Column("partition", sa.Integer, nullable=False),
+        sa.Column("offset", sa.BigInteger, nullable=False),
+        sa.Column("processed_at", UTCDateTime, nullable=False),
+    )
+    idempotency = sa.Table(
+        "idempotency_keys", metadata,
+        sa.Column("caller", sa.String(100), primary_key=True),
+        sa.Column("key", sa.String(255), primary_key=True),
+        sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("lease_until", UTCDateTime, nullable=False),
+        sa.Column("response_status", sa.Integer),
+        sa.Column("response_body", sa.Text),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("completed_at", UTCDateTime),
+        sa.CheckConstraint("state IN ('in_flight', 'done')", name="ck_idempotency_state"),
+    )
+    return {"outbox": outbox, "inbox": inbox, "idempotency_keys": idempotency}

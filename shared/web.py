@@ -1,0 +1,307 @@
+"""The HTTP edge every service shares: app factory, auth, problem+json errors, idempotency,
+request metrics and trace ids, health, metrics and OpenAPI endpoints.
+
+Services add blueprints whose views parse with marshmallow, call a handler, and dump a
+response schema; everything else about a request happens here, once.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Callable, Iterable
+
+import sqlalchemy as sa
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from marshmallow import Schema, ValidationError
+from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from shared import metrics
+from shared.auth import AuthError, authenticate
+from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem, validation_problem
+from shared.fields import ID_PATTERN
+from shared.idempotency import IdempotencyStore, check_key, request_fingerprint
+from shared.kafka import broker_reachable
+from shared.logs import configure_logging, current_trace_id, new_trace_id, reset_trace_id, set_trace_id
+from shared.openapi import build_openapi
+from shared.outbox import backlog
+from shared.settings import CommonSettings
+
+log = logging.getLogger(__name__)
+TRACE_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+ID_RE = re.compile(ID_PATTERN)
+OPEN_PREFIXES = ("/health/", "/metrics", "/openapi.json")
+
+
+@dataclass
+class Infra:
+    """What the edge needs from a service: its settings, database and infrastructure tables."""
+    settings: CommonSettings
+    engine: Engine
+    tables: dict[str, sa.Table]
+    collectors: list = field(default_factory=list)
+
+
+def infra() -> Infra:
+    return current_app.extensions["coins"]
+
+
+# -- decorators for views -------------------------------------------------------------------------
+def requires(permission: str):
+    """The permission a caller's token must hold to call this view."""
+    def deco(view):
+        view.permission = permission
+        return view
+    return deco
+
+
+def idempotent(*, required: bool = True):
+    def deco(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            key = check_key(request.headers.get("Idempotency-Key"), required=required)
+            if key is None:
+                g.idempotency_key = None
+                return view(*args, **kwargs)
+            caller = g.caller.name
+            store = IdempotencyStore(infra().engine, infra().tables["idempotency_keys"],
+                                     infra().settings.idempotency_lease_seconds)
+            stored = store.claim(caller, key, request_fingerprint(request.method, request.path, request_body()))
+            if stored is not None:
+                return _replay(stored.status, stored.body)
+            g.idempotency_key = f"{caller}:{key}"
+            try:
+                response = current_app.make_response(view(*args, **kwargs))
+            except (Problem, DomainError, ValidationError) as exc:
+                response = render_error(exc)
+            except BaseException:
+                store.release(caller, key)
+                raise
+            if response.status_code >= 500:
+                store.release(caller, key)
+            else:
+                store.complete(caller, key, response.status_code, response.get_data(as_text=True))
+            return response
+        wrapper.idempotent = True
+        return wrapper
+    return deco
+
+
+def _replay(status: int, body: str) -> Response:
+    content_type = PROBLEM_CONTENT_TYPE if status >= 400 else "application/json"
+    response = Response(body, status=status, content_type=content_type)
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+# -- request parsing ------------------------------------------------------------------------------
+def request_body() -> bytes:
+    """The raw body, refused with 413 past MAX_BODY_BYTES, chunked or not."""
+    if "raw_body" not in g:
+        if request.content_length is not None:
+            g.raw_body = request.get_data(cache=True)  # Werkzeug refuses a Content-Length over the limit
+        else:
+            # Chunked: gunicorn has de-chunked wsgi.input; Werkzeug would read it as empty or truncate it.
+            limit = infra().settings.max_body_bytes
+            g.raw_body = request.environ["wsgi.input"].read(limit + 1)
+            if len(g.raw_body) > limit:
+                raise RequestEntityTooLarge()
+    return g.raw_body
+
+
+def json_body(schema: Schema) -> dict:
+    raw = request_body()
+    if not raw.strip():
+        raise Problem(400, "Body required", "Send a JSON object body.", code="malformed-body",
+                      errors={"body": ["A JSON object is required."]})
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise Problem(400, "Malformed JSON", f"The body is not valid JSON: {exc}", code="malformed-body",
+                      errors={"body": ["Not valid JSON."]}) from exc
+    if not isinstance(data, dict):
+        raise Problem(400, "Malformed body", "The body must be a JSON object.", code="malformed-body",
+                      errors={"body": ["Must be a JSON object."]})
+    return schema.load(data)
+
+
+def query_args(schema: Schema) -> dict:
+    return schema.load(request.args.to_dict())
+
+
+def keyset_page(rows: list, limit: int, cursor_of: Callable) -> tuple[list, str | None]:
+    """Rows fetched with limit + 1: the page, and the cursor of the next page (None at the end)."""
+    page = rows[:limit]
+    return page, (cursor_of(page[-1]) if len(rows) > limit else None)
+
+
+def problem_response(problem: Problem) -> Response:
+    response = Response(json.dumps(problem.to_dict(instance=request.path)), status=problem.status,
+                        content_type=PROBLEM_CONTENT_TYPE)
+    for name, value in problem.headers.items():
+        response.headers[name] = value
+    return response
+
+
+def render_error(exc: Exception) -> Response:
+    if isinstance(exc, Problem):
+        return problem_response(exc)
+    if isinstance(exc, DomainError):
+        return problem_response(Problem.from_domain(exc))
+    if isinstance(exc, ValidationError):
+        return problem_response(validation_problem(exc.messages if isinstance(exc.messages, dict)
+                                                   else {"body": exc.messages}))
+    raise exc
+
+
+# -- the app --------------------------------------------------------------------------------------
+def create_app(*, infra_: Infra, blueprints: Iterable[Blueprint], title: str, description: str) -> Flask:
+    configure_logging(infra_.settings.service, infra_.settings.log_level)
+    app = Flask(infra_.settings.service)
+    app.config["MAX_CONTENT_LENGTH"] = infra_.settings.max_body_bytes
+    app.json.sort_keys = False
+    app.extensions["coins"] = infra_
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    app.teardown_request(_reset_trace)
+    _register_errors(app)
+    app.register_blueprint(_ops_blueprint(title, description))
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)
+    return app
+
+
+def _start_request():
+    g.started = time.perf_counter()
+    incoming = request.headers.get("X-Trace-Id") or _traceparent_id(request.headers.get("traceparent"))
+    g.trace_token = set_trace_id(incoming if incoming and TRACE_ID.match(incoming) else new_trace_id())
+    if request.path.startswith("/v1"):
+        try:
+            g.caller = authenticate(request.headers.get("Authorization"), infra().settings.auth)
+        except AuthError as exc:
+            raise Problem(exc.status, "Unauthorized", exc.detail, code="unauthorized",
+                          headers={"WWW-Authenticate": 'Bearer realm="coins"'}) from exc
+        _check_path_ids()
+        view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+        permission = getattr(view, "permission", None)
+        if view is not None and (permission is None or not g.caller.may(permission)):
+            raise Problem(403, "Forbidden", f"Caller {g.caller.name!r} may not {permission or 'call this'}.",
+                          code="forbidden")
+
+
+def _check_path_ids() -> None:
+    """Every path parameter is an id (1-64 safe characters); anything else cannot exist: 404."""
+    for name, value in (request.view_args or {}).items():
+        if not isinstance(value, str) or not ID_RE.match(value):
+            raise Problem(404, "Not found", f"No such {name.removesuffix('_id')}.", code="not-found")
+
+
+def _traceparent_id(header: str | None) -> str | None:
+    parts = (header or "").split("-")
+    return parts[1] if len(parts) == 4 else None
+
+
+def _finish_request(response: Response) -> Response:
+    route = request.url_rule.rule if request.url_rule else "unmatched"
+    service = infra().settings.service
+    metrics.HTTP_REQUESTS.labels(service, request.method, route, str(response.status_code)).inc()
+    if "started" in g:
+        elapsed = time.perf_counter() - g.started
+        metrics.HTTP_LATENCY.labels(service, request.method, route).observe(elapsed)
+        level = logging.DEBUG if request.path.startswith(OPEN_PREFIXES) else logging.INFO
+        log.log(level, "request", extra={"method": request.method, "path": request.path, "status":
+                                         response.status_code, "duration_ms": round(elapsed * 1000, 2),
+                                         "caller": g.caller.name if "caller" in g else None})
+    response.headers["X-Trace-Id"] = current_trace_id() or ""
+    return response
+
+
+def _reset_trace(_exc):
+    token = g.pop("trace_token", None)
+    if token is not None:
+        reset_trace_id(token)
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(Problem)
+    def _problem(exc: Problem):
+        return problem_response(exc)
+
+    @app.errorhandler(DomainError)
+    @app.errorhandler(ValidationError)
+    def _domain(exc):
+        return render_error(exc)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        code = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(exc.code, "http-error")
+        detail = exc.description if exc.code != 413 else \
+            f"The body is larger than {infra().settings.max_body_bytes} bytes."
+        return problem_response(Problem(exc.code or 500, exc.name, detail, code=code))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        from shared.db import is_transient
+        if is_transient(exc):
+            log.warning("database unavailable", extra={"error": str(exc)[:300]})
+            return problem_response(Problem(503, "Service unavailable", "The database is unavailable; retry "
+                                            "with the same Idempotency-Key.", code="unavailable",
+                                            headers={"Retry-After": "1"}))
+        log.exception("unhandled error")
+        return problem_response(Problem(500, "Internal error", "An unexpected error occurred.", code="internal"))
+
+
+def _ops_blueprint(title: str, description: str) -> Blueprint:
+    bp = Blueprint("ops", __name__)
+
+    @bp.get("/health/live")
+    def live():
+        return jsonify(status="ok")
+
+    @bp.get("/health/ready")
+    def ready():
+        checks = {"database": "ok", "broker": "ok"}
+        try:
+            with infra().engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+        if not broker_reachable(infra().settings.kafka.bootstrap_servers):
+            checks["broker"] = "unavailable"
+        ok = all(v == "ok" for v in checks.values())
+        return jsonify(status="ready" if ok else "not ready", checks=checks), 200 if ok else 503
+
+    @bp.get("/metrics")
+    def metrics_endpoint():
+        body, content_type = metrics.render([metrics.CallbackGauges(_outbox_gauges)] + infra().collectors)
+        return Response(body, content_type=content_type)
+
+    @bp.get("/openapi.json")
+    def openapi():
+        return jsonify(build_openapi(current_app, title=title, description=description))
+
+    return bp
+
+
+def _outbox_gauges():
+    with infra().engine.connect() as conn:
+        count, age = backlog(conn, infra().tables["outbox"])
+    return [("coins_outbox_backlog", "Events written but not yet acknowledged by the broker", count),
+            ("coins_outbox_oldest_age_seconds", "Age of the oldest unpublished event", age)]
+
+
+def lazy_app(factory: Callable[[], Flask]):
+    """A module `__getattr__` that builds `app` on first access (for gunicorn), so importing a
+    wsgi module builds nothing."""
+    def __getattr__(name: str):
+        if name != "app":
+            raise AttributeError(name)
+        module = sys.modules[factory.__module__]
+        module.app = factory()
+        return module.app
+    return __getattr__

@@ -1,0 +1,148 @@
+"""The platform as containers (testcontainers): a broker, one PostgreSQL per service, and the
+three service images running web, relay, consumer and worker, all with host networking.
+
+Image names come from the environment, so users with a registry can run the official ones:
+COINS_TEST_KAFKA_IMAGE (e.g. apache/kafka:3.9.0), COINS_TEST_POSTGRES_IMAGE (e.g. postgres:16),
+COINS_TEST_IMAGE_PREFIX / COINS_TEST_IMAGE_TAG for the service images (default coins-*:latest).
+Fixtures wait on health endpoints, connections and exit codes, never on fixed sleeps.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # the reaper image cannot be pulled here
+
+from tests.support.broker import free_port  # noqa: E402
+from tests.support.waiting import wait_until  # noqa: E402
+
+SERVICES = ("purchase", "gifting", "payout")
+ROLES = {"purchase": ("web", "relay"), "gifting": ("web", "relay", "consumer"),
+         "payout": ("web", "relay", "consumer", "worker")}
+ROOT = Path(__file__).resolve().parents[2]
+PREFIX = os.environ.get("COINS_TEST_IMAGE_PREFIX", "coins")
+TAG = os.environ.get("COINS_TEST_IMAGE_TAG", "latest")
+KAFKA_IMAGE = os.environ.get("COINS_TEST_KAFKA_IMAGE", f"{PREFIX}-broker:{TAG}")
+POSTGRES_IMAGE = os.environ.get("COINS_TEST_POSTGRES_IMAGE", f"{PREFIX}-postgres:15")
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    try:
+        import docker
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - reported as the skip reason
+        pytest.skip(f"no Docker engine answers ({exc}); `make test` starts one when it runs as root")
+    images = [f"{PREFIX}-{s}:{TAG}" for s in SERVICES] + [KAFKA_IMAGE, POSTGRES_IMAGE]
+    missing = [i for i in images if not client.images.list(name=i)]
+    if missing and not os.environ.get("COINS_TEST_KAFKA_IMAGE"):
+        subprocess.run(["bash", str(ROOT / "deploy" / "build-images.sh")], check=True, cwd=ROOT)
+    return client
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class Platform:
+    """Started containers, and where each web app listens."""
+
+    def __init__(self):
+        self.containers: dict[str, object] = {}
+        self.ports: dict[str, int] = {}
+        self.env: dict[str, str] = {}
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def start(self, name: str, image: str, *, command=None, env=None):
+        from testcontainers.core.container import DockerContainer
+        container = DockerContainer(image).with_name(f"coins-test-{name}-{os.getpid()}").with_kwargs(network_mode="host")
+        for key, value in (env or {}).items():
+            container = container.with_env(key, value)
+        if command:
+            container = container.with_command(command)
+        self.containers[name] = container.start()
+        return self.containers[name]
+
+    def stop(self) -> None:
+        for container in reversed(list(self.containers.values())):
+            try:
+                container.stop()
+            except Exception:  # noqa: BLE001 - best effort at teardown
+                pass
+
+
+def _kafka_env(port: int) -> dict:
+    if "apache/kafka" not in KAFKA_IMAGE:
+        return {"PORT": str(port)}
+    controller = free_port()
+    return {"KAFKA_NODE_ID": "1", "KAFKA_PROCESS_ROLES": "broker,controller",
+            "KAFKA_LISTENERS": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
+            "KAFKA_ADVERTISED_LISTENERS": f"PLAINTEXT://127.0.0.1:{port}",
+            "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
+            "KAFKA_CONTROLLER_QUORUM_VOTERS": f"1@127.0.0.1:{controller}",
+            "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "1", "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": "1",
+            "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": "1"}
+
+
+@pytest.fixture(scope="module")
+def platform(docker_client, secret):
+    import psycopg
+
+    from shared.kafka import ensure_topics
+    from shared.settings import KafkaSettings
+    running = Platform()
+    try:
+        kafka_port = free_port()
+        running.start("broker", KAFKA_IMAGE, env=_kafka_env(kafka_port))
+        bootstrap = f"127.0.0.1:{kafka_port}"
+        wait_until(lambda: _port_open(kafka_port), timeout=120, message="the broker container to listen")
+        ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), partitions=3, timeout_s=120)
+        env = {"COINS_AUTH_SECRET": secret, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+               "KAFKA_SESSION_TIMEOUT_MS": "6000", "GUNICORN_WORKERS": "2"}
+        for service in SERVICES:
+            pg_port = free_port()
+            running.start(f"{service}-db", POSTGRES_IMAGE, command=["postgres", "-p", str(pg_port)],
+                          env={"POSTGRES_HOST_AUTH_METHOD": "trust", "POSTGRES_PASSWORD": "unused"})
+            url = f"postgresql://postgres@127.0.0.1:{pg_port}/postgres"
+
+            def pg_up(url=url):
+                try:
+                    with psycopg.connect(url, connect_timeout=2):
+                        return True
+                except psycopg.OperationalError:
+                    return False
+            wait_until(pg_up, timeout=120, message=f"{service}'s PostgreSQL container")
+            env[f"{service.upper()}_DATABASE_URL"] = url
+        for service in SERVICES:
+            migrate = running.start(f"{service}-migrate", f"{PREFIX}-{service}:{TAG}", command=["migrate"], env=env)
+            result = migrate.get_wrapped_container().wait(timeout=120)
+            assert result["StatusCode"] == 0, migrate.get_wrapped_container().logs().decode()[-2000:]
+        for service in SERVICES:
+            running.ports[service] = free_port()
+            for role in ROLES[service]:
+                running.start(f"{service}-{role}", f"{PREFIX}-{service}:{TAG}", command=[role],
+                              env={**env, "PORT": str(running.ports[service])})
+        import requests
+
+        def ready(service: str) -> bool:
+            try:
+                return requests.get(f"{running.url(service)}/health/ready", timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+        for service in SERVICES:
+            wait_until(lambda s=service: ready(s), timeout=120, message=f"{service} web container ready")
+        running.env = env
+        yield running
+    finally:
+        running.stop()

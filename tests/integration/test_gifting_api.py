@@ -1,0 +1,121 @@
+"""Gifting on PostgreSQL and on SQLite: wallets, races for one balance, frozen wallets, ledgers, leaderboards."""
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from services.gifting.domain.commands import ClawBackPurchase, CreditPurchase
+from services.gifting.service_layer import handlers
+from tests.integration.conftest import outbox_events, rows
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def gifting(request, make_service):
+    return make_service("gifting", backend=request.param)
+
+
+def fund(svc, user_id: str, coins: int) -> str:
+    purchase_id = str(uuid.uuid4())
+    handlers.credit_purchase(CreditPurchase(purchase_id=purchase_id, user_id=user_id, coins=coins), svc.uow())
+    return purchase_id
+
+
+def gift(client, auth, **body):
+    payload = {"sender_id": "viewer", "creator_id": "creator", "gift_id": "rose", **body}
+    return client.post("/v1/gifts", json=payload, headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}))
+
+
+def test_a_viewer_with_no_purchases_has_an_empty_active_wallet(gifting, auth):
+    _, client = gifting
+    assert client.get("/v1/wallets/newcomer", headers=auth()).get_json() == {
+        "user_id": "newcomer", "balance": 0, "status": "active"}
+
+
+def test_a_viewer_buys_700_coins_sends_a_combo_then_cannot_afford_a_lion(gifting, auth):
+    svc, client = gifting
+    fund(svc, "viewer", 700)
+    sent = gift(client, auth, gift_id="corgi", quantity=2, stream_id="live-1")
+    assert sent.status_code == 201
+    assert (sent.get_json()["coins"], sent.get_json()["diamonds"], sent.get_json()["balance_after"]) == (598, 598, 102)
+    refused = gift(client, auth, gift_id="lion")
+    assert refused.status_code == 409 and refused.content_type == "application/problem+json"
+    assert client.get("/v1/wallets/viewer", headers=auth()).get_json()["balance"] == 102
+    [event] = outbox_events(svc)
+    assert (event["type"], event["data"]["creator_id"], event["data"]["diamonds"]) == ("gift.sent", "creator", 598)
+
+
+def test_gifts_racing_for_one_balance_never_overdraw_it(gifting, auth):
+    svc, client = gifting
+    fund(svc, "viewer", 1_000)
+    with ThreadPoolExecutor(20) as pool:
+        responses = list(pool.map(lambda _: gift(client, auth, gift_id="confetti"), range(30)))
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(201) == 10 and statuses.count(409) == 20, statuses
+    assert client.get("/v1/wallets/viewer", headers=auth()).get_json()["balance"] == 0
+    assert sum(e["data"]["coins"] for e in outbox_events(svc)) == 1_000
+
+
+def test_self_gifts_unknown_gifts_and_bad_quantities_are_422(gifting, auth):
+    svc, client = gifting
+    fund(svc, "viewer", 100)
+    for body, field in [({"creator_id": "viewer"}, "creator_id"), ({"gift_id": "unicorn"}, "gift_id"),
+                        ({"quantity": 100}, "quantity"), ({"quantity": 0}, "quantity"),
+                        ({"quantity": 2.5}, "quantity"), ({"sender_id": None}, "sender_id")]:
+        response = gift(client, auth, **body)
+        assert response.status_code == 422 and field in response.get_json()["errors"], (body, response.get_json())
+    assert rows(svc, "gifts") == 0 and rows(svc, "outbox") == 0
+
+
+def test_a_chargeback_freezes_the_wallet_below_zero_until_coins_are_bought(gifting, auth):
+    svc, client = gifting
+    purchase_id = fund(svc, "viewer", 700)
+    assert gift(client, auth, gift_id="concert").status_code == 201  # 500 coins spent
+    handlers.claw_back_purchase(ClawBackPurchase(purchase_id=purchase_id, chargeback_id="cb-1", user_id="viewer",
+                                                 coins=700), svc.uow())
+    assert client.get("/v1/wallets/viewer", headers=auth()).get_json() == {
+        "user_id": "viewer", "balance": -500, "status": "frozen"}
+    assert gift(client, auth).status_code == 403
+    fund(svc, "viewer", 700)
+    assert client.get("/v1/wallets/viewer", headers=auth()).get_json()["status"] == "active"
+    assert gift(client, auth).status_code == 201
+
+
+def test_the_ledger_pages_newest_first(gifting, auth):
+    svc, client = gifting
+    fund(svc, "viewer", 50)
+    for _ in range(4):
+        assert gift(client, auth, gift_id="panda").status_code == 201
+    first = client.get("/v1/wallets/viewer/transactions?limit=3", headers=auth()).get_json()
+    assert [t["delta_coins"] for t in first["transactions"]] == [-5, -5, -5]
+    assert [t["balance_after"] for t in first["transactions"]] == [30, 35, 40]
+    rest = client.get(f"/v1/wallets/viewer/transactions?limit=3&cursor={first['next_cursor']}",
+                      headers=auth()).get_json()
+    assert [(t["kind"], t["delta_coins"]) for t in rest["transactions"]] == [("gift", -5), ("purchase", 50)]
+    assert rest["next_cursor"] is None
+    assert client.get("/v1/wallets/viewer/transactions?cursor=abc", headers=auth()).status_code == 422
+
+
+def test_the_leaderboard_ranks_a_streams_gifters_by_coins(gifting, auth):
+    svc, client = gifting
+    for viewer, coins in [("ann", 100), ("bob", 100), ("cyd", 100)]:
+        fund(svc, viewer, coins)
+    gift(client, auth, sender_id="ann", gift_id="perfume", stream_id="s1")
+    gift(client, auth, sender_id="bob", gift_id="doughnut", quantity=2, stream_id="s1")
+    gift(client, auth, sender_id="cyd", gift_id="galaxy", stream_id="s1")  # refused: 409
+    gift(client, auth, sender_id="cyd", gift_id="rose", stream_id="other")
+    board = client.get("/v1/streams/s1/leaderboard", headers=auth()).get_json()["leaderboard"]
+    assert [(e["rank"], e["sender_id"], e["coins"]) for e in board] == [(1, "bob", 60), (2, "ann", 20)]
+
+
+def test_replayed_gift_returns_the_first_transaction(gifting, auth):
+    svc, client = gifting
+    fund(svc, "viewer", 10)
+    headers = auth(**{"Idempotency-Key": "same"})
+    body = {"sender_id": "viewer", "creator_id": "creator", "gift_id": "panda"}
+    first, second = (client.post("/v1/gifts", json=body, headers=headers) for _ in range(2))
+    assert second.headers.get("Idempotent-Replayed") == "true" and second.get_json() == first.get_json()
+    assert client.get("/v1/wallets/viewer", headers=auth()).get_json()["balance"] == 5

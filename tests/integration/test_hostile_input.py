@@ -1,0 +1,75 @@
+"""Hostile input, property-based: whatever a caller sends, no 500, always problem+json, and a
+refused request writes nothing (on PostgreSQL, which is strict about NULs and lengths)."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from tests.integration.conftest import build_service, rows
+
+pytestmark = pytest.mark.integration
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False) | st.text(max_size=80),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=10)
+
+VALID = {
+    ("purchase", "/v1/purchases"): {"user_id": "viewer", "country": "US", "birth_date": "1990-01-01",
+                                    "package_id": "coins_70", "payment": {"method": "card", "token": "tok_visa"}},
+    ("gifting", "/v1/gifts"): {"sender_id": "viewer", "creator_id": "creator", "gift_id": "rose", "quantity": 1},
+    ("payout", "/v1/creators"): {"creator_id": "creator", "country": "US", "birth_date": "1990-01-01",
+                                 "payout_method": {"type": "bank", "account": "DE89370400440532013000"}},
+    ("payout", "/v1/withdrawals"): {"creator_id": "creator", "amount_minor": 10_000},
+}
+WRITES = {"purchase": ["purchases", "outbox"], "gifting": ["gifts", "outbox", "wallet_entries"],
+          "payout": ["withdrawals", "outbox"]}
+
+
+def mutated(valid: dict):
+    keys = st.sampled_from(sorted(valid)) | st.text(max_size=12)
+    return st.dictionaries(keys, json_values, max_size=4).map(lambda changes: {**valid, **changes})
+
+
+@pytest.fixture(scope="module")
+def services(postgres):
+    """One database per service for the whole module; hypothesis runs many examples against it."""
+    made, urls = {}, []
+    for service in ("purchase", "gifting", "payout"):
+        urls.append(postgres.create_database(f"fuzz_{service}"))
+        made[service] = build_service(service, urls[-1])
+    yield made
+    for svc, _ in made.values():
+        svc.engine.dispose()
+    for url in urls:
+        postgres.drop_database(url)
+
+
+@pytest.mark.parametrize("target", sorted(VALID), ids=lambda t: t[1])
+def test_no_body_reaches_a_500_and_refusals_write_nothing(services, auth, target):
+    service, path = target
+    svc, client = services[service]
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(body=mutated(VALID[target]))
+    def check(body):
+        before = {table: rows(svc, table) for table in WRITES[service]}
+        response = client.post(path, json=body, headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}))
+        assert response.status_code < 500, (body, response.get_json())
+        if response.status_code >= 400:
+            assert response.content_type == "application/problem+json"
+            assert {table: rows(svc, table) for table in WRITES[service]} == before, body
+    check()
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(segment=st.text(min_size=1, max_size=300).filter(lambda s: "/" not in s and s not in (".", "..")))
+def test_no_path_parameter_reaches_a_500(services, auth, segment):
+    from urllib.parse import quote
+    for service, template in [("purchase", "/v1/purchases/{}"), ("purchase", "/v1/users/{}/purchases"),
+                              ("gifting", "/v1/wallets/{}"), ("gifting", "/v1/streams/{}/leaderboard"),
+                              ("payout", "/v1/creators/{}/earnings"), ("payout", "/v1/withdrawals/{}")]:
+        response = services[service][1].get(template.format(quote(segment, safe="")), headers=auth())
+        assert response.status_code in (200, 404), (template, segment, response.status_code)

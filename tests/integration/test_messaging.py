@@ -1,0 +1,167 @@
+"""The outbox relay and the idempotent consumer against a real broker and PostgreSQL.
+
+Purchases become wallet credits through Kafka exactly once, whatever is redelivered; poison
+messages go to the dead-letter topic and the partition keeps moving; a database outage is
+waited out, not dead-lettered.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from kafka import KafkaConsumer, TopicPartition
+from sqlalchemy.exc import OperationalError
+
+from services.gifting.entrypoints.consumer import event_handlers
+from services.purchase.adapters.orm import tables as purchase_tables
+from shared.contracts import PURCHASE_COMPLETED, envelope_to_dict, new_event
+from shared.inbox import InboxConsumer
+from shared.kafka import make_consumer, make_producer
+from shared.outbox import OutboxRelay
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def gifting(make_service):
+    svc, client = make_service("gifting")
+    return svc
+
+
+@pytest.fixture
+def run_consumer(kafka):
+    """Start gifting's consumer loop in a thread on this test's topics; stopped at teardown."""
+    started = []
+
+    def start(svc, handlers=None, group="gifting-test"):
+        consumer = make_consumer(kafka, group_id=group, topics=list(handlers or event_handlers(svc)),
+                                 client_id="test-consumer")
+        producer = make_producer(kafka, client_id="test-dlq")
+        inbox = InboxConsumer(engine=svc.engine, inbox=svc.tables["inbox"], consumer=consumer, producer=producer,
+                              handlers=handlers or event_handlers(svc), group=group, service="gifting",
+                              topic_name=kafka.topic, max_backoff_s=0.5)
+        stop = threading.Event()
+        thread = threading.Thread(target=inbox.run, args=(stop,), daemon=True)
+        thread.start()
+        started.append((stop, thread, consumer, producer))
+        return inbox
+    yield start
+    for stop, thread, consumer, producer in started:
+        stop.set()
+        thread.join(timeout=10)
+        consumer.close(autocommit=False)
+        producer.close(timeout=5)
+
+
+def purchase_event(user_id: str, coins: int) -> tuple[bytes, bytes, str]:
+    envelope, key = new_event(PURCHASE_COMPLETED, source="purchase", data={
+        "purchase_id": str(uuid.uuid4()), "user_id": user_id, "coins": coins, "amount_minor": 99,
+        "currency": "USD", "country": "US"})
+    return key.encode(), json.dumps(envelope_to_dict(envelope)).encode(), envelope.event_id
+
+
+def send(kafka, messages: list[tuple[bytes, bytes]], topic=PURCHASE_COMPLETED.topic) -> None:
+    producer = make_producer(kafka, client_id="test-producer")
+    for key, value in messages:
+        producer.send(kafka.topic(topic), key=key, value=value)
+    producer.flush()
+    producer.close()
+
+
+def balance(svc, user_id: str) -> int | None:
+    with svc.engine.connect() as conn:
+        return conn.execute(sa.text("SELECT balance_coins - debt_coins FROM wallets WHERE user_id = :u"),
+                            {"u": user_id}).scalar()
+
+
+def dead_letters(kafka, topic=PURCHASE_COMPLETED.topic, expected=1) -> list:
+    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, auto_offset_reset="earliest",
+                             enable_auto_commit=False, consumer_timeout_ms=15_000)
+    consumer.assign([TopicPartition(kafka.topic(topic) + ".dlq", 0)])
+    found = []
+    for record in consumer:
+        found.append(record)
+        if len(found) >= expected:
+            break
+    consumer.close()
+    return found
+
+
+def test_the_relay_publishes_the_outbox_and_the_consumer_credits_the_wallet(make_service, gifting, kafka,
+                                                                             run_consumer, auth):
+    purchase_svc, client = make_service("purchase")
+    for _ in range(3):
+        client.post("/v1/purchases", headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}), json={
+            "user_id": "viewer", "country": "US", "birth_date": "1990-01-01", "package_id": "coins_350",
+            "payment": {"method": "card", "token": "tok_visa"}})
+    producer = make_producer(kafka, client_id="test-relay")
+    relay = OutboxRelay(engine=purchase_svc.engine, table=purchase_tables["outbox"], producer=producer,
+                        topic_name=kafka.topic, service="purchase")
+    assert relay.publish(relay.fetch_batch()) == 3
+    assert relay.fetch_batch() == []  # marked published only after the broker acknowledged
+    producer.close()
+    run_consumer(gifting)
+    wait_until(lambda: balance(gifting, "viewer") == 1_050, message="three purchases credited")
+
+
+def test_redelivered_events_are_applied_once(gifting, kafka, run_consumer):
+    key, value, event_id = purchase_event("viewer", 700)
+    send(kafka, [(key, value)] * 3)  # the same event three times, as a relay retry would
+    marker_key, marker, _ = purchase_event("viewer", 1)
+    send(kafka, [(marker_key, marker)])
+    run_consumer(gifting)
+    wait_until(lambda: balance(gifting, "viewer") == 701, message="the event and the marker applied")
+    with gifting.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM inbox WHERE event_id = :e"), {"e": event_id}).scalar() == 1
+
+
+def test_poison_messages_are_dead_lettered_and_the_partition_moves_on(gifting, kafka, run_consumer):
+    good_key, good, _ = purchase_event("viewer", 350)
+    _, breaks_rule, _ = purchase_event("viewer", 70)
+    broken = json.loads(breaks_rule)
+    broken["data"]["coins"] = -70
+    send(kafka, [(good_key, b"{not json"), (good_key, json.dumps(broken).encode()), (good_key, good)])
+    run_consumer(gifting)
+    wait_until(lambda: balance(gifting, "viewer") == 350, message="the good event after two poison ones")
+    letters = dead_letters(kafka, expected=2)
+    reasons = sorted(dict(r.headers)["dlq.reason"].decode() for r in letters)
+    assert reasons == ["malformed", "malformed"]
+    assert all("dlq.error" in dict(r.headers) for r in letters)
+
+
+def test_an_event_that_breaks_a_rule_is_dead_lettered_with_the_reason(gifting, kafka, run_consumer):
+    def refuse(conn, envelope, data):
+        from shared.errors import PermanentMessageError
+        raise PermanentMessageError("wallet closed")
+    key, value, _ = purchase_event("viewer", 70)
+    send(kafka, [(key, value)])
+    run_consumer(gifting, handlers={PURCHASE_COMPLETED.topic: refuse}, group="refusing")
+    [letter] = dead_letters(kafka)
+    assert dict(letter.headers)["dlq.reason"] == b"rejected"
+    assert b"wallet closed" in dict(letter.headers)["dlq.error"]
+    with gifting.engine.connect() as conn:  # not in the inbox, so replaying it after a fix applies it
+        assert conn.execute(sa.text("SELECT count(*) FROM inbox")).scalar() == 0
+
+
+def test_a_database_outage_is_retried_not_dead_lettered(gifting, kafka, run_consumer):
+    real = event_handlers(gifting)[PURCHASE_COMPLETED.topic]
+    failures = {"left": 3}
+
+    def flaky(conn, envelope, data):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+        real(conn, envelope, data)
+    key, value, _ = purchase_event("viewer", 700)
+    send(kafka, [(key, value)])
+    run_consumer(gifting, handlers={PURCHASE_COMPLETED.topic: flaky}, group="flaky")
+    wait_until(lambda: balance(gifting, "viewer") == 700, message="applied after the outage")
+    assert failures["left"] == 0
+    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap_servers)
+    dlq = TopicPartition(kafka.topic(PURCHASE_COMPLETED.topic) + ".dlq", 0)
+    assert consumer.end_offsets([dlq])[dlq] == 0
+    consumer.close()

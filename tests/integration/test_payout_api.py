@@ -1,0 +1,125 @@
+"""Creators and withdrawals on PostgreSQL: registration, earnings, the rules, payouts that fail."""
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from services.payout.domain.commands import CreditEarnings
+from services.payout.entrypoints.payout_worker import run_once
+from services.payout.service_layer import handlers
+from shared.clock import utcnow
+from tests.integration.conftest import outbox_events, rows
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def payout(make_service):
+    return make_service("payout")
+
+
+def register(client, auth, creator_id="creator", method="bank", account="DE89370400440532013000",
+             birth_date="1990-01-01"):
+    return client.post("/v1/creators", headers=auth(), json={
+        "creator_id": creator_id, "country": "US", "birth_date": birth_date,
+        "payout_method": {"type": method, "account": account}})
+
+
+def earn(svc, creator_id: str, diamonds: int) -> None:
+    handlers.credit_earnings(CreditEarnings(gift_tx_id=str(uuid.uuid4()), creator_id=creator_id, sender_id="viewer",
+                                            diamonds=diamonds, sent_at=utcnow()), svc.uow(), rules=svc.settings.rules)
+
+
+def withdraw(client, auth, amount_minor, creator_id="creator"):
+    return client.post("/v1/withdrawals", json={"creator_id": creator_id, "amount_minor": amount_minor},
+                       headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}))
+
+
+def earnings(client, auth, creator_id="creator") -> dict:
+    return client.get(f"/v1/creators/{creator_id}/earnings", headers=auth()).get_json()
+
+
+def test_a_creator_earns_withdraws_100_dollars_and_is_paid(payout, auth):
+    svc, client = payout
+    assert register(client, auth).status_code == 201
+    earn(svc, "creator", 30_000)
+    assert earnings(client, auth)["available_value_minor"] == 15_000
+    response = withdraw(client, auth, 10_000)
+    assert response.status_code == 201
+    body = response.get_json()
+    assert (body["status"], body["diamonds"], body["gross_minor"], body["fee_minor"], body["net_minor"]) == (
+        "pending", 20_000, 10_000, 0, 10_000)
+    assert earnings(client, auth)["available"] == 10_000
+    assert run_once(svc) == 1
+    done = client.get(f"/v1/withdrawals/{body['withdrawal_id']}", headers=auth()).get_json()
+    assert done["status"] == "completed"
+    e = earnings(client, auth)
+    assert (e["total"], e["available"], e["withdrawn"], e["pending"]) == (30_000, 10_000, 20_000, 0)
+    assert [ev["type"] for ev in outbox_events(svc)] == ["withdrawal.completed"]
+
+
+def test_a_failed_payout_returns_its_diamonds(payout, auth):
+    svc, client = payout
+    register(client, auth, method="paypal", account="fail@example.com")
+    earn(svc, "creator", 40_000)
+    body = withdraw(client, auth, 20_000).get_json()
+    assert body["fee_minor"] == 425 and body["gross_minor"] == body["net_minor"] + body["fee_minor"]
+    assert earnings(client, auth)["available"] == 0
+    run_once(svc)
+    failed = client.get(f"/v1/withdrawals/{body['withdrawal_id']}", headers=auth()).get_json()
+    assert (failed["status"], failed["failure_reason"]) == ("failed", "account_rejected")
+    assert earnings(client, auth)["available"] == 40_000
+    [event] = outbox_events(svc)
+    assert event["type"] == "withdrawal.failed" and event["data"]["diamonds"] == 40_000
+
+
+def test_withdrawal_rules_in_order_404_422_409(payout, auth):
+    svc, client = payout
+    assert withdraw(client, auth, 10_000, creator_id="stranger").status_code == 404
+    register(client, auth)
+    earn(svc, "creator", 1_000_000)
+    assert withdraw(client, auth, 9_999).status_code == 422
+    assert withdraw(client, auth, 100_001).status_code == 422
+    assert withdraw(client, auth, 60_000).status_code == 201
+    over_cap = withdraw(client, auth, 50_000)
+    assert over_cap.status_code == 422 and "amount_minor" in over_cap.get_json()["errors"]
+    register(client, auth, creator_id="poor")
+    earn(svc, "poor", 19_999)
+    assert withdraw(client, auth, 10_000, creator_id="poor").status_code == 409
+    for bad in [{"amount_minor": 100.5}, {"amount_minor": "10000"}, {"amount_minor": None}, {"creator_id": ""}]:
+        response = client.post("/v1/withdrawals", json={"creator_id": "creator", "amount_minor": 10_000, **bad},
+                               headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}))
+        assert response.status_code == 422, bad
+    assert rows(svc, "withdrawals") == 1
+
+
+def test_earnings_on_hold_are_pending_not_available(make_service, auth):
+    svc, client = make_service("payout", PAYOUT_HOLD_SECONDS="3600")
+    register(client, auth)
+    earn(svc, "creator", 30_000)
+    e = earnings(client, auth)
+    assert (e["total"], e["pending"], e["available"]) == (30_000, 30_000, 0)
+    assert withdraw(client, auth, 10_000).status_code == 409
+
+
+def test_racing_withdrawals_cannot_overdraw_earnings(payout, auth):
+    svc, client = payout
+    register(client, auth)
+    earn(svc, "creator", 50_000)  # $250: two $100 withdrawals fit, not three
+    with ThreadPoolExecutor(6) as pool:
+        statuses = sorted(pool.map(lambda _: withdraw(client, auth, 10_000).status_code, range(6)))
+    assert statuses == [201, 201, 409, 409, 409, 409]
+    assert earnings(client, auth)["available"] == 10_000
+
+
+def test_creators_must_be_adults_with_a_valid_payout_method(payout, auth):
+    _, client = payout
+    assert register(client, auth, birth_date="2012-01-01").status_code == 403
+    assert register(client, auth, method="paypal", account="not-an-email").status_code == 422
+    assert register(client, auth, method="crypto").status_code == 422
+    assert register(client, auth).status_code == 201
+    again = register(client, auth, method="paypal", account="me@example.com")
+    assert again.status_code == 200 and again.get_json()["payout_method"]["type"] == "paypal"
+    assert "me@example.com" not in again.get_data(as_text=True)  # accounts are masked

@@ -1,0 +1,67 @@
+"""Helpers for money stories told over HTTP against a running stack."""
+from __future__ import annotations
+
+import uuid
+
+import requests
+
+from coinsctl.audit import audit
+from shared.auth import issue_token
+from tests.support.waiting import wait_until
+
+SERVICES = ("purchase", "gifting", "payout")
+
+
+class Api:
+    """A thin HTTP client for one running stack, as another internal service would call it."""
+
+    def __init__(self, stack, auth):
+        self.stack, self.auth = stack, auth
+        self.session = requests.Session()
+
+    def get(self, service: str, path: str, caller: str = "gateway", **kwargs):
+        return self.session.get(self.stack.url(service) + path, headers=self.auth(caller), timeout=30, **kwargs)
+
+    def post(self, service: str, path: str, body: dict, caller: str = "gateway", key: str | None = "new"):
+        headers = self.auth(caller)
+        if key is not None:
+            headers["Idempotency-Key"] = str(uuid.uuid4()) if key == "new" else key
+        return requests.post(self.stack.url(service) + path, json=body, headers=headers, timeout=30)
+
+
+def unique(name: str) -> str:
+    return f"{name}-{uuid.uuid4().hex[:8]}"
+
+
+def buy(api, user_id: str, country="US", key="new", **choice) -> dict:
+    choice = choice or {"package_id": "coins_700"}
+    response = api.post("purchase", "/v1/purchases", {"user_id": user_id, "country": country,
+                                                      "birth_date": "1995-03-14", **choice,
+                                                      "payment": {"method": "card", "token": "tok_visa"}}, key=key)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def wallet(api, user_id: str) -> dict:
+    return api.get("gifting", f"/v1/wallets/{user_id}").json()
+
+
+def spendable(api, user_id: str, coins: int, timeout: float = 30) -> dict:
+    return wait_until(lambda: (w := wallet(api, user_id))["balance"] == coins and w, timeout=timeout,
+                      message=f"{user_id} to hold {coins} coins")
+
+
+def send_gift(api, sender: str, creator: str, gift_id: str, quantity: int = 1, stream_id: str | None = None,
+              key: str = "new"):
+    return api.post("gifting", "/v1/gifts", {"sender_id": sender, "creator_id": creator, "gift_id": gift_id,
+                                             "quantity": quantity, "stream_id": stream_id}, key=key)
+
+
+def earnings(api, creator: str) -> dict:
+    return api.get("payout", f"/v1/creators/{creator}/earnings").json()
+
+
+def audit_passes(stack, secret, wait_s: float = 60):
+    report = audit({s: stack.url(s) for s in SERVICES}, issue_token(caller="ops", secret=secret), wait_s=wait_s)
+    assert report.ok, report.problems
+    return report.totals

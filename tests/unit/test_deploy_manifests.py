@@ -1,0 +1,64 @@
+"""The deploy files users apply: every Kubernetes object passes a schema check, the rendered
+manifests are current, and the compose file parses."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from kubernetes_validate import utils
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+K8S_VERSION = "1.31"
+
+
+def k8s_objects() -> list[tuple[str, dict]]:
+    kustomization = yaml.safe_load((DEPLOY / "k8s" / "kustomization.yaml").read_text())
+    return [(name, doc) for name in kustomization["resources"]
+            for doc in yaml.safe_load_all((DEPLOY / "k8s" / name).read_text()) if doc]
+
+
+@pytest.mark.parametrize("source,obj", k8s_objects(), ids=lambda v: v if isinstance(v, str) else
+                         f"{v['kind']}/{v['metadata']['name']}")
+def test_every_kubernetes_object_passes_the_schema(source, obj):
+    utils.validate(obj, K8S_VERSION, strict=True)
+
+
+def test_each_service_has_what_ops_deploy():
+    kinds = {(obj["kind"], obj["metadata"]["name"]) for _, obj in k8s_objects()}
+    for service in ("purchase", "gifting", "payout"):
+        for expected in [("Deployment", f"{service}-web"), ("Deployment", f"{service}-relay"),
+                         ("HorizontalPodAutoscaler", f"{service}-web"), ("PodDisruptionBudget", f"{service}-web"),
+                         ("Service", service), ("ConfigMap", f"{service}-config"), ("Job", f"{service}-migrate")]:
+            assert expected in kinds, expected
+    assert {("Deployment", "gifting-consumer"), ("Deployment", "payout-consumer"),
+            ("Deployment", "payout-worker"), ("Job", "coins-topics")} <= kinds
+    for _, obj in k8s_objects():
+        if obj["kind"] == "Deployment" and obj["metadata"]["name"].endswith("-web"):
+            [web] = obj["spec"]["template"]["spec"]["containers"]
+            assert web["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+            assert web["livenessProbe"]["httpGet"]["path"] == "/health/live"
+            assert web["resources"]["limits"] and web["securityContext"]["runAsNonRoot"]
+
+
+def test_the_rendered_manifests_are_current(tmp_path):
+    copy = tmp_path / "k8s"
+    shutil.copytree(DEPLOY / "k8s", copy)
+    subprocess.run([sys.executable, str(copy / "render.py")], check=True)
+    for path in (DEPLOY / "k8s").glob("*.yaml"):
+        assert (copy / path.name).read_text() == path.read_text(), f"{path.name}: run deploy/k8s/render.py"
+
+
+def test_the_compose_file_parses():
+    if not shutil.which("docker-compose"):
+        pytest.skip("docker-compose is not installed (`make test` installs it as root)")
+    result = subprocess.run(["docker-compose", "-f", str(DEPLOY / "compose.yaml"), "config"], capture_output=True,
+                            text=True, env={**os.environ, "COINS_AUTH_SECRET": "x" * 40})
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load(result.stdout)
+    assert {"kafka", "purchase-db", "gifting-db", "payout-db", "topics", "purchase-migrate", "purchase-web",
+            "gifting-consumer", "payout-worker"} <= set(config["services"])
