@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import random
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -80,6 +81,22 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read-only connection whose statements all see one committed state.
+
+    Figures read with several statements (the auditor's totals) must not mix states from
+    before and after a concurrent commit. PostgreSQL's READ COMMITTED gives each statement
+    its own snapshot, so this runs at REPEATABLE READ; SQLite's BEGIN IMMEDIATE already
+    holds one state for the whole transaction.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with conn.begin():
+            yield conn
 
 
 class StaleRead(Exception):

@@ -10,7 +10,7 @@ from services.gifting.domain.catalog import CATALOG
 from services.gifting.domain.commands import SendGift
 from services.gifting.service_layer import handlers
 from shared.audit import event_counts
-from shared.db import retry_transient
+from shared.db import retry_transient, snapshot
 from shared.openapi import doc
 from shared.web import idempotent, json_body, keyset_page, query_args, requires
 
@@ -73,7 +73,7 @@ def blueprint(gifting: Gifting) -> Blueprint:
     @requires("audit:read")
     @doc(summary="Ledger totals and event counts, for the auditor", responses={200: schemas.GiftingTotalsSchema})
     def totals():
-        with gifting.engine.connect() as conn:
+        with snapshot(gifting.engine) as conn:
             return schemas.GiftingTotalsSchema().dump({**queries.totals(conn), **event_counts(conn, gifting.tables)})
 
     return bp

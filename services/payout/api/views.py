@@ -9,7 +9,7 @@ from services.payout.bootstrap import PayoutService
 from services.payout.domain.commands import RegisterCreator, RequestWithdrawal
 from services.payout.service_layer import handlers
 from shared.audit import event_counts
-from shared.db import retry_transient
+from shared.db import retry_transient, snapshot
 from shared.openapi import doc
 from shared.web import idempotent, json_body, requires
 
@@ -66,7 +66,7 @@ def blueprint(svc: PayoutService) -> Blueprint:
     @requires("audit:read")
     @doc(summary="Diamond totals and event counts, for the auditor", responses={200: schemas.PayoutTotalsSchema})
     def totals():
-        with svc.engine.connect() as conn:
+        with snapshot(svc.engine) as conn:
             return schemas.PayoutTotalsSchema().dump({**queries.totals(conn), **event_counts(conn, svc.tables)})
 
     return bp

@@ -15,7 +15,7 @@ from services.purchase.domain.commands import BuyCoins, RecordChargeback
 from services.purchase.domain.pricing import price_list_for
 from services.purchase.service_layer import handlers
 from shared.audit import event_counts
-from shared.db import retry_transient
+from shared.db import retry_transient, snapshot
 from shared.openapi import doc
 from shared.web import idempotent, json_body, keyset_page, query_args, requires
 
@@ -96,7 +96,7 @@ def blueprint(svc: PurchaseService) -> Blueprint:
     @doc(summary="Coins bought and reversed, and event counts, for the auditor",
          responses={200: schemas.PurchaseTotalsSchema})
     def totals():
-        with svc.engine.connect() as conn:
+        with snapshot(svc.engine) as conn:
             return schemas.PurchaseTotalsSchema().dump({**purchase_totals(conn), **event_counts(conn, svc.tables)})
 
     return bp
