@@ -12,7 +12,7 @@ from datetime import datetime
 from marshmallow import Schema, fields, validate
 
 from shared.clock import utcnow
-from shared.fields import CURRENCY_PATTERN, StrictInteger, identifier
+from shared.fields import CURRENCY_PATTERN, StrictInteger, identifier, schema
 
 
 class EnvelopeSchema(Schema):
@@ -75,6 +75,11 @@ class Contract:
     def topic(self) -> str:
         return f"{self.type}.v{self.version}"
 
+    @property
+    def validator(self) -> Schema:
+        """One shared instance (building a marshmallow schema costs more than using it)."""
+        return schema(self.schema)
+
 
 PURCHASE_COMPLETED = Contract("purchase.completed", 1, PurchaseCompletedV1, "user_id")
 PURCHASE_REVERSED = Contract("purchase.reversed", 1, PurchaseReversedV1, "user_id")
@@ -103,7 +108,7 @@ class Envelope:
 
 def new_event(contract: Contract, *, source: str, data: dict) -> tuple[Envelope, str]:
     """Build an envelope for `data` (validated against the contract); returns it and its key."""
-    payload = contract.schema().dump(contract.schema().load(_jsonable(data)))
+    payload = contract.validator.dump(contract.validator.load(_jsonable(data)))
     envelope = Envelope(event_id=str(uuid.uuid4()), type=contract.type, version=contract.version,
                         occurred_at=utcnow(), source=source, data=payload)
     return envelope, str(payload[contract.key_field])
@@ -116,14 +121,14 @@ def envelope_to_dict(envelope: Envelope) -> dict:
 
 def parse_envelope(raw: dict) -> tuple[Envelope, dict]:
     """Validate the envelope and its data against the contract; raises marshmallow ValidationError."""
-    loaded = EnvelopeSchema().load(raw)
+    loaded = schema(EnvelopeSchema).load(raw)
     envelope = Envelope(event_id=str(loaded["event_id"]), type=loaded["type"], version=loaded["version"],
                         occurred_at=loaded["occurred_at"], source=loaded["source"], data=loaded["data"])
     contract = CONTRACTS.get(envelope.topic)
     if contract is None:
         from marshmallow import ValidationError
         raise ValidationError({"type": [f"unknown event type {envelope.topic}"]})
-    return envelope, contract.schema().load(envelope.data)
+    return envelope, contract.validator.load(envelope.data)
 
 
 def _jsonable(data: dict) -> dict:

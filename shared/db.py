@@ -62,8 +62,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
                                   poolclass=sa.pool.QueuePool, pool_size=pool_size, max_overflow=10)
         _configure_sqlite(engine)
         return engine
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                            pool_recycle=1800)
+    # No pool_pre_ping: it costs a round trip per checkout. A connection that died with its
+    # server fails its first statement as transient and the caller retries (see shared.web).
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -134,12 +135,43 @@ def lock_for_update(stmt, conn: Connection):
     return stmt.with_for_update() if conn.dialect.name != "sqlite" else stmt
 
 
-def insert_ignore(conn: Connection, table: sa.Table, values: dict, conflict_cols: list[str]) -> bool:
-    """INSERT that does nothing if a row with the same key exists; True if a row was inserted."""
+def _dialect_insert(conn: Connection):
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def insert_ignore_many(conn: Connection, table: sa.Table, rows: list[dict], conflict_cols: list[str],
+                       returning: str) -> set:
+    """INSERT many rows, skipping those whose key exists (or repeats earlier in `rows`); returns
+    the `returning` column of the rows inserted. One statement batch, whatever the count."""
+    if not rows:
+        return set()
+    insert = _dialect_insert(conn)
+    stmt = insert(table).on_conflict_do_nothing(index_elements=conflict_cols).returning(table.c[returning])
+    return set(conn.execute(stmt, rows).scalars().all())
+
+
+def add_to_columns(conn: Connection, table: sa.Table, key: str, increments: dict, columns: list[str],
+                   defaults: dict) -> None:
+    """Upsert: for each key in `increments` ({key: {column: amount}}), add the amounts to its row,
+    creating the row from `defaults` first. Keys are applied in sorted order (no deadlocks between
+    two such batches)."""
+    if not increments:
+        return
+    insert = _dialect_insert(conn)
+    stmt = insert(table)
+    stmt = stmt.on_conflict_do_update(index_elements=[key], set_={
+        **{c: table.c[c] + stmt.excluded[c] for c in columns},
+        **({"version": table.c.version + 1} if "version" in table.c else {})})
+    conn.execute(stmt, [{**defaults, key: k, **increments[k]} for k in sorted(increments)])
+
+
+def insert_ignore(conn: Connection, table: sa.Table, values: dict, conflict_cols: list[str]) -> bool:
+    """INSERT that does nothing if a row with the same key exists; True if a row was inserted."""
+    insert = _dialect_insert(conn)
     stmt = (insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict_cols)
             .returning(table.c[conflict_cols[0]]))
     return conn.execute(stmt).first() is not None  # rowcount is not reliable here across drivers

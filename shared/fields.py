@@ -2,11 +2,19 @@
 from __future__ import annotations
 
 import numbers
+from functools import lru_cache
 
 from marshmallow import Schema, ValidationError, fields, validate
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
+
+
+@lru_cache(maxsize=None)
+def schema(cls: type[Schema]) -> Schema:
+    """The one shared instance of a schema class: building a marshmallow schema copies its
+    fields and costs more than a load or dump, and the instances keep no per-call state."""
+    return cls()
 
 
 class StrictInteger(fields.Integer):

@@ -5,6 +5,12 @@ it is done and replayed for the same key and body (`Idempotent-Replayed: true`).
 body is 422; a claim still in flight is 409. A claim whose lease ran out (its process died)
 may be taken over: the handlers also record the key on the resource they create, under a
 unique constraint, so a takeover finds the first effect instead of making a second.
+
+Where the whole effect lies in the service's own database (a gift, a withdrawal), the claim,
+the effect and the stored response share one transaction (`claim_in` / `complete_in`): a crash
+leaves nothing behind, and a duplicate never waits. On PostgreSQL the claim also takes a
+transaction-scoped advisory lock on the key without waiting, so a duplicate that arrives
+while the first is uncommitted gets 409 at once instead of blocking on the unique index.
 """
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from shared.clock import utcnow
 from shared.db import insert_ignore, lock_for_update, retry_transient
@@ -50,6 +56,30 @@ def check_key(key: str | None, *, required: bool) -> str | None:
     return key
 
 
+# Claim a key only if no other transaction is claiming it right now (no waiting on its row).
+_PG_CLAIM = sa.text(
+    "INSERT INTO idempotency_keys (caller, key, request_hash, state, lease_until, created_at) "
+    "SELECT :caller, :key, :request_hash, :state, :lease_until, :created_at "
+    "WHERE pg_try_advisory_xact_lock(:lock) "
+    "ON CONFLICT (caller, key) DO NOTHING RETURNING key")
+
+
+def _lock_id(caller: str, key: str) -> int:
+    digest = hashlib.blake2b(f"{caller}\n{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _reused() -> Problem:
+    return Problem(422, "Idempotency-Key reused", "This Idempotency-Key was used with a different request; use a "
+                   "new key for a new request.", code="idempotency-key-reused",
+                   errors={"Idempotency-Key": ["Already used with a different request body."]})
+
+
+def _in_flight() -> Problem:
+    return Problem(409, "Request in flight", "A request with this Idempotency-Key is still being processed; "
+                   "retry later.", code="idempotency-key-in-flight", headers={"Retry-After": "1"})
+
+
 class IdempotencyStore:
     def __init__(self, engine: Engine, table: sa.Table, lease_seconds: int):
         self.engine = engine
@@ -70,18 +100,49 @@ class IdempotencyStore:
                 return None
             row = conn.execute(lock_for_update(sa.select(t).where(t.c.caller == caller, t.c.key == key), conn)).one()
             if row.request_hash != fingerprint:
-                raise Problem(422, "Idempotency-Key reused", "This Idempotency-Key was used with a different "
-                              "request; use a new key for a new request.", code="idempotency-key-reused",
-                              errors={"Idempotency-Key": ["Already used with a different request body."]})
+                raise _reused()
             if row.state == "done":
                 return StoredResponse(row.response_status, row.response_body)
             if row.lease_until > now:
-                raise Problem(409, "Request in flight", "A request with this Idempotency-Key is still being "
-                              "processed; retry later.", code="idempotency-key-in-flight",
-                              headers={"Retry-After": "1"})
+                raise _in_flight()
             conn.execute(t.update().where(t.c.caller == caller, t.c.key == key)
                          .values(lease_until=now + self.lease))
             return None
+
+    def claim_in(self, conn: Connection, caller: str, key: str, fingerprint: str) -> StoredResponse | None:
+        """Claim the key inside the caller's transaction (see the module notes)."""
+        t = self.table
+        now = utcnow()
+        values = {"caller": caller, "key": key, "request_hash": fingerprint, "state": "in_flight",
+                  "lease_until": now + self.lease, "created_at": now}
+        if conn.dialect.name == "postgresql":
+            claimed = conn.execute(_PG_CLAIM, {**values, "lock": _lock_id(caller, key)}).first() is not None
+        else:  # SQLite: BEGIN IMMEDIATE already makes this transaction the only writer
+            claimed = insert_ignore(conn, t, values, ["caller", "key"])
+        if claimed:
+            return None
+        row = conn.execute(sa.select(t).where(t.c.caller == caller, t.c.key == key)).first()
+        if row is None or (row.state == "in_flight" and row.lease_until > now):
+            raise _in_flight()
+        if row.request_hash != fingerprint:
+            raise _reused()
+        if row.state == "done":
+            return StoredResponse(row.response_status, row.response_body)
+        # A lapsed lease-mode claim: take it over (the lock above is ours).
+        conn.execute(t.update().where(t.c.caller == caller, t.c.key == key).values(lease_until=now + self.lease))
+        return None
+
+    def complete_in(self, conn: Connection, caller: str, key: str, status: int, body: str) -> None:
+        t = self.table
+        conn.execute(t.update().where(t.c.caller == caller, t.c.key == key).values(
+            state="done", response_status=status, response_body=body, completed_at=utcnow()))
+
+    def record_in(self, conn: Connection, caller: str, key: str, fingerprint: str, status: int, body: str) -> None:
+        """Store a response for the key, unless another request stored one first."""
+        now = utcnow()
+        insert_ignore(conn, self.table, {"caller": caller, "key": key, "request_hash": fingerprint, "state": "done",
+                                         "lease_until": now, "created_at": now, "response_status": status,
+                                         "response_body": body, "completed_at": now}, ["caller", "key"])
 
     def complete(self, caller: str, key: str, status: int, body: str) -> None:
         t = self.table

@@ -13,6 +13,13 @@ from shared import faults
 from shared.outbox import Outbox
 
 
+def commit(tx) -> None:
+    """Commit a transaction that holds a business change (fault points on either side)."""
+    faults.point("uow.before_commit")
+    tx.commit()
+    faults.point("uow.after_commit")
+
+
 class SqlUnitOfWork:
     def __init__(self, engine: Engine | None, outbox_table: sa.Table, source: str, conn: Connection | None = None):
         self.engine = engine
@@ -36,9 +43,7 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         if self._tx is not None:
-            faults.point("uow.before_commit")
-            self._tx.commit()
-            faults.point("uow.after_commit")
+            commit(self._tx)
 
     def rollback(self) -> None:
         if self._tx is not None and self._tx.is_active:

@@ -25,12 +25,14 @@ from shared import metrics
 from shared.auth import AuthError, authenticate
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem, validation_problem
 from shared.fields import ID_PATTERN
+from shared.db import retry_transient
 from shared.idempotency import IdempotencyStore, check_key, request_fingerprint
 from shared.kafka import broker_reachable
 from shared.logs import configure_logging, current_trace_id, new_trace_id, reset_trace_id, set_trace_id
 from shared.openapi import build_openapi
 from shared.outbox import backlog
 from shared.settings import CommonSettings
+from shared.uow import commit
 
 log = logging.getLogger(__name__)
 TRACE_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
@@ -60,21 +62,29 @@ def requires(permission: str):
     return deco
 
 
-def idempotent(*, required: bool = True):
+def idempotent(*, required: bool = True, transactional: bool = False):
+    """Idempotency-Key handling for a POST (see shared.idempotency).
+
+    transactional: the view's whole effect lies in this service's database. The view then runs
+    inside the request's transaction, which also claims the key and stores the response (one
+    commit); its unit of work joins `request_connection()`, and the whole attempt is retried
+    on a transient database error. Otherwise (an external call in the middle, such as a card
+    charge) the key is claimed with a lease in a transaction of its own.
+    """
     def deco(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
             key = check_key(request.headers.get("Idempotency-Key"), required=required)
-            if key is None:
-                g.idempotency_key = None
-                return view(*args, **kwargs)
             caller = g.caller.name
-            store = IdempotencyStore(infra().engine, infra().tables["idempotency_keys"],
-                                     infra().settings.idempotency_lease_seconds)
+            g.idempotency_key = f"{caller}:{key}" if key is not None else None
+            if transactional:
+                return retry_transient(lambda: _in_one_transaction(view, args, kwargs, caller, key))
+            if key is None:
+                return view(*args, **kwargs)
+            store = _store()
             stored = store.claim(caller, key, request_fingerprint(request.method, request.path, request_body()))
             if stored is not None:
                 return _replay(stored.status, stored.body)
-            g.idempotency_key = f"{caller}:{key}"
             try:
                 response = current_app.make_response(view(*args, **kwargs))
             except (Problem, DomainError, ValidationError) as exc:
@@ -90,6 +100,48 @@ def idempotent(*, required: bool = True):
         wrapper.idempotent = True
         return wrapper
     return deco
+
+
+def request_connection():
+    """The connection of the request's transaction, for a transactional view's unit of work."""
+    return g.request_conn
+
+
+def _store() -> IdempotencyStore:
+    return IdempotencyStore(infra().engine, infra().tables["idempotency_keys"],
+                            infra().settings.idempotency_lease_seconds)
+
+
+def _in_one_transaction(view, args, kwargs, caller: str, key: str | None) -> Response:
+    store = _store()
+    fingerprint = request_fingerprint(request.method, request.path, request_body()) if key is not None else None
+    with infra().engine.connect() as conn:
+        tx = conn.begin()
+        if key is not None:
+            stored = store.claim_in(conn, caller, key, fingerprint)
+            if stored is not None:
+                tx.rollback()
+                return _replay(stored.status, stored.body)
+        g.request_conn = conn
+        try:
+            response = current_app.make_response(view(*args, **kwargs))
+        except (Problem, DomainError, ValidationError) as exc:
+            tx.rollback()  # nothing of a refused request stays; its answer is kept for a retry
+            response = render_error(exc)
+            if key is not None and response.status_code < 500:
+                with conn.begin():
+                    store.record_in(conn, caller, key, fingerprint, response.status_code,
+                                    response.get_data(as_text=True))
+            return response
+        finally:
+            g.pop("request_conn", None)
+        if response.status_code >= 500:
+            tx.rollback()
+            return response
+        if key is not None:
+            store.complete_in(conn, caller, key, response.status_code, response.get_data(as_text=True))
+        commit(tx)
+        return response
 
 
 def _replay(status: int, body: str) -> Response:
@@ -173,7 +225,26 @@ def create_app(*, infra_: Infra, blueprints: Iterable[Blueprint], title: str, de
     app.register_blueprint(_ops_blueprint(title, description))
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    _retry_reads(app)
     return app
+
+
+def _retry_reads(app: Flask) -> None:
+    """Every read-only /v1 view is retried on a transient database error. Pooled connections are
+    not pinged before use (a round trip per request); one that died with its server fails its
+    first statement, SQLAlchemy drops the pool, and the retry runs on a fresh connection. Views
+    that write retry through `idempotent(transactional=True)` or their own retry_transient."""
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/v1/") or rule.methods - {"GET", "HEAD", "OPTIONS"}:
+            continue
+        view = app.view_functions[rule.endpoint]
+        if getattr(view, "retries_reads", False):
+            continue
+
+        def retried(*args, _view=view, **kwargs):
+            return retry_transient(lambda: _view(*args, **kwargs))
+        app.view_functions[rule.endpoint] = wraps(view)(retried)
+        app.view_functions[rule.endpoint].retries_reads = True
 
 
 def _start_request():

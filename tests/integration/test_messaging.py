@@ -16,9 +16,12 @@ from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy.exc import OperationalError
 
 from services.gifting.entrypoints.consumer import event_handlers
+from services.payout.entrypoints.consumer import event_handlers as payout_handlers
 from services.purchase.adapters.orm import tables as purchase_tables
-from shared.contracts import PURCHASE_COMPLETED, envelope_to_dict, new_event
-from shared.inbox import InboxConsumer
+from shared.clock import utcnow
+from shared.contracts import GIFT_SENT, PURCHASE_COMPLETED, envelope_to_dict, new_event
+from shared.errors import PermanentMessageError
+from shared.inbox import Apply, InboxConsumer
 from shared.kafka import make_consumer, make_producer
 from shared.outbox import OutboxRelay
 from tests.support.waiting import wait_until
@@ -165,3 +168,67 @@ def test_a_database_outage_is_retried_not_dead_lettered(gifting, kafka, run_cons
     dlq = TopicPartition(kafka.topic(PURCHASE_COMPLETED.topic) + ".dlq", 0)
     assert consumer.end_offsets([dlq])[dlq] == 0
     consumer.close()
+
+
+# -- the set-wise fast path (payout's gift events) ---------------------------------------------------
+@pytest.fixture
+def payout(make_service):
+    svc, _client = make_service("payout")
+    return svc
+
+
+def gift_event(creator_id: str, diamonds: int, gift_tx_id: str | None = None) -> tuple[bytes, bytes, str]:
+    envelope, key = new_event(GIFT_SENT, source="gifting", data={
+        "gift_tx_id": gift_tx_id or str(uuid.uuid4()), "sender_id": "viewer", "creator_id": creator_id,
+        "gift_id": "rose", "quantity": 1, "coins": diamonds, "diamonds": diamonds, "stream_id": None,
+        "sent_at": utcnow()})
+    return key.encode(), json.dumps(envelope_to_dict(envelope)).encode(), envelope.event_id
+
+
+def credited(svc) -> dict[str, int]:
+    with svc.engine.connect() as conn:
+        accounts = dict(conn.execute(sa.text("SELECT creator_id, credited_diamonds FROM creator_accounts")).all())
+        earned = dict(conn.execute(sa.text("SELECT creator_id, sum(diamonds) FROM earnings GROUP BY creator_id")).all())
+    assert accounts == {c: int(n) for c, n in earned.items()}, "accounts differ from the sum of their earnings"
+    return accounts
+
+
+def test_a_batch_of_gift_events_is_credited_set_wise_once_each(payout, kafka, run_consumer):
+    events = [gift_event(f"creator-{i % 7}", 1 + i % 5) for i in range(200)]
+    repeated_key, repeated, _ = events[3]
+    republished_gift = gift_event("creator-0", 40)  # the same gift under a second event id
+    same_gift_again = gift_event("creator-0", 40, gift_tx_id=json.loads(republished_gift[1])["data"]["gift_tx_id"])
+    send(kafka, [(k, v) for k, v, _ in events] + [(repeated_key, repeated)] * 3
+         + [republished_gift[:2], same_gift_again[:2]], topic=GIFT_SENT.topic)
+    inbox = run_consumer(payout, handlers=payout_handlers(payout), group="payout-set")
+    expected: dict[str, int] = {}
+    for i in range(200):
+        expected[f"creator-{i % 7}"] = expected.get(f"creator-{i % 7}", 0) + 1 + i % 5
+    expected["creator-0"] += 40
+    wait_until(lambda: credited(payout) == expected, message="every gift credited once")
+    with payout.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM inbox")).scalar() == 202
+    assert inbox.set_wise_batches >= 1
+
+
+def test_a_set_wise_batch_with_a_bad_event_is_applied_one_by_one_and_only_that_event_dead_lettered(
+        payout, kafka, run_consumer):
+    real = payout_handlers(payout)[GIFT_SENT.topic]
+
+    def one(conn, envelope, data):
+        if data["creator_id"] == "banned":
+            raise PermanentMessageError("creator banned")
+        real.one(conn, envelope, data)
+
+    def many(conn, events):
+        if any(data["creator_id"] == "banned" for _, data in events):
+            raise PermanentMessageError("a creator in this batch is banned")
+        real.many(conn, events)
+    events = [gift_event("fine", 10) for _ in range(5)] + [gift_event("banned", 99)] + \
+        [gift_event("fine", 10) for _ in range(5)]
+    send(kafka, [(k, v) for k, v, _ in events], topic=GIFT_SENT.topic)
+    run_consumer(payout, handlers={GIFT_SENT.topic: Apply(one=one, many=many)}, group="payout-banned")
+    wait_until(lambda: credited(payout) == {"fine": 100}, message="the good events around the bad one")
+    [letter] = dead_letters(kafka, topic=GIFT_SENT.topic)
+    assert dict(letter.headers)["dlq.reason"] == b"rejected"
+    assert b"creator banned" in dict(letter.headers)["dlq.error"]

@@ -23,6 +23,18 @@ class WalletRepository:
                                                 self.conn)).first()
         return _wallet(row) if row else None
 
+    def spend(self, user_id: str, coins: int) -> Wallet | None:
+        """Take coins from an active wallet that holds them, in one conditional UPDATE: however
+        many spends race, none sees a stale balance and none takes it below zero (the CHECK
+        constraint is the last line). None if the wallet is missing, frozen or short of coins."""
+        row = self.conn.execute(
+            wallets.update()
+            .where(wallets.c.user_id == user_id, wallets.c.debt_coins == 0, wallets.c.balance_coins >= coins)
+            .values(balance_coins=wallets.c.balance_coins - coins, version=wallets.c.version + 1,
+                    updated_at=utcnow())
+            .returning(*wallets.c)).first()
+        return _wallet(row) if row else None
+
     def get_or_create_for_update(self, user_id: str) -> Wallet:
         insert_ignore(self.conn, wallets, {"user_id": user_id, "balance_coins": 0, "debt_coins": 0, "version": 0,
                                            "updated_at": utcnow()}, ["user_id"])
@@ -63,10 +75,6 @@ class GiftRepository:
 
     def add(self, gift: GiftTransaction) -> None:
         self.conn.execute(gifts.insert().values(**vars(gift)))
-
-    def by_idempotency_key(self, key: str) -> GiftTransaction | None:
-        row = self.conn.execute(sa.select(gifts).where(gifts.c.idempotency_key == key)).first()
-        return GiftTransaction(**row._mapping) if row else None
 
     def leaderboard(self, stream_id: str, *, limit: int) -> list[tuple[str, int, int]]:
         """(sender_id, coins, gifts) of a stream's top gifters, most coins first."""

@@ -10,9 +10,10 @@ from services.gifting.domain.catalog import CATALOG
 from services.gifting.domain.commands import SendGift
 from services.gifting.service_layer import handlers
 from shared.audit import event_counts
-from shared.db import retry_transient, snapshot
+from shared.db import snapshot
+from shared.fields import schema
 from shared.openapi import doc
-from shared.web import idempotent, json_body, keyset_page, query_args, requires
+from shared.web import idempotent, json_body, keyset_page, query_args, request_connection, requires
 
 
 def blueprint(gifting: Gifting) -> Blueprint:
@@ -22,26 +23,26 @@ def blueprint(gifting: Gifting) -> Blueprint:
     @requires("catalog:read")
     @doc(summary="The gift catalog", responses={200: schemas.CatalogSchema})
     def catalog():
-        return schemas.CatalogSchema().dump({"gifts": sorted(CATALOG.values(), key=lambda g_: (g_.coins, g_.name))})
+        return schema(schemas.CatalogSchema).dump({"gifts": sorted(CATALOG.values(), key=lambda g_: (g_.coins, g_.name))})
 
     @bp.get("/wallets/<user_id>")
     @requires("wallets:read")
     @doc(summary="A user's coin balance and status", responses={200: schemas.WalletSchema})
     def wallet(user_id: str):
-        found = retry_transient(lambda: handlers.wallet_of(user_id, gifting.uow()))
-        return schemas.WalletSchema().dump(found)
+        found = handlers.wallet_of(user_id, gifting.uow())
+        return schema(schemas.WalletSchema).dump(found)
 
     @bp.get("/wallets/<user_id>/transactions")
     @requires("wallets:read")
     @doc(summary="The wallet's ledger, newest first", query=schemas.PageQuery,
          responses={200: schemas.LedgerPageSchema})
     def transactions(user_id: str):
-        args = query_args(schemas.PageQuery())
+        args = query_args(schema(schemas.PageQuery))
         before = int(args["cursor"]) if args["cursor"] else None
         with gifting.uow() as uow:
             entries = uow.ledger.page(user_id, limit=args["limit"] + 1, before_id=before)
         page, next_cursor = keyset_page(entries, args["limit"], lambda entry: str(entry.entry_id))
-        return schemas.LedgerPageSchema().dump({"user_id": user_id, "transactions": page,
+        return schema(schemas.LedgerPageSchema).dump({"user_id": user_id, "transactions": page,
                                                 "next_cursor": next_cursor})
 
     @bp.post("/gifts")
@@ -49,23 +50,23 @@ def blueprint(gifting: Gifting) -> Blueprint:
     @doc(summary="Send a gift (or a combo) to a creator", body=schemas.SendGiftRequest,
          responses={201: schemas.GiftTransactionSchema},
          errors={403: "Wallet frozen", 409: "Not enough coins", 422: "Invalid fields or a gift to oneself"})
-    @idempotent(required=True)
+    @idempotent(required=True, transactional=True)
     def send_gift():
-        body = json_body(schemas.SendGiftRequest())
+        body = json_body(schema(schemas.SendGiftRequest))
         cmd = SendGift(idempotency_key=g.idempotency_key, **body)
-        tx = retry_transient(lambda: handlers.send_gift(cmd, gifting.uow(),
-                                                        diamonds_per_coin=gifting.settings.diamonds_per_coin))
-        return schemas.GiftTransactionSchema().dump(tx), 201
+        tx = handlers.send_gift(cmd, gifting.uow(conn=request_connection()),
+                                diamonds_per_coin=gifting.settings.diamonds_per_coin)
+        return schema(schemas.GiftTransactionSchema).dump(tx), 201
 
     @bp.get("/streams/<stream_id>/leaderboard")
     @requires("leaderboards:read")
     @doc(summary="Top gifters of a stream by coins", query=schemas.LeaderboardQuery,
          responses={200: schemas.LeaderboardSchema})
     def leaderboard(stream_id: str):
-        args = query_args(schemas.LeaderboardQuery())
+        args = query_args(schema(schemas.LeaderboardQuery))
         with gifting.uow() as uow:
             rows = uow.gifts.leaderboard(stream_id, limit=args["limit"])
-        return schemas.LeaderboardSchema().dump({"stream_id": stream_id, "leaderboard": [
+        return schema(schemas.LeaderboardSchema).dump({"stream_id": stream_id, "leaderboard": [
             {"rank": rank, "sender_id": sender, "coins": coins, "gifts": count}
             for rank, (sender, coins, count) in enumerate(rows, start=1)]})
 
@@ -74,6 +75,6 @@ def blueprint(gifting: Gifting) -> Blueprint:
     @doc(summary="Ledger totals and event counts, for the auditor", responses={200: schemas.GiftingTotalsSchema})
     def totals():
         with snapshot(gifting.engine) as conn:
-            return schemas.GiftingTotalsSchema().dump({**queries.totals(conn), **event_counts(conn, gifting.tables)})
+            return schema(schemas.GiftingTotalsSchema).dump({**queries.totals(conn), **event_counts(conn, gifting.tables)})
 
     return bp

@@ -5,26 +5,28 @@ import uuid
 
 from services.gifting.domain.catalog import find_gift
 from services.gifting.domain.commands import ClawBackPurchase, CreditPurchase, SendGift
-from services.gifting.domain.errors import InsufficientCoins
 from services.gifting.domain.model import GiftTransaction, Wallet, price_gift
 from services.gifting.service_layer.unit_of_work import GiftingUnitOfWork
 from shared.clock import utcnow
 from shared.contracts import GIFT_SENT
+from shared.db import StaleRead
 
 
 def send_gift(cmd: SendGift, uow: GiftingUnitOfWork, *, diamonds_per_coin: int) -> GiftTransaction:
+    """Debit the sender and record the gift and its event, in one transaction.
+
+    The caller's Idempotency-Key is claimed in this same transaction (the view is
+    `idempotent(transactional=True)`), so no earlier gift can exist for it; the key is still
+    stored on the gift under a unique constraint, as the last line.
+    """
     gift = find_gift(cmd.gift_id)
     cost = price_gift(gift=gift, quantity=cmd.quantity, sender_id=cmd.sender_id, creator_id=cmd.creator_id)
     with uow:
-        if cmd.idempotency_key:
-            earlier = uow.gifts.by_idempotency_key(cmd.idempotency_key)
-            if earlier is not None:
-                return earlier
-        wallet = uow.wallets.get_for_update(cmd.sender_id)
+        wallet = uow.wallets.spend(cmd.sender_id, cost)
         if wallet is None:
-            raise InsufficientCoins(f"The gift costs {cost} coins; the wallet holds 0.")
-        wallet.spend(cost)
-        uow.wallets.save(wallet)
+            refused = uow.wallets.get(cmd.sender_id) or Wallet(user_id=cmd.sender_id)
+            refused.spend(cost)  # raises the rule that refused it: frozen, or not enough coins
+            raise StaleRead(f"wallet {cmd.sender_id} changed between its debit and its read")
         tx = GiftTransaction(
             gift_tx_id=str(uuid.uuid4()), sender_id=cmd.sender_id, creator_id=cmd.creator_id,
             gift_id=gift.gift_id, quantity=cmd.quantity, coins_each=gift.coins, total_coins=cost,

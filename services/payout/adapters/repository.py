@@ -8,7 +8,7 @@ from sqlalchemy.engine import Connection
 
 from services.payout.adapters.orm import creator_accounts, creators, earnings, withdrawals
 from services.payout.domain.model import FAILED, PENDING, PROCESSING, Creator, CreatorAccount, Withdrawal
-from shared.db import StaleRead, insert_ignore, lock_for_update
+from shared.db import StaleRead, add_to_columns, insert_ignore, insert_ignore_many, lock_for_update
 
 
 class CreatorRepository:
@@ -45,6 +45,12 @@ class AccountRepository:
             sa.select(creator_accounts).where(creator_accounts.c.creator_id == creator_id), self.conn)).one()
         return CreatorAccount(**row._mapping)
 
+    def credit_many(self, diamonds_by_creator: dict[str, int]) -> None:
+        """Add diamonds to many creators' accounts (created as needed) in one statement batch."""
+        add_to_columns(self.conn, creator_accounts, "creator_id",
+                       {creator: {"credited_diamonds": n} for creator, n in diamonds_by_creator.items()},
+                       ["credited_diamonds"], {"reserved_diamonds": 0, "withdrawn_diamonds": 0, "version": 0})
+
     def save(self, account: CreatorAccount) -> None:
         c = creator_accounts.c
         result = self.conn.execute(creator_accounts.update().where(
@@ -66,6 +72,10 @@ class EarningsRepository:
         return insert_ignore(self.conn, earnings, {
             "gift_tx_id": gift_tx_id, "creator_id": creator_id, "sender_id": sender_id, "diamonds": diamonds,
             "earned_at": earned_at, "available_at": available_at}, ["gift_tx_id"])
+
+    def add_many(self, rows: list[dict]) -> set[str]:
+        """Record many gifts' diamonds (rows as for `add`); returns the gift_tx_ids that were new."""
+        return insert_ignore_many(self.conn, earnings, rows, ["gift_tx_id"], returning="gift_tx_id")
 
     def pending(self, creator_id: str, now: datetime) -> int:
         """Diamonds still on hold."""

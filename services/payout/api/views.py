@@ -9,9 +9,10 @@ from services.payout.bootstrap import PayoutService
 from services.payout.domain.commands import RegisterCreator, RequestWithdrawal
 from services.payout.service_layer import handlers
 from shared.audit import event_counts
-from shared.db import retry_transient, snapshot
+from shared.db import snapshot
+from shared.fields import schema
 from shared.openapi import doc
-from shared.web import idempotent, json_body, requires
+from shared.web import idempotent, json_body, request_connection, requires
 
 
 def blueprint(svc: PayoutService) -> Blueprint:
@@ -23,21 +24,21 @@ def blueprint(svc: PayoutService) -> Blueprint:
     @doc(summary="Register a creator and their payout method (again: update the method)",
          body=schemas.RegisterCreatorRequest, responses={201: schemas.CreatorSchema, 200: schemas.CreatorSchema},
          errors={403: "Creator younger than 18"})
-    @idempotent(required=False)
+    @idempotent(required=False, transactional=True)
     def register():
-        body = json_body(schemas.RegisterCreatorRequest())
+        body = json_body(schema(schemas.RegisterCreatorRequest))
         cmd = RegisterCreator(creator_id=body["creator_id"], country=body["country"], birth_date=body["birth_date"],
                               payout_method=body["payout_method"]["type"],
                               payout_account=body["payout_method"]["account"])
-        creator, created = retry_transient(lambda: handlers.register_creator(cmd, svc.uow(), rules=rules))
-        return schemas.CreatorSchema().dump(creator), 201 if created else 200
+        creator, created = handlers.register_creator(cmd, svc.uow(conn=request_connection()), rules=rules)
+        return schema(schemas.CreatorSchema).dump(creator), 201 if created else 200
 
     @bp.get("/creators/<creator_id>/earnings")
     @requires("earnings:read")
     @doc(summary="A creator's diamonds: total, pending, available, withdrawn", responses={200: schemas.EarningsSchema})
     def earnings(creator_id: str):
         found = handlers.earnings_of(creator_id, svc.uow())
-        return schemas.EarningsSchema().dump({
+        return schema(schemas.EarningsSchema).dump({
             "creator_id": creator_id, "total": found.total, "pending": found.pending, "available": found.available,
             "withdrawn": found.withdrawn, "in_flight": found.in_flight, "paid_out": found.paid_out,
             "available_value_minor": rules.value_minor(found.available)})
@@ -48,25 +49,25 @@ def blueprint(svc: PayoutService) -> Blueprint:
          body=schemas.WithdrawalRequest, responses={201: schemas.WithdrawalSchema},
          errors={404: "Creator not registered", 409: "More than the available earnings",
                  422: "Below the minimum, or over the daily cap"})
-    @idempotent(required=True)
+    @idempotent(required=True, transactional=True)
     def withdraw():
-        body = json_body(schemas.WithdrawalRequest())
+        body = json_body(schema(schemas.WithdrawalRequest))
         cmd = RequestWithdrawal(creator_id=body["creator_id"], amount_minor=body["amount_minor"],
                                 idempotency_key=g.idempotency_key)
-        withdrawal = retry_transient(lambda: handlers.request_withdrawal(cmd, svc.uow(), rules=rules))
-        return schemas.WithdrawalSchema().dump(withdrawal), 201
+        withdrawal = handlers.request_withdrawal(cmd, svc.uow(conn=request_connection()), rules=rules)
+        return schema(schemas.WithdrawalSchema).dump(withdrawal), 201
 
     @bp.get("/withdrawals/<withdrawal_id>")
     @requires("withdrawals:read")
     @doc(summary="One withdrawal", responses={200: schemas.WithdrawalSchema}, errors={404: "No such withdrawal"})
     def withdrawal(withdrawal_id: str):
-        return schemas.WithdrawalSchema().dump(handlers.get_withdrawal(withdrawal_id, svc.uow()))
+        return schema(schemas.WithdrawalSchema).dump(handlers.get_withdrawal(withdrawal_id, svc.uow()))
 
     @bp.get("/internal/totals")
     @requires("audit:read")
     @doc(summary="Diamond totals and event counts, for the auditor", responses={200: schemas.PayoutTotalsSchema})
     def totals():
         with snapshot(svc.engine) as conn:
-            return schemas.PayoutTotalsSchema().dump({**queries.totals(conn), **event_counts(conn, svc.tables)})
+            return schema(schemas.PayoutTotalsSchema).dump({**queries.totals(conn), **event_counts(conn, svc.tables)})
 
     return bp

@@ -9,19 +9,26 @@ from services.payout.bootstrap import PayoutService, bootstrap
 from services.payout.domain.commands import CreditEarnings
 from services.payout.service_layer import handlers
 from shared.contracts import GIFT_SENT
+from shared.inbox import Apply
 from shared.runners import run_consumer
 
 
 def event_handlers(svc: PayoutService) -> dict:
-    """Topic -> handler(conn, envelope, data); each runs inside the consumer's batch transaction."""
+    """Topic -> how to apply its events inside the consumer's batch transaction: one at a time,
+    and set-wise for a whole batch (the consumer's fast path)."""
+
+    def credit(data: dict) -> CreditEarnings:
+        return CreditEarnings(gift_tx_id=data["gift_tx_id"], creator_id=data["creator_id"],
+                              sender_id=data["sender_id"], diamonds=data["diamonds"], sent_at=data["sent_at"])
 
     def on_gift_sent(conn, _envelope, data):
-        handlers.credit_earnings(CreditEarnings(gift_tx_id=data["gift_tx_id"], creator_id=data["creator_id"],
-                                                sender_id=data["sender_id"], diamonds=data["diamonds"],
-                                                sent_at=data["sent_at"]),
-                                 svc.uow(conn), rules=svc.settings.rules)
+        handlers.credit_earnings(credit(data), svc.uow(conn), rules=svc.settings.rules)
 
-    return {GIFT_SENT.topic: on_gift_sent}
+    def on_gifts_sent(conn, events):
+        handlers.credit_earnings_many([credit(data) for _envelope, data in events], svc.uow(conn),
+                                      rules=svc.settings.rules)
+
+    return {GIFT_SENT.topic: Apply(one=on_gift_sent, many=on_gifts_sent)}
 
 
 def main() -> None:

@@ -16,8 +16,9 @@ from services.purchase.domain.pricing import price_list_for
 from services.purchase.service_layer import handlers
 from shared.audit import event_counts
 from shared.db import retry_transient, snapshot
+from shared.fields import schema
 from shared.openapi import doc
-from shared.web import idempotent, json_body, keyset_page, query_args, requires
+from shared.web import idempotent, json_body, keyset_page, query_args, request_connection, requires
 
 
 def blueprint(svc: PurchaseService) -> Blueprint:
@@ -28,10 +29,10 @@ def blueprint(svc: PurchaseService) -> Blueprint:
     @doc(summary="Coin packages and their prices in a country", query=schemas.CountryQuery,
          responses={200: schemas.PackagesSchema}, errors={403: "Country not served"})
     def packages():
-        country = query_args(schemas.CountryQuery())["country"]
+        country = query_args(schema(schemas.CountryQuery))["country"]
         svc.settings.rules.check_country(country)
         prices = price_list_for(country)
-        return schemas.PackagesSchema().dump({"country": prices.country, "currency": prices.currency,
+        return schema(schemas.PackagesSchema).dump({"country": prices.country, "currency": prices.currency,
                                               "minor_unit_digits": prices.minor_unit_digits,
                                               "packages": prices.packages})
 
@@ -43,32 +44,32 @@ def blueprint(svc: PurchaseService) -> Blueprint:
                  422: "Invalid fields, unknown package, or over the 24-hour limit"})
     @idempotent(required=True)
     def buy():
-        body = json_body(schemas.PurchaseRequest())
+        body = json_body(schema(schemas.PurchaseRequest))
         cmd = BuyCoins(user_id=body["user_id"], country=body["country"], birth_date=body["birth_date"],
                        payment_method=body["payment"]["method"], payment_token=body["payment"]["token"],
                        package_id=body.get("package_id"), coins=body.get("coins"),
                        idempotency_key=g.idempotency_key)
         purchase = retry_transient(lambda: handlers.buy_coins(cmd, svc.uow, processor=svc.processor,
                                                               rules=svc.settings.rules))
-        return schemas.PurchaseSchema().dump(purchase), 201
+        return schema(schemas.PurchaseSchema).dump(purchase), 201
 
     @bp.get("/purchases/<purchase_id>")
     @requires("purchases:read")
     @doc(summary="One purchase", responses={200: schemas.PurchaseSchema}, errors={404: "No such purchase"})
     def purchase(purchase_id: str):
-        return schemas.PurchaseSchema().dump(handlers.get_purchase(purchase_id, svc.uow()))
+        return schema(schemas.PurchaseSchema).dump(handlers.get_purchase(purchase_id, svc.uow()))
 
     @bp.get("/users/<user_id>/purchases")
     @requires("purchases:read")
     @doc(summary="A user's purchases, newest first", query=schemas.PageQuery,
          responses={200: schemas.PurchasePageSchema})
     def user_purchases(user_id: str):
-        args = query_args(schemas.PageQuery())
+        args = query_args(schema(schemas.PageQuery))
         before = _decode_cursor(args["cursor"]) if args["cursor"] else None
         with svc.uow() as uow:
             found = uow.purchases.of_user(user_id, limit=args["limit"] + 1, before=before)
         page, next_cursor = keyset_page(found, args["limit"], _encode_cursor)
-        return schemas.PurchasePageSchema().dump({"user_id": user_id, "purchases": page,
+        return schema(schemas.PurchasePageSchema).dump({"user_id": user_id, "purchases": page,
                                                   "next_cursor": next_cursor})
 
     @bp.post("/purchases/<purchase_id>/refund")
@@ -83,13 +84,13 @@ def blueprint(svc: PurchaseService) -> Blueprint:
     @doc(summary="The processor reports a chargeback: the purchase is reversed and its coins taken back",
          body=schemas.ChargebackRequest, responses={201: schemas.ChargebackSchema},
          errors={404: "No such purchase", 409: "Purchase not completed, or already charged back"})
-    @idempotent(required=True)
+    @idempotent(required=True, transactional=True)
     def chargeback():
-        body = json_body(schemas.ChargebackRequest())
+        body = json_body(schema(schemas.ChargebackRequest))
         cmd = RecordChargeback(purchase_id=body["purchase_id"], reason=body["reason"],
                                idempotency_key=g.idempotency_key)
-        result = retry_transient(lambda: handlers.record_chargeback(cmd, svc.uow()))
-        return schemas.ChargebackSchema().dump(result), 201
+        result = handlers.record_chargeback(cmd, svc.uow(conn=request_connection()))
+        return schema(schemas.ChargebackSchema).dump(result), 201
 
     @bp.get("/internal/totals")
     @requires("audit:read")
@@ -97,7 +98,7 @@ def blueprint(svc: PurchaseService) -> Blueprint:
          responses={200: schemas.PurchaseTotalsSchema})
     def totals():
         with snapshot(svc.engine) as conn:
-            return schemas.PurchaseTotalsSchema().dump({**purchase_totals(conn), **event_counts(conn, svc.tables)})
+            return schema(schemas.PurchaseTotalsSchema).dump({**purchase_totals(conn), **event_counts(conn, svc.tables)})
 
     return bp
 
