@@ -88,21 +88,51 @@ def backlog_apply_rate(stack, kafka: KafkaSettings, payout_url: str, events: int
     return {"events": events, "seconds": round(seconds, 2), "rate": round(events / seconds, 1)}
 
 
-def peak_memory_mb(stack) -> dict[str, float]:
-    """Peak resident memory (VmHWM) of each process of the stack, with its children (gunicorn workers)."""
-    def hwm(pid: int) -> float:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            pass
-        return 0.0
+def _status_mb(pid: int, field_name: str) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
-    def children(pid: int) -> list[int]:
-        try:
-            return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-        except OSError:
-            return []
-    return {name: round(max([hwm(proc.pid)] + [hwm(c) for c in children(proc.pid)]), 1)
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def memory_mb(stack, field_name: str = "VmHWM") -> dict[str, float]:
+    """Resident memory of each process of the stack, the largest of it and its children (gunicorn
+    workers): VmHWM is the peak so far, VmRSS the current figure."""
+    return {name: round(max([_status_mb(proc.pid, field_name)] + [_status_mb(c, field_name)
+                                                                   for c in _children(proc.pid)]), 1)
             for name, proc in stack.procs.items()}
+
+
+def soak(stack, token: str, viewers: list[str], *, gifts: int, concurrency: int, rounds: int = 10,
+         on_round=None) -> dict:
+    """Send `gifts` gifts in `rounds` equal rounds, reading every process's resident memory after
+    each. Bounded means: over the second half of the run (warm caches, full pools) no process
+    grew by more than 10% or 8 MB, whichever is larger."""
+    per_round = max(1, gifts // rounds)
+    samples: list[dict[str, float]] = []
+    sent = errors = 0
+    started = time.monotonic()
+    for _ in range(rounds):
+        result = gift_load(stack, token, viewers, concurrency=concurrency, seconds=3600, max_ops=per_round)
+        sent += result.ops
+        errors += result.errors
+        samples.append(memory_mb(stack, "VmRSS"))
+        if on_round:
+            on_round()
+    half = samples[len(samples) // 2 - 1] if len(samples) > 1 else samples[0]
+    last = samples[-1]
+    growth = {name: round(last[name] - half.get(name, 0.0), 1) for name in last}
+    bounded = {name: growth[name] <= max(8.0, 0.10 * half.get(name, 0.0)) for name in last}
+    return {"gifts": sent, "errors": errors, "seconds": round(time.monotonic() - started, 1),
+            "rss_mb_by_round": samples, "growth_second_half_mb": growth, "bounded": bounded,
+            "all_bounded": all(bounded.values())}
