@@ -100,6 +100,8 @@ def main() -> None:
             # Warm up: the first events wait for the consumer groups' first join; not what we measure.
             warm_since = utcnow()
             system.fund(stack, token, ["bench-warm-up"])
+            wait_for(lambda: len(system.hop_latencies(databases["purchase"], databases["gifting"],
+                                                      "purchase.completed.v1", warm_since)) >= 1)
             system.gift_load(stack, token, ["bench-warm-up"], concurrency=1, seconds=5, max_ops=5)
             wait_for(lambda: len(system.hop_latencies(databases["gifting"], databases["payout"], "gift.sent.v1",
                                                       warm_since)) >= 5)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -62,6 +63,11 @@ _PG_CLAIM = sa.text(
     "SELECT :caller, :key, :request_hash, :state, :lease_until, :created_at "
     "WHERE pg_try_advisory_xact_lock(:lock) "
     "ON CONFLICT (caller, key) DO NOTHING RETURNING key")
+
+
+@lru_cache(maxsize=None)
+def _complete_statement(table: sa.Table):
+    return table.update().where(table.c.caller == sa.bindparam("p_caller"), table.c.key == sa.bindparam("p_key"))
 
 
 def _lock_id(caller: str, key: str) -> int:
@@ -133,9 +139,9 @@ class IdempotencyStore:
         return None
 
     def complete_in(self, conn: Connection, caller: str, key: str, status: int, body: str) -> None:
-        t = self.table
-        conn.execute(t.update().where(t.c.caller == caller, t.c.key == key).values(
-            state="done", response_status=status, response_body=body, completed_at=utcnow()))
+        conn.execute(_complete_statement(self.table), {"p_caller": caller, "p_key": key, "state": "done",
+                                                       "response_status": status, "response_body": body,
+                                                       "completed_at": utcnow()})
 
     def record_in(self, conn: Connection, caller: str, key: str, fingerprint: str, status: int, body: str) -> None:
         """Store a response for the key, unless another request stored one first."""

@@ -11,6 +11,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -33,11 +34,17 @@ class Outbox:
 
     def add(self, contract: Contract, data: dict) -> str:
         envelope, key = new_event(contract, source=self._source, data=data)
-        self._conn.execute(self._table.insert().values(
-            event_id=envelope.event_id, topic=contract.topic, message_key=key,
-            payload=json.dumps(envelope_to_dict(envelope), separators=(",", ":")),
-            trace_id=current_trace_id(), created_at=envelope.occurred_at, published_at=None))
+        self._conn.execute(_insert(self._table), {
+            "event_id": envelope.event_id, "topic": contract.topic, "message_key": key,
+            "payload": json.dumps(envelope_to_dict(envelope), separators=(",", ":")),
+            "trace_id": current_trace_id(), "created_at": envelope.occurred_at, "published_at": None})
         return envelope.event_id
+
+
+@lru_cache(maxsize=None)
+def _insert(table: sa.Table):
+    """The outbox insert, built once per table (no RETURNING of the generated id)."""
+    return table.insert().inline()
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from shared import metrics
-from shared.auth import AuthError, authenticate
+from shared.auth import AuthError, VerifiedTokens, authenticate
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem, validation_problem
 from shared.fields import ID_PATTERN
 from shared.db import retry_transient
@@ -47,6 +47,7 @@ class Infra:
     engine: Engine
     tables: dict[str, sa.Table]
     collectors: list = field(default_factory=list)
+    verified_tokens: VerifiedTokens = field(default_factory=VerifiedTokens)
 
 
 def infra() -> Infra:
@@ -253,7 +254,8 @@ def _start_request():
     g.trace_token = set_trace_id(incoming if incoming and TRACE_ID.match(incoming) else new_trace_id())
     if request.path.startswith("/v1"):
         try:
-            g.caller = authenticate(request.headers.get("Authorization"), infra().settings.auth)
+            g.caller = authenticate(request.headers.get("Authorization"), infra().settings.auth,
+                                    infra().verified_tokens)
         except AuthError as exc:
             raise Problem(exc.status, "Unauthorized", exc.detail, code="unauthorized",
                           headers={"WWW-Authenticate": 'Bearer realm="coins"'}) from exc

@@ -10,6 +10,18 @@ from shared.clock import utcnow
 from shared.db import StaleRead, insert_ignore, lock_for_update
 
 
+# The gift path's statements, built once: building a Core statement per call costs more than
+# executing it (SQLAlchemy caches the compiled form, not the construction).
+_SPEND = (wallets.update()
+          .where(wallets.c.user_id == sa.bindparam("p_user_id"), wallets.c.debt_coins == 0,
+                 wallets.c.balance_coins >= sa.bindparam("p_coins"))
+          .values(balance_coins=wallets.c.balance_coins - sa.bindparam("p_coins"), version=wallets.c.version + 1,
+                  updated_at=sa.bindparam("p_now"))
+          .returning(*wallets.c))
+_ADD_GIFT = gifts.insert()
+_ADD_ENTRY = wallet_entries.insert().inline()
+
+
 class WalletRepository:
     def __init__(self, conn: Connection):
         self.conn = conn
@@ -27,12 +39,7 @@ class WalletRepository:
         """Take coins from an active wallet that holds them, in one conditional UPDATE: however
         many spends race, none sees a stale balance and none takes it below zero (the CHECK
         constraint is the last line). None if the wallet is missing, frozen or short of coins."""
-        row = self.conn.execute(
-            wallets.update()
-            .where(wallets.c.user_id == user_id, wallets.c.debt_coins == 0, wallets.c.balance_coins >= coins)
-            .values(balance_coins=wallets.c.balance_coins - coins, version=wallets.c.version + 1,
-                    updated_at=utcnow())
-            .returning(*wallets.c)).first()
+        row = self.conn.execute(_SPEND, {"p_user_id": user_id, "p_coins": coins, "p_now": utcnow()}).first()
         return _wallet(row) if row else None
 
     def get_or_create_for_update(self, user_id: str) -> Wallet:
@@ -56,9 +63,9 @@ class LedgerRepository:
         self.conn = conn
 
     def record(self, *, wallet: Wallet, kind: str, delta_coins: int, reference: str) -> None:
-        self.conn.execute(wallet_entries.insert().values(
-            user_id=wallet.user_id, kind=kind, delta_coins=delta_coins, balance_after=wallet.balance,
-            reference=reference, created_at=utcnow()))
+        self.conn.execute(_ADD_ENTRY, {"user_id": wallet.user_id, "kind": kind, "delta_coins": delta_coins,
+                                       "balance_after": wallet.balance, "reference": reference,
+                                       "created_at": utcnow()})
 
     def page(self, user_id: str, *, limit: int, before_id: int | None) -> list[LedgerEntry]:
         query = sa.select(wallet_entries).where(wallet_entries.c.user_id == user_id)
@@ -74,7 +81,7 @@ class GiftRepository:
         self.conn = conn
 
     def add(self, gift: GiftTransaction) -> None:
-        self.conn.execute(gifts.insert().values(**vars(gift)))
+        self.conn.execute(_ADD_GIFT, vars(gift))
 
     def leaderboard(self, stream_id: str, *, limit: int) -> list[tuple[str, int, int]]:
         """(sender_id, coins, gifts) of a stream's top gifters, most coins first."""
