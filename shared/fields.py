@@ -24,6 +24,8 @@ class StrictInteger(fields.Integer):
         super().__init__(strict=True, **kwargs)
 
     def _validated(self, value):
+        if type(value) is int:  # the common case, without the ABC checks below
+            return value
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise self.make_error("invalid")
         return super()._validated(value)

@@ -11,6 +11,8 @@ from pythonjsonlogger.json import JsonFormatter
 _trace_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_id", default=None)
 _service: str = "coins"
 _SECRET_WORDS = ("authorization", "secret", "token", "password")
+# A LogRecord's own attributes; only the others (from `extra`) can carry a secret.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
 def new_trace_id() -> str:
@@ -34,8 +36,8 @@ class _ContextFilter(logging.Filter):
         record.service = _service
         record.trace_id = _trace_id.get()
         # Never let a secret reach a log line through `extra`.
-        for key in list(vars(record)):
-            if any(word in key.lower() for word in _SECRET_WORDS) and key != "trace_id":
+        for key in vars(record).keys() - _RECORD_ATTRIBUTES:
+            if key != "trace_id" and any(word in key.lower() for word in _SECRET_WORDS):
                 setattr(record, key, "[redacted]")
         return True
 

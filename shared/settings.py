@@ -62,7 +62,7 @@ class KafkaSettings:
     bootstrap_servers: str
     topic_prefix: str = ""
     session_timeout_ms: int = 10_000
-    batch_size: int = 500
+    batch_size: int = 1000
     watchdog_s: int = 120  # a consumer whose poll has not returned for this long exits to be restarted
 
     def topic(self, name: str) -> str:
@@ -113,7 +113,7 @@ def kafka_settings(environ: Mapping[str, str] | None = None) -> KafkaSettings:
         bootstrap_servers=env.str("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
         topic_prefix=env.str("KAFKA_TOPIC_PREFIX", ""),
         session_timeout_ms=env.int("KAFKA_SESSION_TIMEOUT_MS", 10_000),
-        batch_size=env.int("KAFKA_BATCH_SIZE", 500),
+        batch_size=env.int("KAFKA_BATCH_SIZE", 1000),
         watchdog_s=env.int("KAFKA_CONSUMER_WATCHDOG_SECONDS", 120),
     )
 

@@ -1,11 +1,12 @@
 """The shared edge, without I/O: tokens, envelopes, problem documents."""
+import time
 from datetime import timedelta
 
 import jwt
 import pytest
 from marshmallow import ValidationError
 
-from shared.auth import AuthError, authenticate, issue_token
+from shared.auth import AuthError, VerifiedTokens, authenticate, issue_token
 from shared.clock import utcnow
 from shared.contracts import GIFT_SENT, envelope_to_dict, new_event, parse_envelope
 from shared.errors import validation_problem
@@ -43,6 +44,27 @@ def test_a_key_per_caller_verifies_only_that_callers_tokens():
     assert authenticate("Bearer " + issue_token(caller="live", secret="k" * 40), settings).name == "live"
     with pytest.raises(AuthError):
         authenticate("Bearer " + issue_token(caller="live", secret="a" * 40), settings)
+
+
+def test_a_verified_token_is_remembered_only_until_it_expires(monkeypatch):
+    settings = AuthSettings(shared_secret="s" * 40, policy={"gateway": ("gifts:send",)}, leeway_seconds=0)
+    verified = VerifiedTokens()
+    token = issue_token(caller="gateway", secret="s" * 40, ttl_seconds=60)
+    assert authenticate(f"Bearer {token}", settings, verified).name == "gateway"
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: pytest.fail("a remembered token is not decoded again"))
+    assert authenticate(f"Bearer {token}", settings, verified).may("gifts:send")
+    monkeypatch.undo()
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert verified.get(token, leeway_seconds=0) is None  # past its expiry: verified in full again
+
+
+def test_a_token_verified_by_one_app_is_not_trusted_by_another():
+    theirs = AuthSettings(shared_secret="t" * 40)
+    token = issue_token(caller="gateway", secret="t" * 40)
+    assert authenticate(f"Bearer {token}", theirs, VerifiedTokens()).name == "gateway"
+    with pytest.raises(AuthError):
+        authenticate(f"Bearer {token}", SETTINGS, VerifiedTokens())
 
 
 def test_an_event_round_trips_through_its_envelope():
