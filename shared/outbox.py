@@ -75,12 +75,15 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.idle_wait_s = idle_wait_s
         self.send_timeout_s = send_timeout_s
+        t = table  # the relay's two statements, built once (it runs them many times a second)
+        self._unpublished = (sa.select(t.c.id, t.c.event_id, t.c.topic, t.c.message_key, t.c.payload, t.c.trace_id)
+                             .where(t.c.published_at.is_(None)).order_by(t.c.id).limit(batch_size))
+        self._mark = (t.update().where(t.c.id.in_(sa.bindparam("p_ids", expanding=True)))
+                      .values(published_at=sa.bindparam("p_now")))
 
     def fetch_batch(self) -> list[OutboxRow]:
-        t = self.table
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(t.c.id, t.c.event_id, t.c.topic, t.c.message_key, t.c.payload, t.c.trace_id)
-                                .where(t.c.published_at.is_(None)).order_by(t.c.id).limit(self.batch_size)).all()
+            rows = conn.execute(self._unpublished).all()
             conn.rollback()
         return [OutboxRow(*row) for row in rows]
 
@@ -114,7 +117,7 @@ class OutboxRelay:
 
         def _mark():
             with self.engine.begin() as conn:
-                conn.execute(self.table.update().where(self.table.c.id.in_(ids)).values(published_at=utcnow()))
+                conn.execute(self._mark, {"p_ids": ids, "p_now": utcnow()})
         retry_transient(_mark, attempts=20, max_delay=5.0)
 
     def run(self, stop: threading.Event) -> None:
