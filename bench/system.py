@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import signal
 import time
 import uuid
 from pathlib import Path
@@ -48,6 +49,19 @@ def fund(stack, token: str, viewers: list[str]) -> None:
             "payment": {"method": "card", "token": "tok_visa"}},
             headers={"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex})
         response.raise_for_status()
+
+
+def with_relays_paused(stack, measure):
+    """Run `measure` with every outbox relay stopped (SIGSTOP), so the web app and its database
+    have the CPUs to themselves; the outboxes absorb the events and drain once resumed."""
+    relays = [proc for name, proc in stack.procs.items() if name.endswith("-relay")]
+    for proc in relays:
+        proc.send_signal(signal.SIGSTOP)
+    try:
+        return measure()
+    finally:
+        for proc in relays:
+            proc.send_signal(signal.SIGCONT)
 
 
 def hop_latencies(source_url: str, sink_url: str, topic: str, since) -> list[float]:

@@ -119,3 +119,49 @@ def test_replayed_gift_returns_the_first_transaction(gifting, auth):
     first, second = (client.post("/v1/gifts", json=body, headers=headers) for _ in range(2))
     assert second.headers.get("Idempotent-Replayed") == "true" and second.get_json() == first.get_json()
     assert client.get("/v1/wallets/viewer", headers=auth()).get_json()["balance"] == 5
+
+
+def test_a_gift_key_and_its_effect_commit_together_and_a_duplicate_in_flight_is_409_at_once(
+        make_service, auth, monkeypatch):
+    import threading
+
+    from shared import faults
+    svc, client = make_service("gifting", backend="postgres")
+    fund(svc, "viewer", 100)
+    first_at_commit, release = threading.Event(), threading.Event()
+    real_point = faults.point
+
+    def hold_the_first_commit(name, key=None):
+        if name == "uow.before_commit" and not first_at_commit.is_set():
+            first_at_commit.set()
+            assert release.wait(10)
+        real_point(name, key)
+    monkeypatch.setattr(faults, "point", hold_the_first_commit)
+    headers = auth(**{"Idempotency-Key": "one-key"})
+    body = {"sender_id": "viewer", "creator_id": "creator", "gift_id": "rose"}
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(client.post, "/v1/gifts", json=body, headers=headers)
+        assert first_at_commit.wait(10)
+        assert rows(svc, "idempotency_keys") == 0  # claimed inside the uncommitted transaction only
+        duplicate = client.post("/v1/gifts", json=body, headers=headers)
+        assert duplicate.status_code == 409 and duplicate.get_json()["type"].endswith("idempotency-key-in-flight")
+        release.set()
+        assert first.result().status_code == 201
+    replay = client.post("/v1/gifts", json=body, headers=headers)
+    assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.get_json() == first.result().get_json()
+    assert (rows(svc, "gifts"), rows(svc, "outbox")) == (1, 1)
+    assert client.get("/v1/wallets/viewer", headers=auth()).get_json()["balance"] == 99
+
+
+def test_a_refused_gift_keeps_its_answer_and_leaves_nothing_else(gifting, auth):
+    svc, client = gifting
+    fund(svc, "viewer", 10)
+    headers = auth(**{"Idempotency-Key": "too-dear"})
+    body = {"sender_id": "viewer", "creator_id": "creator", "gift_id": "lion"}
+    refused = client.post("/v1/gifts", json=body, headers=headers)
+    assert refused.status_code == 409
+    fund(svc, "viewer", 50_000)
+    again = client.post("/v1/gifts", json=body, headers=headers)
+    assert again.status_code == 409 and again.headers["Idempotent-Replayed"] == "true"
+    assert (rows(svc, "gifts"), rows(svc, "outbox")) == (0, 0)

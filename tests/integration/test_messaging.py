@@ -20,6 +20,7 @@ from services.payout.entrypoints.consumer import event_handlers as payout_handle
 from services.purchase.adapters.orm import tables as purchase_tables
 from shared.clock import utcnow
 from shared.contracts import GIFT_SENT, PURCHASE_COMPLETED, envelope_to_dict, new_event
+from shared.db import snapshot
 from shared.errors import PermanentMessageError
 from shared.inbox import Apply, InboxConsumer
 from shared.kafka import make_consumer, make_producer
@@ -138,7 +139,6 @@ def test_poison_messages_are_dead_lettered_and_the_partition_moves_on(gifting, k
 
 def test_an_event_that_breaks_a_rule_is_dead_lettered_with_the_reason(gifting, kafka, run_consumer):
     def refuse(conn, envelope, data):
-        from shared.errors import PermanentMessageError
         raise PermanentMessageError("wallet closed")
     key, value, _ = purchase_event("viewer", 70)
     send(kafka, [(key, value)])
@@ -186,7 +186,7 @@ def gift_event(creator_id: str, diamonds: int, gift_tx_id: str | None = None) ->
 
 
 def credited(svc) -> dict[str, int]:
-    with svc.engine.connect() as conn:
+    with snapshot(svc.engine) as conn:  # both figures from one state, however the consumer races
         accounts = dict(conn.execute(sa.text("SELECT creator_id, credited_diamonds FROM creator_accounts")).all())
         earned = dict(conn.execute(sa.text("SELECT creator_id, sum(diamonds) FROM earnings GROUP BY creator_id")).all())
     assert accounts == {c: int(n) for c, n in earned.items()}, "accounts differ from the sum of their earnings"
