@@ -98,7 +98,8 @@ def b_kafka(kafka: KafkaSettings, *, messages: int, size: int = 450, steady_rate
 def _kafka_run(kafka: KafkaSettings, ensure_topics, *, messages: int, size: int, pace_s: float) -> dict:
     topic = f"bench-{uuid.uuid4().hex[:8]}"
     ensure_topics(kafka, topics=(topic,), partitions=6)
-    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False)
+    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False,
+                             fetch_max_wait_ms=kafka.fetch_max_wait_ms)  # as the services' consumers
     partitions = [TopicPartition(topic, p) for p in range(6)]
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)

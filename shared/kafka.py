@@ -102,6 +102,7 @@ def make_consumer(settings: KafkaSettings, *, group_id: str, topics: list[str], 
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=max(500, settings.session_timeout_ms // 4),
         max_poll_records=settings.batch_size,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
         max_poll_interval_ms=300_000,
     )
     listener = ResumeFromCommitted(consumer)

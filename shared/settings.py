@@ -63,6 +63,7 @@ class KafkaSettings:
     topic_prefix: str = ""
     session_timeout_ms: int = 10_000
     batch_size: int = 1000
+    fetch_max_wait_ms: int = 100  # how long a fetch may wait for data: the floor of a quiet topic's latency
     watchdog_s: int = 120  # a consumer whose poll has not returned for this long exits to be restarted
 
     def topic(self, name: str) -> str:
@@ -114,6 +115,7 @@ def kafka_settings(environ: Mapping[str, str] | None = None) -> KafkaSettings:
         topic_prefix=env.str("KAFKA_TOPIC_PREFIX", ""),
         session_timeout_ms=env.int("KAFKA_SESSION_TIMEOUT_MS", 10_000),
         batch_size=env.int("KAFKA_BATCH_SIZE", 1000),
+        fetch_max_wait_ms=env.int("KAFKA_FETCH_MAX_WAIT_MS", 100),
         watchdog_s=env.int("KAFKA_CONSUMER_WATCHDOG_SECONDS", 120),
     )
 

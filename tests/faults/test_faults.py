@@ -243,40 +243,42 @@ def test_a_poison_message_is_dead_lettered_the_partition_moves_on_and_a_replay_a
 
 # 13
 def test_a_rebalance_mid_stream_loses_and_doubles_nothing(api, stack):
-    # The first member is consuming before anything changes: Tansu's coordinator can stick when a
-    # member leaves during its own first join (Apache Kafka does not). Tansu also completes a
-    # newcomer's join only once a member leaves; Apache Kafka rebalances at once. Both pass.
-    viewer = funded(api, "coins_7000", 7_000)
+    # A member joins while gifts stream in; once the group has rebalanced (the newcomer applies
+    # events), the first member leaves and the newcomer takes over every partition. (Tansu takes a
+    # few seconds to rebalance, and a member that leaves in the middle of that rebalance can stick
+    # the group for good; Apache Kafka does not. So the leave waits for the join to complete.)
+    viewer = funded(api, "coins_17500", 17_500)
+    buy(api, viewer, package_id="coins_17500")
+    spendable(api, viewer, 35_000)
     creators = [unique("creator") for _ in range(12)]  # keys spread over every partition
     gifts(api, viewer, creators[0], 1)
     wait_until(lambda: earnings(api, creators[0])["total"] == 100, message="the first consumer applying")
     stop, sent = threading.Event(), []
     newcomer_log = stack.var_dir / "logs" / "payout-consumer-2.log"
 
-    def stream():
-        while not stop.is_set() and len(sent) < 60:
+    def stream():  # paced, so that gifts keep coming before, during and after each change
+        while not stop.is_set() and len(sent) < 340:
             creator = creators[len(sent) % len(creators)]
             if send_gift(api, viewer, creator, "confetti").status_code == 201:
                 sent.append(creator)
+            time.sleep(0.1)
+
+    def applied_by_newcomer() -> int:
+        return newcomer_log.read_text().count('"event applied"') if newcomer_log.exists() else 0
     with ThreadPoolExecutor(1) as pool:
         running = pool.submit(stream)
-        wait_until(lambda: len(sent) >= 10, message="the stream to start")
-        stack.add_process("payout-consumer-2", like="payout-consumer")  # a member joins
-        wait_until(lambda: len(sent) >= 30, message="gifts while the new member joins")
-        stack.stop_process("payout-consumer")  # a member leaves
-        running.result(timeout=120)
-
-    left_at = [time.monotonic()]
-
-    def newcomer_took_over() -> bool:
-        # Tansu can leave the newcomer's join unfinished (its watchdog exits with 70) or leave it
-        # without partitions; a fresh member then takes over, as after a supervisor's restart.
-        stuck = time.monotonic() - left_at[0] > 20
-        if stack.procs["payout-consumer-2"].poll() is not None or stuck:
-            stack.restart_process("payout-consumer-2")
-            left_at[0] = time.monotonic()
-        return '"event applied"' in newcomer_log.read_text()
-    wait_until(newcomer_took_over, timeout=120, message="the new member to take over the partitions")
+        try:
+            wait_until(lambda: len(sent) >= 10, message="the stream to start")
+            stack.add_process("payout-consumer-2", like="payout-consumer")  # a member joins
+            wait_until(applied_by_newcomer, timeout=60, message="the group to rebalance onto the new member")
+            before_leave, sent_at_leave = applied_by_newcomer(), len(sent)
+            stack.stop_process("payout-consumer")  # a member leaves, with gifts still coming
+            wait_until(lambda: len(sent) >= sent_at_leave + 20, message="gifts after the leave")
+            wait_until(lambda: applied_by_newcomer() >= before_leave + 20, timeout=60,
+                       message="the new member to take over every partition")
+        finally:
+            stop.set()
+            running.result(timeout=60)
     expected = {c: 100 * (sent.count(c) + (c == creators[0])) for c in creators}
     wait_until(lambda: all(earnings(api, c)["total"] == n for c, n in expected.items()), timeout=90,
                message="every gift credited once across the rebalances")
