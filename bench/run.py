@@ -125,9 +125,13 @@ def main() -> None:
                                                       hot_creator="the-hot-creator").summary()
             done()
             step("gifts with the relays paused")
+            paused_since = utcnow()
             results["gift_api_relays_paused"] = system.with_relays_paused(stack, lambda: system.gift_load(
                 stack, token, viewers, concurrency=best["concurrency"], seconds=args.seconds,
                 max_ops=args.max_ops).summary())
+            # The outboxes drain before the latency run, whose events would otherwise queue behind.
+            wait_for(lambda: len(system.hop_latencies(databases["gifting"], databases["payout"], "gift.sent.v1",
+                                                      paused_since)) >= results["gift_api_relays_paused"]["ops"])
             done()
             step("end-to-end at half the best rate")
             half_since = utcnow()

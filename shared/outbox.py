@@ -66,14 +66,16 @@ def message_headers(event_id: str, event_type: str, trace_id: str | None) -> lis
 
 class OutboxRelay:
     def __init__(self, *, engine: Engine, table: sa.Table, producer, topic_name, service: str,
-                 batch_size: int = 500, idle_wait_s: float = 0.05, send_timeout_s: float = 20.0):
+                 batch_size: int = 500, idle_wait_s: float = 0.1, busy_wait_s: float = 0.005,
+                 send_timeout_s: float = 20.0):
         self.engine = engine
         self.table = table
         self.producer = producer
         self.topic_name = topic_name
         self.service = service
         self.batch_size = batch_size
-        self.idle_wait_s = idle_wait_s
+        self.idle_wait_s = idle_wait_s  # the longest pause between polls of an idle outbox
+        self.busy_wait_s = busy_wait_s  # the pause right after events were found
         self.send_timeout_s = send_timeout_s
         t = table  # the relay's two statements, built once (it runs them many times a second)
         self._unpublished = (sa.select(t.c.id, t.c.event_id, t.c.topic, t.c.message_key, t.c.payload, t.c.trace_id)
@@ -122,12 +124,17 @@ class OutboxRelay:
 
     def run(self, stop: threading.Event) -> None:
         backoff = 0.1
+        # Poll again soon after events were found (they come in bursts), then back off to
+        # idle_wait_s: low latency under traffic, few queries when nothing happens.
+        pause = self.busy_wait_s
         while not stop.is_set():
             try:
                 rows = self.fetch_batch()
                 if not rows:
-                    stop.wait(self.idle_wait_s)
+                    stop.wait(pause)
+                    pause = min(pause * 2, self.idle_wait_s)
                     continue
+                pause = self.busy_wait_s
                 sent = self.publish(rows)
                 if sent < len(rows):
                     stop.wait(backoff)
