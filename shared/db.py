@@ -10,8 +10,8 @@ import logging
 import random
 import time
 from contextlib import contextmanager
-from functools import lru_cache
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Callable, Iterator, TypeVar
 
 import sqlalchemy as sa

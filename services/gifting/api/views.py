@@ -23,7 +23,8 @@ def blueprint(gifting: Gifting) -> Blueprint:
     @requires("catalog:read")
     @doc(summary="The gift catalog", responses={200: schemas.CatalogSchema})
     def catalog():
-        return schema(schemas.CatalogSchema).dump({"gifts": sorted(CATALOG.values(), key=lambda g_: (g_.coins, g_.name))})
+        gifts = sorted(CATALOG.values(), key=lambda g_: (g_.coins, g_.name))
+        return schema(schemas.CatalogSchema).dump({"gifts": gifts})
 
     @bp.get("/wallets/<user_id>")
     @requires("wallets:read")
@@ -43,7 +44,7 @@ def blueprint(gifting: Gifting) -> Blueprint:
             entries = uow.ledger.page(user_id, limit=args["limit"] + 1, before_id=before)
         page, next_cursor = keyset_page(entries, args["limit"], lambda entry: str(entry.entry_id))
         return schema(schemas.LedgerPageSchema).dump({"user_id": user_id, "transactions": page,
-                                                "next_cursor": next_cursor})
+                                                      "next_cursor": next_cursor})
 
     @bp.post("/gifts")
     @requires("gifts:send")
@@ -75,6 +76,7 @@ def blueprint(gifting: Gifting) -> Blueprint:
     @doc(summary="Ledger totals and event counts, for the auditor", responses={200: schemas.GiftingTotalsSchema})
     def totals():
         with snapshot(gifting.engine) as conn:
-            return schema(schemas.GiftingTotalsSchema).dump({**queries.totals(conn), **event_counts(conn, gifting.tables)})
+            figures = {**queries.totals(conn), **event_counts(conn, gifting.tables)}
+        return schema(schemas.GiftingTotalsSchema).dump(figures)
 
     return bp

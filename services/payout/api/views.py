@@ -68,6 +68,7 @@ def blueprint(svc: PayoutService) -> Blueprint:
     @doc(summary="Diamond totals and event counts, for the auditor", responses={200: schemas.PayoutTotalsSchema})
     def totals():
         with snapshot(svc.engine) as conn:
-            return schema(schemas.PayoutTotalsSchema).dump({**queries.totals(conn), **event_counts(conn, svc.tables)})
+            figures = {**queries.totals(conn), **event_counts(conn, svc.tables)}
+        return schema(schemas.PayoutTotalsSchema).dump(figures)
 
     return bp

@@ -33,8 +33,8 @@ def blueprint(svc: PurchaseService) -> Blueprint:
         svc.settings.rules.check_country(country)
         prices = price_list_for(country)
         return schema(schemas.PackagesSchema).dump({"country": prices.country, "currency": prices.currency,
-                                              "minor_unit_digits": prices.minor_unit_digits,
-                                              "packages": prices.packages})
+                                                    "minor_unit_digits": prices.minor_unit_digits,
+                                                    "packages": prices.packages})
 
     @bp.post("/purchases")
     @requires("purchases:create")
@@ -70,7 +70,7 @@ def blueprint(svc: PurchaseService) -> Blueprint:
             found = uow.purchases.of_user(user_id, limit=args["limit"] + 1, before=before)
         page, next_cursor = keyset_page(found, args["limit"], _encode_cursor)
         return schema(schemas.PurchasePageSchema).dump({"user_id": user_id, "purchases": page,
-                                                  "next_cursor": next_cursor})
+                                                        "next_cursor": next_cursor})
 
     @bp.post("/purchases/<purchase_id>/refund")
     @requires("purchases:refund")
@@ -98,7 +98,8 @@ def blueprint(svc: PurchaseService) -> Blueprint:
          responses={200: schemas.PurchaseTotalsSchema})
     def totals():
         with snapshot(svc.engine) as conn:
-            return schema(schemas.PurchaseTotalsSchema).dump({**purchase_totals(conn), **event_counts(conn, svc.tables)})
+            figures = {**purchase_totals(conn), **event_counts(conn, svc.tables)}
+        return schema(schemas.PurchaseTotalsSchema).dump(figures)
 
     return bp
 
