@@ -66,7 +66,7 @@ def message_headers(event_id: str, event_type: str, trace_id: str | None) -> lis
 
 class OutboxRelay:
     def __init__(self, *, engine: Engine, table: sa.Table, producer, topic_name, service: str,
-                 batch_size: int = 500, idle_wait_s: float = 0.1, busy_wait_s: float = 0.005,
+                 batch_size: int = 500, idle_wait_s: float = 0.1, linger_s: float = 0.005,
                  send_timeout_s: float = 20.0):
         self.engine = engine
         self.table = table
@@ -75,7 +75,7 @@ class OutboxRelay:
         self.service = service
         self.batch_size = batch_size
         self.idle_wait_s = idle_wait_s  # the longest pause between polls of an idle outbox
-        self.busy_wait_s = busy_wait_s  # the pause right after events were found
+        self.linger_s = linger_s  # the pause after a partial batch: lets the next one fill
         self.send_timeout_s = send_timeout_s
         t = table  # the relay's two statements, built once (it runs them many times a second)
         self._unpublished = (sa.select(t.c.id, t.c.event_id, t.c.topic, t.c.message_key, t.c.payload, t.c.trace_id)
@@ -124,23 +124,26 @@ class OutboxRelay:
 
     def run(self, stop: threading.Event) -> None:
         backoff = 0.1
-        # Poll again soon after events were found (they come in bursts), then back off to
-        # idle_wait_s: low latency under traffic, few queries when nothing happens.
-        pause = self.busy_wait_s
+        # After a partial batch, poll again in linger_s (events come in streams: each query,
+        # flush and mark is shared by what arrived meanwhile); with nothing found, back off
+        # to idle_wait_s: few queries when nothing happens; a full batch, at once.
+        pause = self.linger_s
         while not stop.is_set():
             try:
                 rows = self.fetch_batch()
                 if not rows:
                     stop.wait(pause)
-                    pause = min(pause * 2, self.idle_wait_s)
+                    pause = min(max(pause, 0.001) * 2, self.idle_wait_s)
                     continue
-                pause = self.busy_wait_s
+                pause = self.linger_s
                 sent = self.publish(rows)
                 if sent < len(rows):
                     stop.wait(backoff)
                     backoff = min(backoff * 2, 5.0)
-                else:
-                    backoff = 0.1
+                    continue
+                backoff = 0.1
+                if len(rows) < self.batch_size:
+                    stop.wait(self.linger_s)
             except Exception:  # noqa: BLE001 - the relay must outlive broker and database outages
                 log.exception("outbox relay iteration failed")
                 metrics.RELAY_ERRORS.labels(self.service).inc()

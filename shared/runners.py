@@ -17,7 +17,8 @@ def run_relay(settings: CommonSettings, engine: Engine, outbox_table: sa.Table, 
     configure_logging(settings.service, settings.log_level, process="relay")
     producer = RebuildingProducer(settings.kafka, client_id=f"{settings.service}-relay")
     relay = OutboxRelay(engine=engine, table=outbox_table, producer=producer, topic_name=settings.kafka.topic,
-                        service=settings.service, batch_size=settings.kafka.batch_size)
+                        service=settings.service, batch_size=settings.kafka.batch_size,
+                        linger_s=settings.kafka.linger_ms / 1000)
     run_until_stopped(f"{settings.service}-relay", relay.run, metrics_port=metrics_port,
                       cleanup=lambda: producer.close(timeout=10))
 
@@ -30,7 +31,8 @@ def run_consumer(settings: CommonSettings, engine: Engine, inbox_table: sa.Table
                              client_id=f"{settings.service}-consumer")
     inbox = InboxConsumer(engine=engine, inbox=inbox_table, consumer=consumer, producer=producer,
                           handlers=handlers, group=settings.consumer_group, service=settings.service,
-                          topic_name=settings.kafka.topic, watchdog_s=settings.kafka.watchdog_s)
+                          topic_name=settings.kafka.topic, watchdog_s=settings.kafka.watchdog_s,
+                          batch_size=settings.kafka.batch_size, linger_s=settings.kafka.linger_ms / 1000)
 
     def cleanup():
         consumer.close(autocommit=False)

@@ -11,7 +11,7 @@ def test_a_stalled_consumer_exits_to_be_restarted():
         from shared.inbox import InboxConsumer
 
         class StuckConsumer:
-            def poll(self, timeout_ms):
+            def poll(self, timeout_ms, max_records=None):
                 threading.Event().wait()  # never returns, like a join that never completes
 
         inbox = InboxConsumer(engine=None, inbox=None, consumer=StuckConsumer(), producer=None, handlers={},
