@@ -33,12 +33,20 @@ class Outbox:
         self._source = source
 
     def add(self, contract: Contract, data: dict) -> str:
+        row = self.row(contract, data)
+        self.insert(row)
+        return row["event_id"]
+
+    def row(self, contract: Contract, data: dict) -> dict:
+        """The outbox row of an event (validated against its contract), for `insert` or for a
+        statement that writes it together with the business change."""
         envelope, key = new_event(contract, source=self._source, data=data)
-        self._conn.execute(_insert(self._table), {
-            "event_id": envelope.event_id, "topic": contract.topic, "message_key": key,
-            "payload": json.dumps(envelope_to_dict(envelope), separators=(",", ":")),
-            "trace_id": current_trace_id(), "created_at": envelope.occurred_at, "published_at": None})
-        return envelope.event_id
+        return {"event_id": envelope.event_id, "topic": contract.topic, "message_key": key,
+                "payload": json.dumps(envelope_to_dict(envelope), separators=(",", ":")),
+                "trace_id": current_trace_id(), "created_at": envelope.occurred_at, "published_at": None}
+
+    def insert(self, row: dict) -> None:
+        self._conn.execute(_insert(self._table), row)
 
 
 @lru_cache(maxsize=None)

@@ -48,6 +48,37 @@ def test_a_viewer_buys_700_coins_sends_a_combo_then_cannot_afford_a_lion(gifting
     assert (event["type"], event["data"]["creator_id"], event["data"]["diamonds"]) == ("gift.sent", "creator", 598)
 
 
+def test_a_gift_writes_the_debit_the_gift_its_ledger_entry_and_its_event_together(gifting, auth):
+    # PostgreSQL writes them in one statement, SQLite in four: the rows must be the same.
+    import sqlalchemy as sa
+
+    from services.gifting.adapters.orm import metadata
+    t = metadata.tables
+    svc, client = gifting
+    fund(svc, "viewer", 700)
+    sent = gift(client, auth, gift_id="corgi", quantity=2, stream_id="live-1").get_json()
+    with svc.engine.connect() as conn:
+        wallet = conn.execute(sa.select(t["wallets"].c.balance_coins, t["wallets"].c.version)
+                              .where(t["wallets"].c.user_id == "viewer")).one()
+        stored = conn.execute(sa.select(t["gifts"])).mappings().one()
+        entry = conn.execute(sa.select(t["wallet_entries"]).where(t["wallet_entries"].c.kind == "gift")).mappings().one()
+        event_row = conn.execute(sa.select(t["outbox"])).mappings().one()
+    assert tuple(wallet) == (102, 2)  # the purchase credit, then the gift's debit
+    assert {k: stored[k] for k in ("gift_tx_id", "sender_id", "creator_id", "gift_id", "quantity", "coins_each",
+                                   "total_coins", "diamonds", "stream_id", "balance_after")} == {
+        "gift_tx_id": sent["gift_tx_id"], "sender_id": "viewer", "creator_id": "creator", "gift_id": "corgi",
+        "quantity": 2, "coins_each": 299, "total_coins": 598, "diamonds": 598, "stream_id": "live-1",
+        "balance_after": 102}
+    assert stored["idempotency_key"].startswith("gateway:") and stored["sent_at"].tzinfo is not None
+    assert (entry["user_id"], entry["delta_coins"], entry["balance_after"], entry["reference"]) == (
+        "viewer", -598, 102, sent["gift_tx_id"])
+    assert (event_row["topic"], event_row["message_key"], event_row["published_at"]) == (
+        "gift.sent.v1", "creator", None)
+    [event] = outbox_events(svc)
+    assert event["event_id"] == event_row["event_id"] and event["data"]["gift_tx_id"] == sent["gift_tx_id"]
+    assert (event["data"]["coins"], event["data"]["quantity"], event["data"]["stream_id"]) == (598, 2, "live-1")
+
+
 def test_gifts_racing_for_one_balance_never_overdraw_it(gifting, auth):
     svc, client = gifting
     fund(svc, "viewer", 1_000)

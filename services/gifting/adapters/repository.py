@@ -4,10 +4,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from services.gifting.adapters.orm import gifts, wallet_entries, wallets
+from services.gifting.adapters.orm import gifts, tables, wallet_entries, wallets
 from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet
 from shared.clock import utcnow
 from shared.db import StaleRead, insert_ignore, lock_for_update
+from shared.outbox import Outbox
 
 
 # The gift path's statements, built once: building a Core statement per call costs more than
@@ -20,6 +21,31 @@ _SPEND = (wallets.update()
           .returning(*wallets.c))
 _ADD_GIFT = gifts.insert()
 _ADD_ENTRY = wallet_entries.insert().inline()
+_GIFT_FIELDS = [c.name for c in gifts.c if c.name != "balance_after"]
+_EVENT_FIELDS = [c.name for c in tables["outbox"].c if c.name != "id"]
+
+
+def _send_statement() -> sa.Select:
+    """The whole of a gift on PostgreSQL, in one statement: the conditional debit, and, only if
+    it took the coins, the gift, its ledger entry and its outbox row (data-modifying CTEs run
+    once, together, on one snapshot). Returns the debited wallet, or no row if refused."""
+    debit = _SPEND.cte("debit")
+    gift = gifts.insert().from_select(_GIFT_FIELDS + ["balance_after"], sa.select(
+        *(sa.bindparam(f"g_{name}", type_=gifts.c[name].type) for name in _GIFT_FIELDS),
+        debit.c.balance_coins)).cte("gift")
+    entry = wallet_entries.insert().from_select(
+        ["user_id", "kind", "delta_coins", "balance_after", "reference", "created_at"],
+        sa.select(debit.c.user_id, sa.literal("gift", sa.String), sa.bindparam("p_delta", type_=sa.BigInteger),
+                  debit.c.balance_coins, sa.bindparam("g_gift_tx_id", type_=sa.String),
+                  sa.bindparam("p_now", type_=wallet_entries.c.created_at.type))).cte("entry")
+    outbox = tables["outbox"]
+    event = outbox.insert().from_select(_EVENT_FIELDS, sa.select(
+        *(sa.bindparam(f"e_{name}", type_=outbox.c[name].type) for name in _EVENT_FIELDS)).select_from(debit)
+    ).cte("event")
+    return sa.select(*debit.c).add_cte(gift, entry, event)
+
+
+_SEND = _send_statement()
 
 
 class WalletRepository:
@@ -77,11 +103,32 @@ class LedgerRepository:
 
 
 class GiftRepository:
-    def __init__(self, conn: Connection):
+    def __init__(self, conn: Connection, outbox: Outbox):
         self.conn = conn
+        self.outbox = outbox
 
-    def add(self, gift: GiftTransaction) -> None:
-        self.conn.execute(_ADD_GIFT, vars(gift))
+    def send(self, gift: dict, *, coins: int, event: dict) -> Wallet | None:
+        """Debit the sender `coins` and record the gift (`gift`: its fields but the balance after),
+        its ledger entry and its event (an outbox row) -- all of it, or nothing if the wallet is
+        missing, frozen or short of coins (then None). One statement on PostgreSQL; elsewhere
+        the conditional debit, then three inserts."""
+        now = utcnow()
+        if self.conn.dialect.name == "postgresql":
+            row = self.conn.execute(_SEND, {
+                "p_user_id": gift["sender_id"], "p_coins": coins, "p_delta": -coins, "p_now": now,
+                **{f"g_{name}": gift[name] for name in _GIFT_FIELDS},
+                **{f"e_{name}": event[name] for name in _EVENT_FIELDS}}).first()
+            return _wallet(row) if row else None
+        row = self.conn.execute(_SPEND, {"p_user_id": gift["sender_id"], "p_coins": coins, "p_now": now}).first()
+        if row is None:
+            return None
+        wallet = _wallet(row)
+        self.conn.execute(_ADD_GIFT, {**gift, "balance_after": wallet.balance})
+        self.conn.execute(_ADD_ENTRY, {"user_id": wallet.user_id, "kind": "gift", "delta_coins": -coins,
+                                       "balance_after": wallet.balance, "reference": gift["gift_tx_id"],
+                                       "created_at": now})
+        self.outbox.insert(event)
+        return wallet
 
     def leaderboard(self, stream_id: str, *, limit: int) -> list[tuple[str, int, int]]:
         """(sender_id, coins, gifts) of a stream's top gifters, most coins first."""

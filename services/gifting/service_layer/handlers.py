@@ -21,25 +21,22 @@ def send_gift(cmd: SendGift, uow: GiftingUnitOfWork, *, diamonds_per_coin: int) 
     """
     gift = find_gift(cmd.gift_id)
     cost = price_gift(gift=gift, quantity=cmd.quantity, sender_id=cmd.sender_id, creator_id=cmd.creator_id)
+    fields = {"gift_tx_id": str(uuid.uuid4()), "sender_id": cmd.sender_id, "creator_id": cmd.creator_id,
+              "gift_id": gift.gift_id, "quantity": cmd.quantity, "coins_each": gift.coins, "total_coins": cost,
+              "diamonds": cost * diamonds_per_coin, "stream_id": cmd.stream_id, "sent_at": utcnow(),
+              "idempotency_key": cmd.idempotency_key}
     with uow:
-        wallet = uow.wallets.spend(cmd.sender_id, cost)
+        event = uow.outbox.row(GIFT_SENT, {
+            "gift_tx_id": fields["gift_tx_id"], "sender_id": cmd.sender_id, "creator_id": cmd.creator_id,
+            "gift_id": gift.gift_id, "quantity": cmd.quantity, "coins": cost, "diamonds": fields["diamonds"],
+            "stream_id": cmd.stream_id, "sent_at": fields["sent_at"]})
+        wallet = uow.gifts.send(fields, coins=cost, event=event)
         if wallet is None:
             refused = uow.wallets.get(cmd.sender_id) or Wallet(user_id=cmd.sender_id)
             refused.spend(cost)  # raises the rule that refused it: frozen, or not enough coins
             raise StaleRead(f"wallet {cmd.sender_id} changed between its debit and its read")
-        tx = GiftTransaction(
-            gift_tx_id=str(uuid.uuid4()), sender_id=cmd.sender_id, creator_id=cmd.creator_id,
-            gift_id=gift.gift_id, quantity=cmd.quantity, coins_each=gift.coins, total_coins=cost,
-            diamonds=cost * diamonds_per_coin, stream_id=cmd.stream_id, balance_after=wallet.balance,
-            sent_at=utcnow(), idempotency_key=cmd.idempotency_key)
-        uow.gifts.add(tx)
-        uow.ledger.record(wallet=wallet, kind="gift", delta_coins=-cost, reference=tx.gift_tx_id)
-        uow.outbox.add(GIFT_SENT, {
-            "gift_tx_id": tx.gift_tx_id, "sender_id": tx.sender_id, "creator_id": tx.creator_id,
-            "gift_id": tx.gift_id, "quantity": tx.quantity, "coins": tx.total_coins, "diamonds": tx.diamonds,
-            "stream_id": tx.stream_id, "sent_at": tx.sent_at})
         uow.commit()
-    return tx
+    return GiftTransaction(**fields, balance_after=wallet.balance)
 
 
 def credit_purchase(cmd: CreditPurchase, uow: GiftingUnitOfWork) -> Wallet:

@@ -17,4 +17,4 @@ class GiftingUnitOfWork(SqlUnitOfWork):
     def _start(self, conn) -> None:
         self.wallets = WalletRepository(conn)
         self.ledger = LedgerRepository(conn)
-        self.gifts = GiftRepository(conn)
+        self.gifts = GiftRepository(conn, self.outbox)
