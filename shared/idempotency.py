@@ -6,11 +6,15 @@ body is 422; a claim still in flight is 409. A claim whose lease ran out (its pr
 may be taken over: the handlers also record the key on the resource they create, under a
 unique constraint, so a takeover finds the first effect instead of making a second.
 
-Where the whole effect lies in the service's own database (a gift, a withdrawal), the claim,
-the effect and the stored response share one transaction (`claim_in` / `complete_in`): a crash
-leaves nothing behind, and a duplicate never waits. On PostgreSQL the claim also takes a
-transaction-scoped advisory lock on the key without waiting, so a duplicate that arrives
-while the first is uncommitted gets 409 at once instead of blocking on the unique index.
+Where the whole effect lies in the service's own database (a gift, a withdrawal), the key is
+claimed at the end of the request's own transaction, together with its answer, in one statement
+(`settle_in`): the effect, the key and the stored response commit together, so a crash leaves
+nothing behind, and the request costs no extra round trip. A duplicate of a committed request
+finds the key taken there, rolls its own work back and replays the stored answer; one whose
+first is still uncommitted usually waits on the same rows (the sender's wallet) and then does the
+same. On PostgreSQL the claim also takes a transaction-scoped advisory lock on the key without
+waiting, so a duplicate that reaches the claim while the first is uncommitted gets 409 at once
+instead of blocking on the unique index.
 """
 from __future__ import annotations
 
@@ -57,17 +61,14 @@ def check_key(key: str | None, *, required: bool) -> str | None:
     return key
 
 
-# Claim a key only if no other transaction is claiming it right now (no waiting on its row).
-_PG_CLAIM = sa.text(
-    "INSERT INTO idempotency_keys (caller, key, request_hash, state, lease_until, created_at) "
-    "SELECT :caller, :key, :request_hash, :state, :lease_until, :created_at "
+# Claim a key (with its answer) only if no other transaction is claiming it right now: no
+# waiting on its row.
+_PG_SETTLE = sa.text(
+    "INSERT INTO idempotency_keys (caller, key, request_hash, state, lease_until, created_at, response_status, "
+    "response_body, completed_at) "
+    "SELECT :caller, :key, :request_hash, 'done', :now, :now, :response_status, :response_body, :now "
     "WHERE pg_try_advisory_xact_lock(:lock) "
     "ON CONFLICT (caller, key) DO NOTHING RETURNING key")
-
-
-@lru_cache(maxsize=None)
-def _complete_statement(table: sa.Table):
-    return table.update().where(table.c.caller == sa.bindparam("p_caller"), table.c.key == sa.bindparam("p_key"))
 
 
 def _lock_id(caller: str, key: str) -> int:
@@ -115,40 +116,50 @@ class IdempotencyStore:
                          .values(lease_until=now + self.lease))
             return None
 
-    def claim_in(self, conn: Connection, caller: str, key: str, fingerprint: str) -> StoredResponse | None:
-        """Claim the key inside the caller's transaction (see the module notes)."""
-        t = self.table
+    def settle_in(self, conn: Connection, caller: str, key: str, fingerprint: str, status: int,
+                  body: str) -> StoredResponse | None:
+        """Claim the key with this request's answer, inside the request's transaction, once its
+        work is done (see the module notes). None: the key is this request's, commit. A stored
+        response: the key was already used for this request, roll back and answer with it.
+        Raises 409 while another request holds the key, 422 if it was used for another body."""
         now = utcnow()
-        values = {"caller": caller, "key": key, "request_hash": fingerprint, "state": "in_flight",
-                  "lease_until": now + self.lease, "created_at": now}
         if conn.dialect.name == "postgresql":
-            claimed = conn.execute(_PG_CLAIM, {**values, "lock": _lock_id(caller, key)}).first() is not None
+            claimed = conn.execute(_PG_SETTLE, {
+                "caller": caller, "key": key, "request_hash": fingerprint, "now": now, "response_status": status,
+                "response_body": body, "lock": _lock_id(caller, key)}).first() is not None
         else:  # SQLite: BEGIN IMMEDIATE already makes this transaction the only writer
-            claimed = insert_ignore(conn, t, values, ["caller", "key"])
+            claimed = insert_ignore(conn, self.table, {
+                "caller": caller, "key": key, "request_hash": fingerprint, "state": "done", "lease_until": now,
+                "created_at": now, "response_status": status, "response_body": body, "completed_at": now},
+                ["caller", "key"])
         if claimed:
             return None
+        stored = self.stored_in(conn, caller, key, fingerprint, missing_is_in_flight=True)
+        if stored is not None:
+            return stored
+        # A lapsed lease-mode claim (its process died): take it over with this answer (the lock above is ours).
+        conn.execute(_complete_statement(self.table), {
+            "p_caller": caller, "p_key": key, "state": "done", "response_status": status, "response_body": body,
+            "completed_at": now})
+        return None
+
+    def stored_in(self, conn: Connection, caller: str, key: str, fingerprint: str, *,
+                  missing_is_in_flight: bool = False) -> StoredResponse | None:
+        """The response stored for the key; None if there is none (or a lapsed lease-mode claim).
+        Raises 409 while another request holds the key, 422 if it was used for another body."""
+        t = self.table
         row = conn.execute(sa.select(t).where(t.c.caller == caller, t.c.key == key)).first()
-        if row is None or (row.state == "in_flight" and row.lease_until > now):
+        if row is None:
+            if missing_is_in_flight:  # held under the advisory lock by an uncommitted claim
+                raise _in_flight()
+            return None
+        if row.state == "in_flight" and row.lease_until > utcnow():
             raise _in_flight()
         if row.request_hash != fingerprint:
             raise _reused()
         if row.state == "done":
             return StoredResponse(row.response_status, row.response_body)
-        # A lapsed lease-mode claim: take it over (the lock above is ours).
-        conn.execute(t.update().where(t.c.caller == caller, t.c.key == key).values(lease_until=now + self.lease))
         return None
-
-    def complete_in(self, conn: Connection, caller: str, key: str, status: int, body: str) -> None:
-        conn.execute(_complete_statement(self.table), {"p_caller": caller, "p_key": key, "state": "done",
-                                                       "response_status": status, "response_body": body,
-                                                       "completed_at": utcnow()})
-
-    def record_in(self, conn: Connection, caller: str, key: str, fingerprint: str, status: int, body: str) -> None:
-        """Store a response for the key, unless another request stored one first."""
-        now = utcnow()
-        insert_ignore(conn, self.table, {"caller": caller, "key": key, "request_hash": fingerprint, "state": "done",
-                                         "lease_until": now, "created_at": now, "response_status": status,
-                                         "response_body": body, "completed_at": now}, ["caller", "key"])
 
     def complete(self, caller: str, key: str, status: int, body: str) -> None:
         t = self.table

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from shared import metrics
@@ -67,9 +68,10 @@ def idempotent(*, required: bool = True, transactional: bool = False):
     """Idempotency-Key handling for a POST (see shared.idempotency).
 
     transactional: the view's whole effect lies in this service's database. The view then runs
-    inside the request's transaction, which also claims the key and stores the response (one
-    commit); its unit of work joins `request_connection()`, and the whole attempt is retried
-    on a transient database error. Otherwise (an external call in the middle, such as a card
+    inside the request's transaction, which ends by claiming the key with the response (one
+    statement, one commit; a duplicate rolls its attempt back and replays the first answer); its
+    unit of work joins `request_connection()`, and the whole attempt is retried on a transient
+    database error. Otherwise (an external call in the middle, such as a card
     charge) the key is claimed with a lease in a transaction of its own.
     """
     def deco(view):
@@ -118,21 +120,27 @@ def _in_one_transaction(view, args, kwargs, caller: str, key: str | None) -> Res
     fingerprint = request_fingerprint(request.method, request.path, request_body()) if key is not None else None
     with infra().engine.connect() as conn:
         tx = conn.begin()
-        if key is not None:
-            stored = store.claim_in(conn, caller, key, fingerprint)
-            if stored is not None:
-                tx.rollback()
-                return _replay(stored.status, stored.body)
         g.request_conn = conn
         try:
             response = current_app.make_response(view(*args, **kwargs))
+        except IntegrityError:
+            # A duplicate of a committed request can trip the key's unique constraint on the
+            # resource it creates before reaching the claim: answer as the first did.
+            tx.rollback()
+            stored = store.stored_in(conn, caller, key, fingerprint) if key is not None else None
+            conn.rollback()
+            if stored is None:
+                raise
+            return _replay(stored.status, stored.body)
         except (Problem, DomainError, ValidationError) as exc:
             tx.rollback()  # nothing of a refused request stays; its answer is kept for a retry
             response = render_error(exc)
             if key is not None and response.status_code < 500:
                 with conn.begin():
-                    store.record_in(conn, caller, key, fingerprint, response.status_code,
-                                    response.get_data(as_text=True))
+                    stored = store.settle_in(conn, caller, key, fingerprint, response.status_code,
+                                             response.get_data(as_text=True))
+                if stored is not None:
+                    return _replay(stored.status, stored.body)
             return response
         finally:
             g.pop("request_conn", None)
@@ -140,7 +148,11 @@ def _in_one_transaction(view, args, kwargs, caller: str, key: str | None) -> Res
             tx.rollback()
             return response
         if key is not None:
-            store.complete_in(conn, caller, key, response.status_code, response.get_data(as_text=True))
+            stored = store.settle_in(conn, caller, key, fingerprint, response.status_code,
+                                     response.get_data(as_text=True))
+            if stored is not None:  # a duplicate of a finished request: undo this attempt, answer as the first
+                tx.rollback()
+                return _replay(stored.status, stored.body)
         commit(tx)
         return response
 

@@ -1,6 +1,7 @@
 """Gifting on PostgreSQL and on SQLite: wallets, races for one balance, frozen wallets, ledgers, leaderboards."""
 from __future__ import annotations
 
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -8,6 +9,7 @@ import pytest
 
 from services.gifting.domain.commands import ClawBackPurchase, CreditPurchase
 from services.gifting.service_layer import handlers
+from shared.idempotency import StoredResponse
 from tests.integration.conftest import outbox_events, rows
 
 pytestmark = pytest.mark.integration
@@ -152,7 +154,7 @@ def test_replayed_gift_returns_the_first_transaction(gifting, auth):
     assert client.get("/v1/wallets/viewer", headers=auth()).get_json()["balance"] == 5
 
 
-def test_a_gift_key_and_its_effect_commit_together_and_a_duplicate_in_flight_is_409_at_once(
+def test_a_gift_key_and_its_effect_commit_together_and_a_duplicate_in_flight_replays_the_first(
         make_service, auth, monkeypatch):
     import threading
 
@@ -170,19 +172,43 @@ def test_a_gift_key_and_its_effect_commit_together_and_a_duplicate_in_flight_is_
     monkeypatch.setattr(faults, "point", hold_the_first_commit)
     headers = auth(**{"Idempotency-Key": "one-key"})
     body = {"sender_id": "viewer", "creator_id": "creator", "gift_id": "rose"}
-    with ThreadPoolExecutor(1) as pool:
+    with ThreadPoolExecutor(2) as pool:
         first = pool.submit(client.post, "/v1/gifts", json=body, headers=headers)
         assert first_at_commit.wait(10)
         assert rows(svc, "idempotency_keys") == 0  # claimed inside the uncommitted transaction only
-        duplicate = client.post("/v1/gifts", json=body, headers=headers)
-        assert duplicate.status_code == 409 and duplicate.get_json()["type"].endswith("idempotency-key-in-flight")
+        duplicate = pool.submit(client.post, "/v1/gifts", json=body, headers=headers)
+        time.sleep(0.3)
+        assert not duplicate.done()  # it waits on the sender's wallet, held by the first
         release.set()
         assert first.result().status_code == 201
-    replay = client.post("/v1/gifts", json=body, headers=headers)
-    assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
-    assert replay.get_json() == first.result().get_json()
-    assert (rows(svc, "gifts"), rows(svc, "outbox")) == (1, 1)
+        assert duplicate.result().status_code == 201 and duplicate.result().headers["Idempotent-Replayed"] == "true"
+        assert duplicate.result().get_json() == first.result().get_json()
+    assert (rows(svc, "gifts"), rows(svc, "outbox"), rows(svc, "idempotency_keys")) == (1, 1, 1)
     assert client.get("/v1/wallets/viewer", headers=auth()).get_json()["balance"] == 99
+
+
+def test_a_key_claimed_by_an_uncommitted_request_is_409_at_once_never_a_wait(make_service):
+    import sqlalchemy as sa
+
+    from shared.errors import Problem
+    from shared.idempotency import IdempotencyStore
+    svc, _ = make_service("gifting", backend="postgres")
+    store = IdempotencyStore(svc.engine, svc.tables["idempotency_keys"], 60)
+    with svc.engine.connect() as first, svc.engine.connect() as second:
+        first.begin()
+        assert store.settle_in(first, "gateway", "k", "hash", 201, "{}") is None
+        second.begin()
+        second.execute(sa.text("SET LOCAL lock_timeout = '2s'"))  # a wait would fail this test, not hang it
+        with pytest.raises(Problem) as in_flight:
+            store.settle_in(second, "gateway", "k", "hash", 201, "{}")
+        assert in_flight.value.status == 409
+        second.rollback()
+        first.commit()
+        second.begin()
+        assert store.settle_in(second, "gateway", "k", "hash", 409, "{}") == StoredResponse(201, "{}")
+        with pytest.raises(Problem) as reused:
+            store.settle_in(second, "gateway", "k", "other body", 201, "{}")
+        assert reused.value.status == 422
 
 
 def test_a_refused_gift_keeps_its_answer_and_leaves_nothing_else(gifting, auth):
