@@ -131,6 +131,30 @@ def retry_transient(fn: Callable[[], T], *, attempts: int = 5, base_delay: float
     raise AssertionError("unreachable")
 
 
+class DriverStatement:
+    """A Core statement compiled once and run with `exec_driver_sql`, for the few statements on
+    the hottest path where SQLAlchemy's per-execution work (cache lookup, bind processing of
+    every parameter) costs more than the statement itself. Errors, events and the pool behave
+    as for any statement. Parameters reach the driver as given, so they must be what the driver
+    takes (str, int, None, timezone-aware datetimes); for named-parameter drivers (psycopg)."""
+
+    def __init__(self, statement):
+        self.statement = statement
+        self._compiled: dict[str, tuple[str, dict]] = {}
+
+    def __call__(self, conn: Connection, params: dict):
+        compiled = self._compiled.get(conn.dialect.name)
+        if compiled is None:
+            if conn.dialect.paramstyle not in ("pyformat", "named"):
+                raise TypeError(f"DriverStatement needs named parameters, not {conn.dialect.paramstyle}")
+            built = self.statement.compile(dialect=conn.dialect)
+            constants = {name: bind.value for bind, name in built.bind_names.items()
+                         if not bind.required and bind.callable is None}  # literals inside the statement
+            compiled = self._compiled[conn.dialect.name] = (str(built), constants)
+        sql, constants = compiled
+        return conn.exec_driver_sql(sql, {**constants, **params} if constants else params)
+
+
 def lock_for_update(stmt, conn: Connection):
     """SELECT ... FOR UPDATE where the database has row locks (SQLite serialises writers anyway)."""
     return stmt.with_for_update() if conn.dialect.name != "sqlite" else stmt

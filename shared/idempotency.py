@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from shared.clock import utcnow
-from shared.db import insert_ignore, lock_for_update, retry_transient
+from shared.db import DriverStatement, insert_ignore, lock_for_update, retry_transient
 from shared.errors import Problem
 
 MAX_KEY_LENGTH = 255
@@ -63,12 +63,12 @@ def check_key(key: str | None, *, required: bool) -> str | None:
 
 # Claim a key (with its answer) only if no other transaction is claiming it right now: no
 # waiting on its row.
-_PG_SETTLE = sa.text(
+_PG_SETTLE = DriverStatement(sa.text(
     "INSERT INTO idempotency_keys (caller, key, request_hash, state, lease_until, created_at, response_status, "
     "response_body, completed_at) "
     "SELECT :caller, :key, :request_hash, 'done', :now, :now, :response_status, :response_body, :now "
     "WHERE pg_try_advisory_xact_lock(:lock) "
-    "ON CONFLICT (caller, key) DO NOTHING RETURNING key")
+    "ON CONFLICT (caller, key) DO NOTHING RETURNING key"))
 
 
 def _lock_id(caller: str, key: str) -> int:
@@ -124,7 +124,7 @@ class IdempotencyStore:
         Raises 409 while another request holds the key, 422 if it was used for another body."""
         now = utcnow()
         if conn.dialect.name == "postgresql":
-            claimed = conn.execute(_PG_SETTLE, {
+            claimed = _PG_SETTLE(conn, {
                 "caller": caller, "key": key, "request_hash": fingerprint, "now": now, "response_status": status,
                 "response_body": body, "lock": _lock_id(caller, key)}).first() is not None
         else:  # SQLite: BEGIN IMMEDIATE already makes this transaction the only writer

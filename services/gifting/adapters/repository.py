@@ -7,7 +7,7 @@ from sqlalchemy.engine import Connection
 from services.gifting.adapters.orm import gifts, tables, wallet_entries, wallets
 from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet
 from shared.clock import utcnow
-from shared.db import StaleRead, insert_ignore, lock_for_update
+from shared.db import DriverStatement, StaleRead, insert_ignore, lock_for_update
 from shared.outbox import Outbox
 
 
@@ -45,7 +45,7 @@ def _send_statement() -> sa.Select:
     return sa.select(*debit.c).add_cte(gift, entry, event)
 
 
-_SEND = _send_statement()
+_SEND = DriverStatement(_send_statement())  # PostgreSQL only
 
 
 class WalletRepository:
@@ -114,7 +114,7 @@ class GiftRepository:
         the conditional debit, then three inserts."""
         now = utcnow()
         if self.conn.dialect.name == "postgresql":
-            row = self.conn.execute(_SEND, {
+            row = _SEND(self.conn, {
                 "p_user_id": gift["sender_id"], "p_coins": coins, "p_delta": -coins, "p_now": now,
                 **{f"g_{name}": gift[name] for name in _GIFT_FIELDS},
                 **{f"e_{name}": event[name] for name in _EVENT_FIELDS}}).first()
