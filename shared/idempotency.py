@@ -71,6 +71,11 @@ _PG_SETTLE = DriverStatement(sa.text(
     "ON CONFLICT (caller, key) DO NOTHING RETURNING key"))
 
 
+@lru_cache(maxsize=None)
+def _complete_statement(table: sa.Table):
+    return table.update().where(table.c.caller == sa.bindparam("p_caller"), table.c.key == sa.bindparam("p_key"))
+
+
 def _lock_id(caller: str, key: str) -> int:
     digest = hashlib.blake2b(f"{caller}\n{key}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)

@@ -211,6 +211,27 @@ def test_a_key_claimed_by_an_uncommitted_request_is_409_at_once_never_a_wait(mak
         assert reused.value.status == 422
 
 
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+def test_a_lapsed_lease_claim_on_the_key_is_taken_over_with_the_answer(make_service, backend):
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from shared.clock import utcnow
+    from shared.idempotency import IdempotencyStore
+    svc, _ = make_service("gifting", backend=backend)
+    table = svc.tables["idempotency_keys"]
+    store = IdempotencyStore(svc.engine, table, 60)
+    with svc.engine.begin() as conn:  # a lease-mode claim whose process died long ago
+        conn.execute(table.insert().values(caller="gateway", key="k", request_hash="hash", state="in_flight",
+                                           lease_until=utcnow() - timedelta(minutes=5), created_at=utcnow()))
+    with svc.engine.begin() as conn:
+        assert store.settle_in(conn, "gateway", "k", "hash", 201, '{"ok":1}') is None
+    with svc.engine.connect() as conn:
+        row = conn.execute(sa.select(table)).one()
+    assert (row.state, row.response_status, row.response_body) == ("done", 201, '{"ok":1}')
+
+
 def test_a_refused_gift_keeps_its_answer_and_leaves_nothing_else(gifting, auth):
     svc, client = gifting
     fund(svc, "viewer", 10)

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from services.gifting.adapters.orm import gifts, tables, wallet_entries, wallets
-from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet
+from services.gifting.domain.model import LedgerEntry, Wallet
 from shared.clock import utcnow
 from shared.db import DriverStatement, StaleRead, insert_ignore, lock_for_update
 from shared.outbox import Outbox
@@ -13,6 +13,9 @@ from shared.outbox import Outbox
 
 # The gift path's statements, built once: building a Core statement per call costs more than
 # executing it (SQLAlchemy caches the compiled form, not the construction).
+# Take coins from an active wallet that holds them, in one conditional UPDATE: however many
+# spends race, none sees a stale balance and none takes it below zero (the CHECK constraint is
+# the last line). No row if the wallet is missing, frozen or short of coins.
 _SPEND = (wallets.update()
           .where(wallets.c.user_id == sa.bindparam("p_user_id"), wallets.c.debt_coins == 0,
                  wallets.c.balance_coins >= sa.bindparam("p_coins"))
@@ -59,13 +62,6 @@ class WalletRepository:
     def get_for_update(self, user_id: str) -> Wallet | None:
         row = self.conn.execute(lock_for_update(sa.select(wallets).where(wallets.c.user_id == user_id),
                                                 self.conn)).first()
-        return _wallet(row) if row else None
-
-    def spend(self, user_id: str, coins: int) -> Wallet | None:
-        """Take coins from an active wallet that holds them, in one conditional UPDATE: however
-        many spends race, none sees a stale balance and none takes it below zero (the CHECK
-        constraint is the last line). None if the wallet is missing, frozen or short of coins."""
-        row = self.conn.execute(_SPEND, {"p_user_id": user_id, "p_coins": coins, "p_now": utcnow()}).first()
         return _wallet(row) if row else None
 
     def get_or_create_for_update(self, user_id: str) -> Wallet:
