@@ -92,10 +92,17 @@ class OutboxRelay:
                       .values(published_at=sa.bindparam("p_now")))
 
     def fetch_batch(self) -> list[OutboxRow]:
-        with self.engine.connect() as conn:
+        with self._one_statement() as conn:
             rows = conn.execute(self._unpublished).all()
-            conn.rollback()
         return [OutboxRow(*row) for row in rows]
+
+    def _one_statement(self):
+        """A connection for a single statement: on PostgreSQL outside any transaction (one
+        statement is atomic by itself: one round trip instead of BEGIN, statement, COMMIT);
+        elsewhere a transaction of its own."""
+        if self.engine.dialect.name == "postgresql":
+            return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        return self.engine.begin()
 
     def publish(self, rows: list[OutboxRow]) -> int:
         """Send rows, then mark the longest acknowledged prefix as published; returns how many."""
@@ -126,7 +133,7 @@ class OutboxRelay:
         from shared.db import retry_transient
 
         def _mark():
-            with self.engine.begin() as conn:
+            with self._one_statement() as conn:
                 conn.execute(self._mark, {"p_ids": ids, "p_now": utcnow()})
         retry_transient(_mark, attempts=20, max_delay=5.0)
 
