@@ -293,10 +293,13 @@ class InboxConsumer:
         if not records or not self.linger_s:
             return records
         deadline = time.monotonic() + self.linger_s
+        resume = getattr(self.consumer, "resume_from_committed", None)
         while len(records) < self.batch_size:
             left_ms = int((deadline - time.monotonic()) * 1000)
             if left_ms <= 0:
                 break
+            if resume is not None:  # a rebalance inside the last poll: start its partitions right first
+                resume()
             polled = self.consumer.poll(timeout_ms=left_ms, max_records=self.batch_size - len(records))
             records.extend(r for batch in polled.values() for r in batch)
         return records
