@@ -1,7 +1,6 @@
 """Gifting on PostgreSQL and on SQLite: wallets, races for one balance, frozen wallets, ledgers, leaderboards."""
 from __future__ import annotations
 
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -11,6 +10,7 @@ from services.gifting.domain.commands import ClawBackPurchase, CreditPurchase
 from services.gifting.service_layer import handlers
 from shared.idempotency import StoredResponse
 from tests.integration.conftest import outbox_events, rows
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -177,14 +177,21 @@ def test_a_gift_key_and_its_effect_commit_together_and_a_duplicate_in_flight_rep
         assert first_at_commit.wait(10)
         assert rows(svc, "idempotency_keys") == 0  # claimed inside the uncommitted transaction only
         duplicate = pool.submit(client.post, "/v1/gifts", json=body, headers=headers)
-        time.sleep(0.3)
-        assert not duplicate.done()  # it waits on the sender's wallet, held by the first
+        wait_until(lambda: sessions_waiting_on_a_lock(svc), timeout=10)  # the sender's wallet, held by the first
+        assert not duplicate.done()
         release.set()
         assert first.result().status_code == 201
         assert duplicate.result().status_code == 201 and duplicate.result().headers["Idempotent-Replayed"] == "true"
         assert duplicate.result().get_json() == first.result().get_json()
     assert (rows(svc, "gifts"), rows(svc, "outbox"), rows(svc, "idempotency_keys")) == (1, 1, 1)
     assert client.get("/v1/wallets/viewer", headers=auth()).get_json()["balance"] == 99
+
+
+def sessions_waiting_on_a_lock(svc) -> int:
+    import sqlalchemy as sa
+    with svc.engine.connect() as conn:
+        return conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                    "AND wait_event_type = 'Lock'")).scalar()
 
 
 def test_a_key_claimed_by_an_uncommitted_request_is_409_at_once_never_a_wait(make_service):

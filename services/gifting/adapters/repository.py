@@ -120,9 +120,8 @@ class GiftRepository:
             return None
         wallet = _wallet(row)
         self.conn.execute(_ADD_GIFT, {**gift, "balance_after": wallet.balance})
-        self.conn.execute(_ADD_ENTRY, {"user_id": wallet.user_id, "kind": "gift", "delta_coins": -coins,
-                                       "balance_after": wallet.balance, "reference": gift["gift_tx_id"],
-                                       "created_at": now})
+        LedgerRepository(self.conn).record(wallet=wallet, kind="gift", delta_coins=-coins,
+                                           reference=gift["gift_tx_id"])
         self.outbox.insert(event)
         return wallet
 
