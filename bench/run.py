@@ -79,8 +79,9 @@ def main() -> None:
             try:
                 for level in levels:
                     step(f"B_flask c={level}")
-                    results["B_flask"].append(baselines.b_flask(bare, concurrency=level, seconds=args.seconds,
-                                                                max_ops=args.max_ops).summary())
+                    load, cpu = system.cpu_split({"bare flask": bare.proc.pid}, lambda level=level: baselines.b_flask(
+                        bare, concurrency=level, seconds=args.seconds, max_ops=args.max_ops))
+                    results["B_flask"].append({**load.summary(), "cpu_ms_per_op": cpu})
                     done()
             finally:
                 bare.stop()
@@ -115,8 +116,10 @@ def main() -> None:
             results["gift_api"] = []
             for level in levels:
                 step(f"gifts c={level}")
-                results["gift_api"].append(system.gift_load(stack, token, viewers, concurrency=level,
-                                                            seconds=args.seconds, max_ops=args.max_ops).summary())
+                roots = system.stack_roots(stack, broker.pid)
+                load, cpu = system.cpu_split(roots, lambda level=level: system.gift_load(
+                    stack, token, viewers, concurrency=level, seconds=args.seconds, max_ops=args.max_ops))
+                results["gift_api"].append({**load.summary(), "cpu_ms_per_gift": cpu})
                 done()
             best = max(results["gift_api"], key=lambda r: r["rate"])
             step("hot creator")
@@ -242,6 +245,11 @@ def write(results: dict) -> None:
         figure = t["ratio"] if "ratio" in t else f"worst growth {t['worst_growth_mb']} MB over {t['gifts']} gifts"
         verdict = "INFO" if name.startswith("info_") else "MET " if t["met"] else "MISS"
         console.print(f"{verdict} {name}: {figure} (target {t['target']})")
+    for name, field in (("B_flask", "cpu_ms_per_op"), ("gift_api", "cpu_ms_per_gift")):
+        best = max(results[name], key=lambda r: r["rate"])
+        split = best.get(field, {})
+        console.print(f"{name} CPU ms per operation at c={best['concurrency']} (total {sum(split.values()):.2f}): "
+                      + ", ".join(f"{role} {ms}" for role, ms in split.items()))
     console.print(f"peak memory (MB): {results['peak_memory_mb']}")
     console.print(f"wrote {RESULTS / (stamp + '.json')} and .png")
 

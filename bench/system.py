@@ -4,6 +4,7 @@ backlog, and each process's peak memory."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import time
@@ -39,6 +40,51 @@ def gift_load(stack, token: str, viewers: list[str], *, concurrency: int, second
             return response.status_code == 201
         return op
     return run_load(make_worker, concurrency=concurrency, seconds=seconds, max_ops=max_ops)
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    fields = stat[stat.rfind(")") + 2:].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _process_groups(roots: dict[str, int]) -> dict[str, list[int]]:
+    """Every process that works for an operation, by role: each root with its children (gunicorn
+    workers), every PostgreSQL server process, and this load generator."""
+    groups = {name: [pid] + _children(pid) for name, pid in roots.items()}
+    groups["postgresql"] = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
+                            and _cmdline(int(p.name)).startswith("postgres")]
+    groups["load generator"] = [os.getpid()]
+    return groups
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0", 1)[0].decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def cpu_split(roots: dict[str, int], measure) -> tuple[LoadResult, dict[str, float]]:
+    """Run `measure` (a load) and return it with the CPU milliseconds each role (`roots`: name ->
+    pid, children included; PostgreSQL and the load generator are added) spent per successful
+    operation, read from /proc: where the time of an operation goes."""
+    hz = os.sysconf("SC_CLK_TCK")
+    before = {pid: _cpu_ticks(pid) for pids in _process_groups(roots).values() for pid in pids}
+    result = measure()
+    # Processes started meanwhile (a new pooled connection's server process) count from zero.
+    spent = {name: sum(_cpu_ticks(pid) - before.get(pid, 0) for pid in pids)
+             for name, pids in _process_groups(roots).items()}
+    ops = max(result.ops, 1)
+    per_op = {name: round(ticks * 1000 / hz / ops, 3) for name, ticks in spent.items()}
+    return result, {name: ms for name, ms in sorted(per_op.items(), key=lambda kv: -kv[1]) if ms > 0}
+
+
+def stack_roots(stack, broker_pid: int) -> dict[str, int]:
+    return {**{name: proc.pid for name, proc in stack.procs.items()}, "broker": broker_pid}
 
 
 def fund(stack, token: str, viewers: list[str]) -> None:
