@@ -79,8 +79,9 @@ def main() -> None:
             try:
                 for level in levels:
                     step(f"B_flask c={level}")
-                    load, cpu = system.cpu_split({"bare flask": bare.proc.pid}, lambda level=level: baselines.b_flask(
-                        bare, concurrency=level, seconds=args.seconds, max_ops=args.max_ops))
+                    load, cpu = system.cpu_split({"bare flask": bare.proc.pid}, lambda level=level:
+                                                 baselines.b_flask(bare, concurrency=level, seconds=args.seconds,
+                                                                   max_ops=args.max_ops))
                     results["B_flask"].append({**load.summary(), "cpu_ms_per_op": cpu})
                     done()
             finally:

@@ -110,6 +110,8 @@ class InboxConsumer:
         self.watchdog_s = watchdog_s
         self.batch_size = batch_size
         self.linger_s = linger_s  # once records arrive, how long more may join the batch
+        # Seeks newly assigned partitions to their committed offsets; called before every poll.
+        self._resume = getattr(consumer, "resume_from_committed", None)
         self._last_progress = time.monotonic()
         self._attempts: dict[tuple[str, int, int], int] = {}
         self.set_wise_batches = 0  # batches that took the fast path (for tests and benchmarks)
@@ -293,13 +295,12 @@ class InboxConsumer:
         if not records or not self.linger_s:
             return records
         deadline = time.monotonic() + self.linger_s
-        resume = getattr(self.consumer, "resume_from_committed", None)
         while len(records) < self.batch_size:
             left_ms = int((deadline - time.monotonic()) * 1000)
             if left_ms <= 0:
                 break
-            if resume is not None:  # a rebalance inside the last poll: start its partitions right first
-                resume()
+            if self._resume is not None:  # a rebalance inside the last poll: start its partitions right first
+                self._resume()
             polled = self.consumer.poll(timeout_ms=left_ms, max_records=self.batch_size - len(records))
             records.extend(r for batch in polled.values() for r in batch)
         return records
@@ -309,11 +310,10 @@ class InboxConsumer:
         if self.watchdog_s:
             threading.Thread(target=self._watchdog, args=(stop,), daemon=True, name="watchdog").start()
         backoff = 0.1
-        resume = getattr(self.consumer, "resume_from_committed", None)
         while not stop.is_set():
             try:
-                if resume is not None:
-                    resume()
+                if self._resume is not None:
+                    self._resume()
                 records = self._gather()
                 self._last_progress = time.monotonic()
             except KafkaError as exc:  # the broker is away: wait for it, never exit

@@ -63,7 +63,8 @@ def test_a_gift_writes_the_debit_the_gift_its_ledger_entry_and_its_event_togethe
         wallet = conn.execute(sa.select(t["wallets"].c.balance_coins, t["wallets"].c.version)
                               .where(t["wallets"].c.user_id == "viewer")).one()
         stored = conn.execute(sa.select(t["gifts"])).mappings().one()
-        entry = conn.execute(sa.select(t["wallet_entries"]).where(t["wallet_entries"].c.kind == "gift")).mappings().one()
+        entries = t["wallet_entries"]
+        entry = conn.execute(sa.select(entries).where(entries.c.kind == "gift")).mappings().one()
         event_row = conn.execute(sa.select(t["outbox"])).mappings().one()
     assert tuple(wallet) == (102, 2)  # the purchase credit, then the gift's debit
     assert {k: stored[k] for k in ("gift_tx_id", "sender_id", "creator_id", "gift_id", "quantity", "coins_each",
