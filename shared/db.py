@@ -155,6 +155,31 @@ class DriverStatement:
         return conn.exec_driver_sql(sql, {**constants, **params} if constants else params)
 
 
+@contextmanager
+def own_transaction_if_first(conn: Connection) -> Iterator[bool]:
+    """Let the statement inside commit on its own (driver autocommit) when the connection's
+    transaction has sent nothing to PostgreSQL yet: a transaction of one statement then costs
+    one round trip instead of three (BEGIN, the statement, COMMIT), and the later commit of the
+    joined transaction has nothing left to do. Yields True if so; False where the transaction
+    has begun (the statement joins it) or on another database."""
+    if conn.dialect.name != "postgresql":
+        yield False
+        return
+    import psycopg
+    driver = conn.connection.driver_connection
+    if driver.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        yield False
+        return
+    driver.autocommit = True
+    try:
+        yield True
+    finally:
+        try:
+            driver.autocommit = False
+        except psycopg.Error:  # the connection broke under the statement: never hand it out again
+            conn.invalidate()
+
+
 def lock_for_update(stmt, conn: Connection):
     """SELECT ... FOR UPDATE where the database has row locks (SQLite serialises writers anyway)."""
     return stmt.with_for_update() if conn.dialect.name != "sqlite" else stmt

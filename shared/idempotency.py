@@ -15,6 +15,11 @@ first is still uncommitted usually waits on the same rows (the sender's wallet) 
 same. On PostgreSQL the claim also takes a transaction-scoped advisory lock on the key without
 waiting, so a duplicate that reaches the claim while the first is uncommitted gets 409 at once
 instead of blocking on the unique index.
+
+Where that effect is a single statement (a gift on PostgreSQL), the statement claims the key
+itself (`KeyClaim`, `claim_cte`) and commits on its own: one round trip for the whole request.
+Its row says `done` with the status but no body: the answer is the resource the statement made,
+and a retry gets it rendered again from that resource by the view's `replay`.
 """
 from __future__ import annotations
 
@@ -37,7 +42,35 @@ MAX_KEY_LENGTH = 255
 @dataclass(frozen=True)
 class StoredResponse:
     status: int
-    body: str
+    body: str | None  # None: render the resource the request made again (see KeyClaim)
+
+
+@dataclass
+class KeyClaim:
+    """The request's key, for the one statement that makes its effect to claim along with it
+    (`claim_cte`); `made` once that statement did. The key's row then holds the status but no
+    body: a retry gets the resource the statement made, rendered again."""
+    caller: str
+    key: str
+    fingerprint: str
+    status: int = 201
+    made: bool = False
+
+    def params(self, now) -> dict:
+        """The bind values of `claim_cte`."""
+        return {"k_caller": self.caller, "k_key": self.key, "k_request_hash": self.fingerprint,
+                "k_status": self.status, "k_now": now}
+
+
+def claim_cte(table: sa.Table, source) -> sa.CTE:
+    """INSERT the key's row, done, once per row of `source` (the effect's CTE: no row, no claim).
+    A key already taken makes the whole statement fail on the primary key: nothing of it stays."""
+    now = sa.bindparam("k_now", type_=table.c.created_at.type)
+    return table.insert().from_select(
+        ["caller", "key", "request_hash", "state", "lease_until", "created_at", "response_status", "completed_at"],
+        sa.select(sa.bindparam("k_caller", type_=sa.String), sa.bindparam("k_key", type_=sa.String),
+                  sa.bindparam("k_request_hash", type_=sa.String), sa.literal("done", sa.String), now, now,
+                  sa.bindparam("k_status", type_=sa.Integer), now).select_from(source)).cte("claim")
 
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:

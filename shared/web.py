@@ -27,7 +27,7 @@ from shared.auth import AuthError, VerifiedTokens, authenticate
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem, validation_problem
 from shared.fields import ID_PATTERN
 from shared.db import retry_transient
-from shared.idempotency import IdempotencyStore, check_key, request_fingerprint
+from shared.idempotency import IdempotencyStore, KeyClaim, StoredResponse, check_key, request_fingerprint
 from shared.kafka import broker_reachable
 from shared.logs import configure_logging, current_trace_id, new_trace_id, reset_trace_id, set_trace_id
 from shared.openapi import build_openapi
@@ -64,7 +64,7 @@ def requires(permission: str):
     return deco
 
 
-def idempotent(*, required: bool = True, transactional: bool = False):
+def idempotent(*, required: bool = True, transactional: bool = False, replay: Callable | None = None):
     """Idempotency-Key handling for a POST (see shared.idempotency).
 
     transactional: the view's whole effect lies in this service's database. The view then runs
@@ -73,6 +73,11 @@ def idempotent(*, required: bool = True, transactional: bool = False):
     unit of work joins `request_connection()`, and the whole attempt is retried on a transient
     database error. Otherwise (an external call in the middle, such as a card
     charge) the key is claimed with a lease in a transaction of its own.
+
+    replay(conn) -> response body: given, the view's effect is one statement that may claim the
+    key itself (`request_claim()`, PostgreSQL): the whole request is then one round trip, and a
+    retry's answer is the resource that statement made (found by `g.idempotency_key`), rendered
+    again by `replay`.
     """
     def deco(view):
         @wraps(view)
@@ -81,7 +86,7 @@ def idempotent(*, required: bool = True, transactional: bool = False):
             caller = g.caller.name
             g.idempotency_key = f"{caller}:{key}" if key is not None else None
             if transactional:
-                return retry_transient(lambda: _in_one_transaction(view, args, kwargs, caller, key))
+                return retry_transient(lambda: _in_one_transaction(view, args, kwargs, caller, key, replay))
             if key is None:
                 return view(*args, **kwargs)
             store = _store()
@@ -110,17 +115,46 @@ def request_connection():
     return g.request_conn
 
 
+def request_claim() -> KeyClaim | None:
+    """The key for the view's one statement to claim with its effect (see `idempotent(replay=)`);
+    None where the request's transaction claims it at its end instead."""
+    return g.get("key_claim")
+
+
 def _store() -> IdempotencyStore:
     return IdempotencyStore(infra().engine, infra().tables["idempotency_keys"],
                             infra().settings.idempotency_lease_seconds)
 
 
-def _in_one_transaction(view, args, kwargs, caller: str, key: str | None) -> Response:
+class _LapsedClaim(Exception):
+    """The view's statement found the key held by a lease-mode claim whose process died."""
+
+
+def _in_one_transaction(view, args, kwargs, caller: str, key: str | None, replay: Callable | None) -> Response:
+    if replay is not None:
+        try:
+            return _attempt(view, args, kwargs, caller, key, replay, claim_in_statement=True)
+        except _LapsedClaim:
+            pass  # once more, claiming the key at the end, which takes such a claim over
+    return _attempt(view, args, kwargs, caller, key, replay, claim_in_statement=False)
+
+
+def _attempt(view, args, kwargs, caller: str, key: str | None, replay: Callable | None, *,
+             claim_in_statement: bool) -> Response:
     store = _store()
     fingerprint = request_fingerprint(request.method, request.path, request_body()) if key is not None else None
     with infra().engine.connect() as conn:
         tx = conn.begin()
         g.request_conn = conn
+        claim = g.key_claim = (KeyClaim(caller, key, fingerprint) if key is not None and replay is not None
+                               and claim_in_statement and conn.dialect.name == "postgresql" else None)
+
+        def answer(stored: StoredResponse) -> Response:
+            if stored.body is not None:
+                return _replay(stored.status, stored.body)
+            response = current_app.make_response((replay(conn), stored.status))
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
         try:
             response = current_app.make_response(view(*args, **kwargs))
         except IntegrityError:
@@ -128,10 +162,14 @@ def _in_one_transaction(view, args, kwargs, caller: str, key: str | None) -> Res
             # resource it creates before reaching the claim: answer as the first did.
             tx.rollback()
             stored = store.stored_in(conn, caller, key, fingerprint) if key is not None else None
+            if stored is not None:
+                replayed = answer(stored)
+                conn.rollback()
+                return replayed
             conn.rollback()
-            if stored is None:
-                raise
-            return _replay(stored.status, stored.body)
+            if claim is not None:  # the key's row is a lapsed lease-mode claim: let the end take it over
+                raise _LapsedClaim() from None
+            raise
         except (Problem, DomainError, ValidationError) as exc:
             tx.rollback()  # nothing of a refused request stays; its answer is kept for a retry
             response = render_error(exc)
@@ -139,21 +177,22 @@ def _in_one_transaction(view, args, kwargs, caller: str, key: str | None) -> Res
                 with conn.begin():
                     stored = store.settle_in(conn, caller, key, fingerprint, response.status_code,
                                              response.get_data(as_text=True))
-                if stored is not None:
-                    return _replay(stored.status, stored.body)
+                    if stored is not None:
+                        return answer(stored)
             return response
         finally:
             g.pop("request_conn", None)
+            g.pop("key_claim", None)
         if response.status_code >= 500:
             tx.rollback()
             return response
-        if key is not None:
+        if key is not None and not (claim is not None and claim.made):
             stored = store.settle_in(conn, caller, key, fingerprint, response.status_code,
                                      response.get_data(as_text=True))
             if stored is not None:  # a duplicate of a finished request: undo this attempt, answer as the first
                 tx.rollback()
-                return _replay(stored.status, stored.body)
-        commit(tx)
+                return answer(stored)
+        commit(tx)  # where the view's one statement committed on its own, nothing is left to send
         return response
 
 

@@ -155,36 +155,56 @@ def test_replayed_gift_returns_the_first_transaction(gifting, auth):
     assert client.get("/v1/wallets/viewer", headers=auth()).get_json()["balance"] == 5
 
 
-def test_a_gift_key_and_its_effect_commit_together_and_a_duplicate_in_flight_replays_the_first(
-        make_service, auth, monkeypatch):
+def test_a_gift_key_and_its_effect_commit_together_and_a_duplicate_in_flight_replays_the_first(make_service, auth):
     import threading
 
-    from shared import faults
+    import sqlalchemy as sa
     svc, client = make_service("gifting", backend="postgres")
     fund(svc, "viewer", 100)
-    first_at_commit, release = threading.Event(), threading.Event()
-    real_point = faults.point
-
-    def hold_the_first_commit(name, key=None):
-        if name == "uow.before_commit" and not first_at_commit.is_set():
-            first_at_commit.set()
-            assert release.wait(10)
-        real_point(name, key)
-    monkeypatch.setattr(faults, "point", hold_the_first_commit)
     headers = auth(**{"Idempotency-Key": "one-key"})
     body = {"sender_id": "viewer", "creator_id": "creator", "gift_id": "rose"}
-    with ThreadPoolExecutor(2) as pool:
-        first = pool.submit(client.post, "/v1/gifts", json=body, headers=headers)
-        assert first_at_commit.wait(10)
-        assert rows(svc, "idempotency_keys") == 0  # claimed inside the uncommitted transaction only
-        duplicate = pool.submit(client.post, "/v1/gifts", json=body, headers=headers)
-        wait_until(lambda: sessions_waiting_on_a_lock(svc), timeout=10)  # the sender's wallet, held by the first
-        assert not duplicate.done()
-        release.set()
-        assert first.result().status_code == 201
-        assert duplicate.result().status_code == 201 and duplicate.result().headers["Idempotent-Replayed"] == "true"
-        assert duplicate.result().get_json() == first.result().get_json()
+    with svc.engine.connect() as holder, ThreadPoolExecutor(2) as pool:
+        holder.begin()  # holds the sender's wallet: both requests are in flight, neither has committed
+        holder.execute(sa.text("SELECT 1 FROM wallets WHERE user_id = 'viewer' FOR UPDATE"))
+        started = threading.Barrier(2)
+        sent = [pool.submit(lambda: (started.wait(10), client.post("/v1/gifts", json=body, headers=headers))[1])
+                for _ in range(2)]
+        wait_until(lambda: sessions_waiting_on_a_lock(svc) >= 2, timeout=10)
+        assert not any(f.done() for f in sent) and rows(svc, "idempotency_keys") == 0
+        holder.rollback()
+        first, duplicate = sorted((f.result() for f in sent), key=lambda r: "Idempotent-Replayed" in r.headers)
+    assert first.status_code == duplicate.status_code == 201
+    assert duplicate.headers["Idempotent-Replayed"] == "true" and duplicate.data == first.data
     assert (rows(svc, "gifts"), rows(svc, "outbox"), rows(svc, "idempotency_keys")) == (1, 1, 1)
+    assert client.get("/v1/wallets/viewer", headers=auth()).get_json()["balance"] == 99
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+def test_a_gift_is_one_statement_on_postgresql_and_its_retry_renders_the_gift_again(make_service, auth, backend):
+    import sqlalchemy as sa
+    from sqlalchemy import event
+    svc, client = make_service("gifting", backend=backend)
+    fund(svc, "viewer", 100)
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731 (conn, cursor, statement, ...)
+    event.listen(svc.engine, "before_cursor_execute", listener)
+    headers = auth(**{"Idempotency-Key": "the-key"})
+    body = {"sender_id": "viewer", "creator_id": "creator", "gift_id": "rose", "stream_id": "s1"}
+    first = client.post("/v1/gifts", json=body, headers=headers)
+    event.remove(svc.engine, "before_cursor_execute", listener)
+    assert first.status_code == 201
+    if backend == "postgres":  # debit, gift, ledger entry, event and key: one statement, committing on its own
+        assert len(statements) == 1
+    with svc.engine.connect() as conn:
+        stored = conn.execute(sa.select(svc.tables["idempotency_keys"])).one()
+    assert (stored.state, stored.response_status) == ("done", 201)
+    assert (stored.response_body is None) == (backend == "postgres")  # there, the answer is the gift itself
+    again = client.post("/v1/gifts", json=body, headers=headers)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.data == first.data  # the same bytes, rendered again from the gift
+    reused = client.post("/v1/gifts", json={**body, "gift_id": "panda"}, headers=headers)
+    assert reused.status_code == 422
+    assert (rows(svc, "gifts"), rows(svc, "idempotency_keys")) == (1, 1)
     assert client.get("/v1/wallets/viewer", headers=auth()).get_json()["balance"] == 99
 
 
@@ -238,6 +258,30 @@ def test_a_lapsed_lease_claim_on_the_key_is_taken_over_with_the_answer(make_serv
     with svc.engine.connect() as conn:
         row = conn.execute(sa.select(table)).one()
     assert (row.state, row.response_status, row.response_body) == ("done", 201, '{"ok":1}')
+
+
+def test_a_gift_whose_key_is_held_by_a_lapsed_lease_claim_takes_it_over(make_service, auth):
+    import json
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from shared.clock import utcnow
+    from shared.idempotency import request_fingerprint
+    svc, client = make_service("gifting", backend="postgres")
+    fund(svc, "viewer", 100)
+    body = {"sender_id": "viewer", "creator_id": "creator", "gift_id": "rose"}
+    table = svc.tables["idempotency_keys"]
+    with svc.engine.begin() as conn:  # the key's lease-mode claim, whose process died long ago
+        conn.execute(table.insert().values(
+            caller="gateway", key="k", state="in_flight", lease_until=utcnow() - timedelta(minutes=5),
+            request_hash=request_fingerprint("POST", "/v1/gifts", json.dumps(body).encode()), created_at=utcnow()))
+    sent = client.post("/v1/gifts", json=body, headers=auth(**{"Idempotency-Key": "k"}))
+    assert sent.status_code == 201 and "Idempotent-Replayed" not in sent.headers
+    with svc.engine.connect() as conn:
+        row = conn.execute(sa.select(table)).one()
+    assert (row.state, row.response_status, row.response_body) == ("done", 201, sent.get_data(as_text=True))
+    assert rows(svc, "gifts") == 1
 
 
 def test_a_refused_gift_keeps_its_answer_and_leaves_nothing_else(gifting, auth):

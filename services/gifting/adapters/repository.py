@@ -5,9 +5,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from services.gifting.adapters.orm import gifts, tables, wallet_entries, wallets
-from services.gifting.domain.model import LedgerEntry, Wallet
+from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet
 from shared.clock import utcnow
-from shared.db import DriverStatement, StaleRead, insert_ignore, lock_for_update
+from shared.db import DriverStatement, StaleRead, insert_ignore, lock_for_update, own_transaction_if_first
+from shared.idempotency import KeyClaim, claim_cte
 from shared.outbox import Outbox
 
 
@@ -28,10 +29,11 @@ _GIFT_FIELDS = [c.name for c in gifts.c if c.name != "balance_after"]
 _EVENT_FIELDS = [c.name for c in tables["outbox"].c if c.name != "id"]
 
 
-def _send_statement() -> sa.Select:
+def _send_statement(*, claiming: bool) -> sa.Select:
     """The whole of a gift on PostgreSQL, in one statement: the conditional debit, and, only if
-    it took the coins, the gift, its ledger entry and its outbox row (data-modifying CTEs run
-    once, together, on one snapshot). Returns the debited wallet, or no row if refused."""
+    it took the coins, the gift, its ledger entry, its outbox row and (`claiming`) the request's
+    Idempotency-Key (data-modifying CTEs run once, together, on one snapshot). Returns the
+    debited wallet, or no row if refused."""
     debit = _SPEND.cte("debit")
     gift = gifts.insert().from_select(_GIFT_FIELDS + ["balance_after"], sa.select(
         *(sa.bindparam(f"g_{name}", type_=gifts.c[name].type) for name in _GIFT_FIELDS),
@@ -45,10 +47,12 @@ def _send_statement() -> sa.Select:
     event = outbox.insert().from_select(_EVENT_FIELDS, sa.select(
         *(sa.bindparam(f"e_{name}", type_=outbox.c[name].type) for name in _EVENT_FIELDS)).select_from(debit)
     ).cte("event")
-    return sa.select(*debit.c).add_cte(gift, entry, event)
+    ctes = [gift, entry, event] + ([claim_cte(tables["idempotency_keys"], debit)] if claiming else [])
+    return sa.select(*debit.c).add_cte(*ctes)
 
 
-_SEND = DriverStatement(_send_statement())  # PostgreSQL only
+_SEND = DriverStatement(_send_statement(claiming=False))  # PostgreSQL only
+_SEND_CLAIMING = DriverStatement(_send_statement(claiming=True))
 
 
 class WalletRepository:
@@ -99,21 +103,28 @@ class LedgerRepository:
 
 
 class GiftRepository:
-    def __init__(self, conn: Connection, outbox: Outbox):
+    def __init__(self, conn: Connection, outbox: Outbox | None, claim: KeyClaim | None = None):
         self.conn = conn
         self.outbox = outbox
+        self.claim = claim
 
     def send(self, gift: dict, *, coins: int, event: dict) -> Wallet | None:
         """Debit the sender `coins` and record the gift (`gift`: its fields but the balance after),
         its ledger entry and its event (an outbox row) -- all of it, or nothing if the wallet is
-        missing, frozen or short of coins (then None). One statement on PostgreSQL; elsewhere
-        the conditional debit, then three inserts."""
+        missing, frozen or short of coins (then None). One statement on PostgreSQL, which also
+        claims the request's key if given one and, as the transaction's first, commits on its
+        own; elsewhere the conditional debit, then three inserts."""
         now = utcnow()
         if self.conn.dialect.name == "postgresql":
-            row = _SEND(self.conn, {
-                "p_user_id": gift["sender_id"], "p_coins": coins, "p_delta": -coins, "p_now": now,
-                **{f"g_{name}": gift[name] for name in _GIFT_FIELDS},
-                **{f"e_{name}": event[name] for name in _EVENT_FIELDS}}).first()
+            params = {"p_user_id": gift["sender_id"], "p_coins": coins, "p_delta": -coins, "p_now": now,
+                      **{f"g_{name}": gift[name] for name in _GIFT_FIELDS},
+                      **{f"e_{name}": event[name] for name in _EVENT_FIELDS}}
+            if self.claim is None:
+                row = _SEND(self.conn, params).first()
+            else:
+                with own_transaction_if_first(self.conn):
+                    row = _SEND_CLAIMING(self.conn, {**params, **self.claim.params(now)}).first()
+                self.claim.made = row is not None
             return _wallet(row) if row else None
         row = self.conn.execute(_SPEND, {"p_user_id": gift["sender_id"], "p_coins": coins, "p_now": now}).first()
         if row is None:
@@ -124,6 +135,10 @@ class GiftRepository:
                                            reference=gift["gift_tx_id"])
         self.outbox.insert(event)
         return wallet
+
+    def by_idempotency_key(self, key: str) -> GiftTransaction | None:
+        row = self.conn.execute(sa.select(gifts).where(gifts.c.idempotency_key == key)).first()
+        return GiftTransaction(**row._mapping) if row else None
 
     def leaderboard(self, stream_id: str, *, limit: int) -> list[tuple[str, int, int]]:
         """(sender_id, coins, gifts) of a stream's top gifters, most coins first."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, g
 
 from services.gifting.adapters import queries
+from services.gifting.adapters.repository import GiftRepository
 from services.gifting.api import schemas
 from services.gifting.bootstrap import Gifting
 from services.gifting.domain.catalog import CATALOG
@@ -13,7 +14,8 @@ from shared.audit import event_counts
 from shared.db import snapshot
 from shared.fields import schema
 from shared.openapi import doc
-from shared.web import idempotent, json_body, keyset_page, query_args, request_connection, requires
+from shared.web import (idempotent, json_body, keyset_page, query_args, request_claim, request_connection,
+                        requires)
 
 
 def blueprint(gifting: Gifting) -> Blueprint:
@@ -51,11 +53,12 @@ def blueprint(gifting: Gifting) -> Blueprint:
     @doc(summary="Send a gift (or a combo) to a creator", body=schemas.SendGiftRequest,
          responses={201: schemas.GiftTransactionSchema},
          errors={403: "Wallet frozen", 409: "Not enough coins", 422: "Invalid fields or a gift to oneself"})
-    @idempotent(required=True, transactional=True)
+    @idempotent(required=True, transactional=True, replay=lambda conn: schema(schemas.GiftTransactionSchema).dump(
+        GiftRepository(conn, outbox=None).by_idempotency_key(g.idempotency_key)))
     def send_gift():
         body = json_body(schema(schemas.SendGiftRequest))
         cmd = SendGift(idempotency_key=g.idempotency_key, **body)
-        tx = handlers.send_gift(cmd, gifting.uow(conn=request_connection()),
+        tx = handlers.send_gift(cmd, gifting.uow(conn=request_connection(), claim=request_claim()),
                                 diamonds_per_coin=gifting.settings.diamonds_per_coin)
         return schema(schemas.GiftTransactionSchema).dump(tx), 201
 
