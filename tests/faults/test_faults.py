@@ -129,27 +129,30 @@ def test_broker_restarted_empty_is_recovered_by_republishing_the_outboxes(api, s
 
 # 7
 def test_a_connection_killed_mid_transaction_rolls_back_and_the_retry_takes_effect_once(api, stack, faults):
-    viewer, creator = funded(api, "coins_700", 700), unique("creator")
-    faults.arm("gifting-web", "uow.before_commit=sleep:3")
+    # A chargeback is a transaction of several statements (a gift is one, which commits on its own).
+    viewer = unique("viewer")
+    purchase = buy(api, viewer, package_id="coins_700")
+    spendable(api, viewer, 700)
+    faults.arm("purchase-web", "uow.before_commit=sleep:3")
     stack.wait_ready()
-    gift_key = key()
+    chargeback_key, body = key(), {"purchase_id": purchase["purchase_id"], "reason": "fraud"}
     with ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(send_gift, api, viewer, creator, "concert", 1, None, gift_key)
-        database = stack.env["GIFTING_DATABASE_URL"].rsplit("/", 1)[1]
-        admin = stack.env["GIFTING_DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+        pending = pool.submit(api.post, "purchase", "/v1/chargebacks", body, "processor", chargeback_key)
+        database = stack.env["PURCHASE_DATABASE_URL"].rsplit("/", 1)[1]
+        admin = stack.env["PURCHASE_DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
         with psycopg.connect(admin, autocommit=True) as conn:
             killed = wait_until(lambda: conn.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s "
                 "AND state = 'idle in transaction'", (database,)).fetchone()[0], timeout=10,
-                message="the gift's open transaction")
+                message="the chargeback's open transaction")
         assert killed >= 1
-        first = pending.result()
-    response = first
+        response = pending.result()
     while response.status_code in (409, 503):  # in flight, or the database hiccup: retry with the same key
-        response = send_gift(api, viewer, creator, "concert", key=gift_key)
+        response = api.post("purchase", "/v1/chargebacks", body, "processor", chargeback_key)
     assert response.status_code == 201
-    assert wallet(api, viewer)["balance"] == 200
-    wait_until(lambda: earnings(api, creator)["total"] == 500, message="credited once")
+    again = api.post("purchase", "/v1/chargebacks", body, "processor", chargeback_key)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    spendable(api, viewer, 0)  # the 700 coins taken back once (twice would leave a debt: -700)
 
 
 # 8
