@@ -157,11 +157,12 @@ class DriverStatement:
 
 @contextmanager
 def own_transaction_if_first(conn: Connection) -> Iterator[bool]:
-    """Let the statement inside commit on its own (driver autocommit) when the connection's
-    transaction has sent nothing to PostgreSQL yet: a transaction of one statement then costs
-    one round trip instead of three (BEGIN, the statement, COMMIT), and the later commit of the
-    joined transaction has nothing left to do. Yields True if so; False where the transaction
-    has begun (the statement joins it) or on another database."""
+    """For a transaction whose whole effect is the one statement inside: let it commit on its
+    own (driver autocommit) when the connection's transaction has sent nothing to PostgreSQL yet.
+    It then costs one round trip instead of three (BEGIN, the statement, COMMIT), and the later
+    commit of the transaction has nothing left to send. Yields True if so; False where the
+    transaction has begun (the statement joins it) or on another database. A statement after it
+    would start a transaction of its own: the caller makes sure no other write follows."""
     if conn.dialect.name != "postgresql":
         yield False
         return

@@ -22,3 +22,27 @@ def test_a_driver_statement_refuses_a_positional_driver(make_service):
     svc, _ = make_service("gifting", backend="sqlite")
     with svc.engine.connect() as conn, pytest.raises(TypeError):
         DriverStatement(sa.select(sa.bindparam("a", type_=sa.Integer)))(conn, {"a": 1})
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+def test_a_transactions_only_statement_commits_on_its_own_and_never_once_the_transaction_began(
+        make_service, backend):
+    from shared.db import own_transaction_if_first
+    svc, _ = make_service("gifting", backend=backend)
+    users = lambda conn: sorted(conn.execute(sa.text("SELECT user_id FROM wallets")).scalars())  # noqa: E731
+    add = sa.text("INSERT INTO wallets (user_id, balance_coins, debt_coins, version, updated_at) "
+                  "VALUES (:u, 0, 0, 0, CURRENT_TIMESTAMP)")
+    with svc.engine.connect() as conn:
+        tx = conn.begin()
+        with own_transaction_if_first(conn) as alone:
+            conn.execute(add, {"u": "alone"})
+        tx.rollback()
+        assert alone == (backend == "postgres") and users(conn) == (["alone"] if alone else [])
+        conn.rollback()
+        tx = conn.begin()
+        conn.execute(add, {"u": "earlier"})
+        with own_transaction_if_first(conn) as alone:
+            conn.execute(add, {"u": "joined"})
+        tx.rollback()
+        assert not alone and users(conn) == (["alone"] if backend == "postgres" else [])
+        conn.rollback()

@@ -48,13 +48,17 @@ def blueprint(gifting: Gifting) -> Blueprint:
         return schema(schemas.LedgerPageSchema).dump({"user_id": user_id, "transactions": page,
                                                       "next_cursor": next_cursor})
 
+    def gift_of_this_key(conn):
+        """A retry's answer: the gift its first attempt made (its key row holds no body)."""
+        return schema(schemas.GiftTransactionSchema).dump(
+            GiftRepository(conn, outbox=None).by_idempotency_key(g.idempotency_key))
+
     @bp.post("/gifts")
     @requires("gifts:send")
     @doc(summary="Send a gift (or a combo) to a creator", body=schemas.SendGiftRequest,
          responses={201: schemas.GiftTransactionSchema},
          errors={403: "Wallet frozen", 409: "Not enough coins", 422: "Invalid fields or a gift to oneself"})
-    @idempotent(required=True, transactional=True, replay=lambda conn: schema(schemas.GiftTransactionSchema).dump(
-        GiftRepository(conn, outbox=None).by_idempotency_key(g.idempotency_key)))
+    @idempotent(required=True, transactional=True, replay=gift_of_this_key)
     def send_gift():
         body = json_body(schema(schemas.SendGiftRequest))
         cmd = SendGift(idempotency_key=g.idempotency_key, **body)

@@ -16,8 +16,9 @@ def send_gift(cmd: SendGift, uow: GiftingUnitOfWork, *, diamonds_per_coin: int) 
     """Debit the sender and record the gift and its event, in one transaction.
 
     The caller's Idempotency-Key is claimed in this same transaction (the view is
-    `idempotent(transactional=True)`), so no earlier gift can exist for it; the key is still
-    stored on the gift under a unique constraint, as the last line.
+    `idempotent(transactional=True)`; on PostgreSQL by the gift's own statement, when the unit of
+    work carries the claim), so no earlier gift can exist for it; the key is also stored on the
+    gift under a unique constraint, which finds the gift for a retry.
     """
     gift = find_gift(cmd.gift_id)
     cost = price_gift(gift=gift, quantity=cmd.quantity, sender_id=cmd.sender_id, creator_id=cmd.creator_id)
