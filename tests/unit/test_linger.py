@@ -82,3 +82,11 @@ def test_the_relay_lingers_after_a_partial_batch_and_not_after_a_full_one():
     first, second, third, _ = relay.polled_at
     assert second - first < 0.1  # a full batch: poll again at once
     assert third - second >= 0.18  # a partial one: let the next fill
+
+
+def test_the_relay_and_the_consumer_linger_are_set_apart():
+    from shared.settings import kafka_settings
+    defaults = kafka_settings({})
+    assert (defaults.linger_ms, defaults.consumer_linger_ms) == (40, 2)
+    tuned = kafka_settings({"KAFKA_LINGER_MS": "10", "KAFKA_CONSUMER_LINGER_MS": "0"})
+    assert (tuned.linger_ms, tuned.consumer_linger_ms) == (10, 0)
