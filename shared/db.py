@@ -247,14 +247,33 @@ def _pg_unnest_insert(table: sa.Table, columns: tuple[str, ...], tail: str) -> s
 
 
 def _as_arrays(conn: Connection, table: sa.Table, columns: tuple[str, ...], rows: list[dict]) -> dict:
+    """One PostgreSQL array literal per column (the statement casts each to its column's array
+    type): psycopg dumps a list element by element in Python, ten times slower than this."""
     arrays = {}
     for name in columns:
         values = [row[name] for row in rows]
         column_type = table.c[name].type
         if isinstance(column_type, sa.TypeDecorator):  # e.g. UTCDateTime refuses naive timestamps
             values = [column_type.process_bind_param(v, conn.dialect) for v in values]
-        arrays[name] = values
+        arrays[name] = array_literal(values)
     return arrays
+
+
+def array_literal(values: list) -> str:
+    """The text form of a one-dimensional PostgreSQL array: every element but NULL quoted, with
+    backslashes and double quotes escaped; PostgreSQL casts each element to the array's type."""
+    out = []
+    for value in values:
+        if value is None:
+            out.append("NULL")
+        elif isinstance(value, bool):
+            out.append("true" if value else "false")
+        elif isinstance(value, int):
+            out.append(str(value))
+        else:
+            text = value.isoformat() if isinstance(value, datetime) else str(value)
+            out.append('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(out) + "}"
 
 
 def _quoted(conn: Connection, names: list[str]) -> str:

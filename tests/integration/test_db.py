@@ -46,3 +46,24 @@ def test_a_transactions_only_statement_commits_on_its_own_and_never_once_the_tra
         tx.rollback()
         assert not alone and users(conn) == (["alone"] if backend == "postgres" else [])
         conn.rollback()
+
+
+def test_set_wise_inserts_carry_any_text_null_and_timestamp_through_their_arrays(make_service):
+    from shared.clock import utcnow
+    from shared.db import insert_ignore_many
+    svc, _ = make_service("gifting", backend="postgres")
+    table, now = svc.tables["idempotency_keys"], utcnow()
+    awkward = ['plain', '', 'NULL', 'a "quoted" word', 'back\\slash\\', '{braces},commas', "it's", 'ünï cödé ✓',
+               ' spaces ', 'tab\tnew\nline']
+    rows = [{"caller": "gateway", "key": text, "request_hash": str(i), "state": "done", "lease_until": now,
+             "created_at": now, "response_status": 200 + i, "response_body": None if i % 2 else text}
+            for i, text in enumerate(awkward)]
+    with svc.engine.begin() as conn:
+        assert insert_ignore_many(conn, table, rows, ["caller", "key"], returning="key") == set(awkward)
+        assert insert_ignore_many(conn, table, rows[:2], ["caller", "key"], returning="key") == set()
+    with svc.engine.connect() as conn:
+        stored = {r.key: r for r in conn.execute(sa.select(table))}
+    for i, text in enumerate(awkward):
+        row = stored[text]
+        assert (row.request_hash, row.response_status, row.response_body, row.created_at) == (
+            str(i), 200 + i, None if i % 2 else text, now)
