@@ -63,7 +63,10 @@ class KafkaSettings:
     topic_prefix: str = ""
     session_timeout_ms: int = 10_000
     batch_size: int = 1000
-    fetch_max_wait_ms: int = 100  # how long a fetch may wait for data: the floor of a quiet topic's latency
+    # How long a fetch may wait for data. Apache Kafka answers as soon as there is any; the local
+    # broker (Tansu) holds a fetch that found none for this long even if data arrives meanwhile, so
+    # there it is also the cadence of a consumer's batches: longer, fewer and larger.
+    fetch_max_wait_ms: int = 200
     # How long an outbox relay lets its next batch fill after a partial one: fewer, larger batches
     # under load (each costs a query, a flush, a produce request, a mark) for a few ms of latency.
     linger_ms: int = 40
@@ -121,7 +124,7 @@ def kafka_settings(environ: Mapping[str, str] | None = None) -> KafkaSettings:
         topic_prefix=env.str("KAFKA_TOPIC_PREFIX", ""),
         session_timeout_ms=env.int("KAFKA_SESSION_TIMEOUT_MS", 10_000),
         batch_size=env.int("KAFKA_BATCH_SIZE", 1000),
-        fetch_max_wait_ms=env.int("KAFKA_FETCH_MAX_WAIT_MS", 100),
+        fetch_max_wait_ms=env.int("KAFKA_FETCH_MAX_WAIT_MS", 200),
         linger_ms=env.int("KAFKA_LINGER_MS", 40),
         consumer_linger_ms=env.int("KAFKA_CONSUMER_LINGER_MS", 2),
         watchdog_s=env.int("KAFKA_CONSUMER_WATCHDOG_SECONDS", 120),
