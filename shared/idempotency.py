@@ -82,13 +82,15 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
 
 
 def check_key(key: str | None, *, required: bool) -> str | None:
-    if key is None or key == "":
+    """The request's Idempotency-Key: None if absent (400 where required); a header sent empty,
+    too long or unprintable is 400 even where a key is optional."""
+    if key is None:
         if required:
             raise Problem(400, "Idempotency-Key required", "This request moves money: send an Idempotency-Key "
                           "header (for example a UUID) so that a retry cannot apply it twice.",
                           code="idempotency-key-required", errors={"Idempotency-Key": ["Missing header."]})
         return None
-    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise Problem(400, "Invalid Idempotency-Key", f"The key must be 1-{MAX_KEY_LENGTH} printable characters.",
                       code="idempotency-key-invalid", errors={"Idempotency-Key": ["Invalid header."]})
     return key

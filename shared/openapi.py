@@ -58,7 +58,8 @@ def _operation(rule, view, meta: dict) -> dict:
     if meta["query"] is not None:
         op["parameters"].append({"in": "query", "schema": meta["query"]})
     if getattr(view, "idempotent", False):
-        op["parameters"].append({"in": "header", "name": "Idempotency-Key", "required": True,
+        op["parameters"].append({"in": "header", "name": "Idempotency-Key",
+                                 "required": getattr(view, "idempotency_key_required", True),
                                  "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
     if meta["body"] is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": meta["body"]}}}

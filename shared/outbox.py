@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -90,19 +92,36 @@ class OutboxRelay:
                              .where(t.c.published_at.is_(None)).order_by(t.c.id).limit(batch_size))
         self._mark = (t.update().where(t.c.id.in_(sa.bindparam("p_ids", expanding=True)))
                       .values(published_at=sa.bindparam("p_now")))
+        self._conn: Connection | None = None
 
     def fetch_batch(self) -> list[OutboxRow]:
         with self._one_statement() as conn:
             rows = conn.execute(self._unpublished).all()
         return [OutboxRow(*row) for row in rows]
 
-    def _one_statement(self):
-        """A connection for a single statement: on PostgreSQL outside any transaction (one
-        statement is atomic by itself: one round trip instead of BEGIN, statement, COMMIT);
-        elsewhere a transaction of its own."""
-        if self.engine.dialect.name == "postgresql":
-            return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        return self.engine.begin()
+    @contextmanager
+    def _one_statement(self) -> Iterator[Connection]:
+        """A connection for a single statement: on PostgreSQL the relay's own, kept open, outside
+        any transaction (one statement is atomic by itself: one round trip instead of BEGIN,
+        statement, COMMIT, and no checkout per statement); after an error it is dropped and the
+        next statement opens a fresh one. Elsewhere a transaction of its own."""
+        if self.engine.dialect.name != "postgresql":
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        if self._conn is None:
+            self._conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            yield self._conn
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Give back the relay's connection (it opens another when it runs again)."""
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            conn.close()
 
     def publish(self, rows: list[OutboxRow]) -> int:
         """Send rows, then mark the longest acknowledged prefix as published; returns how many."""

@@ -19,8 +19,10 @@ def run_relay(settings: CommonSettings, engine: Engine, outbox_table: sa.Table, 
     relay = OutboxRelay(engine=engine, table=outbox_table, producer=producer, topic_name=settings.kafka.topic,
                         service=settings.service, batch_size=settings.kafka.batch_size,
                         linger_s=settings.kafka.linger_ms / 1000)
-    run_until_stopped(f"{settings.service}-relay", relay.run, metrics_port=metrics_port,
-                      cleanup=lambda: producer.close(timeout=10))
+    def cleanup():
+        relay.close()
+        producer.close(timeout=10)
+    run_until_stopped(f"{settings.service}-relay", relay.run, metrics_port=metrics_port, cleanup=cleanup)
 
 
 def run_consumer(settings: CommonSettings, engine: Engine, inbox_table: sa.Table, handlers: dict[str, Handler], *,

@@ -106,6 +106,7 @@ def idempotent(*, required: bool = True, transactional: bool = False, replay: Ca
                 store.complete(caller, key, response.status_code, response.get_data(as_text=True))
             return response
         wrapper.idempotent = True
+        wrapper.idempotency_key_required = required
         return wrapper
     return deco
 

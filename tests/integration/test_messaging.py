@@ -108,8 +108,25 @@ def test_the_relay_publishes_the_outbox_and_the_consumer_credits_the_wallet(make
     assert relay.publish(relay.fetch_batch()) == 3
     assert relay.fetch_batch() == []  # marked published only after the broker acknowledged
     producer.close()
+    relay.close()
     run_consumer(gifting)
     wait_until(lambda: balance(gifting, "viewer") == 1_050, message="three purchases credited")
+
+
+def test_the_relay_keeps_one_connection_and_opens_another_when_it_is_lost(make_service, kafka):
+    purchase_svc, _ = make_service("purchase")
+    relay = OutboxRelay(engine=purchase_svc.engine, table=purchase_tables["outbox"], producer=None,
+                        topic_name=kafka.topic, service="purchase")
+    backend = lambda: relay._conn.connection.driver_connection.info.backend_pid  # noqa: E731
+    assert relay.fetch_batch() == []
+    first = backend()
+    assert relay.fetch_batch() == [] and backend() == first  # the same connection, no checkout per poll
+    with purchase_svc.engine.connect() as admin:
+        admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+    with pytest.raises(OperationalError):
+        relay.fetch_batch()
+    assert relay.fetch_batch() == [] and backend() != first
+    relay.close()
 
 
 def test_redelivered_events_are_applied_once(gifting, kafka, run_consumer):

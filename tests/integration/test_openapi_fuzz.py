@@ -7,6 +7,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (content_type_conformance, negative_data_rejection, not_a_server_error,
                                  response_schema_conformance, status_code_conformance)
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation import GenerationMode
 
 from tests.integration.conftest import build_service
@@ -35,7 +36,13 @@ def test_every_operation_survives_generated_and_mutated_requests(service, postgr
                 @given(case=operation.as_strategy(generation_mode=mode))
                 def run(case):
                     headers = {**(case.headers or {}), **auth(caller_for(operation.path))}
-                    statuses.append(case.call_and_validate(headers=headers, checks=CHECKS).status_code)
+                    # Every request carries a valid token: a case whose only invalid part was its
+                    # headers (a missing or mangled Authorization) is no longer invalid once sent.
+                    only_headers_invalid = mode is GenerationMode.NEGATIVE and {
+                        location for location, info in case._meta.components.items() if info.mode.is_negative
+                    } == {ParameterLocation.HEADER}
+                    checks = [c for c in CHECKS if not (only_headers_invalid and c is negative_data_rejection)]
+                    statuses.append(case.call_and_validate(headers=headers, checks=checks).status_code)
                 run()
         assert len(statuses) >= 10 * len(operations)
         assert {s for s in statuses if s >= 400} and {s for s in statuses if s < 300}, sorted(set(statuses))

@@ -123,3 +123,24 @@ def test_creators_must_be_adults_with_a_valid_payout_method(payout, auth):
     again = register(client, auth, method="paypal", account="me@example.com")
     assert again.status_code == 200 and again.get_json()["payout_method"]["type"] == "paypal"
     assert "me@example.com" not in again.get_data(as_text=True)  # accounts are masked
+
+
+def test_the_openapi_document_says_which_posts_require_an_idempotency_key(payout, auth):
+    svc, client = payout
+    paths = client.get("/openapi.json").get_json()["paths"]
+    required = {path: next(p["required"] for p in paths[path]["post"]["parameters"] if p["name"] == "Idempotency-Key")
+                for path in ("/v1/creators", "/v1/withdrawals")}
+    assert required == {"/v1/creators": False, "/v1/withdrawals": True}
+    registered = client.post("/v1/creators", headers=auth(), json={  # no key: as documented, accepted
+        "creator_id": "keyless", "country": "US", "birth_date": "1990-01-01",
+        "payout_method": {"type": "paypal", "account": "keyless@example.com"}})
+    assert registered.status_code == 201
+
+
+def test_an_empty_idempotency_key_is_refused_even_where_a_key_is_optional(payout, auth):
+    svc, client = payout
+    sent = client.post("/v1/creators", headers=auth(**{"Idempotency-Key": ""}), json={
+        "creator_id": "empty-key", "country": "US", "birth_date": "1990-01-01",
+        "payout_method": {"type": "paypal", "account": "empty@example.com"}})
+    assert sent.status_code == 400 and sent.get_json()["type"].endswith("idempotency-key-invalid")
+    assert "Idempotency-Key" in sent.get_json()["errors"]
