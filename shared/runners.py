@@ -19,6 +19,7 @@ def run_relay(settings: CommonSettings, engine: Engine, outbox_table: sa.Table, 
     relay = OutboxRelay(engine=engine, table=outbox_table, producer=producer, topic_name=settings.kafka.topic,
                         service=settings.service, batch_size=settings.kafka.batch_size,
                         linger_s=settings.kafka.linger_ms / 1000)
+
     def cleanup():
         relay.close()
         producer.close(timeout=10)
