@@ -110,6 +110,15 @@ def with_relays_paused(stack, measure):
             proc.send_signal(signal.SIGCONT)
 
 
+def pipeline_drained(gifting_url: str, payout_url: str) -> bool:
+    """Every gift event published and applied: nothing of an earlier load still uses the CPUs."""
+    with psycopg.connect(gifting_url) as src, psycopg.connect(payout_url) as dst:
+        unpublished, sent = src.execute("SELECT count(*) FILTER (WHERE published_at IS NULL), count(*) FROM outbox"
+                                        " WHERE topic = %s", (GIFT_SENT.topic,)).fetchone()
+        applied, = dst.execute("SELECT count(*) FROM inbox WHERE topic = %s", (GIFT_SENT.topic,)).fetchone()
+    return unpublished == 0 and applied >= sent
+
+
 def hop_latencies(source_url: str, sink_url: str, topic: str, since) -> list[float]:
     """ms from an event's outbox row (the business commit) to its inbox row in the consumer's database."""
     with psycopg.connect(source_url) as src, psycopg.connect(sink_url) as dst:
