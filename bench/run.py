@@ -279,9 +279,9 @@ def write(results: dict) -> None:
     console.print(table)
     if results.get("paired"):
         pr = results["paired"]
+        rounds = ", ".join(f"{x['gift_api_rate']:.0f}/{x['B_flask_rate']:.0f} = {x['ratio']}" for x in pr["rounds"])
         console.print(f"alternating rounds, gift API c={pr['gift_api_concurrency']} / B_flask "
-                      f"c={pr['B_flask_concurrency']}: " + ", ".join(f"{x['gift_api_rate']:.0f}/{x['B_flask_rate']:.0f} = {x['ratio']}"
-                                  for x in pr["rounds"]) + f"; median {pr['median_ratio']}")
+                      f"c={pr['B_flask_concurrency']}: {rounds}; median {pr['median_ratio']}")
     for name, t in results["targets"].items():
         figure = t["ratio"] if "ratio" in t else f"worst growth {t['worst_growth_mb']} MB over {t['gifts']} gifts"
         verdict = "INFO" if name.startswith("info_") else "MET " if t["met"] else "MISS"
