@@ -5,7 +5,8 @@ events set-wise (`Apply.many`), the batch goes through in a few statements: one 
 inbox rows (the duplicates fall out), one call with the fresh events. If that fails for any
 reason but a transient one, the batch is rolled back and applied again one message at a time,
 each inside a savepoint, so one bad message cannot spoil the batch. Offsets are committed only after the database
-commit. Transient failures (database down, lock timeouts) rewind and retry with backoff,
+commit (at most every `commit_interval_s`, and whenever a poll finds nothing: what a crash makes it re-read,
+the inbox dedupes). Transient failures (database down, lock timeouts) rewind and retry with backoff,
 forever, dead-lettering nothing. A message that can never apply (malformed, breaks a rule,
 or keeps failing) goes to `<topic>.dlq` with the reason in its headers; the partition moves on.
 """
@@ -94,7 +95,7 @@ class InboxConsumer:
     def __init__(self, *, engine: Engine, inbox: sa.Table, consumer, producer, handlers: dict[str, Handler],
                  group: str, service: str, topic_name: Callable[[str], str], max_attempts: int = 5,
                  max_backoff_s: float = 10.0, watchdog_s: float = 0, batch_size: int = 1000,
-                 linger_s: float = 0.0):
+                 linger_s: float = 0.0, commit_interval_s: float = 0.0):
         self.engine = engine
         self.inbox = inbox
         self.consumer = consumer
@@ -110,6 +111,9 @@ class InboxConsumer:
         self.watchdog_s = watchdog_s
         self.batch_size = batch_size
         self.linger_s = linger_s  # once records arrive, how long more may join the batch
+        self.commit_interval_s = commit_interval_s
+        self._uncommitted: dict[TopicPartition, OffsetAndMetadata] = {}  # applied, offset not yet committed
+        self._last_commit = time.monotonic()
         # Seeks newly assigned partitions to their committed offsets; called before every poll.
         self._resume = getattr(consumer, "resume_from_committed", None)
         self._last_progress = time.monotonic()
@@ -171,7 +175,7 @@ class InboxConsumer:
             for topic, items in fresh.items():
                 self.handlers[topic].many(conn, [(p.envelope, p.data) for p in items])
             faults.point("consumer.mid_batch")
-        for items in fresh.values():
+        for items in fresh.values() if log.isEnabledFor(logging.INFO) else ():
             for p in items:
                 token = set_trace_id(_header(p.record, "trace_id") or new_trace_id())
                 log.info("event applied", extra={"event_id": p.envelope.event_id, "topic": p.envelope.topic})
@@ -237,10 +241,24 @@ class InboxConsumer:
                 self.producer.rebuild()
             raise
 
-    def commit(self, records: list) -> None:
-        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+    def commit(self, records: list, *, force: bool = False) -> None:
+        """Record the offsets after `records` (applied and committed to the database) and commit
+        them, with any left from earlier batches, once the interval has passed (or `force`)."""
         for record in records:
-            offsets[TopicPartition(record.topic, record.partition)] = OffsetAndMetadata(record.offset + 1, "", -1)
+            self._uncommitted[TopicPartition(record.topic, record.partition)] = \
+                OffsetAndMetadata(record.offset + 1, "", -1)
+        if self._uncommitted and (force or time.monotonic() - self._last_commit >= self.commit_interval_s):
+            self.commit_pending()
+
+    def commit_pending(self) -> None:
+        offsets, self._uncommitted = self._uncommitted, {}
+        self._last_commit = time.monotonic()
+        assignment = getattr(self.consumer, "assignment", None)
+        if offsets and assignment is not None:
+            mine = assignment()  # a partition a rebalance gave away is its new owner's to commit
+            offsets = {tp: offset for tp, offset in offsets.items() if tp in mine}
+        if not offsets:
+            return
         try:
             self.consumer.commit(offsets)
         except (CommitFailedError, KafkaError) as exc:
@@ -263,7 +281,7 @@ class InboxConsumer:
         faults.point("consumer.after_db_commit")
         if outcome.poisoned:
             self.dead_letter(outcome.poisoned)
-        self.commit(records)
+        self.commit(records, force=bool(outcome.poisoned))  # a dead letter is sent once: its offset at once
         for item in outcome.poisoned:
             self._attempts.pop((item.record.topic, item.record.partition, item.record.offset), None)
         self._count(outcome)
@@ -322,6 +340,7 @@ class InboxConsumer:
                 backoff = min(backoff * 2, self.max_backoff_s)
                 continue
             if not records:
+                self.commit_pending()  # a quiet moment: leave nothing applied to be re-read
                 continue
             try:
                 self.handle(records)
@@ -335,6 +354,7 @@ class InboxConsumer:
                 self.rewind(records)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
+        self.commit_pending()  # stopping: what was applied is not re-read by the next member
 
 
 def _describe(exc: BaseException, trace: bool = False) -> str:

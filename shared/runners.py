@@ -36,7 +36,8 @@ def run_consumer(settings: CommonSettings, engine: Engine, inbox_table: sa.Table
                           handlers=handlers, group=settings.consumer_group, service=settings.service,
                           topic_name=settings.kafka.topic, watchdog_s=settings.kafka.watchdog_s,
                           batch_size=settings.kafka.batch_size,
-                          linger_s=settings.kafka.consumer_linger_ms / 1000)
+                          linger_s=settings.kafka.consumer_linger_ms / 1000,
+                          commit_interval_s=settings.kafka.commit_interval_ms / 1000)
 
     def cleanup():
         consumer.close(autocommit=False)

@@ -73,6 +73,10 @@ class KafkaSettings:
     # The same for a consumer, once its first records are there. Short: the relay's batches already
     # reach it whole, so waiting longer adds latency and saves next to nothing.
     consumer_linger_ms: int = 2
+    # How often a consumer commits its offsets: after the batch that follows this much time since
+    # the last commit, and whenever a poll finds nothing. A crash re-reads what was applied since;
+    # the inbox dedupes it. 0: after every batch.
+    commit_interval_ms: int = 500
     watchdog_s: int = 120  # a consumer whose poll has not returned for this long exits to be restarted
 
     def topic(self, name: str) -> str:
@@ -127,6 +131,7 @@ def kafka_settings(environ: Mapping[str, str] | None = None) -> KafkaSettings:
         fetch_max_wait_ms=env.int("KAFKA_FETCH_MAX_WAIT_MS", 200),
         linger_ms=env.int("KAFKA_LINGER_MS", 40),
         consumer_linger_ms=env.int("KAFKA_CONSUMER_LINGER_MS", 2),
+        commit_interval_ms=env.int("KAFKA_COMMIT_INTERVAL_MS", 500),
         watchdog_s=env.int("KAFKA_CONSUMER_WATCHDOG_SECONDS", 120),
     )
 
