@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Iterator
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
 from shared import faults, metrics
@@ -92,6 +93,10 @@ class OutboxRelay:
                              .where(t.c.published_at.is_(None)).order_by(t.c.id).limit(batch_size))
         self._mark = (t.update().where(t.c.id.in_(sa.bindparam("p_ids", expanding=True)))
                       .values(published_at=sa.bindparam("p_now")))
+        # On PostgreSQL the ids go as one array: one statement text whatever their count (an IN list
+        # is a new statement for each length: compiled, converted and prepared again by the driver).
+        quoted = postgresql.dialect().identifier_preparer.quote(t.name)
+        self._mark_pg = sa.text(f"UPDATE {quoted} SET published_at = :p_now WHERE id = ANY(CAST(:p_ids AS BIGINT[]))")
         self._conn: Connection | None = None
 
     def fetch_batch(self) -> list[OutboxRow]:
@@ -149,11 +154,14 @@ class OutboxRelay:
         return len(acked)
 
     def mark_published(self, ids: list[int]) -> None:
-        from shared.db import retry_transient
+        from shared.db import array_literal, retry_transient
 
         def _mark():
             with self._one_statement() as conn:
-                conn.execute(self._mark, {"p_ids": ids, "p_now": utcnow()})
+                if conn.dialect.name == "postgresql":
+                    conn.execute(self._mark_pg, {"p_ids": array_literal(ids), "p_now": utcnow()})
+                else:
+                    conn.execute(self._mark, {"p_ids": ids, "p_now": utcnow()})
         retry_transient(_mark, attempts=20, max_delay=5.0)
 
     def run(self, stop: threading.Event) -> None:

@@ -113,6 +113,45 @@ def test_the_relay_publishes_the_outbox_and_the_consumer_credits_the_wallet(make
     wait_until(lambda: balance(gifting, "viewer") == 1_050, message="three purchases credited")
 
 
+class AcksTheFirst:
+    """A producer whose broker acknowledges the first `n` records it is sent, and fails the rest."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.sent = 0
+
+    def send(self, topic, key, value, headers):
+        from kafka.producer.future import FutureProduceResult, FutureRecordMetadata
+        self.sent += 1
+        batch = FutureProduceResult(None)
+        future = FutureRecordMetadata(batch, 0, -1, None, -1, -1, -1)
+        if self.sent <= self.n:
+            future.success(None)
+        else:
+            future.failure(RuntimeError("not acknowledged"))
+        return future
+
+    def flush(self, timeout=None):
+        pass
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+def test_the_relay_marks_only_the_acknowledged_prefix_published(make_service, kafka, auth, backend):
+    purchase_svc, client = make_service("purchase", backend=backend)
+    for _ in range(5):
+        client.post("/v1/purchases", headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}), json={
+            "user_id": "viewer", "country": "US", "birth_date": "1990-01-01", "package_id": "coins_350",
+            "payment": {"method": "card", "token": "tok_visa"}})
+    relay = OutboxRelay(engine=purchase_svc.engine, table=purchase_tables["outbox"], producer=AcksTheFirst(3),
+                        topic_name=kafka.topic, service="purchase")
+    batch = relay.fetch_batch()
+    assert relay.publish(batch) == 3
+    assert [row.id for row in relay.fetch_batch()] == [row.id for row in batch[3:]]  # the rest: sent again
+    relay.producer = AcksTheFirst(5)
+    assert relay.publish(relay.fetch_batch()) == 2 and relay.fetch_batch() == []
+    relay.close()
+
+
 def test_the_relay_keeps_one_connection_and_opens_another_when_it_is_lost(make_service, kafka):
     purchase_svc, _ = make_service("purchase")
     relay = OutboxRelay(engine=purchase_svc.engine, table=purchase_tables["outbox"], producer=None,
