@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="seconds per load level")
     parser.add_argument("--max-ops", type=int, default=20_000, help="operations per load level at most")
     parser.add_argument("--backlog", type=int, default=20_000, help="gift events queued for the apply-rate run")
-    parser.add_argument("--pairs", type=int, default=5,
+    parser.add_argument("--pairs", type=int, default=7,
                         help="alternating B_flask / gift API rounds at the best concurrency, for the ratio")
     parser.add_argument("--soak-gifts", type=int, default=100_000,
                         help="gifts sent while watching every process's memory (0: skip)")
