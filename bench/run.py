@@ -57,7 +57,7 @@ def main() -> None:
     results: dict = {"date": utcnow().isoformat(), "machine": machine(), "levels": levels,
                      "settings": {"seconds_per_level": args.seconds, "max_ops_per_level": args.max_ops,
                                   "gunicorn_workers": os.environ.get("GUNICORN_WORKERS", "2"),
-                                  "gunicorn_threads": os.environ.get("GUNICORN_THREADS", "4")}}
+                                  "gunicorn_threads": os.environ.get("GUNICORN_THREADS", "8")}}
     stack = None
     bare = None
     soak_rounds = 10 if args.soak_gifts else 0

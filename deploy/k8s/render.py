@@ -77,7 +77,7 @@ def service_manifests(service: str) -> list[dict]:
     docs = [
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"{service}-config"},
          "data": {"KAFKA_BOOTSTRAP_SERVERS": "kafka.coins.svc:9092", "LOG_LEVEL": "INFO", "PORT": "8000",
-                  "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "4", "KAFKA_SESSION_TIMEOUT_MS": "10000",
+                  "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "8", "KAFKA_SESSION_TIMEOUT_MS": "10000",
                   **SETTINGS[service]}},
         {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": f"{service}-migrate",
                                                               "labels": labels(service, "migrate")},

@@ -20,7 +20,7 @@ def stack(postgres, tmp_path_factory, secret):
     var_dir = tmp_path_factory.mktemp("faults")
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
     env.update({"COINS_AUTH_SECRET": secret, "KAFKA_SESSION_TIMEOUT_MS": "6000", "KAFKA_PARTITIONS": "3",
-                "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "4", "IDEMPOTENCY_LEASE_SECONDS": "3",
+                "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "8", "IDEMPOTENCY_LEASE_SECONDS": "3",
                 "KAFKA_CONSUMER_WATCHDOG_SECONDS": "20",
                 "KAFKA_BATCH_SIZE": "50"})
     urls = []
