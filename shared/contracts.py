@@ -5,7 +5,6 @@ one user's (or one creator's) events in order on one partition.
 """
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,6 +12,7 @@ from marshmallow import Schema, fields, validate
 
 from shared.clock import utcnow
 from shared.fields import CURRENCY_PATTERN, StrictInteger, identifier, schema
+from shared.ids import new_id
 
 
 class EnvelopeSchema(Schema):
@@ -109,7 +109,7 @@ class Envelope:
 def new_event(contract: Contract, *, source: str, data: dict) -> tuple[Envelope, str]:
     """Build an envelope for `data` (validated against the contract); returns it and its key."""
     payload = contract.validator.dump(contract.validator.load(_jsonable(data)))
-    envelope = Envelope(event_id=str(uuid.uuid4()), type=contract.type, version=contract.version,
+    envelope = Envelope(event_id=new_id(), type=contract.type, version=contract.version,
                         occurred_at=utcnow(), source=source, data=payload)
     return envelope, str(payload[contract.key_field])
 

@@ -1,8 +1,6 @@
 """Gifting's use cases: each takes a command and a unit of work, and commits once."""
 from __future__ import annotations
 
-import uuid
-
 from services.gifting.domain.catalog import find_gift
 from services.gifting.domain.commands import ClawBackPurchase, CreditPurchase, SendGift
 from services.gifting.domain.model import GiftTransaction, Wallet, price_gift
@@ -10,6 +8,7 @@ from services.gifting.service_layer.unit_of_work import GiftingUnitOfWork
 from shared.clock import utcnow
 from shared.contracts import GIFT_SENT
 from shared.db import StaleRead
+from shared.ids import new_id
 
 
 def send_gift(cmd: SendGift, uow: GiftingUnitOfWork, *, diamonds_per_coin: int) -> GiftTransaction:
@@ -22,7 +21,7 @@ def send_gift(cmd: SendGift, uow: GiftingUnitOfWork, *, diamonds_per_coin: int) 
     """
     gift = find_gift(cmd.gift_id)
     cost = price_gift(gift=gift, quantity=cmd.quantity, sender_id=cmd.sender_id, creator_id=cmd.creator_id)
-    fields = {"gift_tx_id": str(uuid.uuid4()), "sender_id": cmd.sender_id, "creator_id": cmd.creator_id,
+    fields = {"gift_tx_id": new_id(), "sender_id": cmd.sender_id, "creator_id": cmd.creator_id,
               "gift_id": gift.gift_id, "quantity": cmd.quantity, "coins_each": gift.coins, "total_coins": cost,
               "diamonds": cost * diamonds_per_coin, "stream_id": cmd.stream_id, "sent_at": utcnow(),
               "idempotency_key": cmd.idempotency_key}

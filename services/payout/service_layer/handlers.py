@@ -1,7 +1,6 @@
 """The payout service's use cases: register, credit earnings, withdraw, settle payouts."""
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, time, timedelta, timezone
 from typing import Callable
 
@@ -14,6 +13,7 @@ from services.payout.domain.rules import PAYOUT_CURRENCY, PayoutRules
 from services.payout.service_layer.unit_of_work import PayoutUnitOfWork
 from shared.clock import utcnow
 from shared.contracts import WITHDRAWAL_COMPLETED, WITHDRAWAL_FAILED
+from shared.ids import new_id
 
 
 def register_creator(cmd: RegisterCreator, uow: PayoutUnitOfWork, *, rules: PayoutRules) -> tuple[Creator, bool]:
@@ -80,7 +80,7 @@ def request_withdrawal(cmd: RequestWithdrawal, uow: PayoutUnitOfWork, *, rules: 
                               amount_minor=quote.gross_minor)
         account.reserve(quote.diamonds, pending_diamonds=uow.earnings.pending(cmd.creator_id, now))
         withdrawal = Withdrawal(
-            withdrawal_id=str(uuid.uuid4()), creator_id=cmd.creator_id, diamonds=quote.diamonds,
+            withdrawal_id=new_id(), creator_id=cmd.creator_id, diamonds=quote.diamonds,
             gross_minor=quote.gross_minor, fee_minor=quote.fee_minor, net_minor=quote.net_minor,
             currency=PAYOUT_CURRENCY, payout_method=creator.payout_method, payout_account=creator.payout_account,
             status=PENDING, created_at=now, idempotency_key=cmd.idempotency_key)

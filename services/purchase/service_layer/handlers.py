@@ -6,7 +6,6 @@ then complete it and write `purchase.completed` to the outbox, or mark it declin
 """
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from typing import Callable
 
@@ -19,6 +18,7 @@ from services.purchase.domain.rules import PurchaseRules
 from services.purchase.service_layer.unit_of_work import PurchaseUnitOfWork
 from shared.clock import utcnow
 from shared.contracts import PURCHASE_COMPLETED, PURCHASE_REVERSED
+from shared.ids import new_id
 
 UowFactory = Callable[[], PurchaseUnitOfWork]
 
@@ -52,7 +52,7 @@ def _start_purchase(cmd: BuyCoins, uow: PurchaseUnitOfWork, *, package, rules: P
         uow.purchases.lock_buyer(cmd.user_id)
         rules.check_daily_cap(bought_coins=uow.purchases.coins_bought_since(cmd.user_id, now - timedelta(hours=24)),
                               coins=package.coins)
-        purchase = Purchase(purchase_id=str(uuid.uuid4()), user_id=cmd.user_id, country=cmd.country,
+        purchase = Purchase(purchase_id=new_id(), user_id=cmd.user_id, country=cmd.country,
                             package_id=package.package_id, coins=package.coins, amount_minor=package.amount_minor,
                             currency=package.currency, status=PENDING, created_at=now,
                             idempotency_key=cmd.idempotency_key)
@@ -90,7 +90,7 @@ def record_chargeback(cmd: RecordChargeback, uow: PurchaseUnitOfWork) -> Chargeb
             raise PurchaseNotFound(f"There is no purchase {cmd.purchase_id}.")
         now = utcnow()
         purchase.reverse(at=now)
-        chargeback = Chargeback(chargeback_id=str(uuid.uuid4()), purchase_id=purchase.purchase_id,
+        chargeback = Chargeback(chargeback_id=new_id(), purchase_id=purchase.purchase_id,
                                 user_id=purchase.user_id, coins=purchase.coins, reason=cmd.reason, created_at=now,
                                 idempotency_key=cmd.idempotency_key)
         uow.purchases.update(purchase)
