@@ -11,18 +11,22 @@ def results(**extra) -> dict:
 
 
 def test_the_gift_ratio_is_the_median_of_the_alternating_rounds():
-    paired = {"rounds": [{"ratio": 0.66}, {"ratio": 0.74}, {"ratio": 0.72}], "median_ratio": 0.72}
+    paired = {"rounds": [{"ratio": 0.66, "hot_ratio": 0.95}, {"ratio": 0.74, "hot_ratio": 0.79},
+                         {"ratio": 0.72, "hot_ratio": 1.02}], "median_ratio": 0.72, "median_hot_ratio": 0.95}
     out = targets(results(paired=paired))
     assert out["gift_api_vs_B_flask"]["ratio"] == 0.72
     assert out["gift_api_vs_B_flask"]["met"] is True
     assert out["gift_api_vs_B_flask"]["measured"] == "median of 3 alternating rounds"
     assert out["info_gift_api_vs_B_flask_sweeps"]["ratio"] == 0.65  # the sweeps alone: 650 / 1000
+    assert out["hot_vs_uniform"]["ratio"] == 0.95  # not 600 / 650 from the sweep
+    assert out["hot_vs_uniform"]["measured"] == "median of 3 alternating rounds"
 
 
 def test_without_rounds_the_sweeps_best_rates_decide():
     out = targets(results())
     assert out["gift_api_vs_B_flask"] == {"ratio": 0.65, "target": ">= 0.7", "met": False,
                                           "measured": "best rates of the two sweeps"}
+    assert out["hot_vs_uniform"]["ratio"] == round(600 / 650, 3)
 
 
 def test_the_end_to_end_budget_takes_b_flask_p99_at_the_end_to_end_concurrency():
