@@ -3,6 +3,9 @@
 `Outbox.add` runs inside the caller's transaction. `OutboxRelay` (its own process) reads
 unpublished rows in id order, sends them, waits for the broker's acks, and only then marks
 them published: at least once, in order per key. It never holds a transaction while sending.
+A poll starts after what was published a few seconds ago (see `OutboxRelay`); an event whose
+transaction held its row uncommitted longer than that is published by the next poll from the
+start, within seconds, and may then follow later events of its key.
 """
 from __future__ import annotations
 
