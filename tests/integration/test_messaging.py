@@ -25,6 +25,7 @@ from shared.errors import PermanentMessageError
 from shared.inbox import Apply, InboxConsumer
 from shared.kafka import make_consumer, make_producer
 from shared.outbox import OutboxRelay
+from tests.support.producers import AcksTheFirst
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -111,28 +112,6 @@ def test_the_relay_publishes_the_outbox_and_the_consumer_credits_the_wallet(make
     relay.close()
     run_consumer(gifting)
     wait_until(lambda: balance(gifting, "viewer") == 1_050, message="three purchases credited")
-
-
-class AcksTheFirst:
-    """A producer whose broker acknowledges the first `n` records it is sent, and fails the rest."""
-
-    def __init__(self, n: int):
-        self.n = n
-        self.sent = 0
-
-    def send(self, topic, key, value, headers):
-        from kafka.producer.future import FutureProduceResult, FutureRecordMetadata
-        self.sent += 1
-        batch = FutureProduceResult(None)
-        future = FutureRecordMetadata(batch, 0, -1, None, -1, -1, -1)
-        if self.sent <= self.n:
-            future.success(None)
-        else:
-            future.failure(RuntimeError("not acknowledged"))
-        return future
-
-    def flush(self, timeout=None):
-        pass
 
 
 @pytest.mark.parametrize("backend", ["postgres", "sqlite"])

@@ -34,3 +34,9 @@ def test_the_end_to_end_budget_takes_b_flask_p99_at_the_end_to_end_concurrency()
     assert out["end_to_end_p99_vs_budget"]["budget_ms"] == 30.0 + 3 * 40.0
     assert out["end_to_end_p99_vs_budget"]["ratio"] == 0.5
     assert out["consumer_backlog_vs_B_pg_c1"]["ratio"] == 5.0  # no level 1 here: the first B_pg level
+
+
+def test_a_hot_median_of_zero_is_a_miss_not_a_fallback_to_the_sweep():
+    paired = {"rounds": [{"ratio": 0.8, "hot_ratio": 0.0}], "median_ratio": 0.8, "median_hot_ratio": 0.0}
+    out = targets(results(paired=paired))
+    assert out["hot_vs_uniform"]["ratio"] == 0.0 and out["hot_vs_uniform"]["met"] is False

@@ -4,19 +4,9 @@ by a poll from the start, made every `full_scan_s`."""
 import time
 
 import sqlalchemy as sa
-from kafka.producer.future import FutureProduceResult, FutureRecordMetadata
 
 from shared.outbox import OutboxRelay
-
-
-class AcksAll:
-    def send(self, topic, key, value, headers):
-        future = FutureRecordMetadata(FutureProduceResult(None), 0, -1, None, -1, -1, -1)
-        future.success(None)
-        return future
-
-    def flush(self, timeout=None):
-        pass
+from tests.support.producers import AcksTheFirst
 
 
 def outbox(tmp_path):
@@ -34,7 +24,7 @@ def outbox(tmp_path):
 
 
 def relay(engine, table, **timing):
-    return OutboxRelay(engine=engine, table=table, producer=AcksAll(), topic_name=str, service="test", **timing)
+    return OutboxRelay(engine=engine, table=table, producer=AcksTheFirst(), topic_name=str, service="test", **timing)
 
 
 def test_a_poll_starts_after_what_was_published_a_lookback_ago_and_a_full_scan_finds_late_rows(tmp_path):
