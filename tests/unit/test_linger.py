@@ -87,6 +87,6 @@ def test_the_relay_lingers_after_a_partial_batch_and_not_after_a_full_one():
 def test_the_relay_and_the_consumer_linger_are_set_apart():
     from shared.settings import kafka_settings
     defaults = kafka_settings({})
-    assert (defaults.linger_ms, defaults.consumer_linger_ms) == (40, 2)
+    assert (defaults.linger_ms, defaults.consumer_linger_ms) == (20, 2)
     tuned = kafka_settings({"KAFKA_LINGER_MS": "10", "KAFKA_CONSUMER_LINGER_MS": "0"})
     assert (tuned.linger_ms, tuned.consumer_linger_ms) == (10, 0)
