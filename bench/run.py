@@ -11,16 +11,19 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import psycopg
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from bench import baselines, system
+from bench import baselines, pgcluster, system
+from bench.pgcluster import OwnCluster
 from coinsctl.broker import start_broker
 from coinsctl.stack import SERVICES, Stack
 from shared.auth import issue_token
@@ -41,21 +44,24 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=20_000, help="gift events queued for the apply-rate run")
     parser.add_argument("--pairs", type=int, default=7,
                         help="alternating B_flask / gift API rounds at the best concurrency, for the ratio")
+    parser.add_argument("--postgres", choices=("own", "machine"), default="own",
+                        help="own: a cluster of the bench's own with PostgreSQL's defaults (autovacuum on), started "
+                             "and removed; machine: the machine's cluster (COINS_TEST_PG_ADMIN_URL) as it is")
     parser.add_argument("--soak-gifts", type=int, default=100_000,
                         help="gifts sent while watching every process's memory (0: skip)")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
-    problem = postgres.ensure_running()
-    if problem:
-        raise SystemExit(problem)
+    cluster, pg_settings = start_postgres(args.postgres)
     work = Path(tempfile.mkdtemp(prefix="coins-bench-"))
     secret = os.urandom(32).hex()
-    databases = {name: postgres.create_database(f"bench_{name}") for name in ("pg",) + SERVICES}
+    databases = {name: postgres.create_database(f"bench_{name}", cluster.admin_url if cluster else None)
+                 for name in ("pg",) + SERVICES}
     broker_port = free_port()
     broker = start_broker("127.0.0.1", broker_port, work / "broker.log")
     kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{broker_port}")
     results: dict = {"date": utcnow().isoformat(), "machine": machine(), "levels": levels,
                      "settings": {"seconds_per_level": args.seconds, "max_ops_per_level": args.max_ops,
+                                  "postgresql": pg_settings,
                                   "gunicorn_workers": os.environ.get("GUNICORN_WORKERS", "2"),
                                   "gunicorn_threads": os.environ.get("GUNICORN_THREADS", "8")}}
     stack = None
@@ -134,15 +140,17 @@ def main() -> None:
                 step(f"alternating round {index + 1}/{args.pairs}")
                 wait_for(drained)
                 flask = baselines.b_flask(bare, concurrency=flask_level, seconds=args.seconds, max_ops=args.max_ops)
-                gifts = system.gift_load(stack, token, viewers, concurrency=best["concurrency"],
-                                         seconds=args.seconds, max_ops=args.max_ops)
+                gifts, gift_cpu = system.cpu_split(system.stack_roots(stack, broker.pid), lambda: system.gift_load(
+                    stack, token, viewers, concurrency=best["concurrency"], seconds=args.seconds,
+                    max_ops=args.max_ops))
                 wait_for(drained)
                 hot = system.gift_load(stack, token, viewers, concurrency=best["concurrency"], seconds=args.seconds,
                                        max_ops=args.max_ops, hot_creator="the-hot-creator")
                 rounds.append({"B_flask_rate": round(flask.rate, 1), "gift_api_rate": round(gifts.rate, 1),
                                "hot_creator_rate": round(hot.rate, 1),
                                "ratio": round(gifts.rate / flask.rate, 3) if flask.rate else 0.0,
-                               "hot_ratio": round(hot.rate / gifts.rate, 3) if gifts.rate else 0.0})
+                               "hot_ratio": round(hot.rate / gifts.rate, 3) if gifts.rate else 0.0,
+                               "gift_cpu_ms_per_gift": gift_cpu})
                 hot_rounds.append(hot.summary())
                 done()
             if rounds:
@@ -205,8 +213,30 @@ def main() -> None:
             broker.terminate()
             for url in databases.values():
                 postgres.drop_database(url)
+            if cluster is not None:
+                cluster.stop()
     results["targets"] = targets(results)
     write(results)
+
+
+def start_postgres(which: str) -> tuple[OwnCluster | None, dict]:
+    """The cluster every baseline and the system run on, and what to record of its settings."""
+    if which == "own":
+        cluster = OwnCluster(free_port())
+        try:
+            cluster.start()
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            cluster.stop()
+            raise SystemExit(f"could not start the bench's own PostgreSQL ({exc}); "
+                             "BENCH_ARGS='--postgres machine' runs on the machine's cluster as it is") from exc
+        return cluster, {"cluster": "the bench's own", "bindir": str(cluster.bindir), **pgcluster.SETTINGS}
+    problem = postgres.ensure_running()
+    if problem:
+        raise SystemExit(problem)
+    with psycopg.connect(postgres.ADMIN_URL) as conn:
+        shown = dict(conn.execute("SELECT name, setting FROM pg_settings WHERE name IN "
+                                  "('autovacuum', 'shared_buffers', 'max_wal_size')").fetchall())
+    return None, {"cluster": "the machine's", **shown}
 
 
 def wait_for(condition, timeout: float = 120.0) -> None:

@@ -38,14 +38,16 @@ def ensure_running() -> str | None:
     return f"PostgreSQL is not installed and nothing answers at {ADMIN_URL}"
 
 
-def create_database(prefix: str) -> str:
+def create_database(prefix: str, admin_url: str | None = None) -> str:
+    """A new database on the cluster of `admin_url` (default: the machine's); its URL."""
+    admin_url = admin_url or ADMIN_URL
     name = f"coins_test_{prefix}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 def drop_database(url: str) -> None:
     name = url.rsplit("/", 1)[1]
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
