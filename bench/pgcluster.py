@@ -19,7 +19,7 @@ from pathlib import Path
 SETTINGS = {"listen_addresses": "127.0.0.1", "shared_buffers": "512MB", "autovacuum": "on"}
 
 
-def _bindir() -> Path | None:
+def bindir() -> Path | None:
     found = shutil.which("pg_config")
     if found:
         out = subprocess.run([found, "--bindir"], capture_output=True, text=True).stdout.strip()
@@ -35,7 +35,7 @@ class OwnCluster:
 
     def __init__(self, port: int):
         self.port = port
-        self.bindir = _bindir()
+        self.bindir = bindir()
         if self.bindir is None:
             raise RuntimeError("initdb not found (pg_config --bindir, /usr/lib/postgresql/*/bin)")
         self.root = Path(tempfile.mkdtemp(prefix="coins-bench-pg-"))

@@ -52,10 +52,20 @@ def main() -> None:
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     cluster, pg_settings = start_postgres(args.postgres)
+    try:
+        results = measure(args, levels, cluster.admin_url if cluster else None, pg_settings)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    results["targets"] = targets(results)
+    write(results)
+
+
+def measure(args: argparse.Namespace, levels: list[int], admin_url: str | None, pg_settings: dict) -> dict:
+    """Every load of the run, on the cluster of `admin_url` (None: the machine's)."""
     work = Path(tempfile.mkdtemp(prefix="coins-bench-"))
     secret = os.urandom(32).hex()
-    databases = {name: postgres.create_database(f"bench_{name}", cluster.admin_url if cluster else None)
-                 for name in ("pg",) + SERVICES}
+    databases = {name: postgres.create_database(f"bench_{name}", admin_url) for name in ("pg",) + SERVICES}
     broker_port = free_port()
     broker = start_broker("127.0.0.1", broker_port, work / "broker.log")
     kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{broker_port}")
@@ -212,11 +222,8 @@ def main() -> None:
                 bare.stop()
             broker.terminate()
             for url in databases.values():
-                postgres.drop_database(url)
-            if cluster is not None:
-                cluster.stop()
-    results["targets"] = targets(results)
-    write(results)
+                postgres.drop_database(url, admin_url)
+    return results
 
 
 def start_postgres(which: str) -> tuple[OwnCluster | None, dict]:

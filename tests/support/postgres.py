@@ -47,7 +47,7 @@ def create_database(prefix: str, admin_url: str | None = None) -> str:
     return admin_url.rsplit("/", 1)[0] + f"/{name}"
 
 
-def drop_database(url: str) -> None:
+def drop_database(url: str, admin_url: str | None = None) -> None:
     name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+    with psycopg.connect(admin_url or ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

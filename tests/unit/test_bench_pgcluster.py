@@ -6,7 +6,7 @@ from bench import pgcluster
 from tests.support.broker import free_port
 
 
-@pytest.mark.skipif(pgcluster._bindir() is None, reason="PostgreSQL's server binaries are not installed")
+@pytest.mark.skipif(pgcluster.bindir() is None, reason="PostgreSQL's server binaries are not installed")
 def test_the_bench_runs_on_a_cluster_of_its_own_with_autovacuum_on():
     cluster = pgcluster.OwnCluster(free_port()).start()
     try:
