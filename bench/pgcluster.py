@@ -57,11 +57,16 @@ class OwnCluster:
             raise RuntimeError(f"{args[0]} failed: {result.stderr.strip() or result.stdout.strip()}")
 
     def start(self) -> "OwnCluster":
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        """initdb and start; on failure, whatever was made is stopped and removed before raising."""
         options = " ".join(f"-c {name}={value}" for name, value in
                            {**SETTINGS, "port": self.port, "unix_socket_directories": str(self.root)}.items())
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-w", "-t", "60",
-                  "-o", options, "start")
+        try:
+            self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+            self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-w", "-t", "60",
+                      "-o", options, "start")
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:

@@ -229,11 +229,9 @@ def measure(args: argparse.Namespace, levels: list[int], admin_url: str | None, 
 def start_postgres(which: str) -> tuple[OwnCluster | None, dict]:
     """The cluster every baseline and the system run on, and what to record of its settings."""
     if which == "own":
-        cluster = OwnCluster(free_port())
         try:
-            cluster.start()
+            cluster = OwnCluster(free_port()).start()
         except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-            cluster.stop()
             raise SystemExit(f"could not start the bench's own PostgreSQL ({exc}); "
                              "BENCH_ARGS='--postgres machine' runs on the machine's cluster as it is") from exc
         return cluster, {"cluster": "the bench's own", "bindir": str(cluster.bindir), **pgcluster.SETTINGS}
