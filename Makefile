@@ -21,6 +21,7 @@ run: $(STAMP)
 ## Every test: unit, integration (PostgreSQL + broker), end-to-end, faults, and the container
 ## tests (a Docker engine is started, as root, and the images built; without one they skip).
 test: $(STAMP)
+	deploy/ensure-postgres.sh
 	@if deploy/ensure-docker.sh; then deploy/build-images.sh; \
 	 else echo "*** no Docker engine: the container tests will be skipped ***"; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
