@@ -17,7 +17,8 @@ import requests
 from kafka import KafkaConsumer, TopicPartition
 
 from bench.load import LoadResult, run_load
-from shared.kafka import make_producer
+from shared.kafka import client_options, make_producer
+from shared.kafka_admin import TopicPolicy
 from shared.settings import KafkaSettings
 
 SCHEMA = """
@@ -85,7 +86,7 @@ def b_kafka(kafka: KafkaSettings, *, messages: int, size: int = 450, steady_rate
     """kafka-python with event-sized messages: throughput on a burst of `messages`, then the
     produce-to-consume latency at a steady `steady_rate` (a burst's latency is mostly queueing,
     which would make the end-to-end budget too generous)."""
-    from shared.kafka import ensure_topics
+    from shared.kafka_admin import ensure_topics
     burst = _kafka_run(kafka, ensure_topics, messages=messages, size=size, pace_s=0.0)
     steady = _kafka_run(kafka, ensure_topics, messages=max(1, int(steady_rate * steady_seconds)), size=size,
                         pace_s=1.0 / steady_rate)
@@ -97,8 +98,8 @@ def b_kafka(kafka: KafkaSettings, *, messages: int, size: int = 450, steady_rate
 
 def _kafka_run(kafka: KafkaSettings, ensure_topics, *, messages: int, size: int, pace_s: float) -> dict:
     topic = f"bench-{uuid.uuid4().hex[:8]}"
-    ensure_topics(kafka, topics=(topic,), partitions=6)
-    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False,
+    ensure_topics(kafka, TopicPolicy(partitions=6), topics=(topic,))
+    consumer = KafkaConsumer(**client_options(kafka), enable_auto_commit=False,
                              fetch_max_wait_ms=kafka.fetch_max_wait_ms)  # as the services' consumers
     partitions = [TopicPartition(topic, p) for p in range(6)]
     consumer.assign(partitions)

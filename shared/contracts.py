@@ -70,6 +70,8 @@ class Contract:
     version: int
     schema: type[Schema]
     key_field: str
+    producer: str  # the one service that publishes it (and the only one the broker lets write it)
+    consumers: tuple[str, ...] = ()  # the services that apply it (and dead-letter what they cannot)
 
     @property
     def topic(self) -> str:
@@ -81,11 +83,11 @@ class Contract:
         return schema(self.schema)
 
 
-PURCHASE_COMPLETED = Contract("purchase.completed", 1, PurchaseCompletedV1, "user_id")
-PURCHASE_REVERSED = Contract("purchase.reversed", 1, PurchaseReversedV1, "user_id")
-GIFT_SENT = Contract("gift.sent", 1, GiftSentV1, "creator_id")
-WITHDRAWAL_COMPLETED = Contract("withdrawal.completed", 1, WithdrawalSettledV1, "creator_id")
-WITHDRAWAL_FAILED = Contract("withdrawal.failed", 1, WithdrawalSettledV1, "creator_id")
+PURCHASE_COMPLETED = Contract("purchase.completed", 1, PurchaseCompletedV1, "user_id", "purchase", ("gifting",))
+PURCHASE_REVERSED = Contract("purchase.reversed", 1, PurchaseReversedV1, "user_id", "purchase", ("gifting",))
+GIFT_SENT = Contract("gift.sent", 1, GiftSentV1, "creator_id", "gifting", ("payout",))
+WITHDRAWAL_COMPLETED = Contract("withdrawal.completed", 1, WithdrawalSettledV1, "creator_id", "payout")
+WITHDRAWAL_FAILED = Contract("withdrawal.failed", 1, WithdrawalSettledV1, "creator_id", "payout")
 
 CONTRACTS = {c.topic: c for c in (PURCHASE_COMPLETED, PURCHASE_REVERSED, GIFT_SENT,
                                    WITHDRAWAL_COMPLETED, WITHDRAWAL_FAILED)}

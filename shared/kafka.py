@@ -4,21 +4,30 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-import time
 
-from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 
-from shared.contracts import ALL_TOPICS
 from shared.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
 
+def client_options(settings: KafkaSettings) -> dict:
+    """Where the brokers are and how to authenticate to them: every client takes these."""
+    options = {"bootstrap_servers": settings.bootstrap_servers.split(","),
+               "security_protocol": settings.security_protocol,
+               # kafka-python backs off up to 30 s between reconnects by default: a broker back from
+               # a restart would then sit unused for that long (and trip the consumer's watchdog).
+               "reconnect_backoff_max_ms": 1000}
+    if settings.sasl_mechanism:
+        options.update(sasl_mechanism=settings.sasl_mechanism, sasl_plain_username=settings.sasl_username,
+                       sasl_plain_password=settings.sasl_password)
+    return options
+
+
 def make_producer(settings: KafkaSettings, *, client_id: str) -> KafkaProducer:
     return KafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers.split(","),
+        **client_options(settings),
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
@@ -84,7 +93,7 @@ class ResumeFromCommitted(ConsumerRebalanceListener):
     def resume_pending(self) -> None:
         assigned = self.consumer.assignment()
         for tp in [tp for tp in self.pending if tp in assigned]:
-            committed = self.consumer.committed(tp)
+            committed = self.consumer.committed(tp, timeout_ms=10_000)  # the caller retries a KafkaError
             if committed is None:
                 self.consumer.seek_to_beginning(tp)
             else:
@@ -94,7 +103,7 @@ class ResumeFromCommitted(ConsumerRebalanceListener):
 
 def make_consumer(settings: KafkaSettings, *, group_id: str, topics: list[str], client_id: str) -> KafkaConsumer:
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers.split(","),
+        **client_options(settings),
         client_id=client_id,
         group_id=group_id,
         enable_auto_commit=False,
@@ -111,37 +120,6 @@ def make_consumer(settings: KafkaSettings, *, group_id: str, topics: list[str], 
     return consumer
 
 
-def ensure_topics(settings: KafkaSettings, *, partitions: int = 6, replication: int = 1,
-                  topics: tuple[str, ...] = ALL_TOPICS, timeout_s: float = 30.0) -> list[str]:
-    """Create every topic the platform uses (and its dead-letter topic); existing ones are left alone."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers.split(","),
-                                     client_id="coins-topics", request_timeout_ms=10_000)
-            break
-        except Exception:  # noqa: BLE001 - broker still starting
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
-    created = []
-    try:
-        existing = set(admin.list_topics())
-        for topic in topics:
-            name = settings.topic(topic)
-            if name in existing:
-                continue
-            parts = 1 if topic.endswith(".dlq") else partitions
-            try:
-                admin.create_topics([NewTopic(name, parts, replication)])
-                created.append(name)
-            except TopicAlreadyExistsError:
-                pass
-    finally:
-        admin.close()
-    return created
-
-
 def broker_reachable(bootstrap_servers: str, timeout_s: float = 1.0) -> bool:
     """True if at least one bootstrap broker accepts a TCP connection."""
     for server in bootstrap_servers.split(","):
@@ -152,16 +130,3 @@ def broker_reachable(bootstrap_servers: str, timeout_s: float = 1.0) -> bool:
         except (OSError, ValueError):
             continue
     return False
-
-
-def main() -> None:
-    """`python -m shared.kafka`: create the topics (KAFKA_PARTITIONS, KAFKA_REPLICATION from the env)."""
-    from shared.settings import Env, kafka_settings
-    env = Env()
-    created = ensure_topics(kafka_settings(), partitions=env.int("KAFKA_PARTITIONS", 6),
-                            replication=env.int("KAFKA_REPLICATION", 1), timeout_s=120)
-    print(f"created {len(created)} topics")
-
-
-if __name__ == "__main__":
-    main()

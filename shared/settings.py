@@ -81,6 +81,12 @@ class KafkaSettings:
     # the inbox dedupes it. 0: after every batch.
     commit_interval_ms: int = 500
     watchdog_s: int = 120  # a consumer whose poll has not returned for this long exits to be restarted
+    # How the clients authenticate: PLAINTEXT (the open local broker) or SASL_PLAINTEXT / SASL_SSL
+    # with SCRAM, as Apache Kafka with ACLs wants (each service its own principal).
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = field(default=None, repr=False)
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
@@ -136,7 +142,22 @@ def kafka_settings(environ: Mapping[str, str] | None = None) -> KafkaSettings:
         consumer_linger_ms=env.int("KAFKA_CONSUMER_LINGER_MS", KafkaSettings.consumer_linger_ms),
         commit_interval_ms=env.int("KAFKA_COMMIT_INTERVAL_MS", KafkaSettings.commit_interval_ms),
         watchdog_s=env.int("KAFKA_CONSUMER_WATCHDOG_SECONDS", KafkaSettings.watchdog_s),
+        security_protocol=env.str("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
+        sasl_mechanism=env.optional("KAFKA_SASL_MECHANISM"),
+        sasl_username=env.optional("KAFKA_SASL_USERNAME"),
+        sasl_password=_sasl_password(env),
     )
+
+
+def _sasl_password(env: Env) -> str | None:
+    """KAFKA_SASL_PASSWORD, or the file named by KAFKA_SASL_PASSWORD_FILE (a mounted secret)."""
+    path = env.optional("KAFKA_SASL_PASSWORD_FILE")
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"KAFKA_SASL_PASSWORD_FILE {path!r} cannot be read: {exc}") from exc
+    return env.optional("KAFKA_SASL_PASSWORD")
 
 
 def database_url(service: str, environ: Mapping[str, str] | None = None) -> str:

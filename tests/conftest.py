@@ -48,24 +48,27 @@ def pg_url(postgres):
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap():
-    """The broker in KAFKA_BOOTSTRAP_SERVERS, or one spawned for this session."""
-    from tests.support.broker import SpawnedBroker
-    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    broker = None if external else SpawnedBroker()
-    yield external or broker.bootstrap
-    if broker is not None:
-        broker.stop()
+def broker():
+    """The session's broker: Apache Kafka (or COINS_TEST_BROKER=tansu, or KAFKA_BOOTSTRAP_SERVERS)."""
+    from tests.support.broker import session_broker
+    started = session_broker()
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(broker) -> str:
+    return broker.bootstrap
 
 
 @pytest.fixture
-def kafka(kafka_bootstrap):
-    """KafkaSettings with topics of this test's own (a fresh prefix), so tests never see each other's messages."""
+def kafka(broker):
+    """Admin KafkaSettings with topics of this test's own (a fresh prefix), so tests never see each other's messages."""
+    import dataclasses
     import uuid
 
-    from shared.kafka import ensure_topics
-    from shared.settings import KafkaSettings
-    settings = KafkaSettings(bootstrap_servers=kafka_bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:8]}.",
-                             session_timeout_ms=6000, batch_size=200)
-    ensure_topics(settings, partitions=3)
+    from shared.kafka_admin import TopicPolicy, ensure_topics
+    settings = dataclasses.replace(broker.settings("admin", topic_prefix=f"t{uuid.uuid4().hex[:8]}."),
+                                   session_timeout_ms=6000, batch_size=200)
+    ensure_topics(settings, TopicPolicy(partitions=3))
     return settings

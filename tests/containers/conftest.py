@@ -99,7 +99,7 @@ def _kafka_env(port: int) -> dict:
 def platform(docker_client, secret):
     import psycopg
 
-    from shared.kafka import ensure_topics
+    from shared.kafka_admin import TopicPolicy, ensure_topics
     from shared.settings import KafkaSettings
     running = Platform()
     try:
@@ -107,7 +107,7 @@ def platform(docker_client, secret):
         running.start("broker", KAFKA_IMAGE, env=_kafka_env(kafka_port))
         bootstrap = f"127.0.0.1:{kafka_port}"
         wait_until(lambda: _port_open(kafka_port), timeout=120, message="the broker container to listen")
-        ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), partitions=3, timeout_s=120)
+        ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), TopicPolicy(partitions=3), timeout_s=120)
         env = {"COINS_AUTH_SECRET": secret, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
                "KAFKA_SESSION_TIMEOUT_MS": "6000", "GUNICORN_WORKERS": "2"}
         for service in SERVICES:

@@ -1,5 +1,6 @@
 """The whole platform as real processes (gunicorn, relays, consumers, payout worker), once on
-PostgreSQL and once on SQLite files, with a broker of the session's own."""
+PostgreSQL and once on SQLite files, with the session's broker (Apache Kafka: each service
+connects as its own principal, held to its ACLs)."""
 from __future__ import annotations
 
 import os
@@ -13,10 +14,10 @@ from tests.support.stories import Api
 
 
 @pytest.fixture(scope="module", params=["postgres", "sqlite"])
-def stack(request, kafka_bootstrap, tmp_path_factory, secret):
+def stack(request, broker, tmp_path_factory, secret):
     backend = request.param
     var_dir = tmp_path_factory.mktemp(f"stack-{backend}")
-    env = {**os.environ, "COINS_AUTH_SECRET": secret, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+    env = {**os.environ, "COINS_AUTH_SECRET": secret,
            "KAFKA_TOPIC_PREFIX": f"e2e{uuid.uuid4().hex[:6]}.", "KAFKA_SESSION_TIMEOUT_MS": "6000",
            "KAFKA_PARTITIONS": "3", "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "8", "LOG_LEVEL": "INFO"}
     created = []
@@ -28,7 +29,8 @@ def stack(request, kafka_bootstrap, tmp_path_factory, secret):
     else:
         for service in SERVICES:
             env.pop(f"{service.upper()}_DATABASE_URL", None)
-    running = Stack(var_dir=var_dir, ports={s: free_port() for s in SERVICES}, env=env, restart=False)
+    running = Stack(var_dir=var_dir, ports={s: free_port() for s in SERVICES}, env=env, broker=broker,
+                    restart=False)
     try:
         running.start()
         running.wait_ready(timeout_s=90)

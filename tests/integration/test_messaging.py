@@ -23,7 +23,7 @@ from shared.contracts import GIFT_SENT, PURCHASE_COMPLETED, envelope_to_dict, ne
 from shared.db import snapshot
 from shared.errors import PermanentMessageError
 from shared.inbox import Apply, InboxConsumer
-from shared.kafka import make_consumer, make_producer
+from shared.kafka import client_options, make_consumer, make_producer
 from shared.outbox import OutboxRelay
 from tests.support.producers import AcksTheFirst
 from tests.support.waiting import wait_until
@@ -84,7 +84,7 @@ def balance(svc, user_id: str) -> int | None:
 
 
 def dead_letters(kafka, topic=PURCHASE_COMPLETED.topic, expected=1) -> list:
-    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, auto_offset_reset="earliest",
+    consumer = KafkaConsumer(**client_options(kafka), auto_offset_reset="earliest",
                              enable_auto_commit=False, consumer_timeout_ms=15_000)
     consumer.assign([TopicPartition(kafka.topic(topic) + ".dlq", 0)])
     found = []
@@ -199,7 +199,7 @@ def test_a_database_outage_is_retried_not_dead_lettered(gifting, kafka, run_cons
     run_consumer(gifting, handlers={PURCHASE_COMPLETED.topic: flaky}, group="flaky")
     wait_until(lambda: balance(gifting, "viewer") == 700, message="applied after the outage")
     assert failures["left"] == 0
-    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap_servers)
+    consumer = KafkaConsumer(**client_options(kafka))
     dlq = TopicPartition(kafka.topic(PURCHASE_COMPLETED.topic) + ".dlq", 0)
     assert consumer.end_offsets([dlq])[dlq] == 0
     consumer.close()

@@ -1,32 +1,40 @@
-"""A Kafka-compatible broker for tests: the one in KAFKA_BOOTSTRAP_SERVERS, or a local one spawned here."""
+"""The broker for a test session: Apache Kafka by default (COINS_TEST_BROKER=tansu for the
+embedded one), or an existing one named by KAFKA_BOOTSTRAP_SERVERS (tests then use fresh topic
+prefixes)."""
 from __future__ import annotations
 
-import socket
-import subprocess
+import os
 import tempfile
 from pathlib import Path
 
-from coinsctl.broker import start_broker
+from coinsctl.broker import free_port, make_broker  # noqa: F401 - free_port is re-exported for tests
+from shared.settings import kafka_settings
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class ExternalBroker:
+    """A broker this session did not start: reached with the KAFKA_* variables as they are."""
+    kind = "external"
+    secured = False
+
+    def __init__(self, environ=os.environ):
+        self._env = {k: v for k, v in environ.items() if k.startswith("KAFKA_")}
+        self.bootstrap = self._env["KAFKA_BOOTSTRAP_SERVERS"]
+
+    def client_env(self, user: str) -> dict[str, str]:
+        return dict(self._env)
+
+    def settings(self, user: str = "admin", topic_prefix: str = ""):
+        return kafka_settings({**self._env, "KAFKA_TOPIC_PREFIX": topic_prefix})
+
+    def stop(self, **_) -> None:
+        pass
 
 
-class SpawnedBroker:
-    def __init__(self):
-        self.port = free_port()
-        self.log = Path(tempfile.mkdtemp(prefix="coins-broker-")) / "broker.log"
-        self.proc: subprocess.Popen | None = start_broker("127.0.0.1", self.port, self.log)
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-            self.proc = None
+def session_broker(kind: str | None = None):
+    """Started and ready: the external broker, or a new one of `kind` (default: COINS_TEST_BROKER or apache)."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and kind is None:
+        return ExternalBroker()
+    kind = kind or os.environ.get("COINS_TEST_BROKER", "apache")
+    broker = make_broker(kind, Path(tempfile.mkdtemp(prefix=f"coins-{kind}-")))
+    broker.start()
+    return broker

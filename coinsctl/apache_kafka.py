@@ -1,0 +1,198 @@
+"""A single-node Apache Kafka broker (KRaft, no ZooKeeper) run from its published jars.
+
+What `make test`, the bench and `KAFKA=apache make run` use: the production broker, on loopback.
+Its data lives in a directory of its own, so a restart keeps every topic, record and offset.
+Clients authenticate with SASL/SCRAM-SHA-512 and the StandardAuthorizer holds them to their ACLs
+(see `coinsctl.kafka_acls`); `admin` is the super user that creates topics and ACLs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coinsctl.broker import free_port, port_open, signal_group
+from shared.settings import KafkaSettings, kafka_settings
+
+REPO = Path(__file__).resolve().parent.parent
+KAFKA_DIR = REPO / "deploy" / "kafka"
+MECHANISM = "SCRAM-SHA-512"
+SERVICE_USERS = ("purchase", "gifting", "payout")
+
+
+def classpath() -> str:
+    """The broker's jars (fetched with Maven from deploy/kafka/pom.xml on first use, then cached)."""
+    jars = os.environ.get("COINS_KAFKA_JARS") or subprocess.run(
+        [str(KAFKA_DIR / "fetch-jars.sh")], check=True, capture_output=True, text=True,
+        timeout=600).stdout.strip()
+    return f"{jars}/*"
+
+
+@dataclass
+class Credentials:
+    """One SCRAM password a principal: `admin` (super user), one per service, and `outsider`
+    (authenticated but granted nothing: what a stolen or misconfigured client looks like)."""
+    passwords: dict[str, str] = field(default_factory=lambda: {
+        user: secrets.token_urlsafe(18) for user in ("admin", *SERVICE_USERS, "outsider")})
+
+    def scram_args(self) -> list[str]:
+        return [arg for user, pw in self.passwords.items()
+                for arg in ("--add-scram", f"{MECHANISM}=[name={user},password={pw}]")]
+
+    def client_env(self, user: str) -> dict[str, str]:
+        """The KAFKA_* variables a process needs to connect as `user`."""
+        return {"KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "KAFKA_SASL_MECHANISM": MECHANISM,
+                "KAFKA_SASL_USERNAME": user, "KAFKA_SASL_PASSWORD": self.passwords[user]}
+
+
+def server_properties(*, port: int, controller_port: int, data_dir: Path, creds: Credentials) -> str:
+    admin_pw = creds.passwords["admin"]
+    return "\n".join([
+        "process.roles=broker,controller",
+        "node.id=1",
+        f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
+        f"listeners=CLIENT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        f"advertised.listeners=CLIENT://127.0.0.1:{port}",
+        "listener.security.protocol.map=CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+        "inter.broker.listener.name=CLIENT",
+        "controller.listener.names=CONTROLLER",
+        # SCRAM credentials live in the cluster metadata, which the controller cannot read before
+        # it runs, so the controller listener authenticates with PLAIN from this file instead.
+        f"sasl.enabled.mechanisms={MECHANISM}",
+        f"sasl.mechanism.inter.broker.protocol={MECHANISM}",
+        "sasl.mechanism.controller.protocol=PLAIN",
+        "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain."
+        f'PlainLoginModule required username="admin" password="{admin_pw}" user_admin="{admin_pw}";',
+        f"listener.name.client.{MECHANISM.lower()}.sasl.jaas.config=org.apache.kafka.common.security."
+        f'scram.ScramLoginModule required username="admin" password="{admin_pw}";',
+        "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users=User:admin",
+        "allow.everyone.if.no.acl.found=false",
+        f"log.dirs={data_dir}",
+        "auto.create.topics.enable=false",
+        "num.partitions=1",
+        # One node: every internal topic has one replica.
+        "offsets.topic.replication.factor=1",
+        "offsets.topic.num.partitions=6",
+        "transaction.state.log.replication.factor=1",
+        "transaction.state.log.min.isr=1",
+        "share.coordinator.state.topic.replication.factor=1",
+        "share.coordinator.state.topic.min.isr=1",
+        # A group's first member does not wait 3 s for others to join.
+        "group.initial.rebalance.delay.ms=0",
+        "log.segment.bytes=16777216",
+        "",
+    ])
+
+
+class ApacheKafka:
+    """One broker process: format once, then start and stop (and restart) keeping its data."""
+
+    kind = "apache"
+    secured = True
+
+    def __init__(self, home: Path, *, port: int | None = None, heap: str = "512m"):
+        self.home = home.resolve()
+        self.heap = heap
+        self.proc: subprocess.Popen | None = None
+        self.log_path = self.home / "broker.log"
+        self._log_offset = 0
+        state = self.home / "broker.json"
+        if state.exists():  # formatted before: same ports, same principals, same data
+            saved = json.loads(state.read_text())
+            self.port, self.controller_port = saved["port"], saved["controller_port"]
+            self.creds = Credentials(saved["passwords"])
+        else:
+            self.port, self.controller_port = port or free_port(), free_port()
+            self.creds = Credentials()
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def client_env(self, user: str) -> dict[str, str]:
+        """The environment a process needs to reach this broker as `user`."""
+        return {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, **self.creds.client_env(user)}
+
+    def settings(self, user: str = "admin", topic_prefix: str = "") -> KafkaSettings:
+        return kafka_settings({**self.client_env(user), "KAFKA_TOPIC_PREFIX": topic_prefix})
+
+    def format(self) -> None:
+        """Write server.properties and format the KRaft log directory with the SCRAM users."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "broker.json").write_text(json.dumps(
+            {"port": self.port, "controller_port": self.controller_port, "passwords": self.creds.passwords}))
+        (self.home / "broker.json").chmod(0o600)
+        props = self.home / "server.properties"
+        props.write_text(server_properties(port=self.port, controller_port=self.controller_port,
+                                           data_dir=self.home / "data", creds=self.creds))
+        cluster_id = self._java("kafka.tools.StorageTool", "random-uuid").strip()
+        self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props),
+                   *self.creds.scram_args())
+
+    def wipe(self) -> None:
+        """Stop and lose every topic, record, offset and ACL (a disk lost): formatted anew."""
+        self.stop(kill=True)
+        shutil.rmtree(self.home / "data", ignore_errors=True)
+        self.format()
+
+    def start(self, timeout_s: float = 90.0) -> None:
+        if not (self.home / "data" / "meta.properties").exists():
+            self.format()
+        if port_open("127.0.0.1", self.port):
+            raise RuntimeError(f"127.0.0.1:{self.port} is already in use")
+        log = open(self.log_path, "ab")
+        self._log_offset = log.tell()
+        self.proc = subprocess.Popen(
+            [*self._java_cmd(), "kafka.Kafka", str(self.home / "server.properties")],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout_s
+        while not self._ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"Apache Kafka exited with {self.proc.returncode}; see {self.log_path}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"Apache Kafka did not start within {timeout_s:.0f}s; see {self.log_path}")
+            time.sleep(0.2)
+
+    def stop(self, *, kill: bool = False) -> None:
+        if self.proc is None:
+            return
+        signal_group(self.proc, signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def version(self) -> str:
+        """The version the broker's own log announces ("Kafka version: 4.1.1")."""
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            if "Kafka version:" in line:
+                return line.split("Kafka version:", 1)[1].split()[0]
+        return "unknown"
+
+    def _ready(self) -> bool:
+        # The broker logs this once it serves clients (after the controller and its metadata).
+        if not port_open("127.0.0.1", self.port):
+            return False
+        with open(self.log_path, "rb") as log:
+            log.seek(self._log_offset)
+            return b"Kafka Server started" in log.read()
+
+    def _java_cmd(self) -> list[str]:
+        return ["java", f"-Xms{self.heap}", f"-Xmx{self.heap}", "-XX:+UseG1GC",
+                f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.properties'}",
+                "-cp", classpath()]
+
+    def _java(self, *args: str) -> str:
+        return subprocess.run([*self._java_cmd(), *args], check=True, capture_output=True,
+                              text=True, timeout=120).stdout

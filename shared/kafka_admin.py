@@ -1,0 +1,113 @@
+"""Topics and consumer lag: what an operator (or the test and local setup) asks of the cluster.
+
+Topics are created with explicit settings rather than the broker's defaults: a record is
+acknowledged only once `min.insync.replicas` copies hold it (acks=all), no unclean leader
+election (which can silently drop acknowledged records), and dead letters kept long enough for
+a human to look at them. Works on any Kafka-protocol broker (Apache Kafka, the local Tansu).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from shared.contracts import ALL_TOPICS, CONTRACTS
+from shared.kafka import client_options
+from shared.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicPolicy:
+    partitions: int = 6
+    replication: int = 1
+    retention_days: int = 7       # events: long enough to rebuild a consumer after a week's outage
+    dlq_retention_days: int = 90  # dead letters wait for a person to fix and replay them
+
+    def configs(self, topic: str) -> dict[str, str]:
+        days = self.dlq_retention_days if topic.endswith(".dlq") else self.retention_days
+        return {"min.insync.replicas": str(min(2, self.replication)),  # 2 of 3 in production
+                "unclean.leader.election.enable": "false", "cleanup.policy": "delete",
+                "retention.ms": str(days * DAY_MS)}
+
+    def partitions_of(self, topic: str) -> int:
+        return 1 if topic.endswith(".dlq") else self.partitions  # letters are few; one keeps them in order
+
+
+def admin_client(settings: KafkaSettings, *, timeout_s: float = 30.0) -> KafkaAdminClient:
+    """An admin client, retried while the broker is still starting."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return KafkaAdminClient(**client_options(settings), client_id="coins-admin", request_timeout_ms=10_000)
+        except Exception:  # noqa: BLE001 - broker still starting, or not yet reachable
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def ensure_topics(settings: KafkaSettings, policy: TopicPolicy = TopicPolicy(), *,
+                  topics: tuple[str, ...] = ALL_TOPICS, timeout_s: float = 30.0) -> list[str]:
+    """Create every topic the platform uses (and its dead-letter topic); existing ones are left alone."""
+    admin = admin_client(settings, timeout_s=timeout_s)
+    created = []
+    try:
+        existing = set(admin.list_topics())
+        for topic in topics:
+            name = settings.topic(topic)
+            if name in existing:
+                continue
+            try:
+                admin.create_topics([NewTopic(name, policy.partitions_of(topic), policy.replication,
+                                              topic_configs=policy.configs(topic))])
+                created.append(name)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        admin.close()
+    return created
+
+
+def consumer_lag(settings: KafkaSettings, group: str, topics: list[str]) -> dict[TopicPartition, int]:
+    """Records not yet committed by `group`, per partition: the high watermark minus its offset.
+
+    Exact on Apache Kafka. Tansu's high watermark is the base offset of its last batch plus one,
+    so there the figure is a lower bound; ask the inbox what was applied instead."""
+    admin = admin_client(settings, timeout_s=10)
+    consumer = KafkaConsumer(**client_options(settings), client_id="coins-lag", enable_auto_commit=False)
+    try:
+        parts = [TopicPartition(settings.topic(t), p) for t in topics
+                 for p in sorted(consumer.partitions_for_topic(settings.topic(t)) or ())]
+        committed = admin.list_group_offsets({group: parts}).get(group, {})
+        ends = consumer.end_offsets(parts)
+        lag = {}
+        for tp in parts:
+            done = committed.get(tp)
+            lag[tp] = max(0, ends[tp] - (done.offset if done is not None and done.offset >= 0 else 0))
+        return lag
+    finally:
+        consumer.close()
+        admin.close()
+
+
+def consumed_topics(service: str) -> list[str]:
+    return [topic for topic, contract in CONTRACTS.items() if service in contract.consumers]
+
+
+def main() -> None:
+    """`python -m shared.kafka_admin`: create the topics (KAFKA_PARTITIONS, KAFKA_REPLICATION)."""
+    from shared.settings import Env, kafka_settings
+    env = Env()
+    policy = TopicPolicy(partitions=env.int("KAFKA_PARTITIONS", 6), replication=env.int("KAFKA_REPLICATION", 1))
+    created = ensure_topics(kafka_settings(), policy, timeout_s=120)
+    print(f"created {len(created)} topics")
+
+
+if __name__ == "__main__":
+    main()
