@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 import requests
 
 from coinsctl.broker import start_broker
+from coinsctl.keys import ensure_local_keys
 from shared.db import normalise_url
 from shared.kafka import ensure_topics
 from shared.migrate import upgrade
@@ -75,12 +75,9 @@ class Stack:
     def prepare(self) -> None:
         (self.var_dir / "logs").mkdir(parents=True, exist_ok=True)
         self.env.setdefault("COINS_VAR_DIR", str(self.var_dir))
-        if not (self.env.get("COINS_AUTH_SECRET") or self.env.get("COINS_AUTH_SECRET_FILE")):
-            secret_file = self.var_dir / "auth-secret"
-            if not secret_file.exists():
-                secret_file.write_text(secrets.token_urlsafe(48))
-                secret_file.chmod(0o600)
-            self.env["COINS_AUTH_SECRET_FILE"] = str(secret_file)
+        self.env.setdefault("COINS_ENV", "local")
+        if not self.env.get("COINS_AUTH_KEYS_DIR"):
+            self.env["COINS_AUTH_KEYS_DIR"] = str(ensure_local_keys(self.var_dir))
         if not self.env.get("KAFKA_BOOTSTRAP_SERVERS"):
             self.broker = start_broker(self.host, self.broker_port, self.var_dir / "logs" / "broker.log")
             self.env["KAFKA_BOOTSTRAP_SERVERS"] = f"{self.host}:{self.broker_port}"

@@ -16,6 +16,12 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
+def auth(auth_for):
+    """Tokens meant for payout (their `aud`)."""
+    return auth_for("payout")
+
+
+@pytest.fixture
 def payout(make_service):
     return make_service("payout")
 
