@@ -18,6 +18,8 @@ class CallerKeys:
     def __init__(self, root: Path | None = None):
         self.root = root or Path(tempfile.mkdtemp(prefix="coins-keys-"))
         self.private_dir, self.public_dir = self.root / "private", self.root / "public"
+        self.root.chmod(0o755)  # the service containers (uid 10001) read the public keys; private/ stays 0700
+        self.private_dir.mkdir(mode=0o700)
         for caller in CALLERS:
             generate_key_pair(self.private_dir, self.public_dir, caller, kid=f"{caller}-test-1")
 
