@@ -132,8 +132,9 @@ def generate_key_pair(private_dir: Path, public_dir: Path, caller: str, kid: str
     if not KID_RE.match(kid):
         raise KeyFileError(f"key id {kid!r} is not valid")
     private = ed25519.Ed25519PrivateKey.generate()
-    for directory in (private_dir / caller, public_dir / caller):
-        directory.mkdir(parents=True, exist_ok=True)
+    (private_dir / caller).mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir.chmod(0o700)  # only the caller reads its private keys
+    (public_dir / caller).mkdir(parents=True, exist_ok=True)
     private_path = private_dir / caller / f"{kid}.pem"
     fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
