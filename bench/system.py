@@ -22,7 +22,9 @@ from shared.kafka import make_producer
 from shared.settings import KafkaSettings
 
 
-def gift_load(stack, token: Callable[[str], str], viewers: list[str], *, concurrency: int, seconds: float, max_ops: int,
+TokenFor = Callable[[str], str]  # service -> a fresh bearer token meant for it
+
+def gift_load(stack, token: TokenFor, viewers: list[str], *, concurrency: int, seconds: float, max_ops: int,
               hot_creator: str | None = None, pace_s: float = 0.0) -> LoadResult:
     url = f"{stack.url('gifting')}/v1/gifts"
 
@@ -88,7 +90,7 @@ def stack_roots(stack, broker_pid: int) -> dict[str, int]:
     return {**{name: proc.pid for name, proc in stack.procs.items()}, "broker": broker_pid}
 
 
-def fund(stack, token: Callable[[str], str], viewers: list[str]) -> None:
+def fund(stack, token: TokenFor, viewers: list[str]) -> None:
     session = requests.Session()
     for viewer in viewers:
         response = session.post(f"{stack.url('purchase')}/v1/purchases", timeout=30, json={
@@ -183,7 +185,7 @@ def memory_mb(stack, field_name: str = "VmHWM") -> dict[str, float]:
             for name, proc in stack.procs.items()}
 
 
-def soak(stack, token: Callable[[str], str], viewers: list[str], *, gifts: int, concurrency: int, rounds: int = 10,
+def soak(stack, token: TokenFor, viewers: list[str], *, gifts: int, concurrency: int, rounds: int = 10,
          on_round=None) -> dict:
     """Send `gifts` gifts in `rounds` equal rounds, reading every process's resident memory after
     each. Bounded means: over the second half of the run (warm caches, full pools) no process

@@ -71,7 +71,8 @@ def check(totals: dict[str, dict]) -> list[str]:
     return problems
 
 
-def audit(urls: dict[str, str], token_for: Callable[[str], str], *, wait_s: float = 60.0, poll_s: float = 0.5) -> AuditReport:
+def audit(urls: dict[str, str], token_for: Callable[[str], str], *, wait_s: float = 60.0,
+          poll_s: float = 0.5) -> AuditReport:
     deadline = time.monotonic() + wait_s
     while True:
         totals = fetch_totals(urls, token_for)
