@@ -21,8 +21,8 @@ from shared.contracts import GIFT_SENT, envelope_to_dict, new_event
 from shared.kafka import make_producer
 from shared.settings import KafkaSettings
 
-
 TokenFor = Callable[[str], str]  # service -> a fresh bearer token meant for it
+
 
 def gift_load(stack, token: TokenFor, viewers: list[str], *, concurrency: int, seconds: float, max_ops: int,
               hot_creator: str | None = None, pace_s: float = 0.0) -> LoadResult:
