@@ -33,9 +33,9 @@ test-unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
-## Print a bearer token for the local stack: make token CALLER=gateway
+## Print a bearer token for the local stack: make token CALLER=gateway SERVICE=gifting
 token: $(STAMP)
-	@$(BIN)/coinsctl token --caller $(or $(CALLER),gateway)
+	@$(BIN)/coinsctl token --caller $(or $(CALLER),gateway) --service $(or $(SERVICE),purchase)
 
 ## Build the three service images (plus the test broker and PostgreSQL images).
 images: $(STAMP) docker

@@ -26,7 +26,7 @@ from bench import baselines, pgcluster, system
 from bench.pgcluster import OwnCluster
 from coinsctl.broker import start_broker
 from coinsctl.stack import SERVICES, Stack
-from shared.auth import issue_token
+from coinsctl.keys import local_token
 from shared.clock import utcnow
 from shared.settings import KafkaSettings
 from tests.support import postgres
@@ -64,7 +64,6 @@ def main() -> None:
 def measure(args: argparse.Namespace, levels: list[int], admin_url: str | None, pg_settings: dict) -> dict:
     """Every load of the run, on the cluster of `admin_url` (None: the machine's)."""
     work = Path(tempfile.mkdtemp(prefix="coins-bench-"))
-    secret = os.urandom(32).hex()
     databases = {name: postgres.create_database(f"bench_{name}", admin_url) for name in ("pg",) + SERVICES}
     broker_port = free_port()
     broker = start_broker("127.0.0.1", broker_port, work / "broker.log")
@@ -108,13 +107,14 @@ def measure(args: argparse.Namespace, levels: list[int], admin_url: str | None, 
             done()
 
             step("starting the stack")
-            env = {**os.environ, "COINS_AUTH_SECRET": secret, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+            env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
                    "KAFKA_TOPIC_PREFIX": "sys.", "KAFKA_PARTITIONS": "6", "LOG_LEVEL": "WARNING",
                    **{f"{s.upper()}_DATABASE_URL": databases[s] for s in SERVICES}}
             stack = Stack(var_dir=work / "stack", ports={s: free_port() for s in SERVICES}, env=env, restart=False)
             stack.start()
             stack.wait_ready(timeout_s=120)
-            token = issue_token(caller="gateway", secret=secret, ttl_seconds=7200)
+            def token(service: str) -> str:  # minted per load: tokens live at most 15 minutes
+                return local_token(stack.var_dir, "gateway", service)
             viewers = [f"bench-viewer-{i}" for i in range(max(levels))]
             # Warm up: the first events wait for the consumer groups' first join; not what we measure.
             warm_since = utcnow()

@@ -10,6 +10,7 @@ import signal
 import time
 import uuid
 from pathlib import Path
+from typing import Callable
 
 import psycopg
 import requests
@@ -20,14 +21,16 @@ from shared.contracts import GIFT_SENT, envelope_to_dict, new_event
 from shared.kafka import make_producer
 from shared.settings import KafkaSettings
 
+TokenFor = Callable[[str], str]  # service -> a fresh bearer token meant for it
 
-def gift_load(stack, token: str, viewers: list[str], *, concurrency: int, seconds: float, max_ops: int,
+
+def gift_load(stack, token: TokenFor, viewers: list[str], *, concurrency: int, seconds: float, max_ops: int,
               hot_creator: str | None = None, pace_s: float = 0.0) -> LoadResult:
     url = f"{stack.url('gifting')}/v1/gifts"
 
     def make_worker(index: int):
         session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {token}"
+        session.headers["Authorization"] = f"Bearer {token('gifting')}"
         rnd = random.Random(index)
         sender = viewers[index % len(viewers)]
 
@@ -87,13 +90,13 @@ def stack_roots(stack, broker_pid: int) -> dict[str, int]:
     return {**{name: proc.pid for name, proc in stack.procs.items()}, "broker": broker_pid}
 
 
-def fund(stack, token: str, viewers: list[str]) -> None:
+def fund(stack, token: TokenFor, viewers: list[str]) -> None:
     session = requests.Session()
     for viewer in viewers:
         response = session.post(f"{stack.url('purchase')}/v1/purchases", timeout=30, json={
             "user_id": viewer, "country": "US", "birth_date": "1990-01-01", "coins": 2_500_000,
             "payment": {"method": "card", "token": "tok_visa"}},
-            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex})
+            headers={"Authorization": f"Bearer {token('purchase')}", "Idempotency-Key": uuid.uuid4().hex})
         response.raise_for_status()
 
 
@@ -182,7 +185,7 @@ def memory_mb(stack, field_name: str = "VmHWM") -> dict[str, float]:
             for name, proc in stack.procs.items()}
 
 
-def soak(stack, token: str, viewers: list[str], *, gifts: int, concurrency: int, rounds: int = 10,
+def soak(stack, token: TokenFor, viewers: list[str], *, gifts: int, concurrency: int, rounds: int = 10,
          on_round=None) -> dict:
     """Send `gifts` gifts in `rounds` equal rounds, reading every process's resident memory after
     each. Bounded means: over the second half of the run (warm caches, full pools) no process

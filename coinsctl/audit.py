@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import requests
 
@@ -26,10 +27,11 @@ class AuditReport:
         return not self.problems
 
 
-def fetch_totals(urls: dict[str, str], token: str) -> dict[str, dict]:
-    headers = {"Authorization": f"Bearer {token}"}
+def fetch_totals(urls: dict[str, str], token_for: Callable[[str], str]) -> dict[str, dict]:
+    """Each service's totals, asked with a token meant for that service (`aud`)."""
     totals = {}
     for service, url in urls.items():
+        headers = {"Authorization": f"Bearer {token_for(service)}"}
         response = requests.get(f"{url}/v1/internal/totals", headers=headers, timeout=10)
         response.raise_for_status()
         totals[service] = response.json()
@@ -69,10 +71,11 @@ def check(totals: dict[str, dict]) -> list[str]:
     return problems
 
 
-def audit(urls: dict[str, str], token: str, *, wait_s: float = 60.0, poll_s: float = 0.5) -> AuditReport:
+def audit(urls: dict[str, str], token_for: Callable[[str], str], *, wait_s: float = 60.0,
+          poll_s: float = 0.5) -> AuditReport:
     deadline = time.monotonic() + wait_s
     while True:
-        totals = fetch_totals(urls, token)
+        totals = fetch_totals(urls, token_for)
         behind = lagging(totals)
         if not behind:
             return AuditReport(totals=totals, problems=check(totals))

@@ -2,26 +2,29 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 import click
 
-from shared.settings import Env, database_url, kafka_settings, read_secret
+from shared.settings import Env, database_url, kafka_settings
 
 SERVICES = ("purchase", "gifting", "payout")
 
 
-def _secret() -> str:
-    secret = read_secret(Env())
-    if secret:
-        return secret
-    fallback = Path(os.environ.get("COINS_VAR_DIR", "var")) / "auth-secret"
-    if fallback.exists():
-        return fallback.read_text().strip()
-    raise click.ClickException("no token secret: set COINS_AUTH_SECRET (or COINS_AUTH_SECRET_FILE), "
-                               "or start the local stack with `make run` first")
+def _var_dir() -> Path:
+    return Path(Env().str("COINS_VAR_DIR", "var"))
+
+
+def _token(caller: str, service: str, ttl: int = 300, kid: str | None = None) -> str:
+    """A token signed with the caller's private key from the local stack's key directory."""
+    from coinsctl.keys import local_token
+    from shared.keys import KeyFileError
+    try:
+        return local_token(_var_dir(), caller, service, ttl_seconds=ttl, kid=kid)
+    except KeyFileError as exc:
+        raise click.ClickException(f"{exc}: make one with `coinsctl keys new --caller {caller}`, "
+                                   "or start the local stack with `make run` first") from exc
 
 
 @click.group()
@@ -32,11 +35,47 @@ def main() -> None:
 @main.command()
 @click.option("--caller", default="gateway", show_default=True,
               help="The calling service the token names (gateway, live, app, processor, ops).")
-@click.option("--ttl", default=3600, show_default=True, help="Seconds until the token expires.")
-def token(caller: str, ttl: int) -> None:
-    """Print a signed bearer token for the local stack."""
-    from shared.auth import issue_token
-    click.echo(issue_token(caller=caller, secret=_secret(), ttl_seconds=ttl))
+@click.option("--service", type=click.Choice(SERVICES), required=True, help="The service it is for (aud).")
+@click.option("--ttl", default=300, show_default=True, help="Seconds until it expires (services allow 900).")
+@click.option("--kid", default=None, help="Sign with this key (default: the caller's newest).")
+def token(caller: str, service: str, ttl: int, kid: str | None) -> None:
+    """Print a bearer token signed with the caller's local private key (under COINS_VAR_DIR/keys)."""
+    click.echo(_token(caller, service, ttl, kid))
+
+
+@main.group()
+def keys() -> None:
+    """Callers' key pairs (under COINS_VAR_DIR/keys: private/ for callers, public/ for services)."""
+
+
+@keys.command("new")
+@click.option("--caller", required=True, help="The caller the key pair belongs to.")
+@click.option("--kid", default=None, help="The key id (default: caller and UTC time).")
+def keys_new(caller: str, kid: str | None) -> None:
+    """Make an Ed25519 key pair for a caller; the services pick up its public key without restart."""
+    from coinsctl.keys import key_dirs
+    from shared.keys import KeyFileError, generate_key_pair
+    private_dir, public_dir = key_dirs(_var_dir())
+    try:
+        kid = generate_key_pair(private_dir, public_dir, caller, kid)
+    except (KeyFileError, FileExistsError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps({"caller": caller, "kid": kid, "private_key": str(private_dir / caller / f"{kid}.pem"),
+                           "public_key": str(public_dir / caller / f"{kid}.pem")}))
+
+
+@keys.command("retire")
+@click.argument("kid")
+def keys_retire(kid: str) -> None:
+    """Retire a key: remove its public half, so the services refuse its tokens (within a second)."""
+    from coinsctl.keys import key_dirs
+    _, public_dir = key_dirs(_var_dir())
+    found = list(public_dir.glob(f"*/{kid}.pem"))
+    if not found:
+        raise click.ClickException(f"no public key {kid!r} under {public_dir}")
+    for path in found:
+        path.unlink()
+    click.echo(f"retired {kid}")
 
 
 @main.command()
@@ -74,9 +113,8 @@ def stack() -> None:
 def audit(purchase_url: str, gifting_url: str, payout_url: str, wait: float) -> None:
     """Check conservation of coins and diamonds across the three services; exit 1 if broken."""
     from coinsctl.audit import audit as run_audit
-    from shared.auth import issue_token
     report = run_audit({"purchase": purchase_url, "gifting": gifting_url, "payout": payout_url},
-                       issue_token(caller="ops", secret=_secret(), ttl_seconds=300), wait_s=wait)
+                       lambda service: _token("ops", service), wait_s=wait)
     click.echo(json.dumps(report.totals, indent=2))
     if not report.ok:
         for problem in report.problems:

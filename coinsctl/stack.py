@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -22,6 +21,7 @@ import requests
 
 from coinsctl.broker import make_broker, signal_group
 from coinsctl.kafka_acls import apply_acls, platform_acls
+from coinsctl.keys import ensure_local_keys
 from shared.db import normalise_url
 from shared.kafka_admin import TopicPolicy, ensure_topics
 from shared.migrate import upgrade
@@ -82,12 +82,9 @@ class Stack:
     def prepare(self) -> None:
         (self.var_dir / "logs").mkdir(parents=True, exist_ok=True)
         self.env.setdefault("COINS_VAR_DIR", str(self.var_dir))
-        if not (self.env.get("COINS_AUTH_SECRET") or self.env.get("COINS_AUTH_SECRET_FILE")):
-            secret_file = self.var_dir / "auth-secret"
-            if not secret_file.exists():
-                secret_file.write_text(secrets.token_urlsafe(48))
-                secret_file.chmod(0o600)
-            self.env["COINS_AUTH_SECRET_FILE"] = str(secret_file)
+        self.env.setdefault("COINS_ENV", "local")
+        if not self.env.get("COINS_AUTH_KEYS_DIR"):
+            self.env["COINS_AUTH_KEYS_DIR"] = str(ensure_local_keys(self.var_dir))
         if self.owns_broker:
             self.broker.start()
         self.setup_broker()

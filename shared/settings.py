@@ -94,13 +94,15 @@ class KafkaSettings:
 
 @dataclass(frozen=True)
 class AuthSettings:
-    # One secret shared by every caller, or a key per caller (caller -> secret).
-    shared_secret: str | None
-    caller_keys: Mapping[str, str] = field(default_factory=dict)
+    # This service's name in a token's `aud`.
+    audience: str
+    # The callers' public keys: <keys_dir>/<caller>/<kid>.pem (shared.keys); None: no caller can call.
+    keys_dir: Path | None = None
+    retired_keys: frozenset[str] = frozenset()
     # caller -> permissions it holds on this service
     policy: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    issuer: str = "coins-platform"
-    leeway_seconds: int = 30
+    max_token_seconds: int = 900  # exp - iat
+    leeway_seconds: int = 30  # clock skew allowed on exp, iat and nbf
 
 
 @dataclass(frozen=True)
@@ -113,20 +115,11 @@ class CommonSettings:
     max_body_bytes: int = 1024 * 1024
     idempotency_lease_seconds: int = 60
     consumer_group: str = ""
+    environment: str = "production"  # COINS_ENV; see deployment_environment
 
-
-def read_secret(env: Env) -> str | None:
-    """The shared token secret: COINS_AUTH_SECRET, or the file named by COINS_AUTH_SECRET_FILE."""
-    secret = env.optional("COINS_AUTH_SECRET")
-    if secret:
-        return secret
-    path = env.optional("COINS_AUTH_SECRET_FILE")
-    if path:
-        try:
-            return Path(path).read_text().strip()
-        except OSError as exc:
-            raise ConfigError(f"COINS_AUTH_SECRET_FILE {path!r} cannot be read: {exc}") from exc
-    return None
+    @property
+    def local_or_test(self) -> bool:
+        return self.environment in LOCAL_ENVIRONMENTS
 
 
 def kafka_settings(environ: Mapping[str, str] | None = None) -> KafkaSettings:
@@ -160,6 +153,33 @@ def _sasl_password(env: Env) -> str | None:
     return env.optional("KAFKA_SASL_PASSWORD")
 
 
+def auth_settings(service: str, default_policy: Mapping[str, tuple[str, ...]],
+                  environ: Mapping[str, str] | None = None) -> AuthSettings:
+    """Who may call this service: the callers' public keys, the policy, the token rules."""
+    env = Env(environ)
+    for removed in ("COINS_AUTH_SECRET", "COINS_AUTH_SECRET_FILE", "COINS_AUTH_CALLER_KEYS"):
+        if env.optional(removed):
+            raise ConfigError(f"{removed} is no longer supported: shared-secret tokens let any caller mint "
+                              "another's; give each caller a key pair and set COINS_AUTH_KEYS_DIR")
+    policy = env.json(f"{service.upper()}_AUTH_POLICY", None)
+    policy = default_policy if policy is None else policy
+    if not isinstance(policy, dict) or not all(isinstance(p, list | tuple) for p in policy.values()):
+        raise ConfigError(f"{service.upper()}_AUTH_POLICY must be a JSON object of caller -> [permissions]")
+    keys_dir = env.optional("COINS_AUTH_KEYS_DIR")
+    settings = AuthSettings(
+        audience=env.str(f"{service.upper()}_AUTH_AUDIENCE", service),
+        keys_dir=Path(keys_dir) if keys_dir else None,
+        retired_keys=frozenset(env.list("COINS_AUTH_RETIRED_KEYS")),
+        policy={caller: tuple(perms) for caller, perms in policy.items()},
+        max_token_seconds=env.int("COINS_AUTH_MAX_TOKEN_SECONDS", 900),
+        leeway_seconds=env.int("COINS_AUTH_LEEWAY_SECONDS", 30))
+    if not 0 < settings.max_token_seconds <= 3600:
+        raise ConfigError("COINS_AUTH_MAX_TOKEN_SECONDS must be between 1 and 3600")
+    if not 0 <= settings.leeway_seconds <= 300:
+        raise ConfigError("COINS_AUTH_LEEWAY_SECONDS must be between 0 and 300")
+    return settings
+
+
 def database_url(service: str, environ: Mapping[str, str] | None = None) -> str:
     """<SERVICE>_DATABASE_URL, or a SQLite file under COINS_VAR_DIR (default ./var)."""
     env = Env(environ)
@@ -172,19 +192,27 @@ def common_settings(service: str, default_policy: Mapping[str, tuple[str, ...]],
     """Settings every service has. Per-service variables are prefixed, e.g. PURCHASE_DATABASE_URL."""
     env = Env(environ)
     prefix = service.upper()
-    secret = read_secret(env)
-    caller_keys = env.json("COINS_AUTH_CALLER_KEYS", {})
-    if not secret and not caller_keys:
-        raise ConfigError("COINS_AUTH_SECRET (or COINS_AUTH_SECRET_FILE, or COINS_AUTH_CALLER_KEYS) must be set")
-    policy_override = env.json(f"{prefix}_AUTH_POLICY", None)
-    policy = {caller: tuple(perms) for caller, perms in (policy_override or default_policy).items()}
     return CommonSettings(
         service=service,
         database_url=database_url(service, environ),
         kafka=kafka_settings(environ),
-        auth=AuthSettings(shared_secret=secret, caller_keys=caller_keys, policy=policy),
+        auth=auth_settings(service, default_policy, environ),
         log_level=env.str("LOG_LEVEL", "INFO"),
         max_body_bytes=env.int("MAX_BODY_BYTES", 1024 * 1024),
         idempotency_lease_seconds=env.int("IDEMPOTENCY_LEASE_SECONDS", 60),
         consumer_group=env.str(f"{prefix}_CONSUMER_GROUP", f"{service}-consumer"),
+        environment=deployment_environment(environ),
     )
+
+
+# -- the deployment environment: the one switch that allows local/test-only wiring -----------------
+LOCAL_ENVIRONMENTS = ("local", "test")
+
+
+def deployment_environment(environ: Mapping[str, str] | None = None) -> str:
+    """COINS_ENV: local, test or production (the default). Only local and test may run wiring
+    that is unsafe in production (sandboxes, an empty policy, no caller keys)."""
+    value = Env(environ).str("COINS_ENV", "production").lower()
+    if value not in LOCAL_ENVIRONMENTS + ("production",):
+        raise ConfigError(f"COINS_ENV must be local, test or production, got {value!r}")
+    return value

@@ -23,10 +23,11 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from shared import metrics
-from shared.auth import AuthError, VerifiedTokens, authenticate
+from shared.auth import AuthError, TokenVerifier
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem, validation_problem
 from shared.fields import ID_PATTERN
 from shared.db import retry_transient
+from shared.guard import build_verifier, check_routes
 from shared.idempotency import IdempotencyStore, KeyClaim, StoredResponse, check_key, request_fingerprint
 from shared.kafka import broker_reachable
 from shared.logs import configure_logging, current_trace_id, new_trace_id, reset_trace_id, set_trace_id
@@ -48,7 +49,7 @@ class Infra:
     engine: Engine
     tables: dict[str, sa.Table]
     collectors: list = field(default_factory=list)
-    verified_tokens: VerifiedTokens = field(default_factory=VerifiedTokens)
+    verifier: TokenVerifier | None = None  # built from settings.auth by create_app
 
 
 def infra() -> Infra:
@@ -267,7 +268,8 @@ def render_error(exc: Exception) -> Response:
 # -- the app --------------------------------------------------------------------------------------
 def create_app(*, infra_: Infra, blueprints: Iterable[Blueprint], title: str, description: str) -> Flask:
     configure_logging(infra_.settings.service, infra_.settings.log_level)
-    app = Flask(infra_.settings.service)
+    infra_.verifier = infra_.verifier or build_verifier(infra_.settings)
+    app = Flask(infra_.settings.service, static_folder=None)  # no unauthenticated file route
     app.config["MAX_CONTENT_LENGTH"] = infra_.settings.max_body_bytes
     app.json.sort_keys = False
     app.extensions["coins"] = infra_
@@ -278,6 +280,7 @@ def create_app(*, infra_: Infra, blueprints: Iterable[Blueprint], title: str, de
     app.register_blueprint(_ops_blueprint(title, description))
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    check_routes(app, OPEN_PREFIXES)
     _retry_reads(app)
     return app
 
@@ -306,8 +309,7 @@ def _start_request():
     g.trace_token = set_trace_id(incoming if incoming and TRACE_ID.match(incoming) else new_trace_id())
     if request.path.startswith("/v1"):
         try:
-            g.caller = authenticate(request.headers.get("Authorization"), infra().settings.auth,
-                                    infra().verified_tokens)
+            g.caller = infra().verifier.authenticate(request.headers.get("Authorization"))
         except AuthError as exc:
             raise Problem(exc.status, "Unauthorized", exc.detail, code="unauthorized",
                           headers={"WWW-Authenticate": 'Bearer realm="coins"'}) from exc

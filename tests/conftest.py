@@ -1,27 +1,40 @@
-"""Fixtures every layer of tests shares: the token secret and tokens per caller."""
+"""Fixtures every layer of tests shares: the callers' key pairs and tokens per caller and service."""
 from __future__ import annotations
 
+import atexit
 import os
 
 import pytest
 
-TEST_SECRET = "test-secret-" + "x" * 40
-os.environ.setdefault("COINS_AUTH_SECRET", TEST_SECRET)
+from tests.support.keys import CallerKeys
+
+# Made at import, before any test reads its settings: every service the tests start (in process
+# or as child processes, which inherit the environment) verifies with these public keys.
+CALLER_KEYS = CallerKeys()
+atexit.register(CALLER_KEYS.remove)
+os.environ["COINS_AUTH_KEYS_DIR"] = str(CALLER_KEYS.public_dir)
+os.environ.setdefault("COINS_ENV", "test")
 
 
 @pytest.fixture(scope="session")
-def secret() -> str:
-    return os.environ["COINS_AUTH_SECRET"]
+def caller_keys() -> CallerKeys:
+    return CALLER_KEYS
 
 
 @pytest.fixture(scope="session")
-def auth(secret):
-    """auth("gateway") -> headers with a bearer token for that caller."""
-    from shared.auth import issue_token
+def auth(caller_keys):
+    """auth("gateway", service="gifting", **headers) -> headers with a bearer token for that caller."""
+    return caller_keys.headers
 
-    def headers(caller: str = "gateway", **extra) -> dict:
-        return {"Authorization": f"Bearer {issue_token(caller=caller, secret=secret)}", **extra}
-    return headers
+
+@pytest.fixture(scope="session")
+def auth_for(caller_keys):
+    """auth_for("gifting") -> auth("gateway", **headers) for that one service."""
+    def for_service(service: str):
+        def headers(caller: str = "gateway", **extra) -> dict:
+            return caller_keys.headers(caller, service=service, **extra)
+        return headers
+    return for_service
 
 
 # -- PostgreSQL and the broker, for integration and end-to-end tests ------------------------------

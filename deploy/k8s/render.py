@@ -19,6 +19,13 @@ SETTINGS = {
                "PAYOUT_HOLD_SECONDS": "0", "PAYOUT_FEE_BANK_BPS": "0", "PAYOUT_FEE_PAYPAL_BPS": "200",
                "PAYOUT_FEE_PAYPAL_FIXED_MINOR": "25"},
 }
+# The callers each service's policy names. Each caller's public keys are a ConfigMap of their own,
+# coins-keys-<caller> (one <kid>.pem entry per key; public keys are not secret, and only the caller
+# holds its private key), mounted at /etc/coins/caller-keys/<caller> on the web pods. A ConfigMap
+# volume follows updates, and the services reload keys, so rotation needs no restart.
+CALLERS = {"purchase": ["gateway", "app", "processor", "ops"], "gifting": ["gateway", "live", "app", "ops"],
+           "payout": ["gateway", "app", "ops"]}
+KEYS_DIR = "/etc/coins/caller-keys"
 SECURITY = {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
 
@@ -33,7 +40,6 @@ def container(service: str, role: str, *, resources: dict, probes: bool = False)
         "name": role, "image": IMAGE.format(service=service), "args": [role],
         "envFrom": [{"configMapRef": {"name": f"{service}-config"}}],
         "env": [
-            {"name": "COINS_AUTH_SECRET", "valueFrom": {"secretKeyRef": {"name": "coins-auth", "key": "secret"}}},
             {"name": f"{service.upper()}_DATABASE_URL",
              "valueFrom": {"secretKeyRef": {"name": f"{service}-database", "key": "url"}}},
         ],
@@ -41,6 +47,9 @@ def container(service: str, role: str, *, resources: dict, probes: bool = False)
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
     if probes:
+        spec["env"].append({"name": "COINS_AUTH_KEYS_DIR", "value": KEYS_DIR})
+        spec["volumeMounts"] += [{"name": f"keys-{caller}", "mountPath": f"{KEYS_DIR}/{caller}", "readOnly": True}
+                                 for caller in CALLERS[service]]
         spec["ports"] = [{"name": "http", "containerPort": 8000}]
         spec["startupProbe"] = {"httpGet": {"path": "/health/live", "port": "http"}, "periodSeconds": 2,
                                 "failureThreshold": 30}
@@ -52,13 +61,17 @@ def container(service: str, role: str, *, resources: dict, probes: bool = False)
 
 
 def pod(service: str, role: str, containers: list[dict], restart: str = "Always") -> dict:
+    volumes = [{"name": "tmp", "emptyDir": {}}]
+    if role == "web":
+        volumes += [{"name": f"keys-{caller}", "configMap": {"name": f"coins-keys-{caller}", "optional": True}}
+                    for caller in CALLERS[service]]
     return {"metadata": {"labels": labels(service, role),
                          "annotations": {"prometheus.io/scrape": str(role == "web").lower(),
                                          "prometheus.io/port": "8000"}},
             "spec": {"containers": containers, "restartPolicy": restart, "terminationGracePeriodSeconds": 30,
                      "securityContext": {"runAsNonRoot": True, "fsGroup": 10001,
                                          "seccompProfile": {"type": "RuntimeDefault"}},
-                     "volumes": [{"name": "tmp", "emptyDir": {}}]}}
+                     "volumes": volumes}}
 
 
 def deployment(service: str, role: str, replicas: int, resources: dict, probes: bool = False,

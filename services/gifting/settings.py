@@ -8,7 +8,7 @@ from shared.settings import CommonSettings, Env, common_settings
 
 # Which callers may do what on this service (override with GIFTING_AUTH_POLICY as JSON).
 DEFAULT_POLICY = {
-    "gateway": ("catalog:read", "wallets:read", "gifts:send", "leaderboards:read"),
+    "gateway": ("users:any", "catalog:read", "wallets:read", "gifts:send", "leaderboards:read"),
     "live": ("catalog:read", "wallets:read", "gifts:send", "leaderboards:read"),
     "app": ("catalog:read", "wallets:read", "leaderboards:read"),
     "ops": ("catalog:read", "wallets:read", "leaderboards:read", "audit:read"),

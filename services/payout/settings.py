@@ -8,7 +8,8 @@ from services.payout.domain.rules import Fee, PayoutRules
 from shared.settings import CommonSettings, ConfigError, Env, common_settings
 
 DEFAULT_POLICY = {
-    "gateway": ("creators:write", "creators:read", "earnings:read", "withdrawals:create", "withdrawals:read"),
+    "gateway": ("users:any", "creators:write", "payout-methods:write", "creators:read", "earnings:read",
+                "withdrawals:create", "withdrawals:read"),
     "app": ("creators:read", "earnings:read", "withdrawals:read"),
     "ops": ("creators:read", "earnings:read", "withdrawals:read", "audit:read"),
 }

@@ -8,7 +8,7 @@ from services.purchase.domain.rules import PurchaseRules
 from shared.settings import CommonSettings, Env, common_settings
 
 DEFAULT_POLICY = {
-    "gateway": ("packages:read", "purchases:create", "purchases:read", "purchases:refund"),
+    "gateway": ("users:any", "packages:read", "purchases:create", "purchases:read", "purchases:refund"),
     "app": ("packages:read", "purchases:read"),
     "processor": ("chargebacks:create", "purchases:read"),
     "ops": ("packages:read", "purchases:read", "audit:read"),

@@ -64,9 +64,11 @@ class Platform:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 
-    def start(self, name: str, image: str, *, command=None, env=None):
+    def start(self, name: str, image: str, *, command=None, env=None, volumes=()):
         from testcontainers.core.container import DockerContainer
         container = DockerContainer(image).with_name(f"coins-test-{name}-{os.getpid()}").with_kwargs(network_mode="host")
+        for host_path, container_path in volumes:
+            container = container.with_volume_mapping(host_path, container_path, "ro")
         for key, value in (env or {}).items():
             container = container.with_env(key, value)
         if command:
@@ -96,7 +98,7 @@ def _kafka_env(port: int) -> dict:
 
 
 @pytest.fixture(scope="module")
-def platform(docker_client, secret):
+def platform(docker_client, caller_keys):
     import psycopg
 
     from shared.kafka_admin import TopicPolicy, ensure_topics
@@ -108,7 +110,9 @@ def platform(docker_client, secret):
         bootstrap = f"127.0.0.1:{kafka_port}"
         wait_until(lambda: _port_open(kafka_port), timeout=120, message="the broker container to listen")
         ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), TopicPolicy(partitions=3), timeout_s=120)
-        env = {"COINS_AUTH_SECRET": secret, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        # The web containers verify with the callers' public keys only, mounted as k8s mounts its Secret.
+        keys = [(str(caller_keys.public_dir), "/etc/coins/caller-keys")]
+        env = {"COINS_AUTH_KEYS_DIR": "/etc/coins/caller-keys", "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
                "KAFKA_SESSION_TIMEOUT_MS": "6000", "GUNICORN_WORKERS": "2"}
         for service in SERVICES:
             pg_port = free_port()
@@ -132,7 +136,7 @@ def platform(docker_client, secret):
             running.ports[service] = free_port()
             for role in ROLES[service]:
                 running.start(f"{service}-{role}", f"{PREFIX}-{service}:{TAG}", command=[role],
-                              env={**env, "PORT": str(running.ports[service])})
+                              env={**env, "PORT": str(running.ports[service])}, volumes=keys if role == "web" else ())
         import requests
 
         def ready(service: str) -> bool:

@@ -9,7 +9,7 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.containers
 
 
-def test_buy_credit_gift_earn_withdraw_through_the_containers(platform, auth, secret):
+def test_buy_credit_gift_earn_withdraw_through_the_containers(platform, auth, caller_keys):
     api = Api(platform, auth)
     viewer, creator = unique("viewer"), unique("creator")
     buy(api, viewer, package_id="coins_17500")
@@ -27,7 +27,7 @@ def test_buy_credit_gift_earn_withdraw_through_the_containers(platform, auth, se
                       ["status"] == "completed" and w, timeout=60, message="payout completed by the worker container")
     assert done["gross_minor"] == done["net_minor"] + done["fee_minor"]
     assert earnings(api, creator)["withdrawn"] == 20_000
-    audit_passes(platform, secret)
+    audit_passes(platform, caller_keys)
 
 
 def test_service_containers_run_as_non_root_and_report_healthy(platform):

@@ -14,10 +14,10 @@ from tests.support.stories import Api
 
 
 @pytest.fixture(scope="module", params=["postgres", "sqlite"])
-def stack(request, broker, tmp_path_factory, secret):
+def stack(request, broker, tmp_path_factory):
     backend = request.param
     var_dir = tmp_path_factory.mktemp(f"stack-{backend}")
-    env = {**os.environ, "COINS_AUTH_SECRET": secret,
+    env = {**os.environ,
            "KAFKA_TOPIC_PREFIX": f"e2e{uuid.uuid4().hex[:6]}.", "KAFKA_SESSION_TIMEOUT_MS": "6000",
            "KAFKA_PARTITIONS": "3", "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "8", "LOG_LEVEL": "INFO"}
     created = []

@@ -14,7 +14,7 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.e2e
 
 
-def test_buy_gift_earn_withdraw_and_the_books_balance(api, stack, secret):
+def test_buy_gift_earn_withdraw_and_the_books_balance(api, stack, caller_keys):
     viewer, fan, creator = unique("viewer"), unique("fan"), unique("creator")
     stream = unique("stream")
     buy(api, viewer, package_id="coins_17500")
@@ -50,10 +50,10 @@ def test_buy_gift_earn_withdraw_and_the_books_balance(api, stack, secret):
     assert done["fee_minor"] == 0
     final = earnings(api, creator)
     assert (final["total"], final["available"], final["withdrawn"]) == (28_500, 4_500, 24_000)
-    run_audit(stack, secret)
+    run_audit(stack, caller_keys)
 
 
-def test_a_chargeback_takes_coins_back_freezes_the_wallet_and_the_audit_still_balances(api, stack, secret):
+def test_a_chargeback_takes_coins_back_freezes_the_wallet_and_the_audit_still_balances(api, stack, caller_keys):
     viewer, creator = unique("viewer"), unique("creator")
     purchase = buy(api, viewer, package_id="coins_700")
     spendable(api, viewer, 700)
@@ -70,11 +70,11 @@ def test_a_chargeback_takes_coins_back_freezes_the_wallet_and_the_audit_still_ba
     assert send_gift(api, viewer, creator, "rose").status_code == 403
     buy(api, viewer, package_id="coins_700")
     assert spendable(api, viewer, 102)["status"] == "active"
-    totals = run_audit(stack, secret)
+    totals = run_audit(stack, caller_keys)
     assert totals["purchase"]["coins_reversed"] >= 700
 
 
-def test_a_failed_payout_returns_the_diamonds(api, stack, secret):
+def test_a_failed_payout_returns_the_diamonds(api, stack, caller_keys):
     viewer, creator = unique("viewer"), unique("creator")
     buy(api, viewer, package_id="coins_17500")
     buy(api, viewer, package_id="coins_17500")
@@ -89,10 +89,10 @@ def test_a_failed_payout_returns_the_diamonds(api, stack, secret):
                         ["status"] == "failed" and w, message="payout failed")
     assert failed["failure_reason"]
     assert earnings(api, creator)["available"] == 25_000
-    run_audit(stack, secret)
+    run_audit(stack, caller_keys)
 
 
-def test_twenty_gifts_racing_through_gunicorn_never_overdraw(api, stack, secret):
+def test_twenty_gifts_racing_through_gunicorn_never_overdraw(api, stack, caller_keys):
     viewer = unique("viewer")
     buy(api, viewer, package_id="coins_1400")
     spendable(api, viewer, 1_400)
@@ -101,7 +101,7 @@ def test_twenty_gifts_racing_through_gunicorn_never_overdraw(api, stack, secret)
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201, 201] + [409] * 18, [r.text for r in responses if r.status_code not in (201, 409)]
     assert wallet(api, viewer)["balance"] == 400
-    run_audit(stack, secret)
+    run_audit(stack, caller_keys)
 
 
 def test_one_idempotency_key_fired_concurrently_has_one_effect(api, stack):
@@ -136,12 +136,13 @@ def test_bodies_over_one_mebibyte_are_413_whether_chunked_or_not(stack, auth):
     url = f"{stack.url('gifting')}/v1/gifts"
     big = b" " * (1024 * 1024 + 10)
     for data in (big, (big[i:i + 65536] for i in range(0, len(big), 65536))):  # Content-Length, then chunked
-        response = requests.post(url, data=data, timeout=30, headers=auth(**{
+        response = requests.post(url, data=data, timeout=30, headers=auth(service="gifting", **{
             "Idempotency-Key": str(uuid.uuid4()), "Content-Type": "application/json"}))
         assert response.status_code == 413, response.text
         assert response.headers["Content-Type"] == "application/problem+json"
     small = (chunk for chunk in [b'{"sender_id": "a", ', b'"creator_id": "b", "gift_id": "rose"}'])
-    response = requests.post(url, data=small, timeout=30, headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}))
+    response = requests.post(url, data=small, timeout=30, headers=auth(service="gifting",
+                                                                          **{"Idempotency-Key": str(uuid.uuid4())}))
     assert response.status_code == 409  # a chunked JSON body is read whole: it parsed, and the wallet is empty
 
 
@@ -151,7 +152,7 @@ def test_a_trace_id_travels_from_the_request_through_kafka_to_the_consumers_log(
     response = requests.post(f"{stack.url('purchase')}/v1/purchases", timeout=30, json={
         "user_id": viewer, "country": "US", "birth_date": "1990-01-01", "package_id": "coins_70",
         "payment": {"method": "card", "token": "tok_visa"}},
-        headers=auth(**{"Idempotency-Key": str(uuid.uuid4()), "X-Trace-Id": trace_id}))
+        headers=auth(service="purchase", **{"Idempotency-Key": str(uuid.uuid4()), "X-Trace-Id": trace_id}))
     assert response.headers["X-Trace-Id"] == trace_id
     spendable(api, viewer, 70)
     log = stack.var_dir / "logs" / "gifting-consumer.log"
@@ -160,11 +161,13 @@ def test_a_trace_id_travels_from_the_request_through_kafka_to_the_consumers_log(
     assert '"event applied"' in line and "token" not in line.lower()
 
 
-def test_no_secret_or_bearer_token_reaches_any_log(api, stack, secret, auth):
-    token = auth("gateway")["Authorization"].split()[1]
-    api.get("gifting", "/v1/wallets/someone")  # at least one authenticated request logged
+def test_no_private_key_or_bearer_token_reaches_any_log(api, stack, caller_keys):
+    token = caller_keys.token("gateway", "gifting")
+    requests.get(f"{stack.url('gifting')}/v1/wallets/someone", headers={"Authorization": f"Bearer {token}"},
+                 timeout=10)  # at least one authenticated request logged
     requests.get(f"{stack.url('gifting')}/v1/wallets/x", headers={"Authorization": "Bearer forged.token.here"},
                  timeout=10)
     logs = "\n".join(p.read_text(errors="replace") for p in (stack.var_dir / "logs").glob("*.log"))
     assert '"caller": "gateway"' in logs
-    assert secret not in logs and token not in logs and "forged.token.here" not in logs
+    private = (caller_keys.private_dir / "gateway" / "gateway-test-1.pem").read_text().splitlines()[1]
+    assert private not in logs and token not in logs and "forged.token.here" not in logs

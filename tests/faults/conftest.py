@@ -17,11 +17,11 @@ from tests.support.waiting import wait_until
 
 
 @pytest.fixture(scope="session")
-def stack(postgres, tmp_path_factory, secret):
+def stack(postgres, tmp_path_factory, caller_keys):
     var_dir = tmp_path_factory.mktemp("faults")
     broker_kind = os.environ.get("COINS_TEST_BROKER", "apache")
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
-    env.update({"COINS_AUTH_SECRET": secret, "KAFKA_SESSION_TIMEOUT_MS": "6000", "KAFKA_PARTITIONS": "3",
+    env.update({"KAFKA_SESSION_TIMEOUT_MS": "6000", "KAFKA_PARTITIONS": "3",
                 "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "8", "IDEMPOTENCY_LEASE_SECONDS": "3",
                 # Tansu can leave a group stuck for good (the watchdog's reason to exist): there a
                 # stuck consumer should exit soon. On Apache Kafka a poll may block while the broker
@@ -38,7 +38,7 @@ def stack(postgres, tmp_path_factory, secret):
     try:
         running.start()
         running.wait_ready(timeout_s=90)
-        _warm_up(running, secret)
+        _warm_up(running, caller_keys.headers)
         yield running
     finally:
         running.stop()
@@ -46,15 +46,11 @@ def stack(postgres, tmp_path_factory, secret):
             postgres.drop_database(url)
 
 
-def _warm_up(stack, secret) -> None:
+def _warm_up(stack, auth) -> None:
     """One purchase and one gift applied end to end: both consumer groups have joined and are
     stable before the first fault (a member restarted while its group's first join is still in
     progress can leave some brokers' coordinators stuck)."""
-    from shared.auth import issue_token
     from tests.support.stories import buy, earnings, send_gift, spendable, unique
-
-    def auth(caller="gateway", **extra):
-        return {"Authorization": f"Bearer {issue_token(caller=caller, secret=secret)}", **extra}
     api = Api(stack, auth)
     viewer, creator = unique("warmup"), unique("warmup-creator")
     buy(api, viewer, package_id="coins_70")
@@ -69,7 +65,7 @@ def api(stack, auth):
 
 
 @pytest.fixture(autouse=True)
-def audited(stack, secret):
+def audited(stack, caller_keys):
     """After every case: the standard processes run again, and the auditor passes."""
     yield
     for name in list(stack.procs):
@@ -81,7 +77,7 @@ def audited(stack, secret):
         if proc is None or proc.poll() is not None:
             stack.restart_process(name)
     stack.wait_ready()
-    audit_passes(stack, secret, wait_s=90)
+    audit_passes(stack, caller_keys, wait_s=90)
 
 
 @pytest.fixture

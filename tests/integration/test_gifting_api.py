@@ -15,6 +15,12 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture
+def auth(auth_for):
+    """Tokens meant for gifting (their `aud`)."""
+    return auth_for("gifting")
+
+
 @pytest.fixture(params=["postgres", "sqlite"])
 def gifting(request, make_service):
     return make_service("gifting", backend=request.param)

@@ -56,7 +56,7 @@ def test_no_body_reaches_a_500_and_refusals_write_nothing(services, auth, target
     @given(body=mutated(VALID[target]))
     def check(body):
         before = {table: rows(svc, table) for table in WRITES[service]}
-        response = client.post(path, json=body, headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}))
+        response = client.post(path, json=body, headers=auth(service=service, **{"Idempotency-Key": str(uuid.uuid4())}))
         assert response.status_code < 500, (body, response.get_json())
         if response.status_code >= 400:
             assert response.content_type == "application/problem+json"
@@ -71,5 +71,6 @@ def test_no_path_parameter_reaches_a_500(services, auth, segment):
     for service, template in [("purchase", "/v1/purchases/{}"), ("purchase", "/v1/users/{}/purchases"),
                               ("gifting", "/v1/wallets/{}"), ("gifting", "/v1/streams/{}/leaderboard"),
                               ("payout", "/v1/creators/{}/earnings"), ("payout", "/v1/withdrawals/{}")]:
-        response = services[service][1].get(template.format(quote(segment, safe="")), headers=auth())
+        response = services[service][1].get(template.format(quote(segment, safe="")),
+                                            headers=auth(service=service))
         assert response.status_code in (200, 404), (template, segment, response.status_code)

@@ -32,6 +32,12 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
+def auth(auth_for):
+    """Tokens meant for purchase (their `aud`)."""
+    return auth_for("purchase")
+
+
+@pytest.fixture
 def gifting(make_service):
     svc, client = make_service("gifting")
     return svc

@@ -35,7 +35,7 @@ def test_every_operation_survives_generated_and_mutated_requests(service, postgr
                 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
                 @given(case=operation.as_strategy(generation_mode=mode))
                 def run(case):
-                    headers = {**(case.headers or {}), **auth(caller_for(operation.path))}
+                    headers = {**(case.headers or {}), **auth(caller_for(operation.path), service=service)}
                     # Every request carries a valid token: a case whose only invalid part was its
                     # headers (a missing or mangled Authorization) is no longer invalid once sent.
                     only_headers_invalid = mode is GenerationMode.NEGATIVE and {

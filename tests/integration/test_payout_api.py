@@ -16,6 +16,12 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
+def auth(auth_for):
+    """Tokens meant for payout (their `aud`)."""
+    return auth_for("payout")
+
+
+@pytest.fixture
 def payout(make_service):
     return make_service("payout")
 
@@ -120,9 +126,37 @@ def test_creators_must_be_adults_with_a_valid_payout_method(payout, auth):
     assert register(client, auth, method="paypal", account="not-an-email").status_code == 422
     assert register(client, auth, method="crypto").status_code == 422
     assert register(client, auth).status_code == 201
-    again = register(client, auth, method="paypal", account="me@example.com")
-    assert again.status_code == 200 and again.get_json()["payout_method"]["type"] == "paypal"
-    assert "me@example.com" not in again.get_data(as_text=True)  # accounts are masked
+    assert register(client, auth).status_code == 200  # the same registration again changes nothing
+
+
+def test_registering_again_cannot_redirect_payouts_the_change_is_its_own_recorded_call(payout, auth):
+    svc, client = payout
+    assert register(client, auth).status_code == 201
+    redirected = register(client, auth, method="paypal", account="thief@example.com")
+    assert redirected.status_code == 409 and "payout-method" in redirected.get_json()["detail"]
+    change = client.put("/v1/creators/creator/payout-method", headers=auth(**{"Idempotency-Key": "k1"}),
+                        json={"payout_method": {"type": "paypal", "account": "me@example.com"}})
+    assert change.status_code == 200, change.get_json()
+    body = change.get_json()
+    assert body["previous"]["type"] == "bank" and body["payout_method"]["type"] == "paypal"
+    assert body["changed_by"] == "gateway" and body["changed_at"]
+    assert "me@example.com" not in change.get_data(as_text=True)  # accounts are masked
+    replay = client.put("/v1/creators/creator/payout-method", headers=auth(**{"Idempotency-Key": "k1"}),
+                        json={"payout_method": {"type": "paypal", "account": "me@example.com"}})
+    assert replay.headers["Idempotent-Replayed"] == "true" and rows(svc, "payout_method_changes") == 1
+    history = client.get("/v1/creators/creator/payout-method-changes", headers=auth()).get_json()["changes"]
+    assert [c["change_id"] for c in history] == [body["change_id"]]
+    earn(svc, "creator", 20_000)
+    assert withdraw(client, auth, 10_000).get_json()["status"] == "pending"
+    with svc.engine.connect() as conn:
+        import sqlalchemy as sa
+        assert conn.execute(sa.text("SELECT payout_method FROM withdrawals")).scalar() == "paypal"
+    assert client.put("/v1/creators/nobody/payout-method", headers=auth(**{"Idempotency-Key": "k2"}),
+                      json={"payout_method": {"type": "bank", "account": "DE89370400440532013000"}}
+                      ).status_code == 404
+    assert client.put("/v1/creators/creator/payout-method", headers=auth("app", **{"Idempotency-Key": "k3"}),
+                      json={"payout_method": {"type": "bank", "account": "DE89370400440532013000"}}
+                      ).status_code == 403
 
 
 def test_the_openapi_document_says_which_posts_require_an_idempotency_key(payout, auth):

@@ -13,6 +13,12 @@ from tests.integration.conftest import outbox_events, rows
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture
+def auth(auth_for):
+    """Tokens meant for purchase (their `aud`)."""
+    return auth_for("purchase")
+
+
 def order(**overrides) -> dict:
     body = {"user_id": "viewer-1", "country": "US", "birth_date": "1990-05-01", "package_id": "coins_700",
             "payment": {"method": "card", "token": "tok_visa"}}

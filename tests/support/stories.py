@@ -6,7 +6,6 @@ import uuid
 import requests
 
 from coinsctl.audit import audit
-from shared.auth import issue_token
 from tests.support.waiting import wait_until
 
 SERVICES = ("purchase", "gifting", "payout")
@@ -20,10 +19,11 @@ class Api:
         self.session = requests.Session()
 
     def get(self, service: str, path: str, caller: str = "gateway", **kwargs):
-        return self.session.get(self.stack.url(service) + path, headers=self.auth(caller), timeout=30, **kwargs)
+        return self.session.get(self.stack.url(service) + path, headers=self.auth(caller, service=service),
+                                timeout=30, **kwargs)
 
     def post(self, service: str, path: str, body: dict, caller: str = "gateway", key: str | None = "new"):
-        headers = self.auth(caller)
+        headers = self.auth(caller, service=service)
         if key is not None:
             headers["Idempotency-Key"] = str(uuid.uuid4()) if key == "new" else key
         return requests.post(self.stack.url(service) + path, json=body, headers=headers, timeout=30)
@@ -61,7 +61,8 @@ def earnings(api, creator: str) -> dict:
     return api.get("payout", f"/v1/creators/{creator}/earnings").json()
 
 
-def audit_passes(stack, secret, wait_s: float = 60):
-    report = audit({s: stack.url(s) for s in SERVICES}, issue_token(caller="ops", secret=secret), wait_s=wait_s)
+def audit_passes(stack, caller_keys, wait_s: float = 60):
+    report = audit({s: stack.url(s) for s in SERVICES}, lambda service: caller_keys.token("ops", service),
+                   wait_s=wait_s)
     assert report.ok, report.problems
     return report.totals

@@ -57,8 +57,24 @@ def test_the_compose_file_parses():
     if not shutil.which("docker-compose"):
         pytest.skip("docker-compose is not installed (`make test` installs it as root)")
     result = subprocess.run(["docker-compose", "-f", str(DEPLOY / "compose.yaml"), "config"], capture_output=True,
-                            text=True, env={**os.environ, "COINS_AUTH_SECRET": "x" * 40})
+                            text=True, env={**os.environ, "COINS_CALLER_KEYS_DIR": "/tmp"})
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
     assert {"kafka", "purchase-db", "gifting-db", "payout-db", "topics", "purchase-migrate", "purchase-web",
             "gifting-consumer", "payout-worker"} <= set(config["services"])
+
+
+def test_only_web_pods_get_the_callers_public_keys_and_no_pod_gets_a_signing_secret():
+    for _, obj in k8s_objects():
+        if obj["kind"] != "Deployment":
+            continue
+        pod = obj["spec"]["template"]["spec"]
+        [container] = pod["containers"]
+        env = {e["name"]: e for e in container.get("env", [])}
+        assert not any("SECRET" in name for name in env), obj["metadata"]["name"]
+        mounts = {m["mountPath"] for m in container["volumeMounts"]}
+        if container["name"] == "web":
+            assert env["COINS_AUTH_KEYS_DIR"]["value"] == "/etc/coins/caller-keys"
+            assert "/etc/coins/caller-keys/gateway" in mounts
+        else:
+            assert "COINS_AUTH_KEYS_DIR" not in env and not any("caller-keys" in m for m in mounts)

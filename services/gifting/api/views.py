@@ -13,6 +13,7 @@ from services.gifting.service_layer import handlers
 from shared.audit import event_counts
 from shared.db import snapshot
 from shared.fields import schema
+from shared.onbehalf import acting_for
 from shared.openapi import doc
 from shared.web import (idempotent, json_body, keyset_page, query_args, request_claim, request_connection,
                         requires)
@@ -61,6 +62,7 @@ def blueprint(gifting: Gifting) -> Blueprint:
     @idempotent(required=True, transactional=True, replay=gift_of_this_key)
     def send_gift():
         body = json_body(schema(schemas.SendGiftRequest))
+        acting_for(body["sender_id"])  # whose coins: see shared.onbehalf
         cmd = SendGift(idempotency_key=g.idempotency_key, **body)
         tx = handlers.send_gift(cmd, gifting.uow(conn=request_connection(), claim=request_claim()),
                                 diamonds_per_coin=gifting.settings.diamonds_per_coin)

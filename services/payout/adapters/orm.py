@@ -20,6 +20,21 @@ creators = sa.Table(
     sa.CheckConstraint("payout_method IN ('bank', 'paypal')", name="ck_creators_method"),
 )
 
+# Every change of a creator's payout method, with who made it: payouts are never redirected unrecorded.
+payout_method_changes = sa.Table(
+    "payout_method_changes", metadata,
+    sa.Column("change_id", sa.String(36), primary_key=True),
+    sa.Column("creator_id", sa.String(64), sa.ForeignKey("creators.creator_id"), nullable=False),
+    sa.Column("old_method", sa.String(16), nullable=False),
+    sa.Column("old_account", sa.String(254), nullable=False),
+    sa.Column("new_method", sa.String(16), nullable=False),
+    sa.Column("new_account", sa.String(254), nullable=False),
+    sa.Column("changed_by", sa.String(64), nullable=False),
+    sa.Column("changed_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint("new_method IN ('bank', 'paypal')", name="ck_method_changes_method"),
+    sa.Index("ix_method_changes_creator", "creator_id", "changed_at"),
+)
+
 # A creator's diamonds; gifts credit it before the creator registers, so no foreign key.
 creator_accounts = sa.Table(
     "creator_accounts", metadata,

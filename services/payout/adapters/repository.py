@@ -6,8 +6,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from services.payout.adapters.orm import creator_accounts, creators, earnings, withdrawals
-from services.payout.domain.model import FAILED, PENDING, PROCESSING, Creator, CreatorAccount, Withdrawal
+from services.payout.adapters.orm import creator_accounts, creators, earnings, payout_method_changes, withdrawals
+from services.payout.domain.model import (FAILED, PENDING, PROCESSING, Creator, CreatorAccount, PayoutMethodChange,
+                                          Withdrawal)
 from shared.db import StaleRead, add_to_columns, insert_ignore, insert_ignore_many, lock_for_update
 
 
@@ -23,10 +24,23 @@ class CreatorRepository:
         """Insert a new creator; False if one with this id exists already."""
         return insert_ignore(self.conn, creators, vars(creator), ["creator_id"])
 
-    def update(self, creator: Creator) -> None:
-        self.conn.execute(creators.update().where(creators.c.creator_id == creator.creator_id).values(
-            country=creator.country, birth_date=creator.birth_date, payout_method=creator.payout_method,
-            payout_account=creator.payout_account, updated_at=creator.updated_at))
+    def get_for_update(self, creator_id: str) -> Creator | None:
+        row = self.conn.execute(lock_for_update(sa.select(creators).where(creators.c.creator_id == creator_id),
+                                                self.conn)).first()
+        return Creator(**row._mapping) if row else None
+
+    def change_method(self, change: PayoutMethodChange) -> None:
+        """Point the creator's payouts elsewhere and record the change, in the caller's transaction."""
+        self.conn.execute(creators.update().where(creators.c.creator_id == change.creator_id).values(
+            payout_method=change.new_method, payout_account=change.new_account, updated_at=change.changed_at))
+        self.conn.execute(payout_method_changes.insert().values(vars(change)))
+
+    def method_changes(self, creator_id: str) -> list[PayoutMethodChange]:
+        """A creator's payout method changes, newest first."""
+        c = payout_method_changes.c
+        rows = self.conn.execute(sa.select(payout_method_changes).where(c.creator_id == creator_id)
+                                 .order_by(c.changed_at.desc(), c.change_id.desc()))
+        return [PayoutMethodChange(**row._mapping) for row in rows]
 
 
 class AccountRepository:

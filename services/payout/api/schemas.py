@@ -52,6 +52,30 @@ class CreatorSchema(Schema):
         return {"type": creator.payout_method, "account": mask(creator.payout_account)}
 
 
+class ChangePayoutMethodRequest(Schema):
+    payout_method = fields.Nested(PayoutMethodSchema, required=True)
+
+
+class PayoutMethodChangeSchema(Schema):
+    change_id = fields.String()
+    creator_id = fields.String()
+    previous = fields.Method("_old", metadata={"type": "object"})
+    payout_method = fields.Method("_new", metadata={"type": "object"})
+    changed_by = fields.String(metadata={"description": "The caller that made the change"})
+    changed_at = fields.DateTime()
+
+    def _old(self, change):
+        return {"type": change.old_method, "account": mask(change.old_account)}
+
+    def _new(self, change):
+        return {"type": change.new_method, "account": mask(change.new_account)}
+
+
+class PayoutMethodChangesSchema(Schema):
+    creator_id = fields.String()
+    changes = fields.List(fields.Nested(PayoutMethodChangeSchema))
+
+
 class EarningsSchema(Schema):
     creator_id = fields.String()
     total = fields.Integer(metadata={"description": "Diamonds ever credited"})

@@ -6,11 +6,13 @@ from flask import Blueprint, g
 from services.payout.adapters import queries
 from services.payout.api import schemas
 from services.payout.bootstrap import PayoutService
-from services.payout.domain.commands import RegisterCreator, RequestWithdrawal
+from services.payout.domain.commands import ChangePayoutMethod, RegisterCreator, RequestWithdrawal
 from services.payout.service_layer import handlers
 from shared.audit import event_counts
 from shared.db import snapshot
 from shared.fields import schema
+from shared.ids import new_id
+from shared.onbehalf import acting_for
 from shared.openapi import doc
 from shared.web import idempotent, json_body, request_connection, requires
 
@@ -21,17 +23,41 @@ def blueprint(svc: PayoutService) -> Blueprint:
 
     @bp.post("/creators")
     @requires("creators:write")
-    @doc(summary="Register a creator and their payout method (again: update the method)",
+    @doc(summary="Register a creator and their payout method (the same again: 200, unchanged)",
          body=schemas.RegisterCreatorRequest, responses={201: schemas.CreatorSchema, 200: schemas.CreatorSchema},
-         errors={403: "Creator younger than 18"})
+         errors={403: "Creator younger than 18",
+                 409: "Registered already with other details (change the method with its own call)"})
     @idempotent(required=False, transactional=True)
     def register():
         body = json_body(schema(schemas.RegisterCreatorRequest))
+        acting_for(body["creator_id"])
         cmd = RegisterCreator(creator_id=body["creator_id"], country=body["country"], birth_date=body["birth_date"],
                               payout_method=body["payout_method"]["type"],
                               payout_account=body["payout_method"]["account"])
         creator, created = handlers.register_creator(cmd, svc.uow(conn=request_connection()), rules=rules)
         return schema(schemas.CreatorSchema).dump(creator), 201 if created else 200
+
+    @bp.put("/creators/<creator_id>/payout-method")
+    @requires("payout-methods:write")
+    @doc(summary="Change where a creator's payouts go; recorded with the caller and the time",
+         body=schemas.ChangePayoutMethodRequest, responses={200: schemas.PayoutMethodChangeSchema},
+         errors={404: "Creator not registered"})
+    @idempotent(required=True, transactional=True)
+    def change_payout_method(creator_id: str):
+        body = json_body(schema(schemas.ChangePayoutMethodRequest))
+        acting_for(creator_id)
+        cmd = ChangePayoutMethod(creator_id=creator_id, payout_method=body["payout_method"]["type"],
+                                 payout_account=body["payout_method"]["account"], changed_by=g.caller.name)
+        change = handlers.change_payout_method(cmd, svc.uow(conn=request_connection()), new_id=new_id)
+        return schema(schemas.PayoutMethodChangeSchema).dump(change)
+
+    @bp.get("/creators/<creator_id>/payout-method-changes")
+    @requires("creators:read")
+    @doc(summary="Who changed a creator's payout method and when, newest first",
+         responses={200: schemas.PayoutMethodChangesSchema}, errors={404: "Creator not registered"})
+    def method_changes(creator_id: str):
+        changes = handlers.payout_method_changes(creator_id, svc.uow())
+        return schema(schemas.PayoutMethodChangesSchema).dump({"creator_id": creator_id, "changes": changes})
 
     @bp.get("/creators/<creator_id>/earnings")
     @requires("earnings:read")
@@ -52,6 +78,7 @@ def blueprint(svc: PayoutService) -> Blueprint:
     @idempotent(required=True, transactional=True)
     def withdraw():
         body = json_body(schema(schemas.WithdrawalRequest))
+        acting_for(body["creator_id"])
         cmd = RequestWithdrawal(creator_id=body["creator_id"], amount_minor=body["amount_minor"],
                                 idempotency_key=g.idempotency_key)
         withdrawal = handlers.request_withdrawal(cmd, svc.uow(conn=request_connection()), rules=rules)

@@ -15,6 +15,14 @@ class RegisterCreator:
 
 
 @dataclass(frozen=True)
+class ChangePayoutMethod:
+    creator_id: str
+    payout_method: str
+    payout_account: str
+    changed_by: str  # the caller, recorded with the change
+
+
+@dataclass(frozen=True)
 class CreditEarnings:
     gift_tx_id: str
     creator_id: str

@@ -6,6 +6,10 @@ class CreatorNotRegistered(DomainError):
     code, kind, title, field = "creator-not-registered", "not_found", "Creator not registered", "creator_id"
 
 
+class CreatorAlreadyRegistered(DomainError):
+    code, kind, title, field = "creator-already-registered", "conflict", "Creator already registered", "creator_id"
+
+
 class CreatorTooYoung(DomainError):
     code, kind, title, field = "age-restricted", "forbidden", "Creators must be 18 or older", "birth_date"
 

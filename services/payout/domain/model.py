@@ -24,6 +24,19 @@ class Creator:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class PayoutMethodChange:
+    """Where a creator's payouts went before and go now, who changed it and when."""
+    change_id: str
+    creator_id: str
+    old_method: str
+    old_account: str
+    new_method: str
+    new_account: str
+    changed_by: str
+    changed_at: datetime
+
+
 @dataclass
 class CreatorAccount:
     creator_id: str

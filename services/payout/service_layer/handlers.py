@@ -5,10 +5,10 @@ from datetime import datetime, time, timedelta, timezone
 from typing import Callable
 
 from services.payout.adapters.payouts import PayoutProcessor
-from services.payout.domain.commands import CreditEarnings, RegisterCreator, RequestWithdrawal
-from services.payout.domain.errors import CreatorNotRegistered, WithdrawalNotFound
+from services.payout.domain.commands import ChangePayoutMethod, CreditEarnings, RegisterCreator, RequestWithdrawal
+from services.payout.domain.errors import CreatorAlreadyRegistered, CreatorNotRegistered, WithdrawalNotFound
 from services.payout.domain.model import (COMPLETED, FAILED, PENDING, PROCESSING, Creator, CreatorAccount, Earnings,
-                                          Withdrawal)
+                                          PayoutMethodChange, Withdrawal)
 from services.payout.domain.rules import PAYOUT_CURRENCY, PayoutRules
 from services.payout.service_layer.unit_of_work import PayoutUnitOfWork
 from shared.clock import utcnow
@@ -17,7 +17,8 @@ from shared.ids import new_id
 
 
 def register_creator(cmd: RegisterCreator, uow: PayoutUnitOfWork, *, rules: PayoutRules) -> tuple[Creator, bool]:
-    """Register a creator, or update their payout method; True if newly registered."""
+    """Register a creator; True if newly registered. The same registration again changes nothing;
+    a different one is refused: a payout method changes only through `change_payout_method`."""
     now = utcnow()
     rules.check_creator_age(birth_date=cmd.birth_date, today=now.date())
     creator = Creator(creator_id=cmd.creator_id, country=cmd.country, birth_date=cmd.birth_date,
@@ -26,10 +27,38 @@ def register_creator(cmd: RegisterCreator, uow: PayoutUnitOfWork, *, rules: Payo
     with uow:
         created = uow.creators.add(creator)
         if not created:
-            creator.created_at = uow.creators.get(cmd.creator_id).created_at
-            uow.creators.update(creator)
+            existing = uow.creators.get(cmd.creator_id)
+            if (existing.country, existing.birth_date, existing.payout_method, existing.payout_account) != (
+                    cmd.country, cmd.birth_date, cmd.payout_method, cmd.payout_account):
+                raise CreatorAlreadyRegistered(f"Creator {cmd.creator_id!r} is registered; change the payout "
+                                               "method with PUT /v1/creators/{creator_id}/payout-method.")
+            creator = existing
         uow.commit()
     return creator, created
+
+
+def change_payout_method(cmd: ChangePayoutMethod, uow: PayoutUnitOfWork, *, new_id: Callable[[], str]
+                         ) -> PayoutMethodChange:
+    """Point a creator's future payouts elsewhere, recording the old and new method, who and when.
+    Withdrawals already requested keep the method they were made with."""
+    with uow:
+        creator = uow.creators.get_for_update(cmd.creator_id)
+        if creator is None:
+            raise CreatorNotRegistered()
+        change = PayoutMethodChange(change_id=new_id(), creator_id=cmd.creator_id, old_method=creator.payout_method,
+                                    old_account=creator.payout_account, new_method=cmd.payout_method,
+                                    new_account=cmd.payout_account, changed_by=cmd.changed_by,
+                                    changed_at=utcnow())
+        uow.creators.change_method(change)
+        uow.commit()
+    return change
+
+
+def payout_method_changes(creator_id: str, uow: PayoutUnitOfWork) -> list[PayoutMethodChange]:
+    with uow:
+        if uow.creators.get(creator_id) is None:
+            raise CreatorNotRegistered()
+        return uow.creators.method_changes(creator_id)
 
 
 def credit_earnings(cmd: CreditEarnings, uow: PayoutUnitOfWork, *, rules: PayoutRules) -> None:

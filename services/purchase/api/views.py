@@ -17,6 +17,7 @@ from services.purchase.service_layer import handlers
 from shared.audit import event_counts
 from shared.db import retry_transient, snapshot
 from shared.fields import schema
+from shared.onbehalf import acting_for
 from shared.openapi import doc
 from shared.web import idempotent, json_body, keyset_page, query_args, request_connection, requires
 
@@ -45,6 +46,7 @@ def blueprint(svc: PurchaseService) -> Blueprint:
     @idempotent(required=True)
     def buy():
         body = json_body(schema(schemas.PurchaseRequest))
+        acting_for(body["user_id"])
         cmd = BuyCoins(user_id=body["user_id"], country=body["country"], birth_date=body["birth_date"],
                        payment_method=body["payment"]["method"], payment_token=body["payment"]["token"],
                        package_id=body.get("package_id"), coins=body.get("coins"),

@@ -1,0 +1,170 @@
+"""Tokens, without I/O beyond a temporary key directory: each forgery is refused, naming the rule."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from shared.auth import AuthError, TokenVerifier
+from shared.clock import utcnow
+from shared.keys import KeyRing, SigningKey, generate_key_pair, load_signing_key
+from shared.settings import AuthSettings
+from shared.tokens import issue_token
+
+POLICY = {"gateway": ("gifts:send",), "live": ("gifts:send",), "processor": ("chargebacks:create",)}
+
+
+@pytest.fixture
+def keys(tmp_path) -> Path:
+    for caller in ("gateway", "live", "processor"):
+        generate_key_pair(tmp_path / "private", tmp_path / "public", caller, kid=f"{caller}-1")
+    return tmp_path
+
+
+def verifier(keys: Path, service: str = "gifting", retired=frozenset(), **settings) -> TokenVerifier:
+    auth = AuthSettings(audience=service, keys_dir=keys / "public", retired_keys=retired, policy=POLICY,
+                        **settings)
+    return TokenVerifier(auth, KeyRing(auth.keys_dir, retired=retired, reload_seconds=0))
+
+
+def signer(keys: Path, caller: str, kid: str | None = None) -> SigningKey:
+    return load_signing_key(keys / "private", caller, kid)
+
+
+def hs256(secret: bytes, header: dict, claims: dict) -> str:
+    """An HS256 token made by hand (PyJWT refuses to use a PEM as an HMAC secret)."""
+    def b64(data: bytes) -> bytes:
+        return base64.urlsafe_b64encode(data).rstrip(b"=")
+    signing_input = b64(json.dumps({"alg": "HS256", "typ": "JWT", **header}).encode()) + b"." + \
+        b64(json.dumps(claims).encode())
+    return (signing_input + b"." + b64(hmac.new(secret, signing_input, hashlib.sha256).digest())).decode()
+
+
+def refused(v: TokenVerifier, token: str) -> str:
+    with pytest.raises(AuthError) as err:
+        v.authenticate(f"Bearer {token}")
+    assert err.value.status == 401
+    return err.value.detail
+
+
+def test_a_callers_own_token_names_it_and_its_permissions(keys):
+    caller = verifier(keys).authenticate("Bearer " + issue_token(signer(keys, "gateway"), audience="gifting"))
+    assert caller.name == "gateway" and caller.may("gifts:send") and not caller.may("chargebacks:create")
+
+
+@pytest.mark.parametrize("header", [None, "", "Basic abc", "Bearer ", "Bearer not-a-jwt"])
+def test_missing_or_malformed_tokens_are_401(keys, header):
+    with pytest.raises(AuthError) as err:
+        verifier(keys).authenticate(header)
+    assert err.value.status == 401
+
+
+def test_live_cannot_become_the_processor_by_signing_with_its_own_key_under_the_processors_kid(keys):
+    live = signer(keys, "live")
+    forged = issue_token(SigningKey(caller="processor", kid="processor-1", key=live.key), audience="purchase")
+    assert "signature" in refused(verifier(keys, "purchase"), forged)
+
+
+def test_the_right_key_cannot_vouch_for_another_callers_sub(keys):
+    as_processor = issue_token(signer(keys, "live"), audience="purchase", subject="processor")
+    assert "sub must name the owner" in refused(verifier(keys, "purchase"), as_processor)
+    as_issuer = jwt.encode({"iss": "processor", "sub": "processor", "aud": "purchase", "iat": utcnow(),
+                            "exp": utcnow() + timedelta(minutes=5), "jti": "x"},
+                           signer(keys, "live").key, algorithm="EdDSA", headers={"kid": "live-1"})
+    assert "iss must name the owner" in refused(verifier(keys, "purchase"), as_issuer)
+
+
+def test_a_token_for_purchase_is_refused_by_payout(keys):
+    token = issue_token(signer(keys, "gateway"), audience="purchase")
+    assert verifier(keys, "purchase").authenticate(f"Bearer {token}").name == "gateway"
+    assert "aud must be exactly 'payout'" in refused(verifier(keys, "payout"), token)
+
+
+def test_one_token_for_every_service_is_refused(keys):
+    everywhere = jwt.encode({"iss": "gateway", "sub": "gateway", "aud": ["purchase", "gifting", "payout"],
+                             "iat": utcnow(), "exp": utcnow() + timedelta(minutes=5), "jti": "x"},
+                            signer(keys, "gateway").key, algorithm="EdDSA", headers={"kid": "gateway-1"})
+    assert "aud must be exactly" in refused(verifier(keys, "gifting"), everywhere)
+
+
+def test_a_24_hour_token_is_refused_and_the_bound_is_configurable(keys):
+    day = issue_token(signer(keys, "gateway"), audience="gifting", ttl_seconds=24 * 3600)
+    assert "lifetime" in refused(verifier(keys), day)
+    sixteen_minutes = issue_token(signer(keys, "gateway"), audience="gifting", ttl_seconds=16 * 60)
+    assert "at most 900" in refused(verifier(keys), sixteen_minutes)
+    assert verifier(keys, max_token_seconds=1800).authenticate(f"Bearer {sixteen_minutes}").name == "gateway"
+
+
+def test_clock_skew_is_bounded(keys):
+    later = issue_token(signer(keys, "gateway"), audience="gifting", now=utcnow() + timedelta(seconds=120))
+    assert "clock skew" in refused(verifier(keys), later)
+    slightly = issue_token(signer(keys, "gateway"), audience="gifting", now=utcnow() + timedelta(seconds=10))
+    assert verifier(keys).authenticate(f"Bearer {slightly}").name == "gateway"
+    expired = issue_token(signer(keys, "gateway"), audience="gifting", ttl_seconds=60,
+                          now=utcnow() - timedelta(seconds=120))
+    assert "expired" in refused(verifier(keys), expired)
+
+
+def test_an_unknown_kid_a_missing_kid_and_a_swapped_algorithm_are_refused(keys):
+    stranger = tmp_keys = keys / "elsewhere"
+    generate_key_pair(tmp_keys / "private", tmp_keys / "public", "gateway", kid="gateway-9")
+    unknown = issue_token(load_signing_key(stranger / "private", "gateway"), audience="gifting")
+    assert "unknown here or retired" in refused(verifier(keys), unknown)
+    no_kid = jwt.encode({"iss": "gateway", "sub": "gateway", "aud": "gifting", "iat": utcnow(),
+                         "exp": utcnow() + timedelta(minutes=5), "jti": "x"}, signer(keys, "gateway").key,
+                        algorithm="EdDSA")
+    assert "kid" in refused(verifier(keys), no_kid)
+    # The classic confusion: an HMAC over the token, keyed with the (public) PEM the service holds.
+    public_pem = (keys / "public" / "gateway" / "gateway-1.pem").read_bytes()
+    assert "alg must be EdDSA" in refused(verifier(keys), hs256(public_pem, {"kid": "gateway-1"}, {
+        "iss": "gateway", "sub": "gateway", "aud": "gifting", "iat": int(time.time()),
+        "exp": int(time.time()) + 300, "jti": "x"}))
+    unsigned = jwt.encode({"iss": "gateway", "sub": "gateway"}, None, algorithm="none", headers={"kid": "gateway-1"})
+    assert "alg must be EdDSA" in refused(verifier(keys), unsigned)
+
+
+def test_a_user_grant_is_not_a_bearer_token(keys):
+    grant = issue_token(signer(keys, "gateway"), audience="gifting", subject="gateway", authorized_party="live")
+    assert "grant is not a bearer token" in refused(verifier(keys), grant)
+
+
+def test_an_es256_key_works_like_an_ed25519_key(keys):
+    private = ec.generate_private_key(ec.SECP256R1())
+    (keys / "public" / "live" / "live-ec.pem").write_bytes(private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    token = issue_token(SigningKey(caller="live", kid="live-ec", key=private), audience="gifting")
+    assert verifier(keys).authenticate(f"Bearer {token}").name == "live"
+
+
+def test_a_second_key_works_beside_the_first_and_a_retired_key_stops_at_once(keys):
+    generate_key_pair(keys / "private", keys / "public", "gateway", kid="gateway-2")
+    v = verifier(keys)
+    old = issue_token(signer(keys, "gateway", "gateway-1"), audience="gifting")
+    new = issue_token(signer(keys, "gateway", "gateway-2"), audience="gifting")
+    assert v.authenticate(f"Bearer {old}").name == v.authenticate(f"Bearer {new}").name == "gateway"
+    (keys / "public" / "gateway" / "gateway-1.pem").unlink()  # retired in the key directory
+    assert "unknown here or retired" in refused(v, old)  # though verified and remembered before
+    assert v.authenticate(f"Bearer {new}").name == "gateway"
+    by_config = verifier(keys, retired=frozenset({"gateway-2"}))
+    assert "unknown here or retired" in refused(by_config, new)
+
+
+def test_a_verified_token_is_remembered_only_until_it_expires(keys, monkeypatch):
+    v = verifier(keys, leeway_seconds=0)
+    token = issue_token(signer(keys, "gateway"), audience="gifting", ttl_seconds=60)
+    assert v.authenticate(f"Bearer {token}").name == "gateway"
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: pytest.fail("a remembered token is not decoded again"))
+    assert v.authenticate(f"Bearer {token}").may("gifts:send")
+    monkeypatch.undo()
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert v.verified.get(token, leeway_seconds=0) is None  # past its expiry: verified in full again
