@@ -15,8 +15,9 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 install: $(STAMP)
 
 ## Start broker, migrations and every process of the three services (Ctrl-C stops all).
+## KAFKA=apache runs Apache Kafka (jars from Maven, data under var/broker) instead of Tansu.
 run: $(STAMP)
-	$(BIN)/coinsctl stack
+	COINS_BROKER=$(or $(KAFKA),tansu) $(BIN)/coinsctl stack
 
 ## Every test: unit, integration (PostgreSQL + broker), end-to-end, faults, and the container
 ## tests (a Docker engine is started, as root, and the images built; without one they skip).

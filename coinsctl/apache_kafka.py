@@ -39,7 +39,7 @@ class Credentials:
     """One SCRAM password a principal: `admin` (super user), one per service, and `outsider`
     (authenticated but granted nothing: what a stolen or misconfigured client looks like)."""
     passwords: dict[str, str] = field(default_factory=lambda: {
-        user: secrets.token_urlsafe(18) for user in ("admin", *SERVICE_USERS, "outsider")})
+        user: secrets.token_hex(16) for user in ("admin", *SERVICE_USERS, "outsider")})
 
     def scram_args(self) -> list[str]:
         return [arg for user, pw in self.passwords.items()

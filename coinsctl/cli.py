@@ -178,3 +178,14 @@ def rewind(service: str) -> None:
     handlers = {"gifting": ("purchase.completed.v1", "purchase.reversed.v1"), "payout": ("gift.sent.v1",)}[service]
     group = Env().str(f"{service.upper()}_CONSUMER_GROUP", f"{service}-consumer")
     click.echo(f"{group}: rewound {rewind_group(kafka_settings(), group, list(handlers))} partitions")
+
+
+@main.command()
+@click.option("--out", default="docs/events", show_default=True, type=click.Path(file_okay=False))
+def contracts(out: str) -> None:
+    """Write the event contracts as JSON Schema files and an AsyncAPI document."""
+    from shared.event_docs import documents
+    Path(out).mkdir(parents=True, exist_ok=True)
+    for name, document in documents().items():
+        (Path(out) / name).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        click.echo(f"wrote {Path(out) / name}")
