@@ -1,6 +1,7 @@
 """The whole platform as real processes (gunicorn, relays, consumers, payout worker), once on
-PostgreSQL and once on SQLite files, with the session's broker (Apache Kafka: each service
-connects as its own principal, held to its ACLs)."""
+PostgreSQL and once on SQLite files with the session's broker (Apache Kafka: each service
+connects as its own principal, held to its ACLs), and once as `make run` has it: SQLite files
+and the embedded Tansu broker."""
 from __future__ import annotations
 
 import os
@@ -13,10 +14,20 @@ from tests.support.broker import free_port
 from tests.support.stories import Api
 
 
-@pytest.fixture(scope="module", params=["postgres", "sqlite"])
-def stack(request, broker, tmp_path_factory):
+@pytest.fixture(scope="session")
+def embedded_broker():
+    """Tansu, as `make run` starts it."""
+    from tests.support.broker import session_broker
+    started = session_broker("tansu")
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="module", params=["postgres", "sqlite", "sqlite+tansu"])
+def stack(request, tmp_path_factory):
     backend = request.param
-    var_dir = tmp_path_factory.mktemp(f"stack-{backend}")
+    broker = request.getfixturevalue("embedded_broker" if backend.endswith("tansu") else "broker")
+    var_dir = tmp_path_factory.mktemp(f"stack-{backend.replace('+', '-')}")
     env = {**os.environ,
            "KAFKA_TOPIC_PREFIX": f"e2e{uuid.uuid4().hex[:6]}.", "KAFKA_SESSION_TIMEOUT_MS": "6000",
            "KAFKA_PARTITIONS": "3", "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "8", "LOG_LEVEL": "INFO"}
