@@ -98,7 +98,8 @@ class ApacheKafka:
     kind = "apache"
     secured = True
 
-    def __init__(self, home: Path, *, port: int | None = None, heap: str = "512m"):
+    def __init__(self, home: Path, *, port: int | None = None, controller_port: int | None = None,
+                 passwords: dict[str, str] | None = None, heap: str = "512m"):
         self.home = home.resolve()
         self.heap = heap
         self.proc: subprocess.Popen | None = None
@@ -110,8 +111,8 @@ class ApacheKafka:
             self.port, self.controller_port = saved["port"], saved["controller_port"]
             self.creds = Credentials(saved["passwords"])
         else:
-            self.port, self.controller_port = port or free_port(), free_port()
-            self.creds = Credentials()
+            self.port, self.controller_port = port or free_port(), controller_port or free_port()
+            self.creds = Credentials(passwords) if passwords else Credentials()
 
     @property
     def bootstrap(self) -> str:
@@ -196,3 +197,22 @@ class ApacheKafka:
     def _java(self, *args: str) -> str:
         return subprocess.run([*self._java_cmd(), *args], check=True, capture_output=True,
                               text=True, timeout=120).stdout
+
+
+def serve() -> None:
+    """`python -m coinsctl.apache_kafka`: the broker in the foreground, as its container runs it.
+
+    KAFKA_HOME (its data), KAFKA_PORT, KAFKA_CONTROLLER_PORT, KAFKA_HEAP and KAFKA_USERS (a JSON
+    object of principal -> SCRAM password, used when the log directory is first formatted)."""
+    env = os.environ
+    users = json.loads(env["KAFKA_USERS"]) if env.get("KAFKA_USERS") else None
+    broker = ApacheKafka(Path(env.get("KAFKA_HOME", "/var/lib/kafka")), port=int(env.get("KAFKA_PORT", "9092")),
+                         controller_port=int(env.get("KAFKA_CONTROLLER_PORT", "9093")), passwords=users,
+                         heap=env.get("KAFKA_HEAP", "512m"))
+    if not (broker.home / "data" / "meta.properties").exists():
+        broker.format()
+    os.execvp("java", [*broker._java_cmd(), "kafka.Kafka", str(broker.home / "server.properties")])
+
+
+if __name__ == "__main__":
+    serve()

