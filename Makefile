@@ -23,6 +23,7 @@ run: $(STAMP)
 ## tests (a Docker engine is started, as root, and the images built; without one they skip).
 test: $(STAMP)
 	deploy/ensure-postgres.sh
+	deploy/ensure-kafka.sh >/dev/null
 	@if deploy/ensure-docker.sh; then deploy/build-images.sh; \
 	 else echo "*** no Docker engine: the container tests will be skipped ***"; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -32,6 +33,8 @@ test-unit: $(STAMP)
 
 ## Benchmark: baselines then the system, same run; writes bench/results/<date>.json and .png.
 bench: $(STAMP)
+	deploy/ensure-postgres.sh
+	deploy/ensure-kafka.sh >/dev/null
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 ## Print a bearer token for the local stack: make token CALLER=gateway SERVICE=gifting

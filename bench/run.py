@@ -24,11 +24,10 @@ from rich.table import Table
 
 from bench import baselines, pgcluster, system
 from bench.pgcluster import OwnCluster
-from coinsctl.broker import start_broker
+from coinsctl.broker import make_broker
 from coinsctl.stack import SERVICES, Stack
 from coinsctl.keys import local_token
 from shared.clock import utcnow
-from shared.settings import KafkaSettings
 from tests.support import postgres
 from tests.support.broker import free_port
 
@@ -47,6 +46,9 @@ def main() -> None:
     parser.add_argument("--postgres", choices=("own", "machine"), default="own",
                         help="own: a cluster of the bench's own with PostgreSQL's defaults (autovacuum on), started "
                              "and removed; machine: the machine's cluster (COINS_TEST_PG_ADMIN_URL) as it is")
+    parser.add_argument("--broker", choices=("apache", "tansu"), default="apache",
+                        help="apache: Apache Kafka (what production runs, with SCRAM principals and ACLs); "
+                             "tansu: the embedded broker of `make run`")
     parser.add_argument("--soak-gifts", type=int, default=100_000,
                         help="gifts sent while watching every process's memory (0: skip)")
     args = parser.parse_args()
@@ -65,12 +67,12 @@ def measure(args: argparse.Namespace, levels: list[int], admin_url: str | None, 
     """Every load of the run, on the cluster of `admin_url` (None: the machine's)."""
     work = Path(tempfile.mkdtemp(prefix="coins-bench-"))
     databases = {name: postgres.create_database(f"bench_{name}", admin_url) for name in ("pg",) + SERVICES}
-    broker_port = free_port()
-    broker = start_broker("127.0.0.1", broker_port, work / "broker.log")
-    kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{broker_port}")
+    broker = make_broker(args.broker, work / "broker")
+    broker.start()
+    kafka = broker.settings("admin")
     results: dict = {"date": utcnow().isoformat(), "machine": machine(), "levels": levels,
                      "settings": {"seconds_per_level": args.seconds, "max_ops_per_level": args.max_ops,
-                                  "postgresql": pg_settings,
+                                  "postgresql": pg_settings, "broker": f"{broker.kind} {broker.version()}",
                                   "gunicorn_workers": os.environ.get("GUNICORN_WORKERS", "2"),
                                   "gunicorn_threads": os.environ.get("GUNICORN_THREADS", "8")}}
     stack = None
@@ -107,10 +109,11 @@ def measure(args: argparse.Namespace, levels: list[int], admin_url: str | None, 
             done()
 
             step("starting the stack")
-            env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+            env = {**{k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")},
                    "KAFKA_TOPIC_PREFIX": "sys.", "KAFKA_PARTITIONS": "6", "LOG_LEVEL": "WARNING",
                    **{f"{s.upper()}_DATABASE_URL": databases[s] for s in SERVICES}}
-            stack = Stack(var_dir=work / "stack", ports={s: free_port() for s in SERVICES}, env=env, restart=False)
+            stack = Stack(var_dir=work / "stack", ports={s: free_port() for s in SERVICES}, env=env, broker=broker,
+                          restart=False)
             stack.start()
             stack.wait_ready(timeout_s=120)
             def token(service: str) -> str:  # minted per load: tokens live at most 15 minutes
@@ -134,7 +137,7 @@ def measure(args: argparse.Namespace, levels: list[int], admin_url: str | None, 
             results["gift_api"] = []
             for level in levels:
                 step(f"gifts c={level}")
-                roots = system.stack_roots(stack, broker.pid)
+                roots = system.stack_roots(stack, broker.proc.pid)
                 load, cpu = system.cpu_split(roots, lambda level=level: system.gift_load(
                     stack, token, viewers, concurrency=level, seconds=args.seconds, max_ops=args.max_ops))
                 results["gift_api"].append({**load.summary(), "cpu_ms_per_gift": cpu})
@@ -150,7 +153,7 @@ def measure(args: argparse.Namespace, levels: list[int], admin_url: str | None, 
                 step(f"alternating round {index + 1}/{args.pairs}")
                 wait_for(drained)
                 flask = baselines.b_flask(bare, concurrency=flask_level, seconds=args.seconds, max_ops=args.max_ops)
-                gifts, gift_cpu = system.cpu_split(system.stack_roots(stack, broker.pid), lambda: system.gift_load(
+                gifts, gift_cpu = system.cpu_split(system.stack_roots(stack, broker.proc.pid), lambda: system.gift_load(
                     stack, token, viewers, concurrency=best["concurrency"], seconds=args.seconds,
                     max_ops=args.max_ops))
                 wait_for(drained)
@@ -204,8 +207,8 @@ def measure(args: argparse.Namespace, levels: list[int], admin_url: str | None, 
                                                       paused_since)) >= results["gift_api_relays_paused"]["ops"])
             done()
             step(f"payout consumer on a backlog of {args.backlog}")
-            results["consumer_backlog"] = system.backlog_apply_rate(stack, KafkaSettings(
-                bootstrap_servers=kafka.bootstrap_servers, topic_prefix="sys."), databases["payout"], args.backlog)
+            results["consumer_backlog"] = system.backlog_apply_rate(stack, broker.settings("admin", topic_prefix="sys."),
+                                                                    databases["payout"], args.backlog)
             done()
             if args.soak_gifts:
                 step(f"memory over {args.soak_gifts} gifts")
@@ -220,7 +223,7 @@ def measure(args: argparse.Namespace, levels: list[int], admin_url: str | None, 
                 stack.stop()
             if bare is not None:
                 bare.stop()
-            broker.terminate()
+            broker.stop()
             for url in databases.values():
                 postgres.drop_database(url, admin_url)
     return results
