@@ -1,5 +1,5 @@
-"""The whole platform on one machine: broker, topics, migrations, and every process of the
-three services, supervised (a process that dies is restarted and the restart is logged).
+"""The whole platform on one machine: broker, topics, migrations, the sandbox card and payout
+processors, and every process of the three services, supervised (a process that dies is restarted and the restart is logged).
 
 `make run` uses it with embedded defaults (SQLite under var/, a local broker); the end-to-end
 tests use it with PostgreSQL URLs, their own ports and a topic prefix.
@@ -28,6 +28,9 @@ from shared.settings import database_url, kafka_settings
 log = logging.getLogger("coinsctl.stack")
 SERVICES = ("purchase", "gifting", "payout")
 DEFAULT_PORTS = {"purchase": 8001, "gifting": 8002, "payout": 8003}
+# The sandbox processors, and the service whose <SERVICE>_PROCESSOR_URL points at each.
+SANDBOXES = {"card": "purchase", "payout": "payout"}
+DEFAULT_SANDBOX_PORTS = {"card": 8004, "payout": 8005}
 
 
 @dataclass
@@ -36,6 +39,18 @@ class ProcessSpec:
     service: str
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
+
+
+def _gunicorn(py: str, app: str) -> list[str]:
+    return [py, "-m", "gunicorn", "-c", "python:shared.gunicorn_conf", app]
+
+
+def sandbox_specs(ports: dict[str, int], host: str = "127.0.0.1") -> list[ProcessSpec]:
+    """The sandbox processors, each its own HTTP process with a SQLite file of its own."""
+    return [ProcessSpec(f"{name}-sandbox", SANDBOXES[name], _gunicorn(sys.executable, f"sandboxes.{name}:app"),
+                        {"GUNICORN_BIND": f"{host}:{port}", "GUNICORN_PROC_NAME": f"coins-{name}-sandbox",
+                         "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "16"})
+            for name, port in ports.items()]
 
 
 def process_specs(ports: dict[str, int], host: str = "127.0.0.1") -> list[ProcessSpec]:
@@ -48,6 +63,8 @@ def process_specs(ports: dict[str, int], host: str = "127.0.0.1") -> list[Proces
                                  {"GUNICORN_BIND": f"{host}:{ports[service]}",
                                   "GUNICORN_PROC_NAME": f"coins-{service}"}))
         specs.append(ProcessSpec(f"{service}-relay", service, [py, "-m", f"services.{service}.entrypoints.relay"]))
+    specs.append(ProcessSpec("purchase-reconciler", "purchase",
+                             [py, "-m", "services.purchase.entrypoints.reconciler"]))
     specs.append(ProcessSpec("gifting-consumer", "gifting", [py, "-m", "services.gifting.entrypoints.consumer"]))
     specs.append(ProcessSpec("payout-consumer", "payout", [py, "-m", "services.payout.entrypoints.consumer"]))
     specs.append(ProcessSpec("payout-worker", "payout", [py, "-m", "services.payout.entrypoints.payout_worker"]))
@@ -56,16 +73,23 @@ def process_specs(ports: dict[str, int], host: str = "127.0.0.1") -> list[Proces
 
 class Stack:
     def __init__(self, *, var_dir: Path, ports: dict[str, int] | None = None, env: dict[str, str] | None = None,
-                 host: str = "127.0.0.1", broker_port: int = 9092, restart: bool = True):
+                 host: str = "127.0.0.1", broker_port: int = 9092, restart: bool = True,
+                 sandbox_ports: dict[str, int] | None = None):
         self.var_dir = var_dir.resolve()
         self.ports = ports or dict(DEFAULT_PORTS)
         self.env = dict(os.environ if env is None else env)
+        # A sandbox is started unless its service is pointed at a processor already.
+        self.sandbox_ports = {name: port for name, port in (sandbox_ports or DEFAULT_SANDBOX_PORTS).items()
+                              if not self.env.get(f"{SANDBOXES[name].upper()}_PROCESSOR_URL")}
+        for name, port in self.sandbox_ports.items():
+            self.env[f"{SANDBOXES[name].upper()}_PROCESSOR_URL"] = f"http://{host}:{port}"
         self.host = host
         self.broker_port = broker_port
         self.restart = restart
         self.broker: subprocess.Popen | None = None
         self.procs: dict[str, subprocess.Popen] = {}
-        self.specs = {spec.name: spec for spec in process_specs(self.ports, host)}
+        self.specs = {spec.name: spec for spec in sandbox_specs(self.sandbox_ports, host)
+                      + process_specs(self.ports, host)}
         self.restarts: dict[str, int] = {}
         self._started: dict[str, float] = {}
         self._quick_deaths: dict[str, int] = {}
@@ -145,13 +169,17 @@ class Stack:
     def url(self, service: str) -> str:
         return f"http://{self.host}:{self.ports[service]}"
 
+    def sandbox_url(self, name: str) -> str:
+        return self.env[f"{SANDBOXES[name].upper()}_PROCESSOR_URL"]
+
     def wait_ready(self, timeout_s: float = 60.0) -> None:
         deadline = time.monotonic() + timeout_s
-        for service in SERVICES:
+        urls = {**{s: self.url(s) for s in SERVICES}, **{f"{n} sandbox": self.sandbox_url(n) for n in self.sandbox_ports}}
+        for service, url in urls.items():
             while True:
                 self.check_alive()
                 try:
-                    if requests.get(f"{self.url(service)}/health/ready", timeout=2).status_code == 200:
+                    if requests.get(f"{url}/health/ready", timeout=2).status_code == 200:
                         break
                 except requests.RequestException:
                     pass
@@ -231,8 +259,9 @@ def run_stack() -> int:
     """`make run`: start everything, print where it is, supervise until Ctrl-C."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     ports = {s: int(os.environ.get(f"{s.upper()}_PORT", DEFAULT_PORTS[s])) for s in SERVICES}
+    sandbox_ports = {n: int(os.environ.get(f"{n.upper()}_SANDBOX_PORT", p)) for n, p in DEFAULT_SANDBOX_PORTS.items()}
     stack = Stack(var_dir=Path(os.environ.get("COINS_VAR_DIR", "var")), ports=ports,
-                  broker_port=int(os.environ.get("COINS_BROKER_PORT", "9092")))
+                  broker_port=int(os.environ.get("COINS_BROKER_PORT", "9092")), sandbox_ports=sandbox_ports)
     stopping = False
 
     def _stop(*_):
@@ -258,6 +287,8 @@ def _banner(stack: Stack) -> None:
     lines = ["", "The coins platform is running:"]
     for service in SERVICES:
         lines.append(f"  {service:<9} {stack.url(service)}   (OpenAPI: {stack.url(service)}/openapi.json)")
+    for name in stack.sandbox_ports:
+        lines.append(f"  {name + ' sandbox':<9} {stack.sandbox_url(name)}   (scripted behaviours: README)")
     lines += [f"  broker    {stack.env['KAFKA_BOOTSTRAP_SERVERS']}",
               f"  data      {stack.var_dir}   logs: {stack.var_dir}/logs/",
               "", "Get a token:  .venv/bin/coinsctl token --caller gateway    (or: make token CALLER=gateway)",

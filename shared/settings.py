@@ -107,6 +107,7 @@ class CommonSettings:
     max_body_bytes: int = 1024 * 1024
     idempotency_lease_seconds: int = 60
     consumer_group: str = ""
+    environment: str = "local"  # COINS_ENV: local, test or production
 
 
 def read_secret(env: Env) -> str | None:
@@ -166,4 +167,34 @@ def common_settings(service: str, default_policy: Mapping[str, tuple[str, ...]],
         max_body_bytes=env.int("MAX_BODY_BYTES", 1024 * 1024),
         idempotency_lease_seconds=env.int("IDEMPOTENCY_LEASE_SECONDS", 60),
         consumer_group=env.str(f"{prefix}_CONSUMER_GROUP", f"{service}-consumer"),
+        environment=environment(env),
     )
+
+
+ENVIRONMENTS = ("local", "test", "production")
+
+
+def environment(env: Env) -> str:
+    value = env.str("COINS_ENV", "local")
+    if value not in ENVIRONMENTS:
+        raise ConfigError(f"COINS_ENV must be one of {', '.join(ENVIRONMENTS)}, got {value!r}")
+    return value
+
+
+def processor_settings(env: Env, prefix: str, *, default_port: int):
+    """Where the service's processor is (<PREFIX>_PROCESSOR_URL, _TIMEOUT_MS, _ATTEMPTS). Only the
+    sandbox adapter exists; production refuses it unless <PREFIX>_PROCESSOR=sandbox asks for it."""
+    from shared.outbound import OutboundSettings
+    name = env.optional(f"{prefix}_PROCESSOR")
+    if name is None and environment(env) == "production":
+        raise ConfigError(f"COINS_ENV=production: set {prefix}_PROCESSOR; the sandbox processor is used in "
+                          f"production only when asked for by name ({prefix}_PROCESSOR=sandbox)")
+    if (name or "sandbox") != "sandbox":
+        raise ConfigError(f"{prefix}_PROCESSOR must be 'sandbox' (the only adapter built), got {name!r}")
+    settings = OutboundSettings(name="sandbox", url=env.str(f"{prefix}_PROCESSOR_URL",
+                                                             f"http://127.0.0.1:{default_port}"),
+                                timeout_ms=env.int(f"{prefix}_PROCESSOR_TIMEOUT_MS", 3000),
+                                attempts=env.int(f"{prefix}_PROCESSOR_ATTEMPTS", 2))
+    if settings.timeout_ms <= 0 or settings.attempts <= 0:
+        raise ConfigError(f"{prefix}_PROCESSOR_TIMEOUT_MS and _ATTEMPTS must be positive")
+    return settings

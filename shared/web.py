@@ -18,8 +18,7 @@ from typing import Callable, Iterable
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection, Engine
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from shared import metrics
@@ -27,13 +26,12 @@ from shared.auth import AuthError, VerifiedTokens, authenticate
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem, validation_problem
 from shared.fields import ID_PATTERN
 from shared.db import retry_transient
-from shared.idempotency import IdempotencyStore, KeyClaim, StoredResponse, check_key, request_fingerprint
+from shared.idempotency import Answer, Claim, KeyedRequest, KeyStore, check_key, run_in_transaction, run_leased
 from shared.kafka import broker_reachable
 from shared.logs import configure_logging, current_trace_id, new_trace_id, reset_trace_id, set_trace_id
 from shared.openapi import build_openapi
 from shared.outbox import backlog
 from shared.settings import CommonSettings
-from shared.uow import commit
 
 log = logging.getLogger(__name__)
 TRACE_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
@@ -64,142 +62,64 @@ def requires(permission: str):
     return deco
 
 
-def idempotent(*, required: bool = True, transactional: bool = False, replay: Callable | None = None):
-    """Idempotency-Key handling for a POST (see shared.idempotency).
+@dataclass(frozen=True)
+class KeyedCall:
+    """What an idempotent view is called with (`call=`): its attempt's claim on the request's
+    Idempotency-Key (None without a key) and, where the view's whole effect lies in one
+    transaction, that transaction's connection for its unit of work."""
+    claim: Claim | None
+    conn: Connection | None = None
 
-    transactional: the view's whole effect lies in this service's database. The view then runs
-    inside the request's transaction, which ends by claiming the key with the response (one
-    statement, one commit; a duplicate rolls its attempt back and replays the first answer); its
-    unit of work joins `request_connection()`, and the whole attempt is retried on a transient
-    database error. Otherwise (an external call in the middle, such as a card
-    charge) the key is claimed with a lease in a transaction of its own.
 
-    replay(conn) -> response body: given, the view's effect is one statement that may claim the
-    key itself (`request_claim()`, PostgreSQL): the whole request is then one round trip, and a
-    retry's answer is the resource that statement made (found by `g.idempotency_key`), rendered
-    again by `replay`.
-    """
+def idempotent(*, required: bool = True, transactional: bool = False,
+               render_again: Callable[[Connection, str], object] | None = None):
+    """Idempotency-Key handling for a POST: the rules and both ways of running an attempt are in
+    shared.idempotency. transactional: the view's whole effect lies in this service's database
+    (`run_in_transaction`); otherwise an outside call runs in the middle (`run_leased`).
+    render_again(conn, resource_id) -> body: the view's effect is one statement that may claim
+    the key itself (`Claim.in_statement`), and a retry is answered with the resource it made."""
     def deco(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
             key = check_key(request.headers.get("Idempotency-Key"), required=required)
-            caller = g.caller.name
-            g.idempotency_key = f"{caller}:{key}" if key is not None else None
+            keyed = None if key is None else KeyedRequest.of(
+                caller=g.caller.name, key=key, method=request.method, path=request.path, body=request_body())
+            engine = infra().engine
+            store = KeyStore(infra().tables["idempotency_keys"], infra().settings.idempotency_lease_seconds)
+
+            def attempt(call: KeyedCall) -> Answer:
+                return _answer_of(lambda: view(*args, call=call, **kwargs))
             if transactional:
-                return retry_transient(lambda: _in_one_transaction(view, args, kwargs, caller, key, replay))
-            if key is None:
-                return view(*args, **kwargs)
-            store = _store()
-            stored = store.claim(caller, key, request_fingerprint(request.method, request.path, request_body()))
-            if stored is not None:
-                return _replay(stored.status, stored.body)
-            try:
-                response = current_app.make_response(view(*args, **kwargs))
-            except (Problem, DomainError, ValidationError) as exc:
-                response = render_error(exc)
-            except BaseException:
-                store.release(caller, key)
-                raise
-            if response.status_code >= 500:
-                store.release(caller, key)
+                rendered = None if render_again is None else (
+                    lambda conn, resource_id: current_app.make_response(render_again(conn, resource_id))
+                    .get_data(as_text=True))
+                answer = run_in_transaction(engine, store, keyed, lambda conn, claim: attempt(KeyedCall(claim, conn)),
+                                            render_again=rendered)
+            elif keyed is None:
+                answer = attempt(KeyedCall(None))
             else:
-                store.complete(caller, key, response.status_code, response.get_data(as_text=True))
-            return response
+                answer = run_leased(engine, store, keyed, lambda claim: attempt(KeyedCall(claim)))
+            return _response_of(answer)
         wrapper.idempotent = True
         wrapper.idempotency_key_required = required
         return wrapper
     return deco
 
 
-def request_connection():
-    """The connection of the request's transaction, for a transactional view's unit of work."""
-    return g.request_conn
+def _answer_of(call_view: Callable[[], object]) -> Answer:
+    """The view's answer, a refusal rendered as problem+json; anything else propagates."""
+    try:
+        response = current_app.make_response(call_view())
+    except (Problem, DomainError, ValidationError) as exc:
+        response = render_error(exc)
+    return Answer(response.status_code, response.get_data(as_text=True), live=response)
 
 
-def request_claim() -> KeyClaim | None:
-    """The key for the view's one statement to claim with its effect (see `idempotent(replay=)`);
-    None where the request's transaction claims it at its end instead."""
-    return g.get("key_claim")
-
-
-def _store() -> IdempotencyStore:
-    return IdempotencyStore(infra().engine, infra().tables["idempotency_keys"],
-                            infra().settings.idempotency_lease_seconds)
-
-
-class _LapsedClaim(Exception):
-    """The view's statement found the key held by a lease-mode claim whose process died."""
-
-
-def _in_one_transaction(view, args, kwargs, caller: str, key: str | None, replay: Callable | None) -> Response:
-    if replay is not None:
-        try:
-            return _attempt(view, args, kwargs, caller, key, replay, claim_in_statement=True)
-        except _LapsedClaim:
-            pass  # once more, claiming the key at the end, which takes such a claim over
-    return _attempt(view, args, kwargs, caller, key, replay, claim_in_statement=False)
-
-
-def _attempt(view, args, kwargs, caller: str, key: str | None, replay: Callable | None, *,
-             claim_in_statement: bool) -> Response:
-    store = _store()
-    fingerprint = request_fingerprint(request.method, request.path, request_body()) if key is not None else None
-    with infra().engine.connect() as conn:
-        tx = conn.begin()
-        g.request_conn = conn
-        claim = g.key_claim = (KeyClaim(caller, key, fingerprint) if key is not None and replay is not None
-                               and claim_in_statement and conn.dialect.name == "postgresql" else None)
-
-        def answer(stored: StoredResponse) -> Response:
-            if stored.body is not None:
-                return _replay(stored.status, stored.body)
-            response = current_app.make_response((replay(conn), stored.status))
-            response.headers["Idempotent-Replayed"] = "true"
-            return response
-        try:
-            response = current_app.make_response(view(*args, **kwargs))
-        except IntegrityError:
-            # A duplicate of a committed request can trip the key's unique constraint on the
-            # resource it creates before reaching the claim: answer as the first did.
-            tx.rollback()
-            stored = store.stored_in(conn, caller, key, fingerprint) if key is not None else None
-            if stored is not None:
-                replayed = answer(stored)
-                conn.rollback()
-                return replayed
-            conn.rollback()
-            if claim is not None:  # the key's row is a lapsed lease-mode claim: let the end take it over
-                raise _LapsedClaim() from None
-            raise
-        except (Problem, DomainError, ValidationError) as exc:
-            tx.rollback()  # nothing of a refused request stays; its answer is kept for a retry
-            response = render_error(exc)
-            if key is not None and response.status_code < 500:
-                with conn.begin():
-                    stored = store.settle_in(conn, caller, key, fingerprint, response.status_code,
-                                             response.get_data(as_text=True))
-                    if stored is not None:
-                        return answer(stored)
-            return response
-        finally:
-            g.pop("request_conn", None)
-            g.pop("key_claim", None)
-        if response.status_code >= 500:
-            tx.rollback()
-            return response
-        if key is not None and not (claim is not None and claim.made):
-            stored = store.settle_in(conn, caller, key, fingerprint, response.status_code,
-                                     response.get_data(as_text=True))
-            if stored is not None:  # a duplicate of a finished request: undo this attempt, answer as the first
-                tx.rollback()
-                return answer(stored)
-        commit(tx)  # where the view's one statement committed on its own, nothing is left to send
-        return response
-
-
-def _replay(status: int, body: str) -> Response:
-    content_type = PROBLEM_CONTENT_TYPE if status >= 400 else "application/json"
-    response = Response(body, status=status, content_type=content_type)
+def _response_of(answer: Answer) -> Response:
+    if not answer.replayed:
+        return answer.live
+    content_type = PROBLEM_CONTENT_TYPE if answer.status >= 400 else "application/json"
+    response = Response(answer.body, status=answer.status, content_type=content_type)
     response.headers["Idempotent-Replayed"] = "true"
     return response
 

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from services.payout.domain.rules import Fee, PayoutRules
-from shared.settings import CommonSettings, ConfigError, Env, common_settings
+from shared.outbound import OutboundSettings
+from shared.settings import CommonSettings, ConfigError, Env, common_settings, processor_settings
 
 DEFAULT_POLICY = {
     "gateway": ("creators:write", "creators:read", "earnings:read", "withdrawals:create", "withdrawals:read"),
@@ -18,9 +19,17 @@ DEFAULT_POLICY = {
 class PayoutSettings:
     common: CommonSettings
     rules: PayoutRules
+    processor: OutboundSettings
     worker_batch: int = 50
     worker_lease_seconds: int = 60
     worker_idle_seconds: float = 0.2
+    max_attempts: int = 5  # sends of one withdrawal to the processor before it is failed
+
+    @property
+    def overdue_seconds(self) -> int:
+        """A withdrawal in flight longer than this is reported by the auditor: every attempt and
+        the final lookup each get a lease, and one more for the worker to come round."""
+        return self.worker_lease_seconds * (self.max_attempts + 3)
 
 
 def _fee(env: Env, method: str, bps: int, fixed: int) -> Fee:
@@ -42,6 +51,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> PayoutSettings:
         fees={"bank": _fee(env, "bank", 0, 0), "paypal": _fee(env, "paypal", 200, 25)})
     if rules.diamonds_per_usd <= 0:
         raise ConfigError("PAYOUT_DIAMONDS_PER_USD must be positive")
-    return PayoutSettings(common=common_settings("payout", DEFAULT_POLICY, environ), rules=rules,
-                          worker_batch=env.int("PAYOUT_WORKER_BATCH", 50),
-                          worker_lease_seconds=env.int("PAYOUT_WORKER_LEASE_SECONDS", 60))
+    settings = PayoutSettings(common=common_settings("payout", DEFAULT_POLICY, environ), rules=rules,
+                              processor=processor_settings(env, "PAYOUT", default_port=8005),
+                              worker_batch=env.int("PAYOUT_WORKER_BATCH", 50),
+                              worker_lease_seconds=env.int("PAYOUT_WORKER_LEASE_SECONDS", 60),
+                              max_attempts=env.int("PAYOUT_MAX_ATTEMPTS", 5))
+    # A send must end (answered or given up) before its claim lapses and another worker sends again.
+    if settings.processor.deadline_s >= settings.worker_lease_seconds:
+        raise ConfigError(f"PAYOUT_WORKER_LEASE_SECONDS ({settings.worker_lease_seconds}) must exceed the payout "
+                          f"processor's deadline ({settings.processor.deadline_s:g} s)")
+    if settings.max_attempts < 1:
+        raise ConfigError("PAYOUT_MAX_ATTEMPTS must be at least 1")
+    return settings

@@ -85,6 +85,6 @@ def test_the_rolling_cap_counts_what_was_bought():
 
 
 def test_only_a_completed_purchase_can_be_charged_back():
-    purchase = Purchase("p", "u", "US", "coins_70", 70, 99, "USD", "pending", created_at=None)
+    purchase = Purchase("p", "u", "US", "coins_70", 70, 99, "USD", "pending", created_at=None, attempted_at=None)
     with pytest.raises(NotReversible):
         purchase.reverse(at=None)

@@ -94,3 +94,4 @@ class PayoutTotalsSchema(EventCountsSchema):
     gifts_credited = fields.Integer()
     accounts_earnings_mismatch = fields.List(fields.String())
     withdrawals_fee_mismatch = fields.Integer()
+    withdrawals_overdue = fields.Integer(metadata={"description": "In flight longer than the worker's bound"})

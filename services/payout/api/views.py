@@ -1,7 +1,9 @@
 """The payout service's HTTP routes."""
 from __future__ import annotations
 
-from flask import Blueprint, g
+from datetime import timedelta
+
+from flask import Blueprint
 
 from services.payout.adapters import queries
 from services.payout.api import schemas
@@ -9,10 +11,11 @@ from services.payout.bootstrap import PayoutService
 from services.payout.domain.commands import RegisterCreator, RequestWithdrawal
 from services.payout.service_layer import handlers
 from shared.audit import event_counts
+from shared.clock import utcnow
 from shared.db import snapshot
 from shared.fields import schema
 from shared.openapi import doc
-from shared.web import idempotent, json_body, request_connection, requires
+from shared.web import KeyedCall, idempotent, json_body, requires
 
 
 def blueprint(svc: PayoutService) -> Blueprint:
@@ -25,12 +28,12 @@ def blueprint(svc: PayoutService) -> Blueprint:
          body=schemas.RegisterCreatorRequest, responses={201: schemas.CreatorSchema, 200: schemas.CreatorSchema},
          errors={403: "Creator younger than 18"})
     @idempotent(required=False, transactional=True)
-    def register():
+    def register(call: KeyedCall):
         body = json_body(schema(schemas.RegisterCreatorRequest))
         cmd = RegisterCreator(creator_id=body["creator_id"], country=body["country"], birth_date=body["birth_date"],
                               payout_method=body["payout_method"]["type"],
                               payout_account=body["payout_method"]["account"])
-        creator, created = handlers.register_creator(cmd, svc.uow(conn=request_connection()), rules=rules)
+        creator, created = handlers.register_creator(cmd, svc.uow(conn=call.conn), rules=rules)
         return schema(schemas.CreatorSchema).dump(creator), 201 if created else 200
 
     @bp.get("/creators/<creator_id>/earnings")
@@ -50,11 +53,10 @@ def blueprint(svc: PayoutService) -> Blueprint:
          errors={404: "Creator not registered", 409: "More than the available earnings",
                  422: "Below the minimum, or over the daily cap"})
     @idempotent(required=True, transactional=True)
-    def withdraw():
+    def withdraw(call: KeyedCall):
         body = json_body(schema(schemas.WithdrawalRequest))
-        cmd = RequestWithdrawal(creator_id=body["creator_id"], amount_minor=body["amount_minor"],
-                                idempotency_key=g.idempotency_key)
-        withdrawal = handlers.request_withdrawal(cmd, svc.uow(conn=request_connection()), rules=rules)
+        cmd = RequestWithdrawal(creator_id=body["creator_id"], amount_minor=body["amount_minor"])
+        withdrawal = handlers.request_withdrawal(cmd, svc.uow(conn=call.conn), rules=rules)
         return schema(schemas.WithdrawalSchema).dump(withdrawal), 201
 
     @bp.get("/withdrawals/<withdrawal_id>")
@@ -68,7 +70,8 @@ def blueprint(svc: PayoutService) -> Blueprint:
     @doc(summary="Diamond totals and event counts, for the auditor", responses={200: schemas.PayoutTotalsSchema})
     def totals():
         with snapshot(svc.engine) as conn:
-            figures = {**queries.totals(conn), **event_counts(conn, svc.tables)}
+            overdue_before = utcnow() - timedelta(seconds=svc.settings.overdue_seconds)
+            figures = {**queries.totals(conn, overdue_before=overdue_before), **event_counts(conn, svc.tables)}
         return schema(schemas.PayoutTotalsSchema).dump(figures)
 
     return bp

@@ -103,4 +103,5 @@ class PurchaseTotalsSchema(EventCountsSchema):
     coins_reversed = fields.Integer()
     purchases_completed = fields.Integer()
     purchases_pending = fields.Integer()
+    purchases_overdue = fields.Integer(metadata={"description": "Pending longer than the reconciler's bound"})
     chargebacks = fields.Integer()
