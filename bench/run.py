@@ -25,7 +25,7 @@ from rich.table import Table
 from bench import baselines, pgcluster, system
 from bench.pgcluster import OwnCluster
 from coinsctl.broker import start_broker
-from coinsctl.stack import SERVICES, Stack
+from coinsctl.stack import SANDBOXES, SERVICES, Stack
 from shared.auth import issue_token
 from shared.clock import utcnow
 from shared.settings import KafkaSettings
@@ -111,7 +111,8 @@ def measure(args: argparse.Namespace, levels: list[int], admin_url: str | None, 
             env = {**os.environ, "COINS_AUTH_SECRET": secret, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
                    "KAFKA_TOPIC_PREFIX": "sys.", "KAFKA_PARTITIONS": "6", "LOG_LEVEL": "WARNING",
                    **{f"{s.upper()}_DATABASE_URL": databases[s] for s in SERVICES}}
-            stack = Stack(var_dir=work / "stack", ports={s: free_port() for s in SERVICES}, env=env, restart=False)
+            stack = Stack(var_dir=work / "stack", ports={s: free_port() for s in SERVICES}, env=env, restart=False,
+                          sandbox_ports={n: free_port() for n in SANDBOXES})
             stack.start()
             stack.wait_ready(timeout_s=120)
             token = issue_token(caller="gateway", secret=secret, ttl_seconds=7200)

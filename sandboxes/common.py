@@ -38,8 +38,7 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._local = threading.local()
-        with self.write() as conn:
-            conn.executescript(schema)
+        self.conn().executescript(schema)  # IF NOT EXISTS: every worker may run it
 
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

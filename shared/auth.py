@@ -110,7 +110,7 @@ def authenticate(header: str | None, settings: AuthSettings, verified: VerifiedT
     except jwt.PyJWTError as exc:
         raise AuthError(401, "The bearer token is invalid.") from exc
     name = str(claims["sub"])
-    if not re.match(ID_PATTERN, name):
+    if not re.fullmatch(ID_PATTERN, name):
         raise AuthError(401, "The bearer token names no valid caller.")
     caller = Caller(name=name, permissions=frozenset(settings.policy.get(name, ())))
     if verified is not None:

@@ -25,7 +25,7 @@ from shared import metrics
 from shared.auth import AuthError, VerifiedTokens, authenticate
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem, validation_problem
 from shared.fields import ID_PATTERN
-from shared.db import retry_transient
+from shared.db import retry_transient, safe_error
 from shared.idempotency import Answer, Claim, KeyedRequest, KeyStore, check_key, run_in_transaction, run_leased
 from shared.kafka import broker_reachable
 from shared.logs import configure_logging, current_trace_id, new_trace_id, reset_trace_id, set_trace_id
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 TRACE_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 ID_RE = re.compile(ID_PATTERN)
 OPEN_PREFIXES = ("/health/", "/metrics", "/openapi.json")
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 @dataclass
@@ -152,7 +153,32 @@ def json_body(schema: Schema) -> dict:
     if not isinstance(data, dict):
         raise Problem(400, "Malformed body", "The body must be a JSON object.", code="malformed-body",
                       errors={"body": ["Must be a JSON object."]})
+    unencodable = _lone_surrogates(data)
+    if unencodable:  # JSON lets "\ud800" through; no database can store it
+        raise validation_problem({name: ["Contains a lone UTF-16 surrogate."] for name in unencodable})
     return schema.load(data)
+
+
+def _lone_surrogates(value, name: str = "") -> list[str]:
+    """Dotted names of the fields (or keys) holding text that is not valid Unicode."""
+    if isinstance(value, str):
+        return [] if _encodable(value) else [name or "body"]
+    if isinstance(value, dict):
+        found = [name or "body"] if not all(_encodable(str(k)) for k in value) else []
+        for key, item in value.items():
+            found += _lone_surrogates(item, f"{name}.{key}" if name else str(key))
+        return found
+    if isinstance(value, list):
+        return [f for i, item in enumerate(value) for f in _lone_surrogates(item, f"{name}.{i}" if name else str(i))]
+    return []
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def query_args(schema: Schema) -> dict:
@@ -242,7 +268,7 @@ def _start_request():
 def _check_path_ids() -> None:
     """Every path parameter is an id (1-64 safe characters); anything else cannot exist: 404."""
     for name, value in (request.view_args or {}).items():
-        if not isinstance(value, str) or not ID_RE.match(value):
+        if not isinstance(value, str) or not ID_RE.fullmatch(value):
             raise Problem(404, "Not found", f"No such {name.removesuffix('_id')}.", code="not-found")
 
 
@@ -254,10 +280,11 @@ def _traceparent_id(header: str | None) -> str | None:
 def _finish_request(response: Response) -> Response:
     route = request.url_rule.rule if request.url_rule else "unmatched"
     service = infra().settings.service
-    metrics.HTTP_REQUESTS.labels(service, request.method, route, str(response.status_code)).inc()
+    method = request.method if request.method in METHODS else "other"  # a label from a fixed set, not the client's
+    metrics.HTTP_REQUESTS.labels(service, method, route, str(response.status_code)).inc()
     if "started" in g:
         elapsed = time.perf_counter() - g.started
-        metrics.HTTP_LATENCY.labels(service, request.method, route).observe(elapsed)
+        metrics.HTTP_LATENCY.labels(service, method, route).observe(elapsed)
         level = logging.DEBUG if request.path.startswith(OPEN_PREFIXES) else logging.INFO
         log.log(level, "request", extra={"method": request.method, "path": request.path, "status":
                                          response.status_code, "duration_ms": round(elapsed * 1000, 2),
@@ -293,7 +320,7 @@ def _register_errors(app: Flask) -> None:
     def _unexpected(exc: Exception):
         from shared.db import is_transient
         if is_transient(exc):
-            log.warning("database unavailable", extra={"error": str(exc)[:300]})
+            log.warning("database unavailable", extra={"error": safe_error(exc)[:300]})
             return problem_response(Problem(503, "Service unavailable", "The database is unavailable; retry "
                                             "with the same Idempotency-Key.", code="unavailable",
                                             headers={"Retry-After": "1"}))

@@ -11,13 +11,14 @@ import yaml
 HERE = Path(__file__).resolve().parent
 NAMESPACE = "coins"
 IMAGE = "coins-{service}:1.0.0"
-PROCESSES = {"purchase": ["relay"], "gifting": ["relay", "consumer"], "payout": ["relay", "consumer", "worker"]}
+PROCESSES = {"purchase": ["relay", "reconciler"], "gifting": ["relay", "consumer"], "payout": ["relay", "consumer", "worker"]}
 SETTINGS = {
-    "purchase": {"PURCHASE_BLOCKED_COUNTRIES": "CU,IR,KP,SY,RU,BY", "PURCHASE_DAILY_CAP_COINS": "2500000"},
+    "purchase": {"PURCHASE_BLOCKED_COUNTRIES": "CU,IR,KP,SY,RU,BY", "PURCHASE_DAILY_CAP_COINS": "2500000",
+                 "PURCHASE_PROCESSOR_URL": "http://card-processor.coins.svc:8000"},
     "gifting": {"GIFTING_DIAMONDS_PER_COIN": "1"},
     "payout": {"PAYOUT_MIN_WITHDRAWAL_MINOR": "10000", "PAYOUT_DAILY_CAP_MINOR": "100000",
                "PAYOUT_HOLD_SECONDS": "0", "PAYOUT_FEE_BANK_BPS": "0", "PAYOUT_FEE_PAYPAL_BPS": "200",
-               "PAYOUT_FEE_PAYPAL_FIXED_MINOR": "25"},
+               "PAYOUT_FEE_PAYPAL_FIXED_MINOR": "25", "PAYOUT_PROCESSOR_URL": "http://payout-processor.coins.svc:8000"},
 }
 SECURITY = {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}

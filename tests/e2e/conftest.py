@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from coinsctl.stack import SERVICES, Stack
+from coinsctl.stack import SANDBOXES, SERVICES, Stack
 from tests.support.broker import free_port
 from tests.support.stories import Api
 
@@ -28,7 +28,8 @@ def stack(request, kafka_bootstrap, tmp_path_factory, secret):
     else:
         for service in SERVICES:
             env.pop(f"{service.upper()}_DATABASE_URL", None)
-    running = Stack(var_dir=var_dir, ports={s: free_port() for s in SERVICES}, env=env, restart=False)
+    running = Stack(var_dir=var_dir, ports={s: free_port() for s in SERVICES}, env=env, restart=False,
+                    sandbox_ports={n: free_port() for n in SANDBOXES})
     try:
         running.start()
         running.wait_ready(timeout_s=90)

@@ -144,3 +144,28 @@ def test_an_empty_idempotency_key_is_refused_even_where_a_key_is_optional(payout
         "payout_method": {"type": "paypal", "account": "empty@example.com"}})
     assert sent.status_code == 400 and sent.get_json()["type"].endswith("idempotency-key-invalid")
     assert "Idempotency-Key" in sent.get_json()["errors"]
+
+
+def test_a_withdrawal_the_processor_keeps_failing_is_failed_after_its_attempts_and_blocks_no_other(make_service,
+                                                                                                    auth):
+    from tests.support.processors import FakePayoutProcessor
+    from tests.support.waiting import wait_until
+    processor = FakePayoutProcessor()
+    svc, client = make_service("payout", processor=processor, PAYOUT_MAX_ATTEMPTS="2",
+                               PAYOUT_WORKER_LEASE_SECONDS="1", PAYOUT_PROCESSOR_TIMEOUT_MS="100",
+                               PAYOUT_PROCESSOR_ATTEMPTS="1")
+    register(client, auth, creator_id="stuck", account="ERROR-0001")  # the processor answers 5xx forever
+    register(client, auth, creator_id="fine")
+    for creator in ("stuck", "fine"):
+        earn(svc, creator, 20_000)
+    stuck = withdraw(client, auth, 10_000, creator_id="stuck").get_json()  # the oldest: first in every batch
+    fine = withdraw(client, auth, 10_000, creator_id="fine").get_json()
+
+    def status(withdrawal) -> str:
+        return client.get(f"/v1/withdrawals/{withdrawal['withdrawal_id']}", headers=auth()).get_json()["status"]
+    run_once(svc)
+    assert (status(stuck), status(fine)) == ("processing", "completed")
+    wait_until(lambda: run_once(svc) >= 0 and status(stuck) == "failed", timeout=20, message="stuck to fail")
+    assert processor.calls[stuck["withdrawal_id"]] == 2  # sent twice, then only looked up
+    assert earnings(client, auth, "stuck")["available"] == 20_000  # its diamonds are back
+    assert [e["type"] for e in outbox_events(svc)] == ["withdrawal.completed", "withdrawal.failed"]

@@ -3,9 +3,9 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from services.purchase.domain.pricing import CUSTOM_MAX_COINS, CUSTOM_MIN_COINS
 from shared.audit import EventCountsSchema
-from shared.fields import MoneySchema, StrictInteger, identifier, text
+from shared.fields import MoneySchema, Pattern, StrictInteger, identifier, text
 
-COUNTRY = validate.Regexp(r"^[A-Za-z]{2}$", error="Must be an ISO 3166-1 alpha-2 country code.")
+COUNTRY = Pattern(r"^[A-Za-z]{2}$", error="Must be an ISO 3166-1 alpha-2 country code.")
 
 
 class CountryQuery(Schema):
@@ -25,7 +25,7 @@ class PurchaseRequest(Schema):
     user_id = identifier(required=True)
     country = fields.String(required=True, validate=COUNTRY)
     birth_date = fields.Date(required=True)
-    package_id = fields.String(validate=validate.Regexp(r"^coins_[0-9]{1,9}$", error="Unknown package."))
+    package_id = fields.String(validate=Pattern(r"^coins_[0-9]{1,9}$", error="Unknown package."))
     coins = StrictInteger(validate=validate.Range(min=CUSTOM_MIN_COINS, max=CUSTOM_MAX_COINS))
     payment = fields.Nested(PaymentSchema, required=True)
 
