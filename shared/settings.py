@@ -44,7 +44,8 @@ class Env:
             raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
     def list(self, name: str, default: str = "") -> tuple[str, ...]:
-        raw = self._env.get(name, default)
+        """Comma-separated items; unset or empty means the default (an empty list is never implied)."""
+        raw = self._env.get(name) or default
         return tuple(item.strip() for item in raw.split(",") if item.strip())
 
     def json(self, name: str, default):
@@ -55,6 +56,11 @@ class Env:
             return json.loads(raw)
         except ValueError as exc:
             raise ConfigError(f"{name} must be JSON: {exc}") from exc
+
+
+# Sanctioned or otherwise unserved markets: no purchases, no creator payouts. Override with
+# PURCHASE_BLOCKED_COUNTRIES / PAYOUT_BLOCKED_COUNTRIES; set empty, a variable means this list.
+DEFAULT_BLOCKED_COUNTRIES = "CU,IR,KP,SY,RU,BY"
 
 
 @dataclass(frozen=True)

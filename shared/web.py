@@ -314,7 +314,9 @@ def _register_errors(app: Flask) -> None:
         code = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(exc.code, "http-error")
         detail = exc.description if exc.code != 413 else \
             f"The body is larger than {infra().settings.max_body_bytes} bytes."
-        return problem_response(Problem(exc.code or 500, exc.name, detail, code=code))
+        allow = dict(exc.get_headers()).get("Allow")  # a 405 names the methods it allows (RFC 9110)
+        return problem_response(Problem(exc.code or 500, exc.name, detail, code=code,
+                                        headers={"Allow": allow} if allow else None))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

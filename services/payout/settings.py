@@ -6,7 +6,8 @@ from typing import Mapping
 
 from services.payout.domain.rules import Fee, PayoutRules
 from shared.outbound import OutboundSettings
-from shared.settings import CommonSettings, ConfigError, Env, common_settings, processor_settings
+from shared.settings import (DEFAULT_BLOCKED_COUNTRIES, CommonSettings, ConfigError, Env, common_settings,
+                             processor_settings)
 
 DEFAULT_POLICY = {
     "gateway": ("creators:write", "creators:read", "earnings:read", "withdrawals:create", "withdrawals:read"),
@@ -48,7 +49,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> PayoutSettings:
         diamonds_per_usd=env.int("PAYOUT_DIAMONDS_PER_USD", 200),
         hold_seconds=env.int("PAYOUT_HOLD_SECONDS", 0),
         min_age=env.int("PAYOUT_MIN_AGE", 18),
-        fees={"bank": _fee(env, "bank", 0, 0), "paypal": _fee(env, "paypal", 200, 25)})
+        fees={"bank": _fee(env, "bank", 0, 0), "paypal": _fee(env, "paypal", 200, 25)},
+        blocked_countries=frozenset(c.upper() for c in env.list("PAYOUT_BLOCKED_COUNTRIES",
+                                                                 DEFAULT_BLOCKED_COUNTRIES)))
     if rules.diamonds_per_usd <= 0:
         raise ConfigError("PAYOUT_DIAMONDS_PER_USD must be positive")
     settings = PayoutSettings(common=common_settings("payout", DEFAULT_POLICY, environ), rules=rules,

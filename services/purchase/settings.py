@@ -6,7 +6,8 @@ from typing import Mapping
 
 from services.purchase.domain.rules import PurchaseRules
 from shared.outbound import OutboundSettings
-from shared.settings import CommonSettings, ConfigError, Env, common_settings, processor_settings
+from shared.settings import (DEFAULT_BLOCKED_COUNTRIES, CommonSettings, ConfigError, Env, common_settings,
+                             processor_settings)
 
 DEFAULT_POLICY = {
     "gateway": ("packages:read", "purchases:create", "purchases:read", "purchases:refund"),
@@ -14,8 +15,6 @@ DEFAULT_POLICY = {
     "processor": ("chargebacks:create", "purchases:read"),
     "ops": ("packages:read", "purchases:read", "audit:read"),
 }
-# Sanctioned or otherwise unserved markets; override with PURCHASE_BLOCKED_COUNTRIES.
-DEFAULT_BLOCKED_COUNTRIES = "CU,IR,KP,SY,RU,BY"
 
 
 @dataclass(frozen=True)

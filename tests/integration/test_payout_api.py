@@ -169,3 +169,18 @@ def test_a_withdrawal_the_processor_keeps_failing_is_failed_after_its_attempts_a
     assert processor.calls[stuck["withdrawal_id"]] == 2  # sent twice, then only looked up
     assert earnings(client, auth, "stuck")["available"] == 20_000  # its diamonds are back
     assert [e["type"] for e in outbox_events(svc)] == ["withdrawal.completed", "withdrawal.failed"]
+
+
+def test_a_creator_in_a_blocked_country_can_neither_register_nor_be_paid(payout, auth):
+    _, client = payout
+    refused = client.post("/v1/creators", headers=auth(), json={
+        "creator_id": "kp-creator", "country": "KP", "birth_date": "1990-01-01",
+        "payout_method": {"type": "bank", "account": "DE89370400440532013000"}})
+    assert refused.status_code == 403 and "country" in refused.get_json()["errors"]
+    assert withdraw(client, auth, 10_000, creator_id="kp-creator").status_code == 404
+
+
+def test_a_405_says_which_methods_are_allowed(payout, auth):
+    _, client = payout
+    response = client.delete("/v1/withdrawals", headers=auth())
+    assert response.status_code == 405 and response.headers["Allow"] and "POST" in response.headers["Allow"]

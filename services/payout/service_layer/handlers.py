@@ -19,6 +19,7 @@ from shared.ids import new_id
 def register_creator(cmd: RegisterCreator, uow: PayoutUnitOfWork, *, rules: PayoutRules) -> tuple[Creator, bool]:
     """Register a creator, or update their payout method; True if newly registered."""
     now = utcnow()
+    rules.check_country(cmd.country)
     rules.check_creator_age(birth_date=cmd.birth_date, today=now.date())
     creator = Creator(creator_id=cmd.creator_id, country=cmd.country, birth_date=cmd.birth_date,
                       payout_method=cmd.payout_method, payout_account=cmd.payout_account, created_at=now,
@@ -68,6 +69,7 @@ def request_withdrawal(cmd: RequestWithdrawal, uow: PayoutUnitOfWork, *, rules: 
         creator = uow.creators.get(cmd.creator_id)
         if creator is None:
             raise CreatorNotRegistered(f"Creator {cmd.creator_id} has not registered a payout method.")
+        rules.check_country(creator.country)
         quote = rules.quote(amount_minor=cmd.amount_minor, method=creator.payout_method)
         account = uow.accounts.get_or_create_for_update(cmd.creator_id)  # locks the creator's withdrawals
         now = utcnow()
