@@ -49,6 +49,8 @@ for service in purchase gifting payout; do
     -t "$PREFIX-$service:$TAG" -f deploy/Dockerfile .
   echo "built $PREFIX-$service:$TAG"
 done
+build --build-arg BASE_IMAGE="$BASE_IMAGE" -t "$PREFIX-sandbox:$TAG" -f deploy/images/sandbox.Dockerfile .
+echo "built $PREFIX-sandbox:$TAG"
 
 # 4. For the container tests: the local broker and PostgreSQL (users with a registry use the
 #    official apache/kafka and postgres images instead, see tests/containers).
