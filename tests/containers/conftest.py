@@ -118,6 +118,7 @@ def platform(docker_client, caller_keys):
             port = free_port()
             running.start(f"{sandbox}-sandbox", f"{PREFIX}-sandbox:{TAG}", command=[sandbox], env={"PORT": str(port)})
             env[f"{service.upper()}_PROCESSOR_URL"] = f"http://127.0.0.1:{port}"
+            env[f"{service.upper()}_PROCESSOR"] = "sandbox"  # named, as production (COINS_ENV unset) wants
         for service in SERVICES:
             pg_port = free_port()
             running.start(f"{service}-db", POSTGRES_IMAGE, command=["postgres", "-p", str(pg_port)],
