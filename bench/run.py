@@ -25,7 +25,7 @@ from rich.table import Table
 from bench import baselines, pgcluster, system
 from bench.pgcluster import OwnCluster
 from coinsctl.broker import make_broker
-from coinsctl.stack import SERVICES, Stack
+from coinsctl.stack import SANDBOXES, SERVICES, Stack
 from coinsctl.keys import local_token
 from shared.clock import utcnow
 from tests.support import postgres
@@ -113,7 +113,7 @@ def measure(args: argparse.Namespace, levels: list[int], admin_url: str | None, 
                    "KAFKA_TOPIC_PREFIX": "sys.", "KAFKA_PARTITIONS": "6", "LOG_LEVEL": "WARNING",
                    **{f"{s.upper()}_DATABASE_URL": databases[s] for s in SERVICES}}
             stack = Stack(var_dir=work / "stack", ports={s: free_port() for s in SERVICES}, env=env, broker=broker,
-                          restart=False)
+                          restart=False, sandbox_ports={n: free_port() for n in SANDBOXES})
             stack.start()
             stack.wait_ready(timeout_s=120)
             def token(service: str) -> str:  # minted per load: tokens live at most 15 minutes

@@ -68,6 +68,10 @@ def check(totals: dict[str, dict]) -> list[str]:
         problems.append(f"creator {creator}: credited diamonds differ from the sum of their earnings")
     if o["withdrawals_fee_mismatch"]:
         problems.append(f"{o['withdrawals_fee_mismatch']} withdrawals where gross != net + fee")
+    if p.get("purchases_overdue"):
+        problems.append(f"{p['purchases_overdue']} purchases pending longer than the reconciler's bound")
+    if o.get("withdrawals_overdue"):
+        problems.append(f"{o['withdrawals_overdue']} withdrawals in flight longer than the payout worker's bound")
     return problems
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 
 from shared.contracts import CONTRACTS
-from shared.kafka import client_options, make_producer
+from shared.kafka import client_options, publish
 from shared.settings import KafkaSettings
 
 
@@ -63,16 +63,9 @@ def dead_letters(kafka: KafkaSettings, topics: list[str] | None = None) -> list[
 
 def replay(kafka: KafkaSettings, letters: list[DeadLetter]) -> int:
     """Publish dead letters again to the topic they failed on, with their original headers."""
-    producer = make_producer(kafka, client_id="coinsctl-replay")
-    try:
-        futures = [producer.send(letter.topic, key=letter.key, value=letter.value, headers=[
-            (k, v) for k, v in letter.headers.items() if not k.startswith("dlq.")] + [("replayed", b"true")])
-            for letter in letters]
-        producer.flush(timeout=30)
-        for future in futures:
-            future.get(timeout=0)
-    finally:
-        producer.close(timeout=10)
+    publish(kafka, [{"topic": letter.topic, "key": letter.key, "value": letter.value, "headers": [
+        (k, v) for k, v in letter.headers.items() if not k.startswith("dlq.")] + [("replayed", b"true")]}
+        for letter in letters], client_id="coinsctl-replay")
     return len(letters)
 
 

@@ -1,5 +1,6 @@
-"""The whole platform on one machine: broker, topics, migrations, and every process of the
-three services, supervised (a process that dies is restarted and the restart is logged).
+"""The whole platform on one machine: broker, topics, migrations, the sandbox card and payout
+processors, and every process of the three services, supervised (a process that dies is restarted
+and the restart is logged).
 
 `make run` uses it with embedded defaults (SQLite under var/, the Tansu broker; COINS_BROKER=apache
 for Apache Kafka); the end-to-end tests use it with PostgreSQL URLs, their own ports, a broker of
@@ -14,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import requests
@@ -30,6 +31,9 @@ from shared.settings import database_url, kafka_settings
 log = logging.getLogger("coinsctl.stack")
 SERVICES = ("purchase", "gifting", "payout")
 DEFAULT_PORTS = {"purchase": 8001, "gifting": 8002, "payout": 8003}
+# The sandbox processors, and the service whose <SERVICE>_PROCESSOR_URL points at each.
+SANDBOXES = {"card": "purchase", "payout": "payout"}
+DEFAULT_SANDBOX_PORTS = {"card": 8004, "payout": 8005}
 
 
 @dataclass
@@ -38,6 +42,19 @@ class ProcessSpec:
     service: str
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
+    kafka_client: bool = True  # gets its service principal's broker credentials (the sandboxes do not)
+
+
+def _gunicorn(py: str, app: str) -> list[str]:
+    return [py, "-m", "gunicorn", "-c", "python:shared.gunicorn_conf", app]
+
+
+def sandbox_specs(ports: dict[str, int], host: str = "127.0.0.1") -> list[ProcessSpec]:
+    """The sandbox processors, each its own HTTP process with a SQLite file of its own."""
+    return [ProcessSpec(f"{name}-sandbox", SANDBOXES[name], _gunicorn(sys.executable, f"sandboxes.{name}:app"),
+                        {"GUNICORN_BIND": f"{host}:{port}", "GUNICORN_PROC_NAME": f"coins-{name}-sandbox",
+                         "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "16"}, kafka_client=False)
+            for name, port in ports.items()]
 
 
 def process_specs(ports: dict[str, int], host: str = "127.0.0.1") -> list[ProcessSpec]:
@@ -50,6 +67,8 @@ def process_specs(ports: dict[str, int], host: str = "127.0.0.1") -> list[Proces
                                  {"GUNICORN_BIND": f"{host}:{ports[service]}",
                                   "GUNICORN_PROC_NAME": f"coins-{service}"}))
         specs.append(ProcessSpec(f"{service}-relay", service, [py, "-m", f"services.{service}.entrypoints.relay"]))
+    specs.append(ProcessSpec("purchase-reconciler", "purchase",
+                             [py, "-m", "services.purchase.entrypoints.reconciler"]))
     specs.append(ProcessSpec("gifting-consumer", "gifting", [py, "-m", "services.gifting.entrypoints.consumer"]))
     specs.append(ProcessSpec("payout-consumer", "payout", [py, "-m", "services.payout.entrypoints.consumer"]))
     specs.append(ProcessSpec("payout-worker", "payout", [py, "-m", "services.payout.entrypoints.payout_worker"]))
@@ -59,12 +78,18 @@ def process_specs(ports: dict[str, int], host: str = "127.0.0.1") -> list[Proces
 class Stack:
     def __init__(self, *, var_dir: Path, ports: dict[str, int] | None = None, env: dict[str, str] | None = None,
                  host: str = "127.0.0.1", broker=None, broker_kind: str = "tansu", broker_port: int = 9092,
-                 restart: bool = True):
+                 restart: bool = True, sandbox_ports: dict[str, int] | None = None):
         """`broker`: a started broker to share (not stopped here); else KAFKA_BOOTSTRAP_SERVERS in
-        `env` names an external one; else the stack starts a `broker_kind` broker of its own."""
+        `env` names an external one; else the stack starts a `broker_kind` broker of its own.
+        `sandbox_ports`: where the sandbox processors listen (default DEFAULT_SANDBOX_PORTS)."""
         self.var_dir = var_dir.resolve()
         self.ports = ports or dict(DEFAULT_PORTS)
         self.env = dict(os.environ if env is None else env)
+        # A sandbox is started unless its service is pointed at a processor already.
+        self.sandbox_ports = {name: port for name, port in (sandbox_ports or DEFAULT_SANDBOX_PORTS).items()
+                              if not self.env.get(f"{SANDBOXES[name].upper()}_PROCESSOR_URL")}
+        for name, port in self.sandbox_ports.items():
+            self.env[f"{SANDBOXES[name].upper()}_PROCESSOR_URL"] = f"http://{host}:{port}"
         self.host = host
         self.broker = broker
         self.owns_broker = broker is None and not self.env.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -72,7 +97,8 @@ class Stack:
             self.broker = make_broker(broker_kind, self.var_dir / "broker", port=broker_port)
         self.restart = restart
         self.procs: dict[str, subprocess.Popen] = {}
-        self.specs = {spec.name: spec for spec in process_specs(self.ports, host)}
+        self.specs = {spec.name: spec for spec in sandbox_specs(self.sandbox_ports, host)
+                      + process_specs(self.ports, host)}
         self.restarts: dict[str, int] = {}
         self._started: dict[str, float] = {}
         self._quick_deaths: dict[str, int] = {}
@@ -108,7 +134,7 @@ class Stack:
 
     def _env_for(self, spec: ProcessSpec) -> dict[str, str]:
         metrics_dir = self.var_dir / "metrics" / spec.service
-        broker_env = self.broker.client_env(spec.service) if self.broker is not None else {}
+        broker_env = self.broker.client_env(spec.service) if self.broker is not None and spec.kafka_client else {}
         return {**self.env, **broker_env, **spec.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
                 "PYTHONUNBUFFERED": "1"}
 
@@ -149,7 +175,7 @@ class Stack:
 
     def add_process(self, name: str, like: str) -> subprocess.Popen:
         """Start another copy of a process (e.g. a second consumer in the same group)."""
-        self.specs[name] = ProcessSpec(name, self.specs[like].service, self.specs[like].argv, self.specs[like].env)
+        self.specs[name] = replace(self.specs[like], name=name)
         return self.start_process(name)
 
     def restart_broker(self, *, lose_data: bool = False) -> None:
@@ -167,13 +193,17 @@ class Stack:
     def url(self, service: str) -> str:
         return f"http://{self.host}:{self.ports[service]}"
 
+    def sandbox_url(self, name: str) -> str:
+        return self.env[f"{SANDBOXES[name].upper()}_PROCESSOR_URL"]
+
     def wait_ready(self, timeout_s: float = 60.0) -> None:
         deadline = time.monotonic() + timeout_s
-        for service in SERVICES:
+        urls = {**{s: self.url(s) for s in SERVICES}, **{f"{n} sandbox": self.sandbox_url(n) for n in self.sandbox_ports}}
+        for service, url in urls.items():
             while True:
                 self.check_alive()
                 try:
-                    if requests.get(f"{self.url(service)}/health/ready", timeout=2).status_code == 200:
+                    if requests.get(f"{url}/health/ready", timeout=2).status_code == 200:
                         break
                 except requests.RequestException:
                     pass
@@ -244,9 +274,10 @@ def run_stack() -> int:
     """`make run`: start everything, print where it is, supervise until Ctrl-C."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     ports = {s: int(os.environ.get(f"{s.upper()}_PORT", DEFAULT_PORTS[s])) for s in SERVICES}
+    sandbox_ports = {n: int(os.environ.get(f"{n.upper()}_SANDBOX_PORT", p)) for n, p in DEFAULT_SANDBOX_PORTS.items()}
     stack = Stack(var_dir=Path(os.environ.get("COINS_VAR_DIR", "var")), ports=ports,
                   broker_kind=os.environ.get("COINS_BROKER", "tansu"),
-                  broker_port=int(os.environ.get("COINS_BROKER_PORT", "9092")))
+                  broker_port=int(os.environ.get("COINS_BROKER_PORT", "9092")), sandbox_ports=sandbox_ports)
     stopping = False
 
     def _stop(*_):
@@ -272,6 +303,8 @@ def _banner(stack: Stack) -> None:
     lines = ["", "The coins platform is running:"]
     for service in SERVICES:
         lines.append(f"  {service:<9} {stack.url(service)}   (OpenAPI: {stack.url(service)}/openapi.json)")
+    for name in stack.sandbox_ports:
+        lines.append(f"  {name + ' sandbox':<9} {stack.sandbox_url(name)}   (scripted behaviours: README)")
     broker = stack.broker.bootstrap if stack.broker else stack.env["KAFKA_BOOTSTRAP_SERVERS"]
     kind = f"{stack.broker.kind}, open to anyone on this machine" if stack.broker and not stack.broker.secured \
         else "SCRAM principals per service, ACLs; admin credentials in var/broker/broker.json"

@@ -50,6 +50,8 @@ for service in purchase gifting payout; do
     -t "$PREFIX-$service:$TAG" -f deploy/Dockerfile .
   echo "built $PREFIX-$service:$TAG"
 done
+build --build-arg BASE_IMAGE="$BASE_IMAGE" -t "$PREFIX-sandbox:$TAG" -f deploy/images/sandbox.Dockerfile .
+echo "built $PREFIX-sandbox:$TAG"
 
 # 4. Apache Kafka from the pinned jars (what compose and the container tests run), then, for the
 #    container tests, Tansu and PostgreSQL (users with a registry may use the official postgres).

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Runs one process of the service named by $SERVICE: web, relay, consumer, worker, migrate, or
-# topics (creates every topic; any service image can run it).
+# Runs one process of the service named by $SERVICE: web, relay, consumer, worker, reconciler,
+# migrate, or topics (creates every topic; any service image can run it).
 set -eu
 role="${1:-web}"
 case "$role" in
@@ -9,6 +9,7 @@ case "$role" in
   relay)    exec python3 -m "services.${SERVICE}.entrypoints.relay" ;;
   consumer) exec python3 -m "services.${SERVICE}.entrypoints.consumer" ;;
   worker)   exec python3 -m "services.${SERVICE}.entrypoints.payout_worker" ;;
+  reconciler) exec python3 -m "services.${SERVICE}.entrypoints.reconciler" ;;
   migrate)  exec python3 -m shared.migrate "${SERVICE}" ;;
   topics)   exec python3 -m shared.kafka_admin ;;
   *)        exec "$@" ;;

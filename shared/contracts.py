@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from shared.clock import utcnow
-from shared.fields import CURRENCY_PATTERN, StrictInteger, identifier, schema
+from shared.fields import CURRENCY_PATTERN, Pattern, StrictInteger, identifier, schema
 from shared.ids import new_id
 
 
@@ -29,7 +29,7 @@ class PurchaseCompletedV1(Schema):
     user_id = identifier(required=True)
     coins = StrictInteger(required=True, validate=validate.Range(min=1))
     amount_minor = StrictInteger(required=True, validate=validate.Range(min=0))
-    currency = fields.String(required=True, validate=validate.Regexp(CURRENCY_PATTERN))
+    currency = fields.String(required=True, validate=Pattern(CURRENCY_PATTERN))
     country = fields.String(required=True)
 
 
@@ -123,14 +123,14 @@ def envelope_to_dict(envelope: Envelope) -> dict:
 
 def parse_envelope(raw: dict) -> tuple[Envelope, dict]:
     """Validate the envelope and its data against the contract; raises marshmallow ValidationError."""
-    loaded = schema(EnvelopeSchema).load(raw)
+    loaded = schema(EnvelopeSchema).load(raw, unknown=EXCLUDE)  # an additive v1 change is no poison
     envelope = Envelope(event_id=str(loaded["event_id"]), type=loaded["type"], version=loaded["version"],
                         occurred_at=loaded["occurred_at"], source=loaded["source"], data=loaded["data"])
     contract = CONTRACTS.get(envelope.topic)
     if contract is None:
         from marshmallow import ValidationError
         raise ValidationError({"type": [f"unknown event type {envelope.topic}"]})
-    return envelope, contract.validator.load(envelope.data)
+    return envelope, contract.validator.load(envelope.data, unknown=EXCLUDE)
 
 
 def _jsonable(data: dict) -> dict:

@@ -60,12 +60,15 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                                  poolclass=sa.pool.QueuePool, pool_size=pool_size, max_overflow=10)
+                                  poolclass=sa.pool.QueuePool, pool_size=pool_size, max_overflow=10,
+                                  hide_parameters=True)
         _configure_sqlite(engine)
         return engine
     # No pool_pre_ping: it costs a round trip per checkout. A connection that died with its
     # server fails its first statement as transient and the caller retries (see shared.web).
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    # hide_parameters: a statement's values (payout accounts, e-mails) never reach an error's text.
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
+                            hide_parameters=True)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -101,6 +104,16 @@ def snapshot(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
+def safe_error(exc: BaseException) -> str:
+    """An error for a log line or a dead-letter header, never a row's values: SQLAlchemy's text
+    carries the statement's parameters (payout accounts, e-mails) and PostgreSQL's DETAIL lines
+    repeat the failing row, so a database error is its driver's class and first line only."""
+    if isinstance(exc, sa.exc.StatementError) and exc.orig is not None:
+        first = (str(exc.orig).strip().splitlines() or [""])[0]
+        return f"{type(exc.orig).__name__}: {first}"
+    return f"{type(exc).__name__}: {exc}"
+
+
 class StaleRead(Exception):
     """A row changed between read and write (optimistic check failed): retry the transaction."""
 
@@ -126,7 +139,8 @@ def retry_transient(fn: Callable[[], T], *, attempts: int = 5, base_delay: float
             if not is_transient(exc) or attempt == attempts:
                 raise
             delay = min(max_delay, base_delay * 2 ** (attempt - 1)) * (0.5 + random.random())
-            log.warning("transient database error, retrying", extra={"attempt": attempt, "error": str(exc)[:200]})
+            log.warning("transient database error, retrying", extra={"attempt": attempt,
+                                                                     "error": safe_error(exc)[:200]})
             time.sleep(delay)
     raise AssertionError("unreachable")
 

@@ -18,6 +18,7 @@ KIND_STATUS = {
     "conflict": 409,
     "forbidden": 403,
     "payment_required": 402,
+    "unavailable": 503,  # an outside party's answer is unknown for now: retry with the same key
 }
 
 

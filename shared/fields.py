@@ -10,6 +10,16 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 
 
+class Pattern(validate.Regexp):
+    """A regular expression the whole value must match: `re.match` with `$` lets a trailing
+    newline through ("ann\n" would be another wallet, and 64 characters and a newline a 500)."""
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
 @lru_cache(maxsize=None)
 def schema(cls: type[Schema]) -> Schema:
     """The one shared instance of a schema class: building a marshmallow schema copies its
@@ -33,21 +43,21 @@ class StrictInteger(fields.Integer):
 
 def identifier(**kwargs) -> fields.String:
     """An opaque id from another system (user, creator, stream): 1-64 safe characters."""
-    return fields.String(validate=validate.Regexp(ID_PATTERN, error="Must be 1-64 characters: letters, digits, "
+    return fields.String(validate=Pattern(ID_PATTERN, error="Must be 1-64 characters: letters, digits, "
                                                                       "and _ . : @ - (not first)."), **kwargs)
 
 
 def text(max_length: int = 200, **kwargs) -> fields.String:
     """Free text without control characters (no NUL bytes reach the database)."""
     return fields.String(validate=[validate.Length(min=1, max=max_length),
-                                   validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Must not contain control "
-                                                                                 "characters.")], **kwargs)
+                                   Pattern(r"^[^\x00-\x1f\x7f]*$", error="Must not contain control "
+                                                                         "characters.")], **kwargs)
 
 
 class MoneySchema(Schema):
     amount_minor = StrictInteger(required=True, metadata={"description": "Amount in the currency's minor unit"})
-    currency = fields.String(required=True, validate=validate.Regexp(CURRENCY_PATTERN),
+    currency = fields.String(required=True, validate=Pattern(CURRENCY_PATTERN),
                              metadata={"description": "ISO 4217 code"})
 
 
-__all__ = ["StrictInteger", "identifier", "text", "MoneySchema", "ValidationError"]
+__all__ = ["Pattern", "StrictInteger", "identifier", "text", "MoneySchema", "ValidationError"]

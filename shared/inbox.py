@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from shared import faults, metrics
 from shared.clock import utcnow
 from shared.contracts import Envelope, parse_envelope
-from shared.db import insert_ignore, insert_ignore_many, is_transient
+from shared.db import insert_ignore, insert_ignore_many, is_transient, safe_error
 from shared.errors import DomainError, PermanentMessageError
 from shared.logs import new_trace_id, reset_trace_id, set_trace_id
 
@@ -335,7 +335,7 @@ class InboxConsumer:
                 records = self._gather()
                 self._last_progress = time.monotonic()
             except KafkaError as exc:  # the broker is away: wait for it, never exit
-                log.warning("poll failed; retrying", extra={"error": str(exc)[:300], "backoff_s": backoff})
+                log.warning("poll failed; retrying", extra={"error": safe_error(exc)[:300], "backoff_s": backoff})
                 stop.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
                 continue
@@ -358,9 +358,10 @@ class InboxConsumer:
 
 
 def _describe(exc: BaseException, trace: bool = False) -> str:
-    text = f"{type(exc).__name__}: {exc}"
+    """For logs and dead-letter headers: never a row's values (see `safe_error`)."""
+    text = safe_error(exc)
     if isinstance(exc, ValidationError):
         text = f"ValidationError: {json.dumps(exc.messages, default=str)}"
-    if trace:
-        text += "\n" + "".join(traceback.format_exception(exc)[-3:])
+    if trace:  # where it failed, not the message again
+        text += "\n" + "".join(traceback.format_tb(exc.__traceback__)[-3:])
     return text

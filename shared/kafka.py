@@ -6,6 +6,7 @@ import socket
 import threading
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
+from kafka.errors import KafkaError
 
 from shared.settings import KafkaSettings
 
@@ -37,6 +38,35 @@ def make_producer(settings: KafkaSettings, *, client_id: str) -> KafkaProducer:
         request_timeout_ms=10_000,
         delivery_timeout_ms=15_000,  # a send not acknowledged by then fails, and its owner retries it
     )
+
+
+def publish(settings: KafkaSettings, records: list[dict], *, client_id: str, attempts: int = 3) -> None:
+    """Send each record (`send()`'s keyword arguments, with `topic`) and wait until all are
+    acknowledged; for one-shot senders (tools, tests), which have no relay to send again. What
+    fails is sent again by a new producer: after a broker lost its data, a producer of the lost
+    cluster may still write with an id the new cluster then issues to this one, whose first
+    sends fail (OutOfOrderSequenceNumber). A record sent twice is deduped by its consumers."""
+    pending, error = list(records), None
+    for _ in range(attempts):
+        producer = make_producer(settings, client_id=client_id)
+        try:
+            futures = [(record, producer.send(**record)) for record in pending]
+            producer.flush(timeout=30)
+            failed = []
+            for record, future in futures:
+                try:
+                    future.get(timeout=0)
+                except KafkaError as exc:
+                    failed.append(record)
+                    error = exc
+        finally:
+            producer.close(timeout=10)
+        if not failed:
+            return
+        log.warning("sending again what a producer failed to send", extra={"client": client_id,
+                                                                        "failed": len(failed), "error": str(error)})
+        pending = failed
+    raise error
 
 
 class RebuildingProducer:

@@ -51,11 +51,11 @@ def load_public_keys(directory: Path, retired: frozenset[str] = frozenset()) -> 
     """Every usable public key under `directory` by kid; a malformed file is an error, not a skip."""
     found: dict[str, PublicKey] = {}
     for owner_dir in sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if not CALLER_RE.match(owner_dir.name):
+        if not CALLER_RE.fullmatch(owner_dir.name):
             raise KeyFileError(f"{owner_dir}: the directory name must be a caller's name")
         for path in sorted(owner_dir.glob("*.pem")):
             kid = path.stem
-            if not KID_RE.match(kid):
+            if not KID_RE.fullmatch(kid):
                 raise KeyFileError(f"{path}: the file name must be the key id (letters, digits, . _ -)")
             if kid in found:
                 raise KeyFileError(f"{path}: key id {kid!r} is also {found[kid].owner}'s")
@@ -126,10 +126,10 @@ def new_kid(caller: str) -> str:
 def generate_key_pair(private_dir: Path, public_dir: Path, caller: str, kid: str | None = None) -> str:
     """Write an Ed25519 pair: `<private_dir>/<caller>/<kid>.pem` (0600) and its public half
     under `<public_dir>/<caller>/`; returns the kid."""
-    if not CALLER_RE.match(caller):
+    if not CALLER_RE.fullmatch(caller):
         raise KeyFileError(f"caller {caller!r} is not a valid name")
     kid = kid or new_kid(caller)
-    if not KID_RE.match(kid):
+    if not KID_RE.fullmatch(kid):
         raise KeyFileError(f"key id {kid!r} is not valid")
     private = ed25519.Ed25519PrivateKey.generate()
     (private_dir / caller).mkdir(mode=0o700, parents=True, exist_ok=True)

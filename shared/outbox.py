@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from shared import faults, metrics
 from shared.clock import utcnow
 from shared.contracts import Contract, envelope_to_dict, new_event
+from shared.db import safe_error
 from shared.logs import current_trace_id
 
 log = logging.getLogger(__name__)
@@ -165,7 +166,7 @@ class OutboxRelay:
             try:
                 future.get(timeout=0)
             except Exception as exc:  # noqa: BLE001 - anything unacked stops the prefix
-                log.warning("outbox publish failed; will retry", extra={"event_id": row.event_id, "error": str(exc)})
+                log.warning("outbox publish failed; will retry", extra={"event_id": row.event_id, "error": safe_error(exc)})
                 break
             acked.append(row.id)
         faults.point("relay.after_ack")

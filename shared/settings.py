@@ -44,7 +44,8 @@ class Env:
             raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
     def list(self, name: str, default: str = "") -> tuple[str, ...]:
-        raw = self._env.get(name, default)
+        """Comma-separated items; unset or empty means the default (an empty list is never implied)."""
+        raw = self._env.get(name) or default
         return tuple(item.strip() for item in raw.split(",") if item.strip())
 
     def json(self, name: str, default):
@@ -55,6 +56,11 @@ class Env:
             return json.loads(raw)
         except ValueError as exc:
             raise ConfigError(f"{name} must be JSON: {exc}") from exc
+
+
+# Sanctioned or otherwise unserved markets: no purchases, no creator payouts. Override with
+# PURCHASE_BLOCKED_COUNTRIES / PAYOUT_BLOCKED_COUNTRIES; set empty, a variable means this list.
+DEFAULT_BLOCKED_COUNTRIES = "CU,IR,KP,SY,RU,BY"
 
 
 @dataclass(frozen=True)
@@ -216,3 +222,23 @@ def deployment_environment(environ: Mapping[str, str] | None = None) -> str:
     if value not in LOCAL_ENVIRONMENTS + ("production",):
         raise ConfigError(f"COINS_ENV must be local, test or production, got {value!r}")
     return value
+
+
+def processor_settings(env: Env, prefix: str, *, default_port: int, environment: str):
+    """Where the service's processor is (<PREFIX>_PROCESSOR_URL, _TIMEOUT_MS, _ATTEMPTS). Only the
+    sandbox adapter exists; outside COINS_ENV=local|test (`environment`, see deployment_environment)
+    it is refused unless <PREFIX>_PROCESSOR=sandbox asks for it."""
+    from shared.outbound import OutboundSettings
+    name = env.optional(f"{prefix}_PROCESSOR")
+    if name is None and environment not in LOCAL_ENVIRONMENTS:
+        raise ConfigError(f"COINS_ENV=production: set {prefix}_PROCESSOR; the sandbox processor is used in "
+                          f"production only when asked for by name ({prefix}_PROCESSOR=sandbox)")
+    if (name or "sandbox") != "sandbox":
+        raise ConfigError(f"{prefix}_PROCESSOR must be 'sandbox' (the only adapter built), got {name!r}")
+    settings = OutboundSettings(name="sandbox", url=env.str(f"{prefix}_PROCESSOR_URL",
+                                                             f"http://127.0.0.1:{default_port}"),
+                                timeout_ms=env.int(f"{prefix}_PROCESSOR_TIMEOUT_MS", 3000),
+                                attempts=env.int(f"{prefix}_PROCESSOR_ATTEMPTS", 2))
+    if settings.timeout_ms <= 0 or settings.attempts <= 0:
+        raise ConfigError(f"{prefix}_PROCESSOR_TIMEOUT_MS and _ATTEMPTS must be positive")
+    return settings

@@ -39,11 +39,14 @@ def add_infrastructure_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("key", sa.String(255), primary_key=True),
         sa.Column("request_hash", sa.String(64), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("owner", sa.String(36)),  # the attempt that holds the key, or made its answer
+        sa.Column("resource_id", sa.String(36)),  # what the request made: resumed by a retry, rendered again
         sa.Column("lease_until", UTCDateTime, nullable=False),
         sa.Column("response_status", sa.Integer),
         sa.Column("response_body", sa.Text),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("completed_at", UTCDateTime),
-        sa.CheckConstraint("state IN ('in_flight', 'done')", name="ck_idempotency_state"),
+        sa.CheckConstraint("state IN ('in_flight', 'open', 'done')", name="ck_idempotency_state"),
+        sa.CheckConstraint("state != 'in_flight' OR owner IS NOT NULL", name="ck_idempotency_owned"),
     )
     return {"outbox": outbox, "inbox": inbox, "idempotency_keys": idempotency}

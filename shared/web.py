@@ -18,28 +18,27 @@ from typing import Callable, Iterable
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection, Engine
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from shared import metrics
 from shared.auth import AuthError, TokenVerifier
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem, validation_problem
 from shared.fields import ID_PATTERN
-from shared.db import retry_transient
+from shared.db import retry_transient, safe_error
 from shared.guard import build_verifier, check_routes
-from shared.idempotency import IdempotencyStore, KeyClaim, StoredResponse, check_key, request_fingerprint
+from shared.idempotency import Answer, Claim, KeyedRequest, KeyStore, check_key, run_in_transaction, run_leased
 from shared.kafka import broker_reachable
 from shared.logs import configure_logging, current_trace_id, new_trace_id, reset_trace_id, set_trace_id
 from shared.openapi import build_openapi
 from shared.outbox import backlog
 from shared.settings import CommonSettings
-from shared.uow import commit
 
 log = logging.getLogger(__name__)
 TRACE_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 ID_RE = re.compile(ID_PATTERN)
 OPEN_PREFIXES = ("/health/", "/metrics", "/openapi.json")
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 @dataclass
@@ -65,142 +64,64 @@ def requires(permission: str):
     return deco
 
 
-def idempotent(*, required: bool = True, transactional: bool = False, replay: Callable | None = None):
-    """Idempotency-Key handling for a POST (see shared.idempotency).
+@dataclass(frozen=True)
+class KeyedCall:
+    """What an idempotent view is called with (`call=`): its attempt's claim on the request's
+    Idempotency-Key (None without a key) and, where the view's whole effect lies in one
+    transaction, that transaction's connection for its unit of work."""
+    claim: Claim | None
+    conn: Connection | None = None
 
-    transactional: the view's whole effect lies in this service's database. The view then runs
-    inside the request's transaction, which ends by claiming the key with the response (one
-    statement, one commit; a duplicate rolls its attempt back and replays the first answer); its
-    unit of work joins `request_connection()`, and the whole attempt is retried on a transient
-    database error. Otherwise (an external call in the middle, such as a card
-    charge) the key is claimed with a lease in a transaction of its own.
 
-    replay(conn) -> response body: given, the view's effect is one statement that may claim the
-    key itself (`request_claim()`, PostgreSQL): the whole request is then one round trip, and a
-    retry's answer is the resource that statement made (found by `g.idempotency_key`), rendered
-    again by `replay`.
-    """
+def idempotent(*, required: bool = True, transactional: bool = False,
+               render_again: Callable[[Connection, str], object] | None = None):
+    """Idempotency-Key handling for a POST: the rules and both ways of running an attempt are in
+    shared.idempotency. transactional: the view's whole effect lies in this service's database
+    (`run_in_transaction`); otherwise an outside call runs in the middle (`run_leased`).
+    render_again(conn, resource_id) -> body: the view's effect is one statement that may claim
+    the key itself (`Claim.in_statement`), and a retry is answered with the resource it made."""
     def deco(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
             key = check_key(request.headers.get("Idempotency-Key"), required=required)
-            caller = g.caller.name
-            g.idempotency_key = f"{caller}:{key}" if key is not None else None
+            keyed = None if key is None else KeyedRequest.of(
+                caller=g.caller.name, key=key, method=request.method, path=request.path, body=request_body())
+            engine = infra().engine
+            store = KeyStore(infra().tables["idempotency_keys"], infra().settings.idempotency_lease_seconds)
+
+            def attempt(call: KeyedCall) -> Answer:
+                return _answer_of(lambda: view(*args, call=call, **kwargs))
             if transactional:
-                return retry_transient(lambda: _in_one_transaction(view, args, kwargs, caller, key, replay))
-            if key is None:
-                return view(*args, **kwargs)
-            store = _store()
-            stored = store.claim(caller, key, request_fingerprint(request.method, request.path, request_body()))
-            if stored is not None:
-                return _replay(stored.status, stored.body)
-            try:
-                response = current_app.make_response(view(*args, **kwargs))
-            except (Problem, DomainError, ValidationError) as exc:
-                response = render_error(exc)
-            except BaseException:
-                store.release(caller, key)
-                raise
-            if response.status_code >= 500:
-                store.release(caller, key)
+                rendered = None if render_again is None else (
+                    lambda conn, resource_id: current_app.make_response(render_again(conn, resource_id))
+                    .get_data(as_text=True))
+                answer = run_in_transaction(engine, store, keyed, lambda conn, claim: attempt(KeyedCall(claim, conn)),
+                                            render_again=rendered)
+            elif keyed is None:
+                answer = attempt(KeyedCall(None))
             else:
-                store.complete(caller, key, response.status_code, response.get_data(as_text=True))
-            return response
+                answer = run_leased(engine, store, keyed, lambda claim: attempt(KeyedCall(claim)))
+            return _response_of(answer)
         wrapper.idempotent = True
         wrapper.idempotency_key_required = required
         return wrapper
     return deco
 
 
-def request_connection():
-    """The connection of the request's transaction, for a transactional view's unit of work."""
-    return g.request_conn
+def _answer_of(call_view: Callable[[], object]) -> Answer:
+    """The view's answer, a refusal rendered as problem+json; anything else propagates."""
+    try:
+        response = current_app.make_response(call_view())
+    except (Problem, DomainError, ValidationError) as exc:
+        response = render_error(exc)
+    return Answer(response.status_code, response.get_data(as_text=True), live=response)
 
 
-def request_claim() -> KeyClaim | None:
-    """The key for the view's one statement to claim with its effect (see `idempotent(replay=)`);
-    None where the request's transaction claims it at its end instead."""
-    return g.get("key_claim")
-
-
-def _store() -> IdempotencyStore:
-    return IdempotencyStore(infra().engine, infra().tables["idempotency_keys"],
-                            infra().settings.idempotency_lease_seconds)
-
-
-class _LapsedClaim(Exception):
-    """The view's statement found the key held by a lease-mode claim whose process died."""
-
-
-def _in_one_transaction(view, args, kwargs, caller: str, key: str | None, replay: Callable | None) -> Response:
-    if replay is not None:
-        try:
-            return _attempt(view, args, kwargs, caller, key, replay, claim_in_statement=True)
-        except _LapsedClaim:
-            pass  # once more, claiming the key at the end, which takes such a claim over
-    return _attempt(view, args, kwargs, caller, key, replay, claim_in_statement=False)
-
-
-def _attempt(view, args, kwargs, caller: str, key: str | None, replay: Callable | None, *,
-             claim_in_statement: bool) -> Response:
-    store = _store()
-    fingerprint = request_fingerprint(request.method, request.path, request_body()) if key is not None else None
-    with infra().engine.connect() as conn:
-        tx = conn.begin()
-        g.request_conn = conn
-        claim = g.key_claim = (KeyClaim(caller, key, fingerprint) if key is not None and replay is not None
-                               and claim_in_statement and conn.dialect.name == "postgresql" else None)
-
-        def answer(stored: StoredResponse) -> Response:
-            if stored.body is not None:
-                return _replay(stored.status, stored.body)
-            response = current_app.make_response((replay(conn), stored.status))
-            response.headers["Idempotent-Replayed"] = "true"
-            return response
-        try:
-            response = current_app.make_response(view(*args, **kwargs))
-        except IntegrityError:
-            # A duplicate of a committed request can trip the key's unique constraint on the
-            # resource it creates before reaching the claim: answer as the first did.
-            tx.rollback()
-            stored = store.stored_in(conn, caller, key, fingerprint) if key is not None else None
-            if stored is not None:
-                replayed = answer(stored)
-                conn.rollback()
-                return replayed
-            conn.rollback()
-            if claim is not None:  # the key's row is a lapsed lease-mode claim: let the end take it over
-                raise _LapsedClaim() from None
-            raise
-        except (Problem, DomainError, ValidationError) as exc:
-            tx.rollback()  # nothing of a refused request stays; its answer is kept for a retry
-            response = render_error(exc)
-            if key is not None and response.status_code < 500:
-                with conn.begin():
-                    stored = store.settle_in(conn, caller, key, fingerprint, response.status_code,
-                                             response.get_data(as_text=True))
-                    if stored is not None:
-                        return answer(stored)
-            return response
-        finally:
-            g.pop("request_conn", None)
-            g.pop("key_claim", None)
-        if response.status_code >= 500:
-            tx.rollback()
-            return response
-        if key is not None and not (claim is not None and claim.made):
-            stored = store.settle_in(conn, caller, key, fingerprint, response.status_code,
-                                     response.get_data(as_text=True))
-            if stored is not None:  # a duplicate of a finished request: undo this attempt, answer as the first
-                tx.rollback()
-                return answer(stored)
-        commit(tx)  # where the view's one statement committed on its own, nothing is left to send
-        return response
-
-
-def _replay(status: int, body: str) -> Response:
-    content_type = PROBLEM_CONTENT_TYPE if status >= 400 else "application/json"
-    response = Response(body, status=status, content_type=content_type)
+def _response_of(answer: Answer) -> Response:
+    if not answer.replayed:
+        return answer.live
+    content_type = PROBLEM_CONTENT_TYPE if answer.status >= 400 else "application/json"
+    response = Response(answer.body, status=answer.status, content_type=content_type)
     response.headers["Idempotent-Replayed"] = "true"
     return response
 
@@ -233,7 +154,32 @@ def json_body(schema: Schema) -> dict:
     if not isinstance(data, dict):
         raise Problem(400, "Malformed body", "The body must be a JSON object.", code="malformed-body",
                       errors={"body": ["Must be a JSON object."]})
+    unencodable = _lone_surrogates(data)
+    if unencodable:  # JSON lets "\ud800" through; no database can store it
+        raise validation_problem({name: ["Contains a lone UTF-16 surrogate."] for name in unencodable})
     return schema.load(data)
+
+
+def _lone_surrogates(value, name: str = "") -> list[str]:
+    """Dotted names of the fields (or keys) holding text that is not valid Unicode."""
+    if isinstance(value, str):
+        return [] if _encodable(value) else [name or "body"]
+    if isinstance(value, dict):
+        found = [name or "body"] if not all(_encodable(str(k)) for k in value) else []
+        for key, item in value.items():
+            found += _lone_surrogates(item, f"{name}.{key}" if name else str(key))
+        return found
+    if isinstance(value, list):
+        return [f for i, item in enumerate(value) for f in _lone_surrogates(item, f"{name}.{i}" if name else str(i))]
+    return []
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def query_args(schema: Schema) -> dict:
@@ -324,7 +270,7 @@ def _start_request():
 def _check_path_ids() -> None:
     """Every path parameter is an id (1-64 safe characters); anything else cannot exist: 404."""
     for name, value in (request.view_args or {}).items():
-        if not isinstance(value, str) or not ID_RE.match(value):
+        if not isinstance(value, str) or not ID_RE.fullmatch(value):
             raise Problem(404, "Not found", f"No such {name.removesuffix('_id')}.", code="not-found")
 
 
@@ -336,10 +282,11 @@ def _traceparent_id(header: str | None) -> str | None:
 def _finish_request(response: Response) -> Response:
     route = request.url_rule.rule if request.url_rule else "unmatched"
     service = infra().settings.service
-    metrics.HTTP_REQUESTS.labels(service, request.method, route, str(response.status_code)).inc()
+    method = request.method if request.method in METHODS else "other"  # a label from a fixed set, not the client's
+    metrics.HTTP_REQUESTS.labels(service, method, route, str(response.status_code)).inc()
     if "started" in g:
         elapsed = time.perf_counter() - g.started
-        metrics.HTTP_LATENCY.labels(service, request.method, route).observe(elapsed)
+        metrics.HTTP_LATENCY.labels(service, method, route).observe(elapsed)
         level = logging.DEBUG if request.path.startswith(OPEN_PREFIXES) else logging.INFO
         log.log(level, "request", extra={"method": request.method, "path": request.path, "status":
                                          response.status_code, "duration_ms": round(elapsed * 1000, 2),
@@ -369,13 +316,15 @@ def _register_errors(app: Flask) -> None:
         code = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(exc.code, "http-error")
         detail = exc.description if exc.code != 413 else \
             f"The body is larger than {infra().settings.max_body_bytes} bytes."
-        return problem_response(Problem(exc.code or 500, exc.name, detail, code=code))
+        allow = dict(exc.get_headers()).get("Allow")  # a 405 names the methods it allows (RFC 9110)
+        return problem_response(Problem(exc.code or 500, exc.name, detail, code=code,
+                                        headers={"Allow": allow} if allow else None))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         from shared.db import is_transient
         if is_transient(exc):
-            log.warning("database unavailable", extra={"error": str(exc)[:300]})
+            log.warning("database unavailable", extra={"error": safe_error(exc)[:300]})
             return problem_response(Problem(503, "Service unavailable", "The database is unavailable; retry "
                                             "with the same Idempotency-Key.", code="unavailable",
                                             headers={"Retry-After": "1"}))

@@ -11,13 +11,17 @@ import yaml
 HERE = Path(__file__).resolve().parent
 NAMESPACE = "coins"
 IMAGE = "coins-{service}:1.0.0"
-PROCESSES = {"purchase": ["relay"], "gifting": ["relay", "consumer"], "payout": ["relay", "consumer", "worker"]}
+PROCESSES = {"purchase": ["relay", "reconciler"], "gifting": ["relay", "consumer"], "payout": ["relay", "consumer", "worker"]}
+# COINS_ENV is production (its default) here, where a processor adapter must be named: `sandbox`
+# (the HTTP protocol of sandboxes/, the only adapter built) at the processor's URL.
 SETTINGS = {
-    "purchase": {"PURCHASE_BLOCKED_COUNTRIES": "CU,IR,KP,SY,RU,BY", "PURCHASE_DAILY_CAP_COINS": "2500000"},
+    "purchase": {"PURCHASE_BLOCKED_COUNTRIES": "CU,IR,KP,SY,RU,BY", "PURCHASE_DAILY_CAP_COINS": "2500000",
+                 "PURCHASE_PROCESSOR": "sandbox", "PURCHASE_PROCESSOR_URL": "http://card-processor.coins.svc:8000"},
     "gifting": {"GIFTING_DIAMONDS_PER_COIN": "1"},
     "payout": {"PAYOUT_MIN_WITHDRAWAL_MINOR": "10000", "PAYOUT_DAILY_CAP_MINOR": "100000",
                "PAYOUT_HOLD_SECONDS": "0", "PAYOUT_FEE_BANK_BPS": "0", "PAYOUT_FEE_PAYPAL_BPS": "200",
-               "PAYOUT_FEE_PAYPAL_FIXED_MINOR": "25"},
+               "PAYOUT_FEE_PAYPAL_FIXED_MINOR": "25", "PAYOUT_PROCESSOR": "sandbox",
+               "PAYOUT_PROCESSOR_URL": "http://payout-processor.coins.svc:8000"},
 }
 # The callers each service's policy names. Each caller's public keys are a ConfigMap of their own,
 # coins-keys-<caller> (one <kid>.pem entry per key; public keys are not secret, and only the caller

@@ -16,8 +16,8 @@ class Gifting:
     settings: GiftingSettings
     engine: Engine
 
-    def uow(self, conn=None, claim=None) -> GiftingUnitOfWork:
-        return GiftingUnitOfWork(self.engine, conn=conn, claim=claim)
+    def uow(self, conn=None) -> GiftingUnitOfWork:
+        return GiftingUnitOfWork(self.engine, conn=conn)
 
     tables = tables
 

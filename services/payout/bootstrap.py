@@ -1,7 +1,7 @@
 """Wiring: settings, engine, unit of work and payout processor for the payout service."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
@@ -16,7 +16,7 @@ from shared.db import make_engine
 class PayoutService:
     settings: PayoutSettings
     engine: Engine
-    processor: PayoutProcessor = field(default_factory=SandboxPayoutProcessor)
+    processor: PayoutProcessor
 
     def uow(self, conn=None) -> PayoutUnitOfWork:
         return PayoutUnitOfWork(self.engine, conn=conn)
@@ -28,4 +28,4 @@ def bootstrap(settings: PayoutSettings | None = None, engine: Engine | None = No
               processor: PayoutProcessor | None = None) -> PayoutService:
     settings = settings or load_settings()
     return PayoutService(settings=settings, engine=engine or make_engine(settings.common.database_url),
-                         processor=processor or SandboxPayoutProcessor())
+                         processor=processor or SandboxPayoutProcessor(settings.processor))

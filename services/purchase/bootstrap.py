@@ -1,12 +1,12 @@
 """Wiring: settings, engine, unit of work and payment processor for the purchase service."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
 from services.purchase.adapters.orm import tables
-from services.purchase.adapters.payments import PaymentProcessor, SandboxPaymentProcessor
+from services.purchase.adapters.payments import PaymentProcessor, SandboxCardProcessor
 from services.purchase.service_layer.unit_of_work import PurchaseUnitOfWork
 from services.purchase.settings import PurchaseSettings, load_settings
 from shared.db import make_engine
@@ -16,7 +16,7 @@ from shared.db import make_engine
 class PurchaseService:
     settings: PurchaseSettings
     engine: Engine
-    processor: PaymentProcessor = field(default_factory=SandboxPaymentProcessor)
+    processor: PaymentProcessor
 
     def uow(self, conn=None) -> PurchaseUnitOfWork:
         return PurchaseUnitOfWork(self.engine, conn=conn)
@@ -28,4 +28,4 @@ def bootstrap(settings: PurchaseSettings | None = None, engine: Engine | None = 
               processor: PaymentProcessor | None = None) -> PurchaseService:
     settings = settings or load_settings()
     return PurchaseService(settings=settings, engine=engine or make_engine(settings.common.database_url),
-                           processor=processor or SandboxPaymentProcessor())
+                           processor=processor or SandboxCardProcessor(settings.processor))

@@ -5,7 +5,9 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from services.purchase.domain.rules import PurchaseRules
-from shared.settings import CommonSettings, Env, common_settings
+from shared.outbound import OutboundSettings
+from shared.settings import (DEFAULT_BLOCKED_COUNTRIES, CommonSettings, ConfigError, Env, common_settings,
+                             processor_settings)
 
 DEFAULT_POLICY = {
     "gateway": ("users:any", "packages:read", "purchases:create", "purchases:read", "purchases:refund"),
@@ -13,14 +15,22 @@ DEFAULT_POLICY = {
     "processor": ("chargebacks:create", "purchases:read"),
     "ops": ("packages:read", "purchases:read", "audit:read"),
 }
-# Sanctioned or otherwise unserved markets; override with PURCHASE_BLOCKED_COUNTRIES.
-DEFAULT_BLOCKED_COUNTRIES = "CU,IR,KP,SY,RU,BY"
 
 
 @dataclass(frozen=True)
 class PurchaseSettings:
     common: CommonSettings
     rules: PurchaseRules
+    processor: OutboundSettings
+    # A purchase still pending this long after its last charge attempt is settled by asking the processor.
+    reconcile_after_seconds: int = 120
+    reconcile_every_seconds: float = 5.0
+
+    @property
+    def overdue_seconds(self) -> float:
+        """A purchase pending longer than this after its last charge attempt is reported by the
+        auditor: the reconciler's bound, then a sweep and a lookup that may each take their time."""
+        return self.reconcile_after_seconds + 2 * self.reconcile_every_seconds + self.processor.deadline_s
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> PurchaseSettings:
@@ -32,4 +42,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> PurchaseSettings:
         daily_cap_coins=env.int("PURCHASE_DAILY_CAP_COINS", 2_500_000),
         min_age=env.int("PURCHASE_MIN_AGE", 18),
         min_age_by_country=age_by_country)
-    return PurchaseSettings(common=common_settings("purchase", DEFAULT_POLICY, environ), rules=rules)
+    common = common_settings("purchase", DEFAULT_POLICY, environ)
+    settings = PurchaseSettings(
+        common=common, rules=rules, processor=processor_settings(env, "PURCHASE", default_port=8004,
+                                                                   environment=common.environment),
+        reconcile_after_seconds=env.int("PURCHASE_RECONCILE_AFTER_SECONDS", 120),
+        reconcile_every_seconds=env.int("PURCHASE_RECONCILE_EVERY_MS", 5000) / 1000)
+    # A charge must end (answered or given up) while its attempt still holds the key, and long
+    # before the reconciler may decide that no charge was made.
+    if settings.processor.deadline_s >= common.idempotency_lease_seconds:
+        raise ConfigError(f"IDEMPOTENCY_LEASE_SECONDS ({common.idempotency_lease_seconds}) must exceed the card "
+                          f"processor's deadline ({settings.processor.deadline_s:g} s: PURCHASE_PROCESSOR_"
+                          f"TIMEOUT_MS x _ATTEMPTS)")
+    if settings.reconcile_after_seconds <= common.idempotency_lease_seconds:
+        raise ConfigError("PURCHASE_RECONCILE_AFTER_SECONDS must exceed IDEMPOTENCY_LEASE_SECONDS")
+    return settings

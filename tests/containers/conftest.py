@@ -21,7 +21,7 @@ from tests.support.broker import free_port  # noqa: E402
 from tests.support.waiting import wait_until  # noqa: E402
 
 SERVICES = ("purchase", "gifting", "payout")
-ROLES = {"purchase": ("web", "relay"), "gifting": ("web", "relay", "consumer"),
+ROLES = {"purchase": ("web", "relay", "reconciler"), "gifting": ("web", "relay", "consumer"),
          "payout": ("web", "relay", "consumer", "worker")}
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = os.environ.get("COINS_TEST_IMAGE_PREFIX", "coins")
@@ -38,7 +38,7 @@ def docker_client():
         client.ping()
     except Exception as exc:  # noqa: BLE001 - reported as the skip reason
         pytest.skip(f"no Docker engine answers ({exc}); `make test` starts one when it runs as root")
-    images = [f"{PREFIX}-{s}:{TAG}" for s in SERVICES] + [KAFKA_IMAGE, POSTGRES_IMAGE]
+    images = [f"{PREFIX}-{s}:{TAG}" for s in (*SERVICES, "sandbox")] + [KAFKA_IMAGE, POSTGRES_IMAGE]
     missing = [i for i in images if not client.images.list(name=i)]
     if missing and not os.environ.get("COINS_TEST_KAFKA_IMAGE"):
         subprocess.run(["bash", str(ROOT / "deploy" / "build-images.sh")], check=True, cwd=ROOT)
@@ -114,6 +114,11 @@ def platform(docker_client, caller_keys):
         keys = [(str(caller_keys.public_dir), "/etc/coins/caller-keys")]
         env = {"COINS_AUTH_KEYS_DIR": "/etc/coins/caller-keys", "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
                "KAFKA_SESSION_TIMEOUT_MS": "6000", "GUNICORN_WORKERS": "2"}
+        for sandbox, service in (("card", "purchase"), ("payout", "payout")):  # the processors' containers
+            port = free_port()
+            running.start(f"{sandbox}-sandbox", f"{PREFIX}-sandbox:{TAG}", command=[sandbox], env={"PORT": str(port)})
+            env[f"{service.upper()}_PROCESSOR_URL"] = f"http://127.0.0.1:{port}"
+            env[f"{service.upper()}_PROCESSOR"] = "sandbox"  # named, as production (COINS_ENV unset) wants
         for service in SERVICES:
             pg_port = free_port()
             running.start(f"{service}-db", POSTGRES_IMAGE, command=["postgres", "-p", str(pg_port)],

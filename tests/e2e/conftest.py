@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from coinsctl.stack import SERVICES, Stack
+from coinsctl.stack import SANDBOXES, SERVICES, Stack
 from tests.support.broker import free_port
 from tests.support.stories import Api
 
@@ -41,7 +41,7 @@ def stack(request, tmp_path_factory):
         for service in SERVICES:
             env.pop(f"{service.upper()}_DATABASE_URL", None)
     running = Stack(var_dir=var_dir, ports={s: free_port() for s in SERVICES}, env=env, broker=broker,
-                    restart=False)
+                    restart=False, sandbox_ports={n: free_port() for n in SANDBOXES})
     try:
         running.start()
         running.wait_ready(timeout_s=90)

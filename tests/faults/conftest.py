@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from coinsctl.stack import SERVICES, Stack
+from coinsctl.stack import SANDBOXES, SERVICES, Stack
 from tests.support.broker import free_port
 from tests.support.stories import Api, audit_passes
 from tests.support.waiting import wait_until
@@ -27,14 +27,20 @@ def stack(postgres, tmp_path_factory, caller_keys):
                 # stuck consumer should exit soon. On Apache Kafka a poll may block while the broker
                 # is away (a minute in one case), so the default holds.
                 "KAFKA_CONSUMER_WATCHDOG_SECONDS": "20" if broker_kind == "tansu" else "120",
-                "KAFKA_BATCH_SIZE": "50"})
+                "KAFKA_BATCH_SIZE": "50",
+                # Processors answer within 2.1 s (two 1 s attempts), under the 3 s leases; the
+                # reconciler settles a purchase pending 4 s; a withdrawal is sent twice, then failed.
+                "PURCHASE_PROCESSOR_TIMEOUT_MS": "1000", "PAYOUT_PROCESSOR_TIMEOUT_MS": "1000",
+                "PURCHASE_RECONCILE_AFTER_SECONDS": "4", "PURCHASE_RECONCILE_EVERY_MS": "500",
+                "PAYOUT_WORKER_LEASE_SECONDS": "3", "PAYOUT_MAX_ATTEMPTS": "2",
+                "SANDBOX_SLOW_MS": "700", "SANDBOX_HANG_MS": "5000", "SANDBOX_LATER_MS": "1000"})
     urls = []
     for service in SERVICES:
         urls.append(postgres.create_database(f"faults_{service}"))
         env[f"{service.upper()}_DATABASE_URL"] = urls[-1]
     running = Stack(var_dir=var_dir, ports={s: free_port() for s in SERVICES}, env=env,
-                    broker_kind=broker_kind, broker_port=free_port(),
-                    restart=False)
+                    broker_kind=broker_kind, broker_port=free_port(), restart=False,
+                    sandbox_ports={n: free_port() for n in SANDBOXES})
     try:
         running.start()
         running.wait_ready(timeout_s=90)
@@ -71,7 +77,7 @@ def audited(stack, caller_keys):
     for name in list(stack.procs):
         if name not in stack.specs or name.endswith("-2"):
             stack.stop_process(name)
-    for name in ("purchase-web", "purchase-relay", "gifting-web", "gifting-relay", "gifting-consumer",
+    for name in ("card-sandbox", "payout-sandbox", "purchase-web", "purchase-relay", "purchase-reconciler", "gifting-web", "gifting-relay", "gifting-consumer",
                  "payout-web", "payout-relay", "payout-consumer", "payout-worker"):
         proc = stack.procs.get(name)
         if proc is None or proc.poll() is not None:

@@ -12,7 +12,7 @@ import requests
 from kafka.partitioner.default import murmur2
 
 from coinsctl.recovery import dead_letters, replay, rewind_group
-from shared.kafka import make_producer
+from shared.kafka import publish
 from shared.settings import KafkaSettings
 from tests.faults.conftest import key, metric
 from tests.support.stories import buy, earnings, send_gift, spendable, unique, wallet
@@ -186,10 +186,8 @@ def test_a_poison_message_is_dead_lettered_the_partition_moves_on_and_a_replay_a
     neighbour = next(c for c in (unique("creator") for _ in range(1000)) if partition_of(c) == partition_of(victim))
     faults.arm("payout-consumer", f"consumer.handle=raise:{victim}")  # a bug that fails this creator's gifts
     viewer = funded(api)
-    producer = make_producer(kafka, client_id="poisoner")
-    producer.send(kafka.topic("gift.sent.v1"), key=victim.encode(), value=b'{"event_id": 42, "oops"')
-    producer.flush()
-    producer.close()
+    publish(kafka, [{"topic": kafka.topic("gift.sent.v1"), "key": victim.encode(),
+                     "value": b'{"event_id": 42, "oops"'}], client_id="poisoner")  # acknowledged, or the test fails here
     gifts(api, viewer, victim, 1)
     gifts(api, viewer, neighbour, 2)  # same partition, after the poison: still applied
     wait_until(lambda: earnings(api, neighbour)["total"] == 200, message="the partition to move past the poison")

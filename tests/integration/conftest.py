@@ -19,6 +19,9 @@ def build_service(service: str, url: str, *, processor=None, **env):
     upgrade(service, url)
     settings = import_module(f"services.{service}.settings").load_settings(_environ(service, url, **env))
     bootstrap = import_module(f"services.{service}.bootstrap").bootstrap
+    if processor is None and service != "gifting":  # in-memory processors here; the e2e suites run the sandboxes
+        from tests.support.processors import FakeCardProcessor, FakePayoutProcessor
+        processor = FakeCardProcessor() if service == "purchase" else FakePayoutProcessor()
     svc = bootstrap(settings, processor=processor) if processor is not None else bootstrap(settings)
     app = import_module(f"services.{service}.entrypoints.wsgi").create_app(svc)
     return svc, app.test_client()

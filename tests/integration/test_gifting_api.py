@@ -8,7 +8,7 @@ import pytest
 
 from services.gifting.domain.commands import ClawBackPurchase, CreditPurchase
 from services.gifting.service_layer import handlers
-from shared.idempotency import StoredResponse
+from shared.idempotency import Answer, Claim, KeyedRequest, KeyStore
 from tests.integration.conftest import outbox_events, rows
 from tests.support.waiting import wait_until
 
@@ -78,7 +78,7 @@ def test_a_gift_writes_the_debit_the_gift_its_ledger_entry_and_its_event_togethe
         "gift_tx_id": sent["gift_tx_id"], "sender_id": "viewer", "creator_id": "creator", "gift_id": "corgi",
         "quantity": 2, "coins_each": 299, "total_coins": 598, "diamonds": 598, "stream_id": "live-1",
         "balance_after": 102}
-    assert stored["idempotency_key"].startswith("gateway:") and stored["sent_at"].tzinfo is not None
+    assert stored["sent_at"].tzinfo is not None
     assert (entry["user_id"], entry["delta_coins"], entry["balance_after"], entry["reference"]) == (
         "viewer", -598, 102, sent["gift_tx_id"])
     assert (event_row["topic"], event_row["message_key"], event_row["published_at"]) == (
@@ -225,63 +225,69 @@ def test_a_key_claimed_by_an_uncommitted_request_is_409_at_once_never_a_wait(mak
     import sqlalchemy as sa
 
     from shared.errors import Problem
-    from shared.idempotency import IdempotencyStore
     svc, _ = make_service("gifting", backend="postgres")
-    store = IdempotencyStore(svc.engine, svc.tables["idempotency_keys"], 60)
+    store = KeyStore(svc.tables["idempotency_keys"], 60)
+    request = KeyedRequest("gateway", "k", "hash")
     with svc.engine.connect() as first, svc.engine.connect() as second:
         first.begin()
-        assert store.settle_in(first, "gateway", "k", "hash", 201, "{}") is None
+        assert store.settle_in(first, Claim(request), Answer(201, "{}")) is None
         second.begin()
         second.execute(sa.text("SET LOCAL lock_timeout = '2s'"))  # a wait would fail this test, not hang it
         with pytest.raises(Problem) as in_flight:
-            store.settle_in(second, "gateway", "k", "hash", 201, "{}")
+            store.settle_in(second, Claim(request), Answer(201, "{}"))
         assert in_flight.value.status == 409
         second.rollback()
         first.commit()
         second.begin()
-        assert store.settle_in(second, "gateway", "k", "hash", 409, "{}") == StoredResponse(201, "{}")
+        assert store.settle_in(second, Claim(request), Answer(409, "{}")) == Answer(201, "{}", replayed=True)
         with pytest.raises(Problem) as reused:
-            store.settle_in(second, "gateway", "k", "other body", 201, "{}")
+            store.settle_in(second, Claim(KeyedRequest("gateway", "k", "other body")), Answer(201, "{}"))
         assert reused.value.status == 422
 
 
+@pytest.mark.parametrize("state", ["open", "in_flight"])
 @pytest.mark.parametrize("backend", ["postgres", "sqlite"])
-def test_a_lapsed_lease_claim_on_the_key_is_taken_over_with_the_answer(make_service, backend):
+def test_a_key_left_by_a_failed_or_dead_attempt_is_taken_by_the_same_request_only(make_service, backend, state):
     from datetime import timedelta
 
     import sqlalchemy as sa
 
     from shared.clock import utcnow
-    from shared.idempotency import IdempotencyStore
+    from shared.errors import Problem
     svc, _ = make_service("gifting", backend=backend)
     table = svc.tables["idempotency_keys"]
-    store = IdempotencyStore(svc.engine, table, 60)
-    with svc.engine.begin() as conn:  # a lease-mode claim whose process died long ago
-        conn.execute(table.insert().values(caller="gateway", key="k", request_hash="hash", state="in_flight",
+    store = KeyStore(table, 60)
+    with svc.engine.begin() as conn:  # an attempt that failed, or whose process died long ago
+        conn.execute(table.insert().values(caller="gateway", key="k", request_hash="hash", state=state,
+                                           owner="dead" if state == "in_flight" else None,
                                            lease_until=utcnow() - timedelta(minutes=5), created_at=utcnow()))
+    with svc.engine.begin() as conn, pytest.raises(Problem) as reused:
+        store.settle_in(conn, Claim(KeyedRequest("gateway", "k", "another request")), Answer(201, "{}"))
+    assert reused.value.status == 422
     with svc.engine.begin() as conn:
-        assert store.settle_in(conn, "gateway", "k", "hash", 201, '{"ok":1}') is None
+        assert store.settle_in(conn, Claim(KeyedRequest("gateway", "k", "hash")), Answer(201, '{"ok":1}')) is None
     with svc.engine.connect() as conn:
         row = conn.execute(sa.select(table)).one()
     assert (row.state, row.response_status, row.response_body) == ("done", 201, '{"ok":1}')
 
 
-def test_a_gift_whose_key_is_held_by_a_lapsed_lease_claim_takes_it_over(make_service, auth):
+def test_a_gift_whose_key_a_failed_attempt_left_open_takes_it_over_and_another_body_is_422(make_service, auth):
     import json
-    from datetime import timedelta
 
     import sqlalchemy as sa
 
     from shared.clock import utcnow
-    from shared.idempotency import request_fingerprint
     svc, client = make_service("gifting", backend="postgres")
     fund(svc, "viewer", 100)
     body = {"sender_id": "viewer", "creator_id": "creator", "gift_id": "rose"}
     table = svc.tables["idempotency_keys"]
-    with svc.engine.begin() as conn:  # the key's lease-mode claim, whose process died long ago
-        conn.execute(table.insert().values(
-            caller="gateway", key="k", state="in_flight", lease_until=utcnow() - timedelta(minutes=5),
-            request_hash=request_fingerprint("POST", "/v1/gifts", json.dumps(body).encode()), created_at=utcnow()))
+    request = KeyedRequest.of(caller="gateway", key="k", method="POST", path="/v1/gifts",
+                              body=json.dumps(body).encode())
+    with svc.engine.begin() as conn:  # the key of an attempt that failed (a 5xx) without an effect
+        conn.execute(table.insert().values(caller="gateway", key="k", state="open", lease_until=utcnow(),
+                                           request_hash=request.fingerprint, created_at=utcnow()))
+    other = client.post("/v1/gifts", json={**body, "creator_id": "bob"}, headers=auth(**{"Idempotency-Key": "k"}))
+    assert other.status_code == 422
     sent = client.post("/v1/gifts", json=body, headers=auth(**{"Idempotency-Key": "k"}))
     assert sent.status_code == 201 and "Idempotent-Replayed" not in sent.headers
     with svc.engine.connect() as conn:

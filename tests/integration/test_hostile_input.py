@@ -74,3 +74,41 @@ def test_no_path_parameter_reaches_a_500(services, auth, segment):
         response = services[service][1].get(template.format(quote(segment, safe="")),
                                             headers=auth(service=service))
         assert response.status_code in (200, 404), (template, segment, response.status_code)
+
+
+@pytest.mark.parametrize("field,value", [("user_id", "ann\n"), ("user_id", "a" * 64 + "\n"), ("country", "US\n"),
+                                         ("package_id", "coins_70\n")])
+def test_a_trailing_newline_is_refused_naming_the_field(services, auth, field, value):
+    svc, client = services["purchase"]
+    before = rows(svc, "purchases")
+    response = client.post("/v1/purchases", json={**VALID[("purchase", "/v1/purchases")], field: value},
+                           headers=auth(service="purchase", **{"Idempotency-Key": str(uuid.uuid4())}))
+    assert response.status_code == 422 and field in response.get_json()["errors"]
+    assert rows(svc, "purchases") == before
+
+
+def test_a_gift_to_oneself_with_a_newline_is_no_way_around_the_rule(services, auth):
+    _, client = services["gifting"]
+    body = {"sender_id": "ann", "creator_id": "ann\n", "gift_id": "rose", "quantity": 1}
+    response = client.post("/v1/gifts", json=body,
+                           headers=auth(service="gifting", **{"Idempotency-Key": str(uuid.uuid4())}))
+    assert response.status_code == 422 and "creator_id" in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize("target,field", [(("purchase", "/v1/purchases"), "payment.token"),
+                                          (("payout", "/v1/creators"), "payout_method.account"),
+                                          (("gifting", "/v1/gifts"), "stream_id")])
+def test_a_lone_surrogate_in_any_text_is_422_naming_the_field(services, auth, target, field):
+    import json
+    service, path = target
+    svc, client = services[service]
+    body = dict(VALID[target])
+    outer, _, inner = field.partition(".")
+    if inner:
+        body[outer] = {**body[outer], inner: "x\ud800y"}
+    else:
+        body[outer] = "x\ud800y"
+    raw = json.dumps(body)  # ensure_ascii: the surrogate travels as the escape "\ud800", as JSON allows
+    response = client.post(path, data=raw, headers=auth(service=service, **{"Idempotency-Key": str(uuid.uuid4()),
+                                                                            "Content-Type": "application/json"}))
+    assert response.status_code == 422 and field in response.get_json()["errors"]

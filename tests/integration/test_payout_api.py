@@ -178,3 +178,43 @@ def test_an_empty_idempotency_key_is_refused_even_where_a_key_is_optional(payout
         "payout_method": {"type": "paypal", "account": "empty@example.com"}})
     assert sent.status_code == 400 and sent.get_json()["type"].endswith("idempotency-key-invalid")
     assert "Idempotency-Key" in sent.get_json()["errors"]
+
+
+def test_a_withdrawal_the_processor_keeps_failing_is_failed_after_its_attempts_and_blocks_no_other(make_service,
+                                                                                                    auth):
+    from tests.support.processors import FakePayoutProcessor
+    from tests.support.waiting import wait_until
+    processor = FakePayoutProcessor()
+    svc, client = make_service("payout", processor=processor, PAYOUT_MAX_ATTEMPTS="2",
+                               PAYOUT_WORKER_LEASE_SECONDS="1", PAYOUT_PROCESSOR_TIMEOUT_MS="100",
+                               PAYOUT_PROCESSOR_ATTEMPTS="1")
+    register(client, auth, creator_id="stuck", account="ERROR-0001")  # the processor answers 5xx forever
+    register(client, auth, creator_id="fine")
+    for creator in ("stuck", "fine"):
+        earn(svc, creator, 20_000)
+    stuck = withdraw(client, auth, 10_000, creator_id="stuck").get_json()  # the oldest: first in every batch
+    fine = withdraw(client, auth, 10_000, creator_id="fine").get_json()
+
+    def status(withdrawal) -> str:
+        return client.get(f"/v1/withdrawals/{withdrawal['withdrawal_id']}", headers=auth()).get_json()["status"]
+    run_once(svc)
+    assert (status(stuck), status(fine)) == ("processing", "completed")
+    wait_until(lambda: run_once(svc) >= 0 and status(stuck) == "failed", timeout=20, message="stuck to fail")
+    assert processor.calls[stuck["withdrawal_id"]] == 2  # sent twice, then only looked up
+    assert earnings(client, auth, "stuck")["available"] == 20_000  # its diamonds are back
+    assert [e["type"] for e in outbox_events(svc)] == ["withdrawal.completed", "withdrawal.failed"]
+
+
+def test_a_creator_in_a_blocked_country_can_neither_register_nor_be_paid(payout, auth):
+    _, client = payout
+    refused = client.post("/v1/creators", headers=auth(), json={
+        "creator_id": "kp-creator", "country": "KP", "birth_date": "1990-01-01",
+        "payout_method": {"type": "bank", "account": "DE89370400440532013000"}})
+    assert refused.status_code == 403 and "country" in refused.get_json()["errors"]
+    assert withdraw(client, auth, 10_000, creator_id="kp-creator").status_code == 404
+
+
+def test_a_405_says_which_methods_are_allowed(payout, auth):
+    _, client = payout
+    response = client.delete("/v1/withdrawals", headers=auth())
+    assert response.status_code == 405 and response.headers["Allow"] and "POST" in response.headers["Allow"]

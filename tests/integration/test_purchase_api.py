@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from services.purchase.adapters.payments import SandboxPaymentProcessor
+from tests.support.processors import FakeCardProcessor
 from tests.integration.conftest import outbox_events, rows
 
 pytestmark = pytest.mark.integration
@@ -128,7 +128,7 @@ def test_idempotency_replays_refuses_a_changed_body_and_needs_a_key(purchase, au
     assert rows(svc, "purchases") == 1 and len(outbox_events(svc)) == 1
 
 
-class BlockingProcessor(SandboxPaymentProcessor):
+class BlockingProcessor(FakeCardProcessor):
     """Holds a charge until released, so a second request can arrive while the first is in flight."""
 
     def __init__(self):
@@ -207,3 +207,86 @@ def test_a_users_purchases_page_newest_first(purchase, auth):
     rest = client.get(f"/v1/users/viewer-1/purchases?limit=2&cursor={first['next_cursor']}", headers=auth()).get_json()
     assert [p["purchase_id"] for p in rest["purchases"]] == bought[:1] and rest["next_cursor"] is None
     assert client.get("/v1/users/viewer-1/purchases?cursor=not-ours", headers=auth()).status_code == 422
+
+
+def test_a_key_reused_after_a_5xx_with_another_body_is_422_and_charges_nothing(make_service, auth):
+    processor = FakeCardProcessor()
+    svc, client = make_service("purchase", processor=processor)
+    headers = auth(**{"Idempotency-Key": "K1"})
+    ann = order(user_id="ann", package_id="coins_70", payment={"method": "card", "token": "tok_raise"})
+    assert client.post("/v1/purchases", json=ann, headers=headers).status_code == 500
+    bob = order(user_id="bob", package_id="coins_17500", payment={"method": "card", "token": "tok_mastercard"})
+    reused = client.post("/v1/purchases", json=bob, headers=headers)
+    assert reused.status_code == 422 and "Idempotency-Key" in reused.get_json()["errors"]
+    assert processor.charges == {} and sum(processor.calls.values()) == 1  # only ann's failed attempt
+    assert outbox_events(svc) == []
+
+
+def test_a_charge_of_unknown_outcome_is_503_and_the_same_request_resumes_the_same_purchase(make_service, auth):
+    processor = FakeCardProcessor()
+    svc, client = make_service("purchase", processor=processor)
+    headers = auth(**{"Idempotency-Key": "K2"})
+    unknown = order(payment={"method": "card", "token": "tok_error"})
+    first = client.post("/v1/purchases", json=unknown, headers=headers)
+    assert first.status_code == 503 and first.content_type == "application/problem+json"
+    again = client.post("/v1/purchases", json=unknown, headers=headers)
+    assert again.status_code == 503
+    [payment_id] = processor.calls
+    assert processor.calls[payment_id] == 2 and rows(svc, "purchases") == 1  # one purchase, asked twice
+    assert client.post("/v1/purchases", json=order(), headers=headers).status_code == 422
+
+
+def test_the_reconciler_completes_a_purchase_whose_charge_was_taken_but_never_answered(make_service, auth):
+    from datetime import timedelta
+
+    from services.purchase.service_layer.reconcile import reconcile_purchases
+    processor = FakeCardProcessor()
+    svc, client = make_service("purchase", processor=processor)
+    taken = client.post("/v1/purchases", json=order(payment={"method": "card", "token": "tok_timeout"}),
+                        headers=auth(**key()))
+    assert taken.status_code == 503 and len(processor.charges) == 1  # the card is charged, the buyer told nothing
+    [payment_id] = processor.charges
+    assert reconcile_purchases(svc.uow, processor=processor, older_than=timedelta(hours=1)) == 0  # too recent
+    assert reconcile_purchases(svc.uow, processor=processor, older_than=timedelta(0)) == 1
+    assert reconcile_purchases(svc.uow, processor=processor, older_than=timedelta(0)) == 0
+    purchase = client.get(f"/v1/purchases/{payment_id}", headers=auth()).get_json()
+    assert purchase["status"] == "completed"
+    assert [e["data"]["purchase_id"] for e in outbox_events(svc)] == [payment_id]  # coins credited once
+
+
+def test_the_reconciler_declines_a_purchase_the_processor_never_charged(make_service, auth):
+    from datetime import timedelta
+
+    from services.purchase.service_layer.reconcile import reconcile_purchases
+    processor = FakeCardProcessor()
+    svc, client = make_service("purchase", processor=processor)
+    client.post("/v1/purchases", json=order(payment={"method": "card", "token": "tok_error"}), headers=auth(**key()))
+    assert reconcile_purchases(svc.uow, processor=processor, older_than=timedelta(0)) == 1
+    [purchase] = client.get("/v1/users/viewer-1/purchases", headers=auth()).get_json()["purchases"]
+    assert purchase["status"] == "declined" and outbox_events(svc) == []
+
+
+def test_an_attempt_that_lost_its_key_to_a_takeover_can_neither_make_nor_answer(make_service):
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from shared.clock import utcnow
+    from shared.idempotency import Answer, ClaimLost, KeyedRequest, KeyStore
+    svc, _ = make_service("purchase")
+    table = svc.tables["idempotency_keys"]
+    store, request = KeyStore(table, 60), KeyedRequest("gateway", "k", "hash")
+    with svc.engine.begin() as conn:
+        slow = store.claim(conn, request)
+        conn.execute(table.update().values(lease_until=utcnow() - timedelta(seconds=1)))  # its lease ran out
+    with svc.engine.begin() as conn:
+        retry = store.claim(conn, request)
+        store.attach(conn, retry, "purchase-of-the-retry")
+    with svc.engine.begin() as conn, pytest.raises(ClaimLost):
+        store.attach(conn, slow, "a-second-purchase")
+    with svc.engine.begin() as conn:
+        assert store.finish(conn, slow, Answer(500, "late")) is False
+        assert store.finish(conn, retry, Answer(201, "{}")) is True
+    with svc.engine.connect() as conn:
+        row = conn.execute(sa.select(table)).one()
+    assert (row.owner, row.resource_id, row.response_body) == (retry.owner, "purchase-of-the-retry", "{}")

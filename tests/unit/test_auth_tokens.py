@@ -168,3 +168,10 @@ def test_a_verified_token_is_remembered_only_until_it_expires(keys, monkeypatch)
     later = time.time() + 61
     monkeypatch.setattr(time, "time", lambda: later)
     assert v.verified.get(token, leeway_seconds=0) is None  # past its expiry: verified in full again
+
+
+@pytest.mark.parametrize("caller, kid", [("app\n", "app-1"), ("app", "app-1\n")])
+def test_a_caller_or_key_id_with_a_trailing_newline_is_not_a_valid_name(tmp_path, caller, kid):
+    from shared.keys import KeyFileError
+    with pytest.raises(KeyFileError):
+        generate_key_pair(tmp_path / "private", tmp_path / "public", caller, kid=kid)

@@ -27,9 +27,9 @@ def test_every_required_country_has_its_own_currency():
     assert price_list_for("JP").minor_unit_digits == 0
 
 
-def test_a_custom_amount_is_priced_per_coin_rounded_up():
-    assert price_list_for("US").custom(70).amount_minor == 99
-    assert price_list_for("US").custom(1000).amount_minor == 1415  # 1000 * 99 / 70 = 1414.28...
+def test_a_custom_amount_is_priced_per_coin_at_the_dearest_package_rate_rounded_up():
+    assert price_list_for("US").custom(70).amount_minor == 100  # 70 * 24,999 / 17,500 = 99.996
+    assert price_list_for("US").custom(1000).amount_minor == 1429  # 1000 * 24,999 / 17,500 = 1428.51...
     assert price_list_for("JP").custom(30).amount_minor == 69  # 30 * 160 / 70 = 68.57...
 
 
@@ -40,13 +40,13 @@ def test_custom_amounts_are_30_to_2_5_million(coins):
 
 
 @given(st.integers(30, 2_500_000), st.sampled_from(sorted(PRICE_LISTS)))
-def test_custom_prices_are_positive_integers_never_below_list_rate(coins, country):
+def test_custom_prices_are_positive_integers_never_below_any_package_rate(coins, country):
     prices = price_list_for(country)
     price = prices.custom(coins).amount_minor
-    base = prices.packages[0]
     assert isinstance(price, int) and price > 0
-    assert price * base.coins >= coins * base.amount_minor
-    assert (price - 1) * base.coins < coins * base.amount_minor
+    assert all(price * p.coins >= coins * p.amount_minor for p in prices.packages)
+    dearest = max(prices.packages, key=lambda p: (p.amount_minor * 10**12) // p.coins)
+    assert (price - 1) * dearest.coins < coins * dearest.amount_minor  # rounded up by less than one minor unit
 
 
 def test_unknown_package_and_country():
@@ -85,6 +85,6 @@ def test_the_rolling_cap_counts_what_was_bought():
 
 
 def test_only_a_completed_purchase_can_be_charged_back():
-    purchase = Purchase("p", "u", "US", "coins_70", 70, 99, "USD", "pending", created_at=None)
+    purchase = Purchase("p", "u", "US", "coins_70", 70, 99, "USD", "pending", created_at=None, attempted_at=None)
     with pytest.raises(NotReversible):
         purchase.reverse(at=None)

@@ -39,7 +39,6 @@ wallet_entries = sa.Table(
 gifts = sa.Table(
     "gifts", metadata,
     sa.Column("gift_tx_id", sa.String(36), primary_key=True),
-    sa.Column("idempotency_key", sa.String(400), unique=True),
     sa.Column("sender_id", sa.String(64), sa.ForeignKey("wallets.user_id"), nullable=False),
     sa.Column("creator_id", sa.String(64), nullable=False),
     sa.Column("gift_id", sa.String(40), nullable=False),

@@ -8,7 +8,7 @@ from services.gifting.adapters.orm import gifts, tables, wallet_entries, wallets
 from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet
 from shared.clock import utcnow
 from shared.db import DriverStatement, StaleRead, insert_ignore, lock_for_update, own_transaction_if_first
-from shared.idempotency import KeyClaim, claim_cte
+from shared.idempotency import Claim, claim_cte
 from shared.outbox import Outbox
 
 
@@ -103,28 +103,26 @@ class LedgerRepository:
 
 
 class GiftRepository:
-    def __init__(self, conn: Connection, outbox: Outbox | None, claim: KeyClaim | None = None):
+    def __init__(self, conn: Connection, outbox: Outbox | None):
         self.conn = conn
         self.outbox = outbox
-        self.claim = claim
 
-    def send(self, gift: dict, *, coins: int, event: dict) -> Wallet | None:
+    def send(self, gift: dict, *, coins: int, event: dict, claim: Claim | None = None) -> Wallet | None:
         """Debit the sender `coins` and record the gift (`gift`: its fields but the balance after),
         its ledger entry and its event (an outbox row) -- all of it, or nothing if the wallet is
         missing, frozen or short of coins (then None). One statement on PostgreSQL, which also
-        claims the request's key if given one and, as the transaction's first, commits on its
+        claims the request's key where `claim.in_statement` and, as the transaction's first, commits on its
         own; elsewhere the conditional debit, then three inserts."""
         now = utcnow()
         if self.conn.dialect.name == "postgresql":
             params = {"p_user_id": gift["sender_id"], "p_coins": coins, "p_delta": -coins, "p_now": now,
                       **{f"g_{name}": gift[name] for name in _GIFT_FIELDS},
                       **{f"e_{name}": event[name] for name in _EVENT_FIELDS}}
-            if self.claim is None:
+            if claim is None or not claim.in_statement:
                 row = _SEND(self.conn, params).first()
             else:
                 with own_transaction_if_first(self.conn):
-                    row = _SEND_CLAIMING(self.conn, {**params, **self.claim.params(now)}).first()
-                self.claim.made = row is not None
+                    row = _SEND_CLAIMING(self.conn, {**params, **claim.params(now, gift["gift_tx_id"])}).first()
             return _wallet(row) if row else None
         row = self.conn.execute(_SPEND, {"p_user_id": gift["sender_id"], "p_coins": coins, "p_now": now}).first()
         if row is None:
@@ -136,8 +134,8 @@ class GiftRepository:
         self.outbox.insert(event)
         return wallet
 
-    def by_idempotency_key(self, key: str) -> GiftTransaction | None:
-        row = self.conn.execute(sa.select(gifts).where(gifts.c.idempotency_key == key)).first()
+    def get(self, gift_tx_id: str) -> GiftTransaction | None:
+        row = self.conn.execute(sa.select(gifts).where(gifts.c.gift_tx_id == gift_tx_id)).first()
         return GiftTransaction(**row._mapping) if row else None
 
     def leaderboard(self, stream_id: str, *, limit: int) -> list[tuple[str, int, int]]:

@@ -3,7 +3,7 @@ from marshmallow import Schema, fields, validate
 
 from services.gifting.domain.catalog import CATALOG, MAX_COMBO
 from shared.audit import EventCountsSchema
-from shared.fields import StrictInteger, identifier
+from shared.fields import Pattern, StrictInteger, identifier
 
 
 class SendGiftRequest(Schema):
@@ -61,7 +61,7 @@ class LedgerPageSchema(Schema):
 
 class PageQuery(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9]{1,18}$"))
+    cursor = fields.String(load_default=None, validate=Pattern(r"^[0-9]{1,18}$"))
 
 
 class LeaderboardQuery(Schema):

@@ -1,7 +1,7 @@
 """Gifting's HTTP routes: parse with a schema, call a handler, dump a schema."""
 from __future__ import annotations
 
-from flask import Blueprint, g
+from flask import Blueprint
 
 from services.gifting.adapters import queries
 from services.gifting.adapters.repository import GiftRepository
@@ -15,8 +15,7 @@ from shared.db import snapshot
 from shared.fields import schema
 from shared.onbehalf import acting_for
 from shared.openapi import doc
-from shared.web import (idempotent, json_body, keyset_page, query_args, request_claim, request_connection,
-                        requires)
+from shared.web import KeyedCall, idempotent, json_body, keyset_page, query_args, requires
 
 
 def blueprint(gifting: Gifting) -> Blueprint:
@@ -49,22 +48,20 @@ def blueprint(gifting: Gifting) -> Blueprint:
         return schema(schemas.LedgerPageSchema).dump({"user_id": user_id, "transactions": page,
                                                       "next_cursor": next_cursor})
 
-    def gift_of_this_key(conn):
+    def gift_made(conn, gift_tx_id: str):
         """A retry's answer: the gift its first attempt made (its key row holds no body)."""
-        return schema(schemas.GiftTransactionSchema).dump(
-            GiftRepository(conn, outbox=None).by_idempotency_key(g.idempotency_key))
+        return schema(schemas.GiftTransactionSchema).dump(GiftRepository(conn, outbox=None).get(gift_tx_id)), 201
 
     @bp.post("/gifts")
     @requires("gifts:send")
     @doc(summary="Send a gift (or a combo) to a creator", body=schemas.SendGiftRequest,
          responses={201: schemas.GiftTransactionSchema},
          errors={403: "Wallet frozen", 409: "Not enough coins", 422: "Invalid fields or a gift to oneself"})
-    @idempotent(required=True, transactional=True, replay=gift_of_this_key)
-    def send_gift():
+    @idempotent(required=True, transactional=True, render_again=gift_made)
+    def send_gift(call: KeyedCall):
         body = json_body(schema(schemas.SendGiftRequest))
         acting_for(body["sender_id"])  # whose coins: see shared.onbehalf
-        cmd = SendGift(idempotency_key=g.idempotency_key, **body)
-        tx = handlers.send_gift(cmd, gifting.uow(conn=request_connection(), claim=request_claim()),
+        tx = handlers.send_gift(SendGift(**body), gifting.uow(conn=call.conn), claim=call.claim,
                                 diamonds_per_coin=gifting.settings.diamonds_per_coin)
         return schema(schemas.GiftTransactionSchema).dump(tx), 201
 

@@ -11,7 +11,6 @@ class SendGift:
     gift_id: str
     quantity: int
     stream_id: str | None = None
-    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,6 @@ class GiftTransaction:
     stream_id: str | None
     balance_after: int
     sent_at: datetime
-    idempotency_key: str | None = None
 
 
 def price_gift(*, gift: Gift, quantity: int, sender_id: str, creator_id: str) -> int:

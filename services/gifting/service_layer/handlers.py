@@ -8,29 +8,26 @@ from services.gifting.service_layer.unit_of_work import GiftingUnitOfWork
 from shared.clock import utcnow
 from shared.contracts import GIFT_SENT
 from shared.db import StaleRead
+from shared.idempotency import Claim
 from shared.ids import new_id
 
 
-def send_gift(cmd: SendGift, uow: GiftingUnitOfWork, *, diamonds_per_coin: int) -> GiftTransaction:
-    """Debit the sender and record the gift and its event, in one transaction.
-
-    The caller's Idempotency-Key is claimed in this same transaction (the view is
-    `idempotent(transactional=True)`; on PostgreSQL by the gift's own statement, when the unit of
-    work carries the claim), so no earlier gift can exist for it; the key is also stored on the
-    gift under a unique constraint, which finds the gift for a retry.
-    """
+def send_gift(cmd: SendGift, uow: GiftingUnitOfWork, *, diamonds_per_coin: int,
+              claim: Claim | None = None) -> GiftTransaction:
+    """Debit the sender and record the gift and its event, in one transaction; where `claim`
+    is to be made in the gift's statement, that statement also claims the Idempotency-Key
+    (shared.idempotency), or the gift is refused with the reason and nothing is claimed."""
     gift = find_gift(cmd.gift_id)
     cost = price_gift(gift=gift, quantity=cmd.quantity, sender_id=cmd.sender_id, creator_id=cmd.creator_id)
     fields = {"gift_tx_id": new_id(), "sender_id": cmd.sender_id, "creator_id": cmd.creator_id,
               "gift_id": gift.gift_id, "quantity": cmd.quantity, "coins_each": gift.coins, "total_coins": cost,
-              "diamonds": cost * diamonds_per_coin, "stream_id": cmd.stream_id, "sent_at": utcnow(),
-              "idempotency_key": cmd.idempotency_key}
+              "diamonds": cost * diamonds_per_coin, "stream_id": cmd.stream_id, "sent_at": utcnow()}
     with uow:
         event = uow.outbox.row(GIFT_SENT, {
             "gift_tx_id": fields["gift_tx_id"], "sender_id": cmd.sender_id, "creator_id": cmd.creator_id,
             "gift_id": gift.gift_id, "quantity": cmd.quantity, "coins": cost, "diamonds": fields["diamonds"],
             "stream_id": cmd.stream_id, "sent_at": fields["sent_at"]})
-        wallet = uow.gifts.send(fields, coins=cost, event=event)
+        wallet = uow.gifts.send(fields, coins=cost, event=event, claim=claim)
         if wallet is None:
             refused = uow.wallets.get(cmd.sender_id) or Wallet(user_id=cmd.sender_id)
             refused.spend(cost)  # raises the rule that refused it: frozen, or not enough coins

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from services.gifting.adapters.orm import tables
 from services.gifting.adapters.repository import GiftRepository, LedgerRepository, WalletRepository
-from shared.idempotency import KeyClaim
 from shared.uow import SqlUnitOfWork
 
 
@@ -12,11 +11,10 @@ class GiftingUnitOfWork(SqlUnitOfWork):
     ledger: LedgerRepository
     gifts: GiftRepository
 
-    def __init__(self, engine, conn=None, claim: KeyClaim | None = None):
+    def __init__(self, engine, conn=None):
         super().__init__(engine, tables["outbox"], "gifting", conn=conn)
-        self._claim = claim  # the request's Idempotency-Key, for the gift statement to claim
 
     def _start(self, conn) -> None:
         self.wallets = WalletRepository(conn)
         self.ledger = LedgerRepository(conn)
-        self.gifts = GiftRepository(conn, self.outbox, self._claim)
+        self.gifts = GiftRepository(conn, self.outbox)

@@ -64,7 +64,6 @@ earnings = sa.Table(
 withdrawals = sa.Table(
     "withdrawals", metadata,
     sa.Column("withdrawal_id", sa.String(36), primary_key=True),
-    sa.Column("idempotency_key", sa.String(400), unique=True),
     sa.Column("creator_id", sa.String(64), sa.ForeignKey("creators.creator_id"), nullable=False),
     sa.Column("diamonds", sa.BigInteger, nullable=False),
     sa.Column("gross_minor", sa.BigInteger, nullable=False),
@@ -79,9 +78,11 @@ withdrawals = sa.Table(
     sa.Column("processor_ref", sa.String(100)),
     sa.Column("failure_reason", sa.String(200)),
     sa.Column("settled_at", UTCDateTime),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),  # sends to the processor so far
     sa.CheckConstraint("diamonds > 0 AND net_minor > 0 AND fee_minor >= 0", name="ck_withdrawals_positive"),
     sa.CheckConstraint("gross_minor = net_minor + fee_minor", name="ck_withdrawals_gross_is_net_plus_fee"),
     sa.CheckConstraint("status IN ('pending', 'processing', 'completed', 'failed')", name="ck_withdrawals_status"),
+    sa.CheckConstraint("attempts >= 0", name="ck_withdrawals_attempts"),
     sa.Index("ix_withdrawals_creator_created", "creator_id", "created_at"),
     sa.Index("ix_withdrawals_status", "status", "created_at"),
 )

@@ -1,15 +1,19 @@
 """Read-only totals of the payout service, for the auditor."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from services.payout.adapters.orm import creator_accounts, earnings, withdrawals
+from services.payout.domain.model import PENDING, PROCESSING
 from shared.audit import sum_of
 from shared.clock import utcnow
 
 
-def totals(conn: Connection) -> dict:
+def totals(conn: Connection, *, overdue_before: datetime) -> dict:
+    """`overdue_before`: a withdrawal still in flight that was asked for before this is overdue."""
     a = creator_accounts.c
     per_account = (sa.select(earnings.c.creator_id, sa.func.sum(earnings.c.diamonds).label("earned"))
                    .group_by(earnings.c.creator_id).subquery())
@@ -26,4 +30,6 @@ def totals(conn: Connection) -> dict:
         "accounts_earnings_mismatch": list(mismatch),
         "withdrawals_fee_mismatch": sum_of(conn, sa.select(sa.func.count()).where(
             withdrawals.c.gross_minor != withdrawals.c.net_minor + withdrawals.c.fee_minor)),
+        "withdrawals_overdue": sum_of(conn, sa.select(sa.func.count()).where(
+            withdrawals.c.status.in_([PENDING, PROCESSING]), withdrawals.c.created_at < overdue_before)),
     }

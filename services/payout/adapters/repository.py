@@ -109,10 +109,6 @@ class WithdrawalRepository:
         row = self.conn.execute(lock_for_update(query, self.conn) if for_update else query).first()
         return Withdrawal(**row._mapping) if row else None
 
-    def by_idempotency_key(self, key: str) -> Withdrawal | None:
-        row = self.conn.execute(sa.select(withdrawals).where(withdrawals.c.idempotency_key == key)).first()
-        return Withdrawal(**row._mapping) if row else None
-
     def gross_since(self, creator_id: str, since: datetime) -> int:
         """Cents asked for since `since`, failed withdrawals excepted (their money came back)."""
         return int(self.conn.execute(sa.select(sa.func.coalesce(sa.func.sum(withdrawals.c.gross_minor), 0)).where(
@@ -122,7 +118,7 @@ class WithdrawalRepository:
     def update(self, w: Withdrawal) -> None:
         self.conn.execute(withdrawals.update().where(withdrawals.c.withdrawal_id == w.withdrawal_id).values(
             status=w.status, claimed_until=w.claimed_until, processor_ref=w.processor_ref,
-            failure_reason=w.failure_reason, settled_at=w.settled_at))
+            failure_reason=w.failure_reason, settled_at=w.settled_at, attempts=w.attempts))
 
     def claim_due(self, now: datetime, *, limit: int) -> list[Withdrawal]:
         """Pending withdrawals, and processing ones whose worker's claim ran out, oldest first."""

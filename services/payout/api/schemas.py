@@ -2,9 +2,9 @@
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from shared.audit import EventCountsSchema
-from shared.fields import StrictInteger, identifier
+from shared.fields import Pattern, StrictInteger, identifier
 
-BANK_ACCOUNT = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9 -]{3,33}$", error="Must be 4-34 letters, digits, spaces "
+BANK_ACCOUNT = Pattern(r"^[A-Za-z0-9][A-Za-z0-9 -]{3,33}$", error="Must be 4-34 letters, digits, spaces "
                                                                         "or dashes.")
 
 PAYPAL_ACCOUNT = validate.Email(error="A PayPal account is an email address.")
@@ -26,7 +26,7 @@ class PayoutMethodSchema(Schema):
 
 class RegisterCreatorRequest(Schema):
     creator_id = identifier(required=True)
-    country = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z]{2}$", error="Must be an ISO "
+    country = fields.String(required=True, validate=Pattern(r"^[A-Za-z]{2}$", error="Must be an ISO "
                                                                     "3166-1 alpha-2 country code."))
     birth_date = fields.Date(required=True)
     payout_method = fields.Nested(PayoutMethodSchema, required=True)
@@ -118,3 +118,4 @@ class PayoutTotalsSchema(EventCountsSchema):
     gifts_credited = fields.Integer()
     accounts_earnings_mismatch = fields.List(fields.String())
     withdrawals_fee_mismatch = fields.Integer()
+    withdrawals_overdue = fields.Integer(metadata={"description": "In flight longer than the worker's bound"})

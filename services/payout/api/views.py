@@ -1,6 +1,8 @@
 """The payout service's HTTP routes."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, g
 
 from services.payout.adapters import queries
@@ -9,12 +11,13 @@ from services.payout.bootstrap import PayoutService
 from services.payout.domain.commands import ChangePayoutMethod, RegisterCreator, RequestWithdrawal
 from services.payout.service_layer import handlers
 from shared.audit import event_counts
+from shared.clock import utcnow
 from shared.db import snapshot
 from shared.fields import schema
 from shared.ids import new_id
 from shared.onbehalf import acting_for
 from shared.openapi import doc
-from shared.web import idempotent, json_body, request_connection, requires
+from shared.web import KeyedCall, idempotent, json_body, requires
 
 
 def blueprint(svc: PayoutService) -> Blueprint:
@@ -28,13 +31,13 @@ def blueprint(svc: PayoutService) -> Blueprint:
          errors={403: "Creator younger than 18",
                  409: "Registered already with other details (change the method with its own call)"})
     @idempotent(required=False, transactional=True)
-    def register():
+    def register(call: KeyedCall):
         body = json_body(schema(schemas.RegisterCreatorRequest))
         acting_for(body["creator_id"])
         cmd = RegisterCreator(creator_id=body["creator_id"], country=body["country"], birth_date=body["birth_date"],
                               payout_method=body["payout_method"]["type"],
                               payout_account=body["payout_method"]["account"])
-        creator, created = handlers.register_creator(cmd, svc.uow(conn=request_connection()), rules=rules)
+        creator, created = handlers.register_creator(cmd, svc.uow(conn=call.conn), rules=rules)
         return schema(schemas.CreatorSchema).dump(creator), 201 if created else 200
 
     @bp.put("/creators/<creator_id>/payout-method")
@@ -43,12 +46,12 @@ def blueprint(svc: PayoutService) -> Blueprint:
          body=schemas.ChangePayoutMethodRequest, responses={200: schemas.PayoutMethodChangeSchema},
          errors={404: "Creator not registered"})
     @idempotent(required=True, transactional=True)
-    def change_payout_method(creator_id: str):
+    def change_payout_method(creator_id: str, call: KeyedCall):
         body = json_body(schema(schemas.ChangePayoutMethodRequest))
         acting_for(creator_id)
         cmd = ChangePayoutMethod(creator_id=creator_id, payout_method=body["payout_method"]["type"],
                                  payout_account=body["payout_method"]["account"], changed_by=g.caller.name)
-        change = handlers.change_payout_method(cmd, svc.uow(conn=request_connection()), new_id=new_id)
+        change = handlers.change_payout_method(cmd, svc.uow(conn=call.conn), new_id=new_id)
         return schema(schemas.PayoutMethodChangeSchema).dump(change)
 
     @bp.get("/creators/<creator_id>/payout-method-changes")
@@ -76,12 +79,11 @@ def blueprint(svc: PayoutService) -> Blueprint:
          errors={404: "Creator not registered", 409: "More than the available earnings",
                  422: "Below the minimum, or over the daily cap"})
     @idempotent(required=True, transactional=True)
-    def withdraw():
+    def withdraw(call: KeyedCall):
         body = json_body(schema(schemas.WithdrawalRequest))
         acting_for(body["creator_id"])
-        cmd = RequestWithdrawal(creator_id=body["creator_id"], amount_minor=body["amount_minor"],
-                                idempotency_key=g.idempotency_key)
-        withdrawal = handlers.request_withdrawal(cmd, svc.uow(conn=request_connection()), rules=rules)
+        cmd = RequestWithdrawal(creator_id=body["creator_id"], amount_minor=body["amount_minor"])
+        withdrawal = handlers.request_withdrawal(cmd, svc.uow(conn=call.conn), rules=rules)
         return schema(schemas.WithdrawalSchema).dump(withdrawal), 201
 
     @bp.get("/withdrawals/<withdrawal_id>")
@@ -95,7 +97,8 @@ def blueprint(svc: PayoutService) -> Blueprint:
     @doc(summary="Diamond totals and event counts, for the auditor", responses={200: schemas.PayoutTotalsSchema})
     def totals():
         with snapshot(svc.engine) as conn:
-            figures = {**queries.totals(conn), **event_counts(conn, svc.tables)}
+            overdue_before = utcnow() - timedelta(seconds=svc.settings.overdue_seconds)
+            figures = {**queries.totals(conn, overdue_before=overdue_before), **event_counts(conn, svc.tables)}
         return schema(schemas.PayoutTotalsSchema).dump(figures)
 
     return bp

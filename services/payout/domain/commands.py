@@ -35,4 +35,3 @@ class CreditEarnings:
 class RequestWithdrawal:
     creator_id: str
     amount_minor: int
-    idempotency_key: str | None = None

@@ -14,6 +14,10 @@ class CreatorTooYoung(DomainError):
     code, kind, title, field = "age-restricted", "forbidden", "Creators must be 18 or older", "birth_date"
 
 
+class CountryNotServed(DomainError):
+    code, kind, title, field = "country-not-served", "forbidden", "Creators in this country cannot be paid", "country"
+
+
 class InvalidBirthDate(DomainError):
     code, kind, title, field = "invalid-birth-date", "invalid", "Invalid birth date", "birth_date"
 

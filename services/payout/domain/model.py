@@ -82,11 +82,11 @@ class Withdrawal:
     payout_account: str
     status: str
     created_at: datetime
-    idempotency_key: str | None = None
     claimed_until: datetime | None = None
     processor_ref: str | None = None
     failure_reason: str | None = None
     settled_at: datetime | None = None
+    attempts: int = 0  # times sent to the processor; failed after a bound, its diamonds returned
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Mapping
 
-from services.payout.domain.errors import (BelowMinimumWithdrawal, CreatorTooYoung, DailyCapExceeded,
-                                           InvalidBirthDate, InvalidWithdrawalAmount)
+from services.payout.domain.errors import (BelowMinimumWithdrawal, CountryNotServed, CreatorTooYoung,
+                                           DailyCapExceeded, InvalidBirthDate, InvalidWithdrawalAmount)
 
 PAYOUT_CURRENCY = "USD"
 
@@ -41,6 +41,12 @@ class PayoutRules:
     hold_seconds: int = 0
     min_age: int = 18
     fees: Mapping[str, Fee] = field(default_factory=lambda: {"bank": Fee(0, 0), "paypal": Fee(200, 25)})
+    blocked_countries: frozenset[str] = frozenset()
+
+    def check_country(self, country: str) -> None:
+        """Creators in a blocked country can neither register nor be paid."""
+        if country in self.blocked_countries:
+            raise CountryNotServed(f"Creators in {country} cannot be paid.")
 
     def check_creator_age(self, *, birth_date: date, today: date) -> None:
         if birth_date > today:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta, timezone
 from typing import Callable
 
-from services.payout.adapters.payouts import PayoutProcessor
+from services.payout.adapters.payouts import FAILED as FAILED_PAYOUT, PAID, UNKNOWN, PayoutProcessor, PayoutResult
 from services.payout.domain.commands import ChangePayoutMethod, CreditEarnings, RegisterCreator, RequestWithdrawal
 from services.payout.domain.errors import CreatorAlreadyRegistered, CreatorNotRegistered, WithdrawalNotFound
 from services.payout.domain.model import (COMPLETED, FAILED, PENDING, PROCESSING, Creator, CreatorAccount, Earnings,
@@ -20,6 +20,7 @@ def register_creator(cmd: RegisterCreator, uow: PayoutUnitOfWork, *, rules: Payo
     """Register a creator; True if newly registered. The same registration again changes nothing;
     a different one is refused: a payout method changes only through `change_payout_method`."""
     now = utcnow()
+    rules.check_country(cmd.country)
     rules.check_creator_age(birth_date=cmd.birth_date, today=now.date())
     creator = Creator(creator_id=cmd.creator_id, country=cmd.country, birth_date=cmd.birth_date,
                       payout_method=cmd.payout_method, payout_account=cmd.payout_account, created_at=now,
@@ -94,13 +95,10 @@ def credit_earnings_many(cmds: list[CreditEarnings], uow: PayoutUnitOfWork, *, r
 
 def request_withdrawal(cmd: RequestWithdrawal, uow: PayoutUnitOfWork, *, rules: PayoutRules) -> Withdrawal:
     with uow:
-        if cmd.idempotency_key:
-            earlier = uow.withdrawals.by_idempotency_key(cmd.idempotency_key)
-            if earlier is not None:
-                return earlier
         creator = uow.creators.get(cmd.creator_id)
         if creator is None:
             raise CreatorNotRegistered(f"Creator {cmd.creator_id} has not registered a payout method.")
+        rules.check_country(creator.country)
         quote = rules.quote(amount_minor=cmd.amount_minor, method=creator.payout_method)
         account = uow.accounts.get_or_create_for_update(cmd.creator_id)  # locks the creator's withdrawals
         now = utcnow()
@@ -112,7 +110,7 @@ def request_withdrawal(cmd: RequestWithdrawal, uow: PayoutUnitOfWork, *, rules: 
             withdrawal_id=new_id(), creator_id=cmd.creator_id, diamonds=quote.diamonds,
             gross_minor=quote.gross_minor, fee_minor=quote.fee_minor, net_minor=quote.net_minor,
             currency=PAYOUT_CURRENCY, payout_method=creator.payout_method, payout_account=creator.payout_account,
-            status=PENDING, created_at=now, idempotency_key=cmd.idempotency_key)
+            status=PENDING, created_at=now)
         uow.accounts.save(account)
         uow.withdrawals.add(withdrawal)
         uow.commit()
@@ -120,38 +118,55 @@ def request_withdrawal(cmd: RequestWithdrawal, uow: PayoutUnitOfWork, *, rules: 
 
 
 def claim_payouts(uow: PayoutUnitOfWork, *, limit: int, lease_seconds: int) -> list[Withdrawal]:
-    """Take due withdrawals for this worker (status processing, with a lease that may run out)."""
+    """Take due withdrawals for this worker (status processing, with a lease that may run out),
+    counting each claim as an attempt."""
     now = utcnow()
     with uow:
         claimed = uow.withdrawals.claim_due(now, limit=limit)
         for withdrawal in claimed:
             withdrawal.status, withdrawal.claimed_until = PROCESSING, now + timedelta(seconds=lease_seconds)
+            withdrawal.attempts += 1
             uow.withdrawals.update(withdrawal)
         uow.commit()
     return claimed
 
 
-def pay_out(withdrawal: Withdrawal, uow_factory: Callable[[], PayoutUnitOfWork], *,
-            processor: PayoutProcessor) -> Withdrawal:
-    """Send one claimed withdrawal to the processor, then settle it: paid, or diamonds returned."""
-    result = processor.send(payout_id=withdrawal.withdrawal_id, net_minor=withdrawal.net_minor,
-                            currency=withdrawal.currency, method=withdrawal.payout_method,
-                            account=withdrawal.payout_account)
-    with uow_factory() as uow:
-        current = uow.withdrawals.get(withdrawal.withdrawal_id, for_update=True)
+def pay_out(withdrawal: Withdrawal, uow_factory: Callable[[], PayoutUnitOfWork], *, processor: PayoutProcessor,
+            max_attempts: int) -> Withdrawal:
+    """Send one claimed withdrawal to the processor, then settle it: paid, or diamonds returned.
+    An unknown outcome leaves it processing, claimed again after its lease (the processor
+    dedupes by its id). Past `max_attempts` it is no longer sent, only looked up: no payout
+    found (none can still land: the last send ended a lease ago) fails it, diamonds returned."""
+    if withdrawal.attempts <= max_attempts:
+        result = processor.send(payout_id=withdrawal.withdrawal_id, net_minor=withdrawal.net_minor,
+                                currency=withdrawal.currency, method=withdrawal.payout_method,
+                                account=withdrawal.payout_account)
+    else:
+        result = processor.lookup(payout_id=withdrawal.withdrawal_id) or PayoutResult(
+            FAILED_PAYOUT, failure_reason=f"not paid after {max_attempts} attempts")
+    if result.outcome == UNKNOWN:
+        return withdrawal
+    return settle_payout(withdrawal.withdrawal_id, uow_factory(), result)
+
+
+def settle_payout(withdrawal_id: str, uow: PayoutUnitOfWork, result: PayoutResult) -> Withdrawal:
+    """Record a withdrawal's known outcome and its event: paid, or failed with its diamonds returned."""
+    with uow:
+        current = uow.withdrawals.get(withdrawal_id, for_update=True)
         if current.status != PROCESSING:  # another worker settled it after our claim lapsed
             return current
         account = uow.accounts.get_or_create_for_update(current.creator_id)
-        if result.paid:
+        paid = result.outcome == PAID
+        if paid:
             account.pay_out(current.diamonds)
             current.status, current.processor_ref = COMPLETED, result.reference
         else:
             account.release(current.diamonds)
-            current.status, current.failure_reason = FAILED, result.failure_reason or "failed"
+            current.status, current.failure_reason = FAILED, (result.failure_reason or "failed")[:200]
         current.settled_at = utcnow()
         uow.accounts.save(account)
         uow.withdrawals.update(current)
-        uow.outbox.add(WITHDRAWAL_COMPLETED if result.paid else WITHDRAWAL_FAILED, {
+        uow.outbox.add(WITHDRAWAL_COMPLETED if paid else WITHDRAWAL_FAILED, {
             "withdrawal_id": current.withdrawal_id, "creator_id": current.creator_id, "diamonds": current.diamonds,
             "gross_minor": current.gross_minor, "fee_minor": current.fee_minor, "net_minor": current.net_minor,
             "currency": current.currency, "reason": current.failure_reason})

@@ -17,7 +17,6 @@ buyers = sa.Table(
 purchases = sa.Table(
     "purchases", metadata,
     sa.Column("purchase_id", sa.String(36), primary_key=True),
-    sa.Column("idempotency_key", sa.String(400), unique=True),
     sa.Column("user_id", sa.String(64), sa.ForeignKey("buyers.user_id"), nullable=False),
     sa.Column("country", sa.String(2), nullable=False),
     sa.Column("package_id", sa.String(40), nullable=False),
@@ -28,6 +27,7 @@ purchases = sa.Table(
     sa.Column("processor_ref", sa.String(100)),
     sa.Column("decline_code", sa.String(50)),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("attempted_at", UTCDateTime, nullable=False),
     sa.Column("completed_at", UTCDateTime),
     sa.Column("reversed_at", UTCDateTime),
     sa.CheckConstraint("coins > 0", name="ck_purchases_coins_positive"),
@@ -36,12 +36,14 @@ purchases = sa.Table(
     sa.CheckConstraint("status NOT IN ('completed', 'reversed') OR processor_ref IS NOT NULL",
                        name="ck_purchases_paid_has_ref"),
     sa.Index("ix_purchases_user_created", "user_id", "created_at"),
+    # The reconciler's sweep: pending purchases by the time of their last charge attempt.
+    sa.Index("ix_purchases_pending", "attempted_at", postgresql_where=sa.text("status = 'pending'"),
+             sqlite_where=sa.text("status = 'pending'")),
 )
 
 chargebacks = sa.Table(
     "chargebacks", metadata,
     sa.Column("chargeback_id", sa.String(36), primary_key=True),
-    sa.Column("idempotency_key", sa.String(400), unique=True),
     sa.Column("purchase_id", sa.String(36), sa.ForeignKey("purchases.purchase_id"), nullable=False, unique=True),
     sa.Column("user_id", sa.String(64), nullable=False),
     sa.Column("coins", sa.BigInteger, nullable=False),

@@ -1,18 +1,23 @@
-"""The payment processor port, and the sandbox that stands in for a real processor.
+"""The card processor port, and its adapter for the sandbox card processor (`sandboxes.card`).
 
-A real adapter (Stripe, Adyen, ...) implements `PaymentProcessor.charge`; the processor
-dedupes by `payment_id`, so a retried charge never takes the money twice.
+A real adapter (Stripe, Adyen, ...) implements `PaymentProcessor`: `charge` is idempotent by
+`payment_id` (the purchase's id), so a retried charge never takes the money twice, and `lookup`
+finds a charge by that id. Neither raises for a slow or failing processor: the outcome is then
+UNKNOWN, and the purchase reconciler settles it later.
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Protocol
+
+from shared.outbound import Outbound, OutboundSettings
+
+APPROVED, DECLINED, UNKNOWN = "approved", "declined", "unknown"
 
 
 @dataclass(frozen=True)
 class ChargeResult:
-    approved: bool
+    outcome: str  # APPROVED, DECLINED or UNKNOWN
     reference: str | None = None
     decline_code: str | None = None
 
@@ -21,25 +26,35 @@ class PaymentProcessor(Protocol):
     def charge(self, *, payment_id: str, amount_minor: int, currency: str, method: str,
                token: str) -> ChargeResult: ...
 
+    def lookup(self, *, payment_id: str) -> ChargeResult | None:
+        """The charge made for `payment_id`; None if the processor has none."""
 
-class SandboxPaymentProcessor:
-    """Approves `tok_visa` and `tok_mastercard`, declines `tok_declined`, refuses any other token."""
 
-    APPROVED = frozenset({"tok_visa", "tok_mastercard"})
+class SandboxCardProcessor:
+    """The sandbox card processor's HTTP API, reached like a real processor's."""
 
-    def __init__(self):
-        self._charges: dict[str, ChargeResult] = {}
-        self._lock = threading.Lock()
+    def __init__(self, settings: OutboundSettings):
+        self.http = Outbound(settings)
 
     def charge(self, *, payment_id: str, amount_minor: int, currency: str, method: str, token: str) -> ChargeResult:
-        with self._lock:
-            if payment_id in self._charges:
-                return self._charges[payment_id]
-            if token in self.APPROVED:
-                result = ChargeResult(True, reference=f"sandbox_ch_{payment_id.replace('-', '')[:24]}")
-            elif token == "tok_declined":
-                result = ChargeResult(False, decline_code="card_declined")
-            else:
-                result = ChargeResult(False, decline_code="invalid_token")
-            self._charges[payment_id] = result
-            return result
+        reply = self.http.call("POST", "/v1/charges", json={
+            "payment_id": payment_id, "amount_minor": amount_minor, "currency": currency, "method": method,
+            "token": token})
+        if reply is None or reply.status not in (200, 201, 402):
+            return ChargeResult(UNKNOWN)
+        return _result(reply.body)
+
+    def lookup(self, *, payment_id: str) -> ChargeResult | None:
+        reply = self.http.call("GET", f"/v1/charges/{payment_id}")
+        if reply is None or reply.status not in (200, 404):
+            return ChargeResult(UNKNOWN)
+        return _result(reply.body) if reply.status == 200 else None
+
+
+def _result(body: dict) -> ChargeResult:
+    status = body.get("status")
+    if status == "succeeded" and body.get("charge_id"):
+        return ChargeResult(APPROVED, reference=str(body["charge_id"]))
+    if status == "declined":
+        return ChargeResult(DECLINED, decline_code=str(body.get("decline_code") or "declined"))
+    return ChargeResult(UNKNOWN)  # processing, or an answer this adapter does not know

@@ -36,13 +36,20 @@ class PurchaseRepository:
             status=purchase.status, processor_ref=purchase.processor_ref, decline_code=purchase.decline_code,
             completed_at=purchase.completed_at, reversed_at=purchase.reversed_at))
 
+    def mark_attempt(self, purchase_id: str, at: datetime) -> None:
+        """A charge is about to be sent (again) for this purchase."""
+        self.conn.execute(purchases.update().where(purchases.c.purchase_id == purchase_id).values(attempted_at=at))
+
+    def pending_before(self, cutoff: datetime, *, limit: int) -> list[Purchase]:
+        """Pending purchases whose last charge attempt is older than `cutoff`, oldest first."""
+        rows = self.conn.execute(sa.select(purchases).where(purchases.c.status == "pending",
+                                                            purchases.c.attempted_at < cutoff)
+                                 .order_by(purchases.c.attempted_at).limit(limit)).all()
+        return [Purchase(**row._mapping) for row in rows]
+
     def get(self, purchase_id: str, *, for_update: bool = False) -> Purchase | None:
         query = sa.select(purchases).where(purchases.c.purchase_id == purchase_id)
         row = self.conn.execute(lock_for_update(query, self.conn) if for_update else query).first()
-        return Purchase(**row._mapping) if row else None
-
-    def by_idempotency_key(self, key: str) -> Purchase | None:
-        row = self.conn.execute(sa.select(purchases).where(purchases.c.idempotency_key == key)).first()
         return Purchase(**row._mapping) if row else None
 
     def of_user(self, user_id: str, *, limit: int, before: tuple[datetime, str] | None) -> list[Purchase]:
@@ -61,17 +68,17 @@ class ChargebackRepository:
     def add(self, chargeback: Chargeback) -> None:
         self.conn.execute(chargebacks.insert().values(**vars(chargeback)))
 
-    def by_idempotency_key(self, key: str) -> Chargeback | None:
-        row = self.conn.execute(sa.select(chargebacks).where(chargebacks.c.idempotency_key == key)).first()
-        return Chargeback(**row._mapping) if row else None
 
 
-def totals(conn: Connection) -> dict:
+def totals(conn: Connection, *, overdue_before: datetime) -> dict:
+    """`overdue_before`: a purchase still pending whose last charge attempt was before this is overdue."""
     paid = purchases.c.status.in_([COMPLETED, "reversed"])
     return {
         "coins_bought": sum_of(conn, sa.select(sa.func.sum(purchases.c.coins)).where(paid)),
         "coins_reversed": sum_of(conn, sa.select(sa.func.sum(chargebacks.c.coins))),
         "purchases_completed": sum_of(conn, sa.select(sa.func.count()).where(paid)),
         "purchases_pending": sum_of(conn, sa.select(sa.func.count()).where(purchases.c.status == "pending")),
+        "purchases_overdue": sum_of(conn, sa.select(sa.func.count()).where(
+            purchases.c.status == "pending", purchases.c.attempted_at < overdue_before)),
         "chargebacks": sum_of(conn, sa.select(sa.func.count()).select_from(chargebacks)),
     }

@@ -1,11 +1,16 @@
 """The purchase service's request and response schemas."""
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from services.purchase.domain.pricing import CUSTOM_MAX_COINS, CUSTOM_MIN_COINS
+from services.purchase.domain.pricing import CUSTOM_MAX_COINS, CUSTOM_MIN_COINS, PRICE_LISTS
 from shared.audit import EventCountsSchema
-from shared.fields import MoneySchema, StrictInteger, identifier, text
+from shared.settings import DEFAULT_BLOCKED_COUNTRIES
+from shared.fields import MoneySchema, Pattern, StrictInteger, identifier, text
 
-COUNTRY = validate.Regexp(r"^[A-Za-z]{2}$", error="Must be an ISO 3166-1 alpha-2 country code.")
+# The countries with a price list, and those refused as not served (403), in either case: the
+# document's pattern says so, so a client generated from it cannot send a country refused as invalid.
+_COUNTRIES = sorted(set(PRICE_LISTS) | set(DEFAULT_BLOCKED_COUNTRIES.split(",")))
+COUNTRY = Pattern("^(" + "|".join(f"[{a}{a.lower()}][{b}{b.lower()}]" for a, b in _COUNTRIES) + ")$",
+                  error="Must be the ISO 3166-1 alpha-2 code of a country with a price list.")
 
 
 class CountryQuery(Schema):
@@ -25,7 +30,7 @@ class PurchaseRequest(Schema):
     user_id = identifier(required=True)
     country = fields.String(required=True, validate=COUNTRY)
     birth_date = fields.Date(required=True)
-    package_id = fields.String(validate=validate.Regexp(r"^coins_[0-9]{1,9}$", error="Unknown package."))
+    package_id = fields.String(validate=Pattern(r"^coins_[0-9]{1,9}$", error="Unknown package."))
     coins = StrictInteger(validate=validate.Range(min=CUSTOM_MIN_COINS, max=CUSTOM_MAX_COINS))
     payment = fields.Nested(PaymentSchema, required=True)
 
@@ -103,4 +108,5 @@ class PurchaseTotalsSchema(EventCountsSchema):
     coins_reversed = fields.Integer()
     purchases_completed = fields.Integer()
     purchases_pending = fields.Integer()
+    purchases_overdue = fields.Integer(metadata={"description": "Pending longer than the reconciler's bound"})
     chargebacks = fields.Integer()

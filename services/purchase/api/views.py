@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from flask import Blueprint, g
+from flask import Blueprint
 from marshmallow import ValidationError
 
 from services.purchase.adapters.repository import totals as purchase_totals
@@ -15,11 +15,12 @@ from services.purchase.domain.commands import BuyCoins, RecordChargeback
 from services.purchase.domain.pricing import price_list_for
 from services.purchase.service_layer import handlers
 from shared.audit import event_counts
-from shared.db import retry_transient, snapshot
+from shared.clock import utcnow
+from shared.db import snapshot
 from shared.fields import schema
 from shared.onbehalf import acting_for
 from shared.openapi import doc
-from shared.web import idempotent, json_body, keyset_page, query_args, request_connection, requires
+from shared.web import KeyedCall, idempotent, json_body, keyset_page, query_args, requires
 
 
 def blueprint(svc: PurchaseService) -> Blueprint:
@@ -42,17 +43,17 @@ def blueprint(svc: PurchaseService) -> Blueprint:
     @doc(summary="Buy a coin package or a custom amount of coins", body=schemas.PurchaseRequest,
          responses={201: schemas.PurchaseSchema},
          errors={402: "Payment declined", 403: "Country not served, or buyer too young",
-                 422: "Invalid fields, unknown package, or over the 24-hour limit"})
+                 422: "Invalid fields, unknown package, or over the 24-hour limit",
+                 503: "The processor's answer is not known yet: retry with the same key"})
     @idempotent(required=True)
-    def buy():
+    def buy(call: KeyedCall):
         body = json_body(schema(schemas.PurchaseRequest))
         acting_for(body["user_id"])
         cmd = BuyCoins(user_id=body["user_id"], country=body["country"], birth_date=body["birth_date"],
                        payment_method=body["payment"]["method"], payment_token=body["payment"]["token"],
-                       package_id=body.get("package_id"), coins=body.get("coins"),
-                       idempotency_key=g.idempotency_key)
-        purchase = retry_transient(lambda: handlers.buy_coins(cmd, svc.uow, processor=svc.processor,
-                                                              rules=svc.settings.rules))
+                       package_id=body.get("package_id"), coins=body.get("coins"))
+        purchase = handlers.buy_coins(cmd, svc.uow, processor=svc.processor, rules=svc.settings.rules,
+                                      claim=call.claim)
         return schema(schemas.PurchaseSchema).dump(purchase), 201
 
     @bp.get("/purchases/<purchase_id>")
@@ -87,11 +88,10 @@ def blueprint(svc: PurchaseService) -> Blueprint:
          body=schemas.ChargebackRequest, responses={201: schemas.ChargebackSchema},
          errors={404: "No such purchase", 409: "Purchase not completed, or already charged back"})
     @idempotent(required=True, transactional=True)
-    def chargeback():
+    def chargeback(call: KeyedCall):
         body = json_body(schema(schemas.ChargebackRequest))
-        cmd = RecordChargeback(purchase_id=body["purchase_id"], reason=body["reason"],
-                               idempotency_key=g.idempotency_key)
-        result = handlers.record_chargeback(cmd, svc.uow(conn=request_connection()))
+        cmd = RecordChargeback(purchase_id=body["purchase_id"], reason=body["reason"])
+        result = handlers.record_chargeback(cmd, svc.uow(conn=call.conn))
         return schema(schemas.ChargebackSchema).dump(result), 201
 
     @bp.get("/internal/totals")
@@ -100,7 +100,8 @@ def blueprint(svc: PurchaseService) -> Blueprint:
          responses={200: schemas.PurchaseTotalsSchema})
     def totals():
         with snapshot(svc.engine) as conn:
-            figures = {**purchase_totals(conn), **event_counts(conn, svc.tables)}
+            overdue_before = utcnow() - timedelta(seconds=svc.settings.overdue_seconds)
+            figures = {**purchase_totals(conn, overdue_before=overdue_before), **event_counts(conn, svc.tables)}
         return schema(schemas.PurchaseTotalsSchema).dump(figures)
 
     return bp

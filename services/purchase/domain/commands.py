@@ -14,11 +14,9 @@ class BuyCoins:
     payment_token: str
     package_id: str | None = None
     coins: int | None = None
-    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)
 class RecordChargeback:
     purchase_id: str
     reason: str
-    idempotency_key: str | None = None

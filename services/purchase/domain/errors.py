@@ -34,6 +34,10 @@ class PaymentDeclined(DomainError):
     code, kind, title = "payment-declined", "payment_required", "Payment declined"
 
 
+class ChargeOutcomeUnknown(DomainError):
+    code, kind, title = "charge-outcome-unknown", "unavailable", "Payment outcome not known yet"
+
+
 class PurchaseNotFound(DomainError):
     code, kind, title = "purchase-not-found", "not_found", "Purchase not found"
 

@@ -20,7 +20,7 @@ class Purchase:
     currency: str
     status: str
     created_at: datetime
-    idempotency_key: str | None = None
+    attempted_at: datetime  # when a charge was last sent: the reconciler leaves it alone until long after
     processor_ref: str | None = None
     decline_code: str | None = None
     completed_at: datetime | None = None
@@ -49,4 +49,3 @@ class Chargeback:
     coins: int
     reason: str
     created_at: datetime
-    idempotency_key: str | None = None

@@ -1,11 +1,13 @@
 """Coin packages and their prices per country, in integer minor units of the local currency.
 
-A custom amount is priced per coin at the rate of the country's smallest package, rounded
-up to the currency's minor unit, so the platform never sells a coin below its list price.
+A custom amount is priced per coin at the country's dearest per-coin package rate, rounded up
+to the currency's minor unit: N custom coins never cost less than a package of N coins, so a
+custom amount is never a way around the package prices.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from services.purchase.domain.errors import InvalidCoinAmount, NoPriceList, UnknownPackage
 
@@ -38,7 +40,8 @@ class PriceList:
     def custom(self, coins: int) -> Package:
         if not CUSTOM_MIN_COINS <= coins <= CUSTOM_MAX_COINS:
             raise InvalidCoinAmount(f"A custom amount is {CUSTOM_MIN_COINS} to {CUSTOM_MAX_COINS} coins.")
-        base = self.packages[0]
+        # The highest amount_minor / coins, compared exactly (Fraction: integers, never a float).
+        base = max(self.packages, key=lambda p: Fraction(p.amount_minor, p.coins))
         amount_minor = -(-coins * base.amount_minor // base.coins)  # ceiling division, integers only
         return Package(package_id="custom", coins=coins, amount_minor=amount_minor, currency=self.currency)
 

@@ -1,79 +1,100 @@
 """The purchase service's use cases.
 
 Buying coins is two short transactions around the processor call, never one long one:
-record the purchase as pending (checking the 24-hour cap under the buyer's lock), charge,
-then complete it and write `purchase.completed` to the outbox, or mark it declined.
+record the purchase as pending (checking the 24-hour cap under the buyer's lock) and tie it to
+the request's Idempotency-Key, charge, then complete it and write `purchase.completed` to the
+outbox, or mark it declined. A charge whose outcome is unknown leaves the purchase pending: a
+retry of the same request resumes it (the processor dedupes by purchase id), and the
+reconciler (`reconcile.py`) settles it if none comes.
 """
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Callable
 
-from services.purchase.adapters.payments import PaymentProcessor
+from services.purchase.adapters.payments import APPROVED, DECLINED as CHARGE_DECLINED, ChargeResult, PaymentProcessor
 from services.purchase.domain.commands import BuyCoins, RecordChargeback
-from services.purchase.domain.errors import NonRefundable, PaymentDeclined, PurchaseNotFound
+from services.purchase.domain.errors import ChargeOutcomeUnknown, NonRefundable, PaymentDeclined, PurchaseNotFound
 from services.purchase.domain.model import DECLINED, PENDING, Chargeback, Purchase
 from services.purchase.domain.pricing import price_list_for
 from services.purchase.domain.rules import PurchaseRules
 from services.purchase.service_layer.unit_of_work import PurchaseUnitOfWork
+from shared import faults
 from shared.clock import utcnow
 from shared.contracts import PURCHASE_COMPLETED, PURCHASE_REVERSED
+from shared.db import retry_transient
+from shared.idempotency import Claim
 from shared.ids import new_id
 
 UowFactory = Callable[[], PurchaseUnitOfWork]
 
 
-def buy_coins(cmd: BuyCoins, uow_factory: UowFactory, *, processor: PaymentProcessor,
-              rules: PurchaseRules) -> Purchase:
+def buy_coins(cmd: BuyCoins, uow_factory: UowFactory, *, processor: PaymentProcessor, rules: PurchaseRules,
+              claim: Claim) -> Purchase:
+    """Buy coins under the request's key claim; resumes the purchase an earlier attempt of the
+    same request made (`claim.resumes`) instead of making another."""
     rules.check_country(cmd.country)
     now = utcnow()
     rules.check_age(birth_date=cmd.birth_date, country=cmd.country, today=now.date())
     prices = price_list_for(cmd.country)
     package = prices.package(cmd.package_id) if cmd.package_id else prices.custom(cmd.coins)
 
-    purchase = _start_purchase(cmd, uow_factory(), package=package, rules=rules)
+    purchase = retry_transient(lambda: _start_purchase(cmd, uow_factory(), package=package, rules=rules,
+                                                       claim=claim))
     if purchase.status == PENDING:
         result = processor.charge(payment_id=purchase.purchase_id, amount_minor=purchase.amount_minor,
                                   currency=purchase.currency, method=cmd.payment_method, token=cmd.payment_token)
-        purchase = _settle_purchase(purchase.purchase_id, uow_factory(), approved=result.approved,
-                                    processor_ref=result.reference, decline_code=result.decline_code)
+        faults.point("purchase.after_charge")
+        purchase = retry_transient(lambda: settle_purchase(purchase.purchase_id, uow_factory(), result))
     if purchase.status == DECLINED:
         raise PaymentDeclined(f"The payment processor declined the payment ({purchase.decline_code}).")
+    if purchase.status == PENDING:
+        raise ChargeOutcomeUnknown(f"The payment processor has not confirmed purchase {purchase.purchase_id} "
+                                   f"yet; retry with the same Idempotency-Key, or look the purchase up later.")
     return purchase
 
 
-def _start_purchase(cmd: BuyCoins, uow: PurchaseUnitOfWork, *, package, rules: PurchaseRules) -> Purchase:
+def _start_purchase(cmd: BuyCoins, uow: PurchaseUnitOfWork, *, package, rules: PurchaseRules,
+                    claim: Claim) -> Purchase:
+    now = utcnow()
     with uow:
-        if cmd.idempotency_key:
-            earlier = uow.purchases.by_idempotency_key(cmd.idempotency_key)
-            if earlier is not None:
-                return earlier
-        now = utcnow()
-        uow.purchases.lock_buyer(cmd.user_id)
-        rules.check_daily_cap(bought_coins=uow.purchases.coins_bought_since(cmd.user_id, now - timedelta(hours=24)),
-                              coins=package.coins)
-        purchase = Purchase(purchase_id=new_id(), user_id=cmd.user_id, country=cmd.country,
-                            package_id=package.package_id, coins=package.coins, amount_minor=package.amount_minor,
-                            currency=package.currency, status=PENDING, created_at=now,
-                            idempotency_key=cmd.idempotency_key)
-        uow.purchases.add(purchase)
+        if claim.resumes is not None:
+            purchase = uow.purchases.get(claim.resumes, for_update=True)
+            if purchase.status == PENDING:  # charge again (deduped by its id); the reconciler waits
+                purchase.attempted_at = now
+                uow.purchases.mark_attempt(purchase.purchase_id, now)
+        else:
+            uow.purchases.lock_buyer(cmd.user_id)
+            rules.check_daily_cap(bought_coins=uow.purchases.coins_bought_since(cmd.user_id,
+                                                                                now - timedelta(hours=24)),
+                                  coins=package.coins)
+            purchase = Purchase(purchase_id=new_id(), user_id=cmd.user_id, country=cmd.country,
+                                package_id=package.package_id, coins=package.coins,
+                                amount_minor=package.amount_minor, currency=package.currency, status=PENDING,
+                                created_at=now, attempted_at=now)
+            uow.purchases.add(purchase)
+        uow.attach_key(claim, purchase.purchase_id)  # only while this attempt still holds the key
         uow.commit()
     return purchase
 
 
-def _settle_purchase(purchase_id: str, uow: PurchaseUnitOfWork, *, approved: bool, processor_ref: str | None,
-                     decline_code: str | None) -> Purchase:
+def settle_purchase(purchase_id: str, uow: PurchaseUnitOfWork, result: ChargeResult, *,
+                    attempted_before=None) -> Purchase:
+    """Complete or decline a pending purchase by its charge's outcome (unknown: leave it pending).
+    `attempted_before`: only if no charge was sent for it since (the reconciler's condition)."""
     with uow:
         purchase = uow.purchases.get(purchase_id, for_update=True)
-        if purchase.status != PENDING:  # settled by an earlier attempt with the same key
+        if purchase.status != PENDING or result.outcome not in (APPROVED, CHARGE_DECLINED):
             return purchase
-        if approved:
-            purchase.complete(processor_ref=processor_ref, at=utcnow())
+        if attempted_before is not None and purchase.attempted_at >= attempted_before:
+            return purchase  # a retry is charging it right now: its answer settles it
+        if result.outcome == APPROVED:
+            purchase.complete(processor_ref=result.reference, at=utcnow())
             uow.outbox.add(PURCHASE_COMPLETED, {
                 "purchase_id": purchase.purchase_id, "user_id": purchase.user_id, "coins": purchase.coins,
                 "amount_minor": purchase.amount_minor, "currency": purchase.currency, "country": purchase.country})
         else:
-            purchase.decline(code=decline_code or "declined")
+            purchase.decline(code=result.decline_code or "declined")
         uow.purchases.update(purchase)
         uow.commit()
     return purchase
@@ -81,18 +102,13 @@ def _settle_purchase(purchase_id: str, uow: PurchaseUnitOfWork, *, approved: boo
 
 def record_chargeback(cmd: RecordChargeback, uow: PurchaseUnitOfWork) -> Chargeback:
     with uow:
-        if cmd.idempotency_key:
-            earlier = uow.chargebacks.by_idempotency_key(cmd.idempotency_key)
-            if earlier is not None:
-                return earlier
         purchase = uow.purchases.get(cmd.purchase_id, for_update=True)
         if purchase is None:
             raise PurchaseNotFound(f"There is no purchase {cmd.purchase_id}.")
         now = utcnow()
         purchase.reverse(at=now)
         chargeback = Chargeback(chargeback_id=new_id(), purchase_id=purchase.purchase_id,
-                                user_id=purchase.user_id, coins=purchase.coins, reason=cmd.reason, created_at=now,
-                                idempotency_key=cmd.idempotency_key)
+                                user_id=purchase.user_id, coins=purchase.coins, reason=cmd.reason, created_at=now)
         uow.purchases.update(purchase)
         uow.chargebacks.add(chargeback)
         uow.outbox.add(PURCHASE_REVERSED, {

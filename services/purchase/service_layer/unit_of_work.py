@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from services.purchase.adapters.orm import tables
 from services.purchase.adapters.repository import ChargebackRepository, PurchaseRepository
+from shared.idempotency import Claim, KeyStore
 from shared.uow import SqlUnitOfWork
+
+_KEYS = KeyStore(tables["idempotency_keys"])
 
 
 class PurchaseUnitOfWork(SqlUnitOfWork):
@@ -16,3 +19,7 @@ class PurchaseUnitOfWork(SqlUnitOfWork):
     def _start(self, conn) -> None:
         self.purchases = PurchaseRepository(conn)
         self.chargebacks = ChargebackRepository(conn)
+
+    def attach_key(self, claim: Claim, resource_id: str) -> None:
+        """Tie what this transaction makes to the request's key (ClaimLost if another attempt took it)."""
+        _KEYS.attach(self.conn, claim, resource_id)

@@ -1,0 +1,27 @@
+# The sandbox card and payout processors (test doubles reached over HTTP like real processors):
+#   docker run coins-sandbox card     # or: payout; state in /data (a SQLite file each)
+ARG BASE_IMAGE=python:3.11-slim
+
+FROM ${BASE_IMAGE} AS build
+COPY deploy/.wheels /wheels
+COPY requirements.lock /tmp/requirements.lock
+RUN python3 -m venv /opt/venv \
+ && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /wheels -r /tmp/requirements.lock
+
+FROM ${BASE_IMAGE}
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PORT=8000 \
+    CARD_SANDBOX_DB=/data/card-sandbox.db PAYOUT_SANDBOX_DB=/data/payout-sandbox.db
+RUN groupadd --system --gid 10001 coins && useradd --system --uid 10001 --gid coins --no-create-home coins \
+ && mkdir /data && chown 10001:10001 /data
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY sandboxes sandboxes
+COPY shared/__init__.py shared/gunicorn_conf.py shared/
+RUN python3 -m compileall -q /app
+USER 10001:10001
+VOLUME /data
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD python3 -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/health/live', timeout=2)"
+ENTRYPOINT ["sh", "-c", "GUNICORN_BIND=0.0.0.0:$PORT exec gunicorn -c python:shared.gunicorn_conf sandboxes.${0:-card}:app"]
+CMD ["card"]

@@ -1,0 +1,26 @@
+"""idempotency keys carry their owner and resource; resources no longer carry keys
+
+Revision ID: 0002
+Revises: 0001
+
+"""
+from typing import Sequence, Union
+
+from alembic import op
+import sqlalchemy as sa
+
+from shared.migrate import drop_resource_key, keys_with_owners
+
+revision: str = '0002'
+down_revision: Union[str, Sequence[str], None] = '0001'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    keys_with_owners(op)
+    drop_resource_key(op, "gifts")
+
+
+def downgrade() -> None:
+    raise NotImplementedError("forward only: the keys' owners cannot be put back into the resources")

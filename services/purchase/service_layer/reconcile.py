@@ -1,0 +1,46 @@
+"""The purchase reconciler: nothing stays pending.
+
+A purchase is left pending when its charge's outcome was unknown (the processor timed out or
+failed, or the process died between the charge and the settle) and no retry of the same
+request came. Once its last charge attempt is older than the bound (longer than any charge can
+take), the processor is asked: a charge found settles it (completed or declined); none found
+means none was made, and it is declined; an answer still unknown leaves it for the next sweep.
+Each purchase is settled in its own transaction, so one bad row never blocks the others.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from services.purchase.adapters.payments import DECLINED, ChargeResult, PaymentProcessor
+from services.purchase.domain.model import PENDING
+from services.purchase.service_layer.handlers import UowFactory, settle_purchase
+from shared.clock import utcnow
+from shared.db import retry_transient
+
+log = logging.getLogger(__name__)
+
+
+def reconcile_purchases(uow_factory: UowFactory, *, processor: PaymentProcessor, older_than: timedelta,
+                        limit: int = 100) -> int:
+    """Settle pending purchases whose last charge attempt is older than `older_than`; returns how many."""
+    cutoff = utcnow() - older_than
+
+    def stale():
+        with uow_factory() as uow:
+            return uow.purchases.pending_before(cutoff, limit=limit)
+    settled = 0
+    for purchase in retry_transient(stale):
+        try:
+            found = processor.lookup(payment_id=purchase.purchase_id)
+            if found is None:  # the processor never took a charge for it
+                found = ChargeResult(DECLINED, decline_code="not_charged")
+            after = retry_transient(lambda: settle_purchase(purchase.purchase_id, uow_factory(), found,
+                                                            attempted_before=cutoff))
+        except Exception:  # noqa: BLE001 - logged; the next sweep tries again, the others go on
+            log.exception("purchase reconciliation failed", extra={"purchase_id": purchase.purchase_id})
+            continue
+        if after.status != PENDING:
+            settled += 1
+            log.info("purchase reconciled", extra={"purchase_id": after.purchase_id, "status": after.status})
+    return settled

@@ -1,0 +1,73 @@
+"""Calls to an outside processor over HTTP: every call bounded, retried, and never raised.
+
+A processor can be slow, fail, or succeed without our hearing of it. A call here is retried
+(same request, so the processor's own dedupe by our id makes a retry safe) on a timeout, a
+lost connection or a 5xx, each attempt bounded by `timeout_s`; when every attempt fails the
+outcome is unknown (None), and a reconciler settles it later by asking the processor.
+`deadline_s` is the longest a call can take: idempotency leases and reconciler bounds are
+checked against it at startup.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import requests
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutboundSettings:
+    """Where a processor is and how long to wait for it."""
+    name: str  # the adapter asked for by name, e.g. "sandbox"
+    url: str
+    timeout_ms: int = 3000
+    attempts: int = 2
+    backoff_ms: int = 100
+
+    @property
+    def deadline_s(self) -> float:
+        """The longest one call can take, retries and backoff included."""
+        return (self.attempts * self.timeout_ms + (self.attempts - 1) * self.backoff_ms) / 1000
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: dict
+
+
+class Outbound:
+    """A processor's HTTP endpoint, with a pooled session."""
+
+    def __init__(self, settings: OutboundSettings):
+        self.settings = settings
+        self.session = requests.Session()
+
+    def call(self, method: str, path: str, *, json: dict | None = None) -> Reply | None:
+        """The processor's answer (any status below 500), or None if it stayed unknown."""
+        s = self.settings
+        for attempt in range(1, s.attempts + 1):
+            try:
+                response = self.session.request(method, s.url.rstrip("/") + path, json=json,
+                                                timeout=s.timeout_ms / 1000)
+                if response.status_code < 500:
+                    return Reply(response.status_code, _json(response))
+                log.warning("processor answered %s", response.status_code,
+                            extra={"processor": s.url, "path": path, "attempt": attempt})
+            except requests.RequestException as exc:  # timeout, refused, reset: the outcome is unknown
+                log.warning("processor unreachable", extra={"processor": s.url, "path": path, "attempt": attempt,
+                                                            "error": type(exc).__name__})
+            if attempt < s.attempts:
+                time.sleep(s.backoff_ms / 1000)
+        return None
+
+
+def _json(response: requests.Response) -> dict:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

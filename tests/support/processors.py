@@ -1,0 +1,59 @@
+"""In-memory stand-ins of the card and payout processors for the in-process tests (the e2e and
+fault suites run the real sandbox processes). Same scripts as the sandboxes, by token or
+account; `charges`/`payouts` record what was taken, `calls` how often each id was sent."""
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+from services.payout.adapters.payouts import FAILED, PAID, UNKNOWN as PAYOUT_UNKNOWN, PayoutResult
+from services.purchase.adapters.payments import APPROVED, DECLINED, UNKNOWN, ChargeResult
+
+
+class FakeCardProcessor:
+    """tok_visa/tok_mastercard approved, tok_error unknown (nothing taken), tok_raise raises
+    (a bug in an adapter), tok_timeout takes the money and answers unknown; else declined."""
+
+    def __init__(self):
+        self.charges: dict[str, ChargeResult] = {}
+        self.calls: Counter = Counter()
+        self.lock = threading.Lock()
+
+    def charge(self, *, payment_id: str, amount_minor: int, currency: str, method: str, token: str) -> ChargeResult:
+        with self.lock:
+            self.calls[payment_id] += 1
+            if token == "tok_raise":
+                raise RuntimeError("the adapter failed")
+            if token == "tok_error":
+                return ChargeResult(UNKNOWN)
+            if payment_id not in self.charges:
+                self.charges[payment_id] = (ChargeResult(APPROVED, reference=f"ch_{payment_id[:8]}")
+                                            if token in ("tok_visa", "tok_mastercard", "tok_timeout") else
+                                            ChargeResult(DECLINED, decline_code="card_declined"))
+            return ChargeResult(UNKNOWN) if token == "tok_timeout" else self.charges[payment_id]
+
+    def lookup(self, *, payment_id: str) -> ChargeResult | None:
+        return self.charges.get(payment_id)
+
+
+class FakePayoutProcessor:
+    """Accounts starting with fail are refused, with error unknown every time; else paid."""
+
+    def __init__(self):
+        self.payouts: dict[str, PayoutResult] = {}
+        self.calls: Counter = Counter()
+        self.lock = threading.Lock()
+
+    def send(self, *, payout_id: str, net_minor: int, currency: str, method: str, account: str) -> PayoutResult:
+        with self.lock:
+            self.calls[payout_id] += 1
+            if account.lower().startswith("error"):
+                return PayoutResult(PAYOUT_UNKNOWN)
+            if payout_id not in self.payouts:
+                self.payouts[payout_id] = (PayoutResult(FAILED, failure_reason="account_rejected")
+                                           if account.lower().startswith("fail") else
+                                           PayoutResult(PAID, reference=f"po_{payout_id[:8]}"))
+            return self.payouts[payout_id]
+
+    def lookup(self, *, payout_id: str) -> PayoutResult | None:
+        return self.payouts.get(payout_id)
