@@ -107,6 +107,15 @@ class CommonSettings:
     max_body_bytes: int = 1024 * 1024
     idempotency_lease_seconds: int = 60
     consumer_group: str = ""
+    # Connections each process keeps to its database, and how many more it may open at a peak.
+    # Per web worker; size it with GUNICORN_THREADS, and pods x workers x (size + overflow) below
+    # the server's max_connections.
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    # A relay, consumer or worker serves /metrics and its probes here (0: not served).
+    metrics_port: int = 0
+    # A background process whose loop has not come round for this long reports itself not live.
+    stall_seconds: int = 120
 
 
 def read_secret(env: Env) -> str | None:
@@ -166,4 +175,8 @@ def common_settings(service: str, default_policy: Mapping[str, tuple[str, ...]],
         max_body_bytes=env.int("MAX_BODY_BYTES", 1024 * 1024),
         idempotency_lease_seconds=env.int("IDEMPOTENCY_LEASE_SECONDS", 60),
         consumer_group=env.str(f"{prefix}_CONSUMER_GROUP", f"{service}-consumer"),
+        db_pool_size=env.int("DATABASE_POOL_SIZE", CommonSettings.db_pool_size),
+        db_max_overflow=env.int("DATABASE_MAX_OVERFLOW", CommonSettings.db_max_overflow),
+        metrics_port=env.int("METRICS_PORT", 0),
+        stall_seconds=env.int("PROCESS_STALL_SECONDS", CommonSettings.stall_seconds),
     )
