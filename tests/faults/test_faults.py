@@ -103,7 +103,7 @@ def test_broker_down_under_load_http_keeps_accepting_and_the_outbox_drains(api, 
         buy(api, late_buyer, package_id="coins_350")
         for viewer in viewers:
             gifts(api, viewer, creator, 3)
-        assert metric(stack, "gifting", "coins_outbox_backlog") >= 1
+        assert metric(stack, "gifting", "coins_outbox_backlog_events") >= 1
     finally:
         stack.broker.send_signal(signal.SIGCONT)
     wait_until(lambda: earnings(api, creator)["total"] == 900, timeout=90, message="the backlog drained")
