@@ -85,6 +85,28 @@ def audit(purchase_url: str, gifting_url: str, payout_url: str, wait: float) -> 
     click.echo("audit passed: coins and diamonds are conserved")
 
 
+@main.command()
+@click.argument("service", type=click.Choice(SERVICES + ("all",)))
+@click.option("--outbox-hours", type=int, help="Published outbox rows older than this go [RETENTION_OUTBOX_HOURS, 168].")
+@click.option("--inbox-hours", type=int, help="Inbox rows older than this go [RETENTION_INBOX_HOURS, 336].")
+@click.option("--key-hours", type=int, help="Idempotency keys older than this go [RETENTION_IDEMPOTENCY_HOURS, 72].")
+@click.option("--batch-size", default=5000, show_default=True, help="Rows deleted per transaction.")
+def prune(service: str, outbox_hours, inbox_hours, key_hours, batch_size: int) -> None:
+    """Delete published outbox rows, inbox rows and idempotency keys past their windows (the
+    auditor's per-topic counts are kept)."""
+    from coinsctl.retention import prune_service
+    from shared.retention import RetentionError
+    from shared.settings import retention_windows
+    try:
+        windows = retention_windows(outbox=outbox_hours, inbox=inbox_hours, idempotency_keys=key_hours)
+    except RetentionError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    for name in SERVICES if service == "all" else (service,):
+        pruned = prune_service(name, database_url(name), windows, batch_size=batch_size)
+        click.echo(json.dumps({"service": name, "outbox_rows": pruned.outbox, "inbox_rows": pruned.inbox,
+                               "idempotency_keys": pruned.idempotency_keys}))
+
+
 @main.group()
 def dlq() -> None:
     """Dead-lettered messages: list and replay."""

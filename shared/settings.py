@@ -180,3 +180,16 @@ def common_settings(service: str, default_policy: Mapping[str, tuple[str, ...]],
         metrics_port=env.int("METRICS_PORT", 0),
         stall_seconds=env.int("PROCESS_STALL_SECONDS", CommonSettings.stall_seconds),
     )
+
+
+def retention_windows(environ: Mapping[str, str] | None = None, **overrides: int | None):
+    """shared.retention.Windows from RETENTION_OUTBOX_HOURS (168), RETENTION_INBOX_HOURS (336) and
+    RETENTION_IDEMPOTENCY_HOURS (72); an override (outbox=, inbox=, idempotency_keys=, in hours) wins."""
+    from datetime import timedelta
+
+    from shared.retention import Windows
+    env = Env(environ)
+    hours = {"outbox": env.int("RETENTION_OUTBOX_HOURS", 168), "inbox": env.int("RETENTION_INBOX_HOURS", 336),
+             "idempotency_keys": env.int("RETENTION_IDEMPOTENCY_HOURS", 72)}
+    hours.update({name: value for name, value in overrides.items() if value is not None})
+    return Windows(**{name: timedelta(hours=value) for name, value in hours.items()})

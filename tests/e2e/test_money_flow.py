@@ -3,10 +3,16 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from importlib import import_module
 
 import pytest
 import requests
 
+from shared.clock import utcnow
+from shared.db import make_engine
+from shared.retention import Windows, prune
+from shared.settings import database_url
 from tests.support.stories import buy, earnings, send_gift, spendable, unique, wallet
 from tests.support.stories import audit_passes as run_audit
 from tests.support.waiting import wait_until
@@ -168,3 +174,24 @@ def test_no_secret_or_bearer_token_reaches_any_log(api, stack, secret, auth):
     logs = "\n".join(p.read_text(errors="replace") for p in (stack.var_dir / "logs").glob("*.log"))
     assert '"caller": "gateway"' in logs
     assert secret not in logs and token not in logs and "forged.token.here" not in logs
+
+
+def test_after_retention_prunes_everything_past_its_window_the_audit_still_passes(api, stack, secret):
+    # Last in this module: it prunes every service's whole history (a clock 60 days ahead).
+    viewer, creator = unique("viewer"), unique("creator")
+    buy(api, viewer, package_id="coins_700")
+    spendable(api, viewer, 700)
+    assert send_gift(api, viewer, creator, "concert").status_code == 201
+    before = run_audit(stack, secret)
+    pruned = {}
+    for service in ("purchase", "gifting", "payout"):
+        engine = make_engine(database_url(service, stack.env), pool_size=1)
+        try:
+            pruned[service] = prune(engine, import_module(f"services.{service}.adapters.orm").tables, Windows(),
+                                    now=utcnow() + timedelta(days=60))
+        finally:
+            engine.dispose()
+    assert pruned["purchase"].outbox > 0 and pruned["gifting"].inbox > 0 and pruned["payout"].inbox > 0
+    assert pruned["gifting"].idempotency_keys > 0
+    after = run_audit(stack, secret)
+    assert after == before
