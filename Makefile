@@ -22,6 +22,7 @@ run: $(STAMP)
 ## tests (a Docker engine is started, as root, and the images built; without one they skip).
 test: $(STAMP)
 	deploy/ensure-postgres.sh
+	deploy/ensure-promtool.sh
 	@if deploy/ensure-docker.sh; then deploy/build-images.sh; \
 	 else echo "*** no Docker engine: the container tests will be skipped ***"; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

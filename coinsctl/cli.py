@@ -71,12 +71,16 @@ def stack() -> None:
 @click.option("--gifting-url", default="http://127.0.0.1:8002", show_default=True)
 @click.option("--payout-url", default="http://127.0.0.1:8003", show_default=True)
 @click.option("--wait", default=60.0, show_default=True, help="Seconds to wait for consumers to catch up.")
-def audit(purchase_url: str, gifting_url: str, payout_url: str, wait: float) -> None:
+@click.option("--pushgateway", envvar="COINS_AUDIT_PUSHGATEWAY",
+              help="Push the outcome to this Prometheus Pushgateway (host:port) for the audit alerts.")
+def audit(purchase_url: str, gifting_url: str, payout_url: str, wait: float, pushgateway: str | None) -> None:
     """Check conservation of coins and diamonds across the three services; exit 1 if broken."""
-    from coinsctl.audit import audit as run_audit
+    from coinsctl.audit import audit as run_audit, push_result
     from shared.auth import issue_token
     report = run_audit({"purchase": purchase_url, "gifting": gifting_url, "payout": payout_url},
                        issue_token(caller="ops", secret=_secret(), ttl_seconds=300), wait_s=wait)
+    if pushgateway:
+        push_result(report, pushgateway)
     click.echo(json.dumps(report.totals, indent=2))
     if not report.ok:
         for problem in report.problems:
@@ -114,14 +118,16 @@ def dlq() -> None:
 
 @dlq.command("list")
 @click.option("--topic", "topics", multiple=True, help="Only this topic's dead letters (e.g. gift.sent.v1).")
-def dlq_list(topics: tuple[str, ...]) -> None:
-    """Print every dead letter: where it failed, why, and its event id."""
+@click.option("--all", "include_resolved", is_flag=True, help="Also those already replayed or resolved.")
+def dlq_list(topics: tuple[str, ...], include_resolved: bool) -> None:
+    """Print the unresolved dead letters: where each failed, why, and its event id."""
     from coinsctl.recovery import dead_letters
-    letters = dead_letters(kafka_settings(), list(topics) or None)
+    letters = dead_letters(kafka_settings(), list(topics) or None, include_resolved=include_resolved)
     for letter in letters:
         click.echo(json.dumps({"topic": letter.topic, "partition": letter.partition, "offset": letter.offset,
                                "event_id": letter.event_id, "reason": letter.header("dlq.reason"),
-                               "error": letter.header("dlq.error")[:500], "failed_at": letter.header("dlq.failed_at")}))
+                               "error": letter.header("dlq.error")[:500], "failed_at": letter.header("dlq.failed_at"),
+                               "resolved_at": letter.resolved_at}))
     click.echo(f"{len(letters)} dead letters", err=True)
 
 
@@ -130,9 +136,22 @@ def dlq_list(topics: tuple[str, ...]) -> None:
 @click.option("--event-id", "event_ids", multiple=True, help="Only these events (default: all).")
 def dlq_replay(topics: tuple[str, ...], event_ids: tuple[str, ...]) -> None:
     """Send dead letters back to their topic, after the cause was fixed (consumers dedupe)."""
-    from coinsctl.recovery import dead_letters, replay
-    letters = [d for d in dead_letters(kafka_settings(), list(topics) or None) if not event_ids or d.event_id in event_ids]
-    click.echo(f"replayed {replay(kafka_settings(), letters)} dead letters")
+    from coinsctl.recovery import replay
+    click.echo(f"replayed {replay(kafka_settings(), _letters(topics, event_ids))} dead letters")
+
+
+@dlq.command("resolve")
+@click.option("--topic", "topics", multiple=True, help="Only this topic's dead letters.")
+@click.option("--event-id", "event_ids", multiple=True, required=True, help="The events to mark resolved.")
+def dlq_resolve(topics: tuple[str, ...], event_ids: tuple[str, ...]) -> None:
+    """Mark dead letters resolved without replaying them (e.g. a malformed message to discard)."""
+    from coinsctl.recovery import resolve
+    click.echo(f"resolved {resolve(kafka_settings(), _letters(topics, event_ids))} dead letters")
+
+
+def _letters(topics: tuple[str, ...], event_ids: tuple[str, ...]) -> list:
+    from coinsctl.recovery import dead_letters
+    return [d for d in dead_letters(kafka_settings(), list(topics) or None) if not event_ids or d.event_id in event_ids]
 
 
 @main.group()

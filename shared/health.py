@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from shared import metrics
 from shared.kafka import broker_reachable
 from shared.outbox import backlog
 
@@ -103,8 +104,8 @@ def outbox_gauges(engine: Engine, outbox: sa.Table, service: str):
         with engine.connect() as conn:
             count, age = backlog(conn, outbox)
         labels = {"service": service}
-        return [("coins_outbox_backlog_events", "Events written but not yet acknowledged by the broker", labels, count),
-                ("coins_outbox_oldest_age_seconds", "Age of the oldest unpublished event", labels, age)]
+        return [(metrics.OUTBOX_BACKLOG, "Events written but not yet acknowledged by the broker", labels, count),
+                (metrics.OUTBOX_OLDEST_AGE, "Age of the oldest unpublished event", labels, age)]
     return collect
 
 
@@ -112,5 +113,5 @@ def broker_gauge(bootstrap_servers: str, service: str):
     """Scrape-time gauge: 1 while a bootstrap broker accepts connections from this pod."""
     def collect():
         up = 1.0 if broker_check(bootstrap_servers) == "ok" else 0.0
-        return [("coins_broker_up", "Whether a bootstrap broker accepts connections", {"service": service}, up)]
+        return [(metrics.BROKER_UP, "Whether a bootstrap broker accepts connections", {"service": service}, up)]
     return collect

@@ -40,8 +40,22 @@ PAYOUTS_SETTLED = Counter("coins_payouts_settled_total", "Withdrawals the payout
 # For the reconciler (issue 13): outcome e.g. settled_completed, settled_failed, still_unknown.
 RECONCILER_OUTCOMES = Counter("coins_reconciler_outcomes_total", "Charges and payouts of unknown outcome settled",
                               ["service", "outcome"])
+RECONCILER_BACKLOG = Gauge("coins_reconciler_backlog", "Charges and payouts of unknown outcome awaiting the reconciler",
+                           ["service"], multiprocess_mode="livemostrecent")
 PAYOUTS_PENDING = Gauge("coins_payouts_pending", "Withdrawals not yet settled by the payout processor",
                         ["service"], multiprocess_mode="livemostrecent")
+
+
+# Gauges read at scrape time (shared.health), by name.
+OUTBOX_BACKLOG = "coins_outbox_backlog_events"
+OUTBOX_OLDEST_AGE = "coins_outbox_oldest_age_seconds"
+BROKER_UP = "coins_broker_up"
+# Pushed by `coinsctl audit --pushgateway` (coinsctl.audit), for the audit-failure alert.
+AUDIT_PROBLEMS = "coins_audit_problems"
+AUDIT_LAST_RUN = "coins_audit_last_run_timestamp_seconds"
+AUDIT_LAST_SUCCESS = "coins_audit_last_success_timestamp_seconds"
+SCRAPE_TIME_GAUGES = (OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, BROKER_UP)
+PUSHED_GAUGES = (AUDIT_PROBLEMS, AUDIT_LAST_RUN, AUDIT_LAST_SUCCESS)
 
 
 class CallbackGauges:
