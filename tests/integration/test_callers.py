@@ -160,4 +160,6 @@ def test_a_key_rotated_under_load_loses_no_request(make_service, caller_keys):
         if not (caller_keys.public_dir / "app" / "app-test-1.pem").exists():
             (caller_keys.public_dir / "app" / "app-test-1.pem").write_bytes(kept)
         new_public.unlink(missing_ok=True)
+        # and its private half: the newest key is what later tests sign with
+        (caller_keys.private_dir / "app" / "app-rotated.pem").unlink(missing_ok=True)
     assert len(statuses) >= 150 and set(statuses) == {200}, sorted(set(statuses))
