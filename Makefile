@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-unit install token migrate images docker bench clean
+.PHONY: help run test test-unit install token migrate images docker bench clean
 
 $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,6 +12,11 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	$(BIN)/pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	touch $@
 
+## List the targets and what each does.
+help:
+	@awk '/^## /{doc = doc substr($$0, 4) " "; next} /^[a-z-]+:/{if (doc) printf "  %-10s %s\n", substr($$1, 1, length($$1) - 1), doc; doc = ""}' $(MAKEFILE_LIST)
+
+## Create .venv with the pinned dependencies.
 install: $(STAMP)
 
 ## Start broker, migrations and every process of the three services (Ctrl-C stops all).
@@ -24,6 +29,7 @@ run: $(STAMP)
 test: $(STAMP)
 	deploy/ensure-postgres.sh
 	deploy/ensure-kafka.sh >/dev/null
+	deploy/ensure-promtool.sh
 	@if deploy/ensure-docker.sh; then deploy/build-images.sh; \
 	 else echo "*** no Docker engine: the container tests will be skipped ***"; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -49,8 +55,10 @@ images: $(STAMP) docker
 docker:
 	deploy/ensure-docker.sh
 
+## Migrate the three local databases to the latest schema.
 migrate: $(STAMP)
 	$(BIN)/coinsctl migrate all
 
+## Remove the local stack's data and logs.
 clean:
 	rm -rf var .pytest_cache

@@ -87,3 +87,17 @@ def audit(urls: dict[str, str], token_for: Callable[[str], str], *, wait_s: floa
             return AuditReport(totals=totals, problems=[f"consumers did not catch up in {wait_s:.0f}s: {b}"
                                                         for b in behind])
         time.sleep(poll_s)
+
+
+def push_result(report: AuditReport, gateway: str, *, job: str = "coins-audit", timeout_s: float = 10.0) -> None:
+    """Push the outcome to a Prometheus Pushgateway (the audit-failure alert reads it)."""
+    from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
+
+    from shared import metrics
+    registry = CollectorRegistry()
+    Gauge(metrics.AUDIT_PROBLEMS, "Conservation rules the last audit found broken", registry=registry) \
+        .set(len(report.problems))
+    Gauge(metrics.AUDIT_LAST_RUN, "When the audit last ran", registry=registry).set_to_current_time()
+    if report.ok:
+        Gauge(metrics.AUDIT_LAST_SUCCESS, "When the audit last passed", registry=registry).set_to_current_time()
+    push_to_gateway(gateway, job=job, registry=registry, timeout=timeout_s)

@@ -110,17 +110,43 @@ def stack() -> None:
 @click.option("--gifting-url", default="http://127.0.0.1:8002", show_default=True)
 @click.option("--payout-url", default="http://127.0.0.1:8003", show_default=True)
 @click.option("--wait", default=60.0, show_default=True, help="Seconds to wait for consumers to catch up.")
-def audit(purchase_url: str, gifting_url: str, payout_url: str, wait: float) -> None:
+@click.option("--pushgateway", envvar="COINS_AUDIT_PUSHGATEWAY",
+              help="Push the outcome to this Prometheus Pushgateway (host:port) for the audit alerts.")
+def audit(purchase_url: str, gifting_url: str, payout_url: str, wait: float, pushgateway: str | None) -> None:
     """Check conservation of coins and diamonds across the three services; exit 1 if broken."""
-    from coinsctl.audit import audit as run_audit
+    from coinsctl.audit import audit as run_audit, push_result
     report = run_audit({"purchase": purchase_url, "gifting": gifting_url, "payout": payout_url},
                        lambda service: _token("ops", service), wait_s=wait)
+    if pushgateway:
+        push_result(report, pushgateway)
     click.echo(json.dumps(report.totals, indent=2))
     if not report.ok:
         for problem in report.problems:
             click.echo(f"FAIL {problem}", err=True)
         sys.exit(1)
     click.echo("audit passed: coins and diamonds are conserved")
+
+
+@main.command()
+@click.argument("service", type=click.Choice(SERVICES + ("all",)))
+@click.option("--outbox-hours", type=int, help="Published outbox rows older than this go [RETENTION_OUTBOX_HOURS, 168].")
+@click.option("--inbox-hours", type=int, help="Inbox rows older than this go [RETENTION_INBOX_HOURS, 336].")
+@click.option("--key-hours", type=int, help="Idempotency keys older than this go [RETENTION_IDEMPOTENCY_HOURS, 72].")
+@click.option("--batch-size", default=5000, show_default=True, help="Rows deleted per transaction.")
+def prune(service: str, outbox_hours, inbox_hours, key_hours, batch_size: int) -> None:
+    """Delete published outbox rows, inbox rows and idempotency keys past their windows (the
+    auditor's per-topic counts are kept)."""
+    from coinsctl.retention import prune_service
+    from shared.retention import RetentionError
+    from shared.settings import retention_windows
+    try:
+        windows = retention_windows(outbox=outbox_hours, inbox=inbox_hours, idempotency_keys=key_hours)
+    except RetentionError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    for name in SERVICES if service == "all" else (service,):
+        pruned = prune_service(name, database_url(name), windows, batch_size=batch_size)
+        click.echo(json.dumps({"service": name, "outbox_rows": pruned.outbox, "inbox_rows": pruned.inbox,
+                               "idempotency_keys": pruned.idempotency_keys}))
 
 
 @main.group()
@@ -130,14 +156,16 @@ def dlq() -> None:
 
 @dlq.command("list")
 @click.option("--topic", "topics", multiple=True, help="Only this topic's dead letters (e.g. gift.sent.v1).")
-def dlq_list(topics: tuple[str, ...]) -> None:
-    """Print every dead letter: where it failed, why, and its event id."""
+@click.option("--all", "include_resolved", is_flag=True, help="Also those already replayed or resolved.")
+def dlq_list(topics: tuple[str, ...], include_resolved: bool) -> None:
+    """Print the unresolved dead letters: where each failed, why, and its event id."""
     from coinsctl.recovery import dead_letters
-    letters = dead_letters(kafka_settings(), list(topics) or None)
+    letters = dead_letters(kafka_settings(), list(topics) or None, include_resolved=include_resolved)
     for letter in letters:
         click.echo(json.dumps({"topic": letter.topic, "partition": letter.partition, "offset": letter.offset,
                                "event_id": letter.event_id, "reason": letter.header("dlq.reason"),
-                               "error": letter.header("dlq.error")[:500], "failed_at": letter.header("dlq.failed_at")}))
+                               "error": letter.header("dlq.error")[:500], "failed_at": letter.header("dlq.failed_at"),
+                               "resolved_at": letter.resolved_at}))
     click.echo(f"{len(letters)} dead letters", err=True)
 
 
@@ -146,9 +174,22 @@ def dlq_list(topics: tuple[str, ...]) -> None:
 @click.option("--event-id", "event_ids", multiple=True, help="Only these events (default: all).")
 def dlq_replay(topics: tuple[str, ...], event_ids: tuple[str, ...]) -> None:
     """Send dead letters back to their topic, after the cause was fixed (consumers dedupe)."""
-    from coinsctl.recovery import dead_letters, replay
-    letters = [d for d in dead_letters(kafka_settings(), list(topics) or None) if not event_ids or d.event_id in event_ids]
-    click.echo(f"replayed {replay(kafka_settings(), letters)} dead letters")
+    from coinsctl.recovery import replay
+    click.echo(f"replayed {replay(kafka_settings(), _letters(topics, event_ids))} dead letters")
+
+
+@dlq.command("resolve")
+@click.option("--topic", "topics", multiple=True, help="Only this topic's dead letters.")
+@click.option("--event-id", "event_ids", multiple=True, required=True, help="The events to mark resolved.")
+def dlq_resolve(topics: tuple[str, ...], event_ids: tuple[str, ...]) -> None:
+    """Mark dead letters resolved without replaying them (e.g. a malformed message to discard)."""
+    from coinsctl.recovery import resolve
+    click.echo(f"resolved {resolve(kafka_settings(), _letters(topics, event_ids))} dead letters")
+
+
+def _letters(topics: tuple[str, ...], event_ids: tuple[str, ...]) -> list:
+    from coinsctl.recovery import dead_letters
+    return [d for d in dead_letters(kafka_settings(), list(topics) or None) if not event_ids or d.event_id in event_ids]
 
 
 @main.group()

@@ -1,18 +1,24 @@
-"""Recovery tools: dead letters (list, replay) and re-publishing a service's outbox.
+"""Recovery tools: dead letters (list, replay, resolve) and re-publishing a service's outbox.
 
 Replays and re-publication are safe because every consumer is idempotent: an event already
-applied is recognised by its id in the inbox and skipped.
+applied is recognised by its id in the inbox and skipped. A dead letter that was replayed (or
+resolved by hand) is marked resolved by a marker record in its own dead-letter topic (header
+`dlq.resolves: <partition>:<offset>`, no value); listings leave resolved letters out. Kafka keeps
+the history; nothing else has to be created or kept in step.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 
 from shared.contracts import CONTRACTS
 from shared.kafka import client_options, publish
 from shared.settings import KafkaSettings
+
+
+RESOLVES = "dlq.resolves"
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,7 @@ class DeadLetter:
     key: bytes | None
     value: bytes
     headers: dict[str, bytes]
+    resolved_at: str | None = None  # when a replay or `dlq resolve` marked it resolved
 
     @property
     def event_id(self) -> str | None:
@@ -33,8 +40,17 @@ class DeadLetter:
         return self.headers.get(name, b"").decode(errors="replace")
 
 
-def dead_letters(kafka: KafkaSettings, topics: list[str] | None = None) -> list[DeadLetter]:
-    """Every record in the dead-letter topics (all of them unless `topics` names some)."""
+def dead_letters(kafka: KafkaSettings, topics: list[str] | None = None, *,
+                 include_resolved: bool = False) -> list[DeadLetter]:
+    """The unresolved dead letters (all, with `include_resolved`) of the dead-letter topics (all of
+    them unless `topics` names some)."""
+    letters, resolved = _read_dlq(kafka, topics)
+    marked = [replace(d, resolved_at=resolved.get((d.topic, d.partition, d.offset))) for d in letters]
+    return [d for d in marked if include_resolved or d.resolved_at is None]
+
+
+def _read_dlq(kafka: KafkaSettings, topics: list[str] | None):
+    """(every dead letter, {(topic, partition, offset): resolved at}) from the dead-letter topics."""
     names = [kafka.topic(t) + ".dlq" for t in (topics or CONTRACTS)]
     consumer = KafkaConsumer(**client_options(kafka), enable_auto_commit=False,
                              client_id="coinsctl-dlq")
@@ -42,31 +58,54 @@ def dead_letters(kafka: KafkaSettings, topics: list[str] | None = None) -> list[
         partitions = [TopicPartition(name, p) for name in names
                       for p in sorted(consumer.partitions_for_topic(name) or ())]
         if not partitions:
-            return []
+            return [], {}
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
-        end = consumer.end_offsets(partitions)
+        end = consumer.end_offsets(partitions, timeout_ms=30_000)
         found: list[DeadLetter] = []
+        resolved: dict[tuple[str, int, int], str] = {}
         # Read until a poll brings nothing new and every partition reached its end offset
         # (the end offset alone is not trusted: some brokers report it per batch).
         while True:
             batch = consumer.poll(timeout_ms=1500)
             records = [r for rs in batch.values() for r in rs]
             for r in records:
-                found.append(DeadLetter(r.topic.removesuffix(".dlq"), r.partition, r.offset, r.key, r.value,
-                                        {k: v for k, v in (r.headers or ())}))
+                headers = {k: v for k, v in (r.headers or ())}
+                topic = r.topic.removesuffix(".dlq")
+                if RESOLVES in headers:
+                    partition, _, offset = headers[RESOLVES].decode().partition(":")
+                    resolved[(topic, int(partition), int(offset))] = \
+                        headers.get("dlq.resolved_at", b"").decode() or "unknown"
+                else:
+                    found.append(DeadLetter(topic, r.partition, r.offset, r.key, r.value, headers))
             if not records and all(consumer.position(tp) >= end[tp] for tp in partitions):
-                return found
+                return found, resolved
     finally:
         consumer.close()
 
 
 def replay(kafka: KafkaSettings, letters: list[DeadLetter]) -> int:
-    """Publish dead letters again to the topic they failed on, with their original headers."""
+    """Publish dead letters again to the topic they failed on, with their original headers; once
+    the broker took them, mark them resolved."""
     publish(kafka, [{"topic": letter.topic, "key": letter.key, "value": letter.value, "headers": [
         (k, v) for k, v in letter.headers.items() if not k.startswith("dlq.")] + [("replayed", b"true")]}
         for letter in letters], client_id="coinsctl-replay")
+    _mark_resolved(kafka, letters, how="replayed")
     return len(letters)
+
+
+def resolve(kafka: KafkaSettings, letters: list[DeadLetter]) -> int:
+    """Mark dead letters resolved without replaying them (e.g. a malformed message to discard)."""
+    _mark_resolved(kafka, letters, how="resolved")
+    return len(letters)
+
+
+def _mark_resolved(kafka: KafkaSettings, letters: list[DeadLetter], *, how: str) -> None:
+    now = datetime.now(timezone.utc).isoformat().encode()
+    publish(kafka, [{"topic": f"{letter.topic}.dlq", "partition": letter.partition, "key": letter.key, "value": b"",
+                     "headers": [(RESOLVES, f"{letter.partition}:{letter.offset}".encode()),
+                                 ("dlq.resolved_at", now), ("dlq.resolution", how.encode())]}
+                    for letter in letters], client_id=f"coinsctl-{how}")
 
 
 def republish(service: str, database_url: str, since: datetime) -> int:

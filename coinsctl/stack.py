@@ -78,7 +78,8 @@ def process_specs(ports: dict[str, int], host: str = "127.0.0.1") -> list[Proces
 class Stack:
     def __init__(self, *, var_dir: Path, ports: dict[str, int] | None = None, env: dict[str, str] | None = None,
                  host: str = "127.0.0.1", broker=None, broker_kind: str = "tansu", broker_port: int = 9092,
-                 restart: bool = True, sandbox_ports: dict[str, int] | None = None):
+                 restart: bool = True, sandbox_ports: dict[str, int] | None = None,
+                 probe_ports: dict[str, int] | None = None):
         """`broker`: a started broker to share (not stopped here); else KAFKA_BOOTSTRAP_SERVERS in
         `env` names an external one; else the stack starts a `broker_kind` broker of its own.
         `sandbox_ports`: where the sandbox processors listen (default DEFAULT_SANDBOX_PORTS)."""
@@ -99,6 +100,10 @@ class Stack:
         self.procs: dict[str, subprocess.Popen] = {}
         self.specs = {spec.name: spec for spec in sandbox_specs(self.sandbox_ports, host)
                       + process_specs(self.ports, host)}
+        # A relay, consumer or worker given a port here serves its own /metrics and probes on it.
+        self.probe_ports = dict(probe_ports or {})
+        for name, port in self.probe_ports.items():
+            self.specs[name].env["METRICS_PORT"] = str(port)
         self.restarts: dict[str, int] = {}
         self._started: dict[str, float] = {}
         self._quick_deaths: dict[str, int] = {}
@@ -175,7 +180,8 @@ class Stack:
 
     def add_process(self, name: str, like: str) -> subprocess.Popen:
         """Start another copy of a process (e.g. a second consumer in the same group)."""
-        self.specs[name] = replace(self.specs[like], name=name)
+        env = {k: v for k, v in self.specs[like].env.items() if k != "METRICS_PORT"}  # the port is the first's
+        self.specs[name] = replace(self.specs[like], name=name, env=env)
         return self.start_process(name)
 
     def restart_broker(self, *, lose_data: bool = False) -> None:

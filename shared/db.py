@@ -56,19 +56,26 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = None) -> Engine:
     url = normalise_url(url)
+    max_overflow = pool_size if max_overflow is None else max_overflow
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                                  poolclass=sa.pool.QueuePool, pool_size=pool_size, max_overflow=10,
+                                  poolclass=sa.pool.QueuePool, pool_size=pool_size, max_overflow=max_overflow,
                                   hide_parameters=True)
         _configure_sqlite(engine)
         return engine
     # No pool_pre_ping: it costs a round trip per checkout. A connection that died with its
     # server fails its first statement as transient and the caller retries (see shared.web).
     # hide_parameters: a statement's values (payout accounts, e-mails) never reach an error's text.
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
-                            hide_parameters=True)
+    # connect_timeout and pool_timeout bound what a dead or saturated server can make a caller wait.
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800,
+                            pool_timeout=10, connect_args={"connect_timeout": 5}, hide_parameters=True)
+
+
+def service_engine(common) -> Engine:
+    """A service's engine, sized by its settings (DATABASE_POOL_SIZE, DATABASE_MAX_OVERFLOW)."""
+    return make_engine(common.database_url, pool_size=common.db_pool_size, max_overflow=common.db_max_overflow)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -3,6 +3,15 @@
 Use with `gunicorn -c python:shared.gunicorn_conf services.<name>.entrypoints.wsgi:app`.
 """
 import os
+import tempfile
+
+# Every worker's metrics go to files that `/metrics` (answered by any one worker) adds up, so a
+# scrape sees the whole pod. A directory given by the environment is kept (`make run` shares one
+# between a service's processes); otherwise a fresh one per start, never the stale files of an
+# earlier container. Set here, before any worker imports prometheus_client.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="coins-metrics-")
+os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -22,6 +31,5 @@ proc_name = os.environ.get("GUNICORN_PROC_NAME", "coins")
 
 
 def child_exit(server, worker):
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-        multiprocess.mark_process_dead(worker.pid)
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)

@@ -95,7 +95,7 @@ class InboxConsumer:
     def __init__(self, *, engine: Engine, inbox: sa.Table, consumer, producer, handlers: dict[str, Handler],
                  group: str, service: str, topic_name: Callable[[str], str], max_attempts: int = 5,
                  max_backoff_s: float = 10.0, watchdog_s: float = 0, batch_size: int = 1000,
-                 linger_s: float = 0.0, commit_interval_s: float = 0.0):
+                 linger_s: float = 0.0, commit_interval_s: float = 0.0, health=None):
         self.engine = engine
         self.inbox = inbox
         self.consumer = consumer
@@ -119,6 +119,7 @@ class InboxConsumer:
         self._last_progress = time.monotonic()
         self._attempts: dict[tuple[str, int, int], int] = {}
         self.set_wise_batches = 0  # batches that took the fast path (for tests and benchmarks)
+        self.health = health  # a shared.health.ProcessHealth, or None
 
     # -- one batch ---------------------------------------------------------------------------
     def apply_batch(self, records: list) -> BatchOutcome:
@@ -291,7 +292,13 @@ class InboxConsumer:
         for (topic, result), n in outcome.counts.items():
             metrics.CONSUMED.labels(self.service, topic, result).inc(n)
         for item in outcome.poisoned:
-            metrics.CONSUMED.labels(self.service, self.base_topic.get(item.record.topic, ""), "dead_lettered").inc()
+            topic = self.base_topic.get(item.record.topic, "")
+            metrics.CONSUMED.labels(self.service, topic, "dead_lettered").inc()
+            metrics.DEAD_LETTERS.labels(self.service, topic, item.reason).inc()
+
+    def _report(self, check: str, ok: bool, detail: str = "failing") -> None:
+        if self.health is not None:
+            self.health.report(check, ok, detail)
 
     def _watchdog(self, stop: threading.Event) -> None:
         """Exit if poll() stops returning (e.g. a group join the broker never completes), so the
@@ -334,16 +341,21 @@ class InboxConsumer:
                     self._resume()
                 records = self._gather()
                 self._last_progress = time.monotonic()
+                if self.health is not None:
+                    self.health.beat()
             except KafkaError as exc:  # the broker is away: wait for it, never exit
+                self._report("poll", False, f"failing: {type(exc).__name__}")
                 log.warning("poll failed; retrying", extra={"error": safe_error(exc)[:300], "backoff_s": backoff})
                 stop.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
                 continue
+            self._report("poll", True)
             if not records:
                 self.commit_pending()  # a quiet moment: leave nothing applied to be re-read
                 continue
             try:
                 self.handle(records)
+                self._report("batch", True)
                 backoff = 0.1
             except Exception as exc:  # noqa: BLE001 - rewind, wait, retry; never skip
                 level = logging.WARNING if is_transient(exc) or isinstance(exc, (_RetryBatch, KafkaError)) \
@@ -351,6 +363,7 @@ class InboxConsumer:
                 log.log(level, "batch not applied; retrying", extra={"error": _describe(exc)[:500],
                                                                       "backoff_s": backoff})
                 metrics.CONSUMER_RETRIES.labels(self.service).inc()
+                self._report("batch", False, f"retrying: {type(exc).__name__}")
                 self.rewind(records)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)

@@ -80,12 +80,20 @@ def consumer_lag(settings: KafkaSettings, group: str, topics: list[str]) -> dict
     Exact on Apache Kafka. Tansu's high watermark is the base offset of its last batch plus one,
     so there the figure is a lower bound; ask the inbox what was applied instead."""
     admin = admin_client(settings, timeout_s=10)
-    consumer = KafkaConsumer(**client_options(settings), client_id="coins-lag", enable_auto_commit=False)
+    try:
+        # Every request bounded: the lag is read from a probe-side thread while the broker may be away.
+        consumer = KafkaConsumer(**client_options(settings), client_id="coins-lag", enable_auto_commit=False,
+                                 request_timeout_ms=10_000)
+    except Exception:
+        admin.close()
+        raise
     try:
         parts = [TopicPartition(settings.topic(t), p) for t in topics
                  for p in sorted(consumer.partitions_for_topic(settings.topic(t)) or ())]
+        if not parts:
+            return {}
         committed = admin.list_group_offsets({group: parts}).get(group, {})
-        ends = consumer.end_offsets(parts)
+        ends = consumer.end_offsets(parts, timeout_ms=10_000)
         lag = {}
         for tp in parts:
             done = committed.get(tp)

@@ -1,13 +1,20 @@
-"""Prometheus metrics. Processes of one service can share PROMETHEUS_MULTIPROC_DIR, and then
-`/metrics` of the web app reports the consumer's and relay's counters too.
+"""Prometheus metrics: every metric object of the platform, and rendering a scrape.
+
+Names follow Prometheus conventions: a `coins_` namespace, base units in the name (`_seconds`),
+`_total` on counters only. Under gunicorn every worker writes to PROMETHEUS_MULTIPROC_DIR (set by
+shared.gunicorn_conf when the environment does not) and `/metrics` aggregates them per pod; the
+relay, consumer and worker serve their own on METRICS_PORT (shared.probes).
 """
 from __future__ import annotations
 
+import logging
 import os
 from typing import Callable, Iterable
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+
+log = logging.getLogger(__name__)
 
 HTTP_REQUESTS = Counter("coins_http_requests_total", "HTTP requests served",
                         ["service", "method", "route", "status"])
@@ -16,24 +23,60 @@ HTTP_LATENCY = Histogram("coins_http_request_duration_seconds", "HTTP request la
                          buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 CONSUMED = Counter("coins_consumer_messages_total", "Messages handled by consumers",
                    ["service", "topic", "outcome"])  # outcome: applied, duplicate, dead_lettered
-CONSUMER_RETRIES = Counter("coins_consumer_retries_total", "Batches retried after a transient error",
-                           ["service"])
+CONSUMER_RETRIES = Counter("coins_consumer_retries_total", "Batches rolled back and retried", ["service"])
+DEAD_LETTERS = Counter("coins_consumer_dead_letters_total", "Messages sent to a dead-letter topic",
+                       ["service", "topic", "reason"])  # reason: malformed, rejected, failed
+# Written by a background thread of the consumer from the group's committed offsets and the
+# partitions' end offsets (shared.lag); every partition of the group's topics, assigned or not.
+CONSUMER_LAG = Gauge("coins_consumer_lag_messages", "Messages behind the end of the partition, per group",
+                     ["group", "topic", "partition"], multiprocess_mode="livemostrecent")
 OUTBOX_PUBLISHED = Counter("coins_outbox_published_total", "Outbox events acknowledged by the broker",
                            ["service"])
+OUTBOX_RETRIES = Counter("coins_outbox_publish_retries_total",
+                         "Relay batches not wholly acknowledged by the broker, sent again", ["service"])
 RELAY_ERRORS = Counter("coins_outbox_relay_errors_total", "Outbox relay iterations that failed", ["service"])
+PAYOUTS_SETTLED = Counter("coins_payouts_settled_total", "Withdrawals the payout worker settled",
+                          ["service", "status"])  # status: completed, failed
+# For the reconciler (issue 13): outcome e.g. settled_completed, settled_failed, still_unknown.
+RECONCILER_OUTCOMES = Counter("coins_reconciler_outcomes_total", "Charges and payouts of unknown outcome settled",
+                              ["service", "outcome"])
+RECONCILER_BACKLOG = Gauge("coins_reconciler_backlog", "Charges and payouts of unknown outcome awaiting the reconciler",
+                           ["service"], multiprocess_mode="livemostrecent")
+PAYOUTS_PENDING = Gauge("coins_payouts_pending", "Withdrawals not yet settled by the payout processor",
+                        ["service"], multiprocess_mode="livemostrecent")
+
+
+# Gauges read at scrape time (shared.health), by name.
+OUTBOX_BACKLOG = "coins_outbox_backlog_events"
+OUTBOX_OLDEST_AGE = "coins_outbox_oldest_age_seconds"
+BROKER_UP = "coins_broker_up"
+# Pushed by `coinsctl audit --pushgateway` (coinsctl.audit), for the audit-failure alert.
+AUDIT_PROBLEMS = "coins_audit_problems"
+AUDIT_LAST_RUN = "coins_audit_last_run_timestamp_seconds"
+AUDIT_LAST_SUCCESS = "coins_audit_last_success_timestamp_seconds"
+SCRAPE_TIME_GAUGES = (OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, BROKER_UP)
+PUSHED_GAUGES = (AUDIT_PROBLEMS, AUDIT_LAST_RUN, AUDIT_LAST_SUCCESS)
 
 
 class CallbackGauges:
-    """Gauges computed at scrape time (e.g. the outbox backlog, read from the database)."""
+    """Gauges computed at scrape time (e.g. the outbox backlog, read from the database):
+    collect() -> (name, doc, labels, value) tuples."""
 
-    def __init__(self, collect: Callable[[], Iterable[tuple[str, str, float]]]):
+    def __init__(self, collect: Callable[[], Iterable[tuple[str, str, dict, float]]]):
         self._collect = collect
 
     def collect(self):
-        for name, doc, value in self._collect():
-            family = GaugeMetricFamily(name, doc)
-            family.add_metric([], value)
-            yield family
+        families: dict[str, GaugeMetricFamily] = {}
+        try:
+            samples = list(self._collect())
+        except Exception as exc:  # noqa: BLE001 - a database away must not fail the whole scrape
+            log.warning("scrape-time gauges not read", extra={"error": str(exc)[:300]})
+            samples = []
+        for name, doc, labels, value in samples:
+            if name not in families:
+                families[name] = GaugeMetricFamily(name, doc, labels=list(labels))
+            families[name].add_metric(list(labels.values()), value)
+        yield from families.values()
 
 
 class _Process:
@@ -45,6 +88,7 @@ class _Process:
 
 
 def render(extra: Iterable = ()) -> tuple[bytes, str]:
+    """One scrape: every process sharing PROMETHEUS_MULTIPROC_DIR (or this one), plus `extra`."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess

@@ -24,6 +24,35 @@ def upgrade(service: str, database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(service, database_url), revision)
 
 
+def is_current(service: str, database_url: str) -> bool:
+    """Whether the database is at the latest revision of the service's migrations."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    heads = set(ScriptDirectory.from_config(alembic_config(service, database_url)).get_heads())
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            return set(MigrationContext.configure(conn).get_current_heads()) == heads
+    finally:
+        engine.dispose()
+
+
+def wait_current(service: str, database_url: str, *, timeout_s: float, poll_s: float = 2.0) -> bool:
+    """Wait until the release's migration Job has brought the schema up to date (a Deployment's
+    init container runs this, so no pod of a release starts on the schema of the one before)."""
+    import time
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if is_current(service, database_url):
+                return True
+        except Exception as exc:  # noqa: BLE001 - the database may still be starting
+            print(f"{service}: schema not readable yet: {type(exc).__name__}")
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll_s)
+
+
 def run_env(target_metadata: sa.MetaData, default_url_env: str) -> None:
     """The body of every service's migrations/env.py."""
     import os
@@ -70,12 +99,17 @@ def main(argv: list[str] | None = None) -> None:
     """`python -m shared.migrate <service>`: migrate from <SERVICE>_DATABASE_URL (what images run)."""
     import sys
 
-    from shared.settings import database_url
-    services = (argv if argv is not None else sys.argv[1:]) or []
-    if len(services) != 1:
-        raise SystemExit("usage: python -m shared.migrate <purchase|gifting|payout>")
-    upgrade(services[0], database_url(services[0]))
-    print(f"{services[0]}: migrated")
+    from shared.settings import Env, database_url
+    args = (argv if argv is not None else sys.argv[1:]) or []
+    if len(args) == 2 and args[0] == "--wait":
+        if not wait_current(args[1], database_url(args[1]), timeout_s=Env().int("MIGRATION_WAIT_SECONDS", 600)):
+            raise SystemExit(f"{args[1]}: the schema is not at the latest revision; has the migration Job run?")
+        print(f"{args[1]}: schema is current")
+        return
+    if len(args) != 1:
+        raise SystemExit("usage: python -m shared.migrate [--wait] <purchase|gifting|payout>")
+    upgrade(args[0], database_url(args[0]))
+    print(f"{args[0]}: migrated")
 
 
 if __name__ == "__main__":

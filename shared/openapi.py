@@ -11,6 +11,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 
+from shared import __version__
 from shared.fields import ID_PATTERN
 
 PROBLEM = {"type": "object", "required": ["type", "title", "status"],
@@ -31,7 +32,7 @@ def doc(*, summary: str, body=None, query=None, responses: dict | None = None, e
 
 
 def build_openapi(app: Flask, *, title: str, description: str) -> dict:
-    spec = APISpec(title=title, version="1.0.0", openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
+    spec = APISpec(title=title, version=__version__, openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
                    info={"description": description})
     spec.components.schema("Problem", PROBLEM)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})

@@ -84,7 +84,8 @@ def message_headers(event_id: str, event_type: str, trace_id: str | None) -> lis
 class OutboxRelay:
     def __init__(self, *, engine: Engine, table: sa.Table, producer, topic_name, service: str,
                  batch_size: int = 500, idle_wait_s: float = 0.1, linger_s: float = 0.005,
-                 send_timeout_s: float = 20.0, lookback_s: float = 5.0, full_scan_s: float = 10.0):
+                 send_timeout_s: float = 20.0, lookback_s: float = 5.0, full_scan_s: float = 10.0,
+                 health=None):
         self.engine = engine
         self.table = table
         self.producer = producer
@@ -116,6 +117,11 @@ class OutboxRelay:
         quoted = postgresql.dialect().identifier_preparer.quote(t.name)
         self._mark_pg = sa.text(f"UPDATE {quoted} SET published_at = :p_now WHERE id = ANY(CAST(:p_ids AS BIGINT[]))")
         self._conn: Connection | None = None
+        self.health = health  # a shared.health.ProcessHealth, or None
+
+    def _report(self, check: str, ok: bool, detail: str = "failing") -> None:
+        if self.health is not None:
+            self.health.report(check, ok, detail)
 
     def fetch_batch(self) -> list[OutboxRow]:
         now = time.monotonic()
@@ -173,8 +179,11 @@ class OutboxRelay:
         if acked:
             self.mark_published(acked)
             metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(acked))
-        if len(acked) < len(rows) and hasattr(self.producer, "rebuild"):
-            self.producer.rebuild()
+        self._report("broker", len(acked) == len(rows), "sends not acknowledged")
+        if len(acked) < len(rows):
+            metrics.OUTBOX_RETRIES.labels(self.service).inc()
+            if hasattr(self.producer, "rebuild"):
+                self.producer.rebuild()
         return len(acked)
 
     def mark_published(self, ids: list[int]) -> None:
@@ -196,8 +205,11 @@ class OutboxRelay:
         # to idle_wait_s: few queries when nothing happens; a full batch, at once.
         pause = self.linger_s
         while not stop.is_set():
+            if self.health is not None:
+                self.health.beat()
             try:
                 rows = self.fetch_batch()
+                self._report("loop", True)
                 if not rows:
                     stop.wait(pause)
                     pause = min(max(pause, 0.001) * 2, self.idle_wait_s)
@@ -211,9 +223,10 @@ class OutboxRelay:
                 backoff = 0.1
                 if len(rows) < self.batch_size:
                     stop.wait(self.linger_s)
-            except Exception:  # noqa: BLE001 - the relay must outlive broker and database outages
+            except Exception as exc:  # noqa: BLE001 - the relay must outlive broker and database outages
                 log.exception("outbox relay iteration failed")
                 metrics.RELAY_ERRORS.labels(self.service).inc()
+                self._report("loop", False, f"failing: {type(exc).__name__}")
                 if hasattr(self.producer, "rebuild"):
                     self.producer.rebuild()
                 stop.wait(backoff)

@@ -8,14 +8,15 @@ import signal
 import threading
 from typing import Callable
 
-from prometheus_client import start_http_server
-
 log = logging.getLogger(__name__)
 
 
-def run_until_stopped(name: str, loop: Callable[[threading.Event], None], *, metrics_port: int | None = None,
-                      cleanup: Callable[[], None] | None = None) -> None:
-    stop = threading.Event()
+def run_until_stopped(name: str, loop: Callable[[threading.Event], None], *, metrics_port: int = 0,
+                      probes=None, cleanup: Callable[[], None] | None = None,
+                      stop: threading.Event | None = None) -> None:
+    """Run `loop(stop)` until a signal sets `stop`; `probes` (a WSGI app, see shared.probes) is
+    served on `metrics_port` meanwhile, when that is not 0."""
+    stop = stop or threading.Event()
 
     def _stop(signum, _frame):
         log.info("stopping", extra={"signal": signal.Signals(signum).name})
@@ -24,12 +25,16 @@ def run_until_stopped(name: str, loop: Callable[[threading.Event], None], *, met
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>` dumps every stack to the log
-    if metrics_port and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        start_http_server(metrics_port, addr="0.0.0.0")
+    server = None
+    if metrics_port and probes is not None:
+        from shared.probes import serve
+        server = serve(metrics_port, probes)
     log.info("started", extra={"process_name": name, "pid": os.getpid()})
     try:
         loop(stop)
     finally:
         if cleanup is not None:
             cleanup()
+        if server is not None:
+            server.shutdown()
         log.info("stopped", extra={"process_name": name})

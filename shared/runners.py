@@ -1,34 +1,48 @@
-"""Entry points shared by every service's background processes: the outbox relay and a consumer."""
+"""Entry points shared by every service's background processes: the outbox relay and a consumer.
+
+Each serves its metrics and probes on METRICS_PORT (shared.probes) when that is set.
+"""
 from __future__ import annotations
+
+import threading
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from shared import metrics
+from shared.health import ProcessHealth, broker_check, outbox_gauges
 from shared.inbox import Handler, InboxConsumer
 from shared.kafka import RebuildingProducer, make_consumer
+from shared.lag import LagMonitor
 from shared.logs import configure_logging
 from shared.outbox import OutboxRelay
+from shared.probes import probe_app
 from shared.process import run_until_stopped
 from shared.settings import CommonSettings
 
 
-def run_relay(settings: CommonSettings, engine: Engine, outbox_table: sa.Table, *,
-              metrics_port: int | None = None) -> None:
+def run_relay(settings: CommonSettings, engine: Engine, outbox_table: sa.Table) -> None:
     configure_logging(settings.service, settings.log_level, process="relay")
+    health = ProcessHealth(stall_after_s=settings.stall_seconds)
     producer = RebuildingProducer(settings.kafka, client_id=f"{settings.service}-relay")
     relay = OutboxRelay(engine=engine, table=outbox_table, producer=producer, topic_name=settings.kafka.topic,
                         service=settings.service, batch_size=settings.kafka.batch_size,
-                        linger_s=settings.kafka.linger_ms / 1000)
+                        linger_s=settings.kafka.linger_ms / 1000, health=health)
+    gauges = metrics.CallbackGauges(outbox_gauges(engine, outbox_table, settings.service))
 
     def cleanup():
         relay.close()
         producer.close(timeout=10)
-    run_until_stopped(f"{settings.service}-relay", relay.run, metrics_port=metrics_port, cleanup=cleanup)
+    probes = probe_app(health, [gauges], ready_checks=lambda: {"broker": broker_check(settings.kafka.bootstrap_servers)})
+    run_until_stopped(f"{settings.service}-relay", relay.run, metrics_port=settings.metrics_port,
+                      probes=probes, cleanup=cleanup)
 
 
-def run_consumer(settings: CommonSettings, engine: Engine, inbox_table: sa.Table, handlers: dict[str, Handler], *,
-                 metrics_port: int | None = None) -> None:
+def run_consumer(settings: CommonSettings, engine: Engine, inbox_table: sa.Table,
+                 handlers: dict[str, Handler]) -> None:
     configure_logging(settings.service, settings.log_level, process="consumer")
+    # The consumer's own watchdog exits at watchdog_s; liveness says so a little earlier.
+    health = ProcessHealth(stall_after_s=min(settings.stall_seconds, settings.kafka.watchdog_s or 10**9))
     producer = RebuildingProducer(settings.kafka, client_id=f"{settings.service}-dlq")
     consumer = make_consumer(settings.kafka, group_id=settings.consumer_group, topics=list(handlers),
                              client_id=f"{settings.service}-consumer")
@@ -37,9 +51,13 @@ def run_consumer(settings: CommonSettings, engine: Engine, inbox_table: sa.Table
                           topic_name=settings.kafka.topic, watchdog_s=settings.kafka.watchdog_s,
                           batch_size=settings.kafka.batch_size,
                           linger_s=settings.kafka.consumer_linger_ms / 1000,
-                          commit_interval_s=settings.kafka.commit_interval_ms / 1000)
+                          commit_interval_s=settings.kafka.commit_interval_ms / 1000, health=health)
+    stop = threading.Event()
+    LagMonitor(settings.kafka, group=settings.consumer_group, topics=list(handlers)).start(stop)
 
     def cleanup():
         consumer.close(autocommit=False)
         producer.close(timeout=10)
-    run_until_stopped(f"{settings.service}-consumer", inbox.run, metrics_port=metrics_port, cleanup=cleanup)
+    probes = probe_app(health, ready_checks=lambda: {"broker": broker_check(settings.kafka.bootstrap_servers)})
+    run_until_stopped(f"{settings.service}-consumer", inbox.run, metrics_port=settings.metrics_port,
+                      probes=probes, cleanup=cleanup, stop=stop)

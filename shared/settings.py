@@ -122,6 +122,15 @@ class CommonSettings:
     idempotency_lease_seconds: int = 60
     consumer_group: str = ""
     environment: str = "production"  # COINS_ENV; see deployment_environment
+    # Connections each process keeps to its database, and how many more it may open at a peak.
+    # Per web worker; size it with GUNICORN_THREADS, and pods x workers x (size + overflow) below
+    # the server's max_connections.
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    # A relay, consumer or worker serves /metrics and its probes here (0: not served).
+    metrics_port: int = 0
+    # A background process whose loop has not come round for this long reports itself not live.
+    stall_seconds: int = 120
 
     @property
     def local_or_test(self) -> bool:
@@ -208,6 +217,10 @@ def common_settings(service: str, default_policy: Mapping[str, tuple[str, ...]],
         idempotency_lease_seconds=env.int("IDEMPOTENCY_LEASE_SECONDS", 60),
         consumer_group=env.str(f"{prefix}_CONSUMER_GROUP", f"{service}-consumer"),
         environment=deployment_environment(environ),
+        db_pool_size=env.int("DATABASE_POOL_SIZE", CommonSettings.db_pool_size),
+        db_max_overflow=env.int("DATABASE_MAX_OVERFLOW", CommonSettings.db_max_overflow),
+        metrics_port=env.int("METRICS_PORT", 0),
+        stall_seconds=env.int("PROCESS_STALL_SECONDS", CommonSettings.stall_seconds),
     )
 
 
@@ -242,3 +255,16 @@ def processor_settings(env: Env, prefix: str, *, default_port: int, environment:
     if settings.timeout_ms <= 0 or settings.attempts <= 0:
         raise ConfigError(f"{prefix}_PROCESSOR_TIMEOUT_MS and _ATTEMPTS must be positive")
     return settings
+
+
+def retention_windows(environ: Mapping[str, str] | None = None, **overrides: int | None):
+    """shared.retention.Windows from RETENTION_OUTBOX_HOURS (168), RETENTION_INBOX_HOURS (336) and
+    RETENTION_IDEMPOTENCY_HOURS (72); an override (outbox=, inbox=, idempotency_keys=, in hours) wins."""
+    from datetime import timedelta
+
+    from shared.retention import Windows
+    env = Env(environ)
+    hours = {"outbox": env.int("RETENTION_OUTBOX_HOURS", 168), "inbox": env.int("RETENTION_INBOX_HOURS", 336),
+             "idempotency_keys": env.int("RETENTION_IDEMPOTENCY_HOURS", 72)}
+    hours.update({name: value for name, value in overrides.items() if value is not None})
+    return Windows(**{name: timedelta(hours=value) for name, value in hours.items()})

@@ -49,4 +49,13 @@ def add_infrastructure_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.CheckConstraint("state IN ('in_flight', 'open', 'done')", name="ck_idempotency_state"),
         sa.CheckConstraint("state != 'in_flight' OR owner IS NOT NULL", name="ck_idempotency_owned"),
     )
-    return {"outbox": outbox, "inbox": inbox, "idempotency_keys": idempotency}
+    # Outbox and inbox rows removed by retention (shared.retention), per topic: the auditor's
+    # counts are rows + these, so they mean the same before and after a prune.
+    pruned = sa.Table(
+        "pruned_events", metadata,
+        sa.Column("topic", sa.String(200), primary_key=True),
+        sa.Column("outbox_rows", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("inbox_rows", sa.BigInteger, nullable=False, server_default="0"),
+        sa.CheckConstraint("outbox_rows >= 0 AND inbox_rows >= 0", name="ck_pruned_events_counts"),
+    )
+    return {"outbox": outbox, "inbox": inbox, "idempotency_keys": idempotency, "pruned_events": pruned}

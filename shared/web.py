@@ -27,11 +27,10 @@ from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem, validation
 from shared.fields import ID_PATTERN
 from shared.db import retry_transient, safe_error
 from shared.guard import build_verifier, check_routes
+from shared.health import broker_gauge, outbox_gauges, web_readiness
 from shared.idempotency import Answer, Claim, KeyedRequest, KeyStore, check_key, run_in_transaction, run_leased
-from shared.kafka import broker_reachable
 from shared.logs import configure_logging, current_trace_id, new_trace_id, reset_trace_id, set_trace_id
 from shared.openapi import build_openapi
-from shared.outbox import backlog
 from shared.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -340,21 +339,16 @@ def _ops_blueprint(title: str, description: str) -> Blueprint:
         return jsonify(status="ok")
 
     @bp.get("/health/ready")
-    def ready():
-        checks = {"database": "ok", "broker": "ok"}
-        try:
-            with infra().engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-        except Exception as exc:  # noqa: BLE001 - reported, not raised
-            checks["database"] = f"unavailable: {type(exc).__name__}"
-        if not broker_reachable(infra().settings.kafka.bootstrap_servers):
-            checks["broker"] = "unavailable"
-        ok = all(v == "ok" for v in checks.values())
-        return jsonify(status="ready" if ok else "not ready", checks=checks), 200 if ok else 503
+    def ready():  # ready with the database; a broker outage is reported, see shared.health
+        verdict = web_readiness(infra().engine, infra().settings.kafka.bootstrap_servers, infra().tables["outbox"])
+        return jsonify(verdict.body), verdict.status
 
     @bp.get("/metrics")
     def metrics_endpoint():
-        body, content_type = metrics.render([metrics.CallbackGauges(_outbox_gauges)] + infra().collectors)
+        i, service = infra(), infra().settings.service
+        gauges = [metrics.CallbackGauges(outbox_gauges(i.engine, i.tables["outbox"], service)),
+                  metrics.CallbackGauges(broker_gauge(i.settings.kafka.bootstrap_servers, service))]
+        body, content_type = metrics.render(gauges + i.collectors)
         return Response(body, content_type=content_type)
 
     @bp.get("/openapi.json")
@@ -362,13 +356,6 @@ def _ops_blueprint(title: str, description: str) -> Blueprint:
         return jsonify(build_openapi(current_app, title=title, description=description))
 
     return bp
-
-
-def _outbox_gauges():
-    with infra().engine.connect() as conn:
-        count, age = backlog(conn, infra().tables["outbox"])
-    return [("coins_outbox_backlog", "Events written but not yet acknowledged by the broker", count),
-            ("coins_outbox_oldest_age_seconds", "Age of the oldest unpublished event", age)]
 
 
 def lazy_app(factory: Callable[[], Flask]):

@@ -4,13 +4,18 @@ Run `python deploy/k8s/render.py` after changing it; the tests check the files a
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import yaml
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))
+from shared import __version__ as VERSION  # noqa: E402 - the one version of images, Jobs and OpenAPI
+
 NAMESPACE = "coins"
-IMAGE = "coins-{service}:1.0.0"
+IMAGE = "coins-{service}:" + VERSION
+METRICS_PORT = 9100
 PROCESSES = {"purchase": ["relay", "reconciler"], "gifting": ["relay", "consumer"], "payout": ["relay", "consumer", "worker"]}
 # COINS_ENV is production (its default) here, where a processor adapter must be named: `sandbox`
 # (the HTTP protocol of sandboxes/, the only adapter built) at the processor's URL.
@@ -30,6 +35,7 @@ SETTINGS = {
 CALLERS = {"purchase": ["gateway", "app", "processor", "ops"], "gifting": ["gateway", "live", "app", "ops"],
            "payout": ["gateway", "app", "ops"]}
 KEYS_DIR = "/etc/coins/caller-keys"
+AUDIT_VAR_DIR = "/etc/coins/audit"
 SECURITY = {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
 
@@ -39,9 +45,9 @@ def labels(service: str, component: str) -> dict:
             "app.kubernetes.io/part-of": "coins"}
 
 
-def container(service: str, role: str, *, resources: dict, probes: bool = False) -> dict:
+def container(service: str, role: str, *, resources: dict, probes: bool = False, args: list | None = None) -> dict:
     spec = {
-        "name": role, "image": IMAGE.format(service=service), "args": [role],
+        "name": role, "image": IMAGE.format(service=service), "args": args or [role],
         "envFrom": [{"configMapRef": {"name": f"{service}-config"}}],
         "env": [
             {"name": f"{service.upper()}_DATABASE_URL",
@@ -61,21 +67,36 @@ def container(service: str, role: str, *, resources: dict, probes: bool = False)
                                  "timeoutSeconds": 2, "failureThreshold": 3}
         spec["readinessProbe"] = {"httpGet": {"path": "/health/ready", "port": "http"}, "periodSeconds": 5,
                                   "timeoutSeconds": 3, "failureThreshold": 2}
+    if role in BACKGROUND:
+        # Live while its loop turns (a broker or database outage does not restart it); ready while
+        # it can work (rollouts wait for it; it has no Service). Metrics on the same port.
+        spec["ports"] = [{"name": "metrics", "containerPort": METRICS_PORT}]
+        spec["livenessProbe"] = {"httpGet": {"path": "/health/live", "port": "metrics"}, "periodSeconds": 15,
+                                 "timeoutSeconds": 3, "failureThreshold": 4}
+        spec["readinessProbe"] = {"httpGet": {"path": "/health/ready", "port": "metrics"}, "periodSeconds": 10,
+                                  "timeoutSeconds": 3, "failureThreshold": 3}
     return spec
 
 
-def pod(service: str, role: str, containers: list[dict], restart: str = "Always") -> dict:
+BACKGROUND = ("relay", "consumer", "worker", "reconciler")
+
+
+def pod(service: str, role: str, containers: list[dict], restart: str = "Always",
+        init: list[dict] | None = None) -> dict:
+    scraped = role == "web" or role in BACKGROUND
     volumes = [{"name": "tmp", "emptyDir": {}}]
     if role == "web":
         volumes += [{"name": f"keys-{caller}", "configMap": {"name": f"coins-keys-{caller}", "optional": True}}
                     for caller in CALLERS[service]]
+    spec = {"containers": containers, "restartPolicy": restart, "terminationGracePeriodSeconds": 30,
+            "securityContext": {"runAsNonRoot": True, "fsGroup": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
+            "volumes": volumes}
+    if init:
+        spec["initContainers"] = init
     return {"metadata": {"labels": labels(service, role),
-                         "annotations": {"prometheus.io/scrape": str(role == "web").lower(),
-                                         "prometheus.io/port": "8000"}},
-            "spec": {"containers": containers, "restartPolicy": restart, "terminationGracePeriodSeconds": 30,
-                     "securityContext": {"runAsNonRoot": True, "fsGroup": 10001,
-                                         "seccompProfile": {"type": "RuntimeDefault"}},
-                     "volumes": volumes}}
+                         "annotations": {"prometheus.io/scrape": str(scraped).lower(),
+                                         "prometheus.io/port": "8000" if role == "web" else str(METRICS_PORT)}},
+            "spec": spec}
 
 
 def deployment(service: str, role: str, replicas: int, resources: dict, probes: bool = False,
@@ -85,18 +106,33 @@ def deployment(service: str, role: str, replicas: int, resources: dict, probes: 
             "spec": {"replicas": replicas, "selector": {"matchLabels": labels(service, role)},
                      "strategy": strategy or {"type": "RollingUpdate",
                                               "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
-                     "template": pod(service, role, [container(service, role, resources=resources, probes=probes)])}}
+                     "template": pod(service, role, [container(service, role, resources=resources, probes=probes)],
+                                     init=[wait_for_schema(service)])}}
+
+
+def wait_for_schema(service: str) -> dict:
+    """An init container: no pod of a release starts before its migration Job brought the schema
+    to this release's revision (it waits, then fails and is retried by the kubelet)."""
+    small = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}}
+    return container(service, "wait-migrated", resources=small)
 
 
 def service_manifests(service: str) -> list[dict]:
     small = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
     web = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
     docs = [
+        # Database connections: up to 10 web pods (the HPA) x 2 workers x (8 + 4), plus the
+        # background processes, must stay under the server's max_connections (default 100: raise it,
+        # or put PgBouncer in front).
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"{service}-config"},
          "data": {"KAFKA_BOOTSTRAP_SERVERS": "kafka.coins.svc:9092", "LOG_LEVEL": "INFO", "PORT": "8000",
-                  "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "8", "KAFKA_SESSION_TIMEOUT_MS": "10000",
-                  **SETTINGS[service]}},
-        {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": f"{service}-migrate",
+                  "METRICS_PORT": str(METRICS_PORT), "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "8",
+                  "DATABASE_POOL_SIZE": "8", "DATABASE_MAX_OVERFLOW": "4", "KAFKA_SESSION_TIMEOUT_MS": "10000",
+                  "RETENTION_OUTBOX_HOURS": "168", "RETENTION_INBOX_HOURS": "336",
+                  "RETENTION_IDEMPOTENCY_HOURS": "72", **SETTINGS[service]}},
+        # One Job per release (its name carries the version): applying a release runs its migrations
+        # once; the Deployments' init containers wait for them.
+        {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": f"{service}-migrate-{VERSION.replace('.', '-')}",
                                                               "labels": labels(service, "migrate")},
          "spec": {"backoffLimit": 3, "ttlSecondsAfterFinished": 3600,
                   "template": pod(service, "migrate", [container(service, "migrate", resources=small)],
@@ -112,6 +148,7 @@ def service_manifests(service: str) -> list[dict]:
                       "type": "Utilization", "averageUtilization": 70}}}]}},
         {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": f"{service}-web"},
          "spec": {"minAvailable": 1, "selector": {"matchLabels": labels(service, "web")}}},
+        cronjob(service, "prune", "17 3 * * *", ["coinsctl", "prune", service]),
     ]
     for role in PROCESSES[service]:
         # One relay per service keeps each key's events in order; consumers scale up to the partitions.
@@ -125,11 +162,37 @@ def service_manifests(service: str) -> list[dict]:
     return docs
 
 
+def cronjob(service: str, name: str, schedule: str, args: list[str], env_from: str | None = None) -> dict:
+    small = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
+    job = container(service, name, resources=small, args=args)
+    if env_from:
+        job["envFrom"].append({"configMapRef": {"name": env_from}})
+    return {"apiVersion": "batch/v1", "kind": "CronJob",
+            "metadata": {"name": f"{service}-{name}", "labels": labels(service, name)},
+            "spec": {"schedule": schedule, "concurrencyPolicy": "Forbid", "successfulJobsHistoryLimit": 3,
+                     "failedJobsHistoryLimit": 3,
+                     "jobTemplate": {"spec": {"backoffLimit": 2, "template": pod(service, name, [job],
+                                                                                  restart="OnFailure")}}}}
+
+
 def common_manifests() -> list[dict]:
     small = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
     topics = container("gifting", "topics", resources=small)
     topics["envFrom"] = [{"configMapRef": {"name": "coins-topics"}}]
     topics["env"] = []
+    # The conservation audit, hourly, over the services' HTTP APIs; its outcome goes to the
+    # Pushgateway for the CoinsAuditFailed / CoinsAuditNotPassing alerts.
+    audit = cronjob("gifting", "audit", "5 * * * *", ["coinsctl", "audit", "--purchase-url", "http://purchase.coins.svc",
+                                                      "--gifting-url", "http://gifting.coins.svc",
+                                                      "--payout-url", "http://payout.coins.svc"],
+                    env_from="coins-audit")
+    audit["metadata"]["name"] = "coins-audit"
+    # It signs its tokens as the `ops` caller: the private key, from a Secret, where coinsctl looks
+    # for it (COINS_VAR_DIR/keys/private/ops/<kid>.pem).
+    audit_pod = audit["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    audit_pod["volumes"].append({"name": "ops-key", "secret": {"secretName": "coins-audit-key", "defaultMode": 0o400}})
+    audit_pod["containers"][0]["volumeMounts"].append(
+        {"name": "ops-key", "mountPath": f"{AUDIT_VAR_DIR}/keys/private/ops", "readOnly": True})
     return [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "coins-topics"},
@@ -138,6 +201,9 @@ def common_manifests() -> list[dict]:
         {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "coins-topics", "labels": labels("topics", "topics")},
          "spec": {"backoffLimit": 6, "ttlSecondsAfterFinished": 3600,
                   "template": pod("topics", "topics", [topics], restart="OnFailure")}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "coins-audit"},
+         "data": {"COINS_AUDIT_PUSHGATEWAY": "pushgateway.monitoring.svc:9091", "COINS_VAR_DIR": AUDIT_VAR_DIR}},
+        audit,
     ]
 
 
@@ -148,7 +214,7 @@ def main() -> None:
         (HERE / name).write_text(header + yaml.safe_dump_all(docs, sort_keys=False))
     kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
                      "namespace": NAMESPACE, "resources": list(files),
-                     "images": [{"name": IMAGE.format(service=s).split(":")[0], "newTag": "1.0.0"}
+                     "images": [{"name": IMAGE.format(service=s).split(":")[0], "newTag": VERSION}
                                 for s in PROCESSES]}
     (HERE / "kustomization.yaml").write_text(yaml.safe_dump(kustomization, sort_keys=False))
 

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from services.gifting.adapters.orm import tables
 from services.gifting.service_layer.unit_of_work import GiftingUnitOfWork
 from services.gifting.settings import GiftingSettings, load_settings
-from shared.db import make_engine
+from shared.db import service_engine
 
 
 @dataclass
@@ -24,4 +24,4 @@ class Gifting:
 
 def bootstrap(settings: GiftingSettings | None = None, engine: Engine | None = None) -> Gifting:
     settings = settings or load_settings()
-    return Gifting(settings=settings, engine=engine or make_engine(settings.common.database_url))
+    return Gifting(settings=settings, engine=engine or service_engine(settings.common))

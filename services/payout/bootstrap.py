@@ -9,7 +9,7 @@ from services.payout.adapters.orm import tables
 from services.payout.adapters.payouts import PayoutProcessor, SandboxPayoutProcessor
 from services.payout.service_layer.unit_of_work import PayoutUnitOfWork
 from services.payout.settings import PayoutSettings, load_settings
-from shared.db import make_engine
+from shared.db import service_engine
 
 
 @dataclass
@@ -27,5 +27,5 @@ class PayoutService:
 def bootstrap(settings: PayoutSettings | None = None, engine: Engine | None = None,
               processor: PayoutProcessor | None = None) -> PayoutService:
     settings = settings or load_settings()
-    return PayoutService(settings=settings, engine=engine or make_engine(settings.common.database_url),
+    return PayoutService(settings=settings, engine=engine or service_engine(settings.common),
                          processor=processor or SandboxPayoutProcessor(settings.processor))

@@ -9,7 +9,7 @@ from services.purchase.adapters.orm import tables
 from services.purchase.adapters.payments import PaymentProcessor, SandboxCardProcessor
 from services.purchase.service_layer.unit_of_work import PurchaseUnitOfWork
 from services.purchase.settings import PurchaseSettings, load_settings
-from shared.db import make_engine
+from shared.db import service_engine
 
 
 @dataclass
@@ -27,5 +27,5 @@ class PurchaseService:
 def bootstrap(settings: PurchaseSettings | None = None, engine: Engine | None = None,
               processor: PaymentProcessor | None = None) -> PurchaseService:
     settings = settings or load_settings()
-    return PurchaseService(settings=settings, engine=engine or make_engine(settings.common.database_url),
+    return PurchaseService(settings=settings, engine=engine or service_engine(settings.common),
                            processor=processor or SandboxCardProcessor(settings.processor))

@@ -59,6 +59,7 @@ class Platform:
     def __init__(self):
         self.containers: dict[str, object] = {}
         self.ports: dict[str, int] = {}
+        self.metrics_ports: dict[str, int] = {}  # "<service>-<role>" -> /metrics and probes port
         self.env: dict[str, str] = {}
 
     def url(self, service: str) -> str:
@@ -140,8 +141,12 @@ def platform(docker_client, caller_keys):
         for service in SERVICES:
             running.ports[service] = free_port()
             for role in ROLES[service]:
-                running.start(f"{service}-{role}", f"{PREFIX}-{service}:{TAG}", command=[role],
-                              env={**env, "PORT": str(running.ports[service])}, volumes=keys if role == "web" else ())
+                extra = {"PORT": str(running.ports[service])}
+                if role != "web":  # host networking: each background container's metrics port its own
+                    running.metrics_ports[f"{service}-{role}"] = free_port()
+                    extra["METRICS_PORT"] = str(running.metrics_ports[f"{service}-{role}"])
+                running.start(f"{service}-{role}", f"{PREFIX}-{service}:{TAG}", command=[role], env={**env, **extra},
+                              volumes=keys if role == "web" else ())
         import requests
 
         def ready(service: str) -> bool:

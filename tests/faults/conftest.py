@@ -38,9 +38,12 @@ def stack(postgres, tmp_path_factory, caller_keys):
     for service in SERVICES:
         urls.append(postgres.create_database(f"faults_{service}"))
         env[f"{service.upper()}_DATABASE_URL"] = urls[-1]
+    background = ("purchase-relay", "gifting-relay", "gifting-consumer", "payout-relay", "payout-consumer",
+                  "payout-worker")
     running = Stack(var_dir=var_dir, ports={s: free_port() for s in SERVICES}, env=env,
                     broker_kind=broker_kind, broker_port=free_port(), restart=False,
-                    sandbox_ports={n: free_port() for n in SANDBOXES})
+                    sandbox_ports={n: free_port() for n in SANDBOXES},
+                    probe_ports={n: free_port() for n in background})
     try:
         running.start()
         running.wait_ready(timeout_s=90)

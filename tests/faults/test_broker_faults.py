@@ -29,7 +29,7 @@ def test_a_broker_away_for_a_minute_under_load_loses_nothing(api, stack):
             assert send_gift(api, viewers[sent % 3], creator, "rose").status_code == 201
             sent += 1
             time.sleep(0.5)
-        assert metric(stack, "gifting", "coins_outbox_backlog") >= 1
+        assert metric(stack, "gifting", "coins_outbox_backlog_events") >= 1
     finally:
         stack.broker.proc.send_signal(signal.SIGCONT)
     wait_until(lambda: earnings(api, creator)["total"] == sent, timeout=120, message="the backlog drained")

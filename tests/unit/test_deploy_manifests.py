@@ -12,6 +12,8 @@ import pytest
 import yaml
 from kubernetes_validate import utils
 
+from shared import __version__ as VERSION
+
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 K8S_VERSION = "1.31"
 
@@ -33,10 +35,11 @@ def test_each_service_has_what_ops_deploy():
     for service in ("purchase", "gifting", "payout"):
         for expected in [("Deployment", f"{service}-web"), ("Deployment", f"{service}-relay"),
                          ("HorizontalPodAutoscaler", f"{service}-web"), ("PodDisruptionBudget", f"{service}-web"),
-                         ("Service", service), ("ConfigMap", f"{service}-config"), ("Job", f"{service}-migrate")]:
+                         ("Service", service), ("ConfigMap", f"{service}-config"),
+                         ("Job", f"{service}-migrate-{VERSION.replace('.', '-')}"), ("CronJob", f"{service}-prune")]:
             assert expected in kinds, expected
     assert {("Deployment", "gifting-consumer"), ("Deployment", "payout-consumer"),
-            ("Deployment", "payout-worker"), ("Job", "coins-topics")} <= kinds
+            ("Deployment", "payout-worker"), ("Job", "coins-topics"), ("CronJob", "coins-audit")} <= kinds
     for _, obj in k8s_objects():
         if obj["kind"] == "Deployment" and obj["metadata"]["name"].endswith("-web"):
             [web] = obj["spec"]["template"]["spec"]["containers"]
@@ -78,3 +81,39 @@ def test_only_web_pods_get_the_callers_public_keys_and_no_pod_gets_a_signing_sec
             assert "/etc/coins/caller-keys/gateway" in mounts
         else:
             assert "COINS_AUTH_KEYS_DIR" not in env and not any("caller-keys" in m for m in mounts)
+
+
+def test_every_process_is_scraped_probed_on_its_own_signals_and_waits_for_its_release_migration():
+    for _, obj in k8s_objects():
+        if obj["kind"] != "Deployment":
+            continue
+        template = obj["spec"]["template"]
+        [main] = template["spec"]["containers"]
+        [init] = template["spec"]["initContainers"]
+        assert init["args"] == ["wait-migrated"] and init["image"] == main["image"]
+        assert main["image"].endswith(":" + VERSION)
+        port = "http" if main["name"] == "web" else "metrics"
+        assert main["livenessProbe"]["httpGet"] == {"path": "/health/live", "port": port}
+        assert main["readinessProbe"]["httpGet"] == {"path": "/health/ready", "port": port}
+        annotations = template["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true"
+        assert annotations["prometheus.io/port"] == ("8000" if port == "http" else "9100")
+
+
+def test_pool_size_workers_threads_and_retention_come_from_each_services_config():
+    for _, obj in k8s_objects():
+        if obj["kind"] == "ConfigMap" and obj["metadata"]["name"].endswith("-config"):
+            assert {"DATABASE_POOL_SIZE", "DATABASE_MAX_OVERFLOW", "GUNICORN_WORKERS", "GUNICORN_THREADS",
+                    "METRICS_PORT", "RETENTION_IDEMPOTENCY_HOURS"} <= set(obj["data"])
+            assert int(obj["data"]["RETENTION_IDEMPOTENCY_HOURS"]) >= 24
+
+
+def test_the_hourly_audit_signs_as_ops_with_its_private_key_where_coinsctl_looks_for_it():
+    objects = {(obj["kind"], obj["metadata"]["name"]): obj for _, obj in k8s_objects()}
+    pod = objects[("CronJob", "coins-audit")]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    [job] = pod["containers"]
+    var_dir = objects[("ConfigMap", "coins-audit")]["data"]["COINS_VAR_DIR"]
+    [mount] = [m for m in job["volumeMounts"] if m["mountPath"] == f"{var_dir}/keys/private/ops"]
+    [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    assert volume["secret"]["secretName"] == "coins-audit-key" and mount["readOnly"]
+    assert {"configMapRef": {"name": "coins-audit"}} in job["envFrom"]

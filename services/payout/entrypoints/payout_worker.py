@@ -10,8 +10,11 @@ import threading
 
 from services.payout.bootstrap import PayoutService, bootstrap
 from services.payout.service_layer import handlers
+from shared import metrics
 from shared.db import retry_transient
+from shared.health import ProcessHealth
 from shared.logs import configure_logging, new_trace_id, reset_trace_id, set_trace_id
+from shared.probes import probe_app
 from shared.process import run_until_stopped
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,7 @@ def run_once(svc: PayoutService) -> int:
                                                                max_attempts=svc.settings.max_attempts))
             log.info("withdrawal sent", extra={"withdrawal_id": settled.withdrawal_id, "status": settled.status,
                                                "attempt": withdrawal.attempts})
+            metrics.PAYOUTS_SETTLED.labels("payout", settled.status).inc()
         except Exception:  # noqa: BLE001 - it stays claimed and is tried again after its lease
             log.exception("withdrawal failed to settle", extra={"withdrawal_id": withdrawal.withdrawal_id})
         finally:
@@ -35,15 +39,19 @@ def run_once(svc: PayoutService) -> int:
     return len(claimed)
 
 
-def loop(svc: PayoutService, stop: threading.Event) -> None:
+def loop(svc: PayoutService, stop: threading.Event, health: ProcessHealth | None = None) -> None:
     backoff = svc.settings.worker_idle_seconds
+    health = health or ProcessHealth()
     while not stop.is_set():
+        health.beat()
         try:
             if run_once(svc) == 0:
                 stop.wait(svc.settings.worker_idle_seconds)
             backoff = svc.settings.worker_idle_seconds
-        except Exception:  # noqa: BLE001 - unpaid withdrawals stay claimed and are retried after the lease
+            health.report("payouts", True)
+        except Exception as exc:  # noqa: BLE001 - unpaid withdrawals stay claimed and are retried after the lease
             log.exception("payout batch failed")
+            health.report("payouts", False, f"failing: {type(exc).__name__}")
             stop.wait(backoff)
             backoff = min(backoff * 2, 10.0)
 
@@ -51,7 +59,9 @@ def loop(svc: PayoutService, stop: threading.Event) -> None:
 def main() -> None:
     svc = bootstrap()
     configure_logging("payout", svc.settings.common.log_level, process="worker")
-    run_until_stopped("payout-worker", lambda stop: loop(svc, stop))
+    health = ProcessHealth(stall_after_s=svc.settings.common.stall_seconds)
+    run_until_stopped("payout-worker", lambda stop: loop(svc, stop, health),
+                      metrics_port=svc.settings.common.metrics_port, probes=probe_app(health))
 
 
 if __name__ == "__main__":

@@ -11,26 +11,35 @@ from datetime import timedelta
 
 from services.purchase.bootstrap import PurchaseService, bootstrap
 from services.purchase.service_layer.reconcile import reconcile_purchases
+from shared.health import ProcessHealth
 from shared.logs import configure_logging
+from shared.probes import probe_app
 from shared.process import run_until_stopped
 
 log = logging.getLogger(__name__)
 
 
-def loop(svc: PurchaseService, stop: threading.Event) -> None:
+def loop(svc: PurchaseService, stop: threading.Event, health: ProcessHealth | None = None) -> None:
     older_than = timedelta(seconds=svc.settings.reconcile_after_seconds)
+    health = health or ProcessHealth()
     while not stop.is_set():
+        health.beat()
         try:
             reconcile_purchases(svc.uow, processor=svc.processor, older_than=older_than)
-        except Exception:  # noqa: BLE001 - the database may be down: the next sweep tries again
+            health.report("sweep", True)
+        except Exception as exc:  # noqa: BLE001 - the database may be down: the next sweep tries again
             log.exception("reconciliation sweep failed")
+            health.report("sweep", False, f"failing: {type(exc).__name__}")
         stop.wait(svc.settings.reconcile_every_seconds)
 
 
 def main() -> None:
     svc = bootstrap()
     configure_logging("purchase", svc.settings.common.log_level, process="reconciler")
-    run_until_stopped("purchase-reconciler", lambda stop: loop(svc, stop))
+    health = ProcessHealth(stall_after_s=max(svc.settings.common.stall_seconds,
+                                             3 * svc.settings.reconcile_every_seconds))
+    run_until_stopped("purchase-reconciler", lambda stop: loop(svc, stop, health),
+                      metrics_port=svc.settings.common.metrics_port, probes=probe_app(health))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,57 @@
+"""The metrics and probe port of a background process (relay, consumer, payout worker).
+
+`GET /metrics` (Prometheus text), `GET /health/live` and `GET /health/ready` (JSON, 200 or 503),
+served on METRICS_PORT by a daemon thread, so a scrape or a probe never waits on the process's loop.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Callable, Iterable
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+from prometheus_client.exposition import ThreadingWSGIServer
+
+from shared import metrics
+from shared.health import ProcessHealth, Verdict
+
+log = logging.getLogger(__name__)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - probes every few seconds would flood the log
+        pass
+
+
+def probe_app(health: ProcessHealth, collectors: Iterable = (),
+              ready_checks: Callable[[], dict[str, str]] | None = None):
+    """The WSGI app: metrics from this process (and `collectors`), liveness, readiness."""
+    collectors = list(collectors)
+
+    def app(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/metrics":
+            body, content_type = metrics.render(collectors)
+            start_response("200 OK", [("Content-Type", content_type)])
+            return [body]
+        if path == "/health/live":
+            return _json(start_response, health.live())
+        if path == "/health/ready":
+            return _json(start_response, health.ready(ready_checks() if ready_checks else None))
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found\n"]
+    return app
+
+
+def _json(start_response, verdict: Verdict):
+    start_response("200 OK" if verdict.ok else "503 Service Unavailable", [("Content-Type", "application/json")])
+    return [json.dumps(verdict.body).encode()]
+
+
+def serve(port: int, app, host: str = "0.0.0.0"):
+    """Serve `app` on host:port from a daemon thread; returns the server (for shutdown())."""
+    server = make_server(host, port, app, server_class=ThreadingWSGIServer, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, daemon=True, name="probes").start()
+    log.info("serving metrics and probes", extra={"port": server.server_port})
+    return server

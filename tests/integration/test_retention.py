@@ -1,0 +1,117 @@
+"""Retention on PostgreSQL and SQLite: what is past its window goes, nothing unpublished or recent
+does, and the auditor's per-topic counts read the same before and after."""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from coinsctl.cli import main as coinsctl
+from services.gifting.domain.commands import CreditPurchase
+from services.gifting.service_layer import handlers
+from shared.audit import event_counts
+from shared.clock import utcnow
+from shared.retention import RetentionError, Windows, prune
+from tests.integration.conftest import rows
+
+pytestmark = pytest.mark.integration
+DAY = timedelta(days=1)
+
+
+@pytest.fixture
+def auth(auth_for):
+    """Tokens meant for gifting (their `aud`)."""
+    return auth_for("gifting")
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def gifting(request, make_service):
+    return make_service("gifting", backend=request.param)
+
+
+def send_gifts(svc, client, auth, n: int) -> None:
+    handlers.credit_purchase(CreditPurchase(purchase_id=str(uuid.uuid4()), user_id="ann", coins=n), svc.uow())
+    for _ in range(n):
+        assert client.post("/v1/gifts", json={"sender_id": "ann", "creator_id": "cat", "gift_id": "rose"},
+                           headers=auth(**{"Idempotency-Key": str(uuid.uuid4())})).status_code == 201
+
+
+def age(svc, sql: str, **params) -> None:
+    with svc.engine.begin() as conn:
+        conn.execute(sa.text(sql), params)
+
+
+def add_inbox(svc, *, processed_days_ago: float, topic="purchase.completed.v1") -> None:
+    with svc.engine.begin() as conn:
+        conn.execute(svc.tables["inbox"].insert(), {
+            "consumer": "gifting-consumer", "event_id": str(uuid.uuid4()), "topic": topic, "partition": 0,
+            "offset": 0, "processed_at": utcnow() - processed_days_ago * DAY})
+
+
+def counts(svc) -> dict:
+    with svc.engine.connect() as conn:
+        return event_counts(conn, svc.tables)
+
+
+def test_a_prune_removes_only_what_is_past_its_window_and_the_counts_stay(gifting, auth):
+    svc, client = gifting
+    send_gifts(svc, client, auth, 5)
+    with svc.engine.connect() as conn:
+        ids = [row.id for row in conn.execute(sa.text("SELECT id FROM outbox ORDER BY id"))]
+    old = utcnow() - 10 * DAY
+    # ids[0..1]: published 10 days ago; ids[2]: published just now; ids[3..4]: old but never published
+    age(svc, "UPDATE outbox SET published_at = :t, created_at = :t WHERE id IN (:a, :b)", t=old, a=ids[0], b=ids[1])
+    age(svc, "UPDATE outbox SET published_at = :t WHERE id = :a", t=utcnow(), a=ids[2])
+    age(svc, "UPDATE outbox SET created_at = :t WHERE id IN (:a, :b)", t=old, a=ids[3], b=ids[4])
+    for days in (20, 20, 20, 1):
+        add_inbox(svc, processed_days_ago=days)
+    age(svc, "UPDATE idempotency_keys SET created_at = :t, lease_until = :t "
+             "WHERE key IN (SELECT key FROM idempotency_keys ORDER BY key LIMIT 3)", t=utcnow() - 4 * DAY)
+    age(svc, "UPDATE idempotency_keys SET state = 'in_flight', lease_until = :later "
+             "WHERE key = (SELECT min(key) FROM idempotency_keys)", later=utcnow() + DAY)  # a live claim stays
+    before = counts(svc)
+
+    pruned = prune(svc.engine, svc.tables, Windows(), batch_size=2)  # batches smaller than the work
+
+    assert (pruned.outbox, pruned.inbox, pruned.idempotency_keys) == (2, 3, 2)
+    with svc.engine.connect() as conn:
+        left = conn.execute(sa.text("SELECT id, published_at FROM outbox ORDER BY id")).all()
+    assert [r.id for r in left] == ids[2:] and [r.published_at is None for r in left] == [False, True, True]
+    assert rows(svc, "inbox") == 1 and rows(svc, "idempotency_keys") == 3
+    assert counts(svc) == before == {"events_written": {"gift.sent.v1": 5}, "events_published": {"gift.sent.v1": 3},
+                                     "events_applied": {"purchase.completed.v1": 4}}
+    assert prune(svc.engine, svc.tables, Windows()) == type(pruned)(0, 0, 0)
+    assert counts(svc) == before
+
+
+def test_an_event_republished_while_being_pruned_is_kept(gifting, auth):
+    svc, client = gifting
+    send_gifts(svc, client, auth, 1)
+    age(svc, "UPDATE outbox SET published_at = NULL, created_at = :t", t=utcnow() - 10 * DAY)
+    assert prune(svc.engine, svc.tables, Windows()).outbox == 0
+    assert rows(svc, "outbox") == 1
+
+
+def test_windows_that_would_break_a_guarantee_are_refused():
+    with pytest.raises(RetentionError, match="idempotency key window"):
+        Windows(idempotency_keys=timedelta(hours=23))
+    with pytest.raises(RetentionError, match="inbox window"):
+        Windows(outbox=timedelta(days=30), inbox=timedelta(days=14))
+    with pytest.raises(RetentionError, match="inbox window"):
+        Windows(outbox=timedelta(0), inbox=timedelta(hours=2))
+
+
+def test_coinsctl_prune_reads_its_windows_from_options_and_refuses_a_short_key_window(make_service, auth):
+    svc, client = make_service("gifting")
+    send_gifts(svc, client, auth, 2)
+    age(svc, "UPDATE outbox SET published_at = :t", t=utcnow() - 2 * DAY)
+    env = {"GIFTING_DATABASE_URL": svc.engine.url.render_as_string(hide_password=False)}
+    refused = CliRunner().invoke(coinsctl, ["prune", "gifting", "--key-hours", "12"], env=env)
+    assert refused.exit_code == 2 and "at least 24 hours" in refused.output
+    done = CliRunner().invoke(coinsctl, ["prune", "gifting", "--outbox-hours", "24"], env=env)
+    assert done.exit_code == 0, done.output
+    assert '"outbox_rows": 2' in done.output and rows(svc, "outbox") == 0
+    assert counts(svc)["events_written"] == {"gift.sent.v1": 2}
