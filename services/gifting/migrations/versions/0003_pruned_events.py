@@ -1,7 +1,7 @@
 """Counters of the outbox and inbox rows retention prunes, per topic (for the auditor).
 
 Revision ID: 0003
-Revises: 0002_payout_method_changes
+Revises: 0002
 
 """
 from typing import Sequence, Union
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0003'
-down_revision: Union[str, Sequence[str], None] = '0002_payout_method_changes'
+down_revision: Union[str, Sequence[str], None] = '0002'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
