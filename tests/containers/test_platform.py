@@ -36,3 +36,19 @@ def test_service_containers_run_as_non_root_and_report_healthy(platform):
         assert container.exec_run("id -u").output.decode().strip() == "10001"
         wait_until(lambda c=container: (c.reload() or c.attrs["State"].get("Health", {}).get("Status")) == "healthy",
                    timeout=90, message=f"{service}'s HEALTHCHECK to pass")
+
+
+def test_the_broker_is_apache_kafka_and_holds_each_service_to_its_own_topics(platform):
+    from kafka.errors import TopicAuthorizationFailedError
+
+    from shared.kafka import make_producer
+    from shared.settings import kafka_settings
+    assert platform.kafka_version.startswith("4.")
+    gifting = kafka_settings({"KAFKA_BOOTSTRAP_SERVERS": platform.admin.bootstrap_servers,
+                              **platform.creds.client_env("gifting")})
+    producer = make_producer(gifting, client_id="intruder")
+    try:
+        with pytest.raises(TopicAuthorizationFailedError):
+            producer.send("withdrawal.completed.v1", key=b"creator", value=b"{}").get(timeout=15)
+    finally:
+        producer.close(timeout=5)
