@@ -51,14 +51,15 @@ class Credentials:
                 "KAFKA_SASL_USERNAME": user, "KAFKA_SASL_PASSWORD": self.passwords[user]}
 
 
-def server_properties(*, port: int, controller_port: int, data_dir: Path, creds: Credentials) -> str:
+def server_properties(*, port: int, controller_port: int, data_dir: Path, creds: Credentials,
+                      listen_host: str = "127.0.0.1", advertised_host: str = "127.0.0.1") -> str:
     admin_pw = creds.passwords["admin"]
     return "\n".join([
         "process.roles=broker,controller",
         "node.id=1",
         f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
-        f"listeners=CLIENT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        f"advertised.listeners=CLIENT://127.0.0.1:{port}",
+        f"listeners=CLIENT://{listen_host}:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        f"advertised.listeners=CLIENT://{advertised_host}:{port}",
         "listener.security.protocol.map=CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
         "inter.broker.listener.name=CLIENT",
         "controller.listener.names=CONTROLLER",
@@ -99,9 +100,11 @@ class ApacheKafka:
     secured = True
 
     def __init__(self, home: Path, *, port: int | None = None, controller_port: int | None = None,
-                 passwords: dict[str, str] | None = None, heap: str = "512m"):
+                 passwords: dict[str, str] | None = None, heap: str = "512m",
+                 listen_host: str = "127.0.0.1", advertised_host: str = "127.0.0.1"):
         self.home = home.resolve()
         self.heap = heap
+        self.listen_host, self.advertised_host = listen_host, advertised_host
         self.proc: subprocess.Popen | None = None
         self.log_path = self.home / "broker.log"
         self._log_offset = 0
@@ -133,7 +136,8 @@ class ApacheKafka:
         (self.home / "broker.json").chmod(0o600)
         props = self.home / "server.properties"
         props.write_text(server_properties(port=self.port, controller_port=self.controller_port,
-                                           data_dir=self.home / "data", creds=self.creds))
+                                           data_dir=self.home / "data", creds=self.creds,
+                                           listen_host=self.listen_host, advertised_host=self.advertised_host))
         cluster_id = self._java("kafka.tools.StorageTool", "random-uuid").strip()
         self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props),
                    *self.creds.scram_args())
@@ -202,15 +206,22 @@ class ApacheKafka:
 def serve() -> None:
     """`python -m coinsctl.apache_kafka`: the broker in the foreground, as its container runs it.
 
-    KAFKA_HOME (its data), KAFKA_PORT, KAFKA_CONTROLLER_PORT, KAFKA_HEAP and KAFKA_USERS (a JSON
-    object of principal -> SCRAM password, used when the log directory is first formatted)."""
+    KAFKA_HOME (its data), KAFKA_PORT, KAFKA_CONTROLLER_PORT, KAFKA_HEAP, KAFKA_LISTEN_HOST and
+    KAFKA_ADVERTISED_HOST (127.0.0.1; in a compose network 0.0.0.0 and the service's name), and
+    KAFKA_USERS (a JSON object of principal -> SCRAM password, used when the log directory is
+    first formatted)."""
     env = os.environ
     users = json.loads(env["KAFKA_USERS"]) if env.get("KAFKA_USERS") else None
     broker = ApacheKafka(Path(env.get("KAFKA_HOME", "/var/lib/kafka")), port=int(env.get("KAFKA_PORT", "9092")),
                          controller_port=int(env.get("KAFKA_CONTROLLER_PORT", "9093")), passwords=users,
-                         heap=env.get("KAFKA_HEAP", "512m"))
+                         heap=env.get("KAFKA_HEAP", "512m"), listen_host=env.get("KAFKA_LISTEN_HOST", "127.0.0.1"),
+                         advertised_host=env.get("KAFKA_ADVERTISED_HOST", "127.0.0.1"))
     if not (broker.home / "data" / "meta.properties").exists():
         broker.format()
+    else:  # the host names may differ from the first start's; the principals are in its metadata
+        (broker.home / "server.properties").write_text(server_properties(
+            port=broker.port, controller_port=broker.controller_port, data_dir=broker.home / "data",
+            creds=broker.creds, listen_host=broker.listen_host, advertised_host=broker.advertised_host))
     os.execvp("java", [*broker._java_cmd(), "kafka.Kafka", str(broker.home / "server.properties")])
 
 

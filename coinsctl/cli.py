@@ -89,13 +89,31 @@ def migrate(service: str) -> None:
 
 
 @main.command()
-@click.option("--partitions", default=6, show_default=True)
-@click.option("--replication", default=1, show_default=True)
-def topics(partitions: int, replication: int) -> None:
-    """Create every topic and dead-letter topic (from KAFKA_BOOTSTRAP_SERVERS)."""
+@click.option("--partitions", envvar="KAFKA_PARTITIONS", default=6, show_default=True)
+@click.option("--replication", envvar="KAFKA_REPLICATION", default=1, show_default=True)
+@click.option("--acls/--no-acls", envvar="KAFKA_APPLY_ACLS", default=False, show_default=True,
+              help="Also grant each service's principal its rights (needs a super user's KAFKA_SASL_*).")
+def topics(partitions: int, replication: int, acls: bool) -> None:
+    """Create every topic and dead-letter topic (from KAFKA_BOOTSTRAP_SERVERS), with their ACLs."""
     from shared.kafka_admin import TopicPolicy, ensure_topics
-    created = ensure_topics(kafka_settings(), TopicPolicy(partitions=partitions, replication=replication))
+    settings = kafka_settings()
+    created = ensure_topics(settings, TopicPolicy(partitions=partitions, replication=replication), timeout_s=120)
     click.echo(f"created {len(created)} topics" + (f": {', '.join(created)}" if created else ""))
+    if acls:
+        from coinsctl.kafka_acls import apply_acls, platform_acls
+        granted = platform_acls(topic_prefix=settings.topic_prefix)
+        apply_acls(settings, granted)
+        click.echo(f"granted {len(granted)} ACLs to the purchase, gifting and payout principals")
+
+
+@main.command()
+@click.option("--service", type=click.Choice(SERVICES), required=True)
+def lag(service: str) -> None:
+    """Records each partition of SERVICE's consumer group has not committed (exact on Apache Kafka)."""
+    from shared.kafka_admin import consumed_topics, consumer_lag
+    group = Env().str(f"{service.upper()}_CONSUMER_GROUP", f"{service}-consumer")
+    for tp, behind in sorted(consumer_lag(kafka_settings(), group, consumed_topics(service)).items()):
+        click.echo(f"{group}  {tp.topic}[{tp.partition}]  {behind}")
 
 
 @main.command()

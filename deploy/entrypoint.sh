@@ -18,7 +18,7 @@ case "$role" in
   reconciler) exec python3 -m "services.${SERVICE}.entrypoints.reconciler" ;;
   migrate)  exec python3 -m shared.migrate "${SERVICE}" ;;
   wait-migrated) exec python3 -m shared.migrate --wait "${SERVICE}" ;;
-  topics)   exec python3 -m shared.kafka_admin ;;
+  topics)   exec python3 -m coinsctl topics ;;
   coinsctl) shift; exec python3 -m coinsctl "$@" ;;
   healthcheck)
     case "$(cat /tmp/coins-role 2>/dev/null || true)" in

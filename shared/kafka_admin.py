@@ -106,16 +106,3 @@ def consumer_lag(settings: KafkaSettings, group: str, topics: list[str]) -> dict
 
 def consumed_topics(service: str) -> list[str]:
     return [topic for topic, contract in CONTRACTS.items() if service in contract.consumers]
-
-
-def main() -> None:
-    """`python -m shared.kafka_admin`: create the topics (KAFKA_PARTITIONS, KAFKA_REPLICATION)."""
-    from shared.settings import Env, kafka_settings
-    env = Env()
-    policy = TopicPolicy(partitions=env.int("KAFKA_PARTITIONS", 6), replication=env.int("KAFKA_REPLICATION", 1))
-    created = ensure_topics(kafka_settings(), policy, timeout_s=120)
-    print(f"created {len(created)} topics")
-
-
-if __name__ == "__main__":
-    main()

@@ -45,6 +45,14 @@ def labels(service: str, component: str) -> dict:
             "app.kubernetes.io/part-of": "coins"}
 
 
+def kafka_principal(user: str, secret: str) -> list[dict]:
+    """The broker principal a pod connects as (SCRAM; its password from a Secret)."""
+    return [{"name": "KAFKA_SECURITY_PROTOCOL", "value": "SASL_SSL"},
+            {"name": "KAFKA_SASL_MECHANISM", "value": "SCRAM-SHA-512"},
+            {"name": "KAFKA_SASL_USERNAME", "value": user},
+            {"name": "KAFKA_SASL_PASSWORD", "valueFrom": {"secretKeyRef": {"name": secret, "key": "password"}}}]
+
+
 def container(service: str, role: str, *, resources: dict, probes: bool = False, args: list | None = None) -> dict:
     spec = {
         "name": role, "image": IMAGE.format(service=service), "args": args or [role],
@@ -52,6 +60,7 @@ def container(service: str, role: str, *, resources: dict, probes: bool = False,
         "env": [
             {"name": f"{service.upper()}_DATABASE_URL",
              "valueFrom": {"secretKeyRef": {"name": f"{service}-database", "key": "url"}}},
+            *kafka_principal(service, f"{service}-kafka"),
         ],
         "resources": resources, "securityContext": SECURITY,
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
@@ -179,7 +188,7 @@ def common_manifests() -> list[dict]:
     small = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
     topics = container("gifting", "topics", resources=small)
     topics["envFrom"] = [{"configMapRef": {"name": "coins-topics"}}]
-    topics["env"] = []
+    topics["env"] = kafka_principal("admin", "kafka-admin")  # creates the topics and grants the ACLs
     # The conservation audit, hourly, over the services' HTTP APIs; its outcome goes to the
     # Pushgateway for the CoinsAuditFailed / CoinsAuditNotPassing alerts.
     audit = cronjob("gifting", "audit", "5 * * * *", ["coinsctl", "audit", "--purchase-url", "http://purchase.coins.svc",
@@ -197,7 +206,7 @@ def common_manifests() -> list[dict]:
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "coins-topics"},
          "data": {"KAFKA_BOOTSTRAP_SERVERS": "kafka.coins.svc:9092", "KAFKA_PARTITIONS": "12",
-                  "KAFKA_REPLICATION": "3"}},
+                  "KAFKA_REPLICATION": "3", "KAFKA_APPLY_ACLS": "true"}},
         {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "coins-topics", "labels": labels("topics", "topics")},
          "spec": {"backoffLimit": 6, "ttlSecondsAfterFinished": 3600,
                   "template": pod("topics", "topics", [topics], restart="OnFailure")}},

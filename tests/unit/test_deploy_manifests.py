@@ -56,13 +56,22 @@ def test_the_rendered_manifests_are_current(tmp_path):
         assert (copy / path.name).read_text() == path.read_text(), f"{path.name}: run deploy/k8s/render.py"
 
 
+PASSWORDS = {f"KAFKA_{who}_PASSWORD": f"pw-{who}" for who in ("ADMIN", "PURCHASE", "GIFTING", "PAYOUT")}
+
+
 def test_the_compose_file_parses():
     if not shutil.which("docker-compose"):
         pytest.skip("docker-compose is not installed (`make test` installs it as root)")
     result = subprocess.run(["docker-compose", "-f", str(DEPLOY / "compose.yaml"), "config"], capture_output=True,
-                            text=True, env={**os.environ, "COINS_CALLER_KEYS_DIR": "/tmp"})
+                            text=True, env={**os.environ, "COINS_CALLER_KEYS_DIR": "/tmp", **PASSWORDS})
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
+    # Each service connects as its own principal; only the topic job is the broker's admin.
+    for name, service in config["services"].items():
+        user = service.get("environment", {}).get("KAFKA_SASL_USERNAME")
+        if name.split("-")[0] in ("purchase", "gifting", "payout") and not name.endswith(("-db", "-migrate", "-sandbox")):
+            assert user == name.split("-")[0], name
+    assert config["services"]["topics"]["environment"]["KAFKA_SASL_USERNAME"] == "admin"
     assert {"kafka", "purchase-db", "gifting-db", "payout-db", "topics", "purchase-migrate", "purchase-web",
             "gifting-consumer", "payout-worker"} <= set(config["services"])
 
