@@ -65,7 +65,7 @@ def _read_dlq(kafka: KafkaSettings, topics: list[str] | None):
         found: list[DeadLetter] = []
         resolved: dict[tuple[str, int, int], str] = {}
         # Read until a poll brings nothing new and every partition reached its end offset
-        # (the end offset alone is not trusted: some brokers report it per batch).
+        # (the end offset alone is not trusted: Tansu reports it per batch; Apache Kafka's is exact).
         while True:
             batch = consumer.poll(timeout_ms=1500)
             records = [r for rs in batch.values() for r in rs]

@@ -301,8 +301,10 @@ class InboxConsumer:
             self.health.report(check, ok, detail)
 
     def _watchdog(self, stop: threading.Event) -> None:
-        """Exit if poll() stops returning (e.g. a group join the broker never completes), so the
-        supervisor (make run, Kubernetes) starts a fresh member instead of this one sitting behind."""
+        """Exit if poll() stops returning, so the supervisor (make run, Kubernetes) starts a fresh
+        member. For Tansu, whose group can stick for good after a leave mid-rebalance; on Apache
+        Kafka a last resort (a poll may block while the broker is away, so keep it above the
+        longest outage worth riding out)."""
         while not stop.wait(5):
             stalled = time.monotonic() - self._last_progress
             if stalled > self.watchdog_s:

@@ -107,8 +107,9 @@ class ResumeFromCommitted(ConsumerRebalanceListener):
     """On every assignment, start each partition at the group's committed offset (or the beginning).
 
     Without this a member that rejoins keeps its in-memory position, which is wrong when the
-    broker lost its data (its topics start again at 0) and some brokers do not answer with
-    OFFSET_OUT_OF_RANGE. Re-reading uncommitted records is harmless: the inbox dedupes them."""
+    broker lost its data (its topics start again at 0). For Tansu (memory-only, and it does not
+    answer with OFFSET_OUT_OF_RANGE); on Apache Kafka it matters only after a lost disk. Re-reading
+    uncommitted records is harmless: the inbox dedupes them."""
 
     def __init__(self, consumer: KafkaConsumer):
         self.consumer = consumer
