@@ -10,6 +10,7 @@ from alembic import op
 import sqlalchemy as sa
 
 from shared.db import UTCDateTime
+from shared.infra_migrations import create_messaging_tables, drop_messaging_tables
 
 
 # revision identifiers, used by Alembic.
@@ -55,44 +56,7 @@ def upgrade() -> None:
     with op.batch_alter_table('earnings', schema=None) as batch_op:
         batch_op.create_index('ix_earnings_creator_available', ['creator_id', 'available_at'], unique=False)
 
-    op.create_table('idempotency_keys',
-    sa.Column('caller', sa.String(length=100), nullable=False),
-    sa.Column('key', sa.String(length=255), nullable=False),
-    sa.Column('request_hash', sa.String(length=64), nullable=False),
-    sa.Column('state', sa.String(length=16), nullable=False),
-    sa.Column('lease_until', UTCDateTime(), nullable=False),
-    sa.Column('response_status', sa.Integer(), nullable=True),
-    sa.Column('response_body', sa.Text(), nullable=True),
-    sa.Column('created_at', UTCDateTime(), nullable=False),
-    sa.Column('completed_at', UTCDateTime(), nullable=True),
-    sa.CheckConstraint("state IN ('in_flight', 'done')", name='ck_idempotency_state'),
-    sa.PrimaryKeyConstraint('caller', 'key')
-    )
-    op.create_table('inbox',
-    sa.Column('consumer', sa.String(length=100), nullable=False),
-    sa.Column('event_id', sa.String(length=36), nullable=False),
-    sa.Column('topic', sa.String(length=200), nullable=False),
-    sa.Column('partition', sa.Integer(), nullable=False),
-    sa.Column('offset', sa.BigInteger(), nullable=False),
-    sa.Column('processed_at', UTCDateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('consumer', 'event_id')
-    )
-    op.create_table('outbox',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('event_id', sa.String(length=36), nullable=False),
-    sa.Column('topic', sa.String(length=200), nullable=False),
-    sa.Column('message_key', sa.String(length=200), nullable=False),
-    sa.Column('payload', sa.Text(), nullable=False),
-    sa.Column('trace_id', sa.String(length=64), nullable=True),
-    sa.Column('created_at', UTCDateTime(), nullable=False),
-    sa.Column('published_at', UTCDateTime(), nullable=True),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('event_id')
-    )
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_created_at', ['created_at'], unique=False)
-        batch_op.create_index('ix_outbox_unpublished', ['id'], unique=False, postgresql_where=sa.text('published_at IS NULL'), sqlite_where=sa.text('published_at IS NULL'))
-
+    create_messaging_tables(op)
     op.create_table('withdrawals',
     sa.Column('withdrawal_id', sa.String(length=36), nullable=False),
     sa.Column('idempotency_key', sa.String(length=400), nullable=True),
@@ -130,13 +94,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_withdrawals_creator_created')
 
     op.drop_table('withdrawals')
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.drop_index('ix_outbox_unpublished', postgresql_where=sa.text('published_at IS NULL'), sqlite_where=sa.text('published_at IS NULL'))
-        batch_op.drop_index('ix_outbox_created_at')
-
-    op.drop_table('outbox')
-    op.drop_table('inbox')
-    op.drop_table('idempotency_keys')
+    drop_messaging_tables(op)
     with op.batch_alter_table('earnings', schema=None) as batch_op:
         batch_op.drop_index('ix_earnings_creator_available')
 
