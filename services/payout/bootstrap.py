@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from services.payout.adapters.orm import tables
-from services.payout.adapters.payouts import PayoutProcessor, SandboxPayoutProcessor
+from services.payout.adapters.processor import PayoutProcessor, SandboxPayoutProcessor
 from services.payout.service_layer.unit_of_work import PayoutUnitOfWork
 from services.payout.settings import PayoutSettings, load_settings
 from shared.db import service_engine

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta, timezone
 from typing import Callable
 
-from services.payout.adapters.payouts import FAILED as FAILED_PAYOUT, PAID, UNKNOWN, PayoutProcessor, PayoutResult
+from services.payout.adapters.processor import FAILED as FAILED_PAYOUT, PAID, UNKNOWN, PayoutProcessor, PayoutResult
 from services.payout.domain.commands import ChangePayoutMethod, CreditEarnings, RegisterCreator, RequestWithdrawal
 from services.payout.domain.errors import CreatorAlreadyRegistered, CreatorNotRegistered, WithdrawalNotFound
 from services.payout.domain.model import (COMPLETED, FAILED, PENDING, PROCESSING, Creator, CreatorAccount, Earnings,
