@@ -11,6 +11,7 @@ import abc
 import copy
 import json
 
+from shared.contracts import parse_envelope
 from shared.outbox import Outbox
 
 
@@ -63,3 +64,8 @@ class FakeUnitOfWork(abc.ABC):
         """The committed events, oldest first, as (type, data)."""
         payloads = [json.loads(row["payload"]) for row in self.committed["outbox"]]
         return [(p["type"], p["data"]) for p in payloads]
+
+    def consumed(self) -> list[tuple[str, dict]]:
+        """The committed events as a consumer reads them: each checked and loaded by its contract."""
+        parsed = [parse_envelope(json.loads(row["payload"])) for row in self.committed["outbox"]]
+        return [(envelope.type, data) for envelope, data in parsed]
