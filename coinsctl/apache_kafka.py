@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coinsctl.broker import free_port, port_open, signal_group
+from coinsctl.settings import broker_settings, kafka_jars
 from shared.settings import KafkaSettings, kafka_settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,7 +29,7 @@ SERVICE_USERS = ("purchase", "gifting", "payout")
 
 def classpath() -> str:
     """The broker's jars (fetched with Maven from deploy/kafka/pom.xml on first use, then cached)."""
-    jars = os.environ.get("COINS_KAFKA_JARS") or subprocess.run(
+    jars = kafka_jars() or subprocess.run(
         [str(KAFKA_DIR / "fetch-jars.sh")], check=True, capture_output=True, text=True,
         timeout=600).stdout.strip()
     return f"{jars}/*"
@@ -209,13 +210,11 @@ def serve() -> None:
     KAFKA_HOME (its data), KAFKA_PORT, KAFKA_CONTROLLER_PORT, KAFKA_HEAP, KAFKA_LISTEN_HOST and
     KAFKA_ADVERTISED_HOST (127.0.0.1; in a compose network 0.0.0.0 and the service's name), and
     KAFKA_USERS (a JSON object of principal -> SCRAM password, used when the log directory is
-    first formatted)."""
-    env = os.environ
-    users = json.loads(env["KAFKA_USERS"]) if env.get("KAFKA_USERS") else None
-    broker = ApacheKafka(Path(env.get("KAFKA_HOME", "/var/lib/kafka")), port=int(env.get("KAFKA_PORT", "9092")),
-                         controller_port=int(env.get("KAFKA_CONTROLLER_PORT", "9093")), passwords=users,
-                         heap=env.get("KAFKA_HEAP", "512m"), listen_host=env.get("KAFKA_LISTEN_HOST", "127.0.0.1"),
-                         advertised_host=env.get("KAFKA_ADVERTISED_HOST", "127.0.0.1"))
+    first formatted): read by `coinsctl.settings.broker_settings`."""
+    settings = broker_settings()
+    broker = ApacheKafka(settings.home, port=settings.port, controller_port=settings.controller_port,
+                         passwords=settings.users, heap=settings.heap, listen_host=settings.listen_host,
+                         advertised_host=settings.advertised_host)
     if not (broker.home / "data" / "meta.properties").exists():
         broker.format()
     else:  # the host names may differ from the first start's; the principals are in its metadata

@@ -9,7 +9,6 @@ the session's and a topic prefix. On a broker with ACLs each service connects as
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import signal
 import subprocess
@@ -23,17 +22,18 @@ import requests
 from coinsctl.broker import make_broker, signal_group
 from coinsctl.kafka_acls import apply_acls, platform_acls
 from coinsctl.keys import ensure_local_keys
+from coinsctl.settings import STACK_SANDBOXES, STACK_SERVICES, process_environ, stack_settings
 from shared.db import normalise_url
 from shared.kafka_admin import TopicPolicy, ensure_topics
 from shared.migrate import upgrade
 from shared.settings import database_url, kafka_settings
 
 log = logging.getLogger("coinsctl.stack")
-SERVICES = ("purchase", "gifting", "payout")
-DEFAULT_PORTS = {"purchase": 8001, "gifting": 8002, "payout": 8003}
+SERVICES = tuple(STACK_SERVICES)
+DEFAULT_PORTS = dict(STACK_SERVICES)
 # The sandbox processors, and the service whose <SERVICE>_PROCESSOR_URL points at each.
 SANDBOXES = {"card": "purchase", "payout": "payout"}
-DEFAULT_SANDBOX_PORTS = {"card": 8004, "payout": 8005}
+DEFAULT_SANDBOX_PORTS = dict(STACK_SANDBOXES)
 
 
 @dataclass
@@ -85,7 +85,7 @@ class Stack:
         `sandbox_ports`: where the sandbox processors listen (default DEFAULT_SANDBOX_PORTS)."""
         self.var_dir = var_dir.resolve()
         self.ports = ports or dict(DEFAULT_PORTS)
-        self.env = dict(os.environ if env is None else env)
+        self.env = process_environ() if env is None else dict(env)
         # A sandbox is started unless its service is pointed at a processor already.
         self.sandbox_ports = {name: port for name, port in (sandbox_ports or DEFAULT_SANDBOX_PORTS).items()
                               if not self.env.get(f"{SANDBOXES[name].upper()}_PROCESSOR_URL")}
@@ -279,11 +279,9 @@ _signal = signal_group  # the process and its children (gunicorn workers)
 def run_stack() -> int:
     """`make run`: start everything, print where it is, supervise until Ctrl-C."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    ports = {s: int(os.environ.get(f"{s.upper()}_PORT", DEFAULT_PORTS[s])) for s in SERVICES}
-    sandbox_ports = {n: int(os.environ.get(f"{n.upper()}_SANDBOX_PORT", p)) for n, p in DEFAULT_SANDBOX_PORTS.items()}
-    stack = Stack(var_dir=Path(os.environ.get("COINS_VAR_DIR", "var")), ports=ports,
-                  broker_kind=os.environ.get("COINS_BROKER", "tansu"),
-                  broker_port=int(os.environ.get("COINS_BROKER_PORT", "9092")), sandbox_ports=sandbox_ports)
+    settings = stack_settings()
+    stack = Stack(var_dir=settings.var_dir, ports=settings.ports, broker_kind=settings.broker_kind,
+                  broker_port=settings.broker_port, sandbox_ports=settings.sandbox_ports)
     stopping = False
 
     def _stop(*_):

@@ -6,22 +6,23 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from services.gifting.adapters.orm import tables
-from services.gifting.service_layer.unit_of_work import GiftingUnitOfWork
+from services.gifting.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 from services.gifting.settings import GiftingSettings, load_settings
 from shared.db import service_engine
 
 
 @dataclass
-class Gifting:
+class GiftingService:
     settings: GiftingSettings
     engine: Engine
 
-    def uow(self, conn=None) -> GiftingUnitOfWork:
-        return GiftingUnitOfWork(self.engine, conn=conn)
+    def uow(self, conn=None) -> SqlAlchemyUnitOfWork:
+        """A unit of work on the engine, or joined to `conn`'s transaction."""
+        return SqlAlchemyUnitOfWork(self.engine, conn=conn)
 
     tables = tables
 
 
-def bootstrap(settings: GiftingSettings | None = None, engine: Engine | None = None) -> Gifting:
+def bootstrap(settings: GiftingSettings | None = None, engine: Engine | None = None) -> GiftingService:
     settings = settings or load_settings()
-    return Gifting(settings=settings, engine=engine or service_engine(settings.common))
+    return GiftingService(settings=settings, engine=engine or service_engine(settings.common))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
+from services.gifting.domain.rules import GiftingRules
 from shared.settings import CommonSettings, Env, common_settings
 
 # Which callers may do what on this service (override with GIFTING_AUTH_POLICY as JSON).
@@ -18,10 +19,10 @@ DEFAULT_POLICY = {
 @dataclass(frozen=True)
 class GiftingSettings:
     common: CommonSettings
-    diamonds_per_coin: int = 1
+    rules: GiftingRules = GiftingRules()
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> GiftingSettings:
     env = Env(environ)
     return GiftingSettings(common=common_settings("gifting", DEFAULT_POLICY, environ),
-                           diamonds_per_coin=env.int("GIFTING_DIAMONDS_PER_COIN", 1))
+                           rules=GiftingRules(diamonds_per_coin=env.int("GIFTING_DIAMONDS_PER_COIN", 1)))

@@ -1,1 +1,6 @@
-"""Payout: creators, their earnings in diamonds, withdrawals, the payout processor adapter."""
+"""Payout: creators, their earnings in diamonds, withdrawals, the payout processor adapter.
+
+Beyond the common layout (see `services`): `adapters/processor.py` (the payout processor port
+and its sandbox adapter), `entrypoints/consumer.py` (each gift credits its creator's diamonds)
+and `entrypoints/payout_worker.py` (sends withdrawals to the processor and settles them).
+"""

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from services.payout.adapters.orm import tables
-from services.payout.adapters.payouts import PayoutProcessor, SandboxPayoutProcessor
-from services.payout.service_layer.unit_of_work import PayoutUnitOfWork
+from services.payout.adapters.processor import PayoutProcessor, SandboxPayoutProcessor
+from services.payout.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 from services.payout.settings import PayoutSettings, load_settings
 from shared.db import service_engine
 
@@ -18,8 +18,9 @@ class PayoutService:
     engine: Engine
     processor: PayoutProcessor
 
-    def uow(self, conn=None) -> PayoutUnitOfWork:
-        return PayoutUnitOfWork(self.engine, conn=conn)
+    def uow(self, conn=None) -> SqlAlchemyUnitOfWork:
+        """A unit of work on the engine, or joined to `conn`'s transaction."""
+        return SqlAlchemyUnitOfWork(self.engine, conn=conn)
 
     tables = tables
 

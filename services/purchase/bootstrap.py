@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from services.purchase.adapters.orm import tables
-from services.purchase.adapters.payments import PaymentProcessor, SandboxCardProcessor
-from services.purchase.service_layer.unit_of_work import PurchaseUnitOfWork
+from services.purchase.adapters.processor import PaymentProcessor, SandboxCardProcessor
+from services.purchase.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 from services.purchase.settings import PurchaseSettings, load_settings
 from shared.db import service_engine
 
@@ -18,8 +18,9 @@ class PurchaseService:
     engine: Engine
     processor: PaymentProcessor
 
-    def uow(self, conn=None) -> PurchaseUnitOfWork:
-        return PurchaseUnitOfWork(self.engine, conn=conn)
+    def uow(self, conn=None) -> SqlAlchemyUnitOfWork:
+        """A unit of work on the engine, or joined to `conn`'s transaction."""
+        return SqlAlchemyUnitOfWork(self.engine, conn=conn)
 
     tables = tables
 

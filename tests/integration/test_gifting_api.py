@@ -28,7 +28,7 @@ def gifting(request, make_service):
 
 def fund(svc, user_id: str, coins: int) -> str:
     purchase_id = str(uuid.uuid4())
-    handlers.credit_purchase(CreditPurchase(purchase_id=purchase_id, user_id=user_id, coins=coins), svc.uow())
+    handlers.credit_purchase(CreditPurchase(purchase_id=purchase_id, user_id=user_id, coins=coins), uow=svc.uow())
     return purchase_id
 
 
@@ -115,7 +115,7 @@ def test_a_chargeback_freezes_the_wallet_below_zero_until_coins_are_bought(gifti
     purchase_id = fund(svc, "viewer", 700)
     assert gift(client, auth, gift_id="concert").status_code == 201  # 500 coins spent
     handlers.claw_back_purchase(ClawBackPurchase(purchase_id=purchase_id, chargeback_id="cb-1", user_id="viewer",
-                                                 coins=700), svc.uow())
+                                                 coins=700), uow=svc.uow())
     assert client.get("/v1/wallets/viewer", headers=auth()).get_json() == {
         "user_id": "viewer", "balance": -500, "status": "frozen"}
     assert gift(client, auth).status_code == 403

@@ -35,7 +35,7 @@ def register(client, auth, creator_id="creator", method="bank", account="DE89370
 
 def earn(svc, creator_id: str, diamonds: int) -> None:
     handlers.credit_earnings(CreditEarnings(gift_tx_id=str(uuid.uuid4()), creator_id=creator_id, sender_id="viewer",
-                                            diamonds=diamonds, sent_at=utcnow()), svc.uow(), rules=svc.settings.rules)
+                                            diamonds=diamonds, sent_at=utcnow()), uow=svc.uow(), rules=svc.settings.rules)
 
 
 def withdraw(client, auth, amount_minor, creator_id="creator"):

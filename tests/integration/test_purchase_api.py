@@ -246,9 +246,9 @@ def test_the_reconciler_completes_a_purchase_whose_charge_was_taken_but_never_an
                         headers=auth(**key()))
     assert taken.status_code == 503 and len(processor.charges) == 1  # the card is charged, the buyer told nothing
     [payment_id] = processor.charges
-    assert reconcile_purchases(svc.uow, processor=processor, older_than=timedelta(hours=1)) == 0  # too recent
-    assert reconcile_purchases(svc.uow, processor=processor, older_than=timedelta(0)) == 1
-    assert reconcile_purchases(svc.uow, processor=processor, older_than=timedelta(0)) == 0
+    assert reconcile_purchases(uow=svc.uow(), processor=processor, older_than=timedelta(hours=1)) == 0  # too recent
+    assert reconcile_purchases(uow=svc.uow(), processor=processor, older_than=timedelta(0)) == 1
+    assert reconcile_purchases(uow=svc.uow(), processor=processor, older_than=timedelta(0)) == 0
     purchase = client.get(f"/v1/purchases/{payment_id}", headers=auth()).get_json()
     assert purchase["status"] == "completed"
     assert [e["data"]["purchase_id"] for e in outbox_events(svc)] == [payment_id]  # coins credited once
@@ -261,7 +261,7 @@ def test_the_reconciler_declines_a_purchase_the_processor_never_charged(make_ser
     processor = FakeCardProcessor()
     svc, client = make_service("purchase", processor=processor)
     client.post("/v1/purchases", json=order(payment={"method": "card", "token": "tok_error"}), headers=auth(**key()))
-    assert reconcile_purchases(svc.uow, processor=processor, older_than=timedelta(0)) == 1
+    assert reconcile_purchases(uow=svc.uow(), processor=processor, older_than=timedelta(0)) == 1
     [purchase] = client.get("/v1/users/viewer-1/purchases", headers=auth()).get_json()["purchases"]
     assert purchase["status"] == "declined" and outbox_events(svc) == []
 

@@ -33,7 +33,7 @@ def gifting(request, make_service):
 
 
 def send_gifts(svc, client, auth, n: int) -> None:
-    handlers.credit_purchase(CreditPurchase(purchase_id=str(uuid.uuid4()), user_id="ann", coins=n), svc.uow())
+    handlers.credit_purchase(CreditPurchase(purchase_id=str(uuid.uuid4()), user_id="ann", coins=n), uow=svc.uow())
     for _ in range(n):
         assert client.post("/v1/gifts", json={"sender_id": "ann", "creator_id": "cat", "gift_id": "rose"},
                            headers=auth(**{"Idempotency-Key": str(uuid.uuid4())})).status_code == 201

@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from services.payout.adapters.payouts import FAILED, PAID, UNKNOWN as PAYOUT_UNKNOWN, PayoutResult
-from services.purchase.adapters.payments import APPROVED, DECLINED, UNKNOWN, ChargeResult
+from services.payout.adapters.processor import FAILED, PAID, UNKNOWN as PAYOUT_UNKNOWN, PayoutResult
+from services.purchase.adapters.processor import APPROVED, DECLINED, UNKNOWN, ChargeResult
 
 
 class FakeCardProcessor:

@@ -1,5 +1,8 @@
-"""Reading and writing gifting's aggregates with SQLAlchemy Core, on the unit of work's connection."""
+"""Gifting's repositories: the abstract ports the handlers use, and their SQLAlchemy Core
+adapters on the unit of work's connection (the in-memory fakes are in tests/fakes)."""
 from __future__ import annotations
+
+import abc
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -55,7 +58,50 @@ _SEND = DriverStatement(_send_statement(claiming=False))  # PostgreSQL only
 _SEND_CLAIMING = DriverStatement(_send_statement(claiming=True))
 
 
-class WalletRepository:
+class AbstractWalletRepository(abc.ABC):
+    @abc.abstractmethod
+    def get(self, user_id: str) -> Wallet | None:
+        """The wallet, or None if the user never had coins."""
+
+    @abc.abstractmethod
+    def get_or_create_for_update(self, user_id: str) -> Wallet:
+        """The wallet, created empty if missing, locked until the transaction ends."""
+
+    @abc.abstractmethod
+    def save(self, wallet: Wallet) -> None:
+        """Store the wallet if nobody changed it since it was read (else StaleRead); bumps its version."""
+
+
+class AbstractLedgerRepository(abc.ABC):
+    @abc.abstractmethod
+    def record(self, *, wallet: Wallet, kind: str, delta_coins: int, reference: str) -> None:
+        """Append an entry to the wallet's ledger, with the balance after it."""
+
+    @abc.abstractmethod
+    def page(self, user_id: str, *, limit: int, before_id: int | None) -> list[LedgerEntry]:
+        """The wallet's entries, newest first, older than `before_id` if given."""
+
+
+class AbstractGiftRepository(abc.ABC):
+    """`send` is the gift path's one port; on PostgreSQL its adapter is a single statement."""
+
+    @abc.abstractmethod
+    def send(self, gift: dict, *, coins: int, event: dict, claim: Claim | None = None) -> Wallet | None:
+        """Debit the sender `coins` and record the gift (`gift`: its fields but the balance after),
+        its ledger entry and its event (an outbox row), and the request's key where
+        `claim.in_statement`: all of it, or nothing if the wallet is missing, frozen or short
+        of coins (then None). Returns the debited wallet."""
+
+    @abc.abstractmethod
+    def get(self, gift_tx_id: str) -> GiftTransaction | None:
+        """One gift as it was sent."""
+
+    @abc.abstractmethod
+    def leaderboard(self, stream_id: str, *, limit: int) -> list[tuple[str, int, int]]:
+        """(sender_id, coins, gifts) of a stream's top gifters, most coins first."""
+
+
+class SqlAlchemyWalletRepository(AbstractWalletRepository):
     def __init__(self, conn: Connection):
         self.conn = conn
 
@@ -63,15 +109,11 @@ class WalletRepository:
         row = self.conn.execute(sa.select(wallets).where(wallets.c.user_id == user_id)).first()
         return _wallet(row) if row else None
 
-    def get_for_update(self, user_id: str) -> Wallet | None:
-        row = self.conn.execute(lock_for_update(sa.select(wallets).where(wallets.c.user_id == user_id),
-                                                self.conn)).first()
-        return _wallet(row) if row else None
-
     def get_or_create_for_update(self, user_id: str) -> Wallet:
         insert_ignore(self.conn, wallets, {"user_id": user_id, "balance_coins": 0, "debt_coins": 0, "version": 0,
                                            "updated_at": utcnow()}, ["user_id"])
-        return self.get_for_update(user_id)
+        return _wallet(self.conn.execute(lock_for_update(sa.select(wallets).where(wallets.c.user_id == user_id),
+                                                         self.conn)).one())
 
     def save(self, wallet: Wallet) -> None:
         result = self.conn.execute(
@@ -84,7 +126,7 @@ class WalletRepository:
         wallet.version += 1
 
 
-class LedgerRepository:
+class SqlAlchemyLedgerRepository(AbstractLedgerRepository):
     def __init__(self, conn: Connection):
         self.conn = conn
 
@@ -102,17 +144,15 @@ class LedgerRepository:
                             r.created_at) for r in rows]
 
 
-class GiftRepository:
+class SqlAlchemyGiftRepository(AbstractGiftRepository):
     def __init__(self, conn: Connection, outbox: Outbox | None):
         self.conn = conn
         self.outbox = outbox
 
     def send(self, gift: dict, *, coins: int, event: dict, claim: Claim | None = None) -> Wallet | None:
-        """Debit the sender `coins` and record the gift (`gift`: its fields but the balance after),
-        its ledger entry and its event (an outbox row) -- all of it, or nothing if the wallet is
-        missing, frozen or short of coins (then None). One statement on PostgreSQL, which also
-        claims the request's key where `claim.in_statement` and, as the transaction's first, commits on its
-        own; elsewhere the conditional debit, then three inserts."""
+        """One statement on PostgreSQL, which also claims the request's key where
+        `claim.in_statement` and, as the transaction's first, commits on its own; elsewhere the
+        conditional debit, then three inserts."""
         now = utcnow()
         if self.conn.dialect.name == "postgresql":
             params = {"p_user_id": gift["sender_id"], "p_coins": coins, "p_delta": -coins, "p_now": now,
@@ -129,7 +169,7 @@ class GiftRepository:
             return None
         wallet = _wallet(row)
         self.conn.execute(_ADD_GIFT, {**gift, "balance_after": wallet.balance})
-        LedgerRepository(self.conn).record(wallet=wallet, kind="gift", delta_coins=-coins,
+        SqlAlchemyLedgerRepository(self.conn).record(wallet=wallet, kind="gift", delta_coins=-coins,
                                            reference=gift["gift_tx_id"])
         self.outbox.insert(event)
         return wallet
@@ -139,7 +179,6 @@ class GiftRepository:
         return GiftTransaction(**row._mapping) if row else None
 
     def leaderboard(self, stream_id: str, *, limit: int) -> list[tuple[str, int, int]]:
-        """(sender_id, coins, gifts) of a stream's top gifters, most coins first."""
         coins = sa.func.sum(gifts.c.total_coins).label("coins")
         rows = self.conn.execute(
             sa.select(gifts.c.sender_id, coins, sa.func.sum(gifts.c.quantity).label("gifts"))

@@ -4,9 +4,8 @@ from __future__ import annotations
 from flask import Blueprint
 
 from services.gifting.adapters import queries
-from services.gifting.adapters.repository import GiftRepository
 from services.gifting.api import schemas
-from services.gifting.bootstrap import Gifting
+from services.gifting.bootstrap import GiftingService
 from services.gifting.domain.catalog import CATALOG
 from services.gifting.domain.commands import SendGift
 from services.gifting.service_layer import handlers
@@ -18,7 +17,7 @@ from shared.openapi import doc
 from shared.web import KeyedCall, idempotent, json_body, keyset_page, query_args, requires
 
 
-def blueprint(gifting: Gifting) -> Blueprint:
+def blueprint(svc: GiftingService) -> Blueprint:
     bp = Blueprint("gifting", __name__, url_prefix="/v1")
 
     @bp.get("/gifts/catalog")
@@ -32,7 +31,7 @@ def blueprint(gifting: Gifting) -> Blueprint:
     @requires("wallets:read")
     @doc(summary="A user's coin balance and status", responses={200: schemas.WalletSchema})
     def wallet(user_id: str):
-        found = handlers.wallet_of(user_id, gifting.uow())
+        found = handlers.wallet_of(user_id, uow=svc.uow())
         return schema(schemas.WalletSchema).dump(found)
 
     @bp.get("/wallets/<user_id>/transactions")
@@ -42,15 +41,14 @@ def blueprint(gifting: Gifting) -> Blueprint:
     def transactions(user_id: str):
         args = query_args(schema(schemas.PageQuery))
         before = int(args["cursor"]) if args["cursor"] else None
-        with gifting.uow() as uow:
-            entries = uow.ledger.page(user_id, limit=args["limit"] + 1, before_id=before)
+        entries = handlers.ledger_of(user_id, uow=svc.uow(), limit=args["limit"] + 1, before_id=before)
         page, next_cursor = keyset_page(entries, args["limit"], lambda entry: str(entry.entry_id))
         return schema(schemas.LedgerPageSchema).dump({"user_id": user_id, "transactions": page,
                                                       "next_cursor": next_cursor})
 
     def gift_made(conn, gift_tx_id: str):
         """A retry's answer: the gift its first attempt made (its key row holds no body)."""
-        return schema(schemas.GiftTransactionSchema).dump(GiftRepository(conn, outbox=None).get(gift_tx_id)), 201
+        return schema(schemas.GiftTransactionSchema).dump(handlers.get_gift(gift_tx_id, uow=svc.uow(conn))), 201
 
     @bp.post("/gifts")
     @requires("gifts:send")
@@ -61,8 +59,8 @@ def blueprint(gifting: Gifting) -> Blueprint:
     def send_gift(call: KeyedCall):
         body = json_body(schema(schemas.SendGiftRequest))
         acting_for(body["sender_id"])  # whose coins: see shared.onbehalf
-        tx = handlers.send_gift(SendGift(**body), gifting.uow(conn=call.conn), claim=call.claim,
-                                diamonds_per_coin=gifting.settings.diamonds_per_coin)
+        tx = handlers.send_gift(SendGift(**body), uow=svc.uow(conn=call.conn), rules=svc.settings.rules,
+                                claim=call.claim)
         return schema(schemas.GiftTransactionSchema).dump(tx), 201
 
     @bp.get("/streams/<stream_id>/leaderboard")
@@ -71,8 +69,7 @@ def blueprint(gifting: Gifting) -> Blueprint:
          responses={200: schemas.LeaderboardSchema})
     def leaderboard(stream_id: str):
         args = query_args(schema(schemas.LeaderboardQuery))
-        with gifting.uow() as uow:
-            rows = uow.gifts.leaderboard(stream_id, limit=args["limit"])
+        rows = handlers.leaderboard(stream_id, uow=svc.uow(), limit=args["limit"])
         return schema(schemas.LeaderboardSchema).dump({"stream_id": stream_id, "leaderboard": [
             {"rank": rank, "sender_id": sender, "coins": coins, "gifts": count}
             for rank, (sender, coins, count) in enumerate(rows, start=1)]})
@@ -81,8 +78,8 @@ def blueprint(gifting: Gifting) -> Blueprint:
     @requires("audit:read")
     @doc(summary="Ledger totals and event counts, for the auditor", responses={200: schemas.GiftingTotalsSchema})
     def totals():
-        with snapshot(gifting.engine) as conn:
-            figures = {**queries.totals(conn), **event_counts(conn, gifting.tables)}
+        with snapshot(svc.engine) as conn:
+            figures = {**queries.totals(conn), **event_counts(conn, svc.tables)}
         return schema(schemas.GiftingTotalsSchema).dump(figures)
 
     return bp

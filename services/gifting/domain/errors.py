@@ -20,3 +20,7 @@ class WalletFrozen(DomainError):
 
 class InsufficientCoins(DomainError):
     code, kind, title = "insufficient-coins", "conflict", "Not enough coins"
+
+
+class GiftNotFound(DomainError):
+    code, kind, title = "gift-not-found", "not_found", "Gift not found"

@@ -5,32 +5,32 @@
 from __future__ import annotations
 
 from services.gifting.adapters.orm import tables
-from services.gifting.bootstrap import Gifting, bootstrap
+from services.gifting.bootstrap import GiftingService, bootstrap
 from services.gifting.domain.commands import ClawBackPurchase, CreditPurchase
 from services.gifting.service_layer import handlers
 from shared.contracts import PURCHASE_COMPLETED, PURCHASE_REVERSED
 from shared.runners import run_consumer
 
 
-def event_handlers(gifting: Gifting) -> dict:
+def event_handlers(svc: GiftingService) -> dict:
     """Topic -> handler(conn, envelope, data); each runs inside the consumer's batch transaction."""
 
     def on_purchase_completed(conn, _envelope, data):
         handlers.credit_purchase(CreditPurchase(purchase_id=data["purchase_id"], user_id=data["user_id"],
-                                                coins=data["coins"]), gifting.uow(conn))
+                                                coins=data["coins"]), uow=svc.uow(conn))
 
     def on_purchase_reversed(conn, _envelope, data):
         handlers.claw_back_purchase(ClawBackPurchase(purchase_id=data["purchase_id"],
                                                      chargeback_id=data["chargeback_id"],
                                                      user_id=data["user_id"], coins=data["coins"]),
-                                    gifting.uow(conn))
+                                    uow=svc.uow(conn))
 
     return {PURCHASE_COMPLETED.topic: on_purchase_completed, PURCHASE_REVERSED.topic: on_purchase_reversed}
 
 
 def main() -> None:
-    gifting = bootstrap()
-    run_consumer(gifting.settings.common, gifting.engine, tables["inbox"], event_handlers(gifting))
+    svc = bootstrap()
+    run_consumer(svc.settings.common, svc.engine, tables["inbox"], event_handlers(svc))
 
 
 if __name__ == "__main__":

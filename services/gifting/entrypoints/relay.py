@@ -5,8 +5,8 @@ from shared.runners import run_relay
 
 
 def main() -> None:
-    gifting = bootstrap()
-    run_relay(gifting.settings.common, gifting.engine, tables["outbox"])
+    svc = bootstrap()
+    run_relay(svc.settings.common, svc.engine, tables["outbox"])
 
 
 if __name__ == "__main__":

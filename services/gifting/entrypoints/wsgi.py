@@ -5,11 +5,11 @@ from flask import Flask
 
 from services.gifting.adapters.orm import tables
 from services.gifting.api.views import blueprint
-from services.gifting.bootstrap import Gifting, bootstrap
+from services.gifting.bootstrap import GiftingService, bootstrap
 from shared.web import Infra, create_app as create_base_app, lazy_app
 
 
-def create_app(svc: Gifting | None = None) -> Flask:
+def create_app(svc: GiftingService | None = None) -> Flask:
     svc = svc or bootstrap()
     return create_base_app(infra_=Infra(settings=svc.settings.common, engine=svc.engine, tables=tables),
                            blueprints=[blueprint(svc)], title="Coins gifting",

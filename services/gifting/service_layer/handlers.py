@@ -1,10 +1,13 @@
-"""Gifting's use cases: each takes a command and a unit of work, and commits once."""
+"""Gifting's use cases: each takes what is asked and, keyword-only, a unit of work and its
+dependencies; a change commits once."""
 from __future__ import annotations
 
 from services.gifting.domain.catalog import find_gift
 from services.gifting.domain.commands import ClawBackPurchase, CreditPurchase, SendGift
-from services.gifting.domain.model import GiftTransaction, Wallet, price_gift
-from services.gifting.service_layer.unit_of_work import GiftingUnitOfWork
+from services.gifting.domain.errors import GiftNotFound
+from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet, price_gift
+from services.gifting.domain.rules import GiftingRules
+from services.gifting.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.clock import utcnow
 from shared.contracts import GIFT_SENT
 from shared.db import StaleRead
@@ -12,7 +15,7 @@ from shared.idempotency import Claim
 from shared.ids import new_id
 
 
-def send_gift(cmd: SendGift, uow: GiftingUnitOfWork, *, diamonds_per_coin: int,
+def send_gift(cmd: SendGift, *, uow: AbstractUnitOfWork, rules: GiftingRules,
               claim: Claim | None = None) -> GiftTransaction:
     """Debit the sender and record the gift and its event, in one transaction; where `claim`
     is to be made in the gift's statement, that statement also claims the Idempotency-Key
@@ -21,7 +24,7 @@ def send_gift(cmd: SendGift, uow: GiftingUnitOfWork, *, diamonds_per_coin: int,
     cost = price_gift(gift=gift, quantity=cmd.quantity, sender_id=cmd.sender_id, creator_id=cmd.creator_id)
     fields = {"gift_tx_id": new_id(), "sender_id": cmd.sender_id, "creator_id": cmd.creator_id,
               "gift_id": gift.gift_id, "quantity": cmd.quantity, "coins_each": gift.coins, "total_coins": cost,
-              "diamonds": cost * diamonds_per_coin, "stream_id": cmd.stream_id, "sent_at": utcnow()}
+              "diamonds": rules.diamonds_for(cost), "stream_id": cmd.stream_id, "sent_at": utcnow()}
     with uow:
         event = uow.outbox.row(GIFT_SENT, {
             "gift_tx_id": fields["gift_tx_id"], "sender_id": cmd.sender_id, "creator_id": cmd.creator_id,
@@ -36,7 +39,7 @@ def send_gift(cmd: SendGift, uow: GiftingUnitOfWork, *, diamonds_per_coin: int,
     return GiftTransaction(**fields, balance_after=wallet.balance)
 
 
-def credit_purchase(cmd: CreditPurchase, uow: GiftingUnitOfWork) -> Wallet:
+def credit_purchase(cmd: CreditPurchase, *, uow: AbstractUnitOfWork) -> Wallet:
     with uow:
         wallet = uow.wallets.get_or_create_for_update(cmd.user_id)
         wallet.credit(cmd.coins)
@@ -46,7 +49,7 @@ def credit_purchase(cmd: CreditPurchase, uow: GiftingUnitOfWork) -> Wallet:
     return wallet
 
 
-def claw_back_purchase(cmd: ClawBackPurchase, uow: GiftingUnitOfWork) -> Wallet:
+def claw_back_purchase(cmd: ClawBackPurchase, *, uow: AbstractUnitOfWork) -> Wallet:
     with uow:
         wallet = uow.wallets.get_or_create_for_update(cmd.user_id)
         wallet.claw_back(cmd.coins)
@@ -56,7 +59,27 @@ def claw_back_purchase(cmd: ClawBackPurchase, uow: GiftingUnitOfWork) -> Wallet:
     return wallet
 
 
-def wallet_of(user_id: str, uow: GiftingUnitOfWork) -> Wallet:
+def wallet_of(user_id: str, *, uow: AbstractUnitOfWork) -> Wallet:
     """A user with no purchases has an empty, active wallet."""
     with uow:
         return uow.wallets.get(user_id) or Wallet(user_id=user_id)
+
+
+def ledger_of(user_id: str, *, uow: AbstractUnitOfWork, limit: int, before_id: int | None) -> list[LedgerEntry]:
+    """A wallet's ledger entries, newest first, older than `before_id` if given."""
+    with uow:
+        return uow.ledger.page(user_id, limit=limit, before_id=before_id)
+
+
+def leaderboard(stream_id: str, *, uow: AbstractUnitOfWork, limit: int) -> list[tuple[str, int, int]]:
+    """(sender_id, coins, gifts) of a stream's top gifters, most coins first."""
+    with uow:
+        return uow.gifts.leaderboard(stream_id, limit=limit)
+
+
+def get_gift(gift_tx_id: str, *, uow: AbstractUnitOfWork) -> GiftTransaction:
+    with uow:
+        gift = uow.gifts.get(gift_tx_id)
+    if gift is None:
+        raise GiftNotFound(f"There is no gift {gift_tx_id}.")
+    return gift

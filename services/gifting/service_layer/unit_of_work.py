@@ -1,20 +1,49 @@
-"""Gifting's unit of work: one transaction with wallets, ledger, gifts and the outbox."""
+"""Gifting's unit of work: wallets, ledger, gifts and the outbox in one transaction.
+
+`AbstractUnitOfWork` is what the handlers know; `SqlAlchemyUnitOfWork` is production's, and
+tests/fakes/gifting.py holds the in-memory fake. `with uow: ...; uow.commit()` is one
+transaction (leaving without commit rolls back); a uow may be entered again, never nested.
+"""
 from __future__ import annotations
 
+import abc
+
 from services.gifting.adapters.orm import tables
-from services.gifting.adapters.repository import GiftRepository, LedgerRepository, WalletRepository
+from services.gifting.adapters.repository import (AbstractGiftRepository, AbstractLedgerRepository,
+                                                  AbstractWalletRepository, SqlAlchemyGiftRepository,
+                                                  SqlAlchemyLedgerRepository, SqlAlchemyWalletRepository)
+from shared.outbox import Outbox
 from shared.uow import SqlUnitOfWork
 
 
-class GiftingUnitOfWork(SqlUnitOfWork):
-    wallets: WalletRepository
-    ledger: LedgerRepository
-    gifts: GiftRepository
+class AbstractUnitOfWork(abc.ABC):
+    wallets: AbstractWalletRepository
+    ledger: AbstractLedgerRepository
+    gifts: AbstractGiftRepository
+    outbox: Outbox
+
+    def __enter__(self) -> AbstractUnitOfWork:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.rollback()
+
+    @abc.abstractmethod
+    def commit(self) -> None:
+        """Keep everything done since `with uow:` began."""
+
+    @abc.abstractmethod
+    def rollback(self) -> None:
+        """Drop everything done since `with uow:` began and not committed."""
+
+
+class SqlAlchemyUnitOfWork(SqlUnitOfWork, AbstractUnitOfWork):
+    """On the engine's own connection, or joined to `conn`'s transaction (then its owner commits)."""
 
     def __init__(self, engine, conn=None):
         super().__init__(engine, tables["outbox"], "gifting", conn=conn)
 
     def _start(self, conn) -> None:
-        self.wallets = WalletRepository(conn)
-        self.ledger = LedgerRepository(conn)
-        self.gifts = GiftRepository(conn, self.outbox)
+        self.wallets = SqlAlchemyWalletRepository(conn)
+        self.ledger = SqlAlchemyLedgerRepository(conn)
+        self.gifts = SqlAlchemyGiftRepository(conn, self.outbox)

@@ -1,6 +1,8 @@
-"""Reading and writing creators, accounts, earnings and withdrawals with SQLAlchemy Core."""
+"""The payout service's repositories: the abstract ports the handlers use, and their SQLAlchemy
+Core adapters on the unit of work's connection (the in-memory fakes are in tests/fakes)."""
 from __future__ import annotations
 
+import abc
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -12,7 +14,84 @@ from services.payout.domain.model import (FAILED, PENDING, PROCESSING, Creator, 
 from shared.db import StaleRead, add_to_columns, insert_ignore, insert_ignore_many, lock_for_update
 
 
-class CreatorRepository:
+class AbstractCreatorRepository(abc.ABC):
+    @abc.abstractmethod
+    def get(self, creator_id: str) -> Creator | None:
+        """A registered creator."""
+
+    @abc.abstractmethod
+    def add(self, creator: Creator) -> bool:
+        """Insert a new creator; False if one with this id exists already."""
+
+    @abc.abstractmethod
+    def get_for_update(self, creator_id: str) -> Creator | None:
+        """A registered creator, locked until the transaction ends."""
+
+    @abc.abstractmethod
+    def change_method(self, change: PayoutMethodChange) -> None:
+        """Point the creator's payouts elsewhere and record the change, in the caller's transaction."""
+
+    @abc.abstractmethod
+    def method_changes(self, creator_id: str) -> list[PayoutMethodChange]:
+        """A creator's payout method changes, newest first."""
+
+
+class AbstractAccountRepository(abc.ABC):
+    @abc.abstractmethod
+    def get(self, creator_id: str) -> CreatorAccount | None:
+        """A creator's diamond account, if any gift ever credited it."""
+
+    @abc.abstractmethod
+    def get_or_create_for_update(self, creator_id: str) -> CreatorAccount:
+        """The account, created empty if missing, locked until the transaction ends."""
+
+    @abc.abstractmethod
+    def credit_many(self, diamonds_by_creator: dict[str, int]) -> None:
+        """Add diamonds to many creators' accounts (created as needed) in one statement batch."""
+
+    @abc.abstractmethod
+    def save(self, account: CreatorAccount) -> None:
+        """Store the account if nobody changed it since it was read (else StaleRead); bumps its version."""
+
+
+class AbstractEarningsRepository(abc.ABC):
+    @abc.abstractmethod
+    def add(self, *, gift_tx_id: str, creator_id: str, sender_id: str, diamonds: int, earned_at: datetime,
+            available_at: datetime) -> bool:
+        """Record one gift's diamonds; False if this gift was credited already."""
+
+    @abc.abstractmethod
+    def add_many(self, rows: list[dict]) -> set[str]:
+        """Record many gifts' diamonds (rows as for `add`); returns the gift_tx_ids that were new."""
+
+    @abc.abstractmethod
+    def pending(self, creator_id: str, now: datetime) -> int:
+        """Diamonds still on hold."""
+
+
+class AbstractWithdrawalRepository(abc.ABC):
+    @abc.abstractmethod
+    def add(self, withdrawal: Withdrawal) -> None:
+        """Store a new withdrawal."""
+
+    @abc.abstractmethod
+    def get(self, withdrawal_id: str, *, for_update: bool = False) -> Withdrawal | None:
+        """One withdrawal; `for_update` locks it until the transaction ends."""
+
+    @abc.abstractmethod
+    def gross_since(self, creator_id: str, since: datetime) -> int:
+        """Cents asked for since `since`, failed withdrawals excepted (their money came back)."""
+
+    @abc.abstractmethod
+    def update(self, withdrawal: Withdrawal) -> None:
+        """Store a withdrawal's status, claim, attempts and outcome."""
+
+    @abc.abstractmethod
+    def claim_due(self, now: datetime, *, limit: int) -> list[Withdrawal]:
+        """Pending withdrawals, and processing ones whose worker's claim ran out, oldest first."""
+
+
+class SqlAlchemyCreatorRepository(AbstractCreatorRepository):
     def __init__(self, conn: Connection):
         self.conn = conn
 
@@ -21,7 +100,6 @@ class CreatorRepository:
         return Creator(**row._mapping) if row else None
 
     def add(self, creator: Creator) -> bool:
-        """Insert a new creator; False if one with this id exists already."""
         return insert_ignore(self.conn, creators, vars(creator), ["creator_id"])
 
     def get_for_update(self, creator_id: str) -> Creator | None:
@@ -30,20 +108,18 @@ class CreatorRepository:
         return Creator(**row._mapping) if row else None
 
     def change_method(self, change: PayoutMethodChange) -> None:
-        """Point the creator's payouts elsewhere and record the change, in the caller's transaction."""
         self.conn.execute(creators.update().where(creators.c.creator_id == change.creator_id).values(
             payout_method=change.new_method, payout_account=change.new_account, updated_at=change.changed_at))
         self.conn.execute(payout_method_changes.insert().values(vars(change)))
 
     def method_changes(self, creator_id: str) -> list[PayoutMethodChange]:
-        """A creator's payout method changes, newest first."""
         c = payout_method_changes.c
         rows = self.conn.execute(sa.select(payout_method_changes).where(c.creator_id == creator_id)
                                  .order_by(c.changed_at.desc(), c.change_id.desc()))
         return [PayoutMethodChange(**row._mapping) for row in rows]
 
 
-class AccountRepository:
+class SqlAlchemyAccountRepository(AbstractAccountRepository):
     def __init__(self, conn: Connection):
         self.conn = conn
 
@@ -60,7 +136,6 @@ class AccountRepository:
         return CreatorAccount(**row._mapping)
 
     def credit_many(self, diamonds_by_creator: dict[str, int]) -> None:
-        """Add diamonds to many creators' accounts (created as needed) in one statement batch."""
         add_to_columns(self.conn, creator_accounts, "creator_id",
                        {creator: {"credited_diamonds": n} for creator, n in diamonds_by_creator.items()},
                        ["credited_diamonds"], {"reserved_diamonds": 0, "withdrawn_diamonds": 0, "version": 0})
@@ -76,28 +151,25 @@ class AccountRepository:
         account.version += 1
 
 
-class EarningsRepository:
+class SqlAlchemyEarningsRepository(AbstractEarningsRepository):
     def __init__(self, conn: Connection):
         self.conn = conn
 
     def add(self, *, gift_tx_id: str, creator_id: str, sender_id: str, diamonds: int, earned_at: datetime,
             available_at: datetime) -> bool:
-        """Record one gift's diamonds; False if this gift was credited already."""
         return insert_ignore(self.conn, earnings, {
             "gift_tx_id": gift_tx_id, "creator_id": creator_id, "sender_id": sender_id, "diamonds": diamonds,
             "earned_at": earned_at, "available_at": available_at}, ["gift_tx_id"])
 
     def add_many(self, rows: list[dict]) -> set[str]:
-        """Record many gifts' diamonds (rows as for `add`); returns the gift_tx_ids that were new."""
         return insert_ignore_many(self.conn, earnings, rows, ["gift_tx_id"], returning="gift_tx_id")
 
     def pending(self, creator_id: str, now: datetime) -> int:
-        """Diamonds still on hold."""
         return int(self.conn.execute(sa.select(sa.func.coalesce(sa.func.sum(earnings.c.diamonds), 0)).where(
             earnings.c.creator_id == creator_id, earnings.c.available_at > now)).scalar())
 
 
-class WithdrawalRepository:
+class SqlAlchemyWithdrawalRepository(AbstractWithdrawalRepository):
     def __init__(self, conn: Connection):
         self.conn = conn
 
@@ -110,7 +182,6 @@ class WithdrawalRepository:
         return Withdrawal(**row._mapping) if row else None
 
     def gross_since(self, creator_id: str, since: datetime) -> int:
-        """Cents asked for since `since`, failed withdrawals excepted (their money came back)."""
         return int(self.conn.execute(sa.select(sa.func.coalesce(sa.func.sum(withdrawals.c.gross_minor), 0)).where(
             withdrawals.c.creator_id == creator_id, withdrawals.c.created_at >= since,
             withdrawals.c.status != FAILED)).scalar())
@@ -121,7 +192,6 @@ class WithdrawalRepository:
             failure_reason=w.failure_reason, settled_at=w.settled_at, attempts=w.attempts))
 
     def claim_due(self, now: datetime, *, limit: int) -> list[Withdrawal]:
-        """Pending withdrawals, and processing ones whose worker's claim ran out, oldest first."""
         c = withdrawals.c
         query = (sa.select(withdrawals)
                  .where(sa.or_(c.status == PENDING, sa.and_(c.status == PROCESSING, c.claimed_until < now)))

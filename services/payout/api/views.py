@@ -14,7 +14,6 @@ from shared.audit import event_counts
 from shared.clock import utcnow
 from shared.db import snapshot
 from shared.fields import schema
-from shared.ids import new_id
 from shared.onbehalf import acting_for
 from shared.openapi import doc
 from shared.web import KeyedCall, idempotent, json_body, requires
@@ -37,7 +36,7 @@ def blueprint(svc: PayoutService) -> Blueprint:
         cmd = RegisterCreator(creator_id=body["creator_id"], country=body["country"], birth_date=body["birth_date"],
                               payout_method=body["payout_method"]["type"],
                               payout_account=body["payout_method"]["account"])
-        creator, created = handlers.register_creator(cmd, svc.uow(conn=call.conn), rules=rules)
+        creator, created = handlers.register_creator(cmd, uow=svc.uow(conn=call.conn), rules=rules)
         return schema(schemas.CreatorSchema).dump(creator), 201 if created else 200
 
     @bp.put("/creators/<creator_id>/payout-method")
@@ -51,7 +50,7 @@ def blueprint(svc: PayoutService) -> Blueprint:
         acting_for(creator_id)
         cmd = ChangePayoutMethod(creator_id=creator_id, payout_method=body["payout_method"]["type"],
                                  payout_account=body["payout_method"]["account"], changed_by=g.caller.name)
-        change = handlers.change_payout_method(cmd, svc.uow(conn=call.conn), new_id=new_id)
+        change = handlers.change_payout_method(cmd, uow=svc.uow(conn=call.conn))
         return schema(schemas.PayoutMethodChangeSchema).dump(change)
 
     @bp.get("/creators/<creator_id>/payout-method-changes")
@@ -59,14 +58,14 @@ def blueprint(svc: PayoutService) -> Blueprint:
     @doc(summary="Who changed a creator's payout method and when, newest first",
          responses={200: schemas.PayoutMethodChangesSchema}, errors={404: "Creator not registered"})
     def method_changes(creator_id: str):
-        changes = handlers.payout_method_changes(creator_id, svc.uow())
+        changes = handlers.payout_method_changes(creator_id, uow=svc.uow())
         return schema(schemas.PayoutMethodChangesSchema).dump({"creator_id": creator_id, "changes": changes})
 
     @bp.get("/creators/<creator_id>/earnings")
     @requires("earnings:read")
     @doc(summary="A creator's diamonds: total, pending, available, withdrawn", responses={200: schemas.EarningsSchema})
     def earnings(creator_id: str):
-        found = handlers.earnings_of(creator_id, svc.uow())
+        found = handlers.earnings_of(creator_id, uow=svc.uow())
         return schema(schemas.EarningsSchema).dump({
             "creator_id": creator_id, "total": found.total, "pending": found.pending, "available": found.available,
             "withdrawn": found.withdrawn, "in_flight": found.in_flight, "paid_out": found.paid_out,
@@ -83,14 +82,14 @@ def blueprint(svc: PayoutService) -> Blueprint:
         body = json_body(schema(schemas.WithdrawalRequest))
         acting_for(body["creator_id"])
         cmd = RequestWithdrawal(creator_id=body["creator_id"], amount_minor=body["amount_minor"])
-        withdrawal = handlers.request_withdrawal(cmd, svc.uow(conn=call.conn), rules=rules)
+        withdrawal = handlers.request_withdrawal(cmd, uow=svc.uow(conn=call.conn), rules=rules)
         return schema(schemas.WithdrawalSchema).dump(withdrawal), 201
 
     @bp.get("/withdrawals/<withdrawal_id>")
     @requires("withdrawals:read")
     @doc(summary="One withdrawal", responses={200: schemas.WithdrawalSchema}, errors={404: "No such withdrawal"})
     def withdrawal(withdrawal_id: str):
-        return schema(schemas.WithdrawalSchema).dump(handlers.get_withdrawal(withdrawal_id, svc.uow()))
+        return schema(schemas.WithdrawalSchema).dump(handlers.get_withdrawal(withdrawal_id, uow=svc.uow()))
 
     @bp.get("/internal/totals")
     @requires("audit:read")

@@ -22,10 +22,10 @@ def event_handlers(svc: PayoutService) -> dict:
                               sender_id=data["sender_id"], diamonds=data["diamonds"], sent_at=data["sent_at"])
 
     def on_gift_sent(conn, _envelope, data):
-        handlers.credit_earnings(credit(data), svc.uow(conn), rules=svc.settings.rules)
+        handlers.credit_earnings(credit(data), uow=svc.uow(conn), rules=svc.settings.rules)
 
     def on_gifts_sent(conn, events):
-        handlers.credit_earnings_many([credit(data) for _envelope, data in events], svc.uow(conn),
+        handlers.credit_earnings_many([credit(data) for _envelope, data in events], uow=svc.uow(conn),
                                       rules=svc.settings.rules)
 
     return {GIFT_SENT.topic: Apply(one=on_gift_sent, many=on_gifts_sent)}

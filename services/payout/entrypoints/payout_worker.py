@@ -22,12 +22,12 @@ log = logging.getLogger(__name__)
 
 def run_once(svc: PayoutService) -> int:
     """Claim and settle one batch; returns how many withdrawals were settled."""
-    claimed = retry_transient(lambda: handlers.claim_payouts(svc.uow(), limit=svc.settings.worker_batch,
+    claimed = retry_transient(lambda: handlers.claim_payouts(uow=svc.uow(), limit=svc.settings.worker_batch,
                                                              lease_seconds=svc.settings.worker_lease_seconds))
     for withdrawal in claimed:  # each on its own: one that fails never holds up the rest of the batch
         token = set_trace_id(new_trace_id())
         try:
-            settled = retry_transient(lambda: handlers.pay_out(withdrawal, svc.uow, processor=svc.processor,
+            settled = retry_transient(lambda: handlers.pay_out(withdrawal, uow=svc.uow(), processor=svc.processor,
                                                                max_attempts=svc.settings.max_attempts))
             log.info("withdrawal sent", extra={"withdrawal_id": settled.withdrawal_id, "status": settled.status,
                                                "attempt": withdrawal.attempts})

@@ -2,21 +2,20 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
-from typing import Callable
 
-from services.payout.adapters.payouts import FAILED as FAILED_PAYOUT, PAID, UNKNOWN, PayoutProcessor, PayoutResult
+from services.payout.adapters.processor import FAILED as FAILED_PAYOUT, PAID, UNKNOWN, PayoutProcessor, PayoutResult
 from services.payout.domain.commands import ChangePayoutMethod, CreditEarnings, RegisterCreator, RequestWithdrawal
 from services.payout.domain.errors import CreatorAlreadyRegistered, CreatorNotRegistered, WithdrawalNotFound
 from services.payout.domain.model import (COMPLETED, FAILED, PENDING, PROCESSING, Creator, CreatorAccount, Earnings,
                                           PayoutMethodChange, Withdrawal)
 from services.payout.domain.rules import PAYOUT_CURRENCY, PayoutRules
-from services.payout.service_layer.unit_of_work import PayoutUnitOfWork
+from services.payout.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.clock import utcnow
 from shared.contracts import WITHDRAWAL_COMPLETED, WITHDRAWAL_FAILED
 from shared.ids import new_id
 
 
-def register_creator(cmd: RegisterCreator, uow: PayoutUnitOfWork, *, rules: PayoutRules) -> tuple[Creator, bool]:
+def register_creator(cmd: RegisterCreator, *, uow: AbstractUnitOfWork, rules: PayoutRules) -> tuple[Creator, bool]:
     """Register a creator; True if newly registered. The same registration again changes nothing;
     a different one is refused: a payout method changes only through `change_payout_method`."""
     now = utcnow()
@@ -38,8 +37,7 @@ def register_creator(cmd: RegisterCreator, uow: PayoutUnitOfWork, *, rules: Payo
     return creator, created
 
 
-def change_payout_method(cmd: ChangePayoutMethod, uow: PayoutUnitOfWork, *, new_id: Callable[[], str]
-                         ) -> PayoutMethodChange:
+def change_payout_method(cmd: ChangePayoutMethod, *, uow: AbstractUnitOfWork) -> PayoutMethodChange:
     """Point a creator's future payouts elsewhere, recording the old and new method, who and when.
     Withdrawals already requested keep the method they were made with."""
     with uow:
@@ -55,14 +53,14 @@ def change_payout_method(cmd: ChangePayoutMethod, uow: PayoutUnitOfWork, *, new_
     return change
 
 
-def payout_method_changes(creator_id: str, uow: PayoutUnitOfWork) -> list[PayoutMethodChange]:
+def payout_method_changes(creator_id: str, *, uow: AbstractUnitOfWork) -> list[PayoutMethodChange]:
     with uow:
         if uow.creators.get(creator_id) is None:
             raise CreatorNotRegistered()
         return uow.creators.method_changes(creator_id)
 
 
-def credit_earnings(cmd: CreditEarnings, uow: PayoutUnitOfWork, *, rules: PayoutRules) -> None:
+def credit_earnings(cmd: CreditEarnings, *, uow: AbstractUnitOfWork, rules: PayoutRules) -> None:
     with uow:
         fresh = uow.earnings.add(gift_tx_id=cmd.gift_tx_id, creator_id=cmd.creator_id, sender_id=cmd.sender_id,
                                  diamonds=cmd.diamonds, earned_at=cmd.sent_at,
@@ -74,7 +72,7 @@ def credit_earnings(cmd: CreditEarnings, uow: PayoutUnitOfWork, *, rules: Payout
         uow.commit()
 
 
-def credit_earnings_many(cmds: list[CreditEarnings], uow: PayoutUnitOfWork, *, rules: PayoutRules) -> None:
+def credit_earnings_many(cmds: list[CreditEarnings], *, uow: AbstractUnitOfWork, rules: PayoutRules) -> None:
     """`credit_earnings` for a batch of gifts, set-wise: one insert of the earnings, then one
     increment per creator for the gifts that were new. Same effect as one by one, in order."""
     hold = timedelta(seconds=rules.hold_seconds)
@@ -93,7 +91,7 @@ def credit_earnings_many(cmds: list[CreditEarnings], uow: PayoutUnitOfWork, *, r
         uow.commit()
 
 
-def request_withdrawal(cmd: RequestWithdrawal, uow: PayoutUnitOfWork, *, rules: PayoutRules) -> Withdrawal:
+def request_withdrawal(cmd: RequestWithdrawal, *, uow: AbstractUnitOfWork, rules: PayoutRules) -> Withdrawal:
     with uow:
         creator = uow.creators.get(cmd.creator_id)
         if creator is None:
@@ -117,7 +115,7 @@ def request_withdrawal(cmd: RequestWithdrawal, uow: PayoutUnitOfWork, *, rules: 
     return withdrawal
 
 
-def claim_payouts(uow: PayoutUnitOfWork, *, limit: int, lease_seconds: int) -> list[Withdrawal]:
+def claim_payouts(*, uow: AbstractUnitOfWork, limit: int, lease_seconds: int) -> list[Withdrawal]:
     """Take due withdrawals for this worker (status processing, with a lease that may run out),
     counting each claim as an attempt."""
     now = utcnow()
@@ -131,7 +129,7 @@ def claim_payouts(uow: PayoutUnitOfWork, *, limit: int, lease_seconds: int) -> l
     return claimed
 
 
-def pay_out(withdrawal: Withdrawal, uow_factory: Callable[[], PayoutUnitOfWork], *, processor: PayoutProcessor,
+def pay_out(withdrawal: Withdrawal, *, uow: AbstractUnitOfWork, processor: PayoutProcessor,
             max_attempts: int) -> Withdrawal:
     """Send one claimed withdrawal to the processor, then settle it: paid, or diamonds returned.
     An unknown outcome leaves it processing, claimed again after its lease (the processor
@@ -146,10 +144,10 @@ def pay_out(withdrawal: Withdrawal, uow_factory: Callable[[], PayoutUnitOfWork],
             FAILED_PAYOUT, failure_reason=f"not paid after {max_attempts} attempts")
     if result.outcome == UNKNOWN:
         return withdrawal
-    return settle_payout(withdrawal.withdrawal_id, uow_factory(), result)
+    return settle_payout(withdrawal.withdrawal_id, uow=uow, result=result)
 
 
-def settle_payout(withdrawal_id: str, uow: PayoutUnitOfWork, result: PayoutResult) -> Withdrawal:
+def settle_payout(withdrawal_id: str, *, uow: AbstractUnitOfWork, result: PayoutResult) -> Withdrawal:
     """Record a withdrawal's known outcome and its event: paid, or failed with its diamonds returned."""
     with uow:
         current = uow.withdrawals.get(withdrawal_id, for_update=True)
@@ -174,7 +172,7 @@ def settle_payout(withdrawal_id: str, uow: PayoutUnitOfWork, result: PayoutResul
     return current
 
 
-def earnings_of(creator_id: str, uow: PayoutUnitOfWork) -> Earnings:
+def earnings_of(creator_id: str, *, uow: AbstractUnitOfWork) -> Earnings:
     with uow:
         account = uow.accounts.get(creator_id) or CreatorAccount(creator_id=creator_id)
         pending = uow.earnings.pending(creator_id, utcnow())
@@ -183,7 +181,7 @@ def earnings_of(creator_id: str, uow: PayoutUnitOfWork) -> Earnings:
                     paid_out=account.withdrawn_diamonds)
 
 
-def get_withdrawal(withdrawal_id: str, uow: PayoutUnitOfWork) -> Withdrawal:
+def get_withdrawal(withdrawal_id: str, *, uow: AbstractUnitOfWork) -> Withdrawal:
     with uow:
         withdrawal = uow.withdrawals.get(withdrawal_id)
     if withdrawal is None:

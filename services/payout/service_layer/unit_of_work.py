@@ -1,23 +1,53 @@
-"""The payout service's unit of work."""
+"""The payout service's unit of work: creators, accounts, earnings, withdrawals and the outbox in
+one transaction.
+
+`AbstractUnitOfWork` is what the handlers know; `SqlAlchemyUnitOfWork` is production's, and
+tests/fakes/payout.py holds the in-memory fake. `with uow: ...; uow.commit()` is one
+transaction (leaving without commit rolls back); a uow may be entered again, never nested.
+"""
 from __future__ import annotations
 
+import abc
+
 from services.payout.adapters.orm import tables
-from services.payout.adapters.repository import (AccountRepository, CreatorRepository, EarningsRepository,
-                                                 WithdrawalRepository)
+from services.payout.adapters.repository import (AbstractAccountRepository, AbstractCreatorRepository,
+                                                 AbstractEarningsRepository, AbstractWithdrawalRepository,
+                                                 SqlAlchemyAccountRepository, SqlAlchemyCreatorRepository,
+                                                 SqlAlchemyEarningsRepository, SqlAlchemyWithdrawalRepository)
+from shared.outbox import Outbox
 from shared.uow import SqlUnitOfWork
 
 
-class PayoutUnitOfWork(SqlUnitOfWork):
-    creators: CreatorRepository
-    accounts: AccountRepository
-    earnings: EarningsRepository
-    withdrawals: WithdrawalRepository
+class AbstractUnitOfWork(abc.ABC):
+    creators: AbstractCreatorRepository
+    accounts: AbstractAccountRepository
+    earnings: AbstractEarningsRepository
+    withdrawals: AbstractWithdrawalRepository
+    outbox: Outbox
+
+    def __enter__(self) -> AbstractUnitOfWork:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.rollback()
+
+    @abc.abstractmethod
+    def commit(self) -> None:
+        """Keep everything done since `with uow:` began."""
+
+    @abc.abstractmethod
+    def rollback(self) -> None:
+        """Drop everything done since `with uow:` began and not committed."""
+
+
+class SqlAlchemyUnitOfWork(SqlUnitOfWork, AbstractUnitOfWork):
+    """On the engine's own connection, or joined to `conn`'s transaction (then its owner commits)."""
 
     def __init__(self, engine, conn=None):
         super().__init__(engine, tables["outbox"], "payout", conn=conn)
 
     def _start(self, conn) -> None:
-        self.creators = CreatorRepository(conn)
-        self.accounts = AccountRepository(conn)
-        self.earnings = EarningsRepository(conn)
-        self.withdrawals = WithdrawalRepository(conn)
+        self.creators = SqlAlchemyCreatorRepository(conn)
+        self.accounts = SqlAlchemyAccountRepository(conn)
+        self.earnings = SqlAlchemyEarningsRepository(conn)
+        self.withdrawals = SqlAlchemyWithdrawalRepository(conn)

@@ -8,11 +8,10 @@ from datetime import datetime, timedelta
 from flask import Blueprint
 from marshmallow import ValidationError
 
-from services.purchase.adapters.repository import totals as purchase_totals
+from services.purchase.adapters import queries
 from services.purchase.api import schemas
 from services.purchase.bootstrap import PurchaseService
 from services.purchase.domain.commands import BuyCoins, RecordChargeback
-from services.purchase.domain.pricing import price_list_for
 from services.purchase.service_layer import handlers
 from shared.audit import event_counts
 from shared.clock import utcnow
@@ -32,8 +31,7 @@ def blueprint(svc: PurchaseService) -> Blueprint:
          responses={200: schemas.PackagesSchema}, errors={403: "Country not served"})
     def packages():
         country = query_args(schema(schemas.CountryQuery))["country"]
-        svc.settings.rules.check_country(country)
-        prices = price_list_for(country)
+        prices = handlers.price_list(country, rules=svc.settings.rules)
         return schema(schemas.PackagesSchema).dump({"country": prices.country, "currency": prices.currency,
                                                     "minor_unit_digits": prices.minor_unit_digits,
                                                     "packages": prices.packages})
@@ -52,7 +50,7 @@ def blueprint(svc: PurchaseService) -> Blueprint:
         cmd = BuyCoins(user_id=body["user_id"], country=body["country"], birth_date=body["birth_date"],
                        payment_method=body["payment"]["method"], payment_token=body["payment"]["token"],
                        package_id=body.get("package_id"), coins=body.get("coins"))
-        purchase = handlers.buy_coins(cmd, svc.uow, processor=svc.processor, rules=svc.settings.rules,
+        purchase = handlers.buy_coins(cmd, uow=svc.uow(), processor=svc.processor, rules=svc.settings.rules,
                                       claim=call.claim)
         return schema(schemas.PurchaseSchema).dump(purchase), 201
 
@@ -60,7 +58,7 @@ def blueprint(svc: PurchaseService) -> Blueprint:
     @requires("purchases:read")
     @doc(summary="One purchase", responses={200: schemas.PurchaseSchema}, errors={404: "No such purchase"})
     def purchase(purchase_id: str):
-        return schema(schemas.PurchaseSchema).dump(handlers.get_purchase(purchase_id, svc.uow()))
+        return schema(schemas.PurchaseSchema).dump(handlers.get_purchase(purchase_id, uow=svc.uow()))
 
     @bp.get("/users/<user_id>/purchases")
     @requires("purchases:read")
@@ -69,8 +67,7 @@ def blueprint(svc: PurchaseService) -> Blueprint:
     def user_purchases(user_id: str):
         args = query_args(schema(schemas.PageQuery))
         before = _decode_cursor(args["cursor"]) if args["cursor"] else None
-        with svc.uow() as uow:
-            found = uow.purchases.of_user(user_id, limit=args["limit"] + 1, before=before)
+        found = handlers.purchases_of(user_id, uow=svc.uow(), limit=args["limit"] + 1, before=before)
         page, next_cursor = keyset_page(found, args["limit"], _encode_cursor)
         return schema(schemas.PurchasePageSchema).dump({"user_id": user_id, "purchases": page,
                                                         "next_cursor": next_cursor})
@@ -80,7 +77,7 @@ def blueprint(svc: PurchaseService) -> Blueprint:
     @doc(summary="Ask for a refund (always refused: coins are non-refundable)",
          errors={404: "No such purchase", 422: "Coins are non-refundable"})
     def refund(purchase_id: str):
-        handlers.refuse_refund(purchase_id, svc.uow())
+        handlers.refuse_refund(purchase_id, uow=svc.uow())
 
     @bp.post("/chargebacks")
     @requires("chargebacks:create")
@@ -91,7 +88,7 @@ def blueprint(svc: PurchaseService) -> Blueprint:
     def chargeback(call: KeyedCall):
         body = json_body(schema(schemas.ChargebackRequest))
         cmd = RecordChargeback(purchase_id=body["purchase_id"], reason=body["reason"])
-        result = handlers.record_chargeback(cmd, svc.uow(conn=call.conn))
+        result = handlers.record_chargeback(cmd, uow=svc.uow(conn=call.conn))
         return schema(schemas.ChargebackSchema).dump(result), 201
 
     @bp.get("/internal/totals")
@@ -101,7 +98,7 @@ def blueprint(svc: PurchaseService) -> Blueprint:
     def totals():
         with snapshot(svc.engine) as conn:
             overdue_before = utcnow() - timedelta(seconds=svc.settings.overdue_seconds)
-            figures = {**purchase_totals(conn, overdue_before=overdue_before), **event_counts(conn, svc.tables)}
+            figures = {**queries.totals(conn, overdue_before=overdue_before), **event_counts(conn, svc.tables)}
         return schema(schemas.PurchaseTotalsSchema).dump(figures)
 
     return bp

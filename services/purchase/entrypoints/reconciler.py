@@ -25,7 +25,7 @@ def loop(svc: PurchaseService, stop: threading.Event, health: ProcessHealth | No
     while not stop.is_set():
         health.beat()
         try:
-            reconcile_purchases(svc.uow, processor=svc.processor, older_than=older_than)
+            reconcile_purchases(uow=svc.uow(), processor=svc.processor, older_than=older_than)
             health.report("sweep", True)
         except Exception as exc:  # noqa: BLE001 - the database may be down: the next sweep tries again
             log.exception("reconciliation sweep failed")

@@ -9,16 +9,15 @@ reconciler (`reconcile.py`) settles it if none comes.
 """
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Callable
+from datetime import datetime, timedelta
 
-from services.purchase.adapters.payments import APPROVED, DECLINED as CHARGE_DECLINED, ChargeResult, PaymentProcessor
+from services.purchase.adapters.processor import APPROVED, DECLINED as CHARGE_DECLINED, ChargeResult, PaymentProcessor
 from services.purchase.domain.commands import BuyCoins, RecordChargeback
 from services.purchase.domain.errors import ChargeOutcomeUnknown, NonRefundable, PaymentDeclined, PurchaseNotFound
 from services.purchase.domain.model import DECLINED, PENDING, Chargeback, Purchase
-from services.purchase.domain.pricing import price_list_for
+from services.purchase.domain.pricing import PriceList, price_list_for
 from services.purchase.domain.rules import PurchaseRules
-from services.purchase.service_layer.unit_of_work import PurchaseUnitOfWork
+from services.purchase.service_layer.unit_of_work import AbstractUnitOfWork
 from shared import faults
 from shared.clock import utcnow
 from shared.contracts import PURCHASE_COMPLETED, PURCHASE_REVERSED
@@ -26,26 +25,29 @@ from shared.db import retry_transient
 from shared.idempotency import Claim
 from shared.ids import new_id
 
-UowFactory = Callable[[], PurchaseUnitOfWork]
+
+def price_list(country: str, *, rules: PurchaseRules) -> PriceList:
+    """The coin packages and their prices where the buyer is, if coins are sold there."""
+    rules.check_country(country)
+    return price_list_for(country)
 
 
-def buy_coins(cmd: BuyCoins, uow_factory: UowFactory, *, processor: PaymentProcessor, rules: PurchaseRules,
+def buy_coins(cmd: BuyCoins, *, uow: AbstractUnitOfWork, processor: PaymentProcessor, rules: PurchaseRules,
               claim: Claim) -> Purchase:
     """Buy coins under the request's key claim; resumes the purchase an earlier attempt of the
-    same request made (`claim.resumes`) instead of making another."""
+    same request made (`claim.resumes`) instead of making another. Two transactions on `uow`."""
     rules.check_country(cmd.country)
     now = utcnow()
     rules.check_age(birth_date=cmd.birth_date, country=cmd.country, today=now.date())
     prices = price_list_for(cmd.country)
     package = prices.package(cmd.package_id) if cmd.package_id else prices.custom(cmd.coins)
 
-    purchase = retry_transient(lambda: _start_purchase(cmd, uow_factory(), package=package, rules=rules,
-                                                       claim=claim))
+    purchase = retry_transient(lambda: _start_purchase(cmd, uow=uow, package=package, rules=rules, claim=claim))
     if purchase.status == PENDING:
         result = processor.charge(payment_id=purchase.purchase_id, amount_minor=purchase.amount_minor,
                                   currency=purchase.currency, method=cmd.payment_method, token=cmd.payment_token)
         faults.point("purchase.after_charge")
-        purchase = retry_transient(lambda: settle_purchase(purchase.purchase_id, uow_factory(), result))
+        purchase = retry_transient(lambda: settle_purchase(purchase.purchase_id, uow=uow, result=result))
     if purchase.status == DECLINED:
         raise PaymentDeclined(f"The payment processor declined the payment ({purchase.decline_code}).")
     if purchase.status == PENDING:
@@ -54,7 +56,7 @@ def buy_coins(cmd: BuyCoins, uow_factory: UowFactory, *, processor: PaymentProce
     return purchase
 
 
-def _start_purchase(cmd: BuyCoins, uow: PurchaseUnitOfWork, *, package, rules: PurchaseRules,
+def _start_purchase(cmd: BuyCoins, *, uow: AbstractUnitOfWork, package, rules: PurchaseRules,
                     claim: Claim) -> Purchase:
     now = utcnow()
     with uow:
@@ -78,8 +80,8 @@ def _start_purchase(cmd: BuyCoins, uow: PurchaseUnitOfWork, *, package, rules: P
     return purchase
 
 
-def settle_purchase(purchase_id: str, uow: PurchaseUnitOfWork, result: ChargeResult, *,
-                    attempted_before=None) -> Purchase:
+def settle_purchase(purchase_id: str, *, uow: AbstractUnitOfWork, result: ChargeResult,
+                    attempted_before: datetime | None = None) -> Purchase:
     """Complete or decline a pending purchase by its charge's outcome (unknown: leave it pending).
     `attempted_before`: only if no charge was sent for it since (the reconciler's condition)."""
     with uow:
@@ -100,7 +102,7 @@ def settle_purchase(purchase_id: str, uow: PurchaseUnitOfWork, result: ChargeRes
     return purchase
 
 
-def record_chargeback(cmd: RecordChargeback, uow: PurchaseUnitOfWork) -> Chargeback:
+def record_chargeback(cmd: RecordChargeback, *, uow: AbstractUnitOfWork) -> Chargeback:
     with uow:
         purchase = uow.purchases.get(cmd.purchase_id, for_update=True)
         if purchase is None:
@@ -118,7 +120,7 @@ def record_chargeback(cmd: RecordChargeback, uow: PurchaseUnitOfWork) -> Chargeb
     return chargeback
 
 
-def refuse_refund(purchase_id: str, uow: PurchaseUnitOfWork) -> None:
+def refuse_refund(purchase_id: str, *, uow: AbstractUnitOfWork) -> None:
     """Coins are non-refundable: the only way back is a chargeback from the processor."""
     with uow:
         if uow.purchases.get(purchase_id) is None:
@@ -126,9 +128,16 @@ def refuse_refund(purchase_id: str, uow: PurchaseUnitOfWork) -> None:
     raise NonRefundable("Coins are non-refundable; a purchase is only ever reversed by a chargeback.")
 
 
-def get_purchase(purchase_id: str, uow: PurchaseUnitOfWork) -> Purchase:
+def get_purchase(purchase_id: str, *, uow: AbstractUnitOfWork) -> Purchase:
     with uow:
         purchase = uow.purchases.get(purchase_id)
     if purchase is None:
         raise PurchaseNotFound(f"There is no purchase {purchase_id}.")
     return purchase
+
+
+def purchases_of(user_id: str, *, uow: AbstractUnitOfWork, limit: int,
+                 before: tuple[datetime, str] | None) -> list[Purchase]:
+    """A user's purchases, newest first, before (created_at, purchase_id) if given."""
+    with uow:
+        return uow.purchases.of_user(user_id, limit=limit, before=before)

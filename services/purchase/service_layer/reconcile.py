@@ -12,22 +12,23 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from services.purchase.adapters.payments import DECLINED, ChargeResult, PaymentProcessor
+from services.purchase.adapters.processor import DECLINED, ChargeResult, PaymentProcessor
 from services.purchase.domain.model import PENDING
-from services.purchase.service_layer.handlers import UowFactory, settle_purchase
+from services.purchase.service_layer.handlers import settle_purchase
+from services.purchase.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.clock import utcnow
 from shared.db import retry_transient
 
 log = logging.getLogger(__name__)
 
 
-def reconcile_purchases(uow_factory: UowFactory, *, processor: PaymentProcessor, older_than: timedelta,
+def reconcile_purchases(*, uow: AbstractUnitOfWork, processor: PaymentProcessor, older_than: timedelta,
                         limit: int = 100) -> int:
     """Settle pending purchases whose last charge attempt is older than `older_than`; returns how many."""
     cutoff = utcnow() - older_than
 
     def stale():
-        with uow_factory() as uow:
+        with uow:
             return uow.purchases.pending_before(cutoff, limit=limit)
     settled = 0
     for purchase in retry_transient(stale):
@@ -35,7 +36,7 @@ def reconcile_purchases(uow_factory: UowFactory, *, processor: PaymentProcessor,
             found = processor.lookup(payment_id=purchase.purchase_id)
             if found is None:  # the processor never took a charge for it
                 found = ChargeResult(DECLINED, decline_code="not_charged")
-            after = retry_transient(lambda: settle_purchase(purchase.purchase_id, uow_factory(), found,
+            after = retry_transient(lambda: settle_purchase(purchase.purchase_id, uow=uow, result=found,
                                                             attempted_before=cutoff))
         except Exception:  # noqa: BLE001 - logged; the next sweep tries again, the others go on
             log.exception("purchase reconciliation failed", extra={"purchase_id": purchase.purchase_id})

@@ -1,0 +1,67 @@
+"""The ops CLI's own settings, read once from the environment through `shared.settings.Env`.
+
+`coinsctl stack` (make run) and `python -m coinsctl.apache_kafka` (the broker's container) read
+their variables here; nothing else in coinsctl looks at `os.environ`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from shared.settings import Env
+
+STACK_SERVICES = {"purchase": 8001, "gifting": 8002, "payout": 8003}  # and their default ports
+STACK_SANDBOXES = {"card": 8004, "payout": 8005}
+
+
+def process_environ() -> dict[str, str]:
+    """The environment the stack hands down to the processes it starts (a copy of this one)."""
+    return dict(os.environ)
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    var_dir: Path
+    ports: dict[str, int]
+    sandbox_ports: dict[str, int]
+    broker_kind: str  # tansu or apache
+    broker_port: int
+
+
+def stack_settings(environ: Mapping[str, str] | None = None) -> StackSettings:
+    """<SERVICE>_PORT, <SANDBOX>_SANDBOX_PORT, COINS_VAR_DIR, COINS_BROKER, COINS_BROKER_PORT."""
+    env = Env(environ)
+    return StackSettings(
+        var_dir=Path(env.str("COINS_VAR_DIR", "var")),
+        ports={s: env.int(f"{s.upper()}_PORT", port) for s, port in STACK_SERVICES.items()},
+        sandbox_ports={n: env.int(f"{n.upper()}_SANDBOX_PORT", port) for n, port in STACK_SANDBOXES.items()},
+        broker_kind=env.str("COINS_BROKER", "tansu"), broker_port=env.int("COINS_BROKER_PORT", 9092))
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    """The Apache Kafka broker run in the foreground, as its container runs it."""
+    home: Path
+    port: int
+    controller_port: int
+    heap: str
+    users: dict[str, str] | None  # principal -> SCRAM password, used when the log directory is first formatted
+    listen_host: str  # 0.0.0.0 in a compose network
+    advertised_host: str  # the service's name in a compose network
+
+
+def broker_settings(environ: Mapping[str, str] | None = None) -> BrokerSettings:
+    """KAFKA_HOME, KAFKA_PORT, KAFKA_CONTROLLER_PORT, KAFKA_HEAP, KAFKA_USERS (a JSON object),
+    KAFKA_LISTEN_HOST and KAFKA_ADVERTISED_HOST."""
+    env = Env(environ)
+    return BrokerSettings(home=Path(env.str("KAFKA_HOME", "/var/lib/kafka")), port=env.int("KAFKA_PORT", 9092),
+                          controller_port=env.int("KAFKA_CONTROLLER_PORT", 9093), heap=env.str("KAFKA_HEAP", "512m"),
+                          users=env.json("KAFKA_USERS", None), listen_host=env.str("KAFKA_LISTEN_HOST", "127.0.0.1"),
+                          advertised_host=env.str("KAFKA_ADVERTISED_HOST", "127.0.0.1"))
+
+
+def kafka_jars(environ: Mapping[str, str] | None = None) -> str | None:
+    """COINS_KAFKA_JARS: a directory of the broker's jars, instead of fetching them with Maven."""
+    return Env(environ).optional("COINS_KAFKA_JARS")

@@ -1,0 +1,25 @@
+"""Read-only totals of the purchase service, for the auditor."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from services.purchase.adapters.orm import chargebacks, purchases
+from services.purchase.domain.model import COMPLETED
+from shared.audit import sum_of
+
+
+def totals(conn: Connection, *, overdue_before: datetime) -> dict:
+    """`overdue_before`: a purchase still pending whose last charge attempt was before this is overdue."""
+    paid = purchases.c.status.in_([COMPLETED, "reversed"])
+    return {
+        "coins_bought": sum_of(conn, sa.select(sa.func.sum(purchases.c.coins)).where(paid)),
+        "coins_reversed": sum_of(conn, sa.select(sa.func.sum(chargebacks.c.coins))),
+        "purchases_completed": sum_of(conn, sa.select(sa.func.count()).where(paid)),
+        "purchases_pending": sum_of(conn, sa.select(sa.func.count()).where(purchases.c.status == "pending")),
+        "purchases_overdue": sum_of(conn, sa.select(sa.func.count()).where(
+            purchases.c.status == "pending", purchases.c.attempted_at < overdue_before)),
+        "chargebacks": sum_of(conn, sa.select(sa.func.count()).select_from(chargebacks)),
+    }

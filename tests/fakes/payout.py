@@ -1,0 +1,118 @@
+"""The payout service's unit of work in memory: creators, accounts, earnings, withdrawals and the outbox."""
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from services.payout.adapters.repository import (AbstractAccountRepository, AbstractCreatorRepository,
+                                                 AbstractEarningsRepository, AbstractWithdrawalRepository)
+from services.payout.domain.model import (FAILED, PENDING, PROCESSING, Creator, CreatorAccount, PayoutMethodChange,
+                                          Withdrawal)
+from services.payout.service_layer.unit_of_work import AbstractUnitOfWork
+from shared.db import StaleRead
+from tests.fakes import FakeUnitOfWork
+
+
+def _copy(found):
+    return dataclasses.replace(found) if found else None  # a read, not the row itself
+
+
+class FakeCreatorRepository(AbstractCreatorRepository):
+    def __init__(self, creators: dict[str, Creator], changes: list[PayoutMethodChange]):
+        self._creators, self._changes = creators, changes
+
+    def get(self, creator_id: str) -> Creator | None:
+        return _copy(self._creators.get(creator_id))
+
+    def add(self, creator: Creator) -> bool:
+        if creator.creator_id in self._creators:
+            return False
+        self._creators[creator.creator_id] = _copy(creator)
+        return True
+
+    get_for_update = get
+
+    def change_method(self, change: PayoutMethodChange) -> None:
+        creator = self._creators[change.creator_id]
+        creator.payout_method, creator.payout_account = change.new_method, change.new_account
+        creator.updated_at = change.changed_at
+        self._changes.append(change)
+
+    def method_changes(self, creator_id: str) -> list[PayoutMethodChange]:
+        return [c for c in reversed(self._changes) if c.creator_id == creator_id]
+
+
+class FakeAccountRepository(AbstractAccountRepository):
+    def __init__(self, accounts: dict[str, CreatorAccount]):
+        self._accounts = accounts
+
+    def get(self, creator_id: str) -> CreatorAccount | None:
+        return _copy(self._accounts.get(creator_id))
+
+    def get_or_create_for_update(self, creator_id: str) -> CreatorAccount:
+        self._accounts.setdefault(creator_id, CreatorAccount(creator_id=creator_id))
+        return self.get(creator_id)
+
+    def credit_many(self, diamonds_by_creator: dict[str, int]) -> None:
+        for creator_id, diamonds in diamonds_by_creator.items():
+            self._accounts.setdefault(creator_id, CreatorAccount(creator_id=creator_id)).credited_diamonds += diamonds
+
+    def save(self, account: CreatorAccount) -> None:
+        if self._accounts[account.creator_id].version != account.version:
+            raise StaleRead(f"account {account.creator_id} changed")
+        account.version += 1
+        self._accounts[account.creator_id] = _copy(account)
+
+
+class FakeEarningsRepository(AbstractEarningsRepository):
+    def __init__(self, earnings: dict[str, dict]):
+        self._by_gift = earnings
+
+    def add(self, *, gift_tx_id: str, **row) -> bool:
+        return self.add_many([{"gift_tx_id": gift_tx_id, **row}]) == {gift_tx_id}
+
+    def add_many(self, rows: list[dict]) -> set[str]:
+        fresh = {row["gift_tx_id"] for row in rows if row["gift_tx_id"] not in self._by_gift}
+        for row in rows:
+            self._by_gift.setdefault(row["gift_tx_id"], dict(row))
+        return fresh
+
+    def pending(self, creator_id: str, now: datetime) -> int:
+        return sum(e["diamonds"] for e in self._by_gift.values()
+                   if e["creator_id"] == creator_id and e["available_at"] > now)
+
+
+class FakeWithdrawalRepository(AbstractWithdrawalRepository):
+    def __init__(self, withdrawals: dict[str, Withdrawal]):
+        self._withdrawals = withdrawals
+
+    def add(self, withdrawal: Withdrawal) -> None:
+        self._withdrawals[withdrawal.withdrawal_id] = _copy(withdrawal)
+
+    def get(self, withdrawal_id: str, *, for_update: bool = False) -> Withdrawal | None:
+        return _copy(self._withdrawals.get(withdrawal_id))
+
+    def gross_since(self, creator_id: str, since: datetime) -> int:
+        return sum(w.gross_minor for w in self._withdrawals.values()
+                   if w.creator_id == creator_id and w.created_at >= since and w.status != FAILED)
+
+    def update(self, withdrawal: Withdrawal) -> None:
+        self._withdrawals[withdrawal.withdrawal_id] = _copy(withdrawal)
+
+    def claim_due(self, now: datetime, *, limit: int) -> list[Withdrawal]:
+        due = [w for w in self._withdrawals.values()
+               if w.status == PENDING or (w.status == PROCESSING and w.claimed_until < now)]
+        return [_copy(w) for w in sorted(due, key=lambda w: w.created_at)[:limit]]
+
+
+class FakePayoutUnitOfWork(FakeUnitOfWork, AbstractUnitOfWork):
+    source = "payout"
+
+    def empty(self) -> dict:
+        return {"creators": {}, "changes": [], "accounts": {}, "earnings": {}, "withdrawals": {}}
+
+    def attach(self, data: dict) -> None:
+        self.creators = FakeCreatorRepository(data["creators"], data["changes"])
+        self.accounts = FakeAccountRepository(data["accounts"])
+        self.earnings = FakeEarningsRepository(data["earnings"])
+        self.withdrawals = FakeWithdrawalRepository(data["withdrawals"])

@@ -1,0 +1,149 @@
+"""The payout service's handlers told as money stories, on the in-memory unit of work and the
+in-memory payout processor (no database, no broker, no sandbox)."""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import pytest
+
+from services.payout.domain.commands import ChangePayoutMethod, CreditEarnings, RegisterCreator, RequestWithdrawal
+from services.payout.domain.errors import (BelowMinimumWithdrawal, CreatorAlreadyRegistered, CreatorNotRegistered,
+                                           CreatorTooYoung, DailyCapExceeded, InsufficientEarnings)
+from services.payout.domain.model import COMPLETED, FAILED, PROCESSING
+from services.payout.domain.rules import PayoutRules
+from services.payout.service_layer import handlers
+from shared.clock import utcnow
+from tests.fakes.payout import FakePayoutUnitOfWork
+from tests.support.processors import FakePayoutProcessor
+
+RULES = PayoutRules()
+
+
+@pytest.fixture
+def uow() -> FakePayoutUnitOfWork:
+    return FakePayoutUnitOfWork()
+
+
+def register(uow, creator_id: str = "creator", method: str = "bank", account: str = "DE89-1", rules=RULES):
+    return handlers.register_creator(RegisterCreator(creator_id=creator_id, country="US", birth_date=date(1995, 3, 1),
+                                                     payout_method=method, payout_account=account),
+                                     uow=uow, rules=rules)
+
+
+def earn(uow, diamonds: int, creator_id: str = "creator", gift_tx_id: str | None = None, rules=RULES) -> None:
+    handlers.credit_earnings(CreditEarnings(gift_tx_id=gift_tx_id or str(uuid.uuid4()), creator_id=creator_id,
+                                            sender_id="viewer", diamonds=diamonds, sent_at=utcnow()),
+                             uow=uow, rules=rules)
+
+
+def withdraw(uow, amount_minor: int, creator_id: str = "creator", rules=RULES):
+    return handlers.request_withdrawal(RequestWithdrawal(creator_id=creator_id, amount_minor=amount_minor),
+                                       uow=uow, rules=rules)
+
+
+def pay_everything(uow, processor, max_attempts: int = 5) -> list:
+    claimed = handlers.claim_payouts(uow=uow, limit=10, lease_seconds=0)
+    return [handlers.pay_out(w, uow=uow, processor=processor, max_attempts=max_attempts) for w in claimed]
+
+
+def test_a_creator_withdraws_100_dollars_of_40000_diamonds_and_is_paid(uow):
+    register(uow)
+    earn(uow, 40_000)
+    asked = withdraw(uow, 10_000)
+    assert (asked.diamonds, asked.gross_minor, asked.fee_minor, asked.net_minor) == (20_000, 10_000, 0, 10_000)
+    assert handlers.earnings_of("creator", uow=uow).available == 20_000  # the rest is in flight
+    [paid] = pay_everything(uow, FakePayoutProcessor())
+    assert paid.status == COMPLETED
+    earnings = handlers.earnings_of("creator", uow=uow)
+    assert (earnings.total, earnings.available, earnings.paid_out, earnings.in_flight) == (40_000, 20_000, 20_000, 0)
+    assert uow.events() == [("withdrawal.completed", {
+        "withdrawal_id": asked.withdrawal_id, "creator_id": "creator", "diamonds": 20_000, "gross_minor": 10_000,
+        "fee_minor": 0, "net_minor": 10_000, "currency": "USD", "reason": None})]
+
+
+def test_a_withdrawal_over_the_daily_cap_is_refused_and_reserves_nothing(uow):
+    register(uow)
+    earn(uow, 300_000)  # $1,500
+    withdraw(uow, 60_000)
+    with pytest.raises(DailyCapExceeded, match="40000 left"):
+        withdraw(uow, 50_000)
+    assert handlers.earnings_of("creator", uow=uow).available == 300_000 - 120_000
+    assert len(uow.committed["withdrawals"]) == 1
+
+
+@pytest.mark.parametrize(("creator_id", "amount_minor", "error"), [
+    ("creator", 30_000, InsufficientEarnings), ("creator", 9_999, BelowMinimumWithdrawal),
+    ("stranger", 10_000, CreatorNotRegistered)])
+def test_a_withdrawal_the_rules_refuse_leaves_the_earnings_untouched(uow, creator_id, amount_minor, error):
+    register(uow)
+    earn(uow, 40_000)  # $200
+    with pytest.raises(error):
+        withdraw(uow, amount_minor, creator_id=creator_id)
+    assert (handlers.earnings_of("creator", uow=uow).available, uow.committed["withdrawals"]) == (40_000, {})
+
+
+def test_a_failed_payout_returns_its_diamonds_and_frees_the_days_cap(uow):
+    register(uow, account="fail-closed-account")
+    earn(uow, 200_000)
+    withdraw(uow, 100_000)  # the whole day's cap
+    [failed] = pay_everything(uow, FakePayoutProcessor())
+    assert (failed.status, failed.failure_reason) == (FAILED, "account_rejected")
+    assert handlers.earnings_of("creator", uow=uow).available == 200_000
+    assert uow.events()[0][0] == "withdrawal.failed"
+    assert withdraw(uow, 100_000).diamonds == 200_000  # the failed one no longer counts toward the cap
+
+
+def test_a_payout_never_confirmed_is_failed_after_its_attempts_and_its_diamonds_return(uow):
+    register(uow, account="error-timeout")
+    earn(uow, 40_000)
+    withdraw(uow, 10_000)
+    processor = FakePayoutProcessor()
+    for _ in range(2):  # the processor never answers: the withdrawal stays in flight
+        [unknown] = pay_everything(uow, processor, max_attempts=2)
+        assert unknown.status == PROCESSING
+    [given_up] = pay_everything(uow, processor, max_attempts=2)  # third claim: looked up, none found
+    assert (given_up.status, given_up.failure_reason) == (FAILED, "not paid after 2 attempts")
+    assert handlers.earnings_of("creator", uow=uow).available == 40_000
+    assert sum(processor.calls.values()) == 2
+
+
+def test_paypal_takes_its_fee_out_of_the_gross_to_the_cent(uow):
+    register(uow, method="paypal", account="creator@example.com")
+    earn(uow, 40_000)
+    asked = withdraw(uow, 12_300)
+    assert (asked.gross_minor, asked.fee_minor, asked.net_minor) == (12_300, 246 + 25, 12_300 - 271)
+    assert asked.gross_minor == asked.net_minor + asked.fee_minor
+
+
+def test_a_gift_delivered_twice_is_credited_once_one_by_one_or_in_a_batch(uow):
+    earn(uow, 500, gift_tx_id="gift-1")
+    earn(uow, 500, gift_tx_id="gift-1")
+    again = [CreditEarnings(gift_tx_id=g, creator_id="creator", sender_id="viewer", diamonds=300, sent_at=utcnow())
+             for g in ("gift-1", "gift-2", "gift-2")]
+    handlers.credit_earnings_many(again, uow=uow, rules=RULES)
+    assert handlers.earnings_of("creator", uow=uow).total == 800
+
+
+def test_held_earnings_are_pending_and_cannot_be_withdrawn(uow):
+    held = PayoutRules(hold_seconds=3_600)
+    register(uow)
+    earn(uow, 40_000, rules=held)
+    earnings = handlers.earnings_of("creator", uow=uow)
+    assert (earnings.total, earnings.pending, earnings.available) == (40_000, 40_000, 0)
+    with pytest.raises(InsufficientEarnings):
+        withdraw(uow, 10_000, rules=held)
+
+
+def test_registering_again_changes_nothing_and_a_new_method_is_changed_and_recorded(uow):
+    assert register(uow)[1] is True
+    assert register(uow)[1] is False
+    with pytest.raises(CreatorAlreadyRegistered):
+        register(uow, account="somewhere-else")
+    handlers.change_payout_method(ChangePayoutMethod(creator_id="creator", payout_method="paypal",
+                                                     payout_account="c@example.com", changed_by="gateway"), uow=uow)
+    [change] = handlers.payout_method_changes("creator", uow=uow)
+    assert (change.old_method, change.new_method, change.changed_by) == ("bank", "paypal", "gateway")
+    with pytest.raises(CreatorTooYoung):
+        handlers.register_creator(RegisterCreator(creator_id="kid", country="US", birth_date=date.today(),
+                                                  payout_method="bank", payout_account="x"), uow=uow, rules=RULES)
