@@ -11,7 +11,8 @@ from sqlalchemy.engine import Engine
 
 from shared import metrics
 from shared.health import ProcessHealth, broker_check, outbox_gauges
-from shared.inbox import Handler, InboxConsumer
+from shared.consumer_loop import InboxConsumer
+from shared.inbox import Handler
 from shared.kafka import RebuildingProducer, make_consumer
 from shared.lag import LagMonitor
 from shared.logs import configure_logging

@@ -22,7 +22,8 @@ from shared.clock import utcnow
 from shared.contracts import GIFT_SENT, PURCHASE_COMPLETED, envelope_to_dict, new_event
 from shared.db import snapshot
 from shared.errors import PermanentMessageError
-from shared.inbox import Apply, InboxConsumer
+from shared.consumer_loop import InboxConsumer
+from shared.inbox import Apply
 from shared.kafka import client_options, make_consumer, make_producer
 from shared.outbox import OutboxRelay
 from tests.support.producers import AcksTheFirst

@@ -8,7 +8,7 @@ import textwrap
 def test_a_stalled_consumer_exits_to_be_restarted():
     script = textwrap.dedent("""
         import threading
-        from shared.inbox import InboxConsumer
+        from shared.consumer_loop import InboxConsumer
 
         class StuckConsumer:
             def poll(self, timeout_ms, max_records=None):

@@ -3,7 +3,7 @@ records from several polls, the relay waits before polling again after a partial
 import threading
 import time
 
-from shared.inbox import InboxConsumer
+from shared.consumer_loop import InboxConsumer
 from shared.outbox import OutboxRelay
 
 

@@ -5,7 +5,8 @@ from types import SimpleNamespace
 
 from kafka import TopicPartition
 
-from shared.inbox import BatchOutcome, InboxConsumer, Poisoned
+from shared.consumer_loop import InboxConsumer
+from shared.inbox import BatchOutcome, Poisoned
 
 
 class FakeConsumer:

@@ -12,9 +12,11 @@ from services.gifting.service_layer import handlers
 from shared.audit import event_counts
 from shared.db import snapshot
 from shared.fields import schema
+from shared.idempotent_views import KeyedCall, idempotent
 from shared.onbehalf import acting_for
 from shared.openapi import doc
-from shared.web import KeyedCall, idempotent, json_body, keyset_page, query_args, requires
+from shared.request_input import json_body, keyset_page, query_args
+from shared.web import requires
 
 
 def blueprint(svc: GiftingService) -> Blueprint:

@@ -14,9 +14,11 @@ from shared.audit import event_counts
 from shared.clock import utcnow
 from shared.db import snapshot
 from shared.fields import schema
+from shared.idempotent_views import KeyedCall, idempotent
 from shared.onbehalf import acting_for
 from shared.openapi import doc
-from shared.web import KeyedCall, idempotent, json_body, requires
+from shared.request_input import json_body
+from shared.web import requires
 
 
 def blueprint(svc: PayoutService) -> Blueprint:

@@ -17,9 +17,11 @@ from shared.audit import event_counts
 from shared.clock import utcnow
 from shared.db import snapshot
 from shared.fields import schema
+from shared.idempotent_views import KeyedCall, idempotent
 from shared.onbehalf import acting_for
 from shared.openapi import doc
-from shared.web import KeyedCall, idempotent, json_body, keyset_page, query_args, requires
+from shared.request_input import json_body, keyset_page, query_args
+from shared.web import requires
 
 
 def blueprint(svc: PurchaseService) -> Blueprint:
