@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help run test test-unit install token migrate images docker bench clean
+.PHONY: help run test test-unit format install token migrate images docker bench clean
 
 $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,12 +27,19 @@ run: $(STAMP)
 ## Every test: unit, integration (PostgreSQL + broker), end-to-end, faults, and the container
 ## tests (a Docker engine is started, as root, and the images built; without one they skip).
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	deploy/ensure-postgres.sh
 	deploy/ensure-kafka.sh >/dev/null
 	deploy/ensure-promtool.sh
 	@if deploy/ensure-docker.sh; then deploy/build-images.sh; \
 	 else echo "*** no Docker engine: the container tests will be skipped ***"; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Lint and format with ruff (make test checks both; this fixes what it can).
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)

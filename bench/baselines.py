@@ -1,5 +1,6 @@
 """The baselines, measured right before the system in the same run: plain PostgreSQL (B_pg),
 a bare Flask app under gunicorn (B_flask), and kafka-python produce/consume (B_kafka)."""
+
 from __future__ import annotations
 
 import json
@@ -44,18 +45,27 @@ def b_pg(url: str, *, concurrency: int, seconds: float, max_ops: int) -> LoadRes
                 conn.execute("INSERT INTO events (account, amount, payload) VALUES (%s, 1, 'x')", (account,))
                 conn.execute("UPDATE accounts SET balance = balance + 1 WHERE id = %s", (account,))
             return True
+
         return op
+
     return run_load(make_worker, concurrency=concurrency, seconds=seconds, max_ops=max_ops)
 
 
 class BareFlask:
     def __init__(self, url: str, port: int, log: Path):
-        env = {**os.environ, "BENCH_DATABASE_URL": url.replace("postgresql://", "postgresql+psycopg://"),
-               "GUNICORN_BIND": f"127.0.0.1:{port}"}
+        env = {
+            **os.environ,
+            "BENCH_DATABASE_URL": url.replace("postgresql://", "postgresql+psycopg://"),
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+        }
         self.url = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:shared.gunicorn_conf",
-                                      "bench.bare_app:app"], env=env, stdout=open(log, "wb"),
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "python:shared.gunicorn_conf", "bench.bare_app:app"],
+            env=env,
+            stdout=open(log, "wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -77,30 +87,43 @@ def b_flask(app: BareFlask, *, concurrency: int, seconds: float, max_ops: int) -
 
         def op(_i):
             return session.post(f"{app.url}/op", json={"amount": 1, "note": "gift"}, timeout=10).status_code == 201
+
         return op
+
     return run_load(make_worker, concurrency=concurrency, seconds=seconds, max_ops=max_ops)
 
 
-def b_kafka(kafka: KafkaSettings, *, messages: int, size: int = 450, steady_rate: float = 300.0,
-            steady_seconds: float = 5.0) -> dict:
+def b_kafka(
+    kafka: KafkaSettings, *, messages: int, size: int = 450, steady_rate: float = 300.0, steady_seconds: float = 5.0
+) -> dict:
     """kafka-python with event-sized messages: throughput on a burst of `messages`, then the
     produce-to-consume latency at a steady `steady_rate` (a burst's latency is mostly queueing,
     which would make the end-to-end budget too generous)."""
     from shared.kafka_admin import ensure_topics
+
     burst = _kafka_run(kafka, ensure_topics, messages=messages, size=size, pace_s=0.0)
-    steady = _kafka_run(kafka, ensure_topics, messages=max(1, int(steady_rate * steady_seconds)), size=size,
-                        pace_s=1.0 / steady_rate)
-    return {"messages": messages, "consumed": burst["consumed"], "produce_rate": burst["produce_rate"],
-            "end_to_end_rate": burst["end_to_end_rate"], "burst_p50_ms": burst["p50_ms"],
-            "burst_p99_ms": burst["p99_ms"], "steady_rate": steady_rate, "p50_ms": steady["p50_ms"],
-            "p99_ms": steady["p99_ms"]}
+    steady = _kafka_run(
+        kafka, ensure_topics, messages=max(1, int(steady_rate * steady_seconds)), size=size, pace_s=1.0 / steady_rate
+    )
+    return {
+        "messages": messages,
+        "consumed": burst["consumed"],
+        "produce_rate": burst["produce_rate"],
+        "end_to_end_rate": burst["end_to_end_rate"],
+        "burst_p50_ms": burst["p50_ms"],
+        "burst_p99_ms": burst["p99_ms"],
+        "steady_rate": steady_rate,
+        "p50_ms": steady["p50_ms"],
+        "p99_ms": steady["p99_ms"],
+    }
 
 
 def _kafka_run(kafka: KafkaSettings, ensure_topics, *, messages: int, size: int, pace_s: float) -> dict:
     topic = f"bench-{uuid.uuid4().hex[:8]}"
     ensure_topics(kafka, TopicPolicy(partitions=6), topics=(topic,))
-    consumer = KafkaConsumer(**client_options(kafka), enable_auto_commit=False,
-                             fetch_max_wait_ms=kafka.fetch_max_wait_ms)  # as the services' consumers
+    consumer = KafkaConsumer(
+        **client_options(kafka), enable_auto_commit=False, fetch_max_wait_ms=kafka.fetch_max_wait_ms
+    )  # as the services' consumers
     partitions = [TopicPartition(topic, p) for p in range(6)]
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)
@@ -112,14 +135,14 @@ def _kafka_run(kafka: KafkaSettings, ensure_topics, *, messages: int, size: int,
             for records in consumer.poll(timeout_ms=200).values():
                 now = time.time()
                 latencies.extend((now - json.loads(r.value)["t"]) * 1000 for r in records)
+
     reader = threading.Thread(target=consume)
     reader.start()
     producer = make_producer(kafka, client_id="bench")
     filler = "x" * size
     started = time.perf_counter()
     for i in range(messages):
-        producer.send(topic, key=str(i % 1000).encode(),
-                      value=json.dumps({"t": time.time(), "pad": filler}).encode())
+        producer.send(topic, key=str(i % 1000).encode(), value=json.dumps({"t": time.time(), "pad": filler}).encode())
         if pace_s:
             time.sleep(max(0.0, started + (i + 1) * pace_s - time.perf_counter()))
     producer.flush()
@@ -130,6 +153,10 @@ def _kafka_run(kafka: KafkaSettings, ensure_topics, *, messages: int, size: int,
     producer.close()
     consumer.close()
     result = LoadResult(1, seen, messages - seen, total_s, latencies)
-    return {"consumed": seen, "produce_rate": round(messages / produced_s, 1),
-            "end_to_end_rate": round(seen / total_s, 1), "p50_ms": round(result.percentile(50), 2),
-            "p99_ms": round(result.percentile(99), 2)}
+    return {
+        "consumed": seen,
+        "produce_rate": round(messages / produced_s, 1),
+        "end_to_end_rate": round(seen / total_s, 1),
+        "p50_ms": round(result.percentile(50), 2),
+        "p99_ms": round(result.percentile(99), 2),
+    }

@@ -6,6 +6,7 @@ an applied record around a member's restart (two members, six partitions, a stea
 records/s), and how many partitions paused over a second. Bounded: a
 few hundred records and ~20 s per setting.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -35,10 +36,18 @@ class Member(threading.Thread):
         extra = {k: v for k, v in options.items() if k != "static"}
         if options.get("static"):
             extra["group_instance_id"] = name
-        self.consumer = KafkaConsumer(topic, **client_options(settings), group_id=group, client_id=name,
-                                      enable_auto_commit=True, auto_offset_reset="earliest",
-                                      session_timeout_ms=10_000, heartbeat_interval_ms=1_000,
-                                      fetch_max_wait_ms=100, **extra)
+        self.consumer = KafkaConsumer(
+            topic,
+            **client_options(settings),
+            group_id=group,
+            client_id=name,
+            enable_auto_commit=True,
+            auto_offset_reset="earliest",
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+            fetch_max_wait_ms=100,
+            **extra,
+        )
         self.applied, self.stop = applied, threading.Event()
 
     def run(self):
@@ -66,6 +75,7 @@ def measure(broker, label, options) -> dict:
             producer.send(topic, key=str(i).encode(), value=b"x")
             i += 1
             time.sleep(0.005)
+
     feeder = threading.Thread(target=produce, daemon=True)
     feeder.start()
     time.sleep(8)  # both joined and steady
@@ -84,10 +94,13 @@ def measure(broker, label, options) -> dict:
     gaps = {}  # per partition: the longest time nothing of it was applied around the restart
     for partition in range(6):
         times = sorted(t for p, t in applied if p == partition and t >= restart_at - 1)
-        gaps[partition] = max((b - a for a, b in zip(times, times[1:])), default=float("inf"))
-    return {"setting": label, "longest_partition_gap_s": round(max(gaps.values()), 2),
-            "partitions_paused_over_1s": sum(g > 1 for g in gaps.values()),
-            "applied_after_restart": sum(1 for _, t in applied if t >= restart_at)}
+        gaps[partition] = max((b - a for a, b in zip(times, times[1:], strict=False)), default=float("inf"))
+    return {
+        "setting": label,
+        "longest_partition_gap_s": round(max(gaps.values()), 2),
+        "partitions_paused_over_1s": sum(g > 1 for g in gaps.values()),
+        "applied_after_restart": sum(1 for _, t in applied if t >= restart_at),
+    }
 
 
 def main() -> None:

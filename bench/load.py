@@ -1,11 +1,12 @@
 """A bounded closed-loop load generator: N threads, each doing one operation after another,
 until a count or a time limit. Only ever aimed at 127.0.0.1."""
+
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 
 @dataclass
@@ -27,13 +28,20 @@ class LoadResult:
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
     def summary(self) -> dict:
-        return {"concurrency": self.concurrency, "ops": self.ops, "errors": self.errors,
-                "seconds": round(self.seconds, 3), "rate": round(self.rate, 1),
-                "p50_ms": round(self.percentile(50), 2), "p99_ms": round(self.percentile(99), 2)}
+        return {
+            "concurrency": self.concurrency,
+            "ops": self.ops,
+            "errors": self.errors,
+            "seconds": round(self.seconds, 3),
+            "rate": round(self.rate, 1),
+            "p50_ms": round(self.percentile(50), 2),
+            "p99_ms": round(self.percentile(99), 2),
+        }
 
 
-def run_load(make_worker: Callable[[int], Callable[[int], bool]], *, concurrency: int, seconds: float,
-             max_ops: int) -> LoadResult:
+def run_load(
+    make_worker: Callable[[int], Callable[[int], bool]], *, concurrency: int, seconds: float, max_ops: int
+) -> LoadResult:
     """make_worker(thread_index) -> op(i) returning True on success; runs until seconds or max_ops."""
     lock = threading.Lock()
     latencies: list[float] = []

@@ -5,6 +5,7 @@ turns autovacuum off, so dead rows pile up for the whole run and the later loads
 earlier ones). The bench measures the baselines and the system on one cluster of its own, with
 PostgreSQL's defaults (autovacuum on) and shared buffers sized for a server rather than a laptop.
 """
+
 from __future__ import annotations
 
 import glob
@@ -51,19 +52,37 @@ class OwnCluster:
         self.admin_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
     def _run(self, *args: str) -> None:
-        result = subprocess.run(self.prefix + [str(self.bindir / args[0]), *args[1:]], capture_output=True,
-                                text=True, timeout=120, cwd=self.root)
+        result = subprocess.run(
+            self.prefix + [str(self.bindir / args[0]), *args[1:]],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=self.root,
+        )
         if result.returncode:
             raise RuntimeError(f"{args[0]} failed: {result.stderr.strip() or result.stdout.strip()}")
 
-    def start(self) -> "OwnCluster":
+    def start(self) -> OwnCluster:
         """initdb and start; on failure, whatever was made is stopped and removed before raising."""
-        options = " ".join(f"-c {name}={value}" for name, value in
-                           {**SETTINGS, "port": self.port, "unix_socket_directories": str(self.root)}.items())
+        options = " ".join(
+            f"-c {name}={value}"
+            for name, value in {**SETTINGS, "port": self.port, "unix_socket_directories": str(self.root)}.items()
+        )
         try:
             self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
-            self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-w", "-t", "60",
-                      "-o", options, "start")
+            self._run(
+                "pg_ctl",
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.root / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                options,
+                "start",
+            )
         except BaseException:
             self.stop()
             raise

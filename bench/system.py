@@ -1,6 +1,7 @@
 """The system's figures: gift API throughput and latency, hot vs uniform creators, end-to-end and
 purchase-to-spendable latency (from the services' own timestamps), consumer apply rate on a
 backlog, and each process's peak memory."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,8 @@ import random
 import signal
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import psycopg
 import requests
@@ -24,8 +25,17 @@ from shared.settings import KafkaSettings
 TokenFor = Callable[[str], str]  # service -> a fresh bearer token meant for it
 
 
-def gift_load(stack, token: TokenFor, viewers: list[str], *, concurrency: int, seconds: float, max_ops: int,
-              hot_creator: str | None = None, pace_s: float = 0.0) -> LoadResult:
+def gift_load(
+    stack,
+    token: TokenFor,
+    viewers: list[str],
+    *,
+    concurrency: int,
+    seconds: float,
+    max_ops: int,
+    hot_creator: str | None = None,
+    pace_s: float = 0.0,
+) -> LoadResult:
     url = f"{stack.url('gifting')}/v1/gifts"
 
     def make_worker(index: int):
@@ -36,12 +46,18 @@ def gift_load(stack, token: TokenFor, viewers: list[str], *, concurrency: int, s
 
         def op(_i):
             creator = hot_creator or f"creator-{rnd.randrange(1000)}"
-            response = session.post(url, json={"sender_id": sender, "creator_id": creator, "gift_id": "rose"},
-                                    headers={"Idempotency-Key": uuid.uuid4().hex}, timeout=30)
+            response = session.post(
+                url,
+                json={"sender_id": sender, "creator_id": creator, "gift_id": "rose"},
+                headers={"Idempotency-Key": uuid.uuid4().hex},
+                timeout=30,
+            )
             if pace_s:
                 time.sleep(pace_s)
             return response.status_code == 201
+
         return op
+
     return run_load(make_worker, concurrency=concurrency, seconds=seconds, max_ops=max_ops)
 
 
@@ -50,7 +66,7 @@ def _cpu_ticks(pid: int) -> int:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return 0
-    fields = stat[stat.rfind(")") + 2:].split()
+    fields = stat[stat.rfind(")") + 2 :].split()
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
@@ -58,8 +74,11 @@ def _process_groups(roots: dict[str, int]) -> dict[str, list[int]]:
     """Every process that works for an operation, by role: each root with its children (gunicorn
     workers), every PostgreSQL server process, and this load generator."""
     groups = {name: [pid] + _children(pid) for name, pid in roots.items()}
-    groups["postgresql"] = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
-                            and _cmdline(int(p.name)).startswith("postgres")]
+    groups["postgresql"] = [
+        int(p.name)
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit() and _cmdline(int(p.name)).startswith("postgres")
+    ]
     groups["load generator"] = [os.getpid()]
     return groups
 
@@ -79,8 +98,9 @@ def cpu_split(roots: dict[str, int], measure) -> tuple[LoadResult, dict[str, flo
     before = {pid: _cpu_ticks(pid) for pids in _process_groups(roots).values() for pid in pids}
     result = measure()
     # Processes started meanwhile (a new pooled connection's server process) count from zero.
-    spent = {name: sum(_cpu_ticks(pid) - before.get(pid, 0) for pid in pids)
-             for name, pids in _process_groups(roots).items()}
+    spent = {
+        name: sum(_cpu_ticks(pid) - before.get(pid, 0) for pid in pids) for name, pids in _process_groups(roots).items()
+    }
     ops = max(result.ops, 1)
     per_op = {name: round(ticks * 1000 / hz / ops, 3) for name, ticks in spent.items()}
     return result, {name: ms for name, ms in sorted(per_op.items(), key=lambda kv: -kv[1]) if ms > 0}
@@ -93,10 +113,18 @@ def stack_roots(stack, broker_pid: int) -> dict[str, int]:
 def fund(stack, token: TokenFor, viewers: list[str]) -> None:
     session = requests.Session()
     for viewer in viewers:
-        response = session.post(f"{stack.url('purchase')}/v1/purchases", timeout=30, json={
-            "user_id": viewer, "country": "US", "birth_date": "1990-01-01", "coins": 2_500_000,
-            "payment": {"method": "card", "token": "tok_visa"}},
-            headers={"Authorization": f"Bearer {token('purchase')}", "Idempotency-Key": uuid.uuid4().hex})
+        response = session.post(
+            f"{stack.url('purchase')}/v1/purchases",
+            timeout=30,
+            json={
+                "user_id": viewer,
+                "country": "US",
+                "birth_date": "1990-01-01",
+                "coins": 2_500_000,
+                "payment": {"method": "card", "token": "tok_visa"},
+            },
+            headers={"Authorization": f"Bearer {token('purchase')}", "Idempotency-Key": uuid.uuid4().hex},
+        )
         response.raise_for_status()
 
 
@@ -116,17 +144,22 @@ def with_relays_paused(stack, measure):
 def pipeline_drained(gifting_url: str, payout_url: str) -> bool:
     """Every gift event published and applied: nothing of an earlier load still uses the CPUs."""
     with psycopg.connect(gifting_url) as src, psycopg.connect(payout_url) as dst:
-        unpublished, sent = src.execute("SELECT count(*) FILTER (WHERE published_at IS NULL), count(*) FROM outbox"
-                                        " WHERE topic = %s", (GIFT_SENT.topic,)).fetchone()
-        applied, = dst.execute("SELECT count(*) FROM inbox WHERE topic = %s", (GIFT_SENT.topic,)).fetchone()
+        unpublished, sent = src.execute(
+            "SELECT count(*) FILTER (WHERE published_at IS NULL), count(*) FROM outbox WHERE topic = %s",
+            (GIFT_SENT.topic,),
+        ).fetchone()
+        (applied,) = dst.execute("SELECT count(*) FROM inbox WHERE topic = %s", (GIFT_SENT.topic,)).fetchone()
     return unpublished == 0 and applied >= sent
 
 
 def hop_latencies(source_url: str, sink_url: str, topic: str, since) -> list[float]:
     """ms from an event's outbox row (the business commit) to its inbox row in the consumer's database."""
     with psycopg.connect(source_url) as src, psycopg.connect(sink_url) as dst:
-        written = dict(src.execute("SELECT event_id, created_at FROM outbox WHERE topic = %s AND created_at >= %s",
-                                   (topic, since)).fetchall())
+        written = dict(
+            src.execute(
+                "SELECT event_id, created_at FROM outbox WHERE topic = %s AND created_at >= %s", (topic, since)
+            ).fetchall()
+        )
         applied = dst.execute("SELECT event_id, processed_at FROM inbox WHERE topic = %s", (topic,)).fetchall()
     return [(done - written[event_id]).total_seconds() * 1000 for event_id, done in applied if event_id in written]
 
@@ -136,12 +169,24 @@ def backlog_apply_rate(stack, kafka: KafkaSettings, payout_url: str, events: int
     stack.stop_process("payout-consumer")
     producer = make_producer(kafka, client_id="bench-backlog")
     for i in range(events):
-        envelope, key = new_event(GIFT_SENT, source="bench", data={
-            "gift_tx_id": str(uuid.uuid4()), "sender_id": "bench-sender", "creator_id": f"backlog-{i % 500}",
-            "gift_id": "rose", "quantity": 1, "coins": 1, "diamonds": 1, "stream_id": None,
-            "sent_at": utcnow()})
-        producer.send(kafka.topic(GIFT_SENT.topic), key=key.encode(),
-                      value=json.dumps(envelope_to_dict(envelope)).encode())
+        envelope, key = new_event(
+            GIFT_SENT,
+            source="bench",
+            data={
+                "gift_tx_id": str(uuid.uuid4()),
+                "sender_id": "bench-sender",
+                "creator_id": f"backlog-{i % 500}",
+                "gift_id": "rose",
+                "quantity": 1,
+                "coins": 1,
+                "diamonds": 1,
+                "stream_id": None,
+                "sent_at": utcnow(),
+            },
+        )
+        producer.send(
+            kafka.topic(GIFT_SENT.topic), key=key.encode(), value=json.dumps(envelope_to_dict(envelope)).encode()
+        )
     producer.flush()
     producer.close()
     with psycopg.connect(payout_url) as conn:
@@ -153,9 +198,11 @@ def backlog_apply_rate(stack, kafka: KafkaSettings, payout_url: str, events: int
             if time.monotonic() > deadline:
                 raise RuntimeError("the backlog was not applied within 10 minutes")
             time.sleep(0.5)
-        first, last = conn.execute("SELECT min(processed_at), max(processed_at) FROM "
-                                   "(SELECT processed_at FROM inbox ORDER BY processed_at DESC LIMIT %s) t",
-                                   (events,)).fetchone()
+        first, last = conn.execute(
+            "SELECT min(processed_at), max(processed_at) FROM "
+            "(SELECT processed_at FROM inbox ORDER BY processed_at DESC LIMIT %s) t",
+            (events,),
+        ).fetchone()
     seconds = max((last - first).total_seconds(), 1e-3)
     return {"events": events, "seconds": round(seconds, 2), "rate": round(events / seconds, 1)}
 
@@ -180,13 +227,17 @@ def _children(pid: int) -> list[int]:
 def memory_mb(stack, field_name: str = "VmHWM") -> dict[str, float]:
     """Resident memory of each process of the stack, the largest of it and its children (gunicorn
     workers): VmHWM is the peak so far, VmRSS the current figure."""
-    return {name: round(max([_status_mb(proc.pid, field_name)] + [_status_mb(c, field_name)
-                                                                   for c in _children(proc.pid)]), 1)
-            for name, proc in stack.procs.items()}
+    return {
+        name: round(
+            max([_status_mb(proc.pid, field_name)] + [_status_mb(c, field_name) for c in _children(proc.pid)]), 1
+        )
+        for name, proc in stack.procs.items()
+    }
 
 
-def soak(stack, token: TokenFor, viewers: list[str], *, gifts: int, concurrency: int, rounds: int = 10,
-         on_round=None) -> dict:
+def soak(
+    stack, token: TokenFor, viewers: list[str], *, gifts: int, concurrency: int, rounds: int = 10, on_round=None
+) -> dict:
     """Send `gifts` gifts in `rounds` equal rounds, reading every process's resident memory after
     each. Bounded means: over the second half of the run (warm caches, full pools) no process
     grew by more than 10% or 8 MB, whichever is larger."""
@@ -205,6 +256,12 @@ def soak(stack, token: TokenFor, viewers: list[str], *, gifts: int, concurrency:
     last = samples[-1]
     growth = {name: round(last[name] - half.get(name, 0.0), 1) for name in last}
     bounded = {name: growth[name] <= max(8.0, 0.10 * half.get(name, 0.0)) for name in last}
-    return {"gifts": sent, "errors": errors, "seconds": round(time.monotonic() - started, 1),
-            "rss_mb_by_round": samples, "growth_second_half_mb": growth, "bounded": bounded,
-            "all_bounded": all(bounded.values())}
+    return {
+        "gifts": sent,
+        "errors": errors,
+        "seconds": round(time.monotonic() - started, 1),
+        "rss_mb_by_round": samples,
+        "growth_second_half_mb": growth,
+        "bounded": bounded,
+        "all_bounded": all(bounded.values()),
+    }

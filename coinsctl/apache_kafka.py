@@ -5,6 +5,7 @@ Its data lives in a directory of its own, so a restart keeps every topic, record
 Clients authenticate with SASL/SCRAM-SHA-512 and the StandardAuthorizer holds them to their ACLs
 (see `coinsctl.kafka_acls`); `admin` is the super user that creates topics and ACLs.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,9 +30,12 @@ SERVICE_USERS = ("purchase", "gifting", "payout")
 
 def classpath() -> str:
     """The broker's jars (fetched with Maven from deploy/kafka/pom.xml on first use, then cached)."""
-    jars = kafka_jars() or subprocess.run(
-        [str(KAFKA_DIR / "fetch-jars.sh")], check=True, capture_output=True, text=True,
-        timeout=600).stdout.strip()
+    jars = (
+        kafka_jars()
+        or subprocess.run(
+            [str(KAFKA_DIR / "fetch-jars.sh")], check=True, capture_output=True, text=True, timeout=600
+        ).stdout.strip()
+    )
     return f"{jars}/*"
 
 
@@ -39,59 +43,77 @@ def classpath() -> str:
 class Credentials:
     """One SCRAM password a principal: `admin` (super user), one per service, and `outsider`
     (authenticated but granted nothing: what a stolen or misconfigured client looks like)."""
-    passwords: dict[str, str] = field(default_factory=lambda: {
-        user: secrets.token_hex(16) for user in ("admin", *SERVICE_USERS, "outsider")})
+
+    passwords: dict[str, str] = field(
+        default_factory=lambda: {user: secrets.token_hex(16) for user in ("admin", *SERVICE_USERS, "outsider")}
+    )
 
     def scram_args(self) -> list[str]:
-        return [arg for user, pw in self.passwords.items()
-                for arg in ("--add-scram", f"{MECHANISM}=[name={user},password={pw}]")]
+        return [
+            arg
+            for user, pw in self.passwords.items()
+            for arg in ("--add-scram", f"{MECHANISM}=[name={user},password={pw}]")
+        ]
 
     def client_env(self, user: str) -> dict[str, str]:
         """The KAFKA_* variables a process needs to connect as `user`."""
-        return {"KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "KAFKA_SASL_MECHANISM": MECHANISM,
-                "KAFKA_SASL_USERNAME": user, "KAFKA_SASL_PASSWORD": self.passwords[user]}
+        return {
+            "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+            "KAFKA_SASL_MECHANISM": MECHANISM,
+            "KAFKA_SASL_USERNAME": user,
+            "KAFKA_SASL_PASSWORD": self.passwords[user],
+        }
 
 
-def server_properties(*, port: int, controller_port: int, data_dir: Path, creds: Credentials,
-                      listen_host: str = "127.0.0.1", advertised_host: str = "127.0.0.1") -> str:
+def server_properties(
+    *,
+    port: int,
+    controller_port: int,
+    data_dir: Path,
+    creds: Credentials,
+    listen_host: str = "127.0.0.1",
+    advertised_host: str = "127.0.0.1",
+) -> str:
     admin_pw = creds.passwords["admin"]
-    return "\n".join([
-        "process.roles=broker,controller",
-        "node.id=1",
-        f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
-        f"listeners=CLIENT://{listen_host}:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        f"advertised.listeners=CLIENT://{advertised_host}:{port}",
-        "listener.security.protocol.map=CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
-        "inter.broker.listener.name=CLIENT",
-        "controller.listener.names=CONTROLLER",
-        # SCRAM credentials live in the cluster metadata, which the controller cannot read before
-        # it runs, so the controller listener authenticates with PLAIN from this file instead.
-        f"sasl.enabled.mechanisms={MECHANISM}",
-        f"sasl.mechanism.inter.broker.protocol={MECHANISM}",
-        "sasl.mechanism.controller.protocol=PLAIN",
-        "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
-        "listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain."
-        f'PlainLoginModule required username="admin" password="{admin_pw}" user_admin="{admin_pw}";',
-        f"listener.name.client.{MECHANISM.lower()}.sasl.jaas.config=org.apache.kafka.common.security."
-        f'scram.ScramLoginModule required username="admin" password="{admin_pw}";',
-        "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-        "super.users=User:admin",
-        "allow.everyone.if.no.acl.found=false",
-        f"log.dirs={data_dir}",
-        "auto.create.topics.enable=false",
-        "num.partitions=1",
-        # One node: every internal topic has one replica.
-        "offsets.topic.replication.factor=1",
-        "offsets.topic.num.partitions=6",
-        "transaction.state.log.replication.factor=1",
-        "transaction.state.log.min.isr=1",
-        "share.coordinator.state.topic.replication.factor=1",
-        "share.coordinator.state.topic.min.isr=1",
-        # A group's first member does not wait 3 s for others to join.
-        "group.initial.rebalance.delay.ms=0",
-        "log.segment.bytes=16777216",
-        "",
-    ])
+    return "\n".join(
+        [
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
+            f"listeners=CLIENT://{listen_host}:{port},CONTROLLER://127.0.0.1:{controller_port}",
+            f"advertised.listeners=CLIENT://{advertised_host}:{port}",
+            "listener.security.protocol.map=CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+            "inter.broker.listener.name=CLIENT",
+            "controller.listener.names=CONTROLLER",
+            # SCRAM credentials live in the cluster metadata, which the controller cannot read before
+            # it runs, so the controller listener authenticates with PLAIN from this file instead.
+            f"sasl.enabled.mechanisms={MECHANISM}",
+            f"sasl.mechanism.inter.broker.protocol={MECHANISM}",
+            "sasl.mechanism.controller.protocol=PLAIN",
+            "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
+            "listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain."
+            f'PlainLoginModule required username="admin" password="{admin_pw}" user_admin="{admin_pw}";',
+            f"listener.name.client.{MECHANISM.lower()}.sasl.jaas.config=org.apache.kafka.common.security."
+            f'scram.ScramLoginModule required username="admin" password="{admin_pw}";',
+            "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "super.users=User:admin",
+            "allow.everyone.if.no.acl.found=false",
+            f"log.dirs={data_dir}",
+            "auto.create.topics.enable=false",
+            "num.partitions=1",
+            # One node: every internal topic has one replica.
+            "offsets.topic.replication.factor=1",
+            "offsets.topic.num.partitions=6",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "share.coordinator.state.topic.replication.factor=1",
+            "share.coordinator.state.topic.min.isr=1",
+            # A group's first member does not wait 3 s for others to join.
+            "group.initial.rebalance.delay.ms=0",
+            "log.segment.bytes=16777216",
+            "",
+        ]
+    )
 
 
 class ApacheKafka:
@@ -100,9 +122,17 @@ class ApacheKafka:
     kind = "apache"
     secured = True
 
-    def __init__(self, home: Path, *, port: int | None = None, controller_port: int | None = None,
-                 passwords: dict[str, str] | None = None, heap: str = "512m",
-                 listen_host: str = "127.0.0.1", advertised_host: str = "127.0.0.1"):
+    def __init__(
+        self,
+        home: Path,
+        *,
+        port: int | None = None,
+        controller_port: int | None = None,
+        passwords: dict[str, str] | None = None,
+        heap: str = "512m",
+        listen_host: str = "127.0.0.1",
+        advertised_host: str = "127.0.0.1",
+    ):
         self.home = home.resolve()
         self.heap = heap
         self.listen_host, self.advertised_host = listen_host, advertised_host
@@ -132,16 +162,23 @@ class ApacheKafka:
     def format(self) -> None:
         """Write server.properties and format the KRaft log directory with the SCRAM users."""
         self.home.mkdir(parents=True, exist_ok=True)
-        (self.home / "broker.json").write_text(json.dumps(
-            {"port": self.port, "controller_port": self.controller_port, "passwords": self.creds.passwords}))
+        (self.home / "broker.json").write_text(
+            json.dumps({"port": self.port, "controller_port": self.controller_port, "passwords": self.creds.passwords})
+        )
         (self.home / "broker.json").chmod(0o600)
         props = self.home / "server.properties"
-        props.write_text(server_properties(port=self.port, controller_port=self.controller_port,
-                                           data_dir=self.home / "data", creds=self.creds,
-                                           listen_host=self.listen_host, advertised_host=self.advertised_host))
+        props.write_text(
+            server_properties(
+                port=self.port,
+                controller_port=self.controller_port,
+                data_dir=self.home / "data",
+                creds=self.creds,
+                listen_host=self.listen_host,
+                advertised_host=self.advertised_host,
+            )
+        )
         cluster_id = self._java("kafka.tools.StorageTool", "random-uuid").strip()
-        self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props),
-                   *self.creds.scram_args())
+        self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props), *self.creds.scram_args())
 
     def wipe(self) -> None:
         """Stop and lose every topic, record, offset and ACL (a disk lost): formatted anew."""
@@ -158,7 +195,10 @@ class ApacheKafka:
         self._log_offset = log.tell()
         self.proc = subprocess.Popen(
             [*self._java_cmd(), "kafka.Kafka", str(self.home / "server.properties")],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout_s
         while not self._ready():
             if self.proc.poll() is not None:
@@ -195,13 +235,20 @@ class ApacheKafka:
             return b"Kafka Server started" in log.read()
 
     def _java_cmd(self) -> list[str]:
-        return ["java", f"-Xms{self.heap}", f"-Xmx{self.heap}", "-XX:+UseG1GC",
-                f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.properties'}",
-                "-cp", classpath()]
+        return [
+            "java",
+            f"-Xms{self.heap}",
+            f"-Xmx{self.heap}",
+            "-XX:+UseG1GC",
+            f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.properties'}",
+            "-cp",
+            classpath(),
+        ]
 
     def _java(self, *args: str) -> str:
-        return subprocess.run([*self._java_cmd(), *args], check=True, capture_output=True,
-                              text=True, timeout=120).stdout
+        return subprocess.run(
+            [*self._java_cmd(), *args], check=True, capture_output=True, text=True, timeout=120
+        ).stdout
 
 
 def serve() -> None:
@@ -212,15 +259,28 @@ def serve() -> None:
     KAFKA_USERS (a JSON object of principal -> SCRAM password, used when the log directory is
     first formatted): read by `coinsctl.settings.broker_settings`."""
     settings = broker_settings()
-    broker = ApacheKafka(settings.home, port=settings.port, controller_port=settings.controller_port,
-                         passwords=settings.users, heap=settings.heap, listen_host=settings.listen_host,
-                         advertised_host=settings.advertised_host)
+    broker = ApacheKafka(
+        settings.home,
+        port=settings.port,
+        controller_port=settings.controller_port,
+        passwords=settings.users,
+        heap=settings.heap,
+        listen_host=settings.listen_host,
+        advertised_host=settings.advertised_host,
+    )
     if not (broker.home / "data" / "meta.properties").exists():
         broker.format()
     else:  # the host names may differ from the first start's; the principals are in its metadata
-        (broker.home / "server.properties").write_text(server_properties(
-            port=broker.port, controller_port=broker.controller_port, data_dir=broker.home / "data",
-            creds=broker.creds, listen_host=broker.listen_host, advertised_host=broker.advertised_host))
+        (broker.home / "server.properties").write_text(
+            server_properties(
+                port=broker.port,
+                controller_port=broker.controller_port,
+                data_dir=broker.home / "data",
+                creds=broker.creds,
+                listen_host=broker.listen_host,
+                advertised_host=broker.advertised_host,
+            )
+        )
     os.execvp("java", [*broker._java_cmd(), "kafka.Kafka", str(broker.home / "server.properties")])
 
 

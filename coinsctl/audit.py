@@ -4,17 +4,21 @@ Each service reports its own totals (GET /v1/internal/totals, caller `ops`); the
 waits until every event written to an outbox has been applied by its consumer, then checks
 the money rules of the spec. It never reads another service's database.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import requests
 
 # topic -> (service whose outbox writes it, service whose consumer applies it)
-FLOWS = {"purchase.completed.v1": ("purchase", "gifting"), "purchase.reversed.v1": ("purchase", "gifting"),
-         "gift.sent.v1": ("gifting", "payout")}
+FLOWS = {
+    "purchase.completed.v1": ("purchase", "gifting"),
+    "purchase.reversed.v1": ("purchase", "gifting"),
+    "gift.sent.v1": ("gifting", "payout"),
+}
 
 
 @dataclass
@@ -59,8 +63,11 @@ def check(totals: dict[str, dict]) -> list[str]:
 
     expect("coins credited to wallets = coins bought", g["coins_credited"], p["coins_bought"])
     expect("coins clawed back = coins reversed", g["coins_clawed_back"], p["coins_reversed"])
-    expect("coins bought - reversed = in wallets + spent on gifts",
-           p["coins_bought"] - p["coins_reversed"], g["coins_in_wallets"] + g["coins_spent_on_gifts"])
+    expect(
+        "coins bought - reversed = in wallets + spent on gifts",
+        p["coins_bought"] - p["coins_reversed"],
+        g["coins_in_wallets"] + g["coins_spent_on_gifts"],
+    )
     expect("diamonds owed for gifts = diamonds credited to creators", g["diamonds_owed"], o["diamonds_credited"])
     for user in g["wallets_ledger_mismatch"]:
         problems.append(f"wallet {user}: balance differs from the sum of its ledger")
@@ -75,8 +82,9 @@ def check(totals: dict[str, dict]) -> list[str]:
     return problems
 
 
-def audit(urls: dict[str, str], token_for: Callable[[str], str], *, wait_s: float = 60.0,
-          poll_s: float = 0.5) -> AuditReport:
+def audit(
+    urls: dict[str, str], token_for: Callable[[str], str], *, wait_s: float = 60.0, poll_s: float = 0.5
+) -> AuditReport:
     deadline = time.monotonic() + wait_s
     while True:
         totals = fetch_totals(urls, token_for)
@@ -84,8 +92,9 @@ def audit(urls: dict[str, str], token_for: Callable[[str], str], *, wait_s: floa
         if not behind:
             return AuditReport(totals=totals, problems=check(totals))
         if time.monotonic() > deadline:
-            return AuditReport(totals=totals, problems=[f"consumers did not catch up in {wait_s:.0f}s: {b}"
-                                                        for b in behind])
+            return AuditReport(
+                totals=totals, problems=[f"consumers did not catch up in {wait_s:.0f}s: {b}" for b in behind]
+            )
         time.sleep(poll_s)
 
 
@@ -94,9 +103,11 @@ def push_result(report: AuditReport, gateway: str, *, job: str = "coins-audit", 
     from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 
     from shared import metrics
+
     registry = CollectorRegistry()
-    Gauge(metrics.AUDIT_PROBLEMS, "Conservation rules the last audit found broken", registry=registry) \
-        .set(len(report.problems))
+    Gauge(metrics.AUDIT_PROBLEMS, "Conservation rules the last audit found broken", registry=registry).set(
+        len(report.problems)
+    )
     Gauge(metrics.AUDIT_LAST_RUN, "When the audit last ran", registry=registry).set_to_current_time()
     if report.ok:
         Gauge(metrics.AUDIT_LAST_SUCCESS, "When the audit last passed", registry=registry).set_to_current_time()

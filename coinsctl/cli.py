@@ -1,8 +1,10 @@
 """The `coinsctl` command."""
+
 from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC
 from pathlib import Path
 
 import click
@@ -20,11 +22,14 @@ def _token(caller: str, service: str, ttl: int = 300, kid: str | None = None) ->
     """A token signed with the caller's private key from the local stack's key directory."""
     from coinsctl.keys import local_token
     from shared.keys import KeyFileError
+
     try:
         return local_token(_var_dir(), caller, service, ttl_seconds=ttl, kid=kid)
     except KeyFileError as exc:
-        raise click.ClickException(f"{exc}: make one with `coinsctl keys new --caller {caller}`, "
-                                   "or start the local stack with `make run` first") from exc
+        raise click.ClickException(
+            f"{exc}: make one with `coinsctl keys new --caller {caller}`, "
+            "or start the local stack with `make run` first"
+        ) from exc
 
 
 @click.group()
@@ -33,8 +38,12 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--caller", default="gateway", show_default=True,
-              help="The calling service the token names (gateway, live, app, processor, ops).")
+@click.option(
+    "--caller",
+    default="gateway",
+    show_default=True,
+    help="The calling service the token names (gateway, live, app, processor, ops).",
+)
 @click.option("--service", type=click.Choice(SERVICES), required=True, help="The service it is for (aud).")
 @click.option("--ttl", default=300, show_default=True, help="Seconds until it expires (services allow 900).")
 @click.option("--kid", default=None, help="Sign with this key (default: the caller's newest).")
@@ -55,13 +64,22 @@ def keys_new(caller: str, kid: str | None) -> None:
     """Make an Ed25519 key pair for a caller; the services pick up its public key without restart."""
     from coinsctl.keys import key_dirs
     from shared.keys import KeyFileError, generate_key_pair
+
     private_dir, public_dir = key_dirs(_var_dir())
     try:
         kid = generate_key_pair(private_dir, public_dir, caller, kid)
     except (KeyFileError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(json.dumps({"caller": caller, "kid": kid, "private_key": str(private_dir / caller / f"{kid}.pem"),
-                           "public_key": str(public_dir / caller / f"{kid}.pem")}))
+    click.echo(
+        json.dumps(
+            {
+                "caller": caller,
+                "kid": kid,
+                "private_key": str(private_dir / caller / f"{kid}.pem"),
+                "public_key": str(public_dir / caller / f"{kid}.pem"),
+            }
+        )
+    )
 
 
 @keys.command("retire")
@@ -69,6 +87,7 @@ def keys_new(caller: str, kid: str | None) -> None:
 def keys_retire(kid: str) -> None:
     """Retire a key: remove its public half, so the services refuse its tokens (within a second)."""
     from coinsctl.keys import key_dirs
+
     _, public_dir = key_dirs(_var_dir())
     found = list(public_dir.glob(f"*/{kid}.pem"))
     if not found:
@@ -83,6 +102,7 @@ def keys_retire(kid: str) -> None:
 def migrate(service: str) -> None:
     """Migrate a service's database (from <SERVICE>_DATABASE_URL) to the latest schema."""
     from shared.migrate import upgrade
+
     for name in SERVICES if service == "all" else (service,):
         upgrade(name, database_url(name))
         click.echo(f"{name}: migrated")
@@ -91,16 +111,23 @@ def migrate(service: str) -> None:
 @main.command()
 @click.option("--partitions", envvar="KAFKA_PARTITIONS", default=6, show_default=True)
 @click.option("--replication", envvar="KAFKA_REPLICATION", default=1, show_default=True)
-@click.option("--acls/--no-acls", envvar="KAFKA_APPLY_ACLS", default=False, show_default=True,
-              help="Also grant each service's principal its rights (needs a super user's KAFKA_SASL_*).")
+@click.option(
+    "--acls/--no-acls",
+    envvar="KAFKA_APPLY_ACLS",
+    default=False,
+    show_default=True,
+    help="Also grant each service's principal its rights (needs a super user's KAFKA_SASL_*).",
+)
 def topics(partitions: int, replication: int, acls: bool) -> None:
     """Create every topic and dead-letter topic (from KAFKA_BOOTSTRAP_SERVERS), with their ACLs."""
     from shared.kafka_admin import TopicPolicy, ensure_topics
+
     settings = kafka_settings()
     created = ensure_topics(settings, TopicPolicy(partitions=partitions, replication=replication), timeout_s=120)
     click.echo(f"created {len(created)} topics" + (f": {', '.join(created)}" if created else ""))
     if acls:
         from coinsctl.kafka_acls import apply_acls, platform_acls
+
         granted = platform_acls(topic_prefix=settings.topic_prefix)
         apply_acls(settings, granted)
         click.echo(f"granted {len(granted)} ACLs to the purchase, gifting and payout principals")
@@ -111,6 +138,7 @@ def topics(partitions: int, replication: int, acls: bool) -> None:
 def lag(service: str) -> None:
     """Records each partition of SERVICE's consumer group has not committed (exact on Apache Kafka)."""
     from shared.kafka_admin import consumed_topics, consumer_lag
+
     group = Env().str(f"{service.upper()}_CONSUMER_GROUP", f"{service}-consumer")
     for tp, behind in sorted(consumer_lag(kafka_settings(), group, consumed_topics(service)).items()):
         click.echo(f"{group}  {tp.topic}[{tp.partition}]  {behind}")
@@ -120,6 +148,7 @@ def lag(service: str) -> None:
 def stack() -> None:
     """Run the whole platform locally (what `make run` does)."""
     from coinsctl.stack import run_stack
+
     sys.exit(run_stack())
 
 
@@ -128,13 +157,21 @@ def stack() -> None:
 @click.option("--gifting-url", default="http://127.0.0.1:8002", show_default=True)
 @click.option("--payout-url", default="http://127.0.0.1:8003", show_default=True)
 @click.option("--wait", default=60.0, show_default=True, help="Seconds to wait for consumers to catch up.")
-@click.option("--pushgateway", envvar="COINS_AUDIT_PUSHGATEWAY",
-              help="Push the outcome to this Prometheus Pushgateway (host:port) for the audit alerts.")
+@click.option(
+    "--pushgateway",
+    envvar="COINS_AUDIT_PUSHGATEWAY",
+    help="Push the outcome to this Prometheus Pushgateway (host:port) for the audit alerts.",
+)
 def audit(purchase_url: str, gifting_url: str, payout_url: str, wait: float, pushgateway: str | None) -> None:
     """Check conservation of coins and diamonds across the three services; exit 1 if broken."""
-    from coinsctl.audit import audit as run_audit, push_result
-    report = run_audit({"purchase": purchase_url, "gifting": gifting_url, "payout": payout_url},
-                       lambda service: _token("ops", service), wait_s=wait)
+    from coinsctl.audit import audit as run_audit
+    from coinsctl.audit import push_result
+
+    report = run_audit(
+        {"purchase": purchase_url, "gifting": gifting_url, "payout": payout_url},
+        lambda service: _token("ops", service),
+        wait_s=wait,
+    )
     if pushgateway:
         push_result(report, pushgateway)
     click.echo(json.dumps(report.totals, indent=2))
@@ -147,7 +184,9 @@ def audit(purchase_url: str, gifting_url: str, payout_url: str, wait: float, pus
 
 @main.command()
 @click.argument("service", type=click.Choice(SERVICES + ("all",)))
-@click.option("--outbox-hours", type=int, help="Published outbox rows older than this go [RETENTION_OUTBOX_HOURS, 168].")
+@click.option(
+    "--outbox-hours", type=int, help="Published outbox rows older than this go [RETENTION_OUTBOX_HOURS, 168]."
+)
 @click.option("--inbox-hours", type=int, help="Inbox rows older than this go [RETENTION_INBOX_HOURS, 336].")
 @click.option("--key-hours", type=int, help="Idempotency keys older than this go [RETENTION_IDEMPOTENCY_HOURS, 72].")
 @click.option("--batch-size", default=5000, show_default=True, help="Rows deleted per transaction.")
@@ -157,14 +196,23 @@ def prune(service: str, outbox_hours, inbox_hours, key_hours, batch_size: int) -
     from coinsctl.retention import prune_service
     from shared.retention import RetentionError
     from shared.settings import retention_windows
+
     try:
         windows = retention_windows(outbox=outbox_hours, inbox=inbox_hours, idempotency_keys=key_hours)
     except RetentionError as exc:
         raise click.BadParameter(str(exc)) from exc
     for name in SERVICES if service == "all" else (service,):
         pruned = prune_service(name, database_url(name), windows, batch_size=batch_size)
-        click.echo(json.dumps({"service": name, "outbox_rows": pruned.outbox, "inbox_rows": pruned.inbox,
-                               "idempotency_keys": pruned.idempotency_keys}))
+        click.echo(
+            json.dumps(
+                {
+                    "service": name,
+                    "outbox_rows": pruned.outbox,
+                    "inbox_rows": pruned.inbox,
+                    "idempotency_keys": pruned.idempotency_keys,
+                }
+            )
+        )
 
 
 @main.group()
@@ -178,12 +226,23 @@ def dlq() -> None:
 def dlq_list(topics: tuple[str, ...], include_resolved: bool) -> None:
     """Print the unresolved dead letters: where each failed, why, and its event id."""
     from coinsctl.recovery import dead_letters
+
     letters = dead_letters(kafka_settings(), list(topics) or None, include_resolved=include_resolved)
     for letter in letters:
-        click.echo(json.dumps({"topic": letter.topic, "partition": letter.partition, "offset": letter.offset,
-                               "event_id": letter.event_id, "reason": letter.header("dlq.reason"),
-                               "error": letter.header("dlq.error")[:500], "failed_at": letter.header("dlq.failed_at"),
-                               "resolved_at": letter.resolved_at}))
+        click.echo(
+            json.dumps(
+                {
+                    "topic": letter.topic,
+                    "partition": letter.partition,
+                    "offset": letter.offset,
+                    "event_id": letter.event_id,
+                    "reason": letter.header("dlq.reason"),
+                    "error": letter.header("dlq.error")[:500],
+                    "failed_at": letter.header("dlq.failed_at"),
+                    "resolved_at": letter.resolved_at,
+                }
+            )
+        )
     click.echo(f"{len(letters)} dead letters", err=True)
 
 
@@ -193,6 +252,7 @@ def dlq_list(topics: tuple[str, ...], include_resolved: bool) -> None:
 def dlq_replay(topics: tuple[str, ...], event_ids: tuple[str, ...]) -> None:
     """Send dead letters back to their topic, after the cause was fixed (consumers dedupe)."""
     from coinsctl.recovery import replay
+
     click.echo(f"replayed {replay(kafka_settings(), _letters(topics, event_ids))} dead letters")
 
 
@@ -202,11 +262,13 @@ def dlq_replay(topics: tuple[str, ...], event_ids: tuple[str, ...]) -> None:
 def dlq_resolve(topics: tuple[str, ...], event_ids: tuple[str, ...]) -> None:
     """Mark dead letters resolved without replaying them (e.g. a malformed message to discard)."""
     from coinsctl.recovery import resolve
+
     click.echo(f"resolved {resolve(kafka_settings(), _letters(topics, event_ids))} dead letters")
 
 
 def _letters(topics: tuple[str, ...], event_ids: tuple[str, ...]) -> list:
     from coinsctl.recovery import dead_letters
+
     return [d for d in dead_letters(kafka_settings(), list(topics) or None) if not event_ids or d.event_id in event_ids]
 
 
@@ -217,15 +279,18 @@ def outbox() -> None:
 
 @outbox.command("republish")
 @click.argument("service", type=click.Choice(SERVICES))
-@click.option("--since", required=True, type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S",
-                                                                     "%Y-%m-%d"]),
-              help="Re-publish events created at or after this time (UTC unless an offset is given).")
+@click.option(
+    "--since",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
+    help="Re-publish events created at or after this time (UTC unless an offset is given).",
+)
 def outbox_republish(service: str, since) -> None:
     """Publish a service's events again from a point in time (e.g. after the broker lost its data)."""
-    from datetime import timezone
 
     from coinsctl.recovery import republish
-    since = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
+
+    since = since if since.tzinfo else since.replace(tzinfo=UTC)
     click.echo(f"{service}: {republish(service, database_url(service), since)} events queued for re-publication")
 
 
@@ -234,6 +299,7 @@ def outbox_republish(service: str, since) -> None:
 def rewind(service: str) -> None:
     """Replay everything: set SERVICE's (stopped) consumer group back to the earliest offsets."""
     from coinsctl.recovery import rewind_group
+
     handlers = {"gifting": ("purchase.completed.v1", "purchase.reversed.v1"), "payout": ("gift.sent.v1",)}[service]
     group = Env().str(f"{service.upper()}_CONSUMER_GROUP", f"{service}-consumer")
     click.echo(f"{group}: rewound {rewind_group(kafka_settings(), group, list(handlers))} partitions")
@@ -244,6 +310,7 @@ def rewind(service: str) -> None:
 def contracts(out: str) -> None:
     """Write the event contracts as JSON Schema files and an AsyncAPI document."""
     from shared.event_docs import documents
+
     Path(out).mkdir(parents=True, exist_ok=True)
     for name, document in documents().items():
         (Path(out) / name).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")

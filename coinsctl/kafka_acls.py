@@ -5,12 +5,21 @@ Derived from the contracts (`Contract.producer`, `Contract.consumers`), so a new
 be published by a service the contract does not name. Applied by an admin principal; Apache
 Kafka enforces them with its StandardAuthorizer. The embedded local broker (Tansu) has no ACLs.
 """
+
 from __future__ import annotations
 
 import time
 
-from kafka.admin import (ACL, ACLFilter, ACLOperation, ACLPermissionType, ACLResourcePatternType,
-                         ResourcePattern, ResourcePatternFilter, ResourceType)
+from kafka.admin import (
+    ACL,
+    ACLFilter,
+    ACLOperation,
+    ACLPermissionType,
+    ACLResourcePatternType,
+    ResourcePattern,
+    ResourcePatternFilter,
+    ResourceType,
+)
 
 from shared.contracts import CONTRACTS
 from shared.kafka_admin import admin_client
@@ -21,7 +30,8 @@ def service_acls(service: str, *, topic_prefix: str = "", group: str | None = No
     """The ACLs of one service's principal (User:<service>)."""
     principal = f"User:{service}"
     grants: list[tuple[ResourceType, str, ACLOperation]] = [
-        (ResourceType.CLUSTER, "kafka-cluster", ACLOperation.IDEMPOTENT_WRITE)]
+        (ResourceType.CLUSTER, "kafka-cluster", ACLOperation.IDEMPOTENT_WRITE)
+    ]
     for topic, contract in CONTRACTS.items():
         if contract.producer == service:
             grants.append((ResourceType.TOPIC, topic_prefix + topic, ACLOperation.WRITE))
@@ -29,8 +39,10 @@ def service_acls(service: str, *, topic_prefix: str = "", group: str | None = No
             grants.append((ResourceType.TOPIC, topic_prefix + topic, ACLOperation.READ))
             grants.append((ResourceType.TOPIC, f"{topic_prefix}{topic}.dlq", ACLOperation.WRITE))
             grants.append((ResourceType.GROUP, group or f"{service}-consumer", ACLOperation.READ))
-    return [ACL(principal, "*", op, ACLPermissionType.ALLOW, ResourcePattern(kind, name, ACLResourcePatternType.LITERAL))
-            for kind, name, op in dict.fromkeys(grants)]
+    return [
+        ACL(principal, "*", op, ACLPermissionType.ALLOW, ResourcePattern(kind, name, ACLResourcePatternType.LITERAL))
+        for kind, name, op in dict.fromkeys(grants)
+    ]
 
 
 def apply_acls(admin_settings: KafkaSettings, acls: list[ACL], *, timeout_s: float = 30.0) -> None:
@@ -41,14 +53,23 @@ def apply_acls(admin_settings: KafkaSettings, acls: list[ACL], *, timeout_s: flo
         if result["failed"]:
             raise RuntimeError(f"ACLs refused: {result['failed']}")
         deadline = time.monotonic() + timeout_s
-        wanted = {(a.principal, a.operation, a.resource_pattern.resource_type, a.resource_pattern.resource_name)
-                  for a in acls}
+        wanted = {
+            (a.principal, a.operation, a.resource_pattern.resource_type, a.resource_pattern.resource_name) for a in acls
+        }
         while True:
-            found, _ = admin.describe_acls(ACLFilter(None, "*", ACLOperation.ANY, ACLPermissionType.ANY,
-                                                     ResourcePatternFilter(ResourceType.ANY, None,
-                                                                           ACLResourcePatternType.ANY)))
-            have = {(a.principal, a.operation, a.resource_pattern.resource_type, a.resource_pattern.resource_name)
-                    for a in found}
+            found, _ = admin.describe_acls(
+                ACLFilter(
+                    None,
+                    "*",
+                    ACLOperation.ANY,
+                    ACLPermissionType.ANY,
+                    ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY),
+                )
+            )
+            have = {
+                (a.principal, a.operation, a.resource_pattern.resource_type, a.resource_pattern.resource_name)
+                for a in found
+            }
             if wanted <= have:
                 return
             if time.monotonic() > deadline:
@@ -61,5 +82,8 @@ def apply_acls(admin_settings: KafkaSettings, acls: list[ACL], *, timeout_s: flo
 def platform_acls(*, topic_prefix: str = "", groups: dict[str, str] | None = None) -> list[ACL]:
     """Every service's ACLs (`groups`: service -> its consumer group, default `<service>-consumer`)."""
     groups = groups or {}
-    return [acl for service in ("purchase", "gifting", "payout")
-            for acl in service_acls(service, topic_prefix=topic_prefix, group=groups.get(service))]
+    return [
+        acl
+        for service in ("purchase", "gifting", "payout")
+        for acl in service_acls(service, topic_prefix=topic_prefix, group=groups.get(service))
+    ]

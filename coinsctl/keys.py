@@ -3,6 +3,7 @@
 The local stack keeps them under `<var>/keys/`: `private/<caller>/<kid>.pem` (what each caller
 would hold, 0600) and `public/<caller>/<kid>.pem` (what the services get, COINS_AUTH_KEYS_DIR).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

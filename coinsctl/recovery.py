@@ -6,17 +6,17 @@ resolved by hand) is marked resolved by a marker record in its own dead-letter t
 `dlq.resolves: <partition>:<offset>`, no value); listings leave resolved letters out. Kafka keeps
 the history; nothing else has to be created or kept in step.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 
 from shared.contracts import CONTRACTS
 from shared.kafka import client_options, publish
 from shared.settings import KafkaSettings
-
 
 RESOLVES = "dlq.resolves"
 
@@ -40,8 +40,9 @@ class DeadLetter:
         return self.headers.get(name, b"").decode(errors="replace")
 
 
-def dead_letters(kafka: KafkaSettings, topics: list[str] | None = None, *,
-                 include_resolved: bool = False) -> list[DeadLetter]:
+def dead_letters(
+    kafka: KafkaSettings, topics: list[str] | None = None, *, include_resolved: bool = False
+) -> list[DeadLetter]:
     """The unresolved dead letters (all, with `include_resolved`) of the dead-letter topics (all of
     them unless `topics` names some)."""
     letters, resolved = _read_dlq(kafka, topics)
@@ -52,11 +53,11 @@ def dead_letters(kafka: KafkaSettings, topics: list[str] | None = None, *,
 def _read_dlq(kafka: KafkaSettings, topics: list[str] | None):
     """(every dead letter, {(topic, partition, offset): resolved at}) from the dead-letter topics."""
     names = [kafka.topic(t) + ".dlq" for t in (topics or CONTRACTS)]
-    consumer = KafkaConsumer(**client_options(kafka), enable_auto_commit=False,
-                             client_id="coinsctl-dlq")
+    consumer = KafkaConsumer(**client_options(kafka), enable_auto_commit=False, client_id="coinsctl-dlq")
     try:
-        partitions = [TopicPartition(name, p) for name in names
-                      for p in sorted(consumer.partitions_for_topic(name) or ())]
+        partitions = [
+            TopicPartition(name, p) for name in names for p in sorted(consumer.partitions_for_topic(name) or ())
+        ]
         if not partitions:
             return [], {}
         consumer.assign(partitions)
@@ -74,8 +75,9 @@ def _read_dlq(kafka: KafkaSettings, topics: list[str] | None):
                 topic = r.topic.removesuffix(".dlq")
                 if RESOLVES in headers:
                     partition, _, offset = headers[RESOLVES].decode().partition(":")
-                    resolved[(topic, int(partition), int(offset))] = \
+                    resolved[(topic, int(partition), int(offset))] = (
                         headers.get("dlq.resolved_at", b"").decode() or "unknown"
+                    )
                 else:
                     found.append(DeadLetter(topic, r.partition, r.offset, r.key, r.value, headers))
             if not records and all(consumer.position(tp) >= end[tp] for tp in partitions):
@@ -87,9 +89,20 @@ def _read_dlq(kafka: KafkaSettings, topics: list[str] | None):
 def replay(kafka: KafkaSettings, letters: list[DeadLetter]) -> int:
     """Publish dead letters again to the topic they failed on, with their original headers; once
     the broker took them, mark them resolved."""
-    publish(kafka, [{"topic": letter.topic, "key": letter.key, "value": letter.value, "headers": [
-        (k, v) for k, v in letter.headers.items() if not k.startswith("dlq.")] + [("replayed", b"true")]}
-        for letter in letters], client_id="coinsctl-replay")
+    publish(
+        kafka,
+        [
+            {
+                "topic": letter.topic,
+                "key": letter.key,
+                "value": letter.value,
+                "headers": [(k, v) for k, v in letter.headers.items() if not k.startswith("dlq.")]
+                + [("replayed", b"true")],
+            }
+            for letter in letters
+        ],
+        client_id="coinsctl-replay",
+    )
     _mark_resolved(kafka, letters, how="replayed")
     return len(letters)
 
@@ -101,11 +114,25 @@ def resolve(kafka: KafkaSettings, letters: list[DeadLetter]) -> int:
 
 
 def _mark_resolved(kafka: KafkaSettings, letters: list[DeadLetter], *, how: str) -> None:
-    now = datetime.now(timezone.utc).isoformat().encode()
-    publish(kafka, [{"topic": f"{letter.topic}.dlq", "partition": letter.partition, "key": letter.key, "value": b"",
-                     "headers": [(RESOLVES, f"{letter.partition}:{letter.offset}".encode()),
-                                 ("dlq.resolved_at", now), ("dlq.resolution", how.encode())]}
-                    for letter in letters], client_id=f"coinsctl-{how}")
+    now = datetime.now(UTC).isoformat().encode()
+    publish(
+        kafka,
+        [
+            {
+                "topic": f"{letter.topic}.dlq",
+                "partition": letter.partition,
+                "key": letter.key,
+                "value": b"",
+                "headers": [
+                    (RESOLVES, f"{letter.partition}:{letter.offset}".encode()),
+                    ("dlq.resolved_at", now),
+                    ("dlq.resolution", how.encode()),
+                ],
+            }
+            for letter in letters
+        ],
+        client_id=f"coinsctl-{how}",
+    )
 
 
 def republish(service: str, database_url: str, since: datetime) -> int:
@@ -114,6 +141,7 @@ def republish(service: str, database_url: str, since: datetime) -> int:
 
     from shared.db import make_engine
     from shared.outbox import republish_since
+
     tables = import_module(f"services.{service}.adapters.orm").tables
     engine = make_engine(database_url, pool_size=1)
     try:
@@ -125,11 +153,15 @@ def republish(service: str, database_url: str, since: datetime) -> int:
 def rewind_group(kafka: KafkaSettings, group: str, topics: list[str]) -> int:
     """Set a (stopped) consumer group's offsets back to the start of its topics: a full replay.
     Returns how many partitions were rewound."""
-    consumer = KafkaConsumer(**client_options(kafka), group_id=group,
-                             enable_auto_commit=False, client_id="coinsctl-rewind")
+    consumer = KafkaConsumer(
+        **client_options(kafka), group_id=group, enable_auto_commit=False, client_id="coinsctl-rewind"
+    )
     try:
-        partitions = [TopicPartition(kafka.topic(t), p) for t in topics
-                      for p in sorted(consumer.partitions_for_topic(kafka.topic(t)) or ())]
+        partitions = [
+            TopicPartition(kafka.topic(t), p)
+            for t in topics
+            for p in sorted(consumer.partitions_for_topic(kafka.topic(t)) or ())
+        ]
         consumer.assign(partitions)
         beginning = consumer.beginning_offsets(partitions)
         consumer.commit({tp: OffsetAndMetadata(beginning[tp], "", -1) for tp in partitions})

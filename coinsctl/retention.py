@@ -1,4 +1,5 @@
 """`coinsctl prune`: a service's retention run, from its database URL (what the CronJob runs)."""
+
 from __future__ import annotations
 
 from importlib import import_module

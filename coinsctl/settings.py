@@ -3,12 +3,13 @@
 `coinsctl stack` (make run) and `python -m coinsctl.apache_kafka` (the broker's container) read
 their variables here; nothing else in coinsctl looks at `os.environ`.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from shared.settings import Env
 
@@ -37,12 +38,15 @@ def stack_settings(environ: Mapping[str, str] | None = None) -> StackSettings:
         var_dir=Path(env.str("COINS_VAR_DIR", "var")),
         ports={s: env.int(f"{s.upper()}_PORT", port) for s, port in STACK_SERVICES.items()},
         sandbox_ports={n: env.int(f"{n.upper()}_SANDBOX_PORT", port) for n, port in STACK_SANDBOXES.items()},
-        broker_kind=env.str("COINS_BROKER", "tansu"), broker_port=env.int("COINS_BROKER_PORT", 9092))
+        broker_kind=env.str("COINS_BROKER", "tansu"),
+        broker_port=env.int("COINS_BROKER_PORT", 9092),
+    )
 
 
 @dataclass(frozen=True)
 class BrokerSettings:
     """The Apache Kafka broker run in the foreground, as its container runs it."""
+
     home: Path
     port: int
     controller_port: int
@@ -56,10 +60,15 @@ def broker_settings(environ: Mapping[str, str] | None = None) -> BrokerSettings:
     """KAFKA_HOME, KAFKA_PORT, KAFKA_CONTROLLER_PORT, KAFKA_HEAP, KAFKA_USERS (a JSON object),
     KAFKA_LISTEN_HOST and KAFKA_ADVERTISED_HOST."""
     env = Env(environ)
-    return BrokerSettings(home=Path(env.str("KAFKA_HOME", "/var/lib/kafka")), port=env.int("KAFKA_PORT", 9092),
-                          controller_port=env.int("KAFKA_CONTROLLER_PORT", 9093), heap=env.str("KAFKA_HEAP", "512m"),
-                          users=env.json("KAFKA_USERS", None), listen_host=env.str("KAFKA_LISTEN_HOST", "127.0.0.1"),
-                          advertised_host=env.str("KAFKA_ADVERTISED_HOST", "127.0.0.1"))
+    return BrokerSettings(
+        home=Path(env.str("KAFKA_HOME", "/var/lib/kafka")),
+        port=env.int("KAFKA_PORT", 9092),
+        controller_port=env.int("KAFKA_CONTROLLER_PORT", 9093),
+        heap=env.str("KAFKA_HEAP", "512m"),
+        users=env.json("KAFKA_USERS", None),
+        listen_host=env.str("KAFKA_LISTEN_HOST", "127.0.0.1"),
+        advertised_host=env.str("KAFKA_ADVERTISED_HOST", "127.0.0.1"),
+    )
 
 
 def kafka_jars(environ: Mapping[str, str] | None = None) -> str | None:

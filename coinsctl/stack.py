@@ -6,6 +6,7 @@ and the restart is logged).
 for Apache Kafka); the end-to-end tests use it with PostgreSQL URLs, their own ports, a broker of
 the session's and a topic prefix. On a broker with ACLs each service connects as its own principal.
 """
+
 from __future__ import annotations
 
 import logging
@@ -51,24 +52,37 @@ def _gunicorn(py: str, app: str) -> list[str]:
 
 def sandbox_specs(ports: dict[str, int], host: str = "127.0.0.1") -> list[ProcessSpec]:
     """The sandbox processors, each its own HTTP process with a SQLite file of its own."""
-    return [ProcessSpec(f"{name}-sandbox", SANDBOXES[name], _gunicorn(sys.executable, f"sandboxes.{name}:app"),
-                        {"GUNICORN_BIND": f"{host}:{port}", "GUNICORN_PROC_NAME": f"coins-{name}-sandbox",
-                         "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "16"}, kafka_client=False)
-            for name, port in ports.items()]
+    return [
+        ProcessSpec(
+            f"{name}-sandbox",
+            SANDBOXES[name],
+            _gunicorn(sys.executable, f"sandboxes.{name}:app"),
+            {
+                "GUNICORN_BIND": f"{host}:{port}",
+                "GUNICORN_PROC_NAME": f"coins-{name}-sandbox",
+                "GUNICORN_WORKERS": "2",
+                "GUNICORN_THREADS": "16",
+            },
+            kafka_client=False,
+        )
+        for name, port in ports.items()
+    ]
 
 
 def process_specs(ports: dict[str, int], host: str = "127.0.0.1") -> list[ProcessSpec]:
     py = sys.executable
     specs = []
     for service in SERVICES:
-        specs.append(ProcessSpec(f"{service}-web", service,
-                                 [py, "-m", "gunicorn", "-c", "python:shared.gunicorn_conf",
-                                  f"services.{service}.entrypoints.wsgi:app"],
-                                 {"GUNICORN_BIND": f"{host}:{ports[service]}",
-                                  "GUNICORN_PROC_NAME": f"coins-{service}"}))
+        specs.append(
+            ProcessSpec(
+                f"{service}-web",
+                service,
+                [py, "-m", "gunicorn", "-c", "python:shared.gunicorn_conf", f"services.{service}.entrypoints.wsgi:app"],
+                {"GUNICORN_BIND": f"{host}:{ports[service]}", "GUNICORN_PROC_NAME": f"coins-{service}"},
+            )
+        )
         specs.append(ProcessSpec(f"{service}-relay", service, [py, "-m", f"services.{service}.entrypoints.relay"]))
-    specs.append(ProcessSpec("purchase-reconciler", "purchase",
-                             [py, "-m", "services.purchase.entrypoints.reconciler"]))
+    specs.append(ProcessSpec("purchase-reconciler", "purchase", [py, "-m", "services.purchase.entrypoints.reconciler"]))
     specs.append(ProcessSpec("gifting-consumer", "gifting", [py, "-m", "services.gifting.entrypoints.consumer"]))
     specs.append(ProcessSpec("payout-consumer", "payout", [py, "-m", "services.payout.entrypoints.consumer"]))
     specs.append(ProcessSpec("payout-worker", "payout", [py, "-m", "services.payout.entrypoints.payout_worker"]))
@@ -76,10 +90,20 @@ def process_specs(ports: dict[str, int], host: str = "127.0.0.1") -> list[Proces
 
 
 class Stack:
-    def __init__(self, *, var_dir: Path, ports: dict[str, int] | None = None, env: dict[str, str] | None = None,
-                 host: str = "127.0.0.1", broker=None, broker_kind: str = "tansu", broker_port: int = 9092,
-                 restart: bool = True, sandbox_ports: dict[str, int] | None = None,
-                 probe_ports: dict[str, int] | None = None):
+    def __init__(
+        self,
+        *,
+        var_dir: Path,
+        ports: dict[str, int] | None = None,
+        env: dict[str, str] | None = None,
+        host: str = "127.0.0.1",
+        broker=None,
+        broker_kind: str = "tansu",
+        broker_port: int = 9092,
+        restart: bool = True,
+        sandbox_ports: dict[str, int] | None = None,
+        probe_ports: dict[str, int] | None = None,
+    ):
         """`broker`: a started broker to share (not stopped here); else KAFKA_BOOTSTRAP_SERVERS in
         `env` names an external one; else the stack starts a `broker_kind` broker of its own.
         `sandbox_ports`: where the sandbox processors listen (default DEFAULT_SANDBOX_PORTS)."""
@@ -87,8 +111,11 @@ class Stack:
         self.ports = ports or dict(DEFAULT_PORTS)
         self.env = process_environ() if env is None else dict(env)
         # A sandbox is started unless its service is pointed at a processor already.
-        self.sandbox_ports = {name: port for name, port in (sandbox_ports or DEFAULT_SANDBOX_PORTS).items()
-                              if not self.env.get(f"{SANDBOXES[name].upper()}_PROCESSOR_URL")}
+        self.sandbox_ports = {
+            name: port
+            for name, port in (sandbox_ports or DEFAULT_SANDBOX_PORTS).items()
+            if not self.env.get(f"{SANDBOXES[name].upper()}_PROCESSOR_URL")
+        }
         for name, port in self.sandbox_ports.items():
             self.env[f"{SANDBOXES[name].upper()}_PROCESSOR_URL"] = f"http://{host}:{port}"
         self.host = host
@@ -98,8 +125,9 @@ class Stack:
             self.broker = make_broker(broker_kind, self.var_dir / "broker", port=broker_port)
         self.restart = restart
         self.procs: dict[str, subprocess.Popen] = {}
-        self.specs = {spec.name: spec for spec in sandbox_specs(self.sandbox_ports, host)
-                      + process_specs(self.ports, host)}
+        self.specs = {
+            spec.name: spec for spec in sandbox_specs(self.sandbox_ports, host) + process_specs(self.ports, host)
+        }
         # A relay, consumer or worker given a port here serves its own /metrics and probes on it.
         self.probe_ports = dict(probe_ports or {})
         for name, port in self.probe_ports.items():
@@ -140,15 +168,25 @@ class Stack:
     def _env_for(self, spec: ProcessSpec) -> dict[str, str]:
         metrics_dir = self.var_dir / "metrics" / spec.service
         broker_env = self.broker.client_env(spec.service) if self.broker is not None and spec.kafka_client else {}
-        return {**self.env, **broker_env, **spec.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-                "PYTHONUNBUFFERED": "1"}
+        return {
+            **self.env,
+            **broker_env,
+            **spec.env,
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+            "PYTHONUNBUFFERED": "1",
+        }
 
     def start_process(self, name: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
         spec = self.specs[name]
         log_file = open(self.var_dir / "logs" / f"{name}.log", "ab")
-        proc = subprocess.Popen(spec.argv, env={**self._env_for(spec), **(extra_env or {})}, stdout=log_file,
-                                stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            spec.argv,
+            env={**self._env_for(spec), **(extra_env or {})},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parent.parent,
+            start_new_session=True,
+        )
         log_file.close()
         self.procs[name] = proc
         self._started[name] = time.monotonic()
@@ -204,7 +242,10 @@ class Stack:
 
     def wait_ready(self, timeout_s: float = 60.0) -> None:
         deadline = time.monotonic() + timeout_s
-        urls = {**{s: self.url(s) for s in SERVICES}, **{f"{n} sandbox": self.sandbox_url(n) for n in self.sandbox_ports}}
+        urls = {
+            **{s: self.url(s) for s in SERVICES},
+            **{f"{n} sandbox": self.sandbox_url(n) for n in self.sandbox_ports},
+        }
         for service, url in urls.items():
             while True:
                 self.check_alive()
@@ -235,8 +276,14 @@ class Stack:
                 self._quick_deaths[name] = self._quick_deaths.get(name, 0) + 1 if quick else 0
                 delay = min(2 ** self._quick_deaths[name] - 1, 30) if quick else 0
                 self._due[name] = now + delay
-                log.warning("%s exited with %s; restarting in %ds (see %s/logs/%s.log)", name, proc.returncode,
-                            delay, self.var_dir, name)
+                log.warning(
+                    "%s exited with %s; restarting in %ds (see %s/logs/%s.log)",
+                    name,
+                    proc.returncode,
+                    delay,
+                    self.var_dir,
+                    name,
+                )
             if now >= self._due[name]:
                 del self._due[name]
                 self.restarts[name] = self.restarts.get(name, 0) + 1
@@ -262,10 +309,12 @@ class Stack:
 def ensure_database(url: str) -> None:
     """Create a PostgreSQL database named in `url` if it does not exist (local stack only)."""
     from sqlalchemy.engine import make_url
+
     parsed = make_url(normalise_url(url))
     if not parsed.drivername.startswith("postgresql"):
         return
     import psycopg
+
     admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
     with psycopg.connect(admin, autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (parsed.database,)).fetchone():
@@ -280,13 +329,19 @@ def run_stack() -> int:
     """`make run`: start everything, print where it is, supervise until Ctrl-C."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = stack_settings()
-    stack = Stack(var_dir=settings.var_dir, ports=settings.ports, broker_kind=settings.broker_kind,
-                  broker_port=settings.broker_port, sandbox_ports=settings.sandbox_ports)
+    stack = Stack(
+        var_dir=settings.var_dir,
+        ports=settings.ports,
+        broker_kind=settings.broker_kind,
+        broker_port=settings.broker_port,
+        sandbox_ports=settings.sandbox_ports,
+    )
     stopping = False
 
     def _stop(*_):
         nonlocal stopping
         stopping = True
+
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     try:
@@ -310,11 +365,18 @@ def _banner(stack: Stack) -> None:
     for name in stack.sandbox_ports:
         lines.append(f"  {name + ' sandbox':<9} {stack.sandbox_url(name)}   (scripted behaviours: README)")
     broker = stack.broker.bootstrap if stack.broker else stack.env["KAFKA_BOOTSTRAP_SERVERS"]
-    kind = f"{stack.broker.kind}, open to anyone on this machine" if stack.broker and not stack.broker.secured \
+    kind = (
+        f"{stack.broker.kind}, open to anyone on this machine"
+        if stack.broker and not stack.broker.secured
         else "SCRAM principals per service, ACLs; admin credentials in var/broker/broker.json"
-    lines += [f"  broker    {broker}   ({kind if stack.broker else 'external'})",
-              f"  data      {stack.var_dir}   logs: {stack.var_dir}/logs/",
-              "", "Get a token:  .venv/bin/coinsctl token --caller gateway    (or: make token CALLER=gateway)",
-              f"  curl -H \"Authorization: Bearer $TOKEN\" {stack.url('purchase')}/v1/packages?country=US",
-              "", "Ctrl-C stops everything."]
+    )
+    lines += [
+        f"  broker    {broker}   ({kind if stack.broker else 'external'})",
+        f"  data      {stack.var_dir}   logs: {stack.var_dir}/logs/",
+        "",
+        "Get a token:  .venv/bin/coinsctl token --caller gateway    (or: make token CALLER=gateway)",
+        f'  curl -H "Authorization: Bearer $TOKEN" {stack.url("purchase")}/v1/packages?country=US',
+        "",
+        "Ctrl-C stops everything.",
+    ]
     print("\n".join(lines), flush=True)

@@ -11,6 +11,7 @@ GET /v1/charges lists them all (for tests). What a token scripts:
     tok_error_once            503 without charging the first time, then approved
     tok_fail_later            "processing"; declined once SANDBOX_LATER_MS have passed
 """
+
 from __future__ import annotations
 
 import time
@@ -38,8 +39,11 @@ def create_app():
         if not isinstance(payment_id, str) or not isinstance(token, str) or type(amount) is not int or amount <= 0:
             return problem(422, "payment_id, token and a positive integer amount_minor are required")
         with store.write() as conn:
-            calls = conn.execute("INSERT INTO calls VALUES (?, 1) ON CONFLICT (payment_id) DO UPDATE "
-                                 "SET calls = calls + 1 RETURNING calls", (payment_id,)).fetchone()[0]
+            calls = conn.execute(
+                "INSERT INTO calls VALUES (?, 1) ON CONFLICT (payment_id) DO UPDATE "
+                "SET calls = calls + 1 RETURNING calls",
+                (payment_id,),
+            ).fetchone()[0]
             row = conn.execute("SELECT * FROM charges WHERE payment_id = ?", (payment_id,)).fetchone()
             if row is None and (token == "tok_error" or token == "tok_error_once" and calls == 1):
                 return problem(503, "scripted failure: nothing charged")
@@ -60,8 +64,11 @@ def create_app():
 
     @app.get("/v1/charges")
     def listing():
-        rows = store.conn().execute("SELECT charges.*, calls.calls FROM charges JOIN calls USING (payment_id) "
-                                    "ORDER BY created_at").fetchall()
+        rows = (
+            store.conn()
+            .execute("SELECT charges.*, calls.calls FROM charges JOIN calls USING (payment_id) ORDER BY created_at")
+            .fetchall()
+        )
         return jsonify(charges=[{**_view(r), "calls": r["calls"]} for r in rows])
 
     return app
@@ -76,15 +83,29 @@ def _new_charge(body: dict, timing: Timing) -> tuple:
     else:
         status, code, settles_at = "declined", "card_declined" if token == "tok_declined" else "invalid_token", None
     charge_id = "ch_" + body["payment_id"].replace("-", "")[:24]
-    return (body["payment_id"], charge_id, token, body["amount_minor"], str(body.get("currency")), status, code,
-            settles_at, now)
+    return (
+        body["payment_id"],
+        charge_id,
+        token,
+        body["amount_minor"],
+        str(body.get("currency")),
+        status,
+        code,
+        settles_at,
+        now,
+    )
 
 
 def _view(row) -> dict:
     status = settled_status(row, "declined")
-    return {"payment_id": row["payment_id"], "charge_id": row["charge_id"], "status": status,
-            "amount_minor": row["amount_minor"], "currency": row["currency"],
-            "decline_code": row["decline_code"] or ("card_declined" if status == "declined" else None)}
+    return {
+        "payment_id": row["payment_id"],
+        "charge_id": row["charge_id"],
+        "status": status,
+        "amount_minor": row["amount_minor"],
+        "currency": row["currency"],
+        "decline_code": row["decline_code"] or ("card_declined" if status == "declined" else None),
+    }
 
 
 def __getattr__(name: str):

@@ -6,6 +6,7 @@ caller's id holds. Settings come from the environment, read once when the app is
 `<NAME>_SANDBOX_DB` (the file), `SANDBOX_SLOW_MS` (a slow answer), `SANDBOX_HANG_MS` (an answer
 that comes after the caller gave up), `SANDBOX_LATER_MS` (how long before a pending outcome fails).
 """
+
 from __future__ import annotations
 
 import os
@@ -28,6 +29,7 @@ class Timing:
     def from_env(cls) -> Timing:
         def ms(name: str, default: int) -> float:
             return int(os.environ.get(name) or default) / 1000
+
         return cls(ms("SANDBOX_SLOW_MS", 1500), ms("SANDBOX_HANG_MS", 30000), ms("SANDBOX_LATER_MS", 2000))
 
 
@@ -79,6 +81,7 @@ def base_app(name: str) -> Flask:
     @app.get("/health/ready")
     def live():
         return jsonify(status="ok")
+
     return app
 
 

@@ -10,6 +10,7 @@ repeat answers with the first payout); GET /v1/payouts/<payout_id> looks one up;
     late...     "processing"; failed once SANDBOX_LATER_MS have passed
     anything else: paid
 """
+
 from __future__ import annotations
 
 import time
@@ -37,8 +38,11 @@ def create_app():
             return problem(422, "payout_id, account and a positive integer net_minor are required")
         script = account.lower()
         with store.write() as conn:
-            calls = conn.execute("INSERT INTO calls VALUES (?, 1) ON CONFLICT (payout_id) DO UPDATE "
-                                 "SET calls = calls + 1 RETURNING calls", (payout_id,)).fetchone()[0]
+            calls = conn.execute(
+                "INSERT INTO calls VALUES (?, 1) ON CONFLICT (payout_id) DO UPDATE "
+                "SET calls = calls + 1 RETURNING calls",
+                (payout_id,),
+            ).fetchone()[0]
             row = conn.execute("SELECT * FROM payouts WHERE payout_id = ?", (payout_id,)).fetchone()
             if row is None and (script.startswith("error") or script.startswith("flaky") and calls == 1):
                 return problem(503, "scripted failure: nothing paid")
@@ -58,8 +62,11 @@ def create_app():
 
     @app.get("/v1/payouts")
     def listing():
-        rows = store.conn().execute("SELECT payouts.*, calls.calls FROM payouts JOIN calls USING (payout_id) "
-                                    "ORDER BY created_at").fetchall()
+        rows = (
+            store.conn()
+            .execute("SELECT payouts.*, calls.calls FROM payouts JOIN calls USING (payout_id) ORDER BY created_at")
+            .fetchall()
+        )
         return jsonify(payouts=[{**_view(r), "calls": r["calls"]} for r in rows])
 
     return app
@@ -74,15 +81,29 @@ def _new_payout(body: dict, timing: Timing) -> tuple:
     else:
         status, reason, settles_at = "paid", None, None
     reference = "po_" + body["payout_id"].replace("-", "")[:24]
-    return (body["payout_id"], reference, body["account"], body["net_minor"], str(body.get("currency")), status,
-            reason, settles_at, now)
+    return (
+        body["payout_id"],
+        reference,
+        body["account"],
+        body["net_minor"],
+        str(body.get("currency")),
+        status,
+        reason,
+        settles_at,
+        now,
+    )
 
 
 def _view(row) -> dict:
     status = settled_status(row, "failed")
-    return {"payout_id": row["payout_id"], "reference": row["reference"], "status": status,
-            "net_minor": row["net_minor"], "currency": row["currency"],
-            "failure_reason": row["failure_reason"] or ("account_closed" if status == "failed" else None)}
+    return {
+        "payout_id": row["payout_id"],
+        "reference": row["reference"],
+        "status": status,
+        "net_minor": row["net_minor"],
+        "currency": row["currency"],
+        "failure_reason": row["failure_reason"] or ("account_closed" if status == "failed" else None),
+    }
 
 
 def __getattr__(name: str):

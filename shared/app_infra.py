@@ -1,4 +1,5 @@
 """What the HTTP edge needs from a service (`Infra`), and the running app's."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from shared.settings import CommonSettings
 @dataclass
 class Infra:
     """What the edge needs from a service: its settings, database and infrastructure tables."""
+
     settings: CommonSettings
     engine: Engine
     tables: dict[str, sa.Table]

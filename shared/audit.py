@@ -1,4 +1,5 @@
 """Read-side figures every service reports for the auditor: events published and applied."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -10,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 class EventCountsSchema(Schema):
     """Per topic: events written to this service's outbox, published, and applied by its consumer."""
+
     events_written = fields.Dict(keys=fields.String(), values=fields.Integer())
     events_published = fields.Dict(keys=fields.String(), values=fields.Integer())
     events_applied = fields.Dict(keys=fields.String(), values=fields.Integer())
@@ -24,15 +26,19 @@ def event_counts(conn: Connection, tables: dict[str, sa.Table]) -> dict[str, dic
     """Over the whole history: the rows there are plus those retention pruned (counted per topic
     in the transaction that deleted them; a pruned outbox row had been published)."""
     outbox, inbox, pruned = tables["outbox"], tables["inbox"], tables["pruned_events"]
-    published = conn.execute(sa.select(outbox.c.topic, sa.func.count()).where(outbox.c.published_at.is_not(None))
-                             .group_by(outbox.c.topic)).all()
+    published = conn.execute(
+        sa.select(outbox.c.topic, sa.func.count()).where(outbox.c.published_at.is_not(None)).group_by(outbox.c.topic)
+    ).all()
     written = conn.execute(sa.select(outbox.c.topic, sa.func.count()).group_by(outbox.c.topic)).all()
     applied = conn.execute(sa.select(inbox.c.topic, sa.func.count()).group_by(inbox.c.topic)).all()
-    counts = {"events_written": Counter({t: int(n) for t, n in written}),
-              "events_published": Counter({t: int(n) for t, n in published}),
-              "events_applied": Counter({t: int(n) for t, n in applied})}
+    counts = {
+        "events_written": Counter({t: int(n) for t, n in written}),
+        "events_published": Counter({t: int(n) for t, n in published}),
+        "events_applied": Counter({t: int(n) for t, n in applied}),
+    }
     for topic, outbox_rows, inbox_rows in conn.execute(
-            sa.select(pruned.c.topic, pruned.c.outbox_rows, pruned.c.inbox_rows)).all():
+        sa.select(pruned.c.topic, pruned.c.outbox_rows, pruned.c.inbox_rows)
+    ).all():
         counts["events_written"][topic] += int(outbox_rows)
         counts["events_published"][topic] += int(outbox_rows)
         counts["events_applied"][topic] += int(inbox_rows)

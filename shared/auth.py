@@ -5,6 +5,7 @@ service holds only public keys (shared.keys) and so can verify but never mint. A
 for one service (`aud`), for a bounded lifetime (`exp - iat`), and only for the key's owner
 (`iss` and `sub` both name it). Every refusal is a 401 that names the rule, never a key.
 """
+
 from __future__ import annotations
 
 import threading
@@ -78,8 +79,15 @@ class TokenVerifier:
     def _decode(self, token: str, key: PublicKey) -> dict:
         leeway = self.settings.leeway_seconds
         try:
-            return jwt.decode(token, key.key, algorithms=[key.algorithm], audience=self.settings.audience,
-                              issuer=key.owner, leeway=leeway, options={"require": REQUIRED})
+            return jwt.decode(
+                token,
+                key.key,
+                algorithms=[key.algorithm],
+                audience=self.settings.audience,
+                issuer=key.owner,
+                leeway=leeway,
+                options={"require": REQUIRED},
+            )
         except jwt.ExpiredSignatureError as exc:
             raise _refused("The token has expired.") from exc
         except jwt.ImmatureSignatureError as exc:

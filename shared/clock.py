@@ -1,8 +1,9 @@
 """Time in one place, always timezone-aware UTC, so tests can pin it."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -6,13 +6,14 @@ whenever a poll finds nothing: what a crash makes it re-read, the inbox dedupes)
 failures (database down, lock timeouts) rewind and retry with backoff, forever, dead-lettering
 nothing; what can never apply goes to `<topic>.dlq` (shared.dead_letters) and the partition moves on.
 """
+
 from __future__ import annotations
 
 import logging
 import os
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from kafka import OffsetAndMetadata, TopicPartition
@@ -20,27 +21,47 @@ from kafka.errors import CommitFailedError, KafkaError
 from sqlalchemy.engine import Engine
 
 from shared import faults, metrics
-from shared.dead_letters import send_dead_letters
 from shared.db import is_transient, safe_error
+from shared.dead_letters import send_dead_letters
 from shared.inbox import BatchOutcome, Handler, Inbox, Poisoned, RetryBatch, describe
 
 log = logging.getLogger(__name__)
 
 
 class InboxConsumer:
-    def __init__(self, *, engine: Engine, inbox: sa.Table, consumer, producer, handlers: dict[str, Handler],
-                 group: str, service: str, topic_name: Callable[[str], str], max_attempts: int = 5,
-                 max_backoff_s: float = 10.0, watchdog_s: float = 0, batch_size: int = 1000,
-                 linger_s: float = 0.0, commit_interval_s: float = 0.0, health=None):
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        inbox: sa.Table,
+        consumer,
+        producer,
+        handlers: dict[str, Handler],
+        group: str,
+        service: str,
+        topic_name: Callable[[str], str],
+        max_attempts: int = 5,
+        max_backoff_s: float = 10.0,
+        watchdog_s: float = 0,
+        batch_size: int = 1000,
+        linger_s: float = 0.0,
+        commit_interval_s: float = 0.0,
+        health=None,
+    ):
         self.consumer = consumer
         self.producer = producer
         self.group = group
         self.service = service
         # handlers are keyed by the full (possibly prefixed) topic name
         self.base_topic = {topic_name(topic): topic for topic in handlers}
-        self.inbox = Inbox(engine=engine, table=inbox, group=group, base_topic=self.base_topic,
-                           handlers={topic_name(topic): handler for topic, handler in handlers.items()},
-                           max_attempts=max_attempts)
+        self.inbox = Inbox(
+            engine=engine,
+            table=inbox,
+            group=group,
+            base_topic=self.base_topic,
+            handlers={topic_name(topic): handler for topic, handler in handlers.items()},
+            max_attempts=max_attempts,
+        )
         self.max_backoff_s = max_backoff_s
         self.watchdog_s = watchdog_s
         self.batch_size = batch_size
@@ -69,8 +90,9 @@ class InboxConsumer:
         """Record the offsets after `records` (applied and committed to the database) and commit
         them, with any left from earlier batches, once the interval has passed (or `force`)."""
         for record in records:
-            self._uncommitted[TopicPartition(record.topic, record.partition)] = \
-                OffsetAndMetadata(record.offset + 1, "", -1)
+            self._uncommitted[TopicPartition(record.topic, record.partition)] = OffsetAndMetadata(
+                record.offset + 1, "", -1
+            )
         if self._uncommitted and (force or time.monotonic() - self._last_commit >= self.commit_interval_s):
             self.commit_pending()
 
@@ -191,8 +213,7 @@ class InboxConsumer:
         return records
 
     def _batch_failed(self, exc: Exception, records: list, backoff: float) -> None:
-        level = logging.WARNING if is_transient(exc) or isinstance(exc, (RetryBatch, KafkaError)) \
-            else logging.ERROR
+        level = logging.WARNING if is_transient(exc) or isinstance(exc, (RetryBatch, KafkaError)) else logging.ERROR
         log.log(level, "batch not applied; retrying", extra={"error": describe(exc)[:500], "backoff_s": backoff})
         metrics.CONSUMER_RETRIES.labels(self.service).inc()
         self._report("batch", False, f"retrying: {type(exc).__name__}")

@@ -3,6 +3,7 @@
 A topic is `<type>.v<version>`; its dead-letter topic is `<topic>.dlq`. Message keys keep
 one user's (or one creator's) events in order on one partition.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -89,8 +90,9 @@ GIFT_SENT = Contract("gift.sent", 1, GiftSentV1, "creator_id", "gifting", ("payo
 WITHDRAWAL_COMPLETED = Contract("withdrawal.completed", 1, WithdrawalSettledV1, "creator_id", "payout")
 WITHDRAWAL_FAILED = Contract("withdrawal.failed", 1, WithdrawalSettledV1, "creator_id", "payout")
 
-CONTRACTS = {c.topic: c for c in (PURCHASE_COMPLETED, PURCHASE_REVERSED, GIFT_SENT,
-                                   WITHDRAWAL_COMPLETED, WITHDRAWAL_FAILED)}
+CONTRACTS = {
+    c.topic: c for c in (PURCHASE_COMPLETED, PURCHASE_REVERSED, GIFT_SENT, WITHDRAWAL_COMPLETED, WITHDRAWAL_FAILED)
+}
 ALL_TOPICS = tuple(CONTRACTS) + tuple(f"{t}.dlq" for t in CONTRACTS)
 
 
@@ -111,24 +113,43 @@ class Envelope:
 def new_event(contract: Contract, *, source: str, data: dict) -> tuple[Envelope, str]:
     """Build an envelope for `data` (validated against the contract); returns it and its key."""
     payload = contract.validator.dump(contract.validator.load(_jsonable(data)))
-    envelope = Envelope(event_id=new_id(), type=contract.type, version=contract.version,
-                        occurred_at=utcnow(), source=source, data=payload)
+    envelope = Envelope(
+        event_id=new_id(),
+        type=contract.type,
+        version=contract.version,
+        occurred_at=utcnow(),
+        source=source,
+        data=payload,
+    )
     return envelope, str(payload[contract.key_field])
 
 
 def envelope_to_dict(envelope: Envelope) -> dict:
-    return {"event_id": envelope.event_id, "type": envelope.type, "version": envelope.version,
-            "occurred_at": envelope.occurred_at.isoformat(), "source": envelope.source, "data": envelope.data}
+    return {
+        "event_id": envelope.event_id,
+        "type": envelope.type,
+        "version": envelope.version,
+        "occurred_at": envelope.occurred_at.isoformat(),
+        "source": envelope.source,
+        "data": envelope.data,
+    }
 
 
 def parse_envelope(raw: dict) -> tuple[Envelope, dict]:
     """Validate the envelope and its data against the contract; raises marshmallow ValidationError."""
     loaded = schema(EnvelopeSchema).load(raw, unknown=EXCLUDE)  # an additive v1 change is no poison
-    envelope = Envelope(event_id=str(loaded["event_id"]), type=loaded["type"], version=loaded["version"],
-                        occurred_at=loaded["occurred_at"], source=loaded["source"], data=loaded["data"])
+    envelope = Envelope(
+        event_id=str(loaded["event_id"]),
+        type=loaded["type"],
+        version=loaded["version"],
+        occurred_at=loaded["occurred_at"],
+        source=loaded["source"],
+        data=loaded["data"],
+    )
     contract = CONTRACTS.get(envelope.topic)
     if contract is None:
         from marshmallow import ValidationError
+
         raise ValidationError({"type": [f"unknown event type {envelope.topic}"]})
     return envelope, contract.validator.load(envelope.data, unknown=EXCLUDE)
 

@@ -4,15 +4,17 @@ SQLite is the embedded default, written by several processes at once, so every
 transaction there starts with BEGIN IMMEDIATE (one writer at a time, no lock-upgrade
 deadlocks), in WAL mode with a busy timeout. PostgreSQL gets a pooled psycopg engine.
 """
+
 from __future__ import annotations
 
 import logging
 import random
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from functools import lru_cache
-from typing import Callable, Iterator, TypeVar
+from datetime import UTC, datetime
+from functools import cache
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -37,7 +39,7 @@ class UTCDateTime(sa.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
@@ -45,14 +47,14 @@ class UTCDateTime(sa.TypeDecorator):
             return None
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def normalise_url(url: str) -> str:
     """Accept plain postgres URLs and point them at the psycopg 3 driver."""
     for plain in ("postgres://", "postgresql://"):
         if url.startswith(plain):
-            return "postgresql+psycopg://" + url[len(plain):]
+            return "postgresql+psycopg://" + url[len(plain) :]
     return url
 
 
@@ -60,17 +62,29 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = Non
     url = normalise_url(url)
     max_overflow = pool_size if max_overflow is None else max_overflow
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                                  poolclass=sa.pool.QueuePool, pool_size=pool_size, max_overflow=max_overflow,
-                                  hide_parameters=True)
+        engine = sa.create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            poolclass=sa.pool.QueuePool,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            hide_parameters=True,
+        )
         _configure_sqlite(engine)
         return engine
     # No pool_pre_ping: it costs a round trip per checkout. A connection that died with its
     # server fails its first statement as transient and the caller retries (see shared.web).
     # hide_parameters: a statement's values (payout accounts, e-mails) never reach an error's text.
     # connect_timeout and pool_timeout bound what a dead or saturated server can make a caller wait.
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800,
-                            pool_timeout=10, connect_args={"connect_timeout": 5}, hide_parameters=True)
+    return sa.create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_recycle=1800,
+        pool_timeout=10,
+        connect_args={"connect_timeout": 5},
+        hide_parameters=True,
+    )
 
 
 def service_engine(common) -> Engine:
@@ -136,8 +150,7 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
-def retry_transient(fn: Callable[[], T], *, attempts: int = 5, base_delay: float = 0.05,
-                    max_delay: float = 2.0) -> T:
+def retry_transient(fn: Callable[[], T], *, attempts: int = 5, base_delay: float = 0.05, max_delay: float = 2.0) -> T:
     """Run fn, retrying transient database errors with jittered exponential backoff."""
     for attempt in range(1, attempts + 1):
         try:
@@ -146,8 +159,9 @@ def retry_transient(fn: Callable[[], T], *, attempts: int = 5, base_delay: float
             if not is_transient(exc) or attempt == attempts:
                 raise
             delay = min(max_delay, base_delay * 2 ** (attempt - 1)) * (0.5 + random.random())
-            log.warning("transient database error, retrying", extra={"attempt": attempt,
-                                                                     "error": safe_error(exc)[:200]})
+            log.warning(
+                "transient database error, retrying", extra={"attempt": attempt, "error": safe_error(exc)[:200]}
+            )
             time.sleep(delay)
     raise AssertionError("unreachable")
 
@@ -169,8 +183,11 @@ class DriverStatement:
             if conn.dialect.paramstyle not in ("pyformat", "named"):
                 raise TypeError(f"DriverStatement needs named parameters, not {conn.dialect.paramstyle}")
             built = self.statement.compile(dialect=conn.dialect)
-            constants = {name: bind.value for bind, name in built.bind_names.items()
-                         if not bind.required and bind.callable is None}  # literals inside the statement
+            constants = {
+                name: bind.value
+                for bind, name in built.bind_names.items()
+                if not bind.required and bind.callable is None
+            }  # literals inside the statement
             compiled = self._compiled[conn.dialect.name] = (str(built), constants)
         sql, constants = compiled
         return conn.exec_driver_sql(sql, {**constants, **params} if constants else params)
@@ -188,6 +205,7 @@ def own_transaction_if_first(conn: Connection) -> Iterator[bool]:
         yield False
         return
     import psycopg
+
     driver = conn.connection.driver_connection
     if driver.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         yield False
@@ -215,24 +233,29 @@ def _dialect_insert(conn: Connection):
     return insert
 
 
-def insert_ignore_many(conn: Connection, table: sa.Table, rows: list[dict], conflict_cols: list[str],
-                       returning: str) -> set:
+def insert_ignore_many(
+    conn: Connection, table: sa.Table, rows: list[dict], conflict_cols: list[str], returning: str
+) -> set:
     """INSERT many rows, skipping those whose key exists (or repeats earlier in `rows`); returns
     the `returning` column of the rows inserted. One statement, whatever the count."""
     if not rows:
         return set()
     if conn.dialect.name == "postgresql":
         columns = tuple(rows[0])
-        stmt = _pg_unnest_insert(table, columns, f"ON CONFLICT ({_quoted(conn, conflict_cols)}) DO NOTHING "
-                                                 f"RETURNING {_quoted(conn, [returning])}")
+        stmt = _pg_unnest_insert(
+            table,
+            columns,
+            f"ON CONFLICT ({_quoted(conn, conflict_cols)}) DO NOTHING RETURNING {_quoted(conn, [returning])}",
+        )
         return set(conn.execute(stmt, _as_arrays(conn, table, columns, rows)).scalars().all())
     insert = _dialect_insert(conn)
     stmt = insert(table).on_conflict_do_nothing(index_elements=conflict_cols).returning(table.c[returning])
     return set(conn.execute(stmt, rows).scalars().all())
 
 
-def add_to_columns(conn: Connection, table: sa.Table, key: str, increments: dict, columns: list[str],
-                   defaults: dict) -> None:
+def add_to_columns(
+    conn: Connection, table: sa.Table, key: str, increments: dict, columns: list[str], defaults: dict
+) -> None:
     """Upsert: for each key in `increments` ({key: {column: amount}}), add the amounts to its row,
     creating the row from `defaults` first (and bumping `version` where the table has one). Keys go
     in sorted order, so two such batches cannot deadlock on each other."""
@@ -250,21 +273,24 @@ def add_to_columns(conn: Connection, table: sa.Table, key: str, increments: dict
         return
     insert = _dialect_insert(conn)
     stmt = insert(table)
-    stmt = stmt.on_conflict_do_update(index_elements=[key], set_={
-        **{c: table.c[c] + stmt.excluded[c] for c in columns}, **bump})
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[key], set_={**{c: table.c[c] + stmt.excluded[c] for c in columns}, **bump}
+    )
     conn.execute(stmt, rows)
 
 
 # PostgreSQL takes a whole batch as one array per column (INSERT ... SELECT FROM unnest(...)):
 # a handful of parameters instead of one per value, several times cheaper than a multi-row VALUES.
-@lru_cache(maxsize=None)
+@cache
 def _pg_unnest_insert(table: sa.Table, columns: tuple[str, ...], tail: str) -> sa.TextClause:
     from sqlalchemy.dialects import postgresql
+
     dialect = postgresql.dialect()
     q = dialect.identifier_preparer.quote
     arrays = ", ".join(f"CAST(:{c} AS {table.c[c].type.compile(dialect=dialect)}[])" for c in columns)
-    return sa.text(f"INSERT INTO {q(table.name)} ({', '.join(q(c) for c in columns)}) "
-                   f"SELECT * FROM unnest({arrays}) {tail}")
+    return sa.text(
+        f"INSERT INTO {q(table.name)} ({', '.join(q(c) for c in columns)}) SELECT * FROM unnest({arrays}) {tail}"
+    )
 
 
 def _as_arrays(conn: Connection, table: sa.Table, columns: tuple[str, ...], rows: list[dict]) -> dict:
@@ -304,6 +330,10 @@ def _quoted(conn: Connection, names: list[str]) -> str:
 def insert_ignore(conn: Connection, table: sa.Table, values: dict, conflict_cols: list[str]) -> bool:
     """INSERT that does nothing if a row with the same key exists; True if a row was inserted."""
     insert = _dialect_insert(conn)
-    stmt = (insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict_cols)
-            .returning(table.c[conflict_cols[0]]))
+    stmt = (
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=conflict_cols)
+        .returning(table.c[conflict_cols[0]])
+    )
     return conn.execute(stmt).first() is not None  # rowcount is not reliable here across drivers

@@ -1,5 +1,6 @@
 """The dead-letter path: a message that can never apply goes to `<topic>.dlq`, the reason in its
 headers, so that its partition moves on (coinsctl replays or resolves it)."""
+
 from __future__ import annotations
 
 from shared.clock import utcnow
@@ -13,12 +14,15 @@ def send_dead_letters(producer, group: str, poisoned: list[Poisoned]) -> None:
     for item in poisoned:
         record = item.record
         headers = list(record.headers or ()) + [
-            ("dlq.reason", item.reason.encode()), ("dlq.error", item.error.encode()[:4000]),
-            ("dlq.topic", record.topic.encode()), ("dlq.partition", str(record.partition).encode()),
-            ("dlq.offset", str(record.offset).encode()), ("dlq.consumer", group.encode()),
-            ("dlq.failed_at", utcnow().isoformat().encode())]
-        futures.append(producer.send(f"{record.topic}.dlq", key=record.key, value=record.value,
-                                     headers=headers))
+            ("dlq.reason", item.reason.encode()),
+            ("dlq.error", item.error.encode()[:4000]),
+            ("dlq.topic", record.topic.encode()),
+            ("dlq.partition", str(record.partition).encode()),
+            ("dlq.offset", str(record.offset).encode()),
+            ("dlq.consumer", group.encode()),
+            ("dlq.failed_at", utcnow().isoformat().encode()),
+        ]
+        futures.append(producer.send(f"{record.topic}.dlq", key=record.key, value=record.value, headers=headers))
     try:
         producer.flush(timeout=30)
         for future in futures:

@@ -4,9 +4,10 @@ Domain code raises `DomainError` subclasses that carry a business `code` and a `
 (not an HTTP status); the web layer maps the kind to a status. `Problem` is the
 HTTP-level error for things that only exist at the edge (auth, idempotency, bad JSON).
 """
+
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 PROBLEM_BASE = "https://coins.example/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -42,8 +43,16 @@ class PermanentMessageError(Exception):
 
 
 class Problem(Exception):
-    def __init__(self, status: int, title: str, detail: str | None = None, *, code: str | None = None,
-                 errors: Mapping[str, list[str]] | None = None, headers: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        errors: Mapping[str, list[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ):
         super().__init__(detail or title)
         self.status = status
         self.title = title
@@ -53,8 +62,7 @@ class Problem(Exception):
         self.headers = dict(headers) if headers else {}
 
     def to_dict(self, instance: str | None = None) -> dict:
-        body = {"type": PROBLEM_BASE + self.code, "title": self.title, "status": self.status,
-                "detail": self.detail}
+        body = {"type": PROBLEM_BASE + self.code, "title": self.title, "status": self.status, "detail": self.detail}
         if instance:
             body["instance"] = instance
         if self.errors:
@@ -62,15 +70,19 @@ class Problem(Exception):
         return body
 
     @classmethod
-    def from_domain(cls, exc: DomainError) -> "Problem":
+    def from_domain(cls, exc: DomainError) -> Problem:
         errors = {exc.field: [exc.detail]} if exc.field else None
         return cls(KIND_STATUS.get(exc.kind, 422), exc.title, exc.detail, code=exc.code, errors=errors)
 
 
 def validation_problem(errors: Mapping, *, status: int = 422, detail: str | None = None) -> Problem:
-    return Problem(status, "Validation failed", detail or "The request has invalid fields: "
-                   + ", ".join(sorted(flatten_errors(errors))), code="validation-error",
-                   errors=flatten_errors(errors))
+    return Problem(
+        status,
+        "Validation failed",
+        detail or "The request has invalid fields: " + ", ".join(sorted(flatten_errors(errors))),
+        code="validation-error",
+        errors=flatten_errors(errors),
+    )
 
 
 def flatten_errors(errors: Mapping, prefix: str = "") -> dict[str, list[str]]:

@@ -4,6 +4,7 @@ its headers and its producer. Generated from the same marshmallow schemas the se
 validate with (`shared.contracts`), so the documents cannot drift from what is produced;
 `coinsctl contracts` writes them under docs/events/ and a test checks the copy is current.
 """
+
 from __future__ import annotations
 
 import copy
@@ -14,10 +15,15 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from shared.contracts import CONTRACTS, Contract, EnvelopeSchema
 
 JSON_SCHEMA = "https://json-schema.org/draft/2020-12/schema"
-HEADERS = {"type": "object", "required": ["event_id", "type"], "properties": {
-    "event_id": {"type": "string", "format": "uuid", "description": "the envelope's event_id"},
-    "type": {"type": "string", "description": "the envelope's type"},
-    "trace_id": {"type": "string", "description": "the trace id of the request that caused it"}}}
+HEADERS = {
+    "type": "object",
+    "required": ["event_id", "type"],
+    "properties": {
+        "event_id": {"type": "string", "format": "uuid", "description": "the envelope's event_id"},
+        "type": {"type": "string", "description": "the envelope's type"},
+        "trace_id": {"type": "string", "description": "the trace id of the request that caused it"},
+    },
+}
 
 
 def _converter():
@@ -36,9 +42,13 @@ def event_schema(contract: Contract) -> dict:
     envelope["properties"]["data"] = data
     envelope["properties"]["type"] = {"const": contract.type}
     envelope["properties"]["version"] = {"const": contract.version}
-    return {"$schema": JSON_SCHEMA, "$id": f"urn:coins:event:{contract.topic}", "title": contract.topic,
-            "description": f"{contract.topic}: published by {contract.producer}, keyed by data.{contract.key_field}.",
-            **envelope}
+    return {
+        "$schema": JSON_SCHEMA,
+        "$id": f"urn:coins:event:{contract.topic}",
+        "title": contract.topic,
+        "description": f"{contract.topic}: published by {contract.producer}, keyed by data.{contract.key_field}.",
+        **envelope,
+    }
 
 
 def asyncapi_document(version: str = "1") -> dict:
@@ -48,20 +58,30 @@ def asyncapi_document(version: str = "1") -> dict:
         name = topic.replace(".", "_")
         payload = copy.deepcopy(event_schema(contract))
         payload.pop("$schema")
-        messages[name] = {"name": topic, "contentType": "application/json", "payload": payload,
-                          "headers": HEADERS, "bindings": {"kafka": {"key": {
-                              "type": "string", "description": f"data.{contract.key_field}"}}}}
-        channels[name] = {"address": topic, "messages": {name: {"$ref": f"#/components/messages/{name}"}},
-                          "description": f"Dead letters go to {topic}.dlq with the original key, value "
-                                         f"and headers plus dlq.* headers."}
-        operations[f"{contract.producer}_sends_{name}"] = {
-            "action": "send", "channel": {"$ref": f"#/channels/{name}"}}
+        messages[name] = {
+            "name": topic,
+            "contentType": "application/json",
+            "payload": payload,
+            "headers": HEADERS,
+            "bindings": {"kafka": {"key": {"type": "string", "description": f"data.{contract.key_field}"}}},
+        }
+        channels[name] = {
+            "address": topic,
+            "messages": {name: {"$ref": f"#/components/messages/{name}"}},
+            "description": f"Dead letters go to {topic}.dlq with the original key, value "
+            f"and headers plus dlq.* headers.",
+        }
+        operations[f"{contract.producer}_sends_{name}"] = {"action": "send", "channel": {"$ref": f"#/channels/{name}"}}
         for consumer in contract.consumers:
-            operations[f"{consumer}_receives_{name}"] = {
-                "action": "receive", "channel": {"$ref": f"#/channels/{name}"}}
-    return {"asyncapi": "3.0.0", "info": {"title": "coins platform events", "version": version},
-            "defaultContentType": "application/json", "channels": channels, "operations": operations,
-            "components": {"messages": messages}}
+            operations[f"{consumer}_receives_{name}"] = {"action": "receive", "channel": {"$ref": f"#/channels/{name}"}}
+    return {
+        "asyncapi": "3.0.0",
+        "info": {"title": "coins platform events", "version": version},
+        "defaultContentType": "application/json",
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages},
+    }
 
 
 def documents() -> dict[str, dict]:

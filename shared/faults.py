@@ -7,6 +7,7 @@ bug, until the process runs without it). `kill` and `sleep` fire once across all
 share COINS_FAULTS_STATE_DIR (a marker file is created atomically), so a restarted process
 does not fall into the same fault again.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,8 +1,9 @@
 """marshmallow building blocks for money and identifiers, used by every schema."""
+
 from __future__ import annotations
 
 import numbers
-from functools import lru_cache
+from functools import cache
 
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -20,7 +21,7 @@ class Pattern(validate.Regexp):
         return value
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema(cls: type[Schema]) -> Schema:
     """The one shared instance of a schema class: building a marshmallow schema copies its
     fields and costs more than a load or dump, and the instances keep no per-call state."""
@@ -43,21 +44,28 @@ class StrictInteger(fields.Integer):
 
 def identifier(**kwargs) -> fields.String:
     """An opaque id from another system (user, creator, stream): 1-64 safe characters."""
-    return fields.String(validate=Pattern(ID_PATTERN, error="Must be 1-64 characters: letters, digits, "
-                                                                      "and _ . : @ - (not first)."), **kwargs)
+    return fields.String(
+        validate=Pattern(ID_PATTERN, error="Must be 1-64 characters: letters, digits, and _ . : @ - (not first)."),
+        **kwargs,
+    )
 
 
 def text(max_length: int = 200, **kwargs) -> fields.String:
     """Free text without control characters (no NUL bytes reach the database)."""
-    return fields.String(validate=[validate.Length(min=1, max=max_length),
-                                   Pattern(r"^[^\x00-\x1f\x7f]*$", error="Must not contain control "
-                                                                         "characters.")], **kwargs)
+    return fields.String(
+        validate=[
+            validate.Length(min=1, max=max_length),
+            Pattern(r"^[^\x00-\x1f\x7f]*$", error="Must not contain control characters."),
+        ],
+        **kwargs,
+    )
 
 
 class MoneySchema(Schema):
     amount_minor = StrictInteger(required=True, metadata={"description": "Amount in the currency's minor unit"})
-    currency = fields.String(required=True, validate=Pattern(CURRENCY_PATTERN),
-                             metadata={"description": "ISO 4217 code"})
+    currency = fields.String(
+        required=True, validate=Pattern(CURRENCY_PATTERN), metadata={"description": "ISO 4217 code"}
+    )
 
 
 __all__ = ["Pattern", "StrictInteger", "identifier", "text", "MoneySchema", "ValidationError"]

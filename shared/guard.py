@@ -4,6 +4,7 @@ Outside COINS_ENV=local|test a service refuses to start without caller keys or w
 policy; in every environment it refuses a route that declares no permission (or that lives
 outside /v1, where no token is asked for), such as Flask's default static route.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,12 +23,16 @@ def build_verifier(settings: CommonSettings) -> TokenVerifier:
     auth = settings.auth
     strict = not settings.local_or_test
     if strict and not any(auth.policy.values()):
-        raise ConfigError(f"{settings.service.upper()}_AUTH_POLICY grants nothing to anyone: refusing to start "
-                          "(an empty policy is allowed only with COINS_ENV=local or test)")
+        raise ConfigError(
+            f"{settings.service.upper()}_AUTH_POLICY grants nothing to anyone: refusing to start "
+            "(an empty policy is allowed only with COINS_ENV=local or test)"
+        )
     if auth.keys_dir is None:
         if strict:
-            raise ConfigError("COINS_AUTH_KEYS_DIR must name the directory of the callers' public keys "
-                              "(unset is allowed only with COINS_ENV=local or test)")
+            raise ConfigError(
+                "COINS_AUTH_KEYS_DIR must name the directory of the callers' public keys "
+                "(unset is allowed only with COINS_ENV=local or test)"
+            )
         log.warning("COINS_AUTH_KEYS_DIR is unset: every /v1 call will be refused")
         return TokenVerifier(auth, None)
     if not auth.keys_dir.is_dir():
@@ -37,8 +42,10 @@ def build_verifier(settings: CommonSettings) -> TokenVerifier:
     except (OSError, KeyFileError) as exc:
         raise ConfigError(f"COINS_AUTH_KEYS_DIR: {exc}") from exc
     if strict and not keyring.owners() & set(auth.policy):
-        raise ConfigError(f"COINS_AUTH_KEYS_DIR {str(auth.keys_dir)!r} holds no key of a caller that "
-                          f"{settings.service.upper()}_AUTH_POLICY names")
+        raise ConfigError(
+            f"COINS_AUTH_KEYS_DIR {str(auth.keys_dir)!r} holds no key of a caller that "
+            f"{settings.service.upper()}_AUTH_POLICY names"
+        )
     return TokenVerifier(auth, keyring)
 
 

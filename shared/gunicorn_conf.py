@@ -2,6 +2,7 @@
 
 Use with `gunicorn -c python:shared.gunicorn_conf services.<name>.entrypoints.wsgi:app`.
 """
+
 import os
 import tempfile
 
@@ -32,4 +33,5 @@ proc_name = os.environ.get("GUNICORN_PROC_NAME", "coins")
 
 def child_exit(server, worker):
     from prometheus_client import multiprocess
+
     multiprocess.mark_process_dead(worker.pid)

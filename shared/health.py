@@ -9,6 +9,7 @@ A background process (relay, consumer, worker) is live while its loop turns, and
 signals its work depends on are good (the relay: its last publish was acknowledged; the consumer:
 its last batch applied and the broker answers; the worker: its last batch of payouts ran).
 """
+
 from __future__ import annotations
 
 import threading
@@ -100,18 +101,24 @@ def web_readiness(engine: Engine, bootstrap_servers: str, outbox: sa.Table) -> V
 
 def outbox_gauges(engine: Engine, outbox: sa.Table, service: str):
     """Scrape-time gauges of a service's outbox: events waiting and the age of the oldest."""
+
     def collect():
         with engine.connect() as conn:
             count, age = backlog(conn, outbox)
         labels = {"service": service}
-        return [(metrics.OUTBOX_BACKLOG, "Events written but not yet acknowledged by the broker", labels, count),
-                (metrics.OUTBOX_OLDEST_AGE, "Age of the oldest unpublished event", labels, age)]
+        return [
+            (metrics.OUTBOX_BACKLOG, "Events written but not yet acknowledged by the broker", labels, count),
+            (metrics.OUTBOX_OLDEST_AGE, "Age of the oldest unpublished event", labels, age),
+        ]
+
     return collect
 
 
 def broker_gauge(bootstrap_servers: str, service: str):
     """Scrape-time gauge: 1 while a bootstrap broker accepts connections from this pod."""
+
     def collect():
         up = 1.0 if broker_check(bootstrap_servers) == "ok" else 0.0
         return [(metrics.BROKER_UP, "Whether a bootstrap broker accepts connections", {"service": service}, up)]
+
     return collect

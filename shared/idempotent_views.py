@@ -1,10 +1,11 @@
 """The views' side of Idempotency-Key handling: the `idempotent` decorator that runs a POST view
 as an attempt under shared.idempotency's rules and answers a retry with the stored response."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Callable
 
 from flask import Response, current_app, g, request
 from marshmallow import ValidationError
@@ -22,42 +23,63 @@ class KeyedCall:
     """What an idempotent view is called with (`call=`): its attempt's claim on the request's
     Idempotency-Key (None without a key) and, where the view's whole effect lies in one
     transaction, that transaction's connection for its unit of work."""
+
     claim: Claim | None
     conn: Connection | None = None
 
 
-def idempotent(*, required: bool = True, transactional: bool = False,
-               render_again: Callable[[Connection, str], object] | None = None):
+def idempotent(
+    *,
+    required: bool = True,
+    transactional: bool = False,
+    render_again: Callable[[Connection, str], object] | None = None,
+):
     """Idempotency-Key handling for a POST: the rules and both ways of running an attempt are in
     shared.idempotency. transactional: the view's whole effect lies in this service's database
     (`run_in_transaction`); otherwise an outside call runs in the middle (`run_leased`).
     render_again(conn, resource_id) -> body: the view's effect is one statement that may claim
     the key itself (`Claim.in_statement`), and a retry is answered with the resource it made."""
+
     def deco(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
             key = check_key(request.headers.get("Idempotency-Key"), required=required)
-            keyed = None if key is None else KeyedRequest.of(
-                caller=g.caller.name, key=key, method=request.method, path=request.path, body=request_body())
+            keyed = (
+                None
+                if key is None
+                else KeyedRequest.of(
+                    caller=g.caller.name, key=key, method=request.method, path=request.path, body=request_body()
+                )
+            )
             engine = infra().engine
             store = KeyStore(infra().tables["idempotency_keys"], infra().settings.idempotency_lease_seconds)
 
             def attempt(call: KeyedCall) -> Answer:
                 return _answer_of(lambda: view(*args, call=call, **kwargs))
+
             if transactional:
-                rendered = None if render_again is None else (
-                    lambda conn, resource_id: current_app.make_response(render_again(conn, resource_id))
-                    .get_data(as_text=True))
-                answer = run_in_transaction(engine, store, keyed, lambda conn, claim: attempt(KeyedCall(claim, conn)),
-                                            render_again=rendered)
+                rendered = (
+                    None
+                    if render_again is None
+                    else (
+                        lambda conn, resource_id: current_app.make_response(render_again(conn, resource_id)).get_data(
+                            as_text=True
+                        )
+                    )
+                )
+                answer = run_in_transaction(
+                    engine, store, keyed, lambda conn, claim: attempt(KeyedCall(claim, conn)), render_again=rendered
+                )
             elif keyed is None:
                 answer = attempt(KeyedCall(None))
             else:
                 answer = run_leased(engine, store, keyed, lambda claim: attempt(KeyedCall(claim)))
             return _response_of(answer)
+
         wrapper.idempotent = True
         wrapper.idempotency_key_required = required
         return wrapper
+
     return deco
 
 

@@ -7,6 +7,7 @@ right edge of its B-tree index instead of on a random page: under load each inse
 same few hot pages, and after a checkpoint PostgreSQL writes a page image to the WAL for far
 fewer pages. They are still UUIDs to every reader, and still unguessable (74 random bits).
 """
+
 from __future__ import annotations
 
 from uuid6 import uuid7

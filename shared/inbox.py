@@ -8,14 +8,16 @@ each inside a savepoint, so one bad message cannot spoil the batch. A message th
 apply (malformed, breaks a rule, or keeps failing) comes back as `Poisoned` for the dead-letter
 path (shared.dead_letters); polling, offsets and retries are shared.consumer_loop's.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 import sqlalchemy as sa
 from marshmallow import ValidationError
@@ -42,6 +44,7 @@ class Handler(Protocol):
 class Apply:
     """A topic's handler: `one` applies one event; `many`, if given, applies a list of
     (envelope, data) set-wise with the same effect as `one` on each, in order."""
+
     one: Handler
     many: Callable[[Connection, list[tuple[Envelope, dict]]], None] | None = None
 
@@ -98,8 +101,16 @@ class Inbox:
     """Applies one batch of records for consumer group `group`; `handlers` and `base_topic` are
     keyed by the full (possibly prefixed) topic name."""
 
-    def __init__(self, *, engine: Engine, table: sa.Table, group: str, handlers: dict[str, Handler],
-                 base_topic: dict[str, str], max_attempts: int):
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        table: sa.Table,
+        group: str,
+        handlers: dict[str, Handler],
+        base_topic: dict[str, str],
+        max_attempts: int,
+    ):
         self.engine = engine
         self.table = table
         self.group = group
@@ -120,8 +131,9 @@ class Inbox:
             except Exception as exc:  # noqa: BLE001 - transient: retried as a whole; else: one by one
                 if is_transient(exc):
                     raise
-                log.info("batch refused set-wise; applying it one message at a time",
-                         extra={"error": describe(exc)[:300]})
+                log.info(
+                    "batch refused set-wise; applying it one message at a time", extra={"error": describe(exc)[:300]}
+                )
         outcome = BatchOutcome(poisoned=malformed)
         with self.engine.begin() as conn:
             for item in parsed:
@@ -148,15 +160,26 @@ class Inbox:
         return parsed, malformed
 
     def _row(self, record, envelope: Envelope, now) -> dict:
-        return {"consumer": self.group, "event_id": envelope.event_id, "topic": self.base_topic[record.topic],
-                "partition": record.partition, "offset": record.offset, "processed_at": now}
+        return {
+            "consumer": self.group,
+            "event_id": envelope.event_id,
+            "topic": self.base_topic[record.topic],
+            "partition": record.partition,
+            "offset": record.offset,
+            "processed_at": now,
+        }
 
     def _apply_set(self, parsed: list[Parsed]) -> BatchOutcome:
         outcome = BatchOutcome()
         with self.engine.begin() as conn:
             now = utcnow()
-            fresh_ids = insert_ignore_many(conn, self.table, [self._row(p.record, p.envelope, now) for p in parsed],
-                                           ["consumer", "event_id"], returning="event_id")
+            fresh_ids = insert_ignore_many(
+                conn,
+                self.table,
+                [self._row(p.record, p.envelope, now) for p in parsed],
+                ["consumer", "event_id"],
+                returning="event_id",
+            )
             fresh: dict[str, list[Parsed]] = {}
             for p in parsed:
                 if p.envelope.event_id in fresh_ids:
@@ -182,8 +205,7 @@ class Inbox:
         try:
             savepoint = conn.begin_nested()
             try:
-                fresh = insert_ignore(conn, self.table, self._row(record, envelope, utcnow()),
-                                      ["consumer", "event_id"])
+                fresh = insert_ignore(conn, self.table, self._row(record, envelope, utcnow()), ["consumer", "event_id"])
                 if fresh:
                     faults.point("consumer.handle", key=(record.key or b"").decode(errors="replace"))
                     self.handlers[record.topic](conn, envelope, data)

@@ -1,6 +1,7 @@
 """The infrastructure tables every service's database has (idempotency keys, inbox, outbox, and
 retention's pruned-event counters), defined once: each service's Alembic migrations create and
 drop them through these, so the three schemas cannot drift apart."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -22,7 +23,8 @@ def create_messaging_tables(op) -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("completed_at", UTCDateTime(), nullable=True),
         sa.CheckConstraint("state IN ('in_flight', 'done')", name="ck_idempotency_state"),
-        sa.PrimaryKeyConstraint("caller", "key"))
+        sa.PrimaryKeyConstraint("caller", "key"),
+    )
     op.create_table(
         "inbox",
         sa.Column("consumer", sa.String(length=100), nullable=False),
@@ -31,7 +33,8 @@ def create_messaging_tables(op) -> None:
         sa.Column("partition", sa.Integer(), nullable=False),
         sa.Column("offset", sa.BigInteger(), nullable=False),
         sa.Column("processed_at", UTCDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("consumer", "event_id"))
+        sa.PrimaryKeyConstraint("consumer", "event_id"),
+    )
     op.create_table(
         "outbox",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
@@ -43,18 +46,26 @@ def create_messaging_tables(op) -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("published_at", UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("event_id"))
+        sa.UniqueConstraint("event_id"),
+    )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index("ix_outbox_created_at", ["created_at"], unique=False)
-        batch_op.create_index("ix_outbox_unpublished", ["id"], unique=False,
-                              postgresql_where=sa.text("published_at IS NULL"),
-                              sqlite_where=sa.text("published_at IS NULL"))
+        batch_op.create_index(
+            "ix_outbox_unpublished",
+            ["id"],
+            unique=False,
+            postgresql_where=sa.text("published_at IS NULL"),
+            sqlite_where=sa.text("published_at IS NULL"),
+        )
 
 
 def drop_messaging_tables(op) -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_index("ix_outbox_unpublished", postgresql_where=sa.text("published_at IS NULL"),
-                            sqlite_where=sa.text("published_at IS NULL"))
+        batch_op.drop_index(
+            "ix_outbox_unpublished",
+            postgresql_where=sa.text("published_at IS NULL"),
+            sqlite_where=sa.text("published_at IS NULL"),
+        )
         batch_op.drop_index("ix_outbox_created_at")
     op.drop_table("outbox")
     op.drop_table("inbox")
@@ -69,7 +80,8 @@ def create_pruned_events(op) -> None:
         sa.Column("outbox_rows", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("inbox_rows", sa.BigInteger(), server_default="0", nullable=False),
         sa.CheckConstraint("outbox_rows >= 0 AND inbox_rows >= 0", name="ck_pruned_events_counts"),
-        sa.PrimaryKeyConstraint("topic"))
+        sa.PrimaryKeyConstraint("topic"),
+    )
 
 
 def drop_pruned_events(op) -> None:

@@ -1,4 +1,5 @@
 """Kafka clients configured the one safe way: idempotent acks=all producers, manual-commit consumers."""
+
 from __future__ import annotations
 
 import logging
@@ -15,14 +16,19 @@ log = logging.getLogger(__name__)
 
 def client_options(settings: KafkaSettings) -> dict:
     """Where the brokers are and how to authenticate to them: every client takes these."""
-    options = {"bootstrap_servers": settings.bootstrap_servers.split(","),
-               "security_protocol": settings.security_protocol,
-               # kafka-python backs off up to 30 s between reconnects by default: a broker back from
-               # a restart would then sit unused for that long (and trip the consumer's watchdog).
-               "reconnect_backoff_max_ms": 1000}
+    options = {
+        "bootstrap_servers": settings.bootstrap_servers.split(","),
+        "security_protocol": settings.security_protocol,
+        # kafka-python backs off up to 30 s between reconnects by default: a broker back from
+        # a restart would then sit unused for that long (and trip the consumer's watchdog).
+        "reconnect_backoff_max_ms": 1000,
+    }
     if settings.sasl_mechanism:
-        options.update(sasl_mechanism=settings.sasl_mechanism, sasl_plain_username=settings.sasl_username,
-                       sasl_plain_password=settings.sasl_password)
+        options.update(
+            sasl_mechanism=settings.sasl_mechanism,
+            sasl_plain_username=settings.sasl_username,
+            sasl_plain_password=settings.sasl_password,
+        )
     return options
 
 
@@ -63,8 +69,10 @@ def publish(settings: KafkaSettings, records: list[dict], *, client_id: str, att
             producer.close(timeout=10)
         if not failed:
             return
-        log.warning("sending again what a producer failed to send", extra={"client": client_id,
-                                                                        "failed": len(failed), "error": str(error)})
+        log.warning(
+            "sending again what a producer failed to send",
+            extra={"client": client_id, "failed": len(failed), "error": str(error)},
+        )
         pending = failed
     raise error
 

@@ -5,6 +5,7 @@ acknowledged only once `min.insync.replicas` copies hold it (acks=all), no uncle
 election (which can silently drop acknowledged records), and dead letters kept long enough for
 a human to look at them. Works on any Kafka-protocol broker (Apache Kafka, the local Tansu).
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,14 +28,17 @@ DAY_MS = 24 * 3600 * 1000
 class TopicPolicy:
     partitions: int = 6
     replication: int = 1
-    retention_days: int = 7       # events: long enough to rebuild a consumer after a week's outage
+    retention_days: int = 7  # events: long enough to rebuild a consumer after a week's outage
     dlq_retention_days: int = 90  # dead letters wait for a person to fix and replay them
 
     def configs(self, topic: str) -> dict[str, str]:
         days = self.dlq_retention_days if topic.endswith(".dlq") else self.retention_days
-        return {"min.insync.replicas": str(min(2, self.replication)),  # 2 of 3 in production
-                "unclean.leader.election.enable": "false", "cleanup.policy": "delete",
-                "retention.ms": str(days * DAY_MS)}
+        return {
+            "min.insync.replicas": str(min(2, self.replication)),  # 2 of 3 in production
+            "unclean.leader.election.enable": "false",
+            "cleanup.policy": "delete",
+            "retention.ms": str(days * DAY_MS),
+        }
 
     def partitions_of(self, topic: str) -> int:
         return 1 if topic.endswith(".dlq") else self.partitions  # letters are few; one keeps them in order
@@ -52,8 +56,13 @@ def admin_client(settings: KafkaSettings, *, timeout_s: float = 30.0) -> KafkaAd
             time.sleep(0.5)
 
 
-def ensure_topics(settings: KafkaSettings, policy: TopicPolicy = TopicPolicy(), *,
-                  topics: tuple[str, ...] = ALL_TOPICS, timeout_s: float = 30.0) -> list[str]:
+def ensure_topics(
+    settings: KafkaSettings,
+    policy: TopicPolicy = TopicPolicy(),
+    *,
+    topics: tuple[str, ...] = ALL_TOPICS,
+    timeout_s: float = 30.0,
+) -> list[str]:
     """Create every topic the platform uses (and its dead-letter topic); existing ones are left alone."""
     admin = admin_client(settings, timeout_s=timeout_s)
     created = []
@@ -64,8 +73,13 @@ def ensure_topics(settings: KafkaSettings, policy: TopicPolicy = TopicPolicy(), 
             if name in existing:
                 continue
             try:
-                admin.create_topics([NewTopic(name, policy.partitions_of(topic), policy.replication,
-                                              topic_configs=policy.configs(topic))])
+                admin.create_topics(
+                    [
+                        NewTopic(
+                            name, policy.partitions_of(topic), policy.replication, topic_configs=policy.configs(topic)
+                        )
+                    ]
+                )
                 created.append(name)
             except TopicAlreadyExistsError:
                 pass
@@ -82,14 +96,18 @@ def consumer_lag(settings: KafkaSettings, group: str, topics: list[str]) -> dict
     admin = admin_client(settings, timeout_s=10)
     try:
         # Every request bounded: the lag is read from a probe-side thread while the broker may be away.
-        consumer = KafkaConsumer(**client_options(settings), client_id="coins-lag", enable_auto_commit=False,
-                                 request_timeout_ms=10_000)
+        consumer = KafkaConsumer(
+            **client_options(settings), client_id="coins-lag", enable_auto_commit=False, request_timeout_ms=10_000
+        )
     except Exception:
         admin.close()
         raise
     try:
-        parts = [TopicPartition(settings.topic(t), p) for t in topics
-                 for p in sorted(consumer.partitions_for_topic(settings.topic(t)) or ())]
+        parts = [
+            TopicPartition(settings.topic(t), p)
+            for t in topics
+            for p in sorted(consumer.partitions_for_topic(settings.topic(t)) or ())
+        ]
         if not parts:
             return {}
         committed = admin.list_group_offsets({group: parts}).get(group, {})

@@ -6,6 +6,7 @@ The subdirectory names the key's owner, so a token's `sub` can be held to it. Tw
 one caller are two live keys (rotation); a key is retired by removing its file (picked up within
 `reload_seconds`, no restart) or by naming its kid in COINS_AUTH_RETIRED_KEYS.
 """
+
 from __future__ import annotations
 
 import os
@@ -138,10 +139,14 @@ def generate_key_pair(private_dir: Path, public_dir: Path, caller: str, kid: str
     private_path = private_dir / caller / f"{kid}.pem"
     fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
-        out.write(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                        serialization.NoEncryption()))
-    public = private.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+        out.write(
+            private.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+    public = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     tmp = public_dir / caller / f".{kid}.pem.tmp"
     tmp.write_bytes(public)
     tmp.replace(public_dir / caller / f"{kid}.pem")  # a reader never sees half a key
@@ -165,8 +170,10 @@ def load_signing_key(private_dir: Path, caller: str, kid: str | None = None) -> 
     if kid is not None:
         candidates = [p for p in candidates if p.stem == kid]
     if not candidates:
-        raise KeyFileError(f"no private key for {caller!r} under {private_dir / caller}"
-                        + (f" with kid {kid!r}" if kid else ""))
+        raise KeyFileError(
+            f"no private key for {caller!r} under {private_dir / caller}" + (f" with kid {kid!r}" if kid else "")
+        )
     path = candidates[-1]
-    return SigningKey(caller=caller, kid=path.stem,
-                      key=serialization.load_pem_private_key(path.read_bytes(), password=None))
+    return SigningKey(
+        caller=caller, kid=path.stem, key=serialization.load_pem_private_key(path.read_bytes(), password=None)
+    )

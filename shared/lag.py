@@ -7,6 +7,7 @@ values. Lag is an operator's signal only: some Kafka-compatible brokers (the loc
 the end offset per record batch, so "has a consumer caught up?" is answered elsewhere by comparing
 events published with events applied (coinsctl audit), never by this number.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,10 @@ class LagMonitor:
 
     def refresh(self) -> dict[tuple[str, int], int]:
         """(topic as published, partition) -> messages the group has not committed yet."""
-        lag = {(tp.topic, tp.partition): behind
-               for tp, behind in consumer_lag(self.settings, self.group, self.topics).items()}
+        lag = {
+            (tp.topic, tp.partition): behind
+            for tp, behind in consumer_lag(self.settings, self.group, self.topics).items()
+        }
         for (topic, partition), behind in lag.items():
             metrics.CONSUMER_LAG.labels(self.group, topic, str(partition)).set(behind)
         return lag

@@ -1,4 +1,5 @@
 """JSON logs with a trace id that follows a request from HTTP through Kafka to the consumer."""
+
 from __future__ import annotations
 
 import contextvars
@@ -46,8 +47,13 @@ def configure_logging(service: str, level: str = "INFO", process: str = "web") -
     global _service
     _service = f"{service}.{process}"
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter("{asctime}{levelname}{name}{message}{service}{trace_id}", style="{",
-                                       rename_fields={"asctime": "ts", "levelname": "level", "name": "logger"}))
+    handler.setFormatter(
+        JsonFormatter(
+            "{asctime}{levelname}{name}{message}{service}{trace_id}",
+            style="{",
+            rename_fields={"asctime": "ts", "levelname": "level", "name": "logger"},
+        )
+    )
     handler.addFilter(_ContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -5,45 +5,64 @@ Names follow Prometheus conventions: a `coins_` namespace, base units in the nam
 shared.gunicorn_conf when the environment does not) and `/metrics` aggregates them per pod; the
 relay, consumer and worker serve their own on METRICS_PORT (shared.probes).
 """
+
 from __future__ import annotations
 
 import logging
 import os
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
 log = logging.getLogger(__name__)
 
-HTTP_REQUESTS = Counter("coins_http_requests_total", "HTTP requests served",
-                        ["service", "method", "route", "status"])
-HTTP_LATENCY = Histogram("coins_http_request_duration_seconds", "HTTP request latency",
-                         ["service", "method", "route"],
-                         buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
-CONSUMED = Counter("coins_consumer_messages_total", "Messages handled by consumers",
-                   ["service", "topic", "outcome"])  # outcome: applied, duplicate, dead_lettered
+HTTP_REQUESTS = Counter("coins_http_requests_total", "HTTP requests served", ["service", "method", "route", "status"])
+HTTP_LATENCY = Histogram(
+    "coins_http_request_duration_seconds",
+    "HTTP request latency",
+    ["service", "method", "route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+CONSUMED = Counter(
+    "coins_consumer_messages_total", "Messages handled by consumers", ["service", "topic", "outcome"]
+)  # outcome: applied, duplicate, dead_lettered
 CONSUMER_RETRIES = Counter("coins_consumer_retries_total", "Batches rolled back and retried", ["service"])
-DEAD_LETTERS = Counter("coins_consumer_dead_letters_total", "Messages sent to a dead-letter topic",
-                       ["service", "topic", "reason"])  # reason: malformed, rejected, failed
+DEAD_LETTERS = Counter(
+    "coins_consumer_dead_letters_total", "Messages sent to a dead-letter topic", ["service", "topic", "reason"]
+)  # reason: malformed, rejected, failed
 # Written by a background thread of the consumer from the group's committed offsets and the
 # partitions' end offsets (shared.lag); every partition of the group's topics, assigned or not.
-CONSUMER_LAG = Gauge("coins_consumer_lag_messages", "Messages behind the end of the partition, per group",
-                     ["group", "topic", "partition"], multiprocess_mode="livemostrecent")
-OUTBOX_PUBLISHED = Counter("coins_outbox_published_total", "Outbox events acknowledged by the broker",
-                           ["service"])
-OUTBOX_RETRIES = Counter("coins_outbox_publish_retries_total",
-                         "Relay batches not wholly acknowledged by the broker, sent again", ["service"])
+CONSUMER_LAG = Gauge(
+    "coins_consumer_lag_messages",
+    "Messages behind the end of the partition, per group",
+    ["group", "topic", "partition"],
+    multiprocess_mode="livemostrecent",
+)
+OUTBOX_PUBLISHED = Counter("coins_outbox_published_total", "Outbox events acknowledged by the broker", ["service"])
+OUTBOX_RETRIES = Counter(
+    "coins_outbox_publish_retries_total", "Relay batches not wholly acknowledged by the broker, sent again", ["service"]
+)
 RELAY_ERRORS = Counter("coins_outbox_relay_errors_total", "Outbox relay iterations that failed", ["service"])
-PAYOUTS_SETTLED = Counter("coins_payouts_settled_total", "Withdrawals the payout worker settled",
-                          ["service", "status"])  # status: completed, failed
+PAYOUTS_SETTLED = Counter(
+    "coins_payouts_settled_total", "Withdrawals the payout worker settled", ["service", "status"]
+)  # status: completed, failed
 # For the reconciler (issue 13): outcome e.g. settled_completed, settled_failed, still_unknown.
-RECONCILER_OUTCOMES = Counter("coins_reconciler_outcomes_total", "Charges and payouts of unknown outcome settled",
-                              ["service", "outcome"])
-RECONCILER_BACKLOG = Gauge("coins_reconciler_backlog", "Charges and payouts of unknown outcome awaiting the reconciler",
-                           ["service"], multiprocess_mode="livemostrecent")
-PAYOUTS_PENDING = Gauge("coins_payouts_pending", "Withdrawals not yet settled by the payout processor",
-                        ["service"], multiprocess_mode="livemostrecent")
+RECONCILER_OUTCOMES = Counter(
+    "coins_reconciler_outcomes_total", "Charges and payouts of unknown outcome settled", ["service", "outcome"]
+)
+RECONCILER_BACKLOG = Gauge(
+    "coins_reconciler_backlog",
+    "Charges and payouts of unknown outcome awaiting the reconciler",
+    ["service"],
+    multiprocess_mode="livemostrecent",
+)
+PAYOUTS_PENDING = Gauge(
+    "coins_payouts_pending",
+    "Withdrawals not yet settled by the payout processor",
+    ["service"],
+    multiprocess_mode="livemostrecent",
+)
 
 
 # Gauges read at scrape time (shared.health), by name.
@@ -84,6 +103,7 @@ class _Process:
 
     def collect(self):
         from prometheus_client import REGISTRY
+
         return REGISTRY.collect()
 
 
@@ -92,6 +112,7 @@ def render(extra: Iterable = ()) -> tuple[bytes, str]:
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
+
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(_Process())

@@ -1,4 +1,5 @@
 """Alembic, driven from code: each service's migrations live in services/<name>/migrations."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,6 +29,7 @@ def is_current(service: str, database_url: str) -> bool:
     """Whether the database is at the latest revision of the service's migrations."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
+
     heads = set(ScriptDirectory.from_config(alembic_config(service, database_url)).get_heads())
     engine = make_engine(database_url, pool_size=1)
     try:
@@ -41,6 +43,7 @@ def wait_current(service: str, database_url: str, *, timeout_s: float, poll_s: f
     """Wait until the release's migration Job has brought the schema up to date (a Deployment's
     init container runs this, so no pod of a release starts on the schema of the one before)."""
     import time
+
     deadline = time.monotonic() + timeout_s
     while True:
         try:
@@ -56,19 +59,20 @@ def wait_current(service: str, database_url: str, *, timeout_s: float, poll_s: f
 def run_env(target_metadata: sa.MetaData, default_url_env: str) -> None:
     """The body of every service's migrations/env.py."""
     import os
+
     url = context.config.get_main_option("sqlalchemy.url") or os.environ.get(default_url_env)
     if not url:
         raise RuntimeError(f"set {default_url_env} or sqlalchemy.url to migrate")
     if context.is_offline_mode():
-        context.configure(url=normalise_url(url), target_metadata=target_metadata, literal_binds=True,
-                          render_as_batch=True)
+        context.configure(
+            url=normalise_url(url), target_metadata=target_metadata, literal_binds=True, render_as_batch=True
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
     engine = make_engine(url, pool_size=1)
     with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True,
-                          compare_type=True)
+        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True, compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
@@ -100,6 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     import sys
 
     from shared.settings import Env, database_url
+
     args = (argv if argv is not None else sys.argv[1:]) or []
     if len(args) == 2 and args[0] == "--wait":
         if not wait_current(args[1], database_url(args[1]), timeout_s=Env().int("MIGRATION_WAIT_SECONDS", 600)):

@@ -8,6 +8,7 @@
   gateway vouched for that viewer and that call; a grant for another user or caller is refused.
 - Without either: 403, and nothing is written.
 """
+
 from __future__ import annotations
 
 from flask import current_app, g, request
@@ -43,5 +44,4 @@ def check_acting_for(caller: Caller, user_id: str, grant: str | None, verifier: 
 
 def acting_for(user_id: str) -> None:
     """In a view: the request's caller acts for `user_id`, or the request is refused with 403."""
-    check_acting_for(g.caller, user_id, request.headers.get(GRANT_HEADER),
-                     current_app.extensions["coins"].verifier)
+    check_acting_for(g.caller, user_id, request.headers.get(GRANT_HEADER), current_app.extensions["coins"].verifier)

@@ -1,5 +1,6 @@
 """The open endpoints every service's app serves beside its API: liveness and readiness
 (shared.health), Prometheus metrics (shared.metrics) and its OpenAPI document."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
@@ -27,8 +28,10 @@ def ops_blueprint(title: str, description: str) -> Blueprint:
     @bp.get("/metrics")
     def metrics_endpoint():
         i, service = infra(), infra().settings.service
-        gauges = [metrics.CallbackGauges(outbox_gauges(i.engine, i.tables["outbox"], service)),
-                  metrics.CallbackGauges(broker_gauge(i.settings.kafka.bootstrap_servers, service))]
+        gauges = [
+            metrics.CallbackGauges(outbox_gauges(i.engine, i.tables["outbox"], service)),
+            metrics.CallbackGauges(broker_gauge(i.settings.kafka.bootstrap_servers, service)),
+        ]
         body, content_type = metrics.render(gauges + i.collectors)
         return Response(body, content_type=content_type)
 

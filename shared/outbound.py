@@ -7,6 +7,7 @@ outcome is unknown (None), and a reconciler settles it later by asking the proce
 `deadline_s` is the longest a call can take: idempotency leases and reconciler bounds are
 checked against it at startup.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class OutboundSettings:
     """Where a processor is and how long to wait for it."""
+
     name: str  # the adapter asked for by name, e.g. "sandbox"
     url: str
     timeout_ms: int = 3000
@@ -51,15 +53,21 @@ class Outbound:
         s = self.settings
         for attempt in range(1, s.attempts + 1):
             try:
-                response = self.session.request(method, s.url.rstrip("/") + path, json=json,
-                                                timeout=s.timeout_ms / 1000)
+                response = self.session.request(
+                    method, s.url.rstrip("/") + path, json=json, timeout=s.timeout_ms / 1000
+                )
                 if response.status_code < 500:
                     return Reply(response.status_code, _json(response))
-                log.warning("processor answered %s", response.status_code,
-                            extra={"processor": s.url, "path": path, "attempt": attempt})
+                log.warning(
+                    "processor answered %s",
+                    response.status_code,
+                    extra={"processor": s.url, "path": path, "attempt": attempt},
+                )
             except requests.RequestException as exc:  # timeout, refused, reset: the outcome is unknown
-                log.warning("processor unreachable", extra={"processor": s.url, "path": path, "attempt": attempt,
-                                                            "error": type(exc).__name__})
+                log.warning(
+                    "processor unreachable",
+                    extra={"processor": s.url, "path": path, "attempt": attempt, "error": type(exc).__name__},
+                )
             if attempt < s.attempts:
                 time.sleep(s.backoff_ms / 1000)
         return None

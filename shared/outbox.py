@@ -7,6 +7,7 @@ A poll starts after what was published a few seconds ago (see `OutboxRelay`); an
 transaction held its row uncommitted longer than that is published by the next poll from the
 start, within seconds, and may then follow later events of its key.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,11 +15,11 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from typing import Iterator
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -50,15 +51,21 @@ class Outbox:
         """The outbox row of an event (validated against its contract), for `insert` or for a
         statement that writes it together with the business change."""
         envelope, key = new_event(contract, source=self._source, data=data)
-        return {"event_id": envelope.event_id, "topic": contract.topic, "message_key": key,
-                "payload": json.dumps(envelope_to_dict(envelope), separators=(",", ":")),
-                "trace_id": current_trace_id(), "created_at": envelope.occurred_at, "published_at": None}
+        return {
+            "event_id": envelope.event_id,
+            "topic": contract.topic,
+            "message_key": key,
+            "payload": json.dumps(envelope_to_dict(envelope), separators=(",", ":")),
+            "trace_id": current_trace_id(),
+            "created_at": envelope.occurred_at,
+            "published_at": None,
+        }
 
     def insert(self, row: dict) -> None:
         self._conn.execute(_insert(self._table), row)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _insert(table: sa.Table):
     """The outbox insert, built once per table (no RETURNING of the generated id)."""
     return table.insert().inline()
@@ -82,10 +89,22 @@ def message_headers(event_id: str, event_type: str, trace_id: str | None) -> lis
 
 
 class OutboxRelay:
-    def __init__(self, *, engine: Engine, table: sa.Table, producer, topic_name, service: str,
-                 batch_size: int = 500, idle_wait_s: float = 0.1, linger_s: float = 0.005,
-                 send_timeout_s: float = 20.0, lookback_s: float = 5.0, full_scan_s: float = 10.0,
-                 health=None):
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        table: sa.Table,
+        producer,
+        topic_name,
+        service: str,
+        batch_size: int = 500,
+        idle_wait_s: float = 0.1,
+        linger_s: float = 0.005,
+        send_timeout_s: float = 20.0,
+        lookback_s: float = 5.0,
+        full_scan_s: float = 10.0,
+        health=None,
+    ):
         self.engine = engine
         self.table = table
         self.producer = producer
@@ -107,11 +126,17 @@ class OutboxRelay:
         self._floor = 0
         self._full_scan_due = 0.0
         t = table  # the relay's statements, built once (it runs them many times a second)
-        self._unpublished = (sa.select(t.c.id, t.c.event_id, t.c.topic, t.c.message_key, t.c.payload, t.c.trace_id)
-                             .where(t.c.published_at.is_(None), t.c.id > sa.bindparam("p_floor"))
-                             .order_by(t.c.id).limit(batch_size))
-        self._mark = (t.update().where(t.c.id.in_(sa.bindparam("p_ids", expanding=True)))
-                      .values(published_at=sa.bindparam("p_now")))
+        self._unpublished = (
+            sa.select(t.c.id, t.c.event_id, t.c.topic, t.c.message_key, t.c.payload, t.c.trace_id)
+            .where(t.c.published_at.is_(None), t.c.id > sa.bindparam("p_floor"))
+            .order_by(t.c.id)
+            .limit(batch_size)
+        )
+        self._mark = (
+            t.update()
+            .where(t.c.id.in_(sa.bindparam("p_ids", expanding=True)))
+            .values(published_at=sa.bindparam("p_now"))
+        )
         # On PostgreSQL the ids go as one array: one statement text whatever their count (an IN list
         # is a new statement for each length: compiled, converted and prepared again by the driver).
         quoted = postgresql.dialect().identifier_preparer.quote(t.name)
@@ -163,16 +188,23 @@ class OutboxRelay:
         futures = []
         for row in rows:
             event_type = row.topic.rsplit(".v", 1)[0]
-            futures.append(self.producer.send(self.topic_name(row.topic), key=row.key.encode(),
-                                              value=row.payload.encode(),
-                                              headers=message_headers(row.event_id, event_type, row.trace_id)))
+            futures.append(
+                self.producer.send(
+                    self.topic_name(row.topic),
+                    key=row.key.encode(),
+                    value=row.payload.encode(),
+                    headers=message_headers(row.event_id, event_type, row.trace_id),
+                )
+            )
         self.producer.flush(timeout=self.send_timeout_s)
         acked: list[int] = []
-        for row, future in zip(rows, futures):
+        for row, future in zip(rows, futures, strict=True):
             try:
                 future.get(timeout=0)
             except Exception as exc:  # noqa: BLE001 - anything unacked stops the prefix
-                log.warning("outbox publish failed; will retry", extra={"event_id": row.event_id, "error": safe_error(exc)})
+                log.warning(
+                    "outbox publish failed; will retry", extra={"event_id": row.event_id, "error": safe_error(exc)}
+                )
                 break
             acked.append(row.id)
         faults.point("relay.after_ack")
@@ -195,6 +227,7 @@ class OutboxRelay:
                     conn.execute(self._mark_pg, {"p_ids": array_literal(ids), "p_now": utcnow()})
                 else:
                     conn.execute(self._mark, {"p_ids": ids, "p_now": utcnow()})
+
         retry_transient(_mark, attempts=20, max_delay=5.0)
         self._published_up_to.append((time.monotonic(), max(ids)))
 
@@ -241,7 +274,8 @@ def republish_since(engine: Engine, table: sa.Table, since: datetime) -> int:
 
 def backlog(conn: Connection, table: sa.Table) -> tuple[int, float]:
     """Unpublished events and the age in seconds of the oldest."""
-    count, oldest = conn.execute(sa.select(sa.func.count(), sa.func.min(table.c.created_at))
-                                 .where(table.c.published_at.is_(None))).one()
+    count, oldest = conn.execute(
+        sa.select(sa.func.count(), sa.func.min(table.c.created_at)).where(table.c.published_at.is_(None))
+    ).one()
     age = max(0.0, (utcnow() - oldest).total_seconds()) if oldest is not None else 0.0  # UTCDateTime: aware
     return int(count), age

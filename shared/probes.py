@@ -3,12 +3,13 @@
 `GET /metrics` (Prometheus text), `GET /health/live` and `GET /health/ready` (JSON, 200 or 503),
 served on METRICS_PORT by a daemon thread, so a scrape or a probe never waits on the process's loop.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import threading
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from prometheus_client.exposition import ThreadingWSGIServer
@@ -24,8 +25,9 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-def probe_app(health: ProcessHealth, collectors: Iterable = (),
-              ready_checks: Callable[[], dict[str, str]] | None = None):
+def probe_app(
+    health: ProcessHealth, collectors: Iterable = (), ready_checks: Callable[[], dict[str, str]] | None = None
+):
     """The WSGI app: metrics from this process (and `collectors`), liveness, readiness."""
     collectors = list(collectors)
 
@@ -41,6 +43,7 @@ def probe_app(health: ProcessHealth, collectors: Iterable = (),
             return _json(start_response, health.ready(ready_checks() if ready_checks else None))
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found\n"]
+
     return app
 
 

@@ -1,4 +1,5 @@
 """Running a service's background process (relay, consumer, worker) until SIGTERM/SIGINT."""
+
 from __future__ import annotations
 
 import faulthandler
@@ -6,14 +7,20 @@ import logging
 import os
 import signal
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
 
-def run_until_stopped(name: str, loop: Callable[[threading.Event], None], *, metrics_port: int = 0,
-                      probes=None, cleanup: Callable[[], None] | None = None,
-                      stop: threading.Event | None = None) -> None:
+def run_until_stopped(
+    name: str,
+    loop: Callable[[threading.Event], None],
+    *,
+    metrics_port: int = 0,
+    probes=None,
+    cleanup: Callable[[], None] | None = None,
+    stop: threading.Event | None = None,
+) -> None:
     """Run `loop(stop)` until a signal sets `stop`; `probes` (a WSGI app, see shared.probes) is
     served on `metrics_port` meanwhile, when that is not 0."""
     stop = stop or threading.Event()
@@ -28,6 +35,7 @@ def run_until_stopped(name: str, loop: Callable[[threading.Event], None], *, met
     server = None
     if metrics_port and probes is not None:
         from shared.probes import serve
+
         server = serve(metrics_port, probes)
     log.info("started", extra={"process_name": name, "pid": os.getpid()})
     try:

@@ -1,9 +1,10 @@
 """Reading a request's input: the raw body (size-limited, chunked or not), a JSON object body and
 query arguments through a marshmallow schema, and the keyset page of a listing."""
+
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from flask import g, request
 from marshmallow import Schema
@@ -30,16 +31,31 @@ def request_body() -> bytes:
 def json_body(schema: Schema) -> dict:
     raw = request_body()
     if not raw.strip():
-        raise Problem(400, "Body required", "Send a JSON object body.", code="malformed-body",
-                      errors={"body": ["A JSON object is required."]})
+        raise Problem(
+            400,
+            "Body required",
+            "Send a JSON object body.",
+            code="malformed-body",
+            errors={"body": ["A JSON object is required."]},
+        )
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:
-        raise Problem(400, "Malformed JSON", f"The body is not valid JSON: {exc}", code="malformed-body",
-                      errors={"body": ["Not valid JSON."]}) from exc
+        raise Problem(
+            400,
+            "Malformed JSON",
+            f"The body is not valid JSON: {exc}",
+            code="malformed-body",
+            errors={"body": ["Not valid JSON."]},
+        ) from exc
     if not isinstance(data, dict):
-        raise Problem(400, "Malformed body", "The body must be a JSON object.", code="malformed-body",
-                      errors={"body": ["Must be a JSON object."]})
+        raise Problem(
+            400,
+            "Malformed body",
+            "The body must be a JSON object.",
+            code="malformed-body",
+            errors={"body": ["Must be a JSON object."]},
+        )
     unencodable = _lone_surrogates(data)
     if unencodable:  # JSON lets "\ud800" through; no database can store it
         raise validation_problem({name: ["Contains a lone UTF-16 surrogate."] for name in unencodable})

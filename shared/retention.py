@@ -8,6 +8,7 @@ outlast every way an event can come again (the broker's retention, `outbox repub
 replay`): an event whose inbox row is gone would be applied twice. Hence inbox >= outbox, and at
 least a day; idempotency keys at least 24 hours (as Stripe keeps them).
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -38,8 +39,10 @@ class Windows:
         if self.outbox < timedelta(0):
             raise RetentionError("outbox window must not be negative")
         if self.inbox < max(MIN_INBOX_WINDOW, self.outbox):
-            raise RetentionError("inbox window must be at least 24 hours and at least the outbox window: "
-                                 "an event that can come again must still find its inbox row")
+            raise RetentionError(
+                "inbox window must be at least 24 hours and at least the outbox window: "
+                "an event that can come again must still find its inbox row"
+            )
         if self.idempotency_keys < MIN_KEY_WINDOW:
             raise RetentionError("idempotency key window must be at least 24 hours")
 
@@ -51,17 +54,26 @@ class Pruned:
     idempotency_keys: int
 
 
-def prune(engine: Engine, tables: dict[str, sa.Table], windows: Windows, *, now: datetime | None = None,
-          batch_size: int = 5000) -> Pruned:
+def prune(
+    engine: Engine,
+    tables: dict[str, sa.Table],
+    windows: Windows,
+    *,
+    now: datetime | None = None,
+    batch_size: int = 5000,
+) -> Pruned:
     """Delete what is past its window, in batches of one short transaction each."""
     now = now or utcnow()
-    return Pruned(outbox=_in_batches(engine, lambda conn: _prune_outbox(conn, tables, now - windows.outbox,
-                                                                        batch_size)),
-                  inbox=_in_batches(engine, lambda conn: _prune_inbox(conn, tables, now - windows.inbox,
-                                                                      batch_size)),
-                  idempotency_keys=_in_batches(engine, lambda conn: prune_idempotency_keys(
-                      conn, tables["idempotency_keys"], cutoff=now - windows.idempotency_keys, now=now,
-                      limit=batch_size)))
+    return Pruned(
+        outbox=_in_batches(engine, lambda conn: _prune_outbox(conn, tables, now - windows.outbox, batch_size)),
+        inbox=_in_batches(engine, lambda conn: _prune_inbox(conn, tables, now - windows.inbox, batch_size)),
+        idempotency_keys=_in_batches(
+            engine,
+            lambda conn: prune_idempotency_keys(
+                conn, tables["idempotency_keys"], cutoff=now - windows.idempotency_keys, now=now, limit=batch_size
+            ),
+        ),
+    )
 
 
 def _in_batches(engine: Engine, step) -> int:
@@ -88,14 +100,16 @@ def _prune_inbox(conn: Connection, tables: dict[str, sa.Table], cutoff: datetime
     t = tables["inbox"]
     due = t.c.processed_at < cutoff
     keys = sa.select(t.c.consumer, t.c.event_id).where(due).limit(limit)
-    topics = conn.execute(t.delete().where(sa.tuple_(t.c.consumer, t.c.event_id).in_(keys), due)
-                          .returning(t.c.topic)).scalars().all()
+    topics = (
+        conn.execute(t.delete().where(sa.tuple_(t.c.consumer, t.c.event_id).in_(keys), due).returning(t.c.topic))
+        .scalars()
+        .all()
+    )
     _count(conn, tables["pruned_events"], "inbox_rows", Counter(topics))
     return len(topics)
 
 
-def prune_idempotency_keys(conn: Connection, table: sa.Table, *, cutoff: datetime, now: datetime,
-                           limit: int) -> int:
+def prune_idempotency_keys(conn: Connection, table: sa.Table, *, cutoff: datetime, now: datetime, limit: int) -> int:
     """Keys created before `cutoff` whose request finished (or whose claim lapsed)."""
     due = (table.c.created_at < cutoff) & ((table.c.state == "done") | (table.c.lease_until < now))
     keys = sa.select(table.c.caller, table.c.key).where(due).limit(limit)
@@ -108,6 +122,9 @@ def _count(conn: Connection, counters: sa.Table, column: str, by_topic: Counter)
         return
     insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(counters)
     rows = [{"topic": topic, "outbox_rows": 0, "inbox_rows": 0, column: n} for topic, n in by_topic.items()]
-    conn.execute(insert.on_conflict_do_update(index_elements=[counters.c.topic],
-                                              set_={column: counters.c[column] + insert.excluded[column]}), rows)
-
+    conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=[counters.c.topic], set_={column: counters.c[column] + insert.excluded[column]}
+        ),
+        rows,
+    )

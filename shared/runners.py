@@ -2,6 +2,7 @@
 
 Each serves its metrics and probes on METRICS_PORT (shared.probes) when that is set.
 """
+
 from __future__ import annotations
 
 import threading
@@ -10,8 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from shared import metrics
-from shared.health import ProcessHealth, broker_check, outbox_gauges
 from shared.consumer_loop import InboxConsumer
+from shared.health import ProcessHealth, broker_check, outbox_gauges
 from shared.inbox import Handler
 from shared.kafka import RebuildingProducer, make_consumer
 from shared.lag import LagMonitor
@@ -26,39 +27,69 @@ def run_relay(settings: CommonSettings, engine: Engine, outbox_table: sa.Table) 
     configure_logging(settings.service, settings.log_level, process="relay")
     health = ProcessHealth(stall_after_s=settings.stall_seconds)
     producer = RebuildingProducer(settings.kafka, client_id=f"{settings.service}-relay")
-    relay = OutboxRelay(engine=engine, table=outbox_table, producer=producer, topic_name=settings.kafka.topic,
-                        service=settings.service, batch_size=settings.kafka.batch_size,
-                        linger_s=settings.kafka.linger_ms / 1000, health=health)
+    relay = OutboxRelay(
+        engine=engine,
+        table=outbox_table,
+        producer=producer,
+        topic_name=settings.kafka.topic,
+        service=settings.service,
+        batch_size=settings.kafka.batch_size,
+        linger_s=settings.kafka.linger_ms / 1000,
+        health=health,
+    )
     gauges = metrics.CallbackGauges(outbox_gauges(engine, outbox_table, settings.service))
 
     def cleanup():
         relay.close()
         producer.close(timeout=10)
-    probes = probe_app(health, [gauges], ready_checks=lambda: {"broker": broker_check(settings.kafka.bootstrap_servers)})
-    run_until_stopped(f"{settings.service}-relay", relay.run, metrics_port=settings.metrics_port,
-                      probes=probes, cleanup=cleanup)
+
+    probes = probe_app(
+        health, [gauges], ready_checks=lambda: {"broker": broker_check(settings.kafka.bootstrap_servers)}
+    )
+    run_until_stopped(
+        f"{settings.service}-relay", relay.run, metrics_port=settings.metrics_port, probes=probes, cleanup=cleanup
+    )
 
 
-def run_consumer(settings: CommonSettings, engine: Engine, inbox_table: sa.Table,
-                 handlers: dict[str, Handler]) -> None:
+def run_consumer(settings: CommonSettings, engine: Engine, inbox_table: sa.Table, handlers: dict[str, Handler]) -> None:
     configure_logging(settings.service, settings.log_level, process="consumer")
     # The consumer's own watchdog exits at watchdog_s; liveness says so a little earlier.
     health = ProcessHealth(stall_after_s=min(settings.stall_seconds, settings.kafka.watchdog_s or 10**9))
     producer = RebuildingProducer(settings.kafka, client_id=f"{settings.service}-dlq")
-    consumer = make_consumer(settings.kafka, group_id=settings.consumer_group, topics=list(handlers),
-                             client_id=f"{settings.service}-consumer")
-    inbox = InboxConsumer(engine=engine, inbox=inbox_table, consumer=consumer, producer=producer,
-                          handlers=handlers, group=settings.consumer_group, service=settings.service,
-                          topic_name=settings.kafka.topic, watchdog_s=settings.kafka.watchdog_s,
-                          batch_size=settings.kafka.batch_size,
-                          linger_s=settings.kafka.consumer_linger_ms / 1000,
-                          commit_interval_s=settings.kafka.commit_interval_ms / 1000, health=health)
+    consumer = make_consumer(
+        settings.kafka,
+        group_id=settings.consumer_group,
+        topics=list(handlers),
+        client_id=f"{settings.service}-consumer",
+    )
+    inbox = InboxConsumer(
+        engine=engine,
+        inbox=inbox_table,
+        consumer=consumer,
+        producer=producer,
+        handlers=handlers,
+        group=settings.consumer_group,
+        service=settings.service,
+        topic_name=settings.kafka.topic,
+        watchdog_s=settings.kafka.watchdog_s,
+        batch_size=settings.kafka.batch_size,
+        linger_s=settings.kafka.consumer_linger_ms / 1000,
+        commit_interval_s=settings.kafka.commit_interval_ms / 1000,
+        health=health,
+    )
     stop = threading.Event()
     LagMonitor(settings.kafka, group=settings.consumer_group, topics=list(handlers)).start(stop)
 
     def cleanup():
         consumer.close(autocommit=False)
         producer.close(timeout=10)
+
     probes = probe_app(health, ready_checks=lambda: {"broker": broker_check(settings.kafka.bootstrap_servers)})
-    run_until_stopped(f"{settings.service}-consumer", inbox.run, metrics_port=settings.metrics_port,
-                      probes=probes, cleanup=cleanup, stop=stop)
+    run_until_stopped(
+        f"{settings.service}-consumer",
+        inbox.run,
+        metrics_port=settings.metrics_port,
+        probes=probes,
+        cleanup=cleanup,
+        stop=stop,
+    )

@@ -3,13 +3,14 @@
 Each service builds its own settings object from `CommonSettings` plus its own rules;
 nothing else in the code base reads `os.environ`.
 """
+
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 
 class ConfigError(RuntimeError):
@@ -168,14 +169,17 @@ def _sasl_password(env: Env) -> str | None:
     return env.optional("KAFKA_SASL_PASSWORD")
 
 
-def auth_settings(service: str, default_policy: Mapping[str, tuple[str, ...]],
-                  environ: Mapping[str, str] | None = None) -> AuthSettings:
+def auth_settings(
+    service: str, default_policy: Mapping[str, tuple[str, ...]], environ: Mapping[str, str] | None = None
+) -> AuthSettings:
     """Who may call this service: the callers' public keys, the policy, the token rules."""
     env = Env(environ)
     for removed in ("COINS_AUTH_SECRET", "COINS_AUTH_SECRET_FILE", "COINS_AUTH_CALLER_KEYS"):
         if env.optional(removed):
-            raise ConfigError(f"{removed} is no longer supported: shared-secret tokens let any caller mint "
-                              "another's; give each caller a key pair and set COINS_AUTH_KEYS_DIR")
+            raise ConfigError(
+                f"{removed} is no longer supported: shared-secret tokens let any caller mint "
+                "another's; give each caller a key pair and set COINS_AUTH_KEYS_DIR"
+            )
     policy = env.json(f"{service.upper()}_AUTH_POLICY", None)
     policy = default_policy if policy is None else policy
     if not isinstance(policy, dict) or not all(isinstance(p, list | tuple) for p in policy.values()):
@@ -187,7 +191,8 @@ def auth_settings(service: str, default_policy: Mapping[str, tuple[str, ...]],
         retired_keys=frozenset(env.list("COINS_AUTH_RETIRED_KEYS")),
         policy={caller: tuple(perms) for caller, perms in policy.items()},
         max_token_seconds=env.int("COINS_AUTH_MAX_TOKEN_SECONDS", 900),
-        leeway_seconds=env.int("COINS_AUTH_LEEWAY_SECONDS", 30))
+        leeway_seconds=env.int("COINS_AUTH_LEEWAY_SECONDS", 30),
+    )
     if not 0 < settings.max_token_seconds <= 3600:
         raise ConfigError("COINS_AUTH_MAX_TOKEN_SECONDS must be between 1 and 3600")
     if not 0 <= settings.leeway_seconds <= 300:
@@ -202,8 +207,9 @@ def database_url(service: str, environ: Mapping[str, str] | None = None) -> str:
     return env.str(f"{service.upper()}_DATABASE_URL", default)
 
 
-def common_settings(service: str, default_policy: Mapping[str, tuple[str, ...]],
-                    environ: Mapping[str, str] | None = None) -> CommonSettings:
+def common_settings(
+    service: str, default_policy: Mapping[str, tuple[str, ...]], environ: Mapping[str, str] | None = None
+) -> CommonSettings:
     """Settings every service has. Per-service variables are prefixed, e.g. PURCHASE_DATABASE_URL."""
     env = Env(environ)
     prefix = service.upper()
@@ -242,16 +248,21 @@ def processor_settings(env: Env, prefix: str, *, default_port: int, environment:
     sandbox adapter exists; outside COINS_ENV=local|test (`environment`, see deployment_environment)
     it is refused unless <PREFIX>_PROCESSOR=sandbox asks for it."""
     from shared.outbound import OutboundSettings
+
     name = env.optional(f"{prefix}_PROCESSOR")
     if name is None and environment not in LOCAL_ENVIRONMENTS:
-        raise ConfigError(f"COINS_ENV=production: set {prefix}_PROCESSOR; the sandbox processor is used in "
-                          f"production only when asked for by name ({prefix}_PROCESSOR=sandbox)")
+        raise ConfigError(
+            f"COINS_ENV=production: set {prefix}_PROCESSOR; the sandbox processor is used in "
+            f"production only when asked for by name ({prefix}_PROCESSOR=sandbox)"
+        )
     if (name or "sandbox") != "sandbox":
         raise ConfigError(f"{prefix}_PROCESSOR must be 'sandbox' (the only adapter built), got {name!r}")
-    settings = OutboundSettings(name="sandbox", url=env.str(f"{prefix}_PROCESSOR_URL",
-                                                             f"http://127.0.0.1:{default_port}"),
-                                timeout_ms=env.int(f"{prefix}_PROCESSOR_TIMEOUT_MS", 3000),
-                                attempts=env.int(f"{prefix}_PROCESSOR_ATTEMPTS", 2))
+    settings = OutboundSettings(
+        name="sandbox",
+        url=env.str(f"{prefix}_PROCESSOR_URL", f"http://127.0.0.1:{default_port}"),
+        timeout_ms=env.int(f"{prefix}_PROCESSOR_TIMEOUT_MS", 3000),
+        attempts=env.int(f"{prefix}_PROCESSOR_ATTEMPTS", 2),
+    )
     if settings.timeout_ms <= 0 or settings.attempts <= 0:
         raise ConfigError(f"{prefix}_PROCESSOR_TIMEOUT_MS and _ATTEMPTS must be positive")
     return settings
@@ -263,8 +274,12 @@ def retention_windows(environ: Mapping[str, str] | None = None, **overrides: int
     from datetime import timedelta
 
     from shared.retention import Windows
+
     env = Env(environ)
-    hours = {"outbox": env.int("RETENTION_OUTBOX_HOURS", 168), "inbox": env.int("RETENTION_INBOX_HOURS", 336),
-             "idempotency_keys": env.int("RETENTION_IDEMPOTENCY_HOURS", 72)}
+    hours = {
+        "outbox": env.int("RETENTION_OUTBOX_HOURS", 168),
+        "inbox": env.int("RETENTION_INBOX_HOURS", 336),
+        "idempotency_keys": env.int("RETENTION_IDEMPOTENCY_HOURS", 72),
+    }
     hours.update({name: value for name, value in overrides.items() if value is not None})
     return Windows(**{name: timedelta(hours=value) for name, value in hours.items()})

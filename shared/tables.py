@@ -2,6 +2,7 @@
 
 Each service calls `add_infrastructure_tables(metadata)` so its Alembic migrations own them.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -11,7 +12,8 @@ from shared.db import BigId, UTCDateTime
 
 def add_infrastructure_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
     outbox = sa.Table(
-        "outbox", metadata,
+        "outbox",
+        metadata,
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
         sa.Column("event_id", sa.String(36), nullable=False, unique=True),
         sa.Column("topic", sa.String(200), nullable=False),
@@ -20,12 +22,17 @@ def add_infrastructure_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("trace_id", sa.String(64)),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("published_at", UTCDateTime),
-        sa.Index("ix_outbox_unpublished", "id", postgresql_where=sa.text("published_at IS NULL"),
-                 sqlite_where=sa.text("published_at IS NULL")),
+        sa.Index(
+            "ix_outbox_unpublished",
+            "id",
+            postgresql_where=sa.text("published_at IS NULL"),
+            sqlite_where=sa.text("published_at IS NULL"),
+        ),
         sa.Index("ix_outbox_created_at", "created_at"),
     )
     inbox = sa.Table(
-        "inbox", metadata,
+        "inbox",
+        metadata,
         sa.Column("consumer", sa.String(100), primary_key=True),
         sa.Column("event_id", sa.String(36), primary_key=True),
         sa.Column("topic", sa.String(200), nullable=False),
@@ -34,7 +41,8 @@ def add_infrastructure_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("processed_at", UTCDateTime, nullable=False),
     )
     idempotency = sa.Table(
-        "idempotency_keys", metadata,
+        "idempotency_keys",
+        metadata,
         sa.Column("caller", sa.String(100), primary_key=True),
         sa.Column("key", sa.String(255), primary_key=True),
         sa.Column("request_hash", sa.String(64), nullable=False),
@@ -52,7 +60,8 @@ def add_infrastructure_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
     # Outbox and inbox rows removed by retention (shared.retention), per topic: the auditor's
     # counts are rows + these, so they mean the same before and after a prune.
     pruned = sa.Table(
-        "pruned_events", metadata,
+        "pruned_events",
+        metadata,
         sa.Column("topic", sa.String(200), primary_key=True),
         sa.Column("outbox_rows", sa.BigInteger, nullable=False, server_default="0"),
         sa.Column("inbox_rows", sa.BigInteger, nullable=False, server_default="0"),

@@ -4,6 +4,7 @@ Handlers use it as `with uow: ...; uow.commit()`; leaving the block without comm
 Given a `conn`, it joins a transaction that someone else owns (the consumer's batch), and
 then commit and rollback are theirs. Services subclass it to attach repositories in `_start`.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -6,14 +6,15 @@ Services add blueprints whose views parse their input (shared.request_input), ca
 and dump a response schema; keyed POSTs go through shared.idempotent_views; errors become
 problem+json in shared.problems; the open endpoints are shared.ops_views.
 """
+
 from __future__ import annotations
 
 import logging
 import re
 import sys
 import time
+from collections.abc import Callable, Iterable
 from functools import wraps
-from typing import Callable, Iterable
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 
@@ -37,9 +38,11 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 # -- decorators for views -------------------------------------------------------------------------
 def requires(permission: str):
     """The permission a caller's token must hold to call this view."""
+
     def deco(view):
         view.permission = permission
         return view
+
     return deco
 
 
@@ -77,6 +80,7 @@ def _retry_reads(app: Flask) -> None:
 
         def retried(*args, _view=view, **kwargs):
             return retry_transient(lambda: _view(*args, **kwargs))
+
         app.view_functions[rule.endpoint] = wraps(view)(retried)
         app.view_functions[rule.endpoint].retries_reads = True
 
@@ -89,14 +93,20 @@ def _start_request():
         try:
             g.caller = infra().verifier.authenticate(request.headers.get("Authorization"))
         except AuthError as exc:
-            raise Problem(exc.status, "Unauthorized", exc.detail, code="unauthorized",
-                          headers={"WWW-Authenticate": 'Bearer realm="coins"'}) from exc
+            raise Problem(
+                exc.status,
+                "Unauthorized",
+                exc.detail,
+                code="unauthorized",
+                headers={"WWW-Authenticate": 'Bearer realm="coins"'},
+            ) from exc
         _check_path_ids()
         view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
         permission = getattr(view, "permission", None)
         if view is not None and (permission is None or not g.caller.may(permission)):
-            raise Problem(403, "Forbidden", f"Caller {g.caller.name!r} may not {permission or 'call this'}.",
-                          code="forbidden")
+            raise Problem(
+                403, "Forbidden", f"Caller {g.caller.name!r} may not {permission or 'call this'}.", code="forbidden"
+            )
 
 
 def _check_path_ids() -> None:
@@ -120,9 +130,17 @@ def _finish_request(response: Response) -> Response:
         elapsed = time.perf_counter() - g.started
         metrics.HTTP_LATENCY.labels(service, method, route).observe(elapsed)
         level = logging.DEBUG if request.path.startswith(OPEN_PREFIXES) else logging.INFO
-        log.log(level, "request", extra={"method": request.method, "path": request.path, "status":
-                                         response.status_code, "duration_ms": round(elapsed * 1000, 2),
-                                         "caller": g.caller.name if "caller" in g else None})
+        log.log(
+            level,
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 2),
+                "caller": g.caller.name if "caller" in g else None,
+            },
+        )
     response.headers["X-Trace-Id"] = current_trace_id() or ""
     return response
 
@@ -136,10 +154,12 @@ def _reset_trace(_exc):
 def lazy_app(factory: Callable[[], Flask]):
     """A module `__getattr__` that builds `app` on first access (for gunicorn), so importing a
     wsgi module builds nothing."""
+
     def __getattr__(name: str):
         if name != "app":
             raise AttributeError(name)
         module = sys.modules[factory.__module__]
         module.app = factory()
         return module.app
+
     return __getattr__

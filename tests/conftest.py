@@ -1,4 +1,5 @@
 """Fixtures every layer of tests shares: the callers' key pairs and tokens per caller and service."""
+
 from __future__ import annotations
 
 import atexit
@@ -30,10 +31,13 @@ def auth(caller_keys):
 @pytest.fixture(scope="session")
 def auth_for(caller_keys):
     """auth_for("gifting") -> auth("gateway", **headers) for that one service."""
+
     def for_service(service: str):
         def headers(caller: str = "gateway", **extra) -> dict:
             return caller_keys.headers(caller, service=service, **extra)
+
         return headers
+
     return for_service
 
 
@@ -41,6 +45,7 @@ def auth_for(caller_keys):
 @pytest.fixture(scope="session")
 def postgres():
     from tests.support import postgres as pg
+
     problem = pg.ensure_running()
     if problem:
         pytest.skip(problem)
@@ -55,6 +60,7 @@ def pg_url(postgres):
     def make(prefix: str = "db") -> str:
         created.append(postgres.create_database(prefix))
         return created[-1]
+
     yield make
     for url in created:
         postgres.drop_database(url)
@@ -64,6 +70,7 @@ def pg_url(postgres):
 def broker():
     """The session's broker: Apache Kafka (or COINS_TEST_BROKER=tansu, or KAFKA_BOOTSTRAP_SERVERS)."""
     from tests.support.broker import session_broker
+
     started = session_broker()
     yield started
     started.stop()
@@ -81,7 +88,9 @@ def kafka(broker):
     import uuid
 
     from shared.kafka_admin import TopicPolicy, ensure_topics
-    settings = dataclasses.replace(broker.settings("admin", topic_prefix=f"t{uuid.uuid4().hex[:8]}."),
-                                   session_timeout_ms=6000, batch_size=200)
+
+    settings = dataclasses.replace(
+        broker.settings("admin", topic_prefix=f"t{uuid.uuid4().hex[:8]}."), session_timeout_ms=6000, batch_size=200
+    )
     ensure_topics(settings, TopicPolicy(partitions=3))
     return settings

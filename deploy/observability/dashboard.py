@@ -3,78 +3,154 @@
 Run `python deploy/observability/dashboard.py` after changing it; the tests check the file is
 current and that every metric it queries is one the services export.
 """
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-POSTS = {"purchases": ("purchase", "/v1/purchases"), "gifts": ("gifting", "/v1/gifts"),
-         "withdrawals": ("payout", "/v1/withdrawals")}
+POSTS = {
+    "purchases": ("purchase", "/v1/purchases"),
+    "gifts": ("gifting", "/v1/gifts"),
+    "withdrawals": ("payout", "/v1/withdrawals"),
+}
 
 
 def created(service: str, route: str) -> str:
-    return (f'sum(rate(coins_http_requests_total{{service="{service}",method="POST",route="{route}",'
-            f'status="201"}}[$__rate_interval]))')
+    return (
+        f'sum(rate(coins_http_requests_total{{service="{service}",method="POST",route="{route}",'
+        f'status="201"}}[$__rate_interval]))'
+    )
 
 
 def latency(quantile: str, service: str, route: str) -> str:
-    return (f'histogram_quantile({quantile}, sum by (le) (rate(coins_http_request_duration_seconds_bucket'
-            f'{{service="{service}",method="POST",route="{route}"}}[$__rate_interval])))')
+    return (
+        f"histogram_quantile({quantile}, sum by (le) (rate(coins_http_request_duration_seconds_bucket"
+        f'{{service="{service}",method="POST",route="{route}"}}[$__rate_interval])))'
+    )
 
 
 # (title, unit, [(legend, expr)])
 PANELS = [
-    ("Money in and out (per second)", "reqps",
-     [(name, created(*where)) for name, where in POSTS.items()]
-     + [("payouts completed", 'sum(rate(coins_payouts_settled_total{status="completed"}[$__rate_interval]))'),
-        ("payouts failed", 'sum(rate(coins_payouts_settled_total{status="failed"}[$__rate_interval]))')]),
-    ("Events applied downstream (per second)", "ops",
-     [("coins credited to wallets (purchases)", 'sum(rate(coins_consumer_messages_total{service="gifting",'
-       'topic="purchase.completed.v1",outcome="applied"}[$__rate_interval]))'),
-      ("diamonds credited to creators (gifts)", 'sum(rate(coins_consumer_messages_total{service="payout",'
-       'topic="gift.sent.v1",outcome="applied"}[$__rate_interval]))'),
-      ("duplicates absorbed", 'sum(rate(coins_consumer_messages_total{outcome="duplicate"}[$__rate_interval]))')]),
-    ("Latency p50 / p99", "s",
-     [(f"{name} p{q[2:]}", latency(q, *where)) for name, where in POSTS.items() for q in ("0.5", "0.99")]),
-    ("5xx ratio", "percentunit",
-     [("{{service}}", 'sum by (service) (rate(coins_http_requests_total{status=~"5.."}[$__rate_interval])) / '
-       'sum by (service) (rate(coins_http_requests_total[$__rate_interval]))')]),
-    ("Consumer lag (messages)", "short",
-     [("{{group}} {{topic}}", "sum by (group, topic) (max by (group, topic, partition) "
-       "(coins_consumer_lag_messages))")]),
+    (
+        "Money in and out (per second)",
+        "reqps",
+        [(name, created(*where)) for name, where in POSTS.items()]
+        + [
+            ("payouts completed", 'sum(rate(coins_payouts_settled_total{status="completed"}[$__rate_interval]))'),
+            ("payouts failed", 'sum(rate(coins_payouts_settled_total{status="failed"}[$__rate_interval]))'),
+        ],
+    ),
+    (
+        "Events applied downstream (per second)",
+        "ops",
+        [
+            (
+                "coins credited to wallets (purchases)",
+                'sum(rate(coins_consumer_messages_total{service="gifting",'
+                'topic="purchase.completed.v1",outcome="applied"}[$__rate_interval]))',
+            ),
+            (
+                "diamonds credited to creators (gifts)",
+                'sum(rate(coins_consumer_messages_total{service="payout",'
+                'topic="gift.sent.v1",outcome="applied"}[$__rate_interval]))',
+            ),
+            ("duplicates absorbed", 'sum(rate(coins_consumer_messages_total{outcome="duplicate"}[$__rate_interval]))'),
+        ],
+    ),
+    (
+        "Latency p50 / p99",
+        "s",
+        [(f"{name} p{q[2:]}", latency(q, *where)) for name, where in POSTS.items() for q in ("0.5", "0.99")],
+    ),
+    (
+        "5xx ratio",
+        "percentunit",
+        [
+            (
+                "{{service}}",
+                'sum by (service) (rate(coins_http_requests_total{status=~"5.."}[$__rate_interval])) / '
+                "sum by (service) (rate(coins_http_requests_total[$__rate_interval]))",
+            )
+        ],
+    ),
+    (
+        "Consumer lag (messages)",
+        "short",
+        [
+            (
+                "{{group}} {{topic}}",
+                "sum by (group, topic) (max by (group, topic, partition) (coins_consumer_lag_messages))",
+            )
+        ],
+    ),
     ("Outbox: oldest unpublished event", "s", [("{{service}}", "max by (service) (coins_outbox_oldest_age_seconds)")]),
     ("Outbox backlog (events)", "short", [("{{service}}", "max by (service) (coins_outbox_backlog_events)")]),
-    ("Dead letters (last hour)", "short",
-     [("{{service}} {{topic}} {{reason}}", "sum by (service, topic, reason) "
-       "(increase(coins_consumer_dead_letters_total[1h]))")]),
-    ("Retries (per second)", "ops",
-     [("consumer batches {{service}}", "sum by (service) (rate(coins_consumer_retries_total[$__rate_interval]))"),
-      ("relay batches {{service}}", "sum by (service) (rate(coins_outbox_publish_retries_total[$__rate_interval]))"),
-      ("relay errors {{service}}", "sum by (service) (rate(coins_outbox_relay_errors_total[$__rate_interval]))")]),
+    (
+        "Dead letters (last hour)",
+        "short",
+        [
+            (
+                "{{service}} {{topic}} {{reason}}",
+                "sum by (service, topic, reason) (increase(coins_consumer_dead_letters_total[1h]))",
+            )
+        ],
+    ),
+    (
+        "Retries (per second)",
+        "ops",
+        [
+            ("consumer batches {{service}}", "sum by (service) (rate(coins_consumer_retries_total[$__rate_interval]))"),
+            (
+                "relay batches {{service}}",
+                "sum by (service) (rate(coins_outbox_publish_retries_total[$__rate_interval]))",
+            ),
+            ("relay errors {{service}}", "sum by (service) (rate(coins_outbox_relay_errors_total[$__rate_interval]))"),
+        ],
+    ),
     ("Broker reachable from web pods", "short", [("{{service}}", "min by (service) (coins_broker_up)")]),
-    ("Payouts pending, reconciler backlog", "short",
-     [("payouts pending", "max(coins_payouts_pending)"),
-      ("reconciler backlog {{service}}", "max by (service) (coins_reconciler_backlog)"),
-      ("reconciler {{outcome}}", "sum by (outcome) (increase(coins_reconciler_outcomes_total[1h]))")]),
+    (
+        "Payouts pending, reconciler backlog",
+        "short",
+        [
+            ("payouts pending", "max(coins_payouts_pending)"),
+            ("reconciler backlog {{service}}", "max by (service) (coins_reconciler_backlog)"),
+            ("reconciler {{outcome}}", "sum by (outcome) (increase(coins_reconciler_outcomes_total[1h]))"),
+        ],
+    ),
     ("Audit: broken rules", "short", [("problems", "max(coins_audit_problems)")]),
 ]
 
 
 def panel(index: int, title: str, unit: str, targets: list[tuple[str, str]]) -> dict:
-    return {"id": index + 1, "type": "timeseries", "title": title,
-            "datasource": {"type": "prometheus", "uid": "${datasource}"},
-            "gridPos": {"h": 8, "w": 12, "x": 12 * (index % 2), "y": 8 * (index // 2)},
-            "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
-            "targets": [{"refId": chr(ord("A") + i), "expr": expr, "legendFormat": legend}
-                        for i, (legend, expr) in enumerate(targets)]}
+    return {
+        "id": index + 1,
+        "type": "timeseries",
+        "title": title,
+        "datasource": {"type": "prometheus", "uid": "${datasource}"},
+        "gridPos": {"h": 8, "w": 12, "x": 12 * (index % 2), "y": 8 * (index // 2)},
+        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+        "targets": [
+            {"refId": chr(ord("A") + i), "expr": expr, "legendFormat": legend}
+            for i, (legend, expr) in enumerate(targets)
+        ],
+    }
 
 
 def dashboard() -> dict:
-    return {"uid": "coins-money-flow", "title": "Coins: money flow", "tags": ["coins"], "timezone": "utc",
-            "schemaVersion": 39, "version": 1, "refresh": "30s", "time": {"from": "now-6h", "to": "now"},
-            "templating": {"list": [{"name": "datasource", "type": "datasource", "query": "prometheus"}]},
-            "panels": [panel(i, *spec) for i, spec in enumerate(PANELS)]}
+    return {
+        "uid": "coins-money-flow",
+        "title": "Coins: money flow",
+        "tags": ["coins"],
+        "timezone": "utc",
+        "schemaVersion": 39,
+        "version": 1,
+        "refresh": "30s",
+        "time": {"from": "now-6h", "to": "now"},
+        "templating": {"list": [{"name": "datasource", "type": "datasource", "query": "prometheus"}]},
+        "panels": [panel(i, *spec) for i, spec in enumerate(PANELS)],
+    }
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
 """Wiring: settings, engine and unit of work for gifting, built once per process."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

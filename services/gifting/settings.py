@@ -1,8 +1,9 @@
 """Gifting's settings, read once from the environment."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from services.gifting.domain.rules import GiftingRules
 from shared.settings import CommonSettings, Env, common_settings
@@ -24,5 +25,7 @@ class GiftingSettings:
 
 def load_settings(environ: Mapping[str, str] | None = None) -> GiftingSettings:
     env = Env(environ)
-    return GiftingSettings(common=common_settings("gifting", DEFAULT_POLICY, environ),
-                           rules=GiftingRules(diamonds_per_coin=env.int("GIFTING_DIAMONDS_PER_COIN", 1)))
+    return GiftingSettings(
+        common=common_settings("gifting", DEFAULT_POLICY, environ),
+        rules=GiftingRules(diamonds_per_coin=env.int("GIFTING_DIAMONDS_PER_COIN", 1)),
+    )

@@ -1,4 +1,5 @@
 """Wiring: settings, engine, unit of work and payout processor for the payout service."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,8 +26,12 @@ class PayoutService:
     tables = tables
 
 
-def bootstrap(settings: PayoutSettings | None = None, engine: Engine | None = None,
-              processor: PayoutProcessor | None = None) -> PayoutService:
+def bootstrap(
+    settings: PayoutSettings | None = None, engine: Engine | None = None, processor: PayoutProcessor | None = None
+) -> PayoutService:
     settings = settings or load_settings()
-    return PayoutService(settings=settings, engine=engine or service_engine(settings.common),
-                         processor=processor or SandboxPayoutProcessor(settings.processor))
+    return PayoutService(
+        settings=settings,
+        engine=engine or service_engine(settings.common),
+        processor=processor or SandboxPayoutProcessor(settings.processor),
+    )

@@ -1,4 +1,5 @@
 """Wiring: settings, engine, unit of work and payment processor for the purchase service."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,8 +26,12 @@ class PurchaseService:
     tables = tables
 
 
-def bootstrap(settings: PurchaseSettings | None = None, engine: Engine | None = None,
-              processor: PaymentProcessor | None = None) -> PurchaseService:
+def bootstrap(
+    settings: PurchaseSettings | None = None, engine: Engine | None = None, processor: PaymentProcessor | None = None
+) -> PurchaseService:
     settings = settings or load_settings()
-    return PurchaseService(settings=settings, engine=engine or service_engine(settings.common),
-                           processor=processor or SandboxCardProcessor(settings.processor))
+    return PurchaseService(
+        settings=settings,
+        engine=engine or service_engine(settings.common),
+        processor=processor or SandboxCardProcessor(settings.processor),
+    )

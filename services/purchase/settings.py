@@ -1,13 +1,20 @@
 """The purchase service's settings, read once from the environment."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from services.purchase.domain.rules import PurchaseRules
 from shared.outbound import OutboundSettings
-from shared.settings import (DEFAULT_BLOCKED_COUNTRIES, CommonSettings, ConfigError, Env, common_settings,
-                             processor_settings)
+from shared.settings import (
+    DEFAULT_BLOCKED_COUNTRIES,
+    CommonSettings,
+    ConfigError,
+    Env,
+    common_settings,
+    processor_settings,
+)
 
 DEFAULT_POLICY = {
     "gateway": ("users:any", "packages:read", "purchases:create", "purchases:read", "purchases:refund"),
@@ -37,23 +44,29 @@ def load_settings(environ: Mapping[str, str] | None = None) -> PurchaseSettings:
     env = Env(environ)
     age_by_country = {k.upper(): int(v) for k, v in env.json("PURCHASE_MIN_AGE_BY_COUNTRY", {"KR": 19}).items()}
     rules = PurchaseRules(
-        blocked_countries=frozenset(c.upper() for c in env.list("PURCHASE_BLOCKED_COUNTRIES",
-                                                                 DEFAULT_BLOCKED_COUNTRIES)),
+        blocked_countries=frozenset(
+            c.upper() for c in env.list("PURCHASE_BLOCKED_COUNTRIES", DEFAULT_BLOCKED_COUNTRIES)
+        ),
         daily_cap_coins=env.int("PURCHASE_DAILY_CAP_COINS", 2_500_000),
         min_age=env.int("PURCHASE_MIN_AGE", 18),
-        min_age_by_country=age_by_country)
+        min_age_by_country=age_by_country,
+    )
     common = common_settings("purchase", DEFAULT_POLICY, environ)
     settings = PurchaseSettings(
-        common=common, rules=rules, processor=processor_settings(env, "PURCHASE", default_port=8004,
-                                                                   environment=common.environment),
+        common=common,
+        rules=rules,
+        processor=processor_settings(env, "PURCHASE", default_port=8004, environment=common.environment),
         reconcile_after_seconds=env.int("PURCHASE_RECONCILE_AFTER_SECONDS", 120),
-        reconcile_every_seconds=env.int("PURCHASE_RECONCILE_EVERY_MS", 5000) / 1000)
+        reconcile_every_seconds=env.int("PURCHASE_RECONCILE_EVERY_MS", 5000) / 1000,
+    )
     # A charge must end (answered or given up) while its attempt still holds the key, and long
     # before the reconciler may decide that no charge was made.
     if settings.processor.deadline_s >= common.idempotency_lease_seconds:
-        raise ConfigError(f"IDEMPOTENCY_LEASE_SECONDS ({common.idempotency_lease_seconds}) must exceed the card "
-                          f"processor's deadline ({settings.processor.deadline_s:g} s: PURCHASE_PROCESSOR_"
-                          f"TIMEOUT_MS x _ATTEMPTS)")
+        raise ConfigError(
+            f"IDEMPOTENCY_LEASE_SECONDS ({common.idempotency_lease_seconds}) must exceed the card "
+            f"processor's deadline ({settings.processor.deadline_s:g} s: PURCHASE_PROCESSOR_"
+            f"TIMEOUT_MS x _ATTEMPTS)"
+        )
     if settings.reconcile_after_seconds <= common.idempotency_lease_seconds:
         raise ConfigError("PURCHASE_RECONCILE_AFTER_SECONDS must exceed IDEMPOTENCY_LEASE_SECONDS")
     return settings

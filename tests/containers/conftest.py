@@ -7,6 +7,7 @@ from deploy/images/kafka.Dockerfile), COINS_TEST_POSTGRES_IMAGE (e.g. postgres:1
 registry is reachable), COINS_TEST_IMAGE_PREFIX / COINS_TEST_IMAGE_TAG for the service images.
 Fixtures wait on health endpoints, connections and exit codes, never on fixed sleeps.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,11 @@ from tests.support.broker import free_port  # noqa: E402
 from tests.support.waiting import wait_until  # noqa: E402
 
 SERVICES = ("purchase", "gifting", "payout")
-ROLES = {"purchase": ("web", "relay", "reconciler"), "gifting": ("web", "relay", "consumer"),
-         "payout": ("web", "relay", "consumer", "worker")}
+ROLES = {
+    "purchase": ("web", "relay", "reconciler"),
+    "gifting": ("web", "relay", "consumer"),
+    "payout": ("web", "relay", "consumer", "worker"),
+}
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = os.environ.get("COINS_TEST_IMAGE_PREFIX", "coins")
 TAG = os.environ.get("COINS_TEST_IMAGE_TAG", "latest")
@@ -34,6 +38,7 @@ POSTGRES_IMAGE = os.environ.get("COINS_TEST_POSTGRES_IMAGE", f"{PREFIX}-postgres
 def docker_client():
     try:
         import docker
+
         client = docker.from_env()
         client.ping()
     except Exception as exc:  # noqa: BLE001 - reported as the skip reason
@@ -59,7 +64,10 @@ class Platform:
 
     def start(self, name: str, image: str, *, command=None, env=None, volumes=()):
         from testcontainers.core.container import DockerContainer
-        container = DockerContainer(image).with_name(f"coins-test-{name}-{os.getpid()}").with_kwargs(network_mode="host")
+
+        container = (
+            DockerContainer(image).with_name(f"coins-test-{name}-{os.getpid()}").with_kwargs(network_mode="host")
+        )
         for host_path, container_path in volumes:
             container = container.with_volume_mapping(host_path, container_path, "ro")
         for key, value in (env or {}).items():
@@ -80,8 +88,12 @@ class Platform:
 def _kafka_env(port: int, creds) -> dict:
     """The broker image's settings (deploy/images/kafka.Dockerfile): its ports and SCRAM users."""
     import json
-    return {"KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(free_port()),
-            "KAFKA_USERS": json.dumps(creds.passwords)}
+
+    return {
+        "KAFKA_PORT": str(port),
+        "KAFKA_CONTROLLER_PORT": str(free_port()),
+        "KAFKA_USERS": json.dumps(creds.passwords),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -92,14 +104,18 @@ def platform(docker_client, caller_keys):
     from coinsctl.kafka_acls import apply_acls, platform_acls
     from shared.kafka_admin import TopicPolicy, ensure_topics
     from shared.settings import kafka_settings
+
     running = Platform()
     creds = Credentials()
     try:
         kafka_port = free_port()
         broker = running.start("broker", KAFKA_IMAGE, env=_kafka_env(kafka_port, creds))
         bootstrap = f"127.0.0.1:{kafka_port}"
-        wait_until(lambda: b"Kafka Server started" in broker.get_wrapped_container().logs(), timeout=120,
-                   message="the Apache Kafka container to start")
+        wait_until(
+            lambda: b"Kafka Server started" in broker.get_wrapped_container().logs(),
+            timeout=120,
+            message="the Apache Kafka container to start",
+        )
         running.kafka_version = broker.get_wrapped_container().logs().decode().split("Kafka version: ")[1].split()[0]
         admin = kafka_settings({"KAFKA_BOOTSTRAP_SERVERS": bootstrap, **creds.client_env("admin")})
         ensure_topics(admin, TopicPolicy(partitions=3), timeout_s=120)
@@ -107,9 +123,14 @@ def platform(docker_client, caller_keys):
         running.admin, running.creds = admin, creds
         # The web containers verify with the callers' public keys only, mounted as k8s mounts its Secret.
         keys = [(str(caller_keys.public_dir), "/etc/coins/caller-keys")]
-        env = {"COINS_AUTH_KEYS_DIR": "/etc/coins/caller-keys", "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-               "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
-               "KAFKA_SESSION_TIMEOUT_MS": "6000", "GUNICORN_WORKERS": "2"}
+        env = {
+            "COINS_AUTH_KEYS_DIR": "/etc/coins/caller-keys",
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+            "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+            "KAFKA_SESSION_TIMEOUT_MS": "6000",
+            "GUNICORN_WORKERS": "2",
+        }
         for sandbox, service in (("card", "purchase"), ("payout", "payout")):  # the processors' containers
             port = free_port()
             running.start(f"{sandbox}-sandbox", f"{PREFIX}-sandbox:{TAG}", command=[sandbox], env={"PORT": str(port)})
@@ -117,8 +138,12 @@ def platform(docker_client, caller_keys):
             env[f"{service.upper()}_PROCESSOR"] = "sandbox"  # named, as production (COINS_ENV unset) wants
         for service in SERVICES:
             pg_port = free_port()
-            running.start(f"{service}-db", POSTGRES_IMAGE, command=["postgres", "-p", str(pg_port)],
-                          env={"POSTGRES_HOST_AUTH_METHOD": "trust", "POSTGRES_PASSWORD": "unused"})
+            running.start(
+                f"{service}-db",
+                POSTGRES_IMAGE,
+                command=["postgres", "-p", str(pg_port)],
+                env={"POSTGRES_HOST_AUTH_METHOD": "trust", "POSTGRES_PASSWORD": "unused"},
+            )
             url = f"postgresql://postgres@127.0.0.1:{pg_port}/postgres"
 
             def pg_up(url=url):
@@ -127,6 +152,7 @@ def platform(docker_client, caller_keys):
                         return True
                 except psycopg.OperationalError:
                     return False
+
             wait_until(pg_up, timeout=120, message=f"{service}'s PostgreSQL container")
             env[f"{service.upper()}_DATABASE_URL"] = url
         for service in SERVICES:
@@ -141,8 +167,13 @@ def platform(docker_client, caller_keys):
                     running.metrics_ports[f"{service}-{role}"] = free_port()
                     extra["METRICS_PORT"] = str(running.metrics_ports[f"{service}-{role}"])
                 extra.update(creds.client_env(service))  # each service its own principal, held to its ACLs
-                running.start(f"{service}-{role}", f"{PREFIX}-{service}:{TAG}", command=[role], env={**env, **extra},
-                              volumes=keys if role == "web" else ())
+                running.start(
+                    f"{service}-{role}",
+                    f"{PREFIX}-{service}:{TAG}",
+                    command=[role],
+                    env={**env, **extra},
+                    volumes=keys if role == "web" else (),
+                )
         import requests
 
         def ready(service: str) -> bool:
@@ -150,6 +181,7 @@ def platform(docker_client, caller_keys):
                 return requests.get(f"{running.url(service)}/health/ready", timeout=2).status_code == 200
             except requests.RequestException:
                 return False
+
         for service in SERVICES:
             wait_until(lambda s=service: ready(s), timeout=120, message=f"{service} web container ready")
         running.env = env

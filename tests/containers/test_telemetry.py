@@ -1,5 +1,6 @@
 """Every process of every service image exposes its metrics and probes: web workers added up per
 container, relays, consumers and the worker on a metrics port each, the numbers moving under load."""
+
 from __future__ import annotations
 
 import uuid
@@ -42,8 +43,11 @@ def test_relay_consumer_and_worker_containers_serve_metrics_and_probes_that_move
     for name, port in platform.metrics_ports.items():
         base = f"http://127.0.0.1:{port}"
         assert requests.get(f"{base}/health/live", timeout=5).status_code == 200, name
-        wait_until(lambda b=base: requests.get(f"{b}/health/ready", timeout=5).status_code == 200, timeout=60,
-                   message=f"{name} ready")
+        wait_until(
+            lambda b=base: requests.get(f"{b}/health/ready", timeout=5).status_code == 200,
+            timeout=60,
+            message=f"{name} ready",
+        )
     assert set(platform.metrics_ports) == {f"{s}-{r}" for s, roles in ROLES.items() for r in roles if r != "web"}
     probe = {name: f"http://127.0.0.1:{port}" for name, port in platform.metrics_ports.items()}
     published = {n: total(scrape(probe[f"{n}-relay"]), "coins_outbox_published_total") for n in ("purchase", "gifting")}
@@ -57,21 +61,33 @@ def test_relay_consumer_and_worker_containers_serve_metrics_and_probes_that_move
         assert f'coins_outbox_backlog_events{{service="{service}"}}' in scrape(probe[f"{service}-relay"])
     consumer = scrape(probe["payout-consumer"])
     assert total(consumer, "coins_consumer_messages_total", topic="gift.sent.v1", outcome="applied") >= 1
-    wait_until(lambda: 'coins_consumer_lag_messages{group="payout-consumer"' in scrape(probe["payout-consumer"]),
-               timeout=60, message="the payout consumer's lag gauge")
+    wait_until(
+        lambda: 'coins_consumer_lag_messages{group="payout-consumer"' in scrape(probe["payout-consumer"]),
+        timeout=60,
+        message="the payout consumer's lag gauge",
+    )
     assert "coins_consumer_retries_total" in consumer and "coins_consumer_dead_letters_total" in consumer
     assert "python_info" in scrape(probe["payout-worker"])
 
 
 def test_coinsctl_runs_in_the_images_as_a_role(platform, docker_client):
     image = platform.containers["gifting-web"].get_wrapped_container().image
-    output = docker_client.containers.run(image, ["coinsctl", "prune", "gifting"], environment=platform.env,
-                                          network_mode="host", remove=True, name=f"coinsctl-{uuid.uuid4().hex[:6]}")
+    output = docker_client.containers.run(
+        image,
+        ["coinsctl", "prune", "gifting"],
+        environment=platform.env,
+        network_mode="host",
+        remove=True,
+        name=f"coinsctl-{uuid.uuid4().hex[:6]}",
+    )
     assert b'"service": "gifting"' in output
 
 
 def test_the_image_healthcheck_fits_each_role(platform):
     for name in platform.metrics_ports:  # relay, consumer, worker: their own liveness, not the web's
         container = platform.containers[name].get_wrapped_container()
-        wait_until(lambda c=container: (c.reload() or c.attrs["State"].get("Health", {}).get("Status")) == "healthy",
-                   timeout=90, message=f"{name}'s HEALTHCHECK to pass")
+        wait_until(
+            lambda c=container: (c.reload() or c.attrs["State"].get("Health", {}).get("Status")) == "healthy",
+            timeout=90,
+            message=f"{name}'s HEALTHCHECK to pass",
+        )

@@ -2,6 +2,7 @@
 PostgreSQL and once on SQLite files with the session's broker (Apache Kafka: each service
 connects as its own principal, held to its ACLs), and once as `make run` has it: SQLite files
 and the embedded Tansu broker."""
+
 from __future__ import annotations
 
 import os
@@ -18,6 +19,7 @@ from tests.support.stories import Api
 def embedded_broker():
     """Tansu, as `make run` starts it."""
     from tests.support.broker import session_broker
+
     started = session_broker("tansu")
     yield started
     started.stop()
@@ -28,9 +30,15 @@ def stack(request, tmp_path_factory):
     backend = request.param
     broker = request.getfixturevalue("embedded_broker" if backend.endswith("tansu") else "broker")
     var_dir = tmp_path_factory.mktemp(f"stack-{backend.replace('+', '-')}")
-    env = {**os.environ,
-           "KAFKA_TOPIC_PREFIX": f"e2e{uuid.uuid4().hex[:6]}.", "KAFKA_SESSION_TIMEOUT_MS": "6000",
-           "KAFKA_PARTITIONS": "3", "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "8", "LOG_LEVEL": "INFO"}
+    env = {
+        **os.environ,
+        "KAFKA_TOPIC_PREFIX": f"e2e{uuid.uuid4().hex[:6]}.",
+        "KAFKA_SESSION_TIMEOUT_MS": "6000",
+        "KAFKA_PARTITIONS": "3",
+        "GUNICORN_WORKERS": "2",
+        "GUNICORN_THREADS": "8",
+        "LOG_LEVEL": "INFO",
+    }
     created = []
     if backend == "postgres":
         postgres = request.getfixturevalue("postgres")
@@ -40,8 +48,14 @@ def stack(request, tmp_path_factory):
     else:
         for service in SERVICES:
             env.pop(f"{service.upper()}_DATABASE_URL", None)
-    running = Stack(var_dir=var_dir, ports={s: free_port() for s in SERVICES}, env=env, broker=broker,
-                    restart=False, sandbox_ports={n: free_port() for n in SANDBOXES})
+    running = Stack(
+        var_dir=var_dir,
+        ports={s: free_port() for s in SERVICES},
+        env=env,
+        broker=broker,
+        restart=False,
+        sandbox_ports={n: free_port() for n in SANDBOXES},
+    )
     try:
         running.start()
         running.wait_ready(timeout_s=90)

@@ -1,5 +1,6 @@
 """Another language's view of the events: every topic read with librdkafka (confluent-kafka, the
 C client most non-Python services use), checked against the published contract documents."""
+
 from __future__ import annotations
 
 import json
@@ -20,21 +21,32 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "events"
 def read_topic(settings, topic: str, until_key: str) -> list:
     """The records of `topic` from the start until one keyed `until_key`, read as a consumer in
     another language would."""
-    config = {"bootstrap.servers": settings.bootstrap_servers, "group.id": f"librdkafka-{unique('reader')}",
-              "auto.offset.reset": "earliest", "enable.auto.commit": False,
-              "security.protocol": settings.security_protocol}
+    config = {
+        "bootstrap.servers": settings.bootstrap_servers,
+        "group.id": f"librdkafka-{unique('reader')}",
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "security.protocol": settings.security_protocol,
+    }
     if settings.sasl_mechanism:
-        config.update({"sasl.mechanisms": settings.sasl_mechanism, "sasl.username": settings.sasl_username,
-                       "sasl.password": settings.sasl_password})
+        config.update(
+            {
+                "sasl.mechanisms": settings.sasl_mechanism,
+                "sasl.username": settings.sasl_username,
+                "sasl.password": settings.sasl_password,
+            }
+        )
     consumer = confluent_kafka.Consumer(config)
     consumer.subscribe([settings.topic(topic)])
     records = []
     try:
+
         def caught_up():
             message = consumer.poll(1.0)
             if message is not None and message.error() is None:
                 records.append(message)
             return records and records[-1].key() == until_key.encode()
+
         wait_until(caught_up, timeout=60, message=f"{topic}'s record for {until_key} through librdkafka")
     finally:
         consumer.close()
@@ -47,12 +59,12 @@ def test_every_topic_reads_the_same_with_librdkafka_and_matches_its_published_sc
     spendable(api, viewer, 700)
     assert send_gift(api, viewer, creator, "rose", quantity=3).status_code == 201
     wait_until(lambda: earnings(api, creator)["total"] == 3, message="the gift credited")
-    assert api.post("purchase", "/v1/chargebacks", {"purchase_id": purchase["purchase_id"], "reason": "fraud"},
-                    caller="processor").status_code in (200, 201)
+    assert api.post(
+        "purchase", "/v1/chargebacks", {"purchase_id": purchase["purchase_id"], "reason": "fraud"}, caller="processor"
+    ).status_code in (200, 201)
     admin = stack.kafka_admin()
     seen = {}
-    for topic, key in (("purchase.completed.v1", viewer), ("gift.sent.v1", creator),
-                       ("purchase.reversed.v1", viewer)):
+    for topic, key in (("purchase.completed.v1", viewer), ("gift.sent.v1", creator), ("purchase.reversed.v1", viewer)):
         schema = json.loads((DOCS / f"{topic}.schema.json").read_text())
         records = read_topic(admin, topic, until_key=key)
         for record in records:

@@ -1,4 +1,5 @@
 """Money stories through the real processes, ending with the conservation audit."""
+
 from __future__ import annotations
 
 import uuid
@@ -13,8 +14,8 @@ from shared.clock import utcnow
 from shared.db import make_engine
 from shared.retention import Windows, prune
 from shared.settings import database_url
-from tests.support.stories import buy, earnings, send_gift, spendable, unique, wallet
 from tests.support.stories import audit_passes as run_audit
+from tests.support.stories import buy, earnings, send_gift, spendable, unique, wallet
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -35,10 +36,17 @@ def test_buy_gift_earn_withdraw_and_the_books_balance(api, stack, caller_keys):
     board = api.get("gifting", f"/v1/streams/{stream}/leaderboard").json()["leaderboard"]
     assert [(e["sender_id"], e["coins"]) for e in board] == [(viewer, 15_000), (fan, 4_500)]
 
-    register = api.post("payout", "/v1/creators", {"creator_id": creator, "country": "GB",
-                                                   "birth_date": "1990-01-01",
-                                                   "payout_method": {"type": "bank", "account": "GB29NWBK60161331926819"}},
-                        key=None)
+    register = api.post(
+        "payout",
+        "/v1/creators",
+        {
+            "creator_id": creator,
+            "country": "GB",
+            "birth_date": "1990-01-01",
+            "payout_method": {"type": "bank", "account": "GB29NWBK60161331926819"},
+        },
+        key=None,
+    )
     assert register.status_code == 201
     wait_until(lambda: earnings(api, creator)["total"] == 19_500, message="diamonds credited")
     assert earnings(api, creator)["available_value_minor"] == 9_750
@@ -51,8 +59,13 @@ def test_buy_gift_earn_withdraw_and_the_books_balance(api, stack, caller_keys):
     wait_until(lambda: earnings(api, creator)["available"] == 28_500, message="more diamonds")
     withdrawal = api.post("payout", "/v1/withdrawals", {"creator_id": creator, "amount_minor": 12_000}).json()
     assert (withdrawal["diamonds"], withdrawal["gross_minor"], withdrawal["net_minor"]) == (24_000, 12_000, 12_000)
-    done = wait_until(lambda: (w := api.get("payout", f"/v1/withdrawals/{withdrawal['withdrawal_id']}").json())
-                      ["status"] == "completed" and w, message="payout completed")
+    done = wait_until(
+        lambda: (
+            (w := api.get("payout", f"/v1/withdrawals/{withdrawal['withdrawal_id']}").json())["status"] == "completed"
+            and w
+        ),
+        message="payout completed",
+    )
     assert done["fee_minor"] == 0
     final = earnings(api, creator)
     assert (final["total"], final["available"], final["withdrawn"]) == (28_500, 4_500, 24_000)
@@ -68,8 +81,9 @@ def test_a_chargeback_takes_coins_back_freezes_the_wallet_and_the_audit_still_ba
     assert refund.status_code == 422
     forbidden = api.post("purchase", "/v1/chargebacks", {"purchase_id": purchase["purchase_id"], "reason": "fraud"})
     assert forbidden.status_code == 403
-    chargeback = api.post("purchase", "/v1/chargebacks", {"purchase_id": purchase["purchase_id"],
-                                                          "reason": "fraud"}, caller="processor")
+    chargeback = api.post(
+        "purchase", "/v1/chargebacks", {"purchase_id": purchase["purchase_id"], "reason": "fraud"}, caller="processor"
+    )
     assert chargeback.status_code == 201
     frozen = wait_until(lambda: (w := wallet(api, viewer))["status"] == "frozen" and w, message="wallet frozen")
     assert frozen["balance"] == -598
@@ -86,13 +100,27 @@ def test_a_failed_payout_returns_the_diamonds(api, stack, caller_keys):
     buy(api, viewer, package_id="coins_17500")
     spendable(api, viewer, 35_000)
     assert send_gift(api, viewer, creator, "galaxy", quantity=25).status_code == 201
-    api.post("payout", "/v1/creators", {"creator_id": creator, "country": "US", "birth_date": "1990-01-01",
-                                        "payout_method": {"type": "paypal", "account": "fail@example.com"}}, key=None)
+    api.post(
+        "payout",
+        "/v1/creators",
+        {
+            "creator_id": creator,
+            "country": "US",
+            "birth_date": "1990-01-01",
+            "payout_method": {"type": "paypal", "account": "fail@example.com"},
+        },
+        key=None,
+    )
     wait_until(lambda: earnings(api, creator)["available"] == 25_000, message="diamonds credited")
     withdrawal = api.post("payout", "/v1/withdrawals", {"creator_id": creator, "amount_minor": 10_000}).json()
     assert (withdrawal["diamonds"], withdrawal["fee_minor"], withdrawal["net_minor"]) == (20_000, 225, 9_775)
-    failed = wait_until(lambda: (w := api.get("payout", f"/v1/withdrawals/{withdrawal['withdrawal_id']}").json())
-                        ["status"] == "failed" and w, message="payout failed")
+    failed = wait_until(
+        lambda: (
+            (w := api.get("payout", f"/v1/withdrawals/{withdrawal['withdrawal_id']}").json())["status"] == "failed"
+            and w
+        ),
+        message="payout failed",
+    )
     assert failed["failure_reason"]
     assert earnings(api, creator)["available"] == 25_000
     run_audit(stack, caller_keys)
@@ -112,8 +140,13 @@ def test_twenty_gifts_racing_through_gunicorn_never_overdraw(api, stack, caller_
 
 def test_one_idempotency_key_fired_concurrently_has_one_effect(api, stack):
     viewer = unique("viewer")
-    body = {"user_id": viewer, "country": "DE", "birth_date": "1990-01-01", "package_id": "coins_350",
-            "payment": {"method": "card", "token": "tok_visa"}}
+    body = {
+        "user_id": viewer,
+        "country": "DE",
+        "birth_date": "1990-01-01",
+        "package_id": "coins_350",
+        "payment": {"method": "card", "token": "tok_visa"},
+    }
     key = str(uuid.uuid4())
     with ThreadPoolExecutor(10) as pool:
         responses = list(pool.map(lambda _: api.post("purchase", "/v1/purchases", body, key=key), range(10)))
@@ -141,38 +174,57 @@ def test_health_metrics_and_openapi_are_served_without_a_token(stack):
 def test_bodies_over_one_mebibyte_are_413_whether_chunked_or_not(stack, auth):
     url = f"{stack.url('gifting')}/v1/gifts"
     big = b" " * (1024 * 1024 + 10)
-    for data in (big, (big[i:i + 65536] for i in range(0, len(big), 65536))):  # Content-Length, then chunked
-        response = requests.post(url, data=data, timeout=30, headers=auth(service="gifting", **{
-            "Idempotency-Key": str(uuid.uuid4()), "Content-Type": "application/json"}))
+    for data in (big, (big[i : i + 65536] for i in range(0, len(big), 65536))):  # Content-Length, then chunked
+        response = requests.post(
+            url,
+            data=data,
+            timeout=30,
+            headers=auth(
+                service="gifting", **{"Idempotency-Key": str(uuid.uuid4()), "Content-Type": "application/json"}
+            ),
+        )
         assert response.status_code == 413, response.text
         assert response.headers["Content-Type"] == "application/problem+json"
     small = (chunk for chunk in [b'{"sender_id": "a", ', b'"creator_id": "b", "gift_id": "rose"}'])
-    response = requests.post(url, data=small, timeout=30, headers=auth(service="gifting",
-                                                                          **{"Idempotency-Key": str(uuid.uuid4())}))
+    response = requests.post(
+        url, data=small, timeout=30, headers=auth(service="gifting", **{"Idempotency-Key": str(uuid.uuid4())})
+    )
     assert response.status_code == 409  # a chunked JSON body is read whole: it parsed, and the wallet is empty
 
 
 def test_a_trace_id_travels_from_the_request_through_kafka_to_the_consumers_log(api, stack, auth):
     trace_id = uuid.uuid4().hex
     viewer = unique("viewer")
-    response = requests.post(f"{stack.url('purchase')}/v1/purchases", timeout=30, json={
-        "user_id": viewer, "country": "US", "birth_date": "1990-01-01", "package_id": "coins_70",
-        "payment": {"method": "card", "token": "tok_visa"}},
-        headers=auth(service="purchase", **{"Idempotency-Key": str(uuid.uuid4()), "X-Trace-Id": trace_id}))
+    response = requests.post(
+        f"{stack.url('purchase')}/v1/purchases",
+        timeout=30,
+        json={
+            "user_id": viewer,
+            "country": "US",
+            "birth_date": "1990-01-01",
+            "package_id": "coins_70",
+            "payment": {"method": "card", "token": "tok_visa"},
+        },
+        headers=auth(service="purchase", **{"Idempotency-Key": str(uuid.uuid4()), "X-Trace-Id": trace_id}),
+    )
     assert response.headers["X-Trace-Id"] == trace_id
     spendable(api, viewer, 70)
     log = stack.var_dir / "logs" / "gifting-consumer.log"
-    line = wait_until(lambda: next((line for line in log.read_text().splitlines() if trace_id in line), None),
-                      message="the consumer's log line with the trace id")
+    line = wait_until(
+        lambda: next((line for line in log.read_text().splitlines() if trace_id in line), None),
+        message="the consumer's log line with the trace id",
+    )
     assert '"event applied"' in line and "token" not in line.lower()
 
 
 def test_no_private_key_or_bearer_token_reaches_any_log(api, stack, caller_keys):
     token = caller_keys.token("gateway", "gifting")
-    requests.get(f"{stack.url('gifting')}/v1/wallets/someone", headers={"Authorization": f"Bearer {token}"},
-                 timeout=10)  # at least one authenticated request logged
-    requests.get(f"{stack.url('gifting')}/v1/wallets/x", headers={"Authorization": "Bearer forged.token.here"},
-                 timeout=10)
+    requests.get(
+        f"{stack.url('gifting')}/v1/wallets/someone", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )  # at least one authenticated request logged
+    requests.get(
+        f"{stack.url('gifting')}/v1/wallets/x", headers={"Authorization": "Bearer forged.token.here"}, timeout=10
+    )
     logs = "\n".join(p.read_text(errors="replace") for p in (stack.var_dir / "logs").glob("*.log"))
     assert '"caller": "gateway"' in logs
     private = (caller_keys.private_dir / "gateway" / "gateway-test-1.pem").read_text().splitlines()[1]
@@ -190,8 +242,12 @@ def test_after_retention_prunes_everything_past_its_window_the_audit_still_passe
     for service in ("purchase", "gifting", "payout"):
         engine = make_engine(database_url(service, stack.env), pool_size=1)
         try:
-            pruned[service] = prune(engine, import_module(f"services.{service}.adapters.orm").tables, Windows(),
-                                    now=utcnow() + timedelta(days=60))
+            pruned[service] = prune(
+                engine,
+                import_module(f"services.{service}.adapters.orm").tables,
+                Windows(),
+                now=utcnow() + timedelta(days=60),
+            )
         finally:
             engine.dispose()
     assert pruned["purchase"].outbox > 0 and pruned["gifting"].inbox > 0 and pruned["payout"].inbox > 0
@@ -203,6 +259,11 @@ def test_after_retention_prunes_everything_past_its_window_the_audit_still_passe
 def settled_totals(stack, caller_keys) -> dict:
     """The audit's totals once every written event is also marked published: the relay marks a
     batch after the broker acknowledged it, so a consumer may apply an event before its row says so."""
-    return wait_until(lambda: (totals := run_audit(stack, caller_keys)) and all(
-        t["events_published"] == t["events_written"] for t in totals.values()) and totals,
-        message="every event marked published")
+    return wait_until(
+        lambda: (
+            (totals := run_audit(stack, caller_keys))
+            and all(t["events_published"] == t["events_written"] for t in totals.values())
+            and totals
+        ),
+        message="every event marked published",
+    )

@@ -5,6 +5,7 @@ copy of what is committed: `commit` keeps the copy, leaving without it drops it,
 transaction would, so a refused request leaves nothing behind here either. The outbox is the
 real `Outbox` (each event checked against its contract) writing rows into a list.
 """
+
 from __future__ import annotations
 
 import abc

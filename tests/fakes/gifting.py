@@ -1,10 +1,14 @@
 """Gifting's unit of work in memory: wallets, ledger entries, gifts, claimed keys and the outbox."""
+
 from __future__ import annotations
 
 import dataclasses
 
-from services.gifting.adapters.repository import (AbstractGiftRepository, AbstractLedgerRepository,
-                                                  AbstractWalletRepository)
+from services.gifting.adapters.repository import (
+    AbstractGiftRepository,
+    AbstractLedgerRepository,
+    AbstractWalletRepository,
+)
 from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet
 from services.gifting.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.clock import utcnow
@@ -36,12 +40,14 @@ class FakeLedgerRepository(AbstractLedgerRepository):
         self._entries = entries
 
     def record(self, *, wallet: Wallet, kind: str, delta_coins: int, reference: str) -> None:
-        self._entries.append(LedgerEntry(len(self._entries) + 1, wallet.user_id, kind, delta_coins, wallet.balance,
-                                         reference, utcnow()))
+        self._entries.append(
+            LedgerEntry(len(self._entries) + 1, wallet.user_id, kind, delta_coins, wallet.balance, reference, utcnow())
+        )
 
     def page(self, user_id: str, *, limit: int, before_id: int | None) -> list[LedgerEntry]:
-        mine = [e for e in reversed(self._entries)
-                if e.user_id == user_id and (before_id is None or e.entry_id < before_id)]
+        mine = [
+            e for e in reversed(self._entries) if e.user_id == user_id and (before_id is None or e.entry_id < before_id)
+        ]
         return mine[:limit]
 
 

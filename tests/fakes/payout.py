@@ -1,13 +1,25 @@
 """The payout service's unit of work in memory: creators, accounts, earnings, withdrawals and the outbox."""
+
 from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
 
-from services.payout.adapters.repository import (AbstractAccountRepository, AbstractCreatorRepository,
-                                                 AbstractEarningsRepository, AbstractWithdrawalRepository)
-from services.payout.domain.model import (FAILED, PENDING, PROCESSING, Creator, CreatorAccount, PayoutMethodChange,
-                                          Withdrawal)
+from services.payout.adapters.repository import (
+    AbstractAccountRepository,
+    AbstractCreatorRepository,
+    AbstractEarningsRepository,
+    AbstractWithdrawalRepository,
+)
+from services.payout.domain.model import (
+    FAILED,
+    PENDING,
+    PROCESSING,
+    Creator,
+    CreatorAccount,
+    PayoutMethodChange,
+    Withdrawal,
+)
 from services.payout.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.db import StaleRead
 from tests.fakes import FakeUnitOfWork
@@ -78,8 +90,9 @@ class FakeEarningsRepository(AbstractEarningsRepository):
         return fresh
 
     def pending(self, creator_id: str, now: datetime) -> int:
-        return sum(e["diamonds"] for e in self._by_gift.values()
-                   if e["creator_id"] == creator_id and e["available_at"] > now)
+        return sum(
+            e["diamonds"] for e in self._by_gift.values() if e["creator_id"] == creator_id and e["available_at"] > now
+        )
 
 
 class FakeWithdrawalRepository(AbstractWithdrawalRepository):
@@ -93,15 +106,21 @@ class FakeWithdrawalRepository(AbstractWithdrawalRepository):
         return _copy(self._withdrawals.get(withdrawal_id))
 
     def gross_since(self, creator_id: str, since: datetime) -> int:
-        return sum(w.gross_minor for w in self._withdrawals.values()
-                   if w.creator_id == creator_id and w.created_at >= since and w.status != FAILED)
+        return sum(
+            w.gross_minor
+            for w in self._withdrawals.values()
+            if w.creator_id == creator_id and w.created_at >= since and w.status != FAILED
+        )
 
     def update(self, withdrawal: Withdrawal) -> None:
         self._withdrawals[withdrawal.withdrawal_id] = _copy(withdrawal)
 
     def claim_due(self, now: datetime, *, limit: int) -> list[Withdrawal]:
-        due = [w for w in self._withdrawals.values()
-               if w.status == PENDING or (w.status == PROCESSING and w.claimed_until < now)]
+        due = [
+            w
+            for w in self._withdrawals.values()
+            if w.status == PENDING or (w.status == PROCESSING and w.claimed_until < now)
+        ]
         return [_copy(w) for w in sorted(due, key=lambda w: w.created_at)[:limit]]
 
 

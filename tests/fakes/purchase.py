@@ -1,4 +1,5 @@
 """The purchase service's unit of work in memory: purchases, chargebacks, request keys and the outbox."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -19,8 +20,11 @@ class FakePurchaseRepository(AbstractPurchaseRepository):
         """One transaction at a time here: nothing to serialise."""
 
     def coins_bought_since(self, user_id: str, since: datetime) -> int:
-        return sum(p.coins for p in self._purchases.values()
-                   if p.user_id == user_id and p.created_at >= since and p.status != DECLINED)
+        return sum(
+            p.coins
+            for p in self._purchases.values()
+            if p.user_id == user_id and p.created_at >= since and p.status != DECLINED
+        )
 
     def add(self, purchase: Purchase) -> None:
         self._purchases[purchase.purchase_id] = dataclasses.replace(purchase)
@@ -29,7 +33,8 @@ class FakePurchaseRepository(AbstractPurchaseRepository):
         fields = ("status", "processor_ref", "decline_code", "completed_at", "reversed_at")  # what the SQL sets
         stored = self._purchases[purchase.purchase_id]
         self._purchases[purchase.purchase_id] = dataclasses.replace(
-            stored, **{name: getattr(purchase, name) for name in fields})
+            stored, **{name: getattr(purchase, name) for name in fields}
+        )
 
     def mark_attempt(self, purchase_id: str, at: datetime) -> None:
         self._purchases[purchase_id].attempted_at = at
@@ -43,9 +48,15 @@ class FakePurchaseRepository(AbstractPurchaseRepository):
         return dataclasses.replace(stored) if stored else None
 
     def of_user(self, user_id: str, *, limit: int, before: tuple[datetime, str] | None) -> list[Purchase]:
-        mine = sorted((p for p in self._purchases.values() if p.user_id == user_id and (
-            before is None or (p.created_at, p.purchase_id) < before)),
-            key=lambda p: (p.created_at, p.purchase_id), reverse=True)
+        mine = sorted(
+            (
+                p
+                for p in self._purchases.values()
+                if p.user_id == user_id and (before is None or (p.created_at, p.purchase_id) < before)
+            ),
+            key=lambda p: (p.created_at, p.purchase_id),
+            reverse=True,
+        )
         return [dataclasses.replace(p) for p in mine[:limit]]
 
 

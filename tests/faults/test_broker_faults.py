@@ -1,5 +1,6 @@
 """The broker under faults: away for a minute, restarted with its data, restarted empty. After
 every case the auditor (tests/faults/conftest.py) checks that nothing was created, lost or doubled."""
+
 from __future__ import annotations
 
 import signal
@@ -45,8 +46,11 @@ def test_a_broker_killed_and_restarted_keeps_its_data_and_offsets(api, stack):
     # Applied is not committed: a member evicted while the broker was away (the case before) applies
     # records but commits nothing until it has rejoined. The offsets the restart must keep come first.
     kafka = stack.kafka_admin()
-    wait_until(lambda: not any(consumer_lag(kafka, "payout-consumer", consumed_topics("payout")).values()),
-               timeout=60, message="payout's offsets committed before the crash")
+    wait_until(
+        lambda: not any(consumer_lag(kafka, "payout-consumer", consumed_topics("payout")).values()),
+        timeout=60,
+        message="payout's offsets committed before the crash",
+    )
     duplicates = metric(stack, "payout", "coins_consumer_messages_total", outcome="duplicate")
     stack.restart_broker()  # SIGKILL, then the same log directory
     gifts(api, viewer, creator, 2)

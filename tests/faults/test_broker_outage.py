@@ -1,6 +1,7 @@
 """The broker stopped under load: web pods stay ready and keep taking money (their outboxes absorb
 the outage), relays and consumers say they cannot work but are not restarted, and once the broker
 is back every event reaches its consumer."""
+
 from __future__ import annotations
 
 import pytest
@@ -35,8 +36,11 @@ def test_broker_stopped_web_pods_stay_ready_and_accept_gifts_background_processe
             assert metric(stack, service, "coins_broker_up") == 0.0
         assert requests.get(f"{stack.url('gifting')}/health/ready", timeout=5).json()["outbox"]["backlog_events"] >= 5
         for name in ("gifting-relay", "purchase-relay", "gifting-consumer", "payout-consumer"):
-            wait_until(lambda n=name: probe(stack, n, "/health/ready").status_code == 503, timeout=60,
-                       message=f"{name} to report itself not ready")
+            wait_until(
+                lambda n=name: probe(stack, n, "/health/ready").status_code == 503,
+                timeout=60,
+                message=f"{name} to report itself not ready",
+            )
             assert probe(stack, name, "/health/live").status_code == 200  # a restart would not help
         relay_scrape = probe(stack, "gifting-relay", "/metrics").text
         assert 'coins_outbox_backlog_events{service="gifting"}' in relay_scrape
@@ -48,6 +52,9 @@ def test_broker_stopped_web_pods_stay_ready_and_accept_gifts_background_processe
     wait_until(lambda: earnings(api, creator)["total"] == 500, timeout=120, message="the gifts credited")
     spendable(api, late_buyer, 350, timeout=120)
     for name in ("gifting-relay", "gifting-consumer", "payout-consumer"):
-        wait_until(lambda n=name: probe(stack, n, "/health/ready").status_code == 200, timeout=60,
-                   message=f"{name} ready again")
+        wait_until(
+            lambda n=name: probe(stack, n, "/health/ready").status_code == 200,
+            timeout=60,
+            message=f"{name} ready again",
+        )
     assert metric(stack, "gifting", "coins_broker_up") == 1.0

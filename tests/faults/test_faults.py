@@ -1,5 +1,6 @@
 """Money under faults: crash, restart, duplicate, poison, race. After every case the auditor
 (tests/faults/conftest.py) checks that no coin or diamond was created, lost or doubled."""
+
 from __future__ import annotations
 
 import threading
@@ -46,8 +47,10 @@ def test_consumer_killed_after_db_commit_before_offset_commit_applies_redeliveri
     faults.crashed("payout-consumer")
     faults.heal("payout-consumer")
     wait_until(lambda: earnings(api, creator)["total"] == 1_000, message="every gift credited once")
-    wait_until(lambda: metric(stack, "payout", "coins_consumer_messages_total", outcome="duplicate")
-               > duplicates_before, message="the redelivered batch seen as duplicates")
+    wait_until(
+        lambda: metric(stack, "payout", "coins_consumer_messages_total", outcome="duplicate") > duplicates_before,
+        message="the redelivered batch seen as duplicates",
+    )
 
 
 # 2
@@ -69,13 +72,14 @@ def test_relay_killed_after_the_broker_acked_publishes_again_and_consumers_absor
     faults.crashed("gifting-relay")
     faults.heal("gifting-relay")
     wait_until(lambda: earnings(api, creator)["total"] == 500, message="every gift credited once")
-    wait_until(lambda: metric(stack, "payout", "coins_consumer_messages_total", outcome="duplicate")
-               > duplicates_before, message="the re-sent events seen as duplicates")
+    wait_until(
+        lambda: metric(stack, "payout", "coins_consumer_messages_total", outcome="duplicate") > duplicates_before,
+        message="the re-sent events seen as duplicates",
+    )
 
 
 # 4
-def test_web_process_killed_right_after_a_commit_still_publishes_and_a_retry_has_no_second_effect(
-        api, stack, faults):
+def test_web_process_killed_right_after_a_commit_still_publishes_and_a_retry_has_no_second_effect(api, stack, faults):
     viewer, creator = funded(api, "coins_700", 700), unique("creator")
     faults.arm("gifting-web", "uow.after_commit")
     stack.wait_ready()
@@ -84,8 +88,11 @@ def test_web_process_killed_right_after_a_commit_still_publishes_and_a_retry_has
         send_gift(api, viewer, creator, "concert", key=gift_key)  # the worker dies after its commit
     assert faults.fired("uow.after_commit")
     wait_until(lambda: earnings(api, creator)["total"] == 500, message="the committed gift published")
-    retried = wait_until(lambda: (r := send_gift(api, viewer, creator, "concert", key=gift_key)).status_code != 409
-                         and r, timeout=30, message="the stored response")
+    retried = wait_until(
+        lambda: (r := send_gift(api, viewer, creator, "concert", key=gift_key)).status_code != 409 and r,
+        timeout=30,
+        message="the stored response",
+    )
     assert retried.status_code == 201 and retried.headers["Idempotent-Replayed"] == "true"
     assert wallet(api, viewer)["balance"] == 200
 
@@ -104,10 +111,15 @@ def test_a_connection_killed_mid_transaction_rolls_back_and_the_retry_takes_effe
         database = stack.env["PURCHASE_DATABASE_URL"].rsplit("/", 1)[1]
         admin = stack.env["PURCHASE_DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
         with psycopg.connect(admin, autocommit=True) as conn:
-            killed = wait_until(lambda: conn.execute(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s "
-                "AND state = 'idle in transaction'", (database,)).fetchone()[0], timeout=10,
-                message="the chargeback's open transaction")
+            killed = wait_until(
+                lambda: conn.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s "
+                    "AND state = 'idle in transaction'",
+                    (database,),
+                ).fetchone()[0],
+                timeout=10,
+                message="the chargeback's open transaction",
+            )
         assert killed >= 1
         response = pending.result()
     while response.status_code in (409, 503):  # in flight, or the database hiccup: retry with the same key
@@ -144,8 +156,13 @@ def earnings_unavailable(api, creator) -> bool:
 # 9
 def test_fifty_concurrent_requests_with_one_key_have_one_effect(api, stack):
     viewer, shared_key = unique("viewer"), key()
-    body = {"user_id": viewer, "country": "GB", "birth_date": "1990-01-01", "package_id": "coins_1400",
-            "payment": {"method": "card", "token": "tok_visa"}}
+    body = {
+        "user_id": viewer,
+        "country": "GB",
+        "birth_date": "1990-01-01",
+        "package_id": "coins_1400",
+        "payment": {"method": "card", "token": "tok_visa"},
+    }
     with ThreadPoolExecutor(50) as pool:
         responses = list(pool.map(lambda _: api.post("purchase", "/v1/purchases", body, key=shared_key), range(50)))
     assert {r.status_code for r in responses} <= {201, 409}
@@ -171,37 +188,54 @@ def test_a_hot_creator_gifted_by_many_at_once_gets_exact_totals(api, stack):
     creator = unique("hot-creator")
     viewers = [funded(api, "coins_350", 350) for _ in range(12)]
     with ThreadPoolExecutor(24) as pool:
-        statuses = list(pool.map(lambda v: send_gift(api, v, creator, "perfume", quantity=1).status_code,
-                                 [v for v in viewers for _ in range(10)]))
+        statuses = list(
+            pool.map(
+                lambda v: send_gift(api, v, creator, "perfume", quantity=1).status_code,
+                [v for v in viewers for _ in range(10)],
+            )
+        )
     assert statuses.count(201) == 120
     wait_until(lambda: earnings(api, creator)["total"] == 120 * 20, message="all 120 gifts credited")
 
 
 # 12
 def test_a_poison_message_is_dead_lettered_the_partition_moves_on_and_a_replay_after_the_fix_applies_once(
-        api, stack, faults):
+    api, stack, faults
+):
     kafka, partitions = kafka_of(stack), int(stack.env.get("KAFKA_PARTITIONS", "6"))
     victim = unique("creator")
     partition_of = lambda creator: (murmur2(creator.encode()) & 0x7FFFFFFF) % partitions  # noqa: E731
     neighbour = next(c for c in (unique("creator") for _ in range(1000)) if partition_of(c) == partition_of(victim))
     faults.arm("payout-consumer", f"consumer.handle=raise:{victim}")  # a bug that fails this creator's gifts
     viewer = funded(api)
-    publish(kafka, [{"topic": kafka.topic("gift.sent.v1"), "key": victim.encode(),
-                     "value": b'{"event_id": 42, "oops"'}], client_id="poisoner")  # acknowledged, or the test fails here
+    publish(
+        kafka,
+        [{"topic": kafka.topic("gift.sent.v1"), "key": victim.encode(), "value": b'{"event_id": 42, "oops"'}],
+        client_id="poisoner",
+    )  # acknowledged, or the test fails here
     gifts(api, viewer, victim, 1)
     gifts(api, viewer, neighbour, 2)  # same partition, after the poison: still applied
     wait_until(lambda: earnings(api, neighbour)["total"] == 200, message="the partition to move past the poison")
-    letters = wait_until(lambda: (d := dead_letters(kafka, ["gift.sent.v1"])) and
-                         {"malformed", "failed"} <= {x.header("dlq.reason") for x in d if x.key == victim.encode()}
-                         and d, timeout=60, message="both poison messages dead-lettered")
+    letters = wait_until(
+        lambda: (
+            (d := dead_letters(kafka, ["gift.sent.v1"]))
+            and {"malformed", "failed"} <= {x.header("dlq.reason") for x in d if x.key == victim.encode()}
+            and d
+        ),
+        timeout=60,
+        message="both poison messages dead-lettered",
+    )
     failed = [d for d in letters if d.key == victim.encode() and d.header("dlq.reason") == "failed"]
     assert "injected fault" in failed[0].header("dlq.error")
     assert earnings(api, victim)["total"] == 0
     faults.heal("payout-consumer")  # the fix is deployed
     replay(kafka, failed)
     wait_until(lambda: earnings(api, victim)["total"] == 100, message="the replayed gift applied")
-    assert not [d for d in dead_letters(kafka, ["gift.sent.v1"]) if d.key == victim.encode()
-                and d.header("dlq.reason") == "failed"]  # replayed: resolved, listed no more
+    assert not [
+        d
+        for d in dead_letters(kafka, ["gift.sent.v1"])
+        if d.key == victim.encode() and d.header("dlq.reason") == "failed"
+    ]  # replayed: resolved, listed no more
     replay(kafka, failed)  # replaying again changes nothing
     gifts(api, viewer, victim, 1)
     wait_until(lambda: earnings(api, victim)["total"] == 200, message="later gifts applied, the replay not twice")
@@ -231,6 +265,7 @@ def test_a_rebalance_mid_stream_loses_and_doubles_nothing(api, stack):
 
     def applied_by_newcomer() -> int:
         return newcomer_log.read_text().count('"event applied"') if newcomer_log.exists() else 0
+
     with ThreadPoolExecutor(1) as pool:
         running = pool.submit(stream)
         try:
@@ -240,14 +275,20 @@ def test_a_rebalance_mid_stream_loses_and_doubles_nothing(api, stack):
             before_leave, sent_at_leave = applied_by_newcomer(), len(sent)
             stack.stop_process("payout-consumer")  # a member leaves, with gifts still coming
             wait_until(lambda: len(sent) >= sent_at_leave + 20, message="gifts after the leave")
-            wait_until(lambda: applied_by_newcomer() >= before_leave + 20, timeout=60,
-                       message="the new member to take over every partition")
+            wait_until(
+                lambda: applied_by_newcomer() >= before_leave + 20,
+                timeout=60,
+                message="the new member to take over every partition",
+            )
         finally:
             stop.set()
             running.result(timeout=60)
     expected = {c: 100 * (sent.count(c) + (c == creators[0])) for c in creators}
-    wait_until(lambda: all(earnings(api, c)["total"] == n for c, n in expected.items()), timeout=90,
-               message="every gift credited once across the rebalances")
+    wait_until(
+        lambda: all(earnings(api, c)["total"] == n for c, n in expected.items()),
+        timeout=90,
+        message="every gift credited once across the rebalances",
+    )
 
 
 # 14
@@ -256,16 +297,29 @@ def test_a_full_replay_from_the_earliest_offset_changes_no_balance(api, stack):
     gifts(api, viewer, creator, 3)
     wait_until(lambda: earnings(api, creator)["total"] == 300, message="credited")
     before = (wallet(api, viewer), earnings(api, creator))
-    duplicates = {s: metric(stack, s, "coins_consumer_messages_total", outcome="duplicate")
-                  for s in ("gifting", "payout")}
+    duplicates = {
+        s: metric(stack, s, "coins_consumer_messages_total", outcome="duplicate") for s in ("gifting", "payout")
+    }
     kafka = kafka_of(stack)
-    for service, topics in (("gifting", ["purchase.completed.v1", "purchase.reversed.v1"]),
-                            ("payout", ["gift.sent.v1"])):
+    for service, topics in (
+        ("gifting", ["purchase.completed.v1", "purchase.reversed.v1"]),
+        ("payout", ["gift.sent.v1"]),
+    ):
         stack.stop_process(f"{service}-consumer")
         assert rewind_group(kafka, f"{service}-consumer", topics) > 0
         stack.restart_process(f"{service}-consumer")
-    wait_until(lambda: metric(stack, "payout", "coins_consumer_messages_total", outcome="duplicate")
-               >= duplicates["payout"] + 3, timeout=60, message="the payout consumer re-reading its topic")
-    wait_until(lambda: metric(stack, "gifting", "coins_consumer_messages_total", outcome="duplicate")
-               >= duplicates["gifting"] + 1, timeout=60, message="the gifting consumer re-reading its topics")
+    wait_until(
+        lambda: (
+            metric(stack, "payout", "coins_consumer_messages_total", outcome="duplicate") >= duplicates["payout"] + 3
+        ),
+        timeout=60,
+        message="the payout consumer re-reading its topic",
+    )
+    wait_until(
+        lambda: (
+            metric(stack, "gifting", "coins_consumer_messages_total", outcome="duplicate") >= duplicates["gifting"] + 1
+        ),
+        timeout=60,
+        message="the gifting consumer re-reading its topics",
+    )
     assert (wallet(api, viewer), earnings(api, creator)) == before

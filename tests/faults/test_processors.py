@@ -2,6 +2,7 @@
 charge and the settle, a retry while the first charge is in flight, a key reused after a 5xx,
 a payout the processor fails forever, a 5xx then success. The sandbox processors run as their
 own processes (scripted by token or account); the auditor runs after every case (conftest)."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -17,8 +18,13 @@ pytestmark = pytest.mark.faults
 
 
 def order(user_id: str, token: str, package_id: str = "coins_700") -> dict:
-    return {"user_id": user_id, "country": "US", "birth_date": "1990-01-01", "package_id": package_id,
-            "payment": {"method": "card", "token": token}}
+    return {
+        "user_id": user_id,
+        "country": "US",
+        "birth_date": "1990-01-01",
+        "package_id": package_id,
+        "payment": {"method": "card", "token": token},
+    }
 
 
 def charges_of(stack, user_purchases: list[dict]) -> list[dict]:
@@ -33,8 +39,11 @@ def purchases_of(api, user_id: str) -> list[dict]:
 
 
 def settled(api, user_id: str, status: str, timeout: float = 30) -> dict:
-    return wait_until(lambda: (p := purchases_of(api, user_id)) and p[0]["status"] == status and p[0],
-                      timeout=timeout, message=f"{user_id}'s purchase to be {status}")
+    return wait_until(
+        lambda: (p := purchases_of(api, user_id)) and p[0]["status"] == status and p[0],
+        timeout=timeout,
+        message=f"{user_id}'s purchase to be {status}",
+    )
 
 
 def test_a_charge_taken_but_never_answered_is_completed_by_the_reconciler_once(api, stack):
@@ -55,8 +64,11 @@ def test_the_purchase_service_killed_between_charge_and_settle_loses_and_doubles
         api.post("purchase", "/v1/purchases", order(viewer, "tok_visa"), key=k)  # the worker dies after the charge
     assert faults.fired("purchase.after_charge")
     # The buyer retries with the same key (resumed, or replayed once the reconciler settled it).
-    again = wait_until(lambda: (r := api.post("purchase", "/v1/purchases", order(viewer, "tok_visa"), key=k))
-                       .status_code == 201 and r, timeout=30, message="the retry to be answered 201")
+    again = wait_until(
+        lambda: (r := api.post("purchase", "/v1/purchases", order(viewer, "tok_visa"), key=k)).status_code == 201 and r,
+        timeout=30,
+        message="the retry to be answered 201",
+    )
     assert again.json()["status"] == "completed"
     spendable(api, viewer, 700)
     assert len(purchases_of(api, viewer)) == 1 and len(charges_of(stack, purchases_of(api, viewer))) == 1
@@ -70,8 +82,9 @@ def test_a_retry_while_the_first_charge_is_in_flight_is_409_and_charges_once(api
         retry = api.post("purchase", "/v1/purchases", order(viewer, "tok_slow"), key=k)
         assert retry.status_code == 409 and retry.headers["Retry-After"]
         assert first.result().status_code == 201
-    assert api.post("purchase", "/v1/purchases", order(viewer, "tok_slow"), key=k).headers[
-        "Idempotent-Replayed"] == "true"
+    assert (
+        api.post("purchase", "/v1/purchases", order(viewer, "tok_slow"), key=k).headers["Idempotent-Replayed"] == "true"
+    )
     spendable(api, viewer, 700)
     assert len(charges_of(stack, purchases_of(api, viewer))) == 1
 
@@ -102,9 +115,20 @@ def creator_with_earnings(api, account: str) -> str:
     buy(api, viewer, package_id="coins_17500")
     spendable(api, viewer, 35_000)
     assert send_gift(api, viewer, creator, "lion").status_code == 201
-    assert api.post("payout", "/v1/creators", {"creator_id": creator, "country": "US", "birth_date": "1990-01-01",
-                                               "payout_method": {"type": "bank", "account": account}},
-                    key=None).status_code == 201
+    assert (
+        api.post(
+            "payout",
+            "/v1/creators",
+            {
+                "creator_id": creator,
+                "country": "US",
+                "birth_date": "1990-01-01",
+                "payout_method": {"type": "bank", "account": account},
+            },
+            key=None,
+        ).status_code
+        == 201
+    )
     wait_until(lambda: earnings(api, creator)["available"] == 29_999, message="diamonds credited")
     return creator
 
@@ -115,8 +139,10 @@ def withdrawal_status(api, withdrawal: dict) -> str:
 
 def test_a_payout_failing_forever_is_failed_after_its_attempts_and_the_others_are_paid(api, stack):
     stuck, flaky, fine = (creator_with_earnings(api, a) for a in ("ERROR-0001", "FLAKY-0001", "GB29NWBK60161331926819"))
-    asked = {c: api.post("payout", "/v1/withdrawals", {"creator_id": c, "amount_minor": 10_000}).json()
-             for c in (stuck, flaky, fine)}
+    asked = {
+        c: api.post("payout", "/v1/withdrawals", {"creator_id": c, "amount_minor": 10_000}).json()
+        for c in (stuck, flaky, fine)
+    }
     wait_until(lambda: withdrawal_status(api, asked[fine]) == "completed", timeout=30, message="fine paid")
     wait_until(lambda: withdrawal_status(api, asked[flaky]) == "completed", timeout=30, message="flaky paid")
     wait_until(lambda: withdrawal_status(api, asked[stuck]) == "failed", timeout=60, message="stuck failed")

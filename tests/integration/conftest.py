@@ -1,4 +1,5 @@
 """Each service on its own fresh, migrated PostgreSQL database, driven through Flask's test client."""
+
 from __future__ import annotations
 
 import os
@@ -10,8 +11,7 @@ from shared.migrate import upgrade
 
 
 def _environ(service: str, url: str, **extra) -> dict:
-    return {**os.environ, f"{service.upper()}_DATABASE_URL": url, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
-            **extra}
+    return {**os.environ, f"{service.upper()}_DATABASE_URL": url, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", **extra}
 
 
 def build_service(service: str, url: str, *, processor=None, **env):
@@ -21,6 +21,7 @@ def build_service(service: str, url: str, *, processor=None, **env):
     bootstrap = import_module(f"services.{service}.bootstrap").bootstrap
     if processor is None and service != "gifting":  # in-memory processors here; the e2e suites run the sandboxes
         from tests.support.processors import FakeCardProcessor, FakePayoutProcessor
+
         processor = FakeCardProcessor() if service == "purchase" else FakePayoutProcessor()
     svc = bootstrap(settings, processor=processor) if processor is not None else bootstrap(settings)
     app = import_module(f"services.{service}.entrypoints.wsgi").create_app(svc)
@@ -37,6 +38,7 @@ def make_service(pg_url, tmp_path):
         svc, client = build_service(service, url, processor=processor, **env)
         engines.append(svc.engine)
         return svc, client
+
     yield make
     for engine in engines:
         engine.dispose()
@@ -44,6 +46,7 @@ def make_service(pg_url, tmp_path):
 
 def rows(svc, table: str) -> int:
     import sqlalchemy as sa
+
     with svc.engine.connect() as conn:
         return conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()
 
@@ -52,5 +55,6 @@ def outbox_events(svc) -> list[dict]:
     import json
 
     import sqlalchemy as sa
+
     with svc.engine.connect() as conn:
         return [json.loads(p) for p in conn.execute(sa.text("SELECT payload FROM outbox ORDER BY id")).scalars()]

@@ -1,5 +1,6 @@
 """Who may call, for whom: act-on-behalf grants, every route's declared permission, wiring that
 fails closed outside local/test, and a key rotated under load without losing a request."""
+
 from __future__ import annotations
 
 import threading
@@ -30,8 +31,11 @@ def gift(client, caller_keys, caller: str, sender: str, grant: str | None = None
     headers = caller_keys.headers(caller, service="gifting", **{"Idempotency-Key": str(uuid.uuid4())})
     if grant is not None:
         headers["X-User-Grant"] = grant
-    return client.post("/v1/gifts", headers=headers, json={"sender_id": sender, "creator_id": "creator",
-                                                           "gift_id": "rose", "quantity": 1})
+    return client.post(
+        "/v1/gifts",
+        headers=headers,
+        json={"sender_id": sender, "creator_id": "creator", "gift_id": "rose", "quantity": 1},
+    )
 
 
 def grant(caller_keys, *, issuer="gateway", user="ann", party="live", service="gifting") -> str:
@@ -55,8 +59,9 @@ def test_live_spends_a_viewers_coins_only_with_the_gateways_grant_for_that_viewe
     assert rows(svc, "gifts") == 0
     assert gift(client, caller_keys, "live", "ann", grant(caller_keys)).status_code == 201
     assert gift(client, caller_keys, "gateway", "ann").status_code == 201  # it authenticates users itself
-    assert client.get("/v1/wallets/ann", headers=caller_keys.headers("app", service="gifting")).get_json()[
-        "balance"] == 8
+    assert (
+        client.get("/v1/wallets/ann", headers=caller_keys.headers("app", service="gifting")).get_json()["balance"] == 8
+    )
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -71,7 +76,8 @@ def test_every_route_of_every_service_declares_a_permission(make_service, servic
 
 def _infra(service: str, url: str, **env):
     svc = import_module(f"services.{service}.bootstrap").bootstrap(
-        import_module(f"services.{service}.settings").load_settings(_environ(service, url, **env)))
+        import_module(f"services.{service}.settings").load_settings(_environ(service, url, **env))
+    )
     return svc, Infra(settings=svc.settings.common, engine=svc.engine, tables=svc.tables)
 
 
@@ -88,15 +94,18 @@ def test_a_route_without_a_permission_or_a_static_route_cannot_be_registered(tmp
     svc.engine.dispose()
 
 
-@pytest.mark.parametrize("env, setting", [
-    ({"COINS_AUTH_KEYS_DIR": ""}, "COINS_AUTH_KEYS_DIR"),
-    ({"COINS_AUTH_KEYS_DIR": "/nonexistent/keys"}, "COINS_AUTH_KEYS_DIR"),
-    ({"GIFTING_AUTH_POLICY": "{}"}, "GIFTING_AUTH_POLICY"),
-    ({"GIFTING_AUTH_POLICY": '{"nobody": ["wallets:read"]}'}, "GIFTING_AUTH_POLICY"),
-    ({"COINS_AUTH_SECRET": "shh"}, "COINS_AUTH_SECRET"),
-    ({"COINS_AUTH_CALLER_KEYS": '{"live": "k"}'}, "COINS_AUTH_CALLER_KEYS"),
-    ({"COINS_ENV": "staging"}, "COINS_ENV"),
-])
+@pytest.mark.parametrize(
+    "env, setting",
+    [
+        ({"COINS_AUTH_KEYS_DIR": ""}, "COINS_AUTH_KEYS_DIR"),
+        ({"COINS_AUTH_KEYS_DIR": "/nonexistent/keys"}, "COINS_AUTH_KEYS_DIR"),
+        ({"GIFTING_AUTH_POLICY": "{}"}, "GIFTING_AUTH_POLICY"),
+        ({"GIFTING_AUTH_POLICY": '{"nobody": ["wallets:read"]}'}, "GIFTING_AUTH_POLICY"),
+        ({"COINS_AUTH_SECRET": "shh"}, "COINS_AUTH_SECRET"),
+        ({"COINS_AUTH_CALLER_KEYS": '{"live": "k"}'}, "COINS_AUTH_CALLER_KEYS"),
+        ({"COINS_ENV": "staging"}, "COINS_ENV"),
+    ],
+)
 def test_production_wiring_fails_closed_naming_the_setting(tmp_path, env, setting):
     with pytest.raises(ConfigError, match=setting):
         svc, infra = _infra("gifting", f"sqlite:///{tmp_path}/g.db", **{"COINS_ENV": "production", **env})
@@ -130,28 +139,46 @@ def test_a_key_rotated_under_load_loses_no_request(make_service, caller_keys):
     def load():
         while not stop.is_set():
             token = issue_token(caller_keys.signing_key("app", signer["kid"]), audience="gifting")
-            statuses.append(client.get("/v1/gifts/catalog", headers={"Authorization": f"Bearer {token}"}
-                                       ).status_code)
+            statuses.append(client.get("/v1/gifts/catalog", headers={"Authorization": f"Bearer {token}"}).status_code)
+
     workers = [threading.Thread(target=load) for _ in range(4)]
     for worker in workers:
         worker.start()
     try:
+
         def served(n: int) -> None:
             target = len(statuses) + n
             wait_until(lambda: len(statuses) >= target, timeout=30, message=f"{n} more requests")
+
         served(50)
         new_public.write_bytes(staged)  # 1. the new public key is installed beside the old
         old_token = issue_token(caller_keys.signing_key("app", "app-test-1"), audience="gifting")
-        wait_until(lambda: client.get("/v1/gifts/catalog", headers={"Authorization": "Bearer " + issue_token(
-            caller_keys.signing_key("app", "app-rotated"), audience="gifting")}).status_code == 200,
-            timeout=10, message="the new key to be picked up")
+        wait_until(
+            lambda: (
+                client.get(
+                    "/v1/gifts/catalog",
+                    headers={
+                        "Authorization": "Bearer "
+                        + issue_token(caller_keys.signing_key("app", "app-rotated"), audience="gifting")
+                    },
+                ).status_code
+                == 200
+            ),
+            timeout=10,
+            message="the new key to be picked up",
+        )
         signer["kid"] = "app-rotated"  # 2. the caller signs with the new key
         served(50)
         retired = caller_keys.public_dir / "app" / "app-test-1.pem"
         kept = retired.read_bytes()
         retired.unlink()  # 3. the old key is retired
-        wait_until(lambda: client.get("/v1/gifts/catalog", headers={"Authorization": f"Bearer {old_token}"}
-                                      ).status_code == 401, timeout=10, message="the old key to be retired")
+        wait_until(
+            lambda: (
+                client.get("/v1/gifts/catalog", headers={"Authorization": f"Bearer {old_token}"}).status_code == 401
+            ),
+            timeout=10,
+            message="the old key to be retired",
+        )
         served(50)
     finally:
         stop.set()

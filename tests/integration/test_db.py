@@ -1,4 +1,5 @@
 """shared.db helpers that only a real database can check."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,8 +12,9 @@ pytestmark = pytest.mark.integration
 
 def test_a_driver_statement_runs_its_compiled_sql_with_the_literals_it_holds(make_service):
     svc, _ = make_service("gifting", backend="postgres")
-    answer = DriverStatement(sa.select(sa.bindparam("a", type_=sa.Integer) + sa.literal(40, sa.Integer),
-                                       sa.literal("100%", sa.String)))
+    answer = DriverStatement(
+        sa.select(sa.bindparam("a", type_=sa.Integer) + sa.literal(40, sa.Integer), sa.literal("100%", sa.String))
+    )
     with svc.engine.connect() as conn:
         assert tuple(answer(conn, {"a": 2}).one()) == (42, "100%")
         assert tuple(answer(conn, {"a": -40}).one()) == (0, "100%")  # compiled once, run again
@@ -25,13 +27,15 @@ def test_a_driver_statement_refuses_a_positional_driver(make_service):
 
 
 @pytest.mark.parametrize("backend", ["postgres", "sqlite"])
-def test_a_transactions_only_statement_commits_on_its_own_and_never_once_the_transaction_began(
-        make_service, backend):
+def test_a_transactions_only_statement_commits_on_its_own_and_never_once_the_transaction_began(make_service, backend):
     from shared.db import own_transaction_if_first
+
     svc, _ = make_service("gifting", backend=backend)
     users = lambda conn: sorted(conn.execute(sa.text("SELECT user_id FROM wallets")).scalars())  # noqa: E731
-    add = sa.text("INSERT INTO wallets (user_id, balance_coins, debt_coins, version, updated_at) "
-                  "VALUES (:u, 0, 0, 0, CURRENT_TIMESTAMP)")
+    add = sa.text(
+        "INSERT INTO wallets (user_id, balance_coins, debt_coins, version, updated_at) "
+        "VALUES (:u, 0, 0, 0, CURRENT_TIMESTAMP)"
+    )
     with svc.engine.connect() as conn:
         tx = conn.begin()
         with own_transaction_if_first(conn) as alone:
@@ -51,13 +55,34 @@ def test_a_transactions_only_statement_commits_on_its_own_and_never_once_the_tra
 def test_set_wise_inserts_carry_any_text_null_and_timestamp_through_their_arrays(make_service):
     from shared.clock import utcnow
     from shared.db import insert_ignore_many
+
     svc, _ = make_service("gifting", backend="postgres")
     table, now = svc.tables["idempotency_keys"], utcnow()
-    awkward = ['plain', '', 'NULL', 'a "quoted" word', 'back\\slash\\', '{braces},commas', "it's", 'ünï cödé ✓',
-               ' spaces ', 'tab\tnew\nline']
-    rows = [{"caller": "gateway", "key": text, "request_hash": str(i), "state": "done", "lease_until": now,
-             "created_at": now, "response_status": 200 + i, "response_body": None if i % 2 else text}
-            for i, text in enumerate(awkward)]
+    awkward = [
+        "plain",
+        "",
+        "NULL",
+        'a "quoted" word',
+        "back\\slash\\",
+        "{braces},commas",
+        "it's",
+        "ünï cödé ✓",
+        " spaces ",
+        "tab\tnew\nline",
+    ]
+    rows = [
+        {
+            "caller": "gateway",
+            "key": text,
+            "request_hash": str(i),
+            "state": "done",
+            "lease_until": now,
+            "created_at": now,
+            "response_status": 200 + i,
+            "response_body": None if i % 2 else text,
+        }
+        for i, text in enumerate(awkward)
+    ]
     with svc.engine.begin() as conn:
         assert insert_ignore_many(conn, table, rows, ["caller", "key"], returning="key") == set(awkward)
         assert insert_ignore_many(conn, table, rows[:2], ["caller", "key"], returning="key") == set()
@@ -66,4 +91,8 @@ def test_set_wise_inserts_carry_any_text_null_and_timestamp_through_their_arrays
     for i, text in enumerate(awkward):
         row = stored[text]
         assert (row.request_hash, row.response_status, row.response_body, row.created_at) == (
-            str(i), 200 + i, None if i % 2 else text, now)
+            str(i),
+            200 + i,
+            None if i % 2 else text,
+            now,
+        )

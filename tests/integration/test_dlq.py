@@ -1,4 +1,5 @@
 """Dead letters have a resolved state: a replayed or resolved letter leaves the listing, not Kafka."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,12 @@ pytestmark = pytest.mark.integration
 
 def dead_letter(kafka, event_id: str) -> None:
     producer = make_producer(kafka, client_id="test-dlq")
-    producer.send(kafka.topic("gift.sent.v1") + ".dlq", key=b"cat", value=b'{"event": "' + event_id.encode() + b'"}',
-                  headers=[("event_id", event_id.encode()), ("dlq.reason", b"failed"), ("dlq.error", b"boom")])
+    producer.send(
+        kafka.topic("gift.sent.v1") + ".dlq",
+        key=b"cat",
+        value=b'{"event": "' + event_id.encode() + b'"}',
+        headers=[("event_id", event_id.encode()), ("dlq.reason", b"failed"), ("dlq.error", b"boom")],
+    )
     producer.flush(timeout=10)
     producer.close(timeout=10)
 
@@ -36,8 +41,7 @@ def records_on(kafka, topic: str) -> list:
 def test_a_replayed_letter_is_listed_no_more_but_kept_and_shown_with_all(kafka):
     dead_letter(kafka, "e-1")
     dead_letter(kafka, "e-2")
-    letters = wait_until(lambda: len(d := dead_letters(kafka, ["gift.sent.v1"])) == 2 and d,
-                         message="two dead letters")
+    letters = wait_until(lambda: len(d := dead_letters(kafka, ["gift.sent.v1"])) == 2 and d, message="two dead letters")
     assert replay(kafka, [d for d in letters if d.event_id == "e-1"]) == 1
     left = dead_letters(kafka, ["gift.sent.v1"])
     assert [d.event_id for d in left] == ["e-2"]

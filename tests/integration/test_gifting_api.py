@@ -1,4 +1,5 @@
 """Gifting on PostgreSQL and on SQLite: wallets, races for one balance, frozen wallets, ledgers, leaderboards."""
+
 from __future__ import annotations
 
 import uuid
@@ -40,7 +41,10 @@ def gift(client, auth, **body):
 def test_a_viewer_with_no_purchases_has_an_empty_active_wallet(gifting, auth):
     _, client = gifting
     assert client.get("/v1/wallets/newcomer", headers=auth()).get_json() == {
-        "user_id": "newcomer", "balance": 0, "status": "active"}
+        "user_id": "newcomer",
+        "balance": 0,
+        "status": "active",
+    }
 
 
 def test_a_viewer_buys_700_coins_sends_a_combo_then_cannot_afford_a_lion(gifting, auth):
@@ -61,28 +65,58 @@ def test_a_gift_writes_the_debit_the_gift_its_ledger_entry_and_its_event_togethe
     import sqlalchemy as sa
 
     from services.gifting.adapters.orm import metadata
+
     t = metadata.tables
     svc, client = gifting
     fund(svc, "viewer", 700)
     sent = gift(client, auth, gift_id="corgi", quantity=2, stream_id="live-1").get_json()
     with svc.engine.connect() as conn:
-        wallet = conn.execute(sa.select(t["wallets"].c.balance_coins, t["wallets"].c.version)
-                              .where(t["wallets"].c.user_id == "viewer")).one()
+        wallet = conn.execute(
+            sa.select(t["wallets"].c.balance_coins, t["wallets"].c.version).where(t["wallets"].c.user_id == "viewer")
+        ).one()
         stored = conn.execute(sa.select(t["gifts"])).mappings().one()
         entries = t["wallet_entries"]
         entry = conn.execute(sa.select(entries).where(entries.c.kind == "gift")).mappings().one()
         event_row = conn.execute(sa.select(t["outbox"])).mappings().one()
     assert tuple(wallet) == (102, 2)  # the purchase credit, then the gift's debit
-    assert {k: stored[k] for k in ("gift_tx_id", "sender_id", "creator_id", "gift_id", "quantity", "coins_each",
-                                   "total_coins", "diamonds", "stream_id", "balance_after")} == {
-        "gift_tx_id": sent["gift_tx_id"], "sender_id": "viewer", "creator_id": "creator", "gift_id": "corgi",
-        "quantity": 2, "coins_each": 299, "total_coins": 598, "diamonds": 598, "stream_id": "live-1",
-        "balance_after": 102}
+    assert {
+        k: stored[k]
+        for k in (
+            "gift_tx_id",
+            "sender_id",
+            "creator_id",
+            "gift_id",
+            "quantity",
+            "coins_each",
+            "total_coins",
+            "diamonds",
+            "stream_id",
+            "balance_after",
+        )
+    } == {
+        "gift_tx_id": sent["gift_tx_id"],
+        "sender_id": "viewer",
+        "creator_id": "creator",
+        "gift_id": "corgi",
+        "quantity": 2,
+        "coins_each": 299,
+        "total_coins": 598,
+        "diamonds": 598,
+        "stream_id": "live-1",
+        "balance_after": 102,
+    }
     assert stored["sent_at"].tzinfo is not None
     assert (entry["user_id"], entry["delta_coins"], entry["balance_after"], entry["reference"]) == (
-        "viewer", -598, 102, sent["gift_tx_id"])
+        "viewer",
+        -598,
+        102,
+        sent["gift_tx_id"],
+    )
     assert (event_row["topic"], event_row["message_key"], event_row["published_at"]) == (
-        "gift.sent.v1", "creator", None)
+        "gift.sent.v1",
+        "creator",
+        None,
+    )
     [event] = outbox_events(svc)
     assert event["event_id"] == event_row["event_id"] and event["data"]["gift_tx_id"] == sent["gift_tx_id"]
     assert (event["data"]["coins"], event["data"]["quantity"], event["data"]["stream_id"]) == (598, 2, "live-1")
@@ -102,9 +136,14 @@ def test_gifts_racing_for_one_balance_never_overdraw_it(gifting, auth):
 def test_self_gifts_unknown_gifts_and_bad_quantities_are_422(gifting, auth):
     svc, client = gifting
     fund(svc, "viewer", 100)
-    for body, field in [({"creator_id": "viewer"}, "creator_id"), ({"gift_id": "unicorn"}, "gift_id"),
-                        ({"quantity": 100}, "quantity"), ({"quantity": 0}, "quantity"),
-                        ({"quantity": 2.5}, "quantity"), ({"sender_id": None}, "sender_id")]:
+    for body, field in [
+        ({"creator_id": "viewer"}, "creator_id"),
+        ({"gift_id": "unicorn"}, "gift_id"),
+        ({"quantity": 100}, "quantity"),
+        ({"quantity": 0}, "quantity"),
+        ({"quantity": 2.5}, "quantity"),
+        ({"sender_id": None}, "sender_id"),
+    ]:
         response = gift(client, auth, **body)
         assert response.status_code == 422 and field in response.get_json()["errors"], (body, response.get_json())
     assert rows(svc, "gifts") == 0 and rows(svc, "outbox") == 0
@@ -114,10 +153,14 @@ def test_a_chargeback_freezes_the_wallet_below_zero_until_coins_are_bought(gifti
     svc, client = gifting
     purchase_id = fund(svc, "viewer", 700)
     assert gift(client, auth, gift_id="concert").status_code == 201  # 500 coins spent
-    handlers.claw_back_purchase(ClawBackPurchase(purchase_id=purchase_id, chargeback_id="cb-1", user_id="viewer",
-                                                 coins=700), uow=svc.uow())
+    handlers.claw_back_purchase(
+        ClawBackPurchase(purchase_id=purchase_id, chargeback_id="cb-1", user_id="viewer", coins=700), uow=svc.uow()
+    )
     assert client.get("/v1/wallets/viewer", headers=auth()).get_json() == {
-        "user_id": "viewer", "balance": -500, "status": "frozen"}
+        "user_id": "viewer",
+        "balance": -500,
+        "status": "frozen",
+    }
     assert gift(client, auth).status_code == 403
     fund(svc, "viewer", 700)
     assert client.get("/v1/wallets/viewer", headers=auth()).get_json()["status"] == "active"
@@ -132,8 +175,9 @@ def test_the_ledger_pages_newest_first(gifting, auth):
     first = client.get("/v1/wallets/viewer/transactions?limit=3", headers=auth()).get_json()
     assert [t["delta_coins"] for t in first["transactions"]] == [-5, -5, -5]
     assert [t["balance_after"] for t in first["transactions"]] == [30, 35, 40]
-    rest = client.get(f"/v1/wallets/viewer/transactions?limit=3&cursor={first['next_cursor']}",
-                      headers=auth()).get_json()
+    rest = client.get(
+        f"/v1/wallets/viewer/transactions?limit=3&cursor={first['next_cursor']}", headers=auth()
+    ).get_json()
     assert [(t["kind"], t["delta_coins"]) for t in rest["transactions"]] == [("gift", -5), ("purchase", 50)]
     assert rest["next_cursor"] is None
     assert client.get("/v1/wallets/viewer/transactions?cursor=abc", headers=auth()).status_code == 422
@@ -165,6 +209,7 @@ def test_a_gift_key_and_its_effect_commit_together_and_a_duplicate_in_flight_rep
     import threading
 
     import sqlalchemy as sa
+
     svc, client = make_service("gifting", backend="postgres")
     fund(svc, "viewer", 100)
     headers = auth(**{"Idempotency-Key": "one-key"})
@@ -173,8 +218,10 @@ def test_a_gift_key_and_its_effect_commit_together_and_a_duplicate_in_flight_rep
         holder.begin()  # holds the sender's wallet: both requests are in flight, neither has committed
         holder.execute(sa.text("SELECT 1 FROM wallets WHERE user_id = 'viewer' FOR UPDATE"))
         started = threading.Barrier(2)
-        sent = [pool.submit(lambda: (started.wait(10), client.post("/v1/gifts", json=body, headers=headers))[1])
-                for _ in range(2)]
+        sent = [
+            pool.submit(lambda: (started.wait(10), client.post("/v1/gifts", json=body, headers=headers))[1])
+            for _ in range(2)
+        ]
         wait_until(lambda: sessions_waiting_on_a_lock(svc) >= 2, timeout=10)
         assert not any(f.done() for f in sent) and rows(svc, "idempotency_keys") == 0
         holder.rollback()
@@ -189,6 +236,7 @@ def test_a_gift_key_and_its_effect_commit_together_and_a_duplicate_in_flight_rep
 def test_a_gift_is_one_statement_on_postgresql_and_its_retry_renders_the_gift_again(make_service, auth, backend):
     import sqlalchemy as sa
     from sqlalchemy import event
+
     svc, client = make_service("gifting", backend=backend)
     fund(svc, "viewer", 100)
     statements = []
@@ -216,15 +264,20 @@ def test_a_gift_is_one_statement_on_postgresql_and_its_retry_renders_the_gift_ag
 
 def sessions_waiting_on_a_lock(svc) -> int:
     import sqlalchemy as sa
+
     with svc.engine.connect() as conn:
-        return conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                    "AND wait_event_type = 'Lock'")).scalar()
+        return conn.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        ).scalar()
 
 
 def test_a_key_claimed_by_an_uncommitted_request_is_409_at_once_never_a_wait(make_service):
     import sqlalchemy as sa
 
     from shared.errors import Problem
+
     svc, _ = make_service("gifting", backend="postgres")
     store = KeyStore(svc.tables["idempotency_keys"], 60)
     request = KeyedRequest("gateway", "k", "hash")
@@ -254,13 +307,22 @@ def test_a_key_left_by_a_failed_or_dead_attempt_is_taken_by_the_same_request_onl
 
     from shared.clock import utcnow
     from shared.errors import Problem
+
     svc, _ = make_service("gifting", backend=backend)
     table = svc.tables["idempotency_keys"]
     store = KeyStore(table, 60)
     with svc.engine.begin() as conn:  # an attempt that failed, or whose process died long ago
-        conn.execute(table.insert().values(caller="gateway", key="k", request_hash="hash", state=state,
-                                           owner="dead" if state == "in_flight" else None,
-                                           lease_until=utcnow() - timedelta(minutes=5), created_at=utcnow()))
+        conn.execute(
+            table.insert().values(
+                caller="gateway",
+                key="k",
+                request_hash="hash",
+                state=state,
+                owner="dead" if state == "in_flight" else None,
+                lease_until=utcnow() - timedelta(minutes=5),
+                created_at=utcnow(),
+            )
+        )
     with svc.engine.begin() as conn, pytest.raises(Problem) as reused:
         store.settle_in(conn, Claim(KeyedRequest("gateway", "k", "another request")), Answer(201, "{}"))
     assert reused.value.status == 422
@@ -277,15 +339,25 @@ def test_a_gift_whose_key_a_failed_attempt_left_open_takes_it_over_and_another_b
     import sqlalchemy as sa
 
     from shared.clock import utcnow
+
     svc, client = make_service("gifting", backend="postgres")
     fund(svc, "viewer", 100)
     body = {"sender_id": "viewer", "creator_id": "creator", "gift_id": "rose"}
     table = svc.tables["idempotency_keys"]
-    request = KeyedRequest.of(caller="gateway", key="k", method="POST", path="/v1/gifts",
-                              body=json.dumps(body).encode())
+    request = KeyedRequest.of(
+        caller="gateway", key="k", method="POST", path="/v1/gifts", body=json.dumps(body).encode()
+    )
     with svc.engine.begin() as conn:  # the key of an attempt that failed (a 5xx) without an effect
-        conn.execute(table.insert().values(caller="gateway", key="k", state="open", lease_until=utcnow(),
-                                           request_hash=request.fingerprint, created_at=utcnow()))
+        conn.execute(
+            table.insert().values(
+                caller="gateway",
+                key="k",
+                state="open",
+                lease_until=utcnow(),
+                request_hash=request.fingerprint,
+                created_at=utcnow(),
+            )
+        )
     other = client.post("/v1/gifts", json={**body, "creator_id": "bob"}, headers=auth(**{"Idempotency-Key": "k"}))
     assert other.status_code == 422
     sent = client.post("/v1/gifts", json=body, headers=auth(**{"Idempotency-Key": "k"}))

@@ -1,31 +1,46 @@
 """Hostile input, property-based: whatever a caller sends, no 500, always problem+json, and a
 refused request writes nothing (on PostgreSQL, which is strict about NULs and lengths)."""
+
 from __future__ import annotations
 
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.integration.conftest import build_service, rows
 
 pytestmark = pytest.mark.integration
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False) | st.text(max_size=80),
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=80),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
-    max_leaves=10)
+    max_leaves=10,
+)
 
 VALID = {
-    ("purchase", "/v1/purchases"): {"user_id": "viewer", "country": "US", "birth_date": "1990-01-01",
-                                    "package_id": "coins_70", "payment": {"method": "card", "token": "tok_visa"}},
+    ("purchase", "/v1/purchases"): {
+        "user_id": "viewer",
+        "country": "US",
+        "birth_date": "1990-01-01",
+        "package_id": "coins_70",
+        "payment": {"method": "card", "token": "tok_visa"},
+    },
     ("gifting", "/v1/gifts"): {"sender_id": "viewer", "creator_id": "creator", "gift_id": "rose", "quantity": 1},
-    ("payout", "/v1/creators"): {"creator_id": "creator", "country": "US", "birth_date": "1990-01-01",
-                                 "payout_method": {"type": "bank", "account": "DE89370400440532013000"}},
+    ("payout", "/v1/creators"): {
+        "creator_id": "creator",
+        "country": "US",
+        "birth_date": "1990-01-01",
+        "payout_method": {"type": "bank", "account": "DE89370400440532013000"},
+    },
     ("payout", "/v1/withdrawals"): {"creator_id": "creator", "amount_minor": 10_000},
 }
-WRITES = {"purchase": ["purchases", "outbox"], "gifting": ["gifts", "outbox", "wallet_entries"],
-          "payout": ["withdrawals", "outbox"]}
+WRITES = {
+    "purchase": ["purchases", "outbox"],
+    "gifting": ["gifts", "outbox", "wallet_entries"],
+    "payout": ["withdrawals", "outbox"],
+}
 
 
 def mutated(valid: dict):
@@ -61,6 +76,7 @@ def test_no_body_reaches_a_500_and_refusals_write_nothing(services, auth, target
         if response.status_code >= 400:
             assert response.content_type == "application/problem+json"
             assert {table: rows(svc, table) for table in WRITES[service]} == before, body
+
     check()
 
 
@@ -68,21 +84,31 @@ def test_no_body_reaches_a_500_and_refusals_write_nothing(services, auth, target
 @given(segment=st.text(min_size=1, max_size=300).filter(lambda s: "/" not in s and s not in (".", "..")))
 def test_no_path_parameter_reaches_a_500(services, auth, segment):
     from urllib.parse import quote
-    for service, template in [("purchase", "/v1/purchases/{}"), ("purchase", "/v1/users/{}/purchases"),
-                              ("gifting", "/v1/wallets/{}"), ("gifting", "/v1/streams/{}/leaderboard"),
-                              ("payout", "/v1/creators/{}/earnings"), ("payout", "/v1/withdrawals/{}")]:
-        response = services[service][1].get(template.format(quote(segment, safe="")),
-                                            headers=auth(service=service))
+
+    for service, template in [
+        ("purchase", "/v1/purchases/{}"),
+        ("purchase", "/v1/users/{}/purchases"),
+        ("gifting", "/v1/wallets/{}"),
+        ("gifting", "/v1/streams/{}/leaderboard"),
+        ("payout", "/v1/creators/{}/earnings"),
+        ("payout", "/v1/withdrawals/{}"),
+    ]:
+        response = services[service][1].get(template.format(quote(segment, safe="")), headers=auth(service=service))
         assert response.status_code in (200, 404), (template, segment, response.status_code)
 
 
-@pytest.mark.parametrize("field,value", [("user_id", "ann\n"), ("user_id", "a" * 64 + "\n"), ("country", "US\n"),
-                                         ("package_id", "coins_70\n")])
+@pytest.mark.parametrize(
+    "field,value",
+    [("user_id", "ann\n"), ("user_id", "a" * 64 + "\n"), ("country", "US\n"), ("package_id", "coins_70\n")],
+)
 def test_a_trailing_newline_is_refused_naming_the_field(services, auth, field, value):
     svc, client = services["purchase"]
     before = rows(svc, "purchases")
-    response = client.post("/v1/purchases", json={**VALID[("purchase", "/v1/purchases")], field: value},
-                           headers=auth(service="purchase", **{"Idempotency-Key": str(uuid.uuid4())}))
+    response = client.post(
+        "/v1/purchases",
+        json={**VALID[("purchase", "/v1/purchases")], field: value},
+        headers=auth(service="purchase", **{"Idempotency-Key": str(uuid.uuid4())}),
+    )
     assert response.status_code == 422 and field in response.get_json()["errors"]
     assert rows(svc, "purchases") == before
 
@@ -90,16 +116,23 @@ def test_a_trailing_newline_is_refused_naming_the_field(services, auth, field, v
 def test_a_gift_to_oneself_with_a_newline_is_no_way_around_the_rule(services, auth):
     _, client = services["gifting"]
     body = {"sender_id": "ann", "creator_id": "ann\n", "gift_id": "rose", "quantity": 1}
-    response = client.post("/v1/gifts", json=body,
-                           headers=auth(service="gifting", **{"Idempotency-Key": str(uuid.uuid4())}))
+    response = client.post(
+        "/v1/gifts", json=body, headers=auth(service="gifting", **{"Idempotency-Key": str(uuid.uuid4())})
+    )
     assert response.status_code == 422 and "creator_id" in response.get_json()["errors"]
 
 
-@pytest.mark.parametrize("target,field", [(("purchase", "/v1/purchases"), "payment.token"),
-                                          (("payout", "/v1/creators"), "payout_method.account"),
-                                          (("gifting", "/v1/gifts"), "stream_id")])
+@pytest.mark.parametrize(
+    "target,field",
+    [
+        (("purchase", "/v1/purchases"), "payment.token"),
+        (("payout", "/v1/creators"), "payout_method.account"),
+        (("gifting", "/v1/gifts"), "stream_id"),
+    ],
+)
 def test_a_lone_surrogate_in_any_text_is_422_naming_the_field(services, auth, target, field):
     import json
+
     service, path = target
     svc, client = services[service]
     body = dict(VALID[target])
@@ -109,6 +142,9 @@ def test_a_lone_surrogate_in_any_text_is_422_naming_the_field(services, auth, ta
     else:
         body[outer] = "x\ud800y"
     raw = json.dumps(body)  # ensure_ascii: the surrogate travels as the escape "\ud800", as JSON allows
-    response = client.post(path, data=raw, headers=auth(service=service, **{"Idempotency-Key": str(uuid.uuid4()),
-                                                                            "Content-Type": "application/json"}))
+    response = client.post(
+        path,
+        data=raw,
+        headers=auth(service=service, **{"Idempotency-Key": str(uuid.uuid4()), "Content-Type": "application/json"}),
+    )
     assert response.status_code == 422 and field in response.get_json()["errors"]

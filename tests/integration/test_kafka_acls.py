@@ -1,5 +1,6 @@
 """The broker holds each service to its own topics: on Apache Kafka every service is its own
 SCRAM principal, and the ACLs derived from the contracts let it write only what it publishes."""
+
 from __future__ import annotations
 
 import uuid

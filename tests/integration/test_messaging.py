@@ -4,6 +4,7 @@ Purchases become wallet credits through Kafka exactly once, whatever is redelive
 messages go to the dead-letter topic and the partition keeps moving; a database outage is
 waited out, not dead-lettered.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,10 +20,10 @@ from services.gifting.entrypoints.consumer import event_handlers
 from services.payout.entrypoints.consumer import event_handlers as payout_handlers
 from services.purchase.adapters.orm import tables as purchase_tables
 from shared.clock import utcnow
+from shared.consumer_loop import InboxConsumer
 from shared.contracts import GIFT_SENT, PURCHASE_COMPLETED, envelope_to_dict, new_event
 from shared.db import snapshot
 from shared.errors import PermanentMessageError
-from shared.consumer_loop import InboxConsumer
 from shared.inbox import Apply
 from shared.kafka import client_options, make_consumer, make_producer
 from shared.outbox import OutboxRelay
@@ -50,17 +51,27 @@ def run_consumer(kafka):
     started = []
 
     def start(svc, handlers=None, group="gifting-test"):
-        consumer = make_consumer(kafka, group_id=group, topics=list(handlers or event_handlers(svc)),
-                                 client_id="test-consumer")
+        consumer = make_consumer(
+            kafka, group_id=group, topics=list(handlers or event_handlers(svc)), client_id="test-consumer"
+        )
         producer = make_producer(kafka, client_id="test-dlq")
-        inbox = InboxConsumer(engine=svc.engine, inbox=svc.tables["inbox"], consumer=consumer, producer=producer,
-                              handlers=handlers or event_handlers(svc), group=group, service="gifting",
-                              topic_name=kafka.topic, max_backoff_s=0.5)
+        inbox = InboxConsumer(
+            engine=svc.engine,
+            inbox=svc.tables["inbox"],
+            consumer=consumer,
+            producer=producer,
+            handlers=handlers or event_handlers(svc),
+            group=group,
+            service="gifting",
+            topic_name=kafka.topic,
+            max_backoff_s=0.5,
+        )
         stop = threading.Event()
         thread = threading.Thread(target=inbox.run, args=(stop,), daemon=True)
         thread.start()
         started.append((stop, thread, consumer, producer))
         return inbox
+
     yield start
     for stop, thread, consumer, producer in started:
         stop.set()
@@ -70,9 +81,18 @@ def run_consumer(kafka):
 
 
 def purchase_event(user_id: str, coins: int) -> tuple[bytes, bytes, str]:
-    envelope, key = new_event(PURCHASE_COMPLETED, source="purchase", data={
-        "purchase_id": str(uuid.uuid4()), "user_id": user_id, "coins": coins, "amount_minor": 99,
-        "currency": "USD", "country": "US"})
+    envelope, key = new_event(
+        PURCHASE_COMPLETED,
+        source="purchase",
+        data={
+            "purchase_id": str(uuid.uuid4()),
+            "user_id": user_id,
+            "coins": coins,
+            "amount_minor": 99,
+            "currency": "USD",
+            "country": "US",
+        },
+    )
     return key.encode(), json.dumps(envelope_to_dict(envelope)).encode(), envelope.event_id
 
 
@@ -86,13 +106,15 @@ def send(kafka, messages: list[tuple[bytes, bytes]], topic=PURCHASE_COMPLETED.to
 
 def balance(svc, user_id: str) -> int | None:
     with svc.engine.connect() as conn:
-        return conn.execute(sa.text("SELECT balance_coins - debt_coins FROM wallets WHERE user_id = :u"),
-                            {"u": user_id}).scalar()
+        return conn.execute(
+            sa.text("SELECT balance_coins - debt_coins FROM wallets WHERE user_id = :u"), {"u": user_id}
+        ).scalar()
 
 
 def dead_letters(kafka, topic=PURCHASE_COMPLETED.topic, expected=1) -> list:
-    consumer = KafkaConsumer(**client_options(kafka), auto_offset_reset="earliest",
-                             enable_auto_commit=False, consumer_timeout_ms=15_000)
+    consumer = KafkaConsumer(
+        **client_options(kafka), auto_offset_reset="earliest", enable_auto_commit=False, consumer_timeout_ms=15_000
+    )
     consumer.assign([TopicPartition(kafka.topic(topic) + ".dlq", 0)])
     found = []
     for record in consumer:
@@ -103,16 +125,30 @@ def dead_letters(kafka, topic=PURCHASE_COMPLETED.topic, expected=1) -> list:
     return found
 
 
-def test_the_relay_publishes_the_outbox_and_the_consumer_credits_the_wallet(make_service, gifting, kafka,
-                                                                             run_consumer, auth):
+def test_the_relay_publishes_the_outbox_and_the_consumer_credits_the_wallet(
+    make_service, gifting, kafka, run_consumer, auth
+):
     purchase_svc, client = make_service("purchase")
     for _ in range(3):
-        client.post("/v1/purchases", headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}), json={
-            "user_id": "viewer", "country": "US", "birth_date": "1990-01-01", "package_id": "coins_350",
-            "payment": {"method": "card", "token": "tok_visa"}})
+        client.post(
+            "/v1/purchases",
+            headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}),
+            json={
+                "user_id": "viewer",
+                "country": "US",
+                "birth_date": "1990-01-01",
+                "package_id": "coins_350",
+                "payment": {"method": "card", "token": "tok_visa"},
+            },
+        )
     producer = make_producer(kafka, client_id="test-relay")
-    relay = OutboxRelay(engine=purchase_svc.engine, table=purchase_tables["outbox"], producer=producer,
-                        topic_name=kafka.topic, service="purchase")
+    relay = OutboxRelay(
+        engine=purchase_svc.engine,
+        table=purchase_tables["outbox"],
+        producer=producer,
+        topic_name=kafka.topic,
+        service="purchase",
+    )
     assert relay.publish(relay.fetch_batch()) == 3
     assert relay.fetch_batch() == []  # marked published only after the broker acknowledged
     producer.close()
@@ -125,11 +161,24 @@ def test_the_relay_publishes_the_outbox_and_the_consumer_credits_the_wallet(make
 def test_the_relay_marks_only_the_acknowledged_prefix_published(make_service, kafka, auth, backend):
     purchase_svc, client = make_service("purchase", backend=backend)
     for _ in range(5):
-        client.post("/v1/purchases", headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}), json={
-            "user_id": "viewer", "country": "US", "birth_date": "1990-01-01", "package_id": "coins_350",
-            "payment": {"method": "card", "token": "tok_visa"}})
-    relay = OutboxRelay(engine=purchase_svc.engine, table=purchase_tables["outbox"], producer=AcksTheFirst(3),
-                        topic_name=kafka.topic, service="purchase")
+        client.post(
+            "/v1/purchases",
+            headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}),
+            json={
+                "user_id": "viewer",
+                "country": "US",
+                "birth_date": "1990-01-01",
+                "package_id": "coins_350",
+                "payment": {"method": "card", "token": "tok_visa"},
+            },
+        )
+    relay = OutboxRelay(
+        engine=purchase_svc.engine,
+        table=purchase_tables["outbox"],
+        producer=AcksTheFirst(3),
+        topic_name=kafka.topic,
+        service="purchase",
+    )
     batch = relay.fetch_batch()
     assert relay.publish(batch) == 3
     assert [row.id for row in relay.fetch_batch()] == [row.id for row in batch[3:]]  # the rest: sent again
@@ -140,8 +189,13 @@ def test_the_relay_marks_only_the_acknowledged_prefix_published(make_service, ka
 
 def test_the_relay_keeps_one_connection_and_opens_another_when_it_is_lost(make_service, kafka):
     purchase_svc, _ = make_service("purchase")
-    relay = OutboxRelay(engine=purchase_svc.engine, table=purchase_tables["outbox"], producer=None,
-                        topic_name=kafka.topic, service="purchase")
+    relay = OutboxRelay(
+        engine=purchase_svc.engine,
+        table=purchase_tables["outbox"],
+        producer=None,
+        topic_name=kafka.topic,
+        service="purchase",
+    )
     backend = lambda: relay._conn.connection.driver_connection.info.backend_pid  # noqa: E731
     assert relay.fetch_batch() == []
     first = backend()
@@ -182,6 +236,7 @@ def test_poison_messages_are_dead_lettered_and_the_partition_moves_on(gifting, k
 def test_an_event_that_breaks_a_rule_is_dead_lettered_with_the_reason(gifting, kafka, run_consumer):
     def refuse(conn, envelope, data):
         raise PermanentMessageError("wallet closed")
+
     key, value, _ = purchase_event("viewer", 70)
     send(kafka, [(key, value)])
     run_consumer(gifting, handlers={PURCHASE_COMPLETED.topic: refuse}, group="refusing")
@@ -201,6 +256,7 @@ def test_a_database_outage_is_retried_not_dead_lettered(gifting, kafka, run_cons
             failures["left"] -= 1
             raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
         real(conn, envelope, data)
+
     key, value, _ = purchase_event("viewer", 700)
     send(kafka, [(key, value)])
     run_consumer(gifting, handlers={PURCHASE_COMPLETED.topic: flaky}, group="flaky")
@@ -220,10 +276,21 @@ def payout(make_service):
 
 
 def gift_event(creator_id: str, diamonds: int, gift_tx_id: str | None = None) -> tuple[bytes, bytes, str]:
-    envelope, key = new_event(GIFT_SENT, source="gifting", data={
-        "gift_tx_id": gift_tx_id or str(uuid.uuid4()), "sender_id": "viewer", "creator_id": creator_id,
-        "gift_id": "rose", "quantity": 1, "coins": diamonds, "diamonds": diamonds, "stream_id": None,
-        "sent_at": utcnow()})
+    envelope, key = new_event(
+        GIFT_SENT,
+        source="gifting",
+        data={
+            "gift_tx_id": gift_tx_id or str(uuid.uuid4()),
+            "sender_id": "viewer",
+            "creator_id": creator_id,
+            "gift_id": "rose",
+            "quantity": 1,
+            "coins": diamonds,
+            "diamonds": diamonds,
+            "stream_id": None,
+            "sent_at": utcnow(),
+        },
+    )
     return key.encode(), json.dumps(envelope_to_dict(envelope)).encode(), envelope.event_id
 
 
@@ -240,8 +307,11 @@ def test_a_batch_of_gift_events_is_credited_set_wise_once_each(payout, kafka, ru
     repeated_key, repeated, _ = events[3]
     republished_gift = gift_event("creator-0", 40)  # the same gift under a second event id
     same_gift_again = gift_event("creator-0", 40, gift_tx_id=json.loads(republished_gift[1])["data"]["gift_tx_id"])
-    send(kafka, [(k, v) for k, v, _ in events] + [(repeated_key, repeated)] * 3
-         + [republished_gift[:2], same_gift_again[:2]], topic=GIFT_SENT.topic)
+    send(
+        kafka,
+        [(k, v) for k, v, _ in events] + [(repeated_key, repeated)] * 3 + [republished_gift[:2], same_gift_again[:2]],
+        topic=GIFT_SENT.topic,
+    )
     inbox = run_consumer(payout, handlers=payout_handlers(payout), group="payout-set")
     expected: dict[str, int] = {}
     for i in range(200):
@@ -255,7 +325,8 @@ def test_a_batch_of_gift_events_is_credited_set_wise_once_each(payout, kafka, ru
 
 
 def test_a_set_wise_batch_with_a_bad_event_is_applied_one_by_one_and_only_that_event_dead_lettered(
-        payout, kafka, run_consumer):
+    payout, kafka, run_consumer
+):
     real = payout_handlers(payout)[GIFT_SENT.topic]
 
     def one(conn, envelope, data):
@@ -267,8 +338,12 @@ def test_a_set_wise_batch_with_a_bad_event_is_applied_one_by_one_and_only_that_e
         if any(data["creator_id"] == "banned" for _, data in events):
             raise PermanentMessageError("a creator in this batch is banned")
         real.many(conn, events)
-    events = [gift_event("fine", 10) for _ in range(5)] + [gift_event("banned", 99)] + \
+
+    events = (
         [gift_event("fine", 10) for _ in range(5)]
+        + [gift_event("banned", 99)]
+        + [gift_event("fine", 10) for _ in range(5)]
+    )
     send(kafka, [(k, v) for k, v, _ in events], topic=GIFT_SENT.topic)
     run_consumer(payout, handlers={GIFT_SENT.topic: Apply(one=one, many=many)}, group="payout-banned")
     wait_until(lambda: credited(payout) == {"fine": 100}, message="the good events around the bad one")

@@ -1,5 +1,6 @@
 """Each service's migrations are one line of history (a single head, whatever branches they were
 written on), and a fresh database migrated to it has the schema the ORM declares."""
+
 from __future__ import annotations
 
 from importlib import import_module
@@ -27,8 +28,9 @@ def test_one_head_per_service_and_the_migrated_schema_is_what_the_orm_declares(s
     engine = make_engine(url, pool_size=1)
     try:
         with engine.connect() as conn:
-            differences = compare_metadata(MigrationContext.configure(conn),
-                                           import_module(f"services.{service}.adapters.orm").metadata)
+            differences = compare_metadata(
+                MigrationContext.configure(conn), import_module(f"services.{service}.adapters.orm").metadata
+            )
     finally:
         engine.dispose()
     assert differences == []

@@ -1,4 +1,5 @@
 """Telemetry against real infrastructure: a web pod with its broker away, a relay's probes, consumer lag."""
+
 from __future__ import annotations
 
 import threading
@@ -9,8 +10,8 @@ from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 
 from services.gifting.domain.commands import CreditPurchase
 from services.gifting.service_layer import handlers
-from shared.health import ProcessHealth
 from shared import metrics
+from shared.health import ProcessHealth
 from shared.kafka import RebuildingProducer, client_options, make_producer
 from shared.kafka_admin import consumer_lag
 from shared.lag import LagMonitor
@@ -40,8 +41,11 @@ def test_with_the_broker_away_a_web_pod_stays_ready_keeps_accepting_gifts_and_sa
     svc, client = make_service("gifting")  # its KAFKA_BOOTSTRAP_SERVERS is a closed port
     handlers.credit_purchase(CreditPurchase(purchase_id=str(uuid.uuid4()), user_id="ann", coins=100), uow=svc.uow())
     for _ in range(3):
-        sent = client.post("/v1/gifts", json={"sender_id": "ann", "creator_id": "cat", "gift_id": "rose"},
-                           headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}))
+        sent = client.post(
+            "/v1/gifts",
+            json={"sender_id": "ann", "creator_id": "cat", "gift_id": "rose"},
+            headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}),
+        )
         assert sent.status_code == 201
     ready = client.get("/health/ready")
     assert ready.status_code == 200
@@ -59,6 +63,7 @@ def test_a_web_pod_without_its_database_is_not_ready(make_service):
     from services.gifting.bootstrap import bootstrap
     from services.gifting.entrypoints.wsgi import create_app
     from shared.db import make_engine
+
     svc, _ = make_service("gifting")
     engine = make_engine("postgresql://postgres@127.0.0.1:1/gone")  # nothing listens there
     client = create_app(bootstrap(svc.settings, engine=engine)).test_client()
@@ -70,19 +75,32 @@ def test_a_web_pod_without_its_database_is_not_ready(make_service):
 def test_a_relay_that_cannot_reach_its_broker_is_live_but_not_ready(make_service, auth):
     svc, client = make_service("gifting")
     handlers.credit_purchase(CreditPurchase(purchase_id=str(uuid.uuid4()), user_id="bo", coins=10), uow=svc.uow())
-    assert client.post("/v1/gifts", json={"sender_id": "bo", "creator_id": "cat", "gift_id": "rose"},
-                       headers=auth(**{"Idempotency-Key": str(uuid.uuid4())})).status_code == 201
+    assert (
+        client.post(
+            "/v1/gifts",
+            json={"sender_id": "bo", "creator_id": "cat", "gift_id": "rose"},
+            headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}),
+        ).status_code
+        == 201
+    )
     health, stop = ProcessHealth(stall_after_s=60), threading.Event()
-    relay = OutboxRelay(engine=svc.engine, table=svc.tables["outbox"], service="gifting", health=health,
-                        producer=RebuildingProducer(KafkaSettings("127.0.0.1:1"), client_id="t"),
-                        topic_name=lambda t: t)
+    relay = OutboxRelay(
+        engine=svc.engine,
+        table=svc.tables["outbox"],
+        service="gifting",
+        health=health,
+        producer=RebuildingProducer(KafkaSettings("127.0.0.1:1"), client_id="t"),
+        topic_name=lambda t: t,
+    )
     thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
     thread.start()
     try:
         wait_until(lambda: not health.ready().ok, timeout=60, message="the relay to report itself not ready")
         verdict = health.ready()
-        assert verdict.body["checks"]["loop"].startswith("failing") or \
-            verdict.body["checks"].get("broker") == "sends not acknowledged"
+        assert (
+            verdict.body["checks"]["loop"].startswith("failing")
+            or verdict.body["checks"].get("broker") == "sends not acknowledged"
+        )
         assert health.live().ok
     finally:
         stop.set()
@@ -117,5 +135,6 @@ def own_principal(broker, admin: KafkaSettings, service: str, group: str) -> Kaf
     """`service`'s settings, held (on a broker with ACLs) to its grants on these topics and `group`."""
     if broker.secured:
         from coinsctl.kafka_acls import apply_acls, service_acls
+
         apply_acls(admin, service_acls(service, topic_prefix=admin.topic_prefix, group=group))
     return broker.settings(service, topic_prefix=admin.topic_prefix)

@@ -1,20 +1,31 @@
 """An OpenAPI-driven fuzz run (schemathesis) against each service on PostgreSQL: no 500, every
 response conforms to the published document, and invalid input is refused with a 4xx."""
+
 from __future__ import annotations
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import (content_type_conformance, negative_data_rejection, not_a_server_error,
-                                 response_schema_conformance, status_code_conformance)
+from schemathesis.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation import GenerationMode
 
 from tests.integration.conftest import build_service
 
 pytestmark = pytest.mark.integration
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          negative_data_rejection]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
 
 
 def caller_for(path: str) -> str:
@@ -33,9 +44,15 @@ def valid_once_sent(case, operation) -> bool:
         return False
     declared = {p["name"] for p in operation.definition.raw.get("parameters", []) if p.get("in") == "query"}
     extra_sent = any(value != [] for name, value in (case.query or {}).items() if name not in declared)
-    return all(m.parameter_location is ParameterLocation.HEADER or (
-        m.parameter_location is ParameterLocation.QUERY and m.keywords == ("additionalProperties",)
-        and not extra_sent) for m in mutations)
+    return all(
+        m.parameter_location is ParameterLocation.HEADER
+        or (
+            m.parameter_location is ParameterLocation.QUERY
+            and m.keywords == ("additionalProperties",)
+            and not extra_sent
+        )
+        for m in mutations
+    )
 
 
 @pytest.mark.parametrize("service", ["purchase", "gifting", "payout"])
@@ -49,6 +66,7 @@ def test_every_operation_survives_generated_and_mutated_requests(service, postgr
         statuses: list[int] = []
         for operation in operations:
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
                 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
                 @given(case=operation.as_strategy(generation_mode=mode))
                 def run(case):
@@ -56,6 +74,7 @@ def test_every_operation_survives_generated_and_mutated_requests(service, postgr
                     valid_as_sent = mode is GenerationMode.NEGATIVE and valid_once_sent(case, operation)
                     checks = [c for c in CHECKS if not (valid_as_sent and c is negative_data_rejection)]
                     statuses.append(case.call_and_validate(headers=headers, checks=checks).status_code)
+
                 run()
         assert len(statuses) >= 10 * len(operations)
         assert {s for s in statuses if s >= 400} and {s for s in statuses if s < 300}, sorted(set(statuses))

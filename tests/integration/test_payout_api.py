@@ -1,4 +1,5 @@
 """Creators and withdrawals on PostgreSQL: registration, earnings, the rules, payouts that fail."""
+
 from __future__ import annotations
 
 import uuid
@@ -26,21 +27,37 @@ def payout(make_service):
     return make_service("payout")
 
 
-def register(client, auth, creator_id="creator", method="bank", account="DE89370400440532013000",
-             birth_date="1990-01-01"):
-    return client.post("/v1/creators", headers=auth(), json={
-        "creator_id": creator_id, "country": "US", "birth_date": birth_date,
-        "payout_method": {"type": method, "account": account}})
+def register(
+    client, auth, creator_id="creator", method="bank", account="DE89370400440532013000", birth_date="1990-01-01"
+):
+    return client.post(
+        "/v1/creators",
+        headers=auth(),
+        json={
+            "creator_id": creator_id,
+            "country": "US",
+            "birth_date": birth_date,
+            "payout_method": {"type": method, "account": account},
+        },
+    )
 
 
 def earn(svc, creator_id: str, diamonds: int) -> None:
-    handlers.credit_earnings(CreditEarnings(gift_tx_id=str(uuid.uuid4()), creator_id=creator_id, sender_id="viewer",
-                                            diamonds=diamonds, sent_at=utcnow()), uow=svc.uow(), rules=svc.settings.rules)
+    handlers.credit_earnings(
+        CreditEarnings(
+            gift_tx_id=str(uuid.uuid4()), creator_id=creator_id, sender_id="viewer", diamonds=diamonds, sent_at=utcnow()
+        ),
+        uow=svc.uow(),
+        rules=svc.settings.rules,
+    )
 
 
 def withdraw(client, auth, amount_minor, creator_id="creator"):
-    return client.post("/v1/withdrawals", json={"creator_id": creator_id, "amount_minor": amount_minor},
-                       headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}))
+    return client.post(
+        "/v1/withdrawals",
+        json={"creator_id": creator_id, "amount_minor": amount_minor},
+        headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}),
+    )
 
 
 def earnings(client, auth, creator_id="creator") -> dict:
@@ -56,7 +73,12 @@ def test_a_creator_earns_withdraws_100_dollars_and_is_paid(payout, auth):
     assert response.status_code == 201
     body = response.get_json()
     assert (body["status"], body["diamonds"], body["gross_minor"], body["fee_minor"], body["net_minor"]) == (
-        "pending", 20_000, 10_000, 0, 10_000)
+        "pending",
+        20_000,
+        10_000,
+        0,
+        10_000,
+    )
     assert earnings(client, auth)["available"] == 10_000
     assert run_once(svc) == 1
     done = client.get(f"/v1/withdrawals/{body['withdrawal_id']}", headers=auth()).get_json()
@@ -95,8 +117,11 @@ def test_withdrawal_rules_in_order_404_422_409(payout, auth):
     earn(svc, "poor", 19_999)
     assert withdraw(client, auth, 10_000, creator_id="poor").status_code == 409
     for bad in [{"amount_minor": 100.5}, {"amount_minor": "10000"}, {"amount_minor": None}, {"creator_id": ""}]:
-        response = client.post("/v1/withdrawals", json={"creator_id": "creator", "amount_minor": 10_000, **bad},
-                               headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}))
+        response = client.post(
+            "/v1/withdrawals",
+            json={"creator_id": "creator", "amount_minor": 10_000, **bad},
+            headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}),
+        )
         assert response.status_code == 422, bad
     assert rows(svc, "withdrawals") == 1
 
@@ -134,15 +159,21 @@ def test_registering_again_cannot_redirect_payouts_the_change_is_its_own_recorde
     assert register(client, auth).status_code == 201
     redirected = register(client, auth, method="paypal", account="thief@example.com")
     assert redirected.status_code == 409 and "payout-method" in redirected.get_json()["detail"]
-    change = client.put("/v1/creators/creator/payout-method", headers=auth(**{"Idempotency-Key": "k1"}),
-                        json={"payout_method": {"type": "paypal", "account": "me@example.com"}})
+    change = client.put(
+        "/v1/creators/creator/payout-method",
+        headers=auth(**{"Idempotency-Key": "k1"}),
+        json={"payout_method": {"type": "paypal", "account": "me@example.com"}},
+    )
     assert change.status_code == 200, change.get_json()
     body = change.get_json()
     assert body["previous"]["type"] == "bank" and body["payout_method"]["type"] == "paypal"
     assert body["changed_by"] == "gateway" and body["changed_at"]
     assert "me@example.com" not in change.get_data(as_text=True)  # accounts are masked
-    replay = client.put("/v1/creators/creator/payout-method", headers=auth(**{"Idempotency-Key": "k1"}),
-                        json={"payout_method": {"type": "paypal", "account": "me@example.com"}})
+    replay = client.put(
+        "/v1/creators/creator/payout-method",
+        headers=auth(**{"Idempotency-Key": "k1"}),
+        json={"payout_method": {"type": "paypal", "account": "me@example.com"}},
+    )
     assert replay.headers["Idempotent-Replayed"] == "true" and rows(svc, "payout_method_changes") == 1
     history = client.get("/v1/creators/creator/payout-method-changes", headers=auth()).get_json()["changes"]
     assert [c["change_id"] for c in history] == [body["change_id"]]
@@ -150,44 +181,76 @@ def test_registering_again_cannot_redirect_payouts_the_change_is_its_own_recorde
     assert withdraw(client, auth, 10_000).get_json()["status"] == "pending"
     with svc.engine.connect() as conn:
         import sqlalchemy as sa
+
         assert conn.execute(sa.text("SELECT payout_method FROM withdrawals")).scalar() == "paypal"
-    assert client.put("/v1/creators/nobody/payout-method", headers=auth(**{"Idempotency-Key": "k2"}),
-                      json={"payout_method": {"type": "bank", "account": "DE89370400440532013000"}}
-                      ).status_code == 404
-    assert client.put("/v1/creators/creator/payout-method", headers=auth("app", **{"Idempotency-Key": "k3"}),
-                      json={"payout_method": {"type": "bank", "account": "DE89370400440532013000"}}
-                      ).status_code == 403
+    assert (
+        client.put(
+            "/v1/creators/nobody/payout-method",
+            headers=auth(**{"Idempotency-Key": "k2"}),
+            json={"payout_method": {"type": "bank", "account": "DE89370400440532013000"}},
+        ).status_code
+        == 404
+    )
+    assert (
+        client.put(
+            "/v1/creators/creator/payout-method",
+            headers=auth("app", **{"Idempotency-Key": "k3"}),
+            json={"payout_method": {"type": "bank", "account": "DE89370400440532013000"}},
+        ).status_code
+        == 403
+    )
 
 
 def test_the_openapi_document_says_which_posts_require_an_idempotency_key(payout, auth):
     svc, client = payout
     paths = client.get("/openapi.json").get_json()["paths"]
-    required = {path: next(p["required"] for p in paths[path]["post"]["parameters"] if p["name"] == "Idempotency-Key")
-                for path in ("/v1/creators", "/v1/withdrawals")}
+    required = {
+        path: next(p["required"] for p in paths[path]["post"]["parameters"] if p["name"] == "Idempotency-Key")
+        for path in ("/v1/creators", "/v1/withdrawals")
+    }
     assert required == {"/v1/creators": False, "/v1/withdrawals": True}
-    registered = client.post("/v1/creators", headers=auth(), json={  # no key: as documented, accepted
-        "creator_id": "keyless", "country": "US", "birth_date": "1990-01-01",
-        "payout_method": {"type": "paypal", "account": "keyless@example.com"}})
+    registered = client.post(
+        "/v1/creators",
+        headers=auth(),
+        json={  # no key: as documented, accepted
+            "creator_id": "keyless",
+            "country": "US",
+            "birth_date": "1990-01-01",
+            "payout_method": {"type": "paypal", "account": "keyless@example.com"},
+        },
+    )
     assert registered.status_code == 201
 
 
 def test_an_empty_idempotency_key_is_refused_even_where_a_key_is_optional(payout, auth):
     svc, client = payout
-    sent = client.post("/v1/creators", headers=auth(**{"Idempotency-Key": ""}), json={
-        "creator_id": "empty-key", "country": "US", "birth_date": "1990-01-01",
-        "payout_method": {"type": "paypal", "account": "empty@example.com"}})
+    sent = client.post(
+        "/v1/creators",
+        headers=auth(**{"Idempotency-Key": ""}),
+        json={
+            "creator_id": "empty-key",
+            "country": "US",
+            "birth_date": "1990-01-01",
+            "payout_method": {"type": "paypal", "account": "empty@example.com"},
+        },
+    )
     assert sent.status_code == 400 and sent.get_json()["type"].endswith("idempotency-key-invalid")
     assert "Idempotency-Key" in sent.get_json()["errors"]
 
 
-def test_a_withdrawal_the_processor_keeps_failing_is_failed_after_its_attempts_and_blocks_no_other(make_service,
-                                                                                                    auth):
+def test_a_withdrawal_the_processor_keeps_failing_is_failed_after_its_attempts_and_blocks_no_other(make_service, auth):
     from tests.support.processors import FakePayoutProcessor
     from tests.support.waiting import wait_until
+
     processor = FakePayoutProcessor()
-    svc, client = make_service("payout", processor=processor, PAYOUT_MAX_ATTEMPTS="2",
-                               PAYOUT_WORKER_LEASE_SECONDS="1", PAYOUT_PROCESSOR_TIMEOUT_MS="100",
-                               PAYOUT_PROCESSOR_ATTEMPTS="1")
+    svc, client = make_service(
+        "payout",
+        processor=processor,
+        PAYOUT_MAX_ATTEMPTS="2",
+        PAYOUT_WORKER_LEASE_SECONDS="1",
+        PAYOUT_PROCESSOR_TIMEOUT_MS="100",
+        PAYOUT_PROCESSOR_ATTEMPTS="1",
+    )
     register(client, auth, creator_id="stuck", account="ERROR-0001")  # the processor answers 5xx forever
     register(client, auth, creator_id="fine")
     for creator in ("stuck", "fine"):
@@ -197,6 +260,7 @@ def test_a_withdrawal_the_processor_keeps_failing_is_failed_after_its_attempts_a
 
     def status(withdrawal) -> str:
         return client.get(f"/v1/withdrawals/{withdrawal['withdrawal_id']}", headers=auth()).get_json()["status"]
+
     run_once(svc)
     assert (status(stuck), status(fine)) == ("processing", "completed")
     wait_until(lambda: run_once(svc) >= 0 and status(stuck) == "failed", timeout=20, message="stuck to fail")
@@ -207,9 +271,16 @@ def test_a_withdrawal_the_processor_keeps_failing_is_failed_after_its_attempts_a
 
 def test_a_creator_in_a_blocked_country_can_neither_register_nor_be_paid(payout, auth):
     _, client = payout
-    refused = client.post("/v1/creators", headers=auth(), json={
-        "creator_id": "kp-creator", "country": "KP", "birth_date": "1990-01-01",
-        "payout_method": {"type": "bank", "account": "DE89370400440532013000"}})
+    refused = client.post(
+        "/v1/creators",
+        headers=auth(),
+        json={
+            "creator_id": "kp-creator",
+            "country": "KP",
+            "birth_date": "1990-01-01",
+            "payout_method": {"type": "bank", "account": "DE89370400440532013000"},
+        },
+    )
     assert refused.status_code == 403 and "country" in refused.get_json()["errors"]
     assert withdraw(client, auth, 10_000, creator_id="kp-creator").status_code == 404
 

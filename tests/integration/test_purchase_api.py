@@ -1,4 +1,5 @@
 """Buying coins through the purchase API on PostgreSQL: prices, rules, idempotency, chargebacks, bad input."""
+
 from __future__ import annotations
 
 import threading
@@ -7,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.support.processors import FakeCardProcessor
 from tests.integration.conftest import outbox_events, rows
+from tests.support.processors import FakeCardProcessor
 
 pytestmark = pytest.mark.integration
 
@@ -20,8 +21,13 @@ def auth(auth_for):
 
 
 def order(**overrides) -> dict:
-    body = {"user_id": "viewer-1", "country": "US", "birth_date": "1990-05-01", "package_id": "coins_700",
-            "payment": {"method": "card", "token": "tok_visa"}}
+    body = {
+        "user_id": "viewer-1",
+        "country": "US",
+        "birth_date": "1990-05-01",
+        "package_id": "coins_700",
+        "payment": {"method": "card", "token": "tok_visa"},
+    }
     body.update(overrides)
     return body
 
@@ -46,8 +52,11 @@ def test_a_viewer_buys_700_coins_and_the_wallet_event_is_in_the_outbox(purchase,
     response = client.post("/v1/purchases", json=order(), headers=auth(**key()))
     assert response.status_code == 201
     body = response.get_json()
-    assert (body["coins"], body["status"], body["price"]) == (700, "completed", {"amount_minor": 999,
-                                                                                   "currency": "USD"})
+    assert (body["coins"], body["status"], body["price"]) == (
+        700,
+        "completed",
+        {"amount_minor": 999, "currency": "USD"},
+    )
     [event] = outbox_events(svc)
     assert event["type"] == "purchase.completed" and event["data"]["coins"] == 700
     assert event["data"]["user_id"] == "viewer-1"
@@ -66,30 +75,34 @@ def test_prices_per_country_with_jpy_in_whole_yen(purchase, auth):
 
 def test_a_declined_card_is_402_and_moves_no_coins(purchase, auth):
     svc, client = purchase
-    response = client.post("/v1/purchases", json=order(payment={"method": "card", "token": "tok_declined"}),
-                           headers=auth(**key()))
+    response = client.post(
+        "/v1/purchases", json=order(payment={"method": "card", "token": "tok_declined"}), headers=auth(**key())
+    )
     assert response.status_code == 402
     assert response.content_type == "application/problem+json"
     assert outbox_events(svc) == []
 
 
-@pytest.mark.parametrize("overrides,status,field", [
-    ({"country": "KP"}, 403, "country"),
-    ({"birth_date": "2015-01-01"}, 403, "birth_date"),
-    ({"country": "KR", "birth_date": "2008-01-01"}, 403, "birth_date"),
-    ({"package_id": "coins_71"}, 422, "package_id"),
-    ({"coins": 29, "package_id": None}, 422, "coins"),
-    ({"coins": 70.0, "package_id": None}, 422, "coins"),
-    ({"coins": "70", "package_id": None}, 422, "coins"),
-    ({"coins": True, "package_id": None}, 422, "coins"),
-    ({"coins": 100}, 422, "coins"),
-    ({"birth_date": "yesterday"}, 422, "birth_date"),
-    ({"user_id": ""}, 422, "user_id"),
-    ({"user_id": "a\u0000b"}, 422, "user_id"),
-    ({"payment": {"method": "cash", "token": "tok_visa"}}, 422, "payment.method"),
-    ({"payment": {"method": "card"}}, 422, "payment.token"),
-    ({"surprise": 1}, 422, "surprise"),
-])
+@pytest.mark.parametrize(
+    "overrides,status,field",
+    [
+        ({"country": "KP"}, 403, "country"),
+        ({"birth_date": "2015-01-01"}, 403, "birth_date"),
+        ({"country": "KR", "birth_date": "2008-01-01"}, 403, "birth_date"),
+        ({"package_id": "coins_71"}, 422, "package_id"),
+        ({"coins": 29, "package_id": None}, 422, "coins"),
+        ({"coins": 70.0, "package_id": None}, 422, "coins"),
+        ({"coins": "70", "package_id": None}, 422, "coins"),
+        ({"coins": True, "package_id": None}, 422, "coins"),
+        ({"coins": 100}, 422, "coins"),
+        ({"birth_date": "yesterday"}, 422, "birth_date"),
+        ({"user_id": ""}, 422, "user_id"),
+        ({"user_id": "a\u0000b"}, 422, "user_id"),
+        ({"payment": {"method": "cash", "token": "tok_visa"}}, 422, "payment.method"),
+        ({"payment": {"method": "card"}}, 422, "payment.token"),
+        ({"surprise": 1}, 422, "surprise"),
+    ],
+)
 def test_bad_orders_are_refused_naming_the_field_and_write_nothing(purchase, auth, overrides, status, field):
     svc, client = purchase
     body = {k: v for k, v in order(**overrides).items() if v is not None}
@@ -158,8 +171,9 @@ def test_the_same_key_while_the_first_is_in_flight_is_409(make_service, auth):
 def test_the_24_hour_cap_holds_when_purchases_race(make_service, auth):
     svc, client = make_service("purchase", PURCHASE_DAILY_CAP_COINS="10000")
     with ThreadPoolExecutor(8) as pool:
-        responses = list(pool.map(lambda _: client.post("/v1/purchases", json=custom_order(3000),
-                                                        headers=auth(**key())), range(8)))
+        responses = list(
+            pool.map(lambda _: client.post("/v1/purchases", json=custom_order(3000), headers=auth(**key())), range(8))
+        )
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] * 3 + [422] * 5
     assert sum(e["data"]["coins"] for e in outbox_events(svc)) == 9000
@@ -200,8 +214,10 @@ def test_calls_without_a_valid_token_are_401_and_open_endpoints_are_open(purchas
 
 def test_a_users_purchases_page_newest_first(purchase, auth):
     _, client = purchase
-    bought = [client.post("/v1/purchases", json=order(package_id=p), headers=auth(**key())).get_json()["purchase_id"]
-              for p in ("coins_70", "coins_350", "coins_700")]
+    bought = [
+        client.post("/v1/purchases", json=order(package_id=p), headers=auth(**key())).get_json()["purchase_id"]
+        for p in ("coins_70", "coins_350", "coins_700")
+    ]
     first = client.get("/v1/users/viewer-1/purchases?limit=2", headers=auth()).get_json()
     assert [p["purchase_id"] for p in first["purchases"]] == bought[:0:-1]
     rest = client.get(f"/v1/users/viewer-1/purchases?limit=2&cursor={first['next_cursor']}", headers=auth()).get_json()
@@ -240,10 +256,12 @@ def test_the_reconciler_completes_a_purchase_whose_charge_was_taken_but_never_an
     from datetime import timedelta
 
     from services.purchase.service_layer.reconcile import reconcile_purchases
+
     processor = FakeCardProcessor()
     svc, client = make_service("purchase", processor=processor)
-    taken = client.post("/v1/purchases", json=order(payment={"method": "card", "token": "tok_timeout"}),
-                        headers=auth(**key()))
+    taken = client.post(
+        "/v1/purchases", json=order(payment={"method": "card", "token": "tok_timeout"}), headers=auth(**key())
+    )
     assert taken.status_code == 503 and len(processor.charges) == 1  # the card is charged, the buyer told nothing
     [payment_id] = processor.charges
     assert reconcile_purchases(uow=svc.uow(), processor=processor, older_than=timedelta(hours=1)) == 0  # too recent
@@ -258,6 +276,7 @@ def test_the_reconciler_declines_a_purchase_the_processor_never_charged(make_ser
     from datetime import timedelta
 
     from services.purchase.service_layer.reconcile import reconcile_purchases
+
     processor = FakeCardProcessor()
     svc, client = make_service("purchase", processor=processor)
     client.post("/v1/purchases", json=order(payment={"method": "card", "token": "tok_error"}), headers=auth(**key()))
@@ -273,6 +292,7 @@ def test_an_attempt_that_lost_its_key_to_a_takeover_can_neither_make_nor_answer(
 
     from shared.clock import utcnow
     from shared.idempotency import Answer, ClaimLost, KeyedRequest, KeyStore
+
     svc, _ = make_service("purchase")
     table = svc.tables["idempotency_keys"]
     store, request = KeyStore(table, 60), KeyedRequest("gateway", "k", "hash")

@@ -1,5 +1,6 @@
 """Retention on PostgreSQL and SQLite: what is past its window goes, nothing unpublished or recent
 does, and the auditor's per-topic counts read the same before and after."""
+
 from __future__ import annotations
 
 import uuid
@@ -35,8 +36,14 @@ def gifting(request, make_service):
 def send_gifts(svc, client, auth, n: int) -> None:
     handlers.credit_purchase(CreditPurchase(purchase_id=str(uuid.uuid4()), user_id="ann", coins=n), uow=svc.uow())
     for _ in range(n):
-        assert client.post("/v1/gifts", json={"sender_id": "ann", "creator_id": "cat", "gift_id": "rose"},
-                           headers=auth(**{"Idempotency-Key": str(uuid.uuid4())})).status_code == 201
+        assert (
+            client.post(
+                "/v1/gifts",
+                json={"sender_id": "ann", "creator_id": "cat", "gift_id": "rose"},
+                headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}),
+            ).status_code
+            == 201
+        )
 
 
 def age(svc, sql: str, **params) -> None:
@@ -46,9 +53,17 @@ def age(svc, sql: str, **params) -> None:
 
 def add_inbox(svc, *, processed_days_ago: float, topic="purchase.completed.v1") -> None:
     with svc.engine.begin() as conn:
-        conn.execute(svc.tables["inbox"].insert(), {
-            "consumer": "gifting-consumer", "event_id": str(uuid.uuid4()), "topic": topic, "partition": 0,
-            "offset": 0, "processed_at": utcnow() - processed_days_ago * DAY})
+        conn.execute(
+            svc.tables["inbox"].insert(),
+            {
+                "consumer": "gifting-consumer",
+                "event_id": str(uuid.uuid4()),
+                "topic": topic,
+                "partition": 0,
+                "offset": 0,
+                "processed_at": utcnow() - processed_days_ago * DAY,
+            },
+        )
 
 
 def counts(svc) -> dict:
@@ -68,10 +83,18 @@ def test_a_prune_removes_only_what_is_past_its_window_and_the_counts_stay(giftin
     age(svc, "UPDATE outbox SET created_at = :t WHERE id IN (:a, :b)", t=old, a=ids[3], b=ids[4])
     for days in (20, 20, 20, 1):
         add_inbox(svc, processed_days_ago=days)
-    age(svc, "UPDATE idempotency_keys SET created_at = :t, lease_until = :t "
-             "WHERE key IN (SELECT key FROM idempotency_keys ORDER BY key LIMIT 3)", t=utcnow() - 4 * DAY)
-    age(svc, "UPDATE idempotency_keys SET state = 'in_flight', lease_until = :later "
-             "WHERE key = (SELECT min(key) FROM idempotency_keys)", later=utcnow() + DAY)  # a live claim stays
+    age(
+        svc,
+        "UPDATE idempotency_keys SET created_at = :t, lease_until = :t "
+        "WHERE key IN (SELECT key FROM idempotency_keys ORDER BY key LIMIT 3)",
+        t=utcnow() - 4 * DAY,
+    )
+    age(
+        svc,
+        "UPDATE idempotency_keys SET state = 'in_flight', lease_until = :later "
+        "WHERE key = (SELECT min(key) FROM idempotency_keys)",
+        later=utcnow() + DAY,
+    )  # a live claim stays
     before = counts(svc)
 
     pruned = prune(svc.engine, svc.tables, Windows(), batch_size=2)  # batches smaller than the work
@@ -81,8 +104,15 @@ def test_a_prune_removes_only_what_is_past_its_window_and_the_counts_stay(giftin
         left = conn.execute(sa.text("SELECT id, published_at FROM outbox ORDER BY id")).all()
     assert [r.id for r in left] == ids[2:] and [r.published_at is None for r in left] == [False, True, True]
     assert rows(svc, "inbox") == 1 and rows(svc, "idempotency_keys") == 3
-    assert counts(svc) == before == {"events_written": {"gift.sent.v1": 5}, "events_published": {"gift.sent.v1": 3},
-                                     "events_applied": {"purchase.completed.v1": 4}}
+    assert (
+        counts(svc)
+        == before
+        == {
+            "events_written": {"gift.sent.v1": 5},
+            "events_published": {"gift.sent.v1": 3},
+            "events_applied": {"purchase.completed.v1": 4},
+        }
+    )
     assert prune(svc.engine, svc.tables, Windows()) == type(pruned)(0, 0, 0)
     assert counts(svc) == before
 

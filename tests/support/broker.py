@@ -1,6 +1,7 @@
 """The broker for a test session: Apache Kafka by default (COINS_TEST_BROKER=tansu for the
 embedded one), or an existing one named by KAFKA_BOOTSTRAP_SERVERS (tests then use fresh topic
 prefixes)."""
+
 from __future__ import annotations
 
 import os
@@ -13,6 +14,7 @@ from shared.settings import kafka_settings
 
 class ExternalBroker:
     """A broker this session did not start: reached with the KAFKA_* variables as they are."""
+
     kind = "external"
     secured = False
 

@@ -1,4 +1,5 @@
 """Key pairs for the test callers, made once per session: the services get the public halves."""
+
 from __future__ import annotations
 
 import shutil

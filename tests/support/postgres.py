@@ -1,4 +1,5 @@
 """The local PostgreSQL for tests: started if installed but not running; one database per use."""
+
 from __future__ import annotations
 
 import glob
@@ -28,8 +29,11 @@ def ensure_running() -> str | None:
     if shutil.which("pg_ctlcluster"):
         for version_dir in sorted(glob.glob("/etc/postgresql/*/main")):
             version = version_dir.split("/")[3]
-            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
-                           capture_output=True, timeout=60)
+            subprocess.run(
+                ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
+                capture_output=True,
+                timeout=60,
+            )
         for _ in range(50):
             if _reachable():
                 return None

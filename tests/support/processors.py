@@ -1,12 +1,14 @@
 """In-memory stand-ins of the card and payout processors for the in-process tests (the e2e and
 fault suites run the real sandbox processes). Same scripts as the sandboxes, by token or
 account; `charges`/`payouts` record what was taken, `calls` how often each id was sent."""
+
 from __future__ import annotations
 
 import threading
 from collections import Counter
 
-from services.payout.adapters.processor import FAILED, PAID, UNKNOWN as PAYOUT_UNKNOWN, PayoutResult
+from services.payout.adapters.processor import FAILED, PAID, PayoutResult
+from services.payout.adapters.processor import UNKNOWN as PAYOUT_UNKNOWN
 from services.purchase.adapters.processor import APPROVED, DECLINED, UNKNOWN, ChargeResult
 
 
@@ -27,9 +29,11 @@ class FakeCardProcessor:
             if token == "tok_error":
                 return ChargeResult(UNKNOWN)
             if payment_id not in self.charges:
-                self.charges[payment_id] = (ChargeResult(APPROVED, reference=f"ch_{payment_id[:8]}")
-                                            if token in ("tok_visa", "tok_mastercard", "tok_timeout") else
-                                            ChargeResult(DECLINED, decline_code="card_declined"))
+                self.charges[payment_id] = (
+                    ChargeResult(APPROVED, reference=f"ch_{payment_id[:8]}")
+                    if token in ("tok_visa", "tok_mastercard", "tok_timeout")
+                    else ChargeResult(DECLINED, decline_code="card_declined")
+                )
             return ChargeResult(UNKNOWN) if token == "tok_timeout" else self.charges[payment_id]
 
     def lookup(self, *, payment_id: str) -> ChargeResult | None:
@@ -50,9 +54,11 @@ class FakePayoutProcessor:
             if account.lower().startswith("error"):
                 return PayoutResult(PAYOUT_UNKNOWN)
             if payout_id not in self.payouts:
-                self.payouts[payout_id] = (PayoutResult(FAILED, failure_reason="account_rejected")
-                                           if account.lower().startswith("fail") else
-                                           PayoutResult(PAID, reference=f"po_{payout_id[:8]}"))
+                self.payouts[payout_id] = (
+                    PayoutResult(FAILED, failure_reason="account_rejected")
+                    if account.lower().startswith("fail")
+                    else PayoutResult(PAID, reference=f"po_{payout_id[:8]}")
+                )
             return self.payouts[payout_id]
 
     def lookup(self, *, payout_id: str) -> PayoutResult | None:

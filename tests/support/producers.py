@@ -1,4 +1,5 @@
 """A stand-in for the relay's Kafka producer, for tests that need no broker."""
+
 from __future__ import annotations
 
 from kafka.producer.future import FutureProduceResult, FutureRecordMetadata

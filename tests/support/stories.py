@@ -1,4 +1,5 @@
 """Helpers for money stories told over HTTP against a running stack."""
+
 from __future__ import annotations
 
 import uuid
@@ -19,8 +20,9 @@ class Api:
         self.session = requests.Session()
 
     def get(self, service: str, path: str, caller: str = "gateway", **kwargs):
-        return self.session.get(self.stack.url(service) + path, headers=self.auth(caller, service=service),
-                                timeout=30, **kwargs)
+        return self.session.get(
+            self.stack.url(service) + path, headers=self.auth(caller, service=service), timeout=30, **kwargs
+        )
 
     def post(self, service: str, path: str, body: dict, caller: str = "gateway", key: str | None = "new"):
         headers = self.auth(caller, service=service)
@@ -35,9 +37,18 @@ def unique(name: str) -> str:
 
 def buy(api, user_id: str, country="US", key="new", **choice) -> dict:
     choice = choice or {"package_id": "coins_700"}
-    response = api.post("purchase", "/v1/purchases", {"user_id": user_id, "country": country,
-                                                      "birth_date": "1995-03-14", **choice,
-                                                      "payment": {"method": "card", "token": "tok_visa"}}, key=key)
+    response = api.post(
+        "purchase",
+        "/v1/purchases",
+        {
+            "user_id": user_id,
+            "country": country,
+            "birth_date": "1995-03-14",
+            **choice,
+            "payment": {"method": "card", "token": "tok_visa"},
+        },
+        key=key,
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -47,14 +58,22 @@ def wallet(api, user_id: str) -> dict:
 
 
 def spendable(api, user_id: str, coins: int, timeout: float = 30) -> dict:
-    return wait_until(lambda: (w := wallet(api, user_id))["balance"] == coins and w, timeout=timeout,
-                      message=f"{user_id} to hold {coins} coins")
+    return wait_until(
+        lambda: (w := wallet(api, user_id))["balance"] == coins and w,
+        timeout=timeout,
+        message=f"{user_id} to hold {coins} coins",
+    )
 
 
-def send_gift(api, sender: str, creator: str, gift_id: str, quantity: int = 1, stream_id: str | None = None,
-              key: str = "new"):
-    return api.post("gifting", "/v1/gifts", {"sender_id": sender, "creator_id": creator, "gift_id": gift_id,
-                                             "quantity": quantity, "stream_id": stream_id}, key=key)
+def send_gift(
+    api, sender: str, creator: str, gift_id: str, quantity: int = 1, stream_id: str | None = None, key: str = "new"
+):
+    return api.post(
+        "gifting",
+        "/v1/gifts",
+        {"sender_id": sender, "creator_id": creator, "gift_id": gift_id, "quantity": quantity, "stream_id": stream_id},
+        key=key,
+    )
 
 
 def earnings(api, creator: str) -> dict:
@@ -62,7 +81,8 @@ def earnings(api, creator: str) -> dict:
 
 
 def audit_passes(stack, caller_keys, wait_s: float = 60):
-    report = audit({s: stack.url(s) for s in SERVICES}, lambda service: caller_keys.token("ops", service),
-                   wait_s=wait_s)
+    report = audit(
+        {s: stack.url(s) for s in SERVICES}, lambda service: caller_keys.token("ops", service), wait_s=wait_s
+    )
     assert report.ok, report.problems
     return report.totals

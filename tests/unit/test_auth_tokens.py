@@ -1,4 +1,5 @@
 """Tokens, without I/O beyond a temporary key directory: each forgery is refused, naming the rule."""
+
 from __future__ import annotations
 
 import base64
@@ -31,8 +32,7 @@ def keys(tmp_path) -> Path:
 
 
 def verifier(keys: Path, service: str = "gifting", retired=frozenset(), **settings) -> TokenVerifier:
-    auth = AuthSettings(audience=service, keys_dir=keys / "public", retired_keys=retired, policy=POLICY,
-                        **settings)
+    auth = AuthSettings(audience=service, keys_dir=keys / "public", retired_keys=retired, policy=POLICY, **settings)
     return TokenVerifier(auth, KeyRing(auth.keys_dir, retired=retired, reload_seconds=0))
 
 
@@ -42,10 +42,13 @@ def signer(keys: Path, caller: str, kid: str | None = None) -> SigningKey:
 
 def hs256(secret: bytes, header: dict, claims: dict) -> str:
     """An HS256 token made by hand (PyJWT refuses to use a PEM as an HMAC secret)."""
+
     def b64(data: bytes) -> bytes:
         return base64.urlsafe_b64encode(data).rstrip(b"=")
-    signing_input = b64(json.dumps({"alg": "HS256", "typ": "JWT", **header}).encode()) + b"." + \
-        b64(json.dumps(claims).encode())
+
+    signing_input = (
+        b64(json.dumps({"alg": "HS256", "typ": "JWT", **header}).encode()) + b"." + b64(json.dumps(claims).encode())
+    )
     return (signing_input + b"." + b64(hmac.new(secret, signing_input, hashlib.sha256).digest())).decode()
 
 
@@ -77,9 +80,19 @@ def test_live_cannot_become_the_processor_by_signing_with_its_own_key_under_the_
 def test_the_right_key_cannot_vouch_for_another_callers_sub(keys):
     as_processor = issue_token(signer(keys, "live"), audience="purchase", subject="processor")
     assert "sub must name the owner" in refused(verifier(keys, "purchase"), as_processor)
-    as_issuer = jwt.encode({"iss": "processor", "sub": "processor", "aud": "purchase", "iat": utcnow(),
-                            "exp": utcnow() + timedelta(minutes=5), "jti": "x"},
-                           signer(keys, "live").key, algorithm="EdDSA", headers={"kid": "live-1"})
+    as_issuer = jwt.encode(
+        {
+            "iss": "processor",
+            "sub": "processor",
+            "aud": "purchase",
+            "iat": utcnow(),
+            "exp": utcnow() + timedelta(minutes=5),
+            "jti": "x",
+        },
+        signer(keys, "live").key,
+        algorithm="EdDSA",
+        headers={"kid": "live-1"},
+    )
     assert "iss must name the owner" in refused(verifier(keys, "purchase"), as_issuer)
 
 
@@ -90,9 +103,19 @@ def test_a_token_for_purchase_is_refused_by_payout(keys):
 
 
 def test_one_token_for_every_service_is_refused(keys):
-    everywhere = jwt.encode({"iss": "gateway", "sub": "gateway", "aud": ["purchase", "gifting", "payout"],
-                             "iat": utcnow(), "exp": utcnow() + timedelta(minutes=5), "jti": "x"},
-                            signer(keys, "gateway").key, algorithm="EdDSA", headers={"kid": "gateway-1"})
+    everywhere = jwt.encode(
+        {
+            "iss": "gateway",
+            "sub": "gateway",
+            "aud": ["purchase", "gifting", "payout"],
+            "iat": utcnow(),
+            "exp": utcnow() + timedelta(minutes=5),
+            "jti": "x",
+        },
+        signer(keys, "gateway").key,
+        algorithm="EdDSA",
+        headers={"kid": "gateway-1"},
+    )
     assert "aud must be exactly" in refused(verifier(keys, "gifting"), everywhere)
 
 
@@ -109,8 +132,9 @@ def test_clock_skew_is_bounded(keys):
     assert "clock skew" in refused(verifier(keys), later)
     slightly = issue_token(signer(keys, "gateway"), audience="gifting", now=utcnow() + timedelta(seconds=10))
     assert verifier(keys).authenticate(f"Bearer {slightly}").name == "gateway"
-    expired = issue_token(signer(keys, "gateway"), audience="gifting", ttl_seconds=60,
-                          now=utcnow() - timedelta(seconds=120))
+    expired = issue_token(
+        signer(keys, "gateway"), audience="gifting", ttl_seconds=60, now=utcnow() - timedelta(seconds=120)
+    )
     assert "expired" in refused(verifier(keys), expired)
 
 
@@ -119,15 +143,36 @@ def test_an_unknown_kid_a_missing_kid_and_a_swapped_algorithm_are_refused(keys):
     generate_key_pair(tmp_keys / "private", tmp_keys / "public", "gateway", kid="gateway-9")
     unknown = issue_token(load_signing_key(stranger / "private", "gateway"), audience="gifting")
     assert "unknown here or retired" in refused(verifier(keys), unknown)
-    no_kid = jwt.encode({"iss": "gateway", "sub": "gateway", "aud": "gifting", "iat": utcnow(),
-                         "exp": utcnow() + timedelta(minutes=5), "jti": "x"}, signer(keys, "gateway").key,
-                        algorithm="EdDSA")
+    no_kid = jwt.encode(
+        {
+            "iss": "gateway",
+            "sub": "gateway",
+            "aud": "gifting",
+            "iat": utcnow(),
+            "exp": utcnow() + timedelta(minutes=5),
+            "jti": "x",
+        },
+        signer(keys, "gateway").key,
+        algorithm="EdDSA",
+    )
     assert "kid" in refused(verifier(keys), no_kid)
     # The classic confusion: an HMAC over the token, keyed with the (public) PEM the service holds.
     public_pem = (keys / "public" / "gateway" / "gateway-1.pem").read_bytes()
-    assert "alg must be EdDSA" in refused(verifier(keys), hs256(public_pem, {"kid": "gateway-1"}, {
-        "iss": "gateway", "sub": "gateway", "aud": "gifting", "iat": int(time.time()),
-        "exp": int(time.time()) + 300, "jti": "x"}))
+    assert "alg must be EdDSA" in refused(
+        verifier(keys),
+        hs256(
+            public_pem,
+            {"kid": "gateway-1"},
+            {
+                "iss": "gateway",
+                "sub": "gateway",
+                "aud": "gifting",
+                "iat": int(time.time()),
+                "exp": int(time.time()) + 300,
+                "jti": "x",
+            },
+        ),
+    )
     unsigned = jwt.encode({"iss": "gateway", "sub": "gateway"}, None, algorithm="none", headers={"kid": "gateway-1"})
     assert "alg must be EdDSA" in refused(verifier(keys), unsigned)
 
@@ -139,8 +184,9 @@ def test_a_user_grant_is_not_a_bearer_token(keys):
 
 def test_an_es256_key_works_like_an_ed25519_key(keys):
     private = ec.generate_private_key(ec.SECP256R1())
-    (keys / "public" / "live" / "live-ec.pem").write_bytes(private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    (keys / "public" / "live" / "live-ec.pem").write_bytes(
+        private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     token = issue_token(SigningKey(caller="live", kid="live-ec", key=private), audience="gifting")
     assert verifier(keys).authenticate(f"Bearer {token}").name == "live"
 
@@ -173,5 +219,6 @@ def test_a_verified_token_is_remembered_only_until_it_expires(keys, monkeypatch)
 @pytest.mark.parametrize("caller, kid", [("app\n", "app-1"), ("app", "app-1\n")])
 def test_a_caller_or_key_id_with_a_trailing_newline_is_not_a_valid_name(tmp_path, caller, kid):
     from shared.keys import KeyFileError
+
     with pytest.raises(KeyFileError):
         generate_key_pair(tmp_path / "private", tmp_path / "public", caller, kid=kid)

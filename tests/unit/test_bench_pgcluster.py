@@ -1,4 +1,5 @@
 """The bench's own PostgreSQL cluster: started with autovacuum on, reachable, removed after."""
+
 import psycopg
 import pytest
 

@@ -1,5 +1,6 @@
 """A consumer whose poll never returns (a group join the broker never completes) exits, so that
 its supervisor starts a fresh member instead of it sitting silently behind."""
+
 import subprocess
 import sys
 import textwrap

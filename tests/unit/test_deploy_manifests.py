@@ -1,5 +1,6 @@
 """The deploy files users apply: every Kubernetes object passes a schema check, the rendered
 manifests are current, and the compose file parses."""
+
 from __future__ import annotations
 
 import os
@@ -20,12 +21,17 @@ K8S_VERSION = "1.31"
 
 def k8s_objects() -> list[tuple[str, dict]]:
     kustomization = yaml.safe_load((DEPLOY / "k8s" / "kustomization.yaml").read_text())
-    return [(name, doc) for name in kustomization["resources"]
-            for doc in yaml.safe_load_all((DEPLOY / "k8s" / name).read_text()) if doc]
+    return [
+        (name, doc)
+        for name in kustomization["resources"]
+        for doc in yaml.safe_load_all((DEPLOY / "k8s" / name).read_text())
+        if doc
+    ]
 
 
-@pytest.mark.parametrize("source,obj", k8s_objects(), ids=lambda v: v if isinstance(v, str) else
-                         f"{v['kind']}/{v['metadata']['name']}")
+@pytest.mark.parametrize(
+    "source,obj", k8s_objects(), ids=lambda v: v if isinstance(v, str) else f"{v['kind']}/{v['metadata']['name']}"
+)
 def test_every_kubernetes_object_passes_the_schema(source, obj):
     utils.validate(obj, K8S_VERSION, strict=True)
 
@@ -33,13 +39,24 @@ def test_every_kubernetes_object_passes_the_schema(source, obj):
 def test_each_service_has_what_ops_deploy():
     kinds = {(obj["kind"], obj["metadata"]["name"]) for _, obj in k8s_objects()}
     for service in ("purchase", "gifting", "payout"):
-        for expected in [("Deployment", f"{service}-web"), ("Deployment", f"{service}-relay"),
-                         ("HorizontalPodAutoscaler", f"{service}-web"), ("PodDisruptionBudget", f"{service}-web"),
-                         ("Service", service), ("ConfigMap", f"{service}-config"),
-                         ("Job", f"{service}-migrate-{VERSION.replace('.', '-')}"), ("CronJob", f"{service}-prune")]:
+        for expected in [
+            ("Deployment", f"{service}-web"),
+            ("Deployment", f"{service}-relay"),
+            ("HorizontalPodAutoscaler", f"{service}-web"),
+            ("PodDisruptionBudget", f"{service}-web"),
+            ("Service", service),
+            ("ConfigMap", f"{service}-config"),
+            ("Job", f"{service}-migrate-{VERSION.replace('.', '-')}"),
+            ("CronJob", f"{service}-prune"),
+        ]:
             assert expected in kinds, expected
-    assert {("Deployment", "gifting-consumer"), ("Deployment", "payout-consumer"),
-            ("Deployment", "payout-worker"), ("Job", "coins-topics"), ("CronJob", "coins-audit")} <= kinds
+    assert {
+        ("Deployment", "gifting-consumer"),
+        ("Deployment", "payout-consumer"),
+        ("Deployment", "payout-worker"),
+        ("Job", "coins-topics"),
+        ("CronJob", "coins-audit"),
+    } <= kinds
     for _, obj in k8s_objects():
         if obj["kind"] == "Deployment" and obj["metadata"]["name"].endswith("-web"):
             [web] = obj["spec"]["template"]["spec"]["containers"]
@@ -62,18 +79,33 @@ PASSWORDS = {f"KAFKA_{who}_PASSWORD": f"pw-{who}" for who in ("ADMIN", "PURCHASE
 def test_the_compose_file_parses():
     if not shutil.which("docker-compose"):
         pytest.skip("docker-compose is not installed (`make test` installs it as root)")
-    result = subprocess.run(["docker-compose", "-f", str(DEPLOY / "compose.yaml"), "config"], capture_output=True,
-                            text=True, env={**os.environ, "COINS_CALLER_KEYS_DIR": "/tmp", **PASSWORDS})
+    result = subprocess.run(
+        ["docker-compose", "-f", str(DEPLOY / "compose.yaml"), "config"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COINS_CALLER_KEYS_DIR": "/tmp", **PASSWORDS},
+    )
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
     # Each service connects as its own principal; only the topic job is the broker's admin.
     for name, service in config["services"].items():
         user = service.get("environment", {}).get("KAFKA_SASL_USERNAME")
-        if name.split("-")[0] in ("purchase", "gifting", "payout") and not name.endswith(("-db", "-migrate", "-sandbox")):
+        if name.split("-")[0] in ("purchase", "gifting", "payout") and not name.endswith(
+            ("-db", "-migrate", "-sandbox")
+        ):
             assert user == name.split("-")[0], name
     assert config["services"]["topics"]["environment"]["KAFKA_SASL_USERNAME"] == "admin"
-    assert {"kafka", "purchase-db", "gifting-db", "payout-db", "topics", "purchase-migrate", "purchase-web",
-            "gifting-consumer", "payout-worker"} <= set(config["services"])
+    assert {
+        "kafka",
+        "purchase-db",
+        "gifting-db",
+        "payout-db",
+        "topics",
+        "purchase-migrate",
+        "purchase-web",
+        "gifting-consumer",
+        "payout-worker",
+    } <= set(config["services"])
 
 
 def test_only_web_pods_get_the_callers_public_keys_and_no_pod_gets_a_signing_secret():
@@ -112,8 +144,14 @@ def test_every_process_is_scraped_probed_on_its_own_signals_and_waits_for_its_re
 def test_pool_size_workers_threads_and_retention_come_from_each_services_config():
     for _, obj in k8s_objects():
         if obj["kind"] == "ConfigMap" and obj["metadata"]["name"].endswith("-config"):
-            assert {"DATABASE_POOL_SIZE", "DATABASE_MAX_OVERFLOW", "GUNICORN_WORKERS", "GUNICORN_THREADS",
-                    "METRICS_PORT", "RETENTION_IDEMPOTENCY_HOURS"} <= set(obj["data"])
+            assert {
+                "DATABASE_POOL_SIZE",
+                "DATABASE_MAX_OVERFLOW",
+                "GUNICORN_WORKERS",
+                "GUNICORN_THREADS",
+                "METRICS_PORT",
+                "RETENTION_IDEMPOTENCY_HOURS",
+            } <= set(obj["data"])
             assert int(obj["data"]["RETENTION_IDEMPOTENCY_HOURS"]) >= 24
 
 

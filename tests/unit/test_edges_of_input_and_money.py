@@ -1,9 +1,11 @@
 """Stories at the edges: custom coins never undercut a package, empty settings keep the default
 block list, consumers read events with fields they do not know, errors never carry row values."""
+
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from services.payout.domain.errors import CountryNotServed
@@ -30,8 +32,10 @@ def test_17500_custom_coins_cost_what_the_package_costs_not_less():
 
 @pytest.mark.parametrize("value", ["", None])
 def test_an_empty_blocked_country_setting_means_the_default_list(value):
-    env = {**ENV, **({"PURCHASE_BLOCKED_COUNTRIES": value, "PAYOUT_BLOCKED_COUNTRIES": value} if value is not None
-                     else {})}
+    env = {
+        **ENV,
+        **({"PURCHASE_BLOCKED_COUNTRIES": value, "PAYOUT_BLOCKED_COUNTRIES": value} if value is not None else {}),
+    }
     assert "KP" in purchase_settings(env).rules.blocked_countries
     rules = payout_settings(env).rules
     with pytest.raises(CountryNotServed):
@@ -40,6 +44,7 @@ def test_an_empty_blocked_country_setting_means_the_default_list(value):
 
 def test_production_refuses_the_sandbox_processor_unless_asked_for_by_name():
     from shared.settings import ConfigError
+
     with pytest.raises(ConfigError, match="PURCHASE_PROCESSOR"):
         purchase_settings({**ENV, "COINS_ENV": "production"})
     named = purchase_settings({**ENV, "COINS_ENV": "production", "PURCHASE_PROCESSOR": "sandbox"})
@@ -48,13 +53,23 @@ def test_production_refuses_the_sandbox_processor_unless_asked_for_by_name():
 
 def test_a_processor_slower_than_the_key_lease_is_a_configuration_error():
     from shared.settings import ConfigError
+
     with pytest.raises(ConfigError, match="IDEMPOTENCY_LEASE_SECONDS"):
         purchase_settings({**ENV, "IDEMPOTENCY_LEASE_SECONDS": "5", "PURCHASE_PROCESSOR_TIMEOUT_MS": "3000"})
 
 
 def test_consumers_read_an_event_with_a_field_they_do_not_know_and_producers_stay_strict():
-    data = {"gift_tx_id": "g1", "sender_id": "ann", "creator_id": "cat", "gift_id": "rose", "quantity": 1,
-            "coins": 1, "diamonds": 1, "stream_id": None, "sent_at": "2026-01-01T00:00:00+00:00"}
+    data = {
+        "gift_tx_id": "g1",
+        "sender_id": "ann",
+        "creator_id": "cat",
+        "gift_id": "rose",
+        "quantity": 1,
+        "coins": 1,
+        "diamonds": 1,
+        "stream_id": None,
+        "sent_at": "2026-01-01T00:00:00+00:00",
+    }
     envelope, _ = new_event(GIFT_SENT, source="gifting", data=data)
     raw = envelope_to_dict(envelope)
     raw["data"]["emoji"] = "🌹"  # an additive v1 change
@@ -67,6 +82,7 @@ def test_consumers_read_an_event_with_a_field_they_do_not_know_and_producers_sta
 
 def test_a_database_error_never_carries_the_rows_values():
     import sqlalchemy as sa
+
     engine = sa.create_engine("sqlite://", hide_parameters=True)
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE t (account TEXT CHECK (length(account) < 3))"))

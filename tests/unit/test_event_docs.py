@@ -1,5 +1,6 @@
 """The published event contracts (docs/events) are current, valid JSON Schema, and describe
 exactly the events the services build."""
+
 from __future__ import annotations
 
 import json
@@ -27,9 +28,21 @@ def test_each_event_schema_is_valid_json_schema_and_every_topic_has_one():
 
 def test_an_event_the_services_build_validates_and_a_wrong_one_does_not():
     schema = json.loads((DOCS / "gift.sent.v1.schema.json").read_text())
-    envelope, _ = new_event(GIFT_SENT, source="gifting", data={
-        "gift_tx_id": "g1", "sender_id": "ann", "creator_id": "cat", "gift_id": "rose", "quantity": 2,
-        "coins": 2, "diamonds": 2, "stream_id": None, "sent_at": "2026-11-25T10:00:00+00:00"})
+    envelope, _ = new_event(
+        GIFT_SENT,
+        source="gifting",
+        data={
+            "gift_tx_id": "g1",
+            "sender_id": "ann",
+            "creator_id": "cat",
+            "gift_id": "rose",
+            "quantity": 2,
+            "coins": 2,
+            "diamonds": 2,
+            "stream_id": None,
+            "sent_at": "2026-11-25T10:00:00+00:00",
+        },
+    )
     event = json.loads(json.dumps(envelope_to_dict(envelope)))
     jsonschema.validate(event, schema)
     event["data"]["coins"] = 2.5  # money is an integer, in the document as in the code

@@ -1,4 +1,5 @@
 """Gifting's handlers told as money stories, on the in-memory unit of work (no database, no broker)."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,10 +22,19 @@ def buy(uow, user_id: str, coins: int, purchase_id: str = "p-1") -> None:
     handlers.credit_purchase(CreditPurchase(purchase_id=purchase_id, user_id=user_id, coins=coins), uow=uow)
 
 
-def send(uow, gift_id: str, quantity: int = 1, sender_id: str = "viewer", stream_id: str | None = None,
-         rules: GiftingRules = RULES):
-    return handlers.send_gift(SendGift(sender_id=sender_id, creator_id="creator", gift_id=gift_id,
-                                       quantity=quantity, stream_id=stream_id), uow=uow, rules=rules)
+def send(
+    uow,
+    gift_id: str,
+    quantity: int = 1,
+    sender_id: str = "viewer",
+    stream_id: str | None = None,
+    rules: GiftingRules = RULES,
+):
+    return handlers.send_gift(
+        SendGift(sender_id=sender_id, creator_id="creator", gift_id=gift_id, quantity=quantity, stream_id=stream_id),
+        uow=uow,
+        rules=rules,
+    )
 
 
 def test_a_viewer_buys_700_coins_sends_two_corgis_then_is_refused_a_lion(uow):
@@ -41,8 +51,9 @@ def test_a_viewer_buys_700_coins_sends_two_corgis_then_is_refused_a_lion(uow):
 def test_a_chargeback_drives_the_wallet_below_zero_and_freezes_it_until_coins_are_bought(uow):
     buy(uow, "viewer", 700)
     send(uow, "concert")  # 500 coins spent before the chargeback arrives
-    wallet = handlers.claw_back_purchase(ClawBackPurchase(purchase_id="p-1", chargeback_id="cb-1",
-                                                          user_id="viewer", coins=700), uow=uow)
+    wallet = handlers.claw_back_purchase(
+        ClawBackPurchase(purchase_id="p-1", chargeback_id="cb-1", user_id="viewer", coins=700), uow=uow
+    )
     assert (wallet.balance, wallet.status) == (-500, "frozen")
     with pytest.raises(WalletFrozen):
         send(uow, "rose")
@@ -54,18 +65,28 @@ def test_a_chargeback_drives_the_wallet_below_zero_and_freezes_it_until_coins_ar
 def test_the_ledger_lists_every_movement_newest_first_with_the_balance_after_each(uow):
     buy(uow, "viewer", 700)
     gift = send(uow, "corgi")
-    handlers.claw_back_purchase(ClawBackPurchase(purchase_id="p-1", chargeback_id="cb-1", user_id="viewer",
-                                                 coins=700), uow=uow)
+    handlers.claw_back_purchase(
+        ClawBackPurchase(purchase_id="p-1", chargeback_id="cb-1", user_id="viewer", coins=700), uow=uow
+    )
     entries = handlers.ledger_of("viewer", uow=uow, limit=10, before_id=None)
     assert [(e.kind, e.delta_coins, e.balance_after, e.reference) for e in entries] == [
-        ("chargeback", -700, -299, "cb-1"), ("gift", -299, 401, gift.gift_tx_id), ("purchase", 700, 700, "p-1")]
+        ("chargeback", -700, -299, "cb-1"),
+        ("gift", -299, 401, gift.gift_tx_id),
+        ("purchase", 700, 700, "p-1"),
+    ]
     older = handlers.ledger_of("viewer", uow=uow, limit=10, before_id=entries[1].entry_id)
     assert [e.kind for e in older] == ["purchase"]
 
 
-@pytest.mark.parametrize(("sender", "gift_id", "quantity", "error"), [
-    ("creator", "rose", 1, SelfGift), ("viewer", "rose", 100, InvalidQuantity),
-    ("viewer", "rose", 0, InvalidQuantity), ("viewer", "unicorn", 1, UnknownGift)])
+@pytest.mark.parametrize(
+    ("sender", "gift_id", "quantity", "error"),
+    [
+        ("creator", "rose", 1, SelfGift),
+        ("viewer", "rose", 100, InvalidQuantity),
+        ("viewer", "rose", 0, InvalidQuantity),
+        ("viewer", "unicorn", 1, UnknownGift),
+    ],
+)
 def test_a_gift_refused_by_its_own_terms_takes_no_coins_and_sends_no_event(uow, sender, gift_id, quantity, error):
     buy(uow, "viewer", 700)
     buy(uow, "creator", 700, purchase_id="p-2")

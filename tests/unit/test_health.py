@@ -1,4 +1,5 @@
 """Liveness and readiness of background processes, and their probe port's answers."""
+
 from __future__ import annotations
 
 from werkzeug.test import Client
@@ -58,5 +59,6 @@ def test_the_probe_port_answers_metrics_liveness_and_readiness_with_extra_checks
 def test_a_scrape_time_gauge_that_fails_leaves_the_rest_of_the_scrape_intact():
     def broken():
         raise RuntimeError("database away")
+
     body, _ = metrics.render([metrics.CallbackGauges(broken)])
     assert b"# TYPE coins_http_requests_total counter" in body

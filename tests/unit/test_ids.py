@@ -1,4 +1,5 @@
 """The ids the services make are UUIDs of version 7: unique, and ordered by when they were made."""
+
 import time
 import uuid
 

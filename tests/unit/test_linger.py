@@ -1,5 +1,6 @@
 """Batches fill for a short linger once their first events are there: the consumer gathers
 records from several polls, the relay waits before polling again after a partial batch."""
+
 import threading
 import time
 
@@ -23,8 +24,17 @@ class OneRecordPerPoll:
 
 
 def consumer(fake, **kwargs):
-    return InboxConsumer(engine=None, inbox=None, consumer=fake, producer=None, handlers={}, group="g",
-                         service="s", topic_name=str, **kwargs)
+    return InboxConsumer(
+        engine=None,
+        inbox=None,
+        consumer=fake,
+        producer=None,
+        handlers={},
+        group="g",
+        service="s",
+        topic_name=str,
+        **kwargs,
+    )
 
 
 def test_the_consumer_lets_a_batch_fill_for_the_linger():
@@ -70,9 +80,14 @@ class ScriptedRelay(OutboxRelay):
 
 def _table():
     import sqlalchemy as sa
-    return sa.Table("outbox", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
-                    *(sa.Column(c, sa.String) for c in ("event_id", "topic", "message_key", "payload", "trace_id")),
-                    sa.Column("published_at", sa.DateTime))
+
+    return sa.Table(
+        "outbox",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        *(sa.Column(c, sa.String) for c in ("event_id", "topic", "message_key", "payload", "trace_id")),
+        sa.Column("published_at", sa.DateTime),
+    )
 
 
 def test_the_relay_lingers_after_a_partial_batch_and_not_after_a_full_one():
@@ -86,6 +101,7 @@ def test_the_relay_lingers_after_a_partial_batch_and_not_after_a_full_one():
 
 def test_the_relay_and_the_consumer_linger_are_set_apart():
     from shared.settings import kafka_settings
+
     defaults = kafka_settings({})
     assert (defaults.linger_ms, defaults.consumer_linger_ms) == (20, 2)
     tuned = kafka_settings({"KAFKA_LINGER_MS": "10", "KAFKA_CONSUMER_LINGER_MS": "0"})

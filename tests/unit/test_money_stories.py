@@ -1,5 +1,6 @@
 """One viewer's money through all three services' handlers, each event handed to the next
 service as its consumer would, all in memory: conservation holds at the end."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -29,24 +30,41 @@ def deliver(events: list[tuple[str, dict]], *, wallets: FakeGiftingUnitOfWork, e
         if kind == "purchase.completed":
             gifting.credit_purchase(CreditPurchase(data["purchase_id"], data["user_id"], data["coins"]), uow=wallets)
         elif kind == "purchase.reversed":
-            gifting.claw_back_purchase(ClawBackPurchase(data["purchase_id"], data["chargeback_id"], data["user_id"],
-                                                        data["coins"]), uow=wallets)
+            gifting.claw_back_purchase(
+                ClawBackPurchase(data["purchase_id"], data["chargeback_id"], data["user_id"], data["coins"]),
+                uow=wallets,
+            )
         elif kind == "gift.sent":
-            payout.credit_earnings(CreditEarnings(data["gift_tx_id"], data["creator_id"], data["sender_id"],
-                                                  data["diamonds"], data["sent_at"]), uow=earnings, rules=PayoutRules())
+            payout.credit_earnings(
+                CreditEarnings(
+                    data["gift_tx_id"], data["creator_id"], data["sender_id"], data["diamonds"], data["sent_at"]
+                ),
+                uow=earnings,
+                rules=PayoutRules(),
+            )
 
 
 def test_a_viewer_buys_700_coins_sends_a_lion_is_refused_then_a_chargeback_freezes_the_wallet():
     purchases, wallets, earnings = FakePurchaseUnitOfWork(), FakeGiftingUnitOfWork(), FakePayoutUnitOfWork()
     bought = purchase.buy_coins(
-        BuyCoins(user_id="viewer", country="US", birth_date=date(1990, 1, 1), payment_method="card",
-                 payment_token="tok_visa", package_id="coins_700"),
-        uow=purchases, processor=FakeCardProcessor(), rules=PurchaseRules(blocked_countries=frozenset()),
-        claim=purchases.hold(Claim(KeyedRequest("gateway", "k-1", "f"))))
+        BuyCoins(
+            user_id="viewer",
+            country="US",
+            birth_date=date(1990, 1, 1),
+            payment_method="card",
+            payment_token="tok_visa",
+            package_id="coins_700",
+        ),
+        uow=purchases,
+        processor=FakeCardProcessor(),
+        rules=PurchaseRules(blocked_countries=frozenset()),
+        claim=purchases.hold(Claim(KeyedRequest("gateway", "k-1", "f"))),
+    )
     deliver(purchases.consumed(), wallets=wallets, earnings=earnings)
 
     def send(gift_id: str, quantity: int = 1):
         return gifting.send_gift(SendGift("viewer", "creator", gift_id, quantity), uow=wallets, rules=GiftingRules())
+
     with pytest.raises(InsufficientCoins):
         send("lion")
     send("corgi", quantity=2)

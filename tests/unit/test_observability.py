@@ -1,6 +1,7 @@
 """Dashboards and alerts as code: promtool checks the rules and their tests, every metric the rules
 and the dashboard query is one the code exports, each alert has its runbook, and a scrape passes
 promtool's lint of Prometheus naming conventions."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,13 @@ def exported_names() -> set[str]:
     for obj in vars(metrics).values():
         if isinstance(obj, MetricWrapperBase):
             base, kind = obj._name, obj._type
-            names |= {f"{base}_total"} if kind == "counter" else \
-                {f"{base}_bucket", f"{base}_sum", f"{base}_count"} if kind == "histogram" else {base}
+            names |= (
+                {f"{base}_total"}
+                if kind == "counter"
+                else {f"{base}_bucket", f"{base}_sum", f"{base}_count"}
+                if kind == "histogram"
+                else {base}
+            )
     return names
 
 
@@ -65,9 +71,17 @@ def test_every_alert_is_tested_and_has_a_runbook_section():
 
 
 def test_the_dashboard_queries_are_valid_promql(tmp_path):
-    rules = {"groups": [{"name": "dashboard", "rules": [
-        {"record": f"coins:panel_{i}", "expr": expr.replace("$__rate_interval", "5m")}
-        for i, expr in enumerate(dashboard_exprs())]}]}
+    rules = {
+        "groups": [
+            {
+                "name": "dashboard",
+                "rules": [
+                    {"record": f"coins:panel_{i}", "expr": expr.replace("$__rate_interval", "5m")}
+                    for i, expr in enumerate(dashboard_exprs())
+                ],
+            }
+        ]
+    }
     path = tmp_path / "dashboard-rules.yaml"
     path.write_text(yaml.safe_dump(rules))
     checked = promtool("check", "rules", str(path))
@@ -81,11 +95,13 @@ def test_the_rules_and_the_dashboard_query_only_metrics_the_code_exports():
 
 def test_the_dashboard_file_is_what_its_generator_renders():
     import importlib.util
+
     spec = importlib.util.spec_from_file_location("dashboard", OBS / "dashboard.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert json.loads((OBS / "dashboard.json").read_text()) == module.dashboard(), \
+    assert json.loads((OBS / "dashboard.json").read_text()) == module.dashboard(), (
         "run python deploy/observability/dashboard.py"
+    )
 
 
 def test_a_scrape_follows_the_prometheus_naming_conventions():
@@ -94,8 +110,9 @@ def test_a_scrape_follows_the_prometheus_naming_conventions():
     metrics.CONSUMED.labels("lint", "gift.sent.v1", "applied").inc()
     metrics.DEAD_LETTERS.labels("lint", "gift.sent.v1", "failed").inc()
     metrics.CONSUMER_LAG.labels("g", "gift.sent.v1", "0").set(3)
-    gauges = metrics.CallbackGauges(lambda: [(name, "doc", {"service": "lint"}, 1.0)
-                                             for name in metrics.SCRAPE_TIME_GAUGES])
+    gauges = metrics.CallbackGauges(
+        lambda: [(name, "doc", {"service": "lint"}, 1.0) for name in metrics.SCRAPE_TIME_GAUGES]
+    )
     body, _ = metrics.render([gauges])
     linted = promtool("check", "metrics", stdin=body.decode())
     assert linted.returncode == 0, linted.stdout + linted.stderr
@@ -103,6 +120,7 @@ def test_a_scrape_follows_the_prometheus_naming_conventions():
 
 def test_the_audit_pushes_its_outcome_for_the_alerts():
     from coinsctl.audit import AuditReport, push_result
+
     received = []
 
     class Gateway(BaseHTTPRequestHandler):
@@ -113,6 +131,7 @@ def test_the_audit_pushes_its_outcome_for_the_alerts():
 
         def log_message(self, *args):
             pass
+
     server = HTTPServer(("127.0.0.1", 0), Gateway)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

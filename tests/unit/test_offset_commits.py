@@ -1,5 +1,6 @@
 """A consumer commits its offsets at most every commit interval (the inbox dedupes what a crash
 re-reads), at once when a poll finds nothing or it stops, and only for partitions it still owns."""
+
 import threading
 from types import SimpleNamespace
 
@@ -35,8 +36,17 @@ def record(offset, partition=0):
 
 
 def inbox_consumer(fake, interval_s):
-    consumer = InboxConsumer(engine=None, inbox=None, consumer=fake, producer=None, handlers={}, group="g",
-                             service="s", topic_name=str, commit_interval_s=interval_s)
+    consumer = InboxConsumer(
+        engine=None,
+        inbox=None,
+        consumer=fake,
+        producer=None,
+        handlers={},
+        group="g",
+        service="s",
+        topic_name=str,
+        commit_interval_s=interval_s,
+    )
     consumer.apply_batch = lambda records: BatchOutcome()
     return consumer
 
@@ -92,5 +102,6 @@ def test_a_quiet_poll_and_the_stop_commit_what_was_applied():
 
 def test_the_commit_interval_is_configured_from_the_environment():
     from shared.settings import kafka_settings
+
     assert kafka_settings({}).commit_interval_ms == 500
     assert kafka_settings({"KAFKA_COMMIT_INTERVAL_MS": "0"}).commit_interval_ms == 0

@@ -1,5 +1,6 @@
 """A tool's one-shot send (a replay, a test's poison message) is acknowledged or raises; a send
 refused because a lost cluster's producer still writes with this producer's id goes out again."""
+
 from __future__ import annotations
 
 import pytest
@@ -43,18 +44,21 @@ def producers(monkeypatch):
     def make(settings, *, client_id):
         made.append(Producer(refuse=not made))  # the first producer's sends are refused
         return made[-1]
+
     monkeypatch.setattr(kafka_module, "make_producer", make)
     return made
 
 
 def test_a_send_refused_for_a_stale_producer_id_goes_out_again_on_a_new_producer(producers):
-    kafka_module.publish(KafkaSettings(bootstrap_servers="b:9092"), [{"topic": "t", "value": b"x"}],
-                         client_id="poisoner")
+    kafka_module.publish(
+        KafkaSettings(bootstrap_servers="b:9092"), [{"topic": "t", "value": b"x"}], client_id="poisoner"
+    )
     assert [p.sent for p in producers] == [[("t", b"x")], [("t", b"x")]]
 
 
 def test_a_send_that_keeps_failing_raises(monkeypatch):
     monkeypatch.setattr(kafka_module, "make_producer", lambda settings, *, client_id: Producer(refuse=True))
     with pytest.raises(OutOfOrderSequenceNumberError):
-        kafka_module.publish(KafkaSettings(bootstrap_servers="b:9092"), [{"topic": "t", "value": b"x"}],
-                             client_id="replay", attempts=2)
+        kafka_module.publish(
+            KafkaSettings(bootstrap_servers="b:9092"), [{"topic": "t", "value": b"x"}], client_id="replay", attempts=2
+        )

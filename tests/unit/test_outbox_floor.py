@@ -1,6 +1,7 @@
 """The relay polls from the highest id it published a while ago (not over every dead index entry
 of rows published since the last VACUUM); a row that becomes visible below that later is found
 by a poll from the start, made every `full_scan_s`."""
+
 import time
 
 import sqlalchemy as sa
@@ -11,15 +12,32 @@ from tests.support.producers import AcksTheFirst
 
 def outbox(tmp_path):
     engine = sa.create_engine(f"sqlite:///{tmp_path}/outbox.db")
-    table = sa.Table("outbox", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
-                     *(sa.Column(c, sa.String) for c in ("event_id", "topic", "message_key", "payload", "trace_id")),
-                     sa.Column("published_at", sa.DateTime))
+    table = sa.Table(
+        "outbox",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        *(sa.Column(c, sa.String) for c in ("event_id", "topic", "message_key", "payload", "trace_id")),
+        sa.Column("published_at", sa.DateTime),
+    )
     table.metadata.create_all(engine)
 
     def add(*ids):
         with engine.begin() as conn:
-            conn.execute(table.insert(), [{"id": i, "event_id": f"e{i}", "topic": "gift.sent.v1", "message_key": "k",
-                                           "payload": "{}", "trace_id": None} for i in ids])
+            conn.execute(
+                table.insert(),
+                [
+                    {
+                        "id": i,
+                        "event_id": f"e{i}",
+                        "topic": "gift.sent.v1",
+                        "message_key": "k",
+                        "payload": "{}",
+                        "trace_id": None,
+                    }
+                    for i in ids
+                ],
+            )
+
     return engine, table, add
 
 

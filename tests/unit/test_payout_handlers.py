@@ -1,5 +1,6 @@
 """The payout service's handlers told as money stories, on the in-memory unit of work and the
 in-memory payout processor (no database, no broker, no sandbox)."""
+
 from __future__ import annotations
 
 import uuid
@@ -8,8 +9,14 @@ from datetime import date
 import pytest
 
 from services.payout.domain.commands import ChangePayoutMethod, CreditEarnings, RegisterCreator, RequestWithdrawal
-from services.payout.domain.errors import (BelowMinimumWithdrawal, CreatorAlreadyRegistered, CreatorNotRegistered,
-                                           CreatorTooYoung, DailyCapExceeded, InsufficientEarnings)
+from services.payout.domain.errors import (
+    BelowMinimumWithdrawal,
+    CreatorAlreadyRegistered,
+    CreatorNotRegistered,
+    CreatorTooYoung,
+    DailyCapExceeded,
+    InsufficientEarnings,
+)
 from services.payout.domain.model import COMPLETED, FAILED, PROCESSING
 from services.payout.domain.rules import PayoutRules
 from services.payout.service_layer import handlers
@@ -26,20 +33,37 @@ def uow() -> FakePayoutUnitOfWork:
 
 
 def register(uow, creator_id: str = "creator", method: str = "bank", account: str = "DE89-1", rules=RULES):
-    return handlers.register_creator(RegisterCreator(creator_id=creator_id, country="US", birth_date=date(1995, 3, 1),
-                                                     payout_method=method, payout_account=account),
-                                     uow=uow, rules=rules)
+    return handlers.register_creator(
+        RegisterCreator(
+            creator_id=creator_id,
+            country="US",
+            birth_date=date(1995, 3, 1),
+            payout_method=method,
+            payout_account=account,
+        ),
+        uow=uow,
+        rules=rules,
+    )
 
 
 def earn(uow, diamonds: int, creator_id: str = "creator", gift_tx_id: str | None = None, rules=RULES) -> None:
-    handlers.credit_earnings(CreditEarnings(gift_tx_id=gift_tx_id or str(uuid.uuid4()), creator_id=creator_id,
-                                            sender_id="viewer", diamonds=diamonds, sent_at=utcnow()),
-                             uow=uow, rules=rules)
+    handlers.credit_earnings(
+        CreditEarnings(
+            gift_tx_id=gift_tx_id or str(uuid.uuid4()),
+            creator_id=creator_id,
+            sender_id="viewer",
+            diamonds=diamonds,
+            sent_at=utcnow(),
+        ),
+        uow=uow,
+        rules=rules,
+    )
 
 
 def withdraw(uow, amount_minor: int, creator_id: str = "creator", rules=RULES):
-    return handlers.request_withdrawal(RequestWithdrawal(creator_id=creator_id, amount_minor=amount_minor),
-                                       uow=uow, rules=rules)
+    return handlers.request_withdrawal(
+        RequestWithdrawal(creator_id=creator_id, amount_minor=amount_minor), uow=uow, rules=rules
+    )
 
 
 def pay_everything(uow, processor, max_attempts: int = 5) -> list:
@@ -57,9 +81,21 @@ def test_a_creator_withdraws_100_dollars_of_40000_diamonds_and_is_paid(uow):
     assert paid.status == COMPLETED
     earnings = handlers.earnings_of("creator", uow=uow)
     assert (earnings.total, earnings.available, earnings.paid_out, earnings.in_flight) == (40_000, 20_000, 20_000, 0)
-    assert uow.events() == [("withdrawal.completed", {
-        "withdrawal_id": asked.withdrawal_id, "creator_id": "creator", "diamonds": 20_000, "gross_minor": 10_000,
-        "fee_minor": 0, "net_minor": 10_000, "currency": "USD", "reason": None})]
+    assert uow.events() == [
+        (
+            "withdrawal.completed",
+            {
+                "withdrawal_id": asked.withdrawal_id,
+                "creator_id": "creator",
+                "diamonds": 20_000,
+                "gross_minor": 10_000,
+                "fee_minor": 0,
+                "net_minor": 10_000,
+                "currency": "USD",
+                "reason": None,
+            },
+        )
+    ]
 
 
 def test_a_withdrawal_over_the_daily_cap_is_refused_and_reserves_nothing(uow):
@@ -72,9 +108,14 @@ def test_a_withdrawal_over_the_daily_cap_is_refused_and_reserves_nothing(uow):
     assert len(uow.committed["withdrawals"]) == 1
 
 
-@pytest.mark.parametrize(("creator_id", "amount_minor", "error"), [
-    ("creator", 30_000, InsufficientEarnings), ("creator", 9_999, BelowMinimumWithdrawal),
-    ("stranger", 10_000, CreatorNotRegistered)])
+@pytest.mark.parametrize(
+    ("creator_id", "amount_minor", "error"),
+    [
+        ("creator", 30_000, InsufficientEarnings),
+        ("creator", 9_999, BelowMinimumWithdrawal),
+        ("stranger", 10_000, CreatorNotRegistered),
+    ],
+)
 def test_a_withdrawal_the_rules_refuse_leaves_the_earnings_untouched(uow, creator_id, amount_minor, error):
     register(uow)
     earn(uow, 40_000)  # $200
@@ -119,8 +160,10 @@ def test_paypal_takes_its_fee_out_of_the_gross_to_the_cent(uow):
 def test_a_gift_delivered_twice_is_credited_once_one_by_one_or_in_a_batch(uow):
     earn(uow, 500, gift_tx_id="gift-1")
     earn(uow, 500, gift_tx_id="gift-1")
-    again = [CreditEarnings(gift_tx_id=g, creator_id="creator", sender_id="viewer", diamonds=300, sent_at=utcnow())
-             for g in ("gift-1", "gift-2", "gift-2")]
+    again = [
+        CreditEarnings(gift_tx_id=g, creator_id="creator", sender_id="viewer", diamonds=300, sent_at=utcnow())
+        for g in ("gift-1", "gift-2", "gift-2")
+    ]
     handlers.credit_earnings_many(again, uow=uow, rules=RULES)
     assert handlers.earnings_of("creator", uow=uow).total == 800
 
@@ -140,10 +183,19 @@ def test_registering_again_changes_nothing_and_a_new_method_is_changed_and_recor
     assert register(uow)[1] is False
     with pytest.raises(CreatorAlreadyRegistered):
         register(uow, account="somewhere-else")
-    handlers.change_payout_method(ChangePayoutMethod(creator_id="creator", payout_method="paypal",
-                                                     payout_account="c@example.com", changed_by="gateway"), uow=uow)
+    handlers.change_payout_method(
+        ChangePayoutMethod(
+            creator_id="creator", payout_method="paypal", payout_account="c@example.com", changed_by="gateway"
+        ),
+        uow=uow,
+    )
     [change] = handlers.payout_method_changes("creator", uow=uow)
     assert (change.old_method, change.new_method, change.changed_by) == ("bank", "paypal", "gateway")
     with pytest.raises(CreatorTooYoung):
-        handlers.register_creator(RegisterCreator(creator_id="kid", country="US", birth_date=date.today(),
-                                                  payout_method="bank", payout_account="x"), uow=uow, rules=RULES)
+        handlers.register_creator(
+            RegisterCreator(
+                creator_id="kid", country="US", birth_date=date.today(), payout_method="bank", payout_account="x"
+            ),
+            uow=uow,
+            rules=RULES,
+        )

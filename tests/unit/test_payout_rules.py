@@ -1,11 +1,18 @@
 """Creators' money rules: conversion, minimum, daily cap, fees, and the diamond account."""
+
 from datetime import date
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from services.payout.domain.errors import (BelowMinimumWithdrawal, CreatorTooYoung, DailyCapExceeded,
-                                           InsufficientEarnings, InvalidWithdrawalAmount)
+from services.payout.domain.errors import (
+    BelowMinimumWithdrawal,
+    CreatorTooYoung,
+    DailyCapExceeded,
+    InsufficientEarnings,
+    InvalidWithdrawalAmount,
+)
 from services.payout.domain.model import CreatorAccount
 from services.payout.domain.rules import Fee, PayoutRules
 
@@ -64,8 +71,9 @@ def test_diamonds_on_hold_cannot_be_withdrawn():
         account.reserve(20_001, pending_diamonds=10_000)
 
 
-@given(st.integers(10_000, 10_000_000), st.integers(0, 10_000), st.integers(0, 1_000),
-       st.sampled_from(["bank", "paypal"]))
+@given(
+    st.integers(10_000, 10_000_000), st.integers(0, 10_000), st.integers(0, 1_000), st.sampled_from(["bank", "paypal"])
+)
 def test_gross_is_always_net_plus_fee_in_integers(amount, bps, fixed, method):
     rules = PayoutRules(fees={method: Fee(bps, fixed)})
     try:

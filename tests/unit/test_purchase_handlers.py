@@ -1,5 +1,6 @@
 """The purchase service's handlers told as money stories, on the in-memory unit of work and the
 in-memory card processor (no database, no broker, no sandbox)."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -7,9 +8,16 @@ from datetime import date, timedelta
 import pytest
 
 from services.purchase.domain.commands import BuyCoins, RecordChargeback
-from services.purchase.domain.errors import (AgeRestricted, ChargeOutcomeUnknown, CountryNotServed, NonRefundable,
-                                             NotReversible, PaymentDeclined, PurchaseLimitExceeded,
-                                             PurchaseNotFound)
+from services.purchase.domain.errors import (
+    AgeRestricted,
+    ChargeOutcomeUnknown,
+    CountryNotServed,
+    NonRefundable,
+    NotReversible,
+    PaymentDeclined,
+    PurchaseLimitExceeded,
+    PurchaseNotFound,
+)
 from services.purchase.domain.model import COMPLETED, DECLINED, PENDING, REVERSED
 from services.purchase.domain.rules import PurchaseRules
 from services.purchase.service_layer import handlers
@@ -36,20 +44,36 @@ def claim(key: str = "key-1", resumes: str | None = None) -> Claim:
     return Claim(KeyedRequest(caller="gateway", key=key, fingerprint="f"), resumes=resumes)
 
 
-def buy(uow, processor, *, token="tok_visa", country="US", birth_date=ADULT, rules=RULES, key="key-1",
-        resumes=None, **what):
-    cmd = BuyCoins(user_id="viewer", country=country, birth_date=birth_date, payment_method="card",
-                   payment_token=token, **(what or {"package_id": "coins_700"}))
-    return handlers.buy_coins(cmd, uow=uow, processor=processor, rules=rules,
-                              claim=uow.hold(claim(key, resumes)))
+def buy(
+    uow, processor, *, token="tok_visa", country="US", birth_date=ADULT, rules=RULES, key="key-1", resumes=None, **what
+):
+    cmd = BuyCoins(
+        user_id="viewer",
+        country=country,
+        birth_date=birth_date,
+        payment_method="card",
+        payment_token=token,
+        **(what or {"package_id": "coins_700"}),
+    )
+    return handlers.buy_coins(cmd, uow=uow, processor=processor, rules=rules, claim=uow.hold(claim(key, resumes)))
 
 
 def test_a_viewer_in_the_us_buys_700_coins_for_999_cents_and_the_wallet_is_told(uow, processor):
     purchase = buy(uow, processor)
     assert (purchase.status, purchase.coins, purchase.amount_minor, purchase.currency) == (COMPLETED, 700, 999, "USD")
-    assert uow.events() == [("purchase.completed", {
-        "purchase_id": purchase.purchase_id, "user_id": "viewer", "coins": 700, "amount_minor": 999,
-        "currency": "USD", "country": "US"})]
+    assert uow.events() == [
+        (
+            "purchase.completed",
+            {
+                "purchase_id": purchase.purchase_id,
+                "user_id": "viewer",
+                "coins": 700,
+                "amount_minor": 999,
+                "currency": "USD",
+                "country": "US",
+            },
+        )
+    ]
     assert processor.calls[purchase.purchase_id] == 1
     assert uow.committed["keys"]["key-1"][1] == purchase.purchase_id
 
@@ -70,9 +94,14 @@ def test_a_purchase_over_the_24_hour_cap_is_refused_before_any_charge(uow, proce
     assert len(uow.committed["purchases"]) == 1 and sum(processor.calls.values()) == 1
 
 
-@pytest.mark.parametrize(("country", "birth_date", "error"), [
-    ("KP", ADULT, CountryNotServed), ("US", date.today() - timedelta(days=17 * 366), AgeRestricted),
-    ("KR", date(date.today().year - 18, 1, 1), AgeRestricted)])  # 18 is too young in South Korea
+@pytest.mark.parametrize(
+    ("country", "birth_date", "error"),
+    [
+        ("KP", ADULT, CountryNotServed),
+        ("US", date.today() - timedelta(days=17 * 366), AgeRestricted),
+        ("KR", date(date.today().year - 18, 1, 1), AgeRestricted),
+    ],
+)  # 18 is too young in South Korea
 def test_who_may_not_buy_is_refused_before_anything_is_written_or_charged(uow, processor, country, birth_date, error):
     with pytest.raises(error):
         buy(uow, processor, country=country, birth_date=birth_date)
@@ -80,7 +109,8 @@ def test_who_may_not_buy_is_refused_before_anything_is_written_or_charged(uow, p
 
 
 def test_an_unknown_charge_outcome_leaves_the_purchase_pending_and_the_retry_completes_that_same_purchase(
-        uow, processor):
+    uow, processor
+):
     with pytest.raises(ChargeOutcomeUnknown):
         buy(uow, processor, token="tok_error")
     [pending] = uow.committed["purchases"].values()
@@ -93,8 +123,14 @@ def test_an_unknown_charge_outcome_leaves_the_purchase_pending_and_the_retry_com
 def test_an_attempt_whose_key_was_taken_over_makes_no_purchase(uow, processor):
     late = claim()
     uow.hold(claim())  # its lease ran out and a retry of the request holds the key now
-    cmd = BuyCoins(user_id="viewer", country="US", birth_date=ADULT, payment_method="card", payment_token="tok_visa",
-                   package_id="coins_700")
+    cmd = BuyCoins(
+        user_id="viewer",
+        country="US",
+        birth_date=ADULT,
+        payment_method="card",
+        payment_token="tok_visa",
+        package_id="coins_700",
+    )
     with pytest.raises(ClaimLost):
         handlers.buy_coins(cmd, uow=uow, processor=processor, rules=RULES, claim=late)
     assert (uow.committed["purchases"], processor.calls) == ({}, {})
@@ -114,12 +150,18 @@ def test_the_reconciler_completes_a_charge_the_processor_took_and_declines_one_i
 
 def test_a_chargeback_reverses_the_purchase_once_and_tells_the_wallet_to_take_the_coins_back(uow, processor):
     purchase = buy(uow, processor)
-    chargeback = handlers.record_chargeback(RecordChargeback(purchase_id=purchase.purchase_id, reason="fraud"),
-                                            uow=uow)
+    chargeback = handlers.record_chargeback(RecordChargeback(purchase_id=purchase.purchase_id, reason="fraud"), uow=uow)
     assert (chargeback.coins, uow.purchase(purchase.purchase_id).status) == (700, REVERSED)
-    assert uow.events()[-1] == ("purchase.reversed", {
-        "purchase_id": purchase.purchase_id, "chargeback_id": chargeback.chargeback_id, "user_id": "viewer",
-        "coins": 700, "reason": "fraud"})
+    assert uow.events()[-1] == (
+        "purchase.reversed",
+        {
+            "purchase_id": purchase.purchase_id,
+            "chargeback_id": chargeback.chargeback_id,
+            "user_id": "viewer",
+            "coins": 700,
+            "reason": "fraud",
+        },
+    )
     with pytest.raises(NotReversible):
         handlers.record_chargeback(RecordChargeback(purchase_id=purchase.purchase_id, reason="fraud"), uow=uow)
     with pytest.raises(PurchaseNotFound):

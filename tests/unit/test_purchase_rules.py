@@ -1,11 +1,21 @@
 """Prices, ages, countries and the 24-hour cap, with no I/O."""
+
 from datetime import date
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from services.purchase.domain.errors import (AgeRestricted, CountryNotServed, InvalidBirthDate, InvalidCoinAmount,
-                                             NoPriceList, NotReversible, PurchaseLimitExceeded, UnknownPackage)
+from services.purchase.domain.errors import (
+    AgeRestricted,
+    CountryNotServed,
+    InvalidBirthDate,
+    InvalidCoinAmount,
+    NoPriceList,
+    NotReversible,
+    PurchaseLimitExceeded,
+    UnknownPackage,
+)
 from services.purchase.domain.model import Purchase
 from services.purchase.domain.pricing import PRICE_LISTS, price_list_for
 from services.purchase.domain.rules import PurchaseRules, age_on
@@ -18,12 +28,23 @@ def test_us_packages_are_the_spec_prices():
     us = price_list_for("US")
     assert us.currency == "USD"
     assert [(p.coins, p.amount_minor) for p in us.packages] == [
-        (70, 99), (350, 499), (700, 999), (1400, 1999), (3500, 4999), (7000, 9999), (17500, 24999)]
+        (70, 99),
+        (350, 499),
+        (700, 999),
+        (1400, 1999),
+        (3500, 4999),
+        (7000, 9999),
+        (17500, 24999),
+    ]
 
 
 def test_every_required_country_has_its_own_currency():
     assert {c: PRICE_LISTS[c].currency for c in ("US", "GB", "DE", "JP")} == {
-        "US": "USD", "GB": "GBP", "DE": "EUR", "JP": "JPY"}
+        "US": "USD",
+        "GB": "GBP",
+        "DE": "EUR",
+        "JP": "JPY",
+    }
     assert price_list_for("JP").minor_unit_digits == 0
 
 

@@ -1,6 +1,7 @@
 """The three services keep one shape: the same files and names for the same roles, handlers
 that take their unit of work by keyword, the environment read only in settings, Flask only in
 the web layer."""
+
 from __future__ import annotations
 
 import inspect
@@ -12,16 +13,32 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = {"purchase": "Purchase", "gifting": "Gifting", "payout": "Payout"}
-COMMON = {"settings.py", "bootstrap.py", "api/views.py", "api/schemas.py", "domain/model.py", "domain/commands.py",
-          "domain/errors.py", "domain/rules.py", "service_layer/handlers.py", "service_layer/unit_of_work.py",
-          "adapters/orm.py", "adapters/repository.py", "adapters/queries.py", "entrypoints/wsgi.py",
-          "entrypoints/relay.py"}
+COMMON = {
+    "settings.py",
+    "bootstrap.py",
+    "api/views.py",
+    "api/schemas.py",
+    "domain/model.py",
+    "domain/commands.py",
+    "domain/errors.py",
+    "domain/rules.py",
+    "service_layer/handlers.py",
+    "service_layer/unit_of_work.py",
+    "adapters/orm.py",
+    "adapters/repository.py",
+    "adapters/queries.py",
+    "entrypoints/wsgi.py",
+    "entrypoints/relay.py",
+}
 
 
 def modules(service: str) -> set[str]:
     package = ROOT / "services" / service
-    return {str(p.relative_to(package)) for p in package.rglob("*.py")
-            if p.name != "__init__.py" and "migrations" not in p.parts}
+    return {
+        str(p.relative_to(package))
+        for p in package.rglob("*.py")
+        if p.name != "__init__.py" and "migrations" not in p.parts
+    }
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -37,8 +54,10 @@ def test_the_same_roles_have_the_same_names(service, name):
     bootstrap = import_module(f"services.{service}.bootstrap")
     uow = import_module(f"services.{service}.service_layer.unit_of_work")
     rules = getattr(import_module(f"services.{service}.domain.rules"), f"{name}Rules")
-    assert inspect.signature(bootstrap.bootstrap).return_annotation in (f"{name}Service", getattr(
-        bootstrap, f"{name}Service"))
+    assert inspect.signature(bootstrap.bootstrap).return_annotation in (
+        f"{name}Service",
+        getattr(bootstrap, f"{name}Service"),
+    )
     assert issubclass(uow.SqlAlchemyUnitOfWork, uow.AbstractUnitOfWork)
     settings = import_module(f"services.{service}.settings").load_settings({"COINS_ENV": "test"})
     assert isinstance(settings.rules, rules)
@@ -47,13 +66,17 @@ def test_the_same_roles_have_the_same_names(service, name):
 @pytest.mark.parametrize("service", SERVICES)
 def test_handlers_take_what_is_asked_then_their_unit_of_work_by_keyword(service):
     handlers = import_module(f"services.{service}.service_layer.handlers")
-    public = [f for name, f in inspect.getmembers(handlers, inspect.isfunction)
-              if f.__module__ == handlers.__name__ and not name.startswith("_")]
+    public = [
+        f
+        for name, f in inspect.getmembers(handlers, inspect.isfunction)
+        if f.__module__ == handlers.__name__ and not name.startswith("_")
+    ]
     for handler in public:
         params = inspect.signature(handler).parameters
         assert "uow_factory" not in params, handler.__name__
-        assert [p.name for p in params.values() if p.kind is not p.KEYWORD_ONLY and p.name == "uow"] == [], \
+        assert [p.name for p in params.values() if p.kind is not p.KEYWORD_ONLY and p.name == "uow"] == [], (
             handler.__name__
+        )
         assert sum(p.kind is not p.KEYWORD_ONLY for p in params.values()) <= 1, handler.__name__
 
 
@@ -63,13 +86,19 @@ def sources(*folders: str):
 
 
 def test_the_environment_is_read_only_in_settings_modules():
-    readers = [str(p.relative_to(ROOT)) for p, text in sources("services", "coinsctl")
-               if p.name != "settings.py" and re.search(r"os\.environ|os\.getenv|getenv\(", text)]
+    readers = [
+        str(p.relative_to(ROOT))
+        for p, text in sources("services", "coinsctl")
+        if p.name != "settings.py" and re.search(r"os\.environ|os\.getenv|getenv\(", text)
+    ]
     assert readers == []
 
 
 def test_flask_and_its_request_state_stay_in_the_web_layer():
     flask = re.compile(r"^\s*(from|import) flask", re.M)
-    below_views = [str(p.relative_to(ROOT)) for p, text in sources("services")
-                   if "api" not in p.parts and p.name != "wsgi.py" and flask.search(text)]
+    below_views = [
+        str(p.relative_to(ROOT))
+        for p, text in sources("services")
+        if "api" not in p.parts and p.name != "wsgi.py" and flask.search(text)
+    ]
     assert below_views == []

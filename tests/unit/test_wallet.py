@@ -1,6 +1,8 @@
 """A wallet's money stories, with no database: spending, buying, chargebacks and freezing."""
+
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.gifting.domain.catalog import CATALOG, find_gift
 from services.gifting.domain.errors import InsufficientCoins, InvalidQuantity, SelfGift, UnknownGift, WalletFrozen
@@ -36,9 +38,22 @@ def test_unknown_gift_names_the_field():
 
 
 def test_the_catalog_prices_match_the_spec():
-    expected = {"rose": 1, "tiktok": 1, "finger_heart": 5, "panda": 5, "perfume": 20, "doughnut": 30,
-                "hat_and_mustache": 99, "sunglasses": 199, "corgi": 299, "confetti": 100, "galaxy": 1000,
-                "concert": 500, "lion": 29_999, "universe": 44_999}
+    expected = {
+        "rose": 1,
+        "tiktok": 1,
+        "finger_heart": 5,
+        "panda": 5,
+        "perfume": 20,
+        "doughnut": 30,
+        "hat_and_mustache": 99,
+        "sunglasses": 199,
+        "corgi": 299,
+        "confetti": 100,
+        "galaxy": 1000,
+        "concert": 500,
+        "lion": 29_999,
+        "universe": 44_999,
+    }
     assert {g.gift_id: g.coins for g in CATALOG.values()} == expected
 
 
@@ -58,8 +73,7 @@ def test_a_chargeback_after_spending_freezes_the_wallet_until_repaid():
     assert wallet.balance == 0
 
 
-@given(st.lists(st.tuples(st.sampled_from(["credit", "spend", "claw_back"]), st.integers(1, 10_000)),
-                max_size=60))
+@given(st.lists(st.tuples(st.sampled_from(["credit", "spend", "claw_back"]), st.integers(1, 10_000)), max_size=60))
 def test_spending_never_takes_a_wallet_below_zero(operations):
     wallet, expected = Wallet("v"), 0
     for op, coins in operations:

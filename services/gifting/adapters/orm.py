@@ -1,4 +1,5 @@
 """Gifting's tables. The constraints say in the database what the domain assumes."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -9,7 +10,8 @@ from shared.tables import add_infrastructure_tables
 metadata = sa.MetaData()
 
 wallets = sa.Table(
-    "wallets", metadata,
+    "wallets",
+    metadata,
     sa.Column("user_id", sa.String(64), primary_key=True),
     sa.Column("balance_coins", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("debt_coins", sa.BigInteger, nullable=False, server_default="0"),
@@ -21,7 +23,8 @@ wallets = sa.Table(
 )
 
 wallet_entries = sa.Table(
-    "wallet_entries", metadata,
+    "wallet_entries",
+    metadata,
     sa.Column("entry_id", BigId, primary_key=True, autoincrement=True),
     sa.Column("user_id", sa.String(64), sa.ForeignKey("wallets.user_id"), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),
@@ -30,14 +33,17 @@ wallet_entries = sa.Table(
     sa.Column("reference", sa.String(64), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.CheckConstraint("kind IN ('purchase', 'gift', 'chargeback')", name="ck_wallet_entries_kind"),
-    sa.CheckConstraint("(kind = 'purchase' AND delta_coins > 0) OR (kind <> 'purchase' AND delta_coins < 0)",
-                       name="ck_wallet_entries_sign"),
+    sa.CheckConstraint(
+        "(kind = 'purchase' AND delta_coins > 0) OR (kind <> 'purchase' AND delta_coins < 0)",
+        name="ck_wallet_entries_sign",
+    ),
     sa.UniqueConstraint("kind", "reference", name="uq_wallet_entries_kind_reference"),
     sa.Index("ix_wallet_entries_user", "user_id", "entry_id"),
 )
 
 gifts = sa.Table(
-    "gifts", metadata,
+    "gifts",
+    metadata,
     sa.Column("gift_tx_id", sa.String(36), primary_key=True),
     sa.Column("sender_id", sa.String(64), sa.ForeignKey("wallets.user_id"), nullable=False),
     sa.Column("creator_id", sa.String(64), nullable=False),

@@ -1,4 +1,5 @@
 """Read-only queries for gifting's reports (no domain objects needed)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -11,7 +12,8 @@ from shared.audit import sum_of
 def totals(conn: Connection) -> dict:
 
     entries_of = lambda kind: sa.select(sa.func.sum(wallet_entries.c.delta_coins)).where(  # noqa: E731
-        wallet_entries.c.kind == kind)
+        wallet_entries.c.kind == kind
+    )
     return {
         "coins_credited": sum_of(conn, entries_of("purchase")),
         "coins_clawed_back": -sum_of(conn, entries_of("chargeback")),
@@ -25,7 +27,14 @@ def totals(conn: Connection) -> dict:
 
 def _ledger_mismatch():
     """Wallets whose balance is not the sum of their ledger entries (the auditor wants none)."""
-    ledger = (sa.select(wallet_entries.c.user_id, sa.func.sum(wallet_entries.c.delta_coins).label("net"))
-              .group_by(wallet_entries.c.user_id).subquery())
-    return (sa.select(wallets.c.user_id).select_from(wallets.outerjoin(ledger, ledger.c.user_id == wallets.c.user_id))
-            .where(wallets.c.balance_coins - wallets.c.debt_coins != sa.func.coalesce(ledger.c.net, 0)).limit(100))
+    ledger = (
+        sa.select(wallet_entries.c.user_id, sa.func.sum(wallet_entries.c.delta_coins).label("net"))
+        .group_by(wallet_entries.c.user_id)
+        .subquery()
+    )
+    return (
+        sa.select(wallets.c.user_id)
+        .select_from(wallets.outerjoin(ledger, ledger.c.user_id == wallets.c.user_id))
+        .where(wallets.c.balance_coins - wallets.c.debt_coins != sa.func.coalesce(ledger.c.net, 0))
+        .limit(100)
+    )

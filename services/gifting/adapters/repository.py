@@ -1,5 +1,6 @@
 """Gifting's repositories: the abstract ports the handlers use, and their SQLAlchemy Core
 adapters on the unit of work's connection (the in-memory fakes are in tests/fakes)."""
+
 from __future__ import annotations
 
 import abc
@@ -14,18 +15,25 @@ from shared.db import DriverStatement, StaleRead, insert_ignore, lock_for_update
 from shared.idempotency import Claim, claim_cte
 from shared.outbox import Outbox
 
-
 # The gift path's statements, built once: building a Core statement per call costs more than
 # executing it (SQLAlchemy caches the compiled form, not the construction).
 # Take coins from an active wallet that holds them, in one conditional UPDATE: however many
 # spends race, none sees a stale balance and none takes it below zero (the CHECK constraint is
 # the last line). No row if the wallet is missing, frozen or short of coins.
-_SPEND = (wallets.update()
-          .where(wallets.c.user_id == sa.bindparam("p_user_id"), wallets.c.debt_coins == 0,
-                 wallets.c.balance_coins >= sa.bindparam("p_coins"))
-          .values(balance_coins=wallets.c.balance_coins - sa.bindparam("p_coins"), version=wallets.c.version + 1,
-                  updated_at=sa.bindparam("p_now"))
-          .returning(*wallets.c))
+_SPEND = (
+    wallets.update()
+    .where(
+        wallets.c.user_id == sa.bindparam("p_user_id"),
+        wallets.c.debt_coins == 0,
+        wallets.c.balance_coins >= sa.bindparam("p_coins"),
+    )
+    .values(
+        balance_coins=wallets.c.balance_coins - sa.bindparam("p_coins"),
+        version=wallets.c.version + 1,
+        updated_at=sa.bindparam("p_now"),
+    )
+    .returning(*wallets.c)
+)
 _ADD_GIFT = gifts.insert()
 _ADD_ENTRY = wallet_entries.insert().inline()
 _GIFT_FIELDS = [c.name for c in gifts.c if c.name != "balance_after"]
@@ -38,18 +46,42 @@ def _send_statement(*, claiming: bool) -> sa.Select:
     Idempotency-Key (data-modifying CTEs run once, together, on one snapshot). Returns the
     debited wallet, or no row if refused."""
     debit = _SPEND.cte("debit")
-    gift = gifts.insert().from_select(_GIFT_FIELDS + ["balance_after"], sa.select(
-        *(sa.bindparam(f"g_{name}", type_=gifts.c[name].type) for name in _GIFT_FIELDS),
-        debit.c.balance_coins)).cte("gift")
-    entry = wallet_entries.insert().from_select(
-        ["user_id", "kind", "delta_coins", "balance_after", "reference", "created_at"],
-        sa.select(debit.c.user_id, sa.literal("gift", sa.String), sa.bindparam("p_delta", type_=sa.BigInteger),
-                  debit.c.balance_coins, sa.bindparam("g_gift_tx_id", type_=sa.String),
-                  sa.bindparam("p_now", type_=wallet_entries.c.created_at.type))).cte("entry")
+    gift = (
+        gifts.insert()
+        .from_select(
+            _GIFT_FIELDS + ["balance_after"],
+            sa.select(
+                *(sa.bindparam(f"g_{name}", type_=gifts.c[name].type) for name in _GIFT_FIELDS), debit.c.balance_coins
+            ),
+        )
+        .cte("gift")
+    )
+    entry = (
+        wallet_entries.insert()
+        .from_select(
+            ["user_id", "kind", "delta_coins", "balance_after", "reference", "created_at"],
+            sa.select(
+                debit.c.user_id,
+                sa.literal("gift", sa.String),
+                sa.bindparam("p_delta", type_=sa.BigInteger),
+                debit.c.balance_coins,
+                sa.bindparam("g_gift_tx_id", type_=sa.String),
+                sa.bindparam("p_now", type_=wallet_entries.c.created_at.type),
+            ),
+        )
+        .cte("entry")
+    )
     outbox = tables["outbox"]
-    event = outbox.insert().from_select(_EVENT_FIELDS, sa.select(
-        *(sa.bindparam(f"e_{name}", type_=outbox.c[name].type) for name in _EVENT_FIELDS)).select_from(debit)
-    ).cte("event")
+    event = (
+        outbox.insert()
+        .from_select(
+            _EVENT_FIELDS,
+            sa.select(*(sa.bindparam(f"e_{name}", type_=outbox.c[name].type) for name in _EVENT_FIELDS)).select_from(
+                debit
+            ),
+        )
+        .cte("event")
+    )
     ctes = [gift, entry, event] + ([claim_cte(tables["idempotency_keys"], debit)] if claiming else [])
     return sa.select(*debit.c).add_cte(*ctes)
 
@@ -110,17 +142,27 @@ class SqlAlchemyWalletRepository(AbstractWalletRepository):
         return _wallet(row) if row else None
 
     def get_or_create_for_update(self, user_id: str) -> Wallet:
-        insert_ignore(self.conn, wallets, {"user_id": user_id, "balance_coins": 0, "debt_coins": 0, "version": 0,
-                                           "updated_at": utcnow()}, ["user_id"])
-        return _wallet(self.conn.execute(lock_for_update(sa.select(wallets).where(wallets.c.user_id == user_id),
-                                                         self.conn)).one())
+        insert_ignore(
+            self.conn,
+            wallets,
+            {"user_id": user_id, "balance_coins": 0, "debt_coins": 0, "version": 0, "updated_at": utcnow()},
+            ["user_id"],
+        )
+        return _wallet(
+            self.conn.execute(lock_for_update(sa.select(wallets).where(wallets.c.user_id == user_id), self.conn)).one()
+        )
 
     def save(self, wallet: Wallet) -> None:
         result = self.conn.execute(
             wallets.update()
             .where(wallets.c.user_id == wallet.user_id, wallets.c.version == wallet.version)
-            .values(balance_coins=wallet.balance_coins, debt_coins=wallet.debt_coins, version=wallet.version + 1,
-                    updated_at=utcnow()))
+            .values(
+                balance_coins=wallet.balance_coins,
+                debt_coins=wallet.debt_coins,
+                version=wallet.version + 1,
+                updated_at=utcnow(),
+            )
+        )
         if result.rowcount != 1:
             raise StaleRead(f"wallet {wallet.user_id} changed")
         wallet.version += 1
@@ -131,17 +173,27 @@ class SqlAlchemyLedgerRepository(AbstractLedgerRepository):
         self.conn = conn
 
     def record(self, *, wallet: Wallet, kind: str, delta_coins: int, reference: str) -> None:
-        self.conn.execute(_ADD_ENTRY, {"user_id": wallet.user_id, "kind": kind, "delta_coins": delta_coins,
-                                       "balance_after": wallet.balance, "reference": reference,
-                                       "created_at": utcnow()})
+        self.conn.execute(
+            _ADD_ENTRY,
+            {
+                "user_id": wallet.user_id,
+                "kind": kind,
+                "delta_coins": delta_coins,
+                "balance_after": wallet.balance,
+                "reference": reference,
+                "created_at": utcnow(),
+            },
+        )
 
     def page(self, user_id: str, *, limit: int, before_id: int | None) -> list[LedgerEntry]:
         query = sa.select(wallet_entries).where(wallet_entries.c.user_id == user_id)
         if before_id is not None:
             query = query.where(wallet_entries.c.entry_id < before_id)
         rows = self.conn.execute(query.order_by(wallet_entries.c.entry_id.desc()).limit(limit)).all()
-        return [LedgerEntry(r.entry_id, r.user_id, r.kind, r.delta_coins, r.balance_after, r.reference,
-                            r.created_at) for r in rows]
+        return [
+            LedgerEntry(r.entry_id, r.user_id, r.kind, r.delta_coins, r.balance_after, r.reference, r.created_at)
+            for r in rows
+        ]
 
 
 class SqlAlchemyGiftRepository(AbstractGiftRepository):
@@ -155,9 +207,14 @@ class SqlAlchemyGiftRepository(AbstractGiftRepository):
         conditional debit, then three inserts."""
         now = utcnow()
         if self.conn.dialect.name == "postgresql":
-            params = {"p_user_id": gift["sender_id"], "p_coins": coins, "p_delta": -coins, "p_now": now,
-                      **{f"g_{name}": gift[name] for name in _GIFT_FIELDS},
-                      **{f"e_{name}": event[name] for name in _EVENT_FIELDS}}
+            params = {
+                "p_user_id": gift["sender_id"],
+                "p_coins": coins,
+                "p_delta": -coins,
+                "p_now": now,
+                **{f"g_{name}": gift[name] for name in _GIFT_FIELDS},
+                **{f"e_{name}": event[name] for name in _EVENT_FIELDS},
+            }
             if claim is None or not claim.in_statement:
                 row = _SEND(self.conn, params).first()
             else:
@@ -169,8 +226,9 @@ class SqlAlchemyGiftRepository(AbstractGiftRepository):
             return None
         wallet = _wallet(row)
         self.conn.execute(_ADD_GIFT, {**gift, "balance_after": wallet.balance})
-        SqlAlchemyLedgerRepository(self.conn).record(wallet=wallet, kind="gift", delta_coins=-coins,
-                                           reference=gift["gift_tx_id"])
+        SqlAlchemyLedgerRepository(self.conn).record(
+            wallet=wallet, kind="gift", delta_coins=-coins, reference=gift["gift_tx_id"]
+        )
         self.outbox.insert(event)
         return wallet
 
@@ -182,11 +240,13 @@ class SqlAlchemyGiftRepository(AbstractGiftRepository):
         coins = sa.func.sum(gifts.c.total_coins).label("coins")
         rows = self.conn.execute(
             sa.select(gifts.c.sender_id, coins, sa.func.sum(gifts.c.quantity).label("gifts"))
-            .where(gifts.c.stream_id == stream_id).group_by(gifts.c.sender_id)
-            .order_by(coins.desc(), gifts.c.sender_id).limit(limit)).all()
+            .where(gifts.c.stream_id == stream_id)
+            .group_by(gifts.c.sender_id)
+            .order_by(coins.desc(), gifts.c.sender_id)
+            .limit(limit)
+        ).all()
         return [(r.sender_id, int(r.coins), int(r.gifts)) for r in rows]
 
 
 def _wallet(row) -> Wallet:
-    return Wallet(user_id=row.user_id, balance_coins=row.balance_coins, debt_coins=row.debt_coins,
-                  version=row.version)
+    return Wallet(user_id=row.user_id, balance_coins=row.balance_coins, debt_coins=row.debt_coins, version=row.version)

@@ -1,4 +1,5 @@
 """Gifting's request and response schemas."""
+
 from marshmallow import Schema, fields, validate
 
 from services.gifting.domain.catalog import CATALOG, MAX_COMBO

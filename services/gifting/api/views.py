@@ -1,4 +1,5 @@
 """Gifting's HTTP routes: parse with a schema, call a handler, dump a schema."""
+
 from __future__ import annotations
 
 from flask import Blueprint
@@ -38,15 +39,17 @@ def blueprint(svc: GiftingService) -> Blueprint:
 
     @bp.get("/wallets/<user_id>/transactions")
     @requires("wallets:read")
-    @doc(summary="The wallet's ledger, newest first", query=schemas.PageQuery,
-         responses={200: schemas.LedgerPageSchema})
+    @doc(
+        summary="The wallet's ledger, newest first", query=schemas.PageQuery, responses={200: schemas.LedgerPageSchema}
+    )
     def transactions(user_id: str):
         args = query_args(schema(schemas.PageQuery))
         before = int(args["cursor"]) if args["cursor"] else None
         entries = handlers.ledger_of(user_id, uow=svc.uow(), limit=args["limit"] + 1, before_id=before)
         page, next_cursor = keyset_page(entries, args["limit"], lambda entry: str(entry.entry_id))
-        return schema(schemas.LedgerPageSchema).dump({"user_id": user_id, "transactions": page,
-                                                      "next_cursor": next_cursor})
+        return schema(schemas.LedgerPageSchema).dump(
+            {"user_id": user_id, "transactions": page, "next_cursor": next_cursor}
+        )
 
     def gift_made(conn, gift_tx_id: str):
         """A retry's answer: the gift its first attempt made (its key row holds no body)."""
@@ -54,27 +57,40 @@ def blueprint(svc: GiftingService) -> Blueprint:
 
     @bp.post("/gifts")
     @requires("gifts:send")
-    @doc(summary="Send a gift (or a combo) to a creator", body=schemas.SendGiftRequest,
-         responses={201: schemas.GiftTransactionSchema},
-         errors={403: "Wallet frozen", 409: "Not enough coins", 422: "Invalid fields or a gift to oneself"})
+    @doc(
+        summary="Send a gift (or a combo) to a creator",
+        body=schemas.SendGiftRequest,
+        responses={201: schemas.GiftTransactionSchema},
+        errors={403: "Wallet frozen", 409: "Not enough coins", 422: "Invalid fields or a gift to oneself"},
+    )
     @idempotent(required=True, transactional=True, render_again=gift_made)
     def send_gift(call: KeyedCall):
         body = json_body(schema(schemas.SendGiftRequest))
         acting_for(body["sender_id"])  # whose coins: see shared.onbehalf
-        tx = handlers.send_gift(SendGift(**body), uow=svc.uow(conn=call.conn), rules=svc.settings.rules,
-                                claim=call.claim)
+        tx = handlers.send_gift(
+            SendGift(**body), uow=svc.uow(conn=call.conn), rules=svc.settings.rules, claim=call.claim
+        )
         return schema(schemas.GiftTransactionSchema).dump(tx), 201
 
     @bp.get("/streams/<stream_id>/leaderboard")
     @requires("leaderboards:read")
-    @doc(summary="Top gifters of a stream by coins", query=schemas.LeaderboardQuery,
-         responses={200: schemas.LeaderboardSchema})
+    @doc(
+        summary="Top gifters of a stream by coins",
+        query=schemas.LeaderboardQuery,
+        responses={200: schemas.LeaderboardSchema},
+    )
     def leaderboard(stream_id: str):
         args = query_args(schema(schemas.LeaderboardQuery))
         rows = handlers.leaderboard(stream_id, uow=svc.uow(), limit=args["limit"])
-        return schema(schemas.LeaderboardSchema).dump({"stream_id": stream_id, "leaderboard": [
-            {"rank": rank, "sender_id": sender, "coins": coins, "gifts": count}
-            for rank, (sender, coins, count) in enumerate(rows, start=1)]})
+        return schema(schemas.LeaderboardSchema).dump(
+            {
+                "stream_id": stream_id,
+                "leaderboard": [
+                    {"rank": rank, "sender_id": sender, "coins": coins, "gifts": count}
+                    for rank, (sender, coins, count) in enumerate(rows, start=1)
+                ],
+            }
+        )
 
     @bp.get("/internal/totals")
     @requires("audit:read")

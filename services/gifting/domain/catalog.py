@@ -1,4 +1,5 @@
 """The gift catalog: what each gift costs in coins."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,22 +14,25 @@ class Gift:
     coins: int
 
 
-CATALOG: dict[str, Gift] = {g.gift_id: g for g in (
-    Gift("rose", "Rose", 1),
-    Gift("tiktok", "TikTok", 1),
-    Gift("finger_heart", "Finger Heart", 5),
-    Gift("panda", "Panda", 5),
-    Gift("perfume", "Perfume", 20),
-    Gift("doughnut", "Doughnut", 30),
-    Gift("hat_and_mustache", "Hat and Mustache", 99),
-    Gift("confetti", "Confetti", 100),
-    Gift("sunglasses", "Sunglasses", 199),
-    Gift("corgi", "Corgi", 299),
-    Gift("concert", "Concert", 500),
-    Gift("galaxy", "Galaxy", 1_000),
-    Gift("lion", "Lion", 29_999),
-    Gift("universe", "Universe", 44_999),
-)}
+CATALOG: dict[str, Gift] = {
+    g.gift_id: g
+    for g in (
+        Gift("rose", "Rose", 1),
+        Gift("tiktok", "TikTok", 1),
+        Gift("finger_heart", "Finger Heart", 5),
+        Gift("panda", "Panda", 5),
+        Gift("perfume", "Perfume", 20),
+        Gift("doughnut", "Doughnut", 30),
+        Gift("hat_and_mustache", "Hat and Mustache", 99),
+        Gift("confetti", "Confetti", 100),
+        Gift("sunglasses", "Sunglasses", 199),
+        Gift("corgi", "Corgi", 299),
+        Gift("concert", "Concert", 500),
+        Gift("galaxy", "Galaxy", 1_000),
+        Gift("lion", "Lion", 29_999),
+        Gift("universe", "Universe", 44_999),
+    )
+}
 
 MAX_COMBO = 99
 

@@ -1,4 +1,5 @@
 """What callers ask gifting to do (imperative), and what the consumer applies."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,5 +1,6 @@
 """Wallets and gifts. A wallet never goes below zero by spending; only a chargeback can
 leave it owing coins, and while it owes any it is frozen."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """What a creator earns from a gift: diamonds per coin gifted (1 by default)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -2,6 +2,7 @@
 
 `python -m services.gifting.entrypoints.consumer`
 """
+
 from __future__ import annotations
 
 from services.gifting.adapters.orm import tables
@@ -16,14 +17,21 @@ def event_handlers(svc: GiftingService) -> dict:
     """Topic -> handler(conn, envelope, data); each runs inside the consumer's batch transaction."""
 
     def on_purchase_completed(conn, _envelope, data):
-        handlers.credit_purchase(CreditPurchase(purchase_id=data["purchase_id"], user_id=data["user_id"],
-                                                coins=data["coins"]), uow=svc.uow(conn))
+        handlers.credit_purchase(
+            CreditPurchase(purchase_id=data["purchase_id"], user_id=data["user_id"], coins=data["coins"]),
+            uow=svc.uow(conn),
+        )
 
     def on_purchase_reversed(conn, _envelope, data):
-        handlers.claw_back_purchase(ClawBackPurchase(purchase_id=data["purchase_id"],
-                                                     chargeback_id=data["chargeback_id"],
-                                                     user_id=data["user_id"], coins=data["coins"]),
-                                    uow=svc.uow(conn))
+        handlers.claw_back_purchase(
+            ClawBackPurchase(
+                purchase_id=data["purchase_id"],
+                chargeback_id=data["chargeback_id"],
+                user_id=data["user_id"],
+                coins=data["coins"],
+            ),
+            uow=svc.uow(conn),
+        )
 
     return {PURCHASE_COMPLETED.topic: on_purchase_completed, PURCHASE_REVERSED.topic: on_purchase_reversed}
 

@@ -1,4 +1,5 @@
 """Gifting's outbox relay: `python -m services.gifting.entrypoints.relay`."""
+
 from services.gifting.adapters.orm import tables
 from services.gifting.bootstrap import bootstrap
 from shared.runners import run_relay

@@ -1,4 +1,5 @@
 """Alembic environment for the gifting service's database."""
+
 from services.gifting.adapters.orm import metadata
 from shared.migrate import run_env
 

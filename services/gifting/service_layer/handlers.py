@@ -1,5 +1,6 @@
 """Gifting's use cases: each takes what is asked and, keyword-only, a unit of work and its
 dependencies; a change commits once."""
+
 from __future__ import annotations
 
 from services.gifting.domain.catalog import find_gift
@@ -15,21 +16,41 @@ from shared.idempotency import Claim
 from shared.ids import new_id
 
 
-def send_gift(cmd: SendGift, *, uow: AbstractUnitOfWork, rules: GiftingRules,
-              claim: Claim | None = None) -> GiftTransaction:
+def send_gift(
+    cmd: SendGift, *, uow: AbstractUnitOfWork, rules: GiftingRules, claim: Claim | None = None
+) -> GiftTransaction:
     """Debit the sender and record the gift and its event, in one transaction; where `claim`
     is to be made in the gift's statement, that statement also claims the Idempotency-Key
     (shared.idempotency), or the gift is refused with the reason and nothing is claimed."""
     gift = find_gift(cmd.gift_id)
     cost = price_gift(gift=gift, quantity=cmd.quantity, sender_id=cmd.sender_id, creator_id=cmd.creator_id)
-    fields = {"gift_tx_id": new_id(), "sender_id": cmd.sender_id, "creator_id": cmd.creator_id,
-              "gift_id": gift.gift_id, "quantity": cmd.quantity, "coins_each": gift.coins, "total_coins": cost,
-              "diamonds": rules.diamonds_for(cost), "stream_id": cmd.stream_id, "sent_at": utcnow()}
+    fields = {
+        "gift_tx_id": new_id(),
+        "sender_id": cmd.sender_id,
+        "creator_id": cmd.creator_id,
+        "gift_id": gift.gift_id,
+        "quantity": cmd.quantity,
+        "coins_each": gift.coins,
+        "total_coins": cost,
+        "diamonds": rules.diamonds_for(cost),
+        "stream_id": cmd.stream_id,
+        "sent_at": utcnow(),
+    }
     with uow:
-        event = uow.outbox.row(GIFT_SENT, {
-            "gift_tx_id": fields["gift_tx_id"], "sender_id": cmd.sender_id, "creator_id": cmd.creator_id,
-            "gift_id": gift.gift_id, "quantity": cmd.quantity, "coins": cost, "diamonds": fields["diamonds"],
-            "stream_id": cmd.stream_id, "sent_at": fields["sent_at"]})
+        event = uow.outbox.row(
+            GIFT_SENT,
+            {
+                "gift_tx_id": fields["gift_tx_id"],
+                "sender_id": cmd.sender_id,
+                "creator_id": cmd.creator_id,
+                "gift_id": gift.gift_id,
+                "quantity": cmd.quantity,
+                "coins": cost,
+                "diamonds": fields["diamonds"],
+                "stream_id": cmd.stream_id,
+                "sent_at": fields["sent_at"],
+            },
+        )
         wallet = uow.gifts.send(fields, coins=cost, event=event, claim=claim)
         if wallet is None:
             refused = uow.wallets.get(cmd.sender_id) or Wallet(user_id=cmd.sender_id)

@@ -4,14 +4,20 @@
 tests/fakes/gifting.py holds the in-memory fake. `with uow: ...; uow.commit()` is one
 transaction (leaving without commit rolls back); a uow may be entered again, never nested.
 """
+
 from __future__ import annotations
 
 import abc
 
 from services.gifting.adapters.orm import tables
-from services.gifting.adapters.repository import (AbstractGiftRepository, AbstractLedgerRepository,
-                                                  AbstractWalletRepository, SqlAlchemyGiftRepository,
-                                                  SqlAlchemyLedgerRepository, SqlAlchemyWalletRepository)
+from services.gifting.adapters.repository import (
+    AbstractGiftRepository,
+    AbstractLedgerRepository,
+    AbstractWalletRepository,
+    SqlAlchemyGiftRepository,
+    SqlAlchemyLedgerRepository,
+    SqlAlchemyWalletRepository,
+)
 from shared.outbox import Outbox
 from shared.uow import SqlUnitOfWork
 

@@ -1,4 +1,5 @@
 """The payout service's tables."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -9,7 +10,8 @@ from shared.tables import add_infrastructure_tables
 metadata = sa.MetaData()
 
 creators = sa.Table(
-    "creators", metadata,
+    "creators",
+    metadata,
     sa.Column("creator_id", sa.String(64), primary_key=True),
     sa.Column("country", sa.String(2), nullable=False),
     sa.Column("birth_date", sa.Date, nullable=False),
@@ -22,7 +24,8 @@ creators = sa.Table(
 
 # Every change of a creator's payout method, with who made it: payouts are never redirected unrecorded.
 payout_method_changes = sa.Table(
-    "payout_method_changes", metadata,
+    "payout_method_changes",
+    metadata,
     sa.Column("change_id", sa.String(36), primary_key=True),
     sa.Column("creator_id", sa.String(64), sa.ForeignKey("creators.creator_id"), nullable=False),
     sa.Column("old_method", sa.String(16), nullable=False),
@@ -37,20 +40,22 @@ payout_method_changes = sa.Table(
 
 # A creator's diamonds; gifts credit it before the creator registers, so no foreign key.
 creator_accounts = sa.Table(
-    "creator_accounts", metadata,
+    "creator_accounts",
+    metadata,
     sa.Column("creator_id", sa.String(64), primary_key=True),
     sa.Column("credited_diamonds", sa.BigInteger, nullable=False),
     sa.Column("reserved_diamonds", sa.BigInteger, nullable=False),
     sa.Column("withdrawn_diamonds", sa.BigInteger, nullable=False),
     sa.Column("version", sa.BigInteger, nullable=False),
-    sa.CheckConstraint("credited_diamonds >= 0 AND reserved_diamonds >= 0 AND withdrawn_diamonds >= 0",
-                       name="ck_accounts_not_negative"),
-    sa.CheckConstraint("reserved_diamonds + withdrawn_diamonds <= credited_diamonds",
-                       name="ck_accounts_no_overdraw"),
+    sa.CheckConstraint(
+        "credited_diamonds >= 0 AND reserved_diamonds >= 0 AND withdrawn_diamonds >= 0", name="ck_accounts_not_negative"
+    ),
+    sa.CheckConstraint("reserved_diamonds + withdrawn_diamonds <= credited_diamonds", name="ck_accounts_no_overdraw"),
 )
 
 earnings = sa.Table(
-    "earnings", metadata,
+    "earnings",
+    metadata,
     sa.Column("gift_tx_id", sa.String(36), primary_key=True),
     sa.Column("creator_id", sa.String(64), nullable=False),
     sa.Column("sender_id", sa.String(64), nullable=False),
@@ -62,7 +67,8 @@ earnings = sa.Table(
 )
 
 withdrawals = sa.Table(
-    "withdrawals", metadata,
+    "withdrawals",
+    metadata,
     sa.Column("withdrawal_id", sa.String(36), primary_key=True),
     sa.Column("creator_id", sa.String(64), sa.ForeignKey("creators.creator_id"), nullable=False),
     sa.Column("diamonds", sa.BigInteger, nullable=False),

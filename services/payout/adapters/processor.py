@@ -5,6 +5,7 @@ idempotent by `payout_id` (the withdrawal's id), so a retried payout never pays 
 `lookup` finds a payout by that id. Neither raises for a slow or failing processor: the outcome
 is then UNKNOWN, and the payout worker asks again after its lease.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,9 +37,17 @@ class SandboxPayoutProcessor:
         self.http = Outbound(settings)
 
     def send(self, *, payout_id: str, net_minor: int, currency: str, method: str, account: str) -> PayoutResult:
-        reply = self.http.call("POST", "/v1/payouts", json={
-            "payout_id": payout_id, "net_minor": net_minor, "currency": currency, "method": method,
-            "account": account})
+        reply = self.http.call(
+            "POST",
+            "/v1/payouts",
+            json={
+                "payout_id": payout_id,
+                "net_minor": net_minor,
+                "currency": currency,
+                "method": method,
+                "account": account,
+            },
+        )
         if reply is None or reply.status not in (200, 201):
             return PayoutResult(UNKNOWN)
         return _result(reply.body)

@@ -1,4 +1,5 @@
 """Read-only totals of the payout service, for the auditor."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -15,21 +16,40 @@ from shared.clock import utcnow
 def totals(conn: Connection, *, overdue_before: datetime) -> dict:
     """`overdue_before`: a withdrawal still in flight that was asked for before this is overdue."""
     a = creator_accounts.c
-    per_account = (sa.select(earnings.c.creator_id, sa.func.sum(earnings.c.diamonds).label("earned"))
-                   .group_by(earnings.c.creator_id).subquery())
-    mismatch = conn.execute(sa.select(a.creator_id).select_from(
-        creator_accounts.outerjoin(per_account, per_account.c.creator_id == a.creator_id))
-        .where(a.credited_diamonds != sa.func.coalesce(per_account.c.earned, 0)).limit(100)).scalars().all()
+    per_account = (
+        sa.select(earnings.c.creator_id, sa.func.sum(earnings.c.diamonds).label("earned"))
+        .group_by(earnings.c.creator_id)
+        .subquery()
+    )
+    mismatch = (
+        conn.execute(
+            sa.select(a.creator_id)
+            .select_from(creator_accounts.outerjoin(per_account, per_account.c.creator_id == a.creator_id))
+            .where(a.credited_diamonds != sa.func.coalesce(per_account.c.earned, 0))
+            .limit(100)
+        )
+        .scalars()
+        .all()
+    )
     return {
         "diamonds_credited": sum_of(conn, sa.select(sa.func.sum(a.credited_diamonds))),
-        "diamonds_pending": sum_of(conn, sa.select(sa.func.sum(earnings.c.diamonds)).where(
-            earnings.c.available_at > utcnow())),
+        "diamonds_pending": sum_of(
+            conn, sa.select(sa.func.sum(earnings.c.diamonds)).where(earnings.c.available_at > utcnow())
+        ),
         "diamonds_in_flight": sum_of(conn, sa.select(sa.func.sum(a.reserved_diamonds))),
         "diamonds_paid_out": sum_of(conn, sa.select(sa.func.sum(a.withdrawn_diamonds))),
         "gifts_credited": sum_of(conn, sa.select(sa.func.count()).select_from(earnings)),
         "accounts_earnings_mismatch": list(mismatch),
-        "withdrawals_fee_mismatch": sum_of(conn, sa.select(sa.func.count()).where(
-            withdrawals.c.gross_minor != withdrawals.c.net_minor + withdrawals.c.fee_minor)),
-        "withdrawals_overdue": sum_of(conn, sa.select(sa.func.count()).where(
-            withdrawals.c.status.in_([PENDING, PROCESSING]), withdrawals.c.created_at < overdue_before)),
+        "withdrawals_fee_mismatch": sum_of(
+            conn,
+            sa.select(sa.func.count()).where(
+                withdrawals.c.gross_minor != withdrawals.c.net_minor + withdrawals.c.fee_minor
+            ),
+        ),
+        "withdrawals_overdue": sum_of(
+            conn,
+            sa.select(sa.func.count()).where(
+                withdrawals.c.status.in_([PENDING, PROCESSING]), withdrawals.c.created_at < overdue_before
+            ),
+        ),
     }

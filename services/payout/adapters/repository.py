@@ -1,5 +1,6 @@
 """The payout service's repositories: the abstract ports the handlers use, and their SQLAlchemy
 Core adapters on the unit of work's connection (the in-memory fakes are in tests/fakes)."""
+
 from __future__ import annotations
 
 import abc
@@ -9,8 +10,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from services.payout.adapters.orm import creator_accounts, creators, earnings, payout_method_changes, withdrawals
-from services.payout.domain.model import (FAILED, PENDING, PROCESSING, Creator, CreatorAccount, PayoutMethodChange,
-                                          Withdrawal)
+from services.payout.domain.model import (
+    FAILED,
+    PENDING,
+    PROCESSING,
+    Creator,
+    CreatorAccount,
+    PayoutMethodChange,
+    Withdrawal,
+)
 from shared.db import StaleRead, add_to_columns, insert_ignore, insert_ignore_many, lock_for_update
 
 
@@ -56,8 +64,16 @@ class AbstractAccountRepository(abc.ABC):
 
 class AbstractEarningsRepository(abc.ABC):
     @abc.abstractmethod
-    def add(self, *, gift_tx_id: str, creator_id: str, sender_id: str, diamonds: int, earned_at: datetime,
-            available_at: datetime) -> bool:
+    def add(
+        self,
+        *,
+        gift_tx_id: str,
+        creator_id: str,
+        sender_id: str,
+        diamonds: int,
+        earned_at: datetime,
+        available_at: datetime,
+    ) -> bool:
         """Record one gift's diamonds; False if this gift was credited already."""
 
     @abc.abstractmethod
@@ -103,19 +119,26 @@ class SqlAlchemyCreatorRepository(AbstractCreatorRepository):
         return insert_ignore(self.conn, creators, vars(creator), ["creator_id"])
 
     def get_for_update(self, creator_id: str) -> Creator | None:
-        row = self.conn.execute(lock_for_update(sa.select(creators).where(creators.c.creator_id == creator_id),
-                                                self.conn)).first()
+        row = self.conn.execute(
+            lock_for_update(sa.select(creators).where(creators.c.creator_id == creator_id), self.conn)
+        ).first()
         return Creator(**row._mapping) if row else None
 
     def change_method(self, change: PayoutMethodChange) -> None:
-        self.conn.execute(creators.update().where(creators.c.creator_id == change.creator_id).values(
-            payout_method=change.new_method, payout_account=change.new_account, updated_at=change.changed_at))
+        self.conn.execute(
+            creators.update()
+            .where(creators.c.creator_id == change.creator_id)
+            .values(payout_method=change.new_method, payout_account=change.new_account, updated_at=change.changed_at)
+        )
         self.conn.execute(payout_method_changes.insert().values(vars(change)))
 
     def method_changes(self, creator_id: str) -> list[PayoutMethodChange]:
         c = payout_method_changes.c
-        rows = self.conn.execute(sa.select(payout_method_changes).where(c.creator_id == creator_id)
-                                 .order_by(c.changed_at.desc(), c.change_id.desc()))
+        rows = self.conn.execute(
+            sa.select(payout_method_changes)
+            .where(c.creator_id == creator_id)
+            .order_by(c.changed_at.desc(), c.change_id.desc())
+        )
         return [PayoutMethodChange(**row._mapping) for row in rows]
 
 
@@ -128,24 +151,45 @@ class SqlAlchemyAccountRepository(AbstractAccountRepository):
         return CreatorAccount(**row._mapping) if row else None
 
     def get_or_create_for_update(self, creator_id: str) -> CreatorAccount:
-        insert_ignore(self.conn, creator_accounts, {"creator_id": creator_id, "credited_diamonds": 0,
-                                                    "reserved_diamonds": 0, "withdrawn_diamonds": 0, "version": 0},
-                      ["creator_id"])
-        row = self.conn.execute(lock_for_update(
-            sa.select(creator_accounts).where(creator_accounts.c.creator_id == creator_id), self.conn)).one()
+        insert_ignore(
+            self.conn,
+            creator_accounts,
+            {
+                "creator_id": creator_id,
+                "credited_diamonds": 0,
+                "reserved_diamonds": 0,
+                "withdrawn_diamonds": 0,
+                "version": 0,
+            },
+            ["creator_id"],
+        )
+        row = self.conn.execute(
+            lock_for_update(sa.select(creator_accounts).where(creator_accounts.c.creator_id == creator_id), self.conn)
+        ).one()
         return CreatorAccount(**row._mapping)
 
     def credit_many(self, diamonds_by_creator: dict[str, int]) -> None:
-        add_to_columns(self.conn, creator_accounts, "creator_id",
-                       {creator: {"credited_diamonds": n} for creator, n in diamonds_by_creator.items()},
-                       ["credited_diamonds"], {"reserved_diamonds": 0, "withdrawn_diamonds": 0, "version": 0})
+        add_to_columns(
+            self.conn,
+            creator_accounts,
+            "creator_id",
+            {creator: {"credited_diamonds": n} for creator, n in diamonds_by_creator.items()},
+            ["credited_diamonds"],
+            {"reserved_diamonds": 0, "withdrawn_diamonds": 0, "version": 0},
+        )
 
     def save(self, account: CreatorAccount) -> None:
         c = creator_accounts.c
-        result = self.conn.execute(creator_accounts.update().where(
-            c.creator_id == account.creator_id, c.version == account.version).values(
-            credited_diamonds=account.credited_diamonds, reserved_diamonds=account.reserved_diamonds,
-            withdrawn_diamonds=account.withdrawn_diamonds, version=account.version + 1))
+        result = self.conn.execute(
+            creator_accounts.update()
+            .where(c.creator_id == account.creator_id, c.version == account.version)
+            .values(
+                credited_diamonds=account.credited_diamonds,
+                reserved_diamonds=account.reserved_diamonds,
+                withdrawn_diamonds=account.withdrawn_diamonds,
+                version=account.version + 1,
+            )
+        )
         if result.rowcount != 1:
             raise StaleRead(f"account {account.creator_id} changed")
         account.version += 1
@@ -155,18 +199,41 @@ class SqlAlchemyEarningsRepository(AbstractEarningsRepository):
     def __init__(self, conn: Connection):
         self.conn = conn
 
-    def add(self, *, gift_tx_id: str, creator_id: str, sender_id: str, diamonds: int, earned_at: datetime,
-            available_at: datetime) -> bool:
-        return insert_ignore(self.conn, earnings, {
-            "gift_tx_id": gift_tx_id, "creator_id": creator_id, "sender_id": sender_id, "diamonds": diamonds,
-            "earned_at": earned_at, "available_at": available_at}, ["gift_tx_id"])
+    def add(
+        self,
+        *,
+        gift_tx_id: str,
+        creator_id: str,
+        sender_id: str,
+        diamonds: int,
+        earned_at: datetime,
+        available_at: datetime,
+    ) -> bool:
+        return insert_ignore(
+            self.conn,
+            earnings,
+            {
+                "gift_tx_id": gift_tx_id,
+                "creator_id": creator_id,
+                "sender_id": sender_id,
+                "diamonds": diamonds,
+                "earned_at": earned_at,
+                "available_at": available_at,
+            },
+            ["gift_tx_id"],
+        )
 
     def add_many(self, rows: list[dict]) -> set[str]:
         return insert_ignore_many(self.conn, earnings, rows, ["gift_tx_id"], returning="gift_tx_id")
 
     def pending(self, creator_id: str, now: datetime) -> int:
-        return int(self.conn.execute(sa.select(sa.func.coalesce(sa.func.sum(earnings.c.diamonds), 0)).where(
-            earnings.c.creator_id == creator_id, earnings.c.available_at > now)).scalar())
+        return int(
+            self.conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(earnings.c.diamonds), 0)).where(
+                    earnings.c.creator_id == creator_id, earnings.c.available_at > now
+                )
+            ).scalar()
+        )
 
 
 class SqlAlchemyWithdrawalRepository(AbstractWithdrawalRepository):
@@ -182,20 +249,38 @@ class SqlAlchemyWithdrawalRepository(AbstractWithdrawalRepository):
         return Withdrawal(**row._mapping) if row else None
 
     def gross_since(self, creator_id: str, since: datetime) -> int:
-        return int(self.conn.execute(sa.select(sa.func.coalesce(sa.func.sum(withdrawals.c.gross_minor), 0)).where(
-            withdrawals.c.creator_id == creator_id, withdrawals.c.created_at >= since,
-            withdrawals.c.status != FAILED)).scalar())
+        return int(
+            self.conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(withdrawals.c.gross_minor), 0)).where(
+                    withdrawals.c.creator_id == creator_id,
+                    withdrawals.c.created_at >= since,
+                    withdrawals.c.status != FAILED,
+                )
+            ).scalar()
+        )
 
     def update(self, w: Withdrawal) -> None:
-        self.conn.execute(withdrawals.update().where(withdrawals.c.withdrawal_id == w.withdrawal_id).values(
-            status=w.status, claimed_until=w.claimed_until, processor_ref=w.processor_ref,
-            failure_reason=w.failure_reason, settled_at=w.settled_at, attempts=w.attempts))
+        self.conn.execute(
+            withdrawals.update()
+            .where(withdrawals.c.withdrawal_id == w.withdrawal_id)
+            .values(
+                status=w.status,
+                claimed_until=w.claimed_until,
+                processor_ref=w.processor_ref,
+                failure_reason=w.failure_reason,
+                settled_at=w.settled_at,
+                attempts=w.attempts,
+            )
+        )
 
     def claim_due(self, now: datetime, *, limit: int) -> list[Withdrawal]:
         c = withdrawals.c
-        query = (sa.select(withdrawals)
-                 .where(sa.or_(c.status == PENDING, sa.and_(c.status == PROCESSING, c.claimed_until < now)))
-                 .order_by(c.created_at).limit(limit))
+        query = (
+            sa.select(withdrawals)
+            .where(sa.or_(c.status == PENDING, sa.and_(c.status == PROCESSING, c.claimed_until < now)))
+            .order_by(c.created_at)
+            .limit(limit)
+        )
         if self.conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         return [Withdrawal(**row._mapping) for row in self.conn.execute(query).all()]

@@ -1,11 +1,11 @@
 """The payout service's request and response schemas."""
+
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from shared.audit import EventCountsSchema
 from shared.fields import Pattern, StrictInteger, identifier
 
-BANK_ACCOUNT = Pattern(r"^[A-Za-z0-9][A-Za-z0-9 -]{3,33}$", error="Must be 4-34 letters, digits, spaces "
-                                                                        "or dashes.")
+BANK_ACCOUNT = Pattern(r"^[A-Za-z0-9][A-Za-z0-9 -]{3,33}$", error="Must be 4-34 letters, digits, spaces or dashes.")
 
 PAYPAL_ACCOUNT = validate.Email(error="A PayPal account is an email address.")
 
@@ -26,8 +26,9 @@ class PayoutMethodSchema(Schema):
 
 class RegisterCreatorRequest(Schema):
     creator_id = identifier(required=True)
-    country = fields.String(required=True, validate=Pattern(r"^[A-Za-z]{2}$", error="Must be an ISO "
-                                                                    "3166-1 alpha-2 country code."))
+    country = fields.String(
+        required=True, validate=Pattern(r"^[A-Za-z]{2}$", error="Must be an ISO 3166-1 alpha-2 country code.")
+    )
     birth_date = fields.Date(required=True)
     payout_method = fields.Nested(PayoutMethodSchema, required=True)
 
@@ -90,8 +91,9 @@ class EarningsSchema(Schema):
 
 class WithdrawalRequest(Schema):
     creator_id = identifier(required=True)
-    amount_minor = StrictInteger(required=True, validate=validate.Range(min=1, max=10**12),
-                                 metadata={"description": "Gross amount in USD cents"})
+    amount_minor = StrictInteger(
+        required=True, validate=validate.Range(min=1, max=10**12), metadata={"description": "Gross amount in USD cents"}
+    )
     currency = fields.String(load_default="USD", validate=validate.Equal("USD", error="Withdrawals are in USD."))
 
 

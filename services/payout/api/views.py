@@ -1,4 +1,5 @@
 """The payout service's HTTP routes."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -27,38 +28,57 @@ def blueprint(svc: PayoutService) -> Blueprint:
 
     @bp.post("/creators")
     @requires("creators:write")
-    @doc(summary="Register a creator and their payout method (the same again: 200, unchanged)",
-         body=schemas.RegisterCreatorRequest, responses={201: schemas.CreatorSchema, 200: schemas.CreatorSchema},
-         errors={403: "Creator younger than 18",
-                 409: "Registered already with other details (change the method with its own call)"})
+    @doc(
+        summary="Register a creator and their payout method (the same again: 200, unchanged)",
+        body=schemas.RegisterCreatorRequest,
+        responses={201: schemas.CreatorSchema, 200: schemas.CreatorSchema},
+        errors={
+            403: "Creator younger than 18",
+            409: "Registered already with other details (change the method with its own call)",
+        },
+    )
     @idempotent(required=False, transactional=True)
     def register(call: KeyedCall):
         body = json_body(schema(schemas.RegisterCreatorRequest))
         acting_for(body["creator_id"])
-        cmd = RegisterCreator(creator_id=body["creator_id"], country=body["country"], birth_date=body["birth_date"],
-                              payout_method=body["payout_method"]["type"],
-                              payout_account=body["payout_method"]["account"])
+        cmd = RegisterCreator(
+            creator_id=body["creator_id"],
+            country=body["country"],
+            birth_date=body["birth_date"],
+            payout_method=body["payout_method"]["type"],
+            payout_account=body["payout_method"]["account"],
+        )
         creator, created = handlers.register_creator(cmd, uow=svc.uow(conn=call.conn), rules=rules)
         return schema(schemas.CreatorSchema).dump(creator), 201 if created else 200
 
     @bp.put("/creators/<creator_id>/payout-method")
     @requires("payout-methods:write")
-    @doc(summary="Change where a creator's payouts go; recorded with the caller and the time",
-         body=schemas.ChangePayoutMethodRequest, responses={200: schemas.PayoutMethodChangeSchema},
-         errors={404: "Creator not registered"})
+    @doc(
+        summary="Change where a creator's payouts go; recorded with the caller and the time",
+        body=schemas.ChangePayoutMethodRequest,
+        responses={200: schemas.PayoutMethodChangeSchema},
+        errors={404: "Creator not registered"},
+    )
     @idempotent(required=True, transactional=True)
     def change_payout_method(creator_id: str, call: KeyedCall):
         body = json_body(schema(schemas.ChangePayoutMethodRequest))
         acting_for(creator_id)
-        cmd = ChangePayoutMethod(creator_id=creator_id, payout_method=body["payout_method"]["type"],
-                                 payout_account=body["payout_method"]["account"], changed_by=g.caller.name)
+        cmd = ChangePayoutMethod(
+            creator_id=creator_id,
+            payout_method=body["payout_method"]["type"],
+            payout_account=body["payout_method"]["account"],
+            changed_by=g.caller.name,
+        )
         change = handlers.change_payout_method(cmd, uow=svc.uow(conn=call.conn))
         return schema(schemas.PayoutMethodChangeSchema).dump(change)
 
     @bp.get("/creators/<creator_id>/payout-method-changes")
     @requires("creators:read")
-    @doc(summary="Who changed a creator's payout method and when, newest first",
-         responses={200: schemas.PayoutMethodChangesSchema}, errors={404: "Creator not registered"})
+    @doc(
+        summary="Who changed a creator's payout method and when, newest first",
+        responses={200: schemas.PayoutMethodChangesSchema},
+        errors={404: "Creator not registered"},
+    )
     def method_changes(creator_id: str):
         changes = handlers.payout_method_changes(creator_id, uow=svc.uow())
         return schema(schemas.PayoutMethodChangesSchema).dump({"creator_id": creator_id, "changes": changes})
@@ -68,17 +88,31 @@ def blueprint(svc: PayoutService) -> Blueprint:
     @doc(summary="A creator's diamonds: total, pending, available, withdrawn", responses={200: schemas.EarningsSchema})
     def earnings(creator_id: str):
         found = handlers.earnings_of(creator_id, uow=svc.uow())
-        return schema(schemas.EarningsSchema).dump({
-            "creator_id": creator_id, "total": found.total, "pending": found.pending, "available": found.available,
-            "withdrawn": found.withdrawn, "in_flight": found.in_flight, "paid_out": found.paid_out,
-            "available_value_minor": rules.value_minor(found.available)})
+        return schema(schemas.EarningsSchema).dump(
+            {
+                "creator_id": creator_id,
+                "total": found.total,
+                "pending": found.pending,
+                "available": found.available,
+                "withdrawn": found.withdrawn,
+                "in_flight": found.in_flight,
+                "paid_out": found.paid_out,
+                "available_value_minor": rules.value_minor(found.available),
+            }
+        )
 
     @bp.post("/withdrawals")
     @requires("withdrawals:create")
-    @doc(summary="Withdraw earnings as cash (gross USD cents; the method's fee comes out of it)",
-         body=schemas.WithdrawalRequest, responses={201: schemas.WithdrawalSchema},
-         errors={404: "Creator not registered", 409: "More than the available earnings",
-                 422: "Below the minimum, or over the daily cap"})
+    @doc(
+        summary="Withdraw earnings as cash (gross USD cents; the method's fee comes out of it)",
+        body=schemas.WithdrawalRequest,
+        responses={201: schemas.WithdrawalSchema},
+        errors={
+            404: "Creator not registered",
+            409: "More than the available earnings",
+            422: "Below the minimum, or over the daily cap",
+        },
+    )
     @idempotent(required=True, transactional=True)
     def withdraw(call: KeyedCall):
         body = json_body(schema(schemas.WithdrawalRequest))

@@ -1,4 +1,5 @@
 """What callers ask the payout service to do, and what its consumer applies."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

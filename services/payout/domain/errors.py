@@ -1,4 +1,5 @@
 """Why the payout service refuses a request, in the business's words."""
+
 from shared.errors import DomainError
 
 
@@ -35,8 +36,7 @@ class InvalidWithdrawalAmount(DomainError):
 
 
 class InsufficientEarnings(DomainError):
-    code, kind, title, field = "insufficient-earnings", "conflict", "More than the available earnings", \
-        "amount_minor"
+    code, kind, title, field = "insufficient-earnings", "conflict", "More than the available earnings", "amount_minor"
 
 
 class WithdrawalNotFound(DomainError):

@@ -3,6 +3,7 @@
 An account's diamonds are credited by gifts; a withdrawal reserves them (in flight) until
 the processor pays (withdrawn) or fails (released back to available).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ class Creator:
 @dataclass(frozen=True)
 class PayoutMethodChange:
     """Where a creator's payouts went before and go now, who changed it and when."""
+
     change_id: str
     creator_id: str
     old_method: str

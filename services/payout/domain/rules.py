@@ -4,14 +4,21 @@ Diamonds convert at `diamonds_per_usd` (200 by default: a diamond is worth half 
 A withdrawal is asked for as a gross amount in USD cents; the payout method's fee comes out
 of it, so gross = net + fee exactly.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Mapping
 
-from services.payout.domain.errors import (BelowMinimumWithdrawal, CountryNotServed, CreatorTooYoung,
-                                           DailyCapExceeded, InvalidBirthDate, InvalidWithdrawalAmount)
+from services.payout.domain.errors import (
+    BelowMinimumWithdrawal,
+    CountryNotServed,
+    CreatorTooYoung,
+    DailyCapExceeded,
+    InvalidBirthDate,
+    InvalidWithdrawalAmount,
+)
 
 PAYOUT_CURRENCY = "USD"
 
@@ -63,8 +70,12 @@ class PayoutRules:
         fee = self.fees[method].on(amount_minor)
         if fee >= amount_minor:
             raise InvalidWithdrawalAmount(f"The {method} fee ({fee} cents) would take the whole amount.")
-        return WithdrawalQuote(diamonds=amount_minor * self.diamonds_per_usd // 100, gross_minor=amount_minor,
-                               fee_minor=fee, net_minor=amount_minor - fee)
+        return WithdrawalQuote(
+            diamonds=amount_minor * self.diamonds_per_usd // 100,
+            gross_minor=amount_minor,
+            fee_minor=fee,
+            net_minor=amount_minor - fee,
+        )
 
     def check_daily_cap(self, *, withdrawn_today_minor: int, amount_minor: int) -> None:
         if withdrawn_today_minor + amount_minor > self.daily_cap_minor:

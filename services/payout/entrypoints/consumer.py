@@ -2,6 +2,7 @@
 
 `python -m services.payout.entrypoints.consumer`
 """
+
 from __future__ import annotations
 
 from services.payout.adapters.orm import tables
@@ -18,15 +19,21 @@ def event_handlers(svc: PayoutService) -> dict:
     and set-wise for a whole batch (the consumer's fast path)."""
 
     def credit(data: dict) -> CreditEarnings:
-        return CreditEarnings(gift_tx_id=data["gift_tx_id"], creator_id=data["creator_id"],
-                              sender_id=data["sender_id"], diamonds=data["diamonds"], sent_at=data["sent_at"])
+        return CreditEarnings(
+            gift_tx_id=data["gift_tx_id"],
+            creator_id=data["creator_id"],
+            sender_id=data["sender_id"],
+            diamonds=data["diamonds"],
+            sent_at=data["sent_at"],
+        )
 
     def on_gift_sent(conn, _envelope, data):
         handlers.credit_earnings(credit(data), uow=svc.uow(conn), rules=svc.settings.rules)
 
     def on_gifts_sent(conn, events):
-        handlers.credit_earnings_many([credit(data) for _envelope, data in events], uow=svc.uow(conn),
-                                      rules=svc.settings.rules)
+        handlers.credit_earnings_many(
+            [credit(data) for _envelope, data in events], uow=svc.uow(conn), rules=svc.settings.rules
+        )
 
     return {GIFT_SENT.topic: Apply(one=on_gift_sent, many=on_gifts_sent)}
 

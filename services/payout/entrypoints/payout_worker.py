@@ -3,6 +3,7 @@
 `python -m services.payout.entrypoints.payout_worker`. Several may run: on PostgreSQL each
 claims its own rows (SKIP LOCKED), and a claim whose worker died is taken over after its lease.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,15 +23,27 @@ log = logging.getLogger(__name__)
 
 def run_once(svc: PayoutService) -> int:
     """Claim and settle one batch; returns how many withdrawals were settled."""
-    claimed = retry_transient(lambda: handlers.claim_payouts(uow=svc.uow(), limit=svc.settings.worker_batch,
-                                                             lease_seconds=svc.settings.worker_lease_seconds))
+    claimed = retry_transient(
+        lambda: handlers.claim_payouts(
+            uow=svc.uow(), limit=svc.settings.worker_batch, lease_seconds=svc.settings.worker_lease_seconds
+        )
+    )
     for withdrawal in claimed:  # each on its own: one that fails never holds up the rest of the batch
         token = set_trace_id(new_trace_id())
         try:
-            settled = retry_transient(lambda: handlers.pay_out(withdrawal, uow=svc.uow(), processor=svc.processor,
-                                                               max_attempts=svc.settings.max_attempts))
-            log.info("withdrawal sent", extra={"withdrawal_id": settled.withdrawal_id, "status": settled.status,
-                                               "attempt": withdrawal.attempts})
+            settled = retry_transient(
+                lambda withdrawal=withdrawal: handlers.pay_out(
+                    withdrawal, uow=svc.uow(), processor=svc.processor, max_attempts=svc.settings.max_attempts
+                )
+            )
+            log.info(
+                "withdrawal sent",
+                extra={
+                    "withdrawal_id": settled.withdrawal_id,
+                    "status": settled.status,
+                    "attempt": withdrawal.attempts,
+                },
+            )
             metrics.PAYOUTS_SETTLED.labels("payout", settled.status).inc()
         except Exception:  # noqa: BLE001 - it stays claimed and is tried again after its lease
             log.exception("withdrawal failed to settle", extra={"withdrawal_id": withdrawal.withdrawal_id})
@@ -60,8 +73,12 @@ def main() -> None:
     svc = bootstrap()
     configure_logging("payout", svc.settings.common.log_level, process="worker")
     health = ProcessHealth(stall_after_s=svc.settings.common.stall_seconds)
-    run_until_stopped("payout-worker", lambda stop: loop(svc, stop, health),
-                      metrics_port=svc.settings.common.metrics_port, probes=probe_app(health))
+    run_until_stopped(
+        "payout-worker",
+        lambda stop: loop(svc, stop, health),
+        metrics_port=svc.settings.common.metrics_port,
+        probes=probe_app(health),
+    )
 
 
 if __name__ == "__main__":

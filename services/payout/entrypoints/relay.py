@@ -1,4 +1,5 @@
 """The payout service's outbox relay: `python -m services.payout.entrypoints.relay`."""
+
 from services.payout.adapters.orm import tables
 from services.payout.bootstrap import bootstrap
 from shared.runners import run_relay

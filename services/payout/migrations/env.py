@@ -1,4 +1,5 @@
 """Alembic environment for the payout service's database."""
+
 from services.payout.adapters.orm import metadata
 from shared.migrate import run_env
 

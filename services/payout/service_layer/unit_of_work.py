@@ -5,15 +5,22 @@ one transaction.
 tests/fakes/payout.py holds the in-memory fake. `with uow: ...; uow.commit()` is one
 transaction (leaving without commit rolls back); a uow may be entered again, never nested.
 """
+
 from __future__ import annotations
 
 import abc
 
 from services.payout.adapters.orm import tables
-from services.payout.adapters.repository import (AbstractAccountRepository, AbstractCreatorRepository,
-                                                 AbstractEarningsRepository, AbstractWithdrawalRepository,
-                                                 SqlAlchemyAccountRepository, SqlAlchemyCreatorRepository,
-                                                 SqlAlchemyEarningsRepository, SqlAlchemyWithdrawalRepository)
+from services.payout.adapters.repository import (
+    AbstractAccountRepository,
+    AbstractCreatorRepository,
+    AbstractEarningsRepository,
+    AbstractWithdrawalRepository,
+    SqlAlchemyAccountRepository,
+    SqlAlchemyCreatorRepository,
+    SqlAlchemyEarningsRepository,
+    SqlAlchemyWithdrawalRepository,
+)
 from shared.outbox import Outbox
 from shared.uow import SqlUnitOfWork
 

@@ -1,4 +1,5 @@
 """The purchase service's tables."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -10,12 +11,14 @@ metadata = sa.MetaData()
 
 # One row per buyer, locked while a purchase is started so the 24-hour cap holds under races.
 buyers = sa.Table(
-    "buyers", metadata,
+    "buyers",
+    metadata,
     sa.Column("user_id", sa.String(64), primary_key=True),
 )
 
 purchases = sa.Table(
-    "purchases", metadata,
+    "purchases",
+    metadata,
     sa.Column("purchase_id", sa.String(36), primary_key=True),
     sa.Column("user_id", sa.String(64), sa.ForeignKey("buyers.user_id"), nullable=False),
     sa.Column("country", sa.String(2), nullable=False),
@@ -33,16 +36,22 @@ purchases = sa.Table(
     sa.CheckConstraint("coins > 0", name="ck_purchases_coins_positive"),
     sa.CheckConstraint("amount_minor > 0", name="ck_purchases_amount_positive"),
     sa.CheckConstraint("status IN ('pending', 'completed', 'declined', 'reversed')", name="ck_purchases_status"),
-    sa.CheckConstraint("status NOT IN ('completed', 'reversed') OR processor_ref IS NOT NULL",
-                       name="ck_purchases_paid_has_ref"),
+    sa.CheckConstraint(
+        "status NOT IN ('completed', 'reversed') OR processor_ref IS NOT NULL", name="ck_purchases_paid_has_ref"
+    ),
     sa.Index("ix_purchases_user_created", "user_id", "created_at"),
     # The reconciler's sweep: pending purchases by the time of their last charge attempt.
-    sa.Index("ix_purchases_pending", "attempted_at", postgresql_where=sa.text("status = 'pending'"),
-             sqlite_where=sa.text("status = 'pending'")),
+    sa.Index(
+        "ix_purchases_pending",
+        "attempted_at",
+        postgresql_where=sa.text("status = 'pending'"),
+        sqlite_where=sa.text("status = 'pending'"),
+    ),
 )
 
 chargebacks = sa.Table(
-    "chargebacks", metadata,
+    "chargebacks",
+    metadata,
     sa.Column("chargeback_id", sa.String(36), primary_key=True),
     sa.Column("purchase_id", sa.String(36), sa.ForeignKey("purchases.purchase_id"), nullable=False, unique=True),
     sa.Column("user_id", sa.String(64), nullable=False),

@@ -5,6 +5,7 @@ A real adapter (Stripe, Adyen, ...) implements `PaymentProcessor`: `charge` is i
 finds a charge by that id. Neither raises for a slow or failing processor: the outcome is then
 UNKNOWN, and the purchase reconciler settles it later.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,8 +24,7 @@ class ChargeResult:
 
 
 class PaymentProcessor(Protocol):
-    def charge(self, *, payment_id: str, amount_minor: int, currency: str, method: str,
-               token: str) -> ChargeResult: ...
+    def charge(self, *, payment_id: str, amount_minor: int, currency: str, method: str, token: str) -> ChargeResult: ...
 
     def lookup(self, *, payment_id: str) -> ChargeResult | None:
         """The charge made for `payment_id`; None if the processor has none."""
@@ -37,9 +37,17 @@ class SandboxCardProcessor:
         self.http = Outbound(settings)
 
     def charge(self, *, payment_id: str, amount_minor: int, currency: str, method: str, token: str) -> ChargeResult:
-        reply = self.http.call("POST", "/v1/charges", json={
-            "payment_id": payment_id, "amount_minor": amount_minor, "currency": currency, "method": method,
-            "token": token})
+        reply = self.http.call(
+            "POST",
+            "/v1/charges",
+            json={
+                "payment_id": payment_id,
+                "amount_minor": amount_minor,
+                "currency": currency,
+                "method": method,
+                "token": token,
+            },
+        )
         if reply is None or reply.status not in (200, 201, 402):
             return ChargeResult(UNKNOWN)
         return _result(reply.body)

@@ -1,4 +1,5 @@
 """Read-only totals of the purchase service, for the auditor."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -19,7 +20,11 @@ def totals(conn: Connection, *, overdue_before: datetime) -> dict:
         "coins_reversed": sum_of(conn, sa.select(sa.func.sum(chargebacks.c.coins))),
         "purchases_completed": sum_of(conn, sa.select(sa.func.count()).where(paid)),
         "purchases_pending": sum_of(conn, sa.select(sa.func.count()).where(purchases.c.status == "pending")),
-        "purchases_overdue": sum_of(conn, sa.select(sa.func.count()).where(
-            purchases.c.status == "pending", purchases.c.attempted_at < overdue_before)),
+        "purchases_overdue": sum_of(
+            conn,
+            sa.select(sa.func.count()).where(
+                purchases.c.status == "pending", purchases.c.attempted_at < overdue_before
+            ),
+        ),
         "chargebacks": sum_of(conn, sa.select(sa.func.count()).select_from(chargebacks)),
     }

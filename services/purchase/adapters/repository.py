@@ -1,5 +1,6 @@
 """Purchase's repositories: the abstract ports the handlers use, and their SQLAlchemy Core
 adapters on the unit of work's connection (the in-memory fakes are in tests/fakes)."""
+
 from __future__ import annotations
 
 import abc
@@ -62,26 +63,39 @@ class SqlAlchemyPurchaseRepository(AbstractPurchaseRepository):
         self.conn.execute(lock_for_update(sa.select(buyers.c.user_id).where(buyers.c.user_id == user_id), self.conn))
 
     def coins_bought_since(self, user_id: str, since: datetime) -> int:
-        total = self.conn.execute(sa.select(sa.func.coalesce(sa.func.sum(purchases.c.coins), 0)).where(
-            purchases.c.user_id == user_id, purchases.c.created_at >= since,
-            purchases.c.status != DECLINED)).scalar()
+        total = self.conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(purchases.c.coins), 0)).where(
+                purchases.c.user_id == user_id, purchases.c.created_at >= since, purchases.c.status != DECLINED
+            )
+        ).scalar()
         return int(total)
 
     def add(self, purchase: Purchase) -> None:
         self.conn.execute(purchases.insert().values(**vars(purchase)))
 
     def update(self, purchase: Purchase) -> None:
-        self.conn.execute(purchases.update().where(purchases.c.purchase_id == purchase.purchase_id).values(
-            status=purchase.status, processor_ref=purchase.processor_ref, decline_code=purchase.decline_code,
-            completed_at=purchase.completed_at, reversed_at=purchase.reversed_at))
+        self.conn.execute(
+            purchases.update()
+            .where(purchases.c.purchase_id == purchase.purchase_id)
+            .values(
+                status=purchase.status,
+                processor_ref=purchase.processor_ref,
+                decline_code=purchase.decline_code,
+                completed_at=purchase.completed_at,
+                reversed_at=purchase.reversed_at,
+            )
+        )
 
     def mark_attempt(self, purchase_id: str, at: datetime) -> None:
         self.conn.execute(purchases.update().where(purchases.c.purchase_id == purchase_id).values(attempted_at=at))
 
     def pending_before(self, cutoff: datetime, *, limit: int) -> list[Purchase]:
-        rows = self.conn.execute(sa.select(purchases).where(purchases.c.status == "pending",
-                                                            purchases.c.attempted_at < cutoff)
-                                 .order_by(purchases.c.attempted_at).limit(limit)).all()
+        rows = self.conn.execute(
+            sa.select(purchases)
+            .where(purchases.c.status == "pending", purchases.c.attempted_at < cutoff)
+            .order_by(purchases.c.attempted_at)
+            .limit(limit)
+        ).all()
         return [Purchase(**row._mapping) for row in rows]
 
     def get(self, purchase_id: str, *, for_update: bool = False) -> Purchase | None:
@@ -93,8 +107,9 @@ class SqlAlchemyPurchaseRepository(AbstractPurchaseRepository):
         query = sa.select(purchases).where(purchases.c.user_id == user_id)
         if before is not None:
             query = query.where(sa.tuple_(purchases.c.created_at, purchases.c.purchase_id) < sa.tuple_(*before))
-        rows = self.conn.execute(query.order_by(purchases.c.created_at.desc(), purchases.c.purchase_id.desc())
-                                 .limit(limit)).all()
+        rows = self.conn.execute(
+            query.order_by(purchases.c.created_at.desc(), purchases.c.purchase_id.desc()).limit(limit)
+        ).all()
         return [Purchase(**row._mapping) for row in rows]
 
 

@@ -1,16 +1,19 @@
 """The purchase service's request and response schemas."""
+
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from services.purchase.domain.pricing import CUSTOM_MAX_COINS, CUSTOM_MIN_COINS, PRICE_LISTS
 from shared.audit import EventCountsSchema
-from shared.settings import DEFAULT_BLOCKED_COUNTRIES
 from shared.fields import MoneySchema, Pattern, StrictInteger, identifier, text
+from shared.settings import DEFAULT_BLOCKED_COUNTRIES
 
 # The countries with a price list, and those refused as not served (403), in either case: the
 # document's pattern says so, so a client generated from it cannot send a country refused as invalid.
 _COUNTRIES = sorted(set(PRICE_LISTS) | set(DEFAULT_BLOCKED_COUNTRIES.split(",")))
-COUNTRY = Pattern("^(" + "|".join(f"[{a}{a.lower()}][{b}{b.lower()}]" for a, b in _COUNTRIES) + ")$",
-                  error="Must be the ISO 3166-1 alpha-2 code of a country with a price list.")
+COUNTRY = Pattern(
+    "^(" + "|".join(f"[{a}{a.lower()}][{b}{b.lower()}]" for a, b in _COUNTRIES) + ")$",
+    error="Must be the ISO 3166-1 alpha-2 code of a country with a price list.",
+)
 
 
 class CountryQuery(Schema):

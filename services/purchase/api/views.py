@@ -1,4 +1,5 @@
 """The purchase service's HTTP routes."""
+
 from __future__ import annotations
 
 import base64
@@ -29,31 +30,53 @@ def blueprint(svc: PurchaseService) -> Blueprint:
 
     @bp.get("/packages")
     @requires("packages:read")
-    @doc(summary="Coin packages and their prices in a country", query=schemas.CountryQuery,
-         responses={200: schemas.PackagesSchema}, errors={403: "Country not served"})
+    @doc(
+        summary="Coin packages and their prices in a country",
+        query=schemas.CountryQuery,
+        responses={200: schemas.PackagesSchema},
+        errors={403: "Country not served"},
+    )
     def packages():
         country = query_args(schema(schemas.CountryQuery))["country"]
         prices = handlers.price_list(country, rules=svc.settings.rules)
-        return schema(schemas.PackagesSchema).dump({"country": prices.country, "currency": prices.currency,
-                                                    "minor_unit_digits": prices.minor_unit_digits,
-                                                    "packages": prices.packages})
+        return schema(schemas.PackagesSchema).dump(
+            {
+                "country": prices.country,
+                "currency": prices.currency,
+                "minor_unit_digits": prices.minor_unit_digits,
+                "packages": prices.packages,
+            }
+        )
 
     @bp.post("/purchases")
     @requires("purchases:create")
-    @doc(summary="Buy a coin package or a custom amount of coins", body=schemas.PurchaseRequest,
-         responses={201: schemas.PurchaseSchema},
-         errors={402: "Payment declined", 403: "Country not served, or buyer too young",
-                 422: "Invalid fields, unknown package, or over the 24-hour limit",
-                 503: "The processor's answer is not known yet: retry with the same key"})
+    @doc(
+        summary="Buy a coin package or a custom amount of coins",
+        body=schemas.PurchaseRequest,
+        responses={201: schemas.PurchaseSchema},
+        errors={
+            402: "Payment declined",
+            403: "Country not served, or buyer too young",
+            422: "Invalid fields, unknown package, or over the 24-hour limit",
+            503: "The processor's answer is not known yet: retry with the same key",
+        },
+    )
     @idempotent(required=True)
     def buy(call: KeyedCall):
         body = json_body(schema(schemas.PurchaseRequest))
         acting_for(body["user_id"])
-        cmd = BuyCoins(user_id=body["user_id"], country=body["country"], birth_date=body["birth_date"],
-                       payment_method=body["payment"]["method"], payment_token=body["payment"]["token"],
-                       package_id=body.get("package_id"), coins=body.get("coins"))
-        purchase = handlers.buy_coins(cmd, uow=svc.uow(), processor=svc.processor, rules=svc.settings.rules,
-                                      claim=call.claim)
+        cmd = BuyCoins(
+            user_id=body["user_id"],
+            country=body["country"],
+            birth_date=body["birth_date"],
+            payment_method=body["payment"]["method"],
+            payment_token=body["payment"]["token"],
+            package_id=body.get("package_id"),
+            coins=body.get("coins"),
+        )
+        purchase = handlers.buy_coins(
+            cmd, uow=svc.uow(), processor=svc.processor, rules=svc.settings.rules, claim=call.claim
+        )
         return schema(schemas.PurchaseSchema).dump(purchase), 201
 
     @bp.get("/purchases/<purchase_id>")
@@ -64,28 +87,35 @@ def blueprint(svc: PurchaseService) -> Blueprint:
 
     @bp.get("/users/<user_id>/purchases")
     @requires("purchases:read")
-    @doc(summary="A user's purchases, newest first", query=schemas.PageQuery,
-         responses={200: schemas.PurchasePageSchema})
+    @doc(
+        summary="A user's purchases, newest first", query=schemas.PageQuery, responses={200: schemas.PurchasePageSchema}
+    )
     def user_purchases(user_id: str):
         args = query_args(schema(schemas.PageQuery))
         before = _decode_cursor(args["cursor"]) if args["cursor"] else None
         found = handlers.purchases_of(user_id, uow=svc.uow(), limit=args["limit"] + 1, before=before)
         page, next_cursor = keyset_page(found, args["limit"], _encode_cursor)
-        return schema(schemas.PurchasePageSchema).dump({"user_id": user_id, "purchases": page,
-                                                        "next_cursor": next_cursor})
+        return schema(schemas.PurchasePageSchema).dump(
+            {"user_id": user_id, "purchases": page, "next_cursor": next_cursor}
+        )
 
     @bp.post("/purchases/<purchase_id>/refund")
     @requires("purchases:refund")
-    @doc(summary="Ask for a refund (always refused: coins are non-refundable)",
-         errors={404: "No such purchase", 422: "Coins are non-refundable"})
+    @doc(
+        summary="Ask for a refund (always refused: coins are non-refundable)",
+        errors={404: "No such purchase", 422: "Coins are non-refundable"},
+    )
     def refund(purchase_id: str):
         handlers.refuse_refund(purchase_id, uow=svc.uow())
 
     @bp.post("/chargebacks")
     @requires("chargebacks:create")
-    @doc(summary="The processor reports a chargeback: the purchase is reversed and its coins taken back",
-         body=schemas.ChargebackRequest, responses={201: schemas.ChargebackSchema},
-         errors={404: "No such purchase", 409: "Purchase not completed, or already charged back"})
+    @doc(
+        summary="The processor reports a chargeback: the purchase is reversed and its coins taken back",
+        body=schemas.ChargebackRequest,
+        responses={201: schemas.ChargebackSchema},
+        errors={404: "No such purchase", 409: "Purchase not completed, or already charged back"},
+    )
     @idempotent(required=True, transactional=True)
     def chargeback(call: KeyedCall):
         body = json_body(schema(schemas.ChargebackRequest))
@@ -95,8 +125,10 @@ def blueprint(svc: PurchaseService) -> Blueprint:
 
     @bp.get("/internal/totals")
     @requires("audit:read")
-    @doc(summary="Coins bought and reversed, and event counts, for the auditor",
-         responses={200: schemas.PurchaseTotalsSchema})
+    @doc(
+        summary="Coins bought and reversed, and event counts, for the auditor",
+        responses={200: schemas.PurchaseTotalsSchema},
+    )
     def totals():
         with snapshot(svc.engine) as conn:
             overdue_before = utcnow() - timedelta(seconds=svc.settings.overdue_seconds)
@@ -118,5 +150,3 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         return datetime.fromisoformat(created_at), purchase_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ValidationError({"cursor": ["Not a cursor this service issued."]}) from None
-
-

@@ -1,4 +1,5 @@
 """Why the purchase service refuses a request, in the business's words."""
+
 from shared.errors import DomainError
 
 

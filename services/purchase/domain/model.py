@@ -1,4 +1,5 @@
 """A purchase of coins, from payment to (rarely) chargeback."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,8 +37,9 @@ class Purchase:
 
     def reverse(self, *, at: datetime) -> None:
         if self.status != COMPLETED:
-            raise NotReversible(f"Purchase {self.purchase_id} is {self.status}; only a completed purchase can be "
-                                f"charged back.")
+            raise NotReversible(
+                f"Purchase {self.purchase_id} is {self.status}; only a completed purchase can be charged back."
+            )
         self.status, self.reversed_at = REVERSED, at
 
 

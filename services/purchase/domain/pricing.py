@@ -4,6 +4,7 @@ A custom amount is priced per coin at the country's dearest per-coin package rat
 to the currency's minor unit: N custom coins never cost less than a package of N coins, so a
 custom amount is never a way around the package prices.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,20 +48,30 @@ class PriceList:
 
 
 def _list(country: str, currency: str, digits: int, prices: tuple[int, ...]) -> PriceList:
-    return PriceList(country, currency, digits, tuple(
-        Package(f"coins_{coins}", coins, price, currency) for coins, price in zip(PACKAGE_COINS, prices)))
+    return PriceList(
+        country,
+        currency,
+        digits,
+        tuple(
+            Package(f"coins_{coins}", coins, price, currency)
+            for coins, price in zip(PACKAGE_COINS, prices, strict=True)
+        ),
+    )
 
 
 _EUR = (99, 499, 999, 1_999, 4_999, 9_999, 24_999)
-PRICE_LISTS: dict[str, PriceList] = {p.country: p for p in (
-    _list("US", "USD", 2, (99, 499, 999, 1_999, 4_999, 9_999, 24_999)),
-    _list("GB", "GBP", 2, (89, 449, 899, 1_799, 4_499, 8_999, 22_499)),
-    _list("DE", "EUR", 2, _EUR),
-    _list("FR", "EUR", 2, _EUR),
-    _list("CA", "CAD", 2, (139, 699, 1_399, 2_799, 6_999, 13_999, 34_999)),
-    _list("JP", "JPY", 0, (160, 800, 1_600, 3_200, 8_000, 16_000, 40_000)),
-    _list("KR", "KRW", 0, (1_400, 7_000, 14_000, 28_000, 70_000, 140_000, 350_000)),
-)}
+PRICE_LISTS: dict[str, PriceList] = {
+    p.country: p
+    for p in (
+        _list("US", "USD", 2, (99, 499, 999, 1_999, 4_999, 9_999, 24_999)),
+        _list("GB", "GBP", 2, (89, 449, 899, 1_799, 4_499, 8_999, 22_499)),
+        _list("DE", "EUR", 2, _EUR),
+        _list("FR", "EUR", 2, _EUR),
+        _list("CA", "CAD", 2, (139, 699, 1_399, 2_799, 6_999, 13_999, 34_999)),
+        _list("JP", "JPY", 0, (160, 800, 1_600, 3_200, 8_000, 16_000, 40_000)),
+        _list("KR", "KRW", 0, (1_400, 7_000, 14_000, 28_000, 70_000, 140_000, 350_000)),
+    )
+}
 
 
 def price_list_for(country: str) -> PriceList:

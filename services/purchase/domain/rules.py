@@ -1,9 +1,10 @@
 """Who may buy coins, from where, and how many per rolling 24 hours."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Mapping
 
 from services.purchase.domain.errors import AgeRestricted, CountryNotServed, InvalidBirthDate, PurchaseLimitExceeded
 

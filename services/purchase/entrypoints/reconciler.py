@@ -3,6 +3,7 @@
 Sweeps pending purchases every PURCHASE_RECONCILE_EVERY_MS; several may run (each settles a
 purchase under its row lock, and a settled one is left alone).
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,10 +37,15 @@ def loop(svc: PurchaseService, stop: threading.Event, health: ProcessHealth | No
 def main() -> None:
     svc = bootstrap()
     configure_logging("purchase", svc.settings.common.log_level, process="reconciler")
-    health = ProcessHealth(stall_after_s=max(svc.settings.common.stall_seconds,
-                                             3 * svc.settings.reconcile_every_seconds))
-    run_until_stopped("purchase-reconciler", lambda stop: loop(svc, stop, health),
-                      metrics_port=svc.settings.common.metrics_port, probes=probe_app(health))
+    health = ProcessHealth(
+        stall_after_s=max(svc.settings.common.stall_seconds, 3 * svc.settings.reconcile_every_seconds)
+    )
+    run_until_stopped(
+        "purchase-reconciler",
+        lambda stop: loop(svc, stop, health),
+        metrics_port=svc.settings.common.metrics_port,
+        probes=probe_app(health),
+    )
 
 
 if __name__ == "__main__":

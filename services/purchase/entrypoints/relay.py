@@ -1,4 +1,5 @@
 """The purchase service's outbox relay: `python -m services.purchase.entrypoints.relay`."""
+
 from services.purchase.adapters.orm import tables
 from services.purchase.bootstrap import bootstrap
 from shared.runners import run_relay

@@ -1,4 +1,5 @@
 """Alembic environment for the purchase service's database."""
+
 from services.purchase.adapters.orm import metadata
 from shared.migrate import run_env
 

@@ -7,11 +7,13 @@ outbox, or mark it declined. A charge whose outcome is unknown leaves the purcha
 retry of the same request resumes it (the processor dedupes by purchase id), and the
 reconciler (`reconcile.py`) settles it if none comes.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from services.purchase.adapters.processor import APPROVED, DECLINED as CHARGE_DECLINED, ChargeResult, PaymentProcessor
+from services.purchase.adapters.processor import APPROVED, ChargeResult, PaymentProcessor
+from services.purchase.adapters.processor import DECLINED as CHARGE_DECLINED
 from services.purchase.domain.commands import BuyCoins, RecordChargeback
 from services.purchase.domain.errors import ChargeOutcomeUnknown, NonRefundable, PaymentDeclined, PurchaseNotFound
 from services.purchase.domain.model import DECLINED, PENDING, Chargeback, Purchase
@@ -32,8 +34,9 @@ def price_list(country: str, *, rules: PurchaseRules) -> PriceList:
     return price_list_for(country)
 
 
-def buy_coins(cmd: BuyCoins, *, uow: AbstractUnitOfWork, processor: PaymentProcessor, rules: PurchaseRules,
-              claim: Claim) -> Purchase:
+def buy_coins(
+    cmd: BuyCoins, *, uow: AbstractUnitOfWork, processor: PaymentProcessor, rules: PurchaseRules, claim: Claim
+) -> Purchase:
     """Buy coins under the request's key claim; resumes the purchase an earlier attempt of the
     same request made (`claim.resumes`) instead of making another. Two transactions on `uow`."""
     rules.check_country(cmd.country)
@@ -44,20 +47,26 @@ def buy_coins(cmd: BuyCoins, *, uow: AbstractUnitOfWork, processor: PaymentProce
 
     purchase = retry_transient(lambda: _start_purchase(cmd, uow=uow, package=package, rules=rules, claim=claim))
     if purchase.status == PENDING:
-        result = processor.charge(payment_id=purchase.purchase_id, amount_minor=purchase.amount_minor,
-                                  currency=purchase.currency, method=cmd.payment_method, token=cmd.payment_token)
+        result = processor.charge(
+            payment_id=purchase.purchase_id,
+            amount_minor=purchase.amount_minor,
+            currency=purchase.currency,
+            method=cmd.payment_method,
+            token=cmd.payment_token,
+        )
         faults.point("purchase.after_charge")
         purchase = retry_transient(lambda: settle_purchase(purchase.purchase_id, uow=uow, result=result))
     if purchase.status == DECLINED:
         raise PaymentDeclined(f"The payment processor declined the payment ({purchase.decline_code}).")
     if purchase.status == PENDING:
-        raise ChargeOutcomeUnknown(f"The payment processor has not confirmed purchase {purchase.purchase_id} "
-                                   f"yet; retry with the same Idempotency-Key, or look the purchase up later.")
+        raise ChargeOutcomeUnknown(
+            f"The payment processor has not confirmed purchase {purchase.purchase_id} "
+            f"yet; retry with the same Idempotency-Key, or look the purchase up later."
+        )
     return purchase
 
 
-def _start_purchase(cmd: BuyCoins, *, uow: AbstractUnitOfWork, package, rules: PurchaseRules,
-                    claim: Claim) -> Purchase:
+def _start_purchase(cmd: BuyCoins, *, uow: AbstractUnitOfWork, package, rules: PurchaseRules, claim: Claim) -> Purchase:
     now = utcnow()
     with uow:
         if claim.resumes is not None:
@@ -67,21 +76,31 @@ def _start_purchase(cmd: BuyCoins, *, uow: AbstractUnitOfWork, package, rules: P
                 uow.purchases.mark_attempt(purchase.purchase_id, now)
         else:
             uow.purchases.lock_buyer(cmd.user_id)
-            rules.check_daily_cap(bought_coins=uow.purchases.coins_bought_since(cmd.user_id,
-                                                                                now - timedelta(hours=24)),
-                                  coins=package.coins)
-            purchase = Purchase(purchase_id=new_id(), user_id=cmd.user_id, country=cmd.country,
-                                package_id=package.package_id, coins=package.coins,
-                                amount_minor=package.amount_minor, currency=package.currency, status=PENDING,
-                                created_at=now, attempted_at=now)
+            rules.check_daily_cap(
+                bought_coins=uow.purchases.coins_bought_since(cmd.user_id, now - timedelta(hours=24)),
+                coins=package.coins,
+            )
+            purchase = Purchase(
+                purchase_id=new_id(),
+                user_id=cmd.user_id,
+                country=cmd.country,
+                package_id=package.package_id,
+                coins=package.coins,
+                amount_minor=package.amount_minor,
+                currency=package.currency,
+                status=PENDING,
+                created_at=now,
+                attempted_at=now,
+            )
             uow.purchases.add(purchase)
         uow.attach_key(claim, purchase.purchase_id)  # only while this attempt still holds the key
         uow.commit()
     return purchase
 
 
-def settle_purchase(purchase_id: str, *, uow: AbstractUnitOfWork, result: ChargeResult,
-                    attempted_before: datetime | None = None) -> Purchase:
+def settle_purchase(
+    purchase_id: str, *, uow: AbstractUnitOfWork, result: ChargeResult, attempted_before: datetime | None = None
+) -> Purchase:
     """Complete or decline a pending purchase by its charge's outcome (unknown: leave it pending).
     `attempted_before`: only if no charge was sent for it since (the reconciler's condition)."""
     with uow:
@@ -92,9 +111,17 @@ def settle_purchase(purchase_id: str, *, uow: AbstractUnitOfWork, result: Charge
             return purchase  # a retry is charging it right now: its answer settles it
         if result.outcome == APPROVED:
             purchase.complete(processor_ref=result.reference, at=utcnow())
-            uow.outbox.add(PURCHASE_COMPLETED, {
-                "purchase_id": purchase.purchase_id, "user_id": purchase.user_id, "coins": purchase.coins,
-                "amount_minor": purchase.amount_minor, "currency": purchase.currency, "country": purchase.country})
+            uow.outbox.add(
+                PURCHASE_COMPLETED,
+                {
+                    "purchase_id": purchase.purchase_id,
+                    "user_id": purchase.user_id,
+                    "coins": purchase.coins,
+                    "amount_minor": purchase.amount_minor,
+                    "currency": purchase.currency,
+                    "country": purchase.country,
+                },
+            )
         else:
             purchase.decline(code=result.decline_code or "declined")
         uow.purchases.update(purchase)
@@ -109,13 +136,26 @@ def record_chargeback(cmd: RecordChargeback, *, uow: AbstractUnitOfWork) -> Char
             raise PurchaseNotFound(f"There is no purchase {cmd.purchase_id}.")
         now = utcnow()
         purchase.reverse(at=now)
-        chargeback = Chargeback(chargeback_id=new_id(), purchase_id=purchase.purchase_id,
-                                user_id=purchase.user_id, coins=purchase.coins, reason=cmd.reason, created_at=now)
+        chargeback = Chargeback(
+            chargeback_id=new_id(),
+            purchase_id=purchase.purchase_id,
+            user_id=purchase.user_id,
+            coins=purchase.coins,
+            reason=cmd.reason,
+            created_at=now,
+        )
         uow.purchases.update(purchase)
         uow.chargebacks.add(chargeback)
-        uow.outbox.add(PURCHASE_REVERSED, {
-            "purchase_id": purchase.purchase_id, "chargeback_id": chargeback.chargeback_id,
-            "user_id": purchase.user_id, "coins": purchase.coins, "reason": cmd.reason})
+        uow.outbox.add(
+            PURCHASE_REVERSED,
+            {
+                "purchase_id": purchase.purchase_id,
+                "chargeback_id": chargeback.chargeback_id,
+                "user_id": purchase.user_id,
+                "coins": purchase.coins,
+                "reason": cmd.reason,
+            },
+        )
         uow.commit()
     return chargeback
 
@@ -136,8 +176,9 @@ def get_purchase(purchase_id: str, *, uow: AbstractUnitOfWork) -> Purchase:
     return purchase
 
 
-def purchases_of(user_id: str, *, uow: AbstractUnitOfWork, limit: int,
-                 before: tuple[datetime, str] | None) -> list[Purchase]:
+def purchases_of(
+    user_id: str, *, uow: AbstractUnitOfWork, limit: int, before: tuple[datetime, str] | None
+) -> list[Purchase]:
     """A user's purchases, newest first, before (created_at, purchase_id) if given."""
     with uow:
         return uow.purchases.of_user(user_id, limit=limit, before=before)

@@ -7,6 +7,7 @@ take), the processor is asked: a charge found settles it (completed or declined)
 means none was made, and it is declined; an answer still unknown leaves it for the next sweep.
 Each purchase is settled in its own transaction, so one bad row never blocks the others.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,22 +23,27 @@ from shared.db import retry_transient
 log = logging.getLogger(__name__)
 
 
-def reconcile_purchases(*, uow: AbstractUnitOfWork, processor: PaymentProcessor, older_than: timedelta,
-                        limit: int = 100) -> int:
+def reconcile_purchases(
+    *, uow: AbstractUnitOfWork, processor: PaymentProcessor, older_than: timedelta, limit: int = 100
+) -> int:
     """Settle pending purchases whose last charge attempt is older than `older_than`; returns how many."""
     cutoff = utcnow() - older_than
 
     def stale():
         with uow:
             return uow.purchases.pending_before(cutoff, limit=limit)
+
     settled = 0
     for purchase in retry_transient(stale):
         try:
             found = processor.lookup(payment_id=purchase.purchase_id)
             if found is None:  # the processor never took a charge for it
                 found = ChargeResult(DECLINED, decline_code="not_charged")
-            after = retry_transient(lambda: settle_purchase(purchase.purchase_id, uow=uow, result=found,
-                                                            attempted_before=cutoff))
+            after = retry_transient(
+                lambda purchase=purchase, found=found: settle_purchase(
+                    purchase.purchase_id, uow=uow, result=found, attempted_before=cutoff
+                )
+            )
         except Exception:  # noqa: BLE001 - logged; the next sweep tries again, the others go on
             log.exception("purchase reconciliation failed", extra={"purchase_id": purchase.purchase_id})
             continue

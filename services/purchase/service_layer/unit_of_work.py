@@ -5,13 +5,18 @@ in one transaction.
 tests/fakes/purchase.py holds the in-memory fake. `with uow: ...; uow.commit()` is one
 transaction (leaving without commit rolls back); a uow may be entered again, never nested.
 """
+
 from __future__ import annotations
 
 import abc
 
 from services.purchase.adapters.orm import tables
-from services.purchase.adapters.repository import (AbstractChargebackRepository, AbstractPurchaseRepository,
-                                                   SqlAlchemyChargebackRepository, SqlAlchemyPurchaseRepository)
+from services.purchase.adapters.repository import (
+    AbstractChargebackRepository,
+    AbstractPurchaseRepository,
+    SqlAlchemyChargebackRepository,
+    SqlAlchemyPurchaseRepository,
+)
 from shared.idempotency import Claim, KeyStore
 from shared.outbox import Outbox
 from shared.uow import SqlUnitOfWork

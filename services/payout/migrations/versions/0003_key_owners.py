@@ -4,17 +4,18 @@ Revision ID: 0003
 Revises: 0002_payout_method_changes
 
 """
-from typing import Sequence, Union
 
-from alembic import op
+from collections.abc import Sequence
+
 import sqlalchemy as sa
+from alembic import op
 
 from shared.migrate import drop_resource_key, keys_with_owners
 
-revision: str = '0003'
-down_revision: Union[str, Sequence[str], None] = '0002_payout_method_changes'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+revision: str = "0003"
+down_revision: str | Sequence[str] | None = "0002_payout_method_changes"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -4,18 +4,19 @@ Revision ID: 0002
 Revises: 0001
 
 """
-from typing import Sequence, Union
 
-from alembic import op
+from collections.abc import Sequence
+
 import sqlalchemy as sa
+from alembic import op
 
 from shared.db import UTCDateTime
 from shared.migrate import drop_resource_key, keys_with_owners
 
-revision: str = '0002'
-down_revision: Union[str, Sequence[str], None] = '0001'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+revision: str = "0002"
+down_revision: str | Sequence[str] | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -27,8 +28,13 @@ def upgrade() -> None:
     op.execute("UPDATE purchases SET attempted_at = created_at")
     with op.batch_alter_table("purchases") as batch:
         batch.alter_column("attempted_at", existing_type=UTCDateTime(), nullable=False)
-    op.create_index("ix_purchases_pending", "purchases", ["attempted_at"],
-                    postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
+    op.create_index(
+        "ix_purchases_pending",
+        "purchases",
+        ["attempted_at"],
+        postgresql_where=sa.text("status = 'pending'"),
+        sqlite_where=sa.text("status = 'pending'"),
+    )
 
 
 def downgrade() -> None:
