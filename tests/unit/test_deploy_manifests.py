@@ -164,3 +164,16 @@ def test_the_hourly_audit_signs_as_ops_with_its_private_key_where_coinsctl_looks
     [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
     assert volume["secret"]["secretName"] == "coins-audit-key" and mount["readOnly"]
     assert {"configMapRef": {"name": "coins-audit"}} in job["envFrom"]
+
+
+def test_the_kafka_image_carries_every_project_module_its_entrypoint_imports():
+    import ast
+    import re
+
+    root = DEPLOY.parent
+    dockerfile = (DEPLOY / "images" / "kafka.Dockerfile").read_text()
+    copied = {p for line in re.findall(r"^COPY (.+) /opt/coins/\S+/$", dockerfile, re.M) for p in line.split()}
+    for path in sorted(copied):
+        for node in ast.parse((root / path).read_text()).body:  # what importing the module runs
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ("coinsctl", "shared"):
+                assert node.module.replace(".", "/") + ".py" in copied, f"{path} imports {node.module}"
