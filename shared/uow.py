@@ -7,6 +7,8 @@ then commit and rollback are theirs. Services subclass it to attach repositories
 
 from __future__ import annotations
 
+import abc
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -19,6 +21,27 @@ def commit(tx) -> None:
     faults.point("uow.before_commit")
     tx.commit()
     faults.point("uow.after_commit")
+
+
+class AbstractUnitOfWork(abc.ABC):
+    """What a handler knows of a unit of work; each service's subclass names its repositories.
+    Leaving `with uow:` without `commit()` rolls back."""
+
+    outbox: Outbox
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.rollback()
+
+    @abc.abstractmethod
+    def commit(self) -> None:
+        """Keep everything done since `with uow:` began."""
+
+    @abc.abstractmethod
+    def rollback(self) -> None:
+        """Drop everything done since `with uow:` began and not committed."""
 
 
 class SqlUnitOfWork:

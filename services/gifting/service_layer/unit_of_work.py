@@ -7,8 +7,6 @@ transaction (leaving without commit rolls back); a uow may be entered again, nev
 
 from __future__ import annotations
 
-import abc
-
 from services.gifting.adapters.orm import tables
 from services.gifting.adapters.repository import (
     AbstractGiftRepository,
@@ -18,29 +16,14 @@ from services.gifting.adapters.repository import (
     SqlAlchemyLedgerRepository,
     SqlAlchemyWalletRepository,
 )
-from shared.outbox import Outbox
+from shared.uow import AbstractUnitOfWork as BaseUnitOfWork
 from shared.uow import SqlUnitOfWork
 
 
-class AbstractUnitOfWork(abc.ABC):
+class AbstractUnitOfWork(BaseUnitOfWork):
     wallets: AbstractWalletRepository
     ledger: AbstractLedgerRepository
     gifts: AbstractGiftRepository
-    outbox: Outbox
-
-    def __enter__(self) -> AbstractUnitOfWork:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.rollback()
-
-    @abc.abstractmethod
-    def commit(self) -> None:
-        """Keep everything done since `with uow:` began."""
-
-    @abc.abstractmethod
-    def rollback(self) -> None:
-        """Drop everything done since `with uow:` began and not committed."""
 
 
 class SqlAlchemyUnitOfWork(SqlUnitOfWork, AbstractUnitOfWork):

@@ -8,8 +8,6 @@ transaction (leaving without commit rolls back); a uow may be entered again, nev
 
 from __future__ import annotations
 
-import abc
-
 from services.payout.adapters.orm import tables
 from services.payout.adapters.repository import (
     AbstractAccountRepository,
@@ -21,30 +19,15 @@ from services.payout.adapters.repository import (
     SqlAlchemyEarningsRepository,
     SqlAlchemyWithdrawalRepository,
 )
-from shared.outbox import Outbox
+from shared.uow import AbstractUnitOfWork as BaseUnitOfWork
 from shared.uow import SqlUnitOfWork
 
 
-class AbstractUnitOfWork(abc.ABC):
+class AbstractUnitOfWork(BaseUnitOfWork):
     creators: AbstractCreatorRepository
     accounts: AbstractAccountRepository
     earnings: AbstractEarningsRepository
     withdrawals: AbstractWithdrawalRepository
-    outbox: Outbox
-
-    def __enter__(self) -> AbstractUnitOfWork:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.rollback()
-
-    @abc.abstractmethod
-    def commit(self) -> None:
-        """Keep everything done since `with uow:` began."""
-
-    @abc.abstractmethod
-    def rollback(self) -> None:
-        """Drop everything done since `with uow:` began and not committed."""
 
 
 class SqlAlchemyUnitOfWork(SqlUnitOfWork, AbstractUnitOfWork):

@@ -18,34 +18,19 @@ from services.purchase.adapters.repository import (
     SqlAlchemyPurchaseRepository,
 )
 from shared.idempotency import Claim, KeyStore
-from shared.outbox import Outbox
+from shared.uow import AbstractUnitOfWork as BaseUnitOfWork
 from shared.uow import SqlUnitOfWork
 
 _KEYS = KeyStore(tables["idempotency_keys"])
 
 
-class AbstractUnitOfWork(abc.ABC):
+class AbstractUnitOfWork(BaseUnitOfWork):
     purchases: AbstractPurchaseRepository
     chargebacks: AbstractChargebackRepository
-    outbox: Outbox
-
-    def __enter__(self) -> AbstractUnitOfWork:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.rollback()
 
     @abc.abstractmethod
     def attach_key(self, claim: Claim, resource_id: str) -> None:
         """Tie what this transaction makes to the request's key (ClaimLost if another attempt took it)."""
-
-    @abc.abstractmethod
-    def commit(self) -> None:
-        """Keep everything done since `with uow:` began."""
-
-    @abc.abstractmethod
-    def rollback(self) -> None:
-        """Drop everything done since `with uow:` began and not committed."""
 
 
 class SqlAlchemyUnitOfWork(SqlUnitOfWork, AbstractUnitOfWork):
