@@ -159,13 +159,15 @@ class ApacheKafka:
     def settings(self, user: str = "admin", topic_prefix: str = "") -> KafkaSettings:
         return kafka_settings({**self.client_env(user), "KAFKA_TOPIC_PREFIX": topic_prefix})
 
-    def format(self) -> None:
-        """Write server.properties and format the KRaft log directory with the SCRAM users."""
+    def prepare(self) -> None:
+        """Write server.properties for this start (host names may differ from the first's; the
+        principals live in the metadata) and format the KRaft log directory the first time."""
         self.home.mkdir(parents=True, exist_ok=True)
-        (self.home / "broker.json").write_text(
+        state = self.home / "broker.json"
+        state.write_text(
             json.dumps({"port": self.port, "controller_port": self.controller_port, "passwords": self.creds.passwords})
         )
-        (self.home / "broker.json").chmod(0o600)
+        state.chmod(0o600)
         props = self.home / "server.properties"
         props.write_text(
             server_properties(
@@ -177,24 +179,28 @@ class ApacheKafka:
                 advertised_host=self.advertised_host,
             )
         )
-        cluster_id = self._java("kafka.tools.StorageTool", "random-uuid").strip()
-        self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props), *self.creds.scram_args())
+        if not (self.home / "data" / "meta.properties").exists():
+            cluster_id = self._java("kafka.tools.StorageTool", "random-uuid").strip()
+            scram = self.creds.scram_args()
+            self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props), *scram)
+
+    def command(self) -> list[str]:
+        """The broker's command line (after `prepare`)."""
+        return [*self._java_cmd(), "kafka.Kafka", str(self.home / "server.properties")]
 
     def wipe(self) -> None:
-        """Stop and lose every topic, record, offset and ACL (a disk lost): formatted anew."""
+        """Stop and lose every topic, record, offset and ACL (a disk lost): the next start formats anew."""
         self.stop(kill=True)
         shutil.rmtree(self.home / "data", ignore_errors=True)
-        self.format()
 
     def start(self, timeout_s: float = 90.0) -> None:
-        if not (self.home / "data" / "meta.properties").exists():
-            self.format()
+        self.prepare()
         if port_open("127.0.0.1", self.port):
             raise RuntimeError(f"127.0.0.1:{self.port} is already in use")
         log = open(self.log_path, "ab")
         self._log_offset = log.tell()
         self.proc = subprocess.Popen(
-            [*self._java_cmd(), "kafka.Kafka", str(self.home / "server.properties")],
+            self.command(),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -268,20 +274,8 @@ def serve() -> None:
         listen_host=settings.listen_host,
         advertised_host=settings.advertised_host,
     )
-    if not (broker.home / "data" / "meta.properties").exists():
-        broker.format()
-    else:  # the host names may differ from the first start's; the principals are in its metadata
-        (broker.home / "server.properties").write_text(
-            server_properties(
-                port=broker.port,
-                controller_port=broker.controller_port,
-                data_dir=broker.home / "data",
-                creds=broker.creds,
-                listen_host=broker.listen_host,
-                advertised_host=broker.advertised_host,
-            )
-        )
-    os.execvp("java", [*broker._java_cmd(), "kafka.Kafka", str(broker.home / "server.properties")])
+    broker.prepare()
+    os.execvp("java", broker.command())
 
 
 if __name__ == "__main__":

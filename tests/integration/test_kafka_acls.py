@@ -3,6 +3,7 @@ SCRAM principal, and the ACLs derived from the contracts let it write only what 
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import pytest
@@ -55,9 +56,8 @@ def test_an_authenticated_principal_with_no_grants_can_write_nothing(secured):
 
 
 def test_an_unauthenticated_client_is_refused(secured):
-    options = {**client_options(secured("admin")), "security_protocol": "PLAINTEXT"}
-    options.pop("sasl_mechanism", None), options.pop("sasl_plain_username", None)
-    options.pop("sasl_plain_password", None)
+    anonymous = dataclasses.replace(secured("admin"), security_protocol="PLAINTEXT", sasl_mechanism=None)
+    options = client_options(anonymous)
     with pytest.raises(KafkaError):  # the listener speaks SASL only: no metadata, no send
         producer = KafkaProducer(**options, max_block_ms=5_000)
         try:
