@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LOCK_FLAGS   := -q --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links --no-emit-index-url
+LOCK_UPGRADE := $(if $(filter 1,$(UPGRADE)),--upgrade,$(if $(UPGRADE),--upgrade-package $(UPGRADE)))
 
-.PHONY: help run test test-unit format install token migrate images docker bench clean
+.PHONY: help run test test-unit format install lock token migrate images docker bench clean
 
 $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +20,13 @@ help:
 
 ## Create .venv with the pinned dependencies.
 install: $(STAMP)
+
+## Refresh requirements.lock and requirements-dev.lock (pinned, with hashes) from pyproject.toml,
+## keeping today's versions; UPGRADE=1 takes the newest allowed, UPGRADE=name upgrades one package.
+lock: $(STAMP)
+	CUSTOM_COMPILE_COMMAND='make lock' $(BIN)/pip-compile $(LOCK_FLAGS) $(LOCK_UPGRADE) --output-file=requirements.lock pyproject.toml
+	CUSTOM_COMPILE_COMMAND='make lock' $(BIN)/pip-compile $(LOCK_FLAGS) $(LOCK_UPGRADE) --extra dev --constraint requirements.lock \
+	  --output-file=requirements-dev.lock pyproject.toml
 
 ## Start broker, migrations and every process of the three services (Ctrl-C stops all).
 ## KAFKA=apache runs Apache Kafka (jars from Maven, data under var/broker) instead of Tansu.

@@ -29,6 +29,9 @@ accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 proc_name = os.environ.get("GUNICORN_PROC_NAME", "coins")
+# gunicorn 24+ opens a control socket under $HOME by default: the images' user has none (read-only
+# root), and ops manage a pod through Kubernetes, not gunicornc.
+control_socket_disable = True
 
 
 def child_exit(server, worker):

@@ -1,6 +1,7 @@
 #!/bin/sh
 # A stand-in for the official postgres image's entrypoint (trust auth, for tests only):
-# initialise the cluster on first start, then run the command, e.g. `postgres -p 15432`.
+# initialise the cluster on first start (POSTGRES_USER its superuser, POSTGRES_DB created as the
+# official image does), then run the command, e.g. `postgres -p 15432`.
 set -eu
 export PGDATA="${PGDATA:-/var/lib/postgresql/data}"
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
@@ -8,6 +9,9 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     --encoding=UTF8 --locale=C.UTF-8 >/dev/null
   echo "listen_addresses = '127.0.0.1'" >> "$PGDATA/postgresql.conf"
   echo "unix_socket_directories = '/tmp'" >> "$PGDATA/postgresql.conf"
+  if [ -n "${POSTGRES_DB:-}" ] && [ "$POSTGRES_DB" != postgres ]; then
+    echo "CREATE DATABASE \"$POSTGRES_DB\"" | /usr/lib/postgresql/15/bin/postgres --single -D "$PGDATA" postgres >/dev/null
+  fi
 fi
 if [ "${1:-}" = "postgres" ]; then shift; exec /usr/lib/postgresql/15/bin/postgres "$@"; fi
 exec "$@"

@@ -76,16 +76,36 @@ def test_the_rendered_manifests_are_current(tmp_path):
 PASSWORDS = {f"KAFKA_{who}_PASSWORD": f"pw-{who}" for who in ("ADMIN", "PURCHASE", "GIFTING", "PAYOUT")}
 
 
-def test_the_compose_file_parses():
-    if not shutil.which("docker-compose"):
-        pytest.skip("docker-compose is not installed (`make test` installs it as root)")
-    result = subprocess.run(
-        ["docker-compose", "-f", str(DEPLOY / "compose.yaml"), "config"],
+def compose_config(*files: str) -> subprocess.CompletedProcess:
+    if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0:
+        pytest.skip("Compose v2 is not installed (`make test` installs it with deploy/ensure-compose.sh)")
+    return subprocess.run(
+        ["docker", "compose", *(arg for f in files for arg in ("-f", str(DEPLOY / f))), "config"],
         capture_output=True,
         text=True,
         env={**os.environ, "COINS_CALLER_KEYS_DIR": "/tmp", **PASSWORDS},
     )
+
+
+def test_the_host_network_override_puts_every_service_on_the_host_and_on_loopback():
+    result = compose_config("compose.yaml", "compose.host.yaml")
     assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    for name, service in services.items():
+        assert service.get("network_mode") == "host", name
+        assert not service.get("ports"), name
+        env = service.get("environment", {})
+        for key in ("KAFKA_BOOTSTRAP_SERVERS", "PURCHASE_DATABASE_URL", "PAYOUT_PROCESSOR_URL"):
+            assert key not in env or "127.0.0.1" in env[key], (name, key)
+    metrics = [s["environment"]["METRICS_PORT"] for n, s in services.items() if n.endswith(BACKGROUND_ROLES)]
+    assert len(metrics) == len(set(metrics)) == 7, "each background process needs its own metrics port"
+
+
+BACKGROUND_ROLES = ("-relay", "-consumer", "-worker", "-reconciler")
+
+
+def test_the_compose_file_parses():
+    result = compose_config("compose.yaml")
     config = yaml.safe_load(result.stdout)
     # Each service connects as its own principal; only the topic job is the broker's admin.
     for name, service in config["services"].items():
