@@ -1,7 +1,8 @@
 """The platform as ops run it on one host: `docker compose` (v2) with deploy/compose.yaml and the
 host-network override (these machines' Docker has no bridge). Apache Kafka, one PostgreSQL per
 service, migrations, topics with ACLs, the sandboxes and every process come up healthy; money
-flows from a purchase to a creator's diamonds; each process's metrics move."""
+flows from a purchase to a creator's diamonds; each process's metrics move; the broker stopped for
+a minute leaves every web container ready and taking gifts, its outbox holding them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import os
 import secrets
 import subprocess
+import time
 
 import pytest
 import requests
@@ -16,7 +18,7 @@ import requests
 from tests.containers.conftest import POSTGRES_IMAGE, ROOT, TAG
 from tests.containers.test_telemetry import scrape, total
 from tests.support.broker import free_port
-from tests.support.stories import Api, buy, earnings, send_gift, spendable, unique
+from tests.support.stories import Api, buy, earnings, send_gift, spendable, unique, wallet
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.containers
@@ -113,3 +115,31 @@ def test_money_flows_through_the_compose_stack_and_every_process_counts_it(stack
         assert applied >= 1, (consumer, topic)
     for name in ("purchase-reconciler", "payout-worker"):
         assert requests.get(f"{stack.metrics_url(name)}/health/ready", timeout=5).status_code == 200, name
+
+
+def test_web_containers_stay_ready_and_take_gifts_while_the_broker_is_stopped_for_a_minute(stack, auth):
+    api = Api(stack, auth)
+    viewer, creator = unique("viewer"), unique("creator")
+    buy(api, viewer, package_id="coins_700")
+    spendable(api, viewer, 700, timeout=90)
+    stopped = stack.compose("stop", "kafka", timeout=60)
+    assert stopped.returncode == 0, stopped.stderr
+    sent = 0
+    try:
+        away_until = time.monotonic() + 60
+        while time.monotonic() < away_until:  # the outbox absorbs the outage: HTTP keeps taking money
+            assert send_gift(api, viewer, creator, "rose").status_code == 201
+            sent += 1
+            for service in WEB_PORTS:
+                ready = requests.get(f"{stack.url(service)}/health/ready", timeout=10)
+                assert ready.status_code == 200, (service, ready.text)
+            time.sleep(1)
+        ready = requests.get(f"{stack.url('gifting')}/health/ready", timeout=10).json()
+        assert ready["checks"]["broker"] != "ok" and "broker" in ready["degraded"], ready  # says so, still ready
+        assert total(scrape(stack.url("gifting")), "coins_broker_up") == 0
+        assert total(scrape(stack.url("gifting")), "coins_outbox_backlog_events") >= 1
+    finally:
+        started = stack.compose("start", "kafka", timeout=120)
+        assert started.returncode == 0, started.stderr
+    wait_until(lambda: earnings(api, creator)["total"] == sent, timeout=180, message="the backlog drained")
+    assert wallet(api, viewer)["balance"] == 700 - sent
