@@ -21,7 +21,7 @@ from kafka.errors import CommitFailedError, KafkaError
 from sqlalchemy.engine import Engine
 
 from shared import faults, metrics
-from shared.db import is_transient, safe_error
+from shared.db_errors import is_transient, safe_error
 from shared.dead_letters import send_dead_letters
 from shared.inbox import BatchOutcome, Handler, Inbox, Poisoned, RetryBatch, describe
 

@@ -47,9 +47,12 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from shared.clock import utcnow
-from shared.db import DriverStatement, insert_ignore, lock_for_update, retry_transient
+from shared.db import lock_for_update
+from shared.db_errors import retry_transient
+from shared.driver_sql import DriverStatement
 from shared.errors import Problem
 from shared.uow import commit
+from shared.upserts import insert_ignore
 
 log = logging.getLogger(__name__)
 MAX_KEY_LENGTH = 255

@@ -27,9 +27,10 @@ from sqlalchemy.exc import IntegrityError
 from shared import faults
 from shared.clock import utcnow
 from shared.contracts import Envelope, parse_envelope
-from shared.db import insert_ignore, insert_ignore_many, is_transient, safe_error
+from shared.db_errors import is_transient, safe_error
 from shared.errors import DomainError, PermanentMessageError
 from shared.logs import new_trace_id, reset_trace_id, set_trace_id
+from shared.upserts import insert_ignore, insert_ignore_many
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 from shared import faults, metrics
 from shared.clock import utcnow
 from shared.contracts import Contract, envelope_to_dict, new_event
-from shared.db import safe_error
+from shared.db_errors import safe_error
 from shared.logs import current_trace_id
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,8 @@ class OutboxRelay:
         return len(acked)
 
     def mark_published(self, ids: list[int]) -> None:
-        from shared.db import array_literal, retry_transient
+        from shared.db_errors import retry_transient
+        from shared.pg_arrays import array_literal
 
         def _mark():
             with self._one_statement() as conn:
