@@ -14,7 +14,8 @@ from shared.clock import utcnow
 from shared.db import lock_for_update
 from shared.db_errors import StaleRead
 from shared.driver_sql import DriverStatement, own_transaction_if_first
-from shared.idempotency import Claim, claim_cte
+from shared.idempotency import Claim
+from shared.idempotency_pg import claim_cte
 from shared.outbox import Outbox
 from shared.upserts import insert_ignore
 
