@@ -9,7 +9,7 @@ import threading
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 
-from shared.settings import KafkaSettings
+from shared.kafka_settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 

@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     """`python -m shared.migrate <service>`: migrate from <SERVICE>_DATABASE_URL (what images run)."""
     import sys
 
-    from shared.settings import Env, database_url
+    from shared.env import Env
+    from shared.settings import database_url
 
     args = (argv if argv is not None else sys.argv[1:]) or []
     if len(args) == 2 and args[0] == "--wait":

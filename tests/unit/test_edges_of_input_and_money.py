@@ -43,7 +43,7 @@ def test_an_empty_blocked_country_setting_means_the_default_list(value):
 
 
 def test_production_refuses_the_sandbox_processor_unless_asked_for_by_name():
-    from shared.settings import ConfigError
+    from shared.env import ConfigError
 
     with pytest.raises(ConfigError, match="PURCHASE_PROCESSOR"):
         purchase_settings({**ENV, "COINS_ENV": "production"})
@@ -52,7 +52,7 @@ def test_production_refuses_the_sandbox_processor_unless_asked_for_by_name():
 
 
 def test_a_processor_slower_than_the_key_lease_is_a_configuration_error():
-    from shared.settings import ConfigError
+    from shared.env import ConfigError
 
     with pytest.raises(ConfigError, match="IDEMPOTENCY_LEASE_SECONDS"):
         purchase_settings({**ENV, "IDEMPOTENCY_LEASE_SECONDS": "5", "PURCHASE_PROCESSOR_TIMEOUT_MS": "3000"})

@@ -101,7 +101,7 @@ def test_a_quiet_poll_and_the_stop_commit_what_was_applied():
 
 
 def test_the_commit_interval_is_configured_from_the_environment():
-    from shared.settings import kafka_settings
+    from shared.kafka_settings import kafka_settings
 
     assert kafka_settings({}).commit_interval_ms == 500
     assert kafka_settings({"KAFKA_COMMIT_INTERVAL_MS": "0"}).commit_interval_ms == 0
