@@ -17,7 +17,7 @@ from shared.inbox import Handler
 from shared.kafka import RebuildingProducer, make_consumer
 from shared.lag import LagMonitor
 from shared.logs import configure_logging
-from shared.outbox import OutboxRelay
+from shared.outbox_relay import OutboxRelay
 from shared.probes import probe_app
 from shared.process import run_until_stopped
 from shared.settings import CommonSettings

@@ -26,7 +26,7 @@ from shared.db import snapshot
 from shared.errors import PermanentMessageError
 from shared.inbox import Apply
 from shared.kafka import client_options, make_consumer, make_producer
-from shared.outbox import OutboxRelay
+from shared.outbox_relay import OutboxRelay
 from tests.support.producers import AcksTheFirst
 from tests.support.waiting import wait_until
 

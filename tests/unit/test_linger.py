@@ -5,7 +5,7 @@ import threading
 import time
 
 from shared.consumer_loop import InboxConsumer
-from shared.outbox import OutboxRelay
+from shared.outbox_relay import OutboxRelay
 
 
 class OneRecordPerPoll:
