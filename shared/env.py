@@ -1,7 +1,12 @@
-"""Typed access to the environment, with errors that name the variable: the one reader of
-`os.environ` in the code base. Every settings module reads through it (shared.settings,
-shared.kafka_settings, shared.auth_settings, each service's settings.py, coinsctl.settings), once,
-at start, into frozen objects; a missing or malformed setting is a `ConfigError`."""
+"""Typed access to the environment, with errors that name the variable (`ConfigError`).
+
+The services and shared/ read the environment only through it: the settings modules
+(shared.settings, shared.kafka_settings, shared.auth_settings, each service's settings.py) once,
+at start, into frozen objects, and two switches where they act (shared.faults' COINS_FAULTS,
+shared.metrics' PROMETHEUS_MULTIPROC_DIR). The one exception is shared.gunicorn_conf, gunicorn's
+own configuration file, read by gunicorn before any of this code. coinsctl reads through
+coinsctl.settings.
+"""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ a processor's address, retention windows.
 
 Each service builds its own settings object from `CommonSettings` plus its own rules. Kafka's
 and the callers' settings are shared.kafka_settings and shared.auth_settings; all of them read
-the environment through shared.env, nothing else in the code base reads `os.environ`.
+the environment through shared.env (which says who else may).
 """
 
 from __future__ import annotations
