@@ -99,8 +99,8 @@ def describe(exc: BaseException, trace: bool = False) -> str:
 
 
 class Inbox:
-    """Applies one batch of records for consumer group `group`; `handlers` and `base_topic` are
-    keyed by the full (possibly prefixed) topic name."""
+    """Applies one batch of records for consumer group `group`; `handlers` are keyed by topic name,
+    `topic_name` gives a topic's full (possibly prefixed) name, the one its records carry."""
 
     def __init__(
         self,
@@ -109,14 +109,14 @@ class Inbox:
         table: sa.Table,
         group: str,
         handlers: dict[str, Handler],
-        base_topic: dict[str, str],
+        topic_name: Callable[[str], str],
         max_attempts: int,
     ):
         self.engine = engine
         self.table = table
         self.group = group
-        self.handlers = handlers
-        self.base_topic = base_topic
+        self.handlers = {topic_name(topic): handler for topic, handler in handlers.items()}  # by full name
+        self.base_topic = {topic_name(topic): topic for topic in handlers}
         self.max_attempts = max_attempts
         self.attempts: dict[tuple[str, int, int], int] = {}
         self.set_wise_batches = 0  # batches that took the fast path (for tests and benchmarks)

@@ -51,7 +51,7 @@ def run_consumer(kafka):
     started = []
 
     def start(svc, handlers=None, group="gifting-test"):
-        consumer = make_consumer(
+        consumer, resume = make_consumer(
             kafka, group_id=group, topics=list(handlers or event_handlers(svc)), client_id="test-consumer"
         )
         producer = make_producer(kafka, client_id="test-dlq")
@@ -59,6 +59,7 @@ def run_consumer(kafka):
             engine=svc.engine,
             inbox=svc.tables["inbox"],
             consumer=consumer,
+            resume=resume,
             producer=producer,
             handlers=handlers or event_handlers(svc),
             group=group,
