@@ -53,6 +53,11 @@ class Apply:
         self.one(conn, envelope, data)
 
 
+def _set_wise(handler: Handler) -> bool:
+    """Whether a topic's handler can apply events set-wise (an `Apply` with `many`)."""
+    return isinstance(handler, Apply) and handler.many is not None
+
+
 @dataclass
 class Parsed:
     record: object
@@ -123,7 +128,7 @@ class Inbox:
 
     def apply_batch(self, records: list) -> BatchOutcome:
         parsed, malformed = self._parse(records)
-        if parsed and all(getattr(self.handlers[p.record.topic], "many", None) for p in parsed):
+        if parsed and all(_set_wise(self.handlers[p.record.topic]) for p in parsed):
             try:
                 outcome = self._apply_set(parsed)
                 outcome.poisoned.extend(malformed)
