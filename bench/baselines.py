@@ -20,7 +20,7 @@ from kafka import KafkaConsumer, TopicPartition
 from bench.load import LoadResult, run_load
 from shared.kafka import client_options, make_producer
 from shared.kafka_admin import TopicPolicy
-from shared.settings import KafkaSettings
+from shared.kafka_settings import KafkaSettings
 
 SCHEMA = """
 CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL);

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import click
 
-from shared.settings import Env, database_url, kafka_settings
+from shared.env import Env
+from shared.kafka_settings import kafka_settings
+from shared.settings import database_url
 
 SERVICES = ("purchase", "gifting", "payout")
 

@@ -23,7 +23,7 @@ from kafka.admin import (
 
 from shared.contracts import CONTRACTS
 from shared.kafka_admin import admin_client
-from shared.settings import KafkaSettings
+from shared.kafka_settings import KafkaSettings
 
 
 def service_acls(service: str, *, topic_prefix: str = "", group: str | None = None) -> list[ACL]:

@@ -16,7 +16,7 @@ from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 
 from shared.contracts import CONTRACTS
 from shared.kafka import client_options, publish
-from shared.settings import KafkaSettings
+from shared.kafka_settings import KafkaSettings
 
 RESOLVES = "dlq.resolves"
 

@@ -1,4 +1,4 @@
-"""The ops CLI's own settings, read once from the environment through `shared.settings.Env`.
+"""The ops CLI's own settings, read once from the environment through `shared.env.Env`.
 
 `coinsctl stack` (make run) and `python -m coinsctl.apache_kafka` (the broker's container) read
 their variables here; nothing else in coinsctl looks at `os.environ`.
@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.settings import Env
+from shared.env import Env
 
 STACK_SERVICES = {"purchase": 8001, "gifting": 8002, "payout": 8003}  # and their default ports
 STACK_SANDBOXES = {"card": 8004, "payout": 8005}

@@ -26,8 +26,9 @@ from coinsctl.keys import ensure_local_keys
 from coinsctl.settings import STACK_SANDBOXES, STACK_SERVICES, process_environ, stack_settings
 from shared.db import normalise_url
 from shared.kafka_admin import TopicPolicy, ensure_topics
+from shared.kafka_settings import kafka_settings
 from shared.migrate import upgrade
-from shared.settings import database_url, kafka_settings
+from shared.settings import database_url
 
 log = logging.getLogger("coinsctl.stack")
 SERVICES = tuple(STACK_SERVICES)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import jwt
 
+from shared.auth_settings import AuthSettings
 from shared.keys import KeyRing, PublicKey
-from shared.settings import AuthSettings
 
 # A user grant (shared.onbehalf) carries `azp`, the caller it was issued to; a bearer token never does.
 GRANT_PARTY = "azp"

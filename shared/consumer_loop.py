@@ -1,8 +1,9 @@
 """The consumer loop around the inbox: poll (with a linger), apply, dead-letter, commit offsets,
-retry, and a watchdog that exits a stalled consumer.
+retry, and a watchdog that exits a stalled consumer (shared.process.StallWatchdog).
 
-Offsets are committed only after the database commit (at most every `commit_interval_s`, and
-whenever a poll finds nothing: what a crash makes it re-read, the inbox dedupes). Transient
+Offsets are committed only after the database commit (shared.consumer_offsets: at most every
+`commit_interval_s`, and whenever a poll finds nothing: what a crash makes it re-read, the inbox
+dedupes). Transient
 failures (database down, lock timeouts) rewind and retry with backoff, forever, dead-lettering
 nothing; what can never apply goes to `<topic>.dlq` (shared.dead_letters) and the partition moves on.
 """
@@ -10,25 +11,28 @@ nothing; what can never apply goes to `<topic>.dlq` (shared.dead_letters) and th
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from kafka import OffsetAndMetadata, TopicPartition
-from kafka.errors import CommitFailedError, KafkaError
+from kafka.errors import KafkaError
 from sqlalchemy.engine import Engine
 
 from shared import faults, metrics
-from shared.db import is_transient, safe_error
+from shared.consumer_offsets import ConsumerOffsets
+from shared.db_errors import is_transient, safe_error
 from shared.dead_letters import send_dead_letters
 from shared.inbox import BatchOutcome, Handler, Inbox, Poisoned, RetryBatch, describe
+from shared.process import StallWatchdog
 
 log = logging.getLogger(__name__)
 
 
 class InboxConsumer:
+    """One group member's loop: poll a batch, apply it through the inbox, dead-letter what never
+    applies, commit the offsets; `handlers` are keyed by topic name (without the prefix)."""
+
     def __init__(
         self,
         *,
@@ -40,6 +44,7 @@ class InboxConsumer:
         group: str,
         service: str,
         topic_name: Callable[[str], str],
+        resume: Callable[[], None] | None = None,
         max_attempts: int = 5,
         max_backoff_s: float = 10.0,
         watchdog_s: float = 0,
@@ -52,26 +57,15 @@ class InboxConsumer:
         self.producer = producer
         self.group = group
         self.service = service
-        # handlers are keyed by the full (possibly prefixed) topic name
-        self.base_topic = {topic_name(topic): topic for topic in handlers}
         self.inbox = Inbox(
-            engine=engine,
-            table=inbox,
-            group=group,
-            base_topic=self.base_topic,
-            handlers={topic_name(topic): handler for topic, handler in handlers.items()},
-            max_attempts=max_attempts,
+            engine=engine, table=inbox, group=group, handlers=handlers, topic_name=topic_name, max_attempts=max_attempts
         )
+        self.offsets = ConsumerOffsets(consumer, commit_interval_s)
+        self.watchdog = StallWatchdog(watchdog_s, "consumer")
+        self.resume = resume  # seeks newly assigned partitions (shared.kafka.make_consumer); before every poll
         self.max_backoff_s = max_backoff_s
-        self.watchdog_s = watchdog_s
         self.batch_size = batch_size
         self.linger_s = linger_s  # once records arrive, how long more may join the batch
-        self.commit_interval_s = commit_interval_s
-        self._uncommitted: dict[TopicPartition, OffsetAndMetadata] = {}  # applied, offset not yet committed
-        self._last_commit = time.monotonic()
-        # Seeks newly assigned partitions to their committed offsets; called before every poll.
-        self._resume = getattr(consumer, "resume_from_committed", None)
-        self._last_progress = time.monotonic()
         self.health = health  # a shared.health.ProcessHealth, or None
 
     @property
@@ -85,49 +79,13 @@ class InboxConsumer:
     def dead_letter(self, poisoned: list[Poisoned]) -> None:
         send_dead_letters(self.producer, self.group, poisoned)
 
-    # -- offsets ----------------------------------------------------------------------------------
-    def commit(self, records: list, *, force: bool = False) -> None:
-        """Record the offsets after `records` (applied and committed to the database) and commit
-        them, with any left from earlier batches, once the interval has passed (or `force`)."""
-        for record in records:
-            self._uncommitted[TopicPartition(record.topic, record.partition)] = OffsetAndMetadata(
-                record.offset + 1, "", -1
-            )
-        if self._uncommitted and (force or time.monotonic() - self._last_commit >= self.commit_interval_s):
-            self.commit_pending()
-
-    def commit_pending(self) -> None:
-        offsets, self._uncommitted = self._uncommitted, {}
-        self._last_commit = time.monotonic()
-        assignment = getattr(self.consumer, "assignment", None)
-        if offsets and assignment is not None:
-            mine = assignment()  # a partition a rebalance gave away is its new owner's to commit
-            offsets = {tp: offset for tp, offset in offsets.items() if tp in mine}
-        if not offsets:
-            return
-        try:
-            self.consumer.commit(offsets)
-        except (CommitFailedError, KafkaError) as exc:
-            # A rebalance took the partition away; its new owner re-reads and the inbox dedupes.
-            log.warning("offset commit failed; records will be redelivered", extra={"error": str(exc)})
-
-    def rewind(self, records: list) -> None:
-        first: dict[TopicPartition, int] = {}
-        for record in records:
-            tp = TopicPartition(record.topic, record.partition)
-            first[tp] = min(first.get(tp, record.offset), record.offset)
-        assigned = self.consumer.assignment()
-        for tp, offset in first.items():
-            if tp in assigned:
-                self.consumer.seek(tp, offset)
-
     # -- the loop ---------------------------------------------------------------------------------
     def handle(self, records: list) -> BatchOutcome:
         outcome = self.apply_batch(records)
         faults.point("consumer.after_db_commit")
         if outcome.poisoned:
             self.dead_letter(outcome.poisoned)
-        self.commit(records, force=bool(outcome.poisoned))  # a dead letter is sent once: its offset at once
+        self.offsets.applied(records, force=bool(outcome.poisoned))  # a dead letter is sent once: its offset at once
         for item in outcome.poisoned:
             self.inbox.forget(item.record)
         self._count(outcome)
@@ -137,25 +95,13 @@ class InboxConsumer:
         for (topic, result), n in outcome.counts.items():
             metrics.CONSUMED.labels(self.service, topic, result).inc(n)
         for item in outcome.poisoned:
-            topic = self.base_topic.get(item.record.topic, "")
+            topic = self.inbox.base_topic.get(item.record.topic, "")
             metrics.CONSUMED.labels(self.service, topic, "dead_lettered").inc()
             metrics.DEAD_LETTERS.labels(self.service, topic, item.reason).inc()
 
     def _report(self, check: str, ok: bool, detail: str = "failing") -> None:
         if self.health is not None:
             self.health.report(check, ok, detail)
-
-    def _watchdog(self, stop: threading.Event) -> None:
-        """Exit if poll() stops returning, so the supervisor (make run, Kubernetes) starts a fresh
-        member. For Tansu, whose group can stick for good after a leave mid-rebalance; on Apache
-        Kafka a last resort (a poll may block while the broker is away, so keep it above the
-        longest outage worth riding out)."""
-        while not stop.wait(5):
-            stalled = time.monotonic() - self._last_progress
-            if stalled > self.watchdog_s:
-                log.error("consumer stalled; exiting so that it is restarted", extra={"stalled_s": round(stalled)})
-                logging.shutdown()
-                os._exit(70)
 
     def _gather(self) -> list:
         """One batch: wait up to 500 ms for records, then let more join for linger_s (or until
@@ -171,16 +117,17 @@ class InboxConsumer:
             left_ms = int((deadline - time.monotonic()) * 1000)
             if left_ms <= 0:
                 break
-            if self._resume is not None:  # a rebalance inside the last poll: start its partitions right first
-                self._resume()
+            if self.resume is not None:  # a rebalance inside the last poll: start its partitions right first
+                self.resume()
             polled = self.consumer.poll(timeout_ms=left_ms, max_records=self.batch_size - len(records))
             records.extend(r for batch in polled.values() for r in batch)
         return records
 
     def run(self, stop: threading.Event) -> None:
-        self._last_progress = time.monotonic()
-        if self.watchdog_s:
-            threading.Thread(target=self._watchdog, args=(stop,), daemon=True, name="watchdog").start()
+        # The watchdog exits a member whose poll stops returning. For Tansu, whose group can stick
+        # for good after a leave mid-rebalance; on Apache Kafka a last resort (a poll may block while
+        # the broker is away, so keep watchdog_s above the longest outage worth riding out).
+        self.watchdog.start(stop)
         backoff = 0.1
         while not stop.is_set():
             try:
@@ -192,7 +139,7 @@ class InboxConsumer:
                 continue
             self._report("poll", True)
             if not records:
-                self.commit_pending()  # a quiet moment: leave nothing applied to be re-read
+                self.offsets.commit_pending()  # a quiet moment: leave nothing applied to be re-read
                 continue
             try:
                 self.handle(records)
@@ -201,13 +148,13 @@ class InboxConsumer:
             except Exception as exc:  # noqa: BLE001 - rewind, wait, retry; never skip
                 self._batch_failed(exc, records, backoff)
                 backoff = self._back_off(stop, backoff)
-        self.commit_pending()  # stopping: what was applied is not re-read by the next member
+        self.offsets.commit_pending()  # stopping: what was applied is not re-read by the next member
 
     def _poll(self) -> list:
-        if self._resume is not None:
-            self._resume()
+        if self.resume is not None:
+            self.resume()
         records = self._gather()
-        self._last_progress = time.monotonic()
+        self.watchdog.progress()
         if self.health is not None:
             self.health.beat()
         return records
@@ -217,7 +164,7 @@ class InboxConsumer:
         log.log(level, "batch not applied; retrying", extra={"error": describe(exc)[:500], "backoff_s": backoff})
         metrics.CONSUMER_RETRIES.labels(self.service).inc()
         self._report("batch", False, f"retrying: {type(exc).__name__}")
-        self.rewind(records)
+        self.offsets.rewind(records)
 
     def _back_off(self, stop: threading.Event, backoff: float) -> float:
         """Wait `backoff` (or until stopped); the next wait is twice as long, up to max_backoff_s."""

@@ -15,6 +15,8 @@ import signal
 import time
 from pathlib import Path
 
+from shared.env import Env
+
 _ARMED: dict[str, str] | None = None
 
 
@@ -22,7 +24,7 @@ def _armed() -> dict[str, str]:
     global _ARMED
     if _ARMED is None:
         _ARMED = {}
-        for item in os.environ.get("COINS_FAULTS", "").split(","):
+        for item in (Env().optional("COINS_FAULTS") or "").split(","):
             if item.strip():
                 name, _, action = item.strip().partition("=")
                 _ARMED[name] = action or "kill"
@@ -30,7 +32,7 @@ def _armed() -> dict[str, str]:
 
 
 def _claim(name: str) -> bool:
-    state = Path(os.environ.get("COINS_FAULTS_STATE_DIR", "."))
+    state = Path(Env().str("COINS_FAULTS_STATE_DIR", "."))
     try:
         fd = os.open(state / f"fault-{name}.fired", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:

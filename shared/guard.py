@@ -12,8 +12,9 @@ import logging
 from flask import Flask
 
 from shared.auth import TokenVerifier
+from shared.env import ConfigError
 from shared.keys import KeyFileError, KeyRing
-from shared.settings import CommonSettings, ConfigError
+from shared.settings import CommonSettings
 
 log = logging.getLogger(__name__)
 

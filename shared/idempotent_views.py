@@ -13,7 +13,9 @@ from sqlalchemy.engine import Connection
 
 from shared.app_infra import infra
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem
-from shared.idempotency import Answer, Claim, KeyedRequest, KeyStore, check_key, run_in_transaction, run_leased
+from shared.idempotency import Answer, Claim, KeyedRequest, check_key
+from shared.idempotency_attempts import run_in_transaction, run_leased
+from shared.idempotency_store import KeyStore
 from shared.problems import render_error
 from shared.request_input import request_body
 
@@ -34,46 +36,26 @@ def idempotent(
     transactional: bool = False,
     render_again: Callable[[Connection, str], object] | None = None,
 ):
-    """Idempotency-Key handling for a POST: the rules and both ways of running an attempt are in
-    shared.idempotency. transactional: the view's whole effect lies in this service's database
-    (`run_in_transaction`); otherwise an outside call runs in the middle (`run_leased`).
+    """Idempotency-Key handling for a POST, under shared.idempotency's rules. transactional: the
+    view's whole effect lies in this service's database (`run_in_transaction`); otherwise an
+    outside call runs in the middle (`run_leased`; both in shared.idempotency_attempts).
     render_again(conn, resource_id) -> body: the view's effect is one statement that may claim
     the key itself (`Claim.in_statement`), and a retry is answered with the resource it made."""
 
     def deco(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            key = check_key(request.headers.get("Idempotency-Key"), required=required)
-            keyed = (
-                None
-                if key is None
-                else KeyedRequest.of(
-                    caller=g.caller.name, key=key, method=request.method, path=request.path, body=request_body()
-                )
-            )
-            engine = infra().engine
-            store = KeyStore(infra().tables["idempotency_keys"], infra().settings.idempotency_lease_seconds)
+            keyed = _keyed_request(required)
 
             def attempt(call: KeyedCall) -> Answer:
                 return _answer_of(lambda: view(*args, call=call, **kwargs))
 
             if transactional:
-                rendered = (
-                    None
-                    if render_again is None
-                    else (
-                        lambda conn, resource_id: current_app.make_response(render_again(conn, resource_id)).get_data(
-                            as_text=True
-                        )
-                    )
-                )
-                answer = run_in_transaction(
-                    engine, store, keyed, lambda conn, claim: attempt(KeyedCall(claim, conn)), render_again=rendered
-                )
+                answer = _run_in_transaction(keyed, attempt, render_again)
             elif keyed is None:
                 answer = attempt(KeyedCall(None))
             else:
-                answer = run_leased(engine, store, keyed, lambda claim: attempt(KeyedCall(claim)))
+                answer = run_leased(infra().engine, _key_store(), keyed, lambda claim: attempt(KeyedCall(claim)))
             return _response_of(answer)
 
         wrapper.idempotent = True
@@ -81,6 +63,35 @@ def idempotent(
         return wrapper
 
     return deco
+
+
+def _keyed_request(required: bool) -> KeyedRequest | None:
+    """The request's Idempotency-Key with its fingerprint; None if it was sent without one."""
+    key = check_key(request.headers.get("Idempotency-Key"), required=required)
+    if key is None:
+        return None
+    return KeyedRequest.of(caller=g.caller.name, key=key, method=request.method, path=request.path, body=request_body())
+
+
+def _key_store() -> KeyStore:
+    return KeyStore(infra().tables["idempotency_keys"], infra().settings.idempotency_lease_seconds)
+
+
+def _run_in_transaction(
+    keyed: KeyedRequest | None,
+    attempt: Callable[[KeyedCall], Answer],
+    render_again: Callable[[Connection, str], object] | None,
+) -> Answer:
+    """The view's attempt in one transaction; `render_again`'s response rendered to its body."""
+    rendered = None
+    if render_again is not None:
+
+        def rendered(conn: Connection, resource_id: str) -> str:
+            return current_app.make_response(render_again(conn, resource_id)).get_data(as_text=True)
+
+    return run_in_transaction(
+        infra().engine, _key_store(), keyed, lambda conn, claim: attempt(KeyedCall(claim, conn)), render_again=rendered
+    )
 
 
 def _answer_of(call_view: Callable[[], object]) -> Answer:

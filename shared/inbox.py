@@ -27,9 +27,10 @@ from sqlalchemy.exc import IntegrityError
 from shared import faults
 from shared.clock import utcnow
 from shared.contracts import Envelope, parse_envelope
-from shared.db import insert_ignore, insert_ignore_many, is_transient, safe_error
+from shared.db_errors import is_transient, safe_error
 from shared.errors import DomainError, PermanentMessageError
 from shared.logs import new_trace_id, reset_trace_id, set_trace_id
+from shared.upserts import insert_ignore, insert_ignore_many
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,11 @@ class Apply:
 
     def __call__(self, conn: Connection, envelope: Envelope, data: dict) -> None:
         self.one(conn, envelope, data)
+
+
+def _set_wise(handler: Handler) -> bool:
+    """Whether a topic's handler can apply events set-wise (an `Apply` with `many`)."""
+    return isinstance(handler, Apply) and handler.many is not None
 
 
 @dataclass
@@ -98,8 +104,8 @@ def describe(exc: BaseException, trace: bool = False) -> str:
 
 
 class Inbox:
-    """Applies one batch of records for consumer group `group`; `handlers` and `base_topic` are
-    keyed by the full (possibly prefixed) topic name."""
+    """Applies one batch of records for consumer group `group`; `handlers` are keyed by topic name,
+    `topic_name` gives a topic's full (possibly prefixed) name, the one its records carry."""
 
     def __init__(
         self,
@@ -108,21 +114,21 @@ class Inbox:
         table: sa.Table,
         group: str,
         handlers: dict[str, Handler],
-        base_topic: dict[str, str],
+        topic_name: Callable[[str], str],
         max_attempts: int,
     ):
         self.engine = engine
         self.table = table
         self.group = group
-        self.handlers = handlers
-        self.base_topic = base_topic
+        self.handlers = {topic_name(topic): handler for topic, handler in handlers.items()}  # by full name
+        self.base_topic = {topic_name(topic): topic for topic in handlers}
         self.max_attempts = max_attempts
         self.attempts: dict[tuple[str, int, int], int] = {}
         self.set_wise_batches = 0  # batches that took the fast path (for tests and benchmarks)
 
     def apply_batch(self, records: list) -> BatchOutcome:
         parsed, malformed = self._parse(records)
-        if parsed and all(getattr(self.handlers[p.record.topic], "many", None) for p in parsed):
+        if parsed and all(_set_wise(self.handlers[p.record.topic]) for p in parsed):
             try:
                 outcome = self._apply_set(parsed)
                 outcome.poisoned.extend(malformed)

@@ -1,6 +1,7 @@
 """The infrastructure tables every service's database has (idempotency keys, inbox, outbox, and
-retention's pruned-event counters), defined once: each service's Alembic migrations create and
-drop them through these, so the three schemas cannot drift apart."""
+retention's pruned-event counters), defined once: each service's Alembic migrations create them,
+change them (`keys_with_owners`) and drop them through these, so the three schemas cannot drift
+apart."""
 
 from __future__ import annotations
 
@@ -11,6 +12,13 @@ from shared.db import UTCDateTime
 
 def create_messaging_tables(op) -> None:
     """Idempotency keys, inbox and outbox, as the first revision of every service made them."""
+    _create_idempotency_keys(op)
+    _create_inbox(op)
+    _create_outbox(op)
+
+
+def _create_idempotency_keys(op) -> None:
+    """As 0001 made them; `keys_with_owners` adds the owner and the resource."""
     op.create_table(
         "idempotency_keys",
         sa.Column("caller", sa.String(length=100), nullable=False),
@@ -25,6 +33,9 @@ def create_messaging_tables(op) -> None:
         sa.CheckConstraint("state IN ('in_flight', 'done')", name="ck_idempotency_state"),
         sa.PrimaryKeyConstraint("caller", "key"),
     )
+
+
+def _create_inbox(op) -> None:
     op.create_table(
         "inbox",
         sa.Column("consumer", sa.String(length=100), nullable=False),
@@ -35,6 +46,9 @@ def create_messaging_tables(op) -> None:
         sa.Column("processed_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("consumer", "event_id"),
     )
+
+
+def _create_outbox(op) -> None:
     op.create_table(
         "outbox",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
@@ -70,6 +84,27 @@ def drop_messaging_tables(op) -> None:
     op.drop_table("outbox")
     op.drop_table("inbox")
     op.drop_table("idempotency_keys")
+
+
+def keys_with_owners(op) -> None:
+    """The step every service takes (0002; payout: 0003): an idempotency key's row names the attempt
+    that holds or made it (`owner`) and what the request made (`resource_id`), and may be `open`
+    (a failed attempt's: reusable by the same request only)."""
+    with op.batch_alter_table("idempotency_keys") as batch:
+        batch.add_column(sa.Column("owner", sa.String(36)))
+        batch.add_column(sa.Column("resource_id", sa.String(36)))
+    op.execute("UPDATE idempotency_keys SET owner = 'migrated' WHERE state = 'in_flight'")
+    with op.batch_alter_table("idempotency_keys") as batch:
+        batch.drop_constraint("ck_idempotency_state", type_="check")
+        batch.create_check_constraint("ck_idempotency_state", "state IN ('in_flight', 'open', 'done')")
+        batch.create_check_constraint("ck_idempotency_owned", "state != 'in_flight' OR owner IS NOT NULL")
+
+
+def drop_resource_key(op, table: str) -> None:
+    """A resource no longer carries its request's key ("caller:key" in one column was ambiguous):
+    the key's row names the resource instead."""
+    with op.batch_alter_table(table) as batch:
+        batch.drop_column("idempotency_key")
 
 
 def create_pruned_events(op) -> None:

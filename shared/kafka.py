@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from collections.abc import Callable
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 
-from shared.settings import KafkaSettings
+from shared.kafka_settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,11 @@ class ResumeFromCommitted(ConsumerRebalanceListener):
         self.pending.clear()
 
 
-def make_consumer(settings: KafkaSettings, *, group_id: str, topics: list[str], client_id: str) -> KafkaConsumer:
+def make_consumer(
+    settings: KafkaSettings, *, group_id: str, topics: list[str], client_id: str
+) -> tuple[KafkaConsumer, Callable[[], None]]:
+    """A member of group `group_id` subscribed to `topics`, and its `resume`: to be called before
+    each poll, it starts newly assigned partitions at their committed offsets (`ResumeFromCommitted`)."""
     consumer = KafkaConsumer(
         **client_options(settings),
         client_id=client_id,
@@ -155,8 +160,7 @@ def make_consumer(settings: KafkaSettings, *, group_id: str, topics: list[str], 
     )
     listener = ResumeFromCommitted(consumer)
     consumer.subscribe([settings.topic(t) for t in topics], listener=listener)
-    consumer.resume_from_committed = listener.resume_pending  # called by the consumer loop before each poll
-    return consumer
+    return consumer, listener.resume_pending
 
 
 def broker_reachable(bootstrap_servers: str, timeout_s: float = 1.0) -> bool:

@@ -18,7 +18,7 @@ from kafka.errors import TopicAlreadyExistsError
 
 from shared.contracts import ALL_TOPICS, CONTRACTS
 from shared.kafka import client_options
-from shared.settings import KafkaSettings
+from shared.kafka_settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 DAY_MS = 24 * 3600 * 1000

@@ -15,7 +15,7 @@ import threading
 
 from shared import metrics
 from shared.kafka_admin import consumer_lag
-from shared.settings import KafkaSettings
+from shared.kafka_settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 

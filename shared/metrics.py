@@ -9,11 +9,12 @@ relay, consumer and worker serve their own on METRICS_PORT (shared.probes).
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterable
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+
+from shared.env import Env
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ class _Process:
 def render(extra: Iterable = ()) -> tuple[bytes, str]:
     """One scrape: every process sharing PROMETHEUS_MULTIPROC_DIR (or this one), plus `extra`."""
     registry = CollectorRegistry()
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if Env().optional("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
         multiprocess.MultiProcessCollector(registry)

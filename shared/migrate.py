@@ -58,9 +58,9 @@ def wait_current(service: str, database_url: str, *, timeout_s: float, poll_s: f
 
 def run_env(target_metadata: sa.MetaData, default_url_env: str) -> None:
     """The body of every service's migrations/env.py."""
-    import os
+    from shared.env import Env
 
-    url = context.config.get_main_option("sqlalchemy.url") or os.environ.get(default_url_env)
+    url = context.config.get_main_option("sqlalchemy.url") or Env().optional(default_url_env)
     if not url:
         raise RuntimeError(f"set {default_url_env} or sqlalchemy.url to migrate")
     if context.is_offline_mode():
@@ -78,32 +78,12 @@ def run_env(target_metadata: sa.MetaData, default_url_env: str) -> None:
     engine.dispose()
 
 
-def keys_with_owners(op) -> None:
-    """Migration step every service takes (0002; payout: 0003): an idempotency key's row names the attempt
-    that holds or made it (`owner`) and what the request made (`resource_id`), and may be `open`
-    (a failed attempt's: reusable by the same request only)."""
-    with op.batch_alter_table("idempotency_keys") as batch:
-        batch.add_column(sa.Column("owner", sa.String(36)))
-        batch.add_column(sa.Column("resource_id", sa.String(36)))
-    op.execute("UPDATE idempotency_keys SET owner = 'migrated' WHERE state = 'in_flight'")
-    with op.batch_alter_table("idempotency_keys") as batch:
-        batch.drop_constraint("ck_idempotency_state", type_="check")
-        batch.create_check_constraint("ck_idempotency_state", "state IN ('in_flight', 'open', 'done')")
-        batch.create_check_constraint("ck_idempotency_owned", "state != 'in_flight' OR owner IS NOT NULL")
-
-
-def drop_resource_key(op, table: str) -> None:
-    """A resource no longer carries its request's key ("caller:key" in one column was ambiguous):
-    the key's row names the resource instead."""
-    with op.batch_alter_table(table) as batch:
-        batch.drop_column("idempotency_key")
-
-
 def main(argv: list[str] | None = None) -> None:
     """`python -m shared.migrate <service>`: migrate from <SERVICE>_DATABASE_URL (what images run)."""
     import sys
 
-    from shared.settings import Env, database_url
+    from shared.env import Env
+    from shared.settings import database_url
 
     args = (argv if argv is not None else sys.argv[1:]) or []
     if len(args) == 2 and args[0] == "--wait":

@@ -11,7 +11,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from shared.app_infra import infra
-from shared.db import is_transient, safe_error
+from shared.db_errors import is_transient, safe_error
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem, validation_problem
 
 log = logging.getLogger("shared.web")  # the edge's logger, as before the split

@@ -17,7 +17,7 @@ from shared.inbox import Handler
 from shared.kafka import RebuildingProducer, make_consumer
 from shared.lag import LagMonitor
 from shared.logs import configure_logging
-from shared.outbox import OutboxRelay
+from shared.outbox_relay import OutboxRelay
 from shared.probes import probe_app
 from shared.process import run_until_stopped
 from shared.settings import CommonSettings
@@ -56,26 +56,21 @@ def run_consumer(settings: CommonSettings, engine: Engine, inbox_table: sa.Table
     # The consumer's own watchdog exits at watchdog_s; liveness says so a little earlier.
     health = ProcessHealth(stall_after_s=min(settings.stall_seconds, settings.kafka.watchdog_s or 10**9))
     producer = RebuildingProducer(settings.kafka, client_id=f"{settings.service}-dlq")
-    consumer = make_consumer(
+    consumer, resume = make_consumer(
         settings.kafka,
         group_id=settings.consumer_group,
         topics=list(handlers),
         client_id=f"{settings.service}-consumer",
     )
-    inbox = InboxConsumer(
+    loop = InboxConsumer(
         engine=engine,
         inbox=inbox_table,
-        consumer=consumer,
-        producer=producer,
         handlers=handlers,
-        group=settings.consumer_group,
-        service=settings.service,
-        topic_name=settings.kafka.topic,
-        watchdog_s=settings.kafka.watchdog_s,
-        batch_size=settings.kafka.batch_size,
-        linger_s=settings.kafka.consumer_linger_ms / 1000,
-        commit_interval_s=settings.kafka.commit_interval_ms / 1000,
+        consumer=consumer,
+        resume=resume,
+        producer=producer,
         health=health,
+        **_consumer_tuning(settings),
     )
     stop = threading.Event()
     LagMonitor(settings.kafka, group=settings.consumer_group, topics=list(handlers)).start(stop)
@@ -87,9 +82,23 @@ def run_consumer(settings: CommonSettings, engine: Engine, inbox_table: sa.Table
     probes = probe_app(health, ready_checks=lambda: {"broker": broker_check(settings.kafka.bootstrap_servers)})
     run_until_stopped(
         f"{settings.service}-consumer",
-        inbox.run,
+        loop.run,
         metrics_port=settings.metrics_port,
         probes=probes,
         cleanup=cleanup,
         stop=stop,
     )
+
+
+def _consumer_tuning(settings: CommonSettings) -> dict:
+    """The consumer loop's group, names and tuning, from the service's settings."""
+    kafka = settings.kafka
+    return {
+        "group": settings.consumer_group,
+        "service": settings.service,
+        "topic_name": kafka.topic,
+        "watchdog_s": kafka.watchdog_s,
+        "batch_size": kafka.batch_size,
+        "linger_s": kafka.consumer_linger_ms / 1000,
+        "commit_interval_s": kafka.commit_interval_ms / 1000,
+    }

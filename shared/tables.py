@@ -1,6 +1,8 @@
-"""Tables every service has in its own database: outbox, inbox, idempotency keys.
+"""Tables every service has in its own database: outbox, inbox, idempotency keys, and retention's
+pruned-event counters.
 
-Each service calls `add_infrastructure_tables(metadata)` so its Alembic migrations own them.
+Each service calls `add_infrastructure_tables(metadata)`; its Alembic migrations create them
+through shared.infra_migrations.
 """
 
 from __future__ import annotations
@@ -11,7 +13,18 @@ from shared.db import BigId, UTCDateTime
 
 
 def add_infrastructure_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
-    outbox = sa.Table(
+    """The outbox, inbox, idempotency key and pruned-event tables, added to a service's metadata."""
+    return {
+        "outbox": _outbox(metadata),
+        "inbox": _inbox(metadata),
+        "idempotency_keys": _idempotency_keys(metadata),
+        "pruned_events": _pruned_events(metadata),
+    }
+
+
+def _outbox(metadata: sa.MetaData) -> sa.Table:
+    """Events written with the business change, for the relay (shared.outbox, shared.outbox_relay)."""
+    return sa.Table(
         "outbox",
         metadata,
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
@@ -30,7 +43,11 @@ def add_infrastructure_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         ),
         sa.Index("ix_outbox_created_at", "created_at"),
     )
-    inbox = sa.Table(
+
+
+def _inbox(metadata: sa.MetaData) -> sa.Table:
+    """Events applied, one row per (consumer, event): the consumer's dedupe (shared.inbox)."""
+    return sa.Table(
         "inbox",
         metadata,
         sa.Column("consumer", sa.String(100), primary_key=True),
@@ -40,7 +57,11 @@ def add_infrastructure_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("offset", sa.BigInteger, nullable=False),
         sa.Column("processed_at", UTCDateTime, nullable=False),
     )
-    idempotency = sa.Table(
+
+
+def _idempotency_keys(metadata: sa.MetaData) -> sa.Table:
+    """One row per (caller, Idempotency-Key) (shared.idempotency)."""
+    return sa.Table(
         "idempotency_keys",
         metadata,
         sa.Column("caller", sa.String(100), primary_key=True),
@@ -57,9 +78,12 @@ def add_infrastructure_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.CheckConstraint("state IN ('in_flight', 'open', 'done')", name="ck_idempotency_state"),
         sa.CheckConstraint("state != 'in_flight' OR owner IS NOT NULL", name="ck_idempotency_owned"),
     )
-    # Outbox and inbox rows removed by retention (shared.retention), per topic: the auditor's
-    # counts are rows + these, so they mean the same before and after a prune.
-    pruned = sa.Table(
+
+
+def _pruned_events(metadata: sa.MetaData) -> sa.Table:
+    """Outbox and inbox rows removed by retention (shared.retention), per topic: the auditor's
+    counts are rows + these, so they mean the same before and after a prune."""
+    return sa.Table(
         "pruned_events",
         metadata,
         sa.Column("topic", sa.String(200), primary_key=True),
@@ -67,4 +91,3 @@ def add_infrastructure_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("inbox_rows", sa.BigInteger, nullable=False, server_default="0"),
         sa.CheckConstraint("outbox_rows >= 0 AND inbox_rows >= 0", name="ck_pruned_events_counts"),
     )
-    return {"outbox": outbox, "inbox": inbox, "idempotency_keys": idempotency, "pruned_events": pruned}

@@ -21,7 +21,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from shared import metrics
 from shared.app_infra import Infra, infra
 from shared.auth import AuthError
-from shared.db import retry_transient
+from shared.db_errors import retry_transient
 from shared.errors import Problem
 from shared.fields import ID_PATTERN
 from shared.guard import build_verifier, check_routes

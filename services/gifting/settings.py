@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.gifting.domain.rules import GiftingRules
-from shared.settings import CommonSettings, Env, common_settings
+from shared.env import Env
+from shared.settings import CommonSettings, common_settings
 
 # Which callers may do what on this service (override with GIFTING_AUTH_POLICY as JSON).
 DEFAULT_POLICY = {

@@ -6,15 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.payout.domain.rules import Fee, PayoutRules
+from shared.env import ConfigError, Env
 from shared.outbound import OutboundSettings
-from shared.settings import (
-    DEFAULT_BLOCKED_COUNTRIES,
-    CommonSettings,
-    ConfigError,
-    Env,
-    common_settings,
-    processor_settings,
-)
+from shared.settings import DEFAULT_BLOCKED_COUNTRIES, CommonSettings, common_settings, processor_settings
 
 DEFAULT_POLICY = {
     "gateway": (

@@ -59,7 +59,7 @@ def test_the_broker_is_apache_kafka_and_holds_each_service_to_its_own_topics(pla
     from kafka.errors import TopicAuthorizationFailedError
 
     from shared.kafka import make_producer
-    from shared.settings import kafka_settings
+    from shared.kafka_settings import kafka_settings
 
     assert platform.kafka_version.startswith("4.")
     gifting = kafka_settings(

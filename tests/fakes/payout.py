@@ -21,7 +21,7 @@ from services.payout.domain.model import (
     Withdrawal,
 )
 from services.payout.service_layer.unit_of_work import AbstractUnitOfWork
-from shared.db import StaleRead
+from shared.db_errors import StaleRead
 from tests.fakes import FakeUnitOfWork
 
 

@@ -10,8 +10,8 @@ from importlib import import_module
 import pytest
 from flask import Blueprint
 
+from shared.env import ConfigError
 from shared.keys import generate_key_pair
-from shared.settings import ConfigError
 from shared.tokens import issue_token
 from shared.web import OPEN_PREFIXES, Infra, create_app
 from tests.integration.conftest import _environ, build_service, rows

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from shared.db import DriverStatement
+from shared.driver_sql import DriverStatement
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,7 @@ def test_a_driver_statement_refuses_a_positional_driver(make_service):
 
 @pytest.mark.parametrize("backend", ["postgres", "sqlite"])
 def test_a_transactions_only_statement_commits_on_its_own_and_never_once_the_transaction_began(make_service, backend):
-    from shared.db import own_transaction_if_first
+    from shared.driver_sql import own_transaction_if_first
 
     svc, _ = make_service("gifting", backend=backend)
     users = lambda conn: sorted(conn.execute(sa.text("SELECT user_id FROM wallets")).scalars())  # noqa: E731
@@ -54,7 +54,7 @@ def test_a_transactions_only_statement_commits_on_its_own_and_never_once_the_tra
 
 def test_set_wise_inserts_carry_any_text_null_and_timestamp_through_their_arrays(make_service):
     from shared.clock import utcnow
-    from shared.db import insert_ignore_many
+    from shared.upserts import insert_ignore_many
 
     svc, _ = make_service("gifting", backend="postgres")
     table, now = svc.tables["idempotency_keys"], utcnow()

@@ -26,7 +26,7 @@ from shared.db import snapshot
 from shared.errors import PermanentMessageError
 from shared.inbox import Apply
 from shared.kafka import client_options, make_consumer, make_producer
-from shared.outbox import OutboxRelay
+from shared.outbox_relay import OutboxRelay
 from tests.support.producers import AcksTheFirst
 from tests.support.waiting import wait_until
 
@@ -51,7 +51,7 @@ def run_consumer(kafka):
     started = []
 
     def start(svc, handlers=None, group="gifting-test"):
-        consumer = make_consumer(
+        consumer, resume = make_consumer(
             kafka, group_id=group, topics=list(handlers or event_handlers(svc)), client_id="test-consumer"
         )
         producer = make_producer(kafka, client_id="test-dlq")
@@ -59,6 +59,7 @@ def run_consumer(kafka):
             engine=svc.engine,
             inbox=svc.tables["inbox"],
             consumer=consumer,
+            resume=resume,
             producer=producer,
             handlers=handlers or event_handlers(svc),
             group=group,

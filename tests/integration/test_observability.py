@@ -14,9 +14,9 @@ from shared import metrics
 from shared.health import ProcessHealth
 from shared.kafka import RebuildingProducer, client_options, make_producer
 from shared.kafka_admin import consumer_lag
+from shared.kafka_settings import KafkaSettings
 from shared.lag import LagMonitor
-from shared.outbox import OutboxRelay
-from shared.settings import KafkaSettings
+from shared.outbox_relay import OutboxRelay
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration

@@ -291,7 +291,8 @@ def test_an_attempt_that_lost_its_key_to_a_takeover_can_neither_make_nor_answer(
     import sqlalchemy as sa
 
     from shared.clock import utcnow
-    from shared.idempotency import Answer, ClaimLost, KeyedRequest, KeyStore
+    from shared.idempotency import Answer, ClaimLost, KeyedRequest
+    from shared.idempotency_store import KeyStore
 
     svc, _ = make_service("purchase")
     table = svc.tables["idempotency_keys"]

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from shared.auth import AuthError, TokenVerifier
+from shared.auth_settings import AuthSettings
 from shared.clock import utcnow
 from shared.keys import KeyRing, SigningKey, generate_key_pair, load_signing_key
-from shared.settings import AuthSettings
 from shared.tokens import issue_token
 
 POLICY = {"gateway": ("gifts:send",), "live": ("gifts:send",), "processor": ("chargebacks:create",)}

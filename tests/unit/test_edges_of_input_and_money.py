@@ -13,7 +13,7 @@ from services.payout.settings import load_settings as payout_settings
 from services.purchase.domain.pricing import PRICE_LISTS
 from services.purchase.settings import load_settings as purchase_settings
 from shared.contracts import GIFT_SENT, envelope_to_dict, new_event, parse_envelope
-from shared.db import safe_error
+from shared.db_errors import safe_error
 from shared.fields import identifier
 
 ENV = {"COINS_ENV": "test"}
@@ -43,7 +43,7 @@ def test_an_empty_blocked_country_setting_means_the_default_list(value):
 
 
 def test_production_refuses_the_sandbox_processor_unless_asked_for_by_name():
-    from shared.settings import ConfigError
+    from shared.env import ConfigError
 
     with pytest.raises(ConfigError, match="PURCHASE_PROCESSOR"):
         purchase_settings({**ENV, "COINS_ENV": "production"})
@@ -52,7 +52,7 @@ def test_production_refuses_the_sandbox_processor_unless_asked_for_by_name():
 
 
 def test_a_processor_slower_than_the_key_lease_is_a_configuration_error():
-    from shared.settings import ConfigError
+    from shared.env import ConfigError
 
     with pytest.raises(ConfigError, match="IDEMPOTENCY_LEASE_SECONDS"):
         purchase_settings({**ENV, "IDEMPOTENCY_LEASE_SECONDS": "5", "PURCHASE_PROCESSOR_TIMEOUT_MS": "3000"})

@@ -57,7 +57,7 @@ def test_offsets_wait_for_the_interval_then_go_in_one_commit():
     consumer.handle([record(0), record(1)])
     consumer.handle([record(2)])
     assert fake.commits == []
-    consumer.commit_interval_s = 0
+    consumer.offsets.interval_s = 0
     consumer.handle([record(3)])
     assert fake.commits == [{0: 4}]
 
@@ -84,7 +84,7 @@ def test_a_partition_given_away_is_not_committed():
     fake = FakeConsumer(assigned=("t", 1))
     consumer = inbox_consumer(fake, interval_s=60)
     consumer.handle([record(5, partition=0), record(7, partition=1)])
-    consumer.commit_pending()
+    consumer.offsets.commit_pending()
     assert fake.commits == [{1: 8}]
 
 
@@ -97,11 +97,11 @@ def test_a_quiet_poll_and_the_stop_commit_what_was_applied():
     consumer.handle([record(2)])
     consumer.run(stop)  # already stopped: only the final commit
     assert fake.commits == [{0: 2}, {0: 3}]
-    assert consumer._uncommitted == {}
+    assert consumer.offsets.pending == {}
 
 
 def test_the_commit_interval_is_configured_from_the_environment():
-    from shared.settings import kafka_settings
+    from shared.kafka_settings import kafka_settings
 
     assert kafka_settings({}).commit_interval_ms == 500
     assert kafka_settings({"KAFKA_COMMIT_INTERVAL_MS": "0"}).commit_interval_ms == 0

@@ -7,7 +7,7 @@ import pytest
 from kafka.errors import OutOfOrderSequenceNumberError
 
 from shared import kafka as kafka_module
-from shared.settings import KafkaSettings
+from shared.kafka_settings import KafkaSettings
 
 
 class Future:

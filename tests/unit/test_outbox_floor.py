@@ -1,12 +1,12 @@
-"""The relay polls from the highest id it published a while ago (not over every dead index entry
-of rows published since the last VACUUM); a row that becomes visible below that later is found
-by a poll from the start, made every `full_scan_s`."""
+"""The relay polls from the highest id it published a while ago (shared.outbox_floor; not over every
+dead index entry of rows published since the last VACUUM); a row that becomes visible below that
+later is found by a poll from the start, made every `full_scan_s`."""
 
 import time
 
 import sqlalchemy as sa
 
-from shared.outbox import OutboxRelay
+from shared.outbox_relay import OutboxRelay
 from tests.support.producers import AcksTheFirst
 
 

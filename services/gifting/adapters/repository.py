@@ -11,9 +11,13 @@ from sqlalchemy.engine import Connection
 from services.gifting.adapters.orm import gifts, tables, wallet_entries, wallets
 from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet
 from shared.clock import utcnow
-from shared.db import DriverStatement, StaleRead, insert_ignore, lock_for_update, own_transaction_if_first
-from shared.idempotency import Claim, claim_cte
+from shared.db import lock_for_update
+from shared.db_errors import StaleRead
+from shared.driver_sql import DriverStatement, own_transaction_if_first
+from shared.idempotency import Claim
+from shared.idempotency_pg import claim_cte
 from shared.outbox import Outbox
+from shared.upserts import insert_ignore
 
 # The gift path's statements, built once: building a Core statement per call costs more than
 # executing it (SQLAlchemy caches the compiled form, not the construction).

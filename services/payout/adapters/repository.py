@@ -19,7 +19,9 @@ from services.payout.domain.model import (
     PayoutMethodChange,
     Withdrawal,
 )
-from shared.db import StaleRead, add_to_columns, insert_ignore, insert_ignore_many, lock_for_update
+from shared.db import lock_for_update
+from shared.db_errors import StaleRead
+from shared.upserts import add_to_columns, insert_ignore, insert_ignore_many
 
 
 class AbstractCreatorRepository(abc.ABC):

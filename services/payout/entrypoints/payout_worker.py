@@ -12,7 +12,7 @@ import threading
 from services.payout.bootstrap import PayoutService, bootstrap
 from services.payout.service_layer import handlers
 from shared import metrics
-from shared.db import retry_transient
+from shared.db_errors import retry_transient
 from shared.health import ProcessHealth
 from shared.logs import configure_logging, new_trace_id, reset_trace_id, set_trace_id
 from shared.probes import probe_app

@@ -11,7 +11,8 @@ from sqlalchemy.engine import Connection
 
 from services.purchase.adapters.orm import buyers, chargebacks, purchases
 from services.purchase.domain.model import DECLINED, Chargeback, Purchase
-from shared.db import insert_ignore, lock_for_update
+from shared.db import lock_for_update
+from shared.upserts import insert_ignore
 
 
 class AbstractPurchaseRepository(abc.ABC):

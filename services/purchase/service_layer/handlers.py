@@ -23,7 +23,7 @@ from services.purchase.service_layer.unit_of_work import AbstractUnitOfWork
 from shared import faults
 from shared.clock import utcnow
 from shared.contracts import PURCHASE_COMPLETED, PURCHASE_REVERSED
-from shared.db import retry_transient
+from shared.db_errors import retry_transient
 from shared.idempotency import Claim
 from shared.ids import new_id
 

@@ -18,7 +18,7 @@ from services.purchase.domain.model import PENDING
 from services.purchase.service_layer.handlers import settle_purchase
 from services.purchase.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.clock import utcnow
-from shared.db import retry_transient
+from shared.db_errors import retry_transient
 
 log = logging.getLogger(__name__)
 

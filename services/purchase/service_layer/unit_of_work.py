@@ -17,7 +17,8 @@ from services.purchase.adapters.repository import (
     SqlAlchemyChargebackRepository,
     SqlAlchemyPurchaseRepository,
 )
-from shared.idempotency import Claim, KeyStore
+from shared.idempotency import Claim
+from shared.idempotency_store import KeyStore
 from shared.uow import AbstractUnitOfWork as BaseUnitOfWork
 from shared.uow import SqlUnitOfWork
 

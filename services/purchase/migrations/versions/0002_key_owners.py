@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from shared.db import UTCDateTime
-from shared.migrate import drop_resource_key, keys_with_owners
+from shared.infra_migrations import drop_resource_key, keys_with_owners
 
 revision: str = "0002"
 down_revision: str | Sequence[str] | None = "0001"
