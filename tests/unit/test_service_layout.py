@@ -4,6 +4,7 @@ the web layer."""
 
 from __future__ import annotations
 
+import ast
 import inspect
 import re
 from importlib import import_module
@@ -78,6 +79,24 @@ def test_handlers_take_what_is_asked_then_their_unit_of_work_by_keyword(service)
             handler.__name__
         )
         assert sum(p.kind is not p.KEYWORD_ONLY for p in params.values()) <= 1, handler.__name__
+
+
+@pytest.mark.parametrize(("service", "name"), SERVICES.items())
+def test_views_are_module_level_functions_on_one_blueprint_with_the_service_from_the_app(service, name):
+    from flask import Blueprint
+
+    views = import_module(f"services.{service}.api.views")
+    assert isinstance(views.bp, Blueprint) and views.bp.name == service
+    assert inspect.signature(views.service).return_annotation in (f"{name}Service", getattr(views, f"{name}Service"))
+    tree = ast.parse(Path(views.__file__).read_text())
+    nested = [
+        inner.name
+        for outer in tree.body
+        if isinstance(outer, ast.FunctionDef)
+        for inner in ast.walk(outer)
+        if inner is not outer and isinstance(inner, ast.FunctionDef)
+    ]
+    assert nested == []
 
 
 def sources(*folders: str):
