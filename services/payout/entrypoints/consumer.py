@@ -20,7 +20,7 @@ def event_handlers(svc: PayoutService) -> dict:
     go through the one handler, `credit_earnings`."""
 
     def on_gifts_sent(conn, events):
-        cmds = [_credit(data) for _envelope, data in events]
+        cmds = [_credit_earnings(data) for _envelope, data in events]
         handlers.credit_earnings(cmds, uow=svc.uow(conn), rules=svc.settings.rules)
 
     def on_gift_sent(conn, envelope, data):
@@ -29,7 +29,7 @@ def event_handlers(svc: PayoutService) -> dict:
     return {GIFT_SENT.topic: Apply(one=on_gift_sent, many=on_gifts_sent)}
 
 
-def _credit(data: dict) -> CreditEarnings:
+def _credit_earnings(data: dict) -> CreditEarnings:
     """A gift.sent event's data (shared.contracts) as the command it asks of payout."""
     return CreditEarnings(
         gift_tx_id=data["gift_tx_id"],
