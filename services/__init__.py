@@ -5,7 +5,9 @@ all three (tests/unit/test_service_layout.py holds them to it):
 
     settings.py                  the environment, read once into a frozen object (`load_settings`)
     bootstrap.py                 `bootstrap()` wires settings, engine and adapters into `<Name>Service`
-    api/views.py, api/schemas.py routes: parse with a schema, call a handler, dump a schema
+    api/views.py, api/schemas.py routes on the module's blueprint `bp`, one function each: parse
+                                 with a schema, call a handler with a unit of work from
+                                 `service()` (the app's `<Name>Service`), dump a schema
     domain/model.py              the aggregates; commands.py (what is asked), errors.py (why refused),
                                  rules.py (`<Name>Rules`, the configurable business rules)
     service_layer/handlers.py    use cases: `handler(what, *, uow, **dependencies)`

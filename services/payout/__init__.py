@@ -2,5 +2,6 @@
 
 Beyond the common layout (see `services`): `adapters/processor.py` (the payout processor port
 and its sandbox adapter), `entrypoints/consumer.py` (each gift credits its creator's diamonds)
-and `entrypoints/payout_worker.py` (sends withdrawals to the processor and settles them).
+and `entrypoints/payout_worker.py` running `service_layer/payouts.py` (sends withdrawals to the
+processor and settles them).
 """

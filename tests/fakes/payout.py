@@ -17,6 +17,7 @@ from services.payout.domain.model import (
     PROCESSING,
     Creator,
     CreatorAccount,
+    Earning,
     PayoutMethodChange,
     Withdrawal,
 )
@@ -77,22 +78,17 @@ class FakeAccountRepository(AbstractAccountRepository):
 
 
 class FakeEarningsRepository(AbstractEarningsRepository):
-    def __init__(self, earnings: dict[str, dict]):
+    def __init__(self, earnings: dict[str, Earning]):
         self._by_gift = earnings
 
-    def add(self, *, gift_tx_id: str, **row) -> bool:
-        return self.add_many([{"gift_tx_id": gift_tx_id, **row}]) == {gift_tx_id}
-
-    def add_many(self, rows: list[dict]) -> set[str]:
-        fresh = {row["gift_tx_id"] for row in rows if row["gift_tx_id"] not in self._by_gift}
-        for row in rows:
-            self._by_gift.setdefault(row["gift_tx_id"], dict(row))
-        return fresh
+    def add_many(self, earned: list[Earning]) -> set[str]:
+        new = {earning.gift_tx_id for earning in earned if earning.gift_tx_id not in self._by_gift}
+        for earning in earned:
+            self._by_gift.setdefault(earning.gift_tx_id, earning)
+        return new
 
     def pending(self, creator_id: str, now: datetime) -> int:
-        return sum(
-            e["diamonds"] for e in self._by_gift.values() if e["creator_id"] == creator_id and e["available_at"] > now
-        )
+        return sum(e.diamonds for e in self._by_gift.values() if e.creator_id == creator_id and e.available_at > now)
 
 
 class FakeWithdrawalRepository(AbstractWithdrawalRepository):

@@ -44,9 +44,15 @@ def register(
 
 def earn(svc, creator_id: str, diamonds: int) -> None:
     handlers.credit_earnings(
-        CreditEarnings(
-            gift_tx_id=str(uuid.uuid4()), creator_id=creator_id, sender_id="viewer", diamonds=diamonds, sent_at=utcnow()
-        ),
+        [
+            CreditEarnings(
+                gift_tx_id=str(uuid.uuid4()),
+                creator_id=creator_id,
+                sender_id="viewer",
+                diamonds=diamonds,
+                sent_at=utcnow(),
+            )
+        ],
         uow=svc.uow(),
         rules=svc.settings.rules,
     )

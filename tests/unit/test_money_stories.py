@@ -36,9 +36,11 @@ def deliver(events: list[tuple[str, dict]], *, wallets: FakeGiftingUnitOfWork, e
             )
         elif kind == "gift.sent":
             payout.credit_earnings(
-                CreditEarnings(
-                    data["gift_tx_id"], data["creator_id"], data["sender_id"], data["diamonds"], data["sent_at"]
-                ),
+                [
+                    CreditEarnings(
+                        data["gift_tx_id"], data["creator_id"], data["sender_id"], data["diamonds"], data["sent_at"]
+                    )
+                ],
                 uow=earnings,
                 rules=PayoutRules(),
             )

@@ -19,7 +19,7 @@ from services.payout.domain.errors import (
 )
 from services.payout.domain.model import COMPLETED, FAILED, PROCESSING
 from services.payout.domain.rules import PayoutRules
-from services.payout.service_layer import handlers
+from services.payout.service_layer import handlers, payouts
 from shared.clock import utcnow
 from tests.fakes.payout import FakePayoutUnitOfWork
 from tests.support.processors import FakePayoutProcessor
@@ -48,13 +48,15 @@ def register(uow, creator_id: str = "creator", method: str = "bank", account: st
 
 def earn(uow, diamonds: int, creator_id: str = "creator", gift_tx_id: str | None = None, rules=RULES) -> None:
     handlers.credit_earnings(
-        CreditEarnings(
-            gift_tx_id=gift_tx_id or str(uuid.uuid4()),
-            creator_id=creator_id,
-            sender_id="viewer",
-            diamonds=diamonds,
-            sent_at=utcnow(),
-        ),
+        [
+            CreditEarnings(
+                gift_tx_id=gift_tx_id or str(uuid.uuid4()),
+                creator_id=creator_id,
+                sender_id="viewer",
+                diamonds=diamonds,
+                sent_at=utcnow(),
+            )
+        ],
         uow=uow,
         rules=rules,
     )
@@ -67,8 +69,8 @@ def withdraw(uow, amount_minor: int, creator_id: str = "creator", rules=RULES):
 
 
 def pay_everything(uow, processor, max_attempts: int = 5) -> list:
-    claimed = handlers.claim_payouts(uow=uow, limit=10, lease_seconds=0)
-    return [handlers.pay_out(w, uow=uow, processor=processor, max_attempts=max_attempts) for w in claimed]
+    claimed = payouts.claim_payouts(uow=uow, limit=10, lease_seconds=0)
+    return [payouts.pay_out(w, uow=uow, processor=processor, max_attempts=max_attempts) for w in claimed]
 
 
 def test_a_creator_withdraws_100_dollars_of_40000_diamonds_and_is_paid(uow):
@@ -164,7 +166,7 @@ def test_a_gift_delivered_twice_is_credited_once_one_by_one_or_in_a_batch(uow):
         CreditEarnings(gift_tx_id=g, creator_id="creator", sender_id="viewer", diamonds=300, sent_at=utcnow())
         for g in ("gift-1", "gift-2", "gift-2")
     ]
-    handlers.credit_earnings_many(again, uow=uow, rules=RULES)
+    handlers.credit_earnings(again, uow=uow, rules=RULES)
     assert handlers.earnings_of("creator", uow=uow).total == 800
 
 

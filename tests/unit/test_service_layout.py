@@ -4,6 +4,7 @@ the web layer."""
 
 from __future__ import annotations
 
+import ast
 import inspect
 import re
 from importlib import import_module
@@ -80,6 +81,24 @@ def test_handlers_take_what_is_asked_then_their_unit_of_work_by_keyword(service)
         assert sum(p.kind is not p.KEYWORD_ONLY for p in params.values()) <= 1, handler.__name__
 
 
+@pytest.mark.parametrize(("service", "name"), SERVICES.items())
+def test_views_are_module_level_functions_on_one_blueprint_with_the_service_from_the_app(service, name):
+    from flask import Blueprint
+
+    views = import_module(f"services.{service}.api.views")
+    assert isinstance(views.bp, Blueprint) and views.bp.name == service
+    assert inspect.signature(views.service).return_annotation in (f"{name}Service", getattr(views, f"{name}Service"))
+    tree = ast.parse(Path(views.__file__).read_text())
+    nested = [
+        inner.name
+        for outer in tree.body
+        if isinstance(outer, ast.FunctionDef)
+        for inner in ast.walk(outer)
+        if inner is not outer and isinstance(inner, ast.FunctionDef)
+    ]
+    assert nested == []
+
+
 def sources(*folders: str):
     for folder in folders:
         yield from ((p, p.read_text()) for p in (ROOT / folder).rglob("*.py"))
@@ -102,3 +121,17 @@ def test_flask_and_its_request_state_stay_in_the_web_layer():
         if "api" not in p.parts and p.name != "wsgi.py" and flask.search(text)
     ]
     assert below_views == []
+
+
+def test_no_service_module_over_250_lines_nor_function_over_40_outside_migrations():
+    too_long = []
+    for path, text in sources("services"):
+        if "migrations" in path.parts:
+            continue
+        name = str(path.relative_to(ROOT))
+        if text.count("\n") > 250:
+            too_long.append(f"{name}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno >= 40:
+                too_long.append(f"{name}:{node.lineno} {node.name}: {node.end_lineno - node.lineno + 1} lines")
+    assert too_long == []

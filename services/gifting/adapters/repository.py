@@ -8,90 +8,20 @@ import abc
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from services.gifting.adapters.orm import gifts, tables, wallet_entries, wallets
+from services.gifting.adapters import gift_statement
+from services.gifting.adapters.orm import gifts, wallet_entries, wallets
 from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet
 from shared.clock import utcnow
 from shared.db import lock_for_update
 from shared.db_errors import StaleRead
-from shared.driver_sql import DriverStatement, own_transaction_if_first
+from shared.driver_sql import own_transaction_if_first
 from shared.idempotency import Claim
-from shared.idempotency_pg import claim_cte
 from shared.outbox import Outbox
 from shared.upserts import insert_ignore
 
-# The gift path's statements, built once: building a Core statement per call costs more than
-# executing it (SQLAlchemy caches the compiled form, not the construction).
-# Take coins from an active wallet that holds them, in one conditional UPDATE: however many
-# spends race, none sees a stale balance and none takes it below zero (the CHECK constraint is
-# the last line). No row if the wallet is missing, frozen or short of coins.
-_SPEND = (
-    wallets.update()
-    .where(
-        wallets.c.user_id == sa.bindparam("p_user_id"),
-        wallets.c.debt_coins == 0,
-        wallets.c.balance_coins >= sa.bindparam("p_coins"),
-    )
-    .values(
-        balance_coins=wallets.c.balance_coins - sa.bindparam("p_coins"),
-        version=wallets.c.version + 1,
-        updated_at=sa.bindparam("p_now"),
-    )
-    .returning(*wallets.c)
-)
+# The step-by-step gift's inserts, built once like gift_statement's.
 _ADD_GIFT = gifts.insert()
 _ADD_ENTRY = wallet_entries.insert().inline()
-_GIFT_FIELDS = [c.name for c in gifts.c if c.name != "balance_after"]
-_EVENT_FIELDS = [c.name for c in tables["outbox"].c if c.name != "id"]
-
-
-def _send_statement(*, claiming: bool) -> sa.Select:
-    """The whole of a gift on PostgreSQL, in one statement: the conditional debit, and, only if
-    it took the coins, the gift, its ledger entry, its outbox row and (`claiming`) the request's
-    Idempotency-Key (data-modifying CTEs run once, together, on one snapshot). Returns the
-    debited wallet, or no row if refused."""
-    debit = _SPEND.cte("debit")
-    gift = (
-        gifts.insert()
-        .from_select(
-            _GIFT_FIELDS + ["balance_after"],
-            sa.select(
-                *(sa.bindparam(f"g_{name}", type_=gifts.c[name].type) for name in _GIFT_FIELDS), debit.c.balance_coins
-            ),
-        )
-        .cte("gift")
-    )
-    entry = (
-        wallet_entries.insert()
-        .from_select(
-            ["user_id", "kind", "delta_coins", "balance_after", "reference", "created_at"],
-            sa.select(
-                debit.c.user_id,
-                sa.literal("gift", sa.String),
-                sa.bindparam("p_delta", type_=sa.BigInteger),
-                debit.c.balance_coins,
-                sa.bindparam("g_gift_tx_id", type_=sa.String),
-                sa.bindparam("p_now", type_=wallet_entries.c.created_at.type),
-            ),
-        )
-        .cte("entry")
-    )
-    outbox = tables["outbox"]
-    event = (
-        outbox.insert()
-        .from_select(
-            _EVENT_FIELDS,
-            sa.select(*(sa.bindparam(f"e_{name}", type_=outbox.c[name].type) for name in _EVENT_FIELDS)).select_from(
-                debit
-            ),
-        )
-        .cte("event")
-    )
-    ctes = [gift, entry, event] + ([claim_cte(tables["idempotency_keys"], debit)] if claiming else [])
-    return sa.select(*debit.c).add_cte(*ctes)
-
-
-_SEND = DriverStatement(_send_statement(claiming=False))  # PostgreSQL only
-_SEND_CLAIMING = DriverStatement(_send_statement(claiming=True))
 
 
 class AbstractWalletRepository(abc.ABC):
@@ -206,26 +136,27 @@ class SqlAlchemyGiftRepository(AbstractGiftRepository):
         self.outbox = outbox
 
     def send(self, gift: dict, *, coins: int, event: dict, claim: Claim | None = None) -> Wallet | None:
-        """One statement on PostgreSQL, which also claims the request's key where
-        `claim.in_statement` and, as the transaction's first, commits on its own; elsewhere the
-        conditional debit, then three inserts."""
-        now = utcnow()
+        """One statement on PostgreSQL (gift_statement); elsewhere the conditional debit, then three inserts."""
         if self.conn.dialect.name == "postgresql":
-            params = {
-                "p_user_id": gift["sender_id"],
-                "p_coins": coins,
-                "p_delta": -coins,
-                "p_now": now,
-                **{f"g_{name}": gift[name] for name in _GIFT_FIELDS},
-                **{f"e_{name}": event[name] for name in _EVENT_FIELDS},
-            }
-            if claim is None or not claim.in_statement:
-                row = _SEND(self.conn, params).first()
-            else:
-                with own_transaction_if_first(self.conn):
-                    row = _SEND_CLAIMING(self.conn, {**params, **claim.params(now, gift["gift_tx_id"])}).first()
-            return _wallet(row) if row else None
-        row = self.conn.execute(_SPEND, {"p_user_id": gift["sender_id"], "p_coins": coins, "p_now": now}).first()
+            return self._send_in_one_statement(gift, coins=coins, event=event, claim=claim)
+        return self._send_step_by_step(gift, coins=coins, event=event)
+
+    def _send_in_one_statement(self, gift: dict, *, coins: int, event: dict, claim: Claim | None) -> Wallet | None:
+        """Where `claim.in_statement`, the statement also claims the request's key and, as the
+        transaction's first, commits on its own."""
+        now = utcnow()
+        params = gift_statement.send_params(gift, coins=coins, event=event, now=now)
+        if claim is None or not claim.in_statement:
+            row = gift_statement.SEND(self.conn, params).first()
+        else:
+            with own_transaction_if_first(self.conn):
+                claiming = {**params, **claim.params(now, gift["gift_tx_id"])}
+                row = gift_statement.SEND_CLAIMING(self.conn, claiming).first()
+        return _wallet(row) if row else None
+
+    def _send_step_by_step(self, gift: dict, *, coins: int, event: dict) -> Wallet | None:
+        params = {"p_user_id": gift["sender_id"], "p_coins": coins, "p_now": utcnow()}
+        row = self.conn.execute(gift_statement.SPEND, params).first()
         if row is None:
             return None
         wallet = _wallet(row)

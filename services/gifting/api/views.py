@@ -1,8 +1,10 @@
-"""Gifting's HTTP routes: parse with a schema, call a handler, dump a schema."""
+"""Gifting's HTTP routes. Each view parses its input with a schema (api/schemas.py), calls one
+handler (service_layer/handlers.py) with a unit of work from this app's `GiftingService`, and
+dumps a response schema. Keyed POSTs go through shared.idempotent_views."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 
 from services.gifting.adapters import queries
 from services.gifting.api import schemas
@@ -19,85 +21,86 @@ from shared.openapi import doc
 from shared.request_input import json_body, keyset_page, query_args
 from shared.web import requires
 
+bp = Blueprint("gifting", __name__, url_prefix="/v1")
 
-def blueprint(svc: GiftingService) -> Blueprint:
-    bp = Blueprint("gifting", __name__, url_prefix="/v1")
 
-    @bp.get("/gifts/catalog")
-    @requires("catalog:read")
-    @doc(summary="The gift catalog", responses={200: schemas.CatalogSchema})
-    def catalog():
-        gifts = sorted(CATALOG.values(), key=lambda g_: (g_.coins, g_.name))
-        return schema(schemas.CatalogSchema).dump({"gifts": gifts})
+def service() -> GiftingService:
+    """The wiring this app was built with (entrypoints/wsgi.py `create_app` puts it here)."""
+    return current_app.extensions["service"]
 
-    @bp.get("/wallets/<user_id>")
-    @requires("wallets:read")
-    @doc(summary="A user's coin balance and status", responses={200: schemas.WalletSchema})
-    def wallet(user_id: str):
-        found = handlers.wallet_of(user_id, uow=svc.uow())
-        return schema(schemas.WalletSchema).dump(found)
 
-    @bp.get("/wallets/<user_id>/transactions")
-    @requires("wallets:read")
-    @doc(
-        summary="The wallet's ledger, newest first", query=schemas.PageQuery, responses={200: schemas.LedgerPageSchema}
-    )
-    def transactions(user_id: str):
-        args = query_args(schema(schemas.PageQuery))
-        before = int(args["cursor"]) if args["cursor"] else None
-        entries = handlers.ledger_of(user_id, uow=svc.uow(), limit=args["limit"] + 1, before_id=before)
-        page, next_cursor = keyset_page(entries, args["limit"], lambda entry: str(entry.entry_id))
-        return schema(schemas.LedgerPageSchema).dump(
-            {"user_id": user_id, "transactions": page, "next_cursor": next_cursor}
-        )
+@bp.get("/gifts/catalog")
+@requires("catalog:read")
+@doc(summary="The gift catalog", responses={200: schemas.CatalogSchema})
+def catalog():
+    gifts = sorted(CATALOG.values(), key=lambda gift: (gift.coins, gift.name))
+    return schema(schemas.CatalogSchema).dump({"gifts": gifts})
 
-    def gift_made(conn, gift_tx_id: str):
-        """A retry's answer: the gift its first attempt made (its key row holds no body)."""
-        return schema(schemas.GiftTransactionSchema).dump(handlers.get_gift(gift_tx_id, uow=svc.uow(conn))), 201
 
-    @bp.post("/gifts")
-    @requires("gifts:send")
-    @doc(
-        summary="Send a gift (or a combo) to a creator",
-        body=schemas.SendGiftRequest,
-        responses={201: schemas.GiftTransactionSchema},
-        errors={403: "Wallet frozen", 409: "Not enough coins", 422: "Invalid fields or a gift to oneself"},
-    )
-    @idempotent(required=True, transactional=True, render_again=gift_made)
-    def send_gift(call: KeyedCall):
-        body = json_body(schema(schemas.SendGiftRequest))
-        acting_for(body["sender_id"])  # whose coins: see shared.onbehalf
-        tx = handlers.send_gift(
-            SendGift(**body), uow=svc.uow(conn=call.conn), rules=svc.settings.rules, claim=call.claim
-        )
-        return schema(schemas.GiftTransactionSchema).dump(tx), 201
+@bp.get("/wallets/<user_id>")
+@requires("wallets:read")
+@doc(summary="A user's coin balance and status", responses={200: schemas.WalletSchema})
+def wallet(user_id: str):
+    found = handlers.wallet_of(user_id, uow=service().uow())
+    return schema(schemas.WalletSchema).dump(found)
 
-    @bp.get("/streams/<stream_id>/leaderboard")
-    @requires("leaderboards:read")
-    @doc(
-        summary="Top gifters of a stream by coins",
-        query=schemas.LeaderboardQuery,
-        responses={200: schemas.LeaderboardSchema},
-    )
-    def leaderboard(stream_id: str):
-        args = query_args(schema(schemas.LeaderboardQuery))
-        rows = handlers.leaderboard(stream_id, uow=svc.uow(), limit=args["limit"])
-        return schema(schemas.LeaderboardSchema).dump(
-            {
-                "stream_id": stream_id,
-                "leaderboard": [
-                    {"rank": rank, "sender_id": sender, "coins": coins, "gifts": count}
-                    for rank, (sender, coins, count) in enumerate(rows, start=1)
-                ],
-            }
-        )
 
-    @bp.get("/internal/totals")
-    @requires("audit:read")
-    @doc(summary="Ledger totals and event counts, for the auditor", responses={200: schemas.GiftingTotalsSchema})
-    def totals():
-        with snapshot(svc.engine) as conn:
-            figures = {**queries.totals(conn), **event_counts(conn, svc.tables)}
-        return schema(schemas.GiftingTotalsSchema).dump(figures)
+@bp.get("/wallets/<user_id>/transactions")
+@requires("wallets:read")
+@doc(summary="The wallet's ledger, newest first", query=schemas.PageQuery, responses={200: schemas.LedgerPageSchema})
+def transactions(user_id: str):
+    args = query_args(schema(schemas.PageQuery))
+    before = int(args["cursor"]) if args["cursor"] else None
+    entries = handlers.ledger_of(user_id, uow=service().uow(), limit=args["limit"] + 1, before_id=before)
+    page, next_cursor = keyset_page(entries, args["limit"], lambda entry: str(entry.entry_id))
+    return schema(schemas.LedgerPageSchema).dump({"user_id": user_id, "transactions": page, "next_cursor": next_cursor})
 
-    return bp
+
+def gift_made(conn, gift_tx_id: str):
+    """A retry's answer: the gift its first attempt made (its key row holds no body)."""
+    gift = handlers.get_gift(gift_tx_id, uow=service().uow(conn))
+    return schema(schemas.GiftTransactionSchema).dump(gift), 201
+
+
+@bp.post("/gifts")
+@requires("gifts:send")
+@doc(
+    summary="Send a gift (or a combo) to a creator",
+    body=schemas.SendGiftRequest,
+    responses={201: schemas.GiftTransactionSchema},
+    errors={403: "Wallet frozen", 409: "Not enough coins", 422: "Invalid fields or a gift to oneself"},
+)
+@idempotent(required=True, transactional=True, render_again=gift_made)
+def send_gift(call: KeyedCall):
+    body = json_body(schema(schemas.SendGiftRequest))
+    acting_for(body["sender_id"])  # whose coins: see shared.onbehalf
+    svc = service()
+    tx = handlers.send_gift(SendGift(**body), uow=svc.uow(conn=call.conn), rules=svc.settings.rules, claim=call.claim)
+    return schema(schemas.GiftTransactionSchema).dump(tx), 201
+
+
+@bp.get("/streams/<stream_id>/leaderboard")
+@requires("leaderboards:read")
+@doc(
+    summary="Top gifters of a stream by coins",
+    query=schemas.LeaderboardQuery,
+    responses={200: schemas.LeaderboardSchema},
+)
+def leaderboard(stream_id: str):
+    args = query_args(schema(schemas.LeaderboardQuery))
+    rows = handlers.leaderboard(stream_id, uow=service().uow(), limit=args["limit"])
+    ranked = [
+        {"rank": rank, "sender_id": sender, "coins": coins, "gifts": count}
+        for rank, (sender, coins, count) in enumerate(rows, start=1)
+    ]
+    return schema(schemas.LeaderboardSchema).dump({"stream_id": stream_id, "leaderboard": ranked})
+
+
+@bp.get("/internal/totals")
+@requires("audit:read")
+@doc(summary="Ledger totals and event counts, for the auditor", responses={200: schemas.GiftingTotalsSchema})
+def totals():
+    svc = service()
+    with snapshot(svc.engine) as conn:
+        figures = {**queries.totals(conn), **event_counts(conn, svc.tables)}
+    return schema(schemas.GiftingTotalsSchema).dump(figures)

@@ -17,23 +17,27 @@ def event_handlers(svc: GiftingService) -> dict:
     """Topic -> handler(conn, envelope, data); each runs inside the consumer's batch transaction."""
 
     def on_purchase_completed(conn, _envelope, data):
-        handlers.credit_purchase(
-            CreditPurchase(purchase_id=data["purchase_id"], user_id=data["user_id"], coins=data["coins"]),
-            uow=svc.uow(conn),
-        )
+        handlers.credit_purchase(_credit_purchase(data), uow=svc.uow(conn))
 
     def on_purchase_reversed(conn, _envelope, data):
-        handlers.claw_back_purchase(
-            ClawBackPurchase(
-                purchase_id=data["purchase_id"],
-                chargeback_id=data["chargeback_id"],
-                user_id=data["user_id"],
-                coins=data["coins"],
-            ),
-            uow=svc.uow(conn),
-        )
+        handlers.claw_back_purchase(_claw_back_purchase(data), uow=svc.uow(conn))
 
     return {PURCHASE_COMPLETED.topic: on_purchase_completed, PURCHASE_REVERSED.topic: on_purchase_reversed}
+
+
+def _credit_purchase(data: dict) -> CreditPurchase:
+    """A purchase.completed event's data (shared.contracts) as the command it asks of gifting."""
+    return CreditPurchase(purchase_id=data["purchase_id"], user_id=data["user_id"], coins=data["coins"])
+
+
+def _claw_back_purchase(data: dict) -> ClawBackPurchase:
+    """A purchase.reversed event's data (shared.contracts) as the command it asks of gifting."""
+    return ClawBackPurchase(
+        purchase_id=data["purchase_id"],
+        chargeback_id=data["chargeback_id"],
+        user_id=data["user_id"],
+        coins=data["coins"],
+    )
 
 
 def main() -> None:

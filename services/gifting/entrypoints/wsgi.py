@@ -5,20 +5,23 @@ from __future__ import annotations
 from flask import Flask
 
 from services.gifting.adapters.orm import tables
-from services.gifting.api.views import blueprint
+from services.gifting.api import views
 from services.gifting.bootstrap import GiftingService, bootstrap
 from shared.web import Infra, lazy_app
 from shared.web import create_app as create_base_app
 
 
 def create_app(svc: GiftingService | None = None) -> Flask:
+    """The app serving `views.bp`, whose views take their units of work from `svc` (`views.service()`)."""
     svc = svc or bootstrap()
-    return create_base_app(
+    app = create_base_app(
         infra_=Infra(settings=svc.settings.common, engine=svc.engine, tables=tables),
-        blueprints=[blueprint(svc)],
+        blueprints=[views.bp],
         title="Coins gifting",
         description="Gift catalog, coin wallets and their ledger, sending gifts, stream leaderboards.",
     )
+    app.extensions["service"] = svc
+    return app
 
 
 __getattr__ = lazy_app(create_app)

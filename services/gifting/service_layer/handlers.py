@@ -22,9 +22,21 @@ def send_gift(
     """Debit the sender and record the gift and its event, in one transaction; where `claim`
     is to be made in the gift's statement, that statement also claims the Idempotency-Key
     (shared.idempotency), or the gift is refused with the reason and nothing is claimed."""
+    gift = _priced_gift(cmd, rules)
+    with uow:
+        event = uow.outbox.row(GIFT_SENT, _gift_sent(gift))
+        wallet = uow.gifts.send(gift, coins=gift["total_coins"], event=event, claim=claim)
+        if wallet is None:
+            _refuse(cmd.sender_id, gift["total_coins"], uow=uow)
+        uow.commit()
+    return GiftTransaction(**gift, balance_after=wallet.balance)
+
+
+def _priced_gift(cmd: SendGift, rules: GiftingRules) -> dict:
+    """The gift's fields but the balance after it: priced, and its diamonds counted, by the domain."""
     gift = find_gift(cmd.gift_id)
     cost = price_gift(gift=gift, quantity=cmd.quantity, sender_id=cmd.sender_id, creator_id=cmd.creator_id)
-    fields = {
+    return {
         "gift_tx_id": new_id(),
         "sender_id": cmd.sender_id,
         "creator_id": cmd.creator_id,
@@ -36,28 +48,28 @@ def send_gift(
         "stream_id": cmd.stream_id,
         "sent_at": utcnow(),
     }
-    with uow:
-        event = uow.outbox.row(
-            GIFT_SENT,
-            {
-                "gift_tx_id": fields["gift_tx_id"],
-                "sender_id": cmd.sender_id,
-                "creator_id": cmd.creator_id,
-                "gift_id": gift.gift_id,
-                "quantity": cmd.quantity,
-                "coins": cost,
-                "diamonds": fields["diamonds"],
-                "stream_id": cmd.stream_id,
-                "sent_at": fields["sent_at"],
-            },
-        )
-        wallet = uow.gifts.send(fields, coins=cost, event=event, claim=claim)
-        if wallet is None:
-            refused = uow.wallets.get(cmd.sender_id) or Wallet(user_id=cmd.sender_id)
-            refused.spend(cost)  # raises the rule that refused it: frozen, or not enough coins
-            raise StaleRead(f"wallet {cmd.sender_id} changed between its debit and its read")
-        uow.commit()
-    return GiftTransaction(**fields, balance_after=wallet.balance)
+
+
+def _gift_sent(gift: dict) -> dict:
+    """The `gift.sent` event's data (shared.contracts): what payout credits the creator with."""
+    return {
+        "gift_tx_id": gift["gift_tx_id"],
+        "sender_id": gift["sender_id"],
+        "creator_id": gift["creator_id"],
+        "gift_id": gift["gift_id"],
+        "quantity": gift["quantity"],
+        "coins": gift["total_coins"],
+        "diamonds": gift["diamonds"],
+        "stream_id": gift["stream_id"],
+        "sent_at": gift["sent_at"],
+    }
+
+
+def _refuse(sender_id: str, coins: int, *, uow: AbstractUnitOfWork) -> None:
+    """The debit took nothing: raise the wallet rule that refused it (frozen, or not enough coins)."""
+    refused = uow.wallets.get(sender_id) or Wallet(user_id=sender_id)
+    refused.spend(coins)
+    raise StaleRead(f"wallet {sender_id} changed between its debit and its read")
 
 
 def credit_purchase(cmd: CreditPurchase, *, uow: AbstractUnitOfWork) -> Wallet:

@@ -16,6 +16,7 @@ from services.payout.domain.model import (
     PROCESSING,
     Creator,
     CreatorAccount,
+    Earning,
     PayoutMethodChange,
     Withdrawal,
 )
@@ -66,21 +67,9 @@ class AbstractAccountRepository(abc.ABC):
 
 class AbstractEarningsRepository(abc.ABC):
     @abc.abstractmethod
-    def add(
-        self,
-        *,
-        gift_tx_id: str,
-        creator_id: str,
-        sender_id: str,
-        diamonds: int,
-        earned_at: datetime,
-        available_at: datetime,
-    ) -> bool:
-        """Record one gift's diamonds; False if this gift was credited already."""
-
-    @abc.abstractmethod
-    def add_many(self, rows: list[dict]) -> set[str]:
-        """Record many gifts' diamonds (rows as for `add`); returns the gift_tx_ids that were new."""
+    def add_many(self, earned: list[Earning]) -> set[str]:
+        """Record gifts' diamonds in one statement, skipping gifts recorded already (or listed
+        before); returns the gift_tx_ids that were new."""
 
     @abc.abstractmethod
     def pending(self, creator_id: str, now: datetime) -> int:
@@ -153,18 +142,7 @@ class SqlAlchemyAccountRepository(AbstractAccountRepository):
         return CreatorAccount(**row._mapping) if row else None
 
     def get_or_create_for_update(self, creator_id: str) -> CreatorAccount:
-        insert_ignore(
-            self.conn,
-            creator_accounts,
-            {
-                "creator_id": creator_id,
-                "credited_diamonds": 0,
-                "reserved_diamonds": 0,
-                "withdrawn_diamonds": 0,
-                "version": 0,
-            },
-            ["creator_id"],
-        )
+        insert_ignore(self.conn, creator_accounts, vars(CreatorAccount(creator_id=creator_id)), ["creator_id"])
         row = self.conn.execute(
             lock_for_update(sa.select(creator_accounts).where(creator_accounts.c.creator_id == creator_id), self.conn)
         ).one()
@@ -201,31 +179,8 @@ class SqlAlchemyEarningsRepository(AbstractEarningsRepository):
     def __init__(self, conn: Connection):
         self.conn = conn
 
-    def add(
-        self,
-        *,
-        gift_tx_id: str,
-        creator_id: str,
-        sender_id: str,
-        diamonds: int,
-        earned_at: datetime,
-        available_at: datetime,
-    ) -> bool:
-        return insert_ignore(
-            self.conn,
-            earnings,
-            {
-                "gift_tx_id": gift_tx_id,
-                "creator_id": creator_id,
-                "sender_id": sender_id,
-                "diamonds": diamonds,
-                "earned_at": earned_at,
-                "available_at": available_at,
-            },
-            ["gift_tx_id"],
-        )
-
-    def add_many(self, rows: list[dict]) -> set[str]:
+    def add_many(self, earned: list[Earning]) -> set[str]:
+        rows = [vars(earning) for earning in earned]
         return insert_ignore_many(self.conn, earnings, rows, ["gift_tx_id"], returning="gift_tx_id")
 
     def pending(self, creator_id: str, now: datetime) -> int:

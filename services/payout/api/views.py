@@ -1,10 +1,12 @@
-"""The payout service's HTTP routes."""
+"""The payout service's HTTP routes. Each view parses its input with a schema (api/schemas.py),
+calls one handler (service_layer/handlers.py) with a unit of work from this app's
+`PayoutService`, and dumps a response schema. Keyed POSTs go through shared.idempotent_views."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, g
+from flask import Blueprint, current_app, g
 
 from services.payout.adapters import queries
 from services.payout.api import schemas
@@ -21,119 +23,131 @@ from shared.openapi import doc
 from shared.request_input import json_body
 from shared.web import requires
 
+bp = Blueprint("payout", __name__, url_prefix="/v1")
 
-def blueprint(svc: PayoutService) -> Blueprint:
-    bp = Blueprint("payout", __name__, url_prefix="/v1")
-    rules = svc.settings.rules
 
-    @bp.post("/creators")
-    @requires("creators:write")
-    @doc(
-        summary="Register a creator and their payout method (the same again: 200, unchanged)",
-        body=schemas.RegisterCreatorRequest,
-        responses={201: schemas.CreatorSchema, 200: schemas.CreatorSchema},
-        errors={
-            403: "Creator younger than 18",
-            409: "Registered already with other details (change the method with its own call)",
-        },
+def service() -> PayoutService:
+    """The wiring this app was built with (entrypoints/wsgi.py `create_app` puts it here)."""
+    return current_app.extensions["service"]
+
+
+@bp.post("/creators")
+@requires("creators:write")
+@doc(
+    summary="Register a creator and their payout method (the same again: 200, unchanged)",
+    body=schemas.RegisterCreatorRequest,
+    responses={201: schemas.CreatorSchema, 200: schemas.CreatorSchema},
+    errors={
+        403: "Creator younger than 18",
+        409: "Registered already with other details (change the method with its own call)",
+    },
+)
+@idempotent(required=False, transactional=True)
+def register(call: KeyedCall):
+    body = json_body(schema(schemas.RegisterCreatorRequest))
+    acting_for(body["creator_id"])
+    cmd = RegisterCreator(
+        creator_id=body["creator_id"],
+        country=body["country"],
+        birth_date=body["birth_date"],
+        payout_method=body["payout_method"]["type"],
+        payout_account=body["payout_method"]["account"],
     )
-    @idempotent(required=False, transactional=True)
-    def register(call: KeyedCall):
-        body = json_body(schema(schemas.RegisterCreatorRequest))
-        acting_for(body["creator_id"])
-        cmd = RegisterCreator(
-            creator_id=body["creator_id"],
-            country=body["country"],
-            birth_date=body["birth_date"],
-            payout_method=body["payout_method"]["type"],
-            payout_account=body["payout_method"]["account"],
-        )
-        creator, created = handlers.register_creator(cmd, uow=svc.uow(conn=call.conn), rules=rules)
-        return schema(schemas.CreatorSchema).dump(creator), 201 if created else 200
+    svc = service()
+    creator, created = handlers.register_creator(cmd, uow=svc.uow(conn=call.conn), rules=svc.settings.rules)
+    return schema(schemas.CreatorSchema).dump(creator), 201 if created else 200
 
-    @bp.put("/creators/<creator_id>/payout-method")
-    @requires("payout-methods:write")
-    @doc(
-        summary="Change where a creator's payouts go; recorded with the caller and the time",
-        body=schemas.ChangePayoutMethodRequest,
-        responses={200: schemas.PayoutMethodChangeSchema},
-        errors={404: "Creator not registered"},
+
+@bp.put("/creators/<creator_id>/payout-method")
+@requires("payout-methods:write")
+@doc(
+    summary="Change where a creator's payouts go; recorded with the caller and the time",
+    body=schemas.ChangePayoutMethodRequest,
+    responses={200: schemas.PayoutMethodChangeSchema},
+    errors={404: "Creator not registered"},
+)
+@idempotent(required=True, transactional=True)
+def change_payout_method(creator_id: str, call: KeyedCall):
+    body = json_body(schema(schemas.ChangePayoutMethodRequest))
+    acting_for(creator_id)
+    cmd = ChangePayoutMethod(
+        creator_id=creator_id,
+        payout_method=body["payout_method"]["type"],
+        payout_account=body["payout_method"]["account"],
+        changed_by=g.caller.name,  # who asked: recorded with the change
     )
-    @idempotent(required=True, transactional=True)
-    def change_payout_method(creator_id: str, call: KeyedCall):
-        body = json_body(schema(schemas.ChangePayoutMethodRequest))
-        acting_for(creator_id)
-        cmd = ChangePayoutMethod(
-            creator_id=creator_id,
-            payout_method=body["payout_method"]["type"],
-            payout_account=body["payout_method"]["account"],
-            changed_by=g.caller.name,
-        )
-        change = handlers.change_payout_method(cmd, uow=svc.uow(conn=call.conn))
-        return schema(schemas.PayoutMethodChangeSchema).dump(change)
+    change = handlers.change_payout_method(cmd, uow=service().uow(conn=call.conn))
+    return schema(schemas.PayoutMethodChangeSchema).dump(change)
 
-    @bp.get("/creators/<creator_id>/payout-method-changes")
-    @requires("creators:read")
-    @doc(
-        summary="Who changed a creator's payout method and when, newest first",
-        responses={200: schemas.PayoutMethodChangesSchema},
-        errors={404: "Creator not registered"},
+
+@bp.get("/creators/<creator_id>/payout-method-changes")
+@requires("creators:read")
+@doc(
+    summary="Who changed a creator's payout method and when, newest first",
+    responses={200: schemas.PayoutMethodChangesSchema},
+    errors={404: "Creator not registered"},
+)
+def method_changes(creator_id: str):
+    changes = handlers.payout_method_changes(creator_id, uow=service().uow())
+    return schema(schemas.PayoutMethodChangesSchema).dump({"creator_id": creator_id, "changes": changes})
+
+
+@bp.get("/creators/<creator_id>/earnings")
+@requires("earnings:read")
+@doc(summary="A creator's diamonds: total, pending, available, withdrawn", responses={200: schemas.EarningsSchema})
+def earnings(creator_id: str):
+    svc = service()
+    found = handlers.earnings_of(creator_id, uow=svc.uow())
+    return schema(schemas.EarningsSchema).dump(
+        {
+            "creator_id": creator_id,
+            "total": found.total,
+            "pending": found.pending,
+            "available": found.available,
+            "withdrawn": found.withdrawn,
+            "in_flight": found.in_flight,
+            "paid_out": found.paid_out,
+            "available_value_minor": svc.settings.rules.value_minor(found.available),
+        }
     )
-    def method_changes(creator_id: str):
-        changes = handlers.payout_method_changes(creator_id, uow=svc.uow())
-        return schema(schemas.PayoutMethodChangesSchema).dump({"creator_id": creator_id, "changes": changes})
 
-    @bp.get("/creators/<creator_id>/earnings")
-    @requires("earnings:read")
-    @doc(summary="A creator's diamonds: total, pending, available, withdrawn", responses={200: schemas.EarningsSchema})
-    def earnings(creator_id: str):
-        found = handlers.earnings_of(creator_id, uow=svc.uow())
-        return schema(schemas.EarningsSchema).dump(
-            {
-                "creator_id": creator_id,
-                "total": found.total,
-                "pending": found.pending,
-                "available": found.available,
-                "withdrawn": found.withdrawn,
-                "in_flight": found.in_flight,
-                "paid_out": found.paid_out,
-                "available_value_minor": rules.value_minor(found.available),
-            }
-        )
 
-    @bp.post("/withdrawals")
-    @requires("withdrawals:create")
-    @doc(
-        summary="Withdraw earnings as cash (gross USD cents; the method's fee comes out of it)",
-        body=schemas.WithdrawalRequest,
-        responses={201: schemas.WithdrawalSchema},
-        errors={
-            404: "Creator not registered",
-            409: "More than the available earnings",
-            422: "Below the minimum, or over the daily cap",
-        },
-    )
-    @idempotent(required=True, transactional=True)
-    def withdraw(call: KeyedCall):
-        body = json_body(schema(schemas.WithdrawalRequest))
-        acting_for(body["creator_id"])
-        cmd = RequestWithdrawal(creator_id=body["creator_id"], amount_minor=body["amount_minor"])
-        withdrawal = handlers.request_withdrawal(cmd, uow=svc.uow(conn=call.conn), rules=rules)
-        return schema(schemas.WithdrawalSchema).dump(withdrawal), 201
+@bp.post("/withdrawals")
+@requires("withdrawals:create")
+@doc(
+    summary="Withdraw earnings as cash (gross USD cents; the method's fee comes out of it)",
+    body=schemas.WithdrawalRequest,
+    responses={201: schemas.WithdrawalSchema},
+    errors={
+        404: "Creator not registered",
+        409: "More than the available earnings",
+        422: "Below the minimum, or over the daily cap",
+    },
+)
+@idempotent(required=True, transactional=True)
+def withdraw(call: KeyedCall):
+    body = json_body(schema(schemas.WithdrawalRequest))
+    acting_for(body["creator_id"])
+    cmd = RequestWithdrawal(creator_id=body["creator_id"], amount_minor=body["amount_minor"])
+    svc = service()
+    withdrawal = handlers.request_withdrawal(cmd, uow=svc.uow(conn=call.conn), rules=svc.settings.rules)
+    return schema(schemas.WithdrawalSchema).dump(withdrawal), 201
 
-    @bp.get("/withdrawals/<withdrawal_id>")
-    @requires("withdrawals:read")
-    @doc(summary="One withdrawal", responses={200: schemas.WithdrawalSchema}, errors={404: "No such withdrawal"})
-    def withdrawal(withdrawal_id: str):
-        return schema(schemas.WithdrawalSchema).dump(handlers.get_withdrawal(withdrawal_id, uow=svc.uow()))
 
-    @bp.get("/internal/totals")
-    @requires("audit:read")
-    @doc(summary="Diamond totals and event counts, for the auditor", responses={200: schemas.PayoutTotalsSchema})
-    def totals():
-        with snapshot(svc.engine) as conn:
-            overdue_before = utcnow() - timedelta(seconds=svc.settings.overdue_seconds)
-            figures = {**queries.totals(conn, overdue_before=overdue_before), **event_counts(conn, svc.tables)}
-        return schema(schemas.PayoutTotalsSchema).dump(figures)
+@bp.get("/withdrawals/<withdrawal_id>")
+@requires("withdrawals:read")
+@doc(summary="One withdrawal", responses={200: schemas.WithdrawalSchema}, errors={404: "No such withdrawal"})
+def withdrawal(withdrawal_id: str):
+    found = handlers.get_withdrawal(withdrawal_id, uow=service().uow())
+    return schema(schemas.WithdrawalSchema).dump(found)
 
-    return bp
+
+@bp.get("/internal/totals")
+@requires("audit:read")
+@doc(summary="Diamond totals and event counts, for the auditor", responses={200: schemas.PayoutTotalsSchema})
+def totals():
+    svc = service()
+    overdue_before = utcnow() - timedelta(seconds=svc.settings.overdue_seconds)
+    with snapshot(svc.engine) as conn:
+        figures = {**queries.totals(conn, overdue_before=overdue_before), **event_counts(conn, svc.tables)}
+    return schema(schemas.PayoutTotalsSchema).dump(figures)

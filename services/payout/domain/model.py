@@ -1,6 +1,6 @@
 """Creators, their diamond account, and withdrawals.
 
-An account's diamonds are credited by gifts; a withdrawal reserves them (in flight) until
+An account's diamonds are credited by gifts (each an `Earning`); a withdrawal reserves them (in flight) until
 the processor pays (withdrawn) or fails (released back to available).
 """
 
@@ -37,6 +37,35 @@ class PayoutMethodChange:
     new_account: str
     changed_by: str
     changed_at: datetime
+
+
+@dataclass(frozen=True)
+class Earning:
+    """One gift's diamonds for its creator, credited once however often the gift is delivered,
+    and on hold (pending, not withdrawable) until `available_at`."""
+
+    gift_tx_id: str
+    creator_id: str
+    sender_id: str
+    diamonds: int
+    earned_at: datetime
+    available_at: datetime
+
+    def __post_init__(self) -> None:
+        if self.diamonds <= 0:
+            raise ValueError("a credit takes a positive number of diamonds")
+
+
+def diamonds_owed(earnings: list[Earning], *, new: set[str]) -> dict[str, int]:
+    """Diamonds to credit per creator for the earnings whose gift is `new` (not credited before);
+    a gift listed twice counts once, as first listed."""
+    owed: dict[str, int] = {}
+    counted: set[str] = set()
+    for earning in earnings:
+        if earning.gift_tx_id in new and earning.gift_tx_id not in counted:
+            counted.add(earning.gift_tx_id)
+            owed[earning.creator_id] = owed.get(earning.creator_id, 0) + earning.diamonds
+    return owed
 
 
 @dataclass
@@ -89,6 +118,19 @@ class Withdrawal:
     failure_reason: str | None = None
     settled_at: datetime | None = None
     attempts: int = 0  # times sent to the processor; failed after a bound, its diamonds returned
+
+    def claim(self, *, until: datetime) -> None:
+        """A payout worker takes it to send, until `until` (then another may): one more attempt."""
+        self.status, self.claimed_until = PROCESSING, until
+        self.attempts += 1
+
+    def complete(self, *, processor_ref: str | None, at: datetime) -> None:
+        assert self.status == PROCESSING, self.status
+        self.status, self.processor_ref, self.settled_at = COMPLETED, processor_ref, at
+
+    def fail(self, *, reason: str, at: datetime) -> None:
+        assert self.status == PROCESSING, self.status
+        self.status, self.failure_reason, self.settled_at = FAILED, reason[:200], at  # as the column holds
 
 
 @dataclass(frozen=True)

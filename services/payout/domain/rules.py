@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from services.payout.domain.errors import (
     BelowMinimumWithdrawal,
@@ -49,6 +49,10 @@ class PayoutRules:
     min_age: int = 18
     fees: Mapping[str, Fee] = field(default_factory=lambda: {"bank": Fee(0, 0), "paypal": Fee(200, 25)})
     blocked_countries: frozenset[str] = frozenset()
+
+    def available_at(self, earned_at: datetime) -> datetime:
+        """When a gift's diamonds may be withdrawn: after the hold (none by default)."""
+        return earned_at + timedelta(seconds=self.hold_seconds)
 
     def check_country(self, country: str) -> None:
         """Creators in a blocked country can neither register nor be paid."""

@@ -15,27 +15,29 @@ from shared.runners import run_consumer
 
 
 def event_handlers(svc: PayoutService) -> dict:
-    """Topic -> how to apply its events inside the consumer's batch transaction: one at a time,
-    and set-wise for a whole batch (the consumer's fast path)."""
-
-    def credit(data: dict) -> CreditEarnings:
-        return CreditEarnings(
-            gift_tx_id=data["gift_tx_id"],
-            creator_id=data["creator_id"],
-            sender_id=data["sender_id"],
-            diamonds=data["diamonds"],
-            sent_at=data["sent_at"],
-        )
-
-    def on_gift_sent(conn, _envelope, data):
-        handlers.credit_earnings(credit(data), uow=svc.uow(conn), rules=svc.settings.rules)
+    """Topic -> how to apply its events inside the consumer's batch transaction: a whole batch
+    at once (the fast path), or one at a time (the inbox's fallback when a batch fails). Both
+    go through the one handler, `credit_earnings`."""
 
     def on_gifts_sent(conn, events):
-        handlers.credit_earnings_many(
-            [credit(data) for _envelope, data in events], uow=svc.uow(conn), rules=svc.settings.rules
-        )
+        cmds = [_credit_earnings(data) for _envelope, data in events]
+        handlers.credit_earnings(cmds, uow=svc.uow(conn), rules=svc.settings.rules)
+
+    def on_gift_sent(conn, envelope, data):
+        on_gifts_sent(conn, [(envelope, data)])
 
     return {GIFT_SENT.topic: Apply(one=on_gift_sent, many=on_gifts_sent)}
+
+
+def _credit_earnings(data: dict) -> CreditEarnings:
+    """A gift.sent event's data (shared.contracts) as the command it asks of payout."""
+    return CreditEarnings(
+        gift_tx_id=data["gift_tx_id"],
+        creator_id=data["creator_id"],
+        sender_id=data["sender_id"],
+        diamonds=data["diamonds"],
+        sent_at=data["sent_at"],
+    )
 
 
 def main() -> None:

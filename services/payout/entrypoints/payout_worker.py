@@ -10,7 +10,7 @@ import logging
 import threading
 
 from services.payout.bootstrap import PayoutService, bootstrap
-from services.payout.service_layer import handlers
+from services.payout.service_layer import payouts
 from shared import metrics
 from shared.db_errors import retry_transient
 from shared.health import ProcessHealth
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 def run_once(svc: PayoutService) -> int:
     """Claim and settle one batch; returns how many withdrawals were settled."""
     claimed = retry_transient(
-        lambda: handlers.claim_payouts(
+        lambda: payouts.claim_payouts(
             uow=svc.uow(), limit=svc.settings.worker_batch, lease_seconds=svc.settings.worker_lease_seconds
         )
     )
@@ -32,7 +32,7 @@ def run_once(svc: PayoutService) -> int:
         token = set_trace_id(new_trace_id())
         try:
             settled = retry_transient(
-                lambda withdrawal=withdrawal: handlers.pay_out(
+                lambda withdrawal=withdrawal: payouts.pay_out(
                     withdrawal, uow=svc.uow(), processor=svc.processor, max_attempts=svc.settings.max_attempts
                 )
             )

@@ -1,28 +1,27 @@
-"""The payout service's use cases: register, credit earnings, withdraw, settle payouts."""
+"""The payout service's use cases: register creators and change their payout method, credit
+gifts' diamonds, request withdrawals, and read earnings. Each takes what is asked and,
+keyword-only, a unit of work and its dependencies; a change commits once. Sending withdrawals to
+the processor and settling them is the payout worker's (payouts.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 
-from services.payout.adapters.processor import FAILED as FAILED_PAYOUT
-from services.payout.adapters.processor import PAID, UNKNOWN, PayoutProcessor, PayoutResult
 from services.payout.domain.commands import ChangePayoutMethod, CreditEarnings, RegisterCreator, RequestWithdrawal
 from services.payout.domain.errors import CreatorAlreadyRegistered, CreatorNotRegistered, WithdrawalNotFound
 from services.payout.domain.model import (
-    COMPLETED,
-    FAILED,
     PENDING,
-    PROCESSING,
     Creator,
     CreatorAccount,
+    Earning,
     Earnings,
     PayoutMethodChange,
     Withdrawal,
+    diamonds_owed,
 )
 from services.payout.domain.rules import PAYOUT_CURRENCY, PayoutRules
 from services.payout.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.clock import utcnow
-from shared.contracts import WITHDRAWAL_COMPLETED, WITHDRAWAL_FAILED
 from shared.ids import new_id
 
 
@@ -89,49 +88,24 @@ def payout_method_changes(creator_id: str, *, uow: AbstractUnitOfWork) -> list[P
         return uow.creators.method_changes(creator_id)
 
 
-def credit_earnings(cmd: CreditEarnings, *, uow: AbstractUnitOfWork, rules: PayoutRules) -> None:
-    with uow:
-        fresh = uow.earnings.add(
+def credit_earnings(cmds: list[CreditEarnings], *, uow: AbstractUnitOfWork, rules: PayoutRules) -> None:
+    """Credit each gift's diamonds to its creator, once per gift however often it is delivered:
+    one insert of the earnings, then one increment per creator for the gifts that were new. The
+    consumer applies a batch of gift.sent events through it, or one event when a batch failed."""
+    earned = [
+        Earning(
             gift_tx_id=cmd.gift_tx_id,
             creator_id=cmd.creator_id,
             sender_id=cmd.sender_id,
             diamonds=cmd.diamonds,
             earned_at=cmd.sent_at,
-            available_at=cmd.sent_at + timedelta(seconds=rules.hold_seconds),
+            available_at=rules.available_at(cmd.sent_at),
         )
-        if fresh:
-            account = uow.accounts.get_or_create_for_update(cmd.creator_id)
-            account.credit(cmd.diamonds)
-            uow.accounts.save(account)
-        uow.commit()
-
-
-def credit_earnings_many(cmds: list[CreditEarnings], *, uow: AbstractUnitOfWork, rules: PayoutRules) -> None:
-    """`credit_earnings` for a batch of gifts, set-wise: one insert of the earnings, then one
-    increment per creator for the gifts that were new. Same effect as one by one, in order."""
-    hold = timedelta(seconds=rules.hold_seconds)
+        for cmd in cmds
+    ]
     with uow:
-        fresh = uow.earnings.add_many(
-            [
-                {
-                    "gift_tx_id": c.gift_tx_id,
-                    "creator_id": c.creator_id,
-                    "sender_id": c.sender_id,
-                    "diamonds": c.diamonds,
-                    "earned_at": c.sent_at,
-                    "available_at": c.sent_at + hold,
-                }
-                for c in cmds
-            ]
-        )
-        owed: dict[str, int] = {}
-        for cmd in cmds:
-            if cmd.gift_tx_id in fresh:
-                fresh.discard(cmd.gift_tx_id)  # a gift repeated within the batch counts once
-                if cmd.diamonds <= 0:
-                    raise ValueError("a credit takes a positive number of diamonds")
-                owed[cmd.creator_id] = owed.get(cmd.creator_id, 0) + cmd.diamonds
-        uow.accounts.credit_many(owed)
+        new = uow.earnings.add_many(earned)
+        uow.accounts.credit_many(diamonds_owed(earned, new=new))
         uow.commit()
 
 
@@ -167,78 +141,6 @@ def request_withdrawal(cmd: RequestWithdrawal, *, uow: AbstractUnitOfWork, rules
         uow.withdrawals.add(withdrawal)
         uow.commit()
     return withdrawal
-
-
-def claim_payouts(*, uow: AbstractUnitOfWork, limit: int, lease_seconds: int) -> list[Withdrawal]:
-    """Take due withdrawals for this worker (status processing, with a lease that may run out),
-    counting each claim as an attempt."""
-    now = utcnow()
-    with uow:
-        claimed = uow.withdrawals.claim_due(now, limit=limit)
-        for withdrawal in claimed:
-            withdrawal.status, withdrawal.claimed_until = PROCESSING, now + timedelta(seconds=lease_seconds)
-            withdrawal.attempts += 1
-            uow.withdrawals.update(withdrawal)
-        uow.commit()
-    return claimed
-
-
-def pay_out(
-    withdrawal: Withdrawal, *, uow: AbstractUnitOfWork, processor: PayoutProcessor, max_attempts: int
-) -> Withdrawal:
-    """Send one claimed withdrawal to the processor, then settle it: paid, or diamonds returned.
-    An unknown outcome leaves it processing, claimed again after its lease (the processor
-    dedupes by its id). Past `max_attempts` it is no longer sent, only looked up: no payout
-    found (none can still land: the last send ended a lease ago) fails it, diamonds returned."""
-    if withdrawal.attempts <= max_attempts:
-        result = processor.send(
-            payout_id=withdrawal.withdrawal_id,
-            net_minor=withdrawal.net_minor,
-            currency=withdrawal.currency,
-            method=withdrawal.payout_method,
-            account=withdrawal.payout_account,
-        )
-    else:
-        result = processor.lookup(payout_id=withdrawal.withdrawal_id) or PayoutResult(
-            FAILED_PAYOUT, failure_reason=f"not paid after {max_attempts} attempts"
-        )
-    if result.outcome == UNKNOWN:
-        return withdrawal
-    return settle_payout(withdrawal.withdrawal_id, uow=uow, result=result)
-
-
-def settle_payout(withdrawal_id: str, *, uow: AbstractUnitOfWork, result: PayoutResult) -> Withdrawal:
-    """Record a withdrawal's known outcome and its event: paid, or failed with its diamonds returned."""
-    with uow:
-        current = uow.withdrawals.get(withdrawal_id, for_update=True)
-        if current.status != PROCESSING:  # another worker settled it after our claim lapsed
-            return current
-        account = uow.accounts.get_or_create_for_update(current.creator_id)
-        paid = result.outcome == PAID
-        if paid:
-            account.pay_out(current.diamonds)
-            current.status, current.processor_ref = COMPLETED, result.reference
-        else:
-            account.release(current.diamonds)
-            current.status, current.failure_reason = FAILED, (result.failure_reason or "failed")[:200]
-        current.settled_at = utcnow()
-        uow.accounts.save(account)
-        uow.withdrawals.update(current)
-        uow.outbox.add(
-            WITHDRAWAL_COMPLETED if paid else WITHDRAWAL_FAILED,
-            {
-                "withdrawal_id": current.withdrawal_id,
-                "creator_id": current.creator_id,
-                "diamonds": current.diamonds,
-                "gross_minor": current.gross_minor,
-                "fee_minor": current.fee_minor,
-                "net_minor": current.net_minor,
-                "currency": current.currency,
-                "reason": current.failure_reason,
-            },
-        )
-        uow.commit()
-    return current
 
 
 def earnings_of(creator_id: str, *, uow: AbstractUnitOfWork) -> Earnings:

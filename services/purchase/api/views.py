@@ -1,4 +1,6 @@
-"""The purchase service's HTTP routes."""
+"""The purchase service's HTTP routes. Each view parses its input with a schema (api/schemas.py),
+calls one handler (service_layer/handlers.py) with a unit of work from this app's
+`PurchaseService`, and dumps a response schema. Keyed POSTs go through shared.idempotent_views."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import base64
 import binascii
 from datetime import datetime, timedelta
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 from marshmallow import ValidationError
 
 from services.purchase.adapters import queries
@@ -24,118 +26,125 @@ from shared.openapi import doc
 from shared.request_input import json_body, keyset_page, query_args
 from shared.web import requires
 
+bp = Blueprint("purchase", __name__, url_prefix="/v1")
 
-def blueprint(svc: PurchaseService) -> Blueprint:
-    bp = Blueprint("purchase", __name__, url_prefix="/v1")
 
-    @bp.get("/packages")
-    @requires("packages:read")
-    @doc(
-        summary="Coin packages and their prices in a country",
-        query=schemas.CountryQuery,
-        responses={200: schemas.PackagesSchema},
-        errors={403: "Country not served"},
+def service() -> PurchaseService:
+    """The wiring this app was built with (entrypoints/wsgi.py `create_app` puts it here)."""
+    return current_app.extensions["service"]
+
+
+@bp.get("/packages")
+@requires("packages:read")
+@doc(
+    summary="Coin packages and their prices in a country",
+    query=schemas.CountryQuery,
+    responses={200: schemas.PackagesSchema},
+    errors={403: "Country not served"},
+)
+def packages():
+    country = query_args(schema(schemas.CountryQuery))["country"]
+    prices = handlers.price_list(country, rules=service().settings.rules)
+    return schema(schemas.PackagesSchema).dump(
+        {
+            "country": prices.country,
+            "currency": prices.currency,
+            "minor_unit_digits": prices.minor_unit_digits,
+            "packages": prices.packages,
+        }
     )
-    def packages():
-        country = query_args(schema(schemas.CountryQuery))["country"]
-        prices = handlers.price_list(country, rules=svc.settings.rules)
-        return schema(schemas.PackagesSchema).dump(
-            {
-                "country": prices.country,
-                "currency": prices.currency,
-                "minor_unit_digits": prices.minor_unit_digits,
-                "packages": prices.packages,
-            }
-        )
 
-    @bp.post("/purchases")
-    @requires("purchases:create")
-    @doc(
-        summary="Buy a coin package or a custom amount of coins",
-        body=schemas.PurchaseRequest,
-        responses={201: schemas.PurchaseSchema},
-        errors={
-            402: "Payment declined",
-            403: "Country not served, or buyer too young",
-            422: "Invalid fields, unknown package, or over the 24-hour limit",
-            503: "The processor's answer is not known yet: retry with the same key",
-        },
+
+@bp.post("/purchases")
+@requires("purchases:create")
+@doc(
+    summary="Buy a coin package or a custom amount of coins",
+    body=schemas.PurchaseRequest,
+    responses={201: schemas.PurchaseSchema},
+    errors={
+        402: "Payment declined",
+        403: "Country not served, or buyer too young",
+        422: "Invalid fields, unknown package, or over the 24-hour limit",
+        503: "The processor's answer is not known yet: retry with the same key",
+    },
+)
+@idempotent(required=True)
+def buy(call: KeyedCall):
+    body = json_body(schema(schemas.PurchaseRequest))
+    acting_for(body["user_id"])
+    cmd = BuyCoins(
+        user_id=body["user_id"],
+        country=body["country"],
+        birth_date=body["birth_date"],
+        payment_method=body["payment"]["method"],
+        payment_token=body["payment"]["token"],
+        package_id=body.get("package_id"),
+        coins=body.get("coins"),
     )
-    @idempotent(required=True)
-    def buy(call: KeyedCall):
-        body = json_body(schema(schemas.PurchaseRequest))
-        acting_for(body["user_id"])
-        cmd = BuyCoins(
-            user_id=body["user_id"],
-            country=body["country"],
-            birth_date=body["birth_date"],
-            payment_method=body["payment"]["method"],
-            payment_token=body["payment"]["token"],
-            package_id=body.get("package_id"),
-            coins=body.get("coins"),
-        )
-        purchase = handlers.buy_coins(
-            cmd, uow=svc.uow(), processor=svc.processor, rules=svc.settings.rules, claim=call.claim
-        )
-        return schema(schemas.PurchaseSchema).dump(purchase), 201
-
-    @bp.get("/purchases/<purchase_id>")
-    @requires("purchases:read")
-    @doc(summary="One purchase", responses={200: schemas.PurchaseSchema}, errors={404: "No such purchase"})
-    def purchase(purchase_id: str):
-        return schema(schemas.PurchaseSchema).dump(handlers.get_purchase(purchase_id, uow=svc.uow()))
-
-    @bp.get("/users/<user_id>/purchases")
-    @requires("purchases:read")
-    @doc(
-        summary="A user's purchases, newest first", query=schemas.PageQuery, responses={200: schemas.PurchasePageSchema}
+    svc = service()
+    purchase = handlers.buy_coins(
+        cmd, uow=svc.uow(), processor=svc.processor, rules=svc.settings.rules, claim=call.claim
     )
-    def user_purchases(user_id: str):
-        args = query_args(schema(schemas.PageQuery))
-        before = _decode_cursor(args["cursor"]) if args["cursor"] else None
-        found = handlers.purchases_of(user_id, uow=svc.uow(), limit=args["limit"] + 1, before=before)
-        page, next_cursor = keyset_page(found, args["limit"], _encode_cursor)
-        return schema(schemas.PurchasePageSchema).dump(
-            {"user_id": user_id, "purchases": page, "next_cursor": next_cursor}
-        )
+    return schema(schemas.PurchaseSchema).dump(purchase), 201
 
-    @bp.post("/purchases/<purchase_id>/refund")
-    @requires("purchases:refund")
-    @doc(
-        summary="Ask for a refund (always refused: coins are non-refundable)",
-        errors={404: "No such purchase", 422: "Coins are non-refundable"},
-    )
-    def refund(purchase_id: str):
-        handlers.refuse_refund(purchase_id, uow=svc.uow())
 
-    @bp.post("/chargebacks")
-    @requires("chargebacks:create")
-    @doc(
-        summary="The processor reports a chargeback: the purchase is reversed and its coins taken back",
-        body=schemas.ChargebackRequest,
-        responses={201: schemas.ChargebackSchema},
-        errors={404: "No such purchase", 409: "Purchase not completed, or already charged back"},
-    )
-    @idempotent(required=True, transactional=True)
-    def chargeback(call: KeyedCall):
-        body = json_body(schema(schemas.ChargebackRequest))
-        cmd = RecordChargeback(purchase_id=body["purchase_id"], reason=body["reason"])
-        result = handlers.record_chargeback(cmd, uow=svc.uow(conn=call.conn))
-        return schema(schemas.ChargebackSchema).dump(result), 201
+@bp.get("/purchases/<purchase_id>")
+@requires("purchases:read")
+@doc(summary="One purchase", responses={200: schemas.PurchaseSchema}, errors={404: "No such purchase"})
+def purchase(purchase_id: str):
+    found = handlers.get_purchase(purchase_id, uow=service().uow())
+    return schema(schemas.PurchaseSchema).dump(found)
 
-    @bp.get("/internal/totals")
-    @requires("audit:read")
-    @doc(
-        summary="Coins bought and reversed, and event counts, for the auditor",
-        responses={200: schemas.PurchaseTotalsSchema},
-    )
-    def totals():
-        with snapshot(svc.engine) as conn:
-            overdue_before = utcnow() - timedelta(seconds=svc.settings.overdue_seconds)
-            figures = {**queries.totals(conn, overdue_before=overdue_before), **event_counts(conn, svc.tables)}
-        return schema(schemas.PurchaseTotalsSchema).dump(figures)
 
-    return bp
+@bp.get("/users/<user_id>/purchases")
+@requires("purchases:read")
+@doc(summary="A user's purchases, newest first", query=schemas.PageQuery, responses={200: schemas.PurchasePageSchema})
+def user_purchases(user_id: str):
+    args = query_args(schema(schemas.PageQuery))
+    before = _decode_cursor(args["cursor"]) if args["cursor"] else None
+    found = handlers.purchases_of(user_id, uow=service().uow(), limit=args["limit"] + 1, before=before)
+    page, next_cursor = keyset_page(found, args["limit"], _encode_cursor)
+    return schema(schemas.PurchasePageSchema).dump({"user_id": user_id, "purchases": page, "next_cursor": next_cursor})
+
+
+@bp.post("/purchases/<purchase_id>/refund")
+@requires("purchases:refund")
+@doc(
+    summary="Ask for a refund (always refused: coins are non-refundable)",
+    errors={404: "No such purchase", 422: "Coins are non-refundable"},
+)
+def refund(purchase_id: str):
+    handlers.refuse_refund(purchase_id, uow=service().uow())
+
+
+@bp.post("/chargebacks")
+@requires("chargebacks:create")
+@doc(
+    summary="The processor reports a chargeback: the purchase is reversed and its coins taken back",
+    body=schemas.ChargebackRequest,
+    responses={201: schemas.ChargebackSchema},
+    errors={404: "No such purchase", 409: "Purchase not completed, or already charged back"},
+)
+@idempotent(required=True, transactional=True)
+def chargeback(call: KeyedCall):
+    body = json_body(schema(schemas.ChargebackRequest))
+    cmd = RecordChargeback(purchase_id=body["purchase_id"], reason=body["reason"])
+    result = handlers.record_chargeback(cmd, uow=service().uow(conn=call.conn))
+    return schema(schemas.ChargebackSchema).dump(result), 201
+
+
+@bp.get("/internal/totals")
+@requires("audit:read")
+@doc(
+    summary="Coins bought and reversed, and event counts, for the auditor",
+    responses={200: schemas.PurchaseTotalsSchema},
+)
+def totals():
+    svc = service()
+    overdue_before = utcnow() - timedelta(seconds=svc.settings.overdue_seconds)
+    with snapshot(svc.engine) as conn:
+        figures = {**queries.totals(conn, overdue_before=overdue_before), **event_counts(conn, svc.tables)}
+    return schema(schemas.PurchaseTotalsSchema).dump(figures)
 
 
 def _encode_cursor(purchase) -> str:

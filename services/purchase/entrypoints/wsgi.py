@@ -5,20 +5,23 @@ from __future__ import annotations
 from flask import Flask
 
 from services.purchase.adapters.orm import tables
-from services.purchase.api.views import blueprint
+from services.purchase.api import views
 from services.purchase.bootstrap import PurchaseService, bootstrap
 from shared.web import Infra, lazy_app
 from shared.web import create_app as create_base_app
 
 
 def create_app(svc: PurchaseService | None = None) -> Flask:
+    """The app serving `views.bp`, whose views take their units of work from `svc` (`views.service()`)."""
     svc = svc or bootstrap()
-    return create_base_app(
+    app = create_base_app(
         infra_=Infra(settings=svc.settings.common, engine=svc.engine, tables=tables),
-        blueprints=[blueprint(svc)],
+        blueprints=[views.bp],
         title="Coins purchase",
         description="Coin packages and prices per country, purchases, chargebacks.",
     )
+    app.extensions["service"] = svc
+    return app
 
 
 __getattr__ = lazy_app(create_app)

@@ -111,17 +111,7 @@ def settle_purchase(
             return purchase  # a retry is charging it right now: its answer settles it
         if result.outcome == APPROVED:
             purchase.complete(processor_ref=result.reference, at=utcnow())
-            uow.outbox.add(
-                PURCHASE_COMPLETED,
-                {
-                    "purchase_id": purchase.purchase_id,
-                    "user_id": purchase.user_id,
-                    "coins": purchase.coins,
-                    "amount_minor": purchase.amount_minor,
-                    "currency": purchase.currency,
-                    "country": purchase.country,
-                },
-            )
+            uow.outbox.add(PURCHASE_COMPLETED, _purchase_completed(purchase))
         else:
             purchase.decline(code=result.decline_code or "declined")
         uow.purchases.update(purchase)
@@ -146,18 +136,32 @@ def record_chargeback(cmd: RecordChargeback, *, uow: AbstractUnitOfWork) -> Char
         )
         uow.purchases.update(purchase)
         uow.chargebacks.add(chargeback)
-        uow.outbox.add(
-            PURCHASE_REVERSED,
-            {
-                "purchase_id": purchase.purchase_id,
-                "chargeback_id": chargeback.chargeback_id,
-                "user_id": purchase.user_id,
-                "coins": purchase.coins,
-                "reason": cmd.reason,
-            },
-        )
+        uow.outbox.add(PURCHASE_REVERSED, _purchase_reversed(chargeback))
         uow.commit()
     return chargeback
+
+
+def _purchase_completed(purchase: Purchase) -> dict:
+    """The `purchase.completed` event's data (shared.contracts): what gifting credits the wallet with."""
+    return {
+        "purchase_id": purchase.purchase_id,
+        "user_id": purchase.user_id,
+        "coins": purchase.coins,
+        "amount_minor": purchase.amount_minor,
+        "currency": purchase.currency,
+        "country": purchase.country,
+    }
+
+
+def _purchase_reversed(chargeback: Chargeback) -> dict:
+    """The `purchase.reversed` event's data (shared.contracts): what gifting claws back from the wallet."""
+    return {
+        "purchase_id": chargeback.purchase_id,
+        "chargeback_id": chargeback.chargeback_id,
+        "user_id": chargeback.user_id,
+        "coins": chargeback.coins,
+        "reason": chargeback.reason,
+    }
 
 
 def refuse_refund(purchase_id: str, *, uow: AbstractUnitOfWork) -> None:

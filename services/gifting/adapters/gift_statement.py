@@ -1,0 +1,99 @@
+"""The gift path's statements, built once at import: building a Core statement per call costs
+more than executing it (SQLAlchemy caches the compiled form, not the construction).
+
+`SPEND` is the conditional debit, on every database. `SEND` is the whole gift on PostgreSQL in
+one statement, and `SEND_CLAIMING` the same that also claims the request's Idempotency-Key;
+`send_params` fills in either. They serve one port, `AbstractGiftRepository.send`
+(adapters/repository.py), whose contract the integration tests hold on PostgreSQL and SQLite.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from services.gifting.adapters.orm import gifts, tables, wallet_entries, wallets
+from shared.driver_sql import DriverStatement
+from shared.idempotency_pg import claim_cte
+
+# Take coins from an active wallet that holds them, in one conditional UPDATE: however many
+# spends race, none sees a stale balance and none takes it below zero (the CHECK constraint is
+# the last line). No row if the wallet is missing, frozen or short of coins.
+SPEND = (
+    wallets.update()
+    .where(
+        wallets.c.user_id == sa.bindparam("p_user_id"),
+        wallets.c.debt_coins == 0,
+        wallets.c.balance_coins >= sa.bindparam("p_coins"),
+    )
+    .values(
+        balance_coins=wallets.c.balance_coins - sa.bindparam("p_coins"),
+        version=wallets.c.version + 1,
+        updated_at=sa.bindparam("p_now"),
+    )
+    .returning(*wallets.c)
+)
+GIFT_FIELDS = [c.name for c in gifts.c if c.name != "balance_after"]  # what the caller gives of a gift
+EVENT_FIELDS = [c.name for c in tables["outbox"].c if c.name != "id"]  # of an outbox row
+
+
+def send_params(gift: dict, *, coins: int, event: dict, now: datetime) -> dict:
+    """The parameters of `SEND` for one gift (`SEND_CLAIMING` adds its claim's)."""
+    return {
+        "p_user_id": gift["sender_id"],
+        "p_coins": coins,
+        "p_delta": -coins,
+        "p_now": now,
+        **{f"g_{name}": gift[name] for name in GIFT_FIELDS},
+        **{f"e_{name}": event[name] for name in EVENT_FIELDS},
+    }
+
+
+def _send_statement(*, claiming: bool) -> sa.Select:
+    """The whole of a gift, in one statement: the conditional debit, and, only if it took the
+    coins, the gift, its ledger entry, its outbox row and (`claiming`) the request's key
+    (data-modifying CTEs run once, together, on one snapshot). Returns the debited wallet, or no
+    row if refused."""
+    debit = SPEND.cte("debit")
+    ctes = [_insert_gift(debit), _insert_entry(debit), _insert_event(debit)]
+    if claiming:
+        ctes.append(claim_cte(tables["idempotency_keys"], debit))
+    return sa.select(*debit.c).add_cte(*ctes)
+
+
+def _insert_gift(debit: sa.CTE) -> sa.CTE:
+    values = (sa.bindparam(f"g_{name}", type_=gifts.c[name].type) for name in GIFT_FIELDS)
+    return (
+        gifts.insert()
+        .from_select(GIFT_FIELDS + ["balance_after"], sa.select(*values, debit.c.balance_coins))
+        .cte("gift")
+    )
+
+
+def _insert_entry(debit: sa.CTE) -> sa.CTE:
+    return (
+        wallet_entries.insert()
+        .from_select(
+            ["user_id", "kind", "delta_coins", "balance_after", "reference", "created_at"],
+            sa.select(
+                debit.c.user_id,
+                sa.literal("gift", sa.String),
+                sa.bindparam("p_delta", type_=sa.BigInteger),
+                debit.c.balance_coins,
+                sa.bindparam("g_gift_tx_id", type_=sa.String),
+                sa.bindparam("p_now", type_=wallet_entries.c.created_at.type),
+            ),
+        )
+        .cte("entry")
+    )
+
+
+def _insert_event(debit: sa.CTE) -> sa.CTE:
+    outbox = tables["outbox"]
+    values = sa.select(*(sa.bindparam(f"e_{name}", type_=outbox.c[name].type) for name in EVENT_FIELDS))
+    return outbox.insert().from_select(EVENT_FIELDS, values.select_from(debit)).cte("event")
+
+
+SEND = DriverStatement(_send_statement(claiming=False))  # PostgreSQL only
+SEND_CLAIMING = DriverStatement(_send_statement(claiming=True))
