@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
-from shared import faults, metrics
+from shared import faults, metrics, tracing
 from shared.clock import utcnow
 from shared.contracts import Contract, envelope_to_dict, new_event
 from shared.db import safe_error
@@ -57,6 +57,7 @@ class Outbox:
             "message_key": key,
             "payload": json.dumps(envelope_to_dict(envelope), separators=(",", ":")),
             "trace_id": current_trace_id(),
+            **tracing.carried(),  # the span that wrote it: the message continues its trace
             "created_at": envelope.occurred_at,
             "published_at": None,
         }
@@ -79,12 +80,22 @@ class OutboxRow:
     key: str
     payload: str
     trace_id: str | None
+    traceparent: str | None = None
+    tracestate: str | None = None
 
 
-def message_headers(event_id: str, event_type: str, trace_id: str | None) -> list[tuple[str, bytes]]:
+_ROW_COLUMNS = ("id", "event_id", "topic", "message_key", "payload", "trace_id", "traceparent", "tracestate")
+
+
+def message_headers(
+    event_id: str, event_type: str, trace_id: str | None, traceparent: str | None = None, tracestate: str | None = None
+) -> list[tuple[str, bytes]]:
+    """event_id and type; the W3C trace context of the span that wrote the event; trace_id, its trace
+    id alone, for consumers that predate traceparent (shared.event_docs describes them)."""
     headers = [("event_id", event_id.encode()), ("type", event_type.encode())]
-    if trace_id:
-        headers.append(("trace_id", trace_id.encode()))
+    for name, value in (("traceparent", traceparent), ("tracestate", tracestate), ("trace_id", trace_id)):
+        if value:
+            headers.append((name, value.encode()))
     return headers
 
 
@@ -127,7 +138,7 @@ class OutboxRelay:
         self._full_scan_due = 0.0
         t = table  # the relay's statements, built once (it runs them many times a second)
         self._unpublished = (
-            sa.select(t.c.id, t.c.event_id, t.c.topic, t.c.message_key, t.c.payload, t.c.trace_id)
+            sa.select(*(t.c[name] for name in _ROW_COLUMNS))
             .where(t.c.published_at.is_(None), t.c.id > sa.bindparam("p_floor"))
             .order_by(t.c.id)
             .limit(batch_size)
@@ -193,7 +204,7 @@ class OutboxRelay:
                     self.topic_name(row.topic),
                     key=row.key.encode(),
                     value=row.payload.encode(),
-                    headers=message_headers(row.event_id, event_type, row.trace_id),
+                    headers=message_headers(row.event_id, event_type, row.trace_id, row.traceparent, row.tracestate),
                 )
             )
         self.producer.flush(timeout=self.send_timeout_s)
