@@ -21,7 +21,18 @@ HEADERS = {
     "properties": {
         "event_id": {"type": "string", "format": "uuid", "description": "the envelope's event_id"},
         "type": {"type": "string", "description": "the envelope's type"},
-        "trace_id": {"type": "string", "description": "the trace id of the request that caused it"},
+        "traceparent": {
+            "type": "string",
+            "pattern": "^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+            "description": "W3C Trace Context: the trace of the request (or job) that caused the event, and the "
+            "span that wrote it; a consumer's span continues it (its parent)",
+        },
+        "tracestate": {"type": "string", "description": "W3C Trace Context: the caller's tracestate, passed on"},
+        "trace_id": {
+            "type": "string",
+            "deprecated": True,
+            "description": "traceparent's trace id alone, for consumers that predate traceparent",
+        },
     },
 }
 

@@ -4,7 +4,10 @@ Use with `gunicorn -c python:shared.gunicorn_conf services.<name>.entrypoints.ws
 """
 
 import os
+import sys
 import tempfile
+
+from shared import gunicorn_logging  # imports no prometheus_client (see below)
 
 # Every worker's metrics go to files that `/metrics` (answered by any one worker) adds up, so a
 # scrape sees the whole pod. A directory given by the environment is kept (`make run` shares one
@@ -28,6 +31,9 @@ limit_request_fields = 100
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# gunicorn's own lines (master and workers) in the services' JSON, with the same fields.
+logger_class = "shared.gunicorn_logging.Logger"
+logconfig_dict = gunicorn_logging.configure(sys.argv, level=loglevel, accesslog=accesslog)
 proc_name = os.environ.get("GUNICORN_PROC_NAME", "coins")
 # gunicorn 24+ opens a control socket under $HOME by default: the images' user has none (read-only
 # root), and ops manage a pod through Kubernetes, not gunicornc.

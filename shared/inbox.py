@@ -24,12 +24,11 @@ from marshmallow import ValidationError
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from shared import faults
+from shared import faults, tracing
 from shared.clock import utcnow
 from shared.contracts import Envelope, parse_envelope
 from shared.db_errors import is_transient, safe_error
 from shared.errors import DomainError, PermanentMessageError
-from shared.logs import new_trace_id, reset_trace_id, set_trace_id
 from shared.upserts import insert_ignore, insert_ignore_many
 
 log = logging.getLogger(__name__)
@@ -91,6 +90,14 @@ def header(record, name: str) -> str | None:
         if key == name:
             return value.decode(errors="replace") if value is not None else None
     return None
+
+
+def message_span(record) -> tracing.Span:
+    """A consumed message's span: a child of its `traceparent` header, else (a message sent before
+    there was one) the first span of the trace its `trace_id` header names, else of a new trace."""
+    return tracing.continued(
+        header(record, "traceparent"), header(record, "tracestate"), trace_id=header(record, "trace_id")
+    )
 
 
 def describe(exc: BaseException, trace: bool = False) -> str:
@@ -200,14 +207,13 @@ class Inbox:
             faults.point("consumer.mid_batch")
         for items in fresh.values() if log.isEnabledFor(logging.INFO) else ():
             for p in items:
-                token = set_trace_id(header(p.record, "trace_id") or new_trace_id())
-                log.info("event applied", extra={"event_id": p.envelope.event_id, "topic": p.envelope.topic})
-                reset_trace_id(token)
+                with tracing.running(message_span(p.record)):
+                    log.info("event applied", extra={"event_id": p.envelope.event_id, "topic": p.envelope.topic})
         return outcome
 
     def _apply_one(self, conn: Connection, item: Parsed, outcome: BatchOutcome) -> None:
         record, envelope, data = item.record, item.envelope, item.data
-        token = set_trace_id(header(record, "trace_id") or new_trace_id())
+        token = tracing.enter(message_span(record))
         try:
             savepoint = conn.begin_nested()
             try:
@@ -223,7 +229,7 @@ class Inbox:
             if fresh:
                 log.info("event applied", extra={"event_id": envelope.event_id, "topic": envelope.topic})
         finally:
-            reset_trace_id(token)
+            tracing.leave(token)
 
     def _refused(self, savepoint, item: Parsed, exc: Exception) -> Poisoned:
         """A message that failed in its savepoint: poisoned if it can never apply (a rule broken,

@@ -1,7 +1,7 @@
 """The infrastructure tables every service's database has (idempotency keys, inbox, outbox, and
 retention's pruned-event counters), defined once: each service's Alembic migrations create them,
-change them (`keys_with_owners`) and drop them through these, so the three schemas cannot drift
-apart."""
+change them (`keys_with_owners`, the trace context columns of the outbox and of the rows a later
+process takes up) and drop them through these, so the three schemas cannot drift apart."""
 
 from __future__ import annotations
 
@@ -121,3 +121,16 @@ def create_pruned_events(op) -> None:
 
 def drop_pruned_events(op) -> None:
     op.drop_table("pruned_events")
+
+
+def add_trace_columns(op, table: str) -> None:
+    """A row's W3C trace context (shared.tables.trace_columns): the outbox's, or a job's."""
+    with op.batch_alter_table(table) as batch:
+        batch.add_column(sa.Column("traceparent", sa.String(length=55), nullable=True))
+        batch.add_column(sa.Column("tracestate", sa.String(length=512), nullable=True))
+
+
+def drop_trace_columns(op, table: str) -> None:
+    with op.batch_alter_table(table) as batch:
+        batch.drop_column("tracestate")
+        batch.drop_column("traceparent")

@@ -13,6 +13,7 @@ from functools import cache
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from shared import tracing
 from shared.clock import utcnow
 from shared.contracts import Contract, envelope_to_dict, new_event
 from shared.logs import current_trace_id
@@ -41,6 +42,7 @@ class Outbox:
             "message_key": key,
             "payload": json.dumps(envelope_to_dict(envelope), separators=(",", ":")),
             "trace_id": current_trace_id(),
+            **tracing.carried(),  # the span that wrote it: the message continues its trace
             "created_at": envelope.occurred_at,
             "published_at": None,
         }

@@ -37,12 +37,22 @@ class OutboxRow:
     key: str
     payload: str
     trace_id: str | None
+    traceparent: str | None = None
+    tracestate: str | None = None
 
 
-def message_headers(event_id: str, event_type: str, trace_id: str | None) -> list[tuple[str, bytes]]:
+_ROW_COLUMNS = ("id", "event_id", "topic", "message_key", "payload", "trace_id", "traceparent", "tracestate")
+
+
+def message_headers(
+    event_id: str, event_type: str, trace_id: str | None, traceparent: str | None = None, tracestate: str | None = None
+) -> list[tuple[str, bytes]]:
+    """event_id and type; the W3C trace context of the span that wrote the event; trace_id, its trace
+    id alone, for consumers that predate traceparent (shared.event_docs describes them)."""
     headers = [("event_id", event_id.encode()), ("type", event_type.encode())]
-    if trace_id:
-        headers.append(("trace_id", trace_id.encode()))
+    for name, value in (("traceparent", traceparent), ("tracestate", tracestate), ("trace_id", trace_id)):
+        if value:
+            headers.append((name, value.encode()))
     return headers
 
 
@@ -60,7 +70,7 @@ class _Statements:
     def of(cls, t: sa.Table, batch_size: int) -> _Statements:
         quoted = postgresql.dialect().identifier_preparer.quote(t.name)
         return cls(
-            unpublished=sa.select(t.c.id, t.c.event_id, t.c.topic, t.c.message_key, t.c.payload, t.c.trace_id)
+            unpublished=sa.select(*(t.c[name] for name in _ROW_COLUMNS))
             .where(t.c.published_at.is_(None), t.c.id > sa.bindparam("p_floor"))
             .order_by(t.c.id)
             .limit(batch_size),
@@ -148,7 +158,7 @@ class OutboxRelay:
                     self.topic_name(row.topic),
                     key=row.key.encode(),
                     value=row.payload.encode(),
-                    headers=message_headers(row.event_id, event_type, row.trace_id),
+                    headers=message_headers(row.event_id, event_type, row.trace_id, row.traceparent, row.tracestate),
                 )
             )
         self.producer.flush(timeout=self.send_timeout_s)

@@ -12,6 +12,12 @@ import sqlalchemy as sa
 from shared.db import BigId, UTCDateTime
 
 
+def trace_columns() -> list[sa.Column]:
+    """Where a row keeps the trace of the span that made it (shared.tracing.carried), for the process
+    that takes it up later: an outbox row's message, a withdrawal's payout, a purchase's reconciliation."""
+    return [sa.Column("traceparent", sa.String(55)), sa.Column("tracestate", sa.String(512))]
+
+
 def add_infrastructure_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
     """The outbox, inbox, idempotency key and pruned-event tables, added to a service's metadata."""
     return {
@@ -33,6 +39,7 @@ def _outbox(metadata: sa.MetaData) -> sa.Table:
         sa.Column("message_key", sa.String(200), nullable=False),
         sa.Column("payload", sa.Text, nullable=False),
         sa.Column("trace_id", sa.String(64)),
+        *trace_columns(),  # the W3C trace context of the span that wrote it, sent in the message's headers
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("published_at", UTCDateTime),
         sa.Index(

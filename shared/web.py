@@ -1,5 +1,5 @@
 """The HTTP edge every service shares: the app factory, and what happens to every request
-before and after its view (trace id, authentication and permission, path ids, request metrics
+before and after its view (W3C trace context, authentication and permission, path ids, request metrics
 and log line, retried reads).
 
 Services add blueprints whose views parse their input (shared.request_input), call a handler,
@@ -18,19 +18,18 @@ from functools import wraps
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 
-from shared import metrics
+from shared import metrics, tracing
 from shared.app_infra import Infra, infra
 from shared.auth import AuthError
 from shared.db_errors import retry_transient
 from shared.errors import Problem
 from shared.fields import ID_PATTERN
 from shared.guard import build_verifier, check_routes
-from shared.logs import configure_logging, current_trace_id, new_trace_id, reset_trace_id, set_trace_id
+from shared.logs import configure_logging
 from shared.ops_views import OPEN_PREFIXES, ops_blueprint
 from shared.problems import register_error_handlers
 
 log = logging.getLogger(__name__)
-TRACE_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 ID_RE = re.compile(ID_PATTERN)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -87,8 +86,7 @@ def _retry_reads(app: Flask) -> None:
 
 def _start_request():
     g.started = time.perf_counter()
-    incoming = request.headers.get("X-Trace-Id") or _traceparent_id(request.headers.get("traceparent"))
-    g.trace_token = set_trace_id(incoming if incoming and TRACE_ID.match(incoming) else new_trace_id())
+    g.trace_token = tracing.enter(_request_span())
     if request.path.startswith("/v1"):
         try:
             g.caller = infra().verifier.authenticate(request.headers.get("Authorization"))
@@ -116,9 +114,11 @@ def _check_path_ids() -> None:
             raise Problem(404, "Not found", f"No such {name.removesuffix('_id')}.", code="not-found")
 
 
-def _traceparent_id(header: str | None) -> str | None:
-    parts = (header or "").split("-")
-    return parts[1] if len(parts) == 4 else None
+def _request_span() -> tracing.Span:
+    """The request's span: a child of the caller's `traceparent` (its `tracestate` passed on),
+    else the first span of the trace a bare `X-Trace-Id` names, else of a new trace."""
+    state = ",".join(request.headers.getlist("tracestate")) or None  # several fields are one list
+    return tracing.continued(request.headers.get("traceparent"), state, trace_id=request.headers.get("X-Trace-Id"))
 
 
 def _finish_request(response: Response) -> Response:
@@ -141,14 +141,16 @@ def _finish_request(response: Response) -> Response:
                 "caller": g.caller.name if "caller" in g else None,
             },
         )
-    response.headers["X-Trace-Id"] = current_trace_id() or ""
+    span = tracing.current()
+    if span is not None:
+        response.headers.update({**span.headers(), "X-Trace-Id": span.trace_id})
     return response
 
 
 def _reset_trace(_exc):
     token = g.pop("trace_token", None)
     if token is not None:
-        reset_trace_id(token)
+        tracing.leave(token)
 
 
 def lazy_app(factory: Callable[[], Flask]):

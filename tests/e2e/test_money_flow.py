@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -192,8 +193,8 @@ def test_bodies_over_one_mebibyte_are_413_whether_chunked_or_not(stack, auth):
     assert response.status_code == 409  # a chunked JSON body is read whole: it parsed, and the wallet is empty
 
 
-def test_a_trace_id_travels_from_the_request_through_kafka_to_the_consumers_log(api, stack, auth):
-    trace_id = uuid.uuid4().hex
+def test_a_traceparent_travels_from_the_request_through_kafka_to_the_consumers_log(api, stack, auth):
+    trace_id, caller_span = uuid.uuid4().hex, uuid.uuid4().hex[:16]
     viewer = unique("viewer")
     response = requests.post(
         f"{stack.url('purchase')}/v1/purchases",
@@ -205,9 +206,13 @@ def test_a_trace_id_travels_from_the_request_through_kafka_to_the_consumers_log(
             "package_id": "coins_70",
             "payment": {"method": "card", "token": "tok_visa"},
         },
-        headers=auth(service="purchase", **{"Idempotency-Key": str(uuid.uuid4()), "X-Trace-Id": trace_id}),
+        headers=auth(
+            service="purchase",
+            **{"Idempotency-Key": str(uuid.uuid4()), "traceparent": f"00-{trace_id}-{caller_span}-01"},
+        ),
     )
-    assert response.headers["X-Trace-Id"] == trace_id
+    _, answered_trace, request_span, _ = response.headers["traceparent"].split("-")
+    assert (answered_trace, response.headers["X-Trace-Id"]) == (trace_id, trace_id) and request_span != caller_span
     spendable(api, viewer, 70)
     log = stack.var_dir / "logs" / "gifting-consumer.log"
     line = wait_until(
@@ -215,6 +220,7 @@ def test_a_trace_id_travels_from_the_request_through_kafka_to_the_consumers_log(
         message="the consumer's log line with the trace id",
     )
     assert '"event applied"' in line and "token" not in line.lower()
+    assert json.loads(line)["parent_span_id"] == request_span  # the message's span: the request's
 
 
 def test_no_private_key_or_bearer_token_reaches_any_log(api, stack, caller_keys):

@@ -16,7 +16,10 @@ def outbox(tmp_path):
         "outbox",
         sa.MetaData(),
         sa.Column("id", sa.Integer, primary_key=True),
-        *(sa.Column(c, sa.String) for c in ("event_id", "topic", "message_key", "payload", "trace_id")),
+        *(
+            sa.Column(c, sa.String)
+            for c in ("event_id", "topic", "message_key", "payload", "trace_id", "traceparent", "tracestate")
+        ),
         sa.Column("published_at", sa.DateTime),
     )
     table.metadata.create_all(engine)

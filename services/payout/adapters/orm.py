@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from shared.db import UTCDateTime
-from shared.tables import add_infrastructure_tables
+from shared.tables import add_infrastructure_tables, trace_columns
 
 metadata = sa.MetaData()
 
@@ -85,6 +85,7 @@ withdrawals = sa.Table(
     sa.Column("failure_reason", sa.String(200)),
     sa.Column("settled_at", UTCDateTime),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),  # sends to the processor so far
+    *trace_columns(),  # the request's trace, which the payout worker continues
     sa.CheckConstraint("diamonds > 0 AND net_minor > 0 AND fee_minor >= 0", name="ck_withdrawals_positive"),
     sa.CheckConstraint("gross_minor = net_minor + fee_minor", name="ck_withdrawals_gross_is_net_plus_fee"),
     sa.CheckConstraint("status IN ('pending', 'processing', 'completed', 'failed')", name="ck_withdrawals_status"),

@@ -118,6 +118,8 @@ class Withdrawal:
     failure_reason: str | None = None
     settled_at: datetime | None = None
     attempts: int = 0  # times sent to the processor; failed after a bound, its diamonds returned
+    traceparent: str | None = None  # the W3C trace context of the request that made it: its payout continues it
+    tracestate: str | None = None
 
     def claim(self, *, until: datetime) -> None:
         """A payout worker takes it to send, until `until` (then another may): one more attempt."""

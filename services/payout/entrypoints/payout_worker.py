@@ -2,6 +2,8 @@
 
 `python -m services.payout.entrypoints.payout_worker`. Several may run: on PostgreSQL each
 claims its own rows (SKIP LOCKED), and a claim whose worker died is taken over after its lease.
+Each attempt is a span of the trace of the request that made the withdrawal (its traceparent is
+stored with it): its log lines and the event that settles it carry that trace.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ import threading
 
 from services.payout.bootstrap import PayoutService, bootstrap
 from services.payout.service_layer import payouts
-from shared import metrics
+from shared import metrics, tracing
 from shared.db_errors import retry_transient
 from shared.health import ProcessHealth
-from shared.logs import configure_logging, new_trace_id, reset_trace_id, set_trace_id
+from shared.logs import configure_logging
 from shared.probes import probe_app
 from shared.process import run_until_stopped
 
@@ -29,7 +31,7 @@ def run_once(svc: PayoutService) -> int:
         )
     )
     for withdrawal in claimed:  # each on its own: one that fails never holds up the rest of the batch
-        token = set_trace_id(new_trace_id())
+        token = tracing.enter(tracing.continued(withdrawal.traceparent, withdrawal.tracestate))
         try:
             settled = retry_transient(
                 lambda withdrawal=withdrawal: payouts.pay_out(
@@ -48,7 +50,7 @@ def run_once(svc: PayoutService) -> int:
         except Exception:  # noqa: BLE001 - it stays claimed and is tried again after its lease
             log.exception("withdrawal failed to settle", extra={"withdrawal_id": withdrawal.withdrawal_id})
         finally:
-            reset_trace_id(token)
+            tracing.leave(token)
     return len(claimed)
 
 

@@ -21,6 +21,7 @@ from services.payout.domain.model import (
 )
 from services.payout.domain.rules import PAYOUT_CURRENCY, PayoutRules
 from services.payout.service_layer.unit_of_work import AbstractUnitOfWork
+from shared import tracing
 from shared.clock import utcnow
 from shared.ids import new_id
 
@@ -136,6 +137,7 @@ def request_withdrawal(cmd: RequestWithdrawal, *, uow: AbstractUnitOfWork, rules
             payout_account=creator.payout_account,
             status=PENDING,
             created_at=now,
+            **tracing.carried(),
         )
         uow.accounts.save(account)
         uow.withdrawals.add(withdrawal)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from shared.db import UTCDateTime
-from shared.tables import add_infrastructure_tables
+from shared.tables import add_infrastructure_tables, trace_columns
 
 metadata = sa.MetaData()
 
@@ -33,6 +33,7 @@ purchases = sa.Table(
     sa.Column("attempted_at", UTCDateTime, nullable=False),
     sa.Column("completed_at", UTCDateTime),
     sa.Column("reversed_at", UTCDateTime),
+    *trace_columns(),  # the request's trace, which the reconciler continues
     sa.CheckConstraint("coins > 0", name="ck_purchases_coins_positive"),
     sa.CheckConstraint("amount_minor > 0", name="ck_purchases_amount_positive"),
     sa.CheckConstraint("status IN ('pending', 'completed', 'declined', 'reversed')", name="ck_purchases_status"),

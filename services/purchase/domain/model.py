@@ -26,6 +26,8 @@ class Purchase:
     decline_code: str | None = None
     completed_at: datetime | None = None
     reversed_at: datetime | None = None
+    traceparent: str | None = None  # the W3C trace context of the request that made it: the reconciler continues it
+    tracestate: str | None = None
 
     def complete(self, *, processor_ref: str, at: datetime) -> None:
         assert self.status == PENDING, self.status

@@ -20,7 +20,7 @@ from services.purchase.domain.model import DECLINED, PENDING, Chargeback, Purcha
 from services.purchase.domain.pricing import PriceList, price_list_for
 from services.purchase.domain.rules import PurchaseRules
 from services.purchase.service_layer.unit_of_work import AbstractUnitOfWork
-from shared import faults
+from shared import faults, tracing
 from shared.clock import utcnow
 from shared.contracts import PURCHASE_COMPLETED, PURCHASE_REVERSED
 from shared.db_errors import retry_transient
@@ -91,6 +91,7 @@ def _start_purchase(cmd: BuyCoins, *, uow: AbstractUnitOfWork, package, rules: P
                 status=PENDING,
                 created_at=now,
                 attempted_at=now,
+                **tracing.carried(),
             )
             uow.purchases.add(purchase)
         uow.attach_key(claim, purchase.purchase_id)  # only while this attempt still holds the key

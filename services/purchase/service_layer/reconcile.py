@@ -5,7 +5,8 @@ failed, or the process died between the charge and the settle) and no retry of t
 request came. Once its last charge attempt is older than the bound (longer than any charge can
 take), the processor is asked: a charge found settles it (completed or declined); none found
 means none was made, and it is declined; an answer still unknown leaves it for the next sweep.
-Each purchase is settled in its own transaction, so one bad row never blocks the others.
+Each purchase is settled in its own transaction, so one bad row never blocks the others, and in
+a span of the trace of the request that made it (its log lines and its event carry that trace).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from services.purchase.adapters.processor import DECLINED, ChargeResult, Payment
 from services.purchase.domain.model import PENDING
 from services.purchase.service_layer.handlers import settle_purchase
 from services.purchase.service_layer.unit_of_work import AbstractUnitOfWork
+from shared import tracing
 from shared.clock import utcnow
 from shared.db_errors import retry_transient
 
@@ -35,19 +37,24 @@ def reconcile_purchases(
 
     settled = 0
     for purchase in retry_transient(stale):
-        try:
-            found = processor.lookup(payment_id=purchase.purchase_id)
-            if found is None:  # the processor never took a charge for it
-                found = ChargeResult(DECLINED, decline_code="not_charged")
-            after = retry_transient(
-                lambda purchase=purchase, found=found: settle_purchase(
-                    purchase.purchase_id, uow=uow, result=found, attempted_before=cutoff
-                )
-            )
-        except Exception:  # noqa: BLE001 - logged; the next sweep tries again, the others go on
-            log.exception("purchase reconciliation failed", extra={"purchase_id": purchase.purchase_id})
-            continue
-        if after.status != PENDING:
-            settled += 1
-            log.info("purchase reconciled", extra={"purchase_id": after.purchase_id, "status": after.status})
+        with tracing.running(tracing.continued(purchase.traceparent, purchase.tracestate)):
+            settled += _reconcile_one(purchase, uow=uow, processor=processor, cutoff=cutoff)
     return settled
+
+
+def _reconcile_one(purchase, *, uow: AbstractUnitOfWork, processor: PaymentProcessor, cutoff) -> bool:
+    """Settle one stale purchase by what the processor knows; True if it is no longer pending."""
+    try:
+        found = processor.lookup(payment_id=purchase.purchase_id)
+        if found is None:  # the processor never took a charge for it
+            found = ChargeResult(DECLINED, decline_code="not_charged")
+        after = retry_transient(
+            lambda: settle_purchase(purchase.purchase_id, uow=uow, result=found, attempted_before=cutoff)
+        )
+    except Exception:  # noqa: BLE001 - logged; the next sweep tries again, the others go on
+        log.exception("purchase reconciliation failed", extra={"purchase_id": purchase.purchase_id})
+        return False
+    if after.status == PENDING:
+        return False
+    log.info("purchase reconciled", extra={"purchase_id": after.purchase_id, "status": after.status})
+    return True
