@@ -48,21 +48,23 @@ RELAY_ERRORS = Counter("coins_outbox_relay_errors_total", "Outbox relay iteratio
 PAYOUTS_SETTLED = Counter(
     "coins_payouts_settled_total", "Withdrawals the payout worker settled", ["service", "status"]
 )  # status: completed, failed
-# For the reconciler (issue 13): outcome e.g. settled_completed, settled_failed, still_unknown.
+# The money flow, counted by the relays from the events the broker acknowledged (shared.volume).
+EVENTS = Counter("coins_events_total", "Business events published (at least once)", ["service", "type"])
+EVENT_COINS = Counter(
+    "coins_event_coins_total", "Coins carried by published events: bought, clawed back, spent", ["service", "type"]
+)
+EVENT_DIAMONDS = Counter(
+    "coins_event_diamonds_total", "Diamonds carried by published events: granted, paid, returned", ["service", "type"]
+)
+EVENT_MONEY_MINOR = Counter(
+    "coins_event_money_minor_total",
+    "Money carried by published events in minor units: charged (amount_minor), paid (net_minor)",
+    ["service", "type", "currency"],
+)
+# Charges and payouts whose outcome was unknown, as the reconciling process settled them. outcome:
+# completed, declined (a purchase), failed (a payout), still_unknown (asked again later), error.
 RECONCILER_OUTCOMES = Counter(
-    "coins_reconciler_outcomes_total", "Charges and payouts of unknown outcome settled", ["service", "outcome"]
-)
-RECONCILER_BACKLOG = Gauge(
-    "coins_reconciler_backlog",
-    "Charges and payouts of unknown outcome awaiting the reconciler",
-    ["service"],
-    multiprocess_mode="livemostrecent",
-)
-PAYOUTS_PENDING = Gauge(
-    "coins_payouts_pending",
-    "Withdrawals not yet settled by the payout processor",
-    ["service"],
-    multiprocess_mode="livemostrecent",
+    "coins_reconciler_outcomes_total", "Unknown-outcome charges and payouts settled", ["service", "outcome"]
 )
 
 
@@ -70,11 +72,14 @@ PAYOUTS_PENDING = Gauge(
 OUTBOX_BACKLOG = "coins_outbox_backlog_events"
 OUTBOX_OLDEST_AGE = "coins_outbox_oldest_age_seconds"
 BROKER_UP = "coins_broker_up"
+# Read from the database by the reconciling processes (the purchase reconciler, the payout worker).
+RECONCILER_BACKLOG = "coins_reconciler_backlog"
+PAYOUTS_PENDING = "coins_payouts_pending"
 # Pushed by `coinsctl audit --pushgateway` (coinsctl.audit), for the audit-failure alert.
 AUDIT_PROBLEMS = "coins_audit_problems"
 AUDIT_LAST_RUN = "coins_audit_last_run_timestamp_seconds"
 AUDIT_LAST_SUCCESS = "coins_audit_last_success_timestamp_seconds"
-SCRAPE_TIME_GAUGES = (OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, BROKER_UP)
+SCRAPE_TIME_GAUGES = (OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, BROKER_UP, RECONCILER_BACKLOG, PAYOUTS_PENDING)
 PUSHED_GAUGES = (AUDIT_PROBLEMS, AUDIT_LAST_RUN, AUDIT_LAST_SUCCESS)
 
 

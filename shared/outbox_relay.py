@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
-from shared import faults, metrics
+from shared import faults, metrics, volume
 from shared.clock import utcnow
 from shared.db_errors import retry_transient, safe_error
 from shared.outbox_floor import PollFloor
@@ -162,7 +162,7 @@ class OutboxRelay:
                 )
             )
         self.producer.flush(timeout=self.send_timeout_s)
-        acked: list[int] = []
+        acked: list[OutboxRow] = []
         for row, future in zip(rows, futures, strict=True):
             try:
                 future.get(timeout=0)
@@ -171,11 +171,13 @@ class OutboxRelay:
                     "outbox publish failed; will retry", extra={"event_id": row.event_id, "error": safe_error(exc)}
                 )
                 break
-            acked.append(row.id)
+            acked.append(row)
         faults.point("relay.after_ack")
         if acked:
-            self.mark_published(acked)
+            self.mark_published([row.id for row in acked])
             metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(acked))
+            for row in acked:
+                volume.count_published(self.service, row.topic, row.payload)
         self._report("broker", len(acked) == len(rows), "sends not acknowledged")
         if len(acked) < len(rows):
             metrics.OUTBOX_RETRIES.labels(self.service).inc()

@@ -31,6 +31,15 @@ def latency(quantile: str, service: str, route: str) -> str:
     )
 
 
+def volume(unit: str, event_type: str) -> str:
+    """Coins or diamonds carried by one type of event (shared.volume, counted by the relays)."""
+    return f'sum(rate(coins_event_{unit}_total{{type="{event_type}"}}[$__rate_interval]))'
+
+
+def money(event_type: str) -> str:
+    return f'sum by (currency) (rate(coins_event_money_minor_total{{type="{event_type}"}}[$__rate_interval]))'
+
+
 # (title, unit, [(legend, expr)])
 PANELS = [
     (
@@ -40,6 +49,26 @@ PANELS = [
         + [
             ("payouts completed", 'sum(rate(coins_payouts_settled_total{status="completed"}[$__rate_interval]))'),
             ("payouts failed", 'sum(rate(coins_payouts_settled_total{status="failed"}[$__rate_interval]))'),
+        ],
+    ),
+    (
+        "Coins and diamonds moved (per second)",
+        "short",
+        [
+            ("coins bought", volume("coins", "purchase.completed")),
+            ("coins clawed back (chargebacks)", volume("coins", "purchase.reversed")),
+            ("coins spent on gifts", volume("coins", "gift.sent")),
+            ("diamonds granted (gifts)", volume("diamonds", "gift.sent")),
+            ("diamonds paid out", volume("diamonds", "withdrawal.completed")),
+            ("diamonds returned (payouts failed)", volume("diamonds", "withdrawal.failed")),
+        ],
+    ),
+    (
+        "Money charged and paid out (minor units per second)",
+        "short",
+        [
+            ("charged {{currency}}", money("purchase.completed")),
+            ("paid out {{currency}}", money("withdrawal.completed")),
         ],
     ),
     (

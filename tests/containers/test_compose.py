@@ -110,6 +110,9 @@ def test_money_flows_through_the_compose_stack_and_every_process_counts_it(stack
         assert total(scrape(stack.metrics_url(f"{service}-relay")), "coins_outbox_published_total") > relays[service]
         web = scrape(stack.url(service))
         assert total(web, "coins_http_requests_total") > 0, service
+    bought = scrape(stack.metrics_url("purchase-relay"))
+    assert total(bought, "coins_event_coins_total", type="purchase.completed") >= 700
+    assert total(scrape(stack.metrics_url("gifting-relay")), "coins_event_diamonds_total", type="gift.sent") >= 1
     for consumer, topic in (("gifting-consumer", "purchase.completed.v1"), ("payout-consumer", "gift.sent.v1")):
         applied = total(scrape(stack.metrics_url(consumer)), "coins_consumer_messages_total", topic=topic)
         assert applied >= 1, (consumer, topic)

@@ -24,7 +24,7 @@ from shared.consumer_loop import InboxConsumer
 from shared.contracts import PURCHASE_COMPLETED
 from shared.kafka import client_options, make_consumer, make_producer
 from shared.logs import ContextFilter, json_formatter
-from shared.outbox import OutboxRelay
+from shared.outbox_relay import OutboxRelay
 from tests.integration.conftest import rows
 from tests.integration.test_payout_api import earn, register
 from tests.support.processors import FakeCardProcessor

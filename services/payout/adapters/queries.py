@@ -54,3 +54,15 @@ def _earnings_mismatch():
         .where(a.credited_diamonds != sa.func.coalesce(per_account.c.earned, 0))
         .limit(100)
     )
+
+
+def worker_backlog(conn: Connection, *, now: datetime) -> dict[str, int]:
+    """Withdrawals not yet settled, and of those the ones whose outcome is unknown: sent at least
+    once, and their lease over without a settle (the worker asks the processor again)."""
+    w = withdrawals.c
+    unsettled = w.status.in_([PENDING, PROCESSING])
+    unknown = sa.and_(w.status == PROCESSING, w.attempts > 0, w.claimed_until < now)
+    pending, unknown_count = conn.execute(
+        sa.select(sa.func.count(), sa.func.count().filter(unknown)).where(unsettled)
+    ).one()
+    return {"pending": int(pending), "unknown": int(unknown_count)}

@@ -11,9 +11,12 @@ from __future__ import annotations
 import logging
 import threading
 
+from services.payout.adapters import queries
 from services.payout.bootstrap import PayoutService, bootstrap
+from services.payout.domain.model import COMPLETED, FAILED, Withdrawal
 from services.payout.service_layer import payouts
 from shared import metrics, tracing
+from shared.clock import utcnow
 from shared.db_errors import retry_transient
 from shared.health import ProcessHealth
 from shared.logs import configure_logging
@@ -46,12 +49,37 @@ def run_once(svc: PayoutService) -> int:
                     "attempt": withdrawal.attempts,
                 },
             )
-            metrics.PAYOUTS_SETTLED.labels("payout", settled.status).inc()
+            _count(withdrawal, settled)
         except Exception:  # noqa: BLE001 - it stays claimed and is tried again after its lease
             log.exception("withdrawal failed to settle", extra={"withdrawal_id": withdrawal.withdrawal_id})
         finally:
             tracing.leave(token)
     return len(claimed)
+
+
+def _count(claimed: Withdrawal, after: Withdrawal) -> None:
+    """A settled payout by its status; one sent again after an unknown outcome also as the
+    reconciler's outcome (completed, failed, or still_unknown when the processor cannot say yet)."""
+    known = after.status in (COMPLETED, FAILED)
+    if known:
+        metrics.PAYOUTS_SETTLED.labels("payout", after.status).inc()
+    if claimed.attempts > 1:
+        metrics.RECONCILER_OUTCOMES.labels("payout", after.status if known else "still_unknown").inc()
+
+
+def backlog_gauges(svc: PayoutService):
+    """Scrape-time gauges: withdrawals not yet settled, and those whose outcome is unknown."""
+
+    def collect():
+        with svc.engine.connect() as conn:
+            counts = queries.worker_backlog(conn, now=utcnow())
+        labels = {"service": "payout"}
+        return [
+            (metrics.PAYOUTS_PENDING, "Withdrawals not yet settled by the payout processor", labels, counts["pending"]),
+            (metrics.RECONCILER_BACKLOG, "Payouts of unknown outcome, to ask again", labels, counts["unknown"]),
+        ]
+
+    return collect
 
 
 def loop(svc: PayoutService, stop: threading.Event, health: ProcessHealth | None = None) -> None:
@@ -79,7 +107,7 @@ def main() -> None:
         "payout-worker",
         lambda stop: loop(svc, stop, health),
         metrics_port=svc.settings.common.metrics_port,
-        probes=probe_app(health),
+        probes=probe_app(health, [metrics.CallbackGauges(backlog_gauges(svc))]),
     )
 
 

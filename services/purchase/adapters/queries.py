@@ -28,3 +28,11 @@ def totals(conn: Connection, *, overdue_before: datetime) -> dict:
         ),
         "chargebacks": sum_of(conn, sa.select(sa.func.count()).select_from(chargebacks)),
     }
+
+
+def reconciler_backlog(conn: Connection, *, attempted_before: datetime) -> int:
+    """Purchases still pending whose last charge attempt was before the bound: the reconciler's to settle."""
+    return sum_of(
+        conn,
+        sa.select(sa.func.count()).where(purchases.c.status == "pending", purchases.c.attempted_at < attempted_before),
+    )

@@ -12,6 +12,7 @@ a span of the trace of the request that made it (its log lines and its event car
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from services.purchase.adapters.processor import DECLINED, ChargeResult, PaymentProcessor
@@ -26,9 +27,15 @@ log = logging.getLogger(__name__)
 
 
 def reconcile_purchases(
-    *, uow: AbstractUnitOfWork, processor: PaymentProcessor, older_than: timedelta, limit: int = 100
+    *,
+    uow: AbstractUnitOfWork,
+    processor: PaymentProcessor,
+    older_than: timedelta,
+    limit: int = 100,
+    on_outcome: Callable[[str], None] = lambda outcome: None,
 ) -> int:
-    """Settle pending purchases whose last charge attempt is older than `older_than`; returns how many."""
+    """Settle pending purchases whose last charge attempt is older than `older_than`; returns how many.
+    `on_outcome` hears each one's: completed, declined, still_unknown or error."""
     cutoff = utcnow() - older_than
 
     def stale():
@@ -38,12 +45,14 @@ def reconcile_purchases(
     settled = 0
     for purchase in retry_transient(stale):
         with tracing.running(tracing.continued(purchase.traceparent, purchase.tracestate)):
-            settled += _reconcile_one(purchase, uow=uow, processor=processor, cutoff=cutoff)
+            outcome = _reconcile_one(purchase, uow=uow, processor=processor, cutoff=cutoff)
+        on_outcome(outcome)
+        settled += outcome not in ("still_unknown", "error")
     return settled
 
 
-def _reconcile_one(purchase, *, uow: AbstractUnitOfWork, processor: PaymentProcessor, cutoff) -> bool:
-    """Settle one stale purchase by what the processor knows; True if it is no longer pending."""
+def _reconcile_one(purchase, *, uow: AbstractUnitOfWork, processor: PaymentProcessor, cutoff) -> str:
+    """Settle one stale purchase by what the processor knows; returns its outcome."""
     try:
         found = processor.lookup(payment_id=purchase.purchase_id)
         if found is None:  # the processor never took a charge for it
@@ -53,8 +62,8 @@ def _reconcile_one(purchase, *, uow: AbstractUnitOfWork, processor: PaymentProce
         )
     except Exception:  # noqa: BLE001 - logged; the next sweep tries again, the others go on
         log.exception("purchase reconciliation failed", extra={"purchase_id": purchase.purchase_id})
-        return False
+        return "error"
     if after.status == PENDING:
-        return False
+        return "still_unknown"
     log.info("purchase reconciled", extra={"purchase_id": after.purchase_id, "status": after.status})
-    return True
+    return after.status
