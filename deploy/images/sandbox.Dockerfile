@@ -16,7 +16,8 @@ RUN groupadd --system --gid 10001 coins && useradd --system --uid 10001 --gid co
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY sandboxes sandboxes
-COPY shared/__init__.py shared/gunicorn_conf.py shared/
+# gunicorn's settings and JSON logging are the services' own (shared.gunicorn_conf and what it imports)
+COPY shared shared
 RUN python3 -m compileall -q /app
 USER 10001:10001
 VOLUME /data

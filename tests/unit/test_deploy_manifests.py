@@ -196,4 +196,9 @@ def test_the_kafka_image_carries_every_project_module_its_entrypoint_imports():
     for path in sorted(copied):
         for node in ast.parse((root / path).read_text()).body:  # what importing the module runs
             if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ("coinsctl", "shared"):
-                assert node.module.replace(".", "/") + ".py" in copied, f"{path} imports {node.module}"
+                if node.module in ("coinsctl", "shared"):  # `from shared import logs, tracing`: modules
+                    modules = [f"{node.module}/{alias.name}.py" for alias in node.names]
+                else:
+                    modules = [node.module.replace(".", "/") + ".py"]
+                for module in modules:
+                    assert module in copied, f"{path} imports {module}"
