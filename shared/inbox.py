@@ -85,21 +85,6 @@ class RetryBatch(Exception):
     """An unexpected error that may pass: roll the whole batch back and try again."""
 
 
-def header(record, name: str) -> str | None:
-    for key, value in record.headers or ():
-        if key == name:
-            return value.decode(errors="replace") if value is not None else None
-    return None
-
-
-def message_span(record) -> tracing.Span:
-    """A consumed message's span: a child of its `traceparent` header, else (a message sent before
-    there was one) the first span of the trace its `trace_id` header names, else of a new trace."""
-    return tracing.continued(
-        header(record, "traceparent"), header(record, "tracestate"), trace_id=header(record, "trace_id")
-    )
-
-
 def describe(exc: BaseException, trace: bool = False) -> str:
     """For logs and dead-letter headers: never a row's values (see `safe_error`)."""
     text = safe_error(exc)
@@ -207,13 +192,13 @@ class Inbox:
             faults.point("consumer.mid_batch")
         for items in fresh.values() if log.isEnabledFor(logging.INFO) else ():
             for p in items:
-                with tracing.running(message_span(p.record)):
+                with tracing.running(tracing.of_message(p.record)):
                     log.info("event applied", extra={"event_id": p.envelope.event_id, "topic": p.envelope.topic})
         return outcome
 
     def _apply_one(self, conn: Connection, item: Parsed, outcome: BatchOutcome) -> None:
         record, envelope, data = item.record, item.envelope, item.data
-        token = tracing.enter(message_span(record))
+        token = tracing.enter(tracing.of_message(record))
         try:
             savepoint = conn.begin_nested()
             try:

@@ -128,3 +128,10 @@ def _cut(tracestate: str) -> str:
     while len(",".join(members)) > MAX_TRACESTATE:
         members.pop()
     return ",".join(members)
+
+
+def of_message(record) -> Span:
+    """A consumed Kafka message's span: a child of its `traceparent` header, else (a message sent
+    before there was one) the first span of the trace its `trace_id` header names, else of a new trace."""
+    headers = {key: value.decode(errors="replace") for key, value in record.headers or () if value is not None}
+    return continued(headers.get("traceparent"), headers.get("tracestate"), trace_id=headers.get("trace_id"))

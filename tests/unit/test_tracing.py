@@ -12,7 +12,6 @@ import pytest
 
 from shared import tracing
 from shared.contracts import PURCHASE_COMPLETED
-from shared.inbox import message_span
 from shared.logs import ContextFilter, json_formatter
 from shared.outbox import Outbox
 from shared.outbox_relay import message_headers
@@ -143,14 +142,14 @@ def record(**headers) -> SimpleNamespace:
 
 def test_a_consumed_message_continues_its_traceparent_else_its_old_trace_id_else_starts_a_trace():
     sent = tracing.continued(PARENT, "v=1")
-    span = message_span(record(traceparent=sent.traceparent, tracestate="v=1", trace_id="f" * 32))
+    span = tracing.of_message(record(traceparent=sent.traceparent, tracestate="v=1", trace_id="f" * 32))
     assert (span.trace_id, span.parent_id, span.tracestate) == (TRACE, sent.span_id, "v=1")
     assert span.span_id not in (sent.span_id, SPAN)
-    old = message_span(record(trace_id=TRACE))  # sent before traceparent: still in the topics
+    old = tracing.of_message(record(trace_id=TRACE))  # sent before traceparent: still in the topics
     assert (old.trace_id, old.parent_id) == (TRACE, None)
-    fresh = message_span(SimpleNamespace(headers=None))
+    fresh = tracing.of_message(SimpleNamespace(headers=None))
     assert fresh.trace_id != TRACE and fresh.parent_id is None
-    assert message_span(record(traceparent="garbage", trace_id=TRACE)).trace_id == TRACE
+    assert tracing.of_message(record(traceparent="garbage", trace_id=TRACE)).trace_id == TRACE
 
 
 def test_every_log_line_carries_the_trace_id_span_id_and_parent_span_id():
