@@ -9,7 +9,6 @@ that comes after the caller gave up), `SANDBOX_LATER_MS` (how long before a pend
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, jsonify
+
+from shared.env import Env
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Timing:
     @classmethod
     def from_env(cls) -> Timing:
         def ms(name: str, default: int) -> float:
-            return int(os.environ.get(name) or default) / 1000
+            return Env().int(name, default) / 1000
 
         return cls(ms("SANDBOX_SLOW_MS", 1500), ms("SANDBOX_HANG_MS", 30000), ms("SANDBOX_LATER_MS", 2000))
 
@@ -69,8 +70,9 @@ class _Immediate:
 
 
 def db_path(name: str) -> Path:
-    default = Path(os.environ.get("COINS_VAR_DIR", "var")) / f"{name}-sandbox.db"
-    return Path(os.environ.get(f"{name.upper()}_SANDBOX_DB") or default).resolve()
+    env = Env()
+    default = Path(env.str("COINS_VAR_DIR", "var")) / f"{name}-sandbox.db"
+    return Path(env.str(f"{name.upper()}_SANDBOX_DB", str(default))).resolve()
 
 
 def base_app(name: str) -> Flask:

@@ -5,7 +5,7 @@ The services and shared/ read the environment only through it: the settings modu
 at start, into frozen objects, and two switches where they act (shared.faults' COINS_FAULTS,
 shared.metrics' PROMETHEUS_MULTIPROC_DIR). The one exception is shared.gunicorn_conf, gunicorn's
 own configuration file, read by gunicorn before any of this code. coinsctl reads through
-coinsctl.settings.
+coinsctl.settings, the sandboxes through this class.
 """
 
 from __future__ import annotations
