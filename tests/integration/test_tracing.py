@@ -122,7 +122,7 @@ def test_a_requests_traceparent_goes_through_kafka_to_the_consumers_log_lines(ma
 def consume(svc, kafka) -> None:
     """Run gifting's consumer until it has applied one event."""
     handlers = event_handlers(svc)
-    consumer = make_consumer(kafka, group_id="trace-test", topics=list(handlers), client_id="test-consumer")
+    consumer, resume = make_consumer(kafka, group_id="trace-test", topics=list(handlers), client_id="test-consumer")
     producer = make_producer(kafka, client_id="test-dlq")
     inbox = InboxConsumer(
         engine=svc.engine,
@@ -133,6 +133,7 @@ def consume(svc, kafka) -> None:
         group="trace-test",
         service="gifting",
         topic_name=kafka.topic,
+        resume=resume,
     )
     stop = threading.Event()
     thread = threading.Thread(target=inbox.run, args=(stop,), daemon=True)
