@@ -172,8 +172,8 @@ class OutboxRelay:
                 )
                 break
             acked.append(row)
-        faults.point("relay.after_ack")
         if acked:
+            faults.point("relay.after_ack")  # only once the broker has acknowledged something
             self.mark_published([row.id for row in acked])
             metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(acked))
             for row in acked:

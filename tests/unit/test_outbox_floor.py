@@ -72,3 +72,20 @@ def test_rows_published_within_the_lookback_do_not_move_the_floor(tmp_path):
     assert r.publish(r.fetch_batch()) == 2
     add(1)  # visible a moment after 2 and 3 were published: well within the lookback
     assert [row.id for row in r.fetch_batch()] == [1]
+
+
+def test_the_after_ack_fault_point_is_reached_only_once_the_broker_acknowledged_something(tmp_path, monkeypatch):
+    """The fault suite kills the relay there to prove a re-sent event is absorbed: a batch that
+    no broker acknowledged (a relay just started, a broker just back) must not stand in for it."""
+    from shared import faults
+
+    reached = []
+    monkeypatch.setattr(faults, "point", lambda name, key=None: reached.append(name))
+    engine, table, add = outbox(tmp_path)
+    add(1, 2)
+    none_acked = OutboxRelay(engine=engine, table=table, producer=AcksTheFirst(0), topic_name=str, service="test")
+    assert none_acked.publish(none_acked.fetch_batch()) == 0
+    assert "relay.after_ack" not in reached
+    one_acked = OutboxRelay(engine=engine, table=table, producer=AcksTheFirst(1), topic_name=str, service="test")
+    assert one_acked.publish(one_acked.fetch_batch()) == 1
+    assert "relay.after_ack" in reached
