@@ -132,7 +132,7 @@ class Stack:
         # A relay, consumer or worker given a port here serves its own /metrics and probes on it.
         self.probe_ports = dict(probe_ports or {})
         for name, port in self.probe_ports.items():
-            self.specs[name].env["METRICS_PORT"] = str(port)
+            self.specs[name].env.update(METRICS_PORT=str(port), METRICS_HOST=host)
         self.restarts: dict[str, int] = {}
         self._started: dict[str, float] = {}
         self._quick_deaths: dict[str, int] = {}

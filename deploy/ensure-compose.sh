@@ -6,7 +6,9 @@
 set -euo pipefail
 VERSION=v2.40.3
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/coins/docker-compose-$VERSION"
-PLUGINS="${DOCKER_CLI_PLUGINS:-/usr/local/lib/docker/cli-plugins}"
+if [ "$(id -u)" = 0 ]; then default_plugins=/usr/local/lib/docker/cli-plugins  # every user's
+else default_plugins="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"; fi       # this user's
+PLUGINS="${DOCKER_CLI_PLUGINS:-$default_plugins}"
 
 docker compose version >/dev/null 2>&1 && exit 0
 if [ ! -x "$CACHE" ]; then

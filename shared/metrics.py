@@ -58,7 +58,7 @@ EVENT_DIAMONDS = Counter(
 )
 EVENT_MONEY_MINOR = Counter(
     "coins_event_money_minor_total",
-    "Money carried by published events in minor units: charged (amount_minor), paid (net_minor)",
+    "Money carried by published events in minor units: charged (amount_minor), paid or not (net_minor)",
     ["service", "type", "currency"],
 )
 # Charges and payouts whose outcome was unknown, as the reconciling process settled them. outcome:

@@ -176,14 +176,21 @@ class OutboxRelay:
             faults.point("relay.after_ack")  # only once the broker has acknowledged something
             self.mark_published([row.id for row in acked])
             metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(acked))
-            for row in acked:
-                volume.count_published(self.service, row.topic, row.payload)
+            self._count_volume(acked)
         self._report("broker", len(acked) == len(rows), "sends not acknowledged")
         if len(acked) < len(rows):
             metrics.OUTBOX_RETRIES.labels(self.service).inc()
             if hasattr(self.producer, "rebuild"):
                 self.producer.rebuild()
         return len(acked)
+
+    def _count_volume(self, rows: list[OutboxRow]) -> None:
+        """The money-flow counters (shared.volume): never a reason for a published batch to fail."""
+        try:
+            for row in rows:
+                volume.count_published(self.service, row.topic, row.payload)
+        except Exception as exc:  # noqa: BLE001 - metrics only; the rows are published and marked
+            log.warning("money-flow counters not updated", extra={"error": safe_error(exc)})
 
     def mark_published(self, ids: list[int]) -> None:
         def _mark():

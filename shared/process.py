@@ -19,12 +19,13 @@ def run_until_stopped(
     loop: Callable[[threading.Event], None],
     *,
     metrics_port: int = 0,
+    metrics_host: str = "0.0.0.0",
     probes=None,
     cleanup: Callable[[], None] | None = None,
     stop: threading.Event | None = None,
 ) -> None:
     """Run `loop(stop)` until a signal sets `stop`; `probes` (a WSGI app, see shared.probes) is
-    served on `metrics_port` meanwhile, when that is not 0."""
+    served on `metrics_host`:`metrics_port` meanwhile, when that is not 0."""
     stop = stop or threading.Event()
 
     def _stop(signum, _frame):
@@ -38,7 +39,7 @@ def run_until_stopped(
     if metrics_port and probes is not None:
         from shared.probes import serve
 
-        server = serve(metrics_port, probes)
+        server = serve(metrics_port, probes, host=metrics_host)
     log.info("started", extra={"process_name": name, "pid": os.getpid()})
     try:
         loop(stop)

@@ -47,7 +47,12 @@ def run_relay(settings: CommonSettings, engine: Engine, outbox_table: sa.Table) 
         health, [gauges], ready_checks=lambda: {"broker": broker_check(settings.kafka.bootstrap_servers)}
     )
     run_until_stopped(
-        f"{settings.service}-relay", relay.run, metrics_port=settings.metrics_port, probes=probes, cleanup=cleanup
+        f"{settings.service}-relay",
+        relay.run,
+        metrics_port=settings.metrics_port,
+        metrics_host=settings.metrics_host,
+        probes=probes,
+        cleanup=cleanup,
     )
 
 
@@ -84,6 +89,7 @@ def run_consumer(settings: CommonSettings, engine: Engine, inbox_table: sa.Table
         f"{settings.service}-consumer",
         loop.run,
         metrics_port=settings.metrics_port,
+        metrics_host=settings.metrics_host,
         probes=probes,
         cleanup=cleanup,
         stop=stop,

@@ -40,6 +40,7 @@ class CommonSettings:
     db_max_overflow: int = 10
     # A relay, consumer or worker serves /metrics and its probes here (0: not served).
     metrics_port: int = 0
+    metrics_host: str = "0.0.0.0"  # a pod's address; 127.0.0.1 on a shared host network
     # A background process whose loop has not come round for this long reports itself not live.
     stall_seconds: int = 120
 
@@ -74,6 +75,7 @@ def common_settings(
         db_pool_size=env.int("DATABASE_POOL_SIZE", CommonSettings.db_pool_size),
         db_max_overflow=env.int("DATABASE_MAX_OVERFLOW", CommonSettings.db_max_overflow),
         metrics_port=env.int("METRICS_PORT", 0),
+        metrics_host=env.str("METRICS_HOST", "0.0.0.0"),
         stall_seconds=env.int("PROCESS_STALL_SECONDS", CommonSettings.stall_seconds),
     )
 

@@ -33,10 +33,15 @@ def count_published(service: str, topic: str, payload: str) -> None:
         return
     if not isinstance(data, dict):
         return
-    if isinstance(data.get("coins"), int):
+    if _amount(data.get("coins")):
         metrics.EVENT_COINS.labels(service, event_type).inc(data["coins"])
-    if isinstance(data.get("diamonds"), int):
+    if _amount(data.get("diamonds")):
         metrics.EVENT_DIAMONDS.labels(service, event_type).inc(data["diamonds"])
-    money = next((data[f] for f in MONEY_FIELDS if isinstance(data.get(f), int)), None)
+    money = next((data[f] for f in MONEY_FIELDS if _amount(data.get(f))), None)
     if money is not None and isinstance(data.get("currency"), str):
         metrics.EVENT_MONEY_MINOR.labels(service, event_type, data["currency"]).inc(money)
+
+
+def _amount(value) -> bool:
+    """An amount a counter can take: an integer, not negative (a counter only goes up)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

@@ -24,5 +24,5 @@ VOLUME /data
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD python3 -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/health/live', timeout=2)"
-ENTRYPOINT ["sh", "-c", "GUNICORN_BIND=0.0.0.0:$PORT exec gunicorn -c python:shared.gunicorn_conf sandboxes.${0:-card}:app"]
+ENTRYPOINT ["sh", "-c", "GUNICORN_BIND=${BIND_HOST:-0.0.0.0}:$PORT exec gunicorn -c python:shared.gunicorn_conf sandboxes.${0:-card}:app"]
 CMD ["card"]

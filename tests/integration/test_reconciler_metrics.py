@@ -63,6 +63,7 @@ def test_the_payout_worker_reports_pending_and_unknown_payouts_and_their_outcome
     lease_lapses()
     assert gauges(backlog_gauges(svc)) == {"coins_payouts_pending": 1, "coins_reconciler_backlog": 1}
     assert run_once(svc) == 1  # sent again, still unknown: the reconciler's outcome says so
+    assert gauges(backlog_gauges(svc)) == {"coins_payouts_pending": 1, "coins_reconciler_backlog": 1}  # in lease
     after = REGISTRY.get_sample_value(
         "coins_reconciler_outcomes_total", {"service": "payout", "outcome": "still_unknown"}
     )

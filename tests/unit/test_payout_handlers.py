@@ -70,7 +70,7 @@ def withdraw(uow, amount_minor: int, creator_id: str = "creator", rules=RULES):
 
 def pay_everything(uow, processor, max_attempts: int = 5) -> list:
     claimed = payouts.claim_payouts(uow=uow, limit=10, lease_seconds=0)
-    return [payouts.pay_out(w, uow=uow, processor=processor, max_attempts=max_attempts) for w in claimed]
+    return [payouts.pay_out(w, uow=uow, processor=processor, max_attempts=max_attempts).withdrawal for w in claimed]
 
 
 def test_a_creator_withdraws_100_dollars_of_40000_diamonds_and_is_paid(uow):

@@ -57,11 +57,12 @@ def _earnings_mismatch():
 
 
 def worker_backlog(conn: Connection, *, now: datetime) -> dict[str, int]:
-    """Withdrawals not yet settled, and of those the ones whose outcome is unknown: sent at least
-    once, and their lease over without a settle (the worker asks the processor again)."""
+    """Withdrawals not yet settled, and of those the ones whose outcome is unknown: sent and their
+    lease over without a settle, or sent more than once (the worker asks the processor again each
+    lease, for as long as it cannot say)."""
     w = withdrawals.c
     unsettled = w.status.in_([PENDING, PROCESSING])
-    unknown = sa.and_(w.status == PROCESSING, w.attempts > 0, w.claimed_until < now)
+    unknown = sa.and_(w.status == PROCESSING, sa.or_(w.attempts > 1, sa.and_(w.attempts > 0, w.claimed_until < now)))
     pending, unknown_count = conn.execute(
         sa.select(sa.func.count(), sa.func.count().filter(unknown)).where(unsettled)
     ).one()

@@ -36,7 +36,7 @@ def run_once(svc: PayoutService) -> int:
     for withdrawal in claimed:  # each on its own: one that fails never holds up the rest of the batch
         token = tracing.enter(tracing.continued(withdrawal.traceparent, withdrawal.tracestate))
         try:
-            settled = retry_transient(
+            attempt = retry_transient(
                 lambda withdrawal=withdrawal: payouts.pay_out(
                     withdrawal, uow=svc.uow(), processor=svc.processor, max_attempts=svc.settings.max_attempts
                 )
@@ -44,12 +44,13 @@ def run_once(svc: PayoutService) -> int:
             log.info(
                 "withdrawal sent",
                 extra={
-                    "withdrawal_id": settled.withdrawal_id,
-                    "status": settled.status,
+                    "withdrawal_id": withdrawal.withdrawal_id,
+                    "status": attempt.withdrawal.status,
+                    "outcome": attempt.outcome,
                     "attempt": withdrawal.attempts,
                 },
             )
-            _count(withdrawal, settled)
+            _count(withdrawal, attempt)
         except Exception:  # noqa: BLE001 - it stays claimed and is tried again after its lease
             log.exception("withdrawal failed to settle", extra={"withdrawal_id": withdrawal.withdrawal_id})
         finally:
@@ -57,14 +58,14 @@ def run_once(svc: PayoutService) -> int:
     return len(claimed)
 
 
-def _count(claimed: Withdrawal, after: Withdrawal) -> None:
-    """A settled payout by its status; one sent again after an unknown outcome also as the
-    reconciler's outcome (completed, failed, or still_unknown when the processor cannot say yet)."""
-    known = after.status in (COMPLETED, FAILED)
-    if known:
-        metrics.PAYOUTS_SETTLED.labels("payout", after.status).inc()
-    if claimed.attempts > 1:
-        metrics.RECONCILER_OUTCOMES.labels("payout", after.status if known else "still_unknown").inc()
+def _count(claimed: Withdrawal, attempt: payouts.PayoutAttempt) -> None:
+    """A payout this attempt settled, by its status; one sent again after an unknown outcome also
+    as the reconciler's outcome (completed, failed, or still_unknown when the processor cannot
+    say yet). One another worker settled meanwhile is that worker's to count."""
+    if attempt.outcome in (COMPLETED, FAILED):
+        metrics.PAYOUTS_SETTLED.labels("payout", attempt.outcome).inc()
+    if claimed.attempts > 1 and attempt.outcome != payouts.SETTLED_ELSEWHERE:
+        metrics.RECONCILER_OUTCOMES.labels("payout", attempt.outcome).inc()
 
 
 def backlog_gauges(svc: PayoutService):
@@ -107,6 +108,7 @@ def main() -> None:
         "payout-worker",
         lambda stop: loop(svc, stop, health),
         metrics_port=svc.settings.common.metrics_port,
+        metrics_host=svc.settings.common.metrics_host,
         probes=probe_app(health, [metrics.CallbackGauges(backlog_gauges(svc))]),
     )
 

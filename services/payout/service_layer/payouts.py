@@ -11,6 +11,7 @@ claimed again once the lease runs out, and the processor dedupes by its id.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import NamedTuple
 
 from services.payout.adapters.processor import FAILED as FAILED_PAYOUT
 from services.payout.adapters.processor import PAID, UNKNOWN, PayoutProcessor, PayoutResult
@@ -18,6 +19,16 @@ from services.payout.domain.model import COMPLETED, PROCESSING, Withdrawal
 from services.payout.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.clock import utcnow
 from shared.contracts import WITHDRAWAL_COMPLETED, WITHDRAWAL_FAILED
+
+STILL_UNKNOWN, SETTLED_ELSEWHERE = "still_unknown", "settled_elsewhere"
+
+
+class PayoutAttempt(NamedTuple):
+    """What one attempt left: the withdrawal, and what this attempt did to it: completed or failed
+    it, left it unknown (still_unknown), or found it settled by another worker (settled_elsewhere)."""
+
+    withdrawal: Withdrawal
+    outcome: str
 
 
 def claim_payouts(*, uow: AbstractUnitOfWork, limit: int, lease_seconds: int) -> list[Withdrawal]:
@@ -35,7 +46,7 @@ def claim_payouts(*, uow: AbstractUnitOfWork, limit: int, lease_seconds: int) ->
 
 def pay_out(
     withdrawal: Withdrawal, *, uow: AbstractUnitOfWork, processor: PayoutProcessor, max_attempts: int
-) -> Withdrawal:
+) -> PayoutAttempt:
     """Send one claimed withdrawal to the processor, then settle it: paid, or diamonds returned.
     An unknown outcome leaves it processing, claimed again after its lease (the processor
     dedupes by its id). Past `max_attempts` it is no longer sent, only looked up: no payout
@@ -53,16 +64,16 @@ def pay_out(
             FAILED_PAYOUT, failure_reason=f"not paid after {max_attempts} attempts"
         )
     if result.outcome == UNKNOWN:
-        return withdrawal
+        return PayoutAttempt(withdrawal, STILL_UNKNOWN)
     return settle_payout(withdrawal.withdrawal_id, uow=uow, result=result)
 
 
-def settle_payout(withdrawal_id: str, *, uow: AbstractUnitOfWork, result: PayoutResult) -> Withdrawal:
+def settle_payout(withdrawal_id: str, *, uow: AbstractUnitOfWork, result: PayoutResult) -> PayoutAttempt:
     """Record a withdrawal's known outcome and its event: paid, or failed with its diamonds returned."""
     with uow:
         withdrawal = uow.withdrawals.get(withdrawal_id, for_update=True)
         if withdrawal.status != PROCESSING:  # another worker settled it after our claim lapsed
-            return withdrawal
+            return PayoutAttempt(withdrawal, SETTLED_ELSEWHERE)
         account = uow.accounts.get_or_create_for_update(withdrawal.creator_id)
         if result.outcome == PAID:
             account.pay_out(withdrawal.diamonds)
@@ -75,7 +86,7 @@ def settle_payout(withdrawal_id: str, *, uow: AbstractUnitOfWork, result: Payout
         paid = withdrawal.status == COMPLETED
         uow.outbox.add(WITHDRAWAL_COMPLETED if paid else WITHDRAWAL_FAILED, _withdrawal_settled(withdrawal))
         uow.commit()
-    return withdrawal
+    return PayoutAttempt(withdrawal, withdrawal.status)
 
 
 def _withdrawal_settled(withdrawal: Withdrawal) -> dict:

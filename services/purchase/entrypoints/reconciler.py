@@ -66,6 +66,7 @@ def main() -> None:
         "purchase-reconciler",
         lambda stop: loop(svc, stop, health),
         metrics_port=svc.settings.common.metrics_port,
+        metrics_host=svc.settings.common.metrics_host,
         probes=probe_app(health, [metrics.CallbackGauges(backlog_gauge(svc))]),
     )
 
