@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from shared.contracts import ALL_TOPICS, CONTRACTS
 from shared.kafka import client_options
@@ -110,7 +110,7 @@ def consumer_lag(settings: KafkaSettings, group: str, topics: list[str]) -> dict
         ]
         if not parts:
             return {}
-        committed = admin.list_group_offsets({group: parts}).get(group, {})
+        committed = _while_retriable(lambda: admin.list_group_offsets({group: parts}).get(group, {}))
         ends = consumer.end_offsets(parts, timeout_ms=10_000)
         lag = {}
         for tp in parts:
@@ -120,6 +120,20 @@ def consumer_lag(settings: KafkaSettings, group: str, topics: list[str]) -> dict
     finally:
         consumer.close()
         admin.close()
+
+
+def _while_retriable(call, *, timeout_s: float = 10.0):
+    """`call()`, again while the broker answers a retriable error (a group's coordinator still
+    loading, or moving after a restart), for at most `timeout_s`; then that error."""
+    deadline, delay = time.monotonic() + timeout_s, 0.1
+    while True:
+        try:
+            return call()
+        except KafkaError as exc:
+            if not exc.retriable or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)
 
 
 def consumed_topics(service: str) -> list[str]:

@@ -142,3 +142,24 @@ def test_the_audit_pushes_its_outcome_for_the_alerts():
     assert path == "/metrics/job/coins-audit"
     assert "coins_audit_problems 1.0" in body and "coins_audit_last_run_timestamp_seconds" in body
     assert "coins_audit_last_success_timestamp_seconds" not in body
+
+
+def test_reading_a_groups_offsets_waits_out_a_coordinator_still_loading(monkeypatch):
+    """A new group's coordinator may answer CoordinatorNotAvailable while it loads (seen under load):
+    the lag read asks again within its bound, and gives up on an error that is not retriable."""
+    from kafka.errors import CoordinatorNotAvailableError, GroupAuthorizationFailedError
+
+    from shared import kafka_admin
+
+    monkeypatch.setattr(kafka_admin.time, "sleep", lambda _s: None)
+    answers = iter([CoordinatorNotAvailableError(), CoordinatorNotAvailableError(), {"offsets": 1}])
+
+    def fetch():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert kafka_admin._while_retriable(fetch) == {"offsets": 1}
+    with pytest.raises(GroupAuthorizationFailedError):
+        kafka_admin._while_retriable(lambda: (_ for _ in ()).throw(GroupAuthorizationFailedError()))
