@@ -107,8 +107,8 @@ def outbox_gauges(engine: Engine, outbox: sa.Table, service: str):
             count, age = backlog(conn, outbox)
         labels = {"service": service}
         return [
-            (metrics.OUTBOX_BACKLOG, "Events written but not yet acknowledged by the broker", labels, count),
-            (metrics.OUTBOX_OLDEST_AGE, "Age of the oldest unpublished event", labels, age),
+            (metrics.OUTBOX_BACKLOG, metrics.HELP[metrics.OUTBOX_BACKLOG], labels, count),
+            (metrics.OUTBOX_OLDEST_AGE, metrics.HELP[metrics.OUTBOX_OLDEST_AGE], labels, age),
         ]
 
     return collect
@@ -119,6 +119,6 @@ def broker_gauge(bootstrap_servers: str, service: str):
 
     def collect():
         up = 1.0 if broker_check(bootstrap_servers) == "ok" else 0.0
-        return [(metrics.BROKER_UP, "Whether a bootstrap broker accepts connections", {"service": service}, up)]
+        return [(metrics.BROKER_UP, metrics.HELP[metrics.BROKER_UP], {"service": service}, up)]
 
     return collect

@@ -80,6 +80,14 @@ AUDIT_PROBLEMS = "coins_audit_problems"
 AUDIT_LAST_RUN = "coins_audit_last_run_timestamp_seconds"
 AUDIT_LAST_SUCCESS = "coins_audit_last_success_timestamp_seconds"
 SCRAPE_TIME_GAUGES = (OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, BROKER_UP, RECONCILER_BACKLOG, PAYOUTS_PENDING)
+# Their HELP, one text whichever process serves them.
+HELP = {
+    OUTBOX_BACKLOG: "Events written but not yet acknowledged by the broker",
+    OUTBOX_OLDEST_AGE: "Age of the oldest unpublished event",
+    BROKER_UP: "Whether a bootstrap broker accepts connections",
+    RECONCILER_BACKLOG: "Charges and payouts of unknown outcome awaiting the reconciler",
+    PAYOUTS_PENDING: "Withdrawals not yet settled by the payout processor",
+}
 PUSHED_GAUGES = (AUDIT_PROBLEMS, AUDIT_LAST_RUN, AUDIT_LAST_SUCCESS)
 
 

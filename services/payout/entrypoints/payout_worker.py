@@ -76,8 +76,8 @@ def backlog_gauges(svc: PayoutService):
             counts = queries.worker_backlog(conn, now=utcnow())
         labels = {"service": "payout"}
         return [
-            (metrics.PAYOUTS_PENDING, "Withdrawals not yet settled by the payout processor", labels, counts["pending"]),
-            (metrics.RECONCILER_BACKLOG, "Payouts of unknown outcome, to ask again", labels, counts["unknown"]),
+            (metrics.PAYOUTS_PENDING, metrics.HELP[metrics.PAYOUTS_PENDING], labels, counts["pending"]),
+            (metrics.RECONCILER_BACKLOG, metrics.HELP[metrics.RECONCILER_BACKLOG], labels, counts["unknown"]),
         ]
 
     return collect

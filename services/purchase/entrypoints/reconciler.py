@@ -34,8 +34,8 @@ def backlog_gauge(svc: PurchaseService):
     def collect():
         with svc.engine.connect() as conn:
             waiting = queries.reconciler_backlog(conn, attempted_before=utcnow() - after)
-        doc = "Charges and payouts of unknown outcome awaiting the reconciler"
-        return [(metrics.RECONCILER_BACKLOG, doc, {"service": "purchase"}, waiting)]
+        name = metrics.RECONCILER_BACKLOG
+        return [(name, metrics.HELP[name], {"service": "purchase"}, waiting)]
 
     return collect
 
