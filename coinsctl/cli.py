@@ -89,9 +89,12 @@ def keys_new(caller: str, kid: str | None) -> None:
 def keys_retire(kid: str) -> None:
     """Retire a key: remove its public half, so the services refuse its tokens (within a second)."""
     from coinsctl.keys import key_dirs
+    from shared.keys import KID_RE
 
+    if not KID_RE.fullmatch(kid):  # exactly one kid: never a pattern, never a path
+        raise click.BadParameter("a key id is letters, digits, '.', '_' and '-', starting with a letter or digit")
     _, public_dir = key_dirs(_var_dir())
-    found = list(public_dir.glob(f"*/{kid}.pem"))
+    found = [d / f"{kid}.pem" for d in public_dir.iterdir() if d.is_dir() and (d / f"{kid}.pem").is_file()]
     if not found:
         raise click.ClickException(f"no public key {kid!r} under {public_dir}")
     for path in found:

@@ -66,6 +66,8 @@ EVENT_MONEY_MINOR = Counter(
 RECONCILER_OUTCOMES = Counter(
     "coins_reconciler_outcomes_total", "Unknown-outcome charges and payouts settled", ["service", "outcome"]
 )
+# Callers' public key files the key ring skipped (shared.keys): unreadable, malformed, misnamed, a kid held twice.
+KEY_FILES_REJECTED = Counter("coins_auth_key_files_rejected_total", "Public key files skipped as unusable", ["reason"])
 
 
 # Gauges read at scrape time (shared.health), by name.
