@@ -140,6 +140,8 @@ class Stack:
 
     # -- setup ---------------------------------------------------------------------------------
     def prepare(self) -> None:
+        self.var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.var_dir.chmod(0o700)  # birth dates, payout accounts, keys, the broker's passwords
         (self.var_dir / "logs").mkdir(parents=True, exist_ok=True)
         self.env.setdefault("COINS_VAR_DIR", str(self.var_dir))
         self.env.setdefault("COINS_ENV", "local")
