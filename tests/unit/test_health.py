@@ -62,3 +62,26 @@ def test_a_scrape_time_gauge_that_fails_leaves_the_rest_of_the_scrape_intact():
 
     body, _ = metrics.render([metrics.CallbackGauges(broken)])
     assert b"# TYPE coins_http_requests_total counter" in body
+
+
+def test_idle_connections_hold_at_most_a_bounded_number_of_probe_threads_for_a_bounded_time(monkeypatch):
+    import socket
+    import urllib.request
+
+    from shared import probes
+
+    monkeypatch.setattr(probes._QuietHandler, "timeout", 0.5)
+    server = probes.serve(0, probe_app(ProcessHealth(stall_after_s=30)), host="127.0.0.1")
+    port = server.server_port
+    try:
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(60)]  # never send a request
+        for sock in idle:
+            sock.settimeout(5)
+        # Each idle connection is closed: at once past the bound, after the handler's timeout within it.
+        assert all(sock.recv(1) == b"" for sock in idle)
+        for sock in idle:
+            sock.close()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=5) as answer:
+            assert answer.status == 200
+    finally:
+        server.shutdown()
