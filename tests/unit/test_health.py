@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from werkzeug.test import Client
 
 from shared import metrics
@@ -85,3 +86,37 @@ def test_idle_connections_hold_at_most_a_bounded_number_of_probe_threads_for_a_b
             assert answer.status == 200
     finally:
         server.shutdown()
+
+
+def test_a_refreshed_reading_costs_one_read_per_interval_whatever_the_rate_and_keeps_its_errors():
+    import threading
+
+    from shared.health import Refreshed
+
+    clock, reads, reading_started, release = Clock(), [], threading.Event(), threading.Event()
+
+    def read():
+        reads.append(clock.now)
+        if len(reads) == 2:
+            reading_started.set()
+            release.wait(5)
+        if len(reads) == 3:
+            raise ConnectionError("database away")
+        return len(reads)
+
+    reading = Refreshed(read, every_s=1.0, clock=clock)
+    assert [reading.get() for _ in range(100)] == [1] * 100 and len(reads) == 1
+    clock.now += 1.5
+    slow = threading.Thread(target=reading.get)
+    slow.start()  # this caller reads again, and waits on the slow reading
+    assert reading_started.wait(5)
+    assert [reading.get() for _ in range(100)] == [1] * 100 and len(reads) == 2  # the others do not
+    release.set()
+    slow.join(5)
+    assert reading.get() == 2 and len(reads) == 2
+    clock.now += 1.5
+    with pytest.raises(ConnectionError):
+        reading.get()
+    with pytest.raises(ConnectionError):
+        reading.get()  # the error is the latest reading until the next one
+    assert len(reads) == 3
