@@ -377,7 +377,7 @@ def _banner(stack: Stack) -> None:
         f"  broker    {broker}   ({kind if stack.broker else 'external'})",
         f"  data      {stack.var_dir}   logs: {stack.var_dir}/logs/",
         "",
-        "Get a token:  .venv/bin/coinsctl token --caller gateway    (or: make token CALLER=gateway)",
+        "Get a token:  .venv/bin/coinsctl token --caller gateway --service gifting    (or: make token SERVICE=gifting)",
         f'  curl -H "Authorization: Bearer $TOKEN" {stack.url("purchase")}/v1/packages?country=US',
         "",
         "Ctrl-C stops everything.",
