@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from services.payout.adapters.orm import creator_accounts, creators, earnings, payout_method_changes, withdrawals
 from services.payout.domain.model import (
     FAILED,
+    HELD,
     PENDING,
     PROCESSING,
     Creator,
@@ -45,6 +46,10 @@ class AbstractCreatorRepository(abc.ABC):
     @abc.abstractmethod
     def method_changes(self, creator_id: str) -> list[PayoutMethodChange]:
         """A creator's payout method changes, newest first."""
+
+    @abc.abstractmethod
+    def set_under_review(self, creator_id: str, under_review: bool) -> bool:
+        """Put a creator under review or clear it; False if no such creator."""
 
 
 class AbstractAccountRepository(abc.ABC):
@@ -90,12 +95,24 @@ class AbstractWithdrawalRepository(abc.ABC):
         """Cents asked for since `since`, failed withdrawals excepted (their money came back)."""
 
     @abc.abstractmethod
-    def update(self, withdrawal: Withdrawal) -> None:
-        """Store a withdrawal's status, claim, attempts and outcome."""
+    def update(self, withdrawal: Withdrawal, *, claim_version: int) -> bool:
+        """Store a withdrawal's status, claim and outcome if its claim token is still
+        `claim_version` (the one it was read with); False, storing nothing, if it moved on."""
 
     @abc.abstractmethod
-    def claim_due(self, now: datetime, *, limit: int) -> list[Withdrawal]:
-        """Pending withdrawals, and processing ones whose worker's claim ran out, oldest first."""
+    def next_due(self, now: datetime) -> Withdrawal | None:
+        """The withdrawal most due for a worker: pending, or processing with nobody's claim on it
+        and its next check come; by when it became due. Locked (others skip it) until the
+        transaction ends, where the database can."""
+
+    @abc.abstractmethod
+    def fence_send(self, withdrawal_id: str, *, claim_version: int, now: datetime, until: datetime) -> bool:
+        """In one conditional statement: if the claim `claim_version` is still live (unchanged and
+        its lease not over), renew its lease to `until` for a send and count the attempt; else False."""
+
+    @abc.abstractmethod
+    def held(self, *, limit: int) -> list[Withdrawal]:
+        """Withdrawals held for an operator, oldest first."""
 
 
 class SqlAlchemyCreatorRepository(AbstractCreatorRepository):
@@ -131,6 +148,12 @@ class SqlAlchemyCreatorRepository(AbstractCreatorRepository):
             .order_by(c.changed_at.desc(), c.change_id.desc())
         )
         return [PayoutMethodChange(**row._mapping) for row in rows]
+
+    def set_under_review(self, creator_id: str, under_review: bool) -> bool:
+        result = self.conn.execute(
+            creators.update().where(creators.c.creator_id == creator_id).values(under_review=under_review)
+        )
+        return result.rowcount == 1
 
 
 class SqlAlchemyAccountRepository(AbstractAccountRepository):
@@ -216,10 +239,11 @@ class SqlAlchemyWithdrawalRepository(AbstractWithdrawalRepository):
             ).scalar()
         )
 
-    def update(self, w: Withdrawal) -> None:
-        self.conn.execute(
+    def update(self, w: Withdrawal, *, claim_version: int) -> bool:
+        c = withdrawals.c
+        result = self.conn.execute(
             withdrawals.update()
-            .where(withdrawals.c.withdrawal_id == w.withdrawal_id)
+            .where(c.withdrawal_id == w.withdrawal_id, c.claim_version == claim_version)
             .values(
                 status=w.status,
                 claimed_until=w.claimed_until,
@@ -227,17 +251,46 @@ class SqlAlchemyWithdrawalRepository(AbstractWithdrawalRepository):
                 failure_reason=w.failure_reason,
                 settled_at=w.settled_at,
                 attempts=w.attempts,
+                claim_version=w.claim_version,
+                next_check_at=w.next_check_at,
+                last_send_until=w.last_send_until,
+                held_reason=w.held_reason,
             )
         )
+        return result.rowcount == 1
 
-    def claim_due(self, now: datetime, *, limit: int) -> list[Withdrawal]:
+    def next_due(self, now: datetime) -> Withdrawal | None:
         c = withdrawals.c
         query = (
             sa.select(withdrawals)
-            .where(sa.or_(c.status == PENDING, sa.and_(c.status == PROCESSING, c.claimed_until < now)))
-            .order_by(c.created_at)
-            .limit(limit)
+            .where(
+                c.status.in_([PENDING, PROCESSING]),
+                sa.or_(c.claimed_until.is_(None), c.claimed_until < now),
+                sa.or_(c.next_check_at.is_(None), c.next_check_at <= now),
+            )
+            .order_by(sa.func.coalesce(c.next_check_at, c.created_at), c.withdrawal_id)
+            .limit(1)
         )
         if self.conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        return [Withdrawal(**row._mapping) for row in self.conn.execute(query).all()]
+        row = self.conn.execute(query).first()
+        return Withdrawal(**row._mapping) if row else None
+
+    def fence_send(self, withdrawal_id: str, *, claim_version: int, now: datetime, until: datetime) -> bool:
+        c = withdrawals.c
+        result = self.conn.execute(
+            withdrawals.update()
+            .where(
+                c.withdrawal_id == withdrawal_id,
+                c.claim_version == claim_version,
+                c.status == PROCESSING,
+                c.claimed_until > now,
+            )
+            .values(claimed_until=until, last_send_until=until, attempts=c.attempts + 1)
+        )
+        return result.rowcount == 1
+
+    def held(self, *, limit: int) -> list[Withdrawal]:
+        c = withdrawals.c
+        query = sa.select(withdrawals).where(c.status == HELD).order_by(c.created_at).limit(limit)
+        return [Withdrawal(**row._mapping) for row in self.conn.execute(query)]
