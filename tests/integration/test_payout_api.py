@@ -256,6 +256,7 @@ def test_a_withdrawal_the_processor_keeps_failing_is_failed_after_its_attempts_a
         PAYOUT_WORKER_LEASE_SECONDS="1",
         PAYOUT_PROCESSOR_TIMEOUT_MS="100",
         PAYOUT_PROCESSOR_ATTEMPTS="1",
+        PAYOUT_CHECK_BACKOFF_SECONDS="1",
     )
     register(client, auth, creator_id="stuck", account="ERROR-0001")  # the processor answers 5xx forever
     register(client, auth, creator_id="fine")
@@ -267,10 +268,10 @@ def test_a_withdrawal_the_processor_keeps_failing_is_failed_after_its_attempts_a
     def status(withdrawal) -> str:
         return client.get(f"/v1/withdrawals/{withdrawal['withdrawal_id']}", headers=auth()).get_json()["status"]
 
-    run_once(svc)
-    assert (status(stuck), status(fine)) == ("processing", "completed")
+    assert run_once(svc) + run_once(svc) == 2  # one withdrawal a turn, the oldest first
+    assert (status(stuck), status(fine)) == ("processing", "completed")  # stuck waits for its next check
     wait_until(lambda: run_once(svc) >= 0 and status(stuck) == "failed", timeout=20, message="stuck to fail")
-    assert processor.calls[stuck["withdrawal_id"]] == 2  # sent twice, then only looked up
+    assert processor.calls[stuck["withdrawal_id"]] == 2  # sent twice (each after a lookup found none), then failed
     assert earnings(client, auth, "stuck")["available"] == 20_000  # its diamonds are back
     assert [e["type"] for e in outbox_events(svc)] == ["withdrawal.completed", "withdrawal.failed"]
 
