@@ -296,3 +296,46 @@ def test_a_405_says_which_methods_are_allowed(payout, auth):
     _, client = payout
     response = client.delete("/v1/withdrawals", headers=auth())
     assert response.status_code == 405 and response.headers["Allow"] and "POST" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+def test_an_operator_lists_releases_and_fails_withdrawals_held_at_pay_time_with_coinsctl(make_service, auth, backend):
+    import json
+
+    from click.testing import CliRunner
+
+    from coinsctl.cli import main as coinsctl
+
+    svc, client = make_service("payout", backend=backend)
+    env = {"PAYOUT_DATABASE_URL": svc.engine.url.render_as_string(hide_password=False)}
+
+    def ctl(*args: str):
+        done = CliRunner().invoke(coinsctl, ["payouts", *args], env=env)
+        assert done.exit_code == 0, done.output
+        return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+    for creator in ("first", "second"):
+        register(client, auth, creator_id=creator)
+        earn(svc, creator, 40_000)
+        assert CliRunner().invoke(coinsctl, ["payouts", "review", creator], env=env).exit_code == 0
+    first = withdraw(client, auth, 10_000, creator_id="first").get_json()["withdrawal_id"]
+    second = withdraw(client, auth, 10_000, creator_id="second").get_json()["withdrawal_id"]
+    assert run_once(svc) + run_once(svc) == 2
+    held = ctl("held")
+    assert [(h["withdrawal_id"], h["status"], h["held_reason"]) for h in held] == [
+        (first, "held", "under_review: the creator is under review"),
+        (second, "held", "under_review: the creator is under review"),
+    ]
+    assert earnings(client, auth, "first")["available"] == 20_000  # still reserved while held
+
+    assert CliRunner().invoke(coinsctl, ["payouts", "review", "first", "--clear"], env=env).exit_code == 0
+    assert ctl("release", first)[0]["status"] == "pending"
+    assert run_once(svc) == 1 and client.get(f"/v1/withdrawals/{first}", headers=auth()).get_json()["status"] == (
+        "completed"
+    )
+    assert ctl("fail", second, "--reason", "review: account closed")[0]["failure_reason"] == "review: account closed"
+    assert earnings(client, auth, "second")["available"] == 40_000  # its diamonds are back
+    assert [e["type"] for e in outbox_events(svc)] == ["withdrawal.completed", "withdrawal.failed"]
+    refused = CliRunner().invoke(coinsctl, ["payouts", "release", second], env=env)
+    assert refused.exit_code == 1 and "failed, not held" in refused.output
+    assert ctl("held") == []
