@@ -54,8 +54,10 @@ class SlowProcessor(FakePayoutProcessor):
         self.clock, self.slow_thread = clock, None
         self.in_send: queue.Queue = queue.Queue()  # the slow thread is in a send (payout id), or done (None)
         self.go: queue.Queue = queue.Queue()
+        self.senders: set[str] = set()
 
     def send(self, **asked) -> PayoutResult:
+        self.senders.add(threading.current_thread().name)
         if threading.current_thread() is self.slow_thread:
             self.in_send.put(asked["payout_id"])
             self.go.get(timeout=WAIT_S)
@@ -142,6 +144,7 @@ def test_two_workers_never_pay_a_withdrawal_twice_nor_pay_and_return_it(backend,
         assert both == [], f"paid by the processor and their diamonds returned: {both}"
         assert {i: rows[i].status for i in ids} == {i: "completed" for i in ids}
         assert sorted(paid) == sorted(ids)
+        assert processor.senders == {"worker-a", threading.current_thread().name}  # both workers sent payouts
         for acc in accounts:  # conserved: nothing reserved is left, what was paid is withdrawn, the rest available
             assert (acc.credited_diamonds, acc.reserved_diamonds, acc.withdrawn_diamonds) == (40_000, 0, 20_000)
     finally:

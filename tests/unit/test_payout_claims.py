@@ -246,3 +246,14 @@ def test_a_held_withdrawal_that_was_sent_before_is_looked_up_first_when_released
     assert turn(uow, honest).outcome == COMPLETED
     assert honest.calls[asked.withdrawal_id] == 0  # found by the lookup, not sent again
     assert tampered.calls[asked.withdrawal_id] == 1
+
+
+def test_a_lease_that_does_not_outlast_the_processors_deadline_is_a_configuration_error():
+    from services.payout.settings import load_settings
+    from shared.env import ConfigError
+
+    env = {"COINS_ENV": "test", "PAYOUT_PROCESSOR_TIMEOUT_MS": "4000", "PAYOUT_PROCESSOR_ATTEMPTS": "3"}
+    with pytest.raises(ConfigError, match="PAYOUT_WORKER_LEASE_SECONDS"):
+        load_settings({**env, "PAYOUT_WORKER_LEASE_SECONDS": "12"})  # three 4 s tries (and backoff) take longer
+    policy = load_settings({**env, "PAYOUT_WORKER_LEASE_SECONDS": "20"}).worker_policy
+    assert policy.deadline_seconds < policy.lease_seconds == 20
