@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from coinsctl.payouts import payouts
 from shared.env import Env
 from shared.kafka_settings import kafka_settings
 from shared.settings import database_url
@@ -37,6 +38,9 @@ def _token(caller: str, service: str, ttl: int = 300, kid: str | None = None) ->
 @click.group()
 def main() -> None:
     """Operate the coins platform."""
+
+
+main.add_command(payouts)
 
 
 @main.command()

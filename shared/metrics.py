@@ -68,6 +68,9 @@ RECONCILER_OUTCOMES = Counter(
 )
 # Callers' public key files the key ring skipped (shared.keys): unreadable, malformed, misnamed, a kid held twice.
 KEY_FILES_REJECTED = Counter("coins_auth_key_files_rejected_total", "Public key files skipped as unusable", ["reason"])
+# Withdrawals held for an operator. reason: country_blocked, under_review (at pay time), answer_mismatch
+# (the processor answered for another id, amount or currency).
+PAYOUTS_HELD = Counter("coins_payouts_held_total", "Withdrawals held for review instead of paid", ["service", "reason"])
 
 
 # Gauges read at scrape time (shared.health), by name.
@@ -77,11 +80,21 @@ BROKER_UP = "coins_broker_up"
 # Read from the database by the reconciling processes (the purchase reconciler, the payout worker).
 RECONCILER_BACKLOG = "coins_reconciler_backlog"
 PAYOUTS_PENDING = "coins_payouts_pending"
+PAYOUTS_UNKNOWN_AGE = "coins_payouts_oldest_unknown_age_seconds"
+PAYOUTS_HELD_NOW = "coins_payouts_held"
 # Pushed by `coinsctl audit --pushgateway` (coinsctl.audit), for the audit-failure alert.
 AUDIT_PROBLEMS = "coins_audit_problems"
 AUDIT_LAST_RUN = "coins_audit_last_run_timestamp_seconds"
 AUDIT_LAST_SUCCESS = "coins_audit_last_success_timestamp_seconds"
-SCRAPE_TIME_GAUGES = (OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, BROKER_UP, RECONCILER_BACKLOG, PAYOUTS_PENDING)
+SCRAPE_TIME_GAUGES = (
+    OUTBOX_BACKLOG,
+    OUTBOX_OLDEST_AGE,
+    BROKER_UP,
+    RECONCILER_BACKLOG,
+    PAYOUTS_PENDING,
+    PAYOUTS_UNKNOWN_AGE,
+    PAYOUTS_HELD_NOW,
+)
 # Their HELP, one text whichever process serves them.
 HELP = {
     OUTBOX_BACKLOG: "Events written but not yet acknowledged by the broker",
@@ -89,6 +102,8 @@ HELP = {
     BROKER_UP: "Whether a bootstrap broker accepts connections",
     RECONCILER_BACKLOG: "Charges and payouts of unknown outcome awaiting the reconciler",
     PAYOUTS_PENDING: "Withdrawals not yet settled by the payout processor",
+    PAYOUTS_UNKNOWN_AGE: "Age of the oldest withdrawal sent to the payout processor whose outcome is unknown",
+    PAYOUTS_HELD_NOW: "Withdrawals held for an operator, their diamonds reserved",
 }
 PUSHED_GAUGES = (AUDIT_PROBLEMS, AUDIT_LAST_RUN, AUDIT_LAST_SUCCESS)
 

@@ -148,6 +148,15 @@ PANELS = [
             ("reconciler {{outcome}}", "sum by (outcome) (increase(coins_reconciler_outcomes_total[1h]))"),
         ],
     ),
+    (
+        "Payouts: oldest of unknown outcome, held for an operator",
+        "short",
+        [
+            ("oldest unknown (s)", "max(coins_payouts_oldest_unknown_age_seconds)"),
+            ("held", "max(coins_payouts_held)"),
+            ("held {{reason}}", "sum by (reason) (increase(coins_payouts_held_total[1h]))"),
+        ],
+    ),
     ("Audit: broken rules", "short", [("problems", "max(coins_audit_problems)")]),
 ]
 

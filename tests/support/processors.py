@@ -41,7 +41,8 @@ class FakeCardProcessor:
 
 
 class FakePayoutProcessor:
-    """Accounts starting with fail are refused, with error unknown every time; else paid."""
+    """Accounts starting with fail are refused, with error unknown every time; else paid. Its
+    answers report the id, amount and currency, as the sandbox's do."""
 
     def __init__(self):
         self.payouts: dict[str, PayoutResult] = {}
@@ -54,10 +55,11 @@ class FakePayoutProcessor:
             if account.lower().startswith("error"):
                 return PayoutResult(PAYOUT_UNKNOWN)
             if payout_id not in self.payouts:
+                asked = {"payout_id": payout_id, "net_minor": net_minor, "currency": currency}
                 self.payouts[payout_id] = (
-                    PayoutResult(FAILED, failure_reason="account_rejected")
+                    PayoutResult(FAILED, failure_reason="account_rejected", **asked)
                     if account.lower().startswith("fail")
-                    else PayoutResult(PAID, reference=f"po_{payout_id[:8]}")
+                    else PayoutResult(PAID, reference=f"po_{payout_id[:8]}", **asked)
                 )
             return self.payouts[payout_id]
 
