@@ -132,7 +132,8 @@ def topics(partitions: int, replication: int, acls: bool) -> None:
     from shared.kafka_admin import TopicPolicy, ensure_topics
 
     settings = kafka_settings()
-    created = ensure_topics(settings, TopicPolicy(partitions=partitions, replication=replication), timeout_s=120)
+    policy = TopicPolicy.of(settings, partitions=partitions, replication=replication)
+    created = ensure_topics(settings, policy, timeout_s=120)
     click.echo(f"created {len(created)} topics" + (f": {', '.join(created)}" if created else ""))
     if acls:
         from coinsctl.kafka_acls import apply_acls, platform_acls
@@ -196,7 +197,7 @@ def audit(purchase_url: str, gifting_url: str, payout_url: str, wait: float, pus
 @click.option(
     "--outbox-hours", type=int, help="Published outbox rows older than this go [RETENTION_OUTBOX_HOURS, 168]."
 )
-@click.option("--inbox-hours", type=int, help="Inbox rows older than this go [RETENTION_INBOX_HOURS, 336].")
+@click.option("--inbox-hours", type=int, help="Inbox rows older than this go [RETENTION_INBOX_HOURS, 2160].")
 @click.option("--key-hours", type=int, help="Idempotency keys older than this go [RETENTION_IDEMPOTENCY_HOURS, 72].")
 @click.option("--batch-size", default=5000, show_default=True, help="Rows deleted per transaction.")
 def prune(service: str, outbox_hours, inbox_hours, key_hours, batch_size: int) -> None:

@@ -31,7 +31,7 @@ CONSUMED = Counter(
 CONSUMER_RETRIES = Counter("coins_consumer_retries_total", "Batches rolled back and retried", ["service"])
 DEAD_LETTERS = Counter(
     "coins_consumer_dead_letters_total", "Messages sent to a dead-letter topic", ["service", "topic", "reason"]
-)  # reason: malformed, rejected, failed
+)  # reason: malformed, wrong_type, rejected, failed
 # Written by a background thread of the consumer from the group's committed offsets and the
 # partitions' end offsets (shared.lag); every partition of the group's topics, assigned or not.
 CONSUMER_LAG = Gauge(
