@@ -58,3 +58,18 @@ def outbox_events(svc) -> list[dict]:
 
     with svc.engine.connect() as conn:
         return [json.loads(p) for p in conn.execute(sa.text("SELECT payload FROM outbox ORDER BY id")).scalars()]
+
+
+def purchases_age(svc, by) -> None:
+    """Time passes for the purchase service's purchases: every time they carry moves `by` into the past."""
+
+    t = svc.tables["purchases"]
+    with svc.engine.begin() as conn:
+        conn.execute(
+            t.update().values(
+                created_at=t.c.created_at - by,
+                attempted_at=t.c.attempted_at - by,
+                next_check_at=t.c.next_check_at - by,
+                claimed_until=t.c.claimed_until - by,
+            )
+        )
