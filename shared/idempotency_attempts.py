@@ -147,8 +147,13 @@ def _conclude(
     only its answer, a success commits with the key claimed."""
     if not answer.kept:
         tx.rollback()
-        if claim is not None:
-            _quietly(engine, lambda c: store.note_failure(c, claim.request))
+        if claim is None:
+            return answer
+        stored = store.stored_in(conn, claim.request)
+        if stored is not None:  # a duplicate of a finished request (whose effect is why this one failed)
+            return replay(stored)
+        conn.rollback()
+        _quietly(engine, lambda c: store.note_failure(c, claim.request))
         return answer
     refused = answer.status >= 400
     if refused:

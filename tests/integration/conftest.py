@@ -62,14 +62,14 @@ def outbox_events(svc) -> list[dict]:
 
 def purchases_age(svc, by) -> None:
     """Time passes for the purchase service's purchases: every time they carry moves `by` into the past."""
+    import sqlalchemy as sa
 
-    t = svc.tables["purchases"]
+    from services.purchase.adapters.orm import purchases as t
+
+    past = sa.literal(by, sa.Interval)
     with svc.engine.begin() as conn:
         conn.execute(
             t.update().values(
-                created_at=t.c.created_at - by,
-                attempted_at=t.c.attempted_at - by,
-                next_check_at=t.c.next_check_at - by,
-                claimed_until=t.c.claimed_until - by,
+                {name: t.c[name] - past for name in ("created_at", "attempted_at", "next_check_at", "claimed_until")}
             )
         )
