@@ -59,9 +59,11 @@ class SandboxCardProcessor:
 
     def lookup(self, *, payment_id: str) -> ChargeResult | None:
         reply = self.http.call("GET", f"/v1/charges/{payment_id}")
-        if reply is None or reply.status not in (200, 404):
-            return ChargeResult(UNKNOWN)
-        return _result(reply.body) if reply.status == 200 else None
+        if reply is not None and reply.status == 200:
+            return _result(reply.body)
+        if reply is not None and reply.status == 404 and reply.body.get("status") == 404:
+            return None  # the processor's own answer: it has no charge for this id
+        return ChargeResult(UNKNOWN)  # unreachable, or a 404 from something in between: unknown, never "none"
 
 
 def _result(body: dict) -> ChargeResult:
