@@ -118,8 +118,9 @@ def record_chargeback(cmd: RecordChargeback, *, uow: AbstractUnitOfWork) -> Char
         )
         uow.chargebacks.add(chargeback)
         _apply_chargeback(purchase, uow=uow, at=now)
+        recorded = uow.chargebacks.of_purchase(purchase.purchase_id)
         uow.commit()
-        return uow.chargebacks.of_purchase(purchase.purchase_id)
+    return recorded
 
 
 def resolve_held(purchase_id: str, *, complete: bool, uow: AbstractUnitOfWork) -> Purchase:
