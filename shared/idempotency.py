@@ -14,8 +14,8 @@ is 422 for as long as it exists, whatever became of the first.
 
 Which answers a key keeps (`keeps`, the one rule every keyed POST follows): a success, and a
 refusal by the rules of the request itself (invalid fields, a declined card, a blocked country,
-an age, a cap), are kept forever: asking again could only get the same answer, and a new try
-is a new request with a new key. A refusal by a state that moves on (`PASSING_REFUSALS`: not
+an age, a cap), are kept forever: the same request gets the same answer (the caps aside,
+below), and a new try is a new request with a new key. A refusal by a state that moves on (`PASSING_REFUSALS`: not
 enough coins or diamonds, a frozen wallet, an unregistered creator, a request in flight) and a
 failure (5xx: an outcome not known yet) are not kept: the key stays open for the same request
 only, which is answered afresh, so a client that fixed the state (bought coins, registered)
