@@ -351,3 +351,29 @@ def test_the_reconciler_holds_a_charge_whose_answer_does_not_match(uow, processo
     processor.charges[pending.purchase_id] = dataclasses.replace(processor.charges[pending.purchase_id], **told)
     assert reconcile(uow, processor) == 1
     assert (uow.purchase(pending.purchase_id).status, uow.events()) == ("held", [])
+
+
+def test_a_purchase_whose_lookup_keeps_failing_goes_to_the_back_of_the_queue(uow, processor):
+    for n in range(2):
+        with pytest.raises(ChargeOutcomeUnknown):
+            buy(uow, processor, token="tok_error", key=f"key-{n}")
+    broken, other = sorted(uow.committed["purchases"].values(), key=lambda p: p.next_check_at)
+
+    def lookup(*, payment_id):
+        if payment_id == broken.purchase_id:
+            raise RuntimeError("the adapter failed")
+        return None
+
+    processor.lookup = lookup
+    outcomes = []
+    reconcile_purchases(
+        uow=uow,
+        processor=processor,
+        limit=1,
+        on_outcome=outcomes.append,
+        schedule=Schedule(timedelta(hours=1), timedelta(seconds=10), timedelta(seconds=10), CLAIM_FOR),
+    )
+    assert outcomes == ["error"]
+    with uow:
+        [due] = uow.purchases.due(handlers.utcnow(), limit=10)
+    assert due.purchase_id == other.purchase_id  # the broken one waits its backoff; the other is next

@@ -73,6 +73,7 @@ def _reconcile_one(
     """Claim one due purchase, look its charge up and settle it by the answer; its outcome, or
     None if another holds it."""
     token = new_id()
+    backoff = next_check_delay(purchase.checks, first=schedule.backoff, cap=schedule.backoff_cap)
     try:
         if not retry_transient(lambda: _claim(purchase.purchase_id, token, uow=uow, schedule=schedule)):
             return None
@@ -88,11 +89,12 @@ def _reconcile_one(
                 # the bound exceeds the key's lease, which exceeds the processor's full deadline
                 # (settings), so any charge sent before it has been answered or given up.
                 not_charged_before=now - schedule.not_charged_after,
-                next_check_at=now + next_check_delay(purchase.checks, first=schedule.backoff, cap=schedule.backoff_cap),
+                next_check_at=now + backoff,
             )
         )
-    except Exception:  # noqa: BLE001 - logged; its claim lapses and a later sweep tries again, the others go on
+    except Exception:  # noqa: BLE001 - logged; it waits its turn again, the others go on
         log.exception("purchase reconciliation failed", extra={"purchase_id": purchase.purchase_id})
+        _put_back(purchase.purchase_id, token, uow=uow, next_check_at=utcnow() + backoff)
         return "error"
     if after.status == PENDING:
         return "still_unknown"
@@ -109,3 +111,14 @@ def _claim(purchase_id: str, token: str, *, uow: AbstractUnitOfWork, schedule: S
         taken = uow.purchases.claim(purchase_id, token=token, until=now + schedule.claim_for, now=now, due=True)
         uow.commit()
     return taken
+
+
+def _put_back(purchase_id: str, token: str, *, uow: AbstractUnitOfWork, next_check_at) -> None:
+    """After a failure, give the claim up and back the next lookup off, so a purchase that keeps
+    failing never holds the head of the queue; if even that fails, the claim lapses on its own."""
+    try:
+        with uow:
+            uow.purchases.release(purchase_id, token=token, next_check_at=next_check_at)
+            uow.commit()
+    except Exception:  # noqa: BLE001 - the database is away: the claim lapses, the row waits
+        log.warning("purchase not put back after a failure", extra={"purchase_id": purchase_id})
