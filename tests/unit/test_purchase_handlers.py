@@ -377,3 +377,14 @@ def test_a_purchase_whose_lookup_keeps_failing_goes_to_the_back_of_the_queue(uow
     with uow:
         [due] = uow.purchases.due(handlers.utcnow(), limit=10)
     assert due.purchase_id == other.purchase_id  # the broken one waits its backoff; the other is next
+
+
+def test_none_found_too_soon_is_looked_up_again_once_it_can_be_decided_not_a_long_backoff_later(uow, processor):
+    with pytest.raises(ChargeOutcomeUnknown):
+        buy(uow, processor, token="tok_error")
+    [pending] = uow.committed["purchases"].values()
+    uow.committed["purchases"][pending.purchase_id].checks = 5  # the next backoff would be 160 s
+    timing = {"backoff": timedelta(seconds=5), "backoff_cap": timedelta(minutes=10)}
+    assert reconcile(uow, processor, not_charged_after=timedelta(seconds=30), **timing) == 0
+    wait = uow.purchase(pending.purchase_id).next_check_at - pending.attempted_at
+    assert timedelta(seconds=30) <= wait < timedelta(seconds=35)

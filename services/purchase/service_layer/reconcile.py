@@ -79,6 +79,9 @@ def _reconcile_one(
             return None
         found = processor.lookup(payment_id=purchase.purchase_id)
         now = utcnow()
+        if found is None:  # none found yet: look again no later than when that can decide it
+            decidable = purchase.attempted_at + schedule.not_charged_after
+            backoff = max(min(backoff, decidable - now), schedule.backoff)
         after, settled_here = retry_transient(
             lambda: settle_purchase(
                 purchase.purchase_id,
