@@ -325,3 +325,37 @@ def contracts(out: str) -> None:
     for name, document in documents().items():
         (Path(out) / name).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
         click.echo(f"wrote {Path(out) / name}")
+
+
+@main.group()
+def purchases() -> None:
+    """Purchases held for review: the card processor's answer did not match the charge asked for."""
+
+
+@purchases.command("held")
+def purchases_held() -> None:
+    """Print the held purchases, oldest first, with why each was held (from PURCHASE_DATABASE_URL)."""
+    from coinsctl.purchases import as_json, held
+
+    found = held(database_url("purchase"))
+    for purchase in found:
+        click.echo(json.dumps(as_json(purchase)))
+    click.echo(f"{len(found)} held purchases", err=True)
+
+
+@purchases.command("resolve")
+@click.argument("purchase_id")
+@click.option("--complete", "verdict", flag_value="complete", help="Credit the coins (the charge is as asked).")
+@click.option("--decline", "verdict", flag_value="decline", help="Credit nothing (refund any charge at the processor).")
+def purchases_resolve(purchase_id: str, verdict: str | None) -> None:
+    """Resolve a held purchase after checking it at the processor: --complete or --decline."""
+    from coinsctl.purchases import as_json, resolve
+    from shared.errors import DomainError
+
+    if verdict is None:
+        raise click.UsageError("say --complete or --decline")
+    try:
+        purchase = resolve(database_url("purchase"), purchase_id, complete=verdict == "complete")
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(json.dumps(as_json(purchase)))

@@ -62,7 +62,8 @@ EVENT_MONEY_MINOR = Counter(
     ["service", "type", "currency"],
 )
 # Charges and payouts whose outcome was unknown, as the reconciling process settled them. outcome:
-# completed, declined (a purchase), failed (a payout), still_unknown (asked again later), error.
+# completed, declined, held, reversed (a purchase), failed (a payout), still_unknown (asked again
+# later), error.
 RECONCILER_OUTCOMES = Counter(
     "coins_reconciler_outcomes_total", "Unknown-outcome charges and payouts settled", ["service", "outcome"]
 )
@@ -79,6 +80,8 @@ OUTBOX_OLDEST_AGE = "coins_outbox_oldest_age_seconds"
 BROKER_UP = "coins_broker_up"
 # Read from the database by the reconciling processes (the purchase reconciler, the payout worker).
 RECONCILER_BACKLOG = "coins_reconciler_backlog"
+RECONCILER_OLDEST_AGE = "coins_reconciler_oldest_age_seconds"
+PURCHASES_HELD = "coins_purchases_held"
 PAYOUTS_PENDING = "coins_payouts_pending"
 PAYOUTS_UNKNOWN_AGE = "coins_payouts_oldest_unknown_age_seconds"
 PAYOUTS_HELD_NOW = "coins_payouts_held"
@@ -91,6 +94,8 @@ SCRAPE_TIME_GAUGES = (
     OUTBOX_OLDEST_AGE,
     BROKER_UP,
     RECONCILER_BACKLOG,
+    RECONCILER_OLDEST_AGE,
+    PURCHASES_HELD,
     PAYOUTS_PENDING,
     PAYOUTS_UNKNOWN_AGE,
     PAYOUTS_HELD_NOW,
@@ -101,6 +106,8 @@ HELP = {
     OUTBOX_OLDEST_AGE: "Age of the oldest unpublished event",
     BROKER_UP: "Whether a bootstrap broker accepts connections",
     RECONCILER_BACKLOG: "Charges and payouts of unknown outcome awaiting the reconciler",
+    RECONCILER_OLDEST_AGE: "Age of the oldest charge or payout whose outcome is not settled yet",
+    PURCHASES_HELD: "Purchases held for review: the processor's answer did not match the charge asked for",
     PAYOUTS_PENDING: "Withdrawals not yet settled by the payout processor",
     PAYOUTS_UNKNOWN_AGE: "Age of the oldest withdrawal sent to the payout processor whose outcome is unknown",
     PAYOUTS_HELD_NOW: "Withdrawals held for an operator, their diamonds reserved",

@@ -3,7 +3,6 @@ payout worker's pending withdrawals, unknown outcomes and outcomes of payouts se
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from datetime import timedelta
 
@@ -16,6 +15,7 @@ from services.payout.entrypoints.payout_worker import backlog_gauges, run_once
 from services.purchase.entrypoints.reconciler import backlog_gauge
 from services.purchase.service_layer.reconcile import reconcile_purchases
 from shared.clock import utcnow
+from tests.integration.conftest import purchases_age
 from tests.integration.test_payout_api import earn, register
 from tests.integration.test_tracing import buy
 from tests.support.processors import FakeCardProcessor, FakePayoutProcessor
@@ -31,13 +31,21 @@ def test_the_reconciler_reports_its_backlog_and_each_outcome(make_service, auth_
     processor = FakeCardProcessor()
     svc, client = make_service("purchase", processor=processor)
     assert buy(client, auth_for("purchase"), token="tok_timeout").status_code == 503  # charged, outcome unknown
-    assert gauges(backlog_gauge(svc)) == {"coins_reconciler_backlog": 0}  # not yet past the bound
-    svc.settings = dataclasses.replace(svc.settings, reconcile_after_seconds=0)
-    assert gauges(backlog_gauge(svc)) == {"coins_reconciler_backlog": 1}
+    found = gauges(backlog_gauge(svc))
+    assert found["coins_reconciler_backlog"] == 0  # not yet past the bound
+    assert 0 <= found["coins_reconciler_oldest_age_seconds"] < 60 and found["coins_purchases_held"] == 0
+    purchases_age(svc, timedelta(hours=1))
+    found = gauges(backlog_gauge(svc))
+    assert found["coins_reconciler_backlog"] == 1 and found["coins_reconciler_oldest_age_seconds"] >= 3600
     outcomes: list[str] = []
-    assert reconcile_purchases(uow=svc.uow(), processor=processor, older_than=timedelta(0), on_outcome=outcomes.append)
+    schedule = svc.settings.schedule
+    assert reconcile_purchases(uow=svc.uow(), processor=processor, schedule=schedule, on_outcome=outcomes.append)
     assert outcomes == ["completed"]
-    assert gauges(backlog_gauge(svc)) == {"coins_reconciler_backlog": 0}
+    assert gauges(backlog_gauge(svc)) == {
+        "coins_reconciler_backlog": 0,
+        "coins_reconciler_oldest_age_seconds": 0,
+        "coins_purchases_held": 0,
+    }
 
 
 def test_the_payout_worker_reports_pending_unknown_and_held_payouts_and_their_outcomes(make_service, auth_for):
