@@ -116,6 +116,14 @@ def server_properties(
     )
 
 
+def _write_secret(path: Path, text: str) -> None:
+    """Write a file only its owner can read, from its first byte (no window with wider rights)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+
+
 class ApacheKafka:
     """One broker process: format once, then start and stop (and restart) keeping its data."""
 
@@ -281,11 +289,3 @@ def serve() -> None:
 
 if __name__ == "__main__":
     serve()
-
-
-def _write_secret(path: Path, text: str) -> None:
-    """Write a file only its owner can read, from its first byte (no window with wider rights)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
