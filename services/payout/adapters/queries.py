@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 
 from services.payout.adapters.orm import creator_accounts, earnings, withdrawals
 from services.payout.domain.model import PENDING, PROCESSING
-from shared.audit import sum_of
+from shared.audit import keyset_rows, sum_of
 from shared.clock import utcnow
 
 
@@ -67,3 +67,28 @@ def worker_backlog(conn: Connection, *, now: datetime) -> dict[str, int]:
         sa.select(sa.func.count(), sa.func.count().filter(unknown)).where(unsettled)
     ).one()
     return {"pending": int(pending), "unknown": int(unknown_count)}
+
+
+def withdrawals_page(conn: Connection, *, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+    """Every withdrawal in id order (the auditor's ledger side of the payouts)."""
+    w = withdrawals.c
+    query = sa.select(
+        w.withdrawal_id,
+        w.creator_id,
+        w.diamonds,
+        w.gross_minor,
+        w.fee_minor,
+        w.net_minor,
+        w.currency,
+        w.payout_method,
+        w.status,
+        w.attempts,
+    )
+    return keyset_rows(conn, query, w.withdrawal_id, cursor=cursor, limit=limit)
+
+
+def accounts_page(conn: Connection, *, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+    """Every creator's diamond account in id order."""
+    a = creator_accounts.c
+    query = sa.select(a.creator_id, a.credited_diamonds, a.reserved_diamonds, a.withdrawn_diamonds)
+    return keyset_rows(conn, query, a.creator_id, cursor=cursor, limit=limit)

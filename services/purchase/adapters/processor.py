@@ -3,7 +3,9 @@
 A real adapter (Stripe, Adyen, ...) implements `PaymentProcessor`: `charge` is idempotent by
 `payment_id` (the purchase's id), so a retried charge never takes the money twice, and `lookup`
 finds a charge by that id. Neither raises for a slow or failing processor: the outcome is then
-UNKNOWN, and the purchase reconciler settles it later.
+UNKNOWN, and the purchase reconciler settles it later. `list_charges` and `list_chargebacks` page
+through the processor's settlement reports (Stripe's balance transactions and disputes) for the
+auditor; they raise ReportUnavailable when the processor cannot be read.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from shared.outbound import Outbound, OutboundSettings
+from shared.outbound import Outbound, OutboundSettings, ReportUnavailable, read_report
 
 APPROVED, DECLINED, UNKNOWN = "approved", "declined", "unknown"
 
@@ -23,11 +25,38 @@ class ChargeResult:
     decline_code: str | None = None
 
 
+@dataclass(frozen=True)
+class ChargeRecord:
+    """A charge as the processor's books hold it."""
+
+    payment_id: str  # our purchase's id
+    outcome: str  # APPROVED (money taken), DECLINED or UNKNOWN (still processing)
+    amount_minor: int
+    currency: str
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class ChargebackRecord:
+    """A dispute the processor settled for the card holder: the charge's money went back."""
+
+    chargeback_id: str
+    payment_id: str
+    amount_minor: int
+    currency: str
+
+
 class PaymentProcessor(Protocol):
     def charge(self, *, payment_id: str, amount_minor: int, currency: str, method: str, token: str) -> ChargeResult: ...
 
     def lookup(self, *, payment_id: str) -> ChargeResult | None:
         """The charge made for `payment_id`; None if the processor has none."""
+
+    def list_charges(self, *, cursor: str | None = None) -> tuple[list[ChargeRecord], str | None]:
+        """One page of every charge, and the cursor of the next page (None after the last)."""
+
+    def list_chargebacks(self, *, cursor: str | None = None) -> tuple[list[ChargebackRecord], str | None]:
+        """One page of every chargeback, and the cursor of the next page (None after the last)."""
 
 
 class SandboxCardProcessor:
@@ -57,6 +86,39 @@ class SandboxCardProcessor:
         if reply is None or reply.status not in (200, 404):
             return ChargeResult(UNKNOWN)
         return _result(reply.body) if reply.status == 200 else None
+
+    def list_charges(self, *, cursor: str | None = None) -> tuple[list[ChargeRecord], str | None]:
+        rows, next_cursor = read_report(self.http, "/v1/reports/charges", cursor=cursor)
+        return [_charge_record(row) for row in rows], next_cursor
+
+    def list_chargebacks(self, *, cursor: str | None = None) -> tuple[list[ChargebackRecord], str | None]:
+        rows, next_cursor = read_report(self.http, "/v1/reports/chargebacks", cursor=cursor)
+        try:
+            records = [
+                ChargebackRecord(
+                    chargeback_id=str(row["chargeback_id"]),
+                    payment_id=str(row["payment_id"]),
+                    amount_minor=int(row["amount_minor"]),
+                    currency=str(row["currency"]),
+                )
+                for row in rows
+            ]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ReportUnavailable(f"a chargeback report row not understood: {exc!r}") from exc
+        return records, next_cursor
+
+
+def _charge_record(row: dict) -> ChargeRecord:
+    try:
+        return ChargeRecord(
+            payment_id=str(row["payment_id"]),
+            outcome=_result(row).outcome,
+            amount_minor=int(row["amount_minor"]),
+            currency=str(row["currency"]),
+            reference=row.get("charge_id"),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ReportUnavailable(f"a charge report row not understood: {exc!r}") from exc
 
 
 def _result(body: dict) -> ChargeResult:

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 
 from services.purchase.adapters.orm import chargebacks, purchases
 from services.purchase.domain.model import COMPLETED
-from shared.audit import sum_of
+from shared.audit import keyset_rows, sum_of
 
 
 def totals(conn: Connection, *, overdue_before: datetime) -> dict:
@@ -36,3 +36,21 @@ def reconciler_backlog(conn: Connection, *, attempted_before: datetime) -> int:
         conn,
         sa.select(sa.func.count()).where(purchases.c.status == "pending", purchases.c.attempted_at < attempted_before),
     )
+
+
+def purchases_page(conn: Connection, *, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+    """Every purchase in id order, with its chargeback if one is recorded (the auditor's ledger side)."""
+    p, c = purchases.c, chargebacks.c
+    query = sa.select(
+        p.purchase_id,
+        p.user_id,
+        p.country,
+        p.package_id,
+        p.coins,
+        p.amount_minor,
+        p.currency,
+        p.status,
+        c.chargeback_id,
+        c.coins.label("chargeback_coins"),
+    ).select_from(purchases.outerjoin(chargebacks, c.purchase_id == p.purchase_id))
+    return keyset_rows(conn, query, p.purchase_id, cursor=cursor, limit=limit)

@@ -113,3 +113,21 @@ class PurchaseTotalsSchema(EventCountsSchema):
     purchases_pending = fields.Integer()
     purchases_overdue = fields.Integer(metadata={"description": "Pending longer than the reconciler's bound"})
     chargebacks = fields.Integer()
+
+
+class InternalPurchaseSchema(Schema):
+    purchase_id = fields.String()
+    user_id = fields.String()
+    country = fields.String()
+    package_id = fields.String()
+    coins = fields.Integer()
+    amount_minor = fields.Integer()
+    currency = fields.String()
+    status = fields.String()
+    chargeback_id = fields.String(allow_none=True, metadata={"description": "The chargeback recorded, if any"})
+    chargeback_coins = fields.Integer(allow_none=True)
+
+
+class InternalPurchasePageSchema(Schema):
+    purchases = fields.List(fields.Nested(InternalPurchaseSchema))
+    next_cursor = fields.String(allow_none=True, metadata={"description": "None after the last page"})
