@@ -82,6 +82,14 @@ def test_a_chargeback_takes_coins_back_freezes_the_wallet_and_the_audit_still_ba
     assert refund.status_code == 422
     forbidden = api.post("purchase", "/v1/chargebacks", {"purchase_id": purchase["purchase_id"], "reason": "fraud"})
     assert forbidden.status_code == 403
+    # The card holder disputes the charge at the processor (its books: the auditor reads them), which
+    # then notifies the purchase service.
+    disputed = requests.post(
+        f"{stack.env['PURCHASE_PROCESSOR_URL']}/v1/charges/{purchase['purchase_id']}/chargebacks",
+        json={"reason": "fraud"},
+        timeout=10,
+    )
+    assert disputed.status_code == 201, disputed.text
     chargeback = api.post(
         "purchase", "/v1/chargebacks", {"purchase_id": purchase["purchase_id"], "reason": "fraud"}, caller="processor"
     )
