@@ -51,13 +51,30 @@ class AuditReport:
         return 2 if any(r.status == UNCHECKED for r in self.results) else 0
 
 
-def run_checks(books: Books, checks: tuple[Check, ...] = CHECKS) -> list[tuple[Check, list[Problem] | None]]:
-    """Each check's problems, or None where a source it needs was not read."""
-    results = []
+@dataclass(frozen=True)
+class Outcome:
+    """One check's run: its problems, or None and why it could not run."""
+
+    check: Check
+    problems: list[Problem] | None
+    why: tuple[str, ...] = ()
+
+
+def run_checks(books: Books, checks: tuple[Check, ...] = CHECKS) -> list[Outcome]:
+    """Each check run on its own; one whose source was not read, or whose rows it cannot read,
+    is not run (and says why)."""
+    outcomes = []
     for check in checks:
         missing = [n for n in check.needs if n in books.unreadable or _source(books, n) is None]
-        results.append((check, None if missing else check.run(books)))
-    return results
+        if missing:
+            why = tuple(f"{n} not read: {books.unreadable.get(n, 'missing')}" for n in missing)
+            outcomes.append(Outcome(check, None, why))
+            continue
+        try:
+            outcomes.append(Outcome(check, check.run(books)))
+        except (KeyError, TypeError, ValueError) as exc:  # a row not as the check expects
+            outcomes.append(Outcome(check, None, (f"a row not understood: {type(exc).__name__} {exc}",)))
+    return outcomes
 
 
 def confirmed(first: list[Problem], second: list[Problem]) -> list[Problem]:
@@ -66,18 +83,18 @@ def confirmed(first: list[Problem], second: list[Problem]) -> list[Problem]:
     return [p for p in second if p.key in seen]
 
 
-def report(books: Books, first: list[tuple[Check, list[Problem] | None]], second=None) -> AuditReport:
-    again = dict((c.name, p) for c, p in second) if second is not None else {}
+def report(books: Books, first: list[Outcome], second: list[Outcome] | None = None) -> AuditReport:
+    """The first read's outcomes; where a second read ran a check again, only what both found."""
+    again = {o.check.name: o for o in second or ()}
     results = []
-    for check, problems in first:
-        if problems is None or (check.name in again and again[check.name] is None):
-            needs = [n for n in check.needs if n in books.unreadable or _source(books, n) is None]
-            why = [f"{n} not read: {books.unreadable.get(n, 'missing')}" for n in needs]
-            results.append(CheckResult(check.name, UNCHECKED, why))
+    for outcome in first:
+        later = again.get(outcome.check.name)
+        if outcome.problems is None or (later is not None and later.problems is None):
+            why = outcome.why if outcome.problems is None else later.why
+            results.append(CheckResult(outcome.check.name, UNCHECKED, list(why)))
             continue
-        if check.name in again:
-            problems = confirmed(problems, again[check.name])
-        results.append(CheckResult(check.name, FAIL if problems else OK, [p.text for p in problems]))
+        problems = confirmed(outcome.problems, later.problems) if later is not None else outcome.problems
+        results.append(CheckResult(outcome.check.name, FAIL if problems else OK, [p.text for p in problems]))
     return AuditReport(totals=books.totals, results=results)
 
 
@@ -101,7 +118,7 @@ def audit(
         time.sleep(poll_s)
     read_books(reader, processors, books)
     first = run_checks(books)
-    if not any(problems for _, problems in first):
+    if not any(o.problems for o in first):
         return report(books, first)
     # Something differs: read the books again; only what is still wrong the second time counts
     # (the sums of totals were read once consumers caught up, as before: they are not re-read).

@@ -55,7 +55,10 @@ class Reader:
             raise Unreadable(f"{service} {path}: {type(exc).__name__}") from exc
         if response.status_code != 200:
             raise Unreadable(f"{service} {path}: answered {response.status_code}")
-        return response.json()
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise Unreadable(f"{service} {path}: not JSON") from exc
 
     def totals(self, service: str) -> dict:
         return self.get(service, "/v1/internal/totals")
@@ -66,6 +69,8 @@ class Reader:
         for _ in range(MAX_PAGES):
             page = self.get(service, path, {"cursor": cursor} if cursor else None)
             first = first or page
+            if not isinstance(page.get(items), list):
+                raise Unreadable(f"{service} {path}: no {items} in the answer")
             rows += page[items]
             cursor = page.get("next_cursor")
             if not cursor:

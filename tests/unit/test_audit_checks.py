@@ -307,3 +307,23 @@ def test_a_processor_report_is_read_page_by_page_and_an_unreadable_one_says_so()
 
     with pytest.raises(Unreadable, match="no answer"):
         all_pages(down)
+
+
+def test_a_check_that_cannot_read_its_rows_is_unchecked_and_the_others_still_run(books):
+    del books.withdrawal_rules["fees"]
+    result = report(books, run_checks(books))
+    [unchecked] = [r for r in result.results if r.status == UNCHECKED]
+    assert unchecked.name == "withdrawal diamonds, fees, net = the rules"
+    assert unchecked.problems == ["a row not understood: KeyError 'fees'"]
+    assert result.exit_code == 2 and sum(r.status == OK for r in result.results) == len(result.results) - 1
+
+
+def test_a_source_lost_on_the_second_read_leaves_its_check_unchecked(books):
+    broken = copy.deepcopy(books)
+    broken.payouts[1] = PayoutRecord("w2", PAID, 9_775, "USD")
+    gone = copy.deepcopy(books)
+    gone.payouts, gone.unreadable["payouts"] = None, "payout processor: no answer"
+    result = report(broken, run_checks(broken), run_checks(gone))
+    [unchecked] = [r for r in result.results if r.status != OK]
+    assert (unchecked.status, unchecked.problems) == (UNCHECKED, ["payouts not read: payout processor: no answer"])
+    assert result.exit_code == 2
