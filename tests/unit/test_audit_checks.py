@@ -113,7 +113,7 @@ def books() -> Books:
         ],
         chargebacks=[ChargebackRecord("cb-1", "p2", 999, "USD")],
         withdrawals=[withdrawal("w1"), withdrawal("w2", "failed"), withdrawal("w3", "processing", method="bank")],
-        withdrawal_rules=RULES,
+        withdrawal_rules=copy.deepcopy(RULES),
         accounts=[
             {
                 "creator_id": "cleo",
