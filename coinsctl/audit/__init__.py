@@ -110,23 +110,20 @@ def audit(
     reader = Reader(urls, token_for)
     deadline = time.monotonic() + wait_s
     while True:
-        books = Books()
-        read_totals(reader, books)
-        settled = not books.unreadable and not events_applied(books)
+        totals, unreadable = read_totals(reader)
+        settled = not unreadable and not events_applied(Books(totals=totals))
         if settled or time.monotonic() > deadline:
             break
         time.sleep(poll_s)
-    read_books(reader, processors, books)
+    books = read_books(reader, processors, totals=totals, unreadable=unreadable)
     first = run_checks(books)
     if not any(o.problems for o in first):
         return report(books, first)
     # Something differs: read the books again; only what is still wrong the second time counts
     # (the sums of totals were read once consumers caught up, as before: they are not re-read).
-    again = Books(totals=books.totals, unreadable={k: v for k, v in books.unreadable.items() if "." in k})
-    read_books(reader, processors, again)
+    again = read_books(reader, processors, totals=totals, unreadable=unreadable)
     item_checks = tuple(c for c in CHECKS if not any(n.startswith("totals.") for n in c.needs))
-    second = run_checks(again, item_checks)
-    return report(books, first, second)
+    return report(books, first, run_checks(again, item_checks))
 
 
 def _source(books: Books, need: str):

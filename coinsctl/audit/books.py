@@ -92,51 +92,48 @@ def all_pages(list_page) -> list:
     raise Unreadable(f"more than {MAX_PAGES} report pages")
 
 
-def read_totals(reader: Reader, books: Books) -> None:
+def read_totals(reader: Reader) -> tuple[dict[str, dict], dict[str, str]]:
+    """Each service's totals, and the services that could not be read (as "totals.<service>": why)."""
+    totals, unreadable = {}, {}
     for service in reader.urls:
         try:
-            books.totals[service] = reader.totals(service)
+            totals[service] = reader.totals(service)
         except Unreadable as exc:
-            books.unreadable[f"totals.{service}"] = str(exc)
+            unreadable[f"totals.{service}"] = str(exc)
+    return totals, unreadable
 
 
-def read_books(reader: Reader, processors: Processors | None, books: Books) -> None:
+def read_books(
+    reader: Reader, processors: Processors | None, *, totals: dict[str, dict], unreadable: dict[str, str]
+) -> Books:
     """The processors' books first, then the ledgers: anything at a processor then happened before
     the ledger was read, so its ledger row (written before the call) is there to be found."""
+    found: dict = {}
+    unreadable = dict(unreadable)
 
-    def take(name: str, read: Callable[[], None]) -> None:
+    def take(read: Callable[[], dict], *names: str) -> None:
         try:
-            read()
+            found.update(read())
         except Unreadable as exc:
-            books.unreadable[name] = str(exc)
+            unreadable.update(dict.fromkeys(names, str(exc)))
 
     if processors is None:
-        for name in ("charges", "chargebacks", "payouts"):
-            books.unreadable[name] = "no processor given"
+        unreadable.update(dict.fromkeys(("charges", "chargebacks", "payouts"), "no processor given"))
     else:
-        take("charges", lambda: setattr(books, "charges", all_pages(processors.card.list_charges)))
-        take("chargebacks", lambda: setattr(books, "chargebacks", all_pages(processors.card.list_chargebacks)))
-        take("payouts", lambda: setattr(books, "payouts", all_pages(processors.payout.list_payouts)))
+        take(lambda: {"charges": all_pages(processors.card.list_charges)}, "charges")
+        take(lambda: {"chargebacks": all_pages(processors.card.list_chargebacks)}, "chargebacks")
+        take(lambda: {"payouts": all_pages(processors.payout.list_payouts)}, "payouts")
 
-    def purchases() -> None:
-        books.purchases, _ = reader.listing("purchase", "/v1/internal/purchases", "purchases")
+    def listing(service: str, path: str, items: str, rules: str | None = None) -> dict:
+        rows, meta = reader.listing(service, path, items)
+        return {items: rows, **({rules: meta["rules"]} if rules else {})}
 
-    def withdrawals() -> None:
-        books.withdrawals, meta = reader.listing("payout", "/v1/internal/withdrawals", "withdrawals")
-        books.withdrawal_rules = meta["rules"]
-
-    def accounts() -> None:
-        books.accounts, _ = reader.listing("payout", "/v1/internal/accounts", "accounts")
-
-    def gifts() -> None:
-        books.gifts, meta = reader.listing("gifting", "/v1/internal/gifts", "gifts")
-        books.gift_rules = meta["rules"]
-
-    take("purchases", purchases)
-    take("withdrawals", withdrawals)
-    if "withdrawals" in books.unreadable:
-        books.unreadable["withdrawal_rules"] = books.unreadable["withdrawals"]
-    take("accounts", accounts)
-    take("gifts", gifts)
-    if "gifts" in books.unreadable:
-        books.unreadable["gift_rules"] = books.unreadable["gifts"]
+    take(lambda: listing("purchase", "/v1/internal/purchases", "purchases"), "purchases")
+    take(
+        lambda: listing("payout", "/v1/internal/withdrawals", "withdrawals", "withdrawal_rules"),
+        "withdrawals",
+        "withdrawal_rules",
+    )
+    take(lambda: listing("payout", "/v1/internal/accounts", "accounts"), "accounts")
+    take(lambda: listing("gifting", "/v1/internal/gifts", "gifts", "gift_rules"), "gifts", "gift_rules")
+    return Books(totals=totals, unreadable=unreadable, **found)
