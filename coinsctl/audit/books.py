@@ -135,5 +135,7 @@ def read_books(
         "withdrawal_rules",
     )
     take(lambda: listing("payout", "/v1/internal/accounts", "accounts"), "accounts")
+    # Credits before gifts: a gift is written before its credit, so every credit read has its gift.
+    take(lambda: listing("payout", "/v1/internal/earnings", "earnings"), "earnings")
     take(lambda: listing("gifting", "/v1/internal/gifts", "gifts", "gift_rules"), "gifts", "gift_rules")
     return Books(totals=totals, unreadable=unreadable, **found)

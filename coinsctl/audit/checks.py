@@ -51,6 +51,7 @@ class Books:
     payouts: list[PayoutRecord] | None = None
     gifts: list[dict] | None = None
     gift_rules: dict | None = None
+    earnings: list[dict] | None = None
     unreadable: dict[str, str] = field(default_factory=dict)  # source -> why
 
 
@@ -397,6 +398,34 @@ def gift_diamonds(books: Books) -> list[Problem]:
     return problems
 
 
+def gifts_credited(books: Books) -> list[Problem]:
+    """Every gift is credited to its creator once, with its diamonds, and every credit has its gift
+    (a gift not credited yet while gift.sent.v1 lags is named here too: that flow's dead letter)."""
+    gifts = {g["gift_tx_id"]: g for g in books.gifts}
+    credits = {e["gift_tx_id"]: e for e in books.earnings}
+    problems = []
+    for gift_tx_id in sorted(gifts.keys() | credits.keys()):
+        gift, credit = gifts.get(gift_tx_id), credits.get(gift_tx_id)
+        key = f"earning:{gift_tx_id}"
+        if credit is None:
+            problems.append(
+                Problem(key, f"gift {gift_tx_id}: {gift['diamonds']} diamonds never credited to {gift['creator_id']}")
+            )
+        elif gift is None:
+            problems.append(
+                Problem(key, f"{credit['creator_id']} credited {credit['diamonds']} diamonds for no gift {gift_tx_id}")
+            )
+        elif (credit["creator_id"], credit["diamonds"]) != (gift["creator_id"], gift["diamonds"]):
+            problems.append(
+                Problem(
+                    key,
+                    f"gift {gift_tx_id}: {gift['diamonds']} diamonds owed to {gift['creator_id']}, "
+                    f"{credit['diamonds']} credited to {credit['creator_id']}",
+                )
+            )
+    return problems
+
+
 def payout_rules(reported: dict) -> PayoutRules:
     return PayoutRules(
         min_withdrawal_minor=int(reported["min_withdrawal_minor"]),
@@ -427,4 +456,5 @@ CHECKS: tuple[Check, ...] = (
     Check("purchase prices = the price lists", ("purchases",), purchase_prices),
     Check("withdrawal diamonds, fees, net = the rules", ("withdrawals", "withdrawal_rules"), withdrawal_quotes),
     Check("gift diamonds = coins x diamonds_per_coin", ("gifts", "gift_rules"), gift_diamonds),
+    Check("every gift credited once to its creator", ("gifts", "earnings"), gifts_credited),
 )

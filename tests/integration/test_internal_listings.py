@@ -83,6 +83,8 @@ def test_withdrawals_and_accounts_are_listed_to_ops_with_the_rules_in_force(make
         "diamonds_per_usd": 200,
         "fees": {"bank": {"basis_points": 0, "fixed_minor": 0}, "paypal": {"basis_points": 200, "fixed_minor": 30}},
     }
+    credits, _ = read_all(client, "/v1/internal/earnings", "earnings", auth("ops"), limit=1)
+    assert sorted((e["creator_id"], e["diamonds"]) for e in credits) == [("ann", 60_000), ("bob", 60_000)]
     accounts, _ = read_all(client, "/v1/internal/accounts", "accounts", auth("ops"), limit=1)
     assert [
         (a["creator_id"], a["credited_diamonds"], a["reserved_diamonds"] + a["withdrawn_diamonds"]) for a in accounts

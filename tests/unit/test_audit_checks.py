@@ -16,6 +16,7 @@ from coinsctl.audit.checks import (
     diamonds_match_withdrawals,
     events_applied,
     gift_diamonds,
+    gifts_credited,
     payouts_match_withdrawals,
     purchase_prices,
     withdrawal_quotes,
@@ -135,6 +136,7 @@ def books() -> Books:
             }
         ],
         gift_rules={"diamonds_per_coin": 1},
+        earnings=[{"gift_tx_id": "g1", "creator_id": "cleo", "diamonds": 10}],
     )
 
 
@@ -327,3 +329,17 @@ def test_a_source_lost_on_the_second_read_leaves_its_check_unchecked(books):
     [unchecked] = [r for r in result.results if r.status != OK]
     assert (unchecked.status, unchecked.problems) == (UNCHECKED, ["payouts not read: payout processor: no answer"])
     assert result.exit_code == 2
+
+
+def test_every_gift_is_credited_once_to_its_creator_with_its_diamonds(books):
+    books.gifts.append({**books.gifts[0], "gift_tx_id": "g2"})  # a dead letter: never credited
+    books.earnings += [
+        {"gift_tx_id": "g0", "creator_id": "cleo", "diamonds": 5},
+        {"gift_tx_id": "g1", "creator_id": "dora", "diamonds": 10},
+    ]
+    del books.earnings[0]
+    assert texts(gifts_credited(books)) == [
+        "cleo credited 5 diamonds for no gift g0",
+        "gift g1: 10 diamonds owed to cleo, 10 credited to dora",
+        "gift g2: 10 diamonds never credited to cleo",
+    ]

@@ -92,3 +92,10 @@ def accounts_page(conn: Connection, *, cursor: str | None, limit: int) -> tuple[
     a = creator_accounts.c
     query = sa.select(a.creator_id, a.credited_diamonds, a.reserved_diamonds, a.withdrawn_diamonds)
     return keyset_rows(conn, query, a.creator_id, cursor=cursor, limit=limit)
+
+
+def earnings_page(conn: Connection, *, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+    """Every gift's credit in gift id order (the auditor matches them with gifting's gifts)."""
+    e = earnings.c
+    query = sa.select(e.gift_tx_id, e.creator_id, e.diamonds)
+    return keyset_rows(conn, query, e.gift_tx_id, cursor=cursor, limit=limit)

@@ -165,3 +165,14 @@ class InternalAccountSchema(Schema):
 class InternalAccountPageSchema(Schema):
     accounts = fields.List(fields.Nested(InternalAccountSchema))
     next_cursor = fields.String(allow_none=True, metadata={"description": "None after the last page"})
+
+
+class InternalEarningSchema(Schema):
+    gift_tx_id = fields.String()
+    creator_id = fields.String()
+    diamonds = fields.Integer()
+
+
+class InternalEarningPageSchema(Schema):
+    earnings = fields.List(fields.Nested(InternalEarningSchema))
+    next_cursor = fields.String(allow_none=True, metadata={"description": "None after the last page"})

@@ -182,3 +182,17 @@ def internal_accounts():
     with snapshot(service().engine) as conn:
         rows, next_cursor = queries.accounts_page(conn, cursor=args["cursor"], limit=args["limit"])
     return schema(schemas.InternalAccountPageSchema).dump({"accounts": rows, "next_cursor": next_cursor})
+
+
+@bp.get("/internal/earnings")
+@requires("audit:read")
+@doc(
+    summary="Every gift's credit in gift id order, for the auditor",
+    query=AuditPageQuery,
+    responses={200: schemas.InternalEarningPageSchema},
+)
+def internal_earnings():
+    args = query_args(schema(AuditPageQuery))
+    with snapshot(service().engine) as conn:
+        rows, next_cursor = queries.earnings_page(conn, cursor=args["cursor"], limit=args["limit"])
+    return schema(schemas.InternalEarningPageSchema).dump({"earnings": rows, "next_cursor": next_cursor})
