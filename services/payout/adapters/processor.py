@@ -3,9 +3,7 @@
 A real adapter (a bank-transfer API, PayPal Payouts) implements `PayoutProcessor`: `send` is
 idempotent by `payout_id` (the withdrawal's id), so a retried payout never pays twice, and
 `lookup` finds a payout by that id. Neither raises for a slow or failing processor: the outcome
-is then UNKNOWN, and the payout worker asks again after its lease. `list_payouts` pages through
-the processor's settlement report (PayPal's payouts report) for the auditor; it raises
-ReportUnavailable when the processor cannot be read.
+is then UNKNOWN, and the payout worker asks again after its lease.
 """
 
 from __future__ import annotations
@@ -43,7 +41,9 @@ class PayoutProcessor(Protocol):
         """The payout made for `payout_id`; None if the processor has none."""
 
     def list_payouts(self, *, cursor: str | None = None) -> tuple[list[PayoutRecord], str | None]:
-        """One page of every payout, and the cursor of the next page (None after the last)."""
+        """One page of the processor's settlement report (as PayPal's payouts report) of every
+        payout, and the next page's cursor (None after the last), for the auditor. Unlike the calls
+        above it raises (ReportUnavailable) when the processor cannot be read."""
 
 
 class SandboxPayoutProcessor:

@@ -3,9 +3,7 @@
 A real adapter (Stripe, Adyen, ...) implements `PaymentProcessor`: `charge` is idempotent by
 `payment_id` (the purchase's id), so a retried charge never takes the money twice, and `lookup`
 finds a charge by that id. Neither raises for a slow or failing processor: the outcome is then
-UNKNOWN, and the purchase reconciler settles it later. `list_charges` and `list_chargebacks` page
-through the processor's settlement reports (Stripe's balance transactions and disputes) for the
-auditor; they raise ReportUnavailable when the processor cannot be read.
+UNKNOWN, and the purchase reconciler settles it later.
 """
 
 from __future__ import annotations
@@ -53,10 +51,12 @@ class PaymentProcessor(Protocol):
         """The charge made for `payment_id`; None if the processor has none."""
 
     def list_charges(self, *, cursor: str | None = None) -> tuple[list[ChargeRecord], str | None]:
-        """One page of every charge, and the cursor of the next page (None after the last)."""
+        """One page of the processor's settlement report (as Stripe's balance transactions) of every
+        charge, and the next page's cursor (None after the last), for the auditor. Unlike the calls
+        above it raises (ReportUnavailable) when the processor cannot be read."""
 
     def list_chargebacks(self, *, cursor: str | None = None) -> tuple[list[ChargebackRecord], str | None]:
-        """One page of every chargeback, and the cursor of the next page (None after the last)."""
+        """One page of every chargeback (Stripe's disputes), as `list_charges` pages."""
 
 
 class SandboxCardProcessor:
