@@ -15,6 +15,8 @@ from services.gifting.domain.rules import GiftingRules
 from services.payout.adapters.processor import PAID, PayoutRecord
 from services.payout.domain.model import COMPLETED as WITHDRAWAL_COMPLETED
 from services.payout.domain.model import FAILED as WITHDRAWAL_FAILED
+from services.payout.domain.model import PENDING as WITHDRAWAL_PENDING
+from services.payout.domain.model import PROCESSING as WITHDRAWAL_PROCESSING
 from services.payout.domain.rules import Fee, PayoutRules
 from services.purchase.adapters.processor import APPROVED, ChargebackRecord, ChargeRecord
 from services.purchase.domain.model import COMPLETED, PENDING, REVERSED
@@ -235,7 +237,8 @@ def chargebacks_recorded(books: Books) -> list[Problem]:
 
 def payouts_match_withdrawals(books: Books) -> list[Problem]:
     """Every completed withdrawal has exactly one paid payout of its net and currency, and every
-    paid payout a completed withdrawal (one in flight is the worker's, and has its own bound)."""
+    paid payout a completed withdrawal (one in flight is the worker's, and has its own bound; one
+    held for an operator, or failed, that the processor paid is named)."""
     withdrawals = {w["withdrawal_id"]: w for w in books.withdrawals}
     payouts: dict[str, list[PayoutRecord]] = defaultdict(list)
     for payout in books.payouts:
@@ -256,6 +259,14 @@ def payouts_match_withdrawals(books: Books) -> list[Problem]:
                     key,
                     f"withdrawal {payout_id} failed (its {withdrawal['diamonds']} diamonds returned) but the processor "
                     f"paid {_money(paid[0].net_minor, paid[0].currency)}: paid twice",
+                )
+            )
+        elif paid and status not in (WITHDRAWAL_PENDING, WITHDRAWAL_PROCESSING, WITHDRAWAL_COMPLETED):
+            problems.append(
+                Problem(
+                    key,
+                    f"withdrawal {payout_id} is {status} (its {withdrawal['diamonds']} diamonds not withdrawn) but "
+                    f"the processor paid {_money(paid[0].net_minor, paid[0].currency)}",
                 )
             )
         elif status == WITHDRAWAL_COMPLETED and not paid:

@@ -197,6 +197,14 @@ def test_a_withdrawal_failed_but_paid_is_named_paid_twice(books):
     ]
 
 
+def test_a_payout_paid_for_a_withdrawal_held_for_an_operator_is_named(books):
+    books.withdrawals[2]["status"] = "held"
+    books.payouts.append(PayoutRecord("w3", PAID, 10_000, "USD"))
+    assert texts(payouts_match_withdrawals(books)) == [
+        "withdrawal w3 is held (its 20000 diamonds not withdrawn) but the processor paid 10000 USD"
+    ]
+
+
 def test_payouts_and_withdrawals_disagreeing_are_named(books):
     books.payouts = [
         PayoutRecord("w1", PAID, 9_000, "USD"),
