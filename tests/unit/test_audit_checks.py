@@ -351,3 +351,29 @@ def test_every_gift_is_credited_once_to_its_creator_with_its_diamonds(books):
         "gift g1: 10 diamonds owed to cleo, 10 credited to dora",
         "gift g2: 10 diamonds never credited to cleo",
     ]
+
+
+def test_coinsctl_audit_prints_one_line_per_check_and_exits_with_the_verdict(books, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    import coinsctl.audit
+    from coinsctl.cli import main
+
+    books.payouts[1] = PayoutRecord("w2", PAID, 9_775, "USD")
+    monkeypatch.setattr(coinsctl.audit, "audit", lambda *a, **k: report(books, run_checks(books)))
+    result = CliRunner().invoke(main, ["audit"])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert "FAIL      processor payouts = withdrawals" in lines
+    assert (
+        "          withdrawal w2 failed (its 20000 diamonds returned) but the processor paid 9775 USD: paid twice"
+        in lines
+    )
+    assert "OK        card processor charges = purchases" in lines
+    as_json = CliRunner().invoke(main, ["audit", "--json"])
+    checks = {c["name"]: c["status"] for c in json.loads(as_json.stdout.split("\naudit:")[0])["checks"]}
+    assert checks["processor payouts = withdrawals"] == FAIL and as_json.exit_code == 1
+    books.payouts, books.unreadable["payouts"] = None, "no answer"
+    assert CliRunner().invoke(main, ["audit"]).exit_code == 2
