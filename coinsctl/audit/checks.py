@@ -30,11 +30,12 @@ FLOWS = {
     "gift.sent.v1": ("gifting", "payout"),
 }
 PAID_PURCHASE = (COMPLETED, REVERSED)  # the card was charged and the coins credited
+_SETTLED_WITHDRAWAL = (WITHDRAWAL_COMPLETED, WITHDRAWAL_FAILED)  # any other status holds its diamonds reserved
 
 
 @dataclass(frozen=True)
 class Problem:
-    key: str  # what it is about, stable between two reads (a second read confirms it)
+    key: str  # what it is about and by how much: a lasting problem has the same key on a second read
     text: str
 
 
@@ -65,7 +66,8 @@ class Check:
 
 
 def _sum(name: str, left: int, right: int, what: str) -> list[Problem]:
-    return [] if left == right else [Problem(name, f"{what}: {left} != {right}")]
+    """Keyed by the difference: a lasting one is the same on a second read whatever else moved."""
+    return [] if left == right else [Problem(f"{name}:{left - right}", f"{what}: {left} != {right}")]
 
 
 # --- the totals each service reports --------------------------------------------------------
@@ -306,38 +308,38 @@ def payouts_match_withdrawals(books: Books) -> list[Problem]:
 
 
 def diamonds_match_withdrawals(books: Books) -> list[Problem]:
-    """Per creator: reserved diamonds = those of withdrawals still in flight (any status but
-    completed or failed), withdrawn diamonds = those of completed ones; and in sum."""
-    reserved, withdrawn = Counter(), Counter()
-    for w in books.withdrawals:
-        if w["status"] == WITHDRAWAL_COMPLETED:
-            withdrawn[w["creator_id"]] += w["diamonds"]
-        elif w["status"] != WITHDRAWAL_FAILED:
-            reserved[w["creator_id"]] += w["diamonds"]
-    accounts = {a["creator_id"]: a for a in books.accounts}
-    problems = []
-    for creator in sorted(accounts.keys() | reserved.keys() | withdrawn.keys()):
-        account = accounts.get(creator, {"reserved_diamonds": 0, "withdrawn_diamonds": 0})
-        for what, held, expected in (
-            ("reserved", account["reserved_diamonds"], reserved[creator]),
-            ("withdrawn", account["withdrawn_diamonds"], withdrawn[creator]),
+    """Per creator: reserved diamonds = those of their withdrawals still in flight (any status but
+    completed or failed), withdrawn diamonds = those of the completed ones, counted from the
+    withdrawals read with the account; and in sum. A withdrawal whose creator has no account is named."""
+    problems, held, expected = [], Counter(), Counter()
+    for account in books.accounts:
+        reserved = sum(w["diamonds"] for w in account["withdrawals"] if w["status"] not in _SETTLED_WITHDRAWAL)
+        withdrawn = sum(w["diamonds"] for w in account["withdrawals"] if w["status"] == WITHDRAWAL_COMPLETED)
+        creator = account["creator_id"]
+        for what, holds, should in (
+            ("reserved", account["reserved_diamonds"], reserved),
+            ("withdrawn", account["withdrawn_diamonds"], withdrawn),
         ):
-            if held != expected:
+            held[what] += holds
+            expected[what] += should
+            if holds != should:
                 problems.append(
                     Problem(
                         f"{what}:{creator}",
-                        f"creator {creator}: {held} diamonds {what}, their withdrawals say {expected}",
+                        f"creator {creator}: {holds} diamonds {what}, their withdrawals say {should}",
                     )
                 )
-    for what, column, expected in (
-        ("reserved", "reserved_diamonds", reserved),
-        ("withdrawn", "withdrawn_diamonds", withdrawn),
-    ):
+    with_account = {a["creator_id"] for a in books.accounts}
+    for w in books.withdrawals:  # read before the accounts: a creator's account is made before any withdrawal
+        if w["creator_id"] not in with_account:
+            problems.append(
+                Problem(
+                    f"account:{w['withdrawal_id']}", f"withdrawal {w['withdrawal_id']}: no account {w['creator_id']}"
+                )
+            )
+    for what in ("reserved", "withdrawn"):
         problems += _sum(
-            f"{what}_sum",
-            sum(a[column] for a in books.accounts),
-            sum(expected.values()),
-            f"diamonds {what} in all accounts != in the withdrawals",
+            f"{what}_sum", held[what], expected[what], f"diamonds {what} in all accounts != in their withdrawals"
         )
     return problems
 

@@ -92,6 +92,12 @@ def test_withdrawals_and_accounts_are_listed_to_ops_with_the_rules_in_force(make
         ("ann", 60_000, 40_000),
         ("bob", 60_000, 40_000),
     ]
+    by_creator = {r["withdrawal_id"]: r["creator_id"] for r in rows}
+    for a in accounts:  # each with its own withdrawals, read in the same snapshot
+        assert sorted(w["withdrawal_id"] for w in a["withdrawals"]) == sorted(
+            wid for wid, creator in by_creator.items() if creator == a["creator_id"]
+        )
+        assert sum(w["diamonds"] for w in a["withdrawals"] if w["status"] == "completed") == a["withdrawn_diamonds"]
 
 
 def test_gifts_are_listed_to_ops_with_the_diamonds_per_coin(make_service, auth_for):

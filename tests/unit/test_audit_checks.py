@@ -63,6 +63,19 @@ def withdrawal(wid, status="completed", *, creator="cleo", gross=10_000, method=
     }
 
 
+def account(creator, credited, *, reserved, withdrawn, statuses=()) -> dict:
+    """A creator's account with its withdrawals (w1, w2, ... of 20,000 diamonds) as payout lists them."""
+    return {
+        "creator_id": creator,
+        "credited_diamonds": credited,
+        "reserved_diamonds": reserved,
+        "withdrawn_diamonds": withdrawn,
+        "withdrawals": [
+            {"withdrawal_id": f"w{n}", "diamonds": 20_000, "status": status} for n, status in enumerate(statuses, 1)
+        ],
+    }
+
+
 def totals():
     return {
         "purchase": {
@@ -116,12 +129,7 @@ def books() -> Books:
         withdrawals=[withdrawal("w1"), withdrawal("w2", "failed"), withdrawal("w3", "processing", method="bank")],
         withdrawal_rules=copy.deepcopy(RULES),
         accounts=[
-            {
-                "creator_id": "cleo",
-                "credited_diamonds": 90_000,
-                "reserved_diamonds": 20_000,
-                "withdrawn_diamonds": 20_000,
-            }
+            account("cleo", 90_000, reserved=20_000, withdrawn=20_000, statuses=("completed", "failed", "processing"))
         ],
         payouts=[PayoutRecord("w1", PAID, 9_775, "USD"), PayoutRecord("w2", FAILED, 9_775, "USD")],
         gifts=[
@@ -228,14 +236,14 @@ def test_payouts_and_withdrawals_disagreeing_are_named(books):
 def test_reserved_and_withdrawn_diamonds_follow_the_withdrawals(books):
     assert diamonds_match_withdrawals(books) == []
     books.accounts[0]["reserved_diamonds"] = 0  # w3's diamonds released while it is still in flight
-    books.accounts.append(
-        {"creator_id": "dora", "credited_diamonds": 10, "reserved_diamonds": 0, "withdrawn_diamonds": 10}
-    )
+    books.accounts.append(account("dora", 10, reserved=0, withdrawn=10))
+    books.withdrawals.append(withdrawal("w9", creator="nobody"))
     assert texts(diamonds_match_withdrawals(books)) == [
         "creator cleo: 0 diamonds reserved, their withdrawals say 20000",
         "creator dora: 10 diamonds withdrawn, their withdrawals say 0",
-        "diamonds reserved in all accounts != in the withdrawals: 0 != 20000",
-        "diamonds withdrawn in all accounts != in the withdrawals: 20010 != 20000",
+        "withdrawal w9: no account nobody",
+        "diamonds reserved in all accounts != in their withdrawals: 0 != 20000",
+        "diamonds withdrawn in all accounts != in their withdrawals: 20010 != 20000",
     ]
 
 

@@ -88,10 +88,23 @@ def withdrawals_page(conn: Connection, *, cursor: str | None, limit: int) -> tup
 
 
 def accounts_page(conn: Connection, *, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
-    """Every creator's diamond account in id order."""
-    a = creator_accounts.c
+    """Every creator's diamond account in id order, each with its withdrawals read in the same
+    snapshot (the auditor adds them up itself: a withdrawal settling meanwhile cannot skew it)."""
+    a, w = creator_accounts.c, withdrawals.c
     query = sa.select(a.creator_id, a.credited_diamonds, a.reserved_diamonds, a.withdrawn_diamonds)
-    return keyset_rows(conn, query, a.creator_id, cursor=cursor, limit=limit)
+    accounts, next_cursor = keyset_rows(conn, query, a.creator_id, cursor=cursor, limit=limit)
+    theirs: dict[str, list[dict]] = {account["creator_id"]: [] for account in accounts}
+    if theirs:
+        rows = conn.execute(
+            sa.select(w.withdrawal_id, w.creator_id, w.diamonds, w.status)
+            .where(w.creator_id.in_(list(theirs)))
+            .order_by(w.withdrawal_id)
+        )
+        for row in rows:
+            theirs[row.creator_id].append(
+                {"withdrawal_id": row.withdrawal_id, "diamonds": row.diamonds, "status": row.status}
+            )
+    return [{**account, "withdrawals": theirs[account["creator_id"]]} for account in accounts], next_cursor
 
 
 def earnings_page(conn: Connection, *, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:

@@ -155,11 +155,20 @@ class InternalWithdrawalPageSchema(Schema):
     next_cursor = fields.String(allow_none=True, metadata={"description": "None after the last page"})
 
 
+class InternalAccountWithdrawalSchema(Schema):
+    withdrawal_id = fields.String()
+    diamonds = fields.Integer()
+    status = fields.String()
+
+
 class InternalAccountSchema(Schema):
     creator_id = fields.String()
     credited_diamonds = fields.Integer()
     reserved_diamonds = fields.Integer()
     withdrawn_diamonds = fields.Integer()
+    withdrawals = fields.List(
+        fields.Nested(InternalAccountWithdrawalSchema), metadata={"description": "Read in the same snapshot"}
+    )
 
 
 class InternalAccountPageSchema(Schema):
