@@ -116,6 +116,14 @@ def server_properties(
     )
 
 
+def _write_secret(path: Path, text: str) -> None:
+    """Write a file only its owner can read, from its first byte (no window with wider rights)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+
+
 class ApacheKafka:
     """One broker process: format once, then start and stop (and restart) keeping its data."""
 
@@ -162,14 +170,15 @@ class ApacheKafka:
     def prepare(self) -> None:
         """Write server.properties for this start (host names may differ from the first's; the
         principals live in the metadata) and format the KRaft log directory the first time."""
-        self.home.mkdir(parents=True, exist_ok=True)
-        state = self.home / "broker.json"
-        state.write_text(
-            json.dumps({"port": self.port, "controller_port": self.controller_port, "passwords": self.creds.passwords})
+        self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.home.chmod(0o700)
+        _write_secret(
+            self.home / "broker.json",
+            json.dumps({"port": self.port, "controller_port": self.controller_port, "passwords": self.creds.passwords}),
         )
-        state.chmod(0o600)
         props = self.home / "server.properties"
-        props.write_text(
+        _write_secret(  # it holds the admin's and every principal's password
+            props,
             server_properties(
                 port=self.port,
                 controller_port=self.controller_port,
@@ -177,7 +186,7 @@ class ApacheKafka:
                 creds=self.creds,
                 listen_host=self.listen_host,
                 advertised_host=self.advertised_host,
-            )
+            ),
         )
         if not (self.home / "data" / "meta.properties").exists():
             cluster_id = self._java("kafka.tools.StorageTool", "random-uuid").strip()

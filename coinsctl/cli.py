@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from coinsctl.payouts import payouts
 from shared.env import Env
 from shared.kafka_settings import kafka_settings
 from shared.settings import database_url
@@ -37,6 +38,9 @@ def _token(caller: str, service: str, ttl: int = 300, kid: str | None = None) ->
 @click.group()
 def main() -> None:
     """Operate the coins platform."""
+
+
+main.add_command(payouts)
 
 
 @main.command()
@@ -89,9 +93,12 @@ def keys_new(caller: str, kid: str | None) -> None:
 def keys_retire(kid: str) -> None:
     """Retire a key: remove its public half, so the services refuse its tokens (within a second)."""
     from coinsctl.keys import key_dirs
+    from shared.keys import KID_RE
 
+    if not KID_RE.fullmatch(kid):  # exactly one kid: never a pattern, never a path
+        raise click.BadParameter("a key id is letters, digits, '.', '_' and '-', starting with a letter or digit")
     _, public_dir = key_dirs(_var_dir())
-    found = list(public_dir.glob(f"*/{kid}.pem"))
+    found = [d / f"{kid}.pem" for d in public_dir.iterdir() if d.is_dir() and (d / f"{kid}.pem").is_file()]
     if not found:
         raise click.ClickException(f"no public key {kid!r} under {public_dir}")
     for path in found:
@@ -125,7 +132,8 @@ def topics(partitions: int, replication: int, acls: bool) -> None:
     from shared.kafka_admin import TopicPolicy, ensure_topics
 
     settings = kafka_settings()
-    created = ensure_topics(settings, TopicPolicy(partitions=partitions, replication=replication), timeout_s=120)
+    policy = TopicPolicy.of(settings, partitions=partitions, replication=replication)
+    created = ensure_topics(settings, policy, timeout_s=120)
     click.echo(f"created {len(created)} topics" + (f": {', '.join(created)}" if created else ""))
     if acls:
         from coinsctl.kafka_acls import apply_acls, platform_acls
@@ -214,7 +222,7 @@ def audit(
 @click.option(
     "--outbox-hours", type=int, help="Published outbox rows older than this go [RETENTION_OUTBOX_HOURS, 168]."
 )
-@click.option("--inbox-hours", type=int, help="Inbox rows older than this go [RETENTION_INBOX_HOURS, 336].")
+@click.option("--inbox-hours", type=int, help="Inbox rows older than this go [RETENTION_INBOX_HOURS, 2160].")
 @click.option("--key-hours", type=int, help="Idempotency keys older than this go [RETENTION_IDEMPOTENCY_HOURS, 72].")
 @click.option("--batch-size", default=5000, show_default=True, help="Rows deleted per transaction.")
 def prune(service: str, outbox_hours, inbox_hours, key_hours, batch_size: int) -> None:
@@ -342,3 +350,37 @@ def contracts(out: str) -> None:
     for name, document in documents().items():
         (Path(out) / name).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
         click.echo(f"wrote {Path(out) / name}")
+
+
+@main.group()
+def purchases() -> None:
+    """Purchases held for review: the card processor's answer did not match the charge asked for."""
+
+
+@purchases.command("held")
+def purchases_held() -> None:
+    """Print the held purchases, oldest first, with why each was held (from PURCHASE_DATABASE_URL)."""
+    from coinsctl.purchases import as_json, held
+
+    found = held(database_url("purchase"))
+    for purchase in found:
+        click.echo(json.dumps(as_json(purchase)))
+    click.echo(f"{len(found)} held purchases", err=True)
+
+
+@purchases.command("resolve")
+@click.argument("purchase_id")
+@click.option("--complete", "verdict", flag_value="complete", help="Credit the coins (the charge is as asked).")
+@click.option("--decline", "verdict", flag_value="decline", help="Credit nothing (refund any charge at the processor).")
+def purchases_resolve(purchase_id: str, verdict: str | None) -> None:
+    """Resolve a held purchase after checking it at the processor: --complete or --decline."""
+    from coinsctl.purchases import as_json, resolve
+    from shared.errors import DomainError
+
+    if verdict is None:
+        raise click.UsageError("say --complete or --decline")
+    try:
+        purchase = resolve(database_url("purchase"), purchase_id, complete=verdict == "complete")
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(json.dumps(as_json(purchase)))

@@ -140,6 +140,8 @@ class Stack:
 
     # -- setup ---------------------------------------------------------------------------------
     def prepare(self) -> None:
+        self.var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.var_dir.chmod(0o700)  # birth dates, payout accounts, keys, the broker's passwords
         (self.var_dir / "logs").mkdir(parents=True, exist_ok=True)
         self.env.setdefault("COINS_VAR_DIR", str(self.var_dir))
         self.env.setdefault("COINS_ENV", "local")
@@ -375,7 +377,7 @@ def _banner(stack: Stack) -> None:
         f"  broker    {broker}   ({kind if stack.broker else 'external'})",
         f"  data      {stack.var_dir}   logs: {stack.var_dir}/logs/",
         "",
-        "Get a token:  .venv/bin/coinsctl token --caller gateway    (or: make token CALLER=gateway)",
+        "Get a token:  .venv/bin/coinsctl token --caller gateway --service gifting    (or: make token SERVICE=gifting)",
         f'  curl -H "Authorization: Bearer $TOKEN" {stack.url("purchase")}/v1/packages?country=US',
         "",
         "Ctrl-C stops everything.",

@@ -8,6 +8,7 @@ for one service (`aud`), for a bounded lifetime (`exp - iat`), and only for the 
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -43,6 +44,23 @@ def _refused(detail: str) -> AuthError:
     return AuthError(401, detail)
 
 
+NUMERIC_DATES = ("iat", "exp", "nbf")
+STRINGS = ("iss", "sub", "jti", GRANT_PARTY)  # aud: checked against this service by name
+
+
+def _check_claim_types(claims: dict) -> None:
+    """Every claim the code reads has the type it is read as (RFC 7519: NumericDate is a JSON
+    number; PyJWT lets a numeric string through), refused with 401 naming the claim."""
+    for name in NUMERIC_DATES:
+        value = claims.get(name)
+        numeric = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        if name in claims and not numeric:
+            raise _refused(f"The token's {name} must be a NumericDate (a JSON number of seconds).")
+    for name in STRINGS:
+        if name in claims and (not isinstance(claims[name], str) or not claims[name]):
+            raise _refused(f"The token's {name} must be a non-empty string.")
+
+
 class TokenVerifier:
     """Verifies tokens for one service against its key ring, its audience and its policy."""
 
@@ -67,13 +85,12 @@ class TokenVerifier:
         if header.get("alg") != key.algorithm:
             raise _refused(f"The token's alg must be {key.algorithm}, the algorithm of its signing key.")
         claims = self._decode(token, key)
+        _check_claim_types(claims)
         if claims["aud"] != self.settings.audience:
             raise _refused(f"The token's aud must be exactly {self.settings.audience!r}, this service.")
         lifetime = claims["exp"] - claims["iat"]
         if lifetime > self.settings.max_token_seconds:
             raise _refused(f"The token's lifetime (exp - iat) may be at most {self.settings.max_token_seconds} s.")
-        if not isinstance(claims["sub"], str) or not claims["sub"]:
-            raise _refused("The token's sub must be a non-empty string.")
         return claims, key
 
     def _decode(self, token: str, key: PublicKey) -> dict:
@@ -112,7 +129,7 @@ class TokenVerifier:
         if scheme.lower() != "bearer" or not token:
             raise _refused("The Authorization header must be 'Bearer <token>'.")
         cached = self.verified.get(token, self.settings.leeway_seconds)
-        if cached is not None and self.keyring.get(cached[1]) is not None:  # a retired key's tokens stop at once
+        if cached is not None and self.keyring.get(cached[1].kid) == cached[1]:  # a retired key's tokens stop at once
             return cached[0]
         claims, key = self.verify(token)
         if GRANT_PARTY in claims:
@@ -120,7 +137,7 @@ class TokenVerifier:
         if claims["sub"] != key.owner:
             raise _refused("The token's sub must name the owner of its signing key.")
         caller = Caller(name=key.owner, permissions=frozenset(self.settings.policy.get(key.owner, ())))
-        self.verified.put(token, caller, key.kid, claims)
+        self.verified.put(token, caller, key, claims)
         return caller
 
 
@@ -135,23 +152,23 @@ class VerifiedTokens:
 
     def __init__(self, size: int = 4096):
         self._size = size
-        self._entries: OrderedDict[str, tuple[Caller, str, float, float]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[Caller, PublicKey, float, float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, token: str, leeway_seconds: float) -> tuple[Caller, str] | None:
+    def get(self, token: str, leeway_seconds: float) -> tuple[Caller, PublicKey] | None:
         with self._lock:
             entry = self._entries.get(token)
         if entry is None:
             return None
-        caller, kid, not_before, expires = entry
+        caller, key, not_before, expires = entry
         now = time.time()
         if now + leeway_seconds < not_before or now - leeway_seconds >= expires:
             return None  # verified again in full, which names the reason
-        return caller, kid
+        return caller, key
 
-    def put(self, token: str, caller: Caller, kid: str, claims: dict) -> None:
+    def put(self, token: str, caller: Caller, key: PublicKey, claims: dict) -> None:
         not_before = float(claims.get("nbf", claims["iat"]))
         with self._lock:
-            self._entries[token] = (caller, kid, not_before, float(claims["exp"]))
+            self._entries[token] = (caller, key, not_before, float(claims["exp"]))
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)

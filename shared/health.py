@@ -67,6 +67,43 @@ class ProcessHealth:
         return Verdict(ok, {"status": "ready" if ok else "not ready", "checks": checks})
 
 
+class Refreshed:
+    """The latest value of a costly reading (a query, a broker connect), read again at most every
+    `every_s` and by one caller at a time: whatever the rate of scrapes and probes, they cost at
+    most one reading an interval, and while one caller reads the others get the last value
+    instead of waiting on a slow database or broker."""
+
+    def __init__(self, read, every_s: float = 1.0, *, clock=time.monotonic):
+        self._read, self._every_s, self._clock = read, every_s, clock
+        self._lock = threading.Lock()
+        self._first = threading.Lock()
+        self._value, self._at, self._refreshing = None, None, False
+
+    def get(self):
+        """The latest reading (or the error the latest reading raised, raised again)."""
+        if self._at is None:
+            with self._first:  # the first callers wait for one reading, not one each
+                if self._at is None:
+                    self._refresh()
+        else:
+            with self._lock:
+                start = self._clock() - self._at >= self._every_s and not self._refreshing
+                self._refreshing = self._refreshing or start
+            if start:
+                self._refresh()
+        if isinstance(self._value, Exception):
+            raise self._value
+        return self._value
+
+    def _refresh(self) -> None:
+        try:
+            value = self._read()
+        except Exception as exc:  # noqa: BLE001 - kept, and raised to each reader until the next reading
+            value = exc
+        with self._lock:
+            self._value, self._at, self._refreshing = value, self._clock(), False
+
+
 def database_check(engine: Engine) -> str:
     try:
         with engine.connect() as conn:

@@ -12,6 +12,17 @@ is 422 for as long as it exists, whatever became of the first.
     done       the answer is stored (`response_body`, or None: render `resource_id` again)
                and replayed with `Idempotent-Replayed: true`
 
+Which answers a key keeps (`keeps`, the one rule every keyed POST follows): a success, and a
+refusal by the rules of the request itself (invalid fields, a declined card, a blocked country,
+an age, a cap), are kept forever: the same request gets the same answer (the caps aside,
+below), and a new try is a new request with a new key. A refusal by a state that moves on (`PASSING_REFUSALS`: not
+enough coins or diamonds, a frozen wallet, an unregistered creator, a request in flight) and a
+failure (5xx: an outcome not known yet) are not kept: the key stays open for the same request
+only, which is answered afresh, so a client that fixed the state (bought coins, registered)
+retries with the same key and the intent takes effect once. The 24-hour and daily caps count as
+rules of the request: time passing is not something the client fixes to retry, and a purchase
+refused today must not happen tomorrow on a late replay of the same key.
+
 Two ways to run an attempt, one set of rules (shared.idempotency_attempts):
 
 - `run_leased`, where an attempt calls out of the process in the middle (a card charge): the key
@@ -96,16 +107,43 @@ class Claim:
         }
 
 
+# Refusals that depend on a state that moves on, by problem code: never kept (see `keeps`).
+PASSING_REFUSALS = frozenset(
+    {
+        "insufficient-coins",  # gifting: a purchase credits the wallet
+        "wallet-frozen",  # gifting: purchases repay the debt
+        "insufficient-earnings",  # payout: gifts credit diamonds, a failed payout returns them
+        "creator-not-registered",  # payout: the creator registers
+        "idempotency-key-in-flight",  # the first attempt ends
+    }
+)
+
+
+def keeps(status: int, code: str | None) -> bool:
+    """Whether a key keeps this answer forever and replays it to every retry of the request:
+    successes and refusals by the request's own rules yes; failures (5xx) and refusals by a
+    state that moves on (`PASSING_REFUSALS`) no, the same request is then answered afresh."""
+    if status >= 500:
+        return False
+    return status < 400 or code not in PASSING_REFUSALS
+
+
 @dataclass(frozen=True)
 class Answer:
     """A request's answer. `body` None: the resource `resource_id` is rendered again.
-    `live` is the framework's response for this attempt, never stored."""
+    `live` is the framework's response for this attempt, never stored; `code` the refusal's
+    problem code (for `keeps`)."""
 
     status: int
     body: str | None
     resource_id: str | None = None
     replayed: bool = False
     live: object = field(default=None, compare=False)
+    code: str | None = field(default=None, compare=False)
+
+    @property
+    def kept(self) -> bool:
+        return keeps(self.status, self.code)
 
 
 class ClaimLost(Exception):

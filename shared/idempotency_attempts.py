@@ -41,7 +41,7 @@ def run_leased(engine: Engine, store: KeyStore, request: KeyedRequest, attempt: 
     except BaseException:
         _quietly(engine, lambda conn: store.abandon(conn, held))
         raise
-    if answer.status >= 500:
+    if not answer.kept:  # a failure, or a refusal by a state that moves on: the same request may come again
         _quietly(engine, lambda conn: store.abandon(conn, held))
     elif not _quietly(engine, lambda conn: store.finish(conn, held, answer)):
         log.warning("idempotency claim lost before its answer was stored", extra={"key": request.key})
@@ -142,12 +142,18 @@ def _conclude(
     answer: Answer,
     replay: Callable[[Answer], Answer],
 ) -> Answer:
-    """End the attempt's transaction: a failure leaves nothing (its key kept for this request
-    only), a refusal leaves only its answer, a success commits with the key claimed."""
-    if answer.status >= 500:
+    """End the attempt's transaction: an answer the key does not keep (a failure, a refusal by a
+    state that moves on) leaves nothing (its key kept for this request only), a refusal leaves
+    only its answer, a success commits with the key claimed."""
+    if not answer.kept:
         tx.rollback()
-        if claim is not None:
-            _quietly(engine, lambda c: store.note_failure(c, claim.request))
+        if claim is None:
+            return answer
+        stored = store.stored_in(conn, claim.request)
+        if stored is not None:  # a duplicate of a finished request (whose effect is why this one failed)
+            return replay(stored)
+        conn.rollback()
+        _quietly(engine, lambda c: store.note_failure(c, claim.request))
         return answer
     refused = answer.status >= 400
     if refused:

@@ -96,11 +96,12 @@ def _run_in_transaction(
 
 def _answer_of(call_view: Callable[[], object]) -> Answer:
     """The view's answer, a refusal rendered as problem+json; anything else propagates."""
+    code = None
     try:
         response = current_app.make_response(call_view())
     except (Problem, DomainError, ValidationError) as exc:
-        response = render_error(exc)
-    return Answer(response.status_code, response.get_data(as_text=True), live=response)
+        response, code = render_error(exc), getattr(exc, "code", None)
+    return Answer(response.status_code, response.get_data(as_text=True), live=response, code=code)
 
 
 def _response_of(answer: Answer) -> Response:

@@ -6,7 +6,9 @@ inbox rows (the duplicates fall out), one call with the fresh events. If that fa
 reason but a transient one, the batch is rolled back and applied again one message at a time,
 each inside a savepoint, so one bad message cannot spoil the batch. A message that can never
 apply (malformed, breaks a rule, or keeps failing) comes back as `Poisoned` for the dead-letter
-path (shared.dead_letters); polling, offsets and retries are shared.consumer_loop's.
+path (shared.dead_letters); polling, offsets and retries are shared.consumer_loop's. An event is
+applied by the handler of its declared type (its envelope's `type` and `version`), and only on
+that type's own topic: any other type found on a topic is dead-lettered as `wrong_type`.
 """
 
 from __future__ import annotations
@@ -153,6 +155,14 @@ class Inbox:
                 envelope, data = parse_envelope(raw)
             except (ValueError, TypeError, ValidationError, PermanentMessageError) as exc:
                 malformed.append(Poisoned(record, "malformed", describe(exc)))
+                continue
+            expected = self.base_topic.get(record.topic)
+            if envelope.topic != expected:
+                # The handler is chosen by the event's declared type: a reversal on the purchases'
+                # topic would otherwise be applied by the purchase handler (and credit coins).
+                error = f"event type {envelope.topic} on topic {expected}: not one this topic carries"
+                log.warning("event of another topic's type", extra={"event_id": envelope.event_id, "error": error})
+                malformed.append(Poisoned(record, "wrong_type", error))
                 continue
             parsed.append(Parsed(record, envelope, data))
         return parsed, malformed

@@ -8,7 +8,8 @@ import threading
 from collections.abc import Callable
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
-from kafka.errors import KafkaError
+from kafka.coordinator.assignors.range import RangePartitionAssignor
+from kafka.errors import KafkaError, UnknownTopicOrPartitionError
 
 from shared.kafka_settings import KafkaSettings
 
@@ -112,6 +113,33 @@ class RebuildingProducer:
             self._producer = None
 
 
+class WholeRangeAssignor(RangePartitionAssignor):
+    """The range assignment, refused while any subscribed topic has no partitions in the leader's
+    metadata: the leader then joins again (a retriable error) once its metadata has them.
+
+    kafka-python's range assignor skips such a topic and assigns none of its partitions, and its
+    coordinator rebalances again only when the topic's partitions *change* from those it last
+    recorded. After a broker restarted empty, a member whose metadata was refreshed while the
+    topics were made anew but their ACLs not yet (answered "not authorized": no partitions, and
+    no refresh asked for minutes) leads the new group with the lost cluster's partition list as
+    its record: the same partition numbers come back, nothing changes, and the group keeps an
+    empty assignment for good (events published then were never applied). Same protocol name:
+    members that still offer the plain range assignor agree with it."""
+
+    name = "range"
+
+    @classmethod
+    def assign(cls, cluster, members):
+        missing = sorted({t for m in members for t in m.metadata.topics if not cluster.partitions_for_topic(t)})
+        if missing:
+            log.warning("no partition metadata for subscribed topics; joining again", extra={"topics": missing})
+            raise UnknownTopicOrPartitionError(f"no partition metadata for {', '.join(missing)}")
+        return super().assign(cluster, members)
+
+
+ASSIGNORS = (WholeRangeAssignor,)  # what make_consumer's members offer their group
+
+
 class ResumeFromCommitted(ConsumerRebalanceListener):
     """On every assignment, start each partition at the group's committed offset (or the beginning).
 
@@ -157,6 +185,7 @@ def make_consumer(
         max_poll_records=settings.batch_size,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         max_poll_interval_ms=300_000,
+        partition_assignment_strategy=ASSIGNORS,
     )
     listener = ResumeFromCommitted(consumer)
     consumer.subscribe([settings.topic(t) for t in topics], listener=listener)

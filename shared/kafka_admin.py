@@ -3,7 +3,8 @@
 Topics are created with explicit settings rather than the broker's defaults: a record is
 acknowledged only once `min.insync.replicas` copies hold it (acks=all), no unclean leader
 election (which can silently drop acknowledged records), and dead letters kept long enough for
-a human to look at them. Works on any Kafka-protocol broker (Apache Kafka, the local Tansu).
+a human to look at them (KafkaSettings says how long). Works on any Kafka-protocol broker (Apache
+Kafka, the local Tansu).
 """
 
 from __future__ import annotations
@@ -21,23 +22,28 @@ from shared.kafka import client_options
 from shared.kafka_settings import KafkaSettings
 
 log = logging.getLogger(__name__)
-DAY_MS = 24 * 3600 * 1000
+HOUR_MS = 3600 * 1000
 
 
 @dataclass(frozen=True)
 class TopicPolicy:
     partitions: int = 6
     replication: int = 1
-    retention_days: int = 7  # events: long enough to rebuild a consumer after a week's outage
-    dlq_retention_days: int = 90  # dead letters wait for a person to fix and replay them
+    retention_hours: int = KafkaSettings.retention_hours
+    dlq_retention_hours: int = KafkaSettings.dlq_retention_hours
+
+    @classmethod
+    def of(cls, settings: KafkaSettings, **kwargs) -> TopicPolicy:
+        """The policy with the retention `settings` say (what the inbox's window is checked against)."""
+        return cls(retention_hours=settings.retention_hours, dlq_retention_hours=settings.dlq_retention_hours, **kwargs)
 
     def configs(self, topic: str) -> dict[str, str]:
-        days = self.dlq_retention_days if topic.endswith(".dlq") else self.retention_days
+        hours = self.dlq_retention_hours if topic.endswith(".dlq") else self.retention_hours
         return {
             "min.insync.replicas": str(min(2, self.replication)),  # 2 of 3 in production
             "unclean.leader.election.enable": "false",
             "cleanup.policy": "delete",
-            "retention.ms": str(days * DAY_MS),
+            "retention.ms": str(hours * HOUR_MS),
         }
 
     def partitions_of(self, topic: str) -> int:

@@ -34,6 +34,11 @@ class KafkaSettings:
     # the inbox dedupes it. 0: after every batch.
     commit_interval_ms: int = 500
     watchdog_s: int = 120  # a consumer whose poll has not returned for this long exits to be restarted
+    # How long the topics keep events, and the dead-letter topics their letters (`coinsctl topics`
+    # creates them so): copies of an event that can come back, so the inbox keeps its rows longer
+    # (shared.retention.Windows; every process checks it at start-up).
+    retention_hours: int = 7 * 24  # long enough to rebuild a consumer after a week's outage
+    dlq_retention_hours: int = 90 * 24  # dead letters wait for a person to fix and replay them
     # How the clients authenticate: PLAINTEXT (the open local broker) or SASL_PLAINTEXT / SASL_SSL
     # with SCRAM, as Apache Kafka with ACLs wants (each service its own principal).
     security_protocol: str = "PLAINTEXT"
@@ -58,6 +63,8 @@ def kafka_settings(environ: Mapping[str, str] | None = None) -> KafkaSettings:
         consumer_linger_ms=env.int("KAFKA_CONSUMER_LINGER_MS", KafkaSettings.consumer_linger_ms),
         commit_interval_ms=env.int("KAFKA_COMMIT_INTERVAL_MS", KafkaSettings.commit_interval_ms),
         watchdog_s=env.int("KAFKA_CONSUMER_WATCHDOG_SECONDS", KafkaSettings.watchdog_s),
+        retention_hours=env.int("KAFKA_RETENTION_HOURS", KafkaSettings.retention_hours),
+        dlq_retention_hours=env.int("KAFKA_DLQ_RETENTION_HOURS", KafkaSettings.dlq_retention_hours),
         security_protocol=env.str("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
         sasl_mechanism=env.optional("KAFKA_SASL_MECHANISM"),
         sasl_username=env.optional("KAFKA_SASL_USERNAME"),

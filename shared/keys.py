@@ -9,6 +9,7 @@ one caller are two live keys (rotation); a key is retired by removing its file (
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -20,6 +21,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from shared.fields import ID_PATTERN
+from shared.metrics import KEY_FILES_REJECTED
+
+log = logging.getLogger(__name__)
 
 KID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 CALLER_RE = re.compile(ID_PATTERN)
@@ -29,6 +33,10 @@ ALGORITHMS = {ed25519.Ed25519PublicKey: "EdDSA", ec.EllipticCurvePublicKey: "ES2
 
 class KeyFileError(Exception):
     """A key file cannot be used (named in the message)."""
+
+    def __init__(self, message: str, reason: str = "invalid"):
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -45,28 +53,49 @@ def algorithm_of(key) -> str:
             if algorithm == "ES256" and key.curve.name != "secp256r1":
                 break
             return algorithm
-    raise KeyFileError(f"unsupported key type {type(key).__name__}: use Ed25519 or P-256")
+    raise KeyFileError(f"unsupported key type {type(key).__name__}: use Ed25519 or P-256", reason="unsupported")
 
 
 def load_public_keys(directory: Path, retired: frozenset[str] = frozenset()) -> dict[str, PublicKey]:
-    """Every usable public key under `directory` by kid; a malformed file is an error, not a skip."""
+    """Every usable public key under `directory` by kid. A file that cannot be used is skipped,
+    loudly (an error line and coins_auth_key_files_rejected_total): one bad file must neither
+    keep a retired key alive nor stop a service from starting with the good ones. A kid found
+    under two callers is refused under both, since which caller it speaks for is unknown."""
     found: dict[str, PublicKey] = {}
+    ambiguous: set[str] = set()
     for owner_dir in sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if not CALLER_RE.fullmatch(owner_dir.name):
-            raise KeyFileError(f"{owner_dir}: the directory name must be a caller's name")
+            _skip(owner_dir, "bad_name", "the directory name must be a caller's name")
+            continue
         for path in sorted(owner_dir.glob("*.pem")):
-            kid = path.stem
-            if not KID_RE.fullmatch(kid):
-                raise KeyFileError(f"{path}: the file name must be the key id (letters, digits, . _ -)")
-            if kid in found:
-                raise KeyFileError(f"{path}: key id {kid!r} is also {found[kid].owner}'s")
             try:
-                key = serialization.load_pem_public_key(path.read_bytes())
-            except (ValueError, OSError) as exc:
-                raise KeyFileError(f"{path}: not a PEM public key ({exc})") from exc
-            if kid not in retired:
-                found[kid] = PublicKey(kid=kid, owner=owner_dir.name, algorithm=algorithm_of(key), key=key)
+                key = _read_public_key(path, owner_dir.name)
+            except KeyFileError as exc:
+                _skip(path, exc.reason, str(exc))
+                continue
+            if key.kid in found or key.kid in ambiguous:
+                _skip(path, "duplicate_kid", f"key id {key.kid!r} is also {found.get(key.kid, key).owner}'s")
+                found.pop(key.kid, None)
+                ambiguous.add(key.kid)
+            elif key.kid not in retired:
+                found[key.kid] = key
     return found
+
+
+def _read_public_key(path: Path, owner: str) -> PublicKey:
+    kid = path.stem
+    if not KID_RE.fullmatch(kid):
+        raise KeyFileError("the file name must be the key id (letters, digits, . _ -)", reason="bad_name")
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except (ValueError, OSError) as exc:
+        raise KeyFileError(f"not a PEM public key ({exc})", reason="unreadable") from exc
+    return PublicKey(kid=kid, owner=owner, algorithm=algorithm_of(key), key=key)
+
+
+def _skip(path: Path, reason: str, detail: str) -> None:
+    log.error("public key file skipped", extra={"path": str(path), "reason": reason, "detail": detail})
+    KEY_FILES_REJECTED.labels(reason).inc()
 
 
 def _fingerprint(directory: Path) -> tuple:
@@ -75,8 +104,11 @@ def _fingerprint(directory: Path) -> tuple:
     for owner_dir in directory.iterdir():
         if owner_dir.is_dir():
             for path in owner_dir.glob("*.pem"):
-                stat = path.stat()
-                entries.append((owner_dir.name, path.name, stat.st_size, stat.st_mtime_ns))
+                try:
+                    stat = path.stat()
+                    entries.append((owner_dir.name, path.name, stat.st_size, stat.st_mtime_ns))
+                except OSError:  # a dangling link, a file removed meanwhile: load_public_keys names it
+                    entries.append((owner_dir.name, path.name, -1, -1))
     return tuple(sorted(entries))
 
 
@@ -113,9 +145,10 @@ class KeyRing:
                 if fingerprint != self._fingerprint:
                     self._keys = load_public_keys(self.directory, self.retired)
                     self._fingerprint = fingerprint
-            except (OSError, KeyFileError):
-                # A half-written rotation: keep verifying with the keys that worked, look again soon.
-                pass
+            except OSError:
+                # Fail closed: a directory that cannot be read cannot say which keys were retired.
+                log.exception("key directory unreadable: every token refused", extra={"dir": str(self.directory)})
+                self._keys, self._fingerprint = {}, ()
 
 
 # -- making and reading a caller's own key pair ---------------------------------------------------

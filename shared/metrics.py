@@ -31,7 +31,7 @@ CONSUMED = Counter(
 CONSUMER_RETRIES = Counter("coins_consumer_retries_total", "Batches rolled back and retried", ["service"])
 DEAD_LETTERS = Counter(
     "coins_consumer_dead_letters_total", "Messages sent to a dead-letter topic", ["service", "topic", "reason"]
-)  # reason: malformed, rejected, failed
+)  # reason: malformed, wrong_type, rejected, failed
 # Written by a background thread of the consumer from the group's committed offsets and the
 # partitions' end offsets (shared.lag); every partition of the group's topics, assigned or not.
 CONSUMER_LAG = Gauge(
@@ -62,10 +62,16 @@ EVENT_MONEY_MINOR = Counter(
     ["service", "type", "currency"],
 )
 # Charges and payouts whose outcome was unknown, as the reconciling process settled them. outcome:
-# completed, declined (a purchase), failed (a payout), still_unknown (asked again later), error.
+# completed, declined, held, reversed (a purchase), failed (a payout), still_unknown (asked again
+# later), error.
 RECONCILER_OUTCOMES = Counter(
     "coins_reconciler_outcomes_total", "Unknown-outcome charges and payouts settled", ["service", "outcome"]
 )
+# Callers' public key files the key ring skipped (shared.keys): unreadable, malformed, misnamed, a kid held twice.
+KEY_FILES_REJECTED = Counter("coins_auth_key_files_rejected_total", "Public key files skipped as unusable", ["reason"])
+# Withdrawals held for an operator. reason: country_blocked, under_review (at pay time), answer_mismatch
+# (the processor answered for another id, amount or currency).
+PAYOUTS_HELD = Counter("coins_payouts_held_total", "Withdrawals held for review instead of paid", ["service", "reason"])
 
 
 # Gauges read at scrape time (shared.health), by name.
@@ -74,19 +80,37 @@ OUTBOX_OLDEST_AGE = "coins_outbox_oldest_age_seconds"
 BROKER_UP = "coins_broker_up"
 # Read from the database by the reconciling processes (the purchase reconciler, the payout worker).
 RECONCILER_BACKLOG = "coins_reconciler_backlog"
+RECONCILER_OLDEST_AGE = "coins_reconciler_oldest_age_seconds"
+PURCHASES_HELD = "coins_purchases_held"
 PAYOUTS_PENDING = "coins_payouts_pending"
+PAYOUTS_UNKNOWN_AGE = "coins_payouts_oldest_unknown_age_seconds"
+PAYOUTS_HELD_NOW = "coins_payouts_held"
 # Pushed by `coinsctl audit --pushgateway` (coinsctl.audit), for the audit-failure alert.
 AUDIT_PROBLEMS = "coins_audit_problems"
 AUDIT_LAST_RUN = "coins_audit_last_run_timestamp_seconds"
 AUDIT_LAST_SUCCESS = "coins_audit_last_success_timestamp_seconds"
-SCRAPE_TIME_GAUGES = (OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, BROKER_UP, RECONCILER_BACKLOG, PAYOUTS_PENDING)
+SCRAPE_TIME_GAUGES = (
+    OUTBOX_BACKLOG,
+    OUTBOX_OLDEST_AGE,
+    BROKER_UP,
+    RECONCILER_BACKLOG,
+    RECONCILER_OLDEST_AGE,
+    PURCHASES_HELD,
+    PAYOUTS_PENDING,
+    PAYOUTS_UNKNOWN_AGE,
+    PAYOUTS_HELD_NOW,
+)
 # Their HELP, one text whichever process serves them.
 HELP = {
     OUTBOX_BACKLOG: "Events written but not yet acknowledged by the broker",
     OUTBOX_OLDEST_AGE: "Age of the oldest unpublished event",
     BROKER_UP: "Whether a bootstrap broker accepts connections",
     RECONCILER_BACKLOG: "Charges and payouts of unknown outcome awaiting the reconciler",
+    RECONCILER_OLDEST_AGE: "Age of the oldest charge or payout whose outcome is not settled yet",
+    PURCHASES_HELD: "Purchases held for review: the processor's answer did not match the charge asked for",
     PAYOUTS_PENDING: "Withdrawals not yet settled by the payout processor",
+    PAYOUTS_UNKNOWN_AGE: "Age of the oldest withdrawal sent to the payout processor whose outcome is unknown",
+    PAYOUTS_HELD_NOW: "Withdrawals held for an operator, their diamonds reserved",
 }
 PUSHED_GAUGES = (AUDIT_PROBLEMS, AUDIT_LAST_RUN, AUDIT_LAST_SUCCESS)
 

@@ -21,8 +21,38 @@ log = logging.getLogger(__name__)
 
 
 class _QuietHandler(WSGIRequestHandler):
+    timeout = 5  # seconds a connection may take to send its request (and to read the answer)
+
     def log_message(self, format, *args):  # noqa: A002 - probes every few seconds would flood the log
         pass
+
+
+class _BoundedServer(ThreadingWSGIServer):
+    """A thread per connection, at most `max_connections` at once: one more is closed at once, so
+    slow or idle clients can hold at most that many threads, each for at most the handler's timeout."""
+
+    max_connections = 16
+    request_queue_size = 128  # a burst of connections waits in the kernel's queue, not in SYN retries
+
+    def server_activate(self):
+        super().server_activate()
+        self._slots = threading.BoundedSemaphore(self.max_connections)
+
+    def process_request(self, request, client_address):
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except Exception:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 def probe_app(
@@ -54,7 +84,7 @@ def _json(start_response, verdict: Verdict):
 
 def serve(port: int, app, host: str = "0.0.0.0"):
     """Serve `app` on host:port from a daemon thread; returns the server (for shutdown())."""
-    server = make_server(host, port, app, server_class=ThreadingWSGIServer, handler_class=_QuietHandler)
+    server = make_server(host, port, app, server_class=_BoundedServer, handler_class=_QuietHandler)
     threading.Thread(target=server.serve_forever, daemon=True, name="probes").start()
     log.info("serving metrics and probes", extra={"port": server.server_port})
     return server

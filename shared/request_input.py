@@ -4,6 +4,7 @@ query arguments through a marshmallow schema, and the keyset page of a listing."
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 from flask import g, request
@@ -38,6 +39,7 @@ def json_body(schema: Schema) -> dict:
             code="malformed-body",
             errors={"body": ["A JSON object is required."]},
         )
+    _refuse_deep_nesting(raw)
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:
@@ -60,6 +62,29 @@ def json_body(schema: Schema) -> dict:
     if unencodable:  # JSON lets "\ud800" through; no database can store it
         raise validation_problem({name: ["Contains a lone UTF-16 surrogate."] for name in unencodable})
     return schema.load(data)
+
+
+MAX_JSON_DEPTH = 32  # no body of this API nests more than 3 deep
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def _refuse_deep_nesting(raw: bytes) -> None:
+    """400 for a body nested deeper than MAX_JSON_DEPTH, found on the bytes before any object is
+    built (parsing and walking a deep body costs a frame per level, and the stack is finite)."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return  # the common case: too few brackets to nest that deep
+    depth = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', raw)):
+        depth += 1 if bracket.group() in (b"[", b"{") else -1
+        if depth > MAX_JSON_DEPTH:
+            raise Problem(
+                400,
+                "Body nested too deeply",
+                f"JSON bodies may nest at most {MAX_JSON_DEPTH} levels.",
+                code="malformed-body",
+                errors={"body": [f"Nested more than {MAX_JSON_DEPTH} levels."]},
+            )
 
 
 def _lone_surrogates(value, name: str = "") -> list[str]:
@@ -85,6 +110,10 @@ def _encodable(text: str) -> bool:
 
 
 def query_args(schema: Schema) -> dict:
+    """The query through `schema`; a parameter given twice is refused (which one would count?)."""
+    repeated = sorted(name for name, values in request.args.lists() if len(values) > 1)
+    if repeated:
+        raise validation_problem({name: ["Given more than once."] for name in repeated})
     return schema.load(request.args.to_dict())
 
 

@@ -4,9 +4,11 @@ The auditor compares events written, published and applied per topic over the wh
 every pruned outbox or inbox row is added to `pruned_events` (per topic) in the same transaction
 that deletes it: `shared.audit.event_counts` reads rows + pruned, before and after a prune alike.
 Never pruned: an unpublished outbox row, or anything inside its window. The inbox window must
-outlast every way an event can come again (the broker's retention, `outbox republish`, `dlq
-replay`): an event whose inbox row is gone would be applied twice. Hence inbox >= outbox, and at
-least a day; idempotency keys at least 24 hours (as Stripe keeps them).
+outlast every way a copy of an event can come again: the broker keeps events for the topics'
+retention and dead letters (`dlq replay`) for the dead-letter topics'; `outbox republish` sends
+again what the outbox still holds. An event whose inbox row is gone would be applied twice. Hence
+inbox >= each of those, and at least a day (`Windows` refuses less, and every process checks its
+settings at start-up); idempotency keys at least 24 hours (as Stripe keeps them).
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from shared.clock import utcnow
+from shared.kafka_settings import KafkaSettings
 
 MIN_KEY_WINDOW = timedelta(hours=24)
 MIN_INBOX_WINDOW = timedelta(hours=24)
+TOPIC_RETENTION = timedelta(hours=KafkaSettings.retention_hours)
+DLQ_RETENTION = timedelta(hours=KafkaSettings.dlq_retention_hours)
 
 
 class RetentionError(ValueError):
@@ -32,19 +37,33 @@ class RetentionError(ValueError):
 @dataclass(frozen=True)
 class Windows:
     outbox: timedelta = timedelta(days=7)  # after publication
-    inbox: timedelta = timedelta(days=14)  # after processing
+    inbox: timedelta = DLQ_RETENTION  # after processing
     idempotency_keys: timedelta = timedelta(hours=72)  # after creation
+    # Not pruned here: how long the broker keeps a copy of an event that may come again.
+    topics: timedelta = TOPIC_RETENTION
+    dead_letters: timedelta = DLQ_RETENTION
 
     def __post_init__(self):
-        if self.outbox < timedelta(0):
-            raise RetentionError("outbox window must not be negative")
-        if self.inbox < max(MIN_INBOX_WINDOW, self.outbox):
+        if min(self.outbox, self.topics, self.dead_letters) < timedelta(0):
+            raise RetentionError("outbox, topic and dead-letter retention must not be negative")
+        comes_back = {
+            "24 hours": MIN_INBOX_WINDOW,
+            f"the outbox window ({_hours(self.outbox)}, `outbox republish`)": self.outbox,
+            f"the topics' retention ({_hours(self.topics)})": self.topics,
+            f"the dead letters' retention ({_hours(self.dead_letters)}, `dlq replay`)": self.dead_letters,
+        }
+        longest = max(comes_back, key=comes_back.get)
+        if self.inbox < comes_back[longest]:
             raise RetentionError(
-                "inbox window must be at least 24 hours and at least the outbox window: "
-                "an event that can come again must still find its inbox row"
+                f"inbox window ({_hours(self.inbox)}) must be at least {longest}: a copy of an event "
+                "that comes back after its inbox row is gone is applied twice"
             )
         if self.idempotency_keys < MIN_KEY_WINDOW:
             raise RetentionError("idempotency key window must be at least 24 hours")
+
+
+def _hours(window: timedelta) -> str:
+    return f"{window.total_seconds() / 3600:g} h"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The settings every service has (`CommonSettings`), read once from the environment into frozen
 objects, and the few rules the services share: the deployment environment, where a database is,
-a processor's address, retention windows.
+a processor's address, retention windows (checked at start-up: `check_retention`).
 
 Each service builds its own settings object from `CommonSettings` plus its own rules. Kafka's
 and the callers' settings are shared.kafka_settings and shared.auth_settings; all of them read
@@ -62,10 +62,12 @@ def common_settings(
     """Settings every service has. Per-service variables are prefixed, e.g. PURCHASE_DATABASE_URL."""
     env = Env(environ)
     prefix = service.upper()
+    kafka = kafka_settings(environ)
+    check_retention(environ, kafka)
     return CommonSettings(
         service=service,
         database_url=database_url(service, environ),
-        kafka=kafka_settings(environ),
+        kafka=kafka,
         auth=auth_settings(service, default_policy, environ),
         log_level=env.str("LOG_LEVEL", "INFO"),
         max_body_bytes=env.int("MAX_BODY_BYTES", 1024 * 1024),
@@ -118,18 +120,38 @@ def processor_settings(env: Env, prefix: str, *, default_port: int, environment:
     return settings
 
 
-def retention_windows(environ: Mapping[str, str] | None = None, **overrides: int | None):
-    """shared.retention.Windows from RETENTION_OUTBOX_HOURS (168), RETENTION_INBOX_HOURS (336) and
-    RETENTION_IDEMPOTENCY_HOURS (72); an override (outbox=, inbox=, idempotency_keys=, in hours) wins."""
+def retention_windows(
+    environ: Mapping[str, str] | None = None, kafka: KafkaSettings | None = None, **overrides: int | None
+):
+    """shared.retention.Windows from RETENTION_OUTBOX_HOURS (168), RETENTION_INBOX_HOURS (2160) and
+    RETENTION_IDEMPOTENCY_HOURS (72), checked against the broker's retention of events and dead
+    letters (`kafka`, else KAFKA_RETENTION_HOURS and KAFKA_DLQ_RETENTION_HOURS); an override
+    (outbox=, inbox=, idempotency_keys=, in hours) wins. Raises shared.retention.RetentionError."""
     from datetime import timedelta
 
     from shared.retention import Windows
 
     env = Env(environ)
+    kafka = kafka or kafka_settings(environ)
     hours = {
         "outbox": env.int("RETENTION_OUTBOX_HOURS", 168),
-        "inbox": env.int("RETENTION_INBOX_HOURS", 336),
+        "inbox": env.int("RETENTION_INBOX_HOURS", 2160),
         "idempotency_keys": env.int("RETENTION_IDEMPOTENCY_HOURS", 72),
+        "topics": kafka.retention_hours,
+        "dead_letters": kafka.dlq_retention_hours,
     }
     hours.update({name: value for name, value in overrides.items() if value is not None})
     return Windows(**{name: timedelta(hours=value) for name, value in hours.items()})
+
+
+def check_retention(environ: Mapping[str, str] | None = None, kafka: KafkaSettings | None = None) -> None:
+    """At start-up: refuse retention windows that would let an event be applied twice."""
+    from shared.retention import RetentionError
+
+    try:
+        retention_windows(environ, kafka)
+    except RetentionError as exc:
+        raise ConfigError(
+            f"retention refused: {exc} (RETENTION_INBOX_HOURS, RETENTION_OUTBOX_HOURS, KAFKA_RETENTION_HOURS, "
+            "KAFKA_DLQ_RETENTION_HOURS)"
+        ) from exc

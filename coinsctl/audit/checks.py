@@ -19,7 +19,7 @@ from services.payout.domain.model import PENDING as WITHDRAWAL_PENDING
 from services.payout.domain.model import PROCESSING as WITHDRAWAL_PROCESSING
 from services.payout.domain.rules import Fee, PayoutRules
 from services.purchase.adapters.processor import APPROVED, ChargebackRecord, ChargeRecord
-from services.purchase.domain.model import COMPLETED, PENDING, REVERSED
+from services.purchase.domain.model import CHARGEBACK_PENDING, COMPLETED, PENDING, REVERSED
 from services.purchase.domain.pricing import price_list_for
 from shared.errors import DomainError
 
@@ -214,6 +214,14 @@ def chargebacks_recorded(books: Books) -> list[Problem]:
             problems.append(
                 Problem(
                     key, f"chargeback {chargeback.chargeback_id}: no purchase {chargeback.payment_id} in the ledger"
+                )
+            )
+        elif purchase["status"] == COMPLETED and purchase.get("chargeback_status") == CHARGEBACK_PENDING:
+            problems.append(
+                Problem(
+                    key,
+                    f"chargeback {chargeback.chargeback_id} is recorded but not applied to purchase "
+                    f"{chargeback.payment_id}, completed: its {purchase['coins']} coins were kept",
                 )
             )
         elif purchase["status"] != REVERSED and not purchase.get("chargeback_id"):

@@ -226,7 +226,7 @@ def service_manifests(service: str) -> list[dict]:
                 "DATABASE_MAX_OVERFLOW": "4",
                 "KAFKA_SESSION_TIMEOUT_MS": "10000",
                 "RETENTION_OUTBOX_HOURS": "168",
-                "RETENTION_INBOX_HOURS": "336",
+                "RETENTION_INBOX_HOURS": "2160",
                 "RETENTION_IDEMPOTENCY_HOURS": "72",
                 **SETTINGS[service],
             },

@@ -146,7 +146,22 @@ PANELS = [
             ("payouts pending", "max(coins_payouts_pending)"),
             ("reconciler backlog {{service}}", "max by (service) (coins_reconciler_backlog)"),
             ("reconciler {{outcome}}", "sum by (outcome) (increase(coins_reconciler_outcomes_total[1h]))"),
+            ("purchases held for review", "max(coins_purchases_held)"),
         ],
+    ),
+    (
+        "Payouts: oldest of unknown outcome, held for an operator",
+        "short",
+        [
+            ("oldest unknown (s)", "max(coins_payouts_oldest_unknown_age_seconds)"),
+            ("held", "max(coins_payouts_held)"),
+            ("held {{reason}}", "sum by (reason) (increase(coins_payouts_held_total[1h]))"),
+        ],
+    ),
+    (
+        "Oldest unknown outcome",
+        "s",
+        [("{{service}}", "max by (service) (coins_reconciler_oldest_age_seconds)")],
     ),
     ("Audit: broken rules", "short", [("problems", "max(coins_audit_problems)")]),
 ]

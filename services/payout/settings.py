@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.payout.domain.rules import Fee, PayoutRules
+from services.payout.domain.rules import Fee, PayoutPolicy, PayoutRules
 from shared.env import ConfigError, Env
 from shared.outbound import OutboundSettings
 from shared.settings import DEFAULT_BLOCKED_COUNTRIES, CommonSettings, common_settings, processor_settings
@@ -30,16 +30,28 @@ class PayoutSettings:
     common: CommonSettings
     rules: PayoutRules
     processor: OutboundSettings
-    worker_batch: int = 50
     worker_lease_seconds: int = 60
     worker_idle_seconds: float = 0.2
-    max_attempts: int = 5  # sends of one withdrawal to the processor before it is failed
+    max_attempts: int = 5  # sends of one withdrawal to the processor; then only looked up, failed if none
+    check_backoff_seconds: int = 5  # an unknown outcome's first lookup; doubling up to the max
+    check_backoff_max_seconds: int = 300
+
+    @property
+    def worker_policy(self) -> PayoutPolicy:
+        return PayoutPolicy(
+            lease_seconds=self.worker_lease_seconds,
+            max_attempts=self.max_attempts,
+            deadline_seconds=self.processor.deadline_s,
+            check_backoff_seconds=self.check_backoff_seconds,
+            check_backoff_max_seconds=self.check_backoff_max_seconds,
+        )
 
     @property
     def overdue_seconds(self) -> int:
-        """A withdrawal in flight longer than this is reported by the auditor: every attempt and
-        the final lookup each get a lease, and one more for the worker to come round."""
-        return self.worker_lease_seconds * (self.max_attempts + 3)
+        """A withdrawal in flight longer than this is reported by the auditor: every attempt gets
+        a lease, the wait for its send to land and the lookups' backoff, and one more lease."""
+        per_attempt = self.worker_lease_seconds + self.processor.deadline_s + self.check_backoff_max_seconds
+        return int(per_attempt * (self.max_attempts + 1) + self.worker_lease_seconds)
 
 
 def _fee(env: Env, method: str, bps: int, fixed: int) -> Fee:
@@ -70,11 +82,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> PayoutSettings:
         common=common,
         rules=rules,
         processor=processor_settings(env, "PAYOUT", default_port=8005, environment=common.environment),
-        worker_batch=env.int("PAYOUT_WORKER_BATCH", 50),
         worker_lease_seconds=env.int("PAYOUT_WORKER_LEASE_SECONDS", 60),
         max_attempts=env.int("PAYOUT_MAX_ATTEMPTS", 5),
+        check_backoff_seconds=env.int("PAYOUT_CHECK_BACKOFF_SECONDS", 5),
+        check_backoff_max_seconds=env.int("PAYOUT_CHECK_BACKOFF_MAX_SECONDS", 300),
     )
-    # A send must end (answered or given up) before its claim lapses and another worker sends again.
+    # A send must end (answered or given up) before its claim lapses and another worker may claim it:
+    # the lease renewed right before a send then covers the whole send.
     if settings.processor.deadline_s >= settings.worker_lease_seconds:
         raise ConfigError(
             f"PAYOUT_WORKER_LEASE_SECONDS ({settings.worker_lease_seconds}) must exceed the payout "
@@ -82,4 +96,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> PayoutSettings:
         )
     if settings.max_attempts < 1:
         raise ConfigError("PAYOUT_MAX_ATTEMPTS must be at least 1")
+    if not 0 < settings.check_backoff_seconds <= settings.check_backoff_max_seconds:
+        raise ConfigError("PAYOUT_CHECK_BACKOFF_SECONDS must be positive and at most PAYOUT_CHECK_BACKOFF_MAX_SECONDS")
     return settings

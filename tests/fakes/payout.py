@@ -9,10 +9,11 @@ from services.payout.adapters.repository import (
     AbstractAccountRepository,
     AbstractCreatorRepository,
     AbstractEarningsRepository,
-    AbstractWithdrawalRepository,
 )
+from services.payout.adapters.withdrawal_repository import AbstractWithdrawalRepository
 from services.payout.domain.model import (
     FAILED,
+    HELD,
     PENDING,
     PROCESSING,
     Creator,
@@ -53,6 +54,12 @@ class FakeCreatorRepository(AbstractCreatorRepository):
 
     def method_changes(self, creator_id: str) -> list[PayoutMethodChange]:
         return [c for c in reversed(self._changes) if c.creator_id == creator_id]
+
+    def set_under_review(self, creator_id: str, under_review: bool) -> bool:
+        if creator_id not in self._creators:
+            return False
+        self._creators[creator_id].under_review = under_review
+        return True
 
 
 class FakeAccountRepository(AbstractAccountRepository):
@@ -108,16 +115,38 @@ class FakeWithdrawalRepository(AbstractWithdrawalRepository):
             if w.creator_id == creator_id and w.created_at >= since and w.status != FAILED
         )
 
-    def update(self, withdrawal: Withdrawal) -> None:
+    def update(self, withdrawal: Withdrawal, *, claim_version: int) -> bool:
+        if self._withdrawals[withdrawal.withdrawal_id].claim_version != claim_version:
+            return False
         self._withdrawals[withdrawal.withdrawal_id] = _copy(withdrawal)
+        return True
 
-    def claim_due(self, now: datetime, *, limit: int) -> list[Withdrawal]:
+    def next_due(self, now: datetime) -> Withdrawal | None:
         due = [
             w
             for w in self._withdrawals.values()
-            if w.status == PENDING or (w.status == PROCESSING and w.claimed_until < now)
+            if w.status in (PENDING, PROCESSING)
+            and (w.claimed_until is None or w.claimed_until < now)
+            and (w.next_check_at is None or w.next_check_at <= now)
         ]
-        return [_copy(w) for w in sorted(due, key=lambda w: w.created_at)[:limit]]
+        due.sort(key=lambda w: (w.next_check_at or w.created_at, w.withdrawal_id))
+        return _copy(due[0]) if due else None
+
+    def fence_send(self, withdrawal_id: str, *, claim_version: int, now: datetime, until: datetime) -> bool:
+        w = self._withdrawals[withdrawal_id]
+        if (
+            w.claim_version != claim_version
+            or w.status != PROCESSING
+            or not (w.claimed_until and w.claimed_until > now)
+        ):
+            return False
+        w.sending(until=until)
+        return True
+
+    def held(self, *, limit: int) -> list[Withdrawal]:
+        return [_copy(w) for w in sorted(self._withdrawals.values(), key=lambda w: w.created_at) if w.status == HELD][
+            :limit
+        ]
 
 
 class FakePayoutUnitOfWork(FakeUnitOfWork, AbstractUnitOfWork):

@@ -8,9 +8,10 @@ import time
 
 import pytest
 
+from coinsctl.kafka_acls import apply_acls, platform_acls
 from coinsctl.recovery import republish
 from shared.clock import utcnow
-from shared.kafka_admin import consumed_topics, consumer_lag
+from shared.kafka_admin import TopicPolicy, consumed_topics, consumer_lag, ensure_topics
 from tests.faults.conftest import metric
 from tests.faults.test_faults import funded, gifts
 from tests.support.stories import buy, earnings, send_gift, spendable, unique, wallet
@@ -73,3 +74,37 @@ def test_a_broker_restarted_empty_is_recovered_by_republishing_the_outboxes(api,
     gifts(api, late, creator, 2)
     wait_until(lambda: earnings(api, creator)["total"] == 600, timeout=120, message="effects after recovery")
     assert wallet(api, viewer)["balance"] == 3_100  # replayed purchases were not credited twice
+
+
+def test_consumers_that_saw_their_topics_refused_while_the_broker_was_remade_are_given_every_partition(api, stack):
+    """An empty broker is made anew in two steps (topics, then ACLs). A consumer whose metadata was
+    refreshed in between (topics "not authorized": no partitions, and no refresh asked for again)
+    then leads its new group; kafka-python's range assignor gave it none of those partitions, and
+    as they came back with the same numbers the lost cluster had, no rebalance ever followed:
+    whatever was published next was never applied (the flake of the case above: 2 of 129 gifts).
+    Here that window is held open until both consumers have been refused."""
+    if not stack.broker.secured:
+        pytest.skip("the embedded broker has no ACLs: there is no refused window")
+    viewer, creator = funded(api), unique("creator")
+    gifts(api, viewer, creator, 1)
+    wait_until(lambda: earnings(api, creator)["total"] == 100, message="credited before the crash")
+    consumers = ("gifting-consumer", "payout-consumer")
+    logs = {name: stack.var_dir / "logs" / f"{name}.log" for name in consumers}
+    mark = {name: path.stat().st_size for name, path in logs.items()}
+
+    def refused(name: str) -> bool:
+        with open(logs[name], "rb") as f:
+            f.seek(mark[name])
+            return b"is not authorized for this client" in f.read()
+
+    stack.broker.wipe()
+    stack.broker.start()
+    admin = stack.kafka_admin()
+    ensure_topics(admin, TopicPolicy(partitions=int(stack.env["KAFKA_PARTITIONS"])), timeout_s=60)
+    wait_until(lambda: all(refused(n) for n in consumers), timeout=60, message="both consumers refused their topics")
+    apply_acls(admin, platform_acls(topic_prefix=admin.topic_prefix))
+    late = unique("viewer")
+    buy(api, late, package_id="coins_700")
+    spendable(api, late, 700, timeout=90)
+    gifts(api, late, creator, 2)
+    wait_until(lambda: earnings(api, creator)["total"] == 300, timeout=90, message="gifts after the broker came back")

@@ -58,3 +58,18 @@ def outbox_events(svc) -> list[dict]:
 
     with svc.engine.connect() as conn:
         return [json.loads(p) for p in conn.execute(sa.text("SELECT payload FROM outbox ORDER BY id")).scalars()]
+
+
+def purchases_age(svc, by) -> None:
+    """Time passes for the purchase service's purchases: every time they carry moves `by` into the past."""
+    import sqlalchemy as sa
+
+    from services.purchase.adapters.orm import purchases as t
+
+    past = sa.literal(by, sa.Interval)
+    with svc.engine.begin() as conn:
+        conn.execute(
+            t.update().values(
+                {name: t.c[name] - past for name in ("created_at", "attempted_at", "next_check_at", "claimed_until")}
+            )
+        )

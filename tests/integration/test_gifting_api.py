@@ -369,14 +369,28 @@ def test_a_gift_whose_key_a_failed_attempt_left_open_takes_it_over_and_another_b
     assert rows(svc, "gifts") == 1
 
 
-def test_a_refused_gift_keeps_its_answer_and_leaves_nothing_else(gifting, auth):
+def test_a_gift_refused_for_want_of_coins_is_not_final_the_same_key_sends_it_once_the_wallet_is_funded(gifting, auth):
     svc, client = gifting
     fund(svc, "viewer", 10)
     headers = auth(**{"Idempotency-Key": "too-dear"})
     body = {"sender_id": "viewer", "creator_id": "creator", "gift_id": "lion"}
     refused = client.post("/v1/gifts", json=body, headers=headers)
-    assert refused.status_code == 409
+    assert refused.status_code == 409 and (rows(svc, "gifts"), rows(svc, "outbox")) == (0, 0)
+    assert client.post("/v1/gifts", json={**body, "gift_id": "rose"}, headers=headers).status_code == 422  # its key
     fund(svc, "viewer", 50_000)
+    sent = client.post("/v1/gifts", json=body, headers=headers)
+    assert sent.status_code == 201 and "Idempotent-Replayed" not in sent.headers
     again = client.post("/v1/gifts", json=body, headers=headers)
-    assert again.status_code == 409 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert (rows(svc, "gifts"), client.get("/v1/wallets/viewer", headers=auth()).get_json()["balance"]) == (1, 20_011)
+
+
+def test_a_gift_refused_by_its_own_rules_keeps_its_answer(gifting, auth):
+    svc, client = gifting
+    fund(svc, "viewer", 10)
+    headers = auth(**{"Idempotency-Key": "to-myself"})
+    body = {"sender_id": "viewer", "creator_id": "viewer", "gift_id": "rose"}
+    assert client.post("/v1/gifts", json=body, headers=headers).status_code == 422
+    again = client.post("/v1/gifts", json=body, headers=headers)
+    assert again.status_code == 422 and again.headers["Idempotent-Replayed"] == "true"
     assert (rows(svc, "gifts"), rows(svc, "outbox")) == (0, 0)

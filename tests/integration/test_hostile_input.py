@@ -148,3 +148,29 @@ def test_a_lone_surrogate_in_any_text_is_422_naming_the_field(services, auth, ta
         headers=auth(service=service, **{"Idempotency-Key": str(uuid.uuid4()), "Content-Type": "application/json"}),
     )
     assert response.status_code == 422 and field in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize("depth", [33, 400, 5_000, 200_000])
+@pytest.mark.parametrize("target", sorted(VALID), ids=lambda t: t[1])
+def test_a_body_nested_deeper_than_the_bound_is_400_before_it_is_parsed(services, auth, target, depth):
+    service, path = target
+    svc, client = services[service]
+    before = {table: rows(svc, table) for table in WRITES[service]}
+    nested = "[" * depth + "]" * depth
+    raw = '{"user_id": "a[b{c", "extra": ' + nested + "}"  # brackets inside strings do not count
+    response = client.post(
+        path,
+        data=raw,
+        headers=auth(service=service, **{"Idempotency-Key": str(uuid.uuid4()), "Content-Type": "application/json"}),
+    )
+    assert response.status_code == 400 and "body" in response.get_json()["errors"], response.get_json()
+    assert {table: rows(svc, table) for table in WRITES[service]} == before
+
+
+def test_brackets_inside_strings_do_not_count_towards_the_depth(services, auth):
+    _, client = services["gifting"]
+    body = {**VALID[("gifting", "/v1/gifts")], "stream_id": "[" * 100}
+    response = client.post(
+        "/v1/gifts", json=body, headers=auth(service="gifting", **{"Idempotency-Key": str(uuid.uuid4())})
+    )
+    assert response.status_code != 400, response.get_json()

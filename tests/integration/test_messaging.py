@@ -21,7 +21,7 @@ from services.payout.entrypoints.consumer import event_handlers as payout_handle
 from services.purchase.adapters.orm import tables as purchase_tables
 from shared.clock import utcnow
 from shared.consumer_loop import InboxConsumer
-from shared.contracts import GIFT_SENT, PURCHASE_COMPLETED, envelope_to_dict, new_event
+from shared.contracts import GIFT_SENT, PURCHASE_COMPLETED, PURCHASE_REVERSED, envelope_to_dict, new_event
 from shared.db import snapshot
 from shared.errors import PermanentMessageError
 from shared.inbox import Apply
@@ -232,6 +232,33 @@ def test_poison_messages_are_dead_lettered_and_the_partition_moves_on(gifting, k
     reasons = sorted(dict(r.headers)["dlq.reason"].decode() for r in letters)
     assert reasons == ["malformed", "malformed"]
     assert all("dlq.error" in dict(r.headers) for r in letters)
+
+
+def test_an_event_is_applied_only_by_the_handler_of_its_declared_type(gifting, kafka, run_consumer):
+    """A reversal (or a type no one knows) published on the purchases' topic is dead-lettered, never
+    credited by the purchase handler; a purchase on the reversals' topic is not clawed back."""
+    reversal, key = new_event(
+        PURCHASE_REVERSED,
+        source="purchase",
+        data={"purchase_id": "p-1", "chargeback_id": "cb-1", "user_id": "viewer", "coins": 700, "reason": "fraud"},
+    )
+    unknown = {**envelope_to_dict(reversal), "event_id": str(uuid.uuid4()), "type": "purchase.refunded"}
+    marker_key, marker, _ = purchase_event("viewer", 1)
+    send(kafka, [(key.encode(), json.dumps(envelope_to_dict(reversal)).encode())])
+    send(kafka, [(key.encode(), json.dumps(unknown).encode()), (marker_key, marker)])
+    misplaced_key, misplaced, _ = purchase_event("viewer", 350)
+    send(kafka, [(misplaced_key, misplaced)], topic=PURCHASE_REVERSED.topic)
+    run_consumer(gifting)
+    wait_until(lambda: balance(gifting, "viewer") == 1, message="the marker applied after the misplaced events")
+    letters = dead_letters(kafka, expected=2)
+    assert sorted(dict(r.headers)["dlq.reason"] for r in letters) == [b"malformed", b"wrong_type"]
+    wrong = next(r for r in letters if dict(r.headers)["dlq.reason"] == b"wrong_type")
+    assert b"purchase.reversed.v1" in dict(wrong.headers)["dlq.error"]
+    [misplaced_letter] = dead_letters(kafka, topic=PURCHASE_REVERSED.topic)
+    assert dict(misplaced_letter.headers)["dlq.reason"] == b"wrong_type"
+    assert balance(gifting, "viewer") == 1  # neither credited nor clawed back
+    with gifting.engine.connect() as conn:  # none is in the inbox: a replay to its own topic applies it
+        assert conn.execute(sa.text("SELECT count(*) FROM inbox")).scalar() == 1
 
 
 def test_an_event_that_breaks_a_rule_is_dead_lettered_with_the_reason(gifting, kafka, run_consumer):

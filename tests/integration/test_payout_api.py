@@ -256,6 +256,7 @@ def test_a_withdrawal_the_processor_keeps_failing_is_failed_after_its_attempts_a
         PAYOUT_WORKER_LEASE_SECONDS="1",
         PAYOUT_PROCESSOR_TIMEOUT_MS="100",
         PAYOUT_PROCESSOR_ATTEMPTS="1",
+        PAYOUT_CHECK_BACKOFF_SECONDS="1",
     )
     register(client, auth, creator_id="stuck", account="ERROR-0001")  # the processor answers 5xx forever
     register(client, auth, creator_id="fine")
@@ -267,10 +268,10 @@ def test_a_withdrawal_the_processor_keeps_failing_is_failed_after_its_attempts_a
     def status(withdrawal) -> str:
         return client.get(f"/v1/withdrawals/{withdrawal['withdrawal_id']}", headers=auth()).get_json()["status"]
 
-    run_once(svc)
-    assert (status(stuck), status(fine)) == ("processing", "completed")
+    assert run_once(svc) + run_once(svc) == 2  # one withdrawal a turn, the oldest first
+    assert (status(stuck), status(fine)) == ("processing", "completed")  # stuck waits for its next check
     wait_until(lambda: run_once(svc) >= 0 and status(stuck) == "failed", timeout=20, message="stuck to fail")
-    assert processor.calls[stuck["withdrawal_id"]] == 2  # sent twice, then only looked up
+    assert processor.calls[stuck["withdrawal_id"]] == 2  # sent twice (each after a lookup found none), then failed
     assert earnings(client, auth, "stuck")["available"] == 20_000  # its diamonds are back
     assert [e["type"] for e in outbox_events(svc)] == ["withdrawal.completed", "withdrawal.failed"]
 
@@ -295,3 +296,46 @@ def test_a_405_says_which_methods_are_allowed(payout, auth):
     _, client = payout
     response = client.delete("/v1/withdrawals", headers=auth())
     assert response.status_code == 405 and response.headers["Allow"] and "POST" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+def test_an_operator_lists_releases_and_fails_withdrawals_held_at_pay_time_with_coinsctl(make_service, auth, backend):
+    import json
+
+    from click.testing import CliRunner
+
+    from coinsctl.cli import main as coinsctl
+
+    svc, client = make_service("payout", backend=backend)
+    env = {"PAYOUT_DATABASE_URL": svc.engine.url.render_as_string(hide_password=False)}
+
+    def ctl(*args: str):
+        done = CliRunner().invoke(coinsctl, ["payouts", *args], env=env)
+        assert done.exit_code == 0, done.output
+        return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+    for creator in ("first", "second"):
+        register(client, auth, creator_id=creator)
+        earn(svc, creator, 40_000)
+        assert CliRunner().invoke(coinsctl, ["payouts", "review", creator], env=env).exit_code == 0
+    first = withdraw(client, auth, 10_000, creator_id="first").get_json()["withdrawal_id"]
+    second = withdraw(client, auth, 10_000, creator_id="second").get_json()["withdrawal_id"]
+    assert run_once(svc) + run_once(svc) == 2
+    held = ctl("held")
+    assert [(h["withdrawal_id"], h["status"], h["held_reason"]) for h in held] == [
+        (first, "held", "under_review: the creator is under review"),
+        (second, "held", "under_review: the creator is under review"),
+    ]
+    assert earnings(client, auth, "first")["available"] == 20_000  # still reserved while held
+
+    assert CliRunner().invoke(coinsctl, ["payouts", "review", "first", "--clear"], env=env).exit_code == 0
+    assert ctl("release", first)[0]["status"] == "pending"
+    assert run_once(svc) == 1 and client.get(f"/v1/withdrawals/{first}", headers=auth()).get_json()["status"] == (
+        "completed"
+    )
+    assert ctl("fail", second, "--reason", "review: account closed")[0]["failure_reason"] == "review: account closed"
+    assert earnings(client, auth, "second")["available"] == 40_000  # its diamonds are back
+    assert [e["type"] for e in outbox_events(svc)] == ["withdrawal.completed", "withdrawal.failed"]
+    refused = CliRunner().invoke(coinsctl, ["payouts", "release", second], env=env)
+    assert refused.exit_code == 1 and "failed, not held" in refused.output
+    assert ctl("held") == []

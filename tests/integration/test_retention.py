@@ -81,7 +81,7 @@ def test_a_prune_removes_only_what_is_past_its_window_and_the_counts_stay(giftin
     age(svc, "UPDATE outbox SET published_at = :t, created_at = :t WHERE id IN (:a, :b)", t=old, a=ids[0], b=ids[1])
     age(svc, "UPDATE outbox SET published_at = :t WHERE id = :a", t=utcnow(), a=ids[2])
     age(svc, "UPDATE outbox SET created_at = :t WHERE id IN (:a, :b)", t=old, a=ids[3], b=ids[4])
-    for days in (20, 20, 20, 1):
+    for days in (100, 100, 100, 1):  # the inbox window: 90 days, as long as dead letters are kept
         add_inbox(svc, processed_days_ago=days)
     age(
         svc,

@@ -25,7 +25,7 @@ from shared.contracts import PURCHASE_COMPLETED
 from shared.kafka import client_options, make_consumer, make_producer
 from shared.logs import ContextFilter, json_formatter
 from shared.outbox_relay import OutboxRelay
-from tests.integration.conftest import rows
+from tests.integration.conftest import purchases_age, rows
 from tests.integration.test_payout_api import earn, register
 from tests.support.processors import FakeCardProcessor
 from tests.support.waiting import wait_until
@@ -173,7 +173,8 @@ def test_the_reconciler_continues_the_trace_of_the_request_that_made_the_purchas
     assert answer.status_code == 503 and outbox_traces(svc) == []  # charged, the outcome unknown
     span = request_span(answer)
     with json_lines("services.purchase.service_layer.reconcile") as lines:
-        assert reconcile_purchases(uow=svc.uow(), processor=processor, older_than=timedelta(0)) == 1
+        purchases_age(svc, timedelta(hours=1))
+        assert reconcile_purchases(uow=svc.uow(), processor=processor, schedule=svc.settings.schedule) == 1
     [reconciled] = [line for line in lines() if line["message"] == "purchase reconciled"]
     assert (reconciled["trace_id"], reconciled["parent_span_id"]) == (TRACE, span)
     assert outbox_traces(svc) == [(f"00-{TRACE}-{reconciled['span_id']}-01", None)]

@@ -14,11 +14,15 @@ from services.purchase.adapters.processor import APPROVED, DECLINED, UNKNOWN, Ch
 
 class FakeCardProcessor:
     """tok_visa/tok_mastercard approved, tok_error unknown (nothing taken), tok_raise raises
-    (a bug in an adapter), tok_timeout takes the money and answers unknown; else declined."""
+    (a bug in an adapter), tok_timeout takes the money and answers unknown, tok_one_cent charges
+    (and reports) 1 minor unit whatever was asked; else declined. Answers report what was
+    charged. `down`: every call's answer is unknown, nothing taken (an outage)."""
 
     def __init__(self):
         self.charges: dict[str, ChargeResult] = {}
         self.calls: Counter = Counter()
+        self.lookups: Counter = Counter()
+        self.down = False
         self.lock = threading.Lock()
 
     def charge(self, *, payment_id: str, amount_minor: int, currency: str, method: str, token: str) -> ChargeResult:
@@ -26,22 +30,30 @@ class FakeCardProcessor:
             self.calls[payment_id] += 1
             if token == "tok_raise":
                 raise RuntimeError("the adapter failed")
-            if token == "tok_error":
+            if token == "tok_error" or self.down:
                 return ChargeResult(UNKNOWN)
             if payment_id not in self.charges:
+                told = {
+                    "payment_id": payment_id,
+                    "amount_minor": 1 if token == "tok_one_cent" else amount_minor,
+                    "currency": currency,
+                }
                 self.charges[payment_id] = (
-                    ChargeResult(APPROVED, reference=f"ch_{payment_id[:8]}")
-                    if token in ("tok_visa", "tok_mastercard", "tok_timeout")
-                    else ChargeResult(DECLINED, decline_code="card_declined")
+                    ChargeResult(APPROVED, reference=f"ch_{payment_id[:8]}", **told)
+                    if token in ("tok_visa", "tok_mastercard", "tok_timeout", "tok_one_cent")
+                    else ChargeResult(DECLINED, decline_code="card_declined", **told)
                 )
             return ChargeResult(UNKNOWN) if token == "tok_timeout" else self.charges[payment_id]
 
     def lookup(self, *, payment_id: str) -> ChargeResult | None:
-        return self.charges.get(payment_id)
+        with self.lock:
+            self.lookups[payment_id] += 1
+            return ChargeResult(UNKNOWN) if self.down else self.charges.get(payment_id)
 
 
 class FakePayoutProcessor:
-    """Accounts starting with fail are refused, with error unknown every time; else paid."""
+    """Accounts starting with fail are refused, with error unknown every time; else paid. Its
+    answers report the id, amount and currency, as the sandbox's do."""
 
     def __init__(self):
         self.payouts: dict[str, PayoutResult] = {}
@@ -54,10 +66,11 @@ class FakePayoutProcessor:
             if account.lower().startswith("error"):
                 return PayoutResult(PAYOUT_UNKNOWN)
             if payout_id not in self.payouts:
+                asked = {"payout_id": payout_id, "net_minor": net_minor, "currency": currency}
                 self.payouts[payout_id] = (
-                    PayoutResult(FAILED, failure_reason="account_rejected")
+                    PayoutResult(FAILED, failure_reason="account_rejected", **asked)
                     if account.lower().startswith("fail")
-                    else PayoutResult(PAID, reference=f"po_{payout_id[:8]}")
+                    else PayoutResult(PAID, reference=f"po_{payout_id[:8]}", **asked)
                 )
             return self.payouts[payout_id]
 

@@ -191,11 +191,15 @@ def test_a_chargeback_the_purchase_never_recorded_is_named(books):
     ]
 
 
-def test_a_chargeback_recorded_but_not_yet_applied_counts_as_recorded(books):
+def test_a_chargeback_recorded_while_its_purchase_is_pending_is_applied_when_it_settles(books):
     """A chargeback reported while its purchase was pending is recorded, and applied when it settles."""
-    books.purchases[3]["chargeback_id"] = "cb-3"
+    books.purchases[3] |= {"chargeback_id": "cb-3", "chargeback_status": "pending"}
     books.chargebacks.append(ChargebackRecord("cb-3", "p4", 999, "USD"))
     assert chargebacks_recorded(books) == []
+    books.purchases[3]["status"] = "completed"  # settled, and the chargeback left pending
+    assert texts(chargebacks_recorded(books)) == [
+        "chargeback cb-3 is recorded but not applied to purchase p4, completed: its 700 coins were kept"
+    ]
 
 
 def test_a_withdrawal_failed_but_paid_is_named_paid_twice(books):

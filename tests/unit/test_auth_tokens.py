@@ -14,6 +14,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shared.auth import AuthError, TokenVerifier
 from shared.auth_settings import AuthSettings
@@ -222,3 +224,108 @@ def test_a_caller_or_key_id_with_a_trailing_newline_is_not_a_valid_name(tmp_path
 
     with pytest.raises(KeyFileError):
         generate_key_pair(tmp_path / "private", tmp_path / "public", caller, kid=kid)
+
+
+def signed_as_is(keys: Path, claims: dict) -> str:
+    """Claims signed exactly as given, with gateway's real key (PyJWT's encode would check them)."""
+    payload = json.dumps(claims).encode()
+    return jwt.api_jws.encode(payload, signer(keys, "gateway").key, algorithm="EdDSA", headers={"kid": "gateway-1"})
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    replaced=st.dictionaries(
+        st.sampled_from(["iss", "sub", "aud", "iat", "exp", "nbf", "jti", "azp"]), JSON_VALUES, max_size=3
+    ),
+    as_text=st.booleans(),
+)
+def test_a_validly_signed_token_with_hostile_claims_is_401_or_accepted_never_a_crash(keys, replaced, as_text):
+    now = int(time.time())
+    claims = {"iss": "gateway", "sub": "gateway", "aud": "gifting", "iat": now, "exp": now + 300, "jti": "j"}
+    claims.update({k: (str(v) if as_text and k in ("iat", "exp", "nbf") else v) for k, v in replaced.items()})
+    token = signed_as_is(keys, claims)
+    try:
+        verifier(keys).authenticate(f"Bearer {token}")
+    except AuthError as err:
+        assert err.status == 401 and err.detail
+
+
+@pytest.mark.parametrize("claim", ["iat", "exp", "nbf"])
+def test_a_numeric_string_date_is_refused_naming_the_claim(keys, claim):
+    now = int(time.time())
+    claims = {"iss": "gateway", "sub": "gateway", "aud": "gifting", "iat": now, "exp": now + 300, "jti": "j"}
+    claims[claim] = str(claims.get(claim, now))
+    token = signed_as_is(keys, claims)
+    assert f"{claim} must be a NumericDate" in refused(verifier(keys), token)
+
+
+@pytest.mark.parametrize(
+    "bad_file",
+    [
+        ("gateway", "broken.pem", b"-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n"),
+        ("gateway", "empty.pem", b""),
+        ("gateway", "bad kid!.pem", None),  # a copy of a good key under a name that is not a kid
+        ("not a caller", "x-1.pem", None),
+    ],
+)
+def test_one_unusable_key_file_is_skipped_loudly_and_retirement_still_takes_effect(keys, bad_file, caplog):
+    from shared.metrics import KEY_FILES_REJECTED
+
+    generate_key_pair(keys / "private", keys / "public", "gateway", kid="gateway-2")
+    v = verifier(keys)
+    old = issue_token(signer(keys, "gateway", "gateway-1"), audience="gifting")
+    new = issue_token(signer(keys, "gateway", "gateway-2"), audience="gifting")
+    assert v.authenticate(f"Bearer {old}").name == "gateway"
+    caller, name, content = bad_file
+    (keys / "public" / caller).mkdir(exist_ok=True)
+    good = (keys / "public" / "gateway" / "gateway-2.pem").read_bytes()
+    (keys / "public" / caller / name).write_bytes(good if content is None else content)
+    before = sum(s.value for m in KEY_FILES_REJECTED.collect() for s in m.samples if s.name.endswith("_total"))
+    (keys / "public" / "gateway" / "gateway-1.pem").unlink()  # retired while a bad file sits beside it
+    assert "unknown here or retired" in refused(v, old)
+    assert v.authenticate(f"Bearer {new}").name == "gateway"  # every good key still loads
+    assert verifier(keys).authenticate(f"Bearer {new}").name == "gateway"  # and a restarting process boots
+    after = sum(s.value for m in KEY_FILES_REJECTED.collect() for s in m.samples if s.name.endswith("_total"))
+    assert after > before and "public key file skipped" in caplog.text
+
+
+def test_a_kid_under_two_callers_is_refused_for_both_even_once_remembered(keys):
+    v = verifier(keys)
+    token = issue_token(signer(keys, "gateway"), audience="gifting")
+    assert v.authenticate(f"Bearer {token}").name == "gateway"
+    (keys / "public" / "live" / "gateway-1.pem").write_bytes((keys / "public" / "live" / "live-1.pem").read_bytes())
+    assert "unknown here or retired" in refused(v, token)
+    (keys / "public" / "gateway" / "gateway-1.pem").unlink()  # now live's file alone holds the kid
+    assert "signature" in refused(v, token)  # the remembered verification was for another key
+
+
+def test_a_key_directory_that_cannot_be_read_refuses_every_token(keys, monkeypatch):
+    v = verifier(keys)
+    token = issue_token(signer(keys, "gateway"), audience="gifting")
+    assert v.authenticate(f"Bearer {token}").name == "gateway"
+    monkeypatch.setattr(Path, "iterdir", lambda self: (_ for _ in ()).throw(PermissionError(13, "denied")))
+    assert "unknown here or retired" in refused(v, token)
+
+
+@pytest.mark.parametrize("argument", ["*", "gateway-*", "../private/gateway/gateway-1", "gateway-1.pem", ""])
+def test_keys_retire_takes_exactly_one_kid_never_a_pattern_or_a_path(keys, monkeypatch, argument):
+    from click.testing import CliRunner
+
+    from coinsctl.cli import main
+
+    (keys / "var").mkdir()
+    (keys / "var" / "keys").symlink_to(keys)
+    monkeypatch.setenv("COINS_VAR_DIR", str(keys / "var"))
+    result = CliRunner().invoke(main, ["keys", "retire", argument])
+    assert result.exit_code != 0
+    assert (keys / "public" / "gateway" / "gateway-1.pem").exists() and (keys / "private" / "gateway").exists()
+    assert CliRunner().invoke(main, ["keys", "retire", "gateway-1"]).exit_code == 0
+    assert not (keys / "public" / "gateway" / "gateway-1.pem").exists()
+    assert (keys / "private" / "gateway" / "gateway-1.pem").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from werkzeug.test import Client
 
 from shared import metrics
@@ -62,3 +63,60 @@ def test_a_scrape_time_gauge_that_fails_leaves_the_rest_of_the_scrape_intact():
 
     body, _ = metrics.render([metrics.CallbackGauges(broken)])
     assert b"# TYPE coins_http_requests_total counter" in body
+
+
+def test_idle_connections_hold_at_most_a_bounded_number_of_probe_threads_for_a_bounded_time(monkeypatch):
+    import socket
+    import urllib.request
+
+    from shared import probes
+
+    monkeypatch.setattr(probes._QuietHandler, "timeout", 0.5)
+    server = probes.serve(0, probe_app(ProcessHealth(stall_after_s=30)), host="127.0.0.1")
+    port = server.server_port
+    try:
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(60)]  # never send a request
+        for sock in idle:
+            sock.settimeout(5)
+        # Each idle connection is closed: at once past the bound, after the handler's timeout within it.
+        assert all(sock.recv(1) == b"" for sock in idle)
+        for sock in idle:
+            sock.close()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=5) as answer:
+            assert answer.status == 200
+    finally:
+        server.shutdown()
+
+
+def test_a_refreshed_reading_costs_one_read_per_interval_whatever_the_rate_and_keeps_its_errors():
+    import threading
+
+    from shared.health import Refreshed
+
+    clock, reads, reading_started, release = Clock(), [], threading.Event(), threading.Event()
+
+    def read():
+        reads.append(clock.now)
+        if len(reads) == 2:
+            reading_started.set()
+            release.wait(5)
+        if len(reads) == 3:
+            raise ConnectionError("database away")
+        return len(reads)
+
+    reading = Refreshed(read, every_s=1.0, clock=clock)
+    assert [reading.get() for _ in range(100)] == [1] * 100 and len(reads) == 1
+    clock.now += 1.5
+    slow = threading.Thread(target=reading.get)
+    slow.start()  # this caller reads again, and waits on the slow reading
+    assert reading_started.wait(5)
+    assert [reading.get() for _ in range(100)] == [1] * 100 and len(reads) == 2  # the others do not
+    release.set()
+    slow.join(5)
+    assert reading.get() == 2 and len(reads) == 2
+    clock.now += 1.5
+    with pytest.raises(ConnectionError):
+        reading.get()
+    with pytest.raises(ConnectionError):
+        reading.get()  # the error is the latest reading until the next one
+    assert len(reads) == 3

@@ -3,7 +3,7 @@ service as its consumer would, all in memory: conservation holds at the end."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -17,6 +17,7 @@ from services.payout.service_layer import handlers as payout
 from services.purchase.domain.commands import BuyCoins, RecordChargeback
 from services.purchase.domain.rules import PurchaseRules
 from services.purchase.service_layer import handlers as purchase
+from services.purchase.service_layer import settlement as purchase_settlement
 from shared.idempotency import Claim, KeyedRequest
 from tests.fakes.gifting import FakeGiftingUnitOfWork
 from tests.fakes.payout import FakePayoutUnitOfWork
@@ -61,6 +62,8 @@ def test_a_viewer_buys_700_coins_sends_a_lion_is_refused_then_a_chargeback_freez
         processor=FakeCardProcessor(),
         rules=PurchaseRules(blocked_countries=frozenset()),
         claim=purchases.hold(Claim(KeyedRequest("gateway", "k-1", "f"))),
+        claim_for=timedelta(seconds=30),
+        first_check=timedelta(minutes=2),
     )
     deliver(purchases.consumed(), wallets=wallets, earnings=earnings)
 
@@ -71,7 +74,9 @@ def test_a_viewer_buys_700_coins_sends_a_lion_is_refused_then_a_chargeback_freez
         send("lion")
     send("corgi", quantity=2)
     deliver(wallets.consumed(), wallets=wallets, earnings=earnings)
-    purchase.record_chargeback(RecordChargeback(purchase_id=bought.purchase_id, reason="fraud"), uow=purchases)
+    purchase_settlement.record_chargeback(
+        RecordChargeback(purchase_id=bought.purchase_id, reason="fraud"), uow=purchases
+    )
     deliver(purchases.consumed()[1:], wallets=wallets, earnings=earnings)
     with pytest.raises(WalletFrozen):
         send("rose")

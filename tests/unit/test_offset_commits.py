@@ -105,3 +105,20 @@ def test_the_commit_interval_is_configured_from_the_environment():
 
     assert kafka_settings({}).commit_interval_ms == 500
     assert kafka_settings({"KAFKA_COMMIT_INTERVAL_MS": "0"}).commit_interval_ms == 0
+
+
+def test_offsets_read_in_an_earlier_group_membership_are_not_committed_in_a_later_one():
+    """A broker restarted empty: the member joins the new group (a new member id) with offsets of
+    the lost log still pending; committed there, the next rebalance would resume past the events
+    published since."""
+    fake = FakeConsumer()
+    fake.membership = SimpleNamespace(generation_id=7, member_id="m-lost-cluster")
+    fake.group_metadata = lambda: fake.membership
+    consumer = inbox_consumer(fake, interval_s=60)
+    consumer.handle([record(41)])
+    fake.membership = SimpleNamespace(generation_id=1, member_id="m-new-cluster")
+    consumer.offsets.commit_pending()
+    assert fake.commits == []
+    consumer.handle([record(2)])
+    consumer.offsets.commit_pending()
+    assert fake.commits == [{0: 3}]

@@ -18,10 +18,11 @@ from services.payout.domain.errors import (
     InsufficientEarnings,
 )
 from services.payout.domain.model import COMPLETED, FAILED, PROCESSING
-from services.payout.domain.rules import PayoutRules
+from services.payout.domain.rules import PayoutPolicy, PayoutRules
 from services.payout.service_layer import handlers, payouts
 from shared.clock import utcnow
 from tests.fakes.payout import FakePayoutUnitOfWork
+from tests.support.clock import ManualClock
 from tests.support.processors import FakePayoutProcessor
 
 RULES = PayoutRules()
@@ -30,6 +31,11 @@ RULES = PayoutRules()
 @pytest.fixture
 def uow() -> FakePayoutUnitOfWork:
     return FakePayoutUnitOfWork()
+
+
+@pytest.fixture
+def clock(monkeypatch) -> ManualClock:
+    return ManualClock().pin(monkeypatch, payouts)
 
 
 def register(uow, creator_id: str = "creator", method: str = "bank", account: str = "DE89-1", rules=RULES):
@@ -68,9 +74,12 @@ def withdraw(uow, amount_minor: int, creator_id: str = "creator", rules=RULES):
     )
 
 
-def pay_everything(uow, processor, max_attempts: int = 5) -> list:
-    claimed = payouts.claim_payouts(uow=uow, limit=10, lease_seconds=0)
-    return [payouts.pay_out(w, uow=uow, processor=processor, max_attempts=max_attempts).withdrawal for w in claimed]
+def pay_everything(uow, processor, policy: PayoutPolicy = PayoutPolicy(), rules=RULES) -> list:
+    """One worker's turns until nothing is due now; the withdrawals as each turn left them."""
+    done = []
+    while (claim := payouts.claim_next(uow=uow, lease_seconds=policy.lease_seconds)) is not None:
+        done.append(payouts.pay_out(claim, uow=uow, processor=processor, rules=rules, policy=policy).withdrawal)
+    return done
 
 
 def test_a_creator_withdraws_100_dollars_of_40000_diamonds_and_is_paid(uow):
@@ -137,15 +146,16 @@ def test_a_failed_payout_returns_its_diamonds_and_frees_the_days_cap(uow):
     assert withdraw(uow, 100_000).diamonds == 200_000  # the failed one no longer counts toward the cap
 
 
-def test_a_payout_never_confirmed_is_failed_after_its_attempts_and_its_diamonds_return(uow):
+def test_a_payout_never_confirmed_is_failed_after_its_attempts_and_its_diamonds_return(uow, clock):
     register(uow, account="error-timeout")
     earn(uow, 40_000)
     withdraw(uow, 10_000)
-    processor = FakePayoutProcessor()
+    processor, policy = FakePayoutProcessor(), PayoutPolicy(max_attempts=2)
     for _ in range(2):  # the processor never answers: the withdrawal stays in flight
-        [unknown] = pay_everything(uow, processor, max_attempts=2)
+        [unknown] = pay_everything(uow, processor, policy)
         assert unknown.status == PROCESSING
-    [given_up] = pay_everything(uow, processor, max_attempts=2)  # third claim: looked up, none found
+        clock.advance(1_000)  # past its lease, the landing of its send and its next check
+    [given_up] = pay_everything(uow, processor, policy)  # third claim: looked up, none found
     assert (given_up.status, given_up.failure_reason) == (FAILED, "not paid after 2 attempts")
     assert handlers.earnings_of("creator", uow=uow).available == 40_000
     assert sum(processor.calls.values()) == 2

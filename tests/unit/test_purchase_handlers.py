@@ -13,6 +13,7 @@ from services.purchase.domain.errors import (
     ChargeOutcomeUnknown,
     CountryNotServed,
     NonRefundable,
+    NotHeld,
     NotReversible,
     PaymentDeclined,
     PurchaseLimitExceeded,
@@ -20,14 +21,15 @@ from services.purchase.domain.errors import (
 )
 from services.purchase.domain.model import COMPLETED, DECLINED, PENDING, REVERSED
 from services.purchase.domain.rules import PurchaseRules
-from services.purchase.service_layer import handlers
-from services.purchase.service_layer.reconcile import reconcile_purchases
+from services.purchase.service_layer import handlers, settlement
+from services.purchase.service_layer.reconcile import Schedule, reconcile_purchases
 from shared.idempotency import Claim, ClaimLost, KeyedRequest
 from tests.fakes.purchase import FakePurchaseUnitOfWork
 from tests.support.processors import FakeCardProcessor
 
 RULES = PurchaseRules(blocked_countries=frozenset({"KP"}), daily_cap_coins=2_500_000)
 ADULT = date(1990, 5, 17)
+CLAIM_FOR = timedelta(seconds=30)
 
 
 @pytest.fixture
@@ -55,7 +57,23 @@ def buy(
         payment_token=token,
         **(what or {"package_id": "coins_700"}),
     )
-    return handlers.buy_coins(cmd, uow=uow, processor=processor, rules=rules, claim=uow.hold(claim(key, resumes)))
+    return handlers.buy_coins(
+        cmd,
+        uow=uow,
+        processor=processor,
+        rules=rules,
+        claim=uow.hold(claim(key, resumes)),
+        claim_for=CLAIM_FOR,
+        first_check=timedelta(0),  # due at once: the tests sweep when they choose
+    )
+
+
+def reconcile(uow, processor, *, not_charged_after=timedelta(0), limit=100, **schedule) -> int:
+    """One sweep, every due purchase looked up; "none found" declines a charge sent before `not_charged_after` ago."""
+    timing = {"backoff": timedelta(0), "backoff_cap": timedelta(0), "claim_for": CLAIM_FOR, **schedule}
+    return reconcile_purchases(
+        uow=uow, processor=processor, schedule=Schedule(not_charged_after=not_charged_after, **timing), limit=limit
+    )
 
 
 def test_a_viewer_in_the_us_buys_700_coins_for_999_cents_and_the_wallet_is_told(uow, processor):
@@ -132,7 +150,9 @@ def test_an_attempt_whose_key_was_taken_over_makes_no_purchase(uow, processor):
         package_id="coins_700",
     )
     with pytest.raises(ClaimLost):
-        handlers.buy_coins(cmd, uow=uow, processor=processor, rules=RULES, claim=late)
+        handlers.buy_coins(
+            cmd, uow=uow, processor=processor, rules=RULES, claim=late, claim_for=CLAIM_FOR, first_check=CLAIM_FOR
+        )
     assert (uow.committed["purchases"], processor.calls) == ({}, {})
 
 
@@ -141,8 +161,8 @@ def test_the_reconciler_completes_a_charge_the_processor_took_and_declines_one_i
         buy(uow, processor, token="tok_timeout")  # the money is taken, the answer lost
     with pytest.raises(ChargeOutcomeUnknown):
         buy(uow, processor, token="tok_error", key="key-2")  # nothing taken
-    assert reconcile_purchases(uow=uow, processor=processor, older_than=timedelta(hours=1)) == 0  # too recent
-    assert reconcile_purchases(uow=uow, processor=processor, older_than=timedelta(0)) == 2
+    assert reconcile(uow, processor, not_charged_after=timedelta(hours=1)) == 1  # the charge found completes
+    assert reconcile(uow, processor) == 1  # none found, and no attempt can still land: declined
     statuses = sorted((p.status, p.decline_code) for p in uow.committed["purchases"].values())
     assert statuses == [(COMPLETED, None), (DECLINED, "not_charged")]
     assert [(kind, data["coins"]) for kind, data in uow.events()] == [("purchase.completed", 700)]
@@ -150,8 +170,14 @@ def test_the_reconciler_completes_a_charge_the_processor_took_and_declines_one_i
 
 def test_a_chargeback_reverses_the_purchase_once_and_tells_the_wallet_to_take_the_coins_back(uow, processor):
     purchase = buy(uow, processor)
-    chargeback = handlers.record_chargeback(RecordChargeback(purchase_id=purchase.purchase_id, reason="fraud"), uow=uow)
-    assert (chargeback.coins, uow.purchase(purchase.purchase_id).status) == (700, REVERSED)
+    chargeback = settlement.record_chargeback(
+        RecordChargeback(purchase_id=purchase.purchase_id, reason="fraud"), uow=uow
+    )
+    assert (chargeback.coins, chargeback.status, uow.purchase(purchase.purchase_id).status) == (
+        700,
+        "reversed",
+        REVERSED,
+    )
     assert uow.events()[-1] == (
         "purchase.reversed",
         {
@@ -163,9 +189,9 @@ def test_a_chargeback_reverses_the_purchase_once_and_tells_the_wallet_to_take_th
         },
     )
     with pytest.raises(NotReversible):
-        handlers.record_chargeback(RecordChargeback(purchase_id=purchase.purchase_id, reason="fraud"), uow=uow)
+        settlement.record_chargeback(RecordChargeback(purchase_id=purchase.purchase_id, reason="fraud"), uow=uow)
     with pytest.raises(PurchaseNotFound):
-        handlers.record_chargeback(RecordChargeback(purchase_id="nope", reason="fraud"), uow=uow)
+        settlement.record_chargeback(RecordChargeback(purchase_id="nope", reason="fraud"), uow=uow)
     assert len(uow.events()) == 2
 
 
@@ -186,3 +212,179 @@ def test_a_custom_amount_in_japan_is_priced_in_whole_yen_and_listed_with_the_use
     assert {p.purchase_id for p in listed} == {custom.purchase_id, package.purchase_id}
     with pytest.raises(CountryNotServed):
         handlers.price_list("KP", rules=RULES)
+
+
+def chargeback(uow, purchase_id: str):
+    return settlement.record_chargeback(RecordChargeback(purchase_id=purchase_id, reason="fraudulent"), uow=uow)
+
+
+def test_a_chargeback_reported_while_the_charge_is_unknown_is_applied_once_the_reconciler_completes_it(uow, processor):
+    with pytest.raises(ChargeOutcomeUnknown):
+        buy(uow, processor, token="tok_timeout")  # the card is charged, the answer lost
+    [pending] = uow.committed["purchases"].values()
+    recorded = chargeback(uow, pending.purchase_id)
+    assert (recorded.status, uow.purchase(pending.purchase_id).status, uow.events()) == ("pending", PENDING, [])
+    with pytest.raises(NotReversible):  # one chargeback per purchase, whatever its state
+        chargeback(uow, pending.purchase_id)
+    assert reconcile(uow, processor) == 1
+    assert uow.purchase(pending.purchase_id).status == REVERSED
+    assert [(kind, data["coins"]) for kind, data in uow.events()] == [
+        ("purchase.completed", 700),
+        ("purchase.reversed", 700),
+    ]
+    assert uow.committed["chargebacks"][pending.purchase_id].status == "reversed"
+    assert reconcile(uow, processor) == 0 and len(uow.events()) == 2
+
+
+def test_a_chargeback_of_a_purchase_that_is_then_declined_is_void_and_takes_nothing(uow, processor):
+    with pytest.raises(ChargeOutcomeUnknown):
+        buy(uow, processor, token="tok_error")  # nothing taken
+    [pending] = uow.committed["purchases"].values()
+    assert chargeback(uow, pending.purchase_id).status == "pending"
+    assert reconcile(uow, processor) == 1
+    assert (uow.purchase(pending.purchase_id).status, uow.events()) == (DECLINED, [])
+    assert uow.committed["chargebacks"][pending.purchase_id].status == "void"
+    with pytest.raises(PaymentDeclined):
+        buy(uow, processor, token="tok_declined", key="key-2")
+    declined = next(p for p in uow.committed["purchases"].values() if p.decline_code == "card_declined")
+    assert chargeback(uow, declined.purchase_id).status == "void" and uow.events() == []
+
+
+def test_a_processor_outage_leaves_purchases_pending_never_declined_and_backs_off_each_one(uow, processor):
+    with pytest.raises(ChargeOutcomeUnknown):
+        buy(uow, processor, token="tok_error")
+    [pending] = uow.committed["purchases"].values()
+    processor.down = True
+    first, cap = timedelta(seconds=10), timedelta(seconds=25)
+    delays = []
+    for _ in range(3):
+        uow.committed["purchases"][pending.purchase_id].next_check_at = pending.created_at  # due now
+        before = handlers.utcnow()
+        assert reconcile(uow, processor, backoff=first, backoff_cap=cap) == 0
+        stored = uow.purchase(pending.purchase_id)
+        assert stored.status == PENDING
+        delays.append(round((stored.next_check_at - before).total_seconds()))
+    assert delays == [10, 20, 25] and uow.purchase(pending.purchase_id).checks == 3
+    assert processor.lookups[pending.purchase_id] == 3 and processor.calls[pending.purchase_id] == 1  # never sent again
+    processor.down = False
+    uow.committed["purchases"][pending.purchase_id].next_check_at = pending.created_at
+    assert reconcile(uow, processor) == 1 and uow.purchase(pending.purchase_id).decline_code == "not_charged"
+
+
+def test_no_charge_found_declines_only_once_no_earlier_attempt_can_still_land(uow, processor):
+    with pytest.raises(ChargeOutcomeUnknown):
+        buy(uow, processor, token="tok_error")
+    [pending] = uow.committed["purchases"].values()
+    assert reconcile(uow, processor, not_charged_after=timedelta(hours=1)) == 0
+    assert uow.purchase(pending.purchase_id).status == PENDING
+    assert reconcile(uow, processor) == 1 and uow.purchase(pending.purchase_id).status == DECLINED
+
+
+def test_a_sweep_that_settles_nothing_moves_on_so_no_purchase_starves(uow, processor):
+    for n in range(3):
+        with pytest.raises(ChargeOutcomeUnknown):
+            buy(uow, processor, token="tok_error", key=f"key-{n}")
+    processor.down = True
+    seen = []
+    for _ in range(3):
+        before = dict(processor.lookups)
+        reconcile(uow, processor, limit=1)
+        [looked_up] = [p for p, n in processor.lookups.items() if n != before.get(p, 0)]
+        seen.append(looked_up)
+    assert sorted(seen) == sorted(uow.committed["purchases"])  # each in turn, none twice
+
+
+def test_a_retry_of_an_unknown_outcome_looks_the_charge_up_and_neither_charges_again_nor_requeues(uow, processor):
+    with pytest.raises(ChargeOutcomeUnknown):
+        buy(uow, processor, token="tok_timeout")
+    [pending] = uow.committed["purchases"].values()
+    again = buy(uow, processor, token="tok_timeout", resumes=pending.purchase_id)
+    assert again.status == COMPLETED and processor.calls[pending.purchase_id] == 1
+    assert processor.lookups[pending.purchase_id] == 1
+    stored = uow.purchase(pending.purchase_id)
+    assert (stored.attempted_at, stored.next_check_at) == (pending.attempted_at, pending.next_check_at)
+    assert [kind for kind, _ in uow.events()] == ["purchase.completed"]
+
+
+def test_a_purchase_a_live_request_holds_is_not_looked_up_by_the_reconciler(uow, processor):
+    with pytest.raises(ChargeOutcomeUnknown):
+        buy(uow, processor, token="tok_timeout")
+    [pending] = uow.committed["purchases"].values()
+    with uow:  # a retry of the request holds it, charging
+        assert uow.purchases.claim(
+            pending.purchase_id, token="retry", until=handlers.utcnow() + CLAIM_FOR, now=handlers.utcnow()
+        )
+        uow.commit()
+    assert reconcile(uow, processor) == 0 and processor.lookups[pending.purchase_id] == 0
+    settled, by_me = settlement.settle_purchase(
+        pending.purchase_id, uow=uow, result=processor.charges[pending.purchase_id], token="someone-else"
+    )
+    assert (settled.status, by_me, uow.events()) == (PENDING, False, [])  # no live claim, no settling
+
+
+def test_a_charge_of_the_wrong_amount_is_held_for_review_credits_nothing_and_an_operator_resolves_it(uow, processor):
+    held = buy(uow, processor, token="tok_one_cent")
+    assert (held.status, uow.events()) == ("held", [])
+    assert "amount 1 (asked 999)" in held.hold_reason
+    assert [p.purchase_id for p in settlement.held_purchases(uow=uow)] == [held.purchase_id]
+    assert chargeback(uow, held.purchase_id).status == "pending"  # waits for the review
+    resolved = settlement.resolve_held(held.purchase_id, complete=True, uow=uow)
+    assert resolved.status == REVERSED
+    assert [kind for kind, _ in uow.events()] == ["purchase.completed", "purchase.reversed"]
+    with pytest.raises(NotHeld):
+        settlement.resolve_held(held.purchase_id, complete=False, uow=uow)
+    other = buy(uow, processor, token="tok_one_cent", key="key-2")
+    assert settlement.resolve_held(other.purchase_id, complete=False, uow=uow).status == DECLINED
+    assert len(uow.events()) == 2 and settlement.held_purchases(uow=uow) == []
+
+
+@pytest.mark.parametrize(
+    "told",
+    [{"amount_minor": 998}, {"currency": "EUR"}, {"payment_id": "someone-else"}, {"amount_minor": None}],
+)
+def test_the_reconciler_holds_a_charge_whose_answer_does_not_match(uow, processor, told):
+    import dataclasses
+
+    with pytest.raises(ChargeOutcomeUnknown):
+        buy(uow, processor, token="tok_timeout")
+    [pending] = uow.committed["purchases"].values()
+    processor.charges[pending.purchase_id] = dataclasses.replace(processor.charges[pending.purchase_id], **told)
+    assert reconcile(uow, processor) == 1
+    assert (uow.purchase(pending.purchase_id).status, uow.events()) == ("held", [])
+
+
+def test_a_purchase_whose_lookup_keeps_failing_goes_to_the_back_of_the_queue(uow, processor):
+    for n in range(2):
+        with pytest.raises(ChargeOutcomeUnknown):
+            buy(uow, processor, token="tok_error", key=f"key-{n}")
+    broken, other = sorted(uow.committed["purchases"].values(), key=lambda p: p.next_check_at)
+
+    def lookup(*, payment_id):
+        if payment_id == broken.purchase_id:
+            raise RuntimeError("the adapter failed")
+        return None
+
+    processor.lookup = lookup
+    outcomes = []
+    reconcile_purchases(
+        uow=uow,
+        processor=processor,
+        limit=1,
+        on_outcome=outcomes.append,
+        schedule=Schedule(timedelta(hours=1), timedelta(seconds=10), timedelta(seconds=10), CLAIM_FOR),
+    )
+    assert outcomes == ["error"]
+    with uow:
+        [due] = uow.purchases.due(handlers.utcnow(), limit=10)
+    assert due.purchase_id == other.purchase_id  # the broken one waits its backoff; the other is next
+
+
+def test_none_found_too_soon_is_looked_up_again_once_it_can_be_decided_not_a_long_backoff_later(uow, processor):
+    with pytest.raises(ChargeOutcomeUnknown):
+        buy(uow, processor, token="tok_error")
+    [pending] = uow.committed["purchases"].values()
+    uow.committed["purchases"][pending.purchase_id].checks = 5  # the next backoff would be 160 s
+    timing = {"backoff": timedelta(seconds=5), "backoff_cap": timedelta(minutes=10)}
+    assert reconcile(uow, processor, not_charged_after=timedelta(seconds=30), **timing) == 0
+    wait = uow.purchase(pending.purchase_id).next_check_at - pending.attempted_at
+    assert timedelta(seconds=30) <= wait < timedelta(seconds=35)

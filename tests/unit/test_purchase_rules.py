@@ -105,7 +105,30 @@ def test_the_rolling_cap_counts_what_was_bought():
         RULES.check_daily_cap(bought_coins=2_400_000, coins=100_001)
 
 
-def test_only_a_completed_purchase_can_be_charged_back():
-    purchase = Purchase("p", "u", "US", "coins_70", 70, 99, "USD", "pending", created_at=None, attempted_at=None)
+def test_a_chargeback_reverses_a_completed_purchase_is_void_for_a_declined_one_and_waits_for_a_pending_one():
+    def purchase(status: str) -> Purchase:
+        return Purchase("p", "u", "US", "coins_70", 70, 99, "USD", status, None, None, None, processor_ref="ch_1")
+
+    completed = purchase("completed")
+    assert (completed.charge_back(at="now"), completed.status, completed.reversed_at) == ("reversed", "reversed", "now")
+    assert [purchase(s).charge_back(at=None) for s in ("declined", "pending", "held")] == ["void", "pending", "pending"]
     with pytest.raises(NotReversible):
-        purchase.reverse(at=None)
+        completed.charge_back(at=None)
+
+
+def test_an_answer_for_another_charge_is_named_field_by_field():
+    asked = Purchase("p", "u", "US", "coins_70", 70, 99, "USD", "pending", None, None, None)
+    assert asked.mismatch(payment_id="p", amount_minor=99, currency="USD") is None
+    assert asked.mismatch(payment_id="q", amount_minor=1, currency="usd") == (
+        "processor answered payment id 'q' (asked 'p'), amount 1 (asked 99), currency 'usd' (asked 'USD')"
+    )
+
+
+def test_lookups_back_off_doubling_up_to_the_cap():
+    from datetime import timedelta
+
+    from services.purchase.domain.model import next_check_delay
+
+    delays = [next_check_delay(n, first=timedelta(seconds=5), cap=timedelta(minutes=1)).seconds for n in range(6)]
+    assert delays == [5, 10, 20, 40, 60, 60]
+    assert next_check_delay(10_000, first=timedelta(seconds=5), cap=timedelta(minutes=1)).seconds == 60

@@ -19,6 +19,7 @@ creators = sa.Table(
     sa.Column("payout_account", sa.String(254), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("under_review", sa.Boolean, nullable=False, server_default=sa.false()),  # withdrawals held, not paid
     sa.CheckConstraint("payout_method IN ('bank', 'paypal')", name="ck_creators_method"),
 )
 
@@ -86,12 +87,21 @@ withdrawals = sa.Table(
     sa.Column("settled_at", UTCDateTime),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),  # sends to the processor so far
     *trace_columns(),  # the request's trace, which the payout worker continues
+    # The claim's fencing token: every claim bumps it, and a send or settle happens only while it is unchanged.
+    sa.Column("claim_version", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_check_at", UTCDateTime),  # an unknown outcome's next lookup, on its own backoff
+    sa.Column("last_send_until", UTCDateTime),  # the lease of the last send, which ended before it
+    sa.Column("held_reason", sa.String(200)),
     sa.CheckConstraint("diamonds > 0 AND net_minor > 0 AND fee_minor >= 0", name="ck_withdrawals_positive"),
     sa.CheckConstraint("gross_minor = net_minor + fee_minor", name="ck_withdrawals_gross_is_net_plus_fee"),
-    sa.CheckConstraint("status IN ('pending', 'processing', 'completed', 'failed')", name="ck_withdrawals_status"),
-    sa.CheckConstraint("attempts >= 0", name="ck_withdrawals_attempts"),
+    sa.CheckConstraint(
+        "status IN ('pending', 'processing', 'held', 'completed', 'failed')", name="ck_withdrawals_status"
+    ),
+    sa.CheckConstraint("attempts >= 0 AND claim_version >= 0", name="ck_withdrawals_attempts"),
+    sa.CheckConstraint("status <> 'held' OR held_reason IS NOT NULL", name="ck_withdrawals_held_reason"),
     sa.Index("ix_withdrawals_creator_created", "creator_id", "created_at"),
     sa.Index("ix_withdrawals_status", "status", "created_at"),
+    sa.Index("ix_withdrawals_due", "status", "next_check_at"),
 )
 
 tables = add_infrastructure_tables(metadata)

@@ -3,7 +3,8 @@
 A real adapter (a bank-transfer API, PayPal Payouts) implements `PayoutProcessor`: `send` is
 idempotent by `payout_id` (the withdrawal's id), so a retried payout never pays twice, and
 `lookup` finds a payout by that id. Neither raises for a slow or failing processor: the outcome
-is then UNKNOWN, and the payout worker asks again after its lease.
+is then UNKNOWN, and the payout worker looks it up later. A known outcome carries the id, amount
+and currency the processor reports, which the worker checks against what it asked for.
 """
 
 from __future__ import annotations
@@ -21,6 +22,17 @@ class PayoutResult:
     outcome: str  # PAID, FAILED or UNKNOWN
     reference: str | None = None
     failure_reason: str | None = None
+    # What the processor says it paid (or refused): checked against what we asked for.
+    payout_id: str | None = None
+    net_minor: int | None = None
+    currency: str | None = None
+
+    def mismatch(self, *, payout_id: str, net_minor: int, currency: str) -> str | None:
+        """Why this answer is not about the payout we asked for (None if it is)."""
+        asked = {"payout_id": payout_id, "net_minor": net_minor, "currency": currency}
+        answered = {"payout_id": self.payout_id, "net_minor": self.net_minor, "currency": self.currency}
+        wrong = [f"{k} {answered[k]!r} (asked {v!r})" for k, v in asked.items() if answered[k] != v]
+        return ("the processor answered " + ", ".join(wrong)) if wrong else None
 
 
 @dataclass(frozen=True)
@@ -93,9 +105,14 @@ class SandboxPayoutProcessor:
 
 
 def _result(body: dict) -> PayoutResult:
-    status = body.get("status")
+    status, net = body.get("status"), body.get("net_minor")
+    reported = {
+        "payout_id": body.get("payout_id") if isinstance(body.get("payout_id"), str) else None,
+        "net_minor": net if type(net) is int else None,
+        "currency": body.get("currency") if isinstance(body.get("currency"), str) else None,
+    }
     if status == "paid" and body.get("reference"):
-        return PayoutResult(PAID, reference=str(body["reference"]))
+        return PayoutResult(PAID, reference=str(body["reference"]), **reported)
     if status == "failed":
-        return PayoutResult(FAILED, failure_reason=str(body.get("failure_reason") or "failed"))
+        return PayoutResult(FAILED, failure_reason=str(body.get("failure_reason") or "failed"), **reported)
     return PayoutResult(UNKNOWN)  # processing, or an answer this adapter does not know

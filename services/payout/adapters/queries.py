@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from services.payout.adapters.orm import creator_accounts, earnings, withdrawals
-from services.payout.domain.model import PENDING, PROCESSING
+from services.payout.domain.model import HELD, PENDING, PROCESSING
 from shared.audit import keyset_rows, sum_of
 from shared.clock import utcnow
 
@@ -56,17 +56,29 @@ def _earnings_mismatch():
     )
 
 
-def worker_backlog(conn: Connection, *, now: datetime) -> dict[str, int]:
-    """Withdrawals not yet settled, and of those the ones whose outcome is unknown: sent and their
-    lease over without a settle, or sent more than once (the worker asks the processor again each
-    lease, for as long as it cannot say)."""
+def worker_backlog(conn: Connection, *, now: datetime) -> dict:
+    """Withdrawals not yet settled (held ones apart); of those the ones whose outcome is unknown
+    (sent, and not in a live claim's hands, or sent more than once) and the age of the oldest of
+    them (0 if none); and those held for an operator."""
     w = withdrawals.c
     unsettled = w.status.in_([PENDING, PROCESSING])
-    unknown = sa.and_(w.status == PROCESSING, sa.or_(w.attempts > 1, sa.and_(w.attempts > 0, w.claimed_until < now)))
-    pending, unknown_count = conn.execute(
-        sa.select(sa.func.count(), sa.func.count().filter(unknown)).where(unsettled)
+    unclaimed = sa.or_(w.claimed_until.is_(None), w.claimed_until < now)
+    unknown = sa.and_(w.status == PROCESSING, sa.or_(w.attempts > 1, sa.and_(w.attempts > 0, unclaimed)))
+    pending, unknown_count, oldest = conn.execute(
+        sa.select(sa.func.count(), sa.func.count().filter(unknown), sa.func.min(w.created_at).filter(unknown)).where(
+            unsettled
+        )
     ).one()
-    return {"pending": int(pending), "unknown": int(unknown_count)}
+    held = conn.execute(sa.select(sa.func.count()).where(w.status == HELD)).scalar()
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    age = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
+    return {
+        "pending": int(pending),
+        "unknown": int(unknown_count),
+        "oldest_unknown_age_seconds": age,
+        "held": int(held),
+    }
 
 
 def withdrawals_page(conn: Connection, *, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:

@@ -1,5 +1,6 @@
 """The payout service's repositories: the abstract ports the handlers use, and their SQLAlchemy
-Core adapters on the unit of work's connection (the in-memory fakes are in tests/fakes)."""
+Core adapters on the unit of work's connection (the in-memory fakes are in tests/fakes); the
+withdrawals' is in withdrawal_repository.py."""
 
 from __future__ import annotations
 
@@ -9,16 +10,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from services.payout.adapters.orm import creator_accounts, creators, earnings, payout_method_changes, withdrawals
+from services.payout.adapters.orm import creator_accounts, creators, earnings, payout_method_changes
 from services.payout.domain.model import (
-    FAILED,
-    PENDING,
-    PROCESSING,
     Creator,
     CreatorAccount,
     Earning,
     PayoutMethodChange,
-    Withdrawal,
 )
 from shared.db import lock_for_update
 from shared.db_errors import StaleRead
@@ -45,6 +42,10 @@ class AbstractCreatorRepository(abc.ABC):
     @abc.abstractmethod
     def method_changes(self, creator_id: str) -> list[PayoutMethodChange]:
         """A creator's payout method changes, newest first."""
+
+    @abc.abstractmethod
+    def set_under_review(self, creator_id: str, under_review: bool) -> bool:
+        """Put a creator under review or clear it; False if no such creator."""
 
 
 class AbstractAccountRepository(abc.ABC):
@@ -74,28 +75,6 @@ class AbstractEarningsRepository(abc.ABC):
     @abc.abstractmethod
     def pending(self, creator_id: str, now: datetime) -> int:
         """Diamonds still on hold."""
-
-
-class AbstractWithdrawalRepository(abc.ABC):
-    @abc.abstractmethod
-    def add(self, withdrawal: Withdrawal) -> None:
-        """Store a new withdrawal."""
-
-    @abc.abstractmethod
-    def get(self, withdrawal_id: str, *, for_update: bool = False) -> Withdrawal | None:
-        """One withdrawal; `for_update` locks it until the transaction ends."""
-
-    @abc.abstractmethod
-    def gross_since(self, creator_id: str, since: datetime) -> int:
-        """Cents asked for since `since`, failed withdrawals excepted (their money came back)."""
-
-    @abc.abstractmethod
-    def update(self, withdrawal: Withdrawal) -> None:
-        """Store a withdrawal's status, claim, attempts and outcome."""
-
-    @abc.abstractmethod
-    def claim_due(self, now: datetime, *, limit: int) -> list[Withdrawal]:
-        """Pending withdrawals, and processing ones whose worker's claim ran out, oldest first."""
 
 
 class SqlAlchemyCreatorRepository(AbstractCreatorRepository):
@@ -131,6 +110,12 @@ class SqlAlchemyCreatorRepository(AbstractCreatorRepository):
             .order_by(c.changed_at.desc(), c.change_id.desc())
         )
         return [PayoutMethodChange(**row._mapping) for row in rows]
+
+    def set_under_review(self, creator_id: str, under_review: bool) -> bool:
+        result = self.conn.execute(
+            creators.update().where(creators.c.creator_id == creator_id).values(under_review=under_review)
+        )
+        return result.rowcount == 1
 
 
 class SqlAlchemyAccountRepository(AbstractAccountRepository):
@@ -191,53 +176,3 @@ class SqlAlchemyEarningsRepository(AbstractEarningsRepository):
                 )
             ).scalar()
         )
-
-
-class SqlAlchemyWithdrawalRepository(AbstractWithdrawalRepository):
-    def __init__(self, conn: Connection):
-        self.conn = conn
-
-    def add(self, withdrawal: Withdrawal) -> None:
-        self.conn.execute(withdrawals.insert().values(**vars(withdrawal)))
-
-    def get(self, withdrawal_id: str, *, for_update: bool = False) -> Withdrawal | None:
-        query = sa.select(withdrawals).where(withdrawals.c.withdrawal_id == withdrawal_id)
-        row = self.conn.execute(lock_for_update(query, self.conn) if for_update else query).first()
-        return Withdrawal(**row._mapping) if row else None
-
-    def gross_since(self, creator_id: str, since: datetime) -> int:
-        return int(
-            self.conn.execute(
-                sa.select(sa.func.coalesce(sa.func.sum(withdrawals.c.gross_minor), 0)).where(
-                    withdrawals.c.creator_id == creator_id,
-                    withdrawals.c.created_at >= since,
-                    withdrawals.c.status != FAILED,
-                )
-            ).scalar()
-        )
-
-    def update(self, w: Withdrawal) -> None:
-        self.conn.execute(
-            withdrawals.update()
-            .where(withdrawals.c.withdrawal_id == w.withdrawal_id)
-            .values(
-                status=w.status,
-                claimed_until=w.claimed_until,
-                processor_ref=w.processor_ref,
-                failure_reason=w.failure_reason,
-                settled_at=w.settled_at,
-                attempts=w.attempts,
-            )
-        )
-
-    def claim_due(self, now: datetime, *, limit: int) -> list[Withdrawal]:
-        c = withdrawals.c
-        query = (
-            sa.select(withdrawals)
-            .where(sa.or_(c.status == PENDING, sa.and_(c.status == PROCESSING, c.claimed_until < now)))
-            .order_by(c.created_at)
-            .limit(limit)
-        )
-        if self.conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        return [Withdrawal(**row._mapping) for row in self.conn.execute(query).all()]

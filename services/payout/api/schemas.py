@@ -100,7 +100,7 @@ class WithdrawalRequest(Schema):
 class WithdrawalSchema(Schema):
     withdrawal_id = fields.String()
     creator_id = fields.String()
-    status = fields.String(metadata={"enum": ["pending", "processing", "completed", "failed"]})
+    status = fields.String(metadata={"enum": ["pending", "processing", "held", "completed", "failed"]})
     diamonds = fields.Integer()
     gross_minor = fields.Integer()
     fee_minor = fields.Integer()

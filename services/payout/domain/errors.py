@@ -41,3 +41,7 @@ class InsufficientEarnings(DomainError):
 
 class WithdrawalNotFound(DomainError):
     code, kind, title = "withdrawal-not-found", "not_found", "Withdrawal not found"
+
+
+class WithdrawalNotHeld(DomainError):
+    code, kind, title = "withdrawal-not-held", "conflict", "Withdrawal not held for review"

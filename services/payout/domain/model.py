@@ -1,7 +1,8 @@
 """Creators, their diamond account, and withdrawals.
 
 An account's diamonds are credited by gifts (each an `Earning`); a withdrawal reserves them (in flight) until
-the processor pays (withdrawn) or fails (released back to available).
+the processor pays (withdrawn) or fails (released back to available). A held withdrawal keeps them reserved
+until an operator releases it (back to the queue) or fails it (returned).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import date, datetime
 from services.payout.domain.errors import InsufficientEarnings
 
 PENDING, PROCESSING, COMPLETED, FAILED = "pending", "processing", "completed", "failed"
+HELD = "held"  # for an operator: the rules forbid paying it now, or the processor answered for something else
 
 
 @dataclass
@@ -23,6 +25,7 @@ class Creator:
     payout_account: str
     created_at: datetime
     updated_at: datetime
+    under_review: bool = False  # set by an operator: their withdrawals are held, not paid, until cleared
 
 
 @dataclass(frozen=True)
@@ -113,26 +116,53 @@ class Withdrawal:
     payout_account: str
     status: str
     created_at: datetime
-    claimed_until: datetime | None = None
+    claimed_until: datetime | None = None  # the current claim's lease; None when nobody holds it
     processor_ref: str | None = None
     failure_reason: str | None = None
     settled_at: datetime | None = None
-    attempts: int = 0  # times sent to the processor; failed after a bound, its diamonds returned
+    attempts: int = 0  # times sent to the processor; only looked up after a bound, then failed if none
     traceparent: str | None = None  # the W3C trace context of the request that made it: its payout continues it
     tracestate: str | None = None
+    claim_version: int = 0  # the fencing token: bumped by every claim, so a lapsed holder can no longer act
+    next_check_at: datetime | None = None  # when an unknown outcome is next looked up (its own backoff)
+    last_send_until: datetime | None = None  # the lease of the last send: that send ended before it
+    held_reason: str | None = None
 
     def claim(self, *, until: datetime) -> None:
-        """A payout worker takes it to send, until `until` (then another may): one more attempt."""
+        """A payout worker takes it, until `until` (then another may); the claim gets a new token."""
+        assert self.status in (PENDING, PROCESSING), self.status
         self.status, self.claimed_until = PROCESSING, until
+        self.claim_version += 1
+
+    def sending(self, *, until: datetime) -> None:
+        """The claim's holder sends it now, its lease renewed to cover the whole send."""
+        self.claimed_until = self.last_send_until = until
         self.attempts += 1
+
+    def unclaim(self, *, check_at: datetime) -> None:
+        """The holder lets it go with its outcome unknown: looked up again at `check_at`."""
+        self.claimed_until, self.next_check_at = None, check_at
+
+    def hold(self, *, reason: str) -> None:
+        assert self.status == PROCESSING, self.status
+        self.status, self.held_reason, self.claimed_until = HELD, reason[:200], None
+
+    def release_hold(self, *, at: datetime) -> None:
+        """Back to the queue: sent as new if it never was, else looked up first."""
+        assert self.status == HELD, self.status
+        self.status = PENDING if self.attempts == 0 else PROCESSING
+        self.held_reason, self.claimed_until, self.next_check_at = None, None, at
+        self.claim_version += 1  # whoever held a claim before the hold cannot act on it
 
     def complete(self, *, processor_ref: str | None, at: datetime) -> None:
         assert self.status == PROCESSING, self.status
         self.status, self.processor_ref, self.settled_at = COMPLETED, processor_ref, at
+        self.claimed_until = None
 
     def fail(self, *, reason: str, at: datetime) -> None:
-        assert self.status == PROCESSING, self.status
+        assert self.status in (PROCESSING, HELD), self.status
         self.status, self.failure_reason, self.settled_at = FAILED, reason[:200], at  # as the column holds
+        self.claimed_until = None
 
 
 @dataclass(frozen=True)

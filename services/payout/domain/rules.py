@@ -59,6 +59,14 @@ class PayoutRules:
         if country in self.blocked_countries:
             raise CountryNotServed(f"Creators in {country} cannot be paid.")
 
+    def pay_time_hold(self, *, country: str, under_review: bool) -> str | None:
+        """Why a withdrawal must be held rather than paid when its turn comes (None: pay it)."""
+        if country in self.blocked_countries:
+            return f"country_blocked: creators in {country} cannot be paid"
+        if under_review:
+            return "under_review: the creator is under review"
+        return None
+
     def check_creator_age(self, *, birth_date: date, today: date) -> None:
         if birth_date > today:
             raise InvalidBirthDate("The birth date is in the future.")
@@ -89,3 +97,25 @@ class PayoutRules:
     def value_minor(self, diamonds: int) -> int:
         """The cash value of diamonds in USD cents, rounded down."""
         return diamonds * 100 // self.diamonds_per_usd
+
+
+@dataclass(frozen=True)
+class PayoutPolicy:
+    """How the payout worker claims, sends and looks up: a claim's lease covers a whole send (the
+    processor's deadline, retries included), and an unknown outcome is looked up on a backoff of
+    its own, doubling from `check_backoff_seconds` up to `check_backoff_max_seconds`."""
+
+    lease_seconds: int = 60
+    max_attempts: int = 5  # sends of one withdrawal; after them it is only looked up
+    deadline_seconds: float = 10.0
+    check_backoff_seconds: float = 5.0
+    check_backoff_max_seconds: float = 300.0
+
+    def next_check(self, now: datetime, *, claims: int) -> datetime:
+        """When to look up again an outcome still unknown after `claims` claims."""
+        exponent = min(max(claims - 1, 0), 20)
+        return now + timedelta(seconds=min(self.check_backoff_seconds * 2**exponent, self.check_backoff_max_seconds))
+
+    def landing_ends(self, last_send_until: datetime) -> datetime:
+        """After this, no send that ended by `last_send_until` can still reach the processor."""
+        return last_send_until + timedelta(seconds=self.deadline_seconds)

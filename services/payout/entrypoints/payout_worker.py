@@ -1,7 +1,8 @@
 """The payout worker: sends pending withdrawals to the payout processor and settles them.
 
-`python -m services.payout.entrypoints.payout_worker`. Several may run: on PostgreSQL each
-claims its own rows (SKIP LOCKED), and a claim whose worker died is taken over after its lease.
+`python -m services.payout.entrypoints.payout_worker`. Several may run: each claims one
+withdrawal at a time (SKIP LOCKED on PostgreSQL), sends it and settles it; a claim whose worker
+died is taken over after its lease, and its payout looked up before anything is sent again.
 Each attempt is a span of the trace of the request that made the withdrawal (its traceparent is
 stored with it): its log lines and the event that settles it carry that trace.
 """
@@ -13,7 +14,7 @@ import threading
 
 from services.payout.adapters import queries
 from services.payout.bootstrap import PayoutService, bootstrap
-from services.payout.domain.model import COMPLETED, FAILED, Withdrawal
+from services.payout.domain.model import COMPLETED, FAILED, HELD
 from services.payout.service_layer import payouts
 from shared import metrics, tracing
 from shared.clock import utcnow
@@ -27,49 +28,56 @@ log = logging.getLogger(__name__)
 
 
 def run_once(svc: PayoutService) -> int:
-    """Claim and settle one batch; returns how many withdrawals were settled."""
-    claimed = retry_transient(
-        lambda: payouts.claim_payouts(
-            uow=svc.uow(), limit=svc.settings.worker_batch, lease_seconds=svc.settings.worker_lease_seconds
+    """Claim one withdrawal, send it (or look it up), settle it; returns how many were claimed (0 or 1)."""
+    claim = retry_transient(lambda: payouts.claim_next(uow=svc.uow(), lease_seconds=svc.settings.worker_lease_seconds))
+    if claim is None:
+        return 0
+    looked_up = claim.attempts > 0  # sent before with no known outcome: this attempt reconciles it
+    token = tracing.enter(tracing.continued(claim.traceparent, claim.tracestate))
+    try:
+        # Retried on a transient database error: the claim then counts its send, so it is looked up first.
+        attempt = retry_transient(
+            lambda: payouts.pay_out(
+                claim,
+                uow=svc.uow(),
+                processor=svc.processor,
+                rules=svc.settings.rules,
+                policy=svc.settings.worker_policy,
+            )
         )
-    )
-    for withdrawal in claimed:  # each on its own: one that fails never holds up the rest of the batch
-        token = tracing.enter(tracing.continued(withdrawal.traceparent, withdrawal.tracestate))
-        try:
-            attempt = retry_transient(
-                lambda withdrawal=withdrawal: payouts.pay_out(
-                    withdrawal, uow=svc.uow(), processor=svc.processor, max_attempts=svc.settings.max_attempts
-                )
-            )
-            log.info(
-                "withdrawal sent",
-                extra={
-                    "withdrawal_id": withdrawal.withdrawal_id,
-                    "status": attempt.withdrawal.status,
-                    "outcome": attempt.outcome,
-                    "attempt": withdrawal.attempts,
-                },
-            )
-            _count(withdrawal, attempt)
-        except Exception:  # noqa: BLE001 - it stays claimed and is tried again after its lease
-            log.exception("withdrawal failed to settle", extra={"withdrawal_id": withdrawal.withdrawal_id})
-        finally:
-            tracing.leave(token)
-    return len(claimed)
+        log.info(
+            "withdrawal sent" if not looked_up else "withdrawal looked up",
+            extra={
+                "withdrawal_id": claim.withdrawal_id,
+                "status": attempt.withdrawal.status,
+                "outcome": attempt.outcome,
+                "reason": attempt.reason,
+                "attempt": claim.attempts,
+            },
+        )
+        _count(attempt, looked_up=looked_up)
+    except Exception:  # noqa: BLE001 - its claim lapses and the next claim looks it up
+        log.exception("withdrawal failed to settle", extra={"withdrawal_id": claim.withdrawal_id})
+    finally:
+        tracing.leave(token)
+    return 1
 
 
-def _count(claimed: Withdrawal, attempt: payouts.PayoutAttempt) -> None:
-    """A payout this attempt settled, by its status; one sent again after an unknown outcome also
-    as the reconciler's outcome (completed, failed, or still_unknown when the processor cannot
-    say yet). One another worker settled meanwhile is that worker's to count."""
+def _count(attempt: payouts.PayoutAttempt, *, looked_up: bool) -> None:
+    """A payout this attempt settled, by its status, or held, by why; one looked up after an
+    unknown outcome also as the reconciler's outcome (completed, failed, held, or still_unknown
+    when the processor cannot say yet). One another worker holds or settled is theirs to count."""
     if attempt.outcome in (COMPLETED, FAILED):
         metrics.PAYOUTS_SETTLED.labels("payout", attempt.outcome).inc()
-    if claimed.attempts > 1 and attempt.outcome != payouts.SETTLED_ELSEWHERE:
+    if attempt.outcome == HELD:
+        metrics.PAYOUTS_HELD.labels("payout", attempt.reason).inc()
+    if looked_up and attempt.outcome != payouts.SETTLED_ELSEWHERE:
         metrics.RECONCILER_OUTCOMES.labels("payout", attempt.outcome).inc()
 
 
 def backlog_gauges(svc: PayoutService):
-    """Scrape-time gauges: withdrawals not yet settled, and those whose outcome is unknown."""
+    """Scrape-time gauges: withdrawals not yet settled, those whose outcome is unknown and the age
+    of the oldest of them, and those held for an operator."""
 
     def collect():
         with svc.engine.connect() as conn:
@@ -78,6 +86,13 @@ def backlog_gauges(svc: PayoutService):
         return [
             (metrics.PAYOUTS_PENDING, metrics.HELP[metrics.PAYOUTS_PENDING], labels, counts["pending"]),
             (metrics.RECONCILER_BACKLOG, metrics.HELP[metrics.RECONCILER_BACKLOG], labels, counts["unknown"]),
+            (
+                metrics.PAYOUTS_UNKNOWN_AGE,
+                metrics.HELP[metrics.PAYOUTS_UNKNOWN_AGE],
+                labels,
+                counts["oldest_unknown_age_seconds"],
+            ),
+            (metrics.PAYOUTS_HELD_NOW, metrics.HELP[metrics.PAYOUTS_HELD_NOW], labels, counts["held"]),
         ]
 
     return collect
@@ -93,8 +108,8 @@ def loop(svc: PayoutService, stop: threading.Event, health: ProcessHealth | None
                 stop.wait(svc.settings.worker_idle_seconds)
             backoff = svc.settings.worker_idle_seconds
             health.report("payouts", True)
-        except Exception as exc:  # noqa: BLE001 - unpaid withdrawals stay claimed and are retried after the lease
-            log.exception("payout batch failed")
+        except Exception as exc:  # noqa: BLE001 - a claimed withdrawal is taken again after its lease
+            log.exception("payout attempt failed")
             health.report("payouts", False, f"failing: {type(exc).__name__}")
             stop.wait(backoff)
             backoff = min(backoff * 2, 10.0)

@@ -1,11 +1,19 @@
-"""The payout worker's use cases (run by entrypoints/payout_worker.py): claim due withdrawals,
-send each to the payout processor, and settle it by the outcome.
+"""The payout worker's use cases (run by entrypoints/payout_worker.py): claim one due withdrawal,
+send it to the payout processor (or look up what became of an earlier send), and settle it.
 
 A withdrawal asked for through the API (handlers.request_withdrawal) is pending with its
-diamonds reserved. A worker claims it for a lease (`claim_payouts`), sends it (`pay_out`), and
-settles it (`settle_payout`): paid, or failed with its diamonds returned, with its
-withdrawal.completed or withdrawal.failed event. An unknown outcome leaves it claimed; it is
-claimed again once the lease runs out, and the processor dedupes by its id.
+diamonds reserved. A worker claims that one withdrawal (`claim_next`): the claim bumps its
+`claim_version`, the fencing token. Right before a send, one conditional statement re-checks that
+the token is unchanged and the lease still live, and renews the lease to cover the whole send
+(the processor's deadline is shorter, a settings check); the settle re-checks the token. So only
+the holder of a live claim sends, and a holder whose claim moved on records nothing.
+
+An unknown outcome is never sent again blindly: the withdrawal is let go with a next check time
+on its own backoff, and the next claim looks it up first. It is sent again (or, past the
+attempts, failed) only if the processor has no record of it and no earlier send can still land.
+A processor that cannot be reached leaves it in flight. A payout the rules forbid when its turn
+comes (blocked country, creator under review), or that the processor answers for another id,
+amount or currency, is held for an operator (`release_held`, `fail_held`), diamonds reserved.
 """
 
 from __future__ import annotations
@@ -15,65 +23,117 @@ from typing import NamedTuple
 
 from services.payout.adapters.processor import FAILED as FAILED_PAYOUT
 from services.payout.adapters.processor import PAID, UNKNOWN, PayoutProcessor, PayoutResult
-from services.payout.domain.model import COMPLETED, PROCESSING, Withdrawal
+from services.payout.domain.errors import WithdrawalNotFound, WithdrawalNotHeld
+from services.payout.domain.model import COMPLETED, HELD, PROCESSING, Withdrawal
+from services.payout.domain.rules import PayoutPolicy, PayoutRules
 from services.payout.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.clock import utcnow
 from shared.contracts import WITHDRAWAL_COMPLETED, WITHDRAWAL_FAILED
+from shared.db_errors import StaleRead
 
 STILL_UNKNOWN, SETTLED_ELSEWHERE = "still_unknown", "settled_elsewhere"
 
 
 class PayoutAttempt(NamedTuple):
-    """What one attempt left: the withdrawal, and what this attempt did to it: completed or failed
-    it, left it unknown (still_unknown), or found it settled by another worker (settled_elsewhere)."""
+    """What one attempt left: the withdrawal, and what this attempt did to it: completed, failed or
+    held it (`reason` says why), left it unknown (still_unknown), or found its claim gone
+    (settled_elsewhere: another worker holds it now, or settled it)."""
 
     withdrawal: Withdrawal
     outcome: str
+    reason: str | None = None
 
 
-def claim_payouts(*, uow: AbstractUnitOfWork, limit: int, lease_seconds: int) -> list[Withdrawal]:
-    """Take due withdrawals for this worker (status processing, with a lease that may run out),
-    counting each claim as an attempt."""
+def claim_next(*, uow: AbstractUnitOfWork, lease_seconds: int) -> Withdrawal | None:
+    """Claim the most due withdrawal for this worker, for `lease_seconds`, with a new claim token."""
     now = utcnow()
     with uow:
-        claimed = uow.withdrawals.claim_due(now, limit=limit)
-        for withdrawal in claimed:
-            withdrawal.claim(until=now + timedelta(seconds=lease_seconds))
-            uow.withdrawals.update(withdrawal)
+        withdrawal = uow.withdrawals.next_due(now)
+        if withdrawal is None:
+            return None
+        token = withdrawal.claim_version
+        withdrawal.claim(until=now + timedelta(seconds=lease_seconds))
+        if not uow.withdrawals.update(withdrawal, claim_version=token):
+            return None  # another worker claimed it between our read and our write: next time
         uow.commit()
-    return claimed
+    return withdrawal
 
 
 def pay_out(
-    withdrawal: Withdrawal, *, uow: AbstractUnitOfWork, processor: PayoutProcessor, max_attempts: int
+    claim: Withdrawal,
+    *,
+    uow: AbstractUnitOfWork,
+    processor: PayoutProcessor,
+    rules: PayoutRules,
+    policy: PayoutPolicy,
 ) -> PayoutAttempt:
-    """Send one claimed withdrawal to the processor, then settle it: paid, or diamonds returned.
-    An unknown outcome leaves it processing, claimed again after its lease (the processor
-    dedupes by its id). Past `max_attempts` it is no longer sent, only looked up: no payout
-    found (none can still land: the last send ended a lease ago) fails it, diamonds returned."""
-    if withdrawal.attempts <= max_attempts:
-        result = processor.send(
-            payout_id=withdrawal.withdrawal_id,
-            net_minor=withdrawal.net_minor,
-            currency=withdrawal.currency,
-            method=withdrawal.payout_method,
-            account=withdrawal.payout_account,
-        )
-    else:
-        result = processor.lookup(payout_id=withdrawal.withdrawal_id) or PayoutResult(
-            FAILED_PAYOUT, failure_reason=f"not paid after {max_attempts} attempts"
-        )
+    """Bring one claimed withdrawal forward: look up an earlier send first, send if none can have
+    paid it, settle by a known and checked answer, or let it go to be looked up later."""
+    if claim.attempts > 0:  # sent before without a known outcome: look it up, never send blindly
+        found = processor.lookup(payout_id=claim.withdrawal_id)
+        if found is not None and found.outcome == UNKNOWN:  # unreachable, or still processing there
+            return _unclaim(claim, uow=uow, check_at=policy.next_check(utcnow(), claims=claim.claim_version))
+        if found is not None:
+            return settle_payout(claim, uow=uow, result=found)
+        landing_ends = policy.landing_ends(claim.last_send_until or claim.created_at)
+        if utcnow() < landing_ends:  # an earlier send may still reach the processor: wait for it
+            return _unclaim(claim, uow=uow, check_at=landing_ends)
+        if claim.attempts >= policy.max_attempts:
+            # Failing is safe: our claim's token replaced the last sender's, whose lease covered its
+            # whole send and ended a full processor deadline ago, so no holder can still be sending.
+            given_up = PayoutResult(FAILED_PAYOUT, failure_reason=f"not paid after {claim.attempts} attempts")
+            return settle_payout(claim, uow=uow, result=given_up, answered=False)
+    held = _fence_send(claim, uow=uow, rules=rules, policy=policy)
+    if held is not None:
+        return held
+    result = processor.send(
+        payout_id=claim.withdrawal_id,
+        net_minor=claim.net_minor,
+        currency=claim.currency,
+        method=claim.payout_method,
+        account=claim.payout_account,
+    )
     if result.outcome == UNKNOWN:
-        return PayoutAttempt(withdrawal, STILL_UNKNOWN)
-    return settle_payout(withdrawal.withdrawal_id, uow=uow, result=result)
+        return _unclaim(claim, uow=uow, check_at=policy.next_check(utcnow(), claims=claim.claim_version))
+    return settle_payout(claim, uow=uow, result=result)
 
 
-def settle_payout(withdrawal_id: str, *, uow: AbstractUnitOfWork, result: PayoutResult) -> PayoutAttempt:
-    """Record a withdrawal's known outcome and its event: paid, or failed with its diamonds returned."""
+def _fence_send(
+    claim: Withdrawal, *, uow: AbstractUnitOfWork, rules: PayoutRules, policy: PayoutPolicy
+) -> PayoutAttempt | None:
+    """Right before a send: hold it if the rules now forbid paying it, else renew the live claim's
+    lease for the send (one conditional statement); None means send."""
+    now = utcnow()
     with uow:
-        withdrawal = uow.withdrawals.get(withdrawal_id, for_update=True)
-        if withdrawal.status != PROCESSING:  # another worker settled it after our claim lapsed
-            return PayoutAttempt(withdrawal, SETTLED_ELSEWHERE)
+        creator = uow.creators.get(claim.creator_id)
+        reason = rules.pay_time_hold(country=creator.country, under_review=creator.under_review)
+        if reason is not None:
+            return _hold(claim, uow=uow, reason=reason)
+        until = now + timedelta(seconds=policy.lease_seconds)
+        if not uow.withdrawals.fence_send(claim.withdrawal_id, claim_version=claim.claim_version, now=now, until=until):
+            return PayoutAttempt(uow.withdrawals.get(claim.withdrawal_id), SETTLED_ELSEWHERE)
+        uow.commit()
+    claim.sending(until=until)
+    return None
+
+
+def settle_payout(
+    claim: Withdrawal, *, uow: AbstractUnitOfWork, result: PayoutResult, answered: bool = True
+) -> PayoutAttempt:
+    """Record a withdrawal's known outcome and its event while our claim still holds: paid, or
+    failed with its diamonds returned; held if the processor's answer is not about what we asked
+    (`answered`: the result is the processor's, to be checked)."""
+    mismatch = (
+        result.mismatch(payout_id=claim.withdrawal_id, net_minor=claim.net_minor, currency=claim.currency)
+        if answered
+        else None
+    )
+    with uow:
+        withdrawal = uow.withdrawals.get(claim.withdrawal_id, for_update=True)
+        if withdrawal.status != PROCESSING or withdrawal.claim_version != claim.claim_version:
+            return PayoutAttempt(withdrawal, SETTLED_ELSEWHERE)  # our claim lapsed: its holder looks it up
+        if mismatch is not None:
+            return _hold(claim, uow=uow, reason=f"answer_mismatch: {mismatch}")
         account = uow.accounts.get_or_create_for_update(withdrawal.creator_id)
         if result.outcome == PAID:
             account.pay_out(withdrawal.diamonds)
@@ -82,11 +142,93 @@ def settle_payout(withdrawal_id: str, *, uow: AbstractUnitOfWork, result: Payout
             account.release(withdrawal.diamonds)
             withdrawal.fail(reason=result.failure_reason or "failed", at=utcnow())
         uow.accounts.save(account)
-        uow.withdrawals.update(withdrawal)
+        if not uow.withdrawals.update(withdrawal, claim_version=claim.claim_version):
+            return PayoutAttempt(withdrawal, SETTLED_ELSEWHERE)  # rolled back: not ours any more
         paid = withdrawal.status == COMPLETED
         uow.outbox.add(WITHDRAWAL_COMPLETED if paid else WITHDRAWAL_FAILED, _withdrawal_settled(withdrawal))
         uow.commit()
     return PayoutAttempt(withdrawal, withdrawal.status)
+
+
+def _hold(claim: Withdrawal, *, uow: AbstractUnitOfWork, reason: str) -> PayoutAttempt:
+    """In the caller's open unit of work: hold the claimed withdrawal for an operator, diamonds reserved."""
+    withdrawal = uow.withdrawals.get(claim.withdrawal_id, for_update=True)
+    if withdrawal.status != PROCESSING or withdrawal.claim_version != claim.claim_version:
+        return PayoutAttempt(withdrawal, SETTLED_ELSEWHERE)
+    withdrawal.hold(reason=reason)
+    if not uow.withdrawals.update(withdrawal, claim_version=claim.claim_version):
+        return PayoutAttempt(withdrawal, SETTLED_ELSEWHERE)
+    uow.commit()
+    return PayoutAttempt(withdrawal, HELD, reason.split(":", 1)[0])
+
+
+def _unclaim(claim: Withdrawal, *, uow: AbstractUnitOfWork, check_at) -> PayoutAttempt:
+    """Let a withdrawal of unknown outcome go, to be looked up at `check_at` (by any worker)."""
+    with uow:
+        withdrawal = uow.withdrawals.get(claim.withdrawal_id, for_update=True)
+        if withdrawal.status != PROCESSING or withdrawal.claim_version != claim.claim_version:
+            return PayoutAttempt(withdrawal, SETTLED_ELSEWHERE)
+        withdrawal.unclaim(check_at=check_at)
+        if not uow.withdrawals.update(withdrawal, claim_version=claim.claim_version):
+            return PayoutAttempt(withdrawal, SETTLED_ELSEWHERE)
+        uow.commit()
+    return PayoutAttempt(withdrawal, STILL_UNKNOWN)
+
+
+def held_withdrawals(*, uow: AbstractUnitOfWork, limit: int = 100) -> list[Withdrawal]:
+    """Withdrawals held for an operator, oldest first."""
+    with uow:
+        return uow.withdrawals.held(limit=limit)
+
+
+def release_held(withdrawal_id: str, *, uow: AbstractUnitOfWork) -> Withdrawal:
+    """An operator sends a held withdrawal back to the queue: paid if the rules allow when its turn
+    comes (one sent before is looked up first)."""
+    with uow:
+        withdrawal = _held_for_update(withdrawal_id, uow)
+        token = withdrawal.claim_version
+        withdrawal.release_hold(at=utcnow())
+        _store(withdrawal, token, uow)
+        uow.commit()
+    return withdrawal
+
+
+def fail_held(withdrawal_id: str, *, reason: str, uow: AbstractUnitOfWork) -> Withdrawal:
+    """An operator fails a held withdrawal: its diamonds return to the creator (withdrawal.failed)."""
+    with uow:
+        withdrawal = _held_for_update(withdrawal_id, uow)
+        token = withdrawal.claim_version
+        account = uow.accounts.get_or_create_for_update(withdrawal.creator_id)
+        account.release(withdrawal.diamonds)
+        withdrawal.fail(reason=reason, at=utcnow())
+        withdrawal.claim_version += 1  # a lapsed claim of before the hold cannot act on it
+        uow.accounts.save(account)
+        _store(withdrawal, token, uow)
+        uow.outbox.add(WITHDRAWAL_FAILED, _withdrawal_settled(withdrawal))
+        uow.commit()
+    return withdrawal
+
+
+def set_under_review(creator_id: str, under_review: bool, *, uow: AbstractUnitOfWork) -> bool:
+    """Put a creator under review (their withdrawals are held when their turn comes) or clear it."""
+    with uow:
+        found = uow.creators.set_under_review(creator_id, under_review)
+        uow.commit()
+    return found
+
+
+def _held_for_update(withdrawal_id: str, uow: AbstractUnitOfWork) -> Withdrawal:
+    withdrawal = uow.withdrawals.get(withdrawal_id, for_update=True)
+    if withdrawal is None:
+        raise WithdrawalNotFound(f"There is no withdrawal {withdrawal_id}.")
+    if withdrawal.status != HELD:
+        raise WithdrawalNotHeld(f"Withdrawal {withdrawal_id} is {withdrawal.status}, not held.")
+    return withdrawal
+
+
+def _store(withdrawal: Withdrawal, token: int, uow: AbstractUnitOfWork) -> None:
+    if not uow.withdrawals.update(withdrawal, claim_version=token):
+        raise StaleRead(f"withdrawal {withdrawal.withdrawal_id} changed")
 
 
 def _withdrawal_settled(withdrawal: Withdrawal) -> dict:

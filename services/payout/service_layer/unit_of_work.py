@@ -13,12 +13,11 @@ from services.payout.adapters.repository import (
     AbstractAccountRepository,
     AbstractCreatorRepository,
     AbstractEarningsRepository,
-    AbstractWithdrawalRepository,
     SqlAlchemyAccountRepository,
     SqlAlchemyCreatorRepository,
     SqlAlchemyEarningsRepository,
-    SqlAlchemyWithdrawalRepository,
 )
+from services.payout.adapters.withdrawal_repository import AbstractWithdrawalRepository, SqlAlchemyWithdrawalRepository
 from shared.uow import AbstractUnitOfWork as BaseUnitOfWork
 from shared.uow import SqlUnitOfWork
 

@@ -3,7 +3,8 @@
 A real adapter (Stripe, Adyen, ...) implements `PaymentProcessor`: `charge` is idempotent by
 `payment_id` (the purchase's id), so a retried charge never takes the money twice, and `lookup`
 finds a charge by that id. Neither raises for a slow or failing processor: the outcome is then
-UNKNOWN, and the purchase reconciler settles it later.
+UNKNOWN, and the purchase reconciler settles it later. Every answer carries what the processor
+says it charged (our id, amount, currency): the handlers check it against what was asked.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ class ChargeResult:
     outcome: str  # APPROVED, DECLINED or UNKNOWN
     reference: str | None = None
     decline_code: str | None = None
+    # What the processor reports it charged (None where it did not say): checked, never trusted.
+    payment_id: str | None = None
+    amount_minor: int | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,9 +88,11 @@ class SandboxCardProcessor:
 
     def lookup(self, *, payment_id: str) -> ChargeResult | None:
         reply = self.http.call("GET", f"/v1/charges/{payment_id}")
-        if reply is None or reply.status not in (200, 404):
-            return ChargeResult(UNKNOWN)
-        return _result(reply.body) if reply.status == 200 else None
+        if reply is not None and reply.status == 200:
+            return _result(reply.body)
+        if reply is not None and reply.status == 404 and reply.body.get("status") == 404:
+            return None  # the processor's own answer: it has no charge for this id
+        return ChargeResult(UNKNOWN)  # unreachable, or a 404 from something in between: unknown, never "none"
 
     def list_charges(self, *, cursor: str | None = None) -> tuple[list[ChargeRecord], str | None]:
         rows, next_cursor = read_report(self.http, "/v1/reports/charges", cursor=cursor)
@@ -123,8 +130,14 @@ def _charge_record(row: dict) -> ChargeRecord:
 
 def _result(body: dict) -> ChargeResult:
     status = body.get("status")
+    amount = body.get("amount_minor")
+    told = {
+        "payment_id": body.get("payment_id") if isinstance(body.get("payment_id"), str) else None,
+        "amount_minor": amount if type(amount) is int else None,
+        "currency": body.get("currency") if isinstance(body.get("currency"), str) else None,
+    }
     if status == "succeeded" and body.get("charge_id"):
-        return ChargeResult(APPROVED, reference=str(body["charge_id"]))
+        return ChargeResult(APPROVED, reference=str(body["charge_id"]), **told)
     if status == "declined":
-        return ChargeResult(DECLINED, decline_code=str(body.get("decline_code") or "declined"))
+        return ChargeResult(DECLINED, decline_code=str(body.get("decline_code") or "declined"), **told)
     return ChargeResult(UNKNOWN)  # processing, or an answer this adapter does not know

@@ -71,7 +71,7 @@ class PurchaseSchema(Schema):
     package_id = fields.String()
     coins = fields.Integer()
     price = fields.Method("_price", metadata={"type": "object"})
-    status = fields.String(metadata={"enum": ["pending", "completed", "declined", "reversed"]})
+    status = fields.String(metadata={"enum": ["pending", "completed", "declined", "reversed", "held"]})
     created_at = fields.DateTime()
     completed_at = fields.DateTime(allow_none=True)
     reversed_at = fields.DateTime(allow_none=True)
@@ -103,7 +103,13 @@ class ChargebackSchema(Schema):
     coins = fields.Integer()
     reason = fields.String()
     created_at = fields.DateTime()
-    status = fields.Constant("reversed")
+    status = fields.String(
+        metadata={
+            "enum": ["pending", "reversed", "void"],
+            "description": "pending until the purchase settles; reversed: coins taken back; void: nothing was taken",
+        }
+    )
+    settled_at = fields.DateTime(allow_none=True)
 
 
 class PurchaseTotalsSchema(EventCountsSchema):
@@ -112,7 +118,10 @@ class PurchaseTotalsSchema(EventCountsSchema):
     purchases_completed = fields.Integer()
     purchases_pending = fields.Integer()
     purchases_overdue = fields.Integer(metadata={"description": "Pending longer than the reconciler's bound"})
-    chargebacks = fields.Integer()
+    chargebacks = fields.Integer(metadata={"description": "Chargebacks that reversed their purchase"})
+    chargebacks_pending = fields.Integer(metadata={"description": "Recorded, waiting for their purchase to settle"})
+    chargebacks_void = fields.Integer(metadata={"description": "Against a declined purchase: nothing taken"})
+    purchases_held = fields.Integer(metadata={"description": "Held for review: the processor's answer did not match"})
 
 
 class InternalPurchaseSchema(Schema):
@@ -126,6 +135,7 @@ class InternalPurchaseSchema(Schema):
     status = fields.String()
     chargeback_id = fields.String(allow_none=True, metadata={"description": "The chargeback recorded, if any"})
     chargeback_coins = fields.Integer(allow_none=True)
+    chargeback_status = fields.String(allow_none=True, metadata={"enum": ["pending", "reversed", "void", None]})
 
 
 class InternalPurchasePageSchema(Schema):

@@ -15,7 +15,8 @@ from services.purchase.adapters import queries
 from services.purchase.api import schemas
 from services.purchase.bootstrap import PurchaseService
 from services.purchase.domain.commands import BuyCoins, RecordChargeback
-from services.purchase.service_layer import handlers
+from services.purchase.domain.model import HELD
+from services.purchase.service_layer import handlers, settlement
 from shared.audit import AuditPageQuery, event_counts
 from shared.clock import utcnow
 from shared.db import snapshot
@@ -60,7 +61,7 @@ def packages():
 @doc(
     summary="Buy a coin package or a custom amount of coins",
     body=schemas.PurchaseRequest,
-    responses={201: schemas.PurchaseSchema},
+    responses={201: schemas.PurchaseSchema, 202: schemas.PurchaseSchema},
     errors={
         402: "Payment declined",
         403: "Country not served, or buyer too young",
@@ -83,9 +84,15 @@ def buy(call: KeyedCall):
     )
     svc = service()
     purchase = handlers.buy_coins(
-        cmd, uow=svc.uow(), processor=svc.processor, rules=svc.settings.rules, claim=call.claim
+        cmd,
+        uow=svc.uow(),
+        processor=svc.processor,
+        rules=svc.settings.rules,
+        claim=call.claim,
+        claim_for=svc.settings.claim_for,
+        first_check=timedelta(seconds=svc.settings.reconcile_after_seconds),
     )
-    return schema(schemas.PurchaseSchema).dump(purchase), 201
+    return schema(schemas.PurchaseSchema).dump(purchase), 202 if purchase.status == HELD else 201
 
 
 @bp.get("/purchases/<purchase_id>")
@@ -120,17 +127,21 @@ def refund(purchase_id: str):
 @bp.post("/chargebacks")
 @requires("chargebacks:create")
 @doc(
-    summary="The processor reports a chargeback: the purchase is reversed and its coins taken back",
+    summary=(
+        "The processor reports a chargeback: recorded whatever the purchase's state, it reverses a "
+        "completed purchase (coins taken back) at once, a pending one once it completes, and is void "
+        "for a declined one (status in the body)"
+    ),
     body=schemas.ChargebackRequest,
-    responses={201: schemas.ChargebackSchema},
-    errors={404: "No such purchase", 409: "Purchase not completed, or already charged back"},
+    responses={202: schemas.ChargebackSchema},
+    errors={404: "No such purchase", 409: "Purchase charged back already"},
 )
 @idempotent(required=True, transactional=True)
 def chargeback(call: KeyedCall):
     body = json_body(schema(schemas.ChargebackRequest))
     cmd = RecordChargeback(purchase_id=body["purchase_id"], reason=body["reason"])
-    result = handlers.record_chargeback(cmd, uow=service().uow(conn=call.conn))
-    return schema(schemas.ChargebackSchema).dump(result), 201
+    result = settlement.record_chargeback(cmd, uow=service().uow(conn=call.conn))
+    return schema(schemas.ChargebackSchema).dump(result), 202
 
 
 @bp.get("/internal/totals")

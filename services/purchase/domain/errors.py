@@ -48,4 +48,8 @@ class NonRefundable(DomainError):
 
 
 class NotReversible(DomainError):
-    code, kind, title, field = "not-reversible", "conflict", "Purchase cannot be charged back", "purchase_id"
+    code, kind, title, field = "not-reversible", "conflict", "Purchase charged back already", "purchase_id"
+
+
+class NotHeld(DomainError):
+    code, kind, title = "not-held", "conflict", "Purchase not held for review"

@@ -1,7 +1,7 @@
 """The purchase reconciler process: `python -m services.purchase.entrypoints.reconciler`.
 
-Sweeps pending purchases every PURCHASE_RECONCILE_EVERY_MS; several may run (each settles a
-purchase under its row lock, and a settled one is left alone).
+Sweeps the pending purchases that are due every PURCHASE_RECONCILE_EVERY_MS; several may run
+at once (each claims one purchase at a time, and settles it only while its claim is live).
 """
 
 from __future__ import annotations
@@ -28,26 +28,37 @@ def _count_outcome(outcome: str) -> None:
 
 
 def backlog_gauge(svc: PurchaseService):
-    """Scrape-time gauge: the pending purchases past the bound, which this process is to settle."""
+    """Scrape-time gauges: the pending purchases past the first-lookup bound, the age of the
+    oldest pending one, and those held for review."""
     after = timedelta(seconds=svc.settings.reconcile_after_seconds)
 
     def collect():
+        now = utcnow()
         with svc.engine.connect() as conn:
-            waiting = queries.reconciler_backlog(conn, attempted_before=utcnow() - after)
-        name = metrics.RECONCILER_BACKLOG
-        return [(name, metrics.HELP[name], {"service": "purchase"}, waiting)]
+            waiting = queries.reconciler_backlog(conn, attempted_before=now - after)
+            figures = queries.reconciler_gauges(conn, now=now)
+        labels = {"service": "purchase"}
+        return [
+            (metrics.RECONCILER_BACKLOG, metrics.HELP[metrics.RECONCILER_BACKLOG], labels, waiting),
+            (
+                metrics.RECONCILER_OLDEST_AGE,
+                metrics.HELP[metrics.RECONCILER_OLDEST_AGE],
+                labels,
+                figures["oldest_pending_seconds"],
+            ),
+            (metrics.PURCHASES_HELD, metrics.HELP[metrics.PURCHASES_HELD], labels, figures["held"]),
+        ]
 
     return collect
 
 
 def loop(svc: PurchaseService, stop: threading.Event, health: ProcessHealth | None = None) -> None:
-    older_than = timedelta(seconds=svc.settings.reconcile_after_seconds)
     health = health or ProcessHealth()
     while not stop.is_set():
         health.beat()
         try:
             reconcile_purchases(
-                uow=svc.uow(), processor=svc.processor, older_than=older_than, on_outcome=_count_outcome
+                uow=svc.uow(), processor=svc.processor, schedule=svc.settings.schedule, on_outcome=_count_outcome
             )
             health.report("sweep", True)
         except Exception as exc:  # noqa: BLE001 - the database may be down: the next sweep tries again

@@ -1,28 +1,30 @@
 """The purchase service's use cases.
 
 Buying coins is two short transactions around the processor call, never one long one:
-record the purchase as pending (checking the 24-hour cap under the buyer's lock) and tie it to
-the request's Idempotency-Key, charge, then complete it and write `purchase.completed` to the
-outbox, or mark it declined. A charge whose outcome is unknown leaves the purchase pending: a
-retry of the same request resumes it (the processor dedupes by purchase id), and the
-reconciler (`reconcile.py`) settles it if none comes.
+record the purchase as pending (checking the 24-hour cap under the buyer's lock), claimed by
+the request and tied to its Idempotency-Key, charge, then settle it by the processor's answer:
+completed (and `purchase.completed` in the outbox), declined, or held for review when the
+answer is not for the charge asked for (our id, amount, currency). A charge whose outcome is
+unknown leaves the purchase pending: a retry of the same request looks the charge up first and
+charges again (deduped by purchase id) only if the processor has none; the reconciler
+(`reconcile.py`) looks it up on its own schedule. Only the holder of a live claim on a pending
+purchase settles it (settlement.py, with chargebacks and the review of held purchases).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from services.purchase.adapters.processor import APPROVED, ChargeResult, PaymentProcessor
-from services.purchase.adapters.processor import DECLINED as CHARGE_DECLINED
-from services.purchase.domain.commands import BuyCoins, RecordChargeback
+from services.purchase.adapters.processor import UNKNOWN, ChargeResult, PaymentProcessor
+from services.purchase.domain.commands import BuyCoins
 from services.purchase.domain.errors import ChargeOutcomeUnknown, NonRefundable, PaymentDeclined, PurchaseNotFound
-from services.purchase.domain.model import DECLINED, PENDING, Chargeback, Purchase
+from services.purchase.domain.model import DECLINED, PENDING, Purchase
 from services.purchase.domain.pricing import PriceList, price_list_for
 from services.purchase.domain.rules import PurchaseRules
+from services.purchase.service_layer import settlement
 from services.purchase.service_layer.unit_of_work import AbstractUnitOfWork
 from shared import faults, tracing
 from shared.clock import utcnow
-from shared.contracts import PURCHASE_COMPLETED, PURCHASE_REVERSED
 from shared.db_errors import retry_transient
 from shared.idempotency import Claim
 from shared.ids import new_id
@@ -35,27 +37,36 @@ def price_list(country: str, *, rules: PurchaseRules) -> PriceList:
 
 
 def buy_coins(
-    cmd: BuyCoins, *, uow: AbstractUnitOfWork, processor: PaymentProcessor, rules: PurchaseRules, claim: Claim
+    cmd: BuyCoins,
+    *,
+    uow: AbstractUnitOfWork,
+    processor: PaymentProcessor,
+    rules: PurchaseRules,
+    claim: Claim,
+    claim_for: timedelta,
+    first_check: timedelta,
 ) -> Purchase:
     """Buy coins under the request's key claim; resumes the purchase an earlier attempt of the
-    same request made (`claim.resumes`) instead of making another. Two transactions on `uow`."""
+    same request made (`claim.resumes`) instead of making another. The request holds the
+    purchase for `claim_for`; the reconciler first looks at it `first_check` after."""
     rules.check_country(cmd.country)
     now = utcnow()
     rules.check_age(birth_date=cmd.birth_date, country=cmd.country, today=now.date())
     prices = price_list_for(cmd.country)
     package = prices.package(cmd.package_id) if cmd.package_id else prices.custom(cmd.coins)
 
-    purchase = retry_transient(lambda: _start_purchase(cmd, uow=uow, package=package, rules=rules, claim=claim))
-    if purchase.status == PENDING:
-        result = processor.charge(
-            payment_id=purchase.purchase_id,
-            amount_minor=purchase.amount_minor,
-            currency=purchase.currency,
-            method=cmd.payment_method,
-            token=cmd.payment_token,
+    def start():
+        return _start_purchase(
+            cmd, uow=uow, package=package, rules=rules, claim=claim, claim_for=claim_for, first_check=first_check
         )
+
+    purchase, held = retry_transient(start)
+    if purchase.status == PENDING and held:
+        result = _charge(purchase, cmd, uow=uow, processor=processor, claim=claim)
         faults.point("purchase.after_charge")
-        purchase = retry_transient(lambda: settle_purchase(purchase.purchase_id, uow=uow, result=result))
+        purchase, _ = retry_transient(
+            lambda: settlement.settle_purchase(purchase.purchase_id, uow=uow, result=result, token=claim.owner)
+        )
     if purchase.status == DECLINED:
         raise PaymentDeclined(f"The payment processor declined the payment ({purchase.decline_code}).")
     if purchase.status == PENDING:
@@ -63,17 +74,21 @@ def buy_coins(
             f"The payment processor has not confirmed purchase {purchase.purchase_id} "
             f"yet; retry with the same Idempotency-Key, or look the purchase up later."
         )
-    return purchase
+    return purchase  # completed, reversed (charged back already) or held for review
 
 
-def _start_purchase(cmd: BuyCoins, *, uow: AbstractUnitOfWork, package, rules: PurchaseRules, claim: Claim) -> Purchase:
+def _start_purchase(
+    cmd: BuyCoins, *, uow: AbstractUnitOfWork, package, rules: PurchaseRules, claim: Claim, claim_for, first_check
+) -> tuple[Purchase, bool]:
+    """The request's purchase, made or resumed, and whether the request holds it (a reconciler
+    may be looking it up right now)."""
     now = utcnow()
     with uow:
         if claim.resumes is not None:
-            purchase = uow.purchases.get(claim.resumes, for_update=True)
-            if purchase.status == PENDING:  # charge again (deduped by its id); the reconciler waits
-                purchase.attempted_at = now
-                uow.purchases.mark_attempt(purchase.purchase_id, now)
+            purchase = uow.purchases.get(claim.resumes)
+            held = purchase.status == PENDING and uow.purchases.claim(
+                purchase.purchase_id, token=claim.owner, until=now + claim_for, now=now
+            )
         else:
             uow.purchases.lock_buyer(cmd.user_id)
             rules.check_daily_cap(
@@ -91,78 +106,43 @@ def _start_purchase(cmd: BuyCoins, *, uow: AbstractUnitOfWork, package, rules: P
                 status=PENDING,
                 created_at=now,
                 attempted_at=now,
+                next_check_at=now + first_check,
                 **tracing.carried(),
             )
-            uow.purchases.add(purchase)
+            uow.purchases.add(purchase, claim_token=claim.owner, claimed_until=now + claim_for)
+            held = True
         uow.attach_key(claim, purchase.purchase_id)  # only while this attempt still holds the key
         uow.commit()
-    return purchase
+    return purchase, held
 
 
-def settle_purchase(
-    purchase_id: str, *, uow: AbstractUnitOfWork, result: ChargeResult, attempted_before: datetime | None = None
-) -> Purchase:
-    """Complete or decline a pending purchase by its charge's outcome (unknown: leave it pending).
-    `attempted_before`: only if no charge was sent for it since (the reconciler's condition)."""
+def _charge(purchase: Purchase, cmd: BuyCoins, *, uow, processor: PaymentProcessor, claim: Claim) -> ChargeResult:
+    """The charge's outcome. A resumed purchase may have been charged by an earlier attempt: it
+    is looked up, and charged again (deduped by its id) only if the processor has none."""
+    resumed = claim.resumes is not None
+    result = processor.lookup(payment_id=purchase.purchase_id) if resumed else None
+    if result is not None:
+        return result
+    if resumed and not retry_transient(lambda: _mark_attempt(purchase.purchase_id, uow=uow, token=claim.owner)):
+        return ChargeResult(UNKNOWN)  # the claim was lost: whoever holds it now settles it
+    return processor.charge(
+        payment_id=purchase.purchase_id,
+        amount_minor=purchase.amount_minor,
+        currency=purchase.currency,
+        method=cmd.payment_method,
+        token=cmd.payment_token,
+    )
+
+
+def _mark_attempt(purchase_id: str, *, uow: AbstractUnitOfWork, token: str) -> bool:
+    """A charge is sent again, by the holder of the claim: no reconciler may take "no charge
+    found" for "none made" until long after (reconcile.py). False: the claim was lost, send nothing."""
+    now = utcnow()
     with uow:
-        purchase = uow.purchases.get(purchase_id, for_update=True)
-        if purchase.status != PENDING or result.outcome not in (APPROVED, CHARGE_DECLINED):
-            return purchase
-        if attempted_before is not None and purchase.attempted_at >= attempted_before:
-            return purchase  # a retry is charging it right now: its answer settles it
-        if result.outcome == APPROVED:
-            purchase.complete(processor_ref=result.reference, at=utcnow())
-            uow.outbox.add(PURCHASE_COMPLETED, _purchase_completed(purchase))
-        else:
-            purchase.decline(code=result.decline_code or "declined")
-        uow.purchases.update(purchase)
+        if not uow.purchases.mark_attempt(purchase_id, now, token=token):
+            return False
         uow.commit()
-    return purchase
-
-
-def record_chargeback(cmd: RecordChargeback, *, uow: AbstractUnitOfWork) -> Chargeback:
-    with uow:
-        purchase = uow.purchases.get(cmd.purchase_id, for_update=True)
-        if purchase is None:
-            raise PurchaseNotFound(f"There is no purchase {cmd.purchase_id}.")
-        now = utcnow()
-        purchase.reverse(at=now)
-        chargeback = Chargeback(
-            chargeback_id=new_id(),
-            purchase_id=purchase.purchase_id,
-            user_id=purchase.user_id,
-            coins=purchase.coins,
-            reason=cmd.reason,
-            created_at=now,
-        )
-        uow.purchases.update(purchase)
-        uow.chargebacks.add(chargeback)
-        uow.outbox.add(PURCHASE_REVERSED, _purchase_reversed(chargeback))
-        uow.commit()
-    return chargeback
-
-
-def _purchase_completed(purchase: Purchase) -> dict:
-    """The `purchase.completed` event's data (shared.contracts): what gifting credits the wallet with."""
-    return {
-        "purchase_id": purchase.purchase_id,
-        "user_id": purchase.user_id,
-        "coins": purchase.coins,
-        "amount_minor": purchase.amount_minor,
-        "currency": purchase.currency,
-        "country": purchase.country,
-    }
-
-
-def _purchase_reversed(chargeback: Chargeback) -> dict:
-    """The `purchase.reversed` event's data (shared.contracts): what gifting claws back from the wallet."""
-    return {
-        "purchase_id": chargeback.purchase_id,
-        "chargeback_id": chargeback.chargeback_id,
-        "user_id": chargeback.user_id,
-        "coins": chargeback.coins,
-        "reason": chargeback.reason,
-    }
+    return True
 
 
 def refuse_refund(purchase_id: str, *, uow: AbstractUnitOfWork) -> None:

@@ -1,0 +1,94 @@
+"""`coinsctl payouts`: withdrawals held for an operator (listed, released to the queue, or failed
+with their diamonds returned) and creators under review, on the payout database
+(PAYOUT_DATABASE_URL); each command one service-layer call."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TypeVar
+
+import click
+
+from shared.errors import DomainError
+from shared.settings import database_url
+
+T = TypeVar("T")
+
+
+def _with_uow(action: Callable[..., T]) -> T:
+    from services.payout.service_layer.unit_of_work import SqlAlchemyUnitOfWork
+    from shared.db import make_engine
+
+    engine = make_engine(database_url("payout"), pool_size=1)
+    try:
+        return action(SqlAlchemyUnitOfWork(engine))
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
+
+
+def _line(withdrawal) -> str:
+    return json.dumps(
+        {
+            "withdrawal_id": withdrawal.withdrawal_id,
+            "creator_id": withdrawal.creator_id,
+            "status": withdrawal.status,
+            "diamonds": withdrawal.diamonds,
+            "net_minor": withdrawal.net_minor,
+            "currency": withdrawal.currency,
+            "attempts": withdrawal.attempts,
+            "held_reason": withdrawal.held_reason,
+            "failure_reason": withdrawal.failure_reason,
+            "created_at": withdrawal.created_at.isoformat(),
+        }
+    )
+
+
+@click.group()
+def payouts() -> None:
+    """Withdrawals held for review, and creators under review."""
+
+
+@payouts.command("held")
+@click.option("--limit", default=100, show_default=True)
+def held(limit: int) -> None:
+    """List held withdrawals, oldest first, with why each is held."""
+    from services.payout.service_layer.payouts import held_withdrawals
+
+    found = _with_uow(lambda uow: held_withdrawals(uow=uow, limit=limit))
+    for withdrawal in found:
+        click.echo(_line(withdrawal))
+    click.echo(f"{len(found)} held withdrawals", err=True)
+
+
+@payouts.command("release")
+@click.argument("withdrawal_id")
+def release(withdrawal_id: str) -> None:
+    """Put a held withdrawal back in the queue (held again if a rule still forbids paying it)."""
+    from services.payout.service_layer.payouts import release_held
+
+    click.echo(_line(_with_uow(lambda uow: release_held(withdrawal_id, uow=uow))))
+
+
+@payouts.command("fail")
+@click.argument("withdrawal_id")
+@click.option("--reason", required=True, help="Why (recorded as its failure reason, at most 200 characters).")
+def fail(withdrawal_id: str, reason: str) -> None:
+    """Fail a held withdrawal: its diamonds return to the creator (withdrawal.failed)."""
+    from services.payout.service_layer.payouts import fail_held
+
+    click.echo(_line(_with_uow(lambda uow: fail_held(withdrawal_id, reason=reason, uow=uow))))
+
+
+@payouts.command("review")
+@click.argument("creator_id")
+@click.option("--clear", is_flag=True, help="End the review: their withdrawals are paid again.")
+def review(creator_id: str, clear: bool) -> None:
+    """Put a creator under review: their withdrawals are held, not paid, when their turn comes."""
+    from services.payout.service_layer.payouts import set_under_review
+
+    if not _with_uow(lambda uow: set_under_review(creator_id, not clear, uow=uow)):
+        raise click.ClickException(f"no creator {creator_id}")
+    click.echo(f"{creator_id}: {'review cleared' if clear else 'under review'}")

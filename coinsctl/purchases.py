@@ -1,0 +1,46 @@
+"""`coinsctl purchases`: the purchases held for review (the processor's answer did not match the
+charge asked for), listed and resolved on the purchase service's database through its handlers:
+completing one writes its `purchase.completed` event to the outbox like any other."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from services.purchase.domain.model import Purchase
+from services.purchase.service_layer import settlement
+from services.purchase.service_layer.unit_of_work import SqlAlchemyUnitOfWork
+from shared.db import make_engine
+
+
+@contextmanager
+def _uow(database_url: str) -> Iterator[SqlAlchemyUnitOfWork]:
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        yield SqlAlchemyUnitOfWork(engine)
+    finally:
+        engine.dispose()
+
+
+def held(database_url: str) -> list[Purchase]:
+    with _uow(database_url) as uow:
+        return settlement.held_purchases(uow=uow)
+
+
+def resolve(database_url: str, purchase_id: str, *, complete: bool) -> Purchase:
+    with _uow(database_url) as uow:
+        return settlement.resolve_held(purchase_id, complete=complete, uow=uow)
+
+
+def as_json(purchase: Purchase) -> dict:
+    return {
+        "purchase_id": purchase.purchase_id,
+        "user_id": purchase.user_id,
+        "status": purchase.status,
+        "coins": purchase.coins,
+        "amount_minor": purchase.amount_minor,
+        "currency": purchase.currency,
+        "processor_ref": purchase.processor_ref,
+        "hold_reason": purchase.hold_reason,
+        "created_at": purchase.created_at.isoformat(),
+    }

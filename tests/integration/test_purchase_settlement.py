@@ -1,0 +1,164 @@
+"""Purchases settled after the fact, on PostgreSQL through the API: chargebacks reported while a
+charge's outcome is unknown, answers the processor gets wrong, a buyer's retry that looks the
+charge up, and which refusals an Idempotency-Key keeps (shared.idempotency.keeps)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from services.purchase.service_layer.reconcile import reconcile_purchases
+from shared.idempotency import PASSING_REFUSALS, keeps
+from tests.integration.conftest import outbox_events, purchases_age
+from tests.integration.test_purchase_api import order
+from tests.support.processors import FakeCardProcessor
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def auth(auth_for):
+    return auth_for("purchase")
+
+
+@pytest.fixture
+def purchase(make_service):
+    processor = FakeCardProcessor()
+    svc, client = make_service("purchase", processor=processor)
+    return svc, client, processor
+
+
+def buy(client, auth, token: str, key: str | None = None, **overrides):
+    body = order(payment={"method": "card", "token": token}, **overrides)
+    return client.post("/v1/purchases", json=body, headers=auth(**{"Idempotency-Key": key or str(uuid.uuid4())}))
+
+
+def report_chargeback(client, auth, purchase_id: str, key: str):
+    body = {"purchase_id": purchase_id, "reason": "fraudulent"}
+    return client.post("/v1/chargebacks", json=body, headers=auth("processor", **{"Idempotency-Key": key}))
+
+
+def sweep_later(svc, processor) -> int:
+    """The reconciler's sweep an hour later."""
+    purchases_age(svc, timedelta(hours=1))
+    return reconcile_purchases(uow=svc.uow(), processor=processor, schedule=svc.settings.schedule)
+
+
+def totals(client, auth) -> dict:
+    return client.get("/v1/internal/totals", headers=auth("ops")).get_json()
+
+
+def the_purchase(client, auth) -> dict:
+    [found] = client.get("/v1/users/viewer-1/purchases", headers=auth()).get_json()["purchases"]
+    return found
+
+
+def test_a_chargeback_while_the_charge_is_unknown_is_recorded_and_reverses_the_purchase_once_it_completes(
+    purchase, auth
+):
+    svc, client, processor = purchase
+    assert buy(client, auth, "tok_timeout").status_code == 503  # the card is charged, the answer lost
+    purchase_id = the_purchase(client, auth)["purchase_id"]
+    first = report_chargeback(client, auth, purchase_id, "cb-1")
+    assert first.status_code == 202 and first.get_json()["status"] == "pending"
+    retried = report_chargeback(client, auth, purchase_id, "cb-1")  # the processor's notification, again
+    assert (retried.status_code, retried.get_json()) == (202, first.get_json())
+    assert report_chargeback(client, auth, purchase_id, "cb-other").status_code == 409  # one per purchase
+    assert sweep_later(svc, processor) == 1
+    assert the_purchase(client, auth)["status"] == "reversed"
+    assert [e["type"] for e in outbox_events(svc)] == ["purchase.completed", "purchase.reversed"]
+    again = report_chargeback(client, auth, purchase_id, "cb-1")
+    assert (again.status_code, again.headers["Idempotent-Replayed"]) == (202, "true")
+    assert len(outbox_events(svc)) == 2  # one reversal, whatever the retries
+    figures = totals(client, auth)
+    assert (figures["coins_bought"], figures["coins_reversed"], figures["chargebacks"]) == (700, 700, 1)
+
+
+def test_a_chargeback_while_pending_of_a_purchase_then_declined_is_void(purchase, auth):
+    svc, client, processor = purchase
+    assert buy(client, auth, "tok_error").status_code == 503  # nothing taken
+    purchase_id = the_purchase(client, auth)["purchase_id"]
+    assert report_chargeback(client, auth, purchase_id, "cb-1").get_json()["status"] == "pending"
+    assert sweep_later(svc, processor) == 1
+    assert the_purchase(client, auth)["status"] == "declined" and outbox_events(svc) == []
+    figures = totals(client, auth)
+    assert (figures["chargebacks_void"], figures["chargebacks"], figures["coins_reversed"]) == (1, 0, 0)
+    assert report_chargeback(client, auth, purchase_id, "cb-1").get_json()["status"] == "pending"  # as first answered
+
+
+def test_a_buyers_retry_looks_the_charge_up_and_neither_charges_again_nor_moves_the_schedule(purchase, auth):
+    svc, client, processor = purchase
+    assert buy(client, auth, "tok_timeout", key="K").status_code == 503
+    purchase_id = the_purchase(client, auth)["purchase_id"]
+    with svc.engine.connect() as conn:
+        before = conn.exec_driver_sql(
+            "SELECT attempted_at, next_check_at FROM purchases WHERE purchase_id = %s", (purchase_id,)
+        ).one()
+    again = buy(client, auth, "tok_timeout", key="K")
+    assert again.status_code == 201 and again.get_json()["status"] == "completed"
+    assert (processor.calls[purchase_id], processor.lookups[purchase_id]) == (1, 1)
+    with svc.engine.connect() as conn:
+        after = conn.exec_driver_sql(
+            "SELECT attempted_at, next_check_at FROM purchases WHERE purchase_id = %s", (purchase_id,)
+        ).one()
+    assert after == before
+
+
+def test_a_charge_answered_with_the_wrong_amount_is_held_credits_nothing_and_coinsctl_resolves_it(
+    purchase, auth, monkeypatch
+):
+    from coinsctl.cli import main
+
+    svc, client, processor = purchase
+    held = buy(client, auth, "tok_one_cent")
+    assert held.status_code == 202 and held.get_json()["status"] == "held"
+    assert outbox_events(svc) == [] and totals(client, auth)["purchases_held"] == 1
+    monkeypatch.setenv("PURCHASE_DATABASE_URL", svc.engine.url.render_as_string(hide_password=False))
+    listed = CliRunner().invoke(main, ["purchases", "held"])
+    assert listed.exit_code == 0 and "amount 1 (asked 999)" in listed.output
+    purchase_id = held.get_json()["purchase_id"]
+    assert CliRunner().invoke(main, ["purchases", "resolve", purchase_id]).exit_code == 2  # say which
+    resolved = CliRunner().invoke(main, ["purchases", "resolve", purchase_id, "--complete"])
+    assert resolved.exit_code == 0 and '"status": "completed"' in resolved.output
+    assert [e["type"] for e in outbox_events(svc)] == ["purchase.completed"]
+    assert CliRunner().invoke(main, ["purchases", "resolve", purchase_id, "--decline"]).exit_code == 1  # not held
+
+
+def test_which_answers_a_key_keeps():
+    assert keeps(201, None) and keeps(202, None)
+    assert keeps(422, "validation-error") and keeps(402, "payment-declined") and keeps(403, "age-restricted")
+    assert keeps(422, "purchase-limit-exceeded") and keeps(422, "daily-cap-exceeded")  # caps: rules of the request
+    assert keeps(409, "not-reversible")  # a second chargeback of one purchase
+    assert not keeps(503, "charge-outcome-unknown") and not keeps(500, "internal")
+    assert not any(keeps(409, code) for code in PASSING_REFUSALS)
+
+
+def test_a_refused_purchase_keeps_its_answer_by_the_rules_of_the_request(purchase, auth):
+    svc, client, _ = purchase
+    declined = buy(client, auth, "tok_declined", key="D")
+    assert declined.status_code == 402
+    replayed = buy(client, auth, "tok_declined", key="D")
+    assert (replayed.status_code, replayed.headers["Idempotent-Replayed"]) == (402, "true")
+
+
+def test_a_withdrawal_refused_for_want_of_diamonds_is_answered_afresh_once_they_are_earned(make_service, auth_for):
+    from tests.integration.test_payout_api import earn, register
+
+    auth = auth_for("payout")
+    svc, client = make_service("payout")
+    register(client, auth)
+    headers = auth(**{"Idempotency-Key": "W"})
+    body = {"creator_id": "creator", "amount_minor": 10_000}
+    assert client.post("/v1/withdrawals", json=body, headers=headers).status_code == 409
+    earn(svc, "creator", 30_000)
+    made = client.post("/v1/withdrawals", json=body, headers=headers)
+    assert made.status_code == 201 and "Idempotent-Replayed" not in made.headers
+    again = client.post("/v1/withdrawals", json=body, headers=headers)
+    assert (again.status_code, again.headers["Idempotent-Replayed"], again.get_json()) == (201, "true", made.get_json())
+    small = {"creator_id": "creator", "amount_minor": 9_999}
+    assert client.post("/v1/withdrawals", json=small, headers=auth(**{"Idempotency-Key": "S"})).status_code == 422
+    kept = client.post("/v1/withdrawals", json=small, headers=auth(**{"Idempotency-Key": "S"}))
+    assert (kept.status_code, kept.headers["Idempotent-Replayed"]) == (422, "true")

@@ -1,0 +1,48 @@
+"""The card adapter against the sandbox card processor, over HTTP on 127.0.0.1: every answer
+carries what the processor charged (our id, amount, currency), and "no charge" is only ever the
+processor's own answer, never a 404 from something in between."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from services.purchase.adapters.processor import APPROVED, DECLINED, UNKNOWN, SandboxCardProcessor
+from shared.outbound import OutboundSettings
+
+
+@pytest.fixture
+def sandbox_url(tmp_path, monkeypatch):
+    monkeypatch.setenv("CARD_SANDBOX_DB", str(tmp_path / "card.db"))
+    from sandboxes.card import create_app
+
+    server = make_server("127.0.0.1", 0, create_app(), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def card(url: str) -> SandboxCardProcessor:
+    return SandboxCardProcessor(OutboundSettings(name="sandbox", url=url, timeout_ms=2000, attempts=1))
+
+
+def test_charges_and_lookups_report_what_was_charged(sandbox_url):
+    processor = card(sandbox_url)
+    charged = processor.charge(payment_id="p-1", amount_minor=999, currency="USD", method="card", token="tok_visa")
+    assert (charged.outcome, charged.payment_id, charged.amount_minor, charged.currency) == (
+        APPROVED,
+        "p-1",
+        999,
+        "USD",
+    )
+    assert processor.lookup(payment_id="p-1") == charged
+    declined = processor.charge(payment_id="p-2", amount_minor=70, currency="JPY", method="card", token="tok_declined")
+    assert (declined.outcome, declined.amount_minor, declined.currency) == (DECLINED, 70, "JPY")
+
+
+def test_no_charge_is_the_processors_own_answer_and_any_other_404_is_unknown(sandbox_url):
+    assert card(sandbox_url).lookup(payment_id="never-charged") is None
+    assert card(sandbox_url + "/elsewhere").lookup(payment_id="never-charged").outcome == UNKNOWN
+    assert card("http://127.0.0.1:9").lookup(payment_id="never-charged").outcome == UNKNOWN  # nobody listens

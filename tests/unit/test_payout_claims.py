@@ -1,0 +1,259 @@
+"""The payout worker's claims, lookups and holds, on the in-memory unit of work, the in-memory
+payout processor and a clock moved by hand: a lapsed claim can neither send nor settle, an
+unknown outcome is looked up before anything is sent again, an unreachable processor never fails
+a payout, a mismatched answer or a rule that changed holds it, and an operator releases or fails it."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import pytest
+
+from services.payout.adapters.processor import PAID, UNKNOWN, PayoutResult
+from services.payout.domain.commands import CreditEarnings, RegisterCreator, RequestWithdrawal
+from services.payout.domain.errors import WithdrawalNotHeld
+from services.payout.domain.model import COMPLETED, FAILED, HELD, PENDING, PROCESSING
+from services.payout.domain.rules import PayoutPolicy, PayoutRules
+from services.payout.service_layer import handlers, payouts
+from shared.clock import utcnow
+from tests.fakes.payout import FakePayoutUnitOfWork
+from tests.support.clock import ManualClock
+from tests.support.processors import FakePayoutProcessor
+
+RULES = PayoutRules()
+POLICY = PayoutPolicy(lease_seconds=60, max_attempts=3, deadline_seconds=10, check_backoff_seconds=5)
+
+
+@pytest.fixture
+def uow() -> FakePayoutUnitOfWork:
+    return FakePayoutUnitOfWork()
+
+
+@pytest.fixture
+def clock(monkeypatch) -> ManualClock:
+    return ManualClock().pin(monkeypatch, payouts)
+
+
+def creator_withdraws(uow, creator_id: str = "creator", account: str = "DE89-1", amount_minor: int = 10_000):
+    handlers.register_creator(
+        RegisterCreator(
+            creator_id=creator_id,
+            country="US",
+            birth_date=date(1990, 1, 1),
+            payout_method="bank",
+            payout_account=account,
+        ),
+        uow=uow,
+        rules=RULES,
+    )
+    handlers.credit_earnings(
+        [
+            CreditEarnings(
+                gift_tx_id=f"gift-{creator_id}", creator_id=creator_id, sender_id="v", diamonds=40_000, sent_at=utcnow()
+            )
+        ],
+        uow=uow,
+        rules=RULES,
+    )
+    return handlers.request_withdrawal(
+        RequestWithdrawal(creator_id=creator_id, amount_minor=amount_minor), uow=uow, rules=RULES
+    )
+
+
+def turn(uow, processor, rules=RULES, policy=POLICY):
+    """One worker's turn: claim one withdrawal, bring it forward; None if nothing was due."""
+    claim = payouts.claim_next(uow=uow, lease_seconds=policy.lease_seconds)
+    return claim and payouts.pay_out(claim, uow=uow, processor=processor, rules=rules, policy=policy)
+
+
+def stored(uow, withdrawal_id: str):
+    return uow.committed["withdrawals"][withdrawal_id]
+
+
+def account(uow, creator_id: str = "creator"):
+    return uow.committed["accounts"][creator_id]
+
+
+class LostAnswers(FakePayoutProcessor):
+    """Pays like the fake, but the send's answer is lost (UNKNOWN); lookups answer `lookups`."""
+
+    def __init__(self, lookups: str = "real"):
+        super().__init__()
+        self.lookups = lookups
+
+    def send(self, **asked) -> PayoutResult:
+        super().send(**asked)
+        return PayoutResult(UNKNOWN)
+
+    def lookup(self, *, payout_id: str) -> PayoutResult | None:
+        return PayoutResult(UNKNOWN) if self.lookups == "unreachable" else super().lookup(payout_id=payout_id)
+
+
+class Tampered(FakePayoutProcessor):
+    """Pays, but answers with another amount, currency or id than it was asked for."""
+
+    def __init__(self, **changes):
+        super().__init__()
+        self.changes = changes
+
+    def send(self, **asked) -> PayoutResult:
+        return dataclasses.replace(super().send(**asked), **self.changes)
+
+
+def test_a_lapsed_claim_can_neither_send_nor_settle(uow, clock):
+    asked = creator_withdraws(uow)
+    processor = FakePayoutProcessor()
+    first = payouts.claim_next(uow=uow, lease_seconds=60)
+    clock.advance(61)  # its worker stalled past its lease; another claims the withdrawal
+    second = payouts.claim_next(uow=uow, lease_seconds=60)
+    assert (first.claim_version, second.claim_version) == (1, 2)
+    stale = payouts.pay_out(first, uow=uow, processor=processor, rules=RULES, policy=POLICY)
+    assert stale.outcome == payouts.SETTLED_ELSEWHERE and processor.calls[asked.withdrawal_id] == 0  # never sent
+    paid = PayoutResult(PAID, reference="po_x", payout_id=asked.withdrawal_id, net_minor=10_000, currency="USD")
+    assert payouts.settle_payout(first, uow=uow, result=paid).outcome == payouts.SETTLED_ELSEWHERE
+    assert stored(uow, asked.withdrawal_id).status == PROCESSING and uow.events() == []
+    assert payouts.pay_out(second, uow=uow, processor=processor, rules=RULES, policy=POLICY).outcome == COMPLETED
+    assert processor.calls[asked.withdrawal_id] == 1
+
+
+def test_a_claim_whose_lease_ran_out_is_not_renewed_for_a_send_even_if_nobody_took_it(uow, clock):
+    asked = creator_withdraws(uow)
+    processor = FakePayoutProcessor()
+    claim = payouts.claim_next(uow=uow, lease_seconds=60)
+    clock.advance(60)
+    assert payouts.pay_out(claim, uow=uow, processor=processor, rules=RULES, policy=POLICY).outcome == (
+        payouts.SETTLED_ELSEWHERE
+    )
+    assert processor.calls[asked.withdrawal_id] == 0
+
+
+def test_a_lost_answer_is_looked_up_not_sent_again_and_a_found_payout_settles_it(uow, clock):
+    asked = creator_withdraws(uow)
+    processor = LostAnswers()
+    assert turn(uow, processor).outcome == payouts.STILL_UNKNOWN  # paid, but the answer was lost
+    assert turn(uow, processor) is None  # not due before its own next check
+    clock.advance(5)
+    assert turn(uow, processor).outcome == COMPLETED  # looked up: found paid
+    assert processor.calls[asked.withdrawal_id] == 1
+    assert (account(uow).reserved_diamonds, account(uow).withdrawn_diamonds) == (0, 20_000)
+
+
+def test_nothing_found_is_sent_again_only_once_no_earlier_send_can_still_land(uow, clock):
+    asked = creator_withdraws(uow, account="error-lost")  # the processor never records it
+    processor = FakePayoutProcessor()
+    assert turn(uow, processor).outcome == payouts.STILL_UNKNOWN
+    clock.advance(5)
+    assert turn(uow, processor).outcome == payouts.STILL_UNKNOWN  # none found, but the send may still land
+    assert processor.calls[asked.withdrawal_id] == 1
+    landing_ends = stored(uow, asked.withdrawal_id).next_check_at
+    assert landing_ends == POLICY.landing_ends(stored(uow, asked.withdrawal_id).last_send_until)
+    clock.advance((landing_ends - clock()).total_seconds() - 1)
+    assert turn(uow, processor) is None
+    clock.advance(1)
+    assert turn(uow, processor).outcome == payouts.STILL_UNKNOWN  # none found, none can land: sent again
+    assert processor.calls[asked.withdrawal_id] == 2
+
+
+def test_an_unreachable_processor_leaves_the_payout_in_flight_past_every_attempt_on_its_own_backoff(uow, clock):
+    asked = creator_withdraws(uow)
+    processor = LostAnswers(lookups="unreachable")
+    assert turn(uow, processor).outcome == payouts.STILL_UNKNOWN
+    waits = []
+    for _ in range(12):  # far more checks than attempts: never failed, never sent again
+        row = stored(uow, asked.withdrawal_id)
+        waits.append((row.next_check_at - clock()).total_seconds())
+        clock.advance(waits[-1])
+        assert turn(uow, processor).outcome == payouts.STILL_UNKNOWN
+    row = stored(uow, asked.withdrawal_id)
+    assert (row.status, processor.calls[asked.withdrawal_id]) == (PROCESSING, 1)
+    assert waits[:4] == [5, 10, 20, 40] and max(waits) == POLICY.check_backoff_max_seconds
+    assert account(uow).reserved_diamonds == 20_000
+
+
+def test_a_payout_waiting_on_its_lookups_never_holds_up_new_ones(uow, clock):
+    stuck = creator_withdraws(uow, creator_id="stuck")
+    processor = LostAnswers(lookups="unreachable")
+    turn(uow, processor)
+    fine = [creator_withdraws(uow, creator_id=f"fine-{i}") for i in range(3)]
+    honest = FakePayoutProcessor()
+    assert [turn(uow, honest).outcome for _ in fine] == [COMPLETED] * 3
+    assert turn(uow, honest) is None and stored(uow, stuck.withdrawal_id).status == PROCESSING
+
+
+@pytest.mark.parametrize(
+    ("changes", "wrong"),
+    [({"net_minor": 1}, "net_minor 1"), ({"currency": "EUR"}, "currency 'EUR'"), ({"payout_id": "x"}, "payout_id")],
+)
+def test_an_answer_for_another_amount_currency_or_id_holds_the_withdrawal_and_pays_nothing(uow, clock, changes, wrong):
+    asked = creator_withdraws(uow)
+    attempt = turn(uow, Tampered(**changes))
+    assert (attempt.outcome, attempt.reason) == (HELD, "answer_mismatch")
+    row = stored(uow, asked.withdrawal_id)
+    assert row.status == HELD and wrong in row.held_reason
+    assert (account(uow).reserved_diamonds, account(uow).withdrawn_diamonds) == (20_000, 0)  # still reserved
+    assert uow.events() == [] and turn(uow, FakePayoutProcessor()) is None  # not claimed again
+
+
+def test_a_looked_up_answer_is_checked_too(uow, clock):
+    asked = creator_withdraws(uow)
+    processor = LostAnswers()
+    turn(uow, processor)
+    processor.payouts[asked.withdrawal_id] = dataclasses.replace(processor.payouts[asked.withdrawal_id], net_minor=9)
+    clock.advance(5)
+    assert turn(uow, processor).outcome == HELD
+    assert stored(uow, asked.withdrawal_id).held_reason.startswith("answer_mismatch")
+
+
+def test_a_creator_whose_country_became_blocked_is_held_then_released_and_paid(uow, clock):
+    asked = creator_withdraws(uow)
+    processor, blocked = FakePayoutProcessor(), dataclasses.replace(RULES, blocked_countries=frozenset({"US"}))
+    attempt = turn(uow, processor, rules=blocked)
+    assert (attempt.outcome, attempt.reason) == (HELD, "country_blocked")
+    assert processor.calls[asked.withdrawal_id] == 0 and account(uow).reserved_diamonds == 20_000
+    assert [w.withdrawal_id for w in payouts.held_withdrawals(uow=uow)] == [asked.withdrawal_id]
+    assert payouts.release_held(asked.withdrawal_id, uow=uow).status == PENDING  # never sent: as new
+    assert turn(uow, processor).outcome == COMPLETED
+    assert payouts.held_withdrawals(uow=uow) == [] and account(uow).withdrawn_diamonds == 20_000
+
+
+def test_a_creator_under_review_is_held_then_failed_by_an_operator_and_gets_the_diamonds_back(uow, clock):
+    asked = creator_withdraws(uow)
+    assert payouts.set_under_review("creator", True, uow=uow)
+    processor = FakePayoutProcessor()
+    assert turn(uow, processor).reason == "under_review"
+    failed = payouts.fail_held(asked.withdrawal_id, reason="fraud review: account closed", uow=uow)
+    assert (failed.status, failed.failure_reason) == (FAILED, "fraud review: account closed")
+    assert (account(uow).reserved_diamonds, handlers.earnings_of("creator", uow=uow).available) == (0, 40_000)
+    [(kind, data)] = uow.events()
+    assert (kind, data["withdrawal_id"], data["diamonds"]) == ("withdrawal.failed", asked.withdrawal_id, 20_000)
+    assert processor.calls[asked.withdrawal_id] == 0
+    with pytest.raises(WithdrawalNotHeld):
+        payouts.release_held(asked.withdrawal_id, uow=uow)
+
+
+def test_a_held_withdrawal_that_was_sent_before_is_looked_up_first_when_released(uow, clock):
+    asked = creator_withdraws(uow)
+    tampered = Tampered(currency="EUR")
+    turn(uow, tampered)
+    assert payouts.release_held(asked.withdrawal_id, uow=uow).status == PROCESSING
+    honest = FakePayoutProcessor()
+    honest.payouts = {
+        asked.withdrawal_id: PayoutResult(
+            PAID, reference="po_1", payout_id=asked.withdrawal_id, net_minor=10_000, currency="USD"
+        )
+    }
+    assert turn(uow, honest).outcome == COMPLETED
+    assert honest.calls[asked.withdrawal_id] == 0  # found by the lookup, not sent again
+    assert tampered.calls[asked.withdrawal_id] == 1
+
+
+def test_a_lease_that_does_not_outlast_the_processors_deadline_is_a_configuration_error():
+    from services.payout.settings import load_settings
+    from shared.env import ConfigError
+
+    env = {"COINS_ENV": "test", "PAYOUT_PROCESSOR_TIMEOUT_MS": "4000", "PAYOUT_PROCESSOR_ATTEMPTS": "3"}
+    with pytest.raises(ConfigError, match="PAYOUT_WORKER_LEASE_SECONDS"):
+        load_settings({**env, "PAYOUT_WORKER_LEASE_SECONDS": "12"})  # three 4 s tries (and backoff) take longer
+    policy = load_settings({**env, "PAYOUT_WORKER_LEASE_SECONDS": "20"}).worker_policy
+    assert policy.deadline_seconds < policy.lease_seconds == 20
