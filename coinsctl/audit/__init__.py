@@ -1,11 +1,12 @@
 """The cross-service auditor: do the books balance? Checked over HTTP only.
 
 It reads each service's totals (GET /v1/internal/totals) and ops-only listings (purchases,
-withdrawals, accounts, gifts; caller `ops`), and the processors' settlement reports through their
-adapter ports (books.py); then runs every check (checks.py) on its own: a flow that still lags at
-the end of the wait is one failure among the results, never a reason to skip the others. A
-mismatch of single items (an id) counts only if a second read finds it again, so an item that
-moved between the processor's report and the ledger's is not named. It never reads another
+withdrawals, accounts with their withdrawals, earnings, gifts; caller `ops`), and the processors'
+settlement reports through their adapter ports (books.py); then runs every check (checks.py) on
+its own: a flow that still lags at the end of the wait is one failure among the results, never a
+reason to skip the others. When something differs, the listings and reports are read again and
+only what both reads find counts, so an item that moved between the processor's report and the
+ledger's is not named. It never reads another
 service's database. Exit codes (`exit_code`): 0 the books balance, 1 they do not (each mismatch
 named), 2 a source could not be read (what was read is still checked and reported).
 """
