@@ -166,30 +166,55 @@ def stack() -> None:
 @click.option("--purchase-url", default="http://127.0.0.1:8001", show_default=True)
 @click.option("--gifting-url", default="http://127.0.0.1:8002", show_default=True)
 @click.option("--payout-url", default="http://127.0.0.1:8003", show_default=True)
+@click.option(
+    "--card-processor-url", envvar="PURCHASE_PROCESSOR_URL", default="http://127.0.0.1:8004", show_default=True
+)
+@click.option(
+    "--payout-processor-url", envvar="PAYOUT_PROCESSOR_URL", default="http://127.0.0.1:8005", show_default=True
+)
 @click.option("--wait", default=60.0, show_default=True, help="Seconds to wait for consumers to catch up.")
+@click.option("--json", "as_json", is_flag=True, help="Print the totals and every check's result as JSON.")
 @click.option(
     "--pushgateway",
     envvar="COINS_AUDIT_PUSHGATEWAY",
     help="Push the outcome to this Prometheus Pushgateway (host:port) for the audit alerts.",
 )
-def audit(purchase_url: str, gifting_url: str, payout_url: str, wait: float, pushgateway: str | None) -> None:
-    """Check conservation of coins and diamonds across the three services; exit 1 if broken."""
+def audit(
+    purchase_url: str,
+    gifting_url: str,
+    payout_url: str,
+    card_processor_url: str,
+    payout_processor_url: str,
+    wait: float,
+    as_json: bool,
+    pushgateway: str | None,
+) -> None:
+    """Do the books balance? The three services' ledgers against each other, the rules and the
+    processors' books. Exit 0: they balance; 1: they do not (each mismatch named); 2: a service or
+    processor could not be read."""
+    from dataclasses import asdict
+
     from coinsctl.audit import audit as run_audit
-    from coinsctl.audit import push_result
+    from coinsctl.audit import push_result, sandbox_processors
 
     report = run_audit(
         {"purchase": purchase_url, "gifting": gifting_url, "payout": payout_url},
         lambda service: _token("ops", service),
+        processors=sandbox_processors(card_processor_url, payout_processor_url),
         wait_s=wait,
     )
     if pushgateway:
         push_result(report, pushgateway)
-    click.echo(json.dumps(report.totals, indent=2))
-    if not report.ok:
-        for problem in report.problems:
-            click.echo(f"FAIL {problem}", err=True)
-        sys.exit(1)
-    click.echo("audit passed: coins and diamonds are conserved")
+    if as_json:
+        click.echo(json.dumps({"totals": report.totals, "checks": [asdict(r) for r in report.results]}, indent=2))
+    else:
+        for result in report.results:
+            click.echo(f"{result.status:<9} {result.name}")
+            for problem in result.problems:
+                click.echo(f"          {problem}")
+    verdict = {0: "the books balance", 1: "the books do not balance", 2: "could not check everything"}
+    click.echo(f"audit: {verdict[report.exit_code]}", err=report.exit_code != 0)
+    sys.exit(report.exit_code)
 
 
 @main.command()

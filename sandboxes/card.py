@@ -2,7 +2,12 @@
 
 POST /v1/charges {payment_id, amount_minor, currency, method, token} charges once per
 payment_id (a repeat answers with the first charge); GET /v1/charges/<payment_id> looks one up;
-GET /v1/charges lists them all (for tests). What a token scripts:
+GET /v1/charges lists them all (for tests). The settlement reports a real processor offers
+(Stripe's balance transactions), paged by `cursor`: GET /v1/reports/charges and
+GET /v1/reports/chargebacks. POST /v1/charges/<payment_id>/chargebacks {reason} records that
+the card holder disputed a settled charge (the money goes back to them); like a real processor
+it only records it: the notification to the purchase service is the caller's to send.
+What a token scripts:
 
     tok_visa, tok_mastercard  approved                 tok_declined, anything else  declined
     tok_slow                  approved after SANDBOX_SLOW_MS
@@ -18,13 +23,16 @@ import time
 
 from flask import jsonify, request
 
-from sandboxes.common import Store, Timing, base_app, db_path, problem, settled_status
+from sandboxes.common import Store, Timing, base_app, db_path, problem, report_page, settled_status
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS charges (
     payment_id TEXT PRIMARY KEY, charge_id TEXT NOT NULL, token TEXT NOT NULL, amount_minor INTEGER NOT NULL,
     currency TEXT NOT NULL, status TEXT NOT NULL, decline_code TEXT, settles_at REAL, created_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS calls (payment_id TEXT PRIMARY KEY, calls INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS chargebacks (
+    payment_id TEXT PRIMARY KEY, chargeback_id TEXT NOT NULL, amount_minor INTEGER NOT NULL, currency TEXT NOT NULL,
+    reason TEXT NOT NULL, created_at REAL NOT NULL);
 """
 APPROVED = frozenset({"tok_visa", "tok_mastercard", "tok_slow", "tok_timeout", "tok_error_once"})
 
@@ -71,6 +79,45 @@ def create_app():
         )
         return jsonify(charges=[{**_view(r), "calls": r["calls"]} for r in rows])
 
+    @app.post("/v1/charges/<payment_id>/chargebacks")
+    def dispute(payment_id: str):
+        reason = (request.get_json(silent=True) or {}).get("reason") or "fraudulent"
+        with store.write() as conn:
+            found = conn.execute("SELECT * FROM chargebacks WHERE payment_id = ?", (payment_id,)).fetchone()
+            if found is not None:
+                return jsonify(_chargeback_view(found)), 200
+            row = conn.execute("SELECT * FROM charges WHERE payment_id = ?", (payment_id,)).fetchone()
+            if row is None:
+                return problem(404, "no charge for this payment")
+            if settled_status(row, "declined") != "succeeded":
+                return problem(409, "only a settled charge can be charged back")
+            chargeback_id = "cb_" + payment_id.replace("-", "")[:24]
+            conn.execute(
+                "INSERT INTO chargebacks VALUES (?, ?, ?, ?, ?, ?)",
+                (payment_id, chargeback_id, row["amount_minor"], row["currency"], str(reason)[:200], time.time()),
+            )
+            found = conn.execute("SELECT * FROM chargebacks WHERE payment_id = ?", (payment_id,)).fetchone()
+        return jsonify(_chargeback_view(found)), 201
+
+    @app.get("/v1/reports/charges")
+    def charges_report():
+        args = request.args
+        return report_page(
+            store.conn(), "charges", "payment_id", _view, cursor=args.get("cursor"), limit=args.get("limit")
+        )
+
+    @app.get("/v1/reports/chargebacks")
+    def chargebacks_report():
+        args = request.args
+        return report_page(
+            store.conn(),
+            "chargebacks",
+            "payment_id",
+            _chargeback_view,
+            cursor=args.get("cursor"),
+            limit=args.get("limit"),
+        )
+
     return app
 
 
@@ -105,6 +152,16 @@ def _view(row) -> dict:
         "amount_minor": row["amount_minor"],
         "currency": row["currency"],
         "decline_code": row["decline_code"] or ("card_declined" if status == "declined" else None),
+    }
+
+
+def _chargeback_view(row) -> dict:
+    return {
+        "chargeback_id": row["chargeback_id"],
+        "payment_id": row["payment_id"],
+        "amount_minor": row["amount_minor"],
+        "currency": row["currency"],
+        "reason": row["reason"],
     }
 
 

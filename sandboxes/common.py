@@ -96,3 +96,24 @@ def settled_status(row: sqlite3.Row, final: str) -> str:
 
 def problem(status: int, detail: str):
     return jsonify(title="sandbox refused", status=status, detail=detail), status
+
+
+REPORT_PAGE_MAX = 500
+
+
+def report_page(conn: sqlite3.Connection, table: str, key: str, view, *, cursor: str | None, limit: str | None):
+    """One page of a settlement report: rows of `table` after `cursor` (the last `key` of the page
+    before), in `key` order, as a processor's report API pages them; (body, status)."""
+    try:
+        size = min(int(limit or 100), REPORT_PAGE_MAX)
+    except ValueError:
+        return problem(422, "limit must be an integer")
+    if size < 1:
+        return problem(422, "limit must be positive")
+    rows = conn.execute(
+        f"SELECT * FROM {table} WHERE {key} > ? ORDER BY {key} LIMIT ?",  # noqa: S608 (our own names)
+        (cursor or "", size + 1),
+    ).fetchall()
+    more = len(rows) > size
+    rows = rows[:size]
+    return jsonify(data=[view(r) for r in rows], next_cursor=rows[-1][key] if more else None), 200

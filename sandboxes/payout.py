@@ -2,7 +2,9 @@
 
 POST /v1/payouts {payout_id, net_minor, currency, method, account} pays once per payout_id (a
 repeat answers with the first payout); GET /v1/payouts/<payout_id> looks one up; GET
-/v1/payouts lists them all (for tests). What an account scripts, by how it starts (any case):
+/v1/payouts lists them all (for tests); GET /v1/reports/payouts is the settlement report a real
+processor offers (PayPal's payouts report), paged by `cursor`. What an account scripts, by how it
+starts (any case):
 
     fail...     failed (account_rejected)         slow...     paid after SANDBOX_SLOW_MS
     timeout...  paid, the answer comes after SANDBOX_HANG_MS
@@ -17,7 +19,7 @@ import time
 
 from flask import jsonify, request
 
-from sandboxes.common import Store, Timing, base_app, db_path, problem, settled_status
+from sandboxes.common import Store, Timing, base_app, db_path, problem, report_page, settled_status
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS payouts (
@@ -68,6 +70,13 @@ def create_app():
             .fetchall()
         )
         return jsonify(payouts=[{**_view(r), "calls": r["calls"]} for r in rows])
+
+    @app.get("/v1/reports/payouts")
+    def payouts_report():
+        args = request.args
+        return report_page(
+            store.conn(), "payouts", "payout_id", _view, cursor=args.get("cursor"), limit=args.get("limit")
+        )
 
     return app
 

@@ -1,11 +1,12 @@
-"""Read-side figures every service reports for the auditor: events published and applied."""
+"""Read-side figures every service reports for the auditor: events published and applied, and
+the keyset pages of its ops-only listings (`GET /v1/internal/...?cursor=`)."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 import sqlalchemy as sa
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 from sqlalchemy.engine import Connection
 
 
@@ -43,3 +44,19 @@ def event_counts(conn: Connection, tables: dict[str, sa.Table]) -> dict[str, dic
         counts["events_published"][topic] += int(outbox_rows)
         counts["events_applied"][topic] += int(inbox_rows)
     return {name: {t: n for t, n in by_topic.items() if n} for name, by_topic in counts.items()}
+
+
+class AuditPageQuery(Schema):
+    """A page of an ops-only listing: `cursor` is the last id of the page before."""
+
+    limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=1000))
+    cursor = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+
+
+def keyset_rows(conn: Connection, query, key: sa.Column, *, cursor: str | None, limit: int):
+    """Up to `limit` rows of `query` after `cursor` in `key` order, and the next page's cursor (None
+    after the last page): (rows as dicts, cursor)."""
+    if cursor is not None:
+        query = query.where(key > cursor)
+    rows = [dict(row._mapping) for row in conn.execute(query.order_by(key).limit(limit + 1))]
+    return rows[:limit], (rows[limit - 1][key.name] if len(rows) > limit else None)

@@ -79,3 +79,22 @@ def _json(response: requests.Response) -> dict:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+class ReportUnavailable(Exception):
+    """A processor's settlement report could not be read (unreachable, or an answer not understood)."""
+
+
+def read_report(
+    http: Outbound, path: str, *, cursor: str | None, page_size: int = 200
+) -> tuple[list[dict], str | None]:
+    """One page of a processor's settlement report, paged by an opaque cursor: (rows, next cursor or
+    None). Unlike a charge or a payout, a report has no unknown outcome to settle later: it raises."""
+    query = f"?limit={page_size}" + (f"&cursor={requests.utils.quote(cursor, safe='')}" if cursor else "")
+    reply = http.call("GET", path + query)
+    if reply is None:
+        raise ReportUnavailable(f"{http.settings.url}{path}: no answer")
+    data, next_cursor = reply.body.get("data"), reply.body.get("next_cursor")
+    if reply.status != 200 or not isinstance(data, list) or not isinstance(next_cursor, str | None):
+        raise ReportUnavailable(f"{http.settings.url}{path}: answered {reply.status}")
+    return data, next_cursor

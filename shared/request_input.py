@@ -110,6 +110,10 @@ def _encodable(text: str) -> bool:
 
 
 def query_args(schema: Schema) -> dict:
+    """The query through `schema`; a parameter given twice is refused (which one would count?)."""
+    repeated = sorted(name for name, values in request.args.lists() if len(values) > 1)
+    if repeated:
+        raise validation_problem({name: ["Given more than once."] for name in repeated})
     return schema.load(request.args.to_dict())
 
 

@@ -335,6 +335,11 @@ def common_manifests() -> list[dict]:
             "http://gifting.coins.svc",
             "--payout-url",
             "http://payout.coins.svc",
+            # The processors' settlement reports, read through the same adapters the services use.
+            "--card-processor-url",
+            SETTINGS["purchase"]["PURCHASE_PROCESSOR_URL"],
+            "--payout-processor-url",
+            SETTINGS["payout"]["PAYOUT_PROCESSOR_URL"],
         ],
         env_from="coins-audit",
     )

@@ -82,6 +82,14 @@ def test_a_chargeback_takes_coins_back_freezes_the_wallet_and_the_audit_still_ba
     assert refund.status_code == 422
     forbidden = api.post("purchase", "/v1/chargebacks", {"purchase_id": purchase["purchase_id"], "reason": "fraud"})
     assert forbidden.status_code == 403
+    # The card holder disputes the charge at the processor (its books: the auditor reads them), which
+    # then notifies the purchase service.
+    disputed = requests.post(
+        f"{stack.env['PURCHASE_PROCESSOR_URL']}/v1/charges/{purchase['purchase_id']}/chargebacks",
+        json={"reason": "fraud"},
+        timeout=10,
+    )
+    assert disputed.status_code == 201, disputed.text
     chargeback = api.post(
         "purchase", "/v1/chargebacks", {"purchase_id": purchase["purchase_id"], "reason": "fraud"}, caller="processor"
     )
@@ -238,7 +246,8 @@ def test_no_private_key_or_bearer_token_reaches_any_log(api, stack, caller_keys)
 
 
 def test_after_retention_prunes_everything_past_its_window_the_audit_still_passes(api, stack, caller_keys):
-    # Last in this module: it prunes every service's whole history (a clock 60 days ahead).
+    # Last in this module: it prunes every service's whole history (a clock 100 days ahead: past
+    # the inbox window, which outlasts the dead letters' 90 days).
     viewer, creator = unique("viewer"), unique("creator")
     buy(api, viewer, package_id="coins_700")
     spendable(api, viewer, 700)
@@ -252,7 +261,7 @@ def test_after_retention_prunes_everything_past_its_window_the_audit_still_passe
                 engine,
                 import_module(f"services.{service}.adapters.orm").tables,
                 Windows(),
-                now=utcnow() + timedelta(days=60),
+                now=utcnow() + timedelta(days=100),
             )
         finally:
             engine.dispose()

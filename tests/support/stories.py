@@ -6,7 +6,7 @@ import uuid
 
 import requests
 
-from coinsctl.audit import audit
+from coinsctl.audit import audit, sandbox_processors
 from tests.support.waiting import wait_until
 
 SERVICES = ("purchase", "gifting", "payout")
@@ -80,9 +80,18 @@ def earnings(api, creator: str) -> dict:
     return api.get("payout", f"/v1/creators/{creator}/earnings").json()
 
 
-def audit_passes(stack, caller_keys, wait_s: float = 60):
-    report = audit(
-        {s: stack.url(s) for s in SERVICES}, lambda service: caller_keys.token("ops", service), wait_s=wait_s
+def run_audit(stack, caller_keys, wait_s: float = 60):
+    """The auditor's report on a running stack: its services and both sandbox processors."""
+    processors = sandbox_processors(stack.env["PURCHASE_PROCESSOR_URL"], stack.env["PAYOUT_PROCESSOR_URL"])
+    return audit(
+        {s: stack.url(s) for s in SERVICES},
+        lambda service: caller_keys.token("ops", service),
+        processors=processors,
+        wait_s=wait_s,
     )
+
+
+def audit_passes(stack, caller_keys, wait_s: float = 60):
+    report = run_audit(stack, caller_keys, wait_s)
     assert report.ok, report.problems
     return report.totals

@@ -119,7 +119,7 @@ def test_a_scrape_follows_the_prometheus_naming_conventions():
 
 
 def test_the_audit_pushes_its_outcome_for_the_alerts():
-    from coinsctl.audit import AuditReport, push_result
+    from coinsctl.audit import AuditReport, CheckResult, push_result
 
     received = []
 
@@ -135,7 +135,8 @@ def test_the_audit_pushes_its_outcome_for_the_alerts():
     server = HTTPServer(("127.0.0.1", 0), Gateway)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        push_result(AuditReport(totals={}, problems=["coins: 1 != 2"]), f"127.0.0.1:{server.server_port}")
+        failed = AuditReport(totals={}, results=[CheckResult("coins", "FAIL", ["1 != 2"]), CheckResult("gifts", "OK")])
+        push_result(failed, f"127.0.0.1:{server.server_port}")
     finally:
         server.shutdown()
     [(path, body)] = received

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from services.gifting.adapters.orm import gifts, wallet_entries, wallets
-from shared.audit import sum_of
+from shared.audit import keyset_rows, sum_of
 
 
 def totals(conn: Connection) -> dict:
@@ -38,3 +38,10 @@ def _ledger_mismatch():
         .where(wallets.c.balance_coins - wallets.c.debt_coins != sa.func.coalesce(ledger.c.net, 0))
         .limit(100)
     )
+
+
+def gifts_page(conn: Connection, *, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+    """Every gift in id order, with the coins it cost and the diamonds it owes (for the auditor)."""
+    g = gifts.c
+    query = sa.select(g.gift_tx_id, g.creator_id, g.gift_id, g.quantity, g.coins_each, g.total_coins, g.diamonds)
+    return keyset_rows(conn, query, g.gift_tx_id, cursor=cursor, limit=limit)

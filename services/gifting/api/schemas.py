@@ -89,3 +89,23 @@ class GiftingTotalsSchema(EventCountsSchema):
     diamonds_owed = fields.Integer()
     wallets_below_zero = fields.Integer()
     wallets_ledger_mismatch = fields.List(fields.String())
+
+
+class GiftRulesSchema(Schema):
+    diamonds_per_coin = fields.Integer()
+
+
+class InternalGiftSchema(Schema):
+    gift_tx_id = fields.String()
+    creator_id = fields.String()
+    gift_id = fields.String()
+    quantity = fields.Integer()
+    coins_each = fields.Integer()
+    total_coins = fields.Integer()
+    diamonds = fields.Integer()
+
+
+class InternalGiftPageSchema(Schema):
+    gifts = fields.List(fields.Nested(InternalGiftSchema))
+    rules = fields.Nested(GiftRulesSchema)
+    next_cursor = fields.String(allow_none=True, metadata={"description": "None after the last page"})

@@ -12,7 +12,7 @@ from services.gifting.bootstrap import GiftingService
 from services.gifting.domain.catalog import CATALOG
 from services.gifting.domain.commands import SendGift
 from services.gifting.service_layer import handlers
-from shared.audit import event_counts
+from shared.audit import AuditPageQuery, event_counts
 from shared.db import snapshot
 from shared.fields import schema
 from shared.idempotent_views import KeyedCall, idempotent
@@ -104,3 +104,20 @@ def totals():
     with snapshot(svc.engine) as conn:
         figures = {**queries.totals(conn), **event_counts(conn, svc.tables)}
     return schema(schemas.GiftingTotalsSchema).dump(figures)
+
+
+@bp.get("/internal/gifts")
+@requires("audit:read")
+@doc(
+    summary="Every gift in id order, and the rules in force, for the auditor",
+    query=AuditPageQuery,
+    responses={200: schemas.InternalGiftPageSchema},
+)
+def internal_gifts():
+    args = query_args(schema(AuditPageQuery))
+    svc = service()
+    with snapshot(svc.engine) as conn:
+        rows, next_cursor = queries.gifts_page(conn, cursor=args["cursor"], limit=args["limit"])
+    return schema(schemas.InternalGiftPageSchema).dump(
+        {"gifts": rows, "rules": svc.settings.rules, "next_cursor": next_cursor}
+    )

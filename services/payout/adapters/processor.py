@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from shared.outbound import Outbound, OutboundSettings
+from shared.outbound import Outbound, OutboundSettings, ReportUnavailable, read_report
 
 PAID, FAILED, UNKNOWN = "paid", "failed", "unknown"
 
@@ -35,11 +35,27 @@ class PayoutResult:
         return ("the processor answered " + ", ".join(wrong)) if wrong else None
 
 
+@dataclass(frozen=True)
+class PayoutRecord:
+    """A payout as the processor's books hold it."""
+
+    payout_id: str  # our withdrawal's id
+    outcome: str  # PAID, FAILED or UNKNOWN (still processing)
+    net_minor: int
+    currency: str
+    reference: str | None = None
+
+
 class PayoutProcessor(Protocol):
     def send(self, *, payout_id: str, net_minor: int, currency: str, method: str, account: str) -> PayoutResult: ...
 
     def lookup(self, *, payout_id: str) -> PayoutResult | None:
         """The payout made for `payout_id`; None if the processor has none."""
+
+    def list_payouts(self, *, cursor: str | None = None) -> tuple[list[PayoutRecord], str | None]:
+        """One page of the processor's settlement report (as PayPal's payouts report) of every
+        payout, and the next page's cursor (None after the last), for the auditor. Unlike the calls
+        above it raises (ReportUnavailable) when the processor cannot be read."""
 
 
 class SandboxPayoutProcessor:
@@ -69,6 +85,23 @@ class SandboxPayoutProcessor:
         if reply is None or reply.status not in (200, 404):
             return PayoutResult(UNKNOWN)
         return _result(reply.body) if reply.status == 200 else None
+
+    def list_payouts(self, *, cursor: str | None = None) -> tuple[list[PayoutRecord], str | None]:
+        rows, next_cursor = read_report(self.http, "/v1/reports/payouts", cursor=cursor)
+        try:
+            records = [
+                PayoutRecord(
+                    payout_id=str(row["payout_id"]),
+                    outcome=_result(row).outcome,
+                    net_minor=int(row["net_minor"]),
+                    currency=str(row["currency"]),
+                    reference=row.get("reference"),
+                )
+                for row in rows
+            ]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ReportUnavailable(f"a payout report row not understood: {exc!r}") from exc
+        return records, next_cursor
 
 
 def _result(body: dict) -> PayoutResult:

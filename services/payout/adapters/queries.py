@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 
 from services.payout.adapters.orm import creator_accounts, earnings, withdrawals
 from services.payout.domain.model import HELD, PENDING, PROCESSING
-from shared.audit import sum_of
+from shared.audit import keyset_rows, sum_of
 from shared.clock import utcnow
 
 
@@ -79,3 +79,48 @@ def worker_backlog(conn: Connection, *, now: datetime) -> dict:
         "oldest_unknown_age_seconds": age,
         "held": int(held),
     }
+
+
+def withdrawals_page(conn: Connection, *, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+    """Every withdrawal in id order (the auditor's ledger side of the payouts)."""
+    w = withdrawals.c
+    query = sa.select(
+        w.withdrawal_id,
+        w.creator_id,
+        w.diamonds,
+        w.gross_minor,
+        w.fee_minor,
+        w.net_minor,
+        w.currency,
+        w.payout_method,
+        w.status,
+        w.attempts,
+    )
+    return keyset_rows(conn, query, w.withdrawal_id, cursor=cursor, limit=limit)
+
+
+def accounts_page(conn: Connection, *, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+    """Every creator's diamond account in id order, each with its withdrawals read in the same
+    snapshot (the auditor adds them up itself: a withdrawal settling meanwhile cannot skew it)."""
+    a, w = creator_accounts.c, withdrawals.c
+    query = sa.select(a.creator_id, a.credited_diamonds, a.reserved_diamonds, a.withdrawn_diamonds)
+    accounts, next_cursor = keyset_rows(conn, query, a.creator_id, cursor=cursor, limit=limit)
+    theirs: dict[str, list[dict]] = {account["creator_id"]: [] for account in accounts}
+    if theirs:
+        rows = conn.execute(
+            sa.select(w.withdrawal_id, w.creator_id, w.diamonds, w.status)
+            .where(w.creator_id.in_(list(theirs)))
+            .order_by(w.withdrawal_id)
+        )
+        for row in rows:
+            theirs[row.creator_id].append(
+                {"withdrawal_id": row.withdrawal_id, "diamonds": row.diamonds, "status": row.status}
+            )
+    return [{**account, "withdrawals": theirs[account["creator_id"]]} for account in accounts], next_cursor
+
+
+def earnings_page(conn: Connection, *, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+    """Every gift's credit in gift id order (the auditor matches them with gifting's gifts)."""
+    e = earnings.c
+    query = sa.select(e.gift_tx_id, e.creator_id, e.diamonds)
+    return keyset_rows(conn, query, e.gift_tx_id, cursor=cursor, limit=limit)

@@ -121,3 +121,67 @@ class PayoutTotalsSchema(EventCountsSchema):
     accounts_earnings_mismatch = fields.List(fields.String())
     withdrawals_fee_mismatch = fields.Integer()
     withdrawals_overdue = fields.Integer(metadata={"description": "In flight longer than the worker's bound"})
+
+
+class FeeRuleSchema(Schema):
+    basis_points = fields.Integer()
+    fixed_minor = fields.Integer()
+
+
+class WithdrawalRulesSchema(Schema):
+    """The rules this service prices withdrawals by, for the auditor to recompute them."""
+
+    min_withdrawal_minor = fields.Integer()
+    diamonds_per_usd = fields.Integer()
+    fees = fields.Dict(keys=fields.String(), values=fields.Nested(FeeRuleSchema))
+
+
+class InternalWithdrawalSchema(Schema):
+    withdrawal_id = fields.String()
+    creator_id = fields.String()
+    diamonds = fields.Integer()
+    gross_minor = fields.Integer()
+    fee_minor = fields.Integer()
+    net_minor = fields.Integer()
+    currency = fields.String()
+    payout_method = fields.String()
+    status = fields.String()
+    attempts = fields.Integer()
+
+
+class InternalWithdrawalPageSchema(Schema):
+    withdrawals = fields.List(fields.Nested(InternalWithdrawalSchema))
+    rules = fields.Nested(WithdrawalRulesSchema)
+    next_cursor = fields.String(allow_none=True, metadata={"description": "None after the last page"})
+
+
+class InternalAccountWithdrawalSchema(Schema):
+    withdrawal_id = fields.String()
+    diamonds = fields.Integer()
+    status = fields.String()
+
+
+class InternalAccountSchema(Schema):
+    creator_id = fields.String()
+    credited_diamonds = fields.Integer()
+    reserved_diamonds = fields.Integer()
+    withdrawn_diamonds = fields.Integer()
+    withdrawals = fields.List(
+        fields.Nested(InternalAccountWithdrawalSchema), metadata={"description": "Read in the same snapshot"}
+    )
+
+
+class InternalAccountPageSchema(Schema):
+    accounts = fields.List(fields.Nested(InternalAccountSchema))
+    next_cursor = fields.String(allow_none=True, metadata={"description": "None after the last page"})
+
+
+class InternalEarningSchema(Schema):
+    gift_tx_id = fields.String()
+    creator_id = fields.String()
+    diamonds = fields.Integer()
+
+
+class InternalEarningPageSchema(Schema):
+    earnings = fields.List(fields.Nested(InternalEarningSchema))
+    next_cursor = fields.String(allow_none=True, metadata={"description": "None after the last page"})

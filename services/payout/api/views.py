@@ -13,14 +13,14 @@ from services.payout.api import schemas
 from services.payout.bootstrap import PayoutService
 from services.payout.domain.commands import ChangePayoutMethod, RegisterCreator, RequestWithdrawal
 from services.payout.service_layer import handlers
-from shared.audit import event_counts
+from shared.audit import AuditPageQuery, event_counts
 from shared.clock import utcnow
 from shared.db import snapshot
 from shared.fields import schema
 from shared.idempotent_views import KeyedCall, idempotent
 from shared.onbehalf import acting_for
 from shared.openapi import doc
-from shared.request_input import json_body
+from shared.request_input import json_body, query_args
 from shared.web import requires
 
 bp = Blueprint("payout", __name__, url_prefix="/v1")
@@ -151,3 +151,48 @@ def totals():
     with snapshot(svc.engine) as conn:
         figures = {**queries.totals(conn, overdue_before=overdue_before), **event_counts(conn, svc.tables)}
     return schema(schemas.PayoutTotalsSchema).dump(figures)
+
+
+@bp.get("/internal/withdrawals")
+@requires("audit:read")
+@doc(
+    summary="Every withdrawal in id order, and the rules in force, for the auditor",
+    query=AuditPageQuery,
+    responses={200: schemas.InternalWithdrawalPageSchema},
+)
+def internal_withdrawals():
+    args = query_args(schema(AuditPageQuery))
+    svc = service()
+    with snapshot(svc.engine) as conn:
+        rows, next_cursor = queries.withdrawals_page(conn, cursor=args["cursor"], limit=args["limit"])
+    return schema(schemas.InternalWithdrawalPageSchema).dump(
+        {"withdrawals": rows, "rules": svc.settings.rules, "next_cursor": next_cursor}
+    )
+
+
+@bp.get("/internal/accounts")
+@requires("audit:read")
+@doc(
+    summary="Every creator's diamond account in id order, for the auditor",
+    query=AuditPageQuery,
+    responses={200: schemas.InternalAccountPageSchema},
+)
+def internal_accounts():
+    args = query_args(schema(AuditPageQuery))
+    with snapshot(service().engine) as conn:
+        rows, next_cursor = queries.accounts_page(conn, cursor=args["cursor"], limit=args["limit"])
+    return schema(schemas.InternalAccountPageSchema).dump({"accounts": rows, "next_cursor": next_cursor})
+
+
+@bp.get("/internal/earnings")
+@requires("audit:read")
+@doc(
+    summary="Every gift's credit in gift id order, for the auditor",
+    query=AuditPageQuery,
+    responses={200: schemas.InternalEarningPageSchema},
+)
+def internal_earnings():
+    args = query_args(schema(AuditPageQuery))
+    with snapshot(service().engine) as conn:
+        rows, next_cursor = queries.earnings_page(conn, cursor=args["cursor"], limit=args["limit"])
+    return schema(schemas.InternalEarningPageSchema).dump({"earnings": rows, "next_cursor": next_cursor})

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from shared.outbound import Outbound, OutboundSettings
+from shared.outbound import Outbound, OutboundSettings, ReportUnavailable, read_report
 
 APPROVED, DECLINED, UNKNOWN = "approved", "declined", "unknown"
 
@@ -28,11 +28,40 @@ class ChargeResult:
     currency: str | None = None
 
 
+@dataclass(frozen=True)
+class ChargeRecord:
+    """A charge as the processor's books hold it."""
+
+    payment_id: str  # our purchase's id
+    outcome: str  # APPROVED (money taken), DECLINED or UNKNOWN (still processing)
+    amount_minor: int
+    currency: str
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class ChargebackRecord:
+    """A dispute the processor settled for the card holder: the charge's money went back."""
+
+    chargeback_id: str
+    payment_id: str
+    amount_minor: int
+    currency: str
+
+
 class PaymentProcessor(Protocol):
     def charge(self, *, payment_id: str, amount_minor: int, currency: str, method: str, token: str) -> ChargeResult: ...
 
     def lookup(self, *, payment_id: str) -> ChargeResult | None:
         """The charge made for `payment_id`; None if the processor has none."""
+
+    def list_charges(self, *, cursor: str | None = None) -> tuple[list[ChargeRecord], str | None]:
+        """One page of the processor's settlement report (as Stripe's balance transactions) of every
+        charge, and the next page's cursor (None after the last), for the auditor. Unlike the calls
+        above it raises (ReportUnavailable) when the processor cannot be read."""
+
+    def list_chargebacks(self, *, cursor: str | None = None) -> tuple[list[ChargebackRecord], str | None]:
+        """One page of every chargeback (Stripe's disputes), as `list_charges` pages."""
 
 
 class SandboxCardProcessor:
@@ -64,6 +93,39 @@ class SandboxCardProcessor:
         if reply is not None and reply.status == 404 and reply.body.get("status") == 404:
             return None  # the processor's own answer: it has no charge for this id
         return ChargeResult(UNKNOWN)  # unreachable, or a 404 from something in between: unknown, never "none"
+
+    def list_charges(self, *, cursor: str | None = None) -> tuple[list[ChargeRecord], str | None]:
+        rows, next_cursor = read_report(self.http, "/v1/reports/charges", cursor=cursor)
+        return [_charge_record(row) for row in rows], next_cursor
+
+    def list_chargebacks(self, *, cursor: str | None = None) -> tuple[list[ChargebackRecord], str | None]:
+        rows, next_cursor = read_report(self.http, "/v1/reports/chargebacks", cursor=cursor)
+        try:
+            records = [
+                ChargebackRecord(
+                    chargeback_id=str(row["chargeback_id"]),
+                    payment_id=str(row["payment_id"]),
+                    amount_minor=int(row["amount_minor"]),
+                    currency=str(row["currency"]),
+                )
+                for row in rows
+            ]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ReportUnavailable(f"a chargeback report row not understood: {exc!r}") from exc
+        return records, next_cursor
+
+
+def _charge_record(row: dict) -> ChargeRecord:
+    try:
+        return ChargeRecord(
+            payment_id=str(row["payment_id"]),
+            outcome=_result(row).outcome,
+            amount_minor=int(row["amount_minor"]),
+            currency=str(row["currency"]),
+            reference=row.get("charge_id"),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ReportUnavailable(f"a charge report row not understood: {exc!r}") from exc
 
 
 def _result(body: dict) -> ChargeResult:

@@ -16,7 +16,7 @@ from services.purchase.domain.model import (
     HELD,
     PENDING,
 )
-from shared.audit import sum_of
+from shared.audit import keyset_rows, sum_of
 
 
 def totals(conn: Connection, *, overdue_before: datetime) -> dict:
@@ -56,3 +56,22 @@ def reconciler_gauges(conn: Connection, *, now: datetime) -> dict:
     oldest = conn.execute(sa.select(sa.func.min(purchases.c.created_at)).where(purchases.c.status == PENDING)).scalar()
     held = sum_of(conn, sa.select(sa.func.count()).where(purchases.c.status == HELD))
     return {"oldest_pending_seconds": max((now - oldest).total_seconds(), 0.0) if oldest else 0.0, "held": held}
+
+
+def purchases_page(conn: Connection, *, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+    """Every purchase in id order, with its chargeback if one is recorded (the auditor's ledger side)."""
+    p, c = purchases.c, chargebacks.c
+    query = sa.select(
+        p.purchase_id,
+        p.user_id,
+        p.country,
+        p.package_id,
+        p.coins,
+        p.amount_minor,
+        p.currency,
+        p.status,
+        c.chargeback_id,
+        c.coins.label("chargeback_coins"),
+        c.status.label("chargeback_status"),
+    ).select_from(purchases.outerjoin(chargebacks, c.purchase_id == p.purchase_id))
+    return keyset_rows(conn, query, p.purchase_id, cursor=cursor, limit=limit)

@@ -122,3 +122,22 @@ class PurchaseTotalsSchema(EventCountsSchema):
     chargebacks_pending = fields.Integer(metadata={"description": "Recorded, waiting for their purchase to settle"})
     chargebacks_void = fields.Integer(metadata={"description": "Against a declined purchase: nothing taken"})
     purchases_held = fields.Integer(metadata={"description": "Held for review: the processor's answer did not match"})
+
+
+class InternalPurchaseSchema(Schema):
+    purchase_id = fields.String()
+    user_id = fields.String()
+    country = fields.String()
+    package_id = fields.String()
+    coins = fields.Integer()
+    amount_minor = fields.Integer()
+    currency = fields.String()
+    status = fields.String()
+    chargeback_id = fields.String(allow_none=True, metadata={"description": "The chargeback recorded, if any"})
+    chargeback_coins = fields.Integer(allow_none=True)
+    chargeback_status = fields.String(allow_none=True, metadata={"enum": ["pending", "reversed", "void", None]})
+
+
+class InternalPurchasePageSchema(Schema):
+    purchases = fields.List(fields.Nested(InternalPurchaseSchema))
+    next_cursor = fields.String(allow_none=True, metadata={"description": "None after the last page"})

@@ -17,7 +17,7 @@ from services.purchase.bootstrap import PurchaseService
 from services.purchase.domain.commands import BuyCoins, RecordChargeback
 from services.purchase.domain.model import HELD
 from services.purchase.service_layer import handlers, settlement
-from shared.audit import event_counts
+from shared.audit import AuditPageQuery, event_counts
 from shared.clock import utcnow
 from shared.db import snapshot
 from shared.fields import schema
@@ -156,6 +156,20 @@ def totals():
     with snapshot(svc.engine) as conn:
         figures = {**queries.totals(conn, overdue_before=overdue_before), **event_counts(conn, svc.tables)}
     return schema(schemas.PurchaseTotalsSchema).dump(figures)
+
+
+@bp.get("/internal/purchases")
+@requires("audit:read")
+@doc(
+    summary="Every purchase in id order, with its chargeback, for the auditor",
+    query=AuditPageQuery,
+    responses={200: schemas.InternalPurchasePageSchema},
+)
+def internal_purchases():
+    args = query_args(schema(AuditPageQuery))
+    with snapshot(service().engine) as conn:
+        rows, next_cursor = queries.purchases_page(conn, cursor=args["cursor"], limit=args["limit"])
+    return schema(schemas.InternalPurchasePageSchema).dump({"purchases": rows, "next_cursor": next_cursor})
 
 
 def _encode_cursor(purchase) -> str:
