@@ -71,6 +71,11 @@ RECONCILER_OUTCOMES = Counter(
 KEY_FILES_REJECTED = Counter("coins_auth_key_files_rejected_total", "Public key files skipped as unusable", ["reason"])
 # Withdrawals held for an operator. reason: country_blocked, under_review (at pay time), answer_mismatch
 # (the processor answered for another id, amount or currency).
+# Calls to a card or payout processor (shared.outbound), one per call whatever its retries. outcome:
+# answered (any status below 500), unknown (every attempt timed out, failed to connect or got a 5xx).
+PROCESSOR_CALLS = Counter(
+    "coins_processor_calls_total", "Calls to an outside processor, by outcome", ["service", "processor", "outcome"]
+)
 PAYOUTS_HELD = Counter("coins_payouts_held_total", "Withdrawals held for review instead of paid", ["service", "reason"])
 
 

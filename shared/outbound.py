@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import requests
 
+from shared import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -25,6 +27,7 @@ class OutboundSettings:
 
     name: str  # the adapter asked for by name, e.g. "sandbox"
     url: str
+    service: str = ""  # who calls, for the coins_processor_calls_total metric
     timeout_ms: int = 3000
     attempts: int = 2
     backoff_ms: int = 100
@@ -50,6 +53,13 @@ class Outbound:
 
     def call(self, method: str, path: str, *, json: dict | None = None) -> Reply | None:
         """The processor's answer (any status below 500), or None if it stayed unknown."""
+        reply = self._call(method, path, json=json)
+        s = self.settings
+        outcome = "unknown" if reply is None else "answered"
+        metrics.PROCESSOR_CALLS.labels(service=s.service, processor=s.name, outcome=outcome).inc()
+        return reply
+
+    def _call(self, method: str, path: str, *, json: dict | None) -> Reply | None:
         s = self.settings
         for attempt in range(1, s.attempts + 1):
             try:

@@ -111,6 +111,7 @@ def processor_settings(env: Env, prefix: str, *, default_port: int, environment:
         raise ConfigError(f"{prefix}_PROCESSOR must be 'sandbox' (the only adapter built), got {name!r}")
     settings = OutboundSettings(
         name="sandbox",
+        service=prefix.lower(),
         url=env.str(f"{prefix}_PROCESSOR_URL", f"http://127.0.0.1:{default_port}"),
         timeout_ms=env.int(f"{prefix}_PROCESSOR_TIMEOUT_MS", 3000),
         attempts=env.int(f"{prefix}_PROCESSOR_ATTEMPTS", 2),

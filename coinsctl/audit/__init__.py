@@ -134,8 +134,11 @@ def _source(books: Books, need: str):
 
 
 def push_result(report: AuditReport, gateway: str, *, job: str = "coins-audit", timeout_s: float = 10.0) -> None:
-    """Push the outcome to a Prometheus Pushgateway (the audit-failure alert reads it)."""
-    from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
+    """Push the outcome to a Prometheus Pushgateway (the audit-failure alerts read it).
+
+    POST (pushadd), not PUT: a PUT replaces the whole group, so a failed run would delete the last
+    success's timestamp, and with it the alert that the audit has not passed for hours."""
+    from prometheus_client import CollectorRegistry, Gauge, pushadd_to_gateway
 
     from shared import metrics
 
@@ -146,4 +149,4 @@ def push_result(report: AuditReport, gateway: str, *, job: str = "coins-audit", 
     Gauge(metrics.AUDIT_LAST_RUN, "When the audit last ran", registry=registry).set_to_current_time()
     if report.ok:
         Gauge(metrics.AUDIT_LAST_SUCCESS, "When the audit last passed", registry=registry).set_to_current_time()
-    push_to_gateway(gateway, job=job, registry=registry, timeout=timeout_s)
+    pushadd_to_gateway(gateway, job=job, registry=registry, timeout=timeout_s)

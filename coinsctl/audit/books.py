@@ -27,7 +27,7 @@ class Processors:
 
 def sandbox_processors(card_url: str, payout_url: str, *, timeout_ms: int = 10_000) -> Processors:
     def settings(url: str) -> OutboundSettings:
-        return OutboundSettings(name="sandbox", url=url, timeout_ms=timeout_ms, attempts=2)
+        return OutboundSettings(name="sandbox", url=url, service="audit", timeout_ms=timeout_ms, attempts=2)
 
     return Processors(SandboxCardProcessor(settings(card_url)), SandboxPayoutProcessor(settings(payout_url)))
 

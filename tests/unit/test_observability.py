@@ -118,31 +118,62 @@ def test_a_scrape_follows_the_prometheus_naming_conventions():
     assert linted.returncode == 0, linted.stdout + linted.stderr
 
 
-def test_the_audit_pushes_its_outcome_for_the_alerts():
+class FakePushgateway(BaseHTTPRequestHandler):
+    """The Pushgateway's semantics for one group: PUT replaces the group's metrics, POST replaces
+    only the metrics it carries (by name), DELETE drops the group."""
+
+    groups: dict[str, dict[str, str]] = {}
+
+    def _body(self) -> dict[str, str]:
+        text = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+        samples = (line.split(" ") for line in text.splitlines() if line and not line.startswith("#"))
+        return {name: value for name, value in samples}
+
+    def do_PUT(self):
+        self.groups[self.path] = self._body()
+        self._ok()
+
+    def do_POST(self):
+        self.groups.setdefault(self.path, {}).update(self._body())
+        self._ok()
+
+    def do_DELETE(self):
+        self.groups.pop(self.path, None)
+        self._ok()
+
+    def _ok(self):
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_failed_audit_keeps_the_last_success_for_the_alerts():
+    """A pass pushes its time of success; a later failure pushes its problems and run time, and the
+    gateway still holds the pass's time (so CoinsAuditNotPassing keeps counting from it)."""
     from coinsctl.audit import AuditReport, CheckResult, push_result
 
-    received = []
-
-    class Gateway(BaseHTTPRequestHandler):
-        def do_PUT(self):
-            received.append((self.path, self.rfile.read(int(self.headers["Content-Length"])).decode()))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Gateway)
+    FakePushgateway.groups = {}
+    server = HTTPServer(("127.0.0.1", 0), FakePushgateway)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    gateway = f"127.0.0.1:{server.server_port}"
     try:
+        push_result(AuditReport(totals={}, results=[CheckResult("coins", "OK")]), gateway)
+        passed = dict(FakePushgateway.groups["/metrics/job/coins-audit"])
         failed = AuditReport(totals={}, results=[CheckResult("coins", "FAIL", ["1 != 2"]), CheckResult("gifts", "OK")])
-        push_result(failed, f"127.0.0.1:{server.server_port}")
+        push_result(failed, gateway)
     finally:
         server.shutdown()
-    [(path, body)] = received
+        server.server_close()
+    [(path, group)] = FakePushgateway.groups.items()
     assert path == "/metrics/job/coins-audit"
-    assert "coins_audit_problems 1.0" in body and "coins_audit_last_run_timestamp_seconds" in body
-    assert "coins_audit_last_success_timestamp_seconds" not in body
+    assert passed["coins_audit_problems"] == "0.0"
+    assert group["coins_audit_problems"] == "1.0"
+    assert group["coins_audit_last_success_timestamp_seconds"] == passed["coins_audit_last_success_timestamp_seconds"]
+    assert float(group["coins_audit_last_run_timestamp_seconds"]) >= float(
+        passed["coins_audit_last_run_timestamp_seconds"]
+    )
 
 
 def test_reading_a_groups_offsets_waits_out_a_coordinator_still_loading(monkeypatch):
