@@ -20,6 +20,7 @@ from shared import metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 OBS = ROOT / "deploy" / "observability"
+RUNBOOK_URL = "https://github.com/coins-platform/coins/blob/main/docs/runbook.md"  # absolute: alerts leave the cluster
 NAME = re.compile(r"\b(coins_[a-z_]+)\b")
 
 
@@ -66,7 +67,7 @@ def test_every_alert_is_tested_and_has_a_runbook_section():
     for rule in alert_rules():
         name = rule["alert"]
         assert f"## {name}\n" in runbook, f"docs/runbook.md has no section for {name}"
-        assert rule["annotations"]["runbook_url"] == f"docs/runbook.md#{name.lower()}"
+        assert rule["annotations"]["runbook_url"] == f"{RUNBOOK_URL}#{name.lower()}"
         assert f"alertname: {name}" in tests, f"alerts.test.yaml never evaluates {name}"
 
 
@@ -195,3 +196,38 @@ def test_reading_a_groups_offsets_waits_out_a_coordinator_still_loading(monkeypa
     assert kafka_admin._while_retriable(fetch) == {"offsets": 1}
     with pytest.raises(GroupAuthorizationFailedError):
         kafka_admin._while_retriable(lambda: (_ for _ in ()).throw(GroupAuthorizationFailedError()))
+
+
+def test_processor_calls_are_counted_by_outcome():
+    """coins_processor_calls_total (CoinsProcessorErrorsHigh): one per call, whatever its retries;
+    `unknown` when every attempt failed (here: a 503 twice), `answered` for any status below 500."""
+    from shared.outbound import Outbound, OutboundSettings
+
+    statuses = [503, 503, 404]
+
+    class Processor(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(statuses.pop(0))
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Processor)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings = OutboundSettings(
+        name="sandbox", url=f"http://127.0.0.1:{server.server_port}", service="test-calls", attempts=2, backoff_ms=1
+    )
+
+    def count(outcome: str) -> float:
+        return metrics.PROCESSOR_CALLS.labels(service="test-calls", processor="sandbox", outcome=outcome)._value.get()
+
+    try:
+        http = Outbound(settings)
+        assert http.call("GET", "/v1/charges/x") is None
+        assert (count("unknown"), count("answered")) == (1, 0)
+        assert http.call("GET", "/v1/charges/x").status == 404
+        assert (count("unknown"), count("answered")) == (1, 1)
+    finally:
+        server.shutdown()
+        server.server_close()
