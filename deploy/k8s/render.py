@@ -12,7 +12,12 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
+import shared  # noqa: E402
 from shared import __version__ as VERSION  # noqa: E402 - the one version of images, Jobs and OpenAPI
+
+# The alert rules and the dashboard, rendered into monitoring.yaml (found by the package, so a copy
+# of this folder renders too).
+OBSERVABILITY = Path(shared.__file__).resolve().parents[1] / "deploy" / "observability"
 
 NAMESPACE = "coins"
 IMAGE = "coins-{service}:" + VERSION
@@ -384,11 +389,72 @@ def common_manifests() -> list[dict]:
     ]
 
 
+def pod_monitor(service: str) -> dict:
+    """Scrapes every pod of a service on its metrics port: web pods on `http`, background processes on
+    `metrics` (a pod without that port gives no target). `app` and `component` target labels (from
+    the pods' labels) tell the process kinds apart in `up`, for the CoinsProcess* alerts."""
+
+    def relabel() -> list[dict]:  # one list per endpoint: no YAML anchors in the output
+        return [
+            {"sourceLabels": [f"__meta_kubernetes_pod_label_app_kubernetes_io_{label}"], "targetLabel": target}
+            for label, target in (("name", "app"), ("component", "component"))
+        ]
+
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": {"name": f"coins-{service}", "labels": {"app.kubernetes.io/part-of": "coins"}},
+        "spec": {
+            "selector": {"matchLabels": {"app.kubernetes.io/name": f"coins-{service}"}},
+            "podMetricsEndpoints": [
+                {"port": port, "path": "/metrics", "interval": "30s", "relabelings": relabel()}
+                for port in ("http", "metrics")
+            ],
+        },
+    }
+
+
+def monitoring_manifests() -> list[dict]:
+    """For a Prometheus Operator cluster: PodMonitors, the alert rules as a PrometheusRule (from
+    deploy/observability/alerts.yaml), and the Grafana dashboard as a ConfigMap its sidecar loads."""
+    rules = yaml.safe_load((OBSERVABILITY / "alerts.yaml").read_text())
+    part_of = {"app.kubernetes.io/part-of": "coins"}
+    return [
+        *(pod_monitor(service) for service in PROCESSES),
+        {
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "PrometheusRule",
+            "metadata": {"name": "coins", "labels": part_of},
+            "spec": {"groups": rules["groups"]},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "coins-dashboard", "labels": {**part_of, "grafana_dashboard": "1"}},
+            "data": {"coins.json": (OBSERVABILITY / "dashboard.json").read_text()},
+        },
+    ]
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (the dashboard, long PromQL) as literal blocks, readable in a diff."""
+
+
+_Dumper.add_representer(
+    str,
+    lambda dumper, text: dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None),
+)
+
+
 def main() -> None:
-    files = {"common.yaml": common_manifests(), **{f"{s}.yaml": service_manifests(s) for s in PROCESSES}}
+    files = {
+        "common.yaml": common_manifests(),
+        **{f"{s}.yaml": service_manifests(s) for s in PROCESSES},
+        "monitoring.yaml": monitoring_manifests(),
+    }
     for name, docs in files.items():
         header = "# Rendered by deploy/k8s/render.py; edit that, then run it again.\n"
-        (HERE / name).write_text(header + yaml.safe_dump_all(docs, sort_keys=False))
+        (HERE / name).write_text(header + yaml.dump_all(docs, Dumper=_Dumper, sort_keys=False))
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",

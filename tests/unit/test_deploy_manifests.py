@@ -3,12 +3,15 @@ manifests are current, and the compose file parses."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 from kubernetes_validate import utils
@@ -33,7 +36,151 @@ def k8s_objects() -> list[tuple[str, dict]]:
     "source,obj", k8s_objects(), ids=lambda v: v if isinstance(v, str) else f"{v['kind']}/{v['metadata']['name']}"
 )
 def test_every_kubernetes_object_passes_the_schema(source, obj):
-    utils.validate(obj, K8S_VERSION, strict=True)
+    if obj["apiVersion"] == "monitoring.coreos.com/v1":
+        jsonschema.validate(obj, MONITORING_SCHEMAS[obj["kind"]])
+    else:
+        utils.validate(obj, K8S_VERSION, strict=True)
+
+
+# The Prometheus Operator's CRDs (monitoring.coreos.com/v1) are not in kubernetes_validate: their
+# schemas here, cut down to the fields rendered, with their types, patterns and required fields,
+# and no unknown field (a typo fails, as strict=True does for the core kinds).
+_DURATION = {
+    "type": "string",
+    "pattern": "^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$",
+}
+_STRINGS = {"type": "object", "additionalProperties": {"type": "string"}}
+
+
+def _closed(properties: dict, required: tuple[str, ...] = ()) -> dict:
+    return {"type": "object", "properties": properties, "required": list(required), "additionalProperties": False}
+
+
+_METADATA = _closed({"name": {"type": "string", "minLength": 1}, "labels": _STRINGS}, ("name",))
+_RELABEL = _closed(
+    {
+        "sourceLabels": {"type": "array", "items": {"type": "string", "pattern": "^[a-zA-Z_][a-zA-Z0-9_]*$"}},
+        "targetLabel": {"type": "string"},
+        "action": {"enum": ["replace", "keep", "drop", "labelmap", "labeldrop", "labelkeep", "hashmod"]},
+    }
+)
+MONITORING_SCHEMAS = {
+    "PodMonitor": _closed(
+        {
+            "apiVersion": {"const": "monitoring.coreos.com/v1"},
+            "kind": {"const": "PodMonitor"},
+            "metadata": _METADATA,
+            "spec": _closed(
+                {
+                    "selector": _closed({"matchLabels": _STRINGS}, ("matchLabels",)),
+                    "podMetricsEndpoints": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": _closed(
+                            {
+                                "port": {"type": "string"},
+                                "path": {"type": "string"},
+                                "interval": _DURATION,
+                                "relabelings": {"type": "array", "items": _RELABEL},
+                            },
+                            ("port",),
+                        ),
+                    },
+                },
+                ("selector", "podMetricsEndpoints"),
+            ),
+        },
+        ("apiVersion", "kind", "metadata", "spec"),
+    ),
+    "PrometheusRule": _closed(
+        {
+            "apiVersion": {"const": "monitoring.coreos.com/v1"},
+            "kind": {"const": "PrometheusRule"},
+            "metadata": _METADATA,
+            "spec": _closed(
+                {
+                    "groups": {
+                        "type": "array",
+                        "items": _closed(
+                            {
+                                "name": {"type": "string", "minLength": 1},
+                                "interval": _DURATION,
+                                "rules": {
+                                    "type": "array",
+                                    "items": _closed(
+                                        {
+                                            "alert": {"type": "string"},
+                                            "record": {"type": "string"},
+                                            "expr": {"type": ["string", "integer"]},
+                                            "for": _DURATION,
+                                            "labels": _STRINGS,
+                                            "annotations": _STRINGS,
+                                        },
+                                        ("expr",),
+                                    ),
+                                },
+                            },
+                            ("name", "rules"),
+                        ),
+                    }
+                },
+                ("groups",),
+            ),
+        },
+        ("apiVersion", "kind", "metadata", "spec"),
+    ),
+}
+
+
+def by_kind(kind: str) -> list[dict]:
+    return [obj for _, obj in k8s_objects() if obj["kind"] == kind]
+
+
+def test_the_prometheus_rule_carries_the_alert_rules_as_they_are_tested():
+    [rule] = by_kind("PrometheusRule")
+    alerts = yaml.safe_load((DEPLOY / "observability" / "alerts.yaml").read_text())
+    assert rule["spec"]["groups"] == alerts["groups"]
+
+
+def test_the_dashboard_configmap_is_the_dashboard_for_grafanas_sidecar():
+    [board] = [c for c in by_kind("ConfigMap") if c["metadata"]["name"] == "coins-dashboard"]
+    assert board["metadata"]["labels"]["grafana_dashboard"] == "1"
+    [text] = board["data"].values()
+    assert json.loads(text) == json.loads((DEPLOY / "observability" / "dashboard.json").read_text())
+
+
+def test_the_pod_monitors_scrape_every_process_and_the_process_alerts_name_each():
+    """Each Deployment's pods are selected by a PodMonitor whose endpoint names a port they have,
+    on the path that serves metrics; CoinsProcessMissing expects exactly those process kinds, by
+    the `app` and `component` target labels the PodMonitors set."""
+    monitors = by_kind("PodMonitor")
+    scraped = set()
+    for deployment in by_kind("Deployment"):
+        template = deployment["spec"]["template"]
+        pod_labels = template["metadata"]["labels"]
+        ports = {p["name"] for c in template["spec"]["containers"] for p in c.get("ports", [])}
+        [monitor] = [m for m in monitors if m["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()]
+        [endpoint] = [e for e in monitor["spec"]["podMetricsEndpoints"] if e["port"] in ports]
+        assert endpoint["path"] == "/metrics"
+        targets = {r["targetLabel"]: r["sourceLabels"] for r in endpoint["relabelings"]}
+        label = {
+            key: pod_labels[f"app.kubernetes.io/{targets[key][0].rsplit('app_kubernetes_io_', 1)[1]}"]
+            for key in ("app", "component")
+        }
+        scraped.add((label["app"], label["component"]))
+    for monitor in monitors:  # every endpoint scrapes some pod
+        for endpoint in monitor["spec"]["podMetricsEndpoints"]:
+            assert any(
+                endpoint["port"]
+                in {p["name"] for c in d["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])}
+                and monitor["spec"]["selector"]["matchLabels"].items()
+                <= d["spec"]["template"]["metadata"]["labels"].items()
+                for d in by_kind("Deployment")
+            ), (monitor["metadata"]["name"], endpoint["port"])
+    [rule] = by_kind("PrometheusRule")
+    [missing] = [r for g in rule["spec"]["groups"] for r in g["rules"] if r.get("alert") == "CoinsProcessMissing"]
+    expected = set(re.findall(r'absent\(up\{app="([^"]+)",component="([^"]+)"\}\)', missing["expr"]))
+    assert expected == scraped and len(scraped) == 10
 
 
 def test_each_service_has_what_ops_deploy():
