@@ -163,6 +163,21 @@ PANELS = [
         "s",
         [("{{service}}", "max by (service) (coins_reconciler_oldest_age_seconds)")],
     ),
+    (
+        "Processor calls (per second)",
+        "reqps",
+        [
+            (
+                "{{service}} {{processor}} {{outcome}}",
+                "sum by (service, processor, outcome) (rate(coins_processor_calls_total[$__rate_interval]))",
+            )
+        ],
+    ),
+    (
+        "Processes scraped (PodMonitor targets up)",
+        "short",
+        [("{{app}} {{component}}", 'sum by (app, component) (up{app=~"coins-.+"})')],
+    ),
     ("Audit: broken rules", "short", [("problems", "max(coins_audit_problems)")]),
 ]
 
