@@ -217,3 +217,22 @@ def test_a_forged_dead_letter_is_refused_and_never_credited_and_a_genuine_one_is
         wait_until(lambda: credited(payout) == {"other": 6, "victim": 100}, message="later gifts; the replay once")
     with payout.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM inbox WHERE event_id = :e"), {"e": event_id}).scalar() == 1
+
+
+def test_the_cli_names_each_refused_letter_with_its_reason_and_exits_1(kafka, monkeypatch):
+    from click.testing import CliRunner
+
+    from coinsctl import cli
+
+    monkeypatch.setattr(cli, "kafka_settings", lambda: kafka)
+    dead_letter(kafka, "e-ok")
+    topic = kafka.topic("gift.sent.v1")
+    produce(kafka, topic + ".dlq", b"cat", b"{}", [("event_id", b"e-forged"), ("dlq.topic", topic.encode())])
+    wait_until(lambda: len(dead_letters(kafka, ["gift.sent.v1"])) == 2, message="two dead letters")
+    result = CliRunner().invoke(cli.main, ["dlq", "replay", "--topic", "gift.sent.v1"])
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert [json.loads(line)["event_id"] for line in lines[:-1]] == ["e-forged"]
+    assert json.loads(lines[0])["refused"] == "no valid dlq.partition/dlq.offset headers"
+    assert lines[-1] == "replayed 1 dead letters, refused 1"
+    assert [dict(r.headers)["event_id"] for r in replayed_on(kafka, topic)] == [b"e-ok"]
