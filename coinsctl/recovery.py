@@ -5,11 +5,11 @@ applied is recognised by its id in the inbox and skipped. A replay republishes o
 original topic holds: each dead letter names the record it copies (`dlq.topic`, `dlq.partition`,
 `dlq.offset`), which is read back and must match it byte for byte. A consumer's principal may
 write its topics' dead-letter topics, but only the producer's may write the topic itself, so a
-dead letter forged by a consumer is refused, never published as the producer's event. A dead
-letter that was replayed (or
-resolved by hand) is marked resolved by a marker record in its own dead-letter topic (header
-`dlq.resolves: <partition>:<offset>`, no value); listings leave resolved letters out. Kafka keeps
-the history; nothing else has to be created or kept in step.
+dead letter forged by a consumer is refused, never published as the producer's event.
+
+A dead letter that was replayed (or resolved by hand) is marked resolved by a marker record in its
+own dead-letter topic (header `dlq.resolves: <partition>:<offset>`, no value); listings leave
+resolved letters out. Kafka keeps the history; nothing else has to be created or kept in step.
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def _original(consumer: KafkaConsumer, letter: DeadLetter, timeout_s: float):
     topic, partition, offset = _origin(letter)
     if topic != letter.topic:
         return f"its dlq.topic header names {topic or 'nothing'}, not {letter.topic}"
-    if not (partition.isdigit() and offset.isdigit()):
+    if not all(n.isascii() and n.isdigit() for n in (partition, offset)):
         return "no valid dlq.partition/dlq.offset headers"
     tp, wanted = TopicPartition(topic, int(partition)), int(offset)
     if tp.partition not in (consumer.partitions_for_topic(topic) or ()):
