@@ -236,3 +236,22 @@ def test_the_cli_names_each_refused_letter_with_its_reason_and_exits_1(kafka, mo
     assert json.loads(lines[0])["refused"] == "no valid dlq.partition/dlq.offset headers"
     assert lines[-1] == "replayed 1 dead letters, refused 1"
     assert [dict(r.headers)["event_id"] for r in replayed_on(kafka, topic)] == [b"e-ok"]
+
+
+def test_a_letter_whose_original_sits_inside_the_last_batch_of_its_partition_is_replayed(kafka):
+    """Tansu reports a partition's end as its last batch's base offset plus one: the records after
+    that base offset exist all the same."""
+    topic = kafka.topic("gift.sent.v1")
+    producer = make_producer(kafka, client_id="test-batch")
+    try:
+        futures = [producer.send(topic, key=b"cat", value=b"%d" % i, partition=0) for i in range(5)]
+        producer.flush(timeout=15)
+        offsets = [f.get(timeout=0).offset for f in futures]
+        poisoned = Poisoned(read_back(kafka, topic, 0, offsets[3]), "failed", "boom")
+        send_dead_letters(producer, "payout-test", [poisoned])
+    finally:
+        producer.close(timeout=10)
+    letters = wait_until(lambda: dead_letters(kafka, ["gift.sent.v1"]), message="the dead letter")
+    outcome = replay(kafka, letters)
+    assert outcome.refused == [] and [d.value for d in outcome.replayed] == [b"3"]
+    assert [r.value for r in replayed_on(kafka, topic)] == [b"3"]
