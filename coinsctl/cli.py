@@ -285,10 +285,28 @@ def dlq_list(topics: tuple[str, ...], include_resolved: bool) -> None:
 @click.option("--topic", "topics", multiple=True, help="Only this topic's dead letters.")
 @click.option("--event-id", "event_ids", multiple=True, help="Only these events (default: all).")
 def dlq_replay(topics: tuple[str, ...], event_ids: tuple[str, ...]) -> None:
-    """Send dead letters back to their topic, after the cause was fixed (consumers dedupe)."""
+    """Send dead letters back to their topic, after the cause was fixed (consumers dedupe). Only a
+    letter whose original record is still on its topic, byte for byte, is replayed; the others are
+    refused (named, with the reason; exit status 1) and stay listed."""
     from coinsctl.recovery import replay
 
-    click.echo(f"replayed {replay(kafka_settings(), _letters(topics, event_ids))} dead letters")
+    outcome = replay(kafka_settings(), _letters(topics, event_ids))
+    for refused in outcome.refused:
+        letter = refused.letter
+        click.echo(
+            json.dumps(
+                {
+                    "refused": refused.reason,
+                    "topic": letter.topic,
+                    "partition": letter.partition,
+                    "offset": letter.offset,
+                    "event_id": letter.event_id,
+                }
+            )
+        )
+    click.echo(f"replayed {len(outcome.replayed)} dead letters, refused {len(outcome.refused)}")
+    if outcome.refused:
+        sys.exit(1)
 
 
 @dlq.command("resolve")

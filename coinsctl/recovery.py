@@ -1,15 +1,21 @@
 """Recovery tools: dead letters (list, replay, resolve) and re-publishing a service's outbox.
 
 Replays and re-publication are safe because every consumer is idempotent: an event already
-applied is recognised by its id in the inbox and skipped. A dead letter that was replayed (or
-resolved by hand) is marked resolved by a marker record in its own dead-letter topic (header
-`dlq.resolves: <partition>:<offset>`, no value); listings leave resolved letters out. Kafka keeps
-the history; nothing else has to be created or kept in step.
+applied is recognised by its id in the inbox and skipped. A replay republishes only what its
+original topic holds: each dead letter names the record it copies (`dlq.topic`, `dlq.partition`,
+`dlq.offset`), which is read back and must match it byte for byte. A consumer's principal may
+write its topics' dead-letter topics, but only the producer's may write the topic itself, so a
+dead letter forged by a consumer is refused, never published as the producer's event.
+
+A dead letter that was replayed (or resolved by hand) is marked resolved by a marker record in its
+own dead-letter topic (header `dlq.resolves: <partition>:<offset>`, no value); listings leave
+resolved letters out. Kafka keeps the history; nothing else has to be created or kept in step.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import time
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
@@ -86,25 +92,105 @@ def _read_dlq(kafka: KafkaSettings, topics: list[str] | None):
         consumer.close()
 
 
-def replay(kafka: KafkaSettings, letters: list[DeadLetter]) -> int:
-    """Publish dead letters again to the topic they failed on, with their original headers; once
-    the broker took them, mark them resolved."""
+@dataclass(frozen=True)
+class Refused:
+    letter: DeadLetter
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    replayed: list[DeadLetter] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)
+
+
+def replay(kafka: KafkaSettings, letters: list[DeadLetter], *, timeout_s: float = 10.0) -> ReplayOutcome:
+    """Publish again, to the topic it failed on, the original record of each dead letter that
+    matches it (see `verify`); once the broker took them, mark those resolved. The others are
+    refused with the reason, left unresolved and never published."""
+    originals, refused = verify(kafka, letters, timeout_s=timeout_s)
+    refused_ids = {id(r.letter) for r in refused}
+    verified = [letter for letter in letters if id(letter) not in refused_ids]
     publish(
         kafka,
         [
             {
-                "topic": letter.topic,
-                "key": letter.key,
-                "value": letter.value,
-                "headers": [(k, v) for k, v in letter.headers.items() if not k.startswith("dlq.")]
-                + [("replayed", b"true")],
+                "topic": original.topic,
+                "key": original.key,
+                "value": original.value,
+                "headers": [(k, v) for k, v in original.headers or () if k != "replayed"] + [("replayed", b"true")],
             }
-            for letter in letters
+            for original in originals.values()  # one per original, however many letters copy it
         ],
         client_id="coinsctl-replay",
     )
-    _mark_resolved(kafka, letters, how="replayed")
-    return len(letters)
+    _mark_resolved(kafka, verified, how="replayed")
+    return ReplayOutcome(verified, refused)
+
+
+def _origin(letter: DeadLetter) -> tuple[str, str, str]:
+    return letter.header("dlq.topic"), letter.header("dlq.partition"), letter.header("dlq.offset")
+
+
+def verify(kafka: KafkaSettings, letters: list[DeadLetter], *, timeout_s: float = 10.0):
+    """({origin: the original record} of the letters that match theirs, [Refused] of the others).
+
+    A letter matches when its headers name a record of the topic its dead-letter topic belongs
+    to, that record is still on the broker, and its key and value are the letter's, byte for byte."""
+    read: dict[tuple[str, str, str], object] = {}  # origin -> its record (or why there is none), read once
+    originals: dict[tuple[str, str, str], object] = {}
+    refused: list[Refused] = []
+    consumer = KafkaConsumer(
+        **client_options(kafka), enable_auto_commit=False, client_id="coinsctl-dlq-verify", request_timeout_ms=15_000
+    )
+    try:
+        for letter in letters:
+            origin = _origin(letter)
+            if origin not in read:
+                read[origin] = _original(consumer, letter, timeout_s)
+            found = read[origin]
+            if isinstance(found, str):
+                refused.append(Refused(letter, found))
+            elif found.key != letter.key or found.value != letter.value:
+                refused.append(
+                    Refused(letter, f"differs from the original at {found.topic}[{found.partition}]@{found.offset}")
+                )
+            else:
+                originals[origin] = found
+    finally:
+        consumer.close()
+    return originals, refused
+
+
+def _original(consumer: KafkaConsumer, letter: DeadLetter, timeout_s: float):
+    """The record a dead letter names, or why there is none."""
+    topic, partition, offset = _origin(letter)
+    if topic != letter.topic:
+        return f"its dlq.topic header names {topic or 'nothing'}, not {letter.topic}"
+    if not all(n.isascii() and n.isdigit() for n in (partition, offset)):
+        return "no valid dlq.partition/dlq.offset headers"
+    tp, wanted = TopicPartition(topic, int(partition)), int(offset)
+    if tp.partition not in (consumer.partitions_for_topic(topic) or ()):
+        return f"{topic} has no partition {tp.partition}"
+    consumer.assign([tp])
+    first = consumer.beginning_offsets([tp])[tp]
+    end = consumer.end_offsets([tp])[tp]
+    if wanted < first:
+        return f"the original is gone (retention): {topic}[{tp.partition}] starts at offset {first}"
+    # Past the end offset there is no record on Apache Kafka; Tansu's end offset is the base offset
+    # of its last batch plus one, so the rest of that batch is looked for too, briefly.
+    beyond = wanted >= end
+    consumer.seek(tp, wanted)
+    deadline = time.monotonic() + (min(timeout_s, 3.0) if beyond else timeout_s)
+    while time.monotonic() < deadline:
+        for record in consumer.poll(timeout_ms=500).get(tp, ()):
+            if record.offset == wanted:
+                return record
+            if record.offset > wanted:
+                return f"no record at {topic}[{tp.partition}]@{wanted} (compacted or a control record)"
+    if beyond:
+        return f"no such record: {topic}[{tp.partition}] ends at offset {end}"
+    return f"the original at {topic}[{tp.partition}]@{wanted} could not be read within {timeout_s:.0f}s"
 
 
 def resolve(kafka: KafkaSettings, letters: list[DeadLetter]) -> int:

@@ -1,5 +1,7 @@
 """The dead-letter path: a message that can never apply goes to `<topic>.dlq`, the reason in its
-headers, so that its partition moves on (coinsctl replays or resolves it)."""
+headers, so that its partition moves on (coinsctl replays or resolves it). `dlq.topic`,
+`dlq.partition` and `dlq.offset` name the original: `coinsctl dlq replay` republishes a letter only
+if that record is still on its topic and identical (any consumer's principal can write the `.dlq`)."""
 
 from __future__ import annotations
 

@@ -50,6 +50,19 @@ def test_gifting_cannot_mint_a_withdrawal_nor_purchase_coins_nor_payout_diamonds
         send(secured("payout"), "gift.sent.v1")  # a creator's own service cannot credit them diamonds
 
 
+def test_a_consumer_writes_the_dead_letters_of_what_it_consumes_and_of_nothing_else(secured):
+    send(secured("payout"), "gift.sent.v1.dlq")
+    for service, topic in (
+        ("payout", "purchase.completed.v1.dlq"),  # not a topic it consumes
+        ("payout", "withdrawal.completed.v1.dlq"),  # its own topic's: it is no consumer of it
+        ("gifting", "gift.sent.v1.dlq"),  # the producer does not dead-letter its own topic
+        ("purchase", "purchase.completed.v1.dlq"),
+        ("outsider", "gift.sent.v1.dlq"),
+    ):
+        with pytest.raises(TopicAuthorizationFailedError):
+            send(secured(service), topic)
+
+
 def test_an_authenticated_principal_with_no_grants_can_write_nothing(secured):
     with pytest.raises(TopicAuthorizationFailedError):
         send(secured("outsider"), "gift.sent.v1")
