@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
 from sqlalchemy.engine import Connection
 
+from shared.fields import identifier
+
 
 class EventCountsSchema(Schema):
     """Per topic: events written to this service's outbox, published, and applied by its consumer."""
@@ -50,7 +52,7 @@ class AuditPageQuery(Schema):
     """A page of an ops-only listing: `cursor` is the last id of the page before."""
 
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=1000))
-    cursor = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    cursor = identifier(load_default=None)  # every listing's key is an id: no NUL, no byte a database refuses
 
 
 def keyset_rows(conn: Connection, query, key: sa.Column, *, cursor: str | None, limit: int):
