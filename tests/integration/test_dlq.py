@@ -16,13 +16,13 @@ from kafka import KafkaConsumer, TopicPartition
 
 from coinsctl.recovery import dead_letters, replay, resolve
 from services.payout.entrypoints.consumer import event_handlers as payout_handlers
-from shared.clock import utcnow
 from shared.consumer_loop import InboxConsumer
-from shared.contracts import GIFT_SENT, envelope_to_dict, new_event
+from shared.contracts import GIFT_SENT
 from shared.dead_letters import send_dead_letters
 from shared.errors import PermanentMessageError
 from shared.inbox import Apply, Poisoned
 from shared.kafka import client_options, make_consumer, make_producer
+from tests.support.events import gift_event
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -104,25 +104,6 @@ def test_a_replayed_letter_is_listed_no_more_but_kept_and_shown_with_all(kafka):
 
 
 # -- forged dead letters ---------------------------------------------------------------------------
-def gift(creator_id: str, diamonds: int) -> tuple[bytes, bytes, str]:
-    envelope, key = new_event(
-        GIFT_SENT,
-        source="gifting",
-        data={
-            "gift_tx_id": str(uuid.uuid4()),
-            "sender_id": "viewer",
-            "creator_id": creator_id,
-            "gift_id": "rose",
-            "quantity": 1,
-            "coins": diamonds,
-            "diamonds": diamonds,
-            "stream_id": None,
-            "sent_at": utcnow(),
-        },
-    )
-    return key.encode(), json.dumps(envelope_to_dict(envelope)).encode(), envelope.event_id
-
-
 def credited(svc) -> dict[str, int]:
     with svc.engine.connect() as conn:
         return dict(conn.execute(sa.text("SELECT creator_id, credited_diamonds FROM creator_accounts")).all())
@@ -167,9 +148,9 @@ def test_a_forged_dead_letter_is_refused_and_never_credited_and_a_genuine_one_is
         real.one(conn, envelope, data)
 
     topic, dlq = kafka.topic(GIFT_SENT.topic), kafka.topic(GIFT_SENT.topic) + ".dlq"
-    key, value, event_id = gift("victim", 100)
+    key, value, event_id = gift_event("victim", 100)
     produce(kafka, topic, key, value, [("event_id", event_id.encode())])
-    marker = gift("other", 5)
+    marker = gift_event("other", 5)
     produce(kafka, topic, marker[0], marker[1], [("event_id", marker[2].encode())])
     with payout_consumer(kafka, payout, {GIFT_SENT.topic: Apply(one=one)}):
         wait_until(lambda: credited(payout) == {"other": 5}, message="the marker credited")
@@ -212,7 +193,7 @@ def test_a_forged_dead_letter_is_refused_and_never_credited_and_a_genuine_one_is
         assert again.replayed == [] and len(again.refused) == 4
         assert replay(kafka, [genuine]).replayed == [genuine]  # replaying the genuine again: deduped
 
-        later = gift("other", 1)
+        later = gift_event("other", 1)
         produce(kafka, topic, later[0], later[1], [("event_id", later[2].encode())])
         wait_until(lambda: credited(payout) == {"other": 6, "victim": 100}, message="later gifts; the replay once")
     with payout.engine.connect() as conn:

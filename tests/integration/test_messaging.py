@@ -19,7 +19,6 @@ from sqlalchemy.exc import OperationalError
 from services.gifting.entrypoints.consumer import event_handlers
 from services.payout.entrypoints.consumer import event_handlers as payout_handlers
 from services.purchase.adapters.orm import tables as purchase_tables
-from shared.clock import utcnow
 from shared.consumer_loop import InboxConsumer
 from shared.contracts import GIFT_SENT, PURCHASE_COMPLETED, PURCHASE_REVERSED, envelope_to_dict, new_event
 from shared.db import snapshot
@@ -27,6 +26,7 @@ from shared.errors import PermanentMessageError
 from shared.inbox import Apply
 from shared.kafka import client_options, make_consumer, make_producer
 from shared.outbox_relay import OutboxRelay
+from tests.support.events import gift_event
 from tests.support.producers import AcksTheFirst
 from tests.support.waiting import wait_until
 
@@ -301,25 +301,6 @@ def test_a_database_outage_is_retried_not_dead_lettered(gifting, kafka, run_cons
 def payout(make_service):
     svc, _client = make_service("payout")
     return svc
-
-
-def gift_event(creator_id: str, diamonds: int, gift_tx_id: str | None = None) -> tuple[bytes, bytes, str]:
-    envelope, key = new_event(
-        GIFT_SENT,
-        source="gifting",
-        data={
-            "gift_tx_id": gift_tx_id or str(uuid.uuid4()),
-            "sender_id": "viewer",
-            "creator_id": creator_id,
-            "gift_id": "rose",
-            "quantity": 1,
-            "coins": diamonds,
-            "diamonds": diamonds,
-            "stream_id": None,
-            "sent_at": utcnow(),
-        },
-    )
-    return key.encode(), json.dumps(envelope_to_dict(envelope)).encode(), envelope.event_id
 
 
 def credited(svc) -> dict[str, int]:
