@@ -6,8 +6,8 @@ deadlocks), in WAL mode with a busy timeout. PostgreSQL gets a pooled psycopg en
 
 The rest of the database toolkit, one job a module: shared.db_errors (which errors are
 transient, retrying them, logging one without its values), shared.upserts (INSERTs that meet an
-existing key), shared.pg_arrays (a batch as one PostgreSQL array per column) and
-shared.driver_sql (the hottest path's statements, straight to the driver).
+existing key) and shared.pg_arrays (a batch as one PostgreSQL array per column). The gift path's
+statements straight to the driver are gifting's own (services.gifting.adapters.driver_sql).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ before and after its view (W3C trace context, authentication and permission, pat
 and log line, retried reads).
 
 Services add blueprints whose views parse their input (shared.request_input), call a handler,
-and dump a response schema; keyed POSTs go through shared.idempotent_views; errors become
+and dump a response schema; keyed POSTs go through shared.idempotency.http; errors become
 problem+json in shared.problems; the open endpoints are shared.ops_views.
 """
 

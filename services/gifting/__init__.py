@@ -2,6 +2,8 @@
 
 Beyond the common layout (see `services`): `domain/catalog.py` (the gifts and their prices in
 coins), `adapters/gift_statement.py` (the gift path's statements: the whole gift in one statement
-on PostgreSQL, behind the gift repository's `send`) and `entrypoints/consumer.py` (purchases
+on PostgreSQL, with the request's Idempotency-Key, behind the gift repository's `send`),
+`adapters/driver_sql.py` (that statement compiled once and sent straight to the driver, committing
+on its own: one round trip) and `entrypoints/consumer.py` (purchases
 credit wallets, chargebacks claw coins back).
 """

@@ -17,9 +17,10 @@ class GiftingService:
     settings: GiftingSettings
     engine: Engine
 
-    def uow(self, conn=None) -> SqlAlchemyUnitOfWork:
-        """A unit of work on the engine, or joined to `conn`'s transaction."""
-        return SqlAlchemyUnitOfWork(self.engine, conn=conn)
+    def uow(self, conn=None, key_row: dict | None = None) -> SqlAlchemyUnitOfWork:
+        """A unit of work on the engine, or joined to `conn`'s transaction (with the request's
+        key row where the gift's statement may claim it)."""
+        return SqlAlchemyUnitOfWork(self.engine, conn=conn, key_row=key_row)
 
     tables = tables
 

@@ -19,9 +19,10 @@ class PurchaseService:
     engine: Engine
     processor: PaymentProcessor
 
-    def uow(self, conn=None) -> SqlAlchemyUnitOfWork:
-        """A unit of work on the engine, or joined to `conn`'s transaction."""
-        return SqlAlchemyUnitOfWork(self.engine, conn=conn)
+    def uow(self, conn=None, key: tuple[str, str] | None = None) -> SqlAlchemyUnitOfWork:
+        """A unit of work on the engine, or joined to `conn`'s transaction; `key`: the request's
+        (caller, Idempotency-Key), for the purchase it makes to be tied to."""
+        return SqlAlchemyUnitOfWork(self.engine, conn=conn, key=key)
 
     tables = tables
 

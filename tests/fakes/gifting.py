@@ -1,4 +1,4 @@
-"""Gifting's unit of work in memory: wallets, ledger entries, gifts, claimed keys and the outbox."""
+"""Gifting's unit of work in memory: wallets, ledger entries, gifts and the outbox."""
 
 from __future__ import annotations
 
@@ -53,11 +53,11 @@ class FakeLedgerRepository(AbstractLedgerRepository):
 
 class FakeGiftRepository(AbstractGiftRepository):
     def __init__(self, data: dict, outbox: FakeOutbox):
-        self._wallets, self._gifts, self._keys = data["wallets"], data["gifts"], data["keys"]
+        self._wallets, self._gifts = data["wallets"], data["gifts"]
         self._ledger = FakeLedgerRepository(data["entries"])
         self._outbox = outbox
 
-    def send(self, gift: dict, *, coins: int, event: dict, claim=None) -> Wallet | None:
+    def send(self, gift: dict, *, coins: int, event: dict) -> Wallet | None:
         wallet = self._wallets.get(gift["sender_id"])
         if wallet is None or wallet.frozen or wallet.balance_coins < coins:
             return None
@@ -66,8 +66,6 @@ class FakeGiftRepository(AbstractGiftRepository):
         self._gifts[gift["gift_tx_id"]] = GiftTransaction(**gift, balance_after=wallet.balance)
         self._ledger.record(wallet=wallet, kind="gift", delta_coins=-coins, reference=gift["gift_tx_id"])
         self._outbox.insert(event)
-        if claim is not None and claim.in_statement:
-            self._keys[claim.request.key] = gift["gift_tx_id"]
         return dataclasses.replace(wallet)
 
     def get(self, gift_tx_id: str) -> GiftTransaction | None:
@@ -88,7 +86,7 @@ class FakeGiftingUnitOfWork(FakeUnitOfWork, AbstractUnitOfWork):
     source = "gifting"
 
     def empty(self) -> dict:
-        return {"wallets": {}, "entries": [], "gifts": {}, "keys": {}}
+        return {"wallets": {}, "entries": [], "gifts": {}}
 
     def attach(self, data: dict) -> None:
         self.wallets = FakeWalletRepository(data["wallets"])

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from datetime import datetime
 
 from services.purchase.adapters.repository import AbstractChargebackRepository, AbstractPurchaseRepository
 from services.purchase.domain.model import CHARGEBACK_PENDING, DECLINED, HELD, PENDING, Chargeback, Purchase
 from services.purchase.service_layer.unit_of_work import AbstractUnitOfWork
-from shared.idempotency import Claim, ClaimLost
+from shared.idempotency import ClaimLost
 from tests.fakes import FakeUnitOfWork
 
 
@@ -138,16 +139,17 @@ class FakePurchaseUnitOfWork(FakeUnitOfWork, AbstractUnitOfWork):
         self.chargebacks = FakeChargebackRepository(data["chargebacks"])
         self._keys = data["keys"]
 
-    def hold(self, claim: Claim) -> Claim:
-        """Give the key to this attempt, as the web layer's claim does before the handler runs."""
-        self.committed["keys"][claim.request.key] = (claim.owner, claim.resumes)
-        return claim
+    def hold(self) -> str:
+        """Give the request's key to a new attempt, as the web layer's claim does before the
+        handler runs; its token (the attempt an earlier hold gave it to has lost it)."""
+        token = str(uuid.uuid4())
+        self.committed["keys"]["held_by"] = token
+        return token
 
-    def attach_key(self, claim: Claim, resource_id: str) -> None:
-        owner, _ = self._keys.get(claim.request.key, (None, None))
-        if owner != claim.owner:
-            raise ClaimLost(f"key {claim.request.key} is not held by this attempt")
-        self._keys[claim.request.key] = (claim.owner, resource_id)
+    def attach_key(self, resource_id: str, *, token: str) -> None:
+        if self._keys.get("held_by") != token:
+            raise ClaimLost("the key is not held by this attempt")
+        self._keys["resource_id"] = resource_id
 
     def purchase(self, purchase_id: str) -> Purchase:
         """A committed purchase as stored."""

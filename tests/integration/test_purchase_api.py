@@ -297,7 +297,7 @@ def test_an_attempt_that_lost_its_key_to_a_takeover_can_neither_make_nor_answer(
 
     from shared.clock import utcnow
     from shared.idempotency import Answer, ClaimLost, KeyedRequest
-    from shared.idempotency_store import KeyStore
+    from shared.idempotency.store import KeyStore
 
     svc, _ = make_service("purchase")
     table = svc.tables["idempotency_keys"]
@@ -307,9 +307,9 @@ def test_an_attempt_that_lost_its_key_to_a_takeover_can_neither_make_nor_answer(
         conn.execute(table.update().values(lease_until=utcnow() - timedelta(seconds=1)))  # its lease ran out
     with svc.engine.begin() as conn:
         retry = store.claim(conn, request)
-        store.attach(conn, retry, "purchase-of-the-retry")
+        store.attach(conn, caller="gateway", key="k", owner=retry.owner, resource_id="purchase-of-the-retry")
     with svc.engine.begin() as conn, pytest.raises(ClaimLost):
-        store.attach(conn, slow, "a-second-purchase")
+        store.attach(conn, caller="gateway", key="k", owner=slow.owner, resource_id="a-second-purchase")
     with svc.engine.begin() as conn:
         assert store.finish(conn, slow, Answer(500, "late")) is False
         assert store.finish(conn, retry, Answer(201, "{}")) is True

@@ -18,7 +18,6 @@ from services.purchase.domain.commands import BuyCoins, RecordChargeback
 from services.purchase.domain.rules import PurchaseRules
 from services.purchase.service_layer import handlers as purchase
 from services.purchase.service_layer import settlement as purchase_settlement
-from shared.idempotency import Claim, KeyedRequest
 from tests.fakes.gifting import FakeGiftingUnitOfWork
 from tests.fakes.payout import FakePayoutUnitOfWork
 from tests.fakes.purchase import FakePurchaseUnitOfWork
@@ -61,7 +60,8 @@ def test_a_viewer_buys_700_coins_sends_a_lion_is_refused_then_a_chargeback_freez
         uow=purchases,
         processor=FakeCardProcessor(),
         rules=PurchaseRules(blocked_countries=frozenset()),
-        claim=purchases.hold(Claim(KeyedRequest("gateway", "k-1", "f"))),
+        token=purchases.hold(),
+        resumes=None,
         claim_for=timedelta(seconds=30),
         first_check=timedelta(minutes=2),
     )

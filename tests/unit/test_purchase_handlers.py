@@ -23,7 +23,7 @@ from services.purchase.domain.model import COMPLETED, DECLINED, PENDING, REVERSE
 from services.purchase.domain.rules import PurchaseRules
 from services.purchase.service_layer import handlers, settlement
 from services.purchase.service_layer.reconcile import Schedule, reconcile_purchases
-from shared.idempotency import Claim, ClaimLost, KeyedRequest
+from shared.idempotency import ClaimLost
 from tests.fakes.purchase import FakePurchaseUnitOfWork
 from tests.support.processors import FakeCardProcessor
 
@@ -42,13 +42,7 @@ def processor() -> FakeCardProcessor:
     return FakeCardProcessor()
 
 
-def claim(key: str = "key-1", resumes: str | None = None) -> Claim:
-    return Claim(KeyedRequest(caller="gateway", key=key, fingerprint="f"), resumes=resumes)
-
-
-def buy(
-    uow, processor, *, token="tok_visa", country="US", birth_date=ADULT, rules=RULES, key="key-1", resumes=None, **what
-):
+def buy(uow, processor, *, token="tok_visa", country="US", birth_date=ADULT, rules=RULES, resumes=None, **what):
     cmd = BuyCoins(
         user_id="viewer",
         country=country,
@@ -62,7 +56,8 @@ def buy(
         uow=uow,
         processor=processor,
         rules=rules,
-        claim=uow.hold(claim(key, resumes)),
+        token=uow.hold(),
+        resumes=resumes,
         claim_for=CLAIM_FOR,
         first_check=timedelta(0),  # due at once: the tests sweep when they choose
     )
@@ -93,7 +88,7 @@ def test_a_viewer_in_the_us_buys_700_coins_for_999_cents_and_the_wallet_is_told(
         )
     ]
     assert processor.calls[purchase.purchase_id] == 1
-    assert uow.committed["keys"]["key-1"][1] == purchase.purchase_id
+    assert uow.committed["keys"]["resource_id"] == purchase.purchase_id
 
 
 def test_a_declined_card_records_a_declined_purchase_sends_no_coins_and_does_not_count_toward_the_cap(uow, processor):
@@ -101,14 +96,14 @@ def test_a_declined_card_records_a_declined_purchase_sends_no_coins_and_does_not
         buy(uow, processor, token="tok_declined", coins=2_500_000)
     [declined] = uow.committed["purchases"].values()
     assert (declined.status, declined.decline_code, uow.events()) == (DECLINED, "card_declined", [])
-    assert buy(uow, processor, key="key-2", coins=2_500_000).status == COMPLETED  # the whole cap is still free
+    assert buy(uow, processor, coins=2_500_000).status == COMPLETED  # the whole cap is still free
 
 
 def test_a_purchase_over_the_24_hour_cap_is_refused_before_any_charge(uow, processor):
     rules = PurchaseRules(blocked_countries=frozenset(), daily_cap_coins=1_000)
     buy(uow, processor, rules=rules)
     with pytest.raises(PurchaseLimitExceeded, match="300 left"):
-        buy(uow, processor, rules=rules, key="key-2", package_id="coins_350")
+        buy(uow, processor, rules=rules, package_id="coins_350")
     assert len(uow.committed["purchases"]) == 1 and sum(processor.calls.values()) == 1
 
 
@@ -139,8 +134,8 @@ def test_an_unknown_charge_outcome_leaves_the_purchase_pending_and_the_retry_com
 
 
 def test_an_attempt_whose_key_was_taken_over_makes_no_purchase(uow, processor):
-    late = claim()
-    uow.hold(claim())  # its lease ran out and a retry of the request holds the key now
+    late = uow.hold()
+    uow.hold()  # its lease ran out and a retry of the request holds the key now
     cmd = BuyCoins(
         user_id="viewer",
         country="US",
@@ -151,7 +146,14 @@ def test_an_attempt_whose_key_was_taken_over_makes_no_purchase(uow, processor):
     )
     with pytest.raises(ClaimLost):
         handlers.buy_coins(
-            cmd, uow=uow, processor=processor, rules=RULES, claim=late, claim_for=CLAIM_FOR, first_check=CLAIM_FOR
+            cmd,
+            uow=uow,
+            processor=processor,
+            rules=RULES,
+            token=late,
+            resumes=None,
+            claim_for=CLAIM_FOR,
+            first_check=CLAIM_FOR,
         )
     assert (uow.committed["purchases"], processor.calls) == ({}, {})
 
@@ -160,7 +162,7 @@ def test_the_reconciler_completes_a_charge_the_processor_took_and_declines_one_i
     with pytest.raises(ChargeOutcomeUnknown):
         buy(uow, processor, token="tok_timeout")  # the money is taken, the answer lost
     with pytest.raises(ChargeOutcomeUnknown):
-        buy(uow, processor, token="tok_error", key="key-2")  # nothing taken
+        buy(uow, processor, token="tok_error")  # nothing taken
     assert reconcile(uow, processor, not_charged_after=timedelta(hours=1)) == 1  # the charge found completes
     assert reconcile(uow, processor) == 1  # none found, and no attempt can still land: declined
     statuses = sorted((p.status, p.decline_code) for p in uow.committed["purchases"].values())
@@ -206,7 +208,7 @@ def test_coins_are_non_refundable(uow, processor):
 
 def test_a_custom_amount_in_japan_is_priced_in_whole_yen_and_listed_with_the_users_purchases(uow, processor):
     custom = buy(uow, processor, country="JP", coins=1_000)
-    package = buy(uow, processor, country="JP", key="key-2", package_id="coins_70")
+    package = buy(uow, processor, country="JP", package_id="coins_70")
     assert (custom.amount_minor, custom.currency, package.amount_minor) == (2_286, "JPY", 160)
     listed = handlers.purchases_of("viewer", uow=uow, limit=10, before=None)
     assert {p.purchase_id for p in listed} == {custom.purchase_id, package.purchase_id}
@@ -245,7 +247,7 @@ def test_a_chargeback_of_a_purchase_that_is_then_declined_is_void_and_takes_noth
     assert (uow.purchase(pending.purchase_id).status, uow.events()) == (DECLINED, [])
     assert uow.committed["chargebacks"][pending.purchase_id].status == "void"
     with pytest.raises(PaymentDeclined):
-        buy(uow, processor, token="tok_declined", key="key-2")
+        buy(uow, processor, token="tok_declined")
     declined = next(p for p in uow.committed["purchases"].values() if p.decline_code == "card_declined")
     assert chargeback(uow, declined.purchase_id).status == "void" and uow.events() == []
 
@@ -281,9 +283,9 @@ def test_no_charge_found_declines_only_once_no_earlier_attempt_can_still_land(uo
 
 
 def test_a_sweep_that_settles_nothing_moves_on_so_no_purchase_starves(uow, processor):
-    for n in range(3):
+    for _ in range(3):
         with pytest.raises(ChargeOutcomeUnknown):
-            buy(uow, processor, token="tok_error", key=f"key-{n}")
+            buy(uow, processor, token="tok_error")
     processor.down = True
     seen = []
     for _ in range(3):
@@ -333,7 +335,7 @@ def test_a_charge_of_the_wrong_amount_is_held_for_review_credits_nothing_and_an_
     assert [kind for kind, _ in uow.events()] == ["purchase.completed", "purchase.reversed"]
     with pytest.raises(NotHeld):
         settlement.resolve_held(held.purchase_id, complete=False, uow=uow)
-    other = buy(uow, processor, token="tok_one_cent", key="key-2")
+    other = buy(uow, processor, token="tok_one_cent")
     assert settlement.resolve_held(other.purchase_id, complete=False, uow=uow).status == DECLINED
     assert len(uow.events()) == 2 and settlement.held_purchases(uow=uow) == []
 
@@ -354,9 +356,9 @@ def test_the_reconciler_holds_a_charge_whose_answer_does_not_match(uow, processo
 
 
 def test_a_purchase_whose_lookup_keeps_failing_goes_to_the_back_of_the_queue(uow, processor):
-    for n in range(2):
+    for _ in range(2):
         with pytest.raises(ChargeOutcomeUnknown):
-            buy(uow, processor, token="tok_error", key=f"key-{n}")
+            buy(uow, processor, token="tok_error")
     broken, other = sorted(uow.committed["purchases"].values(), key=lambda p: p.next_check_at)
 
     def lookup(*, payment_id):

@@ -2,7 +2,9 @@
 more than executing it (SQLAlchemy caches the compiled form, not the construction).
 
 `SPEND` is the conditional debit, on every database. `SEND` is the whole gift on PostgreSQL in
-one statement, and `SEND_CLAIMING` the same that also claims the request's Idempotency-Key;
+one statement, and `SEND_CLAIMING` the same that also claims the request's Idempotency-Key
+(`_claim_key`: the key's row, done, written here so that the whole keyed request is one round
+trip; the wrapper shared.idempotency.http hands over the row's values and answers a retry);
 `send_params` fills in either. They serve one port, `AbstractGiftRepository.send`
 (adapters/repository.py), whose contract the integration tests hold on PostgreSQL and SQLite.
 """
@@ -13,9 +15,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from services.gifting.adapters.driver_sql import DriverStatement
 from services.gifting.adapters.orm import gifts, tables, wallet_entries, wallets
-from shared.driver_sql import DriverStatement
-from shared.idempotency_pg import claim_cte
+from shared.idempotency import DONE
 
 # Take coins from an active wallet that holds them, in one conditional UPDATE: however many
 # spends race, none sees a stale balance and none takes it below zero (the CHECK constraint is
@@ -38,9 +40,12 @@ GIFT_FIELDS = [c.name for c in gifts.c if c.name != "balance_after"]  # what the
 EVENT_FIELDS = [c.name for c in tables["outbox"].c if c.name != "id"]  # of an outbox row
 
 
-def send_params(gift: dict, *, coins: int, event: dict, now: datetime) -> dict:
-    """The parameters of `SEND` for one gift (`SEND_CLAIMING` adds its claim's)."""
+def send_params(gift: dict, *, coins: int, event: dict, now: datetime, key_row: dict | None = None) -> dict:
+    """The parameters of `SEND` for one gift, or of `SEND_CLAIMING` with the key's row (plain
+    values: caller, key, request_hash, owner, status), claimed with the gift's id."""
+    claim = {} if key_row is None else {f"k_{name}": value for name, value in key_row.items()}
     return {
+        **claim,
         "p_user_id": gift["sender_id"],
         "p_coins": coins,
         "p_delta": -coins,
@@ -58,8 +63,28 @@ def _send_statement(*, claiming: bool) -> sa.Select:
     debit = SPEND.cte("debit")
     ctes = [_insert_gift(debit), _insert_entry(debit), _insert_event(debit)]
     if claiming:
-        ctes.append(claim_cte(tables["idempotency_keys"], debit))
+        ctes.append(_claim_key(debit))
     return sa.select(*debit.c).add_cte(*ctes)
+
+
+def _claim_key(debit: sa.CTE) -> sa.CTE:
+    """INSERT the key's row, done, once per row of the debit (no coins taken, no claim). A key
+    already recorded fails the whole statement on its primary key: nothing of it stays, and the
+    wrapper replays the answer recorded (or runs again with the key settled at the end)."""
+    keys = tables["idempotency_keys"]
+    now = sa.bindparam("p_now", type_=keys.c.created_at.type)
+    columns = ["caller", "key", "request_hash", "state", "owner", "resource_id", "lease_until", "created_at"]
+    values = sa.select(
+        *(sa.bindparam(f"k_{name}", type_=sa.String) for name in ("caller", "key", "request_hash")),
+        sa.literal(DONE, sa.String),
+        sa.bindparam("k_owner", type_=sa.String),
+        sa.bindparam("g_gift_tx_id", type_=sa.String),
+        now,
+        now,
+        sa.bindparam("k_status", type_=sa.Integer),
+        now,
+    ).select_from(debit)
+    return keys.insert().from_select([*columns, "response_status", "completed_at"], values).cte("claim")
 
 
 def _insert_gift(debit: sa.CTE) -> sa.CTE:

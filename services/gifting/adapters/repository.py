@@ -9,13 +9,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from services.gifting.adapters import gift_statement
+from services.gifting.adapters.driver_sql import own_transaction_if_first
 from services.gifting.adapters.orm import gifts, wallet_entries, wallets
 from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet
 from shared.clock import utcnow
 from shared.db import lock_for_update
 from shared.db_errors import StaleRead
-from shared.driver_sql import own_transaction_if_first
-from shared.idempotency import Claim
 from shared.outbox import Outbox
 from shared.upserts import insert_ignore
 
@@ -52,11 +51,10 @@ class AbstractGiftRepository(abc.ABC):
     """`send` is the gift path's one port; on PostgreSQL its adapter is a single statement."""
 
     @abc.abstractmethod
-    def send(self, gift: dict, *, coins: int, event: dict, claim: Claim | None = None) -> Wallet | None:
+    def send(self, gift: dict, *, coins: int, event: dict) -> Wallet | None:
         """Debit the sender `coins` and record the gift (`gift`: its fields but the balance after),
-        its ledger entry and its event (an outbox row), and the request's key where
-        `claim.in_statement`: all of it, or nothing if the wallet is missing, frozen or short
-        of coins (then None). Returns the debited wallet."""
+        its ledger entry and its event (an outbox row): all of it, or nothing if the wallet is
+        missing, frozen or short of coins (then None). Returns the debited wallet."""
 
     @abc.abstractmethod
     def get(self, gift_tx_id: str) -> GiftTransaction | None:
@@ -131,27 +129,29 @@ class SqlAlchemyLedgerRepository(AbstractLedgerRepository):
 
 
 class SqlAlchemyGiftRepository(AbstractGiftRepository):
-    def __init__(self, conn: Connection, outbox: Outbox | None):
+    """`key_row`: the request's Idempotency-Key row as plain values (caller, key, request_hash,
+    owner, status), given where the transaction's owner lets the gift's statement claim the key."""
+
+    def __init__(self, conn: Connection, outbox: Outbox | None, key_row: dict | None = None):
         self.conn = conn
         self.outbox = outbox
+        self.key_row = key_row
 
-    def send(self, gift: dict, *, coins: int, event: dict, claim: Claim | None = None) -> Wallet | None:
+    def send(self, gift: dict, *, coins: int, event: dict) -> Wallet | None:
         """One statement on PostgreSQL (gift_statement); elsewhere the conditional debit, then three inserts."""
         if self.conn.dialect.name == "postgresql":
-            return self._send_in_one_statement(gift, coins=coins, event=event, claim=claim)
+            return self._send_in_one_statement(gift, coins=coins, event=event)
         return self._send_step_by_step(gift, coins=coins, event=event)
 
-    def _send_in_one_statement(self, gift: dict, *, coins: int, event: dict, claim: Claim | None) -> Wallet | None:
-        """Where `claim.in_statement`, the statement also claims the request's key and, as the
-        transaction's first, commits on its own."""
-        now = utcnow()
-        params = gift_statement.send_params(gift, coins=coins, event=event, now=now)
-        if claim is None or not claim.in_statement:
+    def _send_in_one_statement(self, gift: dict, *, coins: int, event: dict) -> Wallet | None:
+        """With a `key_row`, the statement also claims the request's key and, as the transaction's
+        first, commits on its own: the whole keyed request is one round trip."""
+        params = gift_statement.send_params(gift, coins=coins, event=event, now=utcnow(), key_row=self.key_row)
+        if self.key_row is None:
             row = gift_statement.SEND(self.conn, params).first()
         else:
             with own_transaction_if_first(self.conn):
-                claiming = {**params, **claim.params(now, gift["gift_tx_id"])}
-                row = gift_statement.SEND_CLAIMING(self.conn, claiming).first()
+                row = gift_statement.SEND_CLAIMING(self.conn, params).first()
         return _wallet(row) if row else None
 
     def _send_step_by_step(self, gift: dict, *, coins: int, event: dict) -> Wallet | None:

@@ -1,6 +1,6 @@
 """Gifting's HTTP routes. Each view parses its input with a schema (api/schemas.py), calls one
 handler (service_layer/handlers.py) with a unit of work from this app's `GiftingService`, and
-dumps a response schema. Keyed POSTs go through shared.idempotent_views."""
+dumps a response schema. Keyed POSTs go through shared.idempotency.http."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from services.gifting.service_layer import handlers
 from shared.audit import AuditPageQuery, event_counts
 from shared.db import snapshot
 from shared.fields import schema
-from shared.idempotent_views import KeyedCall, idempotent
+from shared.idempotency.http import KeyedCall, idempotent
 from shared.onbehalf import acting_for
 from shared.openapi import doc
 from shared.request_input import json_body, keyset_page, query_args
@@ -75,7 +75,8 @@ def send_gift(call: KeyedCall):
     body = json_body(schema(schemas.SendGiftRequest))
     acting_for(body["sender_id"])  # whose coins: see shared.onbehalf
     svc = service()
-    tx = handlers.send_gift(SendGift(**body), uow=svc.uow(conn=call.conn), rules=svc.settings.rules, claim=call.claim)
+    uow = svc.uow(conn=call.conn, key_row=call.key_row)
+    tx = handlers.send_gift(SendGift(**body), uow=uow, rules=svc.settings.rules)
     return schema(schemas.GiftTransactionSchema).dump(tx), 201
 
 

@@ -12,20 +12,15 @@ from services.gifting.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.clock import utcnow
 from shared.contracts import GIFT_SENT
 from shared.db_errors import StaleRead
-from shared.idempotency import Claim
 from shared.ids import new_id
 
 
-def send_gift(
-    cmd: SendGift, *, uow: AbstractUnitOfWork, rules: GiftingRules, claim: Claim | None = None
-) -> GiftTransaction:
-    """Debit the sender and record the gift and its event, in one transaction; where `claim`
-    is to be made in the gift's statement, that statement also claims the Idempotency-Key
-    (shared.idempotency), or the gift is refused with the reason and nothing is claimed."""
+def send_gift(cmd: SendGift, *, uow: AbstractUnitOfWork, rules: GiftingRules) -> GiftTransaction:
+    """Debit the sender and record the gift and its event, or refuse it with the reason."""
     gift = _priced_gift(cmd, rules)
     with uow:
         event = uow.outbox.row(GIFT_SENT, _gift_sent(gift))
-        wallet = uow.gifts.send(gift, coins=gift["total_coins"], event=event, claim=claim)
+        wallet = uow.gifts.send(gift, coins=gift["total_coins"], event=event)
         if wallet is None:
             _refuse(cmd.sender_id, gift["total_coins"], uow=uow)
         uow.commit()

@@ -27,12 +27,14 @@ class AbstractUnitOfWork(BaseUnitOfWork):
 
 
 class SqlAlchemyUnitOfWork(SqlUnitOfWork, AbstractUnitOfWork):
-    """On the engine's own connection, or joined to `conn`'s transaction (then its owner commits)."""
+    """On the engine's own connection, or joined to `conn`'s transaction (then its owner commits).
+    `key_row`: the request's key, for the gift's statement to claim (adapters/repository.py)."""
 
-    def __init__(self, engine, conn=None):
+    def __init__(self, engine, conn=None, key_row: dict | None = None):
         super().__init__(engine, tables["outbox"], "gifting", conn=conn)
+        self._key_row = key_row
 
     def _start(self, conn) -> None:
         self.wallets = SqlAlchemyWalletRepository(conn)
         self.ledger = SqlAlchemyLedgerRepository(conn)
-        self.gifts = SqlAlchemyGiftRepository(conn, self.outbox)
+        self.gifts = SqlAlchemyGiftRepository(conn, self.outbox, self._key_row)

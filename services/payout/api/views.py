@@ -1,6 +1,6 @@
 """The payout service's HTTP routes. Each view parses its input with a schema (api/schemas.py),
 calls one handler (service_layer/handlers.py) with a unit of work from this app's
-`PayoutService`, and dumps a response schema. Keyed POSTs go through shared.idempotent_views."""
+`PayoutService`, and dumps a response schema. Keyed POSTs go through shared.idempotency.http."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from shared.audit import AuditPageQuery, event_counts
 from shared.clock import utcnow
 from shared.db import snapshot
 from shared.fields import schema
-from shared.idempotent_views import KeyedCall, idempotent
+from shared.idempotency.http import KeyedCall, idempotent
 from shared.onbehalf import acting_for
 from shared.openapi import doc
 from shared.request_input import json_body, query_args

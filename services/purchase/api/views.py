@@ -1,6 +1,6 @@
 """The purchase service's HTTP routes. Each view parses its input with a schema (api/schemas.py),
 calls one handler (service_layer/handlers.py) with a unit of work from this app's
-`PurchaseService`, and dumps a response schema. Keyed POSTs go through shared.idempotent_views."""
+`PurchaseService`, and dumps a response schema. Keyed POSTs go through shared.idempotency.http."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from shared.audit import AuditPageQuery, event_counts
 from shared.clock import utcnow
 from shared.db import snapshot
 from shared.fields import schema
-from shared.idempotent_views import KeyedCall, idempotent
+from shared.idempotency.http import KeyedCall, idempotent
 from shared.onbehalf import acting_for
 from shared.openapi import doc
 from shared.request_input import json_body, keyset_page, query_args
@@ -85,10 +85,11 @@ def buy(call: KeyedCall):
     svc = service()
     purchase = handlers.buy_coins(
         cmd,
-        uow=svc.uow(),
+        uow=svc.uow(key=call.key),
         processor=svc.processor,
         rules=svc.settings.rules,
-        claim=call.claim,
+        token=call.token,
+        resumes=call.resumes,
         claim_for=svc.settings.claim_for,
         first_check=timedelta(seconds=svc.settings.reconcile_after_seconds),
     )

@@ -26,7 +26,6 @@ from services.purchase.service_layer.unit_of_work import AbstractUnitOfWork
 from shared import faults, tracing
 from shared.clock import utcnow
 from shared.db_errors import retry_transient
-from shared.idempotency import Claim
 from shared.ids import new_id
 
 
@@ -42,13 +41,14 @@ def buy_coins(
     uow: AbstractUnitOfWork,
     processor: PaymentProcessor,
     rules: PurchaseRules,
-    claim: Claim,
+    token: str,
+    resumes: str | None,
     claim_for: timedelta,
     first_check: timedelta,
 ) -> Purchase:
-    """Buy coins under the request's key claim; resumes the purchase an earlier attempt of the
-    same request made (`claim.resumes`) instead of making another. The request holds the
-    purchase for `claim_for`; the reconciler first looks at it `first_check` after."""
+    """Buy coins as the attempt `token` that holds the request's key; resumes the purchase an
+    earlier attempt of the same request made (`resumes`) instead of making another. The request
+    holds the purchase for `claim_for`; the reconciler first looks at it `first_check` after."""
     rules.check_country(cmd.country)
     now = utcnow()
     rules.check_age(birth_date=cmd.birth_date, country=cmd.country, today=now.date())
@@ -57,15 +57,22 @@ def buy_coins(
 
     def start():
         return _start_purchase(
-            cmd, uow=uow, package=package, rules=rules, claim=claim, claim_for=claim_for, first_check=first_check
+            cmd,
+            uow=uow,
+            package=package,
+            rules=rules,
+            token=token,
+            resumes=resumes,
+            claim_for=claim_for,
+            first_check=first_check,
         )
 
     purchase, held = retry_transient(start)
     if purchase.status == PENDING and held:
-        result = _charge(purchase, cmd, uow=uow, processor=processor, claim=claim)
+        result = _charge(purchase, cmd, uow=uow, processor=processor, token=token, resumed=resumes is not None)
         faults.point("purchase.after_charge")
         purchase, _ = retry_transient(
-            lambda: settlement.settle_purchase(purchase.purchase_id, uow=uow, result=result, token=claim.owner)
+            lambda: settlement.settle_purchase(purchase.purchase_id, uow=uow, result=result, token=token)
         )
     if purchase.status == DECLINED:
         raise PaymentDeclined(f"The payment processor declined the payment ({purchase.decline_code}).")
@@ -78,16 +85,24 @@ def buy_coins(
 
 
 def _start_purchase(
-    cmd: BuyCoins, *, uow: AbstractUnitOfWork, package, rules: PurchaseRules, claim: Claim, claim_for, first_check
+    cmd: BuyCoins,
+    *,
+    uow: AbstractUnitOfWork,
+    package,
+    rules: PurchaseRules,
+    token: str,
+    resumes: str | None,
+    claim_for,
+    first_check,
 ) -> tuple[Purchase, bool]:
     """The request's purchase, made or resumed, and whether the request holds it (a reconciler
     may be looking it up right now)."""
     now = utcnow()
     with uow:
-        if claim.resumes is not None:
-            purchase = uow.purchases.get(claim.resumes)
+        if resumes is not None:
+            purchase = uow.purchases.get(resumes)
             held = purchase.status == PENDING and uow.purchases.claim(
-                purchase.purchase_id, token=claim.owner, until=now + claim_for, now=now
+                purchase.purchase_id, token=token, until=now + claim_for, now=now
             )
         else:
             uow.purchases.lock_buyer(cmd.user_id)
@@ -109,21 +124,22 @@ def _start_purchase(
                 next_check_at=now + first_check,
                 **tracing.carried(),
             )
-            uow.purchases.add(purchase, claim_token=claim.owner, claimed_until=now + claim_for)
+            uow.purchases.add(purchase, claim_token=token, claimed_until=now + claim_for)
             held = True
-        uow.attach_key(claim, purchase.purchase_id)  # only while this attempt still holds the key
+        uow.attach_key(purchase.purchase_id, token=token)  # only while this attempt still holds the key
         uow.commit()
     return purchase, held
 
 
-def _charge(purchase: Purchase, cmd: BuyCoins, *, uow, processor: PaymentProcessor, claim: Claim) -> ChargeResult:
+def _charge(
+    purchase: Purchase, cmd: BuyCoins, *, uow, processor: PaymentProcessor, token: str, resumed: bool
+) -> ChargeResult:
     """The charge's outcome. A resumed purchase may have been charged by an earlier attempt: it
     is looked up, and charged again (deduped by its id) only if the processor has none."""
-    resumed = claim.resumes is not None
     result = processor.lookup(payment_id=purchase.purchase_id) if resumed else None
     if result is not None:
         return result
-    if resumed and not retry_transient(lambda: _mark_attempt(purchase.purchase_id, uow=uow, token=claim.owner)):
+    if resumed and not retry_transient(lambda: _mark_attempt(purchase.purchase_id, uow=uow, token=token)):
         return ChargeResult(UNKNOWN)  # the claim was lost: whoever holds it now settles it
     return processor.charge(
         payment_id=purchase.purchase_id,

@@ -17,8 +17,7 @@ from services.purchase.adapters.repository import (
     SqlAlchemyChargebackRepository,
     SqlAlchemyPurchaseRepository,
 )
-from shared.idempotency import Claim
-from shared.idempotency_store import KeyStore
+from shared.idempotency.store import KeyStore
 from shared.uow import AbstractUnitOfWork as BaseUnitOfWork
 from shared.uow import SqlUnitOfWork
 
@@ -30,19 +29,23 @@ class AbstractUnitOfWork(BaseUnitOfWork):
     chargebacks: AbstractChargebackRepository
 
     @abc.abstractmethod
-    def attach_key(self, claim: Claim, resource_id: str) -> None:
-        """Tie what this transaction makes to the request's key (ClaimLost if another attempt took it)."""
+    def attach_key(self, resource_id: str, *, token: str) -> None:
+        """Tie what this transaction makes to the request's key, held by the attempt `token`
+        (shared.idempotency.ClaimLost if another attempt took it)."""
 
 
 class SqlAlchemyUnitOfWork(SqlUnitOfWork, AbstractUnitOfWork):
-    """On the engine's own connection, or joined to `conn`'s transaction (then its owner commits)."""
+    """On the engine's own connection, or joined to `conn`'s transaction (then its owner commits).
+    `key`: the (caller, Idempotency-Key) of the request it serves, if any."""
 
-    def __init__(self, engine, conn=None):
+    def __init__(self, engine, conn=None, key: tuple[str, str] | None = None):
         super().__init__(engine, tables["outbox"], "purchase", conn=conn)
+        self._key = key
 
     def _start(self, conn) -> None:
         self.purchases = SqlAlchemyPurchaseRepository(conn)
         self.chargebacks = SqlAlchemyChargebackRepository(conn)
 
-    def attach_key(self, claim: Claim, resource_id: str) -> None:
-        _KEYS.attach(self.conn, claim, resource_id)
+    def attach_key(self, resource_id: str, *, token: str) -> None:
+        caller, key = self._key
+        _KEYS.attach(self.conn, caller=caller, key=key, owner=token, resource_id=resource_id)

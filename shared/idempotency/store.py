@@ -1,67 +1,84 @@
-"""A service's Idempotency-Key records (its `idempotency_keys` table), under the rules of
-shared.idempotency: `KeyStore` claims, attaches, finishes, abandons and settles keys on the
-caller's connection, and `judge` says what a key already recorded means for a request."""
+"""A service's Idempotency-Key rows (its `idempotency_keys` table), under the rule of
+shared.idempotency: every method runs on the caller's connection, inside a transaction its
+caller owns (shared.idempotency.http)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from shared import idempotency_pg
 from shared.clock import utcnow
 from shared.db import lock_for_update
-from shared.idempotency import DONE, IN_FLIGHT, OPEN, Answer, Claim, ClaimLost, KeyedRequest, in_flight, reused
+from shared.idempotency import DONE, IN_FLIGHT, OPEN, Answer, ClaimLost, KeyedRequest, in_flight, judge
 from shared.upserts import insert_ignore
 
 
+@dataclass(frozen=True)
+class Claim:
+    """One attempt's hold on a key: `owner` is its token; `resumes` is what an earlier attempt of
+    the same request made (lease mode)."""
+
+    request: KeyedRequest
+    owner: str = field(default_factory=lambda: str(uuid.uuid4()))
+    resumes: str | None = None
+
+    def row(self, status: int = 201) -> dict:
+        """The key's row, done with `status`, for an effect that claims the key in its own
+        statement: plain column values (the statement adds `resource_id` and the times)."""
+        r = self.request
+        return {"caller": r.caller, "key": r.key, "request_hash": r.fingerprint, "owner": self.owner, "status": status}
+
+
 class KeyStore:
-    """The records of one service's `idempotency_keys` table; every method runs on the caller's connection."""
+    """The rows of one service's `idempotency_keys` table."""
 
     def __init__(self, table: sa.Table, lease_seconds: int = 0):
         self.table = table
         self.lease = timedelta(seconds=lease_seconds)
 
-    # -- lease mode (shared.idempotency_attempts.run_leased) ---------------------------------------
+    # -- leased attempts --------------------------------------------------------------------------
     def claim(self, conn: Connection, request: KeyedRequest) -> Claim | Answer:
-        """Hold the key for a new attempt (lease mode), or the stored answer to replay."""
+        """Hold the key for a new attempt, or the stored answer to replay."""
         now, owner = utcnow(), str(uuid.uuid4())
         held = {"owner": owner, "state": IN_FLIGHT, "lease_until": now + self.lease}
-        if insert_ignore(conn, self.table, {**self._key(request), **held, "created_at": now}, ["caller", "key"]):
+        if insert_ignore(conn, self.table, {**_key(request), **held, "created_at": now}, ["caller", "key"]):
             return Claim(request, owner)
         row = self._row(conn, request, lock=True)
         stored = judge(row, request)
         if stored is not None:
             return stored
-        conn.execute(self._where(request).values(**held))
+        conn.execute(self._where(request.caller, request.key).values(**held))
         return Claim(request, owner, resumes=row.resource_id)
 
-    def attach(self, conn: Connection, claim: Claim, resource_id: str) -> None:
+    def attach(self, conn: Connection, *, caller: str, key: str, owner: str, resource_id: str) -> None:
         """Record what the attempt made, in the transaction that makes it; ClaimLost if it lost the key."""
-        if conn.execute(self._mine(claim).values(resource_id=resource_id)).rowcount != 1:
-            raise ClaimLost(claim.request.key)
+        if conn.execute(self._mine(caller, key, owner).values(resource_id=resource_id)).rowcount != 1:
+            raise ClaimLost(key)
 
     def finish(self, conn: Connection, claim: Claim, answer: Answer) -> bool:
         """Store the attempt's answer; False if it had lost the key (the new owner answers)."""
         done = {"state": DONE, "response_status": answer.status, "response_body": answer.body}
-        return conn.execute(self._mine(claim).values(**done, completed_at=utcnow())).rowcount == 1
+        return conn.execute(self._mine_of(claim).values(**done, completed_at=utcnow())).rowcount == 1
 
     def abandon(self, conn: Connection, claim: Claim) -> None:
         """The attempt failed without an answer worth keeping: the same request may come again."""
-        conn.execute(self._mine(claim).values(state=OPEN, owner=None, lease_until=utcnow()))
+        conn.execute(self._mine_of(claim).values(state=OPEN, owner=None, lease_until=utcnow()))
 
-    # -- one-transaction mode (shared.idempotency_attempts.run_in_transaction) ---------------------
+    # -- transactional attempts -------------------------------------------------------------------
     def note_failure(self, conn: Connection, request: KeyedRequest) -> None:
-        """A one-transaction attempt failed and left nothing: keep the key for this request only."""
+        """An attempt failed and left nothing: keep the key for this request only."""
         now = utcnow()
-        row = {**self._key(request), "state": OPEN, "lease_until": now, "created_at": now}
+        row = {**_key(request), "state": OPEN, "lease_until": now, "created_at": now}
         insert_ignore(conn, self.table, row, ["caller", "key"])
 
     def stored_in(self, conn: Connection, request: KeyedRequest) -> Answer | None:
-        """The answer stored for the key; None if there is none, or the key is free for this request.
-        Raises 409 while another attempt holds it, 422 if it was used for another request."""
+        """The answer stored for the key (`judge`); None if there is none or the key is free."""
         row = self._row(conn, request)
         return judge(row, request) if row is not None else None
 
@@ -87,9 +104,9 @@ class KeyStore:
 
     def _insert_done(self, conn: Connection, request: KeyedRequest, answered: dict, now):
         """Insert the key's row, done, with its answer: None if inserted, else the row recorded."""
-        values = {**self._key(request), **answered}
+        values = {**_key(request), **answered}
         if conn.dialect.name == "postgresql":
-            if idempotency_pg.settle(conn, request, values, now):
+            if conn.execute(_SETTLE_PG, {**values, "now": now, "lock": _lock_id(request)}).first() is not None:
                 return None
             row = self._row(conn, request)
             if row is None:
@@ -104,7 +121,11 @@ class KeyStore:
     def _take_free(self, conn: Connection, request: KeyedRequest, answered: dict, now) -> Answer | None:
         """The key is free for this request (an earlier attempt failed, or its lease lapsed): take it
         with this answer (None), unless a duplicate of this request took it first (its answer)."""
-        taken = self._where(request).where(self.table.c.state != DONE).values(state=DONE, completed_at=now, **answered)
+        taken = (
+            self._where(request.caller, request.key)
+            .where(self.table.c.state != DONE)
+            .values(state=DONE, completed_at=now, **answered)
+        )
         if conn.execute(taken).rowcount == 1:
             return None
         stored = judge(self._row(conn, request), request)
@@ -112,33 +133,42 @@ class KeyStore:
             raise in_flight()
         return stored
 
-    # -- the key's row ------------------------------------------------------------------------------
-    @staticmethod
-    def _key(request: KeyedRequest) -> dict:
-        return {"caller": request.caller, "key": request.key, "request_hash": request.fingerprint}
-
+    # -- the key's row ----------------------------------------------------------------------------
     def _row(self, conn: Connection, request: KeyedRequest, *, lock: bool = False):
         t = self.table
         query = sa.select(t).where(t.c.caller == request.caller, t.c.key == request.key)
         return conn.execute(lock_for_update(query, conn) if lock else query).first()
 
-    def _where(self, request: KeyedRequest):
+    def _where(self, caller: str, key: str):
         """An UPDATE of the key's row."""
         t = self.table
-        return t.update().where(t.c.caller == request.caller, t.c.key == request.key)
+        return t.update().where(t.c.caller == caller, t.c.key == key)
 
-    def _mine(self, claim: Claim):
+    def _mine(self, caller: str, key: str, owner: str):
         """An UPDATE of the key's row while this attempt still holds it."""
         t = self.table
-        return self._where(claim.request).where(t.c.owner == claim.owner, t.c.state == IN_FLIGHT)
+        return self._where(caller, key).where(t.c.owner == owner, t.c.state == IN_FLIGHT)
+
+    def _mine_of(self, claim: Claim):
+        return self._mine(claim.request.caller, claim.request.key, claim.owner)
 
 
-def judge(row, request: KeyedRequest) -> Answer | None:
-    """The rules for a key already recorded: another request 422, held 409, done replayed, else free."""
-    if row.request_hash != request.fingerprint:
-        raise reused()
-    if row.state == DONE:
-        return Answer(row.response_status, row.response_body, row.resource_id, replayed=True)
-    if row.state == IN_FLIGHT and row.lease_until > utcnow():
-        raise in_flight()
-    return None
+def _key(request: KeyedRequest) -> dict:
+    return {"caller": request.caller, "key": request.key, "request_hash": request.fingerprint}
+
+
+# PostgreSQL: claim a key with its answer only if no other transaction is claiming it right now
+# (a non-waiting advisory lock on the key: a duplicate gets 409 at once, never waits on the row).
+_SETTLE_PG = sa.text(
+    "INSERT INTO idempotency_keys (caller, key, request_hash, state, owner, resource_id, lease_until, created_at, "
+    "response_status, response_body, completed_at) "
+    "SELECT :caller, :key, :request_hash, 'done', :owner, :resource_id, :now, :now, :response_status, "
+    ":response_body, :now WHERE pg_try_advisory_xact_lock(:lock) "
+    "ON CONFLICT (caller, key) DO NOTHING RETURNING key"
+)
+
+
+def _lock_id(request: KeyedRequest) -> int:
+    """The key's advisory lock: a signed 64-bit hash of (caller, key)."""
+    digest = hashlib.blake2b(json.dumps([request.caller, request.key]).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)

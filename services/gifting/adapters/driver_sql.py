@@ -2,8 +2,8 @@
 driver: `DriverStatement` (a statement compiled once, run without SQLAlchemy's per-execution
 work) and `own_transaction_if_first` (a transaction's only statement commits on its own).
 
-General tools for any statement on a hot path; today the gift path (services.gifting's
-repository) runs on both, and the idempotency key store's PostgreSQL settle on the first.
+Private to gifting: the gift's statement (gift_statement.py, run by repository.py) is the only
+statement on a path hot enough for them.
 """
 
 from __future__ import annotations
