@@ -19,10 +19,12 @@ T = TypeVar("T")
 def _with_uow(action: Callable[..., T]) -> T:
     from services.payout.service_layer.unit_of_work import SqlAlchemyUnitOfWork
     from shared.db import make_engine
+    from shared.uow import transaction
 
     engine = make_engine(database_url("payout"), pool_size=1)
     try:
-        return action(SqlAlchemyUnitOfWork(engine))
+        with transaction(SqlAlchemyUnitOfWork(engine)) as uow:  # the command's one transaction
+            return action(uow)
     except DomainError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:

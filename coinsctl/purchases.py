@@ -11,6 +11,7 @@ from services.purchase.domain.model import Purchase
 from services.purchase.service_layer import settlement
 from services.purchase.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 from shared.db import make_engine
+from shared.uow import run
 
 
 @contextmanager
@@ -24,12 +25,12 @@ def _uow(database_url: str) -> Iterator[SqlAlchemyUnitOfWork]:
 
 def held(database_url: str) -> list[Purchase]:
     with _uow(database_url) as uow:
-        return settlement.held_purchases(uow=uow)
+        return run(settlement.held_purchases, uow=uow)
 
 
 def resolve(database_url: str, purchase_id: str, *, complete: bool) -> Purchase:
     with _uow(database_url) as uow:
-        return settlement.resolve_held(purchase_id, complete=complete, uow=uow)
+        return run(settlement.resolve_held, purchase_id, complete=complete, uow=uow)
 
 
 def as_json(purchase: Purchase) -> dict:

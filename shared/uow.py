@@ -1,19 +1,30 @@
 """The unit of work: one database transaction, the repositories on it, and the outbox.
 
-Handlers use it as `with uow: ...; uow.commit()`; leaving the block without commit rolls back.
-Given a `conn`, it joins a transaction that someone else owns (the consumer's batch), and
-then commit and rollback are theirs. Services subclass it to attach repositories in `_start`.
+One owner per transaction: the entry point begins and commits it, a handler only works inside
+it and never commits. `with transaction(uow):` (or `run(handler, ..., uow=uow)`) is how an
+entry point (a view, a worker step, a CLI command) runs one; the HTTP idempotency wrapper and
+the inbox own a connection's transaction themselves and hand a unit of work joined to it
+(`conn=`), whose commit is theirs. A handler
+that needs two transactions around an outside call (a card charge, a payout) is a process: it
+says so, and runs each step in `with transaction(uow):`. Services subclass `SqlUnitOfWork` to
+attach repositories in `_start`.
 """
 
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from shared import faults
 from shared.outbox import Outbox
+
+U = TypeVar("U", bound="AbstractUnitOfWork")
+T = TypeVar("T")
 
 
 def commit(tx) -> None:
@@ -23,9 +34,25 @@ def commit(tx) -> None:
     faults.point("uow.after_commit")
 
 
+@contextmanager
+def transaction(uow: U) -> Iterator[U]:
+    """The owner's transaction: open `uow`, run the block, commit if it ends without an error
+    (roll back if it raises). The only place a unit of work is committed."""
+    with uow:
+        yield uow
+        uow._commit()
+
+
+def run(handler: Callable[..., T], *args, uow: AbstractUnitOfWork, **kwargs) -> T:
+    """An entry point's one transaction around one handler: `handler(*args, uow=uow, **kwargs)`
+    inside `transaction(uow)`."""
+    with transaction(uow):
+        return handler(*args, uow=uow, **kwargs)
+
+
 class AbstractUnitOfWork(abc.ABC):
-    """What a handler knows of a unit of work; each service's subclass names its repositories.
-    Leaving `with uow:` without `commit()` rolls back."""
+    """What a handler knows of a unit of work: its repositories and outbox, open while its
+    owner's transaction is. Leaving `with uow:` without the owner's commit rolls back."""
 
     outbox: Outbox
 
@@ -36,8 +63,8 @@ class AbstractUnitOfWork(abc.ABC):
         self.rollback()
 
     @abc.abstractmethod
-    def commit(self) -> None:
-        """Keep everything done since `with uow:` began."""
+    def _commit(self) -> None:
+        """Keep everything done since `with uow:` began (the owner's, through `transaction`)."""
 
     @abc.abstractmethod
     def rollback(self) -> None:
@@ -65,8 +92,8 @@ class SqlUnitOfWork:
     def _start(self, conn: Connection) -> None:
         """Attach repositories to the connection (overridden by each service)."""
 
-    def commit(self) -> None:
-        if self._tx is not None:
+    def _commit(self) -> None:
+        if self._tx is not None:  # joined: the transaction's owner commits it
             commit(self._tx)
 
     def rollback(self) -> None:

@@ -1,8 +1,10 @@
 """In-memory stand-ins for each service's unit of work, so handlers run with no database and no broker.
 
 A fake unit of work keeps its service's rows in plain containers. Each `with uow:` works on a
-copy of what is committed: `commit` keeps the copy, leaving without it drops it, as a real
-transaction would, so a refused request leaves nothing behind here either. The outbox is the
+copy of what is committed: only its owner's commit (`shared.uow.transaction` or `run`)
+keeps the copy, leaving without it drops it, as a real transaction would, so a refused request,
+or a handler whose owner fails after it, leaves nothing behind here either. Outside a
+transaction the repositories are gone: a handler run without an owner fails. The outbox is the
 real `Outbox` (each event checked against its contract) writing rows into a list.
 """
 
@@ -47,14 +49,18 @@ class FakeUnitOfWork(abc.ABC):
 
     def __enter__(self):
         self._data = copy.deepcopy(self.committed)
+        before = set(vars(self))
         self.outbox = FakeOutbox(self.source, self._data["outbox"])
         self.attach(self._data)
+        self._open = set(vars(self)) - before  # the repositories, gone when the transaction ends
         return self
 
     def __exit__(self, *exc_info) -> None:
         self.rollback()
+        for name in self._open:
+            delattr(self, name)
 
-    def commit(self) -> None:
+    def _commit(self) -> None:
         self.committed = copy.deepcopy(self._data)
         self.commits += 1
 

@@ -22,6 +22,7 @@ from services.payout.domain.commands import CreditEarnings, RegisterCreator, Req
 from services.payout.entrypoints.payout_worker import run_once
 from services.payout.service_layer import handlers, payouts
 from shared.clock import utcnow
+from shared.uow import run
 from tests.integration.conftest import build_service
 from tests.support.clock import ManualClock
 from tests.support.processors import FakePayoutProcessor
@@ -75,7 +76,8 @@ def seed(svc, accounts: list[str]) -> list[str]:
     ids = []
     for n, account in enumerate(accounts):
         creator = f"creator-{n}"
-        handlers.register_creator(
+        run(
+            handlers.register_creator,
             RegisterCreator(
                 creator_id=creator,
                 country="US",
@@ -86,7 +88,8 @@ def seed(svc, accounts: list[str]) -> list[str]:
             uow=svc.uow(),
             rules=svc.settings.rules,
         )
-        handlers.credit_earnings(
+        run(
+            handlers.credit_earnings,
             [
                 CreditEarnings(
                     gift_tx_id=str(uuid.uuid4()), creator_id=creator, sender_id="v", diamonds=40_000, sent_at=utcnow()
@@ -96,8 +99,11 @@ def seed(svc, accounts: list[str]) -> list[str]:
             rules=svc.settings.rules,
         )
         ids.append(
-            handlers.request_withdrawal(
-                RequestWithdrawal(creator_id=creator, amount_minor=10_000), uow=svc.uow(), rules=svc.settings.rules
+            run(
+                handlers.request_withdrawal,
+                RequestWithdrawal(creator_id=creator, amount_minor=10_000),
+                uow=svc.uow(),
+                rules=svc.settings.rules,
             ).withdrawal_id
         )
     return ids

@@ -11,6 +11,7 @@ from services.gifting.domain.commands import ClawBackPurchase, CreditPurchase
 from services.gifting.service_layer import handlers
 from shared.idempotency import Answer, KeyedRequest
 from shared.idempotency.store import Claim, KeyStore
+from shared.uow import run
 from tests.integration.conftest import outbox_events, rows
 from tests.support.waiting import wait_until
 
@@ -30,7 +31,7 @@ def gifting(request, make_service):
 
 def fund(svc, user_id: str, coins: int) -> str:
     purchase_id = str(uuid.uuid4())
-    handlers.credit_purchase(CreditPurchase(purchase_id=purchase_id, user_id=user_id, coins=coins), uow=svc.uow())
+    run(handlers.credit_purchase, CreditPurchase(purchase_id=purchase_id, user_id=user_id, coins=coins), uow=svc.uow())
     return purchase_id
 
 
@@ -154,8 +155,10 @@ def test_a_chargeback_freezes_the_wallet_below_zero_until_coins_are_bought(gifti
     svc, client = gifting
     purchase_id = fund(svc, "viewer", 700)
     assert gift(client, auth, gift_id="concert").status_code == 201  # 500 coins spent
-    handlers.claw_back_purchase(
-        ClawBackPurchase(purchase_id=purchase_id, chargeback_id="cb-1", user_id="viewer", coins=700), uow=svc.uow()
+    run(
+        handlers.claw_back_purchase,
+        ClawBackPurchase(purchase_id=purchase_id, chargeback_id="cb-1", user_id="viewer", coins=700),
+        uow=svc.uow(),
     )
     assert client.get("/v1/wallets/viewer", headers=auth()).get_json() == {
         "user_id": "viewer",

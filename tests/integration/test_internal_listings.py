@@ -10,6 +10,7 @@ import pytest
 from services.gifting.domain.commands import CreditPurchase
 from services.gifting.service_layer import handlers as gifting_handlers
 from services.payout.entrypoints.payout_worker import run_once
+from shared.uow import run
 from tests.integration.test_payout_api import earn, register, withdraw
 from tests.integration.test_purchase_api import key, order
 
@@ -103,8 +104,10 @@ def test_withdrawals_and_accounts_are_listed_to_ops_with_the_rules_in_force(make
 def test_gifts_are_listed_to_ops_with_the_diamonds_per_coin(make_service, auth_for):
     svc, client = make_service("gifting", GIFTING_DIAMONDS_PER_COIN="2")
     auth = auth_for("gifting")
-    gifting_handlers.credit_purchase(
-        CreditPurchase(purchase_id=str(uuid.uuid4()), user_id="viewer", coins=100), uow=svc.uow()
+    run(
+        gifting_handlers.credit_purchase,
+        CreditPurchase(purchase_id=str(uuid.uuid4()), user_id="viewer", coins=100),
+        uow=svc.uow(),
     )
     for _ in range(3):
         sent = client.post(

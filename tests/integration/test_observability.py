@@ -17,6 +17,7 @@ from shared.kafka_admin import consumer_lag
 from shared.kafka_settings import KafkaSettings
 from shared.lag import LagMonitor
 from shared.outbox_relay import OutboxRelay
+from shared.uow import run
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -39,7 +40,9 @@ def sample(text: str, name: str, **labels) -> float | None:
 
 def test_with_the_broker_away_a_web_pod_stays_ready_keeps_accepting_gifts_and_says_so(make_service, auth):
     svc, client = make_service("gifting")  # its KAFKA_BOOTSTRAP_SERVERS is a closed port
-    handlers.credit_purchase(CreditPurchase(purchase_id=str(uuid.uuid4()), user_id="ann", coins=100), uow=svc.uow())
+    run(
+        handlers.credit_purchase, CreditPurchase(purchase_id=str(uuid.uuid4()), user_id="ann", coins=100), uow=svc.uow()
+    )
     for _ in range(3):
         sent = client.post(
             "/v1/gifts",
@@ -74,7 +77,7 @@ def test_a_web_pod_without_its_database_is_not_ready(make_service):
 
 def test_a_relay_that_cannot_reach_its_broker_is_live_but_not_ready(make_service, auth):
     svc, client = make_service("gifting")
-    handlers.credit_purchase(CreditPurchase(purchase_id=str(uuid.uuid4()), user_id="bo", coins=10), uow=svc.uow())
+    run(handlers.credit_purchase, CreditPurchase(purchase_id=str(uuid.uuid4()), user_id="bo", coins=10), uow=svc.uow())
     assert (
         client.post(
             "/v1/gifts",

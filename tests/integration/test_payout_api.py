@@ -11,6 +11,7 @@ from services.payout.domain.commands import CreditEarnings
 from services.payout.entrypoints.payout_worker import run_once
 from services.payout.service_layer import handlers
 from shared.clock import utcnow
+from shared.uow import run
 from tests.integration.conftest import outbox_events, rows
 
 pytestmark = pytest.mark.integration
@@ -43,7 +44,8 @@ def register(
 
 
 def earn(svc, creator_id: str, diamonds: int) -> None:
-    handlers.credit_earnings(
+    run(
+        handlers.credit_earnings,
         [
             CreditEarnings(
                 gift_tx_id=str(uuid.uuid4()),

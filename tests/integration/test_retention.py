@@ -16,6 +16,7 @@ from services.gifting.service_layer import handlers
 from shared.audit import event_counts
 from shared.clock import utcnow
 from shared.retention import RetentionError, Windows, prune
+from shared.uow import run
 from tests.integration.conftest import rows
 
 pytestmark = pytest.mark.integration
@@ -34,7 +35,7 @@ def gifting(request, make_service):
 
 
 def send_gifts(svc, client, auth, n: int) -> None:
-    handlers.credit_purchase(CreditPurchase(purchase_id=str(uuid.uuid4()), user_id="ann", coins=n), uow=svc.uow())
+    run(handlers.credit_purchase, CreditPurchase(purchase_id=str(uuid.uuid4()), user_id="ann", coins=n), uow=svc.uow())
     for _ in range(n):
         assert (
             client.post(

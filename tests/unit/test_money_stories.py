@@ -18,6 +18,7 @@ from services.purchase.domain.commands import BuyCoins, RecordChargeback
 from services.purchase.domain.rules import PurchaseRules
 from services.purchase.service_layer import handlers as purchase
 from services.purchase.service_layer import settlement as purchase_settlement
+from shared.uow import run
 from tests.fakes.gifting import FakeGiftingUnitOfWork
 from tests.fakes.payout import FakePayoutUnitOfWork
 from tests.fakes.purchase import FakePurchaseUnitOfWork
@@ -28,14 +29,20 @@ def deliver(events: list[tuple[str, dict]], *, wallets: FakeGiftingUnitOfWork, e
     """What the gifting and payout consumers do with each event."""
     for kind, data in events:
         if kind == "purchase.completed":
-            gifting.credit_purchase(CreditPurchase(data["purchase_id"], data["user_id"], data["coins"]), uow=wallets)
+            run(
+                gifting.credit_purchase,
+                CreditPurchase(data["purchase_id"], data["user_id"], data["coins"]),
+                uow=wallets,
+            )
         elif kind == "purchase.reversed":
-            gifting.claw_back_purchase(
+            run(
+                gifting.claw_back_purchase,
                 ClawBackPurchase(data["purchase_id"], data["chargeback_id"], data["user_id"], data["coins"]),
                 uow=wallets,
             )
         elif kind == "gift.sent":
-            payout.credit_earnings(
+            run(
+                payout.credit_earnings,
                 [
                     CreditEarnings(
                         data["gift_tx_id"], data["creator_id"], data["sender_id"], data["diamonds"], data["sent_at"]
@@ -68,14 +75,18 @@ def test_a_viewer_buys_700_coins_sends_a_lion_is_refused_then_a_chargeback_freez
     deliver(purchases.consumed(), wallets=wallets, earnings=earnings)
 
     def send(gift_id: str, quantity: int = 1):
-        return gifting.send_gift(SendGift("viewer", "creator", gift_id, quantity), uow=wallets, rules=GiftingRules())
+        return run(
+            gifting.send_gift, SendGift("viewer", "creator", gift_id, quantity), uow=wallets, rules=GiftingRules()
+        )
 
     with pytest.raises(InsufficientCoins):
         send("lion")
     send("corgi", quantity=2)
     deliver(wallets.consumed(), wallets=wallets, earnings=earnings)
-    purchase_settlement.record_chargeback(
-        RecordChargeback(purchase_id=bought.purchase_id, reason="fraud"), uow=purchases
+    run(
+        purchase_settlement.record_chargeback,
+        RecordChargeback(purchase_id=bought.purchase_id, reason="fraud"),
+        uow=purchases,
     )
     deliver(purchases.consumed()[1:], wallets=wallets, earnings=earnings)
     with pytest.raises(WalletFrozen):
@@ -83,4 +94,4 @@ def test_a_viewer_buys_700_coins_sends_a_lion_is_refused_then_a_chargeback_freez
 
     coins_bought, coins_reversed, coins_gifted = 700, 700, 598
     assert wallets.balance_of("viewer") == coins_bought - coins_reversed - coins_gifted == -598
-    assert payout.earnings_of("creator", uow=earnings).total == coins_gifted  # one diamond per coin
+    assert run(payout.earnings_of, "creator", uow=earnings).total == coins_gifted  # one diamond per coin

@@ -17,6 +17,7 @@ from services.payout.domain.model import COMPLETED, FAILED, HELD, PENDING, PROCE
 from services.payout.domain.rules import PayoutPolicy, PayoutRules
 from services.payout.service_layer import handlers, payouts
 from shared.clock import utcnow
+from shared.uow import run
 from tests.fakes.payout import FakePayoutUnitOfWork
 from tests.support.clock import ManualClock
 from tests.support.processors import FakePayoutProcessor
@@ -36,7 +37,8 @@ def clock(monkeypatch) -> ManualClock:
 
 
 def creator_withdraws(uow, creator_id: str = "creator", account: str = "DE89-1", amount_minor: int = 10_000):
-    handlers.register_creator(
+    run(
+        handlers.register_creator,
         RegisterCreator(
             creator_id=creator_id,
             country="US",
@@ -47,7 +49,8 @@ def creator_withdraws(uow, creator_id: str = "creator", account: str = "DE89-1",
         uow=uow,
         rules=RULES,
     )
-    handlers.credit_earnings(
+    run(
+        handlers.credit_earnings,
         [
             CreditEarnings(
                 gift_tx_id=f"gift-{creator_id}", creator_id=creator_id, sender_id="v", diamonds=40_000, sent_at=utcnow()
@@ -56,8 +59,11 @@ def creator_withdraws(uow, creator_id: str = "creator", account: str = "DE89-1",
         uow=uow,
         rules=RULES,
     )
-    return handlers.request_withdrawal(
-        RequestWithdrawal(creator_id=creator_id, amount_minor=amount_minor), uow=uow, rules=RULES
+    return run(
+        handlers.request_withdrawal,
+        RequestWithdrawal(creator_id=creator_id, amount_minor=amount_minor),
+        uow=uow,
+        rules=RULES,
     )
 
 
@@ -211,32 +217,32 @@ def test_a_creator_whose_country_became_blocked_is_held_then_released_and_paid(u
     attempt = turn(uow, processor, rules=blocked)
     assert (attempt.outcome, attempt.reason) == (HELD, "country_blocked")
     assert processor.calls[asked.withdrawal_id] == 0 and account(uow).reserved_diamonds == 20_000
-    assert [w.withdrawal_id for w in payouts.held_withdrawals(uow=uow)] == [asked.withdrawal_id]
-    assert payouts.release_held(asked.withdrawal_id, uow=uow).status == PENDING  # never sent: as new
+    assert [w.withdrawal_id for w in run(payouts.held_withdrawals, uow=uow)] == [asked.withdrawal_id]
+    assert run(payouts.release_held, asked.withdrawal_id, uow=uow).status == PENDING  # never sent: as new
     assert turn(uow, processor).outcome == COMPLETED
-    assert payouts.held_withdrawals(uow=uow) == [] and account(uow).withdrawn_diamonds == 20_000
+    assert run(payouts.held_withdrawals, uow=uow) == [] and account(uow).withdrawn_diamonds == 20_000
 
 
 def test_a_creator_under_review_is_held_then_failed_by_an_operator_and_gets_the_diamonds_back(uow, clock):
     asked = creator_withdraws(uow)
-    assert payouts.set_under_review("creator", True, uow=uow)
+    assert run(payouts.set_under_review, "creator", True, uow=uow)
     processor = FakePayoutProcessor()
     assert turn(uow, processor).reason == "under_review"
-    failed = payouts.fail_held(asked.withdrawal_id, reason="fraud review: account closed", uow=uow)
+    failed = run(payouts.fail_held, asked.withdrawal_id, reason="fraud review: account closed", uow=uow)
     assert (failed.status, failed.failure_reason) == (FAILED, "fraud review: account closed")
-    assert (account(uow).reserved_diamonds, handlers.earnings_of("creator", uow=uow).available) == (0, 40_000)
+    assert (account(uow).reserved_diamonds, run(handlers.earnings_of, "creator", uow=uow).available) == (0, 40_000)
     [(kind, data)] = uow.events()
     assert (kind, data["withdrawal_id"], data["diamonds"]) == ("withdrawal.failed", asked.withdrawal_id, 20_000)
     assert processor.calls[asked.withdrawal_id] == 0
     with pytest.raises(WithdrawalNotHeld):
-        payouts.release_held(asked.withdrawal_id, uow=uow)
+        run(payouts.release_held, asked.withdrawal_id, uow=uow)
 
 
 def test_a_held_withdrawal_that_was_sent_before_is_looked_up_first_when_released(uow, clock):
     asked = creator_withdraws(uow)
     tampered = Tampered(currency="EUR")
     turn(uow, tampered)
-    assert payouts.release_held(asked.withdrawal_id, uow=uow).status == PROCESSING
+    assert run(payouts.release_held, asked.withdrawal_id, uow=uow).status == PROCESSING
     honest = FakePayoutProcessor()
     honest.payouts = {
         asked.withdrawal_id: PayoutResult(

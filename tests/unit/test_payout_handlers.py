@@ -21,6 +21,7 @@ from services.payout.domain.model import COMPLETED, FAILED, PROCESSING
 from services.payout.domain.rules import PayoutPolicy, PayoutRules
 from services.payout.service_layer import handlers, payouts
 from shared.clock import utcnow
+from shared.uow import run
 from tests.fakes.payout import FakePayoutUnitOfWork
 from tests.support.clock import ManualClock
 from tests.support.processors import FakePayoutProcessor
@@ -39,7 +40,8 @@ def clock(monkeypatch) -> ManualClock:
 
 
 def register(uow, creator_id: str = "creator", method: str = "bank", account: str = "DE89-1", rules=RULES):
-    return handlers.register_creator(
+    return run(
+        handlers.register_creator,
         RegisterCreator(
             creator_id=creator_id,
             country="US",
@@ -53,7 +55,8 @@ def register(uow, creator_id: str = "creator", method: str = "bank", account: st
 
 
 def earn(uow, diamonds: int, creator_id: str = "creator", gift_tx_id: str | None = None, rules=RULES) -> None:
-    handlers.credit_earnings(
+    run(
+        handlers.credit_earnings,
         [
             CreditEarnings(
                 gift_tx_id=gift_tx_id or str(uuid.uuid4()),
@@ -69,8 +72,11 @@ def earn(uow, diamonds: int, creator_id: str = "creator", gift_tx_id: str | None
 
 
 def withdraw(uow, amount_minor: int, creator_id: str = "creator", rules=RULES):
-    return handlers.request_withdrawal(
-        RequestWithdrawal(creator_id=creator_id, amount_minor=amount_minor), uow=uow, rules=rules
+    return run(
+        handlers.request_withdrawal,
+        RequestWithdrawal(creator_id=creator_id, amount_minor=amount_minor),
+        uow=uow,
+        rules=rules,
     )
 
 
@@ -87,10 +93,10 @@ def test_a_creator_withdraws_100_dollars_of_40000_diamonds_and_is_paid(uow):
     earn(uow, 40_000)
     asked = withdraw(uow, 10_000)
     assert (asked.diamonds, asked.gross_minor, asked.fee_minor, asked.net_minor) == (20_000, 10_000, 0, 10_000)
-    assert handlers.earnings_of("creator", uow=uow).available == 20_000  # the rest is in flight
+    assert run(handlers.earnings_of, "creator", uow=uow).available == 20_000  # the rest is in flight
     [paid] = pay_everything(uow, FakePayoutProcessor())
     assert paid.status == COMPLETED
-    earnings = handlers.earnings_of("creator", uow=uow)
+    earnings = run(handlers.earnings_of, "creator", uow=uow)
     assert (earnings.total, earnings.available, earnings.paid_out, earnings.in_flight) == (40_000, 20_000, 20_000, 0)
     assert uow.events() == [
         (
@@ -115,7 +121,7 @@ def test_a_withdrawal_over_the_daily_cap_is_refused_and_reserves_nothing(uow):
     withdraw(uow, 60_000)
     with pytest.raises(DailyCapExceeded, match="40000 left"):
         withdraw(uow, 50_000)
-    assert handlers.earnings_of("creator", uow=uow).available == 300_000 - 120_000
+    assert run(handlers.earnings_of, "creator", uow=uow).available == 300_000 - 120_000
     assert len(uow.committed["withdrawals"]) == 1
 
 
@@ -132,7 +138,7 @@ def test_a_withdrawal_the_rules_refuse_leaves_the_earnings_untouched(uow, creato
     earn(uow, 40_000)  # $200
     with pytest.raises(error):
         withdraw(uow, amount_minor, creator_id=creator_id)
-    assert (handlers.earnings_of("creator", uow=uow).available, uow.committed["withdrawals"]) == (40_000, {})
+    assert (run(handlers.earnings_of, "creator", uow=uow).available, uow.committed["withdrawals"]) == (40_000, {})
 
 
 def test_a_failed_payout_returns_its_diamonds_and_frees_the_days_cap(uow):
@@ -141,7 +147,7 @@ def test_a_failed_payout_returns_its_diamonds_and_frees_the_days_cap(uow):
     withdraw(uow, 100_000)  # the whole day's cap
     [failed] = pay_everything(uow, FakePayoutProcessor())
     assert (failed.status, failed.failure_reason) == (FAILED, "account_rejected")
-    assert handlers.earnings_of("creator", uow=uow).available == 200_000
+    assert run(handlers.earnings_of, "creator", uow=uow).available == 200_000
     assert uow.events()[0][0] == "withdrawal.failed"
     assert withdraw(uow, 100_000).diamonds == 200_000  # the failed one no longer counts toward the cap
 
@@ -157,7 +163,7 @@ def test_a_payout_never_confirmed_is_failed_after_its_attempts_and_its_diamonds_
         clock.advance(1_000)  # past its lease, the landing of its send and its next check
     [given_up] = pay_everything(uow, processor, policy)  # third claim: looked up, none found
     assert (given_up.status, given_up.failure_reason) == (FAILED, "not paid after 2 attempts")
-    assert handlers.earnings_of("creator", uow=uow).available == 40_000
+    assert run(handlers.earnings_of, "creator", uow=uow).available == 40_000
     assert sum(processor.calls.values()) == 2
 
 
@@ -176,15 +182,15 @@ def test_a_gift_delivered_twice_is_credited_once_one_by_one_or_in_a_batch(uow):
         CreditEarnings(gift_tx_id=g, creator_id="creator", sender_id="viewer", diamonds=300, sent_at=utcnow())
         for g in ("gift-1", "gift-2", "gift-2")
     ]
-    handlers.credit_earnings(again, uow=uow, rules=RULES)
-    assert handlers.earnings_of("creator", uow=uow).total == 800
+    run(handlers.credit_earnings, again, uow=uow, rules=RULES)
+    assert run(handlers.earnings_of, "creator", uow=uow).total == 800
 
 
 def test_held_earnings_are_pending_and_cannot_be_withdrawn(uow):
     held = PayoutRules(hold_seconds=3_600)
     register(uow)
     earn(uow, 40_000, rules=held)
-    earnings = handlers.earnings_of("creator", uow=uow)
+    earnings = run(handlers.earnings_of, "creator", uow=uow)
     assert (earnings.total, earnings.pending, earnings.available) == (40_000, 40_000, 0)
     with pytest.raises(InsufficientEarnings):
         withdraw(uow, 10_000, rules=held)
@@ -195,16 +201,18 @@ def test_registering_again_changes_nothing_and_a_new_method_is_changed_and_recor
     assert register(uow)[1] is False
     with pytest.raises(CreatorAlreadyRegistered):
         register(uow, account="somewhere-else")
-    handlers.change_payout_method(
+    run(
+        handlers.change_payout_method,
         ChangePayoutMethod(
             creator_id="creator", payout_method="paypal", payout_account="c@example.com", changed_by="gateway"
         ),
         uow=uow,
     )
-    [change] = handlers.payout_method_changes("creator", uow=uow)
+    [change] = run(handlers.payout_method_changes, "creator", uow=uow)
     assert (change.old_method, change.new_method, change.changed_by) == ("bank", "paypal", "gateway")
     with pytest.raises(CreatorTooYoung):
-        handlers.register_creator(
+        run(
+            handlers.register_creator,
             RegisterCreator(
                 creator_id="kid", country="US", birth_date=date.today(), payout_method="bank", payout_account="x"
             ),

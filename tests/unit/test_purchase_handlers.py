@@ -24,6 +24,7 @@ from services.purchase.domain.rules import PurchaseRules
 from services.purchase.service_layer import handlers, settlement
 from services.purchase.service_layer.reconcile import Schedule, reconcile_purchases
 from shared.idempotency import ClaimLost
+from shared.uow import run, transaction
 from tests.fakes.purchase import FakePurchaseUnitOfWork
 from tests.support.processors import FakeCardProcessor
 
@@ -172,8 +173,8 @@ def test_the_reconciler_completes_a_charge_the_processor_took_and_declines_one_i
 
 def test_a_chargeback_reverses_the_purchase_once_and_tells_the_wallet_to_take_the_coins_back(uow, processor):
     purchase = buy(uow, processor)
-    chargeback = settlement.record_chargeback(
-        RecordChargeback(purchase_id=purchase.purchase_id, reason="fraud"), uow=uow
+    chargeback = run(
+        settlement.record_chargeback, RecordChargeback(purchase_id=purchase.purchase_id, reason="fraud"), uow=uow
     )
     assert (chargeback.coins, chargeback.status, uow.purchase(purchase.purchase_id).status) == (
         700,
@@ -191,33 +192,33 @@ def test_a_chargeback_reverses_the_purchase_once_and_tells_the_wallet_to_take_th
         },
     )
     with pytest.raises(NotReversible):
-        settlement.record_chargeback(RecordChargeback(purchase_id=purchase.purchase_id, reason="fraud"), uow=uow)
+        run(settlement.record_chargeback, RecordChargeback(purchase_id=purchase.purchase_id, reason="fraud"), uow=uow)
     with pytest.raises(PurchaseNotFound):
-        settlement.record_chargeback(RecordChargeback(purchase_id="nope", reason="fraud"), uow=uow)
+        run(settlement.record_chargeback, RecordChargeback(purchase_id="nope", reason="fraud"), uow=uow)
     assert len(uow.events()) == 2
 
 
 def test_coins_are_non_refundable(uow, processor):
     purchase = buy(uow, processor)
     with pytest.raises(NonRefundable):
-        handlers.refuse_refund(purchase.purchase_id, uow=uow)
+        run(handlers.refuse_refund, purchase.purchase_id, uow=uow)
     with pytest.raises(PurchaseNotFound):
-        handlers.refuse_refund("nope", uow=uow)
-    assert handlers.get_purchase(purchase.purchase_id, uow=uow).status == COMPLETED
+        run(handlers.refuse_refund, "nope", uow=uow)
+    assert run(handlers.get_purchase, purchase.purchase_id, uow=uow).status == COMPLETED
 
 
 def test_a_custom_amount_in_japan_is_priced_in_whole_yen_and_listed_with_the_users_purchases(uow, processor):
     custom = buy(uow, processor, country="JP", coins=1_000)
     package = buy(uow, processor, country="JP", package_id="coins_70")
     assert (custom.amount_minor, custom.currency, package.amount_minor) == (2_286, "JPY", 160)
-    listed = handlers.purchases_of("viewer", uow=uow, limit=10, before=None)
+    listed = run(handlers.purchases_of, "viewer", uow=uow, limit=10, before=None)
     assert {p.purchase_id for p in listed} == {custom.purchase_id, package.purchase_id}
     with pytest.raises(CountryNotServed):
         handlers.price_list("KP", rules=RULES)
 
 
 def chargeback(uow, purchase_id: str):
-    return settlement.record_chargeback(RecordChargeback(purchase_id=purchase_id, reason="fraudulent"), uow=uow)
+    return run(settlement.record_chargeback, RecordChargeback(purchase_id=purchase_id, reason="fraudulent"), uow=uow)
 
 
 def test_a_chargeback_reported_while_the_charge_is_unknown_is_applied_once_the_reconciler_completes_it(uow, processor):
@@ -312,14 +313,17 @@ def test_a_purchase_a_live_request_holds_is_not_looked_up_by_the_reconciler(uow,
     with pytest.raises(ChargeOutcomeUnknown):
         buy(uow, processor, token="tok_timeout")
     [pending] = uow.committed["purchases"].values()
-    with uow:  # a retry of the request holds it, charging
+    with transaction(uow):  # a retry of the request holds it, charging
         assert uow.purchases.claim(
             pending.purchase_id, token="retry", until=handlers.utcnow() + CLAIM_FOR, now=handlers.utcnow()
         )
-        uow.commit()
     assert reconcile(uow, processor) == 0 and processor.lookups[pending.purchase_id] == 0
-    settled, by_me = settlement.settle_purchase(
-        pending.purchase_id, uow=uow, result=processor.charges[pending.purchase_id], token="someone-else"
+    settled, by_me = run(
+        settlement.settle_purchase,
+        pending.purchase_id,
+        uow=uow,
+        result=processor.charges[pending.purchase_id],
+        token="someone-else",
     )
     assert (settled.status, by_me, uow.events()) == (PENDING, False, [])  # no live claim, no settling
 
@@ -328,16 +332,16 @@ def test_a_charge_of_the_wrong_amount_is_held_for_review_credits_nothing_and_an_
     held = buy(uow, processor, token="tok_one_cent")
     assert (held.status, uow.events()) == ("held", [])
     assert "amount 1 (asked 999)" in held.hold_reason
-    assert [p.purchase_id for p in settlement.held_purchases(uow=uow)] == [held.purchase_id]
+    assert [p.purchase_id for p in run(settlement.held_purchases, uow=uow)] == [held.purchase_id]
     assert chargeback(uow, held.purchase_id).status == "pending"  # waits for the review
-    resolved = settlement.resolve_held(held.purchase_id, complete=True, uow=uow)
+    resolved = run(settlement.resolve_held, held.purchase_id, complete=True, uow=uow)
     assert resolved.status == REVERSED
     assert [kind for kind, _ in uow.events()] == ["purchase.completed", "purchase.reversed"]
     with pytest.raises(NotHeld):
-        settlement.resolve_held(held.purchase_id, complete=False, uow=uow)
+        run(settlement.resolve_held, held.purchase_id, complete=False, uow=uow)
     other = buy(uow, processor, token="tok_one_cent")
-    assert settlement.resolve_held(other.purchase_id, complete=False, uow=uow).status == DECLINED
-    assert len(uow.events()) == 2 and settlement.held_purchases(uow=uow) == []
+    assert run(settlement.resolve_held, other.purchase_id, complete=False, uow=uow).status == DECLINED
+    assert len(uow.events()) == 2 and run(settlement.held_purchases, uow=uow) == []
 
 
 @pytest.mark.parametrize(

@@ -135,3 +135,18 @@ def test_no_service_module_over_250_lines_nor_function_over_40_outside_migration
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno >= 40:
                 too_long.append(f"{name}:{node.lineno} {node.name}: {node.end_lineno - node.lineno + 1} lines")
     assert too_long == []
+
+
+def test_no_handler_commits_nor_opens_a_transaction_but_the_processes_steps():
+    """One owner per transaction: `commit` is no name a handler can call, and only the steps of a
+    process around an outside call (buying coins, reconciling, paying out) open one of their own."""
+    processes = {"purchase/service_layer/handlers.py", "purchase/service_layer/reconcile.py"}
+    processes |= {"payout/service_layer/payouts.py"}
+    committing, opening = [], []
+    for path, text in sources("services"):
+        name = str(path.relative_to(ROOT / "services"))
+        if "service_layer" not in path.parts:
+            continue
+        committing += [name] if re.search(r"\.commit\(|\._commit\(", text) else []
+        opening += [name] if "with uow" in text or ("transaction(uow)" in text and name not in processes) else []
+    assert (committing, opening) == ([], [])

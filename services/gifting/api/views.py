@@ -19,6 +19,7 @@ from shared.idempotency.http import KeyedCall, idempotent
 from shared.onbehalf import acting_for
 from shared.openapi import doc
 from shared.request_input import json_body, keyset_page, query_args
+from shared.uow import run
 from shared.web import requires
 
 bp = Blueprint("gifting", __name__, url_prefix="/v1")
@@ -41,7 +42,7 @@ def catalog():
 @requires("wallets:read")
 @doc(summary="A user's coin balance and status", responses={200: schemas.WalletSchema})
 def wallet(user_id: str):
-    found = handlers.wallet_of(user_id, uow=service().uow())
+    found = run(handlers.wallet_of, user_id, uow=service().uow())
     return schema(schemas.WalletSchema).dump(found)
 
 
@@ -51,14 +52,14 @@ def wallet(user_id: str):
 def transactions(user_id: str):
     args = query_args(schema(schemas.PageQuery))
     before = int(args["cursor"]) if args["cursor"] else None
-    entries = handlers.ledger_of(user_id, uow=service().uow(), limit=args["limit"] + 1, before_id=before)
+    entries = run(handlers.ledger_of, user_id, uow=service().uow(), limit=args["limit"] + 1, before_id=before)
     page, next_cursor = keyset_page(entries, args["limit"], lambda entry: str(entry.entry_id))
     return schema(schemas.LedgerPageSchema).dump({"user_id": user_id, "transactions": page, "next_cursor": next_cursor})
 
 
 def gift_made(conn, gift_tx_id: str):
     """A retry's answer: the gift its first attempt made (its key row holds no body)."""
-    gift = handlers.get_gift(gift_tx_id, uow=service().uow(conn))
+    gift = run(handlers.get_gift, gift_tx_id, uow=service().uow(conn))
     return schema(schemas.GiftTransactionSchema).dump(gift), 201
 
 
@@ -76,7 +77,7 @@ def send_gift(call: KeyedCall):
     acting_for(body["sender_id"])  # whose coins: see shared.onbehalf
     svc = service()
     uow = svc.uow(conn=call.conn, key_row=call.key_row)
-    tx = handlers.send_gift(SendGift(**body), uow=uow, rules=svc.settings.rules)
+    tx = run(handlers.send_gift, SendGift(**body), uow=uow, rules=svc.settings.rules)
     return schema(schemas.GiftTransactionSchema).dump(tx), 201
 
 
@@ -89,7 +90,7 @@ def send_gift(call: KeyedCall):
 )
 def leaderboard(stream_id: str):
     args = query_args(schema(schemas.LeaderboardQuery))
-    rows = handlers.leaderboard(stream_id, uow=service().uow(), limit=args["limit"])
+    rows = run(handlers.leaderboard, stream_id, uow=service().uow(), limit=args["limit"])
     ranked = [
         {"rank": rank, "sender_id": sender, "coins": coins, "gifts": count}
         for rank, (sender, coins, count) in enumerate(rows, start=1)

@@ -11,16 +11,17 @@ from services.gifting.domain.commands import ClawBackPurchase, CreditPurchase
 from services.gifting.service_layer import handlers
 from shared.contracts import PURCHASE_COMPLETED, PURCHASE_REVERSED
 from shared.runners import run_consumer
+from shared.uow import run
 
 
 def event_handlers(svc: GiftingService) -> dict:
     """Topic -> handler(conn, envelope, data); each runs inside the consumer's batch transaction."""
 
     def on_purchase_completed(conn, _envelope, data):
-        handlers.credit_purchase(_credit_purchase(data), uow=svc.uow(conn))
+        run(handlers.credit_purchase, _credit_purchase(data), uow=svc.uow(conn))
 
     def on_purchase_reversed(conn, _envelope, data):
-        handlers.claw_back_purchase(_claw_back_purchase(data), uow=svc.uow(conn))
+        run(handlers.claw_back_purchase, _claw_back_purchase(data), uow=svc.uow(conn))
 
     return {PURCHASE_COMPLETED.topic: on_purchase_completed, PURCHASE_REVERSED.topic: on_purchase_reversed}
 

@@ -18,12 +18,10 @@ from shared.ids import new_id
 def send_gift(cmd: SendGift, *, uow: AbstractUnitOfWork, rules: GiftingRules) -> GiftTransaction:
     """Debit the sender and record the gift and its event, or refuse it with the reason."""
     gift = _priced_gift(cmd, rules)
-    with uow:
-        event = uow.outbox.row(GIFT_SENT, _gift_sent(gift))
-        wallet = uow.gifts.send(gift, coins=gift["total_coins"], event=event)
-        if wallet is None:
-            _refuse(cmd.sender_id, gift["total_coins"], uow=uow)
-        uow.commit()
+    event = uow.outbox.row(GIFT_SENT, _gift_sent(gift))
+    wallet = uow.gifts.send(gift, coins=gift["total_coins"], event=event)
+    if wallet is None:
+        _refuse(cmd.sender_id, gift["total_coins"], uow=uow)
     return GiftTransaction(**gift, balance_after=wallet.balance)
 
 
@@ -68,46 +66,38 @@ def _refuse(sender_id: str, coins: int, *, uow: AbstractUnitOfWork) -> None:
 
 
 def credit_purchase(cmd: CreditPurchase, *, uow: AbstractUnitOfWork) -> Wallet:
-    with uow:
-        wallet = uow.wallets.get_or_create_for_update(cmd.user_id)
-        wallet.credit(cmd.coins)
-        uow.wallets.save(wallet)
-        uow.ledger.record(wallet=wallet, kind="purchase", delta_coins=cmd.coins, reference=cmd.purchase_id)
-        uow.commit()
+    wallet = uow.wallets.get_or_create_for_update(cmd.user_id)
+    wallet.credit(cmd.coins)
+    uow.wallets.save(wallet)
+    uow.ledger.record(wallet=wallet, kind="purchase", delta_coins=cmd.coins, reference=cmd.purchase_id)
     return wallet
 
 
 def claw_back_purchase(cmd: ClawBackPurchase, *, uow: AbstractUnitOfWork) -> Wallet:
-    with uow:
-        wallet = uow.wallets.get_or_create_for_update(cmd.user_id)
-        wallet.claw_back(cmd.coins)
-        uow.wallets.save(wallet)
-        uow.ledger.record(wallet=wallet, kind="chargeback", delta_coins=-cmd.coins, reference=cmd.chargeback_id)
-        uow.commit()
+    wallet = uow.wallets.get_or_create_for_update(cmd.user_id)
+    wallet.claw_back(cmd.coins)
+    uow.wallets.save(wallet)
+    uow.ledger.record(wallet=wallet, kind="chargeback", delta_coins=-cmd.coins, reference=cmd.chargeback_id)
     return wallet
 
 
 def wallet_of(user_id: str, *, uow: AbstractUnitOfWork) -> Wallet:
     """A user with no purchases has an empty, active wallet."""
-    with uow:
-        return uow.wallets.get(user_id) or Wallet(user_id=user_id)
+    return uow.wallets.get(user_id) or Wallet(user_id=user_id)
 
 
 def ledger_of(user_id: str, *, uow: AbstractUnitOfWork, limit: int, before_id: int | None) -> list[LedgerEntry]:
     """A wallet's ledger entries, newest first, older than `before_id` if given."""
-    with uow:
-        return uow.ledger.page(user_id, limit=limit, before_id=before_id)
+    return uow.ledger.page(user_id, limit=limit, before_id=before_id)
 
 
 def leaderboard(stream_id: str, *, uow: AbstractUnitOfWork, limit: int) -> list[tuple[str, int, int]]:
     """(sender_id, coins, gifts) of a stream's top gifters, most coins first."""
-    with uow:
-        return uow.gifts.leaderboard(stream_id, limit=limit)
+    return uow.gifts.leaderboard(stream_id, limit=limit)
 
 
 def get_gift(gift_tx_id: str, *, uow: AbstractUnitOfWork) -> GiftTransaction:
-    with uow:
-        gift = uow.gifts.get(gift_tx_id)
+    gift = uow.gifts.get(gift_tx_id)
     if gift is None:
         raise GiftNotFound(f"There is no gift {gift_tx_id}.")
     return gift

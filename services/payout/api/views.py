@@ -21,6 +21,7 @@ from shared.idempotency.http import KeyedCall, idempotent
 from shared.onbehalf import acting_for
 from shared.openapi import doc
 from shared.request_input import json_body, query_args
+from shared.uow import run
 from shared.web import requires
 
 bp = Blueprint("payout", __name__, url_prefix="/v1")
@@ -54,7 +55,7 @@ def register(call: KeyedCall):
         payout_account=body["payout_method"]["account"],
     )
     svc = service()
-    creator, created = handlers.register_creator(cmd, uow=svc.uow(conn=call.conn), rules=svc.settings.rules)
+    creator, created = run(handlers.register_creator, cmd, uow=svc.uow(conn=call.conn), rules=svc.settings.rules)
     return schema(schemas.CreatorSchema).dump(creator), 201 if created else 200
 
 
@@ -76,7 +77,7 @@ def change_payout_method(creator_id: str, call: KeyedCall):
         payout_account=body["payout_method"]["account"],
         changed_by=g.caller.name,  # who asked: recorded with the change
     )
-    change = handlers.change_payout_method(cmd, uow=service().uow(conn=call.conn))
+    change = run(handlers.change_payout_method, cmd, uow=service().uow(conn=call.conn))
     return schema(schemas.PayoutMethodChangeSchema).dump(change)
 
 
@@ -88,7 +89,7 @@ def change_payout_method(creator_id: str, call: KeyedCall):
     errors={404: "Creator not registered"},
 )
 def method_changes(creator_id: str):
-    changes = handlers.payout_method_changes(creator_id, uow=service().uow())
+    changes = run(handlers.payout_method_changes, creator_id, uow=service().uow())
     return schema(schemas.PayoutMethodChangesSchema).dump({"creator_id": creator_id, "changes": changes})
 
 
@@ -97,7 +98,7 @@ def method_changes(creator_id: str):
 @doc(summary="A creator's diamonds: total, pending, available, withdrawn", responses={200: schemas.EarningsSchema})
 def earnings(creator_id: str):
     svc = service()
-    found = handlers.earnings_of(creator_id, uow=svc.uow())
+    found = run(handlers.earnings_of, creator_id, uow=svc.uow())
     return schema(schemas.EarningsSchema).dump(
         {
             "creator_id": creator_id,
@@ -130,7 +131,7 @@ def withdraw(call: KeyedCall):
     acting_for(body["creator_id"])
     cmd = RequestWithdrawal(creator_id=body["creator_id"], amount_minor=body["amount_minor"])
     svc = service()
-    withdrawal = handlers.request_withdrawal(cmd, uow=svc.uow(conn=call.conn), rules=svc.settings.rules)
+    withdrawal = run(handlers.request_withdrawal, cmd, uow=svc.uow(conn=call.conn), rules=svc.settings.rules)
     return schema(schemas.WithdrawalSchema).dump(withdrawal), 201
 
 
@@ -138,7 +139,7 @@ def withdraw(call: KeyedCall):
 @requires("withdrawals:read")
 @doc(summary="One withdrawal", responses={200: schemas.WithdrawalSchema}, errors={404: "No such withdrawal"})
 def withdrawal(withdrawal_id: str):
-    found = handlers.get_withdrawal(withdrawal_id, uow=service().uow())
+    found = run(handlers.get_withdrawal, withdrawal_id, uow=service().uow())
     return schema(schemas.WithdrawalSchema).dump(found)
 
 

@@ -12,6 +12,7 @@ from services.payout.service_layer import handlers
 from shared.contracts import GIFT_SENT
 from shared.inbox import Apply
 from shared.runners import run_consumer
+from shared.uow import run
 
 
 def event_handlers(svc: PayoutService) -> dict:
@@ -21,7 +22,7 @@ def event_handlers(svc: PayoutService) -> dict:
 
     def on_gifts_sent(conn, events):
         cmds = [_credit_earnings(data) for _envelope, data in events]
-        handlers.credit_earnings(cmds, uow=svc.uow(conn), rules=svc.settings.rules)
+        run(handlers.credit_earnings, cmds, uow=svc.uow(conn), rules=svc.settings.rules)
 
     def on_gift_sent(conn, envelope, data):
         on_gifts_sent(conn, [(envelope, data)])

@@ -41,52 +41,47 @@ def register_creator(cmd: RegisterCreator, *, uow: AbstractUnitOfWork, rules: Pa
         created_at=now,
         updated_at=now,
     )
-    with uow:
-        created = uow.creators.add(creator)
-        if not created:
-            existing = uow.creators.get(cmd.creator_id)
-            if (existing.country, existing.birth_date, existing.payout_method, existing.payout_account) != (
-                cmd.country,
-                cmd.birth_date,
-                cmd.payout_method,
-                cmd.payout_account,
-            ):
-                raise CreatorAlreadyRegistered(
-                    f"Creator {cmd.creator_id!r} is registered; change the payout "
-                    "method with PUT /v1/creators/{creator_id}/payout-method."
-                )
-            creator = existing
-        uow.commit()
+    created = uow.creators.add(creator)
+    if not created:
+        existing = uow.creators.get(cmd.creator_id)
+        if (existing.country, existing.birth_date, existing.payout_method, existing.payout_account) != (
+            cmd.country,
+            cmd.birth_date,
+            cmd.payout_method,
+            cmd.payout_account,
+        ):
+            raise CreatorAlreadyRegistered(
+                f"Creator {cmd.creator_id!r} is registered; change the payout "
+                "method with PUT /v1/creators/{creator_id}/payout-method."
+            )
+        creator = existing
     return creator, created
 
 
 def change_payout_method(cmd: ChangePayoutMethod, *, uow: AbstractUnitOfWork) -> PayoutMethodChange:
     """Point a creator's future payouts elsewhere, recording the old and new method, who and when.
     Withdrawals already requested keep the method they were made with."""
-    with uow:
-        creator = uow.creators.get_for_update(cmd.creator_id)
-        if creator is None:
-            raise CreatorNotRegistered()
-        change = PayoutMethodChange(
-            change_id=new_id(),
-            creator_id=cmd.creator_id,
-            old_method=creator.payout_method,
-            old_account=creator.payout_account,
-            new_method=cmd.payout_method,
-            new_account=cmd.payout_account,
-            changed_by=cmd.changed_by,
-            changed_at=utcnow(),
-        )
-        uow.creators.change_method(change)
-        uow.commit()
+    creator = uow.creators.get_for_update(cmd.creator_id)
+    if creator is None:
+        raise CreatorNotRegistered()
+    change = PayoutMethodChange(
+        change_id=new_id(),
+        creator_id=cmd.creator_id,
+        old_method=creator.payout_method,
+        old_account=creator.payout_account,
+        new_method=cmd.payout_method,
+        new_account=cmd.payout_account,
+        changed_by=cmd.changed_by,
+        changed_at=utcnow(),
+    )
+    uow.creators.change_method(change)
     return change
 
 
 def payout_method_changes(creator_id: str, *, uow: AbstractUnitOfWork) -> list[PayoutMethodChange]:
-    with uow:
-        if uow.creators.get(creator_id) is None:
-            raise CreatorNotRegistered()
-        return uow.creators.method_changes(creator_id)
+    if uow.creators.get(creator_id) is None:
+        raise CreatorNotRegistered()
+    return uow.creators.method_changes(creator_id)
 
 
 def credit_earnings(cmds: list[CreditEarnings], *, uow: AbstractUnitOfWork, rules: PayoutRules) -> None:
@@ -104,51 +99,46 @@ def credit_earnings(cmds: list[CreditEarnings], *, uow: AbstractUnitOfWork, rule
         )
         for cmd in cmds
     ]
-    with uow:
-        new = uow.earnings.add_many(earned)
-        uow.accounts.credit_many(diamonds_owed(earned, new=new))
-        uow.commit()
+    new = uow.earnings.add_many(earned)
+    uow.accounts.credit_many(diamonds_owed(earned, new=new))
 
 
 def request_withdrawal(cmd: RequestWithdrawal, *, uow: AbstractUnitOfWork, rules: PayoutRules) -> Withdrawal:
-    with uow:
-        creator = uow.creators.get(cmd.creator_id)
-        if creator is None:
-            raise CreatorNotRegistered(f"Creator {cmd.creator_id} has not registered a payout method.")
-        rules.check_country(creator.country)
-        quote = rules.quote(amount_minor=cmd.amount_minor, method=creator.payout_method)
-        account = uow.accounts.get_or_create_for_update(cmd.creator_id)  # locks the creator's withdrawals
-        now = utcnow()
-        start_of_day = datetime.combine(now.date(), time.min, tzinfo=UTC)
-        rules.check_daily_cap(
-            withdrawn_today_minor=uow.withdrawals.gross_since(cmd.creator_id, start_of_day),
-            amount_minor=quote.gross_minor,
-        )
-        account.reserve(quote.diamonds, pending_diamonds=uow.earnings.pending(cmd.creator_id, now))
-        withdrawal = Withdrawal(
-            withdrawal_id=new_id(),
-            creator_id=cmd.creator_id,
-            diamonds=quote.diamonds,
-            gross_minor=quote.gross_minor,
-            fee_minor=quote.fee_minor,
-            net_minor=quote.net_minor,
-            currency=PAYOUT_CURRENCY,
-            payout_method=creator.payout_method,
-            payout_account=creator.payout_account,
-            status=PENDING,
-            created_at=now,
-            **tracing.carried(),
-        )
-        uow.accounts.save(account)
-        uow.withdrawals.add(withdrawal)
-        uow.commit()
+    creator = uow.creators.get(cmd.creator_id)
+    if creator is None:
+        raise CreatorNotRegistered(f"Creator {cmd.creator_id} has not registered a payout method.")
+    rules.check_country(creator.country)
+    quote = rules.quote(amount_minor=cmd.amount_minor, method=creator.payout_method)
+    account = uow.accounts.get_or_create_for_update(cmd.creator_id)  # locks the creator's withdrawals
+    now = utcnow()
+    start_of_day = datetime.combine(now.date(), time.min, tzinfo=UTC)
+    rules.check_daily_cap(
+        withdrawn_today_minor=uow.withdrawals.gross_since(cmd.creator_id, start_of_day),
+        amount_minor=quote.gross_minor,
+    )
+    account.reserve(quote.diamonds, pending_diamonds=uow.earnings.pending(cmd.creator_id, now))
+    withdrawal = Withdrawal(
+        withdrawal_id=new_id(),
+        creator_id=cmd.creator_id,
+        diamonds=quote.diamonds,
+        gross_minor=quote.gross_minor,
+        fee_minor=quote.fee_minor,
+        net_minor=quote.net_minor,
+        currency=PAYOUT_CURRENCY,
+        payout_method=creator.payout_method,
+        payout_account=creator.payout_account,
+        status=PENDING,
+        created_at=now,
+        **tracing.carried(),
+    )
+    uow.accounts.save(account)
+    uow.withdrawals.add(withdrawal)
     return withdrawal
 
 
 def earnings_of(creator_id: str, *, uow: AbstractUnitOfWork) -> Earnings:
-    with uow:
-        account = uow.accounts.get(creator_id) or CreatorAccount(creator_id=creator_id)
-        pending = uow.earnings.pending(creator_id, utcnow())
+    account = uow.accounts.get(creator_id) or CreatorAccount(creator_id=creator_id)
+    pending = uow.earnings.pending(creator_id, utcnow())
     return Earnings(
         total=account.credited_diamonds,
         pending=pending,
@@ -159,8 +149,7 @@ def earnings_of(creator_id: str, *, uow: AbstractUnitOfWork) -> Earnings:
 
 
 def get_withdrawal(withdrawal_id: str, *, uow: AbstractUnitOfWork) -> Withdrawal:
-    with uow:
-        withdrawal = uow.withdrawals.get(withdrawal_id)
+    withdrawal = uow.withdrawals.get(withdrawal_id)
     if withdrawal is None:
         raise WithdrawalNotFound(f"There is no withdrawal {withdrawal_id}.")
     return withdrawal

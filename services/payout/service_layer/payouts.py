@@ -30,6 +30,7 @@ from services.payout.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.clock import utcnow
 from shared.contracts import WITHDRAWAL_COMPLETED, WITHDRAWAL_FAILED
 from shared.db_errors import StaleRead
+from shared.uow import transaction
 
 STILL_UNKNOWN, SETTLED_ELSEWHERE = "still_unknown", "settled_elsewhere"
 
@@ -47,7 +48,7 @@ class PayoutAttempt(NamedTuple):
 def claim_next(*, uow: AbstractUnitOfWork, lease_seconds: int) -> Withdrawal | None:
     """Claim the most due withdrawal for this worker, for `lease_seconds`, with a new claim token."""
     now = utcnow()
-    with uow:
+    with transaction(uow):
         withdrawal = uow.withdrawals.next_due(now)
         if withdrawal is None:
             return None
@@ -55,7 +56,6 @@ def claim_next(*, uow: AbstractUnitOfWork, lease_seconds: int) -> Withdrawal | N
         withdrawal.claim(until=now + timedelta(seconds=lease_seconds))
         if not uow.withdrawals.update(withdrawal, claim_version=token):
             return None  # another worker claimed it between our read and our write: next time
-        uow.commit()
     return withdrawal
 
 
@@ -104,7 +104,7 @@ def _fence_send(
     """Right before a send: hold it if the rules now forbid paying it, else renew the live claim's
     lease for the send (one conditional statement); None means send."""
     now = utcnow()
-    with uow:
+    with transaction(uow):
         creator = uow.creators.get(claim.creator_id)
         reason = rules.pay_time_hold(country=creator.country, under_review=creator.under_review)
         if reason is not None:
@@ -112,7 +112,6 @@ def _fence_send(
         until = now + timedelta(seconds=policy.lease_seconds)
         if not uow.withdrawals.fence_send(claim.withdrawal_id, claim_version=claim.claim_version, now=now, until=until):
             return PayoutAttempt(uow.withdrawals.get(claim.withdrawal_id), SETTLED_ELSEWHERE)
-        uow.commit()
     claim.sending(until=until)
     return None
 
@@ -128,7 +127,7 @@ def settle_payout(
         if answered
         else None
     )
-    with uow:
+    with transaction(uow):
         withdrawal = uow.withdrawals.get(claim.withdrawal_id, for_update=True)
         if withdrawal.status != PROCESSING or withdrawal.claim_version != claim.claim_version:
             return PayoutAttempt(withdrawal, SETTLED_ELSEWHERE)  # our claim lapsed: its holder looks it up
@@ -141,79 +140,69 @@ def settle_payout(
         else:
             account.release(withdrawal.diamonds)
             withdrawal.fail(reason=result.failure_reason or "failed", at=utcnow())
-        uow.accounts.save(account)
         if not uow.withdrawals.update(withdrawal, claim_version=claim.claim_version):
-            return PayoutAttempt(withdrawal, SETTLED_ELSEWHERE)  # rolled back: not ours any more
+            return PayoutAttempt(withdrawal, SETTLED_ELSEWHERE)  # not ours any more: nothing written
+        uow.accounts.save(account)
         paid = withdrawal.status == COMPLETED
         uow.outbox.add(WITHDRAWAL_COMPLETED if paid else WITHDRAWAL_FAILED, _withdrawal_settled(withdrawal))
-        uow.commit()
     return PayoutAttempt(withdrawal, withdrawal.status)
 
 
 def _hold(claim: Withdrawal, *, uow: AbstractUnitOfWork, reason: str) -> PayoutAttempt:
-    """In the caller's open unit of work: hold the claimed withdrawal for an operator, diamonds reserved."""
+    """In the caller's transaction: hold the claimed withdrawal for an operator, diamonds reserved."""
     withdrawal = uow.withdrawals.get(claim.withdrawal_id, for_update=True)
     if withdrawal.status != PROCESSING or withdrawal.claim_version != claim.claim_version:
         return PayoutAttempt(withdrawal, SETTLED_ELSEWHERE)
     withdrawal.hold(reason=reason)
     if not uow.withdrawals.update(withdrawal, claim_version=claim.claim_version):
         return PayoutAttempt(withdrawal, SETTLED_ELSEWHERE)
-    uow.commit()
     return PayoutAttempt(withdrawal, HELD, reason.split(":", 1)[0])
 
 
 def _unclaim(claim: Withdrawal, *, uow: AbstractUnitOfWork, check_at) -> PayoutAttempt:
     """Let a withdrawal of unknown outcome go, to be looked up at `check_at` (by any worker)."""
-    with uow:
+    with transaction(uow):
         withdrawal = uow.withdrawals.get(claim.withdrawal_id, for_update=True)
         if withdrawal.status != PROCESSING or withdrawal.claim_version != claim.claim_version:
             return PayoutAttempt(withdrawal, SETTLED_ELSEWHERE)
         withdrawal.unclaim(check_at=check_at)
         if not uow.withdrawals.update(withdrawal, claim_version=claim.claim_version):
             return PayoutAttempt(withdrawal, SETTLED_ELSEWHERE)
-        uow.commit()
     return PayoutAttempt(withdrawal, STILL_UNKNOWN)
 
 
 def held_withdrawals(*, uow: AbstractUnitOfWork, limit: int = 100) -> list[Withdrawal]:
     """Withdrawals held for an operator, oldest first."""
-    with uow:
-        return uow.withdrawals.held(limit=limit)
+    return uow.withdrawals.held(limit=limit)
 
 
 def release_held(withdrawal_id: str, *, uow: AbstractUnitOfWork) -> Withdrawal:
     """An operator sends a held withdrawal back to the queue: paid if the rules allow when its turn
     comes (one sent before is looked up first)."""
-    with uow:
-        withdrawal = _held_for_update(withdrawal_id, uow)
-        token = withdrawal.claim_version
-        withdrawal.release_hold(at=utcnow())
-        _store(withdrawal, token, uow)
-        uow.commit()
+    withdrawal = _held_for_update(withdrawal_id, uow)
+    token = withdrawal.claim_version
+    withdrawal.release_hold(at=utcnow())
+    _store(withdrawal, token, uow)
     return withdrawal
 
 
 def fail_held(withdrawal_id: str, *, reason: str, uow: AbstractUnitOfWork) -> Withdrawal:
     """An operator fails a held withdrawal: its diamonds return to the creator (withdrawal.failed)."""
-    with uow:
-        withdrawal = _held_for_update(withdrawal_id, uow)
-        token = withdrawal.claim_version
-        account = uow.accounts.get_or_create_for_update(withdrawal.creator_id)
-        account.release(withdrawal.diamonds)
-        withdrawal.fail(reason=reason, at=utcnow())
-        withdrawal.claim_version += 1  # a lapsed claim of before the hold cannot act on it
-        uow.accounts.save(account)
-        _store(withdrawal, token, uow)
-        uow.outbox.add(WITHDRAWAL_FAILED, _withdrawal_settled(withdrawal))
-        uow.commit()
+    withdrawal = _held_for_update(withdrawal_id, uow)
+    token = withdrawal.claim_version
+    account = uow.accounts.get_or_create_for_update(withdrawal.creator_id)
+    account.release(withdrawal.diamonds)
+    withdrawal.fail(reason=reason, at=utcnow())
+    withdrawal.claim_version += 1  # a lapsed claim of before the hold cannot act on it
+    uow.accounts.save(account)
+    _store(withdrawal, token, uow)
+    uow.outbox.add(WITHDRAWAL_FAILED, _withdrawal_settled(withdrawal))
     return withdrawal
 
 
 def set_under_review(creator_id: str, under_review: bool, *, uow: AbstractUnitOfWork) -> bool:
     """Put a creator under review (their withdrawals are held when their turn comes) or clear it."""
-    with uow:
-        found = uow.creators.set_under_review(creator_id, under_review)
-        uow.commit()
+    found = uow.creators.set_under_review(creator_id, under_review)
     return found
 
 

@@ -2,8 +2,8 @@
 one transaction.
 
 `AbstractUnitOfWork` is what the handlers know; `SqlAlchemyUnitOfWork` is production's, and
-tests/fakes/payout.py holds the in-memory fake. `with uow: ...; uow.commit()` is one
-transaction (leaving without commit rolls back); a uow may be entered again, never nested.
+tests/fakes/payout.py holds the in-memory fake. Its transaction is its owner's (shared.uow): an entry point
+opens and commits it, handlers only work inside; a uow may be opened again, never nested.
 """
 
 from __future__ import annotations

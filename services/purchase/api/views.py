@@ -25,6 +25,7 @@ from shared.idempotency.http import KeyedCall, idempotent
 from shared.onbehalf import acting_for
 from shared.openapi import doc
 from shared.request_input import json_body, keyset_page, query_args
+from shared.uow import run
 from shared.web import requires
 
 bp = Blueprint("purchase", __name__, url_prefix="/v1")
@@ -100,7 +101,7 @@ def buy(call: KeyedCall):
 @requires("purchases:read")
 @doc(summary="One purchase", responses={200: schemas.PurchaseSchema}, errors={404: "No such purchase"})
 def purchase(purchase_id: str):
-    found = handlers.get_purchase(purchase_id, uow=service().uow())
+    found = run(handlers.get_purchase, purchase_id, uow=service().uow())
     return schema(schemas.PurchaseSchema).dump(found)
 
 
@@ -110,7 +111,7 @@ def purchase(purchase_id: str):
 def user_purchases(user_id: str):
     args = query_args(schema(schemas.PageQuery))
     before = _decode_cursor(args["cursor"]) if args["cursor"] else None
-    found = handlers.purchases_of(user_id, uow=service().uow(), limit=args["limit"] + 1, before=before)
+    found = run(handlers.purchases_of, user_id, uow=service().uow(), limit=args["limit"] + 1, before=before)
     page, next_cursor = keyset_page(found, args["limit"], _encode_cursor)
     return schema(schemas.PurchasePageSchema).dump({"user_id": user_id, "purchases": page, "next_cursor": next_cursor})
 
@@ -122,7 +123,7 @@ def user_purchases(user_id: str):
     errors={404: "No such purchase", 422: "Coins are non-refundable"},
 )
 def refund(purchase_id: str):
-    handlers.refuse_refund(purchase_id, uow=service().uow())
+    run(handlers.refuse_refund, purchase_id, uow=service().uow())
 
 
 @bp.post("/chargebacks")
@@ -141,7 +142,7 @@ def refund(purchase_id: str):
 def chargeback(call: KeyedCall):
     body = json_body(schema(schemas.ChargebackRequest))
     cmd = RecordChargeback(purchase_id=body["purchase_id"], reason=body["reason"])
-    result = settlement.record_chargeback(cmd, uow=service().uow(conn=call.conn))
+    result = run(settlement.record_chargeback, cmd, uow=service().uow(conn=call.conn))
     return schema(schemas.ChargebackSchema).dump(result), 202
 
 

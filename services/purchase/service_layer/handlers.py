@@ -1,6 +1,7 @@
 """The purchase service's use cases.
 
-Buying coins is two short transactions around the processor call, never one long one:
+Buying coins is a process of two short transactions around the processor call, never one long
+one, each begun and committed here (`with transaction(uow)`), the charge between them:
 record the purchase as pending (checking the 24-hour cap under the buyer's lock), claimed by
 the request and tied to its Idempotency-Key, charge, then settle it by the processor's answer:
 completed (and `purchase.completed` in the outbox), declined, or held for review when the
@@ -27,6 +28,7 @@ from shared import faults, tracing
 from shared.clock import utcnow
 from shared.db_errors import retry_transient
 from shared.ids import new_id
+from shared.uow import transaction
 
 
 def price_list(country: str, *, rules: PurchaseRules) -> PriceList:
@@ -55,25 +57,15 @@ def buy_coins(
     prices = price_list_for(cmd.country)
     package = prices.package(cmd.package_id) if cmd.package_id else prices.custom(cmd.coins)
 
-    def start():
-        return _start_purchase(
-            cmd,
-            uow=uow,
-            package=package,
-            rules=rules,
-            token=token,
-            resumes=resumes,
-            claim_for=claim_for,
-            first_check=first_check,
+    purchase, held = retry_transient(
+        lambda: _start_purchase(
+            cmd, package, rules, uow=uow, token=token, resumes=resumes, claim_for=claim_for, first_check=first_check
         )
-
-    purchase, held = retry_transient(start)
+    )
     if purchase.status == PENDING and held:
         result = _charge(purchase, cmd, uow=uow, processor=processor, token=token, resumed=resumes is not None)
         faults.point("purchase.after_charge")
-        purchase, _ = retry_transient(
-            lambda: settlement.settle_purchase(purchase.purchase_id, uow=uow, result=result, token=token)
-        )
+        purchase = retry_transient(lambda: _settle(purchase.purchase_id, uow=uow, result=result, token=token))
     if purchase.status == DECLINED:
         raise PaymentDeclined(f"The payment processor declined the payment ({purchase.decline_code}).")
     if purchase.status == PENDING:
@@ -86,19 +78,18 @@ def buy_coins(
 
 def _start_purchase(
     cmd: BuyCoins,
-    *,
-    uow: AbstractUnitOfWork,
     package,
     rules: PurchaseRules,
+    *,
+    uow: AbstractUnitOfWork,
     token: str,
-    resumes: str | None,
+    resumes,
     claim_for,
     first_check,
 ) -> tuple[Purchase, bool]:
-    """The request's purchase, made or resumed, and whether the request holds it (a reconciler
-    may be looking it up right now)."""
+    """The request's purchase, made or resumed, and whether the request holds it (a reconciler may be looking at it)."""
     now = utcnow()
-    with uow:
+    with transaction(uow):
         if resumes is not None:
             purchase = uow.purchases.get(resumes)
             held = purchase.status == PENDING and uow.purchases.claim(
@@ -110,25 +101,34 @@ def _start_purchase(
                 bought_coins=uow.purchases.coins_bought_since(cmd.user_id, now - timedelta(hours=24)),
                 coins=package.coins,
             )
-            purchase = Purchase(
-                purchase_id=new_id(),
-                user_id=cmd.user_id,
-                country=cmd.country,
-                package_id=package.package_id,
-                coins=package.coins,
-                amount_minor=package.amount_minor,
-                currency=package.currency,
-                status=PENDING,
-                created_at=now,
-                attempted_at=now,
-                next_check_at=now + first_check,
-                **tracing.carried(),
-            )
+            purchase = _new_purchase(cmd, package, now=now, next_check_at=now + first_check)
             uow.purchases.add(purchase, claim_token=token, claimed_until=now + claim_for)
             held = True
         uow.attach_key(purchase.purchase_id, token=token)  # only while this attempt still holds the key
-        uow.commit()
     return purchase, held
+
+
+def _new_purchase(cmd: BuyCoins, package, *, now, next_check_at) -> Purchase:
+    return Purchase(
+        purchase_id=new_id(),
+        user_id=cmd.user_id,
+        country=cmd.country,
+        package_id=package.package_id,
+        coins=package.coins,
+        amount_minor=package.amount_minor,
+        currency=package.currency,
+        status=PENDING,
+        created_at=now,
+        attempted_at=now,
+        next_check_at=next_check_at,
+        **tracing.carried(),
+    )
+
+
+def _settle(purchase_id: str, *, uow: AbstractUnitOfWork, result: ChargeResult, token: str) -> Purchase:
+    with transaction(uow):
+        purchase, _ = settlement.settle_purchase(purchase_id, uow=uow, result=result, token=token)
+    return purchase
 
 
 def _charge(
@@ -154,24 +154,21 @@ def _mark_attempt(purchase_id: str, *, uow: AbstractUnitOfWork, token: str) -> b
     """A charge is sent again, by the holder of the claim: no reconciler may take "no charge
     found" for "none made" until long after (reconcile.py). False: the claim was lost, send nothing."""
     now = utcnow()
-    with uow:
+    with transaction(uow):
         if not uow.purchases.mark_attempt(purchase_id, now, token=token):
             return False
-        uow.commit()
     return True
 
 
 def refuse_refund(purchase_id: str, *, uow: AbstractUnitOfWork) -> None:
     """Coins are non-refundable: the only way back is a chargeback from the processor."""
-    with uow:
-        if uow.purchases.get(purchase_id) is None:
-            raise PurchaseNotFound(f"There is no purchase {purchase_id}.")
+    if uow.purchases.get(purchase_id) is None:
+        raise PurchaseNotFound(f"There is no purchase {purchase_id}.")
     raise NonRefundable("Coins are non-refundable; a purchase is only ever reversed by a chargeback.")
 
 
 def get_purchase(purchase_id: str, *, uow: AbstractUnitOfWork) -> Purchase:
-    with uow:
-        purchase = uow.purchases.get(purchase_id)
+    purchase = uow.purchases.get(purchase_id)
     if purchase is None:
         raise PurchaseNotFound(f"There is no purchase {purchase_id}.")
     return purchase
@@ -181,5 +178,4 @@ def purchases_of(
     user_id: str, *, uow: AbstractUnitOfWork, limit: int, before: tuple[datetime, str] | None
 ) -> list[Purchase]:
     """A user's purchases, newest first, before (created_at, purchase_id) if given."""
-    with uow:
-        return uow.purchases.of_user(user_id, limit=limit, before=before)
+    return uow.purchases.of_user(user_id, limit=limit, before=before)

@@ -26,6 +26,7 @@ from shared import tracing
 from shared.clock import utcnow
 from shared.db_errors import retry_transient
 from shared.ids import new_id
+from shared.uow import transaction
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def reconcile_purchases(
     `on_outcome` hears each one's: completed, declined, held, reversed, still_unknown or error."""
 
     def due():
-        with uow:
+        with transaction(uow):
             return uow.purchases.due(utcnow(), limit=limit)
 
     settled = 0
@@ -83,7 +84,7 @@ def _reconcile_one(
             decidable = purchase.attempted_at + schedule.not_charged_after
             backoff = max(min(backoff, decidable - now), schedule.backoff)
         after, settled_here = retry_transient(
-            lambda: settle_purchase(
+            lambda: _settle(
                 purchase.purchase_id,
                 uow=uow,
                 result=found,
@@ -107,12 +108,17 @@ def _reconcile_one(
     return after.status
 
 
+def _settle(purchase_id: str, **settling) -> tuple[Purchase, bool]:
+    """`settle_purchase` in a transaction of its own."""
+    with transaction(settling["uow"]):
+        return settle_purchase(purchase_id, **settling)
+
+
 def _claim(purchase_id: str, token: str, *, uow: AbstractUnitOfWork, schedule: Schedule) -> bool:
     """Claim one due purchase for one lookup; False if another holds it or it is no longer due."""
     now = utcnow()
-    with uow:
+    with transaction(uow):
         taken = uow.purchases.claim(purchase_id, token=token, until=now + schedule.claim_for, now=now, due=True)
-        uow.commit()
     return taken
 
 
@@ -120,8 +126,7 @@ def _put_back(purchase_id: str, token: str, *, uow: AbstractUnitOfWork, next_che
     """After a failure, give the claim up and back the next lookup off, so a purchase that keeps
     failing never holds the head of the queue; if even that fails, the claim lapses on its own."""
     try:
-        with uow:
+        with transaction(uow):
             uow.purchases.release(purchase_id, token=token, next_check_at=next_check_at)
-            uow.commit()
     except Exception:  # noqa: BLE001 - the database is away: the claim lapses, the row waits
         log.warning("purchase not put back after a failure", extra={"purchase_id": purchase_id})

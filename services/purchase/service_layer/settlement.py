@@ -43,22 +43,19 @@ def settle_purchase(
     with `next_check_at`, its next lookup scheduled. Returns the purchase and whether this call
     settled it (False: unsettled, or another party settled it first)."""
     now = utcnow()
-    with uow:
-        purchase = uow.purchases.get(purchase_id)
-        if purchase.status != PENDING:
-            return purchase, False
-        attempted_before = _judge(purchase, result, not_charged_before=not_charged_before, now=now)
-        if purchase.status == PENDING or not uow.purchases.settle(
-            purchase, token=token, now=now, attempted_before=attempted_before
-        ):
-            uow.purchases.release(purchase_id, token=token, next_check_at=next_check_at)
-            current = uow.purchases.get(purchase_id)
-            uow.commit()
-            return current, False
-        if purchase.status == COMPLETED:
-            uow.outbox.add(PURCHASE_COMPLETED, _purchase_completed(purchase))
-        _apply_chargeback(purchase, uow=uow, at=now)
-        uow.commit()
+    purchase = uow.purchases.get(purchase_id)
+    if purchase.status != PENDING:
+        return purchase, False
+    attempted_before = _judge(purchase, result, not_charged_before=not_charged_before, now=now)
+    if purchase.status == PENDING or not uow.purchases.settle(
+        purchase, token=token, now=now, attempted_before=attempted_before
+    ):
+        uow.purchases.release(purchase_id, token=token, next_check_at=next_check_at)
+        current = uow.purchases.get(purchase_id)
+        return current, False
+    if purchase.status == COMPLETED:
+        uow.outbox.add(PURCHASE_COMPLETED, _purchase_completed(purchase))
+    _apply_chargeback(purchase, uow=uow, at=now)
     return purchase, True
 
 
@@ -101,25 +98,23 @@ def record_chargeback(cmd: RecordChargeback, *, uow: AbstractUnitOfWork) -> Char
     """Record a chargeback the processor reports, whatever the purchase's state: a completed
     purchase is reversed at once, a declined one makes it void, a pending or held one leaves it
     pending until the purchase settles (`settle_purchase`, `resolve_held`)."""
-    with uow:
-        purchase = uow.purchases.get(cmd.purchase_id, for_update=True)
-        if purchase is None:
-            raise PurchaseNotFound(f"There is no purchase {cmd.purchase_id}.")
-        if uow.chargebacks.of_purchase(purchase.purchase_id) is not None:
-            raise NotReversible(f"Purchase {purchase.purchase_id} was charged back already.")
-        now = utcnow()
-        chargeback = Chargeback(
-            chargeback_id=new_id(),
-            purchase_id=purchase.purchase_id,
-            user_id=purchase.user_id,
-            coins=purchase.coins,
-            reason=cmd.reason,
-            created_at=now,
-        )
-        uow.chargebacks.add(chargeback)
-        _apply_chargeback(purchase, uow=uow, at=now)
-        recorded = uow.chargebacks.of_purchase(purchase.purchase_id)
-        uow.commit()
+    purchase = uow.purchases.get(cmd.purchase_id, for_update=True)
+    if purchase is None:
+        raise PurchaseNotFound(f"There is no purchase {cmd.purchase_id}.")
+    if uow.chargebacks.of_purchase(purchase.purchase_id) is not None:
+        raise NotReversible(f"Purchase {purchase.purchase_id} was charged back already.")
+    now = utcnow()
+    chargeback = Chargeback(
+        chargeback_id=new_id(),
+        purchase_id=purchase.purchase_id,
+        user_id=purchase.user_id,
+        coins=purchase.coins,
+        reason=cmd.reason,
+        created_at=now,
+    )
+    uow.chargebacks.add(chargeback)
+    _apply_chargeback(purchase, uow=uow, at=now)
+    recorded = uow.chargebacks.of_purchase(purchase.purchase_id)
     return recorded
 
 
@@ -127,30 +122,27 @@ def resolve_held(purchase_id: str, *, complete: bool, uow: AbstractUnitOfWork) -
     """An operator's verdict on a purchase held for review: complete it (coins credited, with the
     processor's reference) or decline it (nothing credited; a charge taken is refunded at the
     processor by hand). A chargeback waiting for it takes effect."""
-    with uow:
-        purchase = uow.purchases.get(purchase_id, for_update=True)
-        if purchase is None:
-            raise PurchaseNotFound(f"There is no purchase {purchase_id}.")
-        if purchase.status != HELD:
-            raise NotHeld(f"Purchase {purchase_id} is {purchase.status}, not held for review.")
-        now = utcnow()
-        if complete:
-            if not purchase.processor_ref:
-                raise NotHeld(f"Purchase {purchase_id} has no processor reference to complete it with.")
-            purchase.complete(processor_ref=purchase.processor_ref, at=now)
-            uow.outbox.add(PURCHASE_COMPLETED, _purchase_completed(purchase))
-        else:
-            purchase.decline(code="declined_on_review")
-        uow.purchases.update(purchase)
-        _apply_chargeback(purchase, uow=uow, at=now)
-        uow.commit()
+    purchase = uow.purchases.get(purchase_id, for_update=True)
+    if purchase is None:
+        raise PurchaseNotFound(f"There is no purchase {purchase_id}.")
+    if purchase.status != HELD:
+        raise NotHeld(f"Purchase {purchase_id} is {purchase.status}, not held for review.")
+    now = utcnow()
+    if complete:
+        if not purchase.processor_ref:
+            raise NotHeld(f"Purchase {purchase_id} has no processor reference to complete it with.")
+        purchase.complete(processor_ref=purchase.processor_ref, at=now)
+        uow.outbox.add(PURCHASE_COMPLETED, _purchase_completed(purchase))
+    else:
+        purchase.decline(code="declined_on_review")
+    uow.purchases.update(purchase)
+    _apply_chargeback(purchase, uow=uow, at=now)
     return purchase
 
 
 def held_purchases(*, uow: AbstractUnitOfWork, limit: int = 1000) -> list[Purchase]:
     """Purchases held for review, oldest first."""
-    with uow:
-        return uow.purchases.held(limit=limit)
+    return uow.purchases.held(limit=limit)
 
 
 def _purchase_completed(purchase: Purchase) -> dict:
