@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from shared.clock import utcnow
 from shared.errors import Problem
 
-MAX_KEY_LENGTH = 255
+_MAX_KEY_LENGTH = 255
 IN_FLIGHT, OPEN, DONE = "in_flight", "open", "done"
 
 
@@ -68,9 +68,13 @@ PASSING_REFUSALS = frozenset(
 
 
 def keeps(status: int, code: str | None) -> bool:
-    """Whether a key keeps this answer forever and replays it to every retry of the request:
-    successes and refusals by the request's own rules yes; failures (5xx) and refusals by a
-    state that moves on (`PASSING_REFUSALS`) no, the same request is then answered afresh."""
+    """Which answers a key keeps: whether it keeps this one forever and replays it to every retry
+    of the request. Successes and refusals by the request's own rules yes (a new try is a new
+    request with a new key); failures (5xx: an outcome not known yet) and refusals by a state that
+    moves on (`PASSING_REFUSALS`) no: the same request is answered afresh, so a client that fixed
+    the state retries with the same key and the intent takes effect once. The 24-hour and daily
+    caps count as rules of the request: time passing is not something a client fixes to retry, and
+    a purchase refused today must not happen tomorrow on a late replay of the same key."""
     if status >= 500:
         return False
     return status < 400 or code not in PASSING_REFUSALS
@@ -112,18 +116,18 @@ def check_key(key: str | None, *, required: bool) -> str | None:
                 errors={"Idempotency-Key": ["Missing header."]},
             )
         return None
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+    if not key or len(key) > _MAX_KEY_LENGTH or not key.isprintable():
         raise Problem(
             400,
             "Invalid Idempotency-Key",
-            f"The key must be 1-{MAX_KEY_LENGTH} printable characters.",
+            f"The key must be 1-{_MAX_KEY_LENGTH} printable characters.",
             code="idempotency-key-invalid",
             errors={"Idempotency-Key": ["Invalid header."]},
         )
     return key
 
 
-def reused() -> Problem:
+def _reused() -> Problem:
     """422: the key was used with another request."""
     return Problem(
         422,
@@ -149,7 +153,7 @@ def judge(row, request: KeyedRequest) -> Answer | None:
     """The one replay rule, for a key already recorded: another request 422, held 409, done its
     stored answer (replayed), else None: the key is free for this request."""
     if row.request_hash != request.fingerprint:
-        raise reused()
+        raise _reused()
     if row.state == DONE:
         return Answer(row.response_status, row.response_body, row.resource_id, replayed=True)
     if row.state == IN_FLIGHT and row.lease_until > utcnow():

@@ -63,11 +63,11 @@ def idempotent(
 
             if transactional:
                 rendered = _rendered(render_again)
-                answer = run_in_transaction(infra().engine, _key_store(), keyed, attempt, render_again=rendered)
+                answer = _run_in_transaction(infra().engine, _key_store(), keyed, attempt, render_again=rendered)
             elif keyed is None:
                 answer = attempt(KeyedCall())
             else:
-                answer = run_leased(infra().engine, _key_store(), keyed, attempt)
+                answer = _run_leased(infra().engine, _key_store(), keyed, attempt)
             return _response_of(answer)
 
         wrapper.idempotent = True
@@ -78,7 +78,7 @@ def idempotent(
 
 
 # -- leased: claim, attempt (with its outside call), store the answer -----------------------------
-def run_leased(
+def _run_leased(
     engine: Engine, store: KeyStore, request: KeyedRequest, attempt: Callable[[KeyedCall], Answer]
 ) -> Answer:
     """Each step its own transaction: the claim, then the attempt's own, then the answer."""
@@ -121,7 +121,7 @@ def _quietly(engine: Engine, write: Callable[[Connection], object]):
 
 
 # -- transactional: the effect and its key in one transaction -------------------------------------
-def run_in_transaction(
+def _run_in_transaction(
     engine: Engine,
     store: KeyStore,
     request: KeyedRequest | None,
