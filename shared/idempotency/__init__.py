@@ -21,6 +21,9 @@ transaction, in one of two ways:
                  offer to claim the key inside its own statement (gifting's one-round-trip gift on
                  PostgreSQL): it gets the key's row as plain values (`KeyedCall.key_row`).
 Handlers never see any of it: they get a command, a unit of work and plain values.
+
+May import: the core modules, `observability`, `db`, `messaging` (the unit of work's commit) and
+`http` (the wrapper's request and its app's wiring).
 """
 
 from __future__ import annotations
