@@ -18,8 +18,8 @@ T = TypeVar("T")
 
 def _with_uow(action: Callable[..., T]) -> T:
     from services.payout.service_layer.unit_of_work import SqlAlchemyUnitOfWork
-    from shared.db import make_engine
-    from shared.uow import transaction
+    from shared.db.engines import make_engine
+    from shared.messaging.uow import transaction
 
     engine = make_engine(database_url("payout"), pool_size=1)
     try:

@@ -15,13 +15,13 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from shared.app_infra import infra
-from shared.db_errors import retry_transient
+from shared.db.errors import retry_transient
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem
+from shared.http.problems import render_error
+from shared.http.request_input import request_body
 from shared.idempotency import Answer, ClaimLost, KeyedRequest, check_key, in_flight
 from shared.idempotency.store import Claim, KeyStore
-from shared.problems import render_error
-from shared.request_input import request_body
-from shared.uow import commit
+from shared.messaging.uow import commit
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from shared.clock import utcnow
-from shared.db import lock_for_update
+from shared.db.engines import lock_for_update
+from shared.db.upserts import insert_ignore
 from shared.idempotency import DONE, IN_FLIGHT, OPEN, Answer, ClaimLost, KeyedRequest, in_flight, judge
-from shared.upserts import insert_ignore
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """In-memory stand-ins for each service's unit of work, so handlers run with no database and no broker.
 
 A fake unit of work keeps its service's rows in plain containers. Each `with uow:` works on a
-copy of what is committed: only its owner's commit (`shared.uow.transaction` or `run`)
+copy of what is committed: only its owner's commit (`shared.messaging.uow.transaction` or `run`)
 keeps the copy, leaving without it drops it, as a real transaction would, so a refused request,
 or a handler whose owner fails after it, leaves nothing behind here either. Outside a
 transaction the repositories are gone: a handler run without an owner fails. The outbox is the
@@ -15,7 +15,7 @@ import copy
 import json
 
 from shared.contracts import parse_envelope
-from shared.outbox import Outbox
+from shared.messaging.outbox import Outbox
 
 
 class FakeOutbox(Outbox):

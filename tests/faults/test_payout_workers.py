@@ -22,7 +22,7 @@ from services.payout.domain.commands import CreditEarnings, RegisterCreator, Req
 from services.payout.entrypoints.payout_worker import run_once
 from services.payout.service_layer import handlers, payouts
 from shared.clock import utcnow
-from shared.uow import run
+from shared.messaging.uow import run
 from tests.integration.conftest import build_service
 from tests.support.clock import ManualClock
 from tests.support.processors import FakePayoutProcessor

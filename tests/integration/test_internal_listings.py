@@ -10,7 +10,7 @@ import pytest
 from services.gifting.domain.commands import CreditPurchase
 from services.gifting.service_layer import handlers as gifting_handlers
 from services.payout.entrypoints.payout_worker import run_once
-from shared.uow import run
+from shared.messaging.uow import run
 from tests.integration.test_payout_api import earn, register, withdraw
 from tests.integration.test_purchase_api import key, order
 

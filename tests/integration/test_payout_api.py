@@ -11,7 +11,7 @@ from services.payout.domain.commands import CreditEarnings
 from services.payout.entrypoints.payout_worker import run_once
 from services.payout.service_layer import handlers
 from shared.clock import utcnow
-from shared.uow import run
+from shared.messaging.uow import run
 from tests.integration.conftest import outbox_events, rows
 
 pytestmark = pytest.mark.integration

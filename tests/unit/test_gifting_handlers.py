@@ -8,7 +8,7 @@ from services.gifting.domain.commands import ClawBackPurchase, CreditPurchase, S
 from services.gifting.domain.errors import InsufficientCoins, InvalidQuantity, SelfGift, UnknownGift, WalletFrozen
 from services.gifting.domain.rules import GiftingRules
 from services.gifting.service_layer import handlers
-from shared.uow import run, transaction
+from shared.messaging.uow import run, transaction
 from tests.fakes.gifting import FakeGiftingUnitOfWork
 
 RULES = GiftingRules()

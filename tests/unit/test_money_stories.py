@@ -18,7 +18,7 @@ from services.purchase.domain.commands import BuyCoins, RecordChargeback
 from services.purchase.domain.rules import PurchaseRules
 from services.purchase.service_layer import handlers as purchase
 from services.purchase.service_layer import settlement as purchase_settlement
-from shared.uow import run
+from shared.messaging.uow import run
 from tests.fakes.gifting import FakeGiftingUnitOfWork
 from tests.fakes.payout import FakePayoutUnitOfWork
 from tests.fakes.purchase import FakePurchaseUnitOfWork

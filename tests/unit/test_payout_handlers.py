@@ -21,7 +21,7 @@ from services.payout.domain.model import COMPLETED, FAILED, PROCESSING
 from services.payout.domain.rules import PayoutPolicy, PayoutRules
 from services.payout.service_layer import handlers, payouts
 from shared.clock import utcnow
-from shared.uow import run
+from shared.messaging.uow import run
 from tests.fakes.payout import FakePayoutUnitOfWork
 from tests.support.clock import ManualClock
 from tests.support.processors import FakePayoutProcessor

@@ -24,7 +24,7 @@ from services.purchase.domain.rules import PurchaseRules
 from services.purchase.service_layer import handlers, settlement
 from services.purchase.service_layer.reconcile import Schedule, reconcile_purchases
 from shared.idempotency import ClaimLost
-from shared.uow import run, transaction
+from shared.messaging.uow import run, transaction
 from tests.fakes.purchase import FakePurchaseUnitOfWork
 from tests.support.processors import FakeCardProcessor
 

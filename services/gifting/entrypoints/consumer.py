@@ -10,8 +10,8 @@ from services.gifting.bootstrap import GiftingService, bootstrap
 from services.gifting.domain.commands import ClawBackPurchase, CreditPurchase
 from services.gifting.service_layer import handlers
 from shared.contracts import PURCHASE_COMPLETED, PURCHASE_REVERSED
-from shared.runners import run_consumer
-from shared.uow import run
+from shared.messaging.uow import run
+from shared.runtime.runners import run_consumer
 
 
 def event_handlers(svc: GiftingService) -> dict:

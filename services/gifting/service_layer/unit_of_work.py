@@ -1,7 +1,7 @@
 """Gifting's unit of work: wallets, ledger, gifts and the outbox in one transaction.
 
 `AbstractUnitOfWork` is what the handlers know; `SqlAlchemyUnitOfWork` is production's, and
-tests/fakes/gifting.py holds the in-memory fake. Its transaction is its owner's (shared.uow): an entry point
+tests/fakes/gifting.py holds the in-memory fake. Its transaction is its owner's (shared.messaging.uow): an entry point
 opens and commits it, handlers only work inside; a uow may be opened again, never nested.
 """
 
@@ -16,8 +16,8 @@ from services.gifting.adapters.repository import (
     SqlAlchemyLedgerRepository,
     SqlAlchemyWalletRepository,
 )
-from shared.uow import AbstractUnitOfWork as BaseUnitOfWork
-from shared.uow import SqlUnitOfWork
+from shared.messaging.uow import AbstractUnitOfWork as BaseUnitOfWork
+from shared.messaging.uow import SqlUnitOfWork
 
 
 class AbstractUnitOfWork(BaseUnitOfWork):

@@ -10,9 +10,9 @@ from services.payout.bootstrap import PayoutService, bootstrap
 from services.payout.domain.commands import CreditEarnings
 from services.payout.service_layer import handlers
 from shared.contracts import GIFT_SENT
-from shared.inbox import Apply
-from shared.runners import run_consumer
-from shared.uow import run
+from shared.messaging.inbox import Apply
+from shared.messaging.uow import run
+from shared.runtime.runners import run_consumer
 
 
 def event_handlers(svc: PayoutService) -> dict:

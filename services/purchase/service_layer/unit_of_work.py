@@ -2,7 +2,7 @@
 in one transaction.
 
 `AbstractUnitOfWork` is what the handlers know; `SqlAlchemyUnitOfWork` is production's, and
-tests/fakes/purchase.py holds the in-memory fake. Its transaction is its owner's (shared.uow): an entry point
+tests/fakes/purchase.py holds the in-memory fake. Its transaction is its owner's (shared.messaging.uow): an entry point
 opens and commits it, handlers only work inside; a uow may be opened again, never nested.
 """
 
@@ -18,8 +18,8 @@ from services.purchase.adapters.repository import (
     SqlAlchemyPurchaseRepository,
 )
 from shared.idempotency.store import KeyStore
-from shared.uow import AbstractUnitOfWork as BaseUnitOfWork
-from shared.uow import SqlUnitOfWork
+from shared.messaging.uow import AbstractUnitOfWork as BaseUnitOfWork
+from shared.messaging.uow import SqlUnitOfWork
 
 _KEYS = KeyStore(tables["idempotency_keys"])
 
