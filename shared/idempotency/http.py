@@ -14,9 +14,9 @@ from marshmallow import ValidationError
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from shared.app_infra import infra
 from shared.db.errors import retry_transient
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem
+from shared.http.infra import infra
 from shared.http.problems import render_error
 from shared.http.request_input import request_body
 from shared.idempotency import Answer, ClaimLost, KeyedRequest, check_key, in_flight
