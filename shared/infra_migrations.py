@@ -161,6 +161,12 @@ def outbox_wakeup_and_cdc(op) -> None:
         sa.Column("switched_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("slot"),
     )
+    op.create_table(
+        "outbox_cdc_beat",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("beat_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_NOTIFY_FUNCTION)
         op.execute(
@@ -173,6 +179,7 @@ def drop_outbox_wakeup_and_cdc(op) -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS outbox_notify ON outbox")
         op.execute("DROP FUNCTION IF EXISTS coins_outbox_notify()")
+    op.drop_table("outbox_cdc_beat")
     op.drop_table("outbox_cdc")
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("event_type")

@@ -26,6 +26,7 @@ def add_infrastructure_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         "idempotency_keys": _idempotency_keys(metadata),
         "pruned_events": _pruned_events(metadata),
         "outbox_cdc": _outbox_cdc(metadata),
+        "outbox_cdc_beat": _outbox_cdc_beat(metadata),
     }
 
 
@@ -64,6 +65,18 @@ def _outbox_cdc(metadata: sa.MetaData) -> sa.Table:
         sa.Column("slot", sa.String(63), primary_key=True),
         sa.Column("start_lsn", sa.String(32)),  # where the slot began: CDC publishes what committed after it
         sa.Column("switched_at", UTCDateTime, nullable=False),
+    )
+
+
+def _outbox_cdc_beat(metadata: sa.MetaData) -> sa.Table:
+    """Debezium's heartbeat writes here (and its connector drops these rows' changes): a change in
+    its publication every second, so that the slot's confirmed position moves on while the outbox
+    is idle (WAL is freed; coinsctl.cdc.mark_streamed sees its mark passed)."""
+    return sa.Table(
+        "outbox_cdc_beat",
+        metadata,
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("beat_at", UTCDateTime, nullable=False),
     )
 
 
