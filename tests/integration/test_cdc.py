@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from kafka import KafkaConsumer
 
 from coinsctl import cdc
+from coinsctl.connect_worker import ConnectWorker, worker_properties
 from coinsctl.kafka_acls import apply_acls, connect_acls, service_acls
 from services.gifting.adapters.orm import tables as gifting_tables
 from shared.contracts import GIFT_SENT
@@ -47,9 +48,9 @@ def connect(broker, postgres, tmp_path_factory):
             conn.execute(f"CREATE ROLE {CDC_ROLE} LOGIN REPLICATION")
     env = broker.client_env("connect")
     rest_port = free_port()
-    worker = cdc.ConnectWorker(
+    worker = ConnectWorker(
         tmp_path_factory.mktemp("connect"),
-        cdc.worker_properties(
+        worker_properties(
             bootstrap=broker.bootstrap,
             sasl={
                 "protocol": env["KAFKA_SECURITY_PROTOCOL"],
