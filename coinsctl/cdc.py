@@ -2,7 +2,7 @@
 (distributed mode) publish a service's outbox instead of its relay, for scale past one relay.
 
 Same outbox table, same topics, keys and headers (`event_id`, `type`, `traceparent`, `tracestate`,
-`trace_id`: the relay's, shared.outbox_relay.message_headers), same payload bytes: consumers are
+`trace_id`: the relay's, shared.messaging.relay.message_headers), same payload bytes: consumers are
 unchanged. The switch between the two:
 
 - `to_cdc`: marks the outbox as CDC's (`outbox_cdc`: the relay's fetch returns nothing from that
@@ -30,9 +30,9 @@ from sqlalchemy.engine import make_url
 
 from coinsctl.connect_worker import ConnectRest, wait
 from shared.clock import utcnow
-from shared.db import make_engine
-from shared.outbox_relay import OutboxRelay, OutboxRow
-from shared.outbox_wakeup import relay_lock_key
+from shared.db.engines import make_engine
+from shared.messaging.relay import OutboxRelay, OutboxRow
+from shared.messaging.relay_wakeup import relay_lock_key
 
 # Inserts only, into the outbox and the heartbeat's table: Debezium never sees updates or deletes.
 PUBLICATION = "coins_outbox"

@@ -1,6 +1,7 @@
 """A Kafka Connect worker (distributed mode) run from its jars, and its REST API: the CDC path's
 runtime (coinsctl.cdc). What the tests start; its image runs `python -m coinsctl.connect_worker`.
-Imports nothing beyond the standard library and coinsctl.broker (the image has no other package).
+Imports nothing beyond the standard library, coinsctl.broker and coinsctl.settings (with shared.env):
+its image has no other package.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 from coinsctl.broker import port_open, signal_group
+from coinsctl.settings import connect_jars, connect_settings
 
 REPO = Path(__file__).resolve().parent.parent
 CONNECT_DIR = REPO / "deploy" / "connect"
@@ -23,7 +25,7 @@ CONNECT_DIR = REPO / "deploy" / "connect"
 def classpath() -> str:
     """Connect's and Debezium's jars (COINS_CONNECT_JARS, or fetched with Maven once, then cached)."""
     jars = (
-        os.environ.get("COINS_CONNECT_JARS")
+        connect_jars()
         or subprocess.run(
             [str(CONNECT_DIR / "fetch-jars.sh")], check=True, capture_output=True, text=True, timeout=900
         ).stdout.strip()
@@ -174,31 +176,20 @@ def wait(condition, timeout_s: float, message: str, proc: subprocess.Popen | Non
 
 
 def serve() -> None:
-    """`python -m coinsctl.connect_worker`: one Connect worker in the foreground, as its container runs it.
-    KAFKA_BOOTSTRAP_SERVERS and KAFKA_SASL_* (the `connect` principal), KAFKA_TOPIC_PREFIX,
-    CONNECT_REST_HOST (0.0.0.0 in a container), CONNECT_REST_PORT (8083), CONNECT_HEAP, COINS_VAR_DIR."""
-    env = os.environ
-    settings_dir = Path(env.get("COINS_VAR_DIR", "/var/lib/connect"))
-    sasl = None
-    if env.get("KAFKA_SASL_USERNAME"):
-        sasl = {
-            "protocol": env.get("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT"),
-            "mechanism": env.get("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
-            "username": env.get("KAFKA_SASL_USERNAME", ""),
-            "password": env.get("KAFKA_SASL_PASSWORD", ""),
-        }
-    rest_port = int(env.get("CONNECT_REST_PORT", "8083"))
+    """`python -m coinsctl.connect_worker`: one Connect worker in the foreground, as its container
+    runs it (its variables: coinsctl.settings.connect_settings)."""
+    settings = connect_settings()
     worker = ConnectWorker(
-        settings_dir,
+        settings.home,
         worker_properties(
-            bootstrap=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
-            sasl=sasl,
-            rest_host=env.get("CONNECT_REST_HOST", "127.0.0.1"),
-            rest_port=rest_port,
-            topic_prefix=env.get("KAFKA_TOPIC_PREFIX", ""),
+            bootstrap=settings.bootstrap,
+            sasl=settings.sasl,
+            rest_host=settings.rest_host,
+            rest_port=settings.rest_port,
+            topic_prefix=settings.topic_prefix,
         ),
-        rest_port,
-        heap=env.get("CONNECT_HEAP", "512m"),
+        settings.rest_port,
+        heap=settings.heap,
     )
     os.execvp("java", worker.command())
 

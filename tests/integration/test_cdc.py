@@ -21,11 +21,11 @@ from coinsctl.connect_worker import ConnectWorker, worker_properties
 from coinsctl.kafka_acls import apply_acls, connect_acls, service_acls
 from services.gifting.adapters.orm import tables as gifting_tables
 from shared.contracts import GIFT_SENT
-from shared.kafka import client_options, make_producer
-from shared.kafka_admin import TopicPolicy, ensure_topics
-from shared.migrate import upgrade
-from shared.outbox import Outbox
-from shared.outbox_relay import OutboxRelay
+from shared.db.migrate import upgrade
+from shared.kafka.admin import TopicPolicy, ensure_topics
+from shared.kafka.clients import client_options, make_producer
+from shared.messaging.outbox import Outbox
+from shared.messaging.relay import OutboxRelay
 from tests.support.broker import free_port
 from tests.support.waiting import wait_until
 

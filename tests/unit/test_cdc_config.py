@@ -9,7 +9,7 @@ from coinsctl.cdc import connector_config, slot_name
 from coinsctl.connect_worker import worker_properties
 from coinsctl.kafka_acls import connect_acls
 from shared.contracts import CONTRACTS
-from shared.outbox_relay import message_headers
+from shared.messaging.relay import message_headers
 
 URL = "postgresql://coins@gifting-db:5432/gifting"
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from shared.infra_migrations import drop_outbox_wakeup_and_cdc, outbox_wakeup_and_cdc
+from shared.db.infra_migrations import drop_outbox_wakeup_and_cdc, outbox_wakeup_and_cdc
 
 revision: str = "0005_outbox_wakeup_and_cdc"
 down_revision: str | Sequence[str] | None = "0004_trace_context"
