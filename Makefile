@@ -29,9 +29,10 @@ lock: $(STAMP)
 	  --output-file=requirements-dev.lock pyproject.toml
 
 ## Start broker, migrations and every process of the three services (Ctrl-C stops all).
-## KAFKA=apache runs Apache Kafka (jars from Maven, data under var/broker) instead of Tansu.
+## The broker is Apache Kafka, as in production (jars from Maven Central, data under var/broker).
 run: $(STAMP)
-	COINS_BROKER=$(or $(KAFKA),tansu) $(BIN)/coinsctl stack
+	deploy/ensure-kafka.sh >/dev/null
+	$(BIN)/coinsctl stack
 
 ## Every test: unit, integration (PostgreSQL + broker), end-to-end, faults, and the container
 ## tests (a Docker engine is started, as root, and the images built; without one they skip).

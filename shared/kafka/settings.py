@@ -16,7 +16,7 @@ class KafkaSettings:
     topic_prefix: str = ""
     session_timeout_ms: int = 10_000
     batch_size: int = 1000
-    # How long a fetch may wait for data. Apache Kafka answers as soon as there is any; the local
+    # How long a fetch may wait for data. Apache Kafka answers as soon as there is any; a Kafka-compatible
     # broker (Tansu) holds a fetch that found none for this long even if data arrives meanwhile, so
     # there it is also the cadence of a consumer's batches: longer, fewer and larger. 100 ms: the
     # end-to-end p99 at half the gift rate ~80 ms (200 ms: ~150-200) for ~0.03 ms more consumer CPU a gift.
