@@ -59,6 +59,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from shared.errors import Problem
+from shared.onbehalf import GRANT_REFUSALS
 
 MAX_KEY_LENGTH = 255
 IN_FLIGHT, OPEN, DONE = "in_flight", "open", "done"
@@ -116,6 +117,10 @@ PASSING_REFUSALS = frozenset(
         "creator-not-registered",  # payout: the creator registers
         "idempotency-key-in-flight",  # the first attempt ends
     }
+    # A user grant's refusals: the grant is not part of the request's fingerprint, so the same
+    # request with the same key and a grant that covers it is answered afresh (and a retry of a
+    # request that succeeded replays its answer, whatever became of its grant).
+    | GRANT_REFUSALS
 )
 
 

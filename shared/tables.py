@@ -98,3 +98,20 @@ def _pruned_events(metadata: sa.MetaData) -> sa.Table:
         sa.Column("inbox_rows", sa.BigInteger, nullable=False, server_default="0"),
         sa.CheckConstraint("outbox_rows >= 0 AND inbox_rows >= 0", name="ck_pruned_events_counts"),
     )
+
+
+def used_grants_table(metadata: sa.MetaData) -> sa.Table:
+    """User grants spent (shared.onbehalf), one row each: its primary key makes a grant single-use.
+    For the services that take grants; pruned after the grant expired (shared.retention)."""
+    return sa.Table(
+        "used_grants",
+        metadata,
+        sa.Column("issuer", sa.String(100), nullable=False),
+        sa.Column("jti", sa.String(128), nullable=False),
+        sa.Column("user_id", sa.String(64), nullable=False),
+        sa.Column("caller", sa.String(100), nullable=False),
+        sa.Column("expires_at", UTCDateTime, nullable=False),
+        sa.Column("used_at", UTCDateTime, nullable=False),
+        sa.PrimaryKeyConstraint("issuer", "jti", name="pk_used_grants"),
+        sa.Index("ix_used_grants_expires_at", "expires_at"),
+    )

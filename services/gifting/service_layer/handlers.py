@@ -14,18 +14,29 @@ from shared.contracts import GIFT_SENT
 from shared.db_errors import StaleRead
 from shared.idempotency import Claim
 from shared.ids import new_id
+from shared.onbehalf import UserGrant
 
 
 def send_gift(
-    cmd: SendGift, *, uow: AbstractUnitOfWork, rules: GiftingRules, claim: Claim | None = None
+    cmd: SendGift,
+    *,
+    uow: AbstractUnitOfWork,
+    rules: GiftingRules,
+    claim: Claim | None = None,
+    grant: UserGrant | None = None,
 ) -> GiftTransaction:
     """Debit the sender and record the gift and its event, in one transaction; where `claim`
     is to be made in the gift's statement, that statement also claims the Idempotency-Key
-    (shared.idempotency), or the gift is refused with the reason and nothing is claimed."""
+    (shared.idempotency), or the gift is refused with the reason and nothing is claimed. A user
+    grant (shared.onbehalf) must cover the gift (`max_coins`, and its `creator_id` if it names
+    one), and is spent with it."""
     gift = _priced_gift(cmd, rules)
+    if grant is not None:
+        grant.allows_at_most("max_coins", gift["total_coins"])
+        grant.allows_party("creator_id", cmd.creator_id)
     with uow:
         event = uow.outbox.row(GIFT_SENT, _gift_sent(gift))
-        wallet = uow.gifts.send(gift, coins=gift["total_coins"], event=event, claim=claim)
+        wallet = uow.gifts.send(gift, coins=gift["total_coins"], event=event, claim=claim, grant=grant)
         if wallet is None:
             _refuse(cmd.sender_id, gift["total_coins"], uow=uow)
         uow.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from shared.db import UTCDateTime
-from shared.tables import add_infrastructure_tables, trace_columns
+from shared.tables import add_infrastructure_tables, trace_columns, used_grants_table
 
 metadata = sa.MetaData()
 
@@ -105,3 +105,4 @@ withdrawals = sa.Table(
 )
 
 tables = add_infrastructure_tables(metadata)
+tables["used_grants"] = used_grants_table(metadata)  # shared.onbehalf: a grant is spent once
