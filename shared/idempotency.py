@@ -115,6 +115,7 @@ PASSING_REFUSALS = frozenset(
         "wallet-frozen",  # gifting: purchases repay the debt
         "insufficient-earnings",  # payout: gifts credit diamonds, a failed payout returns them
         "creator-not-registered",  # payout: the creator registers
+        "payout-method-on-hold",  # payout: the hold after a payout method change ends
         "idempotency-key-in-flight",  # the first attempt ends
     }
     # A user grant's refusals: the grant is not part of the request's fingerprint, so the same

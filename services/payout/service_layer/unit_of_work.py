@@ -8,6 +8,8 @@ transaction (leaving without commit rolls back); a uow may be entered again, nev
 
 from __future__ import annotations
 
+import abc
+
 from services.payout.adapters.orm import tables
 from services.payout.adapters.repository import (
     AbstractAccountRepository,
@@ -18,6 +20,8 @@ from services.payout.adapters.repository import (
     SqlAlchemyEarningsRepository,
 )
 from services.payout.adapters.withdrawal_repository import AbstractWithdrawalRepository, SqlAlchemyWithdrawalRepository
+from shared.clock import utcnow
+from shared.onbehalf import UserGrant, spend_grant
 from shared.uow import AbstractUnitOfWork as BaseUnitOfWork
 from shared.uow import SqlUnitOfWork
 
@@ -27,6 +31,10 @@ class AbstractUnitOfWork(BaseUnitOfWork):
     accounts: AbstractAccountRepository
     earnings: AbstractEarningsRepository
     withdrawals: AbstractWithdrawalRepository
+
+    @abc.abstractmethod
+    def spend_grant(self, grant: UserGrant | None) -> None:
+        """Record a user grant as used, in this transaction (shared.onbehalf); 403 if it was."""
 
 
 class SqlAlchemyUnitOfWork(SqlUnitOfWork, AbstractUnitOfWork):
@@ -40,3 +48,6 @@ class SqlAlchemyUnitOfWork(SqlUnitOfWork, AbstractUnitOfWork):
         self.accounts = SqlAlchemyAccountRepository(conn)
         self.earnings = SqlAlchemyEarningsRepository(conn)
         self.withdrawals = SqlAlchemyWithdrawalRepository(conn)
+
+    def spend_grant(self, grant: UserGrant | None) -> None:
+        spend_grant(self.conn, tables["used_grants"], grant, utcnow())
