@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 
 import jwt
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shared.auth import Caller
 from shared.errors import Problem
@@ -106,3 +108,32 @@ def test_a_grant_covers_at_most_its_amount_and_only_the_party_it_names():
 def test_no_grant_refusal_is_kept_by_an_idempotency_key():
     assert not any(keeps(403, code) for code in GRANT_REFUSALS)
     assert keeps(403, "forbidden")  # a caller without the permission: the request's own rule
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=80),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(claims=st.dictionaries(st.sampled_from(["max_coins", "max_amount_minor", "creator_id", "jti", "sub"]), JSON))
+def test_whatever_a_signed_grant_claims_it_is_verified_or_refused_with_403_never_an_exception(keys, v, claims):  # noqa: F811
+    now = int(time.time())
+    signing = signer(keys, "gateway")
+    base = {"iss": "gateway", "sub": "ann", "aud": "gifting", "azp": "live", "iat": now, "exp": now + 60}
+    token = jwt.encode(
+        {**base, "jti": uuid.uuid4().hex, **claims},
+        signing.key,
+        algorithm=signing.algorithm,
+        headers={"kid": signing.kid},
+    )
+    try:
+        verified = check_acting_for(LIVE, "ann", token, v)
+    except Problem as refused_:
+        assert refused_.status == 403 and refused_.code in GRANT_REFUSALS
+        return
+    for name in ("max_coins", "max_amount_minor"):
+        if name in verified.limits:
+            verified.allows_at_most(name, 1)  # an int limit of at least 1: compared without error
