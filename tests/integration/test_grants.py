@@ -179,6 +179,7 @@ def test_a_refused_grant_is_not_kept_by_the_key_so_the_same_request_with_a_good_
         ({"creator_id": "c" * 65}, "creator_id"),
         ({"jti": "j" * 129}, "jti"),
         ({"jti": "a\u0000b"}, "jti"),
+        ({"jti": "a\ud800b"}, "jti"),
     ],
 )
 def test_every_claim_of_a_grant_is_typed_and_a_wrong_one_is_403_naming_it(make_service, caller_keys, claims, named):
