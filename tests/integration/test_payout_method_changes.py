@@ -130,10 +130,12 @@ def payout_grant(caller_keys, *, user="creator", party="app", **limits) -> str:
     )
 
 
-def test_payout_grants_are_spent_once_with_their_change_and_bound_to_their_amount(make_service, auth, caller_keys):
-    svc, client = make_service(
-        "payout", backend="postgres", PAYOUT_AUTH_POLICY=POLICY, PAYOUT_METHOD_CHANGE_HOLD_HOURS="0"
-    )
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+def test_payout_grants_are_spent_once_with_their_change_and_bound_to_their_amount(
+    make_service, auth, caller_keys, backend
+):
+    no_hold = {"PAYOUT_METHOD_CHANGE_HOLD_HOURS": "0"}
+    svc, client = make_service("payout", backend=backend, PAYOUT_AUTH_POLICY=POLICY, **no_hold)
     assert register(client, auth).status_code == 201
     earn(svc, "creator", 40_000)
     assert code(change(client, auth, caller="app")) == "grant-required"
