@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.keys import generate_key_pair, load_signing_key
-from shared.tokens import issue_token
+from coinsctl.tokens import issue_token
+from shared.auth.keys import generate_key_pair, load_signing_key
 
 # The callers the default policies name.
 LOCAL_CALLERS = ("gateway", "live", "app", "processor", "ops")
@@ -32,6 +32,6 @@ def local_token(
     var_dir: Path, caller: str, service: str, ttl_seconds: int = 300, kid: str | None = None, **grant
 ) -> str:
     """A token signed with the caller's newest local private key (or the one named), for one
-    service; `grant` (subject, authorized_party, limits: shared.tokens.issue_token) makes it a user grant."""
+    service; `grant` (subject, authorized_party, limits: coinsctl.tokens.issue_token) makes it a user grant."""
     private_dir, _ = key_dirs(var_dir)
     return issue_token(load_signing_key(private_dir, caller, kid), audience=service, ttl_seconds=ttl_seconds, **grant)

@@ -59,7 +59,6 @@ import uuid
 from dataclasses import dataclass, field
 
 from shared.errors import Problem
-from shared.onbehalf import GRANT_REFUSALS
 
 MAX_KEY_LENGTH = 255
 IN_FLIGHT, OPEN, DONE = "in_flight", "open", "done"
@@ -118,10 +117,11 @@ PASSING_REFUSALS = frozenset(
         "payout-method-on-hold",  # payout: the hold after a payout method change ends
         "idempotency-key-in-flight",  # the first attempt ends
     }
-    # A user grant's refusals: the grant is not part of the request's fingerprint, so the same
-    # request with the same key and a grant that covers it is answered afresh (and a retry of a
-    # request that succeeded replays its answer, whatever became of its grant).
-    | GRANT_REFUSALS
+    # A user grant's refusals (shared.auth.onbehalf.GRANT_REFUSALS, which a test holds to this
+    # list): the grant is not part of the request's fingerprint, so the same request with the same
+    # key and a grant that covers it is answered afresh (and a retry of a request that succeeded
+    # replays its answer, whatever became of its grant).
+    | {"grant-required", "grant-invalid", "grant-scope", "grant-exceeded", "grant-replayed"}
 )
 
 

@@ -10,7 +10,7 @@ import uuid
 import pytest
 import requests
 
-from shared.tokens import issue_token
+from coinsctl.tokens import issue_token
 from tests.support.stories import buy, spendable, unique, wallet
 
 pytestmark = pytest.mark.e2e

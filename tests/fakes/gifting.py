@@ -11,9 +11,9 @@ from services.gifting.adapters.repository import (
 )
 from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet
 from services.gifting.service_layer.unit_of_work import AbstractUnitOfWork
+from shared.auth.onbehalf import replayed
 from shared.clock import utcnow
-from shared.db_errors import StaleRead
-from shared.onbehalf import replayed
+from shared.db.errors import StaleRead
 from tests.fakes import FakeOutbox, FakeUnitOfWork
 
 

@@ -1,4 +1,4 @@
-"""User grants bound to one call (shared.onbehalf): spent once with the gift they pay for, across
+"""User grants bound to one call (shared.auth.onbehalf): spent once with the gift they pay for, across
 processes and races; covering only what they name; their claims typed; a retry of the same
 request replaying its answer."""
 
@@ -12,9 +12,9 @@ from datetime import timedelta
 import jwt
 import pytest
 
+from coinsctl.tokens import issue_token
 from services.gifting.adapters.orm import tables, wallets
 from shared.clock import utcnow
-from shared.tokens import issue_token
 from tests.integration.conftest import build_service, rows
 from tests.integration.test_gifting_api import fund
 
@@ -221,7 +221,7 @@ def test_the_gateway_may_send_a_grant_and_it_is_held_to_the_same_rules(make_serv
 
 
 def test_spent_grants_are_pruned_after_they_expire(make_service, caller_keys):
-    from shared.retention import Windows, prune
+    from shared.db.retention import Windows, prune
 
     svc, client = make_service("gifting", backend="postgres")
     fund(svc, "ann", 10)

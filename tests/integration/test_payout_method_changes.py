@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from coinsctl.tokens import issue_token
 from shared.clock import utcnow
-from shared.tokens import issue_token
 from tests.integration.conftest import outbox_events, rows
 from tests.integration.test_payout_api import earn, earnings, register, withdraw
 

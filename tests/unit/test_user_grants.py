@@ -1,4 +1,4 @@
-"""The rules of a user grant (shared.onbehalf), without a database: who may act for whom, what a
+"""The rules of a user grant (shared.auth.onbehalf), without a database: who may act for whom, what a
 grant covers, how its claims are typed, and that no grant refusal is kept by an Idempotency-Key."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.auth import Caller
+from coinsctl.tokens import issue_token
+from shared.auth.onbehalf import GRANT_REFUSALS, UserGrant, check_acting_for
+from shared.auth.verifier import Caller
 from shared.errors import Problem
 from shared.idempotency import keeps
-from shared.onbehalf import GRANT_REFUSALS, UserGrant, check_acting_for
-from shared.tokens import issue_token
 from tests.unit.test_auth_tokens import keys, signer, verifier  # noqa: F401 - the keys fixture
 
 POLICY = {"gateway": ("users:any", "gifts:send"), "live": ("gifts:send",)}

@@ -3,7 +3,7 @@ more than executing it (SQLAlchemy caches the compiled form, not the constructio
 
 `SPEND` is the conditional debit, on every database. `SENDS[claiming, granted]` is the whole
 gift on PostgreSQL in one statement, that also claims the request's Idempotency-Key (`claiming`)
-and spends its user grant (`granted`, shared.onbehalf); `send_params` fills in any of them.
+and spends its user grant (`granted`, shared.auth.onbehalf); `send_params` fills in any of them.
 They serve one port, `AbstractGiftRepository.send`
 (adapters/repository.py), whose contract the integration tests hold on PostgreSQL and SQLite.
 """
@@ -15,9 +15,9 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from services.gifting.adapters.orm import gifts, tables, wallet_entries, wallets
+from shared.auth.onbehalf import UserGrant
 from shared.driver_sql import DriverStatement
 from shared.idempotency_pg import claim_cte
-from shared.onbehalf import UserGrant
 
 # Take coins from an active wallet that holds them, in one conditional UPDATE: however many
 # spends race, none sees a stale balance and none takes it below zero (the CHECK constraint is

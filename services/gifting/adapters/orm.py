@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from shared.db import BigId, UTCDateTime
-from shared.tables import add_infrastructure_tables, used_grants_table
+from shared.db.engines import BigId, UTCDateTime
+from shared.db.tables import add_infrastructure_tables, used_grants_table
 
 metadata = sa.MetaData()
 
@@ -64,4 +64,4 @@ gifts = sa.Table(
 )
 
 tables = add_infrastructure_tables(metadata)
-tables["used_grants"] = used_grants_table(metadata)  # shared.onbehalf: a grant is spent once
+tables["used_grants"] = used_grants_table(metadata)  # shared.auth.onbehalf: a grant is spent once

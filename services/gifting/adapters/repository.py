@@ -12,14 +12,15 @@ from sqlalchemy.exc import IntegrityError
 from services.gifting.adapters import gift_statement
 from services.gifting.adapters.orm import gifts, tables, wallet_entries, wallets
 from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet
+from shared.auth.onbehalf import UserGrant, replayed
 from shared.clock import utcnow
-from shared.db import lock_for_update
-from shared.db_errors import StaleRead
+from shared.db.engines import lock_for_update
+from shared.db.errors import StaleRead
+from shared.db.tables import record_used_grant
+from shared.db.upserts import insert_ignore
 from shared.driver_sql import own_transaction_if_first
 from shared.idempotency import Claim
-from shared.onbehalf import UserGrant, replayed, spend_grant
-from shared.outbox import Outbox
-from shared.upserts import insert_ignore
+from shared.messaging.outbox import Outbox
 
 # The step-by-step gift's inserts, built once like gift_statement's.
 _ADD_GIFT = gifts.insert()
@@ -61,7 +62,7 @@ class AbstractGiftRepository(abc.ABC):
         its ledger entry and its event (an outbox row), the request's key where
         `claim.in_statement`, and the user grant spent on it: all of it, or nothing if the wallet
         is missing, frozen or short of coins (then None). A grant spent already: 403
-        (shared.onbehalf), nothing written. Returns the debited wallet."""
+        (shared.auth.onbehalf), nothing written. Returns the debited wallet."""
 
     @abc.abstractmethod
     def get(self, gift_tx_id: str) -> GiftTransaction | None:
@@ -175,7 +176,8 @@ class SqlAlchemyGiftRepository(AbstractGiftRepository):
         row = self.conn.execute(gift_statement.SPEND, params).first()
         if row is None:
             return None
-        spend_grant(self.conn, tables["used_grants"], grant, now)
+        if grant is not None and not record_used_grant(self.conn, tables["used_grants"], grant.row(now)):
+            raise replayed()
         wallet = _wallet(row)
         self.conn.execute(_ADD_GIFT, {**gift, "balance_after": wallet.balance})
         SqlAlchemyLedgerRepository(self.conn).record(

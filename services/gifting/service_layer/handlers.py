@@ -9,12 +9,12 @@ from services.gifting.domain.errors import GiftNotFound
 from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet, price_gift
 from services.gifting.domain.rules import GiftingRules
 from services.gifting.service_layer.unit_of_work import AbstractUnitOfWork
+from shared.auth.onbehalf import UserGrant
 from shared.clock import utcnow
 from shared.contracts import GIFT_SENT
-from shared.db_errors import StaleRead
+from shared.db.errors import StaleRead
 from shared.idempotency import Claim
 from shared.ids import new_id
-from shared.onbehalf import UserGrant
 
 
 def send_gift(
@@ -28,7 +28,7 @@ def send_gift(
     """Debit the sender and record the gift and its event, in one transaction; where `claim`
     is to be made in the gift's statement, that statement also claims the Idempotency-Key
     (shared.idempotency), or the gift is refused with the reason and nothing is claimed. A user
-    grant (shared.onbehalf) must cover the gift (`max_coins`, and its `creator_id` if it names
+    grant (shared.auth.onbehalf) must cover the gift (`max_coins`, and its `creator_id` if it names
     one), and is spent with it."""
     gift = _priced_gift(cmd, rules)
     if grant is not None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from shared.db import UTCDateTime
-from shared.tables import add_infrastructure_tables, trace_columns, used_grants_table
+from shared.db.engines import UTCDateTime
+from shared.db.tables import add_infrastructure_tables, trace_columns, used_grants_table
 
 metadata = sa.MetaData()
 
@@ -108,4 +108,4 @@ withdrawals = sa.Table(
 )
 
 tables = add_infrastructure_tables(metadata)
-tables["used_grants"] = used_grants_table(metadata)  # shared.onbehalf: a grant is spent once
+tables["used_grants"] = used_grants_table(metadata)  # shared.auth.onbehalf: a grant is spent once

@@ -22,11 +22,11 @@ from services.payout.domain.model import (
 )
 from services.payout.domain.rules import PAYOUT_CURRENCY, PayoutRules
 from services.payout.service_layer.unit_of_work import AbstractUnitOfWork
-from shared import tracing
+from shared.auth.onbehalf import UserGrant
 from shared.clock import utcnow
 from shared.contracts import PAYOUT_METHOD_CHANGED
 from shared.ids import new_id
-from shared.onbehalf import UserGrant
+from shared.observability import tracing
 
 
 def register_creator(
@@ -34,7 +34,7 @@ def register_creator(
 ) -> tuple[Creator, bool]:
     """Register a creator; True if newly registered. The same registration again changes nothing;
     a different one is refused: a payout method changes only through `change_payout_method`. A
-    user grant (shared.onbehalf) is spent with it."""
+    user grant (shared.auth.onbehalf) is spent with it."""
     now = utcnow()
     rules.check_country(cmd.country)
     rules.check_creator_age(birth_date=cmd.birth_date, today=now.date())
@@ -73,7 +73,7 @@ def change_payout_method(
     """Point a creator's future payouts elsewhere, recording the old and new method, the caller
     and the end user who asked, and when; new withdrawals wait out a hold (`rules`), and the
     change's event tells a notifier. Withdrawals already requested keep the method they were made
-    with. A user grant (shared.onbehalf) is spent with the change."""
+    with. A user grant (shared.auth.onbehalf) is spent with the change."""
     now = utcnow()
     with uow:
         creator = uow.creators.get_for_update(cmd.creator_id)

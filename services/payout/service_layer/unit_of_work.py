@@ -20,10 +20,11 @@ from services.payout.adapters.repository import (
     SqlAlchemyEarningsRepository,
 )
 from services.payout.adapters.withdrawal_repository import AbstractWithdrawalRepository, SqlAlchemyWithdrawalRepository
+from shared.auth.onbehalf import UserGrant, replayed
 from shared.clock import utcnow
-from shared.onbehalf import UserGrant, spend_grant
-from shared.uow import AbstractUnitOfWork as BaseUnitOfWork
-from shared.uow import SqlUnitOfWork
+from shared.db.tables import record_used_grant
+from shared.messaging.uow import AbstractUnitOfWork as BaseUnitOfWork
+from shared.messaging.uow import SqlUnitOfWork
 
 
 class AbstractUnitOfWork(BaseUnitOfWork):
@@ -34,7 +35,7 @@ class AbstractUnitOfWork(BaseUnitOfWork):
 
     @abc.abstractmethod
     def spend_grant(self, grant: UserGrant | None) -> None:
-        """Record a user grant as used, in this transaction (shared.onbehalf); 403 if it was."""
+        """Record a user grant as used, in this transaction (shared.auth.onbehalf); 403 if it was."""
 
 
 class SqlAlchemyUnitOfWork(SqlUnitOfWork, AbstractUnitOfWork):
@@ -50,4 +51,5 @@ class SqlAlchemyUnitOfWork(SqlUnitOfWork, AbstractUnitOfWork):
         self.withdrawals = SqlAlchemyWithdrawalRepository(conn)
 
     def spend_grant(self, grant: UserGrant | None) -> None:
-        spend_grant(self.conn, tables["used_grants"], grant, utcnow())
+        if grant is not None and not record_used_grant(self.conn, tables["used_grants"], grant.row(utcnow())):
+            raise replayed()

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from shared.infra_migrations import create_used_grants, drop_used_grants
+from shared.db.infra_migrations import create_used_grants, drop_used_grants
 
 revision: str = "0007_used_grants"
 down_revision: str | Sequence[str] | None = "0006_payout_claims"

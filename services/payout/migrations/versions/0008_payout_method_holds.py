@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from shared.db import UTCDateTime
+from shared.db.engines import UTCDateTime
 
 revision: str = "0008_payout_method_holds"
 down_revision: str | Sequence[str] | None = "0007_used_grants"
