@@ -39,7 +39,13 @@ def gift(client, caller_keys, caller: str, sender: str, grant: str | None = None
 
 
 def grant(caller_keys, *, issuer="gateway", user="ann", party="live", service="gifting") -> str:
-    return issue_token(caller_keys.signing_key(issuer), audience=service, subject=user, authorized_party=party)
+    return issue_token(
+        caller_keys.signing_key(issuer),
+        audience=service,
+        subject=user,
+        authorized_party=party,
+        limits={"max_coins": 1},
+    )
 
 
 def test_live_spends_a_viewers_coins_only_with_the_gateways_grant_for_that_viewer(gifting, caller_keys):
