@@ -25,6 +25,8 @@ def client_options(settings: KafkaSettings) -> dict:
         # a restart would then sit unused for that long (and trip the consumer's watchdog).
         "reconnect_backoff_max_ms": 1000,
     }
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        options.update(ssl_cafile=settings.ssl_cafile, ssl_check_hostname=settings.ssl_check_hostname)
     if settings.sasl_mechanism:
         options.update(
             sasl_mechanism=settings.sasl_mechanism,
