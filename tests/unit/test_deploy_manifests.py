@@ -1,14 +1,15 @@
-"""The deploy files users apply: every Kubernetes object passes a schema check, the rendered
-manifests are current, and the compose file parses."""
+"""The deploy files users apply: the Kubernetes overlays build (kustomize) and every object
+passes a schema check, the monitoring component is current, overlays change what ops set, and
+the compose file parses."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -19,21 +20,44 @@ from kubernetes_validate import utils
 from shared import __version__ as VERSION
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+K8S = DEPLOY / "k8s"
 K8S_VERSION = "1.31"
+OVERLAYS = ("production", "staging")
 
 
-def k8s_objects() -> list[tuple[str, dict]]:
-    kustomization = yaml.safe_load((DEPLOY / "k8s" / "kustomization.yaml").read_text())
-    return [
-        (name, doc)
-        for name in kustomization["resources"]
-        for doc in yaml.safe_load_all((DEPLOY / "k8s" / name).read_text())
-        if doc
-    ]
+@functools.cache
+def kustomize() -> str | None:
+    """A kustomize binary: deploy/ensure-kustomize.sh finds or builds one (make test runs it)."""
+    found = subprocess.run([str(DEPLOY / "ensure-kustomize.sh")], capture_output=True, text=True)
+    return found.stdout.strip() if found.returncode == 0 else None
+
+
+def build(path: Path) -> list[dict]:
+    """`kustomize build path`: the objects ops apply."""
+    if kustomize() is None:
+        pytest.skip("no kustomize: deploy/ensure-kustomize.sh needs Go to build one")
+    result = subprocess.run([kustomize(), "build", str(path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+@functools.cache
+def rendered(overlay: str) -> tuple[dict, ...]:
+    return tuple(build(K8S / "overlays" / overlay))
+
+
+def k8s_objects(overlay: str = "production") -> list[tuple[str, dict]]:
+    return [(overlay, obj) for obj in rendered(overlay)]
+
+
+def _all_objects() -> list[tuple[str, dict]]:
+    if kustomize() is None:
+        return []
+    return [pair for overlay in OVERLAYS for pair in k8s_objects(overlay)]
 
 
 @pytest.mark.parametrize(
-    "source,obj", k8s_objects(), ids=lambda v: v if isinstance(v, str) else f"{v['kind']}/{v['metadata']['name']}"
+    "source,obj", _all_objects(), ids=lambda v: v if isinstance(v, str) else f"{v['kind']}/{v['metadata']['name']}"
 )
 def test_every_kubernetes_object_passes_the_schema(source, obj):
     if obj["apiVersion"] == "monitoring.coreos.com/v1":
@@ -56,7 +80,9 @@ def _closed(properties: dict, required: tuple[str, ...] = ()) -> dict:
     return {"type": "object", "properties": properties, "required": list(required), "additionalProperties": False}
 
 
-_METADATA = _closed({"name": {"type": "string", "minLength": 1}, "labels": _STRINGS}, ("name",))
+_METADATA = _closed(
+    {"name": {"type": "string", "minLength": 1}, "namespace": {"type": "string"}, "labels": _STRINGS}, ("name",)
+)
 _RELABEL = _closed(
     {
         "sourceLabels": {"type": "array", "items": {"type": "string", "pattern": "^[a-zA-Z_][a-zA-Z0-9_]*$"}},
@@ -212,25 +238,38 @@ def test_each_service_has_what_ops_deploy():
             assert web["resources"]["limits"] and web["securityContext"]["runAsNonRoot"]
 
 
-def test_the_rendered_manifests_are_current(tmp_path):
-    copy = tmp_path / "k8s"
-    shutil.copytree(DEPLOY / "k8s", copy)
-    subprocess.run([sys.executable, str(copy / "render.py")], check=True)
-    for path in (DEPLOY / "k8s").glob("*.yaml"):
-        assert (copy / path.name).read_text() == path.read_text(), f"{path.name}: run deploy/k8s/render.py"
+def test_the_monitoring_component_is_rendered_from_the_alerts_and_dashboard_as_committed():
+    import importlib.util
+
+    path = K8S / "components" / "monitoring" / "render.py"
+    spec = importlib.util.spec_from_file_location("monitoring_render", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    committed = (K8S / "components" / "monitoring" / "monitoring.yaml").read_text()
+    assert module.render() == committed, "run python deploy/k8s/components/monitoring/render.py"
 
 
-PASSWORDS = {f"KAFKA_{who}_PASSWORD": f"pw-{who}" for who in ("ADMIN", "PURCHASE", "GIFTING", "PAYOUT")}
+# What deploy/compose-secrets.sh generates into deploy/.env.
+PASSWORDS = {
+    **{f"KAFKA_{who}_PASSWORD": f"pw-kafka-{who}" for who in ("ADMIN", "PURCHASE", "GIFTING", "PAYOUT")},
+    **{f"{s}_DB_PASSWORD": f"pw-db-{s}" for s in ("PURCHASE", "GIFTING", "PAYOUT")},
+    **{f"{s}_DB_ADMIN_PASSWORD": f"pw-db-admin-{s}" for s in ("PURCHASE", "GIFTING", "PAYOUT")},
+}
 
 
-def compose_config(*files: str) -> subprocess.CompletedProcess:
-    if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0:
+def compose_config(*files: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`docker compose config`, the rendered file, with the passwords given here (none from a
+    deploy/.env a developer may have generated: --env-file names an empty one)."""
+    if (
+        shutil.which("docker") is None
+        or subprocess.run(["docker", "compose", "version"], capture_output=True).returncode
+    ):
         pytest.skip("Compose v2 is not installed (`make test` installs it with deploy/ensure-compose.sh)")
     return subprocess.run(
-        ["docker", "compose", *(arg for f in files for arg in ("-f", str(DEPLOY / f))), "config"],
+        ["docker", "compose", "--env-file", os.devnull, *(a for f in files for a in ("-f", str(DEPLOY / f))), "config"],
         capture_output=True,
         text=True,
-        env={**os.environ, "COINS_CALLER_KEYS_DIR": "/tmp", **PASSWORDS},
+        env={**os.environ, "COINS_CALLER_KEYS_DIR": "/tmp", **(PASSWORDS if env is None else env)},
     )
 
 
@@ -254,13 +293,9 @@ BACKGROUND_ROLES = ("-relay", "-consumer", "-worker", "-reconciler")
 def test_the_compose_file_parses():
     result = compose_config("compose.yaml")
     config = yaml.safe_load(result.stdout)
-    # Each service connects as its own principal; only the topic job is the broker's admin.
-    for name, service in config["services"].items():
-        user = service.get("environment", {}).get("KAFKA_SASL_USERNAME")
-        if name.split("-")[0] in ("purchase", "gifting", "payout") and not name.endswith(
-            ("-db", "-migrate", "-sandbox")
-        ):
-            assert user == name.split("-")[0], name
+    # Relays and consumers connect as their service's principal; only the topic job is the admin.
+    for name in ("purchase-relay", "gifting-relay", "gifting-consumer", "payout-relay", "payout-consumer"):
+        assert config["services"][name]["environment"]["KAFKA_SASL_USERNAME"] == name.split("-")[0]
     assert config["services"]["topics"]["environment"]["KAFKA_SASL_USERNAME"] == "admin"
     assert {
         "kafka",
