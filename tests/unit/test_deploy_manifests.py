@@ -384,3 +384,115 @@ def test_the_kafka_image_carries_every_project_module_its_entrypoint_imports():
                     modules = [node.module.replace(".", "/") + ".py"]
                 for module in modules:
                     assert module in copied, f"{path} imports {module}"
+
+
+def test_an_overlay_of_ops_changes_images_replicas_resources_processors_and_secret_names(tmp_path):
+    """What ops change, in an overlay of their own on top of production's, as they would."""
+    (tmp_path / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": [os.path.relpath(K8S / "overlays" / "production", tmp_path)],
+                "images": [
+                    {
+                        "name": "registry.example.com/coins/coins-gifting",
+                        "newName": "ghcr.io/acme/coins-gifting",
+                        "newTag": "9.9.9",
+                    }
+                ],
+                "replicas": [{"name": "gifting-web", "count": 7}],
+                "patches": [{"path": "ours.yaml"}],
+            }
+        )
+    )
+    (tmp_path / "ours.yaml").write_text(
+        """apiVersion: v1
+kind: ConfigMap
+metadata: {name: purchase-config}
+data: {PURCHASE_PROCESSOR_URL: "https://api.cards.acme-pay.com/v2"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: purchase-web}
+spec:
+  template:
+    spec:
+      containers:
+      - name: web
+        resources: {limits: {cpu: "3", memory: 2Gi}}
+        env:
+        - name: PURCHASE_DATABASE_URL
+          valueFrom: {secretKeyRef: {name: vault-purchase-db, key: url}}
+"""
+    )
+    objects = {(o["kind"], o["metadata"]["name"]): o for o in build(tmp_path)}
+    gifting = objects[("Deployment", "gifting-web")]
+    assert gifting["spec"]["replicas"] == 7
+    assert gifting["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/acme/coins-gifting:9.9.9"
+    assert (
+        objects[("ConfigMap", "purchase-config")]["data"]["PURCHASE_PROCESSOR_URL"]
+        == "https://api.cards.acme-pay.com/v2"
+    )
+    [web] = objects[("Deployment", "purchase-web")]["spec"]["template"]["spec"]["containers"]
+    assert web["resources"]["limits"] == {"cpu": "3", "memory": "2Gi"}
+    [url] = [e for e in web["env"] if e["name"] == "PURCHASE_DATABASE_URL"]
+    assert url["valueFrom"]["secretKeyRef"]["name"] == "vault-purchase-db"
+    assert objects[("Deployment", "purchase-relay")]["spec"]["template"]["spec"]["containers"][0]["image"] == (
+        f"registry.example.com/coins/coins-purchase:{VERSION}"
+    )
+
+
+def _process_environ(container: dict, config_maps: dict, tmp_path: Path) -> dict:
+    """A container's environment as the kubelet would give it, Secrets with strong stand-ins."""
+    environ = {}
+    for source in container.get("envFrom", []):
+        environ.update(config_maps[source["configMapRef"]["name"]])
+    for env in container.get("env", []):
+        ref = env.get("valueFrom", {})
+        if "value" in env:
+            environ[env["name"]] = env["value"]
+        elif "configMapKeyRef" in ref:
+            environ[env["name"]] = config_maps[ref["configMapKeyRef"]["name"]][ref["configMapKeyRef"]["key"]]
+        elif ref["secretKeyRef"]["key"] == "url":
+            service = env["name"].split("_")[0].lower()
+            environ[env["name"]] = f"postgresql://{service}:{'s' * 24}@{service}-db:5432/{service}"
+        else:
+            environ[env["name"]] = "p" * 24
+    if "KAFKA_SSL_CAFILE" in environ:  # the kafka-ca ConfigMap's file, mounted
+        (tmp_path / "ca.crt").write_text("-----BEGIN CERTIFICATE-----\n")
+        environ["KAFKA_SSL_CAFILE"] = str(tmp_path / "ca.crt")
+    return environ
+
+
+def test_production_pods_start_once_the_processors_are_set_and_refuse_the_placeholders(tmp_path):
+    """Each service pod's environment, as production's overlay renders it, passes its service's
+    settings and credential checks; the processors' placeholders are refused, loudly."""
+    from importlib import import_module
+
+    from shared.credentials import refuse_foreign
+    from shared.env import ConfigError
+
+    objects = [obj for _, obj in k8s_objects("production")]
+    config_maps = {o["metadata"]["name"]: dict(o.get("data", {})) for o in objects if o["kind"] == "ConfigMap"}
+    for service, url in (("purchase", "https://api.cards.acme-pay.com"), ("payout", "https://payouts.acme-pay.com")):
+        with pytest.raises(ConfigError, match="is the deployment's placeholder"):
+            import_module(f"services.{service}.settings").load_settings(
+                _process_environ(
+                    {}, {"envFrom": [{"configMapRef": {"name": f"{service}-config"}}]}, config_maps, tmp_path
+                )
+            )
+        config_maps[f"{service}-config"][f"{service.upper()}_PROCESSOR_URL"] = url
+    started = set()
+    for obj in objects:
+        if obj["kind"] not in ("Deployment", "Job") or obj["metadata"]["name"] == "coins-topics":
+            continue
+        template = obj["spec"]["template"]
+        service = template["metadata"]["labels"]["app.kubernetes.io/name"].removeprefix("coins-")
+        for container in template["spec"].get("initContainers", []) + template["spec"]["containers"]:
+            environ = _process_environ(container, config_maps, tmp_path)
+            assert environ["COINS_ENV"] == "production"
+            import_module(f"services.{service}.settings").load_settings(environ)
+            refuse_foreign(service, container["args"][0], environ, "production")
+            started.add((service, container["args"][0]))
+    assert len(started) == 3 * 3 + 7  # web, migrate and wait-migrated of each; the 7 background processes
