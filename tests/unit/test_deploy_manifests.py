@@ -478,9 +478,7 @@ def test_production_pods_start_once_the_processors_are_set_and_refuse_the_placeh
     for service, url in (("purchase", "https://api.cards.acme-pay.com"), ("payout", "https://payouts.acme-pay.com")):
         with pytest.raises(ConfigError, match="is the deployment's placeholder"):
             import_module(f"services.{service}.settings").load_settings(
-                _process_environ(
-                    {}, {"envFrom": [{"configMapRef": {"name": f"{service}-config"}}]}, config_maps, tmp_path
-                )
+                _process_environ({"envFrom": [{"configMapRef": {"name": f"{service}-config"}}]}, config_maps, tmp_path)
             )
         config_maps[f"{service}-config"][f"{service.upper()}_PROCESSOR_URL"] = url
     started = set()
