@@ -227,7 +227,7 @@ def test_each_service_has_what_ops_deploy():
         ("Deployment", "gifting-consumer"),
         ("Deployment", "payout-consumer"),
         ("Deployment", "payout-worker"),
-        ("Job", "coins-topics"),
+        ("Job", f"coins-topics-{VERSION.replace('.', '-')}"),
         ("CronJob", "coins-audit"),
     } <= kinds
     for _, obj in k8s_objects():
@@ -483,7 +483,7 @@ def test_production_pods_start_once_the_processors_are_set_and_refuse_the_placeh
         config_maps[f"{service}-config"][f"{service.upper()}_PROCESSOR_URL"] = url
     started = set()
     for obj in objects:
-        if obj["kind"] not in ("Deployment", "Job") or obj["metadata"]["name"] == "coins-topics":
+        if obj["kind"] not in ("Deployment", "Job") or obj["metadata"]["name"].startswith("coins-topics"):
             continue
         template = obj["spec"]["template"]
         service = template["metadata"]["labels"]["app.kubernetes.io/name"].removeprefix("coins-")
@@ -494,3 +494,20 @@ def test_production_pods_start_once_the_processors_are_set_and_refuse_the_placeh
             refuse_foreign(service, container["args"][0], environ, "production")
             started.add((service, container["args"][0]))
     assert len(started) == 3 * 3 + 7  # web, migrate and wait-migrated of each; the 7 background processes
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_web_pods_drain_before_stopping_spread_out_and_every_job_is_one_per_release(overlay):
+    """Re-applying a release changes nothing (a Job's template is immutable: each is named for its
+    release, so the next release's is a new Job, and the same release's is the same); a web pod
+    keeps serving while the endpoints drop it, and its replicas spread over zones and nodes."""
+    for _, obj in k8s_objects(overlay):
+        if obj["kind"] == "Job":
+            assert obj["metadata"]["name"].endswith("-" + VERSION.replace(".", "-")), obj["metadata"]["name"]
+        if obj["kind"] == "Deployment" and obj["metadata"]["name"].endswith("-web"):
+            pod = obj["spec"]["template"]["spec"]
+            assert pod["containers"][0]["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "5"]
+            assert pod["terminationGracePeriodSeconds"] > 5
+            spread = {c["topologyKey"]: c["labelSelector"]["matchLabels"] for c in pod["topologySpreadConstraints"]}
+            assert set(spread) == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+            assert all(labels == obj["spec"]["selector"]["matchLabels"] for labels in spread.values())
