@@ -14,7 +14,7 @@ import pytest
 
 from shared.credentials import KEYS_DIR, SECRET_VARIABLE, SERVICES, foreign, granted, principal, refuse_foreign
 from shared.env import ConfigError
-from tests.unit.test_deploy_manifests import OVERLAYS, compose_config, k8s_objects
+from tests.support.deploy import OVERLAYS, compose_config, k8s_objects
 
 # -- what a container holds -----------------------------------------------------------------------
 
