@@ -1,9 +1,9 @@
 """The settings every service has (`CommonSettings`), read once from the environment into frozen
-objects, and the few rules the services share: the deployment environment, where a database is,
+objects, and the few rules the services share: the broker's security, where a database is,
 a processor's address, retention windows (checked at start-up: `check_retention`).
 
 Each service builds its own settings object from `CommonSettings` plus its own rules. Kafka's
-and the callers' settings are shared.kafka_settings and shared.auth_settings; all of them read
+and the callers' settings are shared.kafka.settings and shared.auth.policy; all of them read
 the environment through shared.env (which says who else may).
 """
 
@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from shared.auth_settings import AuthSettings, auth_settings
+from shared.auth.policy import AuthSettings, auth_settings
+from shared.credentials import LOCAL_ENVIRONMENTS, check_password, deployment_environment
+from shared.db.engines import database_url
 from shared.env import ConfigError, Env
-from shared.kafka_settings import KafkaSettings, kafka_settings
+from shared.kafka.settings import KafkaSettings, kafka_settings
 
 # Sanctioned or otherwise unserved markets: no purchases, no creator payouts. Override with
 # PURCHASE_BLOCKED_COUNTRIES / PAYOUT_BLOCKED_COUNTRIES; set empty, a variable means this list.
@@ -49,26 +50,6 @@ class CommonSettings:
         return self.environment in LOCAL_ENVIRONMENTS
 
 
-def database_url(service: str, environ: Mapping[str, str] | None = None) -> str:
-    """<SERVICE>_DATABASE_URL, or a SQLite file under COINS_VAR_DIR (default ./var). Outside
-    COINS_ENV=local|test a default or well-known password in it is refused."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    env = Env(environ)
-    name = f"{service.upper()}_DATABASE_URL"
-    default = f"sqlite:///{Path(env.str('COINS_VAR_DIR', 'var')).resolve()}/{service}.db"
-    url = env.str(name, default)
-    if deployment_environment(environ) not in LOCAL_ENVIRONMENTS:
-        try:
-            parsed = make_url(url)
-        except ArgumentError as exc:
-            raise ConfigError(f"{name} is not a database URL") from exc
-        if parsed.password is not None:  # none in the URL: a passfile, a certificate or IAM provides it
-            check_password(name, parsed.password, user=parsed.username)
-    return url
-
-
 def common_settings(
     service: str, default_policy: Mapping[str, tuple[str, ...]], environ: Mapping[str, str] | None = None
 ) -> CommonSettings:
@@ -96,43 +77,7 @@ def common_settings(
     )
 
 
-# -- the deployment environment: the one switch that allows local/test-only wiring -----------------
-LOCAL_ENVIRONMENTS = ("local", "test")
-# staging: production's checks, except that the sandbox processors and SASL over a network without
-# TLS (one host, as deploy/compose.yaml runs) are allowed.
-ENVIRONMENTS = (*LOCAL_ENVIRONMENTS, "staging", "production")
-
-
-def deployment_environment(environ: Mapping[str, str] | None = None) -> str:
-    """COINS_ENV: local, test, staging or production (the default). Only local and test may run
-    wiring that is unsafe anywhere else (an empty policy, no caller keys, an open broker, default
-    passwords); only they and staging may use the sandbox processors."""
-    value = Env(environ).str("COINS_ENV", "production").lower()
-    if value not in ENVIRONMENTS:
-        raise ConfigError(f"COINS_ENV must be one of {', '.join(ENVIRONMENTS)}, got {value!r}")
-    return value
-
-
-# Passwords shipped as defaults by this project, PostgreSQL's images or common examples: never
-# accepted outside local and test, whatever the setting.
-WELL_KNOWN_PASSWORDS = frozenset(
-    {"coins", "postgres", "password", "secret", "changeme", "change-me", "admin", "root", "unused", "kafka"}
-)
-MIN_PASSWORD_CHARS = 12
-
-
-def check_password(setting: str, password: str, *, user: str | None = None) -> None:
-    """Refuse a default, well-known or short password (outside local and test), naming the setting."""
-    lowered = password.lower()
-    if lowered in WELL_KNOWN_PASSWORDS or lowered == (user or "").lower():
-        raise ConfigError(f"{setting}: a default or well-known password is refused outside COINS_ENV=local|test")
-    if len(password) < MIN_PASSWORD_CHARS:
-        raise ConfigError(
-            f"{setting}: a password of fewer than {MIN_PASSWORD_CHARS} characters is refused outside "
-            "COINS_ENV=local|test (generate one: openssl rand -hex 24)"
-        )
-
-
+# -- the deployment environment (COINS_ENV, shared.credentials) and the broker's security ---------
 SASL_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
@@ -217,13 +162,13 @@ def check_processor_url(setting: str, url: str | None) -> None:
 def retention_windows(
     environ: Mapping[str, str] | None = None, kafka: KafkaSettings | None = None, **overrides: int | None
 ):
-    """shared.retention.Windows from RETENTION_OUTBOX_HOURS (168), RETENTION_INBOX_HOURS (2160) and
+    """shared.db.retention.Windows from RETENTION_OUTBOX_HOURS (168), RETENTION_INBOX_HOURS (2160) and
     RETENTION_IDEMPOTENCY_HOURS (72), checked against the broker's retention of events and dead
     letters (`kafka`, else KAFKA_RETENTION_HOURS and KAFKA_DLQ_RETENTION_HOURS); an override
-    (outbox=, inbox=, idempotency_keys=, in hours) wins. Raises shared.retention.RetentionError."""
+    (outbox=, inbox=, idempotency_keys=, in hours) wins. Raises shared.db.retention.RetentionError."""
     from datetime import timedelta
 
-    from shared.retention import Windows
+    from shared.db.retention import Windows
 
     env = Env(environ)
     kafka = kafka or kafka_settings(environ)
@@ -240,7 +185,7 @@ def retention_windows(
 
 def check_retention(environ: Mapping[str, str] | None = None, kafka: KafkaSettings | None = None) -> None:
     """At start-up: refuse retention windows that would let an event be applied twice."""
-    from shared.retention import RetentionError
+    from shared.db.retention import RetentionError
 
     try:
         retention_windows(environ, kafka)

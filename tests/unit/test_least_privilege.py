@@ -286,7 +286,7 @@ def test_staging_logs_a_process_given_another_ones_credentials_and_local_runs_sh
 
 
 def test_the_migration_entrypoint_checks_its_credentials(monkeypatch):
-    from shared import migrate
+    from shared.db import migrate
 
     monkeypatch.setenv("COINS_ENV", "production")
     monkeypatch.setenv("GIFTING_DATABASE_URL", "postgresql://gifting@db/gifting")

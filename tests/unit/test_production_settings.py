@@ -12,7 +12,7 @@ from services.gifting.settings import load_settings as gifting_settings
 from services.payout.settings import load_settings as payout_settings
 from services.purchase.settings import load_settings as purchase_settings
 from shared.env import ConfigError
-from shared.kafka import client_options
+from shared.kafka.clients import client_options
 
 PASSWORD = "k7Qv2pWm9xLr4tYz"  # 16 characters, not a well-known one
 PRODUCTION = {
