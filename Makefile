@@ -42,6 +42,7 @@ test: $(STAMP)
 	deploy/ensure-postgres.sh
 	deploy/ensure-kafka.sh >/dev/null
 	deploy/ensure-promtool.sh
+	deploy/ensure-kustomize.sh >/dev/null
 	@if deploy/ensure-docker.sh; then deploy/build-images.sh; \
 	 else echo "*** no Docker engine: the container tests will be skipped ***"; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
