@@ -2,8 +2,8 @@
 
 A NOTIFY trigger on the outbox (PostgreSQL), each event's type in a column, and the outbox_cdc switch
 
-Revision ID: 0005_outbox_wakeup_and_cdc
-Revises: 0004_trace_context
+Revision ID: 0006_outbox_wakeup_and_cdc
+Revises: 0005_used_grants
 
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from shared.db.infra_migrations import drop_outbox_wakeup_and_cdc, outbox_wakeup_and_cdc
 
-revision: str = "0005_outbox_wakeup_and_cdc"
-down_revision: str | Sequence[str] | None = "0004_trace_context"
+revision: str = "0006_outbox_wakeup_and_cdc"
+down_revision: str | Sequence[str] | None = "0005_used_grants"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
