@@ -8,9 +8,9 @@ a buffer: the headers within GUNICORN_HEADER_TIMEOUT_S of the connection being a
 kept-alive connection's next first byte), then the body (Content-Length or chunked, at most
 MAX_BODY_BYTES of data) within GUNICORN_BODY_TIMEOUT_S. Only a complete request goes to a thread,
 whose parser reads it from that buffer, never from the socket. A connection past its deadline is
-answered 408 and closed; at most GUNICORN_MAX_READING connections per worker are being read at
-once (the oldest is closed for a new one), so the memory held is bounded by that times the body
-limit. Refused early, without a thread: a body declared over the limit (413), a header section
+answered 408 and closed. At most GUNICORN_MAX_READING connections, holding at most
+GUNICORN_MAX_BUFFERED_BYTES, are being read at once per worker: past either, the oldest is closed
+(503). Refused early, without a thread: a body declared over the limit (413), a header section
 over GUNICORN_MAX_HEADER_BYTES (431). Anything whose framing this reader does not recognise goes
 to gunicorn's own parser as soon as its headers are in, which refuses it (400) before any body.
 
@@ -42,6 +42,7 @@ class ReadLimits:
     max_reading: int = 256  # connections being read at once, per worker
     max_header_bytes: int = 64 * 1024
     max_body_bytes: int = 1024 * 1024
+    max_buffered_bytes: int = 16 * 1024 * 1024  # all requests being read, per worker
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> ReadLimits:
@@ -52,6 +53,7 @@ class ReadLimits:
             max_reading=env.int("GUNICORN_MAX_READING", cls.max_reading),
             max_header_bytes=env.int("GUNICORN_MAX_HEADER_BYTES", cls.max_header_bytes),
             max_body_bytes=env.int("MAX_BODY_BYTES", cls.max_body_bytes),
+            max_buffered_bytes=env.int("GUNICORN_MAX_BUFFERED_BYTES", cls.max_buffered_bytes),
         )
 
 
@@ -162,6 +164,7 @@ class BufferedThreadWorker(ThreadWorker):
         super().__init__(*args, **kwargs)
         self.limits = ReadLimits.from_env()
         self.reading: dict = {}  # TConn -> _Reading, oldest first
+        self.buffered = 0  # bytes held by self.reading
         self._next_sweep = 0.0
         cfg = self.cfg
         self.prereads = not (
@@ -194,6 +197,7 @@ class BufferedThreadWorker(ThreadWorker):
             self._close_reading(oldest, "too_many", _problem(503, "too-many-connections"))
         reading = _Reading(leftover, time.monotonic() + self.limits.header_timeout_s)
         self.reading[conn] = reading
+        self.buffered += len(leftover)
         if leftover and self._advance(conn, reading):
             return
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
@@ -212,7 +216,10 @@ class BufferedThreadWorker(ThreadWorker):
             self._drop(conn)
             return
         reading.buf += data
+        self.buffered += len(data)
         self._advance(conn, reading)
+        while self.buffered > self.limits.max_buffered_bytes:  # what is left being read, oldest first
+            self._close_reading(next(iter(self.reading)), "too_many", _problem(503, "too-many-connections"))
 
     def _advance(self, conn, reading: _Reading) -> bool:
         """Move the request on with what is buffered; True once it left the reading set."""
@@ -263,6 +270,7 @@ class BufferedThreadWorker(ThreadWorker):
 
     def _dispatch(self, conn, reading: _Reading) -> bool:
         del self.reading[conn]
+        self.buffered -= len(reading.buf)
         self._unregister(conn)
         conn.prebuffered = bytes(reading.buf)
         conn.data_ready = True
@@ -296,7 +304,9 @@ class BufferedThreadWorker(ThreadWorker):
         self._drop(conn)
 
     def _drop(self, conn) -> None:
-        self.reading.pop(conn, None)
+        reading = self.reading.pop(conn, None)
+        if reading is not None:
+            self.buffered -= len(reading.buf)
         self._unregister(conn)
         self.nr_conns -= 1
         conn.close()

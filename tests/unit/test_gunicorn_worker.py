@@ -16,7 +16,7 @@ from shared.gunicorn_worker import chunked_end, framing
 from tests.support.broker import free_port
 from tests.support.waiting import wait_until
 
-HEADER_S, BODY_S, LIMIT, MAX_READING = 1, 2, 1000, 4
+HEADER_S, BODY_S, LIMIT, MAX_READING, MAX_BUFFERED = 2, 3, 1000, 4, 1400
 
 ECHO_APP = """
 def app(environ, start_response):
@@ -43,6 +43,7 @@ def server(tmp_path_factory):
         "GUNICORN_MAX_READING": str(MAX_READING),
         "GUNICORN_MAX_HEADER_BYTES": "2000",
         "MAX_BODY_BYTES": str(LIMIT),
+        "GUNICORN_MAX_BUFFERED_BYTES": str(MAX_BUFFERED),
         "PROMETHEUS_MULTIPROC_DIR": str(app_dir / "metrics"),
     }
     proc = subprocess.Popen(
@@ -166,13 +167,18 @@ def test_a_slow_request_holds_no_thread_and_is_closed_with_408_at_its_deadline(s
     with connect(server) as slow:
         slow.sendall(partial)
         opened = time.monotonic()
-        # The only thread is free: a whole request on another connection is served meanwhile.
+        # The only thread is free: a whole request on another connection is served meanwhile,
+        # while the slow one is still open.
         assert exchange(server, post(b"quick")).endswith(b"POST 5 quick")
-        assert time.monotonic() - opened < deadline_s
+        slow.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            slow.recv(1)
+        slow.setblocking(True)
+        slow.settimeout(10)
         answer = until_closed(slow)
         waited = time.monotonic() - opened
     assert answer.startswith(b"HTTP/1.1 408 ") and code in answer
-    assert deadline_s - 0.1 <= waited < deadline_s + 2
+    assert deadline_s - 0.1 <= waited < deadline_s + 5
 
 
 def test_a_byte_every_half_second_does_not_extend_the_header_deadline(server):
@@ -195,11 +201,23 @@ def test_past_the_cap_on_connections_being_read_the_oldest_is_closed(server):
     try:
         for sock in socks:  # one worker accepts them in this order, the order the cap goes by
             sock.sendall(b"GET / HTTP/1.1\r\n")
-        socks[0].settimeout(HEADER_S / 2)
-        assert until_closed(socks[0]).startswith(b"HTTP/1.1 503 ")
+        assert until_closed(socks[0]).startswith(b"HTTP/1.1 503 ")  # not the 408 of its deadline
     finally:
         for sock in socks:
             sock.close()
+
+
+def test_past_the_byte_budget_of_requests_being_read_the_oldest_is_closed(server):
+    """Two requests each holding 900 of their 1000 bytes: together past the 1400-byte budget."""
+    socks = [connect(server) for _ in range(2)]
+    try:
+        for sock in socks:
+            sock.sendall(post(b"x" * 900).replace(b"Content-Length: 900", b"Content-Length: 1000"))
+        answers = sorted(until_closed(sock)[:12] for sock in socks)
+    finally:
+        for sock in socks:
+            sock.close()
+    assert answers == [b"HTTP/1.1 408", b"HTTP/1.1 503"]
 
 
 def test_framing_reads_the_body_length_as_gunicorns_parser_does():
