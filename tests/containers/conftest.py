@@ -102,8 +102,8 @@ def platform(docker_client, caller_keys):
 
     from coinsctl.apache_kafka import Credentials
     from coinsctl.kafka_acls import apply_acls, platform_acls
-    from shared.kafka_admin import TopicPolicy, ensure_topics
-    from shared.kafka_settings import kafka_settings
+    from shared.kafka.admin import TopicPolicy, ensure_topics
+    from shared.kafka.settings import kafka_settings
 
     running = Platform()
     creds = Credentials()
