@@ -27,7 +27,7 @@ HTTP_LATENCY = Histogram(
 )
 HTTP_CONNECTIONS_REFUSED = Counter(
     "coins_http_connections_refused_total",
-    "Connections closed before their request reached a thread (shared.gunicorn_worker)",
+    "Connections closed before their request reached a thread (shared.http.gunicorn_worker)",
     ["reason"],
 )  # reason: header_timeout, body_timeout, too_many, headers_too_large, body_too_large
 CONSUMED = Counter(

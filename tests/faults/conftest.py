@@ -16,7 +16,7 @@ from tests.support.broker import free_port
 from tests.support.stories import Api, audit_passes
 from tests.support.waiting import wait_until
 
-# Shortened request read deadlines (shared.gunicorn_worker), for the slowloris case.
+# Shortened request read deadlines (shared.http.gunicorn_worker), for the slowloris case.
 HEADER_TIMEOUT_S, BODY_TIMEOUT_S = 4, 6
 
 

@@ -1,4 +1,4 @@
-"""Slowloris against the gifting web pod (shared.gunicorn_worker): 100 slow connections, some
+"""Slowloris against the gifting web pod (shared.http.gunicorn_worker): 100 slow connections, some
 trickling their headers a byte a second, some sending headers and never the body, hold no thread.
 Gifts keep being answered 201 meanwhile, and every slow connection is closed after its deadline
 (GUNICORN_HEADER_TIMEOUT_S / GUNICORN_BODY_TIMEOUT_S, shortened by the fault stack)."""

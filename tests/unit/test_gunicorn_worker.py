@@ -1,4 +1,4 @@
-"""shared.gunicorn_worker: a request reaches a thread only when whole, and a slow one is closed at
+"""shared.http.gunicorn_worker: a request reaches a thread only when whole, and a slow one is closed at
 its deadline. Against a real gunicorn (one worker, one thread) serving an app that echoes the body."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.gunicorn_worker import chunked_end, framing
+from shared.http.gunicorn_worker import chunked_end, framing
 from tests.support.broker import free_port
 from tests.support.waiting import wait_until
 
@@ -47,7 +47,7 @@ def server(tmp_path_factory):
         "PROMETHEUS_MULTIPROC_DIR": str(app_dir / "metrics"),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "python:shared.gunicorn_conf", "echo_app:app"],
+        [sys.executable, "-m", "gunicorn", "-c", "python:shared.http.gunicorn_conf", "echo_app:app"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -197,10 +197,11 @@ def test_a_byte_every_half_second_does_not_extend_the_header_deadline(server):
 
 
 def test_past_the_cap_on_connections_being_read_the_oldest_is_closed(server):
-    socks = [connect(server) for _ in range(MAX_READING + 1)]
+    socks = []
     try:
-        for sock in socks:  # one worker accepts them in this order, the order the cap goes by
-            sock.sendall(b"GET / HTTP/1.1\r\n")
+        for _ in range(MAX_READING + 1):  # one worker accepts them in this order, the order the cap goes by
+            socks.append(connect(server))
+            socks[-1].sendall(b"GET / HTTP/1.1\r\n")  # before the next one evicts it
         assert until_closed(socks[0]).startswith(b"HTTP/1.1 503 ")  # not the 408 of its deadline
     finally:
         for sock in socks:

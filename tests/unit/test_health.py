@@ -92,7 +92,7 @@ def test_a_probe_request_sent_a_byte_at_a_time_is_cut_at_its_deadline(monkeypatc
     import socket
     import time
 
-    from shared import probes
+    from shared.runtime import probes
 
     monkeypatch.setattr(probes._QuietHandler, "timeout", 0.5)
     monkeypatch.setattr(probes._BoundedServer, "deadline_s", 1.0)

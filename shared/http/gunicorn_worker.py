@@ -177,8 +177,8 @@ class BufferedThreadWorker(ThreadWorker):
         self._refused = None
 
     def init_process(self):
-        # After the fork, with PROMETHEUS_MULTIPROC_DIR set (shared.gunicorn_conf).
-        from shared.metrics import HTTP_CONNECTIONS_REFUSED
+        # After the fork, with PROMETHEUS_MULTIPROC_DIR set (shared.http.gunicorn_conf).
+        from shared.observability.metrics import HTTP_CONNECTIONS_REFUSED
 
         self._refused = HTTP_CONNECTIONS_REFUSED
         super().init_process()
@@ -292,6 +292,10 @@ class BufferedThreadWorker(ThreadWorker):
 
     def _close_reading(self, conn, reason: str, problem: Problem) -> None:
         """Answer `problem` (best effort: the socket is not waited for) and close."""
+        try:  # what the client sent and was not read yet: left unread, closing would reset the answer away
+            conn.sock.recv(1 << 16)
+        except OSError:
+            pass
         body = json.dumps(problem.to_dict()).encode()
         head = (
             f"HTTP/1.1 {problem.status} {problem.title}\r\nContent-Type: {PROBLEM_CONTENT_TYPE}\r\n"
