@@ -61,7 +61,7 @@ class _Reading:
     """A request being read: the bytes so far, its deadline, and (once the headers are in) where
     its body ends."""
 
-    __slots__ = ("buf", "deadline", "head_end", "need", "chunked", "scan", "body_bytes", "phase")
+    __slots__ = ("buf", "deadline", "head_end", "need", "chunked", "scan", "body_bytes", "phase", "start", "searched")
 
     def __init__(self, data: bytes, deadline: float):
         self.buf = bytearray(data)
@@ -72,6 +72,8 @@ class _Reading:
         self.chunked = False
         self.scan = 0  # chunked: where the next chunk-size line starts
         self.body_bytes = 0  # chunked: data bytes seen so far
+        self.start = 0  # headers: past the empty lines that may come before the request line
+        self.searched = 0  # headers: where the search for their end resumes (never the whole buffer again)
 
 
 class Framing:
@@ -225,11 +227,12 @@ class BufferedThreadWorker(ThreadWorker):
         """Move the request on with what is buffered; True once it left the reading set."""
         buf, limits = reading.buf, self.limits
         if reading.phase == "header":
-            start = 0
-            while buf.startswith(b"\r\n", start):  # empty lines before a request line are ignored
-                start += 2
-            end = buf.find(_CRLF2, start)
+            while buf.startswith(b"\r\n", reading.start):  # empty lines before a request line are ignored
+                reading.start += 2
+            start = reading.start
+            end = buf.find(_CRLF2, max(start, reading.searched))
             if end < 0:
+                reading.searched = max(0, len(buf) - 3)
                 if len(buf) > limits.max_header_bytes:
                     self._close_reading(conn, "headers_too_large", _problem(431, "headers-too-large"))
                     return True

@@ -96,6 +96,14 @@ def test_a_whole_request_is_served(server):
     assert exchange(server, post(b"hello")).endswith(b"\r\n\r\nPOST 5 hello")
 
 
+def test_a_request_in_pieces_after_an_empty_line_is_served(server):
+    with connect(server) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for byte in b"\r\n" + post(b"pieces"):
+            sock.send(bytes([byte]))
+        assert until_closed(sock).endswith(b"POST 6 pieces")
+
+
 def test_a_chunked_body_with_extensions_and_trailers_is_read_whole(server):
     head = b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
     answer = exchange(server, head + b"5;x=y\r\nhello\r\n3\r\nabc\r\n0\r\nX-Trailer: 1\r\n\r\n")
