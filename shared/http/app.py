@@ -24,6 +24,7 @@ from shared.errors import Problem
 from shared.fields import ID_PATTERN
 from shared.http.guard import build_verifier, check_routes
 from shared.http.infra import Infra, infra
+from shared.http.openapi import location_of
 from shared.http.ops_views import OPEN_PREFIXES, ops_blueprint
 from shared.http.problems import register_error_handlers
 from shared.observability import metrics, tracing
@@ -144,6 +145,11 @@ def _finish_request(response: Response) -> Response:
     span = tracing.current()
     if span is not None:
         response.headers.update({**span.headers(), "X-Trace-Id": span.trace_id})
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if getattr(view, "apidoc", {}).get("location") and response.is_json:  # a replay's too: made from its body
+        where = location_of(view, response.status_code, response.get_json(silent=True))
+        if where is not None:
+            response.headers["Location"] = where
     return response
 
 
