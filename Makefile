@@ -69,7 +69,7 @@ openapi: $(STAMP)
 
 ## Regenerate the typed Python client clients/python (package coins_client) from docs/openapi.
 client: openapi
-	$(BIN)/python -m clients.generate
+	$(BIN)/python clients/python/generate.py
 
 ## Build the three service images (plus the test broker and PostgreSQL images).
 images: $(STAMP) docker

@@ -179,7 +179,7 @@ def _operation(rule, path: str, view, meta: dict) -> dict:
     op: dict = {
         "tags": [_tag(path, meta)],
         "summary": meta["summary"],
-        "operationId": rule.endpoint.replace(".", "_"),
+        "operationId": rule.endpoint.rsplit(".", 1)[-1],  # the view's name: a client's function name
         "parameters": [],
         "responses": {},
     }
