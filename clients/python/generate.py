@@ -15,11 +15,12 @@ DOCS = HERE.parents[1] / "docs" / "openapi"
 SERVICES = ("purchase", "gifting", "payout")
 
 
-def main() -> None:
+def generate(package_dir: Path = HERE / "coins_client") -> None:
+    """Write the subpackages `purchase`, `gifting` and `payout` under `package_dir`."""
     bin_dir = Path(sys.executable).parent  # its post-generation hooks run this venv's ruff
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     for service in SERVICES:
-        out = HERE / "coins_client" / service
+        out = package_dir / service
         shutil.rmtree(out, ignore_errors=True)
         subprocess.run(
             [
@@ -39,4 +40,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    generate()

@@ -33,14 +33,21 @@ PROBLEM = {
         "instance": {"type": "string", "description": "The request's path"},
         "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
     },
-    "example": {
-        "type": PROBLEM_BASE + "validation-error",
-        "title": "Validation failed",
-        "status": 422,
-        "detail": "The request has invalid fields: quantity",
-        "instance": "/v1/gifts",
-        "errors": {"quantity": ["Must be greater than or equal to 1 and less than or equal to 99."]},
-    },
+}
+# An example problem per status, as the edge words it (a route's own refusals have their own codes).
+PROBLEM_EXAMPLES = {
+    400: ("malformed-body", "Malformed JSON", "The body is not valid JSON: Expecting value: line 1 column 1 (char 0)"),
+    401: ("unauthorized", "Unauthorized", "The token has expired."),
+    403: ("forbidden", "Forbidden", "Caller 'live' may not act for a user without a user grant (X-User-Grant)."),
+    404: ("not-found", "Not found", "No such resource."),
+    409: (
+        "idempotency-key-in-flight",
+        "Request in flight",
+        "A request with this Idempotency-Key is still being processed.",
+    ),
+    413: ("payload-too-large", "Request Entity Too Large", "The body is larger than 1048576 bytes."),
+    422: ("validation-error", "Validation failed", "The request has invalid fields: {field}"),
+    503: ("unavailable", "Service unavailable", "The database is unavailable; retry with the same Idempotency-Key."),
 }
 HEADERS = {
     "traceparent": {
@@ -222,9 +229,29 @@ def _operation(rule, path: str, view, meta: dict) -> dict:
         op["responses"][str(status)] = {
             "description": "; or ".join(reasons),
             "headers": headers,
-            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": {PROBLEM_CONTENT_TYPE: _problem_media(status, path, meta)},
         }
     return op
+
+
+def _problem_media(status: int, path: str, meta: dict) -> dict:
+    media: dict = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    if status not in PROBLEM_EXAMPLES:
+        return media
+    code, title, detail = PROBLEM_EXAMPLES[status]
+    example = {"type": PROBLEM_BASE + code, "title": title, "status": status, "detail": detail, "instance": path}
+    if status == 422:
+        input_schema = meta["body"] or meta["query"]
+        names = (
+            list((input_schema() if isinstance(input_schema, type) else input_schema).fields) if input_schema else []
+        )
+        if not names:
+            return media  # a refusal of the route's own (no input to name)
+        field = names[0]
+        example["detail"] = detail.format(field=field)
+        example["errors"] = {field: ["Missing data for required field."]}
+    media["example"] = example
+    return media
 
 
 def _refusals(rule, view, meta: dict) -> dict[int, list[str]]:

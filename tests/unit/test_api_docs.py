@@ -4,8 +4,11 @@ from this origin only."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,9 @@ from openapi_spec_validator import validate
 
 from coinsctl.api_docs import SERVICES, documents, service_app
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "openapi"
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs" / "openapi"
+CLIENT = ROOT / "clients" / "python"
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 
 
@@ -109,3 +114,29 @@ def test_docs_is_served_without_a_token_from_this_origin_only(service):
         assert client.get("/docs/../../pyproject.toml").status_code == 404
         assert client.get("/docs/oauth2-redirect.html").status_code == 404  # only the listed assets
         assert client.get("/v1/internal/totals").status_code == 401  # the API still wants its token
+
+
+def test_the_committed_client_is_what_the_committed_documents_generate(tmp_path):
+    """clients/python/coins_client/<service> as `make client` writes it (run it if this fails)."""
+    spec = importlib.util.spec_from_file_location("generate", CLIENT / "generate.py")
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    # inside the repository, so that the post-generation ruff reads this project's settings
+    out = Path(tempfile.mkdtemp(prefix=".generated-", dir=CLIENT))
+    try:
+        generator.generate(out)
+        for service in SERVICES:
+            made, committed = _tree(out / service), _tree(CLIENT / "coins_client" / service)
+            assert sorted(made) == sorted(committed), f"run `make client`: coins_client/{service} lists other files"
+            stale = [name for name in made if made[name] != committed[name]]
+            assert not stale, f"run `make client`: coins_client/{service} differs in {stale}"
+    finally:
+        shutil.rmtree(out)
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(root)): path.read_text()
+        for path in root.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }

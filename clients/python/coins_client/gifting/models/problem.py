@@ -19,11 +19,6 @@ T = TypeVar("T", bound="Problem")
 class Problem:
     """RFC 9457 problem details; `errors` names each refused field (dotted for nested ones).
 
-    Example:
-        {'type': 'https://coins.example/problems/validation-error', 'title': 'Validation failed', 'status': 422,
-            'detail': 'The request has invalid fields: quantity', 'instance': '/v1/gifts', 'errors': {'quantity': ['Must be
-            greater than or equal to 1 and less than or equal to 99.']}}
-
     Attributes:
         type_ (str): https://coins.example/problems/<code>: what kind of refusal
         title (str):
