@@ -47,7 +47,15 @@ def requires(permission: str):
 
 
 # -- the app --------------------------------------------------------------------------------------
-def create_app(*, infra_: Infra, blueprints: Iterable[Blueprint], title: str, description: str) -> Flask:
+def create_app(
+    *,
+    infra_: Infra,
+    blueprints: Iterable[Blueprint],
+    title: str,
+    description: str,
+    tags: dict[str, str] | None = None,
+) -> Flask:
+    """tags: {tag: description} for the OpenAPI document's resources (shared.http.openapi)."""
     configure_logging(infra_.settings.service, infra_.settings.log_level)
     infra_.verifier = infra_.verifier or build_verifier(infra_.settings)
     app = Flask(infra_.settings.service, static_folder=None)  # no unauthenticated file route
@@ -58,7 +66,7 @@ def create_app(*, infra_: Infra, blueprints: Iterable[Blueprint], title: str, de
     app.after_request(_finish_request)
     app.teardown_request(_reset_trace)
     register_error_handlers(app)
-    app.register_blueprint(ops_blueprint(title, description))
+    app.register_blueprint(ops_blueprint(title, description, tags))
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     check_routes(app, OPEN_PREFIXES)

@@ -89,6 +89,7 @@ USER_GRANT = {
     "schema": {"type": "string"},
 }
 AUDIT_TAG = "audit"
+AUDIT_TAG_DESCRIPTION = "Ops-only totals and listings in id order, read by `coinsctl audit` (needs `audit:read`)"
 
 
 def doc(
@@ -134,7 +135,8 @@ def location_of(view, status: int, body) -> str | None:
         return None
 
 
-def build_openapi(app: Flask, *, title: str, description: str) -> dict:
+def build_openapi(app: Flask, *, title: str, description: str, tags: dict[str, str] | None = None) -> dict:
+    """The app's document; tags: {tag: description} of the resources its routes are tagged with."""
     spec = APISpec(
         title=title,
         version=__version__,
@@ -157,7 +159,7 @@ def build_openapi(app: Flask, *, title: str, description: str) -> dict:
     for name, header in HEADERS.items():
         spec.components.header(name, header)
     paths: dict[str, dict] = {}
-    tags: set[str] = set()
+    tag_descriptions, tags = tags, set()
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         view = app.view_functions.get(rule.endpoint)
         meta = getattr(view, "apidoc", None)
@@ -171,7 +173,10 @@ def build_openapi(app: Flask, *, title: str, description: str) -> dict:
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     document = spec.to_dict()
-    document["tags"] = [{"name": name} for name in sorted(tags)]
+    described = {AUDIT_TAG: AUDIT_TAG_DESCRIPTION, **(tag_descriptions or {})}
+    document["tags"] = [
+        {"name": name, **({"description": described[name]} if name in described else {})} for name in sorted(tags)
+    ]
     return document
 
 

@@ -56,7 +56,7 @@ DOCS_INIT = """window.ui = SwaggerUIBundle({
 READINGS_EVERY_S = 1.0  # how stale readiness and the scrape-time gauges may be
 
 
-def ops_blueprint(title: str, description: str) -> Blueprint:
+def ops_blueprint(title: str, description: str, tags: dict[str, str] | None = None) -> Blueprint:
     bp = Blueprint("ops", __name__)
     readings: dict[str, Refreshed] = {}  # this app's, made on first use (infra() needs the app)
 
@@ -89,7 +89,7 @@ def ops_blueprint(title: str, description: str) -> Blueprint:
 
     @bp.get("/openapi.json")
     def openapi():
-        return jsonify(build_openapi(current_app, title=title, description=description))
+        return jsonify(build_openapi(current_app, title=title, description=description, tags=tags))
 
     @bp.get("/docs")
     def docs_page():

@@ -50,6 +50,7 @@ def test_every_route_documents_its_token_refusals_headers_and_tag(built):
         assert document["components"]["securitySchemes"]["bearer"]["bearerFormat"] == "JWT"
         assert document["security"] == [{"bearer": []}]
         declared_tags = {tag["name"] for tag in document["tags"]}
+        assert all(tag.get("description") for tag in document["tags"]), document["tags"]
         for path, method, op in operations(document):
             where = f"{method.upper()} {path}"
             assert len(op["tags"]) == 1 and op["tags"][0] in declared_tags, where
