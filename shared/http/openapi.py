@@ -84,8 +84,9 @@ USER_GRANT = {
     "name": "X-User-Grant",
     "required": False,
     "description": "A user grant: a token whose `sub` is the user acted for, `azp` the caller and `aud` "
-    "this service, signed by a caller holding `users:any` here (the gateway). Needed only by callers "
-    "without `users:any`; without either the call is refused with 403.",
+    "this service, signed by a caller holding `users:any` here (the gateway); bound to one call (what it "
+    "allows, e.g. `max_coins`, and its `jti` spent once, shared.auth.onbehalf). Needed only by callers "
+    "without `users:any`; without either, or with a grant refused, the call is 403.",
     "schema": {"type": "string"},
 }
 AUDIT_TAG = "audit"

@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from services.payout.domain.model import mask
 from shared.fields import Pattern, StrictInteger, identifier
 from shared.http.audit import EventCountsSchema
 
@@ -44,11 +45,6 @@ class RegisterCreatorRequest(Schema):
 MASKED_METHOD = {"type": "paypal", "account": "***********.com"}
 
 
-def mask(account: str) -> str:
-    """Show only the last four characters of a payout account."""
-    return "*" * max(len(account) - 4, 0) + account[-4:]
-
-
 class CreatorSchema(Schema):
     creator_id = fields.String(metadata={"example": "cat"})
     country = fields.String(metadata={"example": "US"})
@@ -69,8 +65,21 @@ class PayoutMethodChangeSchema(Schema):
     creator_id = fields.String(metadata={"example": "cat"})
     previous = fields.Method("_old", metadata={"type": "object", "example": {"type": "bank", "account": "****6789"}})
     payout_method = fields.Method("_new", metadata={"type": "object", "example": MASKED_METHOD})
-    changed_by = fields.String(metadata={"description": "The caller that made the change", "example": "gateway"})
+    changed_by = fields.String(
+        metadata={"description": "The calling service that made the change", "example": "gateway"}
+    )
+    requested_by = fields.String(
+        allow_none=True,
+        metadata={"description": "The end user who asked (null: recorded before this was)", "example": "cat"},
+    )
     changed_at = fields.DateTime(metadata={"example": "2026-12-03T11:40:00.123456+00:00"})
+    hold_until = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "New withdrawals are refused (409) until then",
+            "example": "2026-12-04T11:40:00.123456+00:00",
+        },
+    )
 
     def _old(self, change):
         return {"type": change.old_method, "account": mask(change.old_account)}

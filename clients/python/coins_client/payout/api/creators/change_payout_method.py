@@ -113,7 +113,9 @@ def sync_detailed(
     idempotency_key: str,
     x_user_grant: str | Unset = UNSET,
 ) -> Response[PayoutMethodChange | Problem]:
-    """Change where a creator's payouts go; recorded with the caller and the time
+    """Change where a creator's payouts go: recorded with the caller, the end user and the time; new
+    withdrawals wait out a hold (PAYOUT_METHOD_CHANGE_HOLD_HOURS) and a payout_method.changed event
+    tells them
 
     Args:
         creator_id (str):
@@ -151,7 +153,9 @@ def sync(
     idempotency_key: str,
     x_user_grant: str | Unset = UNSET,
 ) -> PayoutMethodChange | Problem | None:
-    """Change where a creator's payouts go; recorded with the caller and the time
+    """Change where a creator's payouts go: recorded with the caller, the end user and the time; new
+    withdrawals wait out a hold (PAYOUT_METHOD_CHANGE_HOLD_HOURS) and a payout_method.changed event
+    tells them
 
     Args:
         creator_id (str):
@@ -184,7 +188,9 @@ async def asyncio_detailed(
     idempotency_key: str,
     x_user_grant: str | Unset = UNSET,
 ) -> Response[PayoutMethodChange | Problem]:
-    """Change where a creator's payouts go; recorded with the caller and the time
+    """Change where a creator's payouts go: recorded with the caller, the end user and the time; new
+    withdrawals wait out a hold (PAYOUT_METHOD_CHANGE_HOLD_HOURS) and a payout_method.changed event
+    tells them
 
     Args:
         creator_id (str):
@@ -220,7 +226,9 @@ async def asyncio(
     idempotency_key: str,
     x_user_grant: str | Unset = UNSET,
 ) -> PayoutMethodChange | Problem | None:
-    """Change where a creator's payouts go; recorded with the caller and the time
+    """Change where a creator's payouts go: recorded with the caller, the end user and the time; new
+    withdrawals wait out a hold (PAYOUT_METHOD_CHANGE_HOLD_HOURS) and a payout_method.changed event
+    tells them
 
     Args:
         creator_id (str):
