@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 LOCK_FLAGS   := -q --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links --no-emit-index-url
 LOCK_UPGRADE := $(if $(filter 1,$(UPGRADE)),--upgrade,$(if $(UPGRADE),--upgrade-package $(UPGRADE)))
 
-.PHONY: help run test test-unit format install lock token migrate images docker bench clean
+.PHONY: help run test test-unit format install lock token migrate images docker bench clean openapi client
 
 $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,14 @@ bench: $(STAMP)
 ## Print a bearer token for the local stack: make token CALLER=gateway SERVICE=gifting
 token: $(STAMP)
 	@$(BIN)/coinsctl token --caller $(or $(CALLER),gateway) --service $(or $(SERVICE),purchase)
+
+## Write docs/openapi/<service>.json: the OpenAPI documents the apps serve (a unit test checks they are current).
+openapi: $(STAMP)
+	$(BIN)/coinsctl openapi --out docs/openapi
+
+## Regenerate the typed Python client clients/python (package coins_client) from docs/openapi.
+client: openapi
+	$(BIN)/python clients/python/generate.py
 
 ## Build the three service images (plus the test broker and PostgreSQL images).
 images: $(STAMP) docker

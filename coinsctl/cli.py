@@ -482,6 +482,18 @@ def contracts(out: str) -> None:
         click.echo(f"wrote {Path(out) / name}")
 
 
+@main.command()
+@click.option("--out", default="docs/openapi", show_default=True, type=click.Path(file_okay=False))
+def openapi(out: str) -> None:
+    """Write each service's OpenAPI document (what it serves at /openapi.json) as <service>.json."""
+    from coinsctl.api_docs import documents
+
+    Path(out).mkdir(parents=True, exist_ok=True)
+    for name, document in documents().items():
+        (Path(out) / name).write_text(json.dumps(document, indent=2) + "\n")
+        click.echo(f"wrote {Path(out) / name}")
+
+
 @main.group()
 def purchases() -> None:
     """Purchases held for review: the card processor's answer did not match the charge asked for."""

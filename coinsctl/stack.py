@@ -369,7 +369,7 @@ def run_stack() -> int:
 def _banner(stack: Stack) -> None:
     lines = ["", "The coins platform is running:"]
     for service in SERVICES:
-        lines.append(f"  {service:<9} {stack.url(service)}   (OpenAPI: {stack.url(service)}/openapi.json)")
+        lines.append(f"  {service:<9} {stack.url(service)}   (API docs: {stack.url(service)}/docs)")
     for name in stack.sandbox_ports:
         lines.append(f"  {name + ' sandbox':<9} {stack.sandbox_url(name)}   (scripted behaviours: README)")
     broker = stack.broker.bootstrap if stack.broker else stack.env["KAFKA_BOOTSTRAP_SERVERS"]

@@ -26,6 +26,7 @@ from shared.errors import Problem
 from shared.fields import ID_PATTERN
 from shared.http.guard import build_verifier, check_routes
 from shared.http.infra import Infra, infra
+from shared.http.openapi import location_of
 from shared.http.ops_views import OPEN_PREFIXES, ops_blueprint
 from shared.http.problems import register_error_handlers
 from shared.observability import metrics, tracing
@@ -48,7 +49,15 @@ def requires(permission: str):
 
 
 # -- the app --------------------------------------------------------------------------------------
-def create_app(*, infra_: Infra, blueprints: Iterable[Blueprint], title: str, description: str) -> Flask:
+def create_app(
+    *,
+    infra_: Infra,
+    blueprints: Iterable[Blueprint],
+    title: str,
+    description: str,
+    tags: dict[str, str] | None = None,
+) -> Flask:
+    """tags: {tag: description} for the OpenAPI document's resources (shared.http.openapi)."""
     configure_logging(infra_.settings.service, infra_.settings.log_level)
     refuse_foreign(infra_.settings.service, "web", os.environ, infra_.settings.environment)
     infra_.verifier = infra_.verifier or build_verifier(infra_.settings)
@@ -60,7 +69,7 @@ def create_app(*, infra_: Infra, blueprints: Iterable[Blueprint], title: str, de
     app.after_request(_finish_request)
     app.teardown_request(_reset_trace)
     register_error_handlers(app)
-    app.register_blueprint(ops_blueprint(title, description))
+    app.register_blueprint(ops_blueprint(title, description, tags))
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     check_routes(app, OPEN_PREFIXES)
@@ -147,6 +156,11 @@ def _finish_request(response: Response) -> Response:
     span = tracing.current()
     if span is not None:
         response.headers.update({**span.headers(), "X-Trace-Id": span.trace_id})
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if getattr(view, "apidoc", {}).get("location") and response.is_json:  # a replay's too: made from its body
+        where = location_of(view, response.status_code, response.get_json(silent=True))
+        if where is not None:
+            response.headers["Location"] = where
     return response
 
 

@@ -31,7 +31,7 @@ def service() -> GiftingService:
 
 @bp.get("/gifts/catalog")
 @requires("catalog:read")
-@doc(summary="The gift catalog", responses={200: schemas.CatalogSchema})
+@doc(summary="The gift catalog", responses={200: schemas.CatalogSchema}, tag="gifts")
 def catalog():
     gifts = sorted(CATALOG.values(), key=lambda gift: (gift.coins, gift.name))
     return schema(schemas.CatalogSchema).dump({"gifts": gifts})
@@ -69,6 +69,7 @@ def gift_made(conn, gift_tx_id: str):
     body=schemas.SendGiftRequest,
     responses={201: schemas.GiftTransactionSchema},
     errors={403: "Wallet frozen", 409: "Not enough coins", 422: "Invalid fields or a gift to oneself"},
+    acts_for=True,
 )
 @idempotent(required=True, transactional=True, render_again=gift_made)
 def send_gift(call: KeyedCall):
@@ -86,6 +87,7 @@ def send_gift(call: KeyedCall):
     summary="Top gifters of a stream by coins",
     query=schemas.LeaderboardQuery,
     responses={200: schemas.LeaderboardSchema},
+    tag="leaderboards",
 )
 def leaderboard(stream_id: str):
     args = query_args(schema(schemas.LeaderboardQuery))

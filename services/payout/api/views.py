@@ -41,6 +41,7 @@ def service() -> PayoutService:
         403: "Creator younger than 18",
         409: "Registered already with other details (change the method with its own call)",
     },
+    acts_for=True,
 )
 @idempotent(required=False, transactional=True)
 def register(call: KeyedCall):
@@ -68,6 +69,7 @@ def register(call: KeyedCall):
     body=schemas.ChangePayoutMethodRequest,
     responses={200: schemas.PayoutMethodChangeSchema},
     errors={404: "Creator not registered"},
+    acts_for=True,
 )
 @idempotent(required=True, transactional=True)
 def change_payout_method(creator_id: str, call: KeyedCall):
@@ -128,6 +130,8 @@ def earnings(creator_id: str):
         409: "More than the available earnings, or the payout method changed within its hold",
         422: "Below the minimum, or over the daily cap",
     },
+    acts_for=True,
+    location="/v1/withdrawals/{withdrawal_id}",
 )
 @idempotent(required=True, transactional=True)
 def withdraw(call: KeyedCall):

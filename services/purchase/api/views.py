@@ -62,6 +62,8 @@ def packages():
     summary="Buy a coin package or a custom amount of coins",
     body=schemas.PurchaseRequest,
     responses={201: schemas.PurchaseSchema, 202: schemas.PurchaseSchema},
+    acts_for=True,
+    location="/v1/purchases/{purchase_id}",
     errors={
         402: "Payment declined",
         403: "Country not served, or buyer too young",
@@ -105,7 +107,12 @@ def purchase(purchase_id: str):
 
 @bp.get("/users/<user_id>/purchases")
 @requires("purchases:read")
-@doc(summary="A user's purchases, newest first", query=schemas.PageQuery, responses={200: schemas.PurchasePageSchema})
+@doc(
+    summary="A user's purchases, newest first",
+    query=schemas.PageQuery,
+    responses={200: schemas.PurchasePageSchema},
+    tag="purchases",
+)
 def user_purchases(user_id: str):
     args = query_args(schema(schemas.PageQuery))
     before = _decode_cursor(args["cursor"]) if args["cursor"] else None
