@@ -135,9 +135,9 @@ class _Ids(RandomIdGenerator):
         return _WANTED_TRACE_ID.get() or super().generate_trace_id()
 
 
-def provider(service: str, process: str = "web", environ: Mapping[str, str] | None = None) -> TracerProvider:
+def provider(service: str, process: str = "web") -> TracerProvider:
     """A tracer provider from the standard variables (see the module's docstring)."""
-    env = Env(environ)
+    env = Env()
     ours = Resource(
         {
             "service.name": f"coins-{service}-{process}",
@@ -147,15 +147,16 @@ def provider(service: str, process: str = "web", environ: Mapping[str, str] | No
         }
     )
     # The SDK's defaults, then ours, then what OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES say.
-    detected = OTELResourceDetector().detect() if environ is None else Resource.get_empty()
-    made = TracerProvider(resource=Resource.create({}).merge(ours).merge(detected), id_generator=_Ids())
+    resource = Resource.create({}).merge(ours).merge(OTELResourceDetector().detect())
+    made = TracerProvider(resource=resource, id_generator=_Ids())
     exporter = _exporter(env)
     if exporter is not None:
+        queue = env.int("OTEL_BSP_MAX_QUEUE_SIZE", _QUEUE_SIZE)
         made.add_span_processor(
             BatchSpanProcessor(
                 exporter,
-                max_queue_size=env.int("OTEL_BSP_MAX_QUEUE_SIZE", _QUEUE_SIZE),
-                max_export_batch_size=env.int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", _BATCH_SIZE),
+                max_queue_size=queue,
+                max_export_batch_size=min(env.int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", _BATCH_SIZE), queue),
                 schedule_delay_millis=env.int("OTEL_BSP_SCHEDULE_DELAY", _DELAY_MS),
                 export_timeout_millis=env.int("OTEL_BSP_EXPORT_TIMEOUT", _EXPORT_TIMEOUT_MS),
             )
