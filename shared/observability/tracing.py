@@ -140,7 +140,7 @@ def provider(service: str, process: str = "web") -> TracerProvider:
     env = Env()
     ours = Resource(
         {
-            "service.name": f"coins-{service}-{process}",
+            "service.name": f"coins-{service}-{process}" if service else "coins",
             "service.version": __version__,
             "deployment.environment": env.str("COINS_ENV", "production").lower(),
             "service.namespace": "coins",
@@ -176,11 +176,12 @@ def _exporter(env: Env):
 
     if env.optional("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") is None:
         endpoint = endpoint.rstrip("/") + "/v1/traces"
-    timeout = env.int("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", env.int("OTEL_EXPORTER_OTLP_TIMEOUT", _OTLP_TIMEOUT_S))
-    return OTLPSpanExporter(endpoint=endpoint, timeout=timeout)
+    # Seconds; a timeout the variables set, the SDK reads itself.
+    told = env.optional("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") or env.optional("OTEL_EXPORTER_OTLP_TIMEOUT")
+    return OTLPSpanExporter(endpoint=endpoint, timeout=None if told else _OTLP_TIMEOUT_S)
 
 
-def configure(service: str = "coins", process: str = "app") -> trace.TracerProvider:
+def configure(service: str = "", process: str = "") -> trace.TracerProvider:
     """The process's tracer provider: the global one if an SDK provider is set (by an earlier call,
     or by `opentelemetry-instrument`), else one made from the environment and set globally."""
     global _tracer
@@ -193,7 +194,9 @@ def configure(service: str = "coins", process: str = "app") -> trace.TracerProvi
 
 
 def _get_tracer() -> trace.Tracer:
-    return _tracer if _tracer is not None else (configure(), _tracer)[1]
+    if _tracer is None:  # a process that configured no logs (a test, a script): the defaults
+        configure()
+    return _tracer
 
 
 # -- spans ----------------------------------------------------------------------------------------
