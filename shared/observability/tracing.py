@@ -5,11 +5,8 @@ attempt, a processor call (CLIENT). The running span is OpenTelemetry's current 
 context, not one of ours), so an instrumentation a team adds (Flask, SQLAlchemy, requests) puts
 its spans in the same trace, and the log lines (shared.observability.logs) carry its ids.
 
-One TracerProvider per process (`configure`), from the standard variables: OTEL_SERVICE_NAME
-(default coins-<service>-<process>), OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER, and
-OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT: spans are sent over OTLP/HTTP by a batch processor (a
-bounded queue that drops when full, bounded exports: a dead collector never holds a request);
-without an endpoint, or with OTEL_TRACES_EXPORTER=none, nothing is sent.
+One TracerProvider per process (`configure`), made from the standard OTEL_* variables by
+shared.observability.tracer_provider: without an OTLP endpoint nothing is sent.
 
 `traceparent` and `tracestate` are parsed by OpenTelemetry's propagator. A child keeps its
 parent's trace id, sampled flag and tracestate, and names its parent. Nothing valid to continue
@@ -18,7 +15,6 @@ starts a new trace, or the one a bare trace id names (`X-Trace-Id`, messages sen
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -26,15 +22,12 @@ from contextlib import contextmanager
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from shared import __version__
-from shared.env import Env
+from shared.observability import tracer_provider
 
 SERVER, CLIENT, PRODUCER, CONSUMER, INTERNAL = (
     SpanKind.SERVER,
@@ -53,13 +46,7 @@ logging.getLogger("opentelemetry").setLevel(logging.ERROR)
 # Where a span we start goes in the OTel context: the id of its parent, for the log lines (an
 # unsampled span records none), next to the span itself.
 _PARENT = otel_context.create_key("coins.parent_span_id")
-# The trace id a root span is to take (a bare trace id to continue), read by the id generator
-# while `start` makes that one span.
-_WANTED_TRACE_ID: contextvars.ContextVar[int | None] = contextvars.ContextVar("wanted_trace_id", default=None)
 _tracer: trace.Tracer | None = None
-
-# Bounds of the export when no OTEL_BSP_* / OTEL_EXPORTER_OTLP_TIMEOUT says otherwise.
-_QUEUE_SIZE, _BATCH_SIZE, _DELAY_MS, _EXPORT_TIMEOUT_MS, _OTLP_TIMEOUT_S = 2048, 512, 2000, 5000, 3
 
 
 class Span:
@@ -128,66 +115,13 @@ class Span:
 
 
 # -- the process's tracer provider ----------------------------------------------------------------
-class _Ids(RandomIdGenerator):
-    """Random ids, but a root span takes the trace id `start` was asked to continue."""
-
-    def generate_trace_id(self) -> int:
-        return _WANTED_TRACE_ID.get() or super().generate_trace_id()
-
-
-def provider(service: str, process: str = "web") -> TracerProvider:
-    """A tracer provider from the standard variables (see the module's docstring)."""
-    env = Env()
-    ours = Resource(
-        {
-            "service.name": f"coins-{service}-{process}" if service else "coins",
-            "service.version": __version__,
-            "deployment.environment": env.str("COINS_ENV", "production").lower(),
-            "service.namespace": "coins",
-        }
-    )
-    # The SDK's defaults, then ours, then what OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES say.
-    resource = Resource.create({}).merge(ours).merge(OTELResourceDetector().detect())
-    made = TracerProvider(resource=resource, id_generator=_Ids())
-    exporter = _exporter(env)
-    if exporter is not None:
-        queue = env.int("OTEL_BSP_MAX_QUEUE_SIZE", _QUEUE_SIZE)
-        made.add_span_processor(
-            BatchSpanProcessor(
-                exporter,
-                max_queue_size=queue,
-                max_export_batch_size=min(env.int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", _BATCH_SIZE), queue),
-                schedule_delay_millis=env.int("OTEL_BSP_SCHEDULE_DELAY", _DELAY_MS),
-                export_timeout_millis=env.int("OTEL_BSP_EXPORT_TIMEOUT", _EXPORT_TIMEOUT_MS),
-            )
-        )
-    return made
-
-
-def _exporter(env: Env):
-    """OTLP over HTTP when an endpoint is set and OTEL_TRACES_EXPORTER is unset or otlp; else None."""
-    kind = env.str("OTEL_TRACES_EXPORTER", "otlp").strip().lower()
-    endpoint = env.optional("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.optional("OTEL_EXPORTER_OTLP_ENDPOINT")
-    if kind != "otlp" or endpoint is None:
-        if kind not in ("otlp", "none"):
-            logging.getLogger(__name__).warning("OTEL_TRACES_EXPORTER=%s not supported: spans not exported", kind)
-        return None
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-    if env.optional("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") is None:
-        endpoint = endpoint.rstrip("/") + "/v1/traces"
-    # Seconds; a timeout the variables set, the SDK reads itself.
-    told = env.optional("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") or env.optional("OTEL_EXPORTER_OTLP_TIMEOUT")
-    return OTLPSpanExporter(endpoint=endpoint, timeout=None if told else _OTLP_TIMEOUT_S)
-
-
 def configure(service: str = "", process: str = "") -> trace.TracerProvider:
     """The process's tracer provider: the global one if an SDK provider is set (by an earlier call,
     or by `opentelemetry-instrument`), else one made from the environment and set globally."""
     global _tracer
     current = trace.get_tracer_provider()
     if not isinstance(current, TracerProvider):
-        trace.set_tracer_provider(provider(service, process))
+        trace.set_tracer_provider(tracer_provider.from_environment(service, process))
         current = trace.get_tracer_provider()
     _tracer = current.get_tracer("coins", __version__)
     return current
@@ -233,7 +167,7 @@ def start(
     tracer = _get_tracer()
     context = trace.set_span_in_context(parent.otel, otel_context.Context()) if parent else otel_context.Context()
     wanted = legacy_trace_id(trace_id) if parent is None else None
-    token = _WANTED_TRACE_ID.set(int(wanted, 16)) if wanted else None
+    token = tracer_provider.WANTED_TRACE_ID.set(int(wanted, 16)) if wanted else None
     try:
         otel = tracer.start_span(
             name,
@@ -244,7 +178,7 @@ def start(
         )
     finally:
         if token is not None:
-            _WANTED_TRACE_ID.reset(token)
+            tracer_provider.WANTED_TRACE_ID.reset(token)
     return Span(otel, parent.span_id if parent else None)
 
 

@@ -33,12 +33,7 @@ def run_once(svc: PayoutService) -> int:
     if claim is None:
         return 0
     looked_up = claim.attempts > 0  # sent before with no known outcome: this attempt reconciles it
-    span = tracing.continued(
-        claim.traceparent,
-        claim.tracestate,
-        name="payout withdrawal",
-        attributes={"coins.withdrawal_id": claim.withdrawal_id, "coins.attempt": claim.attempts},
-    )
+    span = _attempt_span(claim)
     token = tracing.enter(span)
     try:
         # Retried on a transient database error: the claim then counts its send, so it is looked up first.
@@ -69,6 +64,12 @@ def run_once(svc: PayoutService) -> int:
         tracing.leave(token)
         span.end()
     return 1
+
+
+def _attempt_span(claim) -> tracing.Span:
+    """The attempt's span, in the trace of the request that made the withdrawal."""
+    attributes = {"coins.withdrawal_id": claim.withdrawal_id, "coins.attempt": claim.attempts}
+    return tracing.continued(claim.traceparent, claim.tracestate, name="payout withdrawal", attributes=attributes)
 
 
 def _count(attempt: payouts.PayoutAttempt, *, looked_up: bool) -> None:
