@@ -124,6 +124,7 @@ def platform(docker_client, caller_keys):
         # The web containers verify with the callers' public keys only, mounted as k8s mounts its Secret.
         keys = [(str(caller_keys.public_dir), "/etc/coins/caller-keys")]
         env = {
+            "COINS_ENV": "staging",  # production's checks, the sandboxes and SASL without TLS allowed
             "COINS_AUTH_KEYS_DIR": "/etc/coins/caller-keys",
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
@@ -135,7 +136,7 @@ def platform(docker_client, caller_keys):
             port = free_port()
             running.start(f"{sandbox}-sandbox", f"{PREFIX}-sandbox:{TAG}", command=[sandbox], env={"PORT": str(port)})
             env[f"{service.upper()}_PROCESSOR_URL"] = f"http://127.0.0.1:{port}"
-            env[f"{service.upper()}_PROCESSOR"] = "sandbox"  # named, as production (COINS_ENV unset) wants
+            env[f"{service.upper()}_PROCESSOR"] = "sandbox"  # named, as staging and production want
         for service in SERVICES:
             pg_port = free_port()
             running.start(
