@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 
 from shared import __version__
+from shared.credentials import deployment_environment
 from shared.env import Env
 
 # The trace id a root span is to take (a bare trace id to continue), read by the id generator
@@ -40,7 +41,7 @@ def from_environment(service: str, process: str = "web") -> TracerProvider:
         {
             "service.name": f"coins-{service}-{process}" if service else "coins",
             "service.version": __version__,
-            "deployment.environment": env.str("COINS_ENV", "production").lower(),
+            "deployment.environment": deployment_environment(),
             "service.namespace": "coins",
         }
     )
