@@ -362,6 +362,103 @@ def outbox_republish(service: str, since) -> None:
     click.echo(f"{service}: {republish(service, database_url(service), since)} events queued for re-publication")
 
 
+_CONNECT_URL = click.option(
+    "--connect-url", envvar="COINS_CONNECT_URL", help="Kafka Connect's REST API (registers or removes the connector)."
+)
+
+
+@outbox.command("cdc-on")
+@click.argument("service", type=click.Choice(SERVICES))
+@click.option("--cdc-user", envvar="COINS_CDC_USER", default="coins_cdc", show_default=True, help="Debezium's role.")
+@click.option("--cdc-password", envvar="COINS_CDC_PASSWORD", default="", help="Its password (COINS_CDC_PASSWORD).")
+@_CONNECT_URL
+def outbox_cdc_on(service: str, cdc_user: str, cdc_password: str, connect_url: str | None) -> None:
+    """Move a running service's outbox from its relay to Debezium: exact, no event lost or sent twice."""
+    from importlib import import_module
+
+    from coinsctl import cdc
+    from coinsctl.connect_worker import ConnectRest
+    from shared.kafka.clients import make_producer
+
+    url, kafka = database_url(service), kafka_settings()
+    cdc.prepare(url, cdc_user)
+    connector = cdc.connector_config(
+        service, url, user=cdc_user, password=cdc_password, topic_prefix=kafka.topic_prefix
+    )
+    producer = make_producer(kafka, client_id=f"{service}-cdc-switch")
+    try:
+        switched = cdc.to_cdc(
+            service,
+            url,
+            import_module(f"services.{service}.adapters.orm").tables["outbox"],
+            producer,
+            kafka.topic,
+            rest=ConnectRest(connect_url) if connect_url else None,
+            connector=connector,
+        )
+    finally:
+        producer.close(timeout=10)
+    click.echo(
+        f"{service}: CDC publishes from {switched.start_lsn} (slot {switched.slot}); "
+        f"{switched.published_by_switch} earlier events sent by the switch"
+        + ("" if connect_url else "; register the connector: coinsctl outbox cdc-connector")
+    )
+
+
+@outbox.command("cdc-connector")
+@click.argument("service", type=click.Choice(SERVICES))
+@click.option("--cdc-user", envvar="COINS_CDC_USER", default="coins_cdc", show_default=True)
+def outbox_cdc_connector(service: str, cdc_user: str) -> None:
+    """Print the connector's configuration (JSON for PUT /connectors/coins-outbox-SERVICE/config);
+    the password is left for the operator (or a Connect config provider) to fill in."""
+    from coinsctl import cdc
+
+    config = cdc.connector_config(
+        service, database_url(service), user=cdc_user, topic_prefix=kafka_settings().topic_prefix
+    )
+    click.echo(json.dumps(config, indent=2))
+
+
+@outbox.command("cdc-acls")
+@click.option("--services", default="purchase,gifting,payout", show_default=True, help="Whose outboxes CDC publishes.")
+@click.option("--user", default="connect", show_default=True, help="Kafka Connect's principal.")
+def outbox_cdc_acls(services: str, user: str) -> None:
+    """Grant Kafka Connect's principal its worker group, its internal topics and the named services'
+    topics (run with the admin's KAFKA_* variables)."""
+    from coinsctl.kafka_acls import apply_acls, connect_acls
+
+    kafka = kafka_settings()
+    chosen = tuple(s for s in services.split(",") if s)
+    apply_acls(kafka, connect_acls(chosen, topic_prefix=kafka.topic_prefix, user=user))
+    click.echo(f"{user}: may publish the outboxes of {', '.join(chosen)}")
+
+
+@outbox.command("cdc-mark")
+@click.argument("service", type=click.Choice(SERVICES))
+@click.option("--wait", "wait_s", default=30.0, show_default=True, help="Seconds to wait for the slot to confirm.")
+def outbox_cdc_mark(service: str, wait_s: float) -> None:
+    """Under CDC: mark published what Debezium has streamed and the slot confirmed (then `prune` as usual)."""
+    from coinsctl import cdc
+
+    marked = cdc.mark_streamed(database_url(service), service, timeout_s=wait_s)
+    if marked is None:
+        raise click.ClickException(f"{service}: the slot did not confirm within {wait_s:.0f}s; nothing marked")
+    click.echo(f"{service}: {marked} events marked published")
+
+
+@outbox.command("cdc-off")
+@click.argument("service", type=click.Choice(SERVICES))
+@_CONNECT_URL
+def outbox_cdc_off(service: str, connect_url: str | None) -> None:
+    """Move the outbox back to the relay: at least once (what Debezium sent after the last confirmed
+    mark is sent again; the consumers' inboxes absorb it)."""
+    from coinsctl import cdc
+    from coinsctl.connect_worker import ConnectRest
+
+    marked = cdc.to_relay(service, database_url(service), rest=ConnectRest(connect_url) if connect_url else None)
+    click.echo(f"{service}: the relay publishes again ({marked} streamed events marked first)")
+
+
 @main.command()
 @click.argument("service", type=click.Choice(("gifting", "payout")))
 def rewind(service: str) -> None:

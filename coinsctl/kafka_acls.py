@@ -87,3 +87,36 @@ def platform_acls(*, topic_prefix: str = "", groups: dict[str, str] | None = Non
         for service in ("purchase", "gifting", "payout")
         for acl in service_acls(service, topic_prefix=topic_prefix, group=groups.get(service))
     ]
+
+
+def connect_acls(
+    services: tuple[str, ...], *, topic_prefix: str = "", group: str = "connect-cluster", user: str = "connect"
+) -> list[ACL]:
+    """Kafka Connect's principal (the CDC path, coinsctl.cdc): its worker group and its own internal
+    topics (`<prefix>connect-*`, which it creates), and write on the topics the named services
+    produce (what their outbox holds), nothing else."""
+    principal = f"User:{user}"
+    internal = ResourcePattern(ResourceType.TOPIC, f"{topic_prefix}connect-", ACLResourcePatternType.PREFIXED)
+    acls = [
+        ACL(principal, "*", op, ACLPermissionType.ALLOW, internal)
+        for op in (
+            ACLOperation.CREATE,
+            ACLOperation.READ,
+            ACLOperation.WRITE,
+            ACLOperation.DESCRIBE,
+            ACLOperation.DESCRIBE_CONFIGS,
+        )
+    ]
+    grants = [
+        (ResourceType.GROUP, topic_prefix + group, ACLOperation.READ),
+        (ResourceType.CLUSTER, "kafka-cluster", ACLOperation.IDEMPOTENT_WRITE),
+    ]
+    grants += [
+        (ResourceType.TOPIC, topic_prefix + topic, ACLOperation.WRITE)
+        for topic, contract in CONTRACTS.items()
+        if contract.producer in services
+    ]
+    return acls + [
+        ACL(principal, "*", op, ACLPermissionType.ALLOW, ResourcePattern(kind, name, ACLResourcePatternType.LITERAL))
+        for kind, name, op in grants
+    ]

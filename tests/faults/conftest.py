@@ -16,6 +16,9 @@ from tests.support.broker import free_port
 from tests.support.stories import Api, audit_passes
 from tests.support.waiting import wait_until
 
+# Shortened request read deadlines (shared.http.gunicorn_worker), for the slowloris case.
+HEADER_TIMEOUT_S, BODY_TIMEOUT_S = 4, 6
+
 
 @pytest.fixture(scope="session")
 def stack(postgres, tmp_path_factory, caller_keys):
@@ -27,6 +30,8 @@ def stack(postgres, tmp_path_factory, caller_keys):
             "KAFKA_PARTITIONS": "3",
             "GUNICORN_WORKERS": "2",
             "GUNICORN_THREADS": "8",
+            "GUNICORN_HEADER_TIMEOUT_S": str(HEADER_TIMEOUT_S),
+            "GUNICORN_BODY_TIMEOUT_S": str(BODY_TIMEOUT_S),
             "IDEMPOTENCY_LEASE_SECONDS": "3",
             # A poll may block while the broker is away (a minute in one case): the watchdog
             # (a stuck consumer exits) waits longer than that.
