@@ -32,7 +32,7 @@ from shared.db.errors import retry_transient, safe_error
 from shared.db.pg_arrays import array_literal
 from shared.messaging.relay_floor import PollFloor
 from shared.messaging.relay_wakeup import Wakeup, wakeup_for
-from shared.observability import metrics, volume
+from shared.observability import metrics, tracing, volume
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,25 @@ def message_headers(
         if value:
             headers.append((name, value.encode()))
     return headers
+
+
+def _send_span(row: OutboxRow, topic: str) -> tracing.Span:
+    """The span of one event's send (PRODUCER), a child of the span that wrote its row."""
+    return tracing.continued(
+        row.traceparent,
+        row.tracestate,
+        trace_id=row.trace_id,
+        name=f"send {topic}",
+        kind=tracing.PRODUCER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.operation.type": "send",
+            "messaging.operation.name": "send",
+            "messaging.destination.name": topic,
+            "messaging.message.id": row.event_id,
+            "messaging.kafka.message.key": row.key,
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -195,29 +214,30 @@ class OutboxRelay:
         return min(max(pause, 0.001) * 2, self.idle_wait_s)
 
     def publish(self, rows: list[OutboxRow]) -> int:
-        """Send rows, then mark the longest acknowledged prefix as published; returns how many."""
-        futures = []
-        for row in rows:
-            event_type = row.topic.rsplit(".v", 1)[0]
-            futures.append(
-                self.producer.send(
-                    self.topic_name(row.topic),
-                    key=row.key.encode(),
-                    value=row.payload.encode(),
-                    headers=message_headers(row.event_id, event_type, row.trace_id, row.traceparent, row.tracestate),
+        """Send rows, then mark the longest acknowledged prefix as published; returns how many.
+        Each send is a PRODUCER span in the trace of the span that wrote the row; the message
+        carries that span's traceparent, as the row stores it (consumers are its children too)."""
+        futures, spans = [], []
+        try:
+            for row in rows:
+                event_type = row.topic.rsplit(".v", 1)[0]
+                topic = self.topic_name(row.topic)
+                spans.append(_send_span(row, topic))
+                futures.append(
+                    self.producer.send(
+                        topic,
+                        key=row.key.encode(),
+                        value=row.payload.encode(),
+                        headers=message_headers(
+                            row.event_id, event_type, row.trace_id, row.traceparent, row.tracestate
+                        ),
+                    )
                 )
-            )
-        self.producer.flush(timeout=self.send_timeout_s)
-        acked: list[OutboxRow] = []
-        for row, future in zip(rows, futures, strict=True):
-            try:
-                future.get(timeout=0)
-            except Exception as exc:  # noqa: BLE001 - anything unacked stops the prefix
-                log.warning(
-                    "outbox publish failed; will retry", extra={"event_id": row.event_id, "error": safe_error(exc)}
-                )
-                break
-            acked.append(row)
+            self.producer.flush(timeout=self.send_timeout_s)
+            acked = self._acknowledged(rows, futures, spans)
+        finally:
+            for span in spans:
+                span.end()
         if acked:
             faults.point("relay.after_ack")  # only once the broker has acknowledged something
             self.mark_published([row.id for row in acked])
@@ -229,6 +249,28 @@ class OutboxRelay:
             if hasattr(self.producer, "rebuild"):
                 self.producer.rebuild()
         return len(acked)
+
+    @staticmethod
+    def _acknowledged(rows: list[OutboxRow], futures: list, spans: list[tracing.Span]) -> list[OutboxRow]:
+        """The longest prefix of `rows` the broker acknowledged; each send's span says how it went."""
+        acked: list[OutboxRow] = []
+        for row, future, span in zip(rows, futures, spans, strict=True):
+            try:
+                sent = future.get(timeout=0)
+            except Exception as exc:  # noqa: BLE001 - anything unacked stops the prefix
+                log.warning(
+                    "outbox publish failed; will retry", extra={"event_id": row.event_id, "error": safe_error(exc)}
+                )
+                for unsent in spans[len(acked) :]:
+                    unsent.fail("not acknowledged")
+                    unsent.set(error__type=type(exc).__name__)
+                break
+            if hasattr(sent, "partition"):  # kafka-python's RecordMetadata
+                span.set(
+                    messaging__destination__partition__id=str(sent.partition), messaging__kafka__offset=sent.offset
+                )
+            acked.append(row)
+        return acked
 
     def _count_volume(self, rows: list[OutboxRow]) -> None:
         """The money-flow counters (shared.observability.volume): never a reason for a published batch to fail."""
