@@ -23,6 +23,17 @@ TAG = IMAGES.tag
 POSTGRES_IMAGE = IMAGES.all["postgres"]
 
 
+def pytest_collection_modifyitems(items):
+    """The Compose tests first: the platform, once started, runs until this package's last test,
+    and the two stacks side by side would share these two cores."""
+    here = [i for i, item in enumerate(items) if "tests/containers/" in item.nodeid]
+    ordered = sorted((items[i] for i in here), key=lambda item: "test_compose.py" not in item.nodeid)
+    for i, item in zip(here, ordered, strict=True):
+        items[i] = item
+        # a stack's start is part of the first test that needs it: minutes on a loaded machine
+        item.add_marker(pytest.mark.timeout(900))
+
+
 @pytest.fixture(scope="session")
 def docker_client():
     try:
@@ -39,7 +50,7 @@ def docker_client():
     return client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # as pyproject.toml's coins_platform_scope: stopped before tests/e2e start
 def coins_platform(docker_client, coins_platform):
     """The plugin's fixture (overridden only to check the engine and the images first)."""
     return coins_platform

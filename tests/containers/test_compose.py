@@ -146,3 +146,10 @@ def test_web_containers_stay_ready_and_take_gifts_while_the_broker_is_stopped_fo
         assert started.returncode == 0, started.stderr
     wait_until(lambda: earnings(api, creator)["total"] == sent, timeout=180, message="the backlog drained")
     assert wallet(api, viewer)["balance"] == 700 - sent
+
+
+def test_the_documented_coinsctl_command_runs_in_a_compose_container(stack):
+    """As the README prints it: `docker compose exec payout-web coinsctl payouts held --json`."""
+    done = stack.compose("exec", "-T", "payout-web", "coinsctl", "payouts", "held", "--json", timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []
