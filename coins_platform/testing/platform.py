@@ -234,7 +234,11 @@ class CoinsPlatform:
     def _check_images(self) -> None:
         import docker
 
-        client = docker.from_env()
+        try:
+            client = docker.from_env()
+            client.ping()
+        except docker.errors.DockerException as exc:
+            raise PlatformError(f"no Docker engine answers (DOCKER_HOST, or the local socket): {exc}") from exc
         missing = [image for image in self.images.all.values() if not client.images.list(name=image)]
         if missing:
             raise PlatformError(
