@@ -108,7 +108,7 @@ class CoinsPlatform:
         env: Mapping[str, str] | None = None,
         sandbox_env: Mapping[str, str] | None = None,
         gunicorn_workers: int = 2,
-        startup_timeout_s: float = 180.0,
+        startup_timeout_s: float | None = None,
     ):
         self.images = Images.from_env(
             prefix=image_prefix, tag=image_tag, kafka=kafka_image, postgres=postgres_image, sandbox=sandbox_image
@@ -120,7 +120,9 @@ class CoinsPlatform:
         self.extra_env = dict(env or {})
         self.sandbox_env = dict(sandbox_env or {})
         self.gunicorn_workers = gunicorn_workers
-        self.timeout_s = startup_timeout_s
+        # each step's bound (the broker, a database, a migration, a web app): seconds where idle,
+        # minutes on a loaded CI machine
+        self.timeout_s = startup_timeout_s or float(os.environ.get("COINS_PLATFORM_STARTUP_TIMEOUT_S", "300"))
         self.name = f"coins-platform-{uuid.uuid4().hex[:6]}"
         self.containers: dict[str, object] = {}  # "<service>-<role>", "<service>-db", "broker", "card-sandbox", ...
         self.ports: dict[str, int] = {}  # service -> its web port

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 IMAGES = Images.from_env()
 TAG = IMAGES.tag
 POSTGRES_IMAGE = IMAGES.all["postgres"]
+KAFKA_IMAGE = IMAGES.all["kafka"]
 
 
 def pytest_collection_modifyitems(items):

@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from tests.containers.conftest import POSTGRES_IMAGE, ROOT, TAG
+from tests.containers.conftest import KAFKA_IMAGE, POSTGRES_IMAGE, ROOT, TAG
 from tests.containers.test_telemetry import scrape, total
 from tests.support.broker import free_port
 from tests.support.stories import Api, buy, earnings, send_gift, spendable, unique, wallet
@@ -48,6 +48,7 @@ class ComposeStack:
         self.env.update(
             COINS_CALLER_KEYS_DIR=str(caller_keys.public_dir),
             POSTGRES_IMAGE=POSTGRES_IMAGE,
+            KAFKA_IMAGE=KAFKA_IMAGE,  # the broker image under test, as the services' (TAG)
             POSTGRES_PASSWORD=secrets.token_hex(8),
             TAG=TAG,
             GUNICORN_WORKERS="2",
