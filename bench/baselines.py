@@ -18,9 +18,9 @@ import requests
 from kafka import KafkaConsumer, TopicPartition
 
 from bench.load import LoadResult, run_load
-from shared.kafka import client_options, make_producer
-from shared.kafka_admin import TopicPolicy
-from shared.kafka_settings import KafkaSettings
+from shared.kafka.admin import TopicPolicy
+from shared.kafka.clients import client_options, make_producer
+from shared.kafka.settings import KafkaSettings
 
 SCHEMA = """
 CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL);
@@ -60,7 +60,7 @@ class BareFlask:
         }
         self.url = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "python:shared.gunicorn_conf", "bench.bare_app:app"],
+            [sys.executable, "-m", "gunicorn", "-c", "python:shared.http.gunicorn_conf", "bench.bare_app:app"],
             env=env,
             stdout=open(log, "wb"),
             stderr=subprocess.STDOUT,
@@ -99,7 +99,7 @@ def b_kafka(
     """kafka-python with event-sized messages: throughput on a burst of `messages`, then the
     produce-to-consume latency at a steady `steady_rate` (a burst's latency is mostly queueing,
     which would make the end-to-end budget too generous)."""
-    from shared.kafka_admin import ensure_topics
+    from shared.kafka.admin import ensure_topics
 
     burst = _kafka_run(kafka, ensure_topics, messages=messages, size=size, pace_s=0.0)
     steady = _kafka_run(

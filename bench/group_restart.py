@@ -19,8 +19,8 @@ from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssi
 from kafka.coordinator.assignors.range import RangePartitionAssignor
 
 from coinsctl.apache_kafka import ApacheKafka
-from shared.kafka import client_options, make_producer
-from shared.kafka_admin import TopicPolicy, ensure_topics
+from shared.kafka.admin import TopicPolicy, ensure_topics
+from shared.kafka.clients import client_options, make_producer
 
 SETTINGS = {
     "eager, dynamic": {"partition_assignment_strategy": [RangePartitionAssignor]},

@@ -19,8 +19,8 @@ import requests
 from bench.load import LoadResult, run_load
 from shared.clock import utcnow
 from shared.contracts import GIFT_SENT, envelope_to_dict, new_event
-from shared.kafka import make_producer
-from shared.kafka_settings import KafkaSettings
+from shared.kafka.clients import make_producer
+from shared.kafka.settings import KafkaSettings
 
 TokenFor = Callable[[str], str]  # service -> a fresh bearer token meant for it
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from coinsctl.broker import free_port, port_open, signal_group
 from coinsctl.settings import broker_settings, kafka_jars
-from shared.kafka_settings import KafkaSettings, kafka_settings
+from shared.kafka.settings import KafkaSettings, kafka_settings
 
 REPO = Path(__file__).resolve().parent.parent
 KAFKA_DIR = REPO / "deploy" / "kafka"

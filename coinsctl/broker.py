@@ -105,7 +105,7 @@ class TansuBroker:
         return {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}
 
     def settings(self, user: str = "admin", topic_prefix: str = ""):
-        from shared.kafka_settings import KafkaSettings
+        from shared.kafka.settings import KafkaSettings
 
         return KafkaSettings(bootstrap_servers=self.bootstrap, topic_prefix=topic_prefix)
 

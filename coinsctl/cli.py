@@ -12,7 +12,7 @@ import click
 from coinsctl.output import json_option, print_rows
 from coinsctl.payouts import payouts
 from shared.env import Env
-from shared.kafka_settings import kafka_settings
+from shared.kafka.settings import kafka_settings
 from shared.settings import database_url
 
 SERVICES = ("purchase", "gifting", "payout")
@@ -25,7 +25,7 @@ def _var_dir() -> Path:
 def _token(caller: str, service: str, ttl: int = 300, kid: str | None = None) -> str:
     """A token signed with the caller's private key from the local stack's key directory."""
     from coinsctl.keys import local_token
-    from shared.keys import KeyFileError
+    from shared.auth.keys import KeyFileError
 
     try:
         return local_token(_var_dir(), caller, service, ttl_seconds=ttl, kid=kid)
@@ -70,7 +70,7 @@ def keys() -> None:
 def keys_new(caller: str, kid: str | None) -> None:
     """Make an Ed25519 key pair for a caller; the services pick up its public key without restart."""
     from coinsctl.keys import key_dirs
-    from shared.keys import KeyFileError, generate_key_pair
+    from shared.auth.keys import KeyFileError, generate_key_pair
 
     private_dir, public_dir = key_dirs(_var_dir())
     try:
@@ -108,7 +108,7 @@ def keys_list(as_json: bool) -> None:
 def keys_retire(kid: str) -> None:
     """Retire a key: remove its public half, so the services refuse its tokens (within a second)."""
     from coinsctl.keys import key_dirs
-    from shared.keys import KID_RE
+    from shared.auth.keys import KID_RE
 
     if not KID_RE.fullmatch(kid):  # exactly one kid: never a pattern, never a path
         raise click.BadParameter("a key id is letters, digits, '.', '_' and '-', starting with a letter or digit")
@@ -125,7 +125,7 @@ def keys_retire(kid: str) -> None:
 @click.argument("service", type=click.Choice(SERVICES + ("all",)))
 def migrate(service: str) -> None:
     """Migrate a service's database (from <SERVICE>_DATABASE_URL) to the latest schema."""
-    from shared.migrate import upgrade
+    from shared.db.migrate import upgrade
 
     for name in SERVICES if service == "all" else (service,):
         upgrade(name, database_url(name))
@@ -144,7 +144,7 @@ def migrate(service: str) -> None:
 )
 def topics(partitions: int, replication: int, acls: bool) -> None:
     """Create every topic and dead-letter topic (from KAFKA_BOOTSTRAP_SERVERS), with their ACLs."""
-    from shared.kafka_admin import TopicPolicy, ensure_topics
+    from shared.kafka.admin import TopicPolicy, ensure_topics
 
     settings = kafka_settings()
     policy = TopicPolicy.of(settings, partitions=partitions, replication=replication)
@@ -163,7 +163,7 @@ def topics(partitions: int, replication: int, acls: bool) -> None:
 @json_option
 def lag(service: str, as_json: bool) -> None:
     """Records each partition of SERVICE's consumer group has not committed (exact on Apache Kafka)."""
-    from shared.kafka_admin import consumed_topics, consumer_lag
+    from shared.kafka.admin import consumed_topics, consumer_lag
 
     group = Env().str(f"{service.upper()}_CONSUMER_GROUP", f"{service}-consumer")
     found = sorted(consumer_lag(kafka_settings(), group, consumed_topics(service)).items())
@@ -246,7 +246,7 @@ def prune(service: str, outbox_hours, inbox_hours, key_hours, batch_size: int) -
     """Delete published outbox rows, inbox rows and idempotency keys past their windows (the
     auditor's per-topic counts are kept)."""
     from coinsctl.retention import prune_service
-    from shared.retention import RetentionError
+    from shared.db.retention import RetentionError
     from shared.settings import retention_windows
 
     try:
@@ -381,7 +381,7 @@ def rewind(service: str) -> None:
 @click.option("--out", default="docs/events", show_default=True, type=click.Path(file_okay=False))
 def contracts(out: str) -> None:
     """Write the event contracts as JSON Schema files and an AsyncAPI document."""
-    from shared.event_docs import documents
+    from coinsctl.event_docs import documents
 
     Path(out).mkdir(parents=True, exist_ok=True)
     for name, document in documents().items():

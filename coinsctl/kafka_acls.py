@@ -22,8 +22,8 @@ from kafka.admin import (
 )
 
 from shared.contracts import CONTRACTS
-from shared.kafka_admin import admin_client
-from shared.kafka_settings import KafkaSettings
+from shared.kafka.admin import admin_client
+from shared.kafka.settings import KafkaSettings
 
 
 def service_acls(service: str, *, topic_prefix: str = "", group: str | None = None) -> list[ACL]:

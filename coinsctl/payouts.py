@@ -19,7 +19,7 @@ T = TypeVar("T")
 
 def _with_uow(action: Callable[..., T]) -> T:
     from services.payout.service_layer.unit_of_work import SqlAlchemyUnitOfWork
-    from shared.db import make_engine
+    from shared.db.engines import make_engine
 
     engine = make_engine(database_url("payout"), pool_size=1)
     try:

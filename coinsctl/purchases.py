@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from services.purchase.domain.model import Purchase
 from services.purchase.service_layer import settlement
 from services.purchase.service_layer.unit_of_work import SqlAlchemyUnitOfWork
-from shared.db import make_engine
+from shared.db.engines import make_engine
 
 
 @contextmanager

@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 
 from shared.contracts import CONTRACTS
-from shared.kafka import client_options, publish
-from shared.kafka_settings import KafkaSettings
+from shared.kafka.clients import client_options, publish
+from shared.kafka.settings import KafkaSettings
 
 RESOLVES = "dlq.resolves"
 
@@ -225,8 +225,8 @@ def republish(service: str, database_url: str, since: datetime) -> int:
     """Mark `service`'s outbox events since `since` unpublished; its relay sends them again."""
     from importlib import import_module
 
-    from shared.db import make_engine
-    from shared.outbox import republish_since
+    from shared.db.engines import make_engine
+    from shared.messaging.outbox import republish_since
 
     tables = import_module(f"services.{service}.adapters.orm").tables
     engine = make_engine(database_url, pool_size=1)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from shared.db import make_engine
-from shared.retention import Pruned, Windows, prune
+from shared.db.engines import make_engine
+from shared.db.retention import Pruned, Windows, prune
 
 
 def prune_service(service: str, database_url: str, windows: Windows, *, batch_size: int = 5000) -> Pruned:

@@ -24,10 +24,10 @@ from coinsctl.broker import make_broker, signal_group
 from coinsctl.kafka_acls import apply_acls, platform_acls
 from coinsctl.keys import ensure_local_keys
 from coinsctl.settings import STACK_SANDBOXES, STACK_SERVICES, process_environ, stack_settings
-from shared.db import normalise_url
-from shared.kafka_admin import TopicPolicy, ensure_topics
-from shared.kafka_settings import kafka_settings
-from shared.migrate import upgrade
+from shared.db.engines import normalise_url
+from shared.db.migrate import upgrade
+from shared.kafka.admin import TopicPolicy, ensure_topics
+from shared.kafka.settings import kafka_settings
 from shared.settings import database_url
 
 log = logging.getLogger("coinsctl.stack")
@@ -48,7 +48,7 @@ class ProcessSpec:
 
 
 def _gunicorn(py: str, app: str) -> list[str]:
-    return [py, "-m", "gunicorn", "-c", "python:shared.gunicorn_conf", app]
+    return [py, "-m", "gunicorn", "-c", "python:shared.http.gunicorn_conf", app]
 
 
 def sandbox_specs(ports: dict[str, int], host: str = "127.0.0.1") -> list[ProcessSpec]:
@@ -78,7 +78,14 @@ def process_specs(ports: dict[str, int], host: str = "127.0.0.1") -> list[Proces
             ProcessSpec(
                 f"{service}-web",
                 service,
-                [py, "-m", "gunicorn", "-c", "python:shared.gunicorn_conf", f"services.{service}.entrypoints.wsgi:app"],
+                [
+                    py,
+                    "-m",
+                    "gunicorn",
+                    "-c",
+                    "python:shared.http.gunicorn_conf",
+                    f"services.{service}.entrypoints.wsgi:app",
+                ],
                 {"GUNICORN_BIND": f"{host}:{ports[service]}", "GUNICORN_PROC_NAME": f"coins-{service}"},
             )
         )

@@ -11,13 +11,13 @@ case "$role" in
 esac
 case "$role" in
   web)      export GUNICORN_BIND="${GUNICORN_BIND:-0.0.0.0:${PORT:-8000}}"
-            exec gunicorn -c python:shared.gunicorn_conf "services.${SERVICE}.entrypoints.wsgi:app" ;;
+            exec gunicorn -c python:shared.http.gunicorn_conf "services.${SERVICE}.entrypoints.wsgi:app" ;;
   relay)    exec python3 -m "services.${SERVICE}.entrypoints.relay" ;;
   consumer) exec python3 -m "services.${SERVICE}.entrypoints.consumer" ;;
   worker)   exec python3 -m "services.${SERVICE}.entrypoints.payout_worker" ;;
   reconciler) exec python3 -m "services.${SERVICE}.entrypoints.reconciler" ;;
-  migrate)  exec python3 -m shared.migrate "${SERVICE}" ;;
-  wait-migrated) exec python3 -m shared.migrate --wait "${SERVICE}" ;;
+  migrate)  exec python3 -m shared.db.migrate "${SERVICE}" ;;
+  wait-migrated) exec python3 -m shared.db.migrate --wait "${SERVICE}" ;;
   topics)   exec python3 -m coinsctl topics ;;
   coinsctl) shift; exec python3 -m coinsctl "$@" ;;
   healthcheck)

@@ -1,9 +1,9 @@
 """Typed access to the environment, with errors that name the variable (`ConfigError`).
 
 The services and shared/ read the environment only through it: the settings modules
-(shared.settings, shared.kafka_settings, shared.auth_settings, each service's settings.py) once,
+(shared.settings, shared.kafka.settings, shared.auth.policy, each service's settings.py) once,
 at start, into frozen objects, and two switches where they act (shared.faults' COINS_FAULTS,
-shared.metrics' PROMETHEUS_MULTIPROC_DIR). The one exception is shared.gunicorn_conf, gunicorn's
+shared.observability.metrics' PROMETHEUS_MULTIPROC_DIR). The one exception is shared.http.gunicorn_conf, gunicorn's
 own configuration file, read by gunicorn before any of this code. coinsctl reads through
 coinsctl.settings, the sandboxes through this class.
 """

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from shared.db_errors import retry_transient
+from shared.db.errors import retry_transient
 from shared.idempotency import Answer, Claim, ClaimLost, KeyedRequest, in_flight
 from shared.idempotency_store import KeyStore
-from shared.uow import commit
+from shared.messaging.uow import commit
 
 log = logging.getLogger(__name__)
 

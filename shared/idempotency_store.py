@@ -12,9 +12,9 @@ from sqlalchemy.engine import Connection
 
 from shared import idempotency_pg
 from shared.clock import utcnow
-from shared.db import lock_for_update
+from shared.db.engines import lock_for_update
+from shared.db.upserts import insert_ignore
 from shared.idempotency import DONE, IN_FLIGHT, OPEN, Answer, Claim, ClaimLost, KeyedRequest, in_flight, reused
-from shared.upserts import insert_ignore
 
 
 class KeyStore:

@@ -11,13 +11,13 @@ from flask import Response, current_app, g, request
 from marshmallow import ValidationError
 from sqlalchemy.engine import Connection
 
-from shared.app_infra import infra
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem
+from shared.http.infra import infra
+from shared.http.problems import render_error
+from shared.http.request_input import request_body
 from shared.idempotency import Answer, Claim, KeyedRequest, check_key
 from shared.idempotency_attempts import run_in_transaction, run_leased
 from shared.idempotency_store import KeyStore
-from shared.problems import render_error
-from shared.request_input import request_body
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import requests
 
-from shared import metrics
+from shared.observability import metrics
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ objects, and the few rules the services share: the deployment environment, where
 a processor's address, retention windows (checked at start-up: `check_retention`).
 
 Each service builds its own settings object from `CommonSettings` plus its own rules. Kafka's
-and the callers' settings are shared.kafka_settings and shared.auth_settings; all of them read
+and the callers' settings are shared.kafka.settings and shared.auth.policy; all of them read
 the environment through shared.env (which says who else may).
 """
 
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from shared.auth_settings import AuthSettings, auth_settings
+from shared.auth.policy import AuthSettings, auth_settings
+from shared.db.engines import database_url
 from shared.env import ConfigError, Env
-from shared.kafka_settings import KafkaSettings, kafka_settings
+from shared.kafka.settings import KafkaSettings, kafka_settings
 
 # Sanctioned or otherwise unserved markets: no purchases, no creator payouts. Override with
 # PURCHASE_BLOCKED_COUNTRIES / PAYOUT_BLOCKED_COUNTRIES; set empty, a variable means this list.
@@ -47,13 +47,6 @@ class CommonSettings:
     @property
     def local_or_test(self) -> bool:
         return self.environment in LOCAL_ENVIRONMENTS
-
-
-def database_url(service: str, environ: Mapping[str, str] | None = None) -> str:
-    """<SERVICE>_DATABASE_URL, or a SQLite file under COINS_VAR_DIR (default ./var)."""
-    env = Env(environ)
-    default = f"sqlite:///{Path(env.str('COINS_VAR_DIR', 'var')).resolve()}/{service}.db"
-    return env.str(f"{service.upper()}_DATABASE_URL", default)
 
 
 def common_settings(
@@ -124,13 +117,13 @@ def processor_settings(env: Env, prefix: str, *, default_port: int, environment:
 def retention_windows(
     environ: Mapping[str, str] | None = None, kafka: KafkaSettings | None = None, **overrides: int | None
 ):
-    """shared.retention.Windows from RETENTION_OUTBOX_HOURS (168), RETENTION_INBOX_HOURS (2160) and
+    """shared.db.retention.Windows from RETENTION_OUTBOX_HOURS (168), RETENTION_INBOX_HOURS (2160) and
     RETENTION_IDEMPOTENCY_HOURS (72), checked against the broker's retention of events and dead
     letters (`kafka`, else KAFKA_RETENTION_HOURS and KAFKA_DLQ_RETENTION_HOURS); an override
-    (outbox=, inbox=, idempotency_keys=, in hours) wins. Raises shared.retention.RetentionError."""
+    (outbox=, inbox=, idempotency_keys=, in hours) wins. Raises shared.db.retention.RetentionError."""
     from datetime import timedelta
 
-    from shared.retention import Windows
+    from shared.db.retention import Windows
 
     env = Env(environ)
     kafka = kafka or kafka_settings(environ)
@@ -147,7 +140,7 @@ def retention_windows(
 
 def check_retention(environ: Mapping[str, str] | None = None, kafka: KafkaSettings | None = None) -> None:
     """At start-up: refuse retention windows that would let an event be applied twice."""
-    from shared.retention import RetentionError
+    from shared.db.retention import RetentionError
 
     try:
         retention_windows(environ, kafka)

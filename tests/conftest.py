@@ -87,7 +87,7 @@ def kafka(broker):
     import dataclasses
     import uuid
 
-    from shared.kafka_admin import TopicPolicy, ensure_topics
+    from shared.kafka.admin import TopicPolicy, ensure_topics
 
     settings = dataclasses.replace(
         broker.settings("admin", topic_prefix=f"t{uuid.uuid4().hex[:8]}."), session_timeout_ms=6000, batch_size=200

@@ -31,7 +31,7 @@ ROLES = {
 }
 KEYS_MOUNT = "/etc/coins/caller-keys"
 # A web worker looks at its key directory again at most this long after it last did
-# (shared.keys.KeyRing's reload_seconds): a caller's key made while the platform runs is trusted after it.
+# (shared.auth.keys.KeyRing's reload_seconds): a caller's key made while the platform runs is trusted after it.
 KEY_RELOAD_S = 1.0
 
 
@@ -266,8 +266,8 @@ class CoinsPlatform:
         from coinsctl.apache_kafka import Credentials
         from coinsctl.broker import free_port
         from coinsctl.kafka_acls import apply_acls, platform_acls
-        from shared.kafka_admin import TopicPolicy, ensure_topics
-        from shared.kafka_settings import kafka_settings
+        from shared.kafka.admin import TopicPolicy, ensure_topics
+        from shared.kafka.settings import kafka_settings
 
         creds, port = Credentials(), free_port()
         env = {

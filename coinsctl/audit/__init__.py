@@ -140,7 +140,7 @@ def push_result(report: AuditReport, gateway: str, *, job: str = "coins-audit", 
     success's timestamp, and with it the alert that the audit has not passed for hours."""
     from prometheus_client import CollectorRegistry, Gauge, pushadd_to_gateway
 
-    from shared import metrics
+    from shared.observability import metrics
 
     registry = CollectorRegistry()
     Gauge(metrics.AUDIT_PROBLEMS, "Conservation rules the last audit found broken", registry=registry).set(

@@ -18,7 +18,7 @@ RUN groupadd --system --gid 10001 coins && useradd --system --uid 10001 --gid co
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY sandboxes sandboxes
-# gunicorn's settings and JSON logging are the services' own (shared.gunicorn_conf and what it imports)
+# gunicorn's settings and JSON logging are the services' own (shared.http.gunicorn_conf and what it imports)
 COPY shared shared
 RUN python3 -m compileall -q /app
 USER 10001:10001
@@ -26,7 +26,7 @@ VOLUME /data
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD python3 -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/health/live', timeout=2)"
-ENTRYPOINT ["sh", "-c", "GUNICORN_BIND=${BIND_HOST:-0.0.0.0}:$PORT exec gunicorn -c python:shared.gunicorn_conf sandboxes.${0:-card}:app"]
+ENTRYPOINT ["sh", "-c", "GUNICORN_BIND=${BIND_HOST:-0.0.0.0}:$PORT exec gunicorn -c python:shared.http.gunicorn_conf sandboxes.${0:-card}:app"]
 CMD ["card"]
 ARG VERSION=dev
 ARG REVISION=unknown

@@ -32,7 +32,7 @@ def latency(quantile: str, service: str, route: str) -> str:
 
 
 def volume(unit: str, event_type: str) -> str:
-    """Coins or diamonds carried by one type of event (shared.volume, counted by the relays)."""
+    """Coins or diamonds carried by one type of event (shared.observability.volume, counted by the relays)."""
     return f'sum(rate(coins_event_{unit}_total{{type="{event_type}"}}[$__rate_interval]))'
 
 

@@ -62,8 +62,8 @@ def test_the_broker_is_apache_kafka_and_holds_each_service_to_its_own_topics(coi
     platform = coins_platform
     from kafka.errors import TopicAuthorizationFailedError
 
-    from shared.kafka import make_producer
-    from shared.kafka_settings import kafka_settings
+    from shared.kafka.clients import make_producer
+    from shared.kafka.settings import kafka_settings
 
     assert platform.kafka_version.startswith("4.")
     gifting = kafka_settings(

@@ -10,9 +10,9 @@ import jwt
 import pytest
 import requests
 
+from coinsctl.tokens import issue_token
+from shared.auth.keys import SigningKey, generate_key_pair, load_signing_key
 from shared.clock import utcnow
-from shared.keys import SigningKey, generate_key_pair, load_signing_key
-from shared.tokens import issue_token
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e

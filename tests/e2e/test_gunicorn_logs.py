@@ -32,7 +32,7 @@ def test_gunicorns_startup_shutdown_and_access_lines_are_json_with_the_apps_fiel
     }
     out, err = open(tmp_path / "out.log", "wb"), open(tmp_path / "err.log", "wb")
     gunicorn = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "python:shared.gunicorn_conf", APP],
+        [sys.executable, "-m", "gunicorn", "-c", "python:shared.http.gunicorn_conf", APP],
         env=env,
         stdout=out,
         stderr=err,

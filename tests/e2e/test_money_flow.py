@@ -12,8 +12,8 @@ import pytest
 import requests
 
 from shared.clock import utcnow
-from shared.db import make_engine
-from shared.retention import Windows, prune
+from shared.db.engines import make_engine
+from shared.db.retention import Windows, prune
 from shared.settings import database_url
 from tests.support.stories import audit_passes as run_audit
 from tests.support.stories import buy, earnings, send_gift, spendable, unique, wallet

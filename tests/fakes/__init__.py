@@ -13,7 +13,7 @@ import copy
 import json
 
 from shared.contracts import parse_envelope
-from shared.outbox import Outbox
+from shared.messaging.outbox import Outbox
 
 
 class FakeOutbox(Outbox):

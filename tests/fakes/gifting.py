@@ -12,7 +12,7 @@ from services.gifting.adapters.repository import (
 from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet
 from services.gifting.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.clock import utcnow
-from shared.db_errors import StaleRead
+from shared.db.errors import StaleRead
 from tests.fakes import FakeOutbox, FakeUnitOfWork
 
 

@@ -23,7 +23,7 @@ from services.payout.domain.model import (
     Withdrawal,
 )
 from services.payout.service_layer.unit_of_work import AbstractUnitOfWork
-from shared.db_errors import StaleRead
+from shared.db.errors import StaleRead
 from tests.fakes import FakeUnitOfWork
 
 

@@ -16,7 +16,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from shared.db import make_engine
+from shared.db.engines import make_engine
 from tests.support.broker import free_port
 from tests.support.stories import buy, earnings, send_gift, spendable, unique
 from tests.support.waiting import wait_until

@@ -11,7 +11,7 @@ import pytest
 from coinsctl.kafka_acls import apply_acls, platform_acls
 from coinsctl.recovery import republish
 from shared.clock import utcnow
-from shared.kafka_admin import TopicPolicy, consumed_topics, consumer_lag, ensure_topics
+from shared.kafka.admin import TopicPolicy, consumed_topics, consumer_lag, ensure_topics
 from tests.faults.conftest import metric
 from tests.faults.test_faults import funded, gifts
 from tests.support.stories import buy, earnings, send_gift, spendable, unique, wallet

@@ -30,7 +30,7 @@ def test_broker_stopped_web_pods_stay_ready_and_accept_gifts_background_processe
         late_buyer = unique("viewer")
         buy(api, late_buyer, package_id="coins_350")
         for service in ("purchase", "gifting", "payout"):
-            # Readiness and the scrape-time gauges are readings at most a second old (shared.health.Refreshed).
+            # Readiness and the scrape-time gauges are readings at most a second old (shared.runtime.health.Refreshed).
             ready = wait_until(
                 lambda s=service: (
                     (r := requests.get(f"{stack.url(s)}/health/ready", timeout=5)).json()["status"] == "degraded" and r

@@ -13,8 +13,8 @@ import requests
 from kafka.partitioner.default import murmur2
 
 from coinsctl.recovery import dead_letters, replay, rewind_group
-from shared.kafka import publish
-from shared.kafka_settings import KafkaSettings
+from shared.kafka.clients import publish
+from shared.kafka.settings import KafkaSettings
 from tests.faults.conftest import key, metric
 from tests.support.stories import buy, earnings, send_gift, spendable, unique, wallet
 from tests.support.waiting import wait_until

@@ -7,7 +7,7 @@ from importlib import import_module
 
 import pytest
 
-from shared.migrate import upgrade
+from shared.db.migrate import upgrade
 
 
 def _environ(service: str, url: str, **extra) -> dict:

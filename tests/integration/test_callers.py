@@ -10,10 +10,10 @@ from importlib import import_module
 import pytest
 from flask import Blueprint
 
+from coinsctl.tokens import issue_token
+from shared.auth.keys import generate_key_pair
 from shared.env import ConfigError
-from shared.keys import generate_key_pair
-from shared.tokens import issue_token
-from shared.web import OPEN_PREFIXES, Infra, create_app
+from shared.http.app import OPEN_PREFIXES, Infra, create_app
 from tests.integration.conftest import _environ, build_service, rows
 from tests.integration.test_gifting_api import fund
 from tests.support.waiting import wait_until

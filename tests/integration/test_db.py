@@ -1,4 +1,4 @@
-"""shared.db helpers that only a real database can check."""
+"""shared.db.engines helpers that only a real database can check."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def test_a_transactions_only_statement_commits_on_its_own_and_never_once_the_tra
 
 def test_set_wise_inserts_carry_any_text_null_and_timestamp_through_their_arrays(make_service):
     from shared.clock import utcnow
-    from shared.upserts import insert_ignore_many
+    from shared.db.upserts import insert_ignore_many
 
     svc, _ = make_service("gifting", backend="postgres")
     table, now = svc.tables["idempotency_keys"], utcnow()

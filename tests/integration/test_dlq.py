@@ -16,12 +16,12 @@ from kafka import KafkaConsumer, TopicPartition
 
 from coinsctl.recovery import dead_letters, replay, resolve
 from services.payout.entrypoints.consumer import event_handlers as payout_handlers
-from shared.consumer_loop import InboxConsumer
 from shared.contracts import GIFT_SENT
-from shared.dead_letters import send_dead_letters
 from shared.errors import PermanentMessageError
-from shared.inbox import Apply, Poisoned
-from shared.kafka import client_options, make_consumer, make_producer
+from shared.kafka.clients import client_options, make_consumer, make_producer
+from shared.messaging.consumer import InboxConsumer
+from shared.messaging.dead_letters import send_dead_letters
+from shared.messaging.inbox import Apply, Poisoned
 from tests.support.events import gift_event
 from tests.support.waiting import wait_until
 

@@ -11,8 +11,8 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError, TopicAuthorizationFailedError
 
 from coinsctl.kafka_acls import apply_acls, platform_acls
-from shared.kafka import client_options, make_producer
-from shared.kafka_admin import TopicPolicy, ensure_topics
+from shared.kafka.admin import TopicPolicy, ensure_topics
+from shared.kafka.clients import client_options, make_producer
 
 pytestmark = pytest.mark.integration
 

@@ -19,13 +19,13 @@ from sqlalchemy.exc import OperationalError
 from services.gifting.entrypoints.consumer import event_handlers
 from services.payout.entrypoints.consumer import event_handlers as payout_handlers
 from services.purchase.adapters.orm import tables as purchase_tables
-from shared.consumer_loop import InboxConsumer
 from shared.contracts import GIFT_SENT, PURCHASE_COMPLETED, PURCHASE_REVERSED, envelope_to_dict, new_event
-from shared.db import snapshot
+from shared.db.engines import snapshot
 from shared.errors import PermanentMessageError
-from shared.inbox import Apply
-from shared.kafka import client_options, make_consumer, make_producer
-from shared.outbox_relay import OutboxRelay
+from shared.kafka.clients import client_options, make_consumer, make_producer
+from shared.messaging.consumer import InboxConsumer
+from shared.messaging.inbox import Apply
+from shared.messaging.relay import OutboxRelay
 from tests.support.events import gift_event
 from tests.support.producers import AcksTheFirst
 from tests.support.waiting import wait_until

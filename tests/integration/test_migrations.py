@@ -10,8 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from shared.db import make_engine
-from shared.migrate import alembic_config, is_current, upgrade
+from shared.db.engines import make_engine
+from shared.db.migrate import alembic_config, is_current, upgrade
 
 pytestmark = pytest.mark.integration
 SERVICES = ("purchase", "gifting", "payout")

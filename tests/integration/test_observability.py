@@ -10,13 +10,13 @@ from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 
 from services.gifting.domain.commands import CreditPurchase
 from services.gifting.service_layer import handlers
-from shared import metrics
-from shared.health import ProcessHealth
-from shared.kafka import RebuildingProducer, client_options, make_producer
-from shared.kafka_admin import consumer_lag
-from shared.kafka_settings import KafkaSettings
-from shared.lag import LagMonitor
-from shared.outbox_relay import OutboxRelay
+from shared.kafka.admin import consumer_lag
+from shared.kafka.clients import RebuildingProducer, client_options, make_producer
+from shared.kafka.settings import KafkaSettings
+from shared.messaging.relay import OutboxRelay
+from shared.observability import metrics
+from shared.runtime.health import ProcessHealth
+from shared.runtime.lag import LagMonitor
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -62,7 +62,7 @@ def test_with_the_broker_away_a_web_pod_stays_ready_keeps_accepting_gifts_and_sa
 def test_a_web_pod_without_its_database_is_not_ready(make_service):
     from services.gifting.bootstrap import bootstrap
     from services.gifting.entrypoints.wsgi import create_app
-    from shared.db import make_engine
+    from shared.db.engines import make_engine
 
     svc, _ = make_service("gifting")
     engine = make_engine("postgresql://postgres@127.0.0.1:1/gone")  # nothing listens there

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from coinsctl.cli import main as coinsctl
 from services.gifting.domain.commands import CreditPurchase
 from services.gifting.service_layer import handlers
-from shared.audit import event_counts
 from shared.clock import utcnow
-from shared.retention import RetentionError, Windows, prune
+from shared.db.retention import RetentionError, Windows, prune
+from shared.http.audit import event_counts
 from tests.integration.conftest import rows
 
 pytestmark = pytest.mark.integration

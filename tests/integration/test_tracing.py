@@ -20,11 +20,11 @@ from kafka import KafkaConsumer, TopicPartition
 from services.gifting.entrypoints.consumer import event_handlers
 from services.payout.entrypoints.payout_worker import run_once
 from services.purchase.service_layer.reconcile import reconcile_purchases
-from shared.consumer_loop import InboxConsumer
 from shared.contracts import PURCHASE_COMPLETED
-from shared.kafka import client_options, make_consumer, make_producer
-from shared.logs import ContextFilter, json_formatter
-from shared.outbox_relay import OutboxRelay
+from shared.kafka.clients import client_options, make_consumer, make_producer
+from shared.messaging.consumer import InboxConsumer
+from shared.messaging.relay import OutboxRelay
+from shared.observability.logs import ContextFilter, json_formatter
 from tests.integration.conftest import purchases_age, rows
 from tests.integration.test_payout_api import earn, register
 from tests.support.processors import FakeCardProcessor
@@ -37,7 +37,7 @@ TRACEPARENT = f"00-{TRACE}-{CALLER_SPAN}-01"
 
 @contextmanager
 def json_lines(logger: str):
-    """The lines `logger` writes meanwhile, as the services write them (shared.logs)."""
+    """The lines `logger` writes meanwhile, as the services write them (shared.observability.logs)."""
     stream, handler = io.StringIO(), logging.StreamHandler()
     handler.setStream(stream)
     handler.setFormatter(json_formatter())
@@ -112,7 +112,7 @@ def test_a_requests_traceparent_goes_through_kafka_to_the_consumers_log_lines(ma
     assert (headers["tracestate"], headers["trace_id"]) == ("rojo=00f067aa0ba902b7", TRACE)
 
     gifting, _ = make_service("gifting")
-    with json_lines("shared.inbox") as lines:
+    with json_lines("shared.messaging.inbox") as lines:
         consume(gifting, kafka)
         [applied] = wait_until(lambda: [line for line in lines() if line["message"] == "event applied"])
     assert (applied["trace_id"], applied["parent_span_id"]) == (TRACE, span)  # the consumer's span: a child

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from coinsctl.broker import free_port, make_broker  # noqa: F401 - free_port is re-exported for tests
-from shared.kafka_settings import kafka_settings
+from shared.kafka.settings import kafka_settings
 
 
 class ExternalBroker:

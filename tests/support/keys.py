@@ -6,8 +6,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from shared.keys import generate_key_pair, load_signing_key
-from shared.tokens import issue_token
+from coinsctl.tokens import issue_token
+from shared.auth.keys import generate_key_pair, load_signing_key
 
 # Every caller the default policies name, plus one that no policy names.
 CALLERS = ("gateway", "live", "app", "processor", "ops", "stranger")

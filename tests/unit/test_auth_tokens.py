@@ -17,11 +17,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.auth import AuthError, TokenVerifier
-from shared.auth_settings import AuthSettings
+from coinsctl.tokens import issue_token
+from shared.auth.keys import KeyRing, SigningKey, generate_key_pair, load_signing_key
+from shared.auth.policy import AuthSettings
+from shared.auth.verifier import AuthError, TokenVerifier
 from shared.clock import utcnow
-from shared.keys import KeyRing, SigningKey, generate_key_pair, load_signing_key
-from shared.tokens import issue_token
 
 POLICY = {"gateway": ("gifts:send",), "live": ("gifts:send",), "processor": ("chargebacks:create",)}
 
@@ -220,7 +220,7 @@ def test_a_verified_token_is_remembered_only_until_it_expires(keys, monkeypatch)
 
 @pytest.mark.parametrize("caller, kid", [("app\n", "app-1"), ("app", "app-1\n")])
 def test_a_caller_or_key_id_with_a_trailing_newline_is_not_a_valid_name(tmp_path, caller, kid):
-    from shared.keys import KeyFileError
+    from shared.auth.keys import KeyFileError
 
     with pytest.raises(KeyFileError):
         generate_key_pair(tmp_path / "private", tmp_path / "public", caller, kid=kid)
@@ -276,7 +276,7 @@ def test_a_numeric_string_date_is_refused_naming_the_claim(keys, claim):
     ],
 )
 def test_one_unusable_key_file_is_skipped_loudly_and_retirement_still_takes_effect(keys, bad_file, caplog):
-    from shared.metrics import KEY_FILES_REJECTED
+    from shared.observability.metrics import KEY_FILES_REJECTED
 
     generate_key_pair(keys / "private", keys / "public", "gateway", kid="gateway-2")
     v = verifier(keys)

@@ -9,7 +9,7 @@ import textwrap
 def test_a_stalled_consumer_exits_to_be_restarted():
     script = textwrap.dedent("""
         import threading
-        from shared.consumer_loop import InboxConsumer
+        from shared.messaging.consumer import InboxConsumer
 
         class StuckConsumer:
             def poll(self, timeout_ms, max_records=None):

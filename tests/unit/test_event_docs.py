@@ -8,8 +8,8 @@ from pathlib import Path
 
 import jsonschema
 
+from coinsctl.event_docs import documents
 from shared.contracts import CONTRACTS, GIFT_SENT, PURCHASE_COMPLETED, envelope_to_dict, new_event
-from shared.event_docs import documents
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "events"
 

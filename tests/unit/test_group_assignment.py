@@ -10,7 +10,7 @@ from kafka.coordinator.assignors.abstract import ConsumerProtocolSubscription
 from kafka.coordinator.assignors.range import RangePartitionAssignor
 from kafka.errors import RetriableError
 
-from shared.kafka import ASSIGNORS
+from shared.kafka.clients import ASSIGNORS
 
 TOPICS = ["purchase.completed.v1", "purchase.reversed.v1"]
 

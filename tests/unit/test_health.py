@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from werkzeug.test import Client
 
-from shared import metrics
-from shared.health import ProcessHealth
-from shared.probes import probe_app
+from shared.observability import metrics
+from shared.runtime.health import ProcessHealth
+from shared.runtime.probes import probe_app
 
 
 class Clock:
@@ -69,7 +69,7 @@ def test_idle_connections_hold_at_most_a_bounded_number_of_probe_threads_for_a_b
     import socket
     import urllib.request
 
-    from shared import probes
+    from shared.runtime import probes
 
     monkeypatch.setattr(probes._QuietHandler, "timeout", 0.5)
     server = probes.serve(0, probe_app(ProcessHealth(stall_after_s=30)), host="127.0.0.1")
@@ -91,7 +91,7 @@ def test_idle_connections_hold_at_most_a_bounded_number_of_probe_threads_for_a_b
 def test_a_refreshed_reading_costs_one_read_per_interval_whatever_the_rate_and_keeps_its_errors():
     import threading
 
-    from shared.health import Refreshed
+    from shared.runtime.health import Refreshed
 
     clock, reads, reading_started, release = Clock(), [], threading.Event(), threading.Event()
 

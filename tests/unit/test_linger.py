@@ -4,8 +4,8 @@ records from several polls, the relay waits before polling again after a partial
 import threading
 import time
 
-from shared.consumer_loop import InboxConsumer
-from shared.outbox_relay import OutboxRelay
+from shared.messaging.consumer import InboxConsumer
+from shared.messaging.relay import OutboxRelay
 
 
 class OneRecordPerPoll:
@@ -103,7 +103,7 @@ def test_the_relay_lingers_after_a_partial_batch_and_not_after_a_full_one():
 
 
 def test_the_relay_and_the_consumer_linger_are_set_apart():
-    from shared.kafka_settings import kafka_settings
+    from shared.kafka.settings import kafka_settings
 
     defaults = kafka_settings({})
     assert (defaults.linger_ms, defaults.consumer_linger_ms) == (20, 2)

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
-from shared import metrics
+from shared.observability import metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 OBS = ROOT / "deploy" / "observability"
@@ -185,7 +185,7 @@ def test_reading_a_groups_offsets_waits_out_a_coordinator_still_loading(monkeypa
     the lag read asks again within its bound, and gives up on an error that is not retriable."""
     from kafka.errors import CoordinatorNotAvailableError, GroupAuthorizationFailedError
 
-    from shared import kafka_admin
+    from shared.kafka import admin as kafka_admin
 
     monkeypatch.setattr(kafka_admin.time, "sleep", lambda _s: None)
     answers = iter([CoordinatorNotAvailableError(), CoordinatorNotAvailableError(), {"offsets": 1}])

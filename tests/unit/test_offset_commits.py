@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 from kafka import TopicPartition
 
-from shared.consumer_loop import InboxConsumer
-from shared.inbox import BatchOutcome, Poisoned
+from shared.messaging.consumer import InboxConsumer
+from shared.messaging.inbox import BatchOutcome, Poisoned
 
 
 class FakeConsumer:
@@ -101,7 +101,7 @@ def test_a_quiet_poll_and_the_stop_commit_what_was_applied():
 
 
 def test_the_commit_interval_is_configured_from_the_environment():
-    from shared.kafka_settings import kafka_settings
+    from shared.kafka.settings import kafka_settings
 
     assert kafka_settings({}).commit_interval_ms == 500
     assert kafka_settings({"KAFKA_COMMIT_INTERVAL_MS": "0"}).commit_interval_ms == 0

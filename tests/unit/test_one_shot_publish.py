@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from kafka.errors import OutOfOrderSequenceNumberError
 
-from shared import kafka as kafka_module
-from shared.kafka_settings import KafkaSettings
+from shared.kafka import clients as kafka_module
+from shared.kafka.settings import KafkaSettings
 
 
 class Future:

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
+from shared.db.retention import RetentionError, Windows
 from shared.env import ConfigError
-from shared.kafka_admin import HOUR_MS, TopicPolicy
-from shared.kafka_settings import kafka_settings
-from shared.retention import RetentionError, Windows
+from shared.kafka.admin import HOUR_MS, TopicPolicy
+from shared.kafka.settings import kafka_settings
 from shared.settings import common_settings, retention_windows
 
 

@@ -10,11 +10,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from shared import tracing
 from shared.contracts import PURCHASE_COMPLETED
-from shared.logs import ContextFilter, json_formatter
-from shared.outbox import Outbox
-from shared.outbox_relay import message_headers
+from shared.messaging.outbox import Outbox
+from shared.messaging.relay import message_headers
+from shared.observability import tracing
+from shared.observability.logs import ContextFilter, json_formatter
 
 TRACE, SPAN = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 PARENT = f"00-{TRACE}-{SPAN}-01"

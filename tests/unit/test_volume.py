@@ -1,10 +1,10 @@
-"""The money-flow counters the relay keeps from what the broker acknowledged (shared.volume)."""
+"""The money-flow counters the relay keeps from what the broker acknowledged (shared.observability.volume)."""
 
 import json
 
 from prometheus_client import REGISTRY
 
-from shared.volume import count_published
+from shared.observability.volume import count_published
 
 
 def value(name: str, **labels) -> float:

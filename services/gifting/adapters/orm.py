@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from shared.db import BigId, UTCDateTime
-from shared.tables import add_infrastructure_tables
+from shared.db.engines import BigId, UTCDateTime
+from shared.db.tables import add_infrastructure_tables
 
 metadata = sa.MetaData()
 

@@ -12,12 +12,12 @@ from services.gifting.adapters import gift_statement
 from services.gifting.adapters.orm import gifts, wallet_entries, wallets
 from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet
 from shared.clock import utcnow
-from shared.db import lock_for_update
-from shared.db_errors import StaleRead
+from shared.db.engines import lock_for_update
+from shared.db.errors import StaleRead
+from shared.db.upserts import insert_ignore
 from shared.driver_sql import own_transaction_if_first
 from shared.idempotency import Claim
-from shared.outbox import Outbox
-from shared.upserts import insert_ignore
+from shared.messaging.outbox import Outbox
 
 # The step-by-step gift's inserts, built once like gift_statement's.
 _ADD_GIFT = gifts.insert()

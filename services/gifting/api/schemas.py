@@ -3,8 +3,8 @@
 from marshmallow import Schema, fields, validate
 
 from services.gifting.domain.catalog import CATALOG, MAX_COMBO
-from shared.audit import EventCountsSchema
 from shared.fields import Pattern, StrictInteger, identifier
+from shared.http.audit import EventCountsSchema
 
 
 class SendGiftRequest(Schema):

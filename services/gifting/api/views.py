@@ -12,14 +12,14 @@ from services.gifting.bootstrap import GiftingService
 from services.gifting.domain.catalog import CATALOG
 from services.gifting.domain.commands import SendGift
 from services.gifting.service_layer import handlers
-from shared.audit import AuditPageQuery, event_counts
-from shared.db import snapshot
+from shared.auth.onbehalf import acting_for
+from shared.db.engines import snapshot
 from shared.fields import schema
+from shared.http.app import requires
+from shared.http.audit import AuditPageQuery, event_counts
+from shared.http.openapi import doc
+from shared.http.request_input import json_body, keyset_page, query_args
 from shared.idempotent_views import KeyedCall, idempotent
-from shared.onbehalf import acting_for
-from shared.openapi import doc
-from shared.request_input import json_body, keyset_page, query_args
-from shared.web import requires
 
 bp = Blueprint("gifting", __name__, url_prefix="/v1")
 
@@ -73,7 +73,7 @@ def gift_made(conn, gift_tx_id: str):
 @idempotent(required=True, transactional=True, render_again=gift_made)
 def send_gift(call: KeyedCall):
     body = json_body(schema(schemas.SendGiftRequest))
-    acting_for(body["sender_id"])  # whose coins: see shared.onbehalf
+    acting_for(body["sender_id"])  # whose coins: see shared.auth.onbehalf
     svc = service()
     tx = handlers.send_gift(SendGift(**body), uow=svc.uow(conn=call.conn), rules=svc.settings.rules, claim=call.claim)
     return schema(schemas.GiftTransactionSchema).dump(tx), 201

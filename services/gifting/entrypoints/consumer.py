@@ -10,7 +10,7 @@ from services.gifting.bootstrap import GiftingService, bootstrap
 from services.gifting.domain.commands import ClawBackPurchase, CreditPurchase
 from services.gifting.service_layer import handlers
 from shared.contracts import PURCHASE_COMPLETED, PURCHASE_REVERSED
-from shared.runners import run_consumer
+from shared.runtime.runners import run_consumer
 
 
 def event_handlers(svc: GiftingService) -> dict:

@@ -2,7 +2,7 @@
 
 from services.gifting.adapters.orm import tables
 from services.gifting.bootstrap import bootstrap
-from shared.runners import run_relay
+from shared.runtime.runners import run_relay
 
 
 def main() -> None:

@@ -7,8 +7,8 @@ from flask import Flask
 from services.gifting.adapters.orm import tables
 from services.gifting.api import views
 from services.gifting.bootstrap import GiftingService, bootstrap
-from shared.web import Infra, lazy_app
-from shared.web import create_app as create_base_app
+from shared.http.app import Infra, lazy_app
+from shared.http.app import create_app as create_base_app
 
 
 def create_app(svc: GiftingService | None = None) -> Flask:

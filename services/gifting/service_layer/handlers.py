@@ -11,7 +11,7 @@ from services.gifting.domain.rules import GiftingRules
 from services.gifting.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.clock import utcnow
 from shared.contracts import GIFT_SENT
-from shared.db_errors import StaleRead
+from shared.db.errors import StaleRead
 from shared.idempotency import Claim
 from shared.ids import new_id
 

@@ -16,8 +16,8 @@ from services.gifting.adapters.repository import (
     SqlAlchemyLedgerRepository,
     SqlAlchemyWalletRepository,
 )
-from shared.uow import AbstractUnitOfWork as BaseUnitOfWork
-from shared.uow import SqlUnitOfWork
+from shared.messaging.uow import AbstractUnitOfWork as BaseUnitOfWork
+from shared.messaging.uow import SqlUnitOfWork
 
 
 class AbstractUnitOfWork(BaseUnitOfWork):

@@ -17,9 +17,9 @@ from services.payout.domain.model import (
     Earning,
     PayoutMethodChange,
 )
-from shared.db import lock_for_update
-from shared.db_errors import StaleRead
-from shared.upserts import add_to_columns, insert_ignore, insert_ignore_many
+from shared.db.engines import lock_for_update
+from shared.db.errors import StaleRead
+from shared.db.upserts import add_to_columns, insert_ignore, insert_ignore_many
 
 
 class AbstractCreatorRepository(abc.ABC):

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from services.payout.adapters.orm import withdrawals
 from services.payout.domain.model import FAILED, HELD, PENDING, PROCESSING, Withdrawal
-from shared.db import lock_for_update
+from shared.db.engines import lock_for_update
 
 
 class AbstractWithdrawalRepository(abc.ABC):

@@ -2,8 +2,8 @@
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from shared.audit import EventCountsSchema
 from shared.fields import Pattern, StrictInteger, identifier
+from shared.http.audit import EventCountsSchema
 
 BANK_ACCOUNT = Pattern(r"^[A-Za-z0-9][A-Za-z0-9 -]{3,33}$", error="Must be 4-34 letters, digits, spaces or dashes.")
 

@@ -13,15 +13,15 @@ from services.payout.api import schemas
 from services.payout.bootstrap import PayoutService
 from services.payout.domain.commands import ChangePayoutMethod, RegisterCreator, RequestWithdrawal
 from services.payout.service_layer import handlers
-from shared.audit import AuditPageQuery, event_counts
+from shared.auth.onbehalf import acting_for
 from shared.clock import utcnow
-from shared.db import snapshot
+from shared.db.engines import snapshot
 from shared.fields import schema
+from shared.http.app import requires
+from shared.http.audit import AuditPageQuery, event_counts
+from shared.http.openapi import doc
+from shared.http.request_input import json_body, query_args
 from shared.idempotent_views import KeyedCall, idempotent
-from shared.onbehalf import acting_for
-from shared.openapi import doc
-from shared.request_input import json_body, query_args
-from shared.web import requires
 
 bp = Blueprint("payout", __name__, url_prefix="/v1")
 

@@ -10,8 +10,8 @@ from services.payout.bootstrap import PayoutService, bootstrap
 from services.payout.domain.commands import CreditEarnings
 from services.payout.service_layer import handlers
 from shared.contracts import GIFT_SENT
-from shared.inbox import Apply
-from shared.runners import run_consumer
+from shared.messaging.inbox import Apply
+from shared.runtime.runners import run_consumer
 
 
 def event_handlers(svc: PayoutService) -> dict:

@@ -16,13 +16,13 @@ from services.payout.adapters import queries
 from services.payout.bootstrap import PayoutService, bootstrap
 from services.payout.domain.model import COMPLETED, FAILED, HELD
 from services.payout.service_layer import payouts
-from shared import metrics, tracing
 from shared.clock import utcnow
-from shared.db_errors import retry_transient
-from shared.health import ProcessHealth
-from shared.logs import configure_logging
-from shared.probes import probe_app
-from shared.process import run_until_stopped
+from shared.db.errors import retry_transient
+from shared.observability import metrics, tracing
+from shared.observability.logs import configure_logging
+from shared.runtime.health import ProcessHealth
+from shared.runtime.probes import probe_app
+from shared.runtime.process import run_until_stopped
 
 log = logging.getLogger(__name__)
 

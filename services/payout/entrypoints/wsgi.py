@@ -7,8 +7,8 @@ from flask import Flask
 from services.payout.adapters.orm import tables
 from services.payout.api import views
 from services.payout.bootstrap import PayoutService, bootstrap
-from shared.web import Infra, lazy_app
-from shared.web import create_app as create_base_app
+from shared.http.app import Infra, lazy_app
+from shared.http.app import create_app as create_base_app
 
 
 def create_app(svc: PayoutService | None = None) -> Flask:

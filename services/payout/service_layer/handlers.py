@@ -21,9 +21,9 @@ from services.payout.domain.model import (
 )
 from services.payout.domain.rules import PAYOUT_CURRENCY, PayoutRules
 from services.payout.service_layer.unit_of_work import AbstractUnitOfWork
-from shared import tracing
 from shared.clock import utcnow
 from shared.ids import new_id
+from shared.observability import tracing
 
 
 def register_creator(cmd: RegisterCreator, *, uow: AbstractUnitOfWork, rules: PayoutRules) -> tuple[Creator, bool]:

@@ -18,8 +18,8 @@ from services.payout.adapters.repository import (
     SqlAlchemyEarningsRepository,
 )
 from services.payout.adapters.withdrawal_repository import AbstractWithdrawalRepository, SqlAlchemyWithdrawalRepository
-from shared.uow import AbstractUnitOfWork as BaseUnitOfWork
-from shared.uow import SqlUnitOfWork
+from shared.messaging.uow import AbstractUnitOfWork as BaseUnitOfWork
+from shared.messaging.uow import SqlUnitOfWork
 
 
 class AbstractUnitOfWork(BaseUnitOfWork):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from shared.db import UTCDateTime
-from shared.tables import add_infrastructure_tables, trace_columns
+from shared.db.engines import UTCDateTime
+from shared.db.tables import add_infrastructure_tables, trace_columns
 
 metadata = sa.MetaData()
 

@@ -11,8 +11,8 @@ from sqlalchemy.engine import Connection
 
 from services.purchase.adapters.orm import buyers, chargebacks, purchases
 from services.purchase.domain.model import CHARGEBACK_PENDING, DECLINED, HELD, PENDING, Chargeback, Purchase
-from shared.db import lock_for_update
-from shared.upserts import insert_ignore
+from shared.db.engines import lock_for_update
+from shared.db.upserts import insert_ignore
 
 
 class AbstractPurchaseRepository(abc.ABC):

@@ -3,8 +3,8 @@
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from services.purchase.domain.pricing import CUSTOM_MAX_COINS, CUSTOM_MIN_COINS, PRICE_LISTS
-from shared.audit import EventCountsSchema
 from shared.fields import MoneySchema, Pattern, StrictInteger, identifier, text
+from shared.http.audit import EventCountsSchema
 from shared.settings import DEFAULT_BLOCKED_COUNTRIES
 
 # The countries with a price list, and those refused as not served (403), in either case: the

@@ -17,15 +17,15 @@ from services.purchase.bootstrap import PurchaseService
 from services.purchase.domain.commands import BuyCoins, RecordChargeback
 from services.purchase.domain.model import HELD
 from services.purchase.service_layer import handlers, settlement
-from shared.audit import AuditPageQuery, event_counts
+from shared.auth.onbehalf import acting_for
 from shared.clock import utcnow
-from shared.db import snapshot
+from shared.db.engines import snapshot
 from shared.fields import schema
+from shared.http.app import requires
+from shared.http.audit import AuditPageQuery, event_counts
+from shared.http.openapi import doc
+from shared.http.request_input import json_body, keyset_page, query_args
 from shared.idempotent_views import KeyedCall, idempotent
-from shared.onbehalf import acting_for
-from shared.openapi import doc
-from shared.request_input import json_body, keyset_page, query_args
-from shared.web import requires
 
 bp = Blueprint("purchase", __name__, url_prefix="/v1")
 

@@ -13,12 +13,12 @@ from datetime import timedelta
 from services.purchase.adapters import queries
 from services.purchase.bootstrap import PurchaseService, bootstrap
 from services.purchase.service_layer.reconcile import reconcile_purchases
-from shared import metrics
 from shared.clock import utcnow
-from shared.health import ProcessHealth
-from shared.logs import configure_logging
-from shared.probes import probe_app
-from shared.process import run_until_stopped
+from shared.observability import metrics
+from shared.observability.logs import configure_logging
+from shared.runtime.health import ProcessHealth
+from shared.runtime.probes import probe_app
+from shared.runtime.process import run_until_stopped
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from flask import Flask
 from services.purchase.adapters.orm import tables
 from services.purchase.api import views
 from services.purchase.bootstrap import PurchaseService, bootstrap
-from shared.web import Infra, lazy_app
-from shared.web import create_app as create_base_app
+from shared.http.app import Infra, lazy_app
+from shared.http.app import create_app as create_base_app
 
 
 def create_app(svc: PurchaseService | None = None) -> Flask:

@@ -23,11 +23,12 @@ from services.purchase.domain.pricing import PriceList, price_list_for
 from services.purchase.domain.rules import PurchaseRules
 from services.purchase.service_layer import settlement
 from services.purchase.service_layer.unit_of_work import AbstractUnitOfWork
-from shared import faults, tracing
+from shared import faults
 from shared.clock import utcnow
-from shared.db_errors import retry_transient
+from shared.db.errors import retry_transient
 from shared.idempotency import Claim
 from shared.ids import new_id
+from shared.observability import tracing
 
 
 def price_list(country: str, *, rules: PurchaseRules) -> PriceList:

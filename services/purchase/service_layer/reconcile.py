@@ -22,10 +22,10 @@ from services.purchase.adapters.processor import PaymentProcessor
 from services.purchase.domain.model import PENDING, Purchase, next_check_delay
 from services.purchase.service_layer.settlement import settle_purchase
 from services.purchase.service_layer.unit_of_work import AbstractUnitOfWork
-from shared import tracing
 from shared.clock import utcnow
-from shared.db_errors import retry_transient
+from shared.db.errors import retry_transient
 from shared.ids import new_id
+from shared.observability import tracing
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from services.purchase.adapters.repository import (
 )
 from shared.idempotency import Claim
 from shared.idempotency_store import KeyStore
-from shared.uow import AbstractUnitOfWork as BaseUnitOfWork
-from shared.uow import SqlUnitOfWork
+from shared.messaging.uow import AbstractUnitOfWork as BaseUnitOfWork
+from shared.messaging.uow import SqlUnitOfWork
 
 _KEYS = KeyStore(tables["idempotency_keys"])
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from shared.infra_migrations import drop_resource_key, keys_with_owners
+from shared.db.infra_migrations import drop_resource_key, keys_with_owners
 
 revision: str = "0002"
 down_revision: str | Sequence[str] | None = "0001"

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from shared.db import UTCDateTime
+from shared.db.engines import UTCDateTime
 
 revision: str = "0002_payout_method_changes"
 down_revision: str | Sequence[str] | None = "0001"

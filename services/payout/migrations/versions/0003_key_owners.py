@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from shared.infra_migrations import drop_resource_key, keys_with_owners
+from shared.db.infra_migrations import drop_resource_key, keys_with_owners
 
 revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002_payout_method_changes"

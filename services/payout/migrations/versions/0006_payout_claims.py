@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from shared.db import UTCDateTime
+from shared.db.engines import UTCDateTime
 
 revision: str = "0006_payout_claims"
 down_revision: str | Sequence[str] | None = "0005_trace_context"

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from shared.db import UTCDateTime
-from shared.infra_migrations import create_messaging_tables, drop_messaging_tables
+from shared.db.engines import UTCDateTime
+from shared.db.infra_migrations import create_messaging_tables, drop_messaging_tables
 
 # revision identifiers, used by Alembic.
 revision: str = "0001"

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from shared.db import UTCDateTime
-from shared.infra_migrations import drop_resource_key, keys_with_owners
+from shared.db.engines import UTCDateTime
+from shared.db.infra_migrations import drop_resource_key, keys_with_owners
 
 revision: str = "0002"
 down_revision: str | Sequence[str] | None = "0001"

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from shared.infra_migrations import create_pruned_events, drop_pruned_events
+from shared.db.infra_migrations import create_pruned_events, drop_pruned_events
 
 revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from shared.infra_migrations import add_trace_columns, drop_trace_columns
+from shared.db.infra_migrations import add_trace_columns, drop_trace_columns
 
 revision: str = "0004_trace_context"
 down_revision: str | Sequence[str] | None = "0003"

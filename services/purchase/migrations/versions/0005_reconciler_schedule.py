@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from shared.db import UTCDateTime
+from shared.db.engines import UTCDateTime
 
 revision: str = "0005"
 down_revision: str | Sequence[str] | None = "0004_trace_context"

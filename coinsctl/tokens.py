@@ -1,0 +1,38 @@
+"""Minting tokens, on the caller's side: only a holder of a caller's private key can do it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import jwt
+
+from shared.auth.keys import SigningKey
+from shared.clock import utcnow
+
+DEFAULT_TTL_SECONDS = 300
+
+
+def issue_token(
+    signing: SigningKey,
+    *,
+    audience: str,
+    ttl_seconds: int = DEFAULT_TTL_SECONDS,
+    subject: str | None = None,
+    authorized_party: str | None = None,
+    now=None,
+) -> str:
+    """A token from `signing.caller` for one service. `subject` and `authorized_party` make a
+    user grant instead (shared.auth.onbehalf): the user it vouches for, and the caller it is for."""
+    now = now or utcnow()
+    claims = {
+        "iss": signing.caller,
+        "sub": subject or signing.caller,
+        "aud": audience,
+        "iat": now,
+        "exp": now + timedelta(seconds=ttl_seconds),
+        "jti": uuid.uuid4().hex,
+    }
+    if authorized_party is not None:
+        claims["azp"] = authorized_party
+    return jwt.encode(claims, signing.key, algorithm=signing.algorithm, headers={"kid": signing.kid})

@@ -1,0 +1,7 @@
+"""Databases that behave the same on PostgreSQL and SQLite: engines, column types and transactions
+(`engines`), which errors are transient (`errors`), portable upserts and array batches (`upserts`,
+`pg_arrays`), the infrastructure tables every service has and their migrations (`tables`,
+`infra_migrations`), Alembic driven from code (`migrate`) and retention of those tables (`retention`).
+
+May import: the core modules, `observability` and `kafka` (retention checks the topics' own).
+"""

@@ -1,0 +1,136 @@
+"""Database engines, column types and transactions that behave the same on PostgreSQL and SQLite.
+
+SQLite is the embedded default, written by several processes at once, so every
+transaction there starts with BEGIN IMMEDIATE (one writer at a time, no lock-upgrade
+deadlocks), in WAL mode with a busy timeout. PostgreSQL gets a pooled psycopg engine.
+
+The rest of the database toolkit, one job a module: shared.db.errors (which errors are
+transient, retrying them, logging one without its values), shared.db.upserts (INSERTs that meet an
+existing key), shared.db.pg_arrays (a batch as one PostgreSQL array per column) and
+shared.driver_sql (the hottest path's statements, straight to the driver).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from shared.env import Env
+
+# Autoincrementing 64-bit keys; SQLite only autoincrements a column typed INTEGER.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """A timestamp stored as UTC and always returned timezone-aware."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain postgres URLs and point them at the psycopg 3 driver."""
+    for plain in ("postgres://", "postgresql://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain) :]
+    return url
+
+
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = None) -> Engine:
+    url = normalise_url(url)
+    max_overflow = pool_size if max_overflow is None else max_overflow
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            poolclass=sa.pool.QueuePool,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            hide_parameters=True,
+        )
+        _configure_sqlite(engine)
+        return engine
+    # No pool_pre_ping: it costs a round trip per checkout. A connection that died with its
+    # server fails its first statement as transient and the caller retries (see shared.http.app).
+    # hide_parameters: a statement's values (payout accounts, e-mails) never reach an error's text.
+    # connect_timeout and pool_timeout bound what a dead or saturated server can make a caller wait.
+    return sa.create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_recycle=1800,
+        pool_timeout=10,
+        connect_args={"connect_timeout": 5},
+        hide_parameters=True,
+    )
+
+
+def service_engine(common) -> Engine:
+    """A service's engine, sized by its settings (DATABASE_POOL_SIZE, DATABASE_MAX_OVERFLOW)."""
+    return make_engine(common.database_url, pool_size=common.db_pool_size, max_overflow=common.db_max_overflow)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Hand transaction control to SQLAlchemy (pysqlite's own is not savepoint-safe).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read-only connection whose statements all see one committed state.
+
+    Figures read with several statements (the auditor's totals) must not mix states from
+    before and after a concurrent commit. PostgreSQL's READ COMMITTED gives each statement
+    its own snapshot, so this runs at REPEATABLE READ; SQLite's BEGIN IMMEDIATE already
+    holds one state for the whole transaction.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with conn.begin():
+            yield conn
+
+
+def lock_for_update(stmt, conn: Connection):
+    """SELECT ... FOR UPDATE where the database has row locks (SQLite serialises writers anyway)."""
+    return stmt.with_for_update() if conn.dialect.name != "sqlite" else stmt
+
+
+def database_url(service: str, environ: Mapping[str, str] | None = None) -> str:
+    """<SERVICE>_DATABASE_URL, or a SQLite file under COINS_VAR_DIR (default ./var)."""
+    env = Env(environ)
+    default = f"sqlite:///{Path(env.str('COINS_VAR_DIR', 'var')).resolve()}/{service}.db"
+    return env.str(f"{service.upper()}_DATABASE_URL", default)

@@ -1,0 +1,136 @@
+"""The infrastructure tables every service's database has (idempotency keys, inbox, outbox, and
+retention's pruned-event counters), defined once: each service's Alembic migrations create them,
+change them (`keys_with_owners`, the trace context columns of the outbox and of the rows a later
+process takes up) and drop them through these, so the three schemas cannot drift apart."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from shared.db.engines import UTCDateTime
+
+
+def create_messaging_tables(op) -> None:
+    """Idempotency keys, inbox and outbox, as the first revision of every service made them."""
+    _create_idempotency_keys(op)
+    _create_inbox(op)
+    _create_outbox(op)
+
+
+def _create_idempotency_keys(op) -> None:
+    """As 0001 made them; `keys_with_owners` adds the owner and the resource."""
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("caller", sa.String(length=100), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("lease_until", UTCDateTime(), nullable=False),
+        sa.Column("response_status", sa.Integer(), nullable=True),
+        sa.Column("response_body", sa.Text(), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("completed_at", UTCDateTime(), nullable=True),
+        sa.CheckConstraint("state IN ('in_flight', 'done')", name="ck_idempotency_state"),
+        sa.PrimaryKeyConstraint("caller", "key"),
+    )
+
+
+def _create_inbox(op) -> None:
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.String(length=100), nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("topic", sa.String(length=200), nullable=False),
+        sa.Column("partition", sa.Integer(), nullable=False),
+        sa.Column("offset", sa.BigInteger(), nullable=False),
+        sa.Column("processed_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("consumer", "event_id"),
+    )
+
+
+def _create_outbox(op) -> None:
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("topic", sa.String(length=200), nullable=False),
+        sa.Column("message_key", sa.String(length=200), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("trace_id", sa.String(length=64), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("published_at", UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("event_id"),
+    )
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index("ix_outbox_created_at", ["created_at"], unique=False)
+        batch_op.create_index(
+            "ix_outbox_unpublished",
+            ["id"],
+            unique=False,
+            postgresql_where=sa.text("published_at IS NULL"),
+            sqlite_where=sa.text("published_at IS NULL"),
+        )
+
+
+def drop_messaging_tables(op) -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_outbox_unpublished",
+            postgresql_where=sa.text("published_at IS NULL"),
+            sqlite_where=sa.text("published_at IS NULL"),
+        )
+        batch_op.drop_index("ix_outbox_created_at")
+    op.drop_table("outbox")
+    op.drop_table("inbox")
+    op.drop_table("idempotency_keys")
+
+
+def keys_with_owners(op) -> None:
+    """The step every service takes (0002; payout: 0003): an idempotency key's row names the attempt
+    that holds or made it (`owner`) and what the request made (`resource_id`), and may be `open`
+    (a failed attempt's: reusable by the same request only)."""
+    with op.batch_alter_table("idempotency_keys") as batch:
+        batch.add_column(sa.Column("owner", sa.String(36)))
+        batch.add_column(sa.Column("resource_id", sa.String(36)))
+    op.execute("UPDATE idempotency_keys SET owner = 'migrated' WHERE state = 'in_flight'")
+    with op.batch_alter_table("idempotency_keys") as batch:
+        batch.drop_constraint("ck_idempotency_state", type_="check")
+        batch.create_check_constraint("ck_idempotency_state", "state IN ('in_flight', 'open', 'done')")
+        batch.create_check_constraint("ck_idempotency_owned", "state != 'in_flight' OR owner IS NOT NULL")
+
+
+def drop_resource_key(op, table: str) -> None:
+    """A resource no longer carries its request's key ("caller:key" in one column was ambiguous):
+    the key's row names the resource instead."""
+    with op.batch_alter_table(table) as batch:
+        batch.drop_column("idempotency_key")
+
+
+def create_pruned_events(op) -> None:
+    """Counters of the outbox and inbox rows retention prunes, per topic (for the auditor)."""
+    op.create_table(
+        "pruned_events",
+        sa.Column("topic", sa.String(length=200), nullable=False),
+        sa.Column("outbox_rows", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("inbox_rows", sa.BigInteger(), server_default="0", nullable=False),
+        sa.CheckConstraint("outbox_rows >= 0 AND inbox_rows >= 0", name="ck_pruned_events_counts"),
+        sa.PrimaryKeyConstraint("topic"),
+    )
+
+
+def drop_pruned_events(op) -> None:
+    op.drop_table("pruned_events")
+
+
+def add_trace_columns(op, table: str) -> None:
+    """A row's W3C trace context (shared.db.tables.trace_columns): the outbox's, or a job's."""
+    with op.batch_alter_table(table) as batch:
+        batch.add_column(sa.Column("traceparent", sa.String(length=55), nullable=True))
+        batch.add_column(sa.Column("tracestate", sa.String(length=512), nullable=True))
+
+
+def drop_trace_columns(op, table: str) -> None:
+    with op.batch_alter_table(table) as batch:
+        batch.drop_column("tracestate")
+        batch.drop_column("traceparent")

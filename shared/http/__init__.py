@@ -1,0 +1,8 @@
+"""The HTTP edge every service's web app shares: the app factory and what happens to every request
+(`app`), the service's wiring as the edge sees it (`infra`), reading a request's input
+(`request_input`), problem+json refusals (`problems`), the OpenAPI documents (`openapi`), the open
+probe and metrics routes (`ops_views`), the auditor's listings (`audit`), start-up checks of the access
+wiring (`guard`), and gunicorn's settings and logs (`gunicorn_conf`, `gunicorn_logging`).
+
+May import: the core modules, `observability`, `auth`, `db`, `runtime` and `shared.settings`.
+"""

@@ -1,0 +1,167 @@
+"""The HTTP edge every service shares: the app factory, and what happens to every request
+before and after its view (W3C trace context, authentication and permission, path ids, request metrics
+and log line, retried reads).
+
+Services add blueprints whose views parse their input (shared.http.request_input), call a handler,
+and dump a response schema; keyed POSTs go through shared.idempotent_views; errors become
+problem+json in shared.http.problems; the open endpoints are shared.http.ops_views.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable
+from functools import wraps
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+
+from shared.auth.verifier import AuthError
+from shared.db.errors import retry_transient
+from shared.errors import Problem
+from shared.fields import ID_PATTERN
+from shared.http.guard import build_verifier, check_routes
+from shared.http.infra import Infra, infra
+from shared.http.ops_views import OPEN_PREFIXES, ops_blueprint
+from shared.http.problems import register_error_handlers
+from shared.observability import metrics, tracing
+from shared.observability.logs import configure_logging
+
+log = logging.getLogger(__name__)
+ID_RE = re.compile(ID_PATTERN)
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+# -- decorators for views -------------------------------------------------------------------------
+def requires(permission: str):
+    """The permission a caller's token must hold to call this view."""
+
+    def deco(view):
+        view.permission = permission
+        return view
+
+    return deco
+
+
+# -- the app --------------------------------------------------------------------------------------
+def create_app(*, infra_: Infra, blueprints: Iterable[Blueprint], title: str, description: str) -> Flask:
+    configure_logging(infra_.settings.service, infra_.settings.log_level)
+    infra_.verifier = infra_.verifier or build_verifier(infra_.settings)
+    app = Flask(infra_.settings.service, static_folder=None)  # no unauthenticated file route
+    app.config["MAX_CONTENT_LENGTH"] = infra_.settings.max_body_bytes
+    app.json.sort_keys = False
+    app.extensions["coins"] = infra_
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    app.teardown_request(_reset_trace)
+    register_error_handlers(app)
+    app.register_blueprint(ops_blueprint(title, description))
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)
+    check_routes(app, OPEN_PREFIXES)
+    _retry_reads(app)
+    return app
+
+
+def _retry_reads(app: Flask) -> None:
+    """Every read-only /v1 view is retried on a transient database error. Pooled connections are
+    not pinged before use (a round trip per request); one that died with its server fails its
+    first statement, SQLAlchemy drops the pool, and the retry runs on a fresh connection. Views
+    that write retry through `idempotent(transactional=True)` or their own retry_transient."""
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/v1/") or rule.methods - {"GET", "HEAD", "OPTIONS"}:
+            continue
+        view = app.view_functions[rule.endpoint]
+        if getattr(view, "retries_reads", False):
+            continue
+
+        def retried(*args, _view=view, **kwargs):
+            return retry_transient(lambda: _view(*args, **kwargs))
+
+        app.view_functions[rule.endpoint] = wraps(view)(retried)
+        app.view_functions[rule.endpoint].retries_reads = True
+
+
+def _start_request():
+    g.started = time.perf_counter()
+    g.trace_token = tracing.enter(_request_span())
+    if request.path.startswith("/v1"):
+        try:
+            g.caller = infra().verifier.authenticate(request.headers.get("Authorization"))
+        except AuthError as exc:
+            raise Problem(
+                exc.status,
+                "Unauthorized",
+                exc.detail,
+                code="unauthorized",
+                headers={"WWW-Authenticate": 'Bearer realm="coins"'},
+            ) from exc
+        _check_path_ids()
+        view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+        permission = getattr(view, "permission", None)
+        if view is not None and (permission is None or not g.caller.may(permission)):
+            raise Problem(
+                403, "Forbidden", f"Caller {g.caller.name!r} may not {permission or 'call this'}.", code="forbidden"
+            )
+
+
+def _check_path_ids() -> None:
+    """Every path parameter is an id (1-64 safe characters); anything else cannot exist: 404."""
+    for name, value in (request.view_args or {}).items():
+        if not isinstance(value, str) or not ID_RE.fullmatch(value):
+            raise Problem(404, "Not found", f"No such {name.removesuffix('_id')}.", code="not-found")
+
+
+def _request_span() -> tracing.Span:
+    """The request's span: a child of the caller's `traceparent` (its `tracestate` passed on),
+    else the first span of the trace a bare `X-Trace-Id` names, else of a new trace."""
+    state = ",".join(request.headers.getlist("tracestate")) or None  # several fields are one list
+    return tracing.continued(request.headers.get("traceparent"), state, trace_id=request.headers.get("X-Trace-Id"))
+
+
+def _finish_request(response: Response) -> Response:
+    route = request.url_rule.rule if request.url_rule else "unmatched"
+    service = infra().settings.service
+    method = request.method if request.method in METHODS else "other"  # a label from a fixed set, not the client's
+    metrics.HTTP_REQUESTS.labels(service, method, route, str(response.status_code)).inc()
+    if "started" in g:
+        elapsed = time.perf_counter() - g.started
+        metrics.HTTP_LATENCY.labels(service, method, route).observe(elapsed)
+        level = logging.DEBUG if request.path.startswith(OPEN_PREFIXES) else logging.INFO
+        log.log(
+            level,
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 2),
+                "caller": g.caller.name if "caller" in g else None,
+            },
+        )
+    span = tracing.current()
+    if span is not None:
+        response.headers.update({**span.headers(), "X-Trace-Id": span.trace_id})
+    return response
+
+
+def _reset_trace(_exc):
+    token = g.pop("trace_token", None)
+    if token is not None:
+        tracing.leave(token)
+
+
+def lazy_app(factory: Callable[[], Flask]):
+    """A module `__getattr__` that builds `app` on first access (for gunicorn), so importing a
+    wsgi module builds nothing."""
+
+    def __getattr__(name: str):
+        if name != "app":
+            raise AttributeError(name)
+        module = sys.modules[factory.__module__]
+        module.app = factory()
+        return module.app
+
+    return __getattr__

@@ -1,0 +1,72 @@
+"""Transactional outbox: events are rows written with the business change, published later.
+
+`Outbox.add` runs inside the caller's transaction; `republish_since` and `backlog` are what the
+ops CLI and the health checks ask of the table. Publishing is shared.messaging.relay's.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import cache
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from shared.clock import utcnow
+from shared.contracts import Contract, envelope_to_dict, new_event
+from shared.observability import tracing
+from shared.observability.logs import current_trace_id
+
+
+class Outbox:
+    """Writes events into the outbox table on the unit of work's connection."""
+
+    def __init__(self, conn: Connection, table: sa.Table, source: str):
+        self._conn = conn
+        self._table = table
+        self._source = source
+
+    def add(self, contract: Contract, data: dict) -> str:
+        row = self.row(contract, data)
+        self.insert(row)
+        return row["event_id"]
+
+    def row(self, contract: Contract, data: dict) -> dict:
+        """The outbox row of an event (validated against its contract), for `insert` or for a
+        statement that writes it together with the business change."""
+        envelope, key = new_event(contract, source=self._source, data=data)
+        return {
+            "event_id": envelope.event_id,
+            "topic": contract.topic,
+            "message_key": key,
+            "payload": json.dumps(envelope_to_dict(envelope), separators=(",", ":")),
+            "trace_id": current_trace_id(),
+            **tracing.carried(),  # the span that wrote it: the message continues its trace
+            "created_at": envelope.occurred_at,
+            "published_at": None,
+        }
+
+    def insert(self, row: dict) -> None:
+        self._conn.execute(_insert(self._table), row)
+
+
+@cache
+def _insert(table: sa.Table):
+    """The outbox insert, built once per table (no RETURNING of the generated id)."""
+    return table.insert().inline()
+
+
+def republish_since(engine: Engine, table: sa.Table, since: datetime) -> int:
+    """Mark every event created at or after `since` for publishing again (consumers dedupe)."""
+    with engine.begin() as conn:
+        return conn.execute(table.update().where(table.c.created_at >= since).values(published_at=None)).rowcount
+
+
+def backlog(conn: Connection, table: sa.Table) -> tuple[int, float]:
+    """Unpublished events and the age in seconds of the oldest."""
+    count, oldest = conn.execute(
+        sa.select(sa.func.count(), sa.func.min(table.c.created_at)).where(table.c.published_at.is_(None))
+    ).one()
+    age = max(0.0, (utcnow() - oldest).total_seconds()) if oldest is not None else 0.0  # UTCDateTime: aware
+    return int(count), age

@@ -1,0 +1,239 @@
+"""The outbox relay (a process of its own): reads unpublished outbox rows in id order, sends them,
+waits for the broker's acks, and only then marks them published: at least once, in order per
+key. It never holds a transaction while sending.
+
+A poll starts after what was published a few seconds ago (shared.messaging.relay_floor); an event whose
+transaction held its row uncommitted longer than that is published by the next poll from the
+start, within seconds, and may then follow later events of its key.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection, Engine
+
+from shared import faults
+from shared.clock import utcnow
+from shared.db.errors import retry_transient, safe_error
+from shared.db.pg_arrays import array_literal
+from shared.messaging.relay_floor import PollFloor
+from shared.observability import metrics, volume
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    event_id: str
+    topic: str
+    key: str
+    payload: str
+    trace_id: str | None
+    traceparent: str | None = None
+    tracestate: str | None = None
+
+
+_ROW_COLUMNS = ("id", "event_id", "topic", "message_key", "payload", "trace_id", "traceparent", "tracestate")
+
+
+def message_headers(
+    event_id: str, event_type: str, trace_id: str | None, traceparent: str | None = None, tracestate: str | None = None
+) -> list[tuple[str, bytes]]:
+    """event_id and type; the W3C trace context of the span that wrote the event; trace_id, its trace
+    id alone, for consumers that predate traceparent (coinsctl.event_docs describes them)."""
+    headers = [("event_id", event_id.encode()), ("type", event_type.encode())]
+    for name, value in (("traceparent", traceparent), ("tracestate", tracestate), ("trace_id", trace_id)):
+        if value:
+            headers.append((name, value.encode()))
+    return headers
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The relay's statements, built once (it runs them many times a second)."""
+
+    unpublished: sa.Select
+    mark: sa.Update
+    # On PostgreSQL the ids go as one array: one statement text whatever their count (an IN list
+    # is a new statement for each length: compiled, converted and prepared again by the driver).
+    mark_pg: sa.TextClause
+
+    @classmethod
+    def of(cls, t: sa.Table, batch_size: int) -> _Statements:
+        quoted = postgresql.dialect().identifier_preparer.quote(t.name)
+        return cls(
+            unpublished=sa.select(*(t.c[name] for name in _ROW_COLUMNS))
+            .where(t.c.published_at.is_(None), t.c.id > sa.bindparam("p_floor"))
+            .order_by(t.c.id)
+            .limit(batch_size),
+            mark=t.update()
+            .where(t.c.id.in_(sa.bindparam("p_ids", expanding=True)))
+            .values(published_at=sa.bindparam("p_now")),
+            mark_pg=sa.text(f"UPDATE {quoted} SET published_at = :p_now WHERE id = ANY(CAST(:p_ids AS BIGINT[]))"),
+        )
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        table: sa.Table,
+        producer,
+        topic_name,
+        service: str,
+        batch_size: int = 500,
+        idle_wait_s: float = 0.1,
+        linger_s: float = 0.005,
+        send_timeout_s: float = 20.0,
+        lookback_s: float = 5.0,
+        full_scan_s: float = 10.0,
+        health=None,
+    ):
+        self.engine = engine
+        self.table = table
+        self.producer = producer
+        self.topic_name = topic_name
+        self.service = service
+        self.batch_size = batch_size
+        self.idle_wait_s = idle_wait_s  # the longest pause between polls of an idle outbox
+        self.linger_s = linger_s  # the pause after a partial batch: lets the next one fill
+        self.send_timeout_s = send_timeout_s
+        self.health = health  # a shared.runtime.health.ProcessHealth, or None
+        self._floor = PollFloor(lookback_s, full_scan_s)
+        self._sql = _Statements.of(table, batch_size)
+        self._conn: Connection | None = None
+
+    def _report(self, check: str, ok: bool, detail: str = "failing") -> None:
+        if self.health is not None:
+            self.health.report(check, ok, detail)
+
+    def fetch_batch(self) -> list[OutboxRow]:
+        now = time.monotonic()
+        floor = self._floor.for_poll(now)
+        with self._one_statement() as conn:
+            rows = conn.execute(self._sql.unpublished, {"p_floor": floor}).all()
+        self._floor.found(now, rows[0].id if rows else None)
+        return [OutboxRow(*row) for row in rows]
+
+    @contextmanager
+    def _one_statement(self) -> Iterator[Connection]:
+        """A connection for a single statement: on PostgreSQL the relay's own, kept open, outside
+        any transaction (one statement is atomic by itself: one round trip instead of BEGIN,
+        statement, COMMIT, and no checkout per statement); after an error it is dropped and the
+        next statement opens a fresh one. Elsewhere a transaction of its own."""
+        if self.engine.dialect.name != "postgresql":
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        if self._conn is None:
+            self._conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            yield self._conn
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Give back the relay's connection (it opens another when it runs again)."""
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            conn.close()
+
+    def publish(self, rows: list[OutboxRow]) -> int:
+        """Send rows, then mark the longest acknowledged prefix as published; returns how many."""
+        futures = []
+        for row in rows:
+            event_type = row.topic.rsplit(".v", 1)[0]
+            futures.append(
+                self.producer.send(
+                    self.topic_name(row.topic),
+                    key=row.key.encode(),
+                    value=row.payload.encode(),
+                    headers=message_headers(row.event_id, event_type, row.trace_id, row.traceparent, row.tracestate),
+                )
+            )
+        self.producer.flush(timeout=self.send_timeout_s)
+        acked: list[OutboxRow] = []
+        for row, future in zip(rows, futures, strict=True):
+            try:
+                future.get(timeout=0)
+            except Exception as exc:  # noqa: BLE001 - anything unacked stops the prefix
+                log.warning(
+                    "outbox publish failed; will retry", extra={"event_id": row.event_id, "error": safe_error(exc)}
+                )
+                break
+            acked.append(row)
+        if acked:
+            faults.point("relay.after_ack")  # only once the broker has acknowledged something
+            self.mark_published([row.id for row in acked])
+            metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(acked))
+            self._count_volume(acked)
+        self._report("broker", len(acked) == len(rows), "sends not acknowledged")
+        if len(acked) < len(rows):
+            metrics.OUTBOX_RETRIES.labels(self.service).inc()
+            if hasattr(self.producer, "rebuild"):
+                self.producer.rebuild()
+        return len(acked)
+
+    def _count_volume(self, rows: list[OutboxRow]) -> None:
+        """The money-flow counters (shared.observability.volume): never a reason for a published batch to fail."""
+        try:
+            for row in rows:
+                volume.count_published(self.service, row.topic, row.payload)
+        except Exception as exc:  # noqa: BLE001 - metrics only; the rows are published and marked
+            log.warning("money-flow counters not updated", extra={"error": safe_error(exc)})
+
+    def mark_published(self, ids: list[int]) -> None:
+        def _mark():
+            with self._one_statement() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(self._sql.mark_pg, {"p_ids": array_literal(ids), "p_now": utcnow()})
+                else:
+                    conn.execute(self._sql.mark, {"p_ids": ids, "p_now": utcnow()})
+
+        retry_transient(_mark, attempts=20, max_delay=5.0)
+        self._floor.published(max(ids))
+
+    def run(self, stop: threading.Event) -> None:
+        backoff = 0.1
+        # After a partial batch, poll again in linger_s (events come in streams: each query,
+        # flush and mark is shared by what arrived meanwhile); with nothing found, back off
+        # to idle_wait_s: few queries when nothing happens; a full batch, at once.
+        pause = self.linger_s
+        while not stop.is_set():
+            if self.health is not None:
+                self.health.beat()
+            try:
+                rows = self.fetch_batch()
+                self._report("loop", True)
+                if not rows:
+                    stop.wait(pause)
+                    pause = min(max(pause, 0.001) * 2, self.idle_wait_s)
+                    continue
+                pause = self.linger_s
+                sent = self.publish(rows)
+                if sent < len(rows):
+                    stop.wait(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                backoff = 0.1
+                if len(rows) < self.batch_size:
+                    stop.wait(self.linger_s)
+            except Exception as exc:  # noqa: BLE001 - the relay must outlive broker and database outages
+                log.exception("outbox relay iteration failed")
+                metrics.RELAY_ERRORS.labels(self.service).inc()
+                self._report("loop", False, f"failing: {type(exc).__name__}")
+                if hasattr(self.producer, "rebuild"):
+                    self.producer.rebuild()
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
