@@ -78,7 +78,7 @@ def stack(docker_client, caller_keys):
     assert version.returncode == 0, f"Compose v2 is missing: run deploy/ensure-compose.sh ({version.stderr})"
     running = ComposeStack(caller_keys)
     try:
-        up = running.compose("up", "--detach", "--wait", "--wait-timeout", "240")
+        up = running.compose("up", "--detach", "--wait", "--wait-timeout", "480", timeout=600)  # minutes under load
         assert up.returncode == 0, up.stderr[-3000:] + running.compose("logs", "--tail", "30").stdout[-6000:]
         yield running
     finally:
