@@ -29,9 +29,10 @@ lock: $(STAMP)
 	  --output-file=requirements-dev.lock pyproject.toml
 
 ## Start broker, migrations and every process of the three services (Ctrl-C stops all).
-## KAFKA=apache runs Apache Kafka (jars from Maven, data under var/broker) instead of Tansu.
+## The broker is Apache Kafka, as in production (jars from Maven Central, data under var/broker).
 run: $(STAMP)
-	COINS_BROKER=$(or $(KAFKA),tansu) $(BIN)/coinsctl stack
+	deploy/ensure-kafka.sh >/dev/null
+	$(BIN)/coinsctl stack
 
 ## Every test: unit, integration (PostgreSQL + broker), end-to-end, faults, and the container
 ## tests (a Docker engine is started, as root, and the images built; without one they skip).
@@ -41,6 +42,7 @@ test: $(STAMP)
 	deploy/ensure-postgres.sh
 	deploy/ensure-kafka.sh >/dev/null
 	deploy/ensure-promtool.sh
+	deploy/ensure-kustomize.sh >/dev/null
 	@if deploy/ensure-docker.sh; then deploy/build-images.sh; \
 	 else echo "*** no Docker engine: the container tests will be skipped ***"; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

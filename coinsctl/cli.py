@@ -22,13 +22,13 @@ def _var_dir() -> Path:
     return Path(Env().str("COINS_VAR_DIR", "var"))
 
 
-def _token(caller: str, service: str, ttl: int = 300, kid: str | None = None) -> str:
+def _token(caller: str, service: str, ttl: int = 300, kid: str | None = None, **grant) -> str:
     """A token signed with the caller's private key from the local stack's key directory."""
     from coinsctl.keys import local_token
     from shared.auth.keys import KeyFileError
 
     try:
-        return local_token(_var_dir(), caller, service, ttl_seconds=ttl, kid=kid)
+        return local_token(_var_dir(), caller, service, ttl_seconds=ttl, kid=kid, **grant)
     except KeyFileError as exc:
         raise click.ClickException(
             f"{exc}: make one with `coinsctl keys new --caller {caller}`, "
@@ -54,9 +54,23 @@ main.add_command(payouts)
 @click.option("--service", type=click.Choice(SERVICES), required=True, help="The service it is for (aud).")
 @click.option("--ttl", default=300, show_default=True, help="Seconds until it expires (services allow 900).")
 @click.option("--kid", default=None, help="Sign with this key (default: the caller's newest).")
-def token(caller: str, service: str, ttl: int, kid: str | None) -> None:
-    """Print a bearer token signed with the caller's local private key (under COINS_VAR_DIR/keys)."""
-    click.echo(_token(caller, service, ttl, kid))
+@click.option("--grant-for", "user", default=None, help="Make a user grant (X-User-Grant) for this user (sub).")
+@click.option("--to", "party", default="live", show_default=True, help="A grant's caller (azp).")
+@click.option("--max-coins", type=click.IntRange(min=1), default=None, help="A gift grant: the most coins it spends.")
+@click.option("--creator", default=None, help="A gift grant: the only creator it may go to.")
+def token(
+    caller: str, service: str, ttl: int, kid: str | None, user: str | None, party: str, max_coins, creator
+) -> None:
+    """Print a bearer token signed with the caller's local private key (under COINS_VAR_DIR/keys),
+    or with --grant-for a single-use user grant (shared.auth.onbehalf), e.g.
+    `coinsctl token --service gifting --grant-for ann --to live --max-coins 500`."""
+    if user is None:
+        if max_coins is not None or creator is not None:
+            raise click.UsageError("--max-coins and --creator describe a user grant: add --grant-for USER")
+        click.echo(_token(caller, service, ttl, kid))
+        return
+    limits = {name: value for name, value in (("max_coins", max_coins), ("creator_id", creator)) if value is not None}
+    click.echo(_token(caller, service, ttl, kid, subject=user, authorized_party=party, limits=limits))
 
 
 @main.group()
@@ -262,6 +276,7 @@ def prune(service: str, outbox_hours, inbox_hours, key_hours, batch_size: int) -
                     "outbox_rows": pruned.outbox,
                     "inbox_rows": pruned.inbox,
                     "idempotency_keys": pruned.idempotency_keys,
+                    "used_grants": pruned.used_grants,
                 }
             )
         )

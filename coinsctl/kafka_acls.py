@@ -3,7 +3,7 @@ what it consumes (plus its own consumer group and the dead-letter topics of what
 
 Derived from the contracts (`Contract.producer`, `Contract.consumers`), so a new event cannot
 be published by a service the contract does not name. Applied by an admin principal; Apache
-Kafka enforces them with its StandardAuthorizer. The embedded local broker (Tansu) has no ACLs.
+Kafka enforces them with its StandardAuthorizer.
 """
 
 from __future__ import annotations

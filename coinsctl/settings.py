@@ -27,18 +27,16 @@ class StackSettings:
     var_dir: Path
     ports: dict[str, int]
     sandbox_ports: dict[str, int]
-    broker_kind: str  # tansu or apache
     broker_port: int
 
 
 def stack_settings(environ: Mapping[str, str] | None = None) -> StackSettings:
-    """<SERVICE>_PORT, <SANDBOX>_SANDBOX_PORT, COINS_VAR_DIR, COINS_BROKER, COINS_BROKER_PORT."""
+    """<SERVICE>_PORT, <SANDBOX>_SANDBOX_PORT, COINS_VAR_DIR, COINS_BROKER_PORT."""
     env = Env(environ)
     return StackSettings(
         var_dir=Path(env.str("COINS_VAR_DIR", "var")),
         ports={s: env.int(f"{s.upper()}_PORT", port) for s, port in STACK_SERVICES.items()},
         sandbox_ports={n: env.int(f"{n.upper()}_SANDBOX_PORT", port) for n, port in STACK_SANDBOXES.items()},
-        broker_kind=env.str("COINS_BROKER", "tansu"),
         broker_port=env.int("COINS_BROKER_PORT", 9092),
     )
 

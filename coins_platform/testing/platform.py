@@ -157,16 +157,21 @@ class CoinsPlatform:
         self.add_caller(caller)
         return self._keys().token(caller, service, ttl_seconds=ttl_seconds)
 
-    def user_grant(self, user_id: str, *, caller: str, service: str, issuer: str = "gateway") -> str:
-        """A user grant (X-User-Grant): `issuer` (holding users:any) vouches that `caller` acts for `user_id`."""
+    def user_grant(
+        self, user_id: str, *, caller: str, service: str, issuer: str = "gateway", limits: Mapping | None = None
+    ) -> str:
+        """A user grant (X-User-Grant), good for one call: `issuer` (holding users:any) vouches that
+        `caller` acts for `user_id` within `limits` (e.g. {"max_coins": 500, "creator_id": "cara"})."""
         self.add_caller(issuer)
-        return self._keys().token(issuer, service, subject=user_id, authorized_party=caller)
+        return self._keys().token(issuer, service, subject=user_id, authorized_party=caller, limits=dict(limits or {}))
 
-    def headers(self, caller: str = "gateway", *, service: str, user: str | None = None, **extra: str) -> dict:
-        """Authorization (and, with `user`, an X-User-Grant from the gateway) for one call."""
+    def headers(
+        self, caller: str = "gateway", *, service: str, user: str | None = None, grant: Mapping | None = None, **extra
+    ) -> dict:
+        """Authorization for one call; with `user`, an X-User-Grant from the gateway with `grant`'s limits."""
         headers = {"Authorization": f"Bearer {self.token(caller, service=service)}", **extra}
         if user is not None:
-            headers["X-User-Grant"] = self.user_grant(user, caller=caller, service=service)
+            headers["X-User-Grant"] = self.user_grant(user, caller=caller, service=service, limits=grant)
         return headers
 
     def audit(self, wait_s: float = 60.0):
@@ -303,7 +308,7 @@ class CoinsPlatform:
             )
             urls[sandbox] = f"http://127.0.0.1:{port}"
             self.env[f"{service.upper()}_PROCESSOR_URL"] = urls[sandbox]
-            self.env[f"{service.upper()}_PROCESSOR"] = "sandbox"  # named, as production (COINS_ENV unset) wants
+            self.env[f"{service.upper()}_PROCESSOR"] = "sandbox"  # named, as staging and production want
         self.card, self.payouts = CardSandbox(urls["card"]), PayoutSandbox(urls["payout"])
 
     def _start_databases(self) -> None:
@@ -336,6 +341,7 @@ class CoinsPlatform:
     def _service_env(self) -> dict[str, str]:
         env = {
             **self.env,
+            "COINS_ENV": "staging",  # production's checks, with the sandboxes and SASL without TLS allowed
             "COINS_AUTH_KEYS_DIR": KEYS_MOUNT,
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
             "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",  # each role adds its own principal's SCRAM login

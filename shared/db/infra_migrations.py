@@ -134,3 +134,23 @@ def drop_trace_columns(op, table: str) -> None:
     with op.batch_alter_table(table) as batch:
         batch.drop_column("tracestate")
         batch.drop_column("traceparent")
+
+
+def create_used_grants(op) -> None:
+    """The spent user grants of a service that takes them (shared.db.tables.used_grants_table)."""
+    op.create_table(
+        "used_grants",
+        sa.Column("issuer", sa.String(length=100), nullable=False),
+        sa.Column("jti", sa.String(length=128), nullable=False),
+        sa.Column("user_id", sa.String(length=64), nullable=False),
+        sa.Column("caller", sa.String(length=100), nullable=False),
+        sa.Column("expires_at", UTCDateTime(), nullable=False),
+        sa.Column("used_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("issuer", "jti", name="pk_used_grants"),
+    )
+    op.create_index("ix_used_grants_expires_at", "used_grants", ["expires_at"])
+
+
+def drop_used_grants(op) -> None:
+    op.drop_index("ix_used_grants_expires_at", table_name="used_grants")
+    op.drop_table("used_grants")

@@ -8,8 +8,10 @@ through shared.db.infra_migrations.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from shared.db.engines import BigId, UTCDateTime
+from shared.db.upserts import insert_ignore
 
 
 def trace_columns() -> list[sa.Column]:
@@ -98,3 +100,27 @@ def _pruned_events(metadata: sa.MetaData) -> sa.Table:
         sa.Column("inbox_rows", sa.BigInteger, nullable=False, server_default="0"),
         sa.CheckConstraint("outbox_rows >= 0 AND inbox_rows >= 0", name="ck_pruned_events_counts"),
     )
+
+
+def used_grants_table(metadata: sa.MetaData) -> sa.Table:
+    """User grants spent (shared.auth.onbehalf), one row each: its primary key makes a grant single-use.
+    For the services that take grants; pruned after the grant expired (shared.db.retention)."""
+    return sa.Table(
+        "used_grants",
+        metadata,
+        sa.Column("issuer", sa.String(100), nullable=False),
+        sa.Column("jti", sa.String(128), nullable=False),
+        sa.Column("user_id", sa.String(64), nullable=False),
+        sa.Column("caller", sa.String(100), nullable=False),
+        sa.Column("expires_at", UTCDateTime, nullable=False),
+        sa.Column("used_at", UTCDateTime, nullable=False),
+        sa.PrimaryKeyConstraint("issuer", "jti", name="pk_used_grants"),
+        sa.Index("ix_used_grants_expires_at", "expires_at"),
+    )
+
+
+def record_used_grant(conn: Connection, table: sa.Table, row: dict) -> bool:
+    """Record a user grant as spent (its `UserGrant.row`), in the transaction of the effect it
+    authorises: False if it was spent already (on PostgreSQL a concurrent spend of the same grant
+    waits for the first to commit or roll back)."""
+    return insert_ignore(conn, table, row, ["issuer", "jti"])

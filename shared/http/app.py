@@ -10,6 +10,7 @@ problem+json in shared.http.problems; the open endpoints are shared.http.ops_vie
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
@@ -19,6 +20,7 @@ from functools import wraps
 from flask import Blueprint, Flask, Response, current_app, g, request
 
 from shared.auth.verifier import AuthError
+from shared.credentials import refuse_foreign
 from shared.db.errors import retry_transient
 from shared.errors import Problem
 from shared.fields import ID_PATTERN
@@ -48,6 +50,7 @@ def requires(permission: str):
 # -- the app --------------------------------------------------------------------------------------
 def create_app(*, infra_: Infra, blueprints: Iterable[Blueprint], title: str, description: str) -> Flask:
     configure_logging(infra_.settings.service, infra_.settings.log_level)
+    refuse_foreign(infra_.settings.service, "web", os.environ, infra_.settings.environment)
     infra_.verifier = infra_.verifier or build_verifier(infra_.settings)
     app = Flask(infra_.settings.service, static_folder=None)  # no unauthenticated file route
     app.config["MAX_CONTENT_LENGTH"] = infra_.settings.max_body_bytes

@@ -29,9 +29,11 @@ def test_any_caller_gets_a_token_and_acts_for_a_user_only_with_a_grant(coins_pla
 
     # partner-live is granted gifts:send by this session's policy (conftest.py), users:any is not
     assert send(coins_platform.headers("partner-live", service="gifting")).status_code == 403
-    granted = send(coins_platform.headers("partner-live", service="gifting", user=viewer))
+    granted = send(coins_platform.headers("partner-live", service="gifting", user=viewer, grant={"max_coins": 1}))
     assert granted.status_code == 201, granted.text
-    other_user = coins_platform.headers("partner-live", service="gifting", user=unique("someone-else"))
+    other_user = coins_platform.headers(
+        "partner-live", service="gifting", user=unique("someone"), grant={"max_coins": 1}
+    )
     assert send(other_user).status_code == 403
     catalog = coins_platform.url("gifting") + "/v1/gifts/catalog"
     assert (

@@ -42,14 +42,17 @@ class ComposeStack:
         self.project = f"coins-compose-{os.getpid()}"
         ports = [*WEB_PORTS.values(), *METRICS_PORTS.values(), *OTHER_PORTS, *SANDBOX_PORTS]
         self.env = {name: str(free_port()) for name in ports}
+        # What deploy/compose-secrets.sh writes to deploy/.env, here for this stack only.
         self.env.update(
             {f"KAFKA_{who}_PASSWORD": secrets.token_hex(16) for who in ("ADMIN", "PURCHASE", "GIFTING", "PAYOUT")}
         )
+        for service in WEB_PORTS:
+            self.env[f"{service.upper()}_DB_PASSWORD"] = secrets.token_hex(16)
+            self.env[f"{service.upper()}_DB_ADMIN_PASSWORD"] = secrets.token_hex(16)
         self.env.update(
             COINS_CALLER_KEYS_DIR=str(caller_keys.public_dir),
             POSTGRES_IMAGE=POSTGRES_IMAGE,
             KAFKA_IMAGE=KAFKA_IMAGE,  # the broker image under test, as the services' (TAG)
-            POSTGRES_PASSWORD=secrets.token_hex(8),
             TAG=TAG,
             GUNICORN_WORKERS="2",
             GUNICORN_THREADS="4",

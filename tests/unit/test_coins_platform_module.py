@@ -40,10 +40,10 @@ def test_tokens_and_user_grants_verify_with_the_public_keys_the_services_get():
     try:
         assert keys.add("my-app") is True and keys.add("my-app") is False
         ring = KeyRing(keys.public_dir)
-        grant = keys.token("gateway", "gifting", subject="u1", authorized_party="my-app")
+        grant = keys.token("gateway", "gifting", subject="u1", authorized_party="my-app", limits={"max_coins": 5})
         kid = jwt.get_unverified_header(grant)["kid"]
         claims = jwt.decode(grant, ring.get(kid).key, algorithms=["EdDSA"], audience="gifting")
-        assert (claims["iss"], claims["sub"], claims["azp"]) == ("gateway", "u1", "my-app")
+        assert (claims["iss"], claims["sub"], claims["azp"], claims["max_coins"]) == ("gateway", "u1", "my-app", 5)
         assert ring.get(jwt.get_unverified_header(keys.token("my-app", "payout"))["kid"]).owner == "my-app"
         assert oct(keys.public_dir.stat().st_mode & 0o777) == "0o755"  # the containers' uid reads them
     finally:

@@ -73,9 +73,10 @@ def gift_made(conn, gift_tx_id: str):
 @idempotent(required=True, transactional=True, render_again=gift_made)
 def send_gift(call: KeyedCall):
     body = json_body(schema(schemas.SendGiftRequest))
-    acting_for(body["sender_id"])  # whose coins: see shared.auth.onbehalf
+    grant = acting_for(body["sender_id"])  # whose coins, and how many: see shared.auth.onbehalf
     svc = service()
-    tx = handlers.send_gift(SendGift(**body), uow=svc.uow(conn=call.conn), rules=svc.settings.rules, claim=call.claim)
+    uow = svc.uow(conn=call.conn)
+    tx = handlers.send_gift(SendGift(**body), uow=uow, rules=svc.settings.rules, claim=call.claim, grant=grant)
     return schema(schemas.GiftTransactionSchema).dump(tx), 201
 
 

@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from services.payout.domain.model import mask
 from shared.fields import Pattern, StrictInteger, identifier
 from shared.http.audit import EventCountsSchema
 
@@ -37,11 +38,6 @@ class RegisterCreatorRequest(Schema):
         return {**data, "country": data["country"].upper()}
 
 
-def mask(account: str) -> str:
-    """Show only the last four characters of a payout account."""
-    return "*" * max(len(account) - 4, 0) + account[-4:]
-
-
 class CreatorSchema(Schema):
     creator_id = fields.String()
     country = fields.String()
@@ -62,8 +58,14 @@ class PayoutMethodChangeSchema(Schema):
     creator_id = fields.String()
     previous = fields.Method("_old", metadata={"type": "object"})
     payout_method = fields.Method("_new", metadata={"type": "object"})
-    changed_by = fields.String(metadata={"description": "The caller that made the change"})
+    changed_by = fields.String(metadata={"description": "The calling service that made the change"})
+    requested_by = fields.String(
+        allow_none=True, metadata={"description": "The end user who asked (null: recorded before this was)"}
+    )
     changed_at = fields.DateTime()
+    hold_until = fields.DateTime(
+        allow_none=True, metadata={"description": "New withdrawals are refused (409) until then"}
+    )
 
     def _old(self, change):
         return {"type": change.old_method, "account": mask(change.old_account)}

@@ -72,7 +72,7 @@ def packages():
 @idempotent(required=True)
 def buy(call: KeyedCall):
     body = json_body(schema(schemas.PurchaseRequest))
-    acting_for(body["user_id"])
+    acting_for(body["user_id"], takes_grants=False)  # a card charge: only a caller acting for any user
     cmd = BuyCoins(
         user_id=body["user_id"],
         country=body["country"],
