@@ -25,7 +25,7 @@ install: $(STAMP)
 ## keeping today's versions; UPGRADE=1 takes the newest allowed, UPGRADE=name upgrades one package.
 lock: $(STAMP)
 	CUSTOM_COMPILE_COMMAND='make lock' $(BIN)/pip-compile $(LOCK_FLAGS) $(LOCK_UPGRADE) --output-file=requirements.lock pyproject.toml
-	CUSTOM_COMPILE_COMMAND='make lock' $(BIN)/pip-compile $(LOCK_FLAGS) $(LOCK_UPGRADE) --extra dev --constraint requirements.lock \
+	CUSTOM_COMPILE_COMMAND='make lock' $(BIN)/pip-compile $(LOCK_FLAGS) $(LOCK_UPGRADE) --extra dev --extra testing --constraint requirements.lock \
 	  --output-file=requirements-dev.lock pyproject.toml
 
 ## Start broker, migrations and every process of the three services (Ctrl-C stops all).

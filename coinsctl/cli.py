@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from coinsctl.output import json_option, print_rows
 from coinsctl.payouts import payouts
 from shared.env import Env
 from shared.kafka.settings import kafka_settings
@@ -102,6 +103,20 @@ def keys_new(caller: str, kid: str | None) -> None:
     )
 
 
+@keys.command("list")
+@json_option
+def keys_list(as_json: bool) -> None:
+    """The key pairs under COINS_VAR_DIR/keys: each caller's kids, and which have their private half here."""
+    from coinsctl.keys import key_dirs
+
+    private_dir, public_dir = key_dirs(_var_dir())
+    rows = []
+    for public in sorted(public_dir.glob("*/*.pem")) if public_dir.is_dir() else ():
+        caller, kid = public.parent.name, public.stem
+        rows.append({"caller": caller, "kid": kid, "private_key": (private_dir / caller / f"{kid}.pem").is_file()})
+    print_rows(rows, as_json=as_json, columns=("caller", "kid", "private_key"), what="keys")
+
+
 @keys.command("retire")
 @click.argument("kid")
 def keys_retire(kid: str) -> None:
@@ -159,13 +174,15 @@ def topics(partitions: int, replication: int, acls: bool) -> None:
 
 @main.command()
 @click.option("--service", type=click.Choice(SERVICES), required=True)
-def lag(service: str) -> None:
+@json_option
+def lag(service: str, as_json: bool) -> None:
     """Records each partition of SERVICE's consumer group has not committed (exact on Apache Kafka)."""
     from shared.kafka.admin import consumed_topics, consumer_lag
 
     group = Env().str(f"{service.upper()}_CONSUMER_GROUP", f"{service}-consumer")
-    for tp, behind in sorted(consumer_lag(kafka_settings(), group, consumed_topics(service)).items()):
-        click.echo(f"{group}  {tp.topic}[{tp.partition}]  {behind}")
+    found = sorted(consumer_lag(kafka_settings(), group, consumed_topics(service)).items())
+    rows = [{"group": group, "topic": tp.topic, "partition": tp.partition, "lag": behind} for tp, behind in found]
+    print_rows(rows, as_json=as_json, columns=("group", "topic", "partition", "lag"), what="partitions")
 
 
 @main.command()
@@ -273,27 +290,29 @@ def dlq() -> None:
 @dlq.command("list")
 @click.option("--topic", "topics", multiple=True, help="Only this topic's dead letters (e.g. gift.sent.v1).")
 @click.option("--all", "include_resolved", is_flag=True, help="Also those already replayed or resolved.")
-def dlq_list(topics: tuple[str, ...], include_resolved: bool) -> None:
+@json_option
+def dlq_list(topics: tuple[str, ...], include_resolved: bool, as_json: bool) -> None:
     """Print the unresolved dead letters: where each failed, why, and its event id."""
     from coinsctl.recovery import dead_letters
 
     letters = dead_letters(kafka_settings(), list(topics) or None, include_resolved=include_resolved)
-    for letter in letters:
-        click.echo(
-            json.dumps(
-                {
-                    "topic": letter.topic,
-                    "partition": letter.partition,
-                    "offset": letter.offset,
-                    "event_id": letter.event_id,
-                    "reason": letter.header("dlq.reason"),
-                    "error": letter.header("dlq.error")[:500],
-                    "failed_at": letter.header("dlq.failed_at"),
-                    "resolved_at": letter.resolved_at,
-                }
-            )
-        )
-    click.echo(f"{len(letters)} dead letters", err=True)
+    rows = [
+        {
+            "topic": letter.topic,
+            "partition": letter.partition,
+            "offset": letter.offset,
+            "event_id": letter.event_id,
+            "reason": letter.header("dlq.reason"),
+            "error": letter.header("dlq.error")[:500],
+            "failed_at": letter.header("dlq.failed_at"),
+            "resolved_at": letter.resolved_at,
+        }
+        for letter in letters
+    ]
+    if not as_json:  # a line each: the error's first line only
+        rows = [{**row, "error": row["error"].splitlines()[0][:160] if row["error"] else None} for row in rows]
+    columns = ("topic", "partition", "offset", "event_id", "reason", "failed_at", "resolved_at", "error")
+    print_rows(rows, as_json=as_json, columns=columns, what="dead letters")
 
 
 @dlq.command("replay")
@@ -500,14 +519,14 @@ def purchases() -> None:
 
 
 @purchases.command("held")
-def purchases_held() -> None:
+@json_option
+def purchases_held(as_json: bool) -> None:
     """Print the held purchases, oldest first, with why each was held (from PURCHASE_DATABASE_URL)."""
-    from coinsctl.purchases import as_json, held
+    from coinsctl import purchases as held_purchases
 
-    found = held(database_url("purchase"))
-    for purchase in found:
-        click.echo(json.dumps(as_json(purchase)))
-    click.echo(f"{len(found)} held purchases", err=True)
+    found = [held_purchases.as_json(p) for p in held_purchases.held(database_url("purchase"))]
+    columns = ("purchase_id", "user_id", "coins", "amount_minor", "currency", "hold_reason")
+    print_rows(found, as_json=as_json, columns=columns, what="held purchases")
 
 
 @purchases.command("resolve")

@@ -316,6 +316,8 @@ def test_an_operator_lists_releases_and_fails_withdrawals_held_at_pay_time_with_
     def ctl(*args: str):
         done = CliRunner().invoke(coinsctl, ["payouts", *args], env=env)
         assert done.exit_code == 0, done.output
+        if "--json" in args:
+            return json.loads(done.stdout)  # one document, nothing else on stdout
         return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
     for creator in ("first", "second"):
@@ -325,7 +327,7 @@ def test_an_operator_lists_releases_and_fails_withdrawals_held_at_pay_time_with_
     first = withdraw(client, auth, 10_000, creator_id="first").get_json()["withdrawal_id"]
     second = withdraw(client, auth, 10_000, creator_id="second").get_json()["withdrawal_id"]
     assert run_once(svc) + run_once(svc) == 2
-    held = ctl("held")
+    held = ctl("held", "--json")
     assert [(h["withdrawal_id"], h["status"], h["held_reason"]) for h in held] == [
         (first, "held", "under_review: the creator is under review"),
         (second, "held", "under_review: the creator is under review"),
@@ -342,4 +344,4 @@ def test_an_operator_lists_releases_and_fails_withdrawals_held_at_pay_time_with_
     assert [e["type"] for e in outbox_events(svc)] == ["withdrawal.completed", "withdrawal.failed"]
     refused = CliRunner().invoke(coinsctl, ["payouts", "release", second], env=env)
     assert refused.exit_code == 1 and "failed, not held" in refused.output
-    assert ctl("held") == []
+    assert ctl("held", "--json") == []
