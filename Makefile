@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 LOCK_FLAGS   := -q --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links --no-emit-index-url
 LOCK_UPGRADE := $(if $(filter 1,$(UPGRADE)),--upgrade,$(if $(UPGRADE),--upgrade-package $(UPGRADE)))
 
-.PHONY: help run test test-unit format install lock token migrate images docker bench clean
+.PHONY: help run test test-unit format install lock token migrate images docker bench clean openapi client
 
 $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,13 +25,14 @@ install: $(STAMP)
 ## keeping today's versions; UPGRADE=1 takes the newest allowed, UPGRADE=name upgrades one package.
 lock: $(STAMP)
 	CUSTOM_COMPILE_COMMAND='make lock' $(BIN)/pip-compile $(LOCK_FLAGS) $(LOCK_UPGRADE) --output-file=requirements.lock pyproject.toml
-	CUSTOM_COMPILE_COMMAND='make lock' $(BIN)/pip-compile $(LOCK_FLAGS) $(LOCK_UPGRADE) --extra dev --constraint requirements.lock \
+	CUSTOM_COMPILE_COMMAND='make lock' $(BIN)/pip-compile $(LOCK_FLAGS) $(LOCK_UPGRADE) --extra dev --extra testing --constraint requirements.lock \
 	  --output-file=requirements-dev.lock pyproject.toml
 
 ## Start broker, migrations and every process of the three services (Ctrl-C stops all).
-## KAFKA=apache runs Apache Kafka (jars from Maven, data under var/broker) instead of Tansu.
+## The broker is Apache Kafka, as in production (jars from Maven Central, data under var/broker).
 run: $(STAMP)
-	COINS_BROKER=$(or $(KAFKA),tansu) $(BIN)/coinsctl stack
+	deploy/ensure-kafka.sh >/dev/null
+	$(BIN)/coinsctl stack
 
 ## Every test: unit, integration (PostgreSQL + broker), end-to-end, faults, and the container
 ## tests (a Docker engine is started, as root, and the images built; without one they skip).
@@ -41,6 +42,7 @@ test: $(STAMP)
 	deploy/ensure-postgres.sh
 	deploy/ensure-kafka.sh >/dev/null
 	deploy/ensure-promtool.sh
+	deploy/ensure-kustomize.sh >/dev/null
 	@if deploy/ensure-docker.sh; then deploy/build-images.sh; \
 	 else echo "*** no Docker engine: the container tests will be skipped ***"; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -62,6 +64,14 @@ bench: $(STAMP)
 ## Print a bearer token for the local stack: make token CALLER=gateway SERVICE=gifting
 token: $(STAMP)
 	@$(BIN)/coinsctl token --caller $(or $(CALLER),gateway) --service $(or $(SERVICE),purchase)
+
+## Write docs/openapi/<service>.json: the OpenAPI documents the apps serve (a unit test checks they are current).
+openapi: $(STAMP)
+	$(BIN)/coinsctl openapi --out docs/openapi
+
+## Regenerate the typed Python client clients/python (package coins_client) from docs/openapi.
+client: openapi
+	$(BIN)/python clients/python/generate.py
 
 ## Build the three service images (plus the test broker and PostgreSQL images).
 images: $(STAMP) docker

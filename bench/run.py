@@ -25,7 +25,7 @@ from rich.table import Table
 
 from bench import baselines, pgcluster, system
 from bench.pgcluster import OwnCluster
-from coinsctl.broker import make_broker
+from coinsctl.broker import local_broker
 from coinsctl.keys import local_token
 from coinsctl.stack import SANDBOXES, SERVICES, Stack
 from shared.clock import utcnow
@@ -56,13 +56,6 @@ def main() -> None:
         "and removed; machine: the machine's cluster (COINS_TEST_PG_ADMIN_URL) as it is",
     )
     parser.add_argument(
-        "--broker",
-        choices=("apache", "tansu"),
-        default="apache",
-        help="apache: Apache Kafka (what production runs, with SCRAM principals and ACLs); "
-        "tansu: the embedded broker of `make run`",
-    )
-    parser.add_argument(
         "--soak-gifts", type=int, default=100_000, help="gifts sent while watching every process's memory (0: skip)"
     )
     args = parser.parse_args()
@@ -81,7 +74,7 @@ def measure(args: argparse.Namespace, levels: list[int], admin_url: str | None, 
     """Every load of the run, on the cluster of `admin_url` (None: the machine's)."""
     work = Path(tempfile.mkdtemp(prefix="coins-bench-"))
     databases = {name: postgres.create_database(f"bench_{name}", admin_url) for name in ("pg",) + SERVICES}
-    broker = make_broker(args.broker, work / "broker")
+    broker = local_broker(work / "broker")
     broker.start()
     kafka = broker.settings("admin")
     results: dict = {

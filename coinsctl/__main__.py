@@ -1,5 +1,5 @@
-"""`python -m coinsctl`: the ops CLI (what the images' `coinsctl` role runs)."""
+"""`python -m coinsctl`: the ops CLI (what the images' `coinsctl` command and role run)."""
 
 from coinsctl.cli import main
 
-main()
+main(prog_name="coinsctl")

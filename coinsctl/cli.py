@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from coinsctl.output import json_option, print_rows
 from coinsctl.payouts import payouts
 from shared.env import Env
 from shared.kafka.settings import kafka_settings
@@ -21,13 +22,13 @@ def _var_dir() -> Path:
     return Path(Env().str("COINS_VAR_DIR", "var"))
 
 
-def _token(caller: str, service: str, ttl: int = 300, kid: str | None = None) -> str:
+def _token(caller: str, service: str, ttl: int = 300, kid: str | None = None, **grant) -> str:
     """A token signed with the caller's private key from the local stack's key directory."""
     from coinsctl.keys import local_token
     from shared.auth.keys import KeyFileError
 
     try:
-        return local_token(_var_dir(), caller, service, ttl_seconds=ttl, kid=kid)
+        return local_token(_var_dir(), caller, service, ttl_seconds=ttl, kid=kid, **grant)
     except KeyFileError as exc:
         raise click.ClickException(
             f"{exc}: make one with `coinsctl keys new --caller {caller}`, "
@@ -53,9 +54,23 @@ main.add_command(payouts)
 @click.option("--service", type=click.Choice(SERVICES), required=True, help="The service it is for (aud).")
 @click.option("--ttl", default=300, show_default=True, help="Seconds until it expires (services allow 900).")
 @click.option("--kid", default=None, help="Sign with this key (default: the caller's newest).")
-def token(caller: str, service: str, ttl: int, kid: str | None) -> None:
-    """Print a bearer token signed with the caller's local private key (under COINS_VAR_DIR/keys)."""
-    click.echo(_token(caller, service, ttl, kid))
+@click.option("--grant-for", "user", default=None, help="Make a user grant (X-User-Grant) for this user (sub).")
+@click.option("--to", "party", default="live", show_default=True, help="A grant's caller (azp).")
+@click.option("--max-coins", type=click.IntRange(min=1), default=None, help="A gift grant: the most coins it spends.")
+@click.option("--creator", default=None, help="A gift grant: the only creator it may go to.")
+def token(
+    caller: str, service: str, ttl: int, kid: str | None, user: str | None, party: str, max_coins, creator
+) -> None:
+    """Print a bearer token signed with the caller's local private key (under COINS_VAR_DIR/keys),
+    or with --grant-for a single-use user grant (shared.auth.onbehalf), e.g.
+    `coinsctl token --service gifting --grant-for ann --to live --max-coins 500`."""
+    if user is None:
+        if max_coins is not None or creator is not None:
+            raise click.UsageError("--max-coins and --creator describe a user grant: add --grant-for USER")
+        click.echo(_token(caller, service, ttl, kid))
+        return
+    limits = {name: value for name, value in (("max_coins", max_coins), ("creator_id", creator)) if value is not None}
+    click.echo(_token(caller, service, ttl, kid, subject=user, authorized_party=party, limits=limits))
 
 
 @main.group()
@@ -86,6 +101,20 @@ def keys_new(caller: str, kid: str | None) -> None:
             }
         )
     )
+
+
+@keys.command("list")
+@json_option
+def keys_list(as_json: bool) -> None:
+    """The key pairs under COINS_VAR_DIR/keys: each caller's kids, and which have their private half here."""
+    from coinsctl.keys import key_dirs
+
+    private_dir, public_dir = key_dirs(_var_dir())
+    rows = []
+    for public in sorted(public_dir.glob("*/*.pem")) if public_dir.is_dir() else ():
+        caller, kid = public.parent.name, public.stem
+        rows.append({"caller": caller, "kid": kid, "private_key": (private_dir / caller / f"{kid}.pem").is_file()})
+    print_rows(rows, as_json=as_json, columns=("caller", "kid", "private_key"), what="keys")
 
 
 @keys.command("retire")
@@ -145,13 +174,15 @@ def topics(partitions: int, replication: int, acls: bool) -> None:
 
 @main.command()
 @click.option("--service", type=click.Choice(SERVICES), required=True)
-def lag(service: str) -> None:
+@json_option
+def lag(service: str, as_json: bool) -> None:
     """Records each partition of SERVICE's consumer group has not committed (exact on Apache Kafka)."""
     from shared.kafka.admin import consumed_topics, consumer_lag
 
     group = Env().str(f"{service.upper()}_CONSUMER_GROUP", f"{service}-consumer")
-    for tp, behind in sorted(consumer_lag(kafka_settings(), group, consumed_topics(service)).items()):
-        click.echo(f"{group}  {tp.topic}[{tp.partition}]  {behind}")
+    found = sorted(consumer_lag(kafka_settings(), group, consumed_topics(service)).items())
+    rows = [{"group": group, "topic": tp.topic, "partition": tp.partition, "lag": behind} for tp, behind in found]
+    print_rows(rows, as_json=as_json, columns=("group", "topic", "partition", "lag"), what="partitions")
 
 
 @main.command()
@@ -245,6 +276,7 @@ def prune(service: str, outbox_hours, inbox_hours, key_hours, batch_size: int) -
                     "outbox_rows": pruned.outbox,
                     "inbox_rows": pruned.inbox,
                     "idempotency_keys": pruned.idempotency_keys,
+                    "used_grants": pruned.used_grants,
                 }
             )
         )
@@ -258,27 +290,29 @@ def dlq() -> None:
 @dlq.command("list")
 @click.option("--topic", "topics", multiple=True, help="Only this topic's dead letters (e.g. gift.sent.v1).")
 @click.option("--all", "include_resolved", is_flag=True, help="Also those already replayed or resolved.")
-def dlq_list(topics: tuple[str, ...], include_resolved: bool) -> None:
+@json_option
+def dlq_list(topics: tuple[str, ...], include_resolved: bool, as_json: bool) -> None:
     """Print the unresolved dead letters: where each failed, why, and its event id."""
     from coinsctl.recovery import dead_letters
 
     letters = dead_letters(kafka_settings(), list(topics) or None, include_resolved=include_resolved)
-    for letter in letters:
-        click.echo(
-            json.dumps(
-                {
-                    "topic": letter.topic,
-                    "partition": letter.partition,
-                    "offset": letter.offset,
-                    "event_id": letter.event_id,
-                    "reason": letter.header("dlq.reason"),
-                    "error": letter.header("dlq.error")[:500],
-                    "failed_at": letter.header("dlq.failed_at"),
-                    "resolved_at": letter.resolved_at,
-                }
-            )
-        )
-    click.echo(f"{len(letters)} dead letters", err=True)
+    rows = [
+        {
+            "topic": letter.topic,
+            "partition": letter.partition,
+            "offset": letter.offset,
+            "event_id": letter.event_id,
+            "reason": letter.header("dlq.reason"),
+            "error": letter.header("dlq.error")[:500],
+            "failed_at": letter.header("dlq.failed_at"),
+            "resolved_at": letter.resolved_at,
+        }
+        for letter in letters
+    ]
+    if not as_json:  # a line each: the error's first line only
+        rows = [{**row, "error": row["error"].splitlines()[0][:160] if row["error"] else None} for row in rows]
+    columns = ("topic", "partition", "offset", "event_id", "reason", "failed_at", "resolved_at", "error")
+    print_rows(rows, as_json=as_json, columns=columns, what="dead letters")
 
 
 @dlq.command("replay")
@@ -347,6 +381,103 @@ def outbox_republish(service: str, since) -> None:
     click.echo(f"{service}: {republish(service, database_url(service), since)} events queued for re-publication")
 
 
+_CONNECT_URL = click.option(
+    "--connect-url", envvar="COINS_CONNECT_URL", help="Kafka Connect's REST API (registers or removes the connector)."
+)
+
+
+@outbox.command("cdc-on")
+@click.argument("service", type=click.Choice(SERVICES))
+@click.option("--cdc-user", envvar="COINS_CDC_USER", default="coins_cdc", show_default=True, help="Debezium's role.")
+@click.option("--cdc-password", envvar="COINS_CDC_PASSWORD", default="", help="Its password (COINS_CDC_PASSWORD).")
+@_CONNECT_URL
+def outbox_cdc_on(service: str, cdc_user: str, cdc_password: str, connect_url: str | None) -> None:
+    """Move a running service's outbox from its relay to Debezium: exact, no event lost or sent twice."""
+    from importlib import import_module
+
+    from coinsctl import cdc
+    from coinsctl.connect_worker import ConnectRest
+    from shared.kafka.clients import make_producer
+
+    url, kafka = database_url(service), kafka_settings()
+    cdc.prepare(url, cdc_user)
+    connector = cdc.connector_config(
+        service, url, user=cdc_user, password=cdc_password, topic_prefix=kafka.topic_prefix
+    )
+    producer = make_producer(kafka, client_id=f"{service}-cdc-switch")
+    try:
+        switched = cdc.to_cdc(
+            service,
+            url,
+            import_module(f"services.{service}.adapters.orm").tables["outbox"],
+            producer,
+            kafka.topic,
+            rest=ConnectRest(connect_url) if connect_url else None,
+            connector=connector,
+        )
+    finally:
+        producer.close(timeout=10)
+    click.echo(
+        f"{service}: CDC publishes from {switched.start_lsn} (slot {switched.slot}); "
+        f"{switched.published_by_switch} earlier events sent by the switch"
+        + ("" if connect_url else "; register the connector: coinsctl outbox cdc-connector")
+    )
+
+
+@outbox.command("cdc-connector")
+@click.argument("service", type=click.Choice(SERVICES))
+@click.option("--cdc-user", envvar="COINS_CDC_USER", default="coins_cdc", show_default=True)
+def outbox_cdc_connector(service: str, cdc_user: str) -> None:
+    """Print the connector's configuration (JSON for PUT /connectors/coins-outbox-SERVICE/config);
+    the password is left for the operator (or a Connect config provider) to fill in."""
+    from coinsctl import cdc
+
+    config = cdc.connector_config(
+        service, database_url(service), user=cdc_user, topic_prefix=kafka_settings().topic_prefix
+    )
+    click.echo(json.dumps(config, indent=2))
+
+
+@outbox.command("cdc-acls")
+@click.option("--services", default="purchase,gifting,payout", show_default=True, help="Whose outboxes CDC publishes.")
+@click.option("--user", default="connect", show_default=True, help="Kafka Connect's principal.")
+def outbox_cdc_acls(services: str, user: str) -> None:
+    """Grant Kafka Connect's principal its worker group, its internal topics and the named services'
+    topics (run with the admin's KAFKA_* variables)."""
+    from coinsctl.kafka_acls import apply_acls, connect_acls
+
+    kafka = kafka_settings()
+    chosen = tuple(s for s in services.split(",") if s)
+    apply_acls(kafka, connect_acls(chosen, topic_prefix=kafka.topic_prefix, user=user))
+    click.echo(f"{user}: may publish the outboxes of {', '.join(chosen)}")
+
+
+@outbox.command("cdc-mark")
+@click.argument("service", type=click.Choice(SERVICES))
+@click.option("--wait", "wait_s", default=30.0, show_default=True, help="Seconds to wait for the slot to confirm.")
+def outbox_cdc_mark(service: str, wait_s: float) -> None:
+    """Under CDC: mark published what Debezium has streamed and the slot confirmed (then `prune` as usual)."""
+    from coinsctl import cdc
+
+    marked = cdc.mark_streamed(database_url(service), service, timeout_s=wait_s)
+    if marked is None:
+        raise click.ClickException(f"{service}: the slot did not confirm within {wait_s:.0f}s; nothing marked")
+    click.echo(f"{service}: {marked} events marked published")
+
+
+@outbox.command("cdc-off")
+@click.argument("service", type=click.Choice(SERVICES))
+@_CONNECT_URL
+def outbox_cdc_off(service: str, connect_url: str | None) -> None:
+    """Move the outbox back to the relay: at least once (what Debezium sent after the last confirmed
+    mark is sent again; the consumers' inboxes absorb it)."""
+    from coinsctl import cdc
+    from coinsctl.connect_worker import ConnectRest
+
+    marked = cdc.to_relay(service, database_url(service), rest=ConnectRest(connect_url) if connect_url else None)
+    click.echo(f"{service}: the relay publishes again ({marked} streamed events marked first)")
+
+
 @main.command()
 @click.argument("service", type=click.Choice(("gifting", "payout")))
 def rewind(service: str) -> None:
@@ -370,20 +501,32 @@ def contracts(out: str) -> None:
         click.echo(f"wrote {Path(out) / name}")
 
 
+@main.command()
+@click.option("--out", default="docs/openapi", show_default=True, type=click.Path(file_okay=False))
+def openapi(out: str) -> None:
+    """Write each service's OpenAPI document (what it serves at /openapi.json) as <service>.json."""
+    from coinsctl.api_docs import documents
+
+    Path(out).mkdir(parents=True, exist_ok=True)
+    for name, document in documents().items():
+        (Path(out) / name).write_text(json.dumps(document, indent=2) + "\n")
+        click.echo(f"wrote {Path(out) / name}")
+
+
 @main.group()
 def purchases() -> None:
     """Purchases held for review: the card processor's answer did not match the charge asked for."""
 
 
 @purchases.command("held")
-def purchases_held() -> None:
+@json_option
+def purchases_held(as_json: bool) -> None:
     """Print the held purchases, oldest first, with why each was held (from PURCHASE_DATABASE_URL)."""
-    from coinsctl.purchases import as_json, held
+    from coinsctl import purchases as held_purchases
 
-    found = held(database_url("purchase"))
-    for purchase in found:
-        click.echo(json.dumps(as_json(purchase)))
-    click.echo(f"{len(found)} held purchases", err=True)
+    found = [held_purchases.as_json(p) for p in held_purchases.held(database_url("purchase"))]
+    columns = ("purchase_id", "user_id", "coins", "amount_minor", "currency", "hold_reason")
+    print_rows(found, as_json=as_json, columns=columns, what="held purchases")
 
 
 @purchases.command("resolve")

@@ -3,7 +3,7 @@ what it consumes (plus its own consumer group and the dead-letter topics of what
 
 Derived from the contracts (`Contract.producer`, `Contract.consumers`), so a new event cannot
 be published by a service the contract does not name. Applied by an admin principal; Apache
-Kafka enforces them with its StandardAuthorizer. The embedded local broker (Tansu) has no ACLs.
+Kafka enforces them with its StandardAuthorizer.
 """
 
 from __future__ import annotations
@@ -86,4 +86,37 @@ def platform_acls(*, topic_prefix: str = "", groups: dict[str, str] | None = Non
         acl
         for service in ("purchase", "gifting", "payout")
         for acl in service_acls(service, topic_prefix=topic_prefix, group=groups.get(service))
+    ]
+
+
+def connect_acls(
+    services: tuple[str, ...], *, topic_prefix: str = "", group: str = "connect-cluster", user: str = "connect"
+) -> list[ACL]:
+    """Kafka Connect's principal (the CDC path, coinsctl.cdc): its worker group and its own internal
+    topics (`<prefix>connect-*`, which it creates), and write on the topics the named services
+    produce (what their outbox holds), nothing else."""
+    principal = f"User:{user}"
+    internal = ResourcePattern(ResourceType.TOPIC, f"{topic_prefix}connect-", ACLResourcePatternType.PREFIXED)
+    acls = [
+        ACL(principal, "*", op, ACLPermissionType.ALLOW, internal)
+        for op in (
+            ACLOperation.CREATE,
+            ACLOperation.READ,
+            ACLOperation.WRITE,
+            ACLOperation.DESCRIBE,
+            ACLOperation.DESCRIBE_CONFIGS,
+        )
+    ]
+    grants = [
+        (ResourceType.GROUP, topic_prefix + group, ACLOperation.READ),
+        (ResourceType.CLUSTER, "kafka-cluster", ACLOperation.IDEMPOTENT_WRITE),
+    ]
+    grants += [
+        (ResourceType.TOPIC, topic_prefix + topic, ACLOperation.WRITE)
+        for topic, contract in CONTRACTS.items()
+        if contract.producer in services
+    ]
+    return acls + [
+        ACL(principal, "*", op, ACLPermissionType.ALLOW, ResourcePattern(kind, name, ACLResourcePatternType.LITERAL))
+        for kind, name, op in grants
     ]

@@ -28,7 +28,10 @@ def ensure_local_keys(var_dir: Path, callers: tuple[str, ...] = LOCAL_CALLERS) -
     return public_dir
 
 
-def local_token(var_dir: Path, caller: str, service: str, ttl_seconds: int = 300, kid: str | None = None) -> str:
-    """A token signed with the caller's newest local private key (or the one named), for one service."""
+def local_token(
+    var_dir: Path, caller: str, service: str, ttl_seconds: int = 300, kid: str | None = None, **grant
+) -> str:
+    """A token signed with the caller's newest local private key (or the one named), for one
+    service; `grant` (subject, authorized_party, limits: coinsctl.tokens.issue_token) makes it a user grant."""
     private_dir, _ = key_dirs(var_dir)
-    return issue_token(load_signing_key(private_dir, caller, kid), audience=service, ttl_seconds=ttl_seconds)
+    return issue_token(load_signing_key(private_dir, caller, kid), audience=service, ttl_seconds=ttl_seconds, **grant)

@@ -10,6 +10,7 @@ from typing import TypeVar
 
 import click
 
+from coinsctl.output import json_option, print_rows
 from shared.errors import DomainError
 from shared.settings import database_url
 
@@ -32,20 +33,22 @@ def _with_uow(action: Callable[..., T]) -> T:
 
 
 def _line(withdrawal) -> str:
-    return json.dumps(
-        {
-            "withdrawal_id": withdrawal.withdrawal_id,
-            "creator_id": withdrawal.creator_id,
-            "status": withdrawal.status,
-            "diamonds": withdrawal.diamonds,
-            "net_minor": withdrawal.net_minor,
-            "currency": withdrawal.currency,
-            "attempts": withdrawal.attempts,
-            "held_reason": withdrawal.held_reason,
-            "failure_reason": withdrawal.failure_reason,
-            "created_at": withdrawal.created_at.isoformat(),
-        }
-    )
+    return json.dumps(_row(withdrawal))
+
+
+def _row(withdrawal) -> dict:
+    return {
+        "withdrawal_id": withdrawal.withdrawal_id,
+        "creator_id": withdrawal.creator_id,
+        "status": withdrawal.status,
+        "diamonds": withdrawal.diamonds,
+        "net_minor": withdrawal.net_minor,
+        "currency": withdrawal.currency,
+        "attempts": withdrawal.attempts,
+        "held_reason": withdrawal.held_reason,
+        "failure_reason": withdrawal.failure_reason,
+        "created_at": withdrawal.created_at.isoformat(),
+    }
 
 
 @click.group()
@@ -55,14 +58,14 @@ def payouts() -> None:
 
 @payouts.command("held")
 @click.option("--limit", default=100, show_default=True)
-def held(limit: int) -> None:
+@json_option
+def held(limit: int, as_json: bool) -> None:
     """List held withdrawals, oldest first, with why each is held."""
     from services.payout.service_layer.payouts import held_withdrawals
 
     found = _with_uow(lambda uow: held_withdrawals(uow=uow, limit=limit))
-    for withdrawal in found:
-        click.echo(_line(withdrawal))
-    click.echo(f"{len(found)} held withdrawals", err=True)
+    columns = ("withdrawal_id", "creator_id", "net_minor", "currency", "attempts", "held_reason")
+    print_rows([_row(w) for w in found], as_json=as_json, columns=columns, what="held withdrawals")
 
 
 @payouts.command("release")

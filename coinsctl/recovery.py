@@ -3,7 +3,9 @@
 Replays and re-publication are safe because every consumer is idempotent: an event already
 applied is recognised by its id in the inbox and skipped. A replay republishes only what its
 original topic holds: each dead letter names the record it copies (`dlq.topic`, `dlq.partition`,
-`dlq.offset`), which is read back and must match it byte for byte. A consumer's principal may
+`dlq.offset`), which is read back and must match it byte for byte: key, value and the headers it
+copied (every header but the consumer's `dlq.*`), and it must name the consumer group that wrote
+it (`dlq.consumer`). Only the original record is republished, never the letter. A consumer's principal may
 write its topics' dead-letter topics, but only the producer's may write the topic itself, so a
 dead letter forged by a consumer is refused, never published as the producer's event.
 
@@ -149,17 +151,27 @@ def verify(kafka: KafkaSettings, letters: list[DeadLetter], *, timeout_s: float 
             if origin not in read:
                 read[origin] = _original(consumer, letter, timeout_s)
             found = read[origin]
-            if isinstance(found, str):
-                refused.append(Refused(letter, found))
-            elif found.key != letter.key or found.value != letter.value:
-                refused.append(
-                    Refused(letter, f"differs from the original at {found.topic}[{found.partition}]@{found.offset}")
-                )
+            why = found if isinstance(found, str) else mismatch(found, letter)
+            if why is not None:
+                refused.append(Refused(letter, why))
             else:
                 originals[origin] = found
     finally:
         consumer.close()
     return originals, refused
+
+
+def mismatch(original, letter: DeadLetter) -> str | None:
+    """Why a letter is not a true copy of `original` (a record read back from its topic), or None."""
+    where = f"{original.topic}[{original.partition}]@{original.offset}"
+    if original.key != letter.key or original.value != letter.value:
+        return f"differs from the original at {where}"
+    copied = {k: v for k, v in letter.headers.items() if not k.startswith("dlq.")}
+    if copied != {k: v for k, v in original.headers or ()}:
+        return f"its headers differ from those of the original at {where}"
+    if not letter.header("dlq.consumer"):
+        return "no dlq.consumer header: not written by a consumer group's dead-lettering"
+    return None
 
 
 def _original(consumer: KafkaConsumer, letter: DeadLetter, timeout_s: float):

@@ -27,18 +27,16 @@ class StackSettings:
     var_dir: Path
     ports: dict[str, int]
     sandbox_ports: dict[str, int]
-    broker_kind: str  # tansu or apache
     broker_port: int
 
 
 def stack_settings(environ: Mapping[str, str] | None = None) -> StackSettings:
-    """<SERVICE>_PORT, <SANDBOX>_SANDBOX_PORT, COINS_VAR_DIR, COINS_BROKER, COINS_BROKER_PORT."""
+    """<SERVICE>_PORT, <SANDBOX>_SANDBOX_PORT, COINS_VAR_DIR, COINS_BROKER_PORT."""
     env = Env(environ)
     return StackSettings(
         var_dir=Path(env.str("COINS_VAR_DIR", "var")),
         ports={s: env.int(f"{s.upper()}_PORT", port) for s, port in STACK_SERVICES.items()},
         sandbox_ports={n: env.int(f"{n.upper()}_SANDBOX_PORT", port) for n, port in STACK_SANDBOXES.items()},
-        broker_kind=env.str("COINS_BROKER", "tansu"),
         broker_port=env.int("COINS_BROKER_PORT", 9092),
     )
 
@@ -74,3 +72,46 @@ def broker_settings(environ: Mapping[str, str] | None = None) -> BrokerSettings:
 def kafka_jars(environ: Mapping[str, str] | None = None) -> str | None:
     """COINS_KAFKA_JARS: a directory of the broker's jars, instead of fetching them with Maven."""
     return Env(environ).optional("COINS_KAFKA_JARS")
+
+
+def connect_jars(environ: Mapping[str, str] | None = None) -> str | None:
+    """COINS_CONNECT_JARS: a directory of Kafka Connect's and Debezium's jars, instead of fetching them."""
+    return Env(environ).optional("COINS_CONNECT_JARS")
+
+
+@dataclass(frozen=True)
+class ConnectSettings:
+    """A Kafka Connect worker run in the foreground, as its container runs it (coinsctl.connect_worker)."""
+
+    home: Path  # only the worker's properties: its state is in Kafka
+    bootstrap: str
+    sasl: dict[str, str] | None  # protocol, mechanism, username, password (the `connect` principal)
+    rest_host: str
+    rest_port: int
+    topic_prefix: str
+    heap: str
+
+
+def connect_settings(environ: Mapping[str, str] | None = None) -> ConnectSettings:
+    """KAFKA_BOOTSTRAP_SERVERS, KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME,
+    KAFKA_SASL_PASSWORD, KAFKA_TOPIC_PREFIX, CONNECT_REST_HOST, CONNECT_REST_PORT, CONNECT_HEAP,
+    COINS_VAR_DIR."""
+    env = Env(environ)
+    user = env.optional("KAFKA_SASL_USERNAME")
+    sasl = None
+    if user:
+        sasl = {
+            "protocol": env.str("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT"),
+            "mechanism": env.str("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
+            "username": user,
+            "password": env.str("KAFKA_SASL_PASSWORD", ""),
+        }
+    return ConnectSettings(
+        home=Path(env.str("COINS_VAR_DIR", "/var/lib/connect")),
+        bootstrap=env.str("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+        sasl=sasl,
+        rest_host=env.str("CONNECT_REST_HOST", "127.0.0.1"),
+        rest_port=env.int("CONNECT_REST_PORT", 8083),
+        topic_prefix=env.str("KAFKA_TOPIC_PREFIX", ""),
+        heap=env.str("CONNECT_HEAP", "512m"),
+    )

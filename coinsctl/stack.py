@@ -2,9 +2,9 @@
 processors, and every process of the three services, supervised (a process that dies is restarted
 and the restart is logged).
 
-`make run` uses it with embedded defaults (SQLite under var/, the Tansu broker; COINS_BROKER=apache
-for Apache Kafka); the end-to-end tests use it with PostgreSQL URLs, their own ports, a broker of
-the session's and a topic prefix. On a broker with ACLs each service connects as its own principal.
+`make run` uses it with local defaults (SQLite under var/, Apache Kafka with its data under
+var/broker); the end-to-end tests use it with PostgreSQL URLs, their own ports, a broker of the
+session's and a topic prefix. Each service connects to the broker as its own principal.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import requests
 
-from coinsctl.broker import make_broker, signal_group
+from coinsctl.broker import local_broker, signal_group
 from coinsctl.kafka_acls import apply_acls, platform_acls
 from coinsctl.keys import ensure_local_keys
 from coinsctl.settings import STACK_SANDBOXES, STACK_SERVICES, process_environ, stack_settings
@@ -106,14 +106,13 @@ class Stack:
         env: dict[str, str] | None = None,
         host: str = "127.0.0.1",
         broker=None,
-        broker_kind: str = "tansu",
         broker_port: int = 9092,
         restart: bool = True,
         sandbox_ports: dict[str, int] | None = None,
         probe_ports: dict[str, int] | None = None,
     ):
         """`broker`: a started broker to share (not stopped here); else KAFKA_BOOTSTRAP_SERVERS in
-        `env` names an external one; else the stack starts a `broker_kind` broker of its own.
+        `env` names an external one; else the stack starts an Apache Kafka broker of its own.
         `sandbox_ports`: where the sandbox processors listen (default DEFAULT_SANDBOX_PORTS)."""
         self.var_dir = var_dir.resolve()
         self.ports = ports or dict(DEFAULT_PORTS)
@@ -130,7 +129,7 @@ class Stack:
         self.broker = broker
         self.owns_broker = broker is None and not self.env.get("KAFKA_BOOTSTRAP_SERVERS")
         if self.owns_broker:
-            self.broker = make_broker(broker_kind, self.var_dir / "broker", port=broker_port)
+            self.broker = local_broker(self.var_dir / "broker", port=broker_port)
         self.restart = restart
         self.procs: dict[str, subprocess.Popen] = {}
         self.specs = {
@@ -234,7 +233,7 @@ class Stack:
 
     def restart_broker(self, *, lose_data: bool = False) -> None:
         """Kill the stack's broker and start it again on the same port: with its data, or (as
-        after a lost disk, and always on Tansu) empty, with the topics and ACLs made anew."""
+        after a lost disk) empty, with the topics and ACLs made anew."""
         assert self.owns_broker, "the stack does not own its broker"
         if lose_data:
             self.broker.wipe()
@@ -342,7 +341,6 @@ def run_stack() -> int:
     stack = Stack(
         var_dir=settings.var_dir,
         ports=settings.ports,
-        broker_kind=settings.broker_kind,
         broker_port=settings.broker_port,
         sandbox_ports=settings.sandbox_ports,
     )
@@ -371,7 +369,7 @@ def run_stack() -> int:
 def _banner(stack: Stack) -> None:
     lines = ["", "The coins platform is running:"]
     for service in SERVICES:
-        lines.append(f"  {service:<9} {stack.url(service)}   (OpenAPI: {stack.url(service)}/openapi.json)")
+        lines.append(f"  {service:<9} {stack.url(service)}   (API docs: {stack.url(service)}/docs)")
     for name in stack.sandbox_ports:
         lines.append(f"  {name + ' sandbox':<9} {stack.sandbox_url(name)}   (scripted behaviours: README)")
     broker = stack.broker.bootstrap if stack.broker else stack.env["KAFKA_BOOTSTRAP_SERVERS"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
 
 import jwt
@@ -20,10 +21,13 @@ def issue_token(
     ttl_seconds: int = DEFAULT_TTL_SECONDS,
     subject: str | None = None,
     authorized_party: str | None = None,
+    limits: Mapping[str, object] | None = None,
     now=None,
 ) -> str:
     """A token from `signing.caller` for one service. `subject` and `authorized_party` make a
-    user grant instead (shared.auth.onbehalf): the user it vouches for, and the caller it is for."""
+    user grant instead (shared.auth.onbehalf): the user it vouches for, and the caller it is for;
+    `limits` what it allows (e.g. {"max_coins": 500, "creator_id": "cara"}). A grant is good
+    for one call."""
     now = now or utcnow()
     claims = {
         "iss": signing.caller,
@@ -35,4 +39,5 @@ def issue_token(
     }
     if authorized_party is not None:
         claims["azp"] = authorized_party
+    claims.update(limits or {})
     return jwt.encode(claims, signing.key, algorithm=signing.algorithm, headers={"kid": signing.kid})

@@ -5,8 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON=${PYTHON:-.venv/bin/python}
-BASE_IMAGE=${BASE_IMAGE:-python:3.11-slim}
+BASE_IMAGE=${BASE_IMAGE:-python:3.11.13-slim-bookworm}
 PREFIX=${IMAGE_PREFIX:-coins}
 TAG=${IMAGE_TAG:-latest}
 MIRROR=${DEBIAN_MIRROR:-$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
@@ -16,8 +15,12 @@ PG_ROOTFS=coins-postgres-rootfs:bookworm
 JRE_ROOTFS=coins-jre-rootfs:bookworm
 
 export DOCKER_BUILDKIT=0  # the classic builder: no buildx plugin needed
-build() {  # docker build, its chatter kept in a log shown only on failure
-  docker build -q "$@" >deploy/.build/build.log 2>&1 || { cat deploy/.build/build.log >&2; return 1; }
+VERSION=$(sed -n 's/^__version__ = "\([^"]*\)".*/\1/p' shared/__init__.py)
+REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+build() {  # docker build, its chatter kept in a log shown only on failure. Host networking: these
+  # engines have no bridge, and the dependency stage reaches PyPI (pip checks the lock's hashes).
+  docker build -q --network host --build-arg VERSION="$VERSION" --build-arg REVISION="$REVISION" "$@" \
+    >deploy/.build/build.log 2>&1 || { cat deploy/.build/build.log >&2; return 1; }
 }
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
@@ -33,9 +36,16 @@ debootstrap_image() {  # name, packages
   rm -rf "$root"
 }
 
-# 1. The pinned runtime closure as wheels, so builds need no registry.
-mkdir -p deploy/.wheels deploy/.build
-"$PYTHON" -m pip wheel --disable-pip-version-check -q -r requirements.lock -w deploy/.wheels
+# 1. The images build their own wheels (deploy/Dockerfile's first stage). Where PyPI is reached
+#    through a TLS-inspecting proxy, its CA (this host's bundle: PIP_CERT) goes with the build;
+#    copied only when changed, so the dependency layer stays cached.
+mkdir -p deploy/.build
+CA=${PIP_CERT:-${SSL_CERT_FILE:-}}
+if [ -n "$CA" ] && [ -f "$CA" ]; then
+  cmp -s "$CA" deploy/.build/pip-ca.pem || cp "$CA" deploy/.build/pip-ca.pem
+else
+  rm -f deploy/.build/pip-ca.pem
+fi
 
 # 2. The base: the public image if it is here or can be pulled, else a stand-in.
 if ! have_image "$BASE_IMAGE" && ! docker pull -q "$BASE_IMAGE" >/dev/null 2>&1; then

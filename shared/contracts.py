@@ -65,6 +65,22 @@ class WithdrawalSettledV1(Schema):
     reason = fields.String(load_default=None, allow_none=True)
 
 
+class PayoutMethodChangedV1(Schema):
+    """For a notifier: tell the creator where their payouts go now (accounts masked to their last
+    four characters), who asked, and until when new withdrawals wait."""
+
+    change_id = fields.String(required=True)
+    creator_id = identifier(required=True)
+    old_method = fields.String(required=True)
+    old_account = fields.String(required=True)
+    new_method = fields.String(required=True)
+    new_account = fields.String(required=True)
+    changed_by = fields.String(required=True)
+    requested_by = fields.String(required=True)
+    changed_at = fields.AwareDateTime(required=True)
+    hold_until = fields.AwareDateTime(required=True)
+
+
 @dataclass(frozen=True)
 class Contract:
     type: str
@@ -89,9 +105,18 @@ PURCHASE_REVERSED = Contract("purchase.reversed", 1, PurchaseReversedV1, "user_i
 GIFT_SENT = Contract("gift.sent", 1, GiftSentV1, "creator_id", "gifting", ("payout",))
 WITHDRAWAL_COMPLETED = Contract("withdrawal.completed", 1, WithdrawalSettledV1, "creator_id", "payout")
 WITHDRAWAL_FAILED = Contract("withdrawal.failed", 1, WithdrawalSettledV1, "creator_id", "payout")
+PAYOUT_METHOD_CHANGED = Contract("payout_method.changed", 1, PayoutMethodChangedV1, "creator_id", "payout")
 
 CONTRACTS = {
-    c.topic: c for c in (PURCHASE_COMPLETED, PURCHASE_REVERSED, GIFT_SENT, WITHDRAWAL_COMPLETED, WITHDRAWAL_FAILED)
+    c.topic: c
+    for c in (
+        PURCHASE_COMPLETED,
+        PURCHASE_REVERSED,
+        GIFT_SENT,
+        WITHDRAWAL_COMPLETED,
+        WITHDRAWAL_FAILED,
+        PAYOUT_METHOD_CHANGED,
+    )
 }
 ALL_TOPICS = tuple(CONTRACTS) + tuple(f"{t}.dlq" for t in CONTRACTS)
 

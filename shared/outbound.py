@@ -5,7 +5,8 @@ A processor can be slow, fail, or succeed without our hearing of it. A call here
 lost connection or a 5xx, each attempt bounded by `timeout_s`; when every attempt fails the
 outcome is unknown (None), and a reconciler settles it later by asking the processor.
 `deadline_s` is the longest a call can take: idempotency leases and reconciler bounds are
-checked against it at startup.
+checked against it at startup. Each attempt is a span (CLIENT) under the current one, and its
+request carries that span's `traceparent`: the processor's side joins the trace.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 
-from shared.observability import metrics
+from shared.observability import metrics, tracing
 
 log = logging.getLogger(__name__)
 
@@ -61,26 +63,52 @@ class Outbound:
 
     def _call(self, method: str, path: str, *, json: dict | None) -> Reply | None:
         s = self.settings
+        url = s.url.rstrip("/") + path
         for attempt in range(1, s.attempts + 1):
+            span = self._span(method, url, attempt)
             try:
                 response = self.session.request(
-                    method, s.url.rstrip("/") + path, json=json, timeout=s.timeout_ms / 1000
+                    method, url, json=json, timeout=s.timeout_ms / 1000, headers=span.headers()
                 )
+                span.set(http__response__status_code=response.status_code)
                 if response.status_code < 500:
                     return Reply(response.status_code, _json(response))
+                span.fail()
+                span.set(error__type=str(response.status_code))
                 log.warning(
                     "processor answered %s",
                     response.status_code,
                     extra={"processor": s.url, "path": path, "attempt": attempt},
                 )
             except requests.RequestException as exc:  # timeout, refused, reset: the outcome is unknown
+                span.fail(type(exc).__name__)
+                span.set(error__type=type(exc).__name__)
                 log.warning(
                     "processor unreachable",
                     extra={"processor": s.url, "path": path, "attempt": attempt, "error": type(exc).__name__},
                 )
+            finally:
+                span.end()
             if attempt < s.attempts:
                 time.sleep(s.backoff_ms / 1000)
         return None
+
+    def _span(self, method: str, url: str, attempt: int) -> tracing.Span:
+        """One attempt's span (CLIENT), a child of the current span (or the first of a trace)."""
+        parts = urlsplit(url)
+        return tracing.start(
+            method,
+            kind=tracing.CLIENT,
+            parent=tracing.current(),
+            attributes={
+                "http.request.method": method,
+                "url.full": url,
+                "server.address": parts.hostname or "",
+                "server.port": parts.port or (443 if parts.scheme == "https" else 80),
+                "peer.service": self.settings.name,
+                **({"http.request.resend_count": attempt - 1} if attempt > 1 else {}),
+            },
+        )
 
 
 def _json(response: requests.Response) -> dict:

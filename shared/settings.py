@@ -1,5 +1,5 @@
 """The settings every service has (`CommonSettings`), read once from the environment into frozen
-objects, and the few rules the services share: the deployment environment, where a database is,
+objects, and the few rules the services share: the broker's security, where a database is,
 a processor's address, retention windows (checked at start-up: `check_retention`).
 
 Each service builds its own settings object from `CommonSettings` plus its own rules. Kafka's
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from shared.auth.policy import AuthSettings, auth_settings
+from shared.credentials import LOCAL_ENVIRONMENTS, check_password, deployment_environment
 from shared.db.engines import database_url
 from shared.env import ConfigError, Env
 from shared.kafka.settings import KafkaSettings, kafka_settings
@@ -57,6 +58,7 @@ def common_settings(
     prefix = service.upper()
     kafka = kafka_settings(environ)
     check_retention(environ, kafka)
+    check_kafka_security(kafka, deployment_environment(environ))
     return CommonSettings(
         service=service,
         database_url=database_url(service, environ),
@@ -75,31 +77,51 @@ def common_settings(
     )
 
 
-# -- the deployment environment: the one switch that allows local/test-only wiring -----------------
-LOCAL_ENVIRONMENTS = ("local", "test")
+# -- the deployment environment (COINS_ENV, shared.credentials) and the broker's security ---------
+SASL_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
-def deployment_environment(environ: Mapping[str, str] | None = None) -> str:
-    """COINS_ENV: local, test or production (the default). Only local and test may run wiring
-    that is unsafe in production (sandboxes, an empty policy, no caller keys)."""
-    value = Env(environ).str("COINS_ENV", "production").lower()
-    if value not in LOCAL_ENVIRONMENTS + ("production",):
-        raise ConfigError(f"COINS_ENV must be local, test or production, got {value!r}")
-    return value
+def check_kafka_security(kafka: KafkaSettings, environment: str) -> None:
+    """Outside local and test the broker is reached authenticated (SASL with SCRAM), over TLS with
+    the broker's name checked (staging may use SASL without TLS). The principal's password is
+    checked where it is given: a web process, which only probes the brokers' ports, has none."""
+    if environment in LOCAL_ENVIRONMENTS:
+        return
+    allowed = ("SASL_SSL",) if environment == "production" else ("SASL_SSL", "SASL_PLAINTEXT")
+    if kafka.security_protocol not in allowed:
+        raise ConfigError(
+            f"COINS_ENV={environment}: KAFKA_SECURITY_PROTOCOL={kafka.security_protocol} is refused "
+            f"(the broker must authenticate each client and, in production, encrypt): use {' or '.join(allowed)}"
+        )
+    if kafka.sasl_mechanism not in SASL_MECHANISMS:
+        raise ConfigError(
+            f"COINS_ENV={environment}: KAFKA_SASL_MECHANISM must be one of {', '.join(SASL_MECHANISMS)}, "
+            f"got {kafka.sasl_mechanism!r}"
+        )
+    if kafka.security_protocol == "SASL_SSL" and not kafka.ssl_check_hostname:
+        raise ConfigError(
+            f"COINS_ENV={environment}: KAFKA_SSL_CHECK_HOSTNAME=false is refused (any certificate from "
+            "KAFKA_SSL_CAFILE's CA would then pass for the broker)"
+        )
+    if kafka.sasl_password is not None:
+        check_password("KAFKA_SASL_PASSWORD", kafka.sasl_password, user=kafka.sasl_username)
 
 
 def processor_settings(env: Env, prefix: str, *, default_port: int, environment: str):
     """Where the service's processor is (<PREFIX>_PROCESSOR_URL, _TIMEOUT_MS, _ATTEMPTS). Only the
-    sandbox adapter exists; outside COINS_ENV=local|test (`environment`, see deployment_environment)
-    it is refused unless <PREFIX>_PROCESSOR=sandbox asks for it."""
+    sandbox protocol's adapter exists; outside COINS_ENV=local|test (`environment`, see
+    deployment_environment) it is refused unless <PREFIX>_PROCESSOR=sandbox asks for it, and in
+    production a URL that is not a real processor's (see check_processor_url) is refused."""
     from shared.outbound import OutboundSettings
 
     name = env.optional(f"{prefix}_PROCESSOR")
     if name is None and environment not in LOCAL_ENVIRONMENTS:
         raise ConfigError(
-            f"COINS_ENV=production: set {prefix}_PROCESSOR; the sandbox processor is used in "
-            f"production only when asked for by name ({prefix}_PROCESSOR=sandbox)"
+            f"COINS_ENV={environment}: set {prefix}_PROCESSOR; the sandbox processor is used "
+            f"outside local and test only when asked for by name ({prefix}_PROCESSOR=sandbox)"
         )
+    if environment == "production":
+        check_processor_url(f"{prefix}_PROCESSOR_URL", env.optional(f"{prefix}_PROCESSOR_URL"))
     if (name or "sandbox") != "sandbox":
         raise ConfigError(f"{prefix}_PROCESSOR must be 'sandbox' (the only adapter built), got {name!r}")
     settings = OutboundSettings(
@@ -112,6 +134,29 @@ def processor_settings(env: Env, prefix: str, *, default_port: int, environment:
     if settings.timeout_ms <= 0 or settings.attempts <= 0:
         raise ConfigError(f"{prefix}_PROCESSOR_TIMEOUT_MS and _ATTEMPTS must be positive")
     return settings
+
+
+def check_processor_url(setting: str, url: str | None) -> None:
+    """Production's processor is a real one: set explicitly, over https, not on this host, not a
+    sandbox (sandboxes/ runs as card-sandbox, payout-sandbox, *-sandbox.*) and not the manifests'
+    placeholder (a host under .invalid, which the production overlay ships until ops set it)."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        raise ConfigError(f"COINS_ENV=production: {setting} must name the real processor's endpoint")
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host.endswith(".invalid"):
+        reason = "is the deployment's placeholder: set the real processor's endpoint"
+    elif "sandbox" in host:
+        reason = "names a sandbox processor (allowed with COINS_ENV=staging, local or test)"
+    elif host in ("localhost", "127.0.0.1", "::1", "0.0.0.0") or host.startswith("127."):
+        reason = "is on this host, where no real processor runs"
+    elif parts.scheme != "https":
+        reason = "must use https"
+    else:
+        return
+    raise ConfigError(f"COINS_ENV=production: {setting}={url!r} {reason}")
 
 
 def retention_windows(

@@ -68,7 +68,7 @@ def pg_url(postgres):
 
 @pytest.fixture(scope="session")
 def broker():
-    """The session's broker: Apache Kafka (or COINS_TEST_BROKER=tansu, or KAFKA_BOOTSTRAP_SERVERS)."""
+    """The session's broker: Apache Kafka (or the one KAFKA_BOOTSTRAP_SERVERS names)."""
     from tests.support.broker import session_broker
 
     started = session_broker()

@@ -14,6 +14,8 @@ USER 10003
 ENV COINS_KAFKA_JARS=/opt/kafka/libs KAFKA_HOME=/var/lib/kafka PYTHONPATH=/opt/coins \
     KAFKA_PORT=9092 KAFKA_CONTROLLER_PORT=9093
 VOLUME /var/lib/kafka
-HEALTHCHECK --interval=10s --timeout=5s --start-period=60s \
+# A loaded host may take minutes to start the JVM: failures in the start period do not count, and
+# the first pass makes it healthy at once.
+HEALTHCHECK --interval=5s --timeout=5s --start-period=180s --retries=6 \
   CMD ["python3", "-c", "import os,socket; socket.create_connection(('127.0.0.1', int(os.environ['KAFKA_PORT'])), 3)"]
 ENTRYPOINT ["python3", "-m", "coinsctl.apache_kafka"]

@@ -74,7 +74,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> PayoutSettings:
         min_age=env.int("PAYOUT_MIN_AGE", 18),
         fees={"bank": _fee(env, "bank", 0, 0), "paypal": _fee(env, "paypal", 200, 25)},
         blocked_countries=frozenset(c.upper() for c in env.list("PAYOUT_BLOCKED_COUNTRIES", DEFAULT_BLOCKED_COUNTRIES)),
+        method_change_hold_seconds=env.int("PAYOUT_METHOD_CHANGE_HOLD_HOURS", 24) * 3600,
     )
+    if not 0 <= rules.method_change_hold_seconds <= 30 * 24 * 3600:
+        raise ConfigError("PAYOUT_METHOD_CHANGE_HOLD_HOURS must be between 0 and 720")
     if rules.diamonds_per_usd <= 0:
         raise ConfigError("PAYOUT_DIAMONDS_PER_USD must be positive")
     common = common_settings("payout", DEFAULT_POLICY, environ)

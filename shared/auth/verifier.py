@@ -61,6 +61,15 @@ def _check_claim_types(claims: dict) -> None:
             raise _refused(f"The token's {name} must be a non-empty string.")
 
 
+def _unverified_claims(token: str) -> dict:
+    """The claims as sent, to word a refusal only: never trusted."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
 class TokenVerifier:
     """Verifies tokens for one service against its key ring, its audience and its policy."""
 
@@ -106,7 +115,7 @@ class TokenVerifier:
                 options={"require": REQUIRED},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise _refused("The token has expired.") from exc
+            raise _refused("The token has expired (exp).") from exc
         except jwt.ImmatureSignatureError as exc:
             raise _refused(f"The token's iat or nbf is more than {leeway} s in the future (clock skew).") from exc
         except jwt.MissingRequiredClaimError as exc:
@@ -118,6 +127,9 @@ class TokenVerifier:
         except jwt.InvalidSignatureError as exc:
             raise _refused("The token's signature does not verify with the key it names.") from exc
         except jwt.PyJWTError as exc:
+            # PyJWT checks some claim types itself (sub, jti, iat, exp, nbf) and says so in its
+            # own words: the refusal names the claim as ours do.
+            _check_claim_types(_unverified_claims(token))
             raise _refused(f"The token is invalid: {type(exc).__name__}.") from exc
 
     def authenticate(self, header: str | None) -> Caller:
@@ -133,7 +145,7 @@ class TokenVerifier:
             return cached[0]
         claims, key = self.verify(token)
         if GRANT_PARTY in claims:
-            raise _refused("A user grant is not a bearer token.")
+            raise _refused("A user grant is not a bearer token (it carries azp).")
         if claims["sub"] != key.owner:
             raise _refused("The token's sub must name the owner of its signing key.")
         caller = Caller(name=key.owner, permissions=frozenset(self.settings.policy.get(key.owner, ())))

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from shared.credentials import check_database_url, deployment_environment
 from shared.env import Env
 
 # Autoincrementing 64-bit keys; SQLite only autoincrements a column typed INTEGER.
@@ -130,7 +131,11 @@ def lock_for_update(stmt, conn: Connection):
 
 
 def database_url(service: str, environ: Mapping[str, str] | None = None) -> str:
-    """<SERVICE>_DATABASE_URL, or a SQLite file under COINS_VAR_DIR (default ./var)."""
+    """<SERVICE>_DATABASE_URL, or a SQLite file under COINS_VAR_DIR (default ./var). Outside
+    COINS_ENV=local|test a default, well-known or short password in it is refused."""
     env = Env(environ)
+    name = f"{service.upper()}_DATABASE_URL"
     default = f"sqlite:///{Path(env.str('COINS_VAR_DIR', 'var')).resolve()}/{service}.db"
-    return env.str(f"{service.upper()}_DATABASE_URL", default)
+    url = env.str(name, default)
+    check_database_url(name, url, deployment_environment(environ))
+    return url

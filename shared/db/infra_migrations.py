@@ -134,3 +134,72 @@ def drop_trace_columns(op, table: str) -> None:
     with op.batch_alter_table(table) as batch:
         batch.drop_column("tracestate")
         batch.drop_column("traceparent")
+
+
+def create_used_grants(op) -> None:
+    """The spent user grants of a service that takes them (shared.db.tables.used_grants_table)."""
+    op.create_table(
+        "used_grants",
+        sa.Column("issuer", sa.String(length=100), nullable=False),
+        sa.Column("jti", sa.String(length=128), nullable=False),
+        sa.Column("user_id", sa.String(length=64), nullable=False),
+        sa.Column("caller", sa.String(length=100), nullable=False),
+        sa.Column("expires_at", UTCDateTime(), nullable=False),
+        sa.Column("used_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("issuer", "jti", name="pk_used_grants"),
+    )
+    op.create_index("ix_used_grants_expires_at", "used_grants", ["expires_at"])
+
+
+def drop_used_grants(op) -> None:
+    op.drop_index("ix_used_grants_expires_at", table_name="used_grants")
+    op.drop_table("used_grants")
+
+
+# The relay's wake-up (shared.messaging.relay): a statement-level trigger, so that a transaction
+# writing many events notifies once; PostgreSQL delivers it at commit, and folds the repeats of one
+# transaction into one.
+OUTBOX_CHANNEL = "coins_outbox"
+_NOTIFY_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION coins_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('{OUTBOX_CHANNEL}', '');
+    RETURN NULL;
+END $$
+"""
+
+
+def outbox_wakeup_and_cdc(op) -> None:
+    """The outbox notifies its relay on commit (PostgreSQL; SQLite keeps polling), carries each event's
+    type for CDC's headers, and gets `outbox_cdc`: the switch between the relay and Debezium."""
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("event_type", sa.String(length=200), nullable=True))
+    op.create_table(
+        "outbox_cdc",
+        sa.Column("slot", sa.String(length=63), nullable=False),
+        sa.Column("start_lsn", sa.String(length=32), nullable=True),
+        sa.Column("switched_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("slot"),
+    )
+    op.create_table(
+        "outbox_cdc_beat",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("beat_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(_NOTIFY_FUNCTION)
+        op.execute(
+            "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox "
+            "FOR EACH STATEMENT EXECUTE FUNCTION coins_outbox_notify()"
+        )
+
+
+def drop_outbox_wakeup_and_cdc(op) -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS outbox_notify ON outbox")
+        op.execute("DROP FUNCTION IF EXISTS coins_outbox_notify()")
+    op.drop_table("outbox_cdc_beat")
+    op.drop_table("outbox_cdc")
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("event_type")

@@ -80,11 +80,17 @@ def run_env(target_metadata: sa.MetaData, default_url_env: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """`python -m shared.db.migrate <service>`: migrate from <SERVICE>_DATABASE_URL (what images run)."""
+    import os
     import sys
 
+    from shared.credentials import SERVICES, deployment_environment, refuse_foreign
     from shared.env import Env
 
     args = (argv if argv is not None else sys.argv[1:]) or []
+    if args and args[-1] in SERVICES:
+        refuse_foreign(
+            args[-1], "wait-migrated" if args[0] == "--wait" else "migrate", os.environ, deployment_environment()
+        )
     if len(args) == 2 and args[0] == "--wait":
         if not wait_current(args[1], database_url(args[1]), timeout_s=Env().int("MIGRATION_WAIT_SECONDS", 600)):
             raise SystemExit(f"{args[1]}: the schema is not at the latest revision; has the migration Job run?")

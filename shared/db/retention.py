@@ -8,7 +8,9 @@ outlast every way a copy of an event can come again: the broker keeps events for
 retention and dead letters (`dlq replay`) for the dead-letter topics'; `outbox republish` sends
 again what the outbox still holds. An event whose inbox row is gone would be applied twice. Hence
 inbox >= each of those, and at least a day (`Windows` refuses less, and every process checks its
-settings at start-up); idempotency keys at least 24 hours (as Stripe keeps them).
+settings at start-up); idempotency keys at least 24 hours (as Stripe keeps them). A spent user
+grant (shared.auth.onbehalf) is kept until no verifier can accept it again: past its `exp` plus the
+largest clock leeway a service may allow (`GRANT_AFTER_EXPIRY`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ MIN_KEY_WINDOW = timedelta(hours=24)
 MIN_INBOX_WINDOW = timedelta(hours=24)
 TOPIC_RETENTION = timedelta(hours=KafkaSettings.retention_hours)
 DLQ_RETENTION = timedelta(hours=KafkaSettings.dlq_retention_hours)
+GRANT_AFTER_EXPIRY = timedelta(seconds=600)  # > COINS_AUTH_LEEWAY_SECONDS' maximum (300)
 
 
 class RetentionError(ValueError):
@@ -71,6 +74,7 @@ class Pruned:
     outbox: int
     inbox: int
     idempotency_keys: int
+    used_grants: int = 0
 
 
 def prune(
@@ -92,6 +96,7 @@ def prune(
                 conn, tables["idempotency_keys"], cutoff=now - windows.idempotency_keys, now=now, limit=batch_size
             ),
         ),
+        used_grants=_in_batches(engine, lambda conn: _prune_used_grants(conn, tables, now, batch_size)),
     )
 
 
@@ -133,6 +138,16 @@ def prune_idempotency_keys(conn: Connection, table: sa.Table, *, cutoff: datetim
     due = (table.c.created_at < cutoff) & ((table.c.state == "done") | (table.c.lease_until < now))
     keys = sa.select(table.c.caller, table.c.key).where(due).limit(limit)
     return conn.execute(table.delete().where(sa.tuple_(table.c.caller, table.c.key).in_(keys), due)).rowcount
+
+
+def _prune_used_grants(conn: Connection, tables: dict[str, sa.Table], now: datetime, limit: int) -> int:
+    """Spent grants no verifier accepts any more (for the services that take grants)."""
+    t = tables.get("used_grants")
+    if t is None:
+        return 0
+    due = t.c.expires_at < now - GRANT_AFTER_EXPIRY
+    keys = sa.select(t.c.issuer, t.c.jti).where(due).limit(limit)
+    return conn.execute(t.delete().where(sa.tuple_(t.c.issuer, t.c.jti).in_(keys), due)).rowcount
 
 
 def _count(conn: Connection, counters: sa.Table, column: str, by_topic: Counter) -> None:

@@ -8,8 +8,10 @@ through shared.db.infra_migrations.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from shared.db.engines import BigId, UTCDateTime
+from shared.db.upserts import insert_ignore
 
 
 def trace_columns() -> list[sa.Column]:
@@ -25,6 +27,8 @@ def add_infrastructure_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         "inbox": _inbox(metadata),
         "idempotency_keys": _idempotency_keys(metadata),
         "pruned_events": _pruned_events(metadata),
+        "outbox_cdc": _outbox_cdc(metadata),
+        "outbox_cdc_beat": _outbox_cdc_beat(metadata),
     }
 
 
@@ -38,6 +42,8 @@ def _outbox(metadata: sa.MetaData) -> sa.Table:
         sa.Column("topic", sa.String(200), nullable=False),
         sa.Column("message_key", sa.String(200), nullable=False),
         sa.Column("payload", sa.Text, nullable=False),
+        # The `type` header (the topic without its version); a column so that CDC can place it too.
+        sa.Column("event_type", sa.String(200)),
         sa.Column("trace_id", sa.String(64)),
         *trace_columns(),  # the W3C trace context of the span that wrote it, sent in the message's headers
         sa.Column("created_at", UTCDateTime, nullable=False),
@@ -49,6 +55,30 @@ def _outbox(metadata: sa.MetaData) -> sa.Table:
             sqlite_where=sa.text("published_at IS NULL"),
         ),
         sa.Index("ix_outbox_created_at", "created_at"),
+    )
+
+
+def _outbox_cdc(metadata: sa.MetaData) -> sa.Table:
+    """A row here while change data capture (Debezium) publishes the outbox instead of the relay
+    (coinsctl.cdc): the relay fetches nothing while it exists."""
+    return sa.Table(
+        "outbox_cdc",
+        metadata,
+        sa.Column("slot", sa.String(63), primary_key=True),
+        sa.Column("start_lsn", sa.String(32)),  # where the slot began: CDC publishes what committed after it
+        sa.Column("switched_at", UTCDateTime, nullable=False),
+    )
+
+
+def _outbox_cdc_beat(metadata: sa.MetaData) -> sa.Table:
+    """Debezium's heartbeat writes here (and its connector drops these rows' changes): a change in
+    its publication every second, so that the slot's confirmed position moves on while the outbox
+    is idle (WAL is freed; coinsctl.cdc.mark_streamed sees its mark passed)."""
+    return sa.Table(
+        "outbox_cdc_beat",
+        metadata,
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("beat_at", UTCDateTime, nullable=False),
     )
 
 
@@ -98,3 +128,27 @@ def _pruned_events(metadata: sa.MetaData) -> sa.Table:
         sa.Column("inbox_rows", sa.BigInteger, nullable=False, server_default="0"),
         sa.CheckConstraint("outbox_rows >= 0 AND inbox_rows >= 0", name="ck_pruned_events_counts"),
     )
+
+
+def used_grants_table(metadata: sa.MetaData) -> sa.Table:
+    """User grants spent (shared.auth.onbehalf), one row each: its primary key makes a grant single-use.
+    For the services that take grants; pruned after the grant expired (shared.db.retention)."""
+    return sa.Table(
+        "used_grants",
+        metadata,
+        sa.Column("issuer", sa.String(100), nullable=False),
+        sa.Column("jti", sa.String(128), nullable=False),
+        sa.Column("user_id", sa.String(64), nullable=False),
+        sa.Column("caller", sa.String(100), nullable=False),
+        sa.Column("expires_at", UTCDateTime, nullable=False),
+        sa.Column("used_at", UTCDateTime, nullable=False),
+        sa.PrimaryKeyConstraint("issuer", "jti", name="pk_used_grants"),
+        sa.Index("ix_used_grants_expires_at", "expires_at"),
+    )
+
+
+def record_used_grant(conn: Connection, table: sa.Table, row: dict) -> bool:
+    """Record a user grant as spent (its `UserGrant.row`), in the transaction of the effect it
+    authorises: False if it was spent already (on PostgreSQL a concurrent spend of the same grant
+    waits for the first to commit or roll back)."""
+    return insert_ignore(conn, table, row, ["issuer", "jti"])

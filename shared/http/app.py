@@ -10,6 +10,7 @@ problem+json in shared.http.problems; the open endpoints are shared.http.ops_vie
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
@@ -19,11 +20,13 @@ from functools import wraps
 from flask import Blueprint, Flask, Response, current_app, g, request
 
 from shared.auth.verifier import AuthError
+from shared.credentials import refuse_foreign
 from shared.db.errors import retry_transient
 from shared.errors import Problem
 from shared.fields import ID_PATTERN
 from shared.http.guard import build_verifier, check_routes
 from shared.http.infra import Infra, infra
+from shared.http.openapi import location_of
 from shared.http.ops_views import OPEN_PREFIXES, ops_blueprint
 from shared.http.problems import register_error_handlers
 from shared.observability import metrics, tracing
@@ -46,8 +49,17 @@ def requires(permission: str):
 
 
 # -- the app --------------------------------------------------------------------------------------
-def create_app(*, infra_: Infra, blueprints: Iterable[Blueprint], title: str, description: str) -> Flask:
+def create_app(
+    *,
+    infra_: Infra,
+    blueprints: Iterable[Blueprint],
+    title: str,
+    description: str,
+    tags: dict[str, str] | None = None,
+) -> Flask:
+    """tags: {tag: description} for the OpenAPI document's resources (shared.http.openapi)."""
     configure_logging(infra_.settings.service, infra_.settings.log_level)
+    refuse_foreign(infra_.settings.service, "web", os.environ, infra_.settings.environment)
     infra_.verifier = infra_.verifier or build_verifier(infra_.settings)
     app = Flask(infra_.settings.service, static_folder=None)  # no unauthenticated file route
     app.config["MAX_CONTENT_LENGTH"] = infra_.settings.max_body_bytes
@@ -57,7 +69,7 @@ def create_app(*, infra_: Infra, blueprints: Iterable[Blueprint], title: str, de
     app.after_request(_finish_request)
     app.teardown_request(_reset_trace)
     register_error_handlers(app)
-    app.register_blueprint(ops_blueprint(title, description))
+    app.register_blueprint(ops_blueprint(title, description, tags))
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     check_routes(app, OPEN_PREFIXES)
@@ -86,7 +98,8 @@ def _retry_reads(app: Flask) -> None:
 
 def _start_request():
     g.started = time.perf_counter()
-    g.trace_token = tracing.enter(_request_span())
+    g.trace_span = _request_span()
+    g.trace_token = tracing.enter(g.trace_span)
     if request.path.startswith("/v1"):
         try:
             g.caller = infra().verifier.authenticate(request.headers.get("Authorization"))
@@ -115,10 +128,33 @@ def _check_path_ids() -> None:
 
 
 def _request_span() -> tracing.Span:
-    """The request's span: a child of the caller's `traceparent` (its `tracestate` passed on),
-    else the first span of the trace a bare `X-Trace-Id` names, else of a new trace."""
+    """The request's span (SERVER): a child of the caller's `traceparent` (its `tracestate` passed
+    on), else the first span of the trace a bare `X-Trace-Id` names, else of a new trace. Under an
+    instrumentation's span (opentelemetry-instrumentation-flask: it continued the traceparent) it
+    is that span's child, of kind INTERNAL."""
+    route = request.url_rule.rule if request.url_rule else None
+    method = request.method if request.method in METHODS else "_OTHER"
+    attributes = {
+        "http.request.method": method,
+        "url.path": request.path,
+        "url.scheme": request.scheme,
+        **({"http.route": route} if route else {}),
+        **({"http.request.method_original": request.method} if method == "_OTHER" else {}),
+        **({"user_agent.original": request.user_agent.string} if request.user_agent.string else {}),
+    }
+    name = f"{method} {route}" if route else method
+    around = tracing.current()
+    if around is not None:
+        return tracing.start(name, parent=around, attributes=attributes)
     state = ",".join(request.headers.getlist("tracestate")) or None  # several fields are one list
-    return tracing.continued(request.headers.get("traceparent"), state, trace_id=request.headers.get("X-Trace-Id"))
+    return tracing.continued(
+        request.headers.get("traceparent"),
+        state,
+        trace_id=request.headers.get("X-Trace-Id"),
+        name=name,
+        kind=tracing.SERVER,
+        attributes=attributes,
+    )
 
 
 def _finish_request(response: Response) -> Response:
@@ -141,16 +177,29 @@ def _finish_request(response: Response) -> Response:
                 "caller": g.caller.name if "caller" in g else None,
             },
         )
-    span = tracing.current()
+    span = g.get("trace_span")
     if span is not None:
+        span.set(http__response__status_code=response.status_code)
+        if response.status_code >= 500:
+            span.fail()
+            span.set(error__type=str(response.status_code))
         response.headers.update({**span.headers(), "X-Trace-Id": span.trace_id})
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if getattr(view, "apidoc", {}).get("location") and response.is_json:  # a replay's too: made from its body
+        where = location_of(view, response.status_code, response.get_json(silent=True))
+        if where is not None:
+            response.headers["Location"] = where
     return response
 
 
-def _reset_trace(_exc):
-    token = g.pop("trace_token", None)
+def _reset_trace(exc):
+    token, span = g.pop("trace_token", None), g.pop("trace_span", None)
     if token is not None:
         tracing.leave(token)
+    if span is not None:
+        if exc is not None:
+            span.fail(type(exc).__name__, exc)
+        span.end()
 
 
 def lazy_app(factory: Callable[[], Flask]):

@@ -20,7 +20,10 @@ os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
-worker_class = "gthread" if threads > 1 else "sync"
+# gthread that reads each request whole, under header and body deadlines, before a thread serves
+# it: a slow client holds no thread (GUNICORN_HEADER_TIMEOUT_S, GUNICORN_BODY_TIMEOUT_S,
+# GUNICORN_MAX_READING; shared.http.gunicorn_worker). Also with one thread: the sync worker has no such bound.
+worker_class = "shared.http.gunicorn_worker.BufferedThreadWorker"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))

@@ -1,22 +1,62 @@
 """The open endpoints every service's app serves beside its API: liveness and readiness
-(shared.runtime.health), Prometheus metrics (shared.observability.metrics) and its OpenAPI document."""
+(shared.runtime.health), Prometheus metrics (shared.observability.metrics), its OpenAPI document and
+a browsable page of it at /docs (Swagger UI, from the pinned `flask-swagger-ui` package's assets:
+the browser fetches nothing from elsewhere)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
+from pathlib import Path
+
+import flask_swagger_ui
+from flask import Blueprint, Response, abort, current_app, jsonify, send_from_directory
 
 from shared.http.infra import infra
 from shared.http.openapi import build_openapi
 from shared.observability import metrics
 from shared.runtime.health import Refreshed, broker_gauge, outbox_gauges, web_readiness
 
-OPEN_PREFIXES = ("/health/", "/metrics", "/openapi.json")  # served without a token
+OPEN_PREFIXES = ("/health/", "/metrics", "/openapi.json", "/docs")  # served without a token
+
+SWAGGER_UI = Path(flask_swagger_ui.__file__).parent / "dist"
+DOCS_ASSETS = frozenset({"swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png", "favicon-16x16.png"})
+# Swagger UI styles elements inline (hence 'unsafe-inline' for styles only) and draws icons from
+# data: URLs; its scripts are files served here, and its requests (the document, "Try it out") go
+# to this origin only.
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>{title} API</title>
+  <link rel="stylesheet" href="/docs/swagger-ui.css">
+  <link rel="icon" type="image/png" href="/docs/favicon-32x32.png" sizes="32x32">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/swagger-ui-bundle.js"></script>
+  <script src="/docs/init.js"></script>
+</body>
+</html>
+"""
+DOCS_INIT = """window.ui = SwaggerUIBundle({
+  url: "/openapi.json",
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  validatorUrl: null,
+  persistAuthorization: false,
+  tryItOutEnabled: false,
+  displayRequestDuration: true,
+});
+"""
 
 
 READINGS_EVERY_S = 1.0  # how stale readiness and the scrape-time gauges may be
 
 
-def ops_blueprint(title: str, description: str) -> Blueprint:
+def ops_blueprint(title: str, description: str, tags: dict[str, str] | None = None) -> Blueprint:
     bp = Blueprint("ops", __name__)
     readings: dict[str, Refreshed] = {}  # this app's, made on first use (infra() needs the app)
 
@@ -49,6 +89,28 @@ def ops_blueprint(title: str, description: str) -> Blueprint:
 
     @bp.get("/openapi.json")
     def openapi():
-        return jsonify(build_openapi(current_app, title=title, description=description))
+        return jsonify(build_openapi(current_app, title=title, description=description, tags=tags))
+
+    @bp.get("/docs")
+    def docs_page():
+        page = DOCS_PAGE.format(title=title.replace("&", "&amp;").replace("<", "&lt;"))
+        return _docs_response(Response(page, content_type="text/html; charset=utf-8"))
+
+    @bp.get("/docs/init.js")
+    def docs_init():
+        return _docs_response(Response(DOCS_INIT, content_type="text/javascript; charset=utf-8"))
+
+    @bp.get("/docs/<name>")
+    def docs_asset(name: str):
+        if name not in DOCS_ASSETS:
+            abort(404)
+        return _docs_response(send_from_directory(SWAGGER_UI, name, max_age=86400))
 
     return bp
+
+
+def _docs_response(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = DOCS_CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response

@@ -65,8 +65,14 @@ PASSING_REFUSALS = frozenset(
         "wallet-frozen",  # gifting: purchases repay the debt
         "insufficient-earnings",  # payout: gifts credit diamonds, a failed payout returns them
         "creator-not-registered",  # payout: the creator registers
+        "payout-method-on-hold",  # payout: the hold after a payout method change ends
         "idempotency-key-in-flight",  # the first attempt ends
     }
+    # A user grant's refusals (shared.auth.onbehalf.GRANT_REFUSALS, which a test holds to this
+    # list): the grant is not part of the request's fingerprint, so the same request with the same
+    # key and a grant that covers it is answered afresh (and a retry of a request that succeeded
+    # replays its answer, whatever became of its grant).
+    | {"grant-required", "grant-invalid", "grant-scope", "grant-exceeded", "grant-replayed"}
 )
 
 

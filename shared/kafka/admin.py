@@ -4,7 +4,7 @@ Topics are created with explicit settings rather than the broker's defaults: a r
 acknowledged only once `min.insync.replicas` copies hold it (acks=all), no unclean leader
 election (which can silently drop acknowledged records), and dead letters kept long enough for
 a human to look at them (KafkaSettings says how long). Works on any Kafka-protocol broker (Apache
-Kafka, the local Tansu).
+Kafka, or a compatible one such as Tansu).
 """
 
 from __future__ import annotations

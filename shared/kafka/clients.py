@@ -11,6 +11,7 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 from kafka.coordinator.assignors.range import RangePartitionAssignor
 from kafka.errors import KafkaError, UnknownTopicOrPartitionError
 
+from shared.env import ConfigError
 from shared.kafka.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,14 @@ def client_options(settings: KafkaSettings) -> dict:
         # a restart would then sit unused for that long (and trip the consumer's watchdog).
         "reconnect_backoff_max_ms": 1000,
     }
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        options.update(ssl_cafile=settings.ssl_cafile, ssl_check_hostname=settings.ssl_check_hostname)
     if settings.sasl_mechanism:
+        if not (settings.sasl_username and settings.sasl_password):
+            # Only relays, consumers and ops tools log in (shared/credentials.py): say which is missing.
+            raise ConfigError(
+                "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (or _FILE) must be set to log in to the broker"
+            )
         options.update(
             sasl_mechanism=settings.sasl_mechanism,
             sasl_plain_username=settings.sasl_username,

@@ -179,6 +179,20 @@ class Inbox:
         }
 
     def _apply_set(self, parsed: list[Parsed]) -> BatchOutcome:
+        """The batch in one transaction; each event's processing a span (CONSUMER) of its own trace,
+        for as long as the batch takes."""
+        spans = {id(p): tracing.of_message(p.record, group=self.group) for p in parsed}
+        try:
+            return self._apply_set_in(parsed, spans)
+        except BaseException as exc:
+            for span in spans.values():
+                span.fail(type(exc).__name__, exc)
+            raise
+        finally:
+            for span in spans.values():
+                span.end()
+
+    def _apply_set_in(self, parsed: list[Parsed], spans: dict[int, tracing.Span]) -> BatchOutcome:
         outcome = BatchOutcome()
         with self.engine.begin() as conn:
             now = utcnow()
@@ -197,19 +211,24 @@ class Inbox:
                     fresh.setdefault(p.record.topic, []).append(p)
                     outcome.counts[(p.envelope.topic, "applied")] += 1
                 else:
+                    spans[id(p)].set(coins__inbox__duplicate=True)
                     outcome.counts[(p.envelope.topic, "duplicate")] += 1
             for topic, items in fresh.items():
                 self.handlers[topic].many(conn, [(p.envelope, p.data) for p in items])
             faults.point("consumer.mid_batch")
         for items in fresh.values() if log.isEnabledFor(logging.INFO) else ():
             for p in items:
-                with tracing.running(tracing.of_message(p.record)):
+                token = tracing.enter(spans[id(p)])
+                try:
                     log.info("event applied", extra={"event_id": p.envelope.event_id, "topic": p.envelope.topic})
+                finally:
+                    tracing.leave(token)
         return outcome
 
     def _apply_one(self, conn: Connection, item: Parsed, outcome: BatchOutcome) -> None:
         record, envelope, data = item.record, item.envelope, item.data
-        token = tracing.enter(tracing.of_message(record))
+        span = tracing.of_message(record, group=self.group)
+        token = tracing.enter(span)
         try:
             savepoint = conn.begin_nested()
             try:
@@ -219,13 +238,17 @@ class Inbox:
                     self.handlers[record.topic](conn, envelope, data)
                 savepoint.commit()
             except Exception as exc:
+                span.fail(type(exc).__name__, exc)
                 outcome.poisoned.append(self._refused(savepoint, item, exc))  # or raised: retry the batch
                 return
             outcome.counts[(envelope.topic, "applied" if fresh else "duplicate")] += 1
             if fresh:
                 log.info("event applied", extra={"event_id": envelope.event_id, "topic": envelope.topic})
+            else:
+                span.set(coins__inbox__duplicate=True)
         finally:
             tracing.leave(token)
+            span.end()
 
     def _refused(self, savepoint, item: Parsed, exc: Exception) -> Poisoned:
         """A message that failed in its savepoint: poisoned if it can never apply (a rule broken,

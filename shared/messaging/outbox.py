@@ -41,6 +41,7 @@ class Outbox:
             "topic": contract.topic,
             "message_key": key,
             "payload": json.dumps(envelope_to_dict(envelope), separators=(",", ":")),
+            "event_type": event_type(contract.topic),
             "trace_id": current_trace_id(),
             **tracing.carried(),  # the span that wrote it: the message continues its trace
             "created_at": envelope.occurred_at,
@@ -55,6 +56,11 @@ class Outbox:
 def _insert(table: sa.Table):
     """The outbox insert, built once per table (no RETURNING of the generated id)."""
     return table.insert().inline()
+
+
+def event_type(topic: str) -> str:
+    """The `type` header of a topic's events: the topic without its version (gift.sent.v1 -> gift.sent)."""
+    return topic.rsplit(".v", 1)[0]
 
 
 def republish_since(engine: Engine, table: sa.Table, since: datetime) -> int:

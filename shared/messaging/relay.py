@@ -2,6 +2,12 @@
 waits for the broker's acks, and only then marks them published: at least once, in order per
 key. It never holds a transaction while sending.
 
+On PostgreSQL it waits on the outbox's NOTIFY (a trigger, sent at commit: shared.db.infra_migrations),
+so an event leaves within milliseconds of its commit; polling stays as the safety net (every
+`listen_idle_s`), and is all there is on SQLite. While `outbox_cdc` has a row, Debezium publishes
+the outbox (coinsctl.cdc) and the relay fetches nothing; it holds an advisory lock while it may
+publish (shared.messaging.relay_wakeup), which the switch to CDC waits for.
+
 A poll starts after what was published a few seconds ago (shared.messaging.relay_floor); an event whose
 transaction held its row uncommitted longer than that is published by the next poll from the
 start, within seconds, and may then follow later events of its key.
@@ -25,7 +31,8 @@ from shared.clock import utcnow
 from shared.db.errors import retry_transient, safe_error
 from shared.db.pg_arrays import array_literal
 from shared.messaging.relay_floor import PollFloor
-from shared.observability import metrics, volume
+from shared.messaging.relay_wakeup import Wakeup, wakeup_for
+from shared.observability import metrics, tracing, volume
 
 log = logging.getLogger(__name__)
 
@@ -57,24 +64,49 @@ def message_headers(
     return headers
 
 
+def _send_span(row: OutboxRow, topic: str) -> tracing.Span:
+    """The span of one event's send (PRODUCER), a child of the span that wrote its row."""
+    return tracing.continued(
+        row.traceparent,
+        row.tracestate,
+        trace_id=row.trace_id,
+        name=f"send {topic}",
+        kind=tracing.PRODUCER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.operation.type": "send",
+            "messaging.operation.name": "send",
+            "messaging.destination.name": topic,
+            "messaging.message.id": row.event_id,
+            "messaging.kafka.message.key": row.key,
+        },
+    )
+
+
 @dataclass(frozen=True)
 class _Statements:
     """The relay's statements, built once (it runs them many times a second)."""
 
     unpublished: sa.Select
+    cdc_on: sa.Select
     mark: sa.Update
     # On PostgreSQL the ids go as one array: one statement text whatever their count (an IN list
     # is a new statement for each length: compiled, converted and prepared again by the driver).
     mark_pg: sa.TextClause
 
     @classmethod
-    def of(cls, t: sa.Table, batch_size: int) -> _Statements:
+    def of(cls, t: sa.Table, batch_size: int, *, cdc_possible: bool) -> _Statements:
         quoted = postgresql.dialect().identifier_preparer.quote(t.name)
+        cdc = sa.table("outbox_cdc", sa.column("slot"))
+        # Nothing while CDC publishes (PostgreSQL only): checked in the fetch itself, so that no
+        # batch is read after the switch's row has committed.
+        guard = [~sa.exists().select_from(cdc)] if cdc_possible else []
         return cls(
             unpublished=sa.select(*(t.c[name] for name in _ROW_COLUMNS))
-            .where(t.c.published_at.is_(None), t.c.id > sa.bindparam("p_floor"))
+            .where(t.c.published_at.is_(None), t.c.id > sa.bindparam("p_floor"), *guard)
             .order_by(t.c.id)
             .limit(batch_size),
+            cdc_on=sa.select(sa.exists().select_from(cdc)),
             mark=t.update()
             .where(t.c.id.in_(sa.bindparam("p_ids", expanding=True)))
             .values(published_at=sa.bindparam("p_now")),
@@ -97,6 +129,7 @@ class OutboxRelay:
         send_timeout_s: float = 20.0,
         lookback_s: float = 5.0,
         full_scan_s: float = 10.0,
+        listen_idle_s: float = 1.0,
         health=None,
     ):
         self.engine = engine
@@ -110,8 +143,13 @@ class OutboxRelay:
         self.send_timeout_s = send_timeout_s
         self.health = health  # a shared.runtime.health.ProcessHealth, or None
         self._floor = PollFloor(lookback_s, full_scan_s)
-        self._sql = _Statements.of(table, batch_size)
+        self._sql = _Statements.of(
+            table, batch_size, cdc_possible=engine is not None and engine.dialect.name == "postgresql"
+        )
         self._conn: Connection | None = None
+        # On PostgreSQL: LISTEN, and the relay's advisory lock; elsewhere polling alone.
+        self._wakeup: Wakeup | None = wakeup_for(engine, table.name)
+        self.listen_idle_s = listen_idle_s  # the safety-net poll when notifications wake the relay
 
     def _report(self, check: str, ok: bool, detail: str = "failing") -> None:
         if self.health is not None:
@@ -144,35 +182,62 @@ class OutboxRelay:
             raise
 
     def close(self) -> None:
-        """Give back the relay's connection (it opens another when it runs again)."""
+        """Give back the relay's connections (it opens others when it runs again)."""
         if self._conn is not None:
             conn, self._conn = self._conn, None
             conn.close()
+        if self._wakeup is not None:
+            self._wakeup.close()
+
+    def cdc_publishes(self) -> bool:
+        """Whether Debezium publishes this outbox (a row in outbox_cdc)."""
+        with self._one_statement() as conn:
+            return bool(conn.execute(self._sql.cdc_on).scalar())
+
+    def _may_publish(self) -> bool:
+        """On PostgreSQL, only while holding the relay's advisory lock: one relay publishes at a
+        time, and the switch to CDC knows when none is mid-batch (coinsctl.cdc)."""
+        return self._wakeup is None or self._wakeup.hold()
+
+    def _found_nothing(self) -> None:
+        """Let the lock go while CDC publishes (checked only when a fetch found nothing)."""
+        if self._wakeup is not None and self._wakeup.held and self.cdc_publishes():
+            self._wakeup.release()
+
+    def _idle(self, stop: threading.Event, pause: float) -> float:
+        """Wait for the next poll: up to `pause`, or, woken by the outbox's NOTIFY, up to
+        listen_idle_s. Returns the next pause."""
+        if self._wakeup is not None and self._wakeup.wait(self.listen_idle_s, stop):
+            return self.linger_s
+        if self._wakeup is None or not self._wakeup.listening:
+            stop.wait(pause)
+        return min(max(pause, 0.001) * 2, self.idle_wait_s)
 
     def publish(self, rows: list[OutboxRow]) -> int:
-        """Send rows, then mark the longest acknowledged prefix as published; returns how many."""
-        futures = []
-        for row in rows:
-            event_type = row.topic.rsplit(".v", 1)[0]
-            futures.append(
-                self.producer.send(
-                    self.topic_name(row.topic),
-                    key=row.key.encode(),
-                    value=row.payload.encode(),
-                    headers=message_headers(row.event_id, event_type, row.trace_id, row.traceparent, row.tracestate),
+        """Send rows, then mark the longest acknowledged prefix as published; returns how many.
+        Each send is a PRODUCER span in the trace of the span that wrote the row; the message
+        carries that span's traceparent, as the row stores it (consumers are its children too)."""
+        futures, spans = [], []
+        try:
+            for row in rows:
+                event_type = row.topic.rsplit(".v", 1)[0]
+                topic = self.topic_name(row.topic)
+                spans.append(_send_span(row, topic))
+                futures.append(
+                    self.producer.send(
+                        topic,
+                        key=row.key.encode(),
+                        value=row.payload.encode(),
+                        headers=message_headers(
+                            row.event_id, event_type, row.trace_id, row.traceparent, row.tracestate
+                        ),
+                    )
                 )
-            )
-        self.producer.flush(timeout=self.send_timeout_s)
-        acked: list[OutboxRow] = []
-        for row, future in zip(rows, futures, strict=True):
-            try:
-                future.get(timeout=0)
-            except Exception as exc:  # noqa: BLE001 - anything unacked stops the prefix
-                log.warning(
-                    "outbox publish failed; will retry", extra={"event_id": row.event_id, "error": safe_error(exc)}
-                )
-                break
-            acked.append(row)
+            self.producer.flush(timeout=self.send_timeout_s)
+            acked = self._acknowledged(rows, futures, spans)
+        finally:
+            for span in spans:
+                span.end()
         if acked:
             faults.point("relay.after_ack")  # only once the broker has acknowledged something
             self.mark_published([row.id for row in acked])
@@ -184,6 +249,28 @@ class OutboxRelay:
             if hasattr(self.producer, "rebuild"):
                 self.producer.rebuild()
         return len(acked)
+
+    @staticmethod
+    def _acknowledged(rows: list[OutboxRow], futures: list, spans: list[tracing.Span]) -> list[OutboxRow]:
+        """The longest prefix of `rows` the broker acknowledged; each send's span says how it went."""
+        acked: list[OutboxRow] = []
+        for row, future, span in zip(rows, futures, spans, strict=True):
+            try:
+                sent = future.get(timeout=0)
+            except Exception as exc:  # noqa: BLE001 - anything unacked stops the prefix
+                log.warning(
+                    "outbox publish failed; will retry", extra={"event_id": row.event_id, "error": safe_error(exc)}
+                )
+                for unsent in spans[len(acked) :]:
+                    unsent.fail("not acknowledged")
+                    unsent.set(error__type=type(exc).__name__)
+                break
+            if hasattr(sent, "partition"):  # kafka-python's RecordMetadata
+                span.set(
+                    messaging__destination__partition__id=str(sent.partition), messaging__kafka__offset=sent.offset
+                )
+            acked.append(row)
+        return acked
 
     def _count_volume(self, rows: list[OutboxRow]) -> None:
         """The money-flow counters (shared.observability.volume): never a reason for a published batch to fail."""
@@ -214,11 +301,11 @@ class OutboxRelay:
             if self.health is not None:
                 self.health.beat()
             try:
-                rows = self.fetch_batch()
+                rows = self.fetch_batch() if self._may_publish() else []
                 self._report("loop", True)
                 if not rows:
-                    stop.wait(pause)
-                    pause = min(max(pause, 0.001) * 2, self.idle_wait_s)
+                    self._found_nothing()
+                    pause = self._idle(stop, pause)
                     continue
                 pause = self.linger_s
                 sent = self.publish(rows)

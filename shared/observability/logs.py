@@ -54,7 +54,9 @@ def set_service(service: str, process: str = "web") -> None:
 
 
 def configure_logging(service: str, level: str = "INFO", process: str = "web") -> None:
+    """The process's log lines, and its spans (shared.observability.tracing.configure), whose ids they carry."""
     set_service(service, process)
+    tracing.configure(service, process)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(json_formatter())
     handler.addFilter(ContextFilter())

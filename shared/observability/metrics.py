@@ -25,6 +25,11 @@ HTTP_LATENCY = Histogram(
     ["service", "method", "route"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+HTTP_CONNECTIONS_REFUSED = Counter(
+    "coins_http_connections_refused_total",
+    "Connections closed before their request reached a thread (shared.http.gunicorn_worker)",
+    ["reason"],
+)  # reason: header_timeout, body_timeout, too_many, headers_too_large, body_too_large
 CONSUMED = Counter(
     "coins_consumer_messages_total", "Messages handled by consumers", ["service", "topic", "outcome"]
 )  # outcome: applied, duplicate, dead_lettered

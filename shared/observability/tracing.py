@@ -1,26 +1,41 @@
-"""W3C Trace Context (https://www.w3.org/TR/trace-context/) in every process: the span that is
-running (an HTTP request, a consumed message, a payout or reconciliation attempt) in a
-contextvar, for the log lines (shared.observability.logs), the outbox rows and the jobs that outlive a request.
+"""Spans of every process, made by the OpenTelemetry SDK, and W3C Trace Context
+(https://www.w3.org/TR/trace-context/) between processes: an HTTP request (SERVER), the relay's
+send of an event (PRODUCER), a consumer's processing of one (CONSUMER), a payout or reconciliation
+attempt, a processor call (CLIENT). The running span is OpenTelemetry's current span (its
+context, not one of ours), so an instrumentation a team adds (Flask, SQLAlchemy, requests) puts
+its spans in the same trace, and the log lines (shared.observability.logs) carry its ids.
 
-`traceparent` and `tracestate` are parsed by OpenTelemetry's propagator (its API package only:
-no SDK, nothing recorded or exported but the log lines, which carry trace_id, span_id and
-parent_span_id). Each span has a fresh span id; a child keeps its parent's trace id, sampled
-flag and tracestate, and names its parent. Nothing valid to continue starts a new trace.
+One TracerProvider per process (`configure`), made from the standard OTEL_* variables by
+shared.observability.tracer_provider: without an OTLP endpoint nothing is sent.
+
+`traceparent` and `tracestate` are parsed by OpenTelemetry's propagator. A child keeps its
+parent's trace id, sampled flag and tracestate, and names its parent. Nothing valid to continue
+starts a new trace, or the one a bare trace id names (`X-Trace-Id`, messages sent before traceparent).
 """
 
 from __future__ import annotations
 
-import contextvars
 import logging
-import random
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from shared import __version__
+from shared.observability import tracer_provider
+
+SERVER, CLIENT, PRODUCER, CONSUMER, INTERNAL = (
+    SpanKind.SERVER,
+    SpanKind.CLIENT,
+    SpanKind.PRODUCER,
+    SpanKind.CONSUMER,
+    SpanKind.INTERNAL,
+)
 SAMPLED = 0x01  # the one flag of version 00; the others are zeroed on the way through
 MAX_TRACESTATE = 512  # what the spec asks every vendor to pass on; a longer one is cut to fit
 _LONG_MEMBER = 128  # cut first, then members from the end
@@ -28,31 +43,102 @@ _PROPAGATOR = TraceContextTextMapPropagator()
 _TRACE_ID = re.compile(r"[0-9a-f]{32}")
 # The propagator warns of every malformed header a client sends: theirs to fix, not ours to log.
 logging.getLogger("opentelemetry").setLevel(logging.ERROR)
-_current: contextvars.ContextVar[Span | None] = contextvars.ContextVar("span", default=None)
+# Where a span we start goes in the OTel context: the id of its parent, for the log lines (an
+# unsampled span records none), next to the span itself.
+_PARENT = otel_context.create_key("coins.parent_span_id")
+_tracer: trace.Tracer | None = None
 
 
-@dataclass(frozen=True)
 class Span:
-    trace_id: str  # 32 lowercase hex digits
-    span_id: str  # 16 lowercase hex digits
-    parent_id: str | None = None  # the span this one continues (remote: another process's)
-    flags: int = SAMPLED
-    tracestate: str | None = None
+    """A span as log lines, headers and rows see it (ids, flags, tracestate, parent); `otel` is
+    OpenTelemetry's: a recording SDK span, or a non-recording one (another process's, or of an
+    unsampled trace)."""
+
+    __slots__ = ("otel", "parent_id")
+
+    def __init__(self, otel: trace.Span, parent_id: str | None = None):
+        self.otel = otel
+        self.parent_id = parent_id  # the span this one continues (remote: another process's)
+
+    @property
+    def _context(self) -> trace.SpanContext:
+        return self.otel.get_span_context()
+
+    @property
+    def trace_id(self) -> str:  # 32 lowercase hex digits
+        return trace.format_trace_id(self._context.trace_id)
+
+    @property
+    def span_id(self) -> str:  # 16 lowercase hex digits
+        return trace.format_span_id(self._context.span_id)
+
+    @property
+    def flags(self) -> int:
+        return int(self._context.trace_flags) & SAMPLED  # the SDK's "random trace id" flag is not version 00's
+
+    def __eq__(self, other: object) -> bool:
+        """The same span: the same trace and span ids."""
+        if not isinstance(other, Span):
+            return NotImplemented
+        mine, theirs = self._context, other._context
+        return (mine.trace_id, mine.span_id) == (theirs.trace_id, theirs.span_id)
+
+    def __hash__(self) -> int:
+        return hash((self._context.trace_id, self._context.span_id))
+
+    @property
+    def tracestate(self) -> str | None:
+        state = self._context.trace_state
+        return (state.to_header() or None) if state else None
 
     @property
     def traceparent(self) -> str:
         return f"00-{self.trace_id}-{self.span_id}-{self.flags:02x}"
 
     def headers(self) -> dict[str, str]:
-        """`traceparent`, and `tracestate` if there is one: for a response or a message."""
-        return {"traceparent": self.traceparent, **({"tracestate": self.tracestate} if self.tracestate else {})}
+        """`traceparent`, and `tracestate` if there is one: for a response, a request or a message."""
+        state = self.tracestate
+        return {"traceparent": self.traceparent, **({"tracestate": state} if state else {})}
+
+    def set(self, **attributes) -> None:
+        """Attributes by their semantic-convention names, dots as double underscores."""
+        if self.otel.is_recording():
+            self.otel.set_attributes({name.replace("__", "."): value for name, value in attributes.items()})
+
+    def fail(self, description: str | None = None, exc: BaseException | None = None) -> None:
+        if exc is not None:
+            self.otel.record_exception(exc)
+        self.otel.set_status(Status(StatusCode.ERROR, description))
+
+    def end(self) -> None:
+        self.otel.end()
 
 
+# -- the process's tracer provider ----------------------------------------------------------------
+def configure(service: str = "", process: str = "") -> trace.TracerProvider:
+    """The process's tracer provider: the global one if an SDK provider is set (by an earlier call,
+    or by `opentelemetry-instrument`), else one made from the environment and set globally."""
+    global _tracer
+    current = trace.get_tracer_provider()
+    if not isinstance(current, TracerProvider):
+        trace.set_tracer_provider(tracer_provider.from_environment(service, process))
+        current = trace.get_tracer_provider()
+    _tracer = current.get_tracer("coins", __version__)
+    return current
+
+
+def _get_tracer() -> trace.Tracer:
+    if _tracer is None:  # a process that configured no logs (a test, a script): the defaults
+        configure()
+    return _tracer
+
+
+# -- spans ----------------------------------------------------------------------------------------
 def parse(traceparent: str | None, tracestate: str | None = None) -> Span | None:
-    """The span a `traceparent` names, with its `tracestate` (cut to MAX_TRACESTATE); None if there
-    is none or it is invalid: version ff, version 00 with anything after its flags, a field not in
-    lowercase hex or of the wrong length, an all-zero trace or span id (later versions are read by
-    their first four fields, as the spec says)."""
+    """The (remote) span a `traceparent` names, with its `tracestate` (cut to MAX_TRACESTATE); None
+    if there is none or it is invalid: version ff, version 00 with anything after its flags, a
+    field not in lowercase hex or of the wrong length, an all-zero trace or span id (later versions
+    are read by their first four fields, as the spec says)."""
     if not traceparent:
         return None
     carrier = {"traceparent": traceparent, **({"tracestate": tracestate} if tracestate else {})}
@@ -60,22 +146,53 @@ def parse(traceparent: str | None, tracestate: str | None = None) -> Span | None
     if not found.is_valid:
         return None
     state = _cut(found.trace_state.to_header()) if found.trace_state else ""
-    trace_id, span_id = trace.format_trace_id(found.trace_id), trace.format_span_id(found.span_id)
-    return Span(trace_id, span_id, None, int(found.trace_flags), state or None)
+    flags = trace.TraceFlags(found.trace_flags & SAMPLED)  # what version 00 does not define is zeroed
+    remote = trace.SpanContext(
+        found.trace_id, found.span_id, True, flags, trace.TraceState.from_header([state]) if state else None
+    )
+    return Span(trace.NonRecordingSpan(remote))
 
 
-def child(parent: Span | None = None, *, trace_id: str | None = None) -> Span:
+def start(
+    name: str,
+    *,
+    kind: SpanKind = INTERNAL,
+    parent: Span | None = None,
+    trace_id: str | None = None,
+    attributes: Mapping[str, object] | None = None,
+    links: Iterable[Span] = (),
+) -> Span:
+    """A span started under `parent` (not made current: see `enter`, `running`); without one, the
+    first span of trace `trace_id` if that is a valid trace id, else of a new trace."""
+    tracer = _get_tracer()
+    context = trace.set_span_in_context(parent.otel, otel_context.Context()) if parent else otel_context.Context()
+    wanted = legacy_trace_id(trace_id) if parent is None else None
+    token = tracer_provider.WANTED_TRACE_ID.set(int(wanted, 16)) if wanted else None
+    try:
+        otel = tracer.start_span(
+            name,
+            context=context,
+            kind=kind,
+            attributes=attributes,
+            links=[Link(link.otel.get_span_context()) for link in links],
+        )
+    finally:
+        if token is not None:
+            tracer_provider.WANTED_TRACE_ID.reset(token)
+    return Span(otel, parent.span_id if parent else None)
+
+
+def child(parent: Span | None = None, *, trace_id: str | None = None, name: str = "span", **options) -> Span:
     """A new span under `parent`; without one, the first span of trace `trace_id` if that is a
-    valid trace id (the bare ids of `X-Trace-Id` and of messages sent before traceparent), else of
-    a new trace."""
-    if parent is not None:
-        return Span(parent.trace_id, _new_id(64), parent.span_id, parent.flags & SAMPLED, parent.tracestate)
-    return Span(legacy_trace_id(trace_id) or _new_id(128), _new_id(64))
+    valid trace id, else of a new trace."""
+    return start(name, parent=parent, trace_id=trace_id, **options)
 
 
-def continued(traceparent: str | None, tracestate: str | None = None, *, trace_id: str | None = None) -> Span:
+def continued(
+    traceparent: str | None, tracestate: str | None = None, *, trace_id: str | None = None, **options
+) -> Span:
     """The span that continues what a request, a message or a stored job carried."""
-    return child(parse(traceparent, tracestate), trace_id=trace_id)
+    return child(parse(traceparent, tracestate), trace_id=trace_id, **options)
 
 
 def legacy_trace_id(value: str | None) -> str | None:
@@ -85,39 +202,49 @@ def legacy_trace_id(value: str | None) -> str | None:
 
 
 def current() -> Span | None:
-    return _current.get()
+    """The current span (OpenTelemetry's: ours, or an instrumentation's), None outside any."""
+    otel = trace.get_current_span()
+    found = otel.get_span_context()
+    if not found.is_valid:
+        return None
+    parent = otel.parent if isinstance(otel, ReadableSpan) else None
+    if parent is not None:
+        return Span(otel, trace.format_span_id(parent.span_id))
+    noted = otel_context.get_value(_PARENT)
+    return Span(otel, noted[1] if noted and noted[0] == found.span_id else None)
 
 
-def enter(span: Span) -> contextvars.Token:
+def enter(span: Span) -> object:
     """Make `span` the current one until `leave` (for hooks that cannot wrap a block)."""
-    return _current.set(span)
+    context = trace.set_span_in_context(span.otel)
+    return otel_context.attach(
+        otel_context.set_value(_PARENT, (span.otel.get_span_context().span_id, span.parent_id), context)
+    )
 
 
-def leave(token: contextvars.Token) -> None:
-    _current.reset(token)
+def leave(token: object) -> None:
+    otel_context.detach(token)
 
 
 @contextmanager
 def running(span: Span) -> Iterator[Span]:
+    """`span` current for the block, and ended with it (its status ERROR if the block raised)."""
     token = enter(span)
     try:
         yield span
+    except BaseException as exc:
+        span.fail(type(exc).__name__, exc)
+        raise
     finally:
         leave(token)
+        span.end()
 
 
 def carried() -> dict[str, str | None]:
     """The current span as a row stores it (an outbox row, a withdrawal, a purchase), so that what
     happens later, in another process, continues it: traceparent and tracestate."""
-    span = _current.get()
+    span = current()
     return {"traceparent": span.traceparent if span else None, "tracestate": span.tracestate if span else None}
-
-
-def _new_id(bits: int) -> str:
-    value = 0
-    while not value:  # all zeros is the one invalid id
-        value = random.getrandbits(bits)
-    return f"{value:0{bits // 4}x}"
 
 
 def _cut(tracestate: str) -> str:
@@ -130,8 +257,35 @@ def _cut(tracestate: str) -> str:
     return ",".join(members)
 
 
-def of_message(record) -> Span:
-    """A consumed Kafka message's span: a child of its `traceparent` header, else (a message sent
-    before there was one) the first span of the trace its `trace_id` header names, else of a new trace."""
+def of_message(record, *, group: str | None = None) -> Span:
+    """A consumed Kafka message's processing span (CONSUMER): a child of its `traceparent` header,
+    else (a message sent before there was one) the first span of the trace its `trace_id` header
+    names, else of a new trace. Not yet current: see `running`."""
     headers = {key: value.decode(errors="replace") for key, value in record.headers or () if value is not None}
-    return continued(headers.get("traceparent"), headers.get("tracestate"), trace_id=headers.get("trace_id"))
+    topic = getattr(record, "topic", None)
+    attributes = {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "process",
+        "messaging.operation.name": "process",
+    }
+    for name, value in (
+        ("messaging.destination.name", topic),
+        ("messaging.destination.partition.id", _text(getattr(record, "partition", None))),
+        ("messaging.kafka.offset", getattr(record, "offset", None)),
+        ("messaging.message.id", headers.get("event_id")),
+        ("messaging.consumer.group.name", group),
+    ):
+        if value is not None:
+            attributes[name] = value
+    return continued(
+        headers.get("traceparent"),
+        headers.get("tracestate"),
+        trace_id=headers.get("trace_id"),
+        name=f"process {topic}" if topic else "process",
+        kind=CONSUMER,
+        attributes=attributes,
+    )
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)

@@ -3,7 +3,7 @@
 A background thread reads it every `interval_s` with `shared.kafka.admin.consumer_lag` (clients of
 its own, never the consuming one, which is not thread-safe; authenticated like every client, as
 the service's principal, which may describe its own group and topics). Scrapes read the last
-values. Lag is an operator's signal only: some Kafka-compatible brokers (the local Tansu) report
+values. Lag is an operator's signal only: some Kafka-compatible brokers (Tansu) report
 the end offset per record batch, so "has a consumer caught up?" is answered elsewhere by comparing
 events published with events applied (coinsctl audit), never by this number.
 """

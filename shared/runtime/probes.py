@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -29,9 +30,11 @@ class _QuietHandler(WSGIRequestHandler):
 
 class _BoundedServer(ThreadingWSGIServer):
     """A thread per connection, at most `max_connections` at once: one more is closed at once, so
-    slow or idle clients can hold at most that many threads, each for at most the handler's timeout."""
+    slow or idle clients can hold at most that many threads, each for at most `deadline_s` in all
+    (the handler's timeout bounds one read; a byte every few seconds would renew it)."""
 
     max_connections = 16
+    deadline_s = 10.0
     request_queue_size = 128  # a burst of connections waits in the kernel's queue, not in SYN retries
 
     def server_activate(self):
@@ -49,10 +52,22 @@ class _BoundedServer(ThreadingWSGIServer):
             raise
 
     def process_request_thread(self, request, client_address):
+        deadline = threading.Timer(self.deadline_s, _cut, (request,))
+        deadline.daemon = True
+        deadline.start()
         try:
             super().process_request_thread(request, client_address)
         finally:
+            deadline.cancel()
             self._slots.release()
+
+
+def _cut(connection: socket.socket) -> None:
+    """Past its deadline: a blocked read or write on the connection returns at once."""
+    try:
+        connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # closed already
 
 
 def probe_app(

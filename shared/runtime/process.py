@@ -24,7 +24,12 @@ def run_until_stopped(
     stop: threading.Event | None = None,
 ) -> None:
     """Run `loop(stop)` until a signal sets `stop`; `probes` (a WSGI app, see shared.runtime.probes) is
-    served on `metrics_host`:`metrics_port` meanwhile, when that is not 0."""
+    served on `metrics_host`:`metrics_port` meanwhile, when that is not 0. `name` is
+    <service>-<kind> (e.g. gifting-relay): in production it refuses another's credentials."""
+    from shared.credentials import deployment_environment, refuse_foreign
+
+    service, _, kind = name.partition("-")
+    refuse_foreign(service, kind, os.environ, deployment_environment())
     stop = stop or threading.Event()
 
     def _stop(signum, _frame):

@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from tests.containers.conftest import POSTGRES_IMAGE, ROOT, TAG
+from tests.containers.conftest import KAFKA_IMAGE, POSTGRES_IMAGE, ROOT, TAG
 from tests.containers.test_telemetry import scrape, total
 from tests.support.broker import free_port
 from tests.support.stories import Api, buy, earnings, send_gift, spendable, unique, wallet
@@ -42,13 +42,17 @@ class ComposeStack:
         self.project = f"coins-compose-{os.getpid()}"
         ports = [*WEB_PORTS.values(), *METRICS_PORTS.values(), *OTHER_PORTS, *SANDBOX_PORTS]
         self.env = {name: str(free_port()) for name in ports}
+        # What deploy/compose-secrets.sh writes to deploy/.env, here for this stack only.
         self.env.update(
             {f"KAFKA_{who}_PASSWORD": secrets.token_hex(16) for who in ("ADMIN", "PURCHASE", "GIFTING", "PAYOUT")}
         )
+        for service in WEB_PORTS:
+            self.env[f"{service.upper()}_DB_PASSWORD"] = secrets.token_hex(16)
+            self.env[f"{service.upper()}_DB_ADMIN_PASSWORD"] = secrets.token_hex(16)
         self.env.update(
             COINS_CALLER_KEYS_DIR=str(caller_keys.public_dir),
             POSTGRES_IMAGE=POSTGRES_IMAGE,
-            POSTGRES_PASSWORD=secrets.token_hex(8),
+            KAFKA_IMAGE=KAFKA_IMAGE,  # the broker image under test, as the services' (TAG)
             TAG=TAG,
             GUNICORN_WORKERS="2",
             GUNICORN_THREADS="4",
@@ -77,7 +81,7 @@ def stack(docker_client, caller_keys):
     assert version.returncode == 0, f"Compose v2 is missing: run deploy/ensure-compose.sh ({version.stderr})"
     running = ComposeStack(caller_keys)
     try:
-        up = running.compose("up", "--detach", "--wait", "--wait-timeout", "240")
+        up = running.compose("up", "--detach", "--wait", "--wait-timeout", "480", timeout=600)  # minutes under load
         assert up.returncode == 0, up.stderr[-3000:] + running.compose("logs", "--tail", "30").stdout[-6000:]
         yield running
     finally:
@@ -146,3 +150,10 @@ def test_web_containers_stay_ready_and_take_gifts_while_the_broker_is_stopped_fo
         assert started.returncode == 0, started.stderr
     wait_until(lambda: earnings(api, creator)["total"] == sent, timeout=180, message="the backlog drained")
     assert wallet(api, viewer)["balance"] == 700 - sent
+
+
+def test_the_documented_coinsctl_command_runs_in_a_compose_container(stack):
+    """As the README prints it: `docker compose exec payout-web coinsctl payouts held --json`."""
+    done = stack.compose("exec", "-T", "payout-web", "coinsctl", "payouts", "held", "--json", timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []

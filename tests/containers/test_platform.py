@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.stories import Api, audit_passes, buy, earnings, send_gift, spendable, unique
+from tests.support.stories import Api, buy, earnings, send_gift, spendable, unique
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.containers
 
 
-def test_buy_credit_gift_earn_withdraw_through_the_containers(platform, auth, caller_keys):
-    api = Api(platform, auth)
+def test_buy_credit_gift_earn_withdraw_through_the_containers(coins_platform):
+    platform = coins_platform
+    api = Api(platform, platform.headers)
     viewer, creator = unique("viewer"), unique("creator")
     buy(api, viewer, package_id="coins_17500")
     buy(api, viewer, package_id="coins_7000")
@@ -41,10 +42,12 @@ def test_buy_credit_gift_earn_withdraw_through_the_containers(platform, auth, ca
     )
     assert done["gross_minor"] == done["net_minor"] + done["fee_minor"]
     assert earnings(api, creator)["withdrawn"] == 20_000
-    audit_passes(platform, caller_keys)
+    report = platform.audit()
+    assert report.ok, report.problems
 
 
-def test_service_containers_run_as_non_root_and_report_healthy(platform):
+def test_service_containers_run_as_non_root_and_report_healthy(coins_platform):
+    platform = coins_platform
     for service in ("purchase", "gifting", "payout"):
         container = platform.containers[f"{service}-web"].get_wrapped_container()
         assert container.exec_run("id -u").output.decode().strip() == "10001"
@@ -55,7 +58,8 @@ def test_service_containers_run_as_non_root_and_report_healthy(platform):
         )
 
 
-def test_the_broker_is_apache_kafka_and_holds_each_service_to_its_own_topics(platform):
+def test_the_broker_is_apache_kafka_and_holds_each_service_to_its_own_topics(coins_platform):
+    platform = coins_platform
     from kafka.errors import TopicAuthorizationFailedError
 
     from shared.kafka.clients import make_producer
@@ -63,7 +67,7 @@ def test_the_broker_is_apache_kafka_and_holds_each_service_to_its_own_topics(pla
 
     assert platform.kafka_version.startswith("4.")
     gifting = kafka_settings(
-        {"KAFKA_BOOTSTRAP_SERVERS": platform.admin.bootstrap_servers, **platform.creds.client_env("gifting")}
+        {"KAFKA_BOOTSTRAP_SERVERS": platform.kafka_bootstrap, **platform.kafka_credentials.client_env("gifting")}
     )
     producer = make_producer(gifting, client_id="intruder")
     try:

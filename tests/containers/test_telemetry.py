@@ -8,7 +8,7 @@ import uuid
 import pytest
 import requests
 
-from tests.containers.conftest import ROLES
+from coins_platform.testing import ROLES
 from tests.support.stories import Api, buy, earnings, send_gift, spendable, unique
 from tests.support.waiting import wait_until
 
@@ -30,16 +30,17 @@ def scrape(url: str) -> str:
     return response.text
 
 
-def test_a_web_containers_metrics_add_up_its_gunicorn_workers(platform, auth):
-    url = platform.url("gifting")
+def test_a_web_containers_metrics_add_up_its_gunicorn_workers(coins_platform):
+    url, auth = coins_platform.url("gifting"), coins_platform.headers
     before = total(scrape(url), "coins_http_requests_total", route="/v1/gifts/catalog")
     for _ in range(40):  # spread over both workers
         assert requests.get(f"{url}/v1/gifts/catalog", headers=auth(service="gifting"), timeout=10).status_code == 200
     assert total(scrape(url), "coins_http_requests_total", route="/v1/gifts/catalog") == before + 40
 
 
-def test_relay_consumer_and_worker_containers_serve_metrics_and_probes_that_move(platform, auth):
-    api = Api(platform, auth)
+def test_relay_consumer_and_worker_containers_serve_metrics_and_probes_that_move(coins_platform):
+    platform = coins_platform
+    api = Api(platform, platform.headers)
     for name, port in platform.metrics_ports.items():
         base = f"http://127.0.0.1:{port}"
         assert requests.get(f"{base}/health/live", timeout=5).status_code == 200, name
@@ -70,12 +71,12 @@ def test_relay_consumer_and_worker_containers_serve_metrics_and_probes_that_move
     assert "python_info" in scrape(probe["payout-worker"])
 
 
-def test_coinsctl_runs_in_the_images_as_a_role(platform, docker_client):
-    image = platform.containers["gifting-web"].get_wrapped_container().image
+def test_coinsctl_runs_in_the_images_as_a_role(coins_platform, docker_client):
+    image = coins_platform.containers["gifting-web"].get_wrapped_container().image
     output = docker_client.containers.run(
         image,
         ["coinsctl", "prune", "gifting"],
-        environment=platform.env,
+        environment=coins_platform.env,
         network_mode="host",
         remove=True,
         name=f"coinsctl-{uuid.uuid4().hex[:6]}",
@@ -83,9 +84,9 @@ def test_coinsctl_runs_in_the_images_as_a_role(platform, docker_client):
     assert b'"service": "gifting"' in output
 
 
-def test_the_image_healthcheck_fits_each_role(platform):
-    for name in platform.metrics_ports:  # relay, consumer, worker: their own liveness, not the web's
-        container = platform.containers[name].get_wrapped_container()
+def test_the_image_healthcheck_fits_each_role(coins_platform):
+    for name in coins_platform.metrics_ports:  # relay, consumer, worker: their own liveness, not the web's
+        container = coins_platform.containers[name].get_wrapped_container()
         wait_until(
             lambda c=container: (c.reload() or c.attrs["State"].get("Health", {}).get("Status")) == "healthy",
             timeout=90,

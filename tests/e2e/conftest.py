@@ -1,7 +1,6 @@
 """The whole platform as real processes (gunicorn, relays, consumers, payout worker), once on
-PostgreSQL and once on SQLite files with the session's broker (Apache Kafka: each service
-connects as its own principal, held to its ACLs), and once as `make run` has it: SQLite files
-and the embedded Tansu broker."""
+PostgreSQL and once on SQLite files as `make run` has it, with the session's broker (Apache Kafka:
+each service connects as its own principal, held to its ACLs)."""
 
 from __future__ import annotations
 
@@ -15,21 +14,11 @@ from tests.support.broker import free_port
 from tests.support.stories import Api
 
 
-@pytest.fixture(scope="session")
-def embedded_broker():
-    """Tansu, as `make run` starts it."""
-    from tests.support.broker import session_broker
-
-    started = session_broker("tansu")
-    yield started
-    started.stop()
-
-
-@pytest.fixture(scope="module", params=["postgres", "sqlite", "sqlite+tansu"])
+@pytest.fixture(scope="module", params=["postgres", "sqlite"])
 def stack(request, tmp_path_factory):
     backend = request.param
-    broker = request.getfixturevalue("embedded_broker" if backend.endswith("tansu") else "broker")
-    var_dir = tmp_path_factory.mktemp(f"stack-{backend.replace('+', '-')}")
+    broker = request.getfixturevalue("broker")
+    var_dir = tmp_path_factory.mktemp(f"stack-{backend}")
     env = {
         **os.environ,
         "KAFKA_TOPIC_PREFIX": f"e2e{uuid.uuid4().hex[:6]}.",

@@ -167,13 +167,16 @@ def test_one_idempotency_key_fired_concurrently_has_one_effect(api, stack):
     assert len(listed) == 1
 
 
-def test_health_metrics_and_openapi_are_served_without_a_token(stack):
+def test_health_metrics_openapi_and_docs_are_served_without_a_token(stack):
     for service in ("purchase", "gifting", "payout"):
         base = stack.url(service)
         assert requests.get(f"{base}/health/live", timeout=5).status_code == 200
         ready = requests.get(f"{base}/health/ready", timeout=5).json()
         assert ready["checks"] == {"database": "ok", "broker": "ok"}
         assert requests.get(f"{base}/openapi.json", timeout=5).json()["paths"]
+        docs = requests.get(f"{base}/docs", timeout=5)  # Swagger UI, its files served here too (gunicorn)
+        assert docs.status_code == 200 and "Content-Security-Policy" in docs.headers
+        assert requests.get(f"{base}/docs/swagger-ui-bundle.js", timeout=5).status_code == 200
         assert requests.get(f"{base}/v1/internal/totals", timeout=5).status_code == 401
     metrics = requests.get(f"{stack.url('gifting')}/metrics", timeout=5).text
     assert "coins_http_requests_total" in metrics and "coins_outbox_backlog_events" in metrics

@@ -11,6 +11,7 @@ from services.gifting.adapters.repository import (
 )
 from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet
 from services.gifting.service_layer.unit_of_work import AbstractUnitOfWork
+from shared.auth.onbehalf import replayed
 from shared.clock import utcnow
 from shared.db.errors import StaleRead
 from tests.fakes import FakeOutbox, FakeUnitOfWork
@@ -54,13 +55,18 @@ class FakeLedgerRepository(AbstractLedgerRepository):
 class FakeGiftRepository(AbstractGiftRepository):
     def __init__(self, data: dict, outbox: FakeOutbox):
         self._wallets, self._gifts = data["wallets"], data["gifts"]
+        self._grants = data["grants"]
         self._ledger = FakeLedgerRepository(data["entries"])
         self._outbox = outbox
 
-    def send(self, gift: dict, *, coins: int, event: dict) -> Wallet | None:
+    def send(self, gift: dict, *, coins: int, event: dict, grant=None) -> Wallet | None:
         wallet = self._wallets.get(gift["sender_id"])
         if wallet is None or wallet.frozen or wallet.balance_coins < coins:
             return None
+        if grant is not None:
+            if (grant.issuer, grant.jti) in self._grants:
+                raise replayed()
+            self._grants.add((grant.issuer, grant.jti))
         wallet.balance_coins -= coins
         wallet.version += 1
         self._gifts[gift["gift_tx_id"]] = GiftTransaction(**gift, balance_after=wallet.balance)
@@ -86,7 +92,7 @@ class FakeGiftingUnitOfWork(FakeUnitOfWork, AbstractUnitOfWork):
     source = "gifting"
 
     def empty(self) -> dict:
-        return {"wallets": {}, "entries": [], "gifts": {}}
+        return {"wallets": {}, "entries": [], "gifts": {}, "grants": set()}
 
     def attach(self, data: dict) -> None:
         self.wallets = FakeWalletRepository(data["wallets"])

@@ -23,6 +23,7 @@ from services.payout.domain.model import (
     Withdrawal,
 )
 from services.payout.service_layer.unit_of_work import AbstractUnitOfWork
+from shared.auth.onbehalf import replayed
 from shared.db.errors import StaleRead
 from tests.fakes import FakeUnitOfWork
 
@@ -49,7 +50,7 @@ class FakeCreatorRepository(AbstractCreatorRepository):
     def change_method(self, change: PayoutMethodChange) -> None:
         creator = self._creators[change.creator_id]
         creator.payout_method, creator.payout_account = change.new_method, change.new_account
-        creator.updated_at = change.changed_at
+        creator.updated_at, creator.method_hold_until = change.changed_at, change.hold_until
         self._changes.append(change)
 
     def method_changes(self, creator_id: str) -> list[PayoutMethodChange]:
@@ -153,10 +154,17 @@ class FakePayoutUnitOfWork(FakeUnitOfWork, AbstractUnitOfWork):
     source = "payout"
 
     def empty(self) -> dict:
-        return {"creators": {}, "changes": [], "accounts": {}, "earnings": {}, "withdrawals": {}}
+        return {"creators": {}, "changes": [], "accounts": {}, "earnings": {}, "withdrawals": {}, "grants": set()}
 
     def attach(self, data: dict) -> None:
         self.creators = FakeCreatorRepository(data["creators"], data["changes"])
         self.accounts = FakeAccountRepository(data["accounts"])
         self.earnings = FakeEarningsRepository(data["earnings"])
         self.withdrawals = FakeWithdrawalRepository(data["withdrawals"])
+        self._grants = data["grants"]
+
+    def spend_grant(self, grant) -> None:
+        if grant is not None:
+            if (grant.issuer, grant.jti) in self._grants:
+                raise replayed()
+            self._grants.add((grant.issuer, grant.jti))

@@ -1,5 +1,5 @@
 """The fault suite's stack: real processes on PostgreSQL with a broker of its own (so it can be
-paused and restarted; Apache Kafka unless COINS_TEST_BROKER=tansu), short idempotency leases,
+paused and restarted), short idempotency leases,
 and the auditor run after every case."""
 
 from __future__ import annotations
@@ -16,11 +16,13 @@ from tests.support.broker import free_port
 from tests.support.stories import Api, audit_passes
 from tests.support.waiting import wait_until
 
+# Shortened request read deadlines (shared.http.gunicorn_worker), for the slowloris case.
+HEADER_TIMEOUT_S, BODY_TIMEOUT_S = 4, 6
+
 
 @pytest.fixture(scope="session")
 def stack(postgres, tmp_path_factory, caller_keys):
     var_dir = tmp_path_factory.mktemp("faults")
-    broker_kind = os.environ.get("COINS_TEST_BROKER", "apache")
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
     env.update(
         {
@@ -28,11 +30,12 @@ def stack(postgres, tmp_path_factory, caller_keys):
             "KAFKA_PARTITIONS": "3",
             "GUNICORN_WORKERS": "2",
             "GUNICORN_THREADS": "8",
+            "GUNICORN_HEADER_TIMEOUT_S": str(HEADER_TIMEOUT_S),
+            "GUNICORN_BODY_TIMEOUT_S": str(BODY_TIMEOUT_S),
             "IDEMPOTENCY_LEASE_SECONDS": "3",
-            # Tansu can leave a group stuck for good (the watchdog's reason to exist): there a
-            # stuck consumer should exit soon. On Apache Kafka a poll may block while the broker
-            # is away (a minute in one case), so the default holds.
-            "KAFKA_CONSUMER_WATCHDOG_SECONDS": "20" if broker_kind == "tansu" else "120",
+            # A poll may block while the broker is away (a minute in one case): the watchdog
+            # (a stuck consumer exits) waits longer than that.
+            "KAFKA_CONSUMER_WATCHDOG_SECONDS": "120",
             "KAFKA_BATCH_SIZE": "50",
             # Processors answer within 2.1 s (two 1 s attempts), under the 3 s leases; the
             # reconciler settles a purchase pending 4 s; a withdrawal is sent twice, then failed.
@@ -63,7 +66,6 @@ def stack(postgres, tmp_path_factory, caller_keys):
         var_dir=var_dir,
         ports={s: free_port() for s in SERVICES},
         env=env,
-        broker_kind=broker_kind,
         broker_port=free_port(),
         restart=False,
         sandbox_ports={n: free_port() for n in SANDBOXES},

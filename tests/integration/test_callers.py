@@ -39,7 +39,13 @@ def gift(client, caller_keys, caller: str, sender: str, grant: str | None = None
 
 
 def grant(caller_keys, *, issuer="gateway", user="ann", party="live", service="gifting") -> str:
-    return issue_token(caller_keys.signing_key(issuer), audience=service, subject=user, authorized_party=party)
+    return issue_token(
+        caller_keys.signing_key(issuer),
+        audience=service,
+        subject=user,
+        authorized_party=party,
+        limits={"max_coins": 1},
+    )
 
 
 def test_live_spends_a_viewers_coins_only_with_the_gateways_grant_for_that_viewer(gifting, caller_keys):
@@ -74,6 +80,10 @@ def test_every_route_of_every_service_declares_a_permission(make_service, servic
             assert getattr(app.view_functions[rule.endpoint], "permission", None), rule.rule
 
 
+# What production asks of the broker's settings (a web process holds no principal's password).
+PRODUCTION_KAFKA = {"KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512"}
+
+
 def _infra(service: str, url: str, **env):
     svc = import_module(f"services.{service}.bootstrap").bootstrap(
         import_module(f"services.{service}.settings").load_settings(_environ(service, url, **env))
@@ -103,17 +113,19 @@ def test_a_route_without_a_permission_or_a_static_route_cannot_be_registered(tmp
         ({"GIFTING_AUTH_POLICY": '{"nobody": ["wallets:read"]}'}, "GIFTING_AUTH_POLICY"),
         ({"COINS_AUTH_SECRET": "shh"}, "COINS_AUTH_SECRET"),
         ({"COINS_AUTH_CALLER_KEYS": '{"live": "k"}'}, "COINS_AUTH_CALLER_KEYS"),
-        ({"COINS_ENV": "staging"}, "COINS_ENV"),
+        ({"COINS_ENV": "prod"}, "COINS_ENV"),
     ],
 )
 def test_production_wiring_fails_closed_naming_the_setting(tmp_path, env, setting):
     with pytest.raises(ConfigError, match=setting):
-        svc, infra = _infra("gifting", f"sqlite:///{tmp_path}/g.db", **{"COINS_ENV": "production", **env})
+        svc, infra = _infra(
+            "gifting", f"sqlite:///{tmp_path}/g.db", **{**PRODUCTION_KAFKA, "COINS_ENV": "production", **env}
+        )
         create_app(infra_=infra, blueprints=[], title="t", description="d")
 
 
 def test_production_starts_with_caller_keys_and_a_policy(tmp_path, caller_keys):
-    svc, client = build_service("gifting", f"sqlite:///{tmp_path}/g.db", COINS_ENV="production")
+    svc, client = build_service("gifting", f"sqlite:///{tmp_path}/g.db", COINS_ENV="production", **PRODUCTION_KAFKA)
     assert client.get("/v1/gifts/catalog", headers=caller_keys.headers("app", service="gifting")).status_code == 200
     svc.engine.dispose()
 

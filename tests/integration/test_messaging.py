@@ -158,6 +158,50 @@ def test_the_relay_publishes_the_outbox_and_the_consumer_credits_the_wallet(
     wait_until(lambda: balance(gifting, "viewer") == 1_050, message="three purchases credited")
 
 
+def test_the_relay_wakes_on_the_commit_not_on_its_poll(make_service, kafka, auth):
+    """Its safety-net poll is 60 s away: only the outbox's NOTIFY can bring the purchase out in time."""
+    purchase_svc, client = make_service("purchase")
+    producer = make_producer(kafka, client_id="test-relay")
+    relay = OutboxRelay(
+        engine=purchase_svc.engine,
+        table=purchase_tables["outbox"],
+        producer=producer,
+        topic_name=kafka.topic,
+        service="purchase",
+        idle_wait_s=60,
+        listen_idle_s=60,
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: relay._wakeup.held, timeout=10, message="the relay listens")
+        wait_until(lambda: published(purchase_svc) == (0, 0), timeout=10, message="its first poll found nothing")
+        client.post(
+            "/v1/purchases",
+            headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}),
+            json={
+                "user_id": "viewer",
+                "country": "US",
+                "birth_date": "1990-01-01",
+                "package_id": "coins_350",
+                "payment": {"method": "card", "token": "tok_visa"},
+            },
+        )
+        wait_until(lambda: published(purchase_svc) == (1, 1), timeout=20, message="published on the commit's NOTIFY")
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        producer.close()
+        relay.close()
+
+
+def published(svc) -> tuple[int, int]:
+    """(outbox rows, of which published)."""
+    with svc.engine.connect() as conn:
+        return tuple(conn.execute(sa.text("SELECT count(*), count(published_at) FROM outbox")).one())
+
+
 @pytest.mark.parametrize("backend", ["postgres", "sqlite"])
 def test_the_relay_marks_only_the_acknowledged_prefix_published(make_service, kafka, auth, backend):
     purchase_svc, client = make_service("purchase", backend=backend)

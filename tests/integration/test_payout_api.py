@@ -186,10 +186,14 @@ def test_registering_again_cannot_redirect_payouts_the_change_is_its_own_recorde
     history = client.get("/v1/creators/creator/payout-method-changes", headers=auth()).get_json()["changes"]
     assert [c["change_id"] for c in history] == [body["change_id"]]
     earn(svc, "creator", 20_000)
+    on_hold = withdraw(client, auth, 10_000)  # the change's hold (tests/integration/test_payout_method_changes.py)
+    assert on_hold.status_code == 409 and on_hold.get_json()["type"].endswith("/payout-method-on-hold")
+    import sqlalchemy as sa
+
+    with svc.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE creators SET method_hold_until = NULL"))
     assert withdraw(client, auth, 10_000).get_json()["status"] == "pending"
     with svc.engine.connect() as conn:
-        import sqlalchemy as sa
-
         assert conn.execute(sa.text("SELECT payout_method FROM withdrawals")).scalar() == "paypal"
     assert (
         client.put(
@@ -314,6 +318,8 @@ def test_an_operator_lists_releases_and_fails_withdrawals_held_at_pay_time_with_
     def ctl(*args: str):
         done = CliRunner().invoke(coinsctl, ["payouts", *args], env=env)
         assert done.exit_code == 0, done.output
+        if "--json" in args:
+            return json.loads(done.stdout)  # one document, nothing else on stdout
         return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
     for creator in ("first", "second"):
@@ -323,7 +329,7 @@ def test_an_operator_lists_releases_and_fails_withdrawals_held_at_pay_time_with_
     first = withdraw(client, auth, 10_000, creator_id="first").get_json()["withdrawal_id"]
     second = withdraw(client, auth, 10_000, creator_id="second").get_json()["withdrawal_id"]
     assert run_once(svc) + run_once(svc) == 2
-    held = ctl("held")
+    held = ctl("held", "--json")
     assert [(h["withdrawal_id"], h["status"], h["held_reason"]) for h in held] == [
         (first, "held", "under_review: the creator is under review"),
         (second, "held", "under_review: the creator is under review"),
@@ -340,4 +346,4 @@ def test_an_operator_lists_releases_and_fails_withdrawals_held_at_pay_time_with_
     assert [e["type"] for e in outbox_events(svc)] == ["withdrawal.completed", "withdrawal.failed"]
     refused = CliRunner().invoke(coinsctl, ["payouts", "release", second], env=env)
     assert refused.exit_code == 1 and "failed, not held" in refused.output
-    assert ctl("held") == []
+    assert ctl("held", "--json") == []

@@ -4,6 +4,7 @@ charge up, and which refusals an Idempotency-Key keeps (shared.idempotency.keeps
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -120,6 +121,8 @@ def test_a_charge_answered_with_the_wrong_amount_is_held_credits_nothing_and_coi
     listed = CliRunner().invoke(main, ["purchases", "held"])
     assert listed.exit_code == 0 and "amount 1 (asked 999)" in listed.output
     purchase_id = held.get_json()["purchase_id"]
+    as_json = CliRunner().invoke(main, ["purchases", "held", "--json"])
+    assert [(p["purchase_id"], p["status"]) for p in json.loads(as_json.stdout)] == [(purchase_id, "held")]
     assert CliRunner().invoke(main, ["purchases", "resolve", purchase_id]).exit_code == 2  # say which
     resolved = CliRunner().invoke(main, ["purchases", "resolve", purchase_id, "--complete"])
     assert resolved.exit_code == 0 and '"status": "completed"' in resolved.output

@@ -1,6 +1,5 @@
-"""The broker for a test session: Apache Kafka by default (COINS_TEST_BROKER=tansu for the
-embedded one), or an existing one named by KAFKA_BOOTSTRAP_SERVERS (tests then use fresh topic
-prefixes)."""
+"""The broker for a test session: Apache Kafka of its own, or an existing one named by
+KAFKA_BOOTSTRAP_SERVERS (tests then use fresh topic prefixes)."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from coinsctl.broker import free_port, make_broker  # noqa: F401 - free_port is re-exported for tests
+from coinsctl.broker import free_port, local_broker  # noqa: F401 - free_port is re-exported for tests
 from shared.kafka.settings import kafka_settings
 
 
@@ -32,11 +31,10 @@ class ExternalBroker:
         pass
 
 
-def session_broker(kind: str | None = None):
-    """Started and ready: the external broker, or a new one of `kind` (default: COINS_TEST_BROKER or apache)."""
-    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and kind is None:
+def session_broker():
+    """Started and ready: the external broker, or a new Apache Kafka."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         return ExternalBroker()
-    kind = kind or os.environ.get("COINS_TEST_BROKER", "apache")
-    broker = make_broker(kind, Path(tempfile.mkdtemp(prefix=f"coins-{kind}-")))
+    broker = local_broker(Path(tempfile.mkdtemp(prefix="coins-kafka-")))
     broker.start()
     return broker

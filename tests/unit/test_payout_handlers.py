@@ -4,7 +4,7 @@ in-memory payout processor (no database, no broker, no sandbox)."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -16,6 +16,7 @@ from services.payout.domain.errors import (
     CreatorTooYoung,
     DailyCapExceeded,
     InsufficientEarnings,
+    PayoutMethodOnHold,
 )
 from services.payout.domain.model import COMPLETED, FAILED, PROCESSING
 from services.payout.domain.rules import PayoutPolicy, PayoutRules
@@ -204,12 +205,23 @@ def test_registering_again_changes_nothing_and_a_new_method_is_changed_and_recor
     run(
         handlers.change_payout_method,
         ChangePayoutMethod(
-            creator_id="creator", payout_method="paypal", payout_account="c@example.com", changed_by="gateway"
+            creator_id="creator",
+            payout_method="paypal",
+            payout_account="c@example.com",
+            changed_by="gateway",
+            requested_by="creator",
         ),
         uow=uow,
+        rules=RULES,
     )
     [change] = run(handlers.payout_method_changes, "creator", uow=uow)
     assert (change.old_method, change.new_method, change.changed_by) == ("bank", "paypal", "gateway")
+    assert change.requested_by == "creator"
+    assert change.hold_until == change.changed_at + timedelta(seconds=RULES.method_change_hold_seconds)
+    [(kind, data)] = [event for event in uow.events() if event[0] == "payout_method.changed"]
+    assert data["new_account"] == "*********.com" and data["hold_until"] == change.hold_until.isoformat()
+    with pytest.raises(PayoutMethodOnHold):
+        withdraw(uow, 10_000)
     with pytest.raises(CreatorTooYoung):
         run(
             handlers.register_creator,

@@ -14,7 +14,19 @@ ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT / "shared"
 
 # Top-level modules that are leaves: they import only one another.
-CORE = {"__init__", "__version__", "clock", "ids", "env", "errors", "fields", "faults", "watchdog", "contracts"}
+CORE = {
+    "__init__",
+    "__version__",
+    "clock",
+    "ids",
+    "env",
+    "errors",
+    "fields",
+    "faults",
+    "watchdog",
+    "contracts",
+    "credentials",
+}
 
 # Which part of shared/ may import which (besides itself). A DAG, lowest first.
 MAY_IMPORT: dict[str, set[str]] = {
@@ -40,8 +52,6 @@ def part_of(module: str) -> str:
     name = parts[1]
     if (SHARED / name).is_dir():
         return name
-    if name.startswith("idempoten") or name == "driver_sql":
-        return "idempotency"
     if name in CORE:
         return "core"
     return name

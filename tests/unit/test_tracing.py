@@ -102,8 +102,8 @@ def test_the_current_span_is_what_a_row_stores_and_running_restores_the_one_befo
     with tracing.running(outer):
         assert tracing.carried() == {"traceparent": outer.traceparent, "tracestate": "v=1"}
         with tracing.running(tracing.child(outer)) as inner:
-            assert tracing.current() is inner and inner.parent_id == outer.span_id
-        assert tracing.current() is outer
+            assert tracing.current() == inner and inner.parent_id == outer.span_id
+        assert tracing.current() == outer and tracing.current() != inner
     assert tracing.current() is None
 
 

@@ -1,11 +1,12 @@
 """The gift path's statements, built once at import: building a Core statement per call costs
 more than executing it (SQLAlchemy caches the compiled form, not the construction).
 
-`SPEND` is the conditional debit, on every database. `SEND` is the whole gift on PostgreSQL in
-one statement, and `SEND_CLAIMING` the same that also claims the request's Idempotency-Key
-(`_claim_key`: the key's row, done, written here so that the whole keyed request is one round
-trip; the wrapper shared.idempotency.http hands over the row's values and answers a retry);
-`send_params` fills in either. They serve one port, `AbstractGiftRepository.send`
+`SPEND` is the conditional debit, on every database. `SENDS[claiming, granted]` is the whole
+gift on PostgreSQL in one statement, that also claims the request's Idempotency-Key (`claiming`:
+`_claim_key`, the key's row, done, written here so that the whole keyed request is one round trip;
+the wrapper shared.idempotency.http hands over the row's values and answers a retry) and spends its
+user grant (`granted`, shared.auth.onbehalf); `send_params` fills in any of them. They serve one
+port, `AbstractGiftRepository.send`
 (adapters/repository.py), whose contract the integration tests hold on PostgreSQL and SQLite.
 """
 
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 
 from services.gifting.adapters.driver_sql import DriverStatement
 from services.gifting.adapters.orm import gifts, tables, wallet_entries, wallets
+from shared.auth.onbehalf import UserGrant
 from shared.idempotency import DONE
 
 # Take coins from an active wallet that holds them, in one conditional UPDATE: however many
@@ -40,12 +42,22 @@ GIFT_FIELDS = [c.name for c in gifts.c if c.name != "balance_after"]  # what the
 EVENT_FIELDS = [c.name for c in tables["outbox"].c if c.name != "id"]  # of an outbox row
 
 
-def send_params(gift: dict, *, coins: int, event: dict, now: datetime, key_row: dict | None = None) -> dict:
-    """The parameters of `SEND` for one gift, or of `SEND_CLAIMING` with the key's row (plain
-    values: caller, key, request_hash, owner, status), claimed with the gift's id."""
+def send_params(
+    gift: dict,
+    *,
+    coins: int,
+    event: dict,
+    now: datetime,
+    key_row: dict | None = None,
+    grant: UserGrant | None = None,
+) -> dict:
+    """The parameters of `SENDS` for one gift, with the key's row to claim (plain values: caller,
+    key, request_hash, owner, status; claimed with the gift's id) and the grant to spend."""
     claim = {} if key_row is None else {f"k_{name}": value for name, value in key_row.items()}
+    spent = {f"u_{name}": value for name, value in grant.row(now).items()} if grant is not None else {}
     return {
         **claim,
+        **spent,
         "p_user_id": gift["sender_id"],
         "p_coins": coins,
         "p_delta": -coins,
@@ -55,15 +67,18 @@ def send_params(gift: dict, *, coins: int, event: dict, now: datetime, key_row: 
     }
 
 
-def _send_statement(*, claiming: bool) -> sa.Select:
+def _send_statement(*, claiming: bool, granted: bool) -> sa.Select:
     """The whole of a gift, in one statement: the conditional debit, and, only if it took the
-    coins, the gift, its ledger entry, its outbox row and (`claiming`) the request's key
-    (data-modifying CTEs run once, together, on one snapshot). Returns the debited wallet, or no
-    row if refused."""
+    coins, the gift, its ledger entry, its outbox row, (`claiming`) the request's key and
+    (`granted`) its spent grant (data-modifying CTEs run once, together, on one snapshot; a key
+    or a grant already recorded fails the whole statement on its primary key). Returns the
+    debited wallet, or no row if refused."""
     debit = SPEND.cte("debit")
     ctes = [_insert_gift(debit), _insert_entry(debit), _insert_event(debit)]
     if claiming:
         ctes.append(_claim_key(debit))
+    if granted:
+        ctes.append(_insert_grant(debit))
     return sa.select(*debit.c).add_cte(*ctes)
 
 
@@ -85,6 +100,13 @@ def _claim_key(debit: sa.CTE) -> sa.CTE:
         now,
     ).select_from(debit)
     return keys.insert().from_select([*columns, "response_status", "completed_at"], values).cte("claim")
+
+
+def _insert_grant(debit: sa.CTE) -> sa.CTE:
+    used = tables["used_grants"]
+    names = [c.name for c in used.c]
+    values = sa.select(*(sa.bindparam(f"u_{name}", type_=used.c[name].type) for name in names))
+    return used.insert().from_select(names, values.select_from(debit)).cte("spent_grant")
 
 
 def _insert_gift(debit: sa.CTE) -> sa.CTE:
@@ -120,5 +142,8 @@ def _insert_event(debit: sa.CTE) -> sa.CTE:
     return outbox.insert().from_select(EVENT_FIELDS, values.select_from(debit)).cte("event")
 
 
-SEND = DriverStatement(_send_statement(claiming=False))  # PostgreSQL only
-SEND_CLAIMING = DriverStatement(_send_statement(claiming=True))
+SENDS = {  # PostgreSQL only
+    (claiming, granted): DriverStatement(_send_statement(claiming=claiming, granted=granted))
+    for claiming in (False, True)
+    for granted in (False, True)
+}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from shared.db.engines import BigId, UTCDateTime
-from shared.db.tables import add_infrastructure_tables
+from shared.db.tables import add_infrastructure_tables, used_grants_table
 
 metadata = sa.MetaData()
 
@@ -64,3 +64,4 @@ gifts = sa.Table(
 )
 
 tables = add_infrastructure_tables(metadata)
+tables["used_grants"] = used_grants_table(metadata)  # shared.auth.onbehalf: a grant is spent once

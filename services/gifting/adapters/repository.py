@@ -7,14 +7,17 @@ import abc
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from services.gifting.adapters import gift_statement
 from services.gifting.adapters.driver_sql import own_transaction_if_first
-from services.gifting.adapters.orm import gifts, wallet_entries, wallets
+from services.gifting.adapters.orm import gifts, tables, wallet_entries, wallets
 from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet
+from shared.auth.onbehalf import UserGrant, replayed
 from shared.clock import utcnow
 from shared.db.engines import lock_for_update
 from shared.db.errors import StaleRead
+from shared.db.tables import record_used_grant
 from shared.db.upserts import insert_ignore
 from shared.messaging.outbox import Outbox
 
@@ -51,10 +54,11 @@ class AbstractGiftRepository(abc.ABC):
     """`send` is the gift path's one port; on PostgreSQL its adapter is a single statement."""
 
     @abc.abstractmethod
-    def send(self, gift: dict, *, coins: int, event: dict) -> Wallet | None:
+    def send(self, gift: dict, *, coins: int, event: dict, grant: UserGrant | None = None) -> Wallet | None:
         """Debit the sender `coins` and record the gift (`gift`: its fields but the balance after),
-        its ledger entry and its event (an outbox row): all of it, or nothing if the wallet is
-        missing, frozen or short of coins (then None). Returns the debited wallet."""
+        its ledger entry, its event (an outbox row) and the user grant spent on it: all of it, or
+        nothing if the wallet is missing, frozen or short of coins (then None). A grant spent
+        already: 403 (shared.auth.onbehalf), nothing written. Returns the debited wallet."""
 
     @abc.abstractmethod
     def get(self, gift_tx_id: str) -> GiftTransaction | None:
@@ -137,28 +141,38 @@ class SqlAlchemyGiftRepository(AbstractGiftRepository):
         self.outbox = outbox
         self.key_row = key_row
 
-    def send(self, gift: dict, *, coins: int, event: dict) -> Wallet | None:
-        """One statement on PostgreSQL (gift_statement); elsewhere the conditional debit, then three inserts."""
+    def send(self, gift: dict, *, coins: int, event: dict, grant: UserGrant | None = None) -> Wallet | None:
+        """One statement on PostgreSQL (gift_statement); elsewhere the conditional debit, then the inserts."""
         if self.conn.dialect.name == "postgresql":
-            return self._send_in_one_statement(gift, coins=coins, event=event)
-        return self._send_step_by_step(gift, coins=coins, event=event)
+            return self._send_in_one_statement(gift, coins=coins, event=event, grant=grant)
+        return self._send_step_by_step(gift, coins=coins, event=event, grant=grant)
 
-    def _send_in_one_statement(self, gift: dict, *, coins: int, event: dict) -> Wallet | None:
+    def _send_in_one_statement(self, gift: dict, *, coins: int, event: dict, grant: UserGrant | None) -> Wallet | None:
         """With a `key_row`, the statement also claims the request's key and, as the transaction's
         first, commits on its own: the whole keyed request is one round trip."""
-        params = gift_statement.send_params(gift, coins=coins, event=event, now=utcnow(), key_row=self.key_row)
-        if self.key_row is None:
-            row = gift_statement.SEND(self.conn, params).first()
-        else:
-            with own_transaction_if_first(self.conn):
-                row = gift_statement.SEND_CLAIMING(self.conn, params).first()
+        now = utcnow()
+        params = gift_statement.send_params(gift, coins=coins, event=event, now=now, key_row=self.key_row, grant=grant)
+        statement = gift_statement.SENDS[self.key_row is not None, grant is not None]
+        try:
+            if self.key_row is None:
+                row = statement(self.conn, params).first()
+            else:
+                with own_transaction_if_first(self.conn):
+                    row = statement(self.conn, params).first()
+        except IntegrityError as exc:
+            if _constraint(exc) == "pk_used_grants":
+                raise replayed() from None  # nothing of the statement stays
+            raise
         return _wallet(row) if row else None
 
-    def _send_step_by_step(self, gift: dict, *, coins: int, event: dict) -> Wallet | None:
-        params = {"p_user_id": gift["sender_id"], "p_coins": coins, "p_now": utcnow()}
+    def _send_step_by_step(self, gift: dict, *, coins: int, event: dict, grant: UserGrant | None) -> Wallet | None:
+        now = utcnow()
+        params = {"p_user_id": gift["sender_id"], "p_coins": coins, "p_now": now}
         row = self.conn.execute(gift_statement.SPEND, params).first()
         if row is None:
             return None
+        if grant is not None and not record_used_grant(self.conn, tables["used_grants"], grant.row(now)):
+            raise replayed()
         wallet = _wallet(row)
         self.conn.execute(_ADD_GIFT, {**gift, "balance_after": wallet.balance})
         SqlAlchemyLedgerRepository(self.conn).record(
@@ -181,6 +195,12 @@ class SqlAlchemyGiftRepository(AbstractGiftRepository):
             .limit(limit)
         ).all()
         return [(r.sender_id, int(r.coins), int(r.gifts)) for r in rows]
+
+
+def _constraint(exc: IntegrityError) -> str | None:
+    """The constraint a PostgreSQL integrity error names."""
+    diag = getattr(exc.orig, "diag", None)
+    return getattr(diag, "constraint_name", None)
 
 
 def _wallet(row) -> Wallet:

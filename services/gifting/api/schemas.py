@@ -8,37 +8,39 @@ from shared.http.audit import EventCountsSchema
 
 
 class SendGiftRequest(Schema):
-    sender_id = identifier(required=True)
-    creator_id = identifier(required=True)
-    gift_id = fields.String(required=True, validate=validate.OneOf(sorted(CATALOG)))
-    quantity = StrictInteger(load_default=1, validate=validate.Range(min=1, max=MAX_COMBO))
-    stream_id = identifier(load_default=None, allow_none=True)
+    sender_id = identifier(required=True, metadata={"example": "ann"})
+    creator_id = identifier(required=True, metadata={"example": "cat"})
+    gift_id = fields.String(required=True, validate=validate.OneOf(sorted(CATALOG)), metadata={"example": "rose"})
+    quantity = StrictInteger(
+        load_default=1, validate=validate.Range(min=1, max=MAX_COMBO), metadata={"example": 5, "description": "A combo"}
+    )
+    stream_id = identifier(load_default=None, allow_none=True, metadata={"example": "stream-42"})
 
 
 class WalletSchema(Schema):
-    user_id = fields.String()
-    balance = fields.Integer(metadata={"description": "Coins; negative only after a chargeback"})
-    status = fields.String(metadata={"enum": ["active", "frozen"]})
+    user_id = fields.String(metadata={"example": "ann"})
+    balance = fields.Integer(metadata={"description": "Coins; negative only after a chargeback", "example": 65})
+    status = fields.String(metadata={"enum": ["active", "frozen"], "example": "active"})
 
 
 class GiftTransactionSchema(Schema):
-    gift_tx_id = fields.String()
-    sender_id = fields.String()
-    creator_id = fields.String()
-    gift_id = fields.String()
-    quantity = fields.Integer()
-    coins_each = fields.Integer()
-    coins = fields.Integer(attribute="total_coins")
-    diamonds = fields.Integer()
-    stream_id = fields.String(allow_none=True)
-    sent_at = fields.DateTime()
-    balance_after = fields.Integer()
+    gift_tx_id = fields.String(metadata={"example": "01938a71-0c1d-7e2f-9a3b-4c5d6e7f8a9b"})
+    sender_id = fields.String(metadata={"example": "ann"})
+    creator_id = fields.String(metadata={"example": "cat"})
+    gift_id = fields.String(metadata={"example": "rose"})
+    quantity = fields.Integer(metadata={"example": 5})
+    coins_each = fields.Integer(metadata={"example": 1})
+    coins = fields.Integer(attribute="total_coins", metadata={"example": 5})
+    diamonds = fields.Integer(metadata={"example": 5})
+    stream_id = fields.String(allow_none=True, metadata={"example": "stream-42"})
+    sent_at = fields.DateTime(metadata={"example": "2026-12-03T11:40:00.123456+00:00"})
+    balance_after = fields.Integer(metadata={"example": 65})
 
 
 class GiftCatalogItemSchema(Schema):
-    gift_id = fields.String()
-    name = fields.String()
-    coins = fields.Integer()
+    gift_id = fields.String(metadata={"example": "rose"})
+    name = fields.String(metadata={"example": "Rose"})
+    coins = fields.Integer(metadata={"example": 1})
 
 
 class CatalogSchema(Schema):
@@ -46,16 +48,16 @@ class CatalogSchema(Schema):
 
 
 class LedgerEntrySchema(Schema):
-    entry_id = fields.Integer()
-    kind = fields.String(metadata={"enum": ["purchase", "gift", "chargeback"]})
-    delta_coins = fields.Integer()
-    balance_after = fields.Integer()
-    reference = fields.String()
-    created_at = fields.DateTime()
+    entry_id = fields.Integer(metadata={"example": 12})
+    kind = fields.String(metadata={"enum": ["purchase", "gift", "chargeback"], "example": "gift"})
+    delta_coins = fields.Integer(metadata={"example": -5})
+    balance_after = fields.Integer(metadata={"example": 65})
+    reference = fields.String(metadata={"example": "01938a71-0c1d-7e2f-9a3b-4c5d6e7f8a9b"})
+    created_at = fields.DateTime(metadata={"example": "2026-12-03T11:40:00.123456+00:00"})
 
 
 class LedgerPageSchema(Schema):
-    user_id = fields.String()
+    user_id = fields.String(metadata={"example": "ann"})
     transactions = fields.List(fields.Nested(LedgerEntrySchema))
     next_cursor = fields.String(allow_none=True)
 
@@ -70,14 +72,14 @@ class LeaderboardQuery(Schema):
 
 
 class LeaderboardEntrySchema(Schema):
-    rank = fields.Integer()
-    sender_id = fields.String()
-    coins = fields.Integer()
-    gifts = fields.Integer()
+    rank = fields.Integer(metadata={"example": 1})
+    sender_id = fields.String(metadata={"example": "ann"})
+    coins = fields.Integer(metadata={"example": 120})
+    gifts = fields.Integer(metadata={"example": 7})
 
 
 class LeaderboardSchema(Schema):
-    stream_id = fields.String()
+    stream_id = fields.String(metadata={"example": "stream-42"})
     leaderboard = fields.List(fields.Nested(LeaderboardEntrySchema))
 
 

@@ -32,7 +32,7 @@ def service() -> GiftingService:
 
 @bp.get("/gifts/catalog")
 @requires("catalog:read")
-@doc(summary="The gift catalog", responses={200: schemas.CatalogSchema})
+@doc(summary="The gift catalog", responses={200: schemas.CatalogSchema}, tag="gifts")
 def catalog():
     gifts = sorted(CATALOG.values(), key=lambda gift: (gift.coins, gift.name))
     return schema(schemas.CatalogSchema).dump({"gifts": gifts})
@@ -70,14 +70,15 @@ def gift_made(conn, gift_tx_id: str):
     body=schemas.SendGiftRequest,
     responses={201: schemas.GiftTransactionSchema},
     errors={403: "Wallet frozen", 409: "Not enough coins", 422: "Invalid fields or a gift to oneself"},
+    acts_for=True,
 )
 @idempotent(required=True, transactional=True, render_again=gift_made)
 def send_gift(call: KeyedCall):
     body = json_body(schema(schemas.SendGiftRequest))
-    acting_for(body["sender_id"])  # whose coins: see shared.auth.onbehalf
+    grant = acting_for(body["sender_id"])  # whose coins, and how many: see shared.auth.onbehalf
     svc = service()
     uow = svc.uow(conn=call.conn, key_row=call.key_row)
-    tx = run(handlers.send_gift, SendGift(**body), uow=uow, rules=svc.settings.rules)
+    tx = run(handlers.send_gift, SendGift(**body), uow=uow, rules=svc.settings.rules, grant=grant)
     return schema(schemas.GiftTransactionSchema).dump(tx), 201
 
 
@@ -87,6 +88,7 @@ def send_gift(call: KeyedCall):
     summary="Top gifters of a stream by coins",
     query=schemas.LeaderboardQuery,
     responses={200: schemas.LeaderboardSchema},
+    tag="leaderboards",
 )
 def leaderboard(stream_id: str):
     args = query_args(schema(schemas.LeaderboardQuery))

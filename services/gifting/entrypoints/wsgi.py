@@ -19,6 +19,11 @@ def create_app(svc: GiftingService | None = None) -> Flask:
         blueprints=[views.bp],
         title="Coins gifting",
         description="Gift catalog, coin wallets and their ledger, sending gifts, stream leaderboards.",
+        tags={
+            "gifts": "The catalog, and sending a gift (coins from a wallet, diamonds to a creator)",
+            "wallets": "A user's coin balance and its ledger",
+            "leaderboards": "Top gifters of a live stream",
+        },
     )
     app.extensions["service"] = svc
     return app

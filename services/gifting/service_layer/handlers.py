@@ -9,17 +9,25 @@ from services.gifting.domain.errors import GiftNotFound
 from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet, price_gift
 from services.gifting.domain.rules import GiftingRules
 from services.gifting.service_layer.unit_of_work import AbstractUnitOfWork
+from shared.auth.onbehalf import UserGrant
 from shared.clock import utcnow
 from shared.contracts import GIFT_SENT
 from shared.db.errors import StaleRead
 from shared.ids import new_id
 
 
-def send_gift(cmd: SendGift, *, uow: AbstractUnitOfWork, rules: GiftingRules) -> GiftTransaction:
-    """Debit the sender and record the gift and its event, or refuse it with the reason."""
+def send_gift(
+    cmd: SendGift, *, uow: AbstractUnitOfWork, rules: GiftingRules, grant: UserGrant | None = None
+) -> GiftTransaction:
+    """Debit the sender and record the gift and its event, or refuse it with the reason. A user
+    grant (shared.auth.onbehalf) must cover the gift (`max_coins`, and its `creator_id` if it names
+    one), and is spent with it."""
     gift = _priced_gift(cmd, rules)
+    if grant is not None:
+        grant.allows_at_most("max_coins", gift["total_coins"])
+        grant.allows_party("creator_id", cmd.creator_id)
     event = uow.outbox.row(GIFT_SENT, _gift_sent(gift))
-    wallet = uow.gifts.send(gift, coins=gift["total_coins"], event=event)
+    wallet = uow.gifts.send(gift, coins=gift["total_coins"], event=event, grant=grant)
     if wallet is None:
         _refuse(cmd.sender_id, gift["total_coins"], uow=uow)
     return GiftTransaction(**gift, balance_after=wallet.balance)

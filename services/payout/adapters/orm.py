@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from shared.db.engines import UTCDateTime
-from shared.db.tables import add_infrastructure_tables, trace_columns
+from shared.db.tables import add_infrastructure_tables, trace_columns, used_grants_table
 
 metadata = sa.MetaData()
 
@@ -20,6 +20,7 @@ creators = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("under_review", sa.Boolean, nullable=False, server_default=sa.false()),  # withdrawals held, not paid
+    sa.Column("method_hold_until", UTCDateTime),  # the last payout method change's hold: no new withdrawal before
     sa.CheckConstraint("payout_method IN ('bank', 'paypal')", name="ck_creators_method"),
 )
 
@@ -33,8 +34,10 @@ payout_method_changes = sa.Table(
     sa.Column("old_account", sa.String(254), nullable=False),
     sa.Column("new_method", sa.String(16), nullable=False),
     sa.Column("new_account", sa.String(254), nullable=False),
-    sa.Column("changed_by", sa.String(64), nullable=False),
+    sa.Column("changed_by", sa.String(64), nullable=False),  # the calling service
     sa.Column("changed_at", UTCDateTime, nullable=False),
+    sa.Column("requested_by", sa.String(64)),  # the end user who asked; NULL on changes recorded before it was
+    sa.Column("hold_until", UTCDateTime),
     sa.CheckConstraint("new_method IN ('bank', 'paypal')", name="ck_method_changes_method"),
     sa.Index("ix_method_changes_creator", "creator_id", "changed_at"),
 )
@@ -105,3 +108,4 @@ withdrawals = sa.Table(
 )
 
 tables = add_infrastructure_tables(metadata)
+tables["used_grants"] = used_grants_table(metadata)  # shared.auth.onbehalf: a grant is spent once

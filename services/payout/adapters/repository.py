@@ -98,7 +98,12 @@ class SqlAlchemyCreatorRepository(AbstractCreatorRepository):
         self.conn.execute(
             creators.update()
             .where(creators.c.creator_id == change.creator_id)
-            .values(payout_method=change.new_method, payout_account=change.new_account, updated_at=change.changed_at)
+            .values(
+                payout_method=change.new_method,
+                payout_account=change.new_account,
+                updated_at=change.changed_at,
+                method_hold_until=change.hold_until,
+            )
         )
         self.conn.execute(payout_method_changes.insert().values(vars(change)))
 

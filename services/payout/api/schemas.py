@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from services.payout.domain.model import mask
 from shared.fields import Pattern, StrictInteger, identifier
 from shared.http.audit import EventCountsSchema
 
@@ -11,8 +12,10 @@ PAYPAL_ACCOUNT = validate.Email(error="A PayPal account is an email address.")
 
 
 class PayoutMethodSchema(Schema):
-    type = fields.String(required=True, validate=validate.OneOf(["bank", "paypal"]))
-    account = fields.String(required=True, validate=validate.Length(min=4, max=254))
+    type = fields.String(required=True, validate=validate.OneOf(["bank", "paypal"]), metadata={"example": "paypal"})
+    account = fields.String(
+        required=True, validate=validate.Length(min=4, max=254), metadata={"example": "cat@example.com"}
+    )
 
     @validates_schema
     def _account_fits_type(self, data, **_):
@@ -25,11 +28,13 @@ class PayoutMethodSchema(Schema):
 
 
 class RegisterCreatorRequest(Schema):
-    creator_id = identifier(required=True)
+    creator_id = identifier(required=True, metadata={"example": "cat"})
     country = fields.String(
-        required=True, validate=Pattern(r"^[A-Za-z]{2}$", error="Must be an ISO 3166-1 alpha-2 country code.")
+        required=True,
+        validate=Pattern(r"^[A-Za-z]{2}$", error="Must be an ISO 3166-1 alpha-2 country code."),
+        metadata={"example": "US"},
     )
-    birth_date = fields.Date(required=True)
+    birth_date = fields.Date(required=True, metadata={"example": "1995-07-15"})
     payout_method = fields.Nested(PayoutMethodSchema, required=True)
 
     @post_load
@@ -37,17 +42,15 @@ class RegisterCreatorRequest(Schema):
         return {**data, "country": data["country"].upper()}
 
 
-def mask(account: str) -> str:
-    """Show only the last four characters of a payout account."""
-    return "*" * max(len(account) - 4, 0) + account[-4:]
+MASKED_METHOD = {"type": "paypal", "account": "***********.com"}
 
 
 class CreatorSchema(Schema):
-    creator_id = fields.String()
-    country = fields.String()
-    payout_method = fields.Method("_method", metadata={"type": "object"})
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    creator_id = fields.String(metadata={"example": "cat"})
+    country = fields.String(metadata={"example": "US"})
+    payout_method = fields.Method("_method", metadata={"type": "object", "example": MASKED_METHOD})
+    created_at = fields.DateTime(metadata={"example": "2026-12-03T11:40:00.123456+00:00"})
+    updated_at = fields.DateTime(metadata={"example": "2026-12-03T11:40:00.123456+00:00"})
 
     def _method(self, creator):
         return {"type": creator.payout_method, "account": mask(creator.payout_account)}
@@ -58,12 +61,25 @@ class ChangePayoutMethodRequest(Schema):
 
 
 class PayoutMethodChangeSchema(Schema):
-    change_id = fields.String()
-    creator_id = fields.String()
-    previous = fields.Method("_old", metadata={"type": "object"})
-    payout_method = fields.Method("_new", metadata={"type": "object"})
-    changed_by = fields.String(metadata={"description": "The caller that made the change"})
-    changed_at = fields.DateTime()
+    change_id = fields.String(metadata={"example": "01938a72-2d3e-7f40-8a5b-6c7d8e9fa0b1"})
+    creator_id = fields.String(metadata={"example": "cat"})
+    previous = fields.Method("_old", metadata={"type": "object", "example": {"type": "bank", "account": "****6789"}})
+    payout_method = fields.Method("_new", metadata={"type": "object", "example": MASKED_METHOD})
+    changed_by = fields.String(
+        metadata={"description": "The calling service that made the change", "example": "gateway"}
+    )
+    requested_by = fields.String(
+        allow_none=True,
+        metadata={"description": "The end user who asked (null: recorded before this was)", "example": "cat"},
+    )
+    changed_at = fields.DateTime(metadata={"example": "2026-12-03T11:40:00.123456+00:00"})
+    hold_until = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "New withdrawals are refused (409) until then",
+            "example": "2026-12-04T11:40:00.123456+00:00",
+        },
+    )
 
     def _old(self, change):
         return {"type": change.old_method, "account": mask(change.old_account)}
@@ -78,37 +94,45 @@ class PayoutMethodChangesSchema(Schema):
 
 
 class EarningsSchema(Schema):
-    creator_id = fields.String()
-    total = fields.Integer(metadata={"description": "Diamonds ever credited"})
-    pending = fields.Integer(metadata={"description": "Diamonds on hold"})
-    available = fields.Integer(metadata={"description": "Diamonds that can be withdrawn"})
-    withdrawn = fields.Integer(metadata={"description": "Diamonds paid out or in flight"})
-    in_flight = fields.Integer()
-    paid_out = fields.Integer()
-    available_value_minor = fields.Integer(metadata={"description": "Cash value of `available`, in cents"})
-    currency = fields.Constant("USD")
+    creator_id = fields.String(metadata={"example": "cat"})
+    total = fields.Integer(metadata={"description": "Diamonds ever credited", "example": 12000})
+    pending = fields.Integer(metadata={"description": "Diamonds on hold", "example": 2000})
+    available = fields.Integer(metadata={"description": "Diamonds that can be withdrawn", "example": 8000})
+    withdrawn = fields.Integer(metadata={"description": "Diamonds paid out or in flight", "example": 2000})
+    in_flight = fields.Integer(metadata={"example": 0})
+    paid_out = fields.Integer(metadata={"example": 2000})
+    available_value_minor = fields.Integer(
+        metadata={"description": "Cash value of `available`, in cents", "example": 4000}
+    )
+    currency = fields.Constant("USD", metadata={"example": "USD"})
 
 
 class WithdrawalRequest(Schema):
-    creator_id = identifier(required=True)
+    creator_id = identifier(required=True, metadata={"example": "cat"})
     amount_minor = StrictInteger(
-        required=True, validate=validate.Range(min=1, max=10**12), metadata={"description": "Gross amount in USD cents"}
+        required=True,
+        validate=validate.Range(min=1, max=10**12),
+        metadata={"description": "Gross amount in USD cents", "example": 2500},
     )
-    currency = fields.String(load_default="USD", validate=validate.Equal("USD", error="Withdrawals are in USD."))
+    currency = fields.String(
+        load_default="USD", validate=validate.Equal("USD", error="Withdrawals are in USD."), metadata={"example": "USD"}
+    )
 
 
 class WithdrawalSchema(Schema):
-    withdrawal_id = fields.String()
-    creator_id = fields.String()
-    status = fields.String(metadata={"enum": ["pending", "processing", "held", "completed", "failed"]})
-    diamonds = fields.Integer()
-    gross_minor = fields.Integer()
-    fee_minor = fields.Integer()
-    net_minor = fields.Integer()
-    currency = fields.String()
-    payout_method = fields.String()
-    failure_reason = fields.String(allow_none=True)
-    created_at = fields.DateTime()
+    withdrawal_id = fields.String(metadata={"example": "01938a73-3e4f-7a51-9b6c-7d8e9fa0b1c2"})
+    creator_id = fields.String(metadata={"example": "cat"})
+    status = fields.String(
+        metadata={"enum": ["pending", "processing", "held", "completed", "failed"], "example": "pending"}
+    )
+    diamonds = fields.Integer(metadata={"example": 5000})
+    gross_minor = fields.Integer(metadata={"example": 2500})
+    fee_minor = fields.Integer(metadata={"example": 103})
+    net_minor = fields.Integer(metadata={"example": 2397})
+    currency = fields.String(metadata={"example": "USD"})
+    payout_method = fields.String(metadata={"example": "paypal"})
+    failure_reason = fields.String(allow_none=True, metadata={"example": None})
+    created_at = fields.DateTime(metadata={"example": "2026-12-03T11:40:00.123456+00:00"})
     settled_at = fields.DateTime(allow_none=True)
 
 

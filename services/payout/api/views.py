@@ -42,11 +42,12 @@ def service() -> PayoutService:
         403: "Creator younger than 18",
         409: "Registered already with other details (change the method with its own call)",
     },
+    acts_for=True,
 )
 @idempotent(required=False, transactional=True)
 def register(call: KeyedCall):
     body = json_body(schema(schemas.RegisterCreatorRequest))
-    acting_for(body["creator_id"])
+    grant = acting_for(body["creator_id"])
     cmd = RegisterCreator(
         creator_id=body["creator_id"],
         country=body["country"],
@@ -55,29 +56,35 @@ def register(call: KeyedCall):
         payout_account=body["payout_method"]["account"],
     )
     svc = service()
-    creator, created = run(handlers.register_creator, cmd, uow=svc.uow(conn=call.conn), rules=svc.settings.rules)
+    creator, created = run(
+        handlers.register_creator, cmd, uow=svc.uow(conn=call.conn), rules=svc.settings.rules, grant=grant
+    )
     return schema(schemas.CreatorSchema).dump(creator), 201 if created else 200
 
 
 @bp.put("/creators/<creator_id>/payout-method")
 @requires("payout-methods:write")
 @doc(
-    summary="Change where a creator's payouts go; recorded with the caller and the time",
+    summary="Change where a creator's payouts go: recorded with the caller, the end user and the time; "
+    "new withdrawals wait out a hold (PAYOUT_METHOD_CHANGE_HOLD_HOURS) and a payout_method.changed event tells them",
     body=schemas.ChangePayoutMethodRequest,
     responses={200: schemas.PayoutMethodChangeSchema},
     errors={404: "Creator not registered"},
+    acts_for=True,
 )
 @idempotent(required=True, transactional=True)
 def change_payout_method(creator_id: str, call: KeyedCall):
     body = json_body(schema(schemas.ChangePayoutMethodRequest))
-    acting_for(creator_id)
+    grant = acting_for(creator_id)  # the end user who asked: the creator, vouched for by the caller or its grant
     cmd = ChangePayoutMethod(
         creator_id=creator_id,
         payout_method=body["payout_method"]["type"],
         payout_account=body["payout_method"]["account"],
-        changed_by=g.caller.name,  # who asked: recorded with the change
+        changed_by=g.caller.name,
+        requested_by=grant.user_id if grant is not None else creator_id,
     )
-    change = run(handlers.change_payout_method, cmd, uow=service().uow(conn=call.conn))
+    svc = service()
+    change = run(handlers.change_payout_method, cmd, uow=svc.uow(conn=call.conn), rules=svc.settings.rules, grant=grant)
     return schema(schemas.PayoutMethodChangeSchema).dump(change)
 
 
@@ -121,17 +128,21 @@ def earnings(creator_id: str):
     responses={201: schemas.WithdrawalSchema},
     errors={
         404: "Creator not registered",
-        409: "More than the available earnings",
+        409: "More than the available earnings, or the payout method changed within its hold",
         422: "Below the minimum, or over the daily cap",
     },
+    acts_for=True,
+    location="/v1/withdrawals/{withdrawal_id}",
 )
 @idempotent(required=True, transactional=True)
 def withdraw(call: KeyedCall):
     body = json_body(schema(schemas.WithdrawalRequest))
-    acting_for(body["creator_id"])
+    grant = acting_for(body["creator_id"])
     cmd = RequestWithdrawal(creator_id=body["creator_id"], amount_minor=body["amount_minor"])
     svc = service()
-    withdrawal = run(handlers.request_withdrawal, cmd, uow=svc.uow(conn=call.conn), rules=svc.settings.rules)
+    withdrawal = run(
+        handlers.request_withdrawal, cmd, uow=svc.uow(conn=call.conn), rules=svc.settings.rules, grant=grant
+    )
     return schema(schemas.WithdrawalSchema).dump(withdrawal), 201
 
 

@@ -20,7 +20,8 @@ class ChangePayoutMethod:
     creator_id: str
     payout_method: str
     payout_account: str
-    changed_by: str  # the caller, recorded with the change
+    changed_by: str  # the calling service, recorded with the change
+    requested_by: str  # the end user who asked (the user the call acts for), recorded too
 
 
 @dataclass(frozen=True)

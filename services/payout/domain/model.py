@@ -26,11 +26,13 @@ class Creator:
     created_at: datetime
     updated_at: datetime
     under_review: bool = False  # set by an operator: their withdrawals are held, not paid, until cleared
+    method_hold_until: datetime | None = None  # after a payout method change, no new withdrawal before it
 
 
 @dataclass(frozen=True)
 class PayoutMethodChange:
-    """Where a creator's payouts went before and go now, who changed it and when."""
+    """Where a creator's payouts went before and go now, who changed it (the calling service) for
+    whom (the end user who asked), when, and until when new withdrawals wait (`hold_until`)."""
 
     change_id: str
     creator_id: str
@@ -40,6 +42,13 @@ class PayoutMethodChange:
     new_account: str
     changed_by: str
     changed_at: datetime
+    requested_by: str | None = None  # None: recorded before the end user was
+    hold_until: datetime | None = None
+
+
+def mask(account: str) -> str:
+    """Only the last four characters of a payout account, as shown outside the service."""
+    return "*" * max(len(account) - 4, 0) + account[-4:]
 
 
 @dataclass(frozen=True)

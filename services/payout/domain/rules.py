@@ -18,6 +18,7 @@ from services.payout.domain.errors import (
     DailyCapExceeded,
     InvalidBirthDate,
     InvalidWithdrawalAmount,
+    PayoutMethodOnHold,
 )
 
 PAYOUT_CURRENCY = "USD"
@@ -49,6 +50,9 @@ class PayoutRules:
     min_age: int = 18
     fees: Mapping[str, Fee] = field(default_factory=lambda: {"bank": Fee(0, 0), "paypal": Fee(200, 25)})
     blocked_countries: frozenset[str] = frozenset()
+    # After a payout method change, how long new withdrawals (which would go to the new destination)
+    # are refused: time for the creator, told by the change's event, to undo a change not theirs.
+    method_change_hold_seconds: int = 24 * 3600
 
     def available_at(self, earned_at: datetime) -> datetime:
         """When a gift's diamonds may be withdrawn: after the hold (none by default)."""
@@ -66,6 +70,16 @@ class PayoutRules:
         if under_review:
             return "under_review: the creator is under review"
         return None
+
+    def method_hold_until(self, changed_at: datetime) -> datetime:
+        return changed_at + timedelta(seconds=self.method_change_hold_seconds)
+
+    def check_method_hold(self, *, hold_until: datetime | None, now: datetime) -> None:
+        """A withdrawal waits out the hold of the last payout method change (409, nothing reserved)."""
+        if hold_until is not None and now < hold_until:
+            raise PayoutMethodOnHold(
+                f"The payout method changed recently: withdrawals are accepted again from {hold_until.isoformat()}."
+            )
 
     def check_creator_age(self, *, birth_date: date, today: date) -> None:
         if birth_date > today:

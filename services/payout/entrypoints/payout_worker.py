@@ -33,7 +33,8 @@ def run_once(svc: PayoutService) -> int:
     if claim is None:
         return 0
     looked_up = claim.attempts > 0  # sent before with no known outcome: this attempt reconciles it
-    token = tracing.enter(tracing.continued(claim.traceparent, claim.tracestate))
+    span = _attempt_span(claim)
+    token = tracing.enter(span)
     try:
         # Retried on a transient database error: the claim then counts its send, so it is looked up first.
         attempt = retry_transient(
@@ -56,11 +57,19 @@ def run_once(svc: PayoutService) -> int:
             },
         )
         _count(attempt, looked_up=looked_up)
-    except Exception:  # noqa: BLE001 - its claim lapses and the next claim looks it up
+    except Exception as exc:  # noqa: BLE001 - its claim lapses and the next claim looks it up
+        span.fail(type(exc).__name__, exc)
         log.exception("withdrawal failed to settle", extra={"withdrawal_id": claim.withdrawal_id})
     finally:
         tracing.leave(token)
+        span.end()
     return 1
+
+
+def _attempt_span(claim) -> tracing.Span:
+    """The attempt's span, in the trace of the request that made the withdrawal."""
+    attributes = {"coins.withdrawal_id": claim.withdrawal_id, "coins.attempt": claim.attempts}
+    return tracing.continued(claim.traceparent, claim.tracestate, name="payout withdrawal", attributes=attributes)
 
 
 def _count(attempt: payouts.PayoutAttempt, *, looked_up: bool) -> None:

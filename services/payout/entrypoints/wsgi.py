@@ -19,6 +19,10 @@ def create_app(svc: PayoutService | None = None) -> Flask:
         blueprints=[views.bp],
         title="Coins payout",
         description="Creators, their earnings in diamonds, withdrawals and payouts.",
+        tags={
+            "creators": "Registering a creator, their payout method and its changes, their earnings",
+            "withdrawals": "Cashing out available diamonds to the creator's payout method",
+        },
     )
     app.extensions["service"] = svc
     return app

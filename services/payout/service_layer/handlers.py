@@ -18,17 +18,23 @@ from services.payout.domain.model import (
     PayoutMethodChange,
     Withdrawal,
     diamonds_owed,
+    mask,
 )
 from services.payout.domain.rules import PAYOUT_CURRENCY, PayoutRules
 from services.payout.service_layer.unit_of_work import AbstractUnitOfWork
+from shared.auth.onbehalf import UserGrant
 from shared.clock import utcnow
+from shared.contracts import PAYOUT_METHOD_CHANGED
 from shared.ids import new_id
 from shared.observability import tracing
 
 
-def register_creator(cmd: RegisterCreator, *, uow: AbstractUnitOfWork, rules: PayoutRules) -> tuple[Creator, bool]:
+def register_creator(
+    cmd: RegisterCreator, *, uow: AbstractUnitOfWork, rules: PayoutRules, grant: UserGrant | None = None
+) -> tuple[Creator, bool]:
     """Register a creator; True if newly registered. The same registration again changes nothing;
-    a different one is refused: a payout method changes only through `change_payout_method`."""
+    a different one is refused: a payout method changes only through `change_payout_method`. A
+    user grant (shared.auth.onbehalf) is spent with it."""
     now = utcnow()
     rules.check_country(cmd.country)
     rules.check_creator_age(birth_date=cmd.birth_date, today=now.date())
@@ -41,6 +47,7 @@ def register_creator(cmd: RegisterCreator, *, uow: AbstractUnitOfWork, rules: Pa
         created_at=now,
         updated_at=now,
     )
+    uow.spend_grant(grant)
     created = uow.creators.add(creator)
     if not created:
         existing = uow.creators.get(cmd.creator_id)
@@ -58,12 +65,18 @@ def register_creator(cmd: RegisterCreator, *, uow: AbstractUnitOfWork, rules: Pa
     return creator, created
 
 
-def change_payout_method(cmd: ChangePayoutMethod, *, uow: AbstractUnitOfWork) -> PayoutMethodChange:
-    """Point a creator's future payouts elsewhere, recording the old and new method, who and when.
-    Withdrawals already requested keep the method they were made with."""
+def change_payout_method(
+    cmd: ChangePayoutMethod, *, uow: AbstractUnitOfWork, rules: PayoutRules, grant: UserGrant | None = None
+) -> PayoutMethodChange:
+    """Point a creator's future payouts elsewhere, recording the old and new method, the caller
+    and the end user who asked, and when; new withdrawals wait out a hold (`rules`), and the
+    change's event tells a notifier. Withdrawals already requested keep the method they were made
+    with. A user grant (shared.auth.onbehalf) is spent with the change."""
+    now = utcnow()
     creator = uow.creators.get_for_update(cmd.creator_id)
     if creator is None:
         raise CreatorNotRegistered()
+    uow.spend_grant(grant)
     change = PayoutMethodChange(
         change_id=new_id(),
         creator_id=cmd.creator_id,
@@ -72,10 +85,22 @@ def change_payout_method(cmd: ChangePayoutMethod, *, uow: AbstractUnitOfWork) ->
         new_method=cmd.payout_method,
         new_account=cmd.payout_account,
         changed_by=cmd.changed_by,
-        changed_at=utcnow(),
+        changed_at=now,
+        requested_by=cmd.requested_by,
+        hold_until=rules.method_hold_until(now),
     )
     uow.creators.change_method(change)
+    uow.outbox.add(PAYOUT_METHOD_CHANGED, _method_changed(change))
     return change
+
+
+def _method_changed(change: PayoutMethodChange) -> dict:
+    """The data of `payout_method.changed` (shared.contracts): accounts masked."""
+    return {
+        **vars(change),
+        "old_account": mask(change.old_account),
+        "new_account": mask(change.new_account),
+    }
 
 
 def payout_method_changes(creator_id: str, *, uow: AbstractUnitOfWork) -> list[PayoutMethodChange]:
@@ -103,7 +128,12 @@ def credit_earnings(cmds: list[CreditEarnings], *, uow: AbstractUnitOfWork, rule
     uow.accounts.credit_many(diamonds_owed(earned, new=new))
 
 
-def request_withdrawal(cmd: RequestWithdrawal, *, uow: AbstractUnitOfWork, rules: PayoutRules) -> Withdrawal:
+def request_withdrawal(
+    cmd: RequestWithdrawal, *, uow: AbstractUnitOfWork, rules: PayoutRules, grant: UserGrant | None = None
+) -> Withdrawal:
+    """Reserve a withdrawal's diamonds (not in a method change's hold); a grant must cover its amount."""
+    if grant is not None:
+        grant.allows_at_most("max_amount_minor", cmd.amount_minor)
     creator = uow.creators.get(cmd.creator_id)
     if creator is None:
         raise CreatorNotRegistered(f"Creator {cmd.creator_id} has not registered a payout method.")
@@ -111,6 +141,8 @@ def request_withdrawal(cmd: RequestWithdrawal, *, uow: AbstractUnitOfWork, rules
     quote = rules.quote(amount_minor=cmd.amount_minor, method=creator.payout_method)
     account = uow.accounts.get_or_create_for_update(cmd.creator_id)  # locks the creator's withdrawals
     now = utcnow()
+    rules.check_method_hold(hold_until=creator.method_hold_until, now=now)
+    uow.spend_grant(grant)
     start_of_day = datetime.combine(now.date(), time.min, tzinfo=UTC)
     rules.check_daily_cap(
         withdrawn_today_minor=uow.withdrawals.gross_since(cmd.creator_id, start_of_day),

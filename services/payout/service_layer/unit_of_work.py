@@ -8,6 +8,8 @@ opens and commits it, handlers only work inside; a uow may be opened again, neve
 
 from __future__ import annotations
 
+import abc
+
 from services.payout.adapters.orm import tables
 from services.payout.adapters.repository import (
     AbstractAccountRepository,
@@ -18,6 +20,9 @@ from services.payout.adapters.repository import (
     SqlAlchemyEarningsRepository,
 )
 from services.payout.adapters.withdrawal_repository import AbstractWithdrawalRepository, SqlAlchemyWithdrawalRepository
+from shared.auth.onbehalf import UserGrant, replayed
+from shared.clock import utcnow
+from shared.db.tables import record_used_grant
 from shared.messaging.uow import AbstractUnitOfWork as BaseUnitOfWork
 from shared.messaging.uow import SqlUnitOfWork
 
@@ -27,6 +32,10 @@ class AbstractUnitOfWork(BaseUnitOfWork):
     accounts: AbstractAccountRepository
     earnings: AbstractEarningsRepository
     withdrawals: AbstractWithdrawalRepository
+
+    @abc.abstractmethod
+    def spend_grant(self, grant: UserGrant | None) -> None:
+        """Record a user grant as used, in this transaction (shared.auth.onbehalf); 403 if it was."""
 
 
 class SqlAlchemyUnitOfWork(SqlUnitOfWork, AbstractUnitOfWork):
@@ -40,3 +49,7 @@ class SqlAlchemyUnitOfWork(SqlUnitOfWork, AbstractUnitOfWork):
         self.accounts = SqlAlchemyAccountRepository(conn)
         self.earnings = SqlAlchemyEarningsRepository(conn)
         self.withdrawals = SqlAlchemyWithdrawalRepository(conn)
+
+    def spend_grant(self, grant: UserGrant | None) -> None:
+        if grant is not None and not record_used_grant(self.conn, tables["used_grants"], grant.row(utcnow())):
+            raise replayed()

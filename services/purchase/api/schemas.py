@@ -17,7 +17,7 @@ COUNTRY = Pattern(
 
 
 class CountryQuery(Schema):
-    country = fields.String(required=True, validate=COUNTRY)
+    country = fields.String(required=True, validate=COUNTRY, metadata={"example": "US"})
 
     @post_load
     def _upper(self, data, **_):
@@ -25,16 +25,28 @@ class CountryQuery(Schema):
 
 
 class PaymentSchema(Schema):
-    method = fields.String(required=True, validate=validate.OneOf(["card", "apple_pay", "google_pay", "paypal"]))
-    token = text(max_length=200, required=True)
+    method = fields.String(
+        required=True,
+        validate=validate.OneOf(["card", "apple_pay", "google_pay", "paypal"]),
+        metadata={"example": "card"},
+    )
+    token = text(
+        max_length=200, required=True, metadata={"example": "tok_visa", "description": "The processor's payment token"}
+    )
 
 
 class PurchaseRequest(Schema):
-    user_id = identifier(required=True)
-    country = fields.String(required=True, validate=COUNTRY)
-    birth_date = fields.Date(required=True)
-    package_id = fields.String(validate=Pattern(r"^coins_[0-9]{1,9}$", error="Unknown package."))
-    coins = StrictInteger(validate=validate.Range(min=CUSTOM_MIN_COINS, max=CUSTOM_MAX_COINS))
+    user_id = identifier(required=True, metadata={"example": "ann"})
+    country = fields.String(required=True, validate=COUNTRY, metadata={"example": "US"})
+    birth_date = fields.Date(required=True, metadata={"example": "1990-04-01"})
+    package_id = fields.String(
+        validate=Pattern(r"^coins_[0-9]{1,9}$", error="Unknown package."),
+        metadata={"example": "coins_70", "description": "A package of the price list; or give `coins`"},
+    )
+    coins = StrictInteger(
+        validate=validate.Range(min=CUSTOM_MIN_COINS, max=CUSTOM_MAX_COINS),
+        metadata={"description": "A custom amount of coins; or give `package_id`"},
+    )
     payment = fields.Nested(PaymentSchema, required=True)
 
     @validates_schema
@@ -49,31 +61,33 @@ class PurchaseRequest(Schema):
 
 
 class PackageSchema(Schema):
-    package_id = fields.String()
-    coins = fields.Integer()
-    price = fields.Method("_price")
+    package_id = fields.String(metadata={"example": "coins_70"})
+    coins = fields.Integer(metadata={"example": 70})
+    price = fields.Method("_price", metadata={"type": "object", "example": {"amount_minor": 99, "currency": "USD"}})
 
     def _price(self, package):
         return {"amount_minor": package.amount_minor, "currency": package.currency}
 
 
 class PackagesSchema(Schema):
-    country = fields.String()
-    currency = fields.String()
-    minor_unit_digits = fields.Integer()
+    country = fields.String(metadata={"example": "US"})
+    currency = fields.String(metadata={"example": "USD"})
+    minor_unit_digits = fields.Integer(metadata={"example": 2})
     packages = fields.List(fields.Nested(PackageSchema))
 
 
 class PurchaseSchema(Schema):
-    purchase_id = fields.String()
-    user_id = fields.String()
-    country = fields.String()
-    package_id = fields.String()
-    coins = fields.Integer()
-    price = fields.Method("_price", metadata={"type": "object"})
-    status = fields.String(metadata={"enum": ["pending", "completed", "declined", "reversed", "held"]})
-    created_at = fields.DateTime()
-    completed_at = fields.DateTime(allow_none=True)
+    purchase_id = fields.String(metadata={"example": "01938a6e-7c1f-7a4b-9d2e-5f3c8b1a2d4e"})
+    user_id = fields.String(metadata={"example": "ann"})
+    country = fields.String(metadata={"example": "US"})
+    package_id = fields.String(metadata={"example": "coins_70"})
+    coins = fields.Integer(metadata={"example": 70})
+    price = fields.Method("_price", metadata={"type": "object", "example": {"amount_minor": 99, "currency": "USD"}})
+    status = fields.String(
+        metadata={"enum": ["pending", "completed", "declined", "reversed", "held"], "example": "completed"}
+    )
+    created_at = fields.DateTime(metadata={"example": "2026-12-03T11:40:00.123456+00:00"})
+    completed_at = fields.DateTime(allow_none=True, metadata={"example": "2026-12-03T11:40:00.123456+00:00"})
     reversed_at = fields.DateTime(allow_none=True)
 
     def _price(self, purchase):
@@ -92,20 +106,21 @@ class PageQuery(Schema):
 
 
 class ChargebackRequest(Schema):
-    purchase_id = identifier(required=True)
-    reason = text(max_length=200, required=True)
+    purchase_id = identifier(required=True, metadata={"example": "01938a6e-7c1f-7a4b-9d2e-5f3c8b1a2d4e"})
+    reason = text(max_length=200, required=True, metadata={"example": "fraudulent"})
 
 
 class ChargebackSchema(Schema):
-    chargeback_id = fields.String()
-    purchase_id = fields.String()
-    user_id = fields.String()
-    coins = fields.Integer()
-    reason = fields.String()
-    created_at = fields.DateTime()
+    chargeback_id = fields.String(metadata={"example": "01938a70-1b2c-7d3e-8f40-a1b2c3d4e5f6"})
+    purchase_id = fields.String(metadata={"example": "01938a6e-7c1f-7a4b-9d2e-5f3c8b1a2d4e"})
+    user_id = fields.String(metadata={"example": "ann"})
+    coins = fields.Integer(metadata={"example": 70})
+    reason = fields.String(metadata={"example": "fraudulent"})
+    created_at = fields.DateTime(metadata={"example": "2026-12-03T11:40:00.123456+00:00"})
     status = fields.String(
         metadata={
             "enum": ["pending", "reversed", "void"],
+            "example": "reversed",
             "description": "pending until the purchase settles; reversed: coins taken back; void: nothing was taken",
         }
     )

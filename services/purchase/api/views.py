@@ -63,6 +63,8 @@ def packages():
     summary="Buy a coin package or a custom amount of coins",
     body=schemas.PurchaseRequest,
     responses={201: schemas.PurchaseSchema, 202: schemas.PurchaseSchema},
+    acts_for=True,
+    location="/v1/purchases/{purchase_id}",
     errors={
         402: "Payment declined",
         403: "Country not served, or buyer too young",
@@ -73,7 +75,7 @@ def packages():
 @idempotent(required=True)
 def buy(call: KeyedCall):
     body = json_body(schema(schemas.PurchaseRequest))
-    acting_for(body["user_id"])
+    acting_for(body["user_id"], takes_grants=False)  # a card charge: only a caller acting for any user
     cmd = BuyCoins(
         user_id=body["user_id"],
         country=body["country"],
@@ -107,7 +109,12 @@ def purchase(purchase_id: str):
 
 @bp.get("/users/<user_id>/purchases")
 @requires("purchases:read")
-@doc(summary="A user's purchases, newest first", query=schemas.PageQuery, responses={200: schemas.PurchasePageSchema})
+@doc(
+    summary="A user's purchases, newest first",
+    query=schemas.PageQuery,
+    responses={200: schemas.PurchasePageSchema},
+    tag="purchases",
+)
 def user_purchases(user_id: str):
     args = query_args(schema(schemas.PageQuery))
     before = _decode_cursor(args["cursor"]) if args["cursor"] else None

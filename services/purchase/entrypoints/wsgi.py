@@ -19,6 +19,11 @@ def create_app(svc: PurchaseService | None = None) -> Flask:
         blueprints=[views.bp],
         title="Coins purchase",
         description="Coin packages and prices per country, purchases, chargebacks.",
+        tags={
+            "packages": "The coin packages on sale in a country, and their prices",
+            "purchases": "Buying coins (charged through the card processor) and a user's purchases",
+            "chargebacks": "The processor's chargebacks: coins taken back from the buyer's wallet",
+        },
     )
     app.extensions["service"] = svc
     return app

@@ -59,7 +59,13 @@ def reconcile_purchases(
 
     settled = 0
     for purchase in retry_transient(due):
-        with tracing.running(tracing.continued(purchase.traceparent, purchase.tracestate)):
+        span = tracing.continued(
+            purchase.traceparent,
+            purchase.tracestate,
+            name="reconcile purchase",
+            attributes={"coins.purchase_id": purchase.purchase_id},
+        )
+        with tracing.running(span):
             outcome = _reconcile_one(purchase, uow=uow, processor=processor, schedule=schedule)
         if outcome is None:  # another reconciler, or the buyer's retry, holds it
             continue

@@ -1,0 +1,47 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .catalog import Catalog
+from .gift_catalog_item import GiftCatalogItem
+from .gift_rules import GiftRules
+from .gift_transaction import GiftTransaction
+from .gifting_totals import GiftingTotals
+from .gifting_totals_events_applied import GiftingTotalsEventsApplied
+from .gifting_totals_events_published import GiftingTotalsEventsPublished
+from .gifting_totals_events_written import GiftingTotalsEventsWritten
+from .internal_gift import InternalGift
+from .internal_gift_page import InternalGiftPage
+from .leaderboard import Leaderboard
+from .leaderboard_entry import LeaderboardEntry
+from .ledger_entry import LedgerEntry
+from .ledger_entry_kind import LedgerEntryKind
+from .ledger_page import LedgerPage
+from .problem import Problem
+from .problem_errors import ProblemErrors
+from .send_gift_request import SendGiftRequest
+from .send_gift_request_gift_id import SendGiftRequestGiftId
+from .wallet import Wallet
+from .wallet_status import WalletStatus
+
+__all__ = (
+    "Catalog",
+    "GiftCatalogItem",
+    "GiftingTotals",
+    "GiftingTotalsEventsApplied",
+    "GiftingTotalsEventsPublished",
+    "GiftingTotalsEventsWritten",
+    "GiftRules",
+    "GiftTransaction",
+    "InternalGift",
+    "InternalGiftPage",
+    "Leaderboard",
+    "LeaderboardEntry",
+    "LedgerEntry",
+    "LedgerEntryKind",
+    "LedgerPage",
+    "Problem",
+    "ProblemErrors",
+    "SendGiftRequest",
+    "SendGiftRequestGiftId",
+    "Wallet",
+    "WalletStatus",
+)

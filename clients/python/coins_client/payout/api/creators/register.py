@@ -1,0 +1,228 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.creator import Creator
+from ...models.problem import Problem
+from ...models.register_creator_request import RegisterCreatorRequest
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    *,
+    body: RegisterCreatorRequest,
+    idempotency_key: str | Unset = UNSET,
+    x_user_grant: str | Unset = UNSET,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
+
+    if not isinstance(x_user_grant, Unset):
+        headers["X-User-Grant"] = x_user_grant
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/creators",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Creator | Problem | None:
+    if response.status_code == 200:
+        response_200 = Creator.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 201:
+        response_201 = Creator.from_dict(response.json())
+
+        return response_201
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Creator | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: RegisterCreatorRequest,
+    idempotency_key: str | Unset = UNSET,
+    x_user_grant: str | Unset = UNSET,
+) -> Response[Creator | Problem]:
+    """Register a creator and their payout method (the same again: 200, unchanged)
+
+    Args:
+        idempotency_key (str | Unset):
+        x_user_grant (str | Unset):
+        body (RegisterCreatorRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Creator | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+        idempotency_key=idempotency_key,
+        x_user_grant=x_user_grant,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient | Client,
+    body: RegisterCreatorRequest,
+    idempotency_key: str | Unset = UNSET,
+    x_user_grant: str | Unset = UNSET,
+) -> Creator | Problem | None:
+    """Register a creator and their payout method (the same again: 200, unchanged)
+
+    Args:
+        idempotency_key (str | Unset):
+        x_user_grant (str | Unset):
+        body (RegisterCreatorRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Creator | Problem
+    """
+
+    return sync_detailed(
+        client=client,
+        body=body,
+        idempotency_key=idempotency_key,
+        x_user_grant=x_user_grant,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: RegisterCreatorRequest,
+    idempotency_key: str | Unset = UNSET,
+    x_user_grant: str | Unset = UNSET,
+) -> Response[Creator | Problem]:
+    """Register a creator and their payout method (the same again: 200, unchanged)
+
+    Args:
+        idempotency_key (str | Unset):
+        x_user_grant (str | Unset):
+        body (RegisterCreatorRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Creator | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+        idempotency_key=idempotency_key,
+        x_user_grant=x_user_grant,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient | Client,
+    body: RegisterCreatorRequest,
+    idempotency_key: str | Unset = UNSET,
+    x_user_grant: str | Unset = UNSET,
+) -> Creator | Problem | None:
+    """Register a creator and their payout method (the same again: 200, unchanged)
+
+    Args:
+        idempotency_key (str | Unset):
+        x_user_grant (str | Unset):
+        body (RegisterCreatorRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Creator | Problem
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            body=body,
+            idempotency_key=idempotency_key,
+            x_user_grant=x_user_grant,
+        )
+    ).parsed

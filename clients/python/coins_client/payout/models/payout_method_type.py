@@ -1,0 +1,9 @@
+from enum import StrEnum
+
+
+class PayoutMethodType(StrEnum):
+    BANK = "bank"
+    PAYPAL = "paypal"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,27 @@
+"""The outbox wakes its relay on commit, and can be published by CDC instead
+
+A NOTIFY trigger on the outbox (PostgreSQL), each event's type in a column, and the outbox_cdc switch
+
+Revision ID: 0006_outbox_wakeup_and_cdc
+Revises: 0005_used_grants
+
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+from shared.db.infra_migrations import drop_outbox_wakeup_and_cdc, outbox_wakeup_and_cdc
+
+revision: str = "0006_outbox_wakeup_and_cdc"
+down_revision: str | Sequence[str] | None = "0005_used_grants"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    outbox_wakeup_and_cdc(op)
+
+
+def downgrade() -> None:
+    drop_outbox_wakeup_and_cdc(op)

@@ -1,0 +1,96 @@
+"""The outbox relay's own PostgreSQL session: LISTEN for the outbox's NOTIFY (sent at commit by a
+trigger: shared.db.infra_migrations), and the advisory lock a relay holds while it may publish.
+
+Every wait is bounded; a lost session is opened again on the next call, and until then the relay
+polls (and publishes nothing: the lock went with the session).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import zlib
+
+import psycopg
+from sqlalchemy.engine import Engine
+
+from shared.db.errors import safe_error
+from shared.db.infra_migrations import OUTBOX_CHANNEL
+
+log = logging.getLogger(__name__)
+
+
+def relay_lock_key(table: str) -> int:
+    """The advisory lock of a database's outbox relay (the switch to CDC takes it too)."""
+    return zlib.crc32(f"coins.outbox_relay.{table}".encode())
+
+
+def libpq_url(engine: Engine) -> str:
+    """The engine's URL for psycopg itself (no SQLAlchemy driver name)."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def wakeup_for(engine: Engine, table: str) -> Wakeup | None:
+    if engine is None or engine.dialect.name != "postgresql":  # None: a test relay without a database
+        return None
+    return Wakeup(libpq_url(engine), relay_lock_key(table))
+
+
+class Wakeup:
+    def __init__(self, url: str, lock_key: int, *, connect_timeout_s: int = 5):
+        self._url, self._key, self._connect_timeout_s = url, lock_key, connect_timeout_s
+        self._conn: psycopg.Connection | None = None
+        self.held = False
+
+    @property
+    def listening(self) -> bool:
+        return self._conn is not None and not self._conn.closed
+
+    def _session(self) -> psycopg.Connection:
+        if not self.listening:
+            self.held = False
+            self._conn = psycopg.connect(self._url, autocommit=True, connect_timeout=self._connect_timeout_s)
+            self._conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
+        return self._conn
+
+    def hold(self) -> bool:
+        """Hold the relay's lock (False while another session has it: another relay, or the switch)."""
+        if self.held and self.listening:
+            return True
+        try:
+            self.held = bool(self._session().execute("SELECT pg_try_advisory_lock(%s)", (self._key,)).fetchone()[0])
+        except psycopg.Error as exc:
+            log.warning("relay session lost", extra={"error": safe_error(exc)})
+            self.close()
+        return self.held
+
+    def release(self) -> None:
+        if self.held and self.listening:
+            try:
+                self._conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
+            except psycopg.Error:
+                self.close()
+        self.held = False
+
+    def wait(self, timeout_s: float, stop: threading.Event) -> bool:
+        """Up to `timeout_s` for a notification (True when one came; every one queued is taken)."""
+        if not self.listening:
+            return False
+        deadline = time.monotonic() + timeout_s
+        try:
+            # In short slices, so that a stop is seen within a tenth of a second.
+            while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+                if any(True for _ in self._conn.notifies(timeout=min(left, 0.1), stop_after=1)):
+                    for _ in self._conn.notifies(timeout=0):  # the rest already queued
+                        pass
+                    return True
+        except psycopg.Error as exc:
+            log.warning("relay session lost", extra={"error": safe_error(exc)})
+            self.close()
+        return False
+
+    def close(self) -> None:
+        conn, self._conn, self.held = self._conn, None, False
+        if conn is not None:
+            conn.close()

@@ -1,0 +1,179 @@
+"""A payout method change names the end user who asked, starts a hold on new withdrawals, and
+tells a notifier (payout_method.changed); user grants on payout's routes are spent once and
+bounded; purchase takes no grant at all."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from coinsctl.tokens import issue_token
+from shared.clock import utcnow
+from tests.integration.conftest import outbox_events, rows
+from tests.integration.test_payout_api import earn, earnings, register, withdraw
+
+pytestmark = pytest.mark.integration
+ACCOUNT = "DE89370400440532013000"
+
+
+@pytest.fixture
+def auth(auth_for):
+    return auth_for("payout")
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def payout(request, make_service):
+    return make_service("payout", backend=request.param)
+
+
+def change(client, auth, *, caller="gateway", key=None, grant=None, account="me@example.com", creator="creator"):
+    headers = auth(caller, **{"Idempotency-Key": key or str(uuid.uuid4())})
+    if grant is not None:
+        headers["X-User-Grant"] = grant
+    return client.put(
+        f"/v1/creators/{creator}/payout-method",
+        headers=headers,
+        json={"payout_method": {"type": "paypal", "account": account}},
+    )
+
+
+def code(response) -> str:
+    assert response.content_type == "application/problem+json", response.get_data(as_text=True)
+    return response.get_json()["type"].rsplit("/", 1)[-1]
+
+
+def end_hold(svc) -> None:
+    with svc.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE creators SET method_hold_until = :past"), {"past": utcnow() - timedelta(seconds=1)}
+        )
+
+
+def test_a_change_records_who_asked_holds_new_withdrawals_and_tells_a_notifier(payout, auth):
+    svc, client = payout
+    assert register(client, auth).status_code == 201
+    earn(svc, "creator", 40_000)
+    before = withdraw(client, auth, 10_000)  # asked before the change: keeps its method, not held
+    assert before.status_code == 201
+    changed = change(client, auth)
+    assert changed.status_code == 200, changed.get_data(as_text=True)
+    body = changed.get_json()
+    assert (body["changed_by"], body["requested_by"]) == ("gateway", "creator")
+    hold_until = body["hold_until"]
+    assert timedelta(hours=23, minutes=59) < _parse(hold_until) - _parse(body["changed_at"]) <= timedelta(hours=24)
+    [event] = [e for e in outbox_events(svc) if e["type"] == "payout_method.changed"]
+    assert event["data"]["requested_by"] == "creator" and event["data"]["new_method"] == "paypal"
+    assert event["data"]["new_account"].endswith(".com") and "me@example" not in json.dumps(event)
+    assert event["data"]["old_account"] == "*" * (len(ACCOUNT) - 4) + ACCOUNT[-4:]
+    [shown] = client.get("/v1/creators/creator/payout-method-changes", headers=auth()).get_json()["changes"]
+    assert (shown["requested_by"], shown["hold_until"]) == ("creator", hold_until)
+
+    available = earnings(client, auth)["available"]
+    key = str(uuid.uuid4())
+    held = client.post(
+        "/v1/withdrawals",
+        json={"creator_id": "creator", "amount_minor": 10_000},
+        headers=auth(**{"Idempotency-Key": key}),
+    )
+    assert held.status_code == 409 and code(held) == "payout-method-on-hold"
+    assert hold_until[:19] in held.get_json()["detail"]
+    assert earnings(client, auth)["available"] == available and rows(svc, "withdrawals") == 1  # nothing reserved
+    end_hold(svc)
+    after = client.post(  # the same request with the same key, after the hold: answered afresh
+        "/v1/withdrawals",
+        json={"creator_id": "creator", "amount_minor": 10_000},
+        headers=auth(**{"Idempotency-Key": key}),
+    )
+    assert after.status_code == 201 and "Idempotent-Replayed" not in after.headers
+    with svc.engine.connect() as conn:
+        methods = conn.execute(sa.text("SELECT payout_method FROM withdrawals ORDER BY created_at")).scalars().all()
+    assert methods == ["bank", "paypal"]
+
+
+def _parse(stamp: str):
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp)
+
+
+def test_the_hold_is_a_setting_and_zero_turns_it_off(make_service, auth):
+    svc, client = make_service("payout", backend="sqlite", PAYOUT_METHOD_CHANGE_HOLD_HOURS="0")
+    assert register(client, auth).status_code == 201
+    earn(svc, "creator", 20_000)
+    assert change(client, auth).status_code == 200
+    assert withdraw(client, auth, 10_000).status_code == 201
+
+
+def test_a_hold_setting_out_of_range_is_refused_at_start():
+    from services.payout.settings import load_settings
+    from shared.env import ConfigError
+
+    with pytest.raises(ConfigError, match="PAYOUT_METHOD_CHANGE_HOLD_HOURS"):
+        load_settings({"PAYOUT_METHOD_CHANGE_HOLD_HOURS": "-1"})
+
+
+POLICY = json.dumps(
+    {
+        "gateway": ["users:any", "creators:write", "payout-methods:write", "creators:read", "withdrawals:create"],
+        "app": ["payout-methods:write", "withdrawals:create", "creators:read", "earnings:read"],
+    }
+)
+
+
+def payout_grant(caller_keys, *, user="creator", party="app", **limits) -> str:
+    return issue_token(
+        caller_keys.signing_key("gateway"), audience="payout", subject=user, authorized_party=party, limits=limits
+    )
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+def test_payout_grants_are_spent_once_with_their_change_and_bound_to_their_amount(
+    make_service, auth, caller_keys, backend
+):
+    no_hold = {"PAYOUT_METHOD_CHANGE_HOLD_HOURS": "0"}
+    svc, client = make_service("payout", backend=backend, PAYOUT_AUTH_POLICY=POLICY, **no_hold)
+    assert register(client, auth).status_code == 201
+    earn(svc, "creator", 40_000)
+    assert code(change(client, auth, caller="app")) == "grant-required"
+    grant, key = payout_grant(caller_keys), str(uuid.uuid4())
+    changed = change(client, auth, caller="app", grant=grant, key=key)
+    assert changed.status_code == 200 and changed.get_json()["requested_by"] == "creator"
+    assert changed.get_json()["changed_by"] == "app"
+    replayed = change(client, auth, caller="app", grant=grant, account="thief@example.com")
+    assert replayed.status_code == 403 and code(replayed) == "grant-replayed"
+    retried = change(client, auth, caller="app", grant=grant, key=key)  # the client's retry: its answer again
+    assert retried.status_code == 200 and retried.headers["Idempotent-Replayed"] == "true"
+    assert (rows(svc, "payout_method_changes"), rows(svc, "used_grants")) == (1, 1)
+
+    def withdraw_with(token, amount):
+        headers = auth("app", **{"Idempotency-Key": str(uuid.uuid4()), "X-User-Grant": token})
+        return client.post("/v1/withdrawals", json={"creator_id": "creator", "amount_minor": amount}, headers=headers)
+
+    assert code(withdraw_with(payout_grant(caller_keys), 10_000)) == "grant-scope"  # names no amount
+    assert code(withdraw_with(payout_grant(caller_keys, max_amount_minor=9_999), 10_000)) == "grant-exceeded"
+    assert code(withdraw_with(payout_grant(caller_keys, max_amount_minor="10000"), 10_000)) == "grant-invalid"
+    bounded = payout_grant(caller_keys, max_amount_minor=10_000)
+    assert withdraw_with(bounded, 10_000).status_code == 201
+    assert code(withdraw_with(bounded, 10_000)) == "grant-replayed"
+    assert rows(svc, "withdrawals") == 1
+
+
+def test_purchase_takes_no_user_grant(make_service, auth_for, caller_keys):
+    _, client = make_service("purchase", backend="sqlite")
+    grant = issue_token(
+        caller_keys.signing_key("gateway"), audience="purchase", subject="ann", authorized_party="gateway"
+    )
+    headers = auth_for("purchase")(**{"Idempotency-Key": str(uuid.uuid4()), "X-User-Grant": grant})
+    body = {
+        "user_id": "ann",
+        "country": "US",
+        "birth_date": "1990-01-01",
+        "package_id": "coins_70",
+        "payment": {"method": "card", "token": "tok_visa"},
+    }
+    refused = client.post("/v1/purchases", headers=headers, json=body)
+    assert refused.status_code == 403 and code(refused) == "grant-scope"
