@@ -20,6 +20,7 @@ from coins_client.purchase.models import Payment, PaymentMethod, PurchaseRequest
 
 from services.gifting.domain.commands import CreditPurchase
 from services.gifting.service_layer import handlers
+from shared.messaging.uow import run
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +57,11 @@ def test_a_purchase_through_the_client_is_made_once_for_one_key(make_service, ca
 
 def test_a_gift_through_the_client_spends_once_for_one_key_and_a_refusal_is_a_problem(make_service, caller_keys):
     svc, app = make_service("gifting")
-    handlers.credit_purchase(CreditPurchase(purchase_id=str(uuid.uuid4()), user_id="viewer", coins=10), uow=svc.uow())
+    run(
+        handlers.credit_purchase,
+        CreditPurchase(purchase_id=str(uuid.uuid4()), user_id="viewer", coins=10),
+        uow=svc.uow(),
+    )
     rose = SendGiftRequest(sender_id="viewer", creator_id="creator", gift_id=SendGiftRequestGiftId.ROSE, quantity=3)
     key = str(uuid.uuid4())
     with client_for(gifting, app, caller_keys.token("gateway", "gifting")) as client:
