@@ -1,5 +1,5 @@
 """Gifting's use cases: each takes what is asked and, keyword-only, a unit of work and its
-dependencies; a change commits once."""
+dependencies, and never commits: its entry point owns the transaction (shared.messaging.uow)."""
 
 from __future__ import annotations
 

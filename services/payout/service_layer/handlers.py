@@ -1,7 +1,8 @@
 """The payout service's use cases: register creators and change their payout method, credit
 gifts' diamonds, request withdrawals, and read earnings. Each takes what is asked and,
-keyword-only, a unit of work and its dependencies; a change commits once. Sending withdrawals to
-the processor and settling them is the payout worker's (payouts.py)."""
+keyword-only, a unit of work and its dependencies, and never commits: its entry point owns the
+transaction (shared.messaging.uow). Sending withdrawals to the processor and settling them is the
+payout worker's (payouts.py)."""
 
 from __future__ import annotations
 
