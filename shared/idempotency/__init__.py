@@ -65,7 +65,6 @@ PASSING_REFUSALS = frozenset(
         "wallet-frozen",  # gifting: purchases repay the debt
         "insufficient-earnings",  # payout: gifts credit diamonds, a failed payout returns them
         "creator-not-registered",  # payout: the creator registers
-        "payout-method-on-hold",  # payout: the hold after a payout method change ends
         "idempotency-key-in-flight",  # the first attempt ends
     }
     # A user grant's refusals (shared.auth.onbehalf.GRANT_REFUSALS, which a test holds to this

@@ -129,6 +129,7 @@ class FakeWithdrawalRepository(AbstractWithdrawalRepository):
             if w.status in (PENDING, PROCESSING)
             and (w.claimed_until is None or w.claimed_until < now)
             and (w.next_check_at is None or w.next_check_at <= now)
+            and (w.send_after is None or w.send_after <= now)
         ]
         due.sort(key=lambda w: (w.next_check_at or w.created_at, w.withdrawal_id))
         return _copy(due[0]) if due else None

@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 
 from coinsctl.tokens import issue_token
-from shared.clock import utcnow
 from tests.integration.conftest import outbox_events, rows
 from tests.integration.test_payout_api import earn, earnings, register, withdraw
 
@@ -46,13 +45,6 @@ def code(response) -> str:
     return response.get_json()["type"].rsplit("/", 1)[-1]
 
 
-def end_hold(svc) -> None:
-    with svc.engine.begin() as conn:
-        conn.execute(
-            sa.text("UPDATE creators SET method_hold_until = :past"), {"past": utcnow() - timedelta(seconds=1)}
-        )
-
-
 def test_a_change_records_who_asked_holds_new_withdrawals_and_tells_a_notifier(payout, auth):
     svc, client = payout
     assert register(client, auth).status_code == 201
@@ -79,16 +71,17 @@ def test_a_change_records_who_asked_holds_new_withdrawals_and_tells_a_notifier(p
         json={"creator_id": "creator", "amount_minor": 10_000},
         headers=auth(**{"Idempotency-Key": key}),
     )
-    assert held.status_code == 409 and code(held) == "payout-method-on-hold"
-    assert hold_until[:19] in held.get_json()["detail"]
-    assert earnings(client, auth)["available"] == available and rows(svc, "withdrawals") == 1  # nothing reserved
-    end_hold(svc)
-    after = client.post(  # the same request with the same key, after the hold: answered afresh
+    assert held.status_code == 201, held.get_data(as_text=True)  # accepted: it waits out the hold
+    assert held.get_json()["send_after"] == hold_until and held.get_json()["status"] == "pending"
+    assert earnings(client, auth)["available"] < available and rows(svc, "withdrawals") == 2  # reserved
+    assert before.get_json()["send_after"] is None
+    again = client.post(  # the same request with the same key: the same withdrawal, replayed
         "/v1/withdrawals",
         json={"creator_id": "creator", "amount_minor": 10_000},
         headers=auth(**{"Idempotency-Key": key}),
     )
-    assert after.status_code == 201 and "Idempotent-Replayed" not in after.headers
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["withdrawal_id"] == held.get_json()["withdrawal_id"]
     with svc.engine.connect() as conn:
         methods = conn.execute(sa.text("SELECT payout_method FROM withdrawals ORDER BY created_at")).scalars().all()
     assert methods == ["bank", "paypal"]

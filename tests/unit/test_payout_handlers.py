@@ -16,7 +16,6 @@ from services.payout.domain.errors import (
     CreatorTooYoung,
     DailyCapExceeded,
     InsufficientEarnings,
-    PayoutMethodOnHold,
 )
 from services.payout.domain.model import COMPLETED, FAILED, PROCESSING
 from services.payout.domain.rules import PayoutPolicy, PayoutRules
@@ -220,8 +219,12 @@ def test_registering_again_changes_nothing_and_a_new_method_is_changed_and_recor
     assert change.hold_until == change.changed_at + timedelta(seconds=RULES.method_change_hold_seconds)
     [(kind, data)] = [event for event in uow.events() if event[0] == "payout_method.changed"]
     assert data["new_account"] == "*********.com" and data["hold_until"] == change.hold_until.isoformat()
-    with pytest.raises(PayoutMethodOnHold):
-        withdraw(uow, 10_000)
+    earn(uow, 40_000)
+    waiting = withdraw(uow, 10_000)  # accepted, its diamonds reserved, sent once the hold ends
+    assert waiting.send_after == change.hold_until and waiting.payout_method == "paypal"
+    assert run(lambda *, uow: uow.withdrawals.next_due(utcnow()), uow=uow) is None  # no worker takes it yet
+    due = run(lambda *, uow: uow.withdrawals.next_due(change.hold_until), uow=uow)
+    assert due is not None and due.withdrawal_id == waiting.withdrawal_id
     with pytest.raises(CreatorTooYoung):
         run(
             handlers.register_creator,

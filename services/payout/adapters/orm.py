@@ -95,6 +95,7 @@ withdrawals = sa.Table(
     sa.Column("next_check_at", UTCDateTime),  # an unknown outcome's next lookup, on its own backoff
     sa.Column("last_send_until", UTCDateTime),  # the lease of the last send, which ended before it
     sa.Column("held_reason", sa.String(200)),
+    sa.Column("send_after", UTCDateTime),  # not sent before: a payout method change's hold
     sa.CheckConstraint("diamonds > 0 AND net_minor > 0 AND fee_minor >= 0", name="ck_withdrawals_positive"),
     sa.CheckConstraint("gross_minor = net_minor + fee_minor", name="ck_withdrawals_gross_is_net_plus_fee"),
     sa.CheckConstraint(

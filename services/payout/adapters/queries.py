@@ -34,7 +34,8 @@ def totals(conn: Connection, *, overdue_before: datetime) -> dict:
         "withdrawals_overdue": sum_of(
             conn,
             sa.select(sa.func.count()).where(
-                withdrawals.c.status.in_([PENDING, PROCESSING]), withdrawals.c.created_at < overdue_before
+                withdrawals.c.status.in_([PENDING, PROCESSING]),
+                sa.func.coalesce(withdrawals.c.send_after, withdrawals.c.created_at) < overdue_before,
             ),
         ),
     }

@@ -100,6 +100,7 @@ class SqlAlchemyWithdrawalRepository(AbstractWithdrawalRepository):
                 c.status.in_([PENDING, PROCESSING]),
                 sa.or_(c.claimed_until.is_(None), c.claimed_until < now),
                 sa.or_(c.next_check_at.is_(None), c.next_check_at <= now),
+                sa.or_(c.send_after.is_(None), c.send_after <= now),
             )
             .order_by(sa.func.coalesce(c.next_check_at, c.created_at), c.withdrawal_id)
             .limit(1)

@@ -134,6 +134,13 @@ class WithdrawalSchema(Schema):
     failure_reason = fields.String(allow_none=True, metadata={"example": None})
     created_at = fields.DateTime(metadata={"example": "2026-12-03T11:40:00.123456+00:00"})
     settled_at = fields.DateTime(allow_none=True)
+    send_after = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "Asked for in a payout method change's hold: not sent before this (null: at once)",
+            "example": None,
+        },
+    )
 
 
 class PayoutTotalsSchema(EventCountsSchema):

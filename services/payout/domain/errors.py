@@ -39,10 +39,6 @@ class InsufficientEarnings(DomainError):
     code, kind, title, field = "insufficient-earnings", "conflict", "More than the available earnings", "amount_minor"
 
 
-class PayoutMethodOnHold(DomainError):
-    code, kind, title = "payout-method-on-hold", "conflict", "Payout method changed recently"
-
-
 class WithdrawalNotFound(DomainError):
     code, kind, title = "withdrawal-not-found", "not_found", "Withdrawal not found"
 

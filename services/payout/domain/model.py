@@ -136,6 +136,7 @@ class Withdrawal:
     next_check_at: datetime | None = None  # when an unknown outcome is next looked up (its own backoff)
     last_send_until: datetime | None = None  # the lease of the last send: that send ended before it
     held_reason: str | None = None
+    send_after: datetime | None = None  # asked for in a payout method change's hold: not sent before it ends
 
     def claim(self, *, until: datetime) -> None:
         """A payout worker takes it, until `until` (then another may); the claim gets a new token."""

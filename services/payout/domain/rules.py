@@ -18,7 +18,6 @@ from services.payout.domain.errors import (
     DailyCapExceeded,
     InvalidBirthDate,
     InvalidWithdrawalAmount,
-    PayoutMethodOnHold,
 )
 
 PAYOUT_CURRENCY = "USD"
@@ -74,12 +73,10 @@ class PayoutRules:
     def method_hold_until(self, changed_at: datetime) -> datetime:
         return changed_at + timedelta(seconds=self.method_change_hold_seconds)
 
-    def check_method_hold(self, *, hold_until: datetime | None, now: datetime) -> None:
-        """A withdrawal waits out the hold of the last payout method change (409, nothing reserved)."""
-        if hold_until is not None and now < hold_until:
-            raise PayoutMethodOnHold(
-                f"The payout method changed recently: withdrawals are accepted again from {hold_until.isoformat()}."
-            )
+    def send_after(self, *, hold_until: datetime | None, now: datetime) -> datetime | None:
+        """A withdrawal asked for in the hold of the last payout method change is accepted (its
+        diamonds reserved) and sent only once the hold ends; None: sent at once."""
+        return hold_until if hold_until is not None and now < hold_until else None
 
     def check_creator_age(self, *, birth_date: date, today: date) -> None:
         if birth_date > today:

@@ -132,7 +132,8 @@ def credit_earnings(cmds: list[CreditEarnings], *, uow: AbstractUnitOfWork, rule
 def request_withdrawal(
     cmd: RequestWithdrawal, *, uow: AbstractUnitOfWork, rules: PayoutRules, grant: UserGrant | None = None
 ) -> Withdrawal:
-    """Reserve a withdrawal's diamonds (not in a method change's hold); a grant must cover its amount."""
+    """Reserve a withdrawal's diamonds, sent once any payout method change's hold has ended; a grant
+    must cover its amount."""
     if grant is not None:
         grant.allows_at_most("max_amount_minor", cmd.amount_minor)
     creator = uow.creators.get(cmd.creator_id)
@@ -142,7 +143,6 @@ def request_withdrawal(
     quote = rules.quote(amount_minor=cmd.amount_minor, method=creator.payout_method)
     account = uow.accounts.get_or_create_for_update(cmd.creator_id)  # locks the creator's withdrawals
     now = utcnow()
-    rules.check_method_hold(hold_until=creator.method_hold_until, now=now)
     uow.spend_grant(grant)
     start_of_day = datetime.combine(now.date(), time.min, tzinfo=UTC)
     rules.check_daily_cap(
@@ -162,6 +162,7 @@ def request_withdrawal(
         payout_account=creator.payout_account,
         status=PENDING,
         created_at=now,
+        send_after=rules.send_after(hold_until=creator.method_hold_until, now=now),
         **tracing.carried(),
     )
     uow.accounts.save(account)

@@ -28,6 +28,8 @@ class Withdrawal:
         failure_reason (None | str | Unset):
         created_at (datetime.datetime | Unset):  Example: 2026-12-03T11:40:00.123456+00:00.
         settled_at (datetime.datetime | None | Unset):
+        send_after (datetime.datetime | None | Unset): Asked for in a payout method change's hold: not sent before this
+            (null: at once)
     """
 
     withdrawal_id: str | Unset = UNSET
@@ -42,6 +44,7 @@ class Withdrawal:
     failure_reason: None | str | Unset = UNSET
     created_at: datetime.datetime | Unset = UNSET
     settled_at: datetime.datetime | None | Unset = UNSET
+    send_after: datetime.datetime | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         withdrawal_id = self.withdrawal_id
@@ -82,6 +85,14 @@ class Withdrawal:
         else:
             settled_at = self.settled_at
 
+        send_after: None | str | Unset
+        if isinstance(self.send_after, Unset):
+            send_after = UNSET
+        elif isinstance(self.send_after, datetime.datetime):
+            send_after = self.send_after.isoformat()
+        else:
+            send_after = self.send_after
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
@@ -109,6 +120,8 @@ class Withdrawal:
             field_dict["created_at"] = created_at
         if settled_at is not UNSET:
             field_dict["settled_at"] = settled_at
+        if send_after is not UNSET:
+            field_dict["send_after"] = send_after
 
         return field_dict
 
@@ -171,6 +184,23 @@ class Withdrawal:
 
         settled_at = _parse_settled_at(d.pop("settled_at", UNSET))
 
+        def _parse_send_after(data: object) -> datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                send_after_type_0 = datetime.datetime.fromisoformat(data)
+
+                return send_after_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
+
+        send_after = _parse_send_after(d.pop("send_after", UNSET))
+
         withdrawal = cls(
             withdrawal_id=withdrawal_id,
             creator_id=creator_id,
@@ -184,6 +214,7 @@ class Withdrawal:
             failure_reason=failure_reason,
             created_at=created_at,
             settled_at=settled_at,
+            send_after=send_after,
         )
 
         return withdrawal
