@@ -18,15 +18,14 @@ from coinsctl.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
-# What the docs write for "fill in yours", and a value a real run could be given.
+# What the docs write for "fill in yours", and a value a real run could be given (<placeholders>:
+# _placeholder).
 SAMPLES = {
     "ID": "wd_01HZX",
     "KID": "gateway-20261124T100000Z",
     "NAME": "gateway",
     "CREATOR": "carol",
     "SERVICE": "gifting",
-    "<service>": "gifting",
-    "<topic>": "gift.sent.v1",
     "T": "gift.sent.v1",
     "HOST:9091": "pushgateway:9091",
     "...": "sample",
