@@ -194,9 +194,9 @@ def stack() -> None:
 
 
 @main.command()
-@click.option("--purchase-url", default="http://127.0.0.1:8001", show_default=True)
-@click.option("--gifting-url", default="http://127.0.0.1:8002", show_default=True)
-@click.option("--payout-url", default="http://127.0.0.1:8003", show_default=True)
+@click.option("--purchase-url", envvar="COINS_AUDIT_PURCHASE_URL", default="http://127.0.0.1:8001", show_default=True)
+@click.option("--gifting-url", envvar="COINS_AUDIT_GIFTING_URL", default="http://127.0.0.1:8002", show_default=True)
+@click.option("--payout-url", envvar="COINS_AUDIT_PAYOUT_URL", default="http://127.0.0.1:8003", show_default=True)
 @click.option(
     "--card-processor-url", envvar="PURCHASE_PROCESSOR_URL", default="http://127.0.0.1:8004", show_default=True
 )
@@ -222,7 +222,8 @@ def audit(
 ) -> None:
     """Do the books balance? The three services' ledgers against each other, the rules and the
     processors' books. Exit 0: they balance; 1: they do not (each mismatch named); 2: a service or
-    processor could not be read."""
+    processor could not be read. Each URL may come from its variable instead (COINS_AUDIT_PURCHASE_URL,
+    COINS_AUDIT_GIFTING_URL, COINS_AUDIT_PAYOUT_URL, PURCHASE_PROCESSOR_URL, PAYOUT_PROCESSOR_URL)."""
     from dataclasses import asdict
 
     from coinsctl.audit import audit as run_audit
