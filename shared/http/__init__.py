@@ -1,5 +1,6 @@
 """The HTTP edge every service's web app shares: the app factory and what happens to every request
-(`app`), the service's wiring as the edge sees it (`infra`), reading a request's input
+(`app`), a route's one declaration (`routes`: method and path, permission, documentation,
+Idempotency-Key), the service's wiring as the edge sees it (`infra`), reading a request's input
 (`request_input`), problem+json refusals (`problems`), the OpenAPI documents (`openapi`), the open
 probe and metrics routes (`ops_views`), the auditor's listings (`audit`), start-up checks of the access
 wiring (`guard`), and gunicorn's settings, logs and worker (`gunicorn_conf`, `gunicorn_logging`,

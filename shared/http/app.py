@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from functools import wraps
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, g, request
 
 from shared.auth.verifier import AuthError
 from shared.credentials import refuse_foreign
@@ -29,23 +29,13 @@ from shared.http.infra import Infra, infra
 from shared.http.openapi import location_of
 from shared.http.ops_views import OPEN_PREFIXES, ops_blueprint
 from shared.http.problems import register_error_handlers
+from shared.http.routes import spec_of
 from shared.observability import metrics, tracing
 from shared.observability.logs import configure_logging
 
 log = logging.getLogger(__name__)
 ID_RE = re.compile(ID_PATTERN)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-
-
-# -- decorators for views -------------------------------------------------------------------------
-def requires(permission: str):
-    """The permission a caller's token must hold to call this view."""
-
-    def deco(view):
-        view.permission = permission
-        return view
-
-    return deco
 
 
 # -- the app --------------------------------------------------------------------------------------
@@ -82,18 +72,19 @@ def _retry_reads(app: Flask) -> None:
     not pinged before use (a round trip per request); one that died with its server fails its
     first statement, SQLAlchemy drops the pool, and the retry runs on a fresh connection. Views
     that write retry through `idempotent(transactional=True)` or their own retry_transient."""
+    retried_endpoints = set()  # two rules may share an endpoint: wrap its view once
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/v1/") or rule.methods - {"GET", "HEAD", "OPTIONS"}:
             continue
-        view = app.view_functions[rule.endpoint]
-        if getattr(view, "retries_reads", False):
+        if rule.endpoint in retried_endpoints:
             continue
+        retried_endpoints.add(rule.endpoint)
+        view = app.view_functions[rule.endpoint]
 
         def retried(*args, _view=view, **kwargs):
             return retry_transient(lambda: _view(*args, **kwargs))
 
         app.view_functions[rule.endpoint] = wraps(view)(retried)
-        app.view_functions[rule.endpoint].retries_reads = True
 
 
 def _start_request():
@@ -112,9 +103,9 @@ def _start_request():
                 headers={"WWW-Authenticate": 'Bearer realm="coins"'},
             ) from exc
         _check_path_ids()
-        view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
-        permission = getattr(view, "permission", None)
-        if view is not None and (permission is None or not g.caller.may(permission)):
+        spec = spec_of(request.endpoint)
+        permission = spec.permission if spec is not None else None
+        if request.endpoint is not None and (permission is None or not g.caller.may(permission)):
             raise Problem(
                 403, "Forbidden", f"Caller {g.caller.name!r} may not {permission or 'call this'}.", code="forbidden"
             )
@@ -184,9 +175,9 @@ def _finish_request(response: Response) -> Response:
             span.fail()
             span.set(error__type=str(response.status_code))
         response.headers.update({**span.headers(), "X-Trace-Id": span.trace_id})
-    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
-    if getattr(view, "apidoc", {}).get("location") and response.is_json:  # a replay's too: made from its body
-        where = location_of(view, response.status_code, response.get_json(silent=True))
+    spec = spec_of(request.endpoint)
+    if spec is not None and spec.doc.location and response.is_json:  # a replay's too: made from its body
+        where = location_of(spec, response.status_code, response.get_json(silent=True))
         if where is not None:
             response.headers["Location"] = where
     return response

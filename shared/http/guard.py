@@ -14,6 +14,7 @@ from flask import Flask
 from shared.auth.keys import KeyFileError, KeyRing
 from shared.auth.verifier import TokenVerifier
 from shared.env import ConfigError
+from shared.http.routes import spec_of
 from shared.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,11 @@ def check_routes(app: Flask, open_prefixes: tuple[str, ...]) -> None:
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith(open_prefixes):
             continue
-        view = app.view_functions.get(rule.endpoint)
-        if not rule.rule.startswith("/v1/") or getattr(view, "permission", None) is None:
+        spec = spec_of(rule.endpoint)
+        if not rule.rule.startswith("/v1/") or spec is None or not spec.permission:
             undeclared.append(f"{sorted(rule.methods - {'HEAD', 'OPTIONS'})} {rule.rule} ({rule.endpoint})")
     if undeclared:
-        raise ConfigError("routes without a declared permission (use @requires under /v1): " + "; ".join(undeclared))
+        raise ConfigError(
+            "routes without a declared permission (declare them with shared.http.routes.route under /v1): "
+            + "; ".join(undeclared)
+        )

@@ -1,7 +1,7 @@
 """OpenAPI 3 documents built from the routes themselves and their marshmallow schemas.
 
-Views carry their documentation with `@doc(...)`; `build_openapi` walks the URL map, so the
-document cannot drift from the routes that exist. What every route of a kind shares is derived
+Routes carry their documentation in their declaration (shared.http.routes `Doc`); `build_openapi`
+walks the URL map, so the document cannot drift from the routes that exist. What every route of a kind shares is derived
 here, not written per route: the token and the refusals the edge makes (401/403, 404 for a path
 id, 503 when the database is down), the input's (400/413/422 for a body, 422 for a query), the
 Idempotency-Key's (400/409/422, `Idempotent-Replayed` on a stored answer), the response headers
@@ -20,6 +20,7 @@ from marshmallow import Schema, fields
 from shared import __version__
 from shared.errors import PROBLEM_BASE, PROBLEM_CONTENT_TYPE
 from shared.fields import ID_PATTERN
+from shared.http.routes import Doc, RouteSpec, spec_of
 
 PROBLEM = {
     "type": "object",
@@ -93,41 +94,9 @@ AUDIT_TAG = "audit"
 AUDIT_TAG_DESCRIPTION = "Ops-only totals and listings in id order, read by `coinsctl audit` (needs `audit:read`)"
 
 
-def doc(
-    *,
-    summary: str,
-    body=None,
-    query=None,
-    responses: dict | None = None,
-    errors: dict | None = None,
-    tag: str | None = None,
-    acts_for: bool = False,
-    location: str | None = None,
-):
-    """A view's documentation. errors: route-specific refusals {status: reason} (the common ones are
-    derived); tag: its resource, if not the path's first segment; acts_for: it names a user it acts
-    for (shared.auth.onbehalf: X-User-Grant); location: the made resource's path, a template filled
-    from the response body (`/v1/purchases/{purchase_id}`), sent as `Location` on 201/202."""
-
-    def deco(view):
-        view.apidoc = {
-            "summary": summary,
-            "body": body,
-            "query": query,
-            "responses": responses or {},
-            "errors": errors or {},
-            "tag": tag,
-            "acts_for": acts_for,
-            "location": location,
-        }
-        return view
-
-    return deco
-
-
-def location_of(view, status: int, body) -> str | None:
-    """The `Location` of a response of `view` (see `doc`), or None."""
-    template = getattr(view, "apidoc", {}).get("location")
+def location_of(spec: RouteSpec | None, status: int, body) -> str | None:
+    """The `Location` of a response of the route `spec` declares (see `Doc.location`), or None."""
+    template = spec.doc.location if spec is not None else None
     if template is None or status not in (201, 202) or not isinstance(body, dict):
         return None
     try:
@@ -162,13 +131,12 @@ def build_openapi(app: Flask, *, title: str, description: str, tags: dict[str, s
     paths: dict[str, dict] = {}
     tag_descriptions, tags = tags, set()
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        view = app.view_functions.get(rule.endpoint)
-        meta = getattr(view, "apidoc", None)
-        if meta is None:
+        declared = spec_of(rule.endpoint)
+        if declared is None:
             continue
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            operation = _operation(rule, path, view, meta)
+            operation = _operation(rule, path, declared)
             tags.update(operation["tags"])
             paths.setdefault(path, {})[method.lower()] = operation
     for path, operations in paths.items():
@@ -181,17 +149,17 @@ def build_openapi(app: Flask, *, title: str, description: str, tags: dict[str, s
     return document
 
 
-def _tag(path: str, meta: dict) -> str:
+def _tag(path: str, meta: Doc) -> str:
     segments = path.strip("/").split("/")
     first = segments[1] if len(segments) > 1 and segments[0] == "v1" else segments[0]
-    return meta["tag"] or (AUDIT_TAG if first == "internal" else first)
+    return meta.tag or (AUDIT_TAG if first == "internal" else first)
 
 
-def _operation(rule, path: str, view, meta: dict) -> dict:
-    idempotent = getattr(view, "idempotent", False)
+def _operation(rule, path: str, spec: RouteSpec) -> dict:
+    meta, idempotent = spec.doc, spec.idempotency_key is not None
     op: dict = {
         "tags": [_tag(path, meta)],
-        "summary": meta["summary"],
+        "summary": meta.summary,
         "operationId": rule.endpoint.rsplit(".", 1)[-1],  # the view's name: a client's function name
         "parameters": [],
         "responses": {},
@@ -200,33 +168,33 @@ def _operation(rule, path: str, view, meta: dict) -> dict:
         op["parameters"].append(
             {"in": "path", "name": arg, "required": True, "schema": {"type": "string", "pattern": ID_PATTERN}}
         )
-    if meta["query"] is not None:
-        op["parameters"].append({"in": "query", "schema": meta["query"]})
+    if meta.query is not None:
+        op["parameters"].append({"in": "query", "schema": meta.query})
     if idempotent:
         op["parameters"].append(
             {
                 "in": "header",
                 "name": "Idempotency-Key",
-                "required": getattr(view, "idempotency_key_required", True),
+                "required": spec.idempotency_key == "required",
                 "description": "Unique per intended effect (a UUID, say): a retry with the same key and body "
                 "is answered with the first answer, never applied twice; the same key with another body is 422",
                 "schema": {"type": "string", "minLength": 1, "maxLength": 255},
             }
         )
-    if meta["acts_for"]:
+    if meta.acts_for:
         op["parameters"].append(dict(USER_GRANT))
-    if meta["body"] is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": _media(meta["body"])}}
-    for status, schema in meta["responses"].items():
+    if meta.body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": _media(meta.body)}}
+    for status, schema in meta.responses.items():
         headers = _headers(idempotent, status)
-        if meta["location"] and status in (201, 202):
+        if meta.location and status in (201, 202):
             headers["Location"] = {"$ref": "#/components/headers/Location"}
         op["responses"][str(status)] = {
             "description": "Accepted: not final yet" if status == 202 else "Created" if status == 201 else "OK",
             "headers": headers,
             "content": {"application/json": _media(schema)},
         }
-    for status, reasons in sorted(_refusals(rule, view, meta).items()):
+    for status, reasons in sorted(_refusals(rule, spec).items()):
         headers = _headers(idempotent, status)
         if status == 401:
             headers["WWW-Authenticate"] = {"$ref": "#/components/headers/WWW-Authenticate"}
@@ -240,14 +208,14 @@ def _operation(rule, path: str, view, meta: dict) -> dict:
     return op
 
 
-def _problem_media(status: int, path: str, meta: dict) -> dict:
+def _problem_media(status: int, path: str, meta: Doc) -> dict:
     media: dict = {"schema": {"$ref": "#/components/schemas/Problem"}}
     if status not in PROBLEM_EXAMPLES:
         return media
     code, title, detail = PROBLEM_EXAMPLES[status]
     example = {"type": PROBLEM_BASE + code, "title": title, "status": status, "detail": detail, "instance": path}
     if status == 422:
-        input_schema = meta["body"] or meta["query"]
+        input_schema = meta.body or meta.query
         names = (
             list((input_schema() if isinstance(input_schema, type) else input_schema).fields) if input_schema else []
         )
@@ -260,27 +228,28 @@ def _problem_media(status: int, path: str, meta: dict) -> dict:
     return media
 
 
-def _refusals(rule, view, meta: dict) -> dict[int, list[str]]:
-    """{status: reasons}: the view's own first, then those of its kind of route (see the module doc)."""
-    reasons: dict[int, list[str]] = {status: [reason] for status, reason in meta["errors"].items()}
+def _refusals(rule, spec: RouteSpec) -> dict[int, list[str]]:
+    """{status: reasons}: the route's own first, then those of its kind of route (see the module doc)."""
+    meta = spec.doc
+    reasons: dict[int, list[str]] = {status: [reason] for status, reason in meta.errors.items()}
 
     def add(status: int, reason: str) -> None:
         reasons.setdefault(status, []).append(reason)
 
     add(401, "Missing, invalid or expired token")
     add(403, "The caller's token does not grant this route")
-    if meta["acts_for"]:
+    if meta.acts_for:
         add(403, "The caller may not act for this user (no `users:any`, no valid X-User-Grant)")
     if rule.arguments:
         add(404, "No such " + ", ".join(arg.removesuffix("_id") for arg in rule.arguments))
-    if meta["body"] is not None:
+    if meta.body is not None:
         add(400, "Body missing, not JSON, not an object, or nested too deeply")
         add(413, "Body too large")
         add(422, "Invalid fields (named in `errors`)")
-    if meta["query"] is not None:
+    if meta.query is not None:
         add(422, "Invalid query parameters (named in `errors`)")
-    if getattr(view, "idempotent", False):
-        required = getattr(view, "idempotency_key_required", True)
+    if spec.idempotency_key is not None:
+        required = spec.idempotency_key == "required"
         add(400, "Idempotency-Key missing or invalid" if required else "Idempotency-Key invalid")
         add(409, "A request with this Idempotency-Key is still in flight: retry after Retry-After")
         add(422, "This Idempotency-Key was used with another request")

@@ -1,6 +1,7 @@
-"""The HTTP wrapper: `idempotent` runs a keyed POST view as an attempt under shared.idempotency's
-rule, owning its transaction(s), and answers a retry with the stored response. The view is
-called with a `KeyedCall` of plain values for its handler and unit of work."""
+"""The HTTP wrapper: `idempotent(...)`, given to a route's declaration (shared.http.routes), runs a
+keyed POST view as an attempt under shared.idempotency's rule, owning its transaction(s), and
+answers a retry with the stored response. The view is called with a `KeyedCall` of plain values
+for its handler and unit of work."""
 
 from __future__ import annotations
 
@@ -41,19 +42,18 @@ class KeyedCall:
     key_row: dict | None = None
 
 
-def idempotent(
-    *,
-    required: bool = True,
-    transactional: bool = False,
-    render_again: Callable[[Connection, str], object] | None = None,
-):
-    """Idempotency-Key handling for a POST. transactional: the view's whole effect lies in this
-    service's database (one transaction, the key settled at its end); otherwise an outside call
-    runs in the middle (leased). render_again(conn, resource_id) -> response: the view may claim
-    the key in its effect's one statement (on PostgreSQL; `KeyedCall.key_row`), and a retry is
-    answered with the resource it made, rendered again."""
+@dataclass(frozen=True)
+class Idempotent:
+    """How a keyed POST runs (see `idempotent`); shared.http.routes `route(keyed=...)` wraps its view."""
 
-    def deco(view):
+    required: bool = True
+    transactional: bool = False
+    render_again: Callable[[Connection, str], object] | None = None
+
+    def wrap(self, view):
+        """The view run as an attempt under the rule, answered from the key when it is a retry."""
+        required, transactional, render_again = self.required, self.transactional, self.render_again
+
         @wraps(view)
         def wrapper(*args, **kwargs):
             keyed = _keyed_request(required)
@@ -70,11 +70,21 @@ def idempotent(
                 answer = _run_leased(infra().engine, _key_store(), keyed, attempt)
             return _response_of(answer)
 
-        wrapper.idempotent = True
-        wrapper.idempotency_key_required = required
         return wrapper
 
-    return deco
+
+def idempotent(
+    *,
+    required: bool = True,
+    transactional: bool = False,
+    render_again: Callable[[Connection, str], object] | None = None,
+) -> Idempotent:
+    """Idempotency-Key handling for a POST (`route(..., keyed=idempotent(...))`). transactional: the
+    view's whole effect lies in this service's database (one transaction, the key settled at its
+    end); otherwise an outside call runs in the middle (leased). render_again(conn, resource_id) ->
+    response: the view may claim the key in its effect's one statement (on PostgreSQL;
+    `KeyedCall.key_row`), and a retry is answered with the resource it made, rendered again."""
+    return Idempotent(required=required, transactional=transactional, render_again=render_again)
 
 
 # -- leased: claim, attempt (with its outside call), store the answer -----------------------------

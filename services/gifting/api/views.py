@@ -15,10 +15,9 @@ from services.gifting.service_layer import handlers
 from shared.auth.onbehalf import acting_for
 from shared.db.engines import snapshot
 from shared.fields import schema
-from shared.http.app import requires
 from shared.http.audit import AuditPageQuery, event_counts
-from shared.http.openapi import doc
 from shared.http.request_input import json_body, keyset_page, query_args
+from shared.http.routes import Doc, route
 from shared.idempotency.http import KeyedCall, idempotent
 from shared.messaging.uow import run
 
@@ -30,25 +29,36 @@ def service() -> GiftingService:
     return current_app.extensions["service"]
 
 
-@bp.get("/gifts/catalog")
-@requires("catalog:read")
-@doc(summary="The gift catalog", responses={200: schemas.CatalogSchema}, tag="gifts")
+@route(
+    bp,
+    "GET /gifts/catalog",
+    permission="catalog:read",
+    doc=Doc(summary="The gift catalog", responses={200: schemas.CatalogSchema}, tag="gifts"),
+)
 def catalog():
     gifts = sorted(CATALOG.values(), key=lambda gift: (gift.coins, gift.name))
     return schema(schemas.CatalogSchema).dump({"gifts": gifts})
 
 
-@bp.get("/wallets/<user_id>")
-@requires("wallets:read")
-@doc(summary="A user's coin balance and status", responses={200: schemas.WalletSchema})
+@route(
+    bp,
+    "GET /wallets/<user_id>",
+    permission="wallets:read",
+    doc=Doc(summary="A user's coin balance and status", responses={200: schemas.WalletSchema}),
+)
 def wallet(user_id: str):
     found = run(handlers.wallet_of, user_id, uow=service().uow())
     return schema(schemas.WalletSchema).dump(found)
 
 
-@bp.get("/wallets/<user_id>/transactions")
-@requires("wallets:read")
-@doc(summary="The wallet's ledger, newest first", query=schemas.PageQuery, responses={200: schemas.LedgerPageSchema})
+@route(
+    bp,
+    "GET /wallets/<user_id>/transactions",
+    permission="wallets:read",
+    doc=Doc(
+        summary="The wallet's ledger, newest first", query=schemas.PageQuery, responses={200: schemas.LedgerPageSchema}
+    ),
+)
 def transactions(user_id: str):
     args = query_args(schema(schemas.PageQuery))
     before = int(args["cursor"]) if args["cursor"] else None
@@ -63,16 +73,19 @@ def gift_made(conn, gift_tx_id: str):
     return schema(schemas.GiftTransactionSchema).dump(gift), 201
 
 
-@bp.post("/gifts")
-@requires("gifts:send")
-@doc(
-    summary="Send a gift (or a combo) to a creator",
-    body=schemas.SendGiftRequest,
-    responses={201: schemas.GiftTransactionSchema},
-    errors={403: "Wallet frozen", 409: "Not enough coins", 422: "Invalid fields or a gift to oneself"},
-    acts_for=True,
+@route(
+    bp,
+    "POST /gifts",
+    permission="gifts:send",
+    keyed=idempotent(required=True, transactional=True, render_again=gift_made),
+    doc=Doc(
+        summary="Send a gift (or a combo) to a creator",
+        body=schemas.SendGiftRequest,
+        responses={201: schemas.GiftTransactionSchema},
+        errors={403: "Wallet frozen", 409: "Not enough coins", 422: "Invalid fields or a gift to oneself"},
+        acts_for=True,
+    ),
 )
-@idempotent(required=True, transactional=True, render_again=gift_made)
 def send_gift(call: KeyedCall):
     body = json_body(schema(schemas.SendGiftRequest))
     grant = acting_for(body["sender_id"])  # whose coins, and how many: see shared.auth.onbehalf
@@ -82,13 +95,16 @@ def send_gift(call: KeyedCall):
     return schema(schemas.GiftTransactionSchema).dump(tx), 201
 
 
-@bp.get("/streams/<stream_id>/leaderboard")
-@requires("leaderboards:read")
-@doc(
-    summary="Top gifters of a stream by coins",
-    query=schemas.LeaderboardQuery,
-    responses={200: schemas.LeaderboardSchema},
-    tag="leaderboards",
+@route(
+    bp,
+    "GET /streams/<stream_id>/leaderboard",
+    permission="leaderboards:read",
+    doc=Doc(
+        summary="Top gifters of a stream by coins",
+        query=schemas.LeaderboardQuery,
+        responses={200: schemas.LeaderboardSchema},
+        tag="leaderboards",
+    ),
 )
 def leaderboard(stream_id: str):
     args = query_args(schema(schemas.LeaderboardQuery))
@@ -100,9 +116,12 @@ def leaderboard(stream_id: str):
     return schema(schemas.LeaderboardSchema).dump({"stream_id": stream_id, "leaderboard": ranked})
 
 
-@bp.get("/internal/totals")
-@requires("audit:read")
-@doc(summary="Ledger totals and event counts, for the auditor", responses={200: schemas.GiftingTotalsSchema})
+@route(
+    bp,
+    "GET /internal/totals",
+    permission="audit:read",
+    doc=Doc(summary="Ledger totals and event counts, for the auditor", responses={200: schemas.GiftingTotalsSchema}),
+)
 def totals():
     svc = service()
     with snapshot(svc.engine) as conn:
@@ -110,12 +129,15 @@ def totals():
     return schema(schemas.GiftingTotalsSchema).dump(figures)
 
 
-@bp.get("/internal/gifts")
-@requires("audit:read")
-@doc(
-    summary="Every gift in id order, and the rules in force, for the auditor",
-    query=AuditPageQuery,
-    responses={200: schemas.InternalGiftPageSchema},
+@route(
+    bp,
+    "GET /internal/gifts",
+    permission="audit:read",
+    doc=Doc(
+        summary="Every gift in id order, and the rules in force, for the auditor",
+        query=AuditPageQuery,
+        responses={200: schemas.InternalGiftPageSchema},
+    ),
 )
 def internal_gifts():
     args = query_args(schema(AuditPageQuery))

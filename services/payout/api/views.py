@@ -17,10 +17,9 @@ from shared.auth.onbehalf import acting_for
 from shared.clock import utcnow
 from shared.db.engines import snapshot
 from shared.fields import schema
-from shared.http.app import requires
 from shared.http.audit import AuditPageQuery, event_counts
-from shared.http.openapi import doc
 from shared.http.request_input import json_body, query_args
+from shared.http.routes import Doc, route
 from shared.idempotency.http import KeyedCall, idempotent
 from shared.messaging.uow import run
 
@@ -32,19 +31,22 @@ def service() -> PayoutService:
     return current_app.extensions["service"]
 
 
-@bp.post("/creators")
-@requires("creators:write")
-@doc(
-    summary="Register a creator and their payout method (the same again: 200, unchanged)",
-    body=schemas.RegisterCreatorRequest,
-    responses={201: schemas.CreatorSchema, 200: schemas.CreatorSchema},
-    errors={
-        403: "Creator younger than 18",
-        409: "Registered already with other details (change the method with its own call)",
-    },
-    acts_for=True,
+@route(
+    bp,
+    "POST /creators",
+    permission="creators:write",
+    keyed=idempotent(required=False, transactional=True),
+    doc=Doc(
+        summary="Register a creator and their payout method (the same again: 200, unchanged)",
+        body=schemas.RegisterCreatorRequest,
+        responses={201: schemas.CreatorSchema, 200: schemas.CreatorSchema},
+        errors={
+            403: "Creator younger than 18",
+            409: "Registered already with other details (change the method with its own call)",
+        },
+        acts_for=True,
+    ),
 )
-@idempotent(required=False, transactional=True)
 def register(call: KeyedCall):
     body = json_body(schema(schemas.RegisterCreatorRequest))
     grant = acting_for(body["creator_id"])
@@ -62,17 +64,20 @@ def register(call: KeyedCall):
     return schema(schemas.CreatorSchema).dump(creator), 201 if created else 200
 
 
-@bp.put("/creators/<creator_id>/payout-method")
-@requires("payout-methods:write")
-@doc(
-    summary="Change where a creator's payouts go: recorded with the caller, the end user and the time; "
-    "new withdrawals wait out a hold (PAYOUT_METHOD_CHANGE_HOLD_HOURS) and a payout_method.changed event tells them",
-    body=schemas.ChangePayoutMethodRequest,
-    responses={200: schemas.PayoutMethodChangeSchema},
-    errors={404: "Creator not registered"},
-    acts_for=True,
+@route(
+    bp,
+    "PUT /creators/<creator_id>/payout-method",
+    permission="payout-methods:write",
+    keyed=idempotent(required=True, transactional=True),
+    doc=Doc(
+        summary="Change where a creator's payouts go: recorded with the caller, the end user and the time; new "
+        "withdrawals wait out a hold (PAYOUT_METHOD_CHANGE_HOLD_HOURS) and a payout_method.changed event tells them",
+        body=schemas.ChangePayoutMethodRequest,
+        responses={200: schemas.PayoutMethodChangeSchema},
+        errors={404: "Creator not registered"},
+        acts_for=True,
+    ),
 )
-@idempotent(required=True, transactional=True)
 def change_payout_method(creator_id: str, call: KeyedCall):
     body = json_body(schema(schemas.ChangePayoutMethodRequest))
     grant = acting_for(creator_id)  # the end user who asked: the creator, vouched for by the caller or its grant
@@ -88,21 +93,29 @@ def change_payout_method(creator_id: str, call: KeyedCall):
     return schema(schemas.PayoutMethodChangeSchema).dump(change)
 
 
-@bp.get("/creators/<creator_id>/payout-method-changes")
-@requires("creators:read")
-@doc(
-    summary="Who changed a creator's payout method and when, newest first",
-    responses={200: schemas.PayoutMethodChangesSchema},
-    errors={404: "Creator not registered"},
+@route(
+    bp,
+    "GET /creators/<creator_id>/payout-method-changes",
+    permission="creators:read",
+    doc=Doc(
+        summary="Who changed a creator's payout method and when, newest first",
+        responses={200: schemas.PayoutMethodChangesSchema},
+        errors={404: "Creator not registered"},
+    ),
 )
 def method_changes(creator_id: str):
     changes = run(handlers.payout_method_changes, creator_id, uow=service().uow())
     return schema(schemas.PayoutMethodChangesSchema).dump({"creator_id": creator_id, "changes": changes})
 
 
-@bp.get("/creators/<creator_id>/earnings")
-@requires("earnings:read")
-@doc(summary="A creator's diamonds: total, pending, available, withdrawn", responses={200: schemas.EarningsSchema})
+@route(
+    bp,
+    "GET /creators/<creator_id>/earnings",
+    permission="earnings:read",
+    doc=Doc(
+        summary="A creator's diamonds: total, pending, available, withdrawn", responses={200: schemas.EarningsSchema}
+    ),
+)
 def earnings(creator_id: str):
     svc = service()
     found = run(handlers.earnings_of, creator_id, uow=svc.uow())
@@ -120,21 +133,24 @@ def earnings(creator_id: str):
     )
 
 
-@bp.post("/withdrawals")
-@requires("withdrawals:create")
-@doc(
-    summary="Withdraw earnings as cash (gross USD cents; the method's fee comes out of it)",
-    body=schemas.WithdrawalRequest,
-    responses={201: schemas.WithdrawalSchema},
-    errors={
-        404: "Creator not registered",
-        409: "More than the available earnings, or the payout method changed within its hold",
-        422: "Below the minimum, or over the daily cap",
-    },
-    acts_for=True,
-    location="/v1/withdrawals/{withdrawal_id}",
+@route(
+    bp,
+    "POST /withdrawals",
+    permission="withdrawals:create",
+    keyed=idempotent(required=True, transactional=True),
+    doc=Doc(
+        summary="Withdraw earnings as cash (gross USD cents; the method's fee comes out of it)",
+        body=schemas.WithdrawalRequest,
+        responses={201: schemas.WithdrawalSchema},
+        errors={
+            404: "Creator not registered",
+            409: "More than the available earnings, or the payout method changed within its hold",
+            422: "Below the minimum, or over the daily cap",
+        },
+        acts_for=True,
+        location="/v1/withdrawals/{withdrawal_id}",
+    ),
 )
-@idempotent(required=True, transactional=True)
 def withdraw(call: KeyedCall):
     body = json_body(schema(schemas.WithdrawalRequest))
     grant = acting_for(body["creator_id"])
@@ -146,17 +162,23 @@ def withdraw(call: KeyedCall):
     return schema(schemas.WithdrawalSchema).dump(withdrawal), 201
 
 
-@bp.get("/withdrawals/<withdrawal_id>")
-@requires("withdrawals:read")
-@doc(summary="One withdrawal", responses={200: schemas.WithdrawalSchema}, errors={404: "No such withdrawal"})
+@route(
+    bp,
+    "GET /withdrawals/<withdrawal_id>",
+    permission="withdrawals:read",
+    doc=Doc(summary="One withdrawal", responses={200: schemas.WithdrawalSchema}, errors={404: "No such withdrawal"}),
+)
 def withdrawal(withdrawal_id: str):
     found = run(handlers.get_withdrawal, withdrawal_id, uow=service().uow())
     return schema(schemas.WithdrawalSchema).dump(found)
 
 
-@bp.get("/internal/totals")
-@requires("audit:read")
-@doc(summary="Diamond totals and event counts, for the auditor", responses={200: schemas.PayoutTotalsSchema})
+@route(
+    bp,
+    "GET /internal/totals",
+    permission="audit:read",
+    doc=Doc(summary="Diamond totals and event counts, for the auditor", responses={200: schemas.PayoutTotalsSchema}),
+)
 def totals():
     svc = service()
     overdue_before = utcnow() - timedelta(seconds=svc.settings.overdue_seconds)
@@ -165,12 +187,15 @@ def totals():
     return schema(schemas.PayoutTotalsSchema).dump(figures)
 
 
-@bp.get("/internal/withdrawals")
-@requires("audit:read")
-@doc(
-    summary="Every withdrawal in id order, and the rules in force, for the auditor",
-    query=AuditPageQuery,
-    responses={200: schemas.InternalWithdrawalPageSchema},
+@route(
+    bp,
+    "GET /internal/withdrawals",
+    permission="audit:read",
+    doc=Doc(
+        summary="Every withdrawal in id order, and the rules in force, for the auditor",
+        query=AuditPageQuery,
+        responses={200: schemas.InternalWithdrawalPageSchema},
+    ),
 )
 def internal_withdrawals():
     args = query_args(schema(AuditPageQuery))
@@ -182,12 +207,15 @@ def internal_withdrawals():
     )
 
 
-@bp.get("/internal/accounts")
-@requires("audit:read")
-@doc(
-    summary="Every creator's diamond account in id order, for the auditor",
-    query=AuditPageQuery,
-    responses={200: schemas.InternalAccountPageSchema},
+@route(
+    bp,
+    "GET /internal/accounts",
+    permission="audit:read",
+    doc=Doc(
+        summary="Every creator's diamond account in id order, for the auditor",
+        query=AuditPageQuery,
+        responses={200: schemas.InternalAccountPageSchema},
+    ),
 )
 def internal_accounts():
     args = query_args(schema(AuditPageQuery))
@@ -196,12 +224,15 @@ def internal_accounts():
     return schema(schemas.InternalAccountPageSchema).dump({"accounts": rows, "next_cursor": next_cursor})
 
 
-@bp.get("/internal/earnings")
-@requires("audit:read")
-@doc(
-    summary="Every gift's credit in gift id order, for the auditor",
-    query=AuditPageQuery,
-    responses={200: schemas.InternalEarningPageSchema},
+@route(
+    bp,
+    "GET /internal/earnings",
+    permission="audit:read",
+    doc=Doc(
+        summary="Every gift's credit in gift id order, for the auditor",
+        query=AuditPageQuery,
+        responses={200: schemas.InternalEarningPageSchema},
+    ),
 )
 def internal_earnings():
     args = query_args(schema(AuditPageQuery))

@@ -21,10 +21,9 @@ from shared.auth.onbehalf import acting_for
 from shared.clock import utcnow
 from shared.db.engines import snapshot
 from shared.fields import schema
-from shared.http.app import requires
 from shared.http.audit import AuditPageQuery, event_counts
-from shared.http.openapi import doc
 from shared.http.request_input import json_body, keyset_page, query_args
+from shared.http.routes import Doc, route
 from shared.idempotency.http import KeyedCall, idempotent
 from shared.messaging.uow import run
 
@@ -36,13 +35,16 @@ def service() -> PurchaseService:
     return current_app.extensions["service"]
 
 
-@bp.get("/packages")
-@requires("packages:read")
-@doc(
-    summary="Coin packages and their prices in a country",
-    query=schemas.CountryQuery,
-    responses={200: schemas.PackagesSchema},
-    errors={403: "Country not served"},
+@route(
+    bp,
+    "GET /packages",
+    permission="packages:read",
+    doc=Doc(
+        summary="Coin packages and their prices in a country",
+        query=schemas.CountryQuery,
+        responses={200: schemas.PackagesSchema},
+        errors={403: "Country not served"},
+    ),
 )
 def packages():
     country = query_args(schema(schemas.CountryQuery))["country"]
@@ -57,22 +59,25 @@ def packages():
     )
 
 
-@bp.post("/purchases")
-@requires("purchases:create")
-@doc(
-    summary="Buy a coin package or a custom amount of coins",
-    body=schemas.PurchaseRequest,
-    responses={201: schemas.PurchaseSchema, 202: schemas.PurchaseSchema},
-    acts_for=True,
-    location="/v1/purchases/{purchase_id}",
-    errors={
-        402: "Payment declined",
-        403: "Country not served, or buyer too young",
-        422: "Invalid fields, unknown package, or over the 24-hour limit",
-        503: "The processor's answer is not known yet: retry with the same key",
-    },
+@route(
+    bp,
+    "POST /purchases",
+    permission="purchases:create",
+    keyed=idempotent(required=True),
+    doc=Doc(
+        summary="Buy a coin package or a custom amount of coins",
+        body=schemas.PurchaseRequest,
+        responses={201: schemas.PurchaseSchema, 202: schemas.PurchaseSchema},
+        acts_for=True,
+        location="/v1/purchases/{purchase_id}",
+        errors={
+            402: "Payment declined",
+            403: "Country not served, or buyer too young",
+            422: "Invalid fields, unknown package, or over the 24-hour limit",
+            503: "The processor's answer is not known yet: retry with the same key",
+        },
+    ),
 )
-@idempotent(required=True)
 def buy(call: KeyedCall):
     body = json_body(schema(schemas.PurchaseRequest))
     acting_for(body["user_id"], takes_grants=False)  # a card charge: only a caller acting for any user
@@ -99,21 +104,27 @@ def buy(call: KeyedCall):
     return schema(schemas.PurchaseSchema).dump(purchase), 202 if purchase.status == HELD else 201
 
 
-@bp.get("/purchases/<purchase_id>")
-@requires("purchases:read")
-@doc(summary="One purchase", responses={200: schemas.PurchaseSchema}, errors={404: "No such purchase"})
+@route(
+    bp,
+    "GET /purchases/<purchase_id>",
+    permission="purchases:read",
+    doc=Doc(summary="One purchase", responses={200: schemas.PurchaseSchema}, errors={404: "No such purchase"}),
+)
 def purchase(purchase_id: str):
     found = run(handlers.get_purchase, purchase_id, uow=service().uow())
     return schema(schemas.PurchaseSchema).dump(found)
 
 
-@bp.get("/users/<user_id>/purchases")
-@requires("purchases:read")
-@doc(
-    summary="A user's purchases, newest first",
-    query=schemas.PageQuery,
-    responses={200: schemas.PurchasePageSchema},
-    tag="purchases",
+@route(
+    bp,
+    "GET /users/<user_id>/purchases",
+    permission="purchases:read",
+    doc=Doc(
+        summary="A user's purchases, newest first",
+        query=schemas.PageQuery,
+        responses={200: schemas.PurchasePageSchema},
+        tag="purchases",
+    ),
 )
 def user_purchases(user_id: str):
     args = query_args(schema(schemas.PageQuery))
@@ -123,29 +134,35 @@ def user_purchases(user_id: str):
     return schema(schemas.PurchasePageSchema).dump({"user_id": user_id, "purchases": page, "next_cursor": next_cursor})
 
 
-@bp.post("/purchases/<purchase_id>/refund")
-@requires("purchases:refund")
-@doc(
-    summary="Ask for a refund (always refused: coins are non-refundable)",
-    errors={404: "No such purchase", 422: "Coins are non-refundable"},
+@route(
+    bp,
+    "POST /purchases/<purchase_id>/refund",
+    permission="purchases:refund",
+    doc=Doc(
+        summary="Ask for a refund (always refused: coins are non-refundable)",
+        errors={404: "No such purchase", 422: "Coins are non-refundable"},
+    ),
 )
 def refund(purchase_id: str):
     run(handlers.refuse_refund, purchase_id, uow=service().uow())
 
 
-@bp.post("/chargebacks")
-@requires("chargebacks:create")
-@doc(
-    summary=(
-        "The processor reports a chargeback: recorded whatever the purchase's state, it reverses a "
-        "completed purchase (coins taken back) at once, a pending one once it completes, and is void "
-        "for a declined one (status in the body)"
+@route(
+    bp,
+    "POST /chargebacks",
+    permission="chargebacks:create",
+    keyed=idempotent(required=True, transactional=True),
+    doc=Doc(
+        summary=(
+            "The processor reports a chargeback: recorded whatever the purchase's state, it reverses a "
+            "completed purchase (coins taken back) at once, a pending one once it completes, and is void "
+            "for a declined one (status in the body)"
+        ),
+        body=schemas.ChargebackRequest,
+        responses={202: schemas.ChargebackSchema},
+        errors={404: "No such purchase", 409: "Purchase charged back already"},
     ),
-    body=schemas.ChargebackRequest,
-    responses={202: schemas.ChargebackSchema},
-    errors={404: "No such purchase", 409: "Purchase charged back already"},
 )
-@idempotent(required=True, transactional=True)
 def chargeback(call: KeyedCall):
     body = json_body(schema(schemas.ChargebackRequest))
     cmd = RecordChargeback(purchase_id=body["purchase_id"], reason=body["reason"])
@@ -153,11 +170,14 @@ def chargeback(call: KeyedCall):
     return schema(schemas.ChargebackSchema).dump(result), 202
 
 
-@bp.get("/internal/totals")
-@requires("audit:read")
-@doc(
-    summary="Coins bought and reversed, and event counts, for the auditor",
-    responses={200: schemas.PurchaseTotalsSchema},
+@route(
+    bp,
+    "GET /internal/totals",
+    permission="audit:read",
+    doc=Doc(
+        summary="Coins bought and reversed, and event counts, for the auditor",
+        responses={200: schemas.PurchaseTotalsSchema},
+    ),
 )
 def totals():
     svc = service()
@@ -167,12 +187,15 @@ def totals():
     return schema(schemas.PurchaseTotalsSchema).dump(figures)
 
 
-@bp.get("/internal/purchases")
-@requires("audit:read")
-@doc(
-    summary="Every purchase in id order, with its chargeback, for the auditor",
-    query=AuditPageQuery,
-    responses={200: schemas.InternalPurchasePageSchema},
+@route(
+    bp,
+    "GET /internal/purchases",
+    permission="audit:read",
+    doc=Doc(
+        summary="Every purchase in id order, with its chargeback, for the auditor",
+        query=AuditPageQuery,
+        responses={200: schemas.InternalPurchasePageSchema},
+    ),
 )
 def internal_purchases():
     args = query_args(schema(AuditPageQuery))
