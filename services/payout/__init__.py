@@ -4,5 +4,5 @@ Beyond the common layout (see `services`): `adapters/processor.py` (the payout p
 and its sandbox adapter), `entrypoints/consumer.py` (each gift credits its creator's diamonds)
 and `entrypoints/payout_worker.py` running `service_layer/payouts.py` (claims one withdrawal at
 a time, sends it to the processor or looks it up, and settles or holds it), on
-`adapters/withdrawal_repository.py` (the withdrawals, their claims fenced by a claim token).
+`adapters/repository.py` (its withdrawals' claims fenced by a claim token).
 """

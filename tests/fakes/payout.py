@@ -9,8 +9,8 @@ from services.payout.adapters.repository import (
     AbstractAccountRepository,
     AbstractCreatorRepository,
     AbstractEarningsRepository,
+    AbstractWithdrawalRepository,
 )
-from services.payout.adapters.withdrawal_repository import AbstractWithdrawalRepository
 from services.payout.domain.model import (
     FAILED,
     HELD,

@@ -123,20 +123,6 @@ def test_flask_and_its_request_state_stay_in_the_web_layer():
     assert below_views == []
 
 
-def test_no_service_module_over_250_lines_nor_function_over_40_outside_migrations():
-    too_long = []
-    for path, text in sources("services"):
-        if "migrations" in path.parts:
-            continue
-        name = str(path.relative_to(ROOT))
-        if text.count("\n") > 250:
-            too_long.append(f"{name}: {text.count(chr(10))} lines")
-        for node in ast.walk(ast.parse(text)):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno >= 40:
-                too_long.append(f"{name}:{node.lineno} {node.name}: {node.end_lineno - node.lineno + 1} lines")
-    assert too_long == []
-
-
 def test_no_handler_commits_nor_opens_a_transaction_but_the_processes_steps():
     """One owner per transaction: `commit` is no name a handler can call, and only the steps of a
     process around an outside call (buying coins, reconciling, paying out) open one of their own."""

@@ -15,11 +15,12 @@ from services.payout.adapters.repository import (
     AbstractAccountRepository,
     AbstractCreatorRepository,
     AbstractEarningsRepository,
+    AbstractWithdrawalRepository,
     SqlAlchemyAccountRepository,
     SqlAlchemyCreatorRepository,
     SqlAlchemyEarningsRepository,
+    SqlAlchemyWithdrawalRepository,
 )
-from services.payout.adapters.withdrawal_repository import AbstractWithdrawalRepository, SqlAlchemyWithdrawalRepository
 from shared.auth.onbehalf import UserGrant, replayed
 from shared.clock import utcnow
 from shared.db.tables import record_used_grant
