@@ -84,7 +84,7 @@ def process_specs(ports: dict[str, int], host: str = "127.0.0.1") -> list[Proces
                     "gunicorn",
                     "-c",
                     "python:shared.http.gunicorn_conf",
-                    f"services.{service}.entrypoints.wsgi:app",
+                    f"services.{service}.entrypoints.wsgi:create_app()",
                 ],
                 {"GUNICORN_BIND": f"{host}:{ports[service]}", "GUNICORN_PROC_NAME": f"coins-{service}"},
             )

@@ -11,7 +11,7 @@ case "$role" in
 esac
 case "$role" in
   web)      export GUNICORN_BIND="${GUNICORN_BIND:-0.0.0.0:${PORT:-8000}}"
-            exec gunicorn -c python:shared.http.gunicorn_conf "services.${SERVICE}.entrypoints.wsgi:app" ;;
+            exec gunicorn -c python:shared.http.gunicorn_conf "services.${SERVICE}.entrypoints.wsgi:create_app()" ;;
   relay)    exec python3 -m "services.${SERVICE}.entrypoints.relay" ;;
   consumer) exec python3 -m "services.${SERVICE}.entrypoints.consumer" ;;
   worker)   exec python3 -m "services.${SERVICE}.entrypoints.payout_worker" ;;

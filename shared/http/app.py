@@ -12,9 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import re
-import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import wraps
 
 from flask import Blueprint, Flask, Response, g, request
@@ -191,17 +190,3 @@ def _reset_trace(exc):
         if exc is not None:
             span.fail(type(exc).__name__, exc)
         span.end()
-
-
-def lazy_app(factory: Callable[[], Flask]):
-    """A module `__getattr__` that builds `app` on first access (for gunicorn), so importing a
-    wsgi module builds nothing."""
-
-    def __getattr__(name: str):
-        if name != "app":
-            raise AttributeError(name)
-        module = sys.modules[factory.__module__]
-        module.app = factory()
-        return module.app
-
-    return __getattr__

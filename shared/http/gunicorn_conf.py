@@ -1,6 +1,6 @@
 """Gunicorn settings for every service, from the environment.
 
-Use with `gunicorn -c python:shared.http.gunicorn_conf services.<name>.entrypoints.wsgi:app`.
+Use with `gunicorn -c python:shared.http.gunicorn_conf "services.<name>.entrypoints.wsgi:create_app()"`.
 """
 
 import os

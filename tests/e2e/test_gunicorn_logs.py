@@ -16,7 +16,7 @@ from tests.support.broker import free_port
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
-APP = "services.gifting.entrypoints.wsgi:app"
+APP = "services.gifting.entrypoints.wsgi:create_app()"
 TRACE, SPAN = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 
 

@@ -11,7 +11,7 @@ from shared.http import gunicorn_logging
 
 
 def test_the_service_is_named_by_the_app_on_the_command_line():
-    argv = ["gunicorn", "-c", "python:shared.http.gunicorn_conf", "services.payout.entrypoints.wsgi:app"]
+    argv = ["gunicorn", "-c", "python:shared.http.gunicorn_conf", "services.payout.entrypoints.wsgi:create_app()"]
     assert gunicorn_logging.service_of(argv) == "payout"
     assert gunicorn_logging.service_of(["gunicorn", "sandboxes.card:app"]) == "card"
     assert gunicorn_logging.service_of(["gunicorn", "bench.bare_app:app"]) == "coins"

@@ -1,4 +1,4 @@
-"""The gifting web app, for gunicorn: `services.gifting.entrypoints.wsgi:app`."""
+"""The gifting web app; gunicorn calls its factory: `services.gifting.entrypoints.wsgi:create_app()`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from flask import Flask
 from services.gifting.adapters.orm import tables
 from services.gifting.api import views
 from services.gifting.bootstrap import GiftingService, bootstrap
-from shared.http.app import Infra, lazy_app
+from shared.http.app import Infra
 from shared.http.app import create_app as create_base_app
 
 
@@ -27,6 +27,3 @@ def create_app(svc: GiftingService | None = None) -> Flask:
     )
     app.extensions["service"] = svc
     return app
-
-
-__getattr__ = lazy_app(create_app)

@@ -1,4 +1,4 @@
-"""The payout web app, for gunicorn: `services.payout.entrypoints.wsgi:app`."""
+"""The payout web app; gunicorn calls its factory: `services.payout.entrypoints.wsgi:create_app()`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from flask import Flask
 from services.payout.adapters.orm import tables
 from services.payout.api import views
 from services.payout.bootstrap import PayoutService, bootstrap
-from shared.http.app import Infra, lazy_app
+from shared.http.app import Infra
 from shared.http.app import create_app as create_base_app
 
 
@@ -26,6 +26,3 @@ def create_app(svc: PayoutService | None = None) -> Flask:
     )
     app.extensions["service"] = svc
     return app
-
-
-__getattr__ = lazy_app(create_app)

@@ -1,4 +1,4 @@
-"""The purchase web app, for gunicorn: `services.purchase.entrypoints.wsgi:app`."""
+"""The purchase web app; gunicorn calls its factory: `services.purchase.entrypoints.wsgi:create_app()`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from flask import Flask
 from services.purchase.adapters.orm import tables
 from services.purchase.api import views
 from services.purchase.bootstrap import PurchaseService, bootstrap
-from shared.http.app import Infra, lazy_app
+from shared.http.app import Infra
 from shared.http.app import create_app as create_base_app
 
 
@@ -27,6 +27,3 @@ def create_app(svc: PurchaseService | None = None) -> Flask:
     )
     app.extensions["service"] = svc
     return app
-
-
-__getattr__ = lazy_app(create_app)
