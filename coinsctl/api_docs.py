@@ -33,7 +33,11 @@ def service_app(service: str) -> Iterator[Flask]:
 def document(service: str) -> dict:
     """The OpenAPI document `service`'s app serves."""
     with service_app(service) as app:
-        return app.test_client().get("/openapi.json").get_json()
+        answer = app.test_client().get("/openapi.json")
+    if answer.status_code != 200:
+        body = answer.get_data(as_text=True)
+        raise RuntimeError(f"{service}'s app answered /openapi.json with {answer.status_code}: {body}")
+    return answer.get_json()
 
 
 def documents() -> dict[str, dict]:

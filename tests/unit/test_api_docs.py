@@ -141,3 +141,23 @@ def _tree(root: Path) -> dict[str, str]:
         for path in root.rglob("*")
         if path.is_file() and "__pycache__" not in path.parts
     }
+
+
+def test_a_document_the_app_fails_to_build_is_an_error_not_a_file(monkeypatch):
+    """`coinsctl openapi` never writes an error body as a document."""
+    from contextlib import contextmanager
+
+    import pytest
+    from flask import Flask
+
+    from coinsctl import api_docs
+
+    @contextmanager
+    def broken_app(service):
+        app = Flask(service)
+        app.add_url_rule("/openapi.json", "openapi", lambda: ({"title": "boom"}, 500))
+        yield app
+
+    monkeypatch.setattr(api_docs, "service_app", broken_app)
+    with pytest.raises(RuntimeError, match="500"):
+        api_docs.document("gifting")
