@@ -13,11 +13,13 @@ from werkzeug.exceptions import HTTPException
 from shared.db.errors import is_transient, safe_error
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem, validation_problem
 from shared.http.infra import infra
+from shared.observability import metrics
 
 log = logging.getLogger("shared.http.app")  # the edge's logger, as before the split
 
 
 def problem_response(problem: Problem) -> Response:
+    metrics.HTTP_REFUSALS.labels(infra().settings.service, str(problem.status), problem.code or "unnamed").inc()
     response = Response(
         json.dumps(problem.to_dict(instance=request.path)), status=problem.status, content_type=PROBLEM_CONTENT_TYPE
     )

@@ -25,6 +25,9 @@ HTTP_LATENCY = Histogram(
     ["service", "method", "route"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+HTTP_REFUSALS = Counter(
+    "coins_http_refusals_total", "Requests answered with a problem+json, by its code", ["service", "status", "code"]
+)  # code: the problem type's last segment, a fixed set (grant-replayed, not-enough-coins, ...)
 HTTP_CONNECTIONS_REFUSED = Counter(
     "coins_http_connections_refused_total",
     "Connections closed before their request reached a thread (shared.http.gunicorn_worker)",

@@ -15,6 +15,7 @@ import pytest
 from coinsctl.tokens import issue_token
 from services.gifting.adapters.orm import tables, wallets
 from shared.clock import utcnow
+from shared.observability import metrics
 from tests.integration.conftest import build_service, rows
 from tests.integration.test_gifting_api import fund
 
@@ -80,8 +81,11 @@ def test_a_grant_pays_for_one_gift_across_processes_and_a_retry_replays_its_answ
     token, key = grant(caller_keys), str(uuid.uuid4())
     sent = gift(a, caller_keys, token, key=key)
     assert sent.status_code == 201, sent.get_data(as_text=True)
+    refused = metrics.HTTP_REFUSALS.labels("gifting", "403", "grant-replayed")
+    before = refused._value.get()
     replayed = gift(b, caller_keys, token)  # another request (another key) with the same grant
     assert replayed.status_code == 403 and problem_code(replayed) == "grant-replayed"
+    assert refused._value.get() == before + 1  # counted for the CoinsUserGrantsReplayed alert
     assert replayed.get_json()["errors"] == {"X-User-Grant.jti": [replayed.get_json()["detail"]]}
     again = gift(b, caller_keys, token, key=key)  # the client's retry of the first request
     assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
