@@ -41,6 +41,7 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	deploy/ensure-postgres.sh
 	deploy/ensure-kafka.sh >/dev/null
+	deploy/connect/fetch-jars.sh >/dev/null
 	deploy/ensure-promtool.sh
 	deploy/ensure-kustomize.sh >/dev/null
 	@if deploy/ensure-docker.sh; then deploy/build-images.sh; \

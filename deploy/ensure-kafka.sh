@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Make sure Apache Kafka can run here for the tests and the bench: a Java runtime and Maven (from
 # Debian's packages, as root, when missing) and the broker's jars, fetched once from Maven
-# Central into the cache (deploy/kafka/fetch-jars.sh), and Kafka Connect's with Debezium's for the
-# CDC tests (deploy/connect/fetch-jars.sh). Prints where the broker's jars are.
+# Central into the cache (deploy/kafka/fetch-jars.sh). Prints where the broker's jars are. (Kafka
+# Connect's and Debezium's jars, which only the CDC path needs, are deploy/connect/fetch-jars.sh.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
@@ -15,5 +15,4 @@ if [ ${#missing[@]} -gt 0 ]; then
     >/tmp/coins-kafka-install.log 2>&1 \
     || { echo "installing ${missing[*]} failed: see /tmp/coins-kafka-install.log" >&2; exit 1; }
 fi
-deploy/connect/fetch-jars.sh >/dev/null
 deploy/kafka/fetch-jars.sh
