@@ -25,7 +25,7 @@ from rich.table import Table
 
 from bench import baselines, pgcluster, system
 from bench.pgcluster import OwnCluster
-from coinsctl.broker import local_broker
+from coinsctl.apache_kafka import ApacheKafka
 from coinsctl.keys import local_token
 from coinsctl.stack import SANDBOXES, SERVICES, Stack
 from shared.clock import utcnow
@@ -74,7 +74,7 @@ def measure(args: argparse.Namespace, levels: list[int], admin_url: str | None, 
     """Every load of the run, on the cluster of `admin_url` (None: the machine's)."""
     work = Path(tempfile.mkdtemp(prefix="coins-bench-"))
     databases = {name: postgres.create_database(f"bench_{name}", admin_url) for name in ("pg",) + SERVICES}
-    broker = local_broker(work / "broker")
+    broker = ApacheKafka(work / "broker")
     broker.start()
     kafka = broker.settings("admin")
     results: dict = {

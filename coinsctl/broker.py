@@ -1,6 +1,5 @@
-"""The broker a local stack, a test run or the bench starts: Apache Kafka (`coinsctl.apache_kafka`),
-the one production runs, with SCRAM principals and ACLs; and the local ports and process groups
-it and the stack's processes need."""
+"""The local ports and process groups that the broker a local stack, a test run or the bench starts
+(Apache Kafka, `coinsctl.apache_kafka`) and the stack's processes need."""
 
 from __future__ import annotations
 
@@ -48,10 +47,3 @@ def signal_group(proc: subprocess.Popen, sig: int) -> None:
         os.killpg(proc.pid, sig)  # the process and its children
     except ProcessLookupError:
         pass
-
-
-def local_broker(home: Path, *, port: int | None = None):
-    """An Apache Kafka broker with its data under `home` (not started yet)."""
-    from coinsctl.apache_kafka import ApacheKafka
-
-    return ApacheKafka(home, port=port)

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import requests
 
-from coinsctl.broker import local_broker, signal_group
+from coinsctl.apache_kafka import ApacheKafka
+from coinsctl.broker import signal_group
 from coinsctl.kafka_acls import apply_acls, platform_acls
 from coinsctl.keys import ensure_local_keys
 from coinsctl.settings import STACK_SANDBOXES, STACK_SERVICES, process_environ, stack_settings
@@ -129,7 +130,7 @@ class Stack:
         self.broker = broker
         self.owns_broker = broker is None and not self.env.get("KAFKA_BOOTSTRAP_SERVERS")
         if self.owns_broker:
-            self.broker = local_broker(self.var_dir / "broker", port=broker_port)
+            self.broker = ApacheKafka(self.var_dir / "broker", port=broker_port)
         self.restart = restart
         self.procs: dict[str, subprocess.Popen] = {}
         self.specs = {

@@ -7,7 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from coinsctl.broker import free_port, local_broker  # noqa: F401 - free_port is re-exported for tests
+from coinsctl.apache_kafka import ApacheKafka
+from coinsctl.broker import free_port  # noqa: F401 - free_port is re-exported for tests
 from shared.kafka.settings import kafka_settings
 
 
@@ -35,6 +36,6 @@ def session_broker():
     """Started and ready: the external broker, or a new Apache Kafka."""
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         return ExternalBroker()
-    broker = local_broker(Path(tempfile.mkdtemp(prefix="coins-kafka-")))
+    broker = ApacheKafka(Path(tempfile.mkdtemp(prefix="coins-kafka-")))
     broker.start()
     return broker
