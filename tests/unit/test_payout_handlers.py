@@ -17,7 +17,7 @@ from services.payout.domain.errors import (
     DailyCapExceeded,
     InsufficientEarnings,
 )
-from services.payout.domain.model import COMPLETED, FAILED, PROCESSING
+from services.payout.domain.model import COMPLETED, FAILED, HELD, PROCESSING
 from services.payout.domain.rules import PayoutPolicy, PayoutRules
 from services.payout.service_layer import handlers, payouts
 from shared.clock import utcnow
@@ -234,3 +234,38 @@ def test_registering_again_changes_nothing_and_a_new_method_is_changed_and_recor
             uow=uow,
             rules=RULES,
         )
+
+
+def change_method(uow, method: str, account: str, rules=RULES) -> None:
+    run(
+        handlers.change_payout_method,
+        ChangePayoutMethod(
+            creator_id="creator",
+            payout_method=method,
+            payout_account=account,
+            changed_by="gateway",
+            requested_by="creator",
+        ),
+        uow=uow,
+        rules=rules,
+    )
+
+
+def test_a_withdrawal_waiting_out_a_hold_is_paid_after_it_but_held_if_the_method_changed_again(uow, clock):
+    """The hold lets the real owner undo a hijacked change: a withdrawal asked for in it, to the
+    hijacker's account, must not be paid once the change is undone; one whose destination stands is."""
+    rules = PayoutRules(method_change_hold_seconds=3600)
+    register(uow, rules=rules)
+    earn(uow, 80_000, rules=rules)
+    change_method(uow, "paypal", "thief@example.com", rules=rules)
+    hijacked = withdraw(uow, 10_000, rules=rules)
+    assert hijacked.send_after is not None and pay_everything(uow, FakePayoutProcessor(), rules=rules) == []
+    change_method(uow, "bank", "DE89-1", rules=rules)  # the owner undoes it (a new hold starts)
+    standing = withdraw(uow, 10_000, rules=rules)  # to the owner's own account, after the hold
+    clock.advance(3 * 3600)
+    processor = FakePayoutProcessor()
+    done = {w.withdrawal_id: w for w in pay_everything(uow, processor, rules=rules)}
+    assert done[hijacked.withdrawal_id].status == HELD
+    assert done[hijacked.withdrawal_id].held_reason.startswith("method_changed")
+    assert processor.calls[hijacked.withdrawal_id] == 0  # nothing sent to the hijacker
+    assert done[standing.withdrawal_id].status == COMPLETED and processor.calls[standing.withdrawal_id] == 1

@@ -76,7 +76,7 @@ class PayoutMethodChangeSchema(Schema):
     hold_until = fields.DateTime(
         allow_none=True,
         metadata={
-            "description": "New withdrawals are refused (409) until then",
+            "description": "New withdrawals wait until then (their send_after)",
             "example": "2026-12-04T11:40:00.123456+00:00",
         },
     )

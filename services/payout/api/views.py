@@ -144,7 +144,7 @@ def earnings(creator_id: str):
         responses={201: schemas.WithdrawalSchema},
         errors={
             404: "Creator not registered",
-            409: "More than the available earnings, or the payout method changed within its hold",
+            409: "More than the available earnings",
             422: "Below the minimum, or over the daily cap",
         },
         acts_for=True,

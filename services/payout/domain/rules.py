@@ -62,12 +62,16 @@ class PayoutRules:
         if country in self.blocked_countries:
             raise CountryNotServed(f"Creators in {country} cannot be paid.")
 
-    def pay_time_hold(self, *, country: str, under_review: bool) -> str | None:
-        """Why a withdrawal must be held rather than paid when its turn comes (None: pay it)."""
+    def pay_time_hold(self, *, country: str, under_review: bool, destination_moved: bool = False) -> str | None:
+        """Why a withdrawal must be held rather than paid when its turn comes (None: pay it).
+        `destination_moved`: it waited out a payout method change's hold and the creator's method
+        has changed since it was asked for (the change may have been undone as a hijack)."""
         if country in self.blocked_countries:
             return f"country_blocked: creators in {country} cannot be paid"
         if under_review:
             return "under_review: the creator is under review"
+        if destination_moved:
+            return "method_changed: the payout method changed while this withdrawal waited out a hold"
         return None
 
     def method_hold_until(self, changed_at: datetime) -> datetime:

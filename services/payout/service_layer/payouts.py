@@ -106,7 +106,13 @@ def _fence_send(
     now = utcnow()
     with transaction(uow):
         creator = uow.creators.get(claim.creator_id)
-        reason = rules.pay_time_hold(country=creator.country, under_review=creator.under_review)
+        moved = claim.send_after is not None and (creator.payout_method, creator.payout_account) != (
+            claim.payout_method,
+            claim.payout_account,
+        )
+        reason = rules.pay_time_hold(
+            country=creator.country, under_review=creator.under_review, destination_moved=moved
+        )
         if reason is not None:
             return _hold(claim, uow=uow, reason=reason)
         until = now + timedelta(seconds=policy.lease_seconds)

@@ -28,7 +28,7 @@ class PayoutMethodChange:
         changed_by (str | Unset): The calling service that made the change Example: gateway.
         requested_by (None | str | Unset): The end user who asked (null: recorded before this was) Example: cat.
         changed_at (datetime.datetime | Unset):  Example: 2026-12-03T11:40:00.123456+00:00.
-        hold_until (datetime.datetime | None | Unset): New withdrawals are refused (409) until then Example:
+        hold_until (datetime.datetime | None | Unset): New withdrawals wait until then (their send_after) Example:
             2026-12-04T11:40:00.123456+00:00.
     """
 
