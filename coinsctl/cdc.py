@@ -32,7 +32,7 @@ from coinsctl.connect_worker import ConnectRest, wait
 from shared.clock import utcnow
 from shared.db.engines import make_engine
 from shared.messaging.relay import OutboxRelay, OutboxRow
-from shared.messaging.relay_wakeup import relay_lock_key
+from shared.messaging.relay_wakeup import libpq_url, relay_lock_key
 
 # Inserts only, into the outbox and the heartbeat's table: Debezium never sees updates or deletes.
 PUBLICATION = "coins_outbox"
@@ -139,7 +139,7 @@ def to_cdc(
     """Move the service's outbox from its relay to Debezium without loss or duplicates (module doc)."""
     slot = slot_name(database_url)
     engine = make_engine(database_url, pool_size=2)
-    libpq = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    libpq = libpq_url(engine)
     try:
         with engine.begin() as conn:
             conn.execute(

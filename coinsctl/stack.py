@@ -241,7 +241,7 @@ class Stack:
         else:
             self.broker.stop(kill=True)
         self.broker.start()
-        if lose_data or not self.broker.secured:
+        if lose_data:
             self.setup_broker()
 
     def url(self, service: str) -> str:
@@ -374,11 +374,7 @@ def _banner(stack: Stack) -> None:
     for name in stack.sandbox_ports:
         lines.append(f"  {name + ' sandbox':<9} {stack.sandbox_url(name)}   (scripted behaviours: README)")
     broker = stack.broker.bootstrap if stack.broker else stack.env["KAFKA_BOOTSTRAP_SERVERS"]
-    kind = (
-        f"{stack.broker.kind}, open to anyone on this machine"
-        if stack.broker and not stack.broker.secured
-        else "SCRAM principals per service, ACLs; admin credentials in var/broker/broker.json"
-    )
+    kind = "SCRAM principals per service, ACLs; admin credentials in var/broker/broker.json"
     lines += [
         f"  broker    {broker}   ({kind if stack.broker else 'external'})",
         f"  data      {stack.var_dir}   logs: {stack.var_dir}/logs/",

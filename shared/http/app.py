@@ -25,7 +25,7 @@ from shared.errors import Problem
 from shared.fields import ID_PATTERN
 from shared.http.guard import build_verifier, check_routes
 from shared.http.infra import Infra, infra
-from shared.http.openapi import location_of
+from shared.http.openapi import LOCATED, location_of
 from shared.http.ops_views import OPEN_PREFIXES, ops_blueprint
 from shared.http.problems import register_error_handlers
 from shared.http.routes import spec_of
@@ -175,7 +175,8 @@ def _finish_request(response: Response) -> Response:
             span.set(error__type=str(response.status_code))
         response.headers.update({**span.headers(), "X-Trace-Id": span.trace_id})
     spec = spec_of(request.endpoint)
-    if spec is not None and spec.doc.location and response.is_json:  # a replay's too: made from its body
+    located = response.status_code in LOCATED and response.is_json
+    if spec is not None and spec.doc.location and located:  # a replay's too: made from its body
         where = location_of(spec, response.status_code, response.get_json(silent=True))
         if where is not None:
             response.headers["Location"] = where

@@ -94,10 +94,13 @@ AUDIT_TAG = "audit"
 AUDIT_TAG_DESCRIPTION = "Ops-only totals and listings in id order, read by `coinsctl audit` (needs `audit:read`)"
 
 
+LOCATED = (201, 202)  # the statuses whose answer names what it made (a `Location`)
+
+
 def location_of(spec: RouteSpec | None, status: int, body) -> str | None:
     """The `Location` of a response of the route `spec` declares (see `Doc.location`), or None."""
     template = spec.doc.location if spec is not None else None
-    if template is None or status not in (201, 202) or not isinstance(body, dict):
+    if template is None or status not in LOCATED or not isinstance(body, dict):
         return None
     try:
         return template.format(**body)
@@ -187,7 +190,7 @@ def _operation(rule, path: str, spec: RouteSpec) -> dict:
         op["requestBody"] = {"required": True, "content": {"application/json": _media(meta.body)}}
     for status, schema in meta.responses.items():
         headers = _headers(idempotent, status)
-        if meta.location and status in (201, 202):
+        if meta.location and status in LOCATED:
             headers["Location"] = {"$ref": "#/components/headers/Location"}
         op["responses"][str(status)] = {
             "description": "Accepted: not final yet" if status == 202 else "Created" if status == 201 else "OK",

@@ -39,8 +39,6 @@ def test_a_broker_away_for_a_minute_under_load_loses_nothing(api, stack):
 
 
 def test_a_broker_killed_and_restarted_keeps_its_data_and_offsets(api, stack):
-    if not stack.broker.secured:
-        pytest.skip("the embedded broker is memory-only: its restart is the empty case below")
     viewer, creator = funded(api), unique("creator")
     gifts(api, viewer, creator, 3)
     wait_until(lambda: earnings(api, creator)["total"] == 300, message="credited before the crash")
@@ -83,8 +81,6 @@ def test_consumers_that_saw_their_topics_refused_while_the_broker_was_remade_are
     as they came back with the same numbers the lost cluster had, no rebalance ever followed:
     whatever was published next was never applied (the flake of the case above: 2 of 129 gifts).
     Here that window is held open until both consumers have been refused."""
-    if not stack.broker.secured:
-        pytest.skip("the embedded broker has no ACLs: there is no refused window")
     viewer, creator = funded(api), unique("creator")
     gifts(api, viewer, creator, 1)
     wait_until(lambda: earnings(api, creator)["total"] == 100, message="credited before the crash")

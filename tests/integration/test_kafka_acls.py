@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def secured(broker):
     if not broker.secured:
-        pytest.skip(f"the session's broker ({broker.kind}) has no ACLs; COINS_TEST_BROKER=apache has")
+        pytest.skip(f"the session's broker ({broker.kind}, named by KAFKA_BOOTSTRAP_SERVERS) is not one with ACLs")
     prefix = f"acl{uuid.uuid4().hex[:6]}."
     ensure_topics(broker.settings("admin", topic_prefix=prefix), TopicPolicy(partitions=1))
     apply_acls(broker.settings("admin", topic_prefix=prefix), platform_acls(topic_prefix=prefix))

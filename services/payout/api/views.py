@@ -86,7 +86,7 @@ def change_payout_method(creator_id: str, call: KeyedCall):
         payout_method=body["payout_method"]["type"],
         payout_account=body["payout_method"]["account"],
         changed_by=g.caller.name,
-        requested_by=grant.user_id if grant is not None else creator_id,
+        requested_by=creator_id,  # the user the call acts for (a grant is for exactly that user)
     )
     svc = service()
     change = run(handlers.change_payout_method, cmd, uow=svc.uow(conn=call.conn), rules=svc.settings.rules, grant=grant)
