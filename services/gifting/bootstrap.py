@@ -9,13 +9,17 @@ from sqlalchemy.engine import Engine
 from services.gifting.adapters.orm import tables
 from services.gifting.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 from services.gifting.settings import GiftingSettings, load_settings
+from shared.auth.verifier import TokenVerifier
 from shared.db.engines import service_engine
 
 
 @dataclass
 class GiftingService:
+    """The process's one wiring object; a web app keeps it and reaches it with shared.http.wiring."""
+
     settings: GiftingSettings
     engine: Engine
+    verifier: TokenVerifier | None = None  # a web process's: its create_app builds it
 
     def uow(self, conn=None, key_row: dict | None = None) -> SqlAlchemyUnitOfWork:
         """A unit of work on the engine, or joined to `conn`'s transaction (with the request's

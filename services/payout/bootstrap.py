@@ -10,14 +10,18 @@ from services.payout.adapters.orm import tables
 from services.payout.adapters.processor import PayoutProcessor, SandboxPayoutProcessor
 from services.payout.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 from services.payout.settings import PayoutSettings, load_settings
+from shared.auth.verifier import TokenVerifier
 from shared.db.engines import service_engine
 
 
 @dataclass
 class PayoutService:
+    """The process's one wiring object; a web app keeps it and reaches it with shared.http.wiring."""
+
     settings: PayoutSettings
     engine: Engine
     processor: PayoutProcessor
+    verifier: TokenVerifier | None = None  # a web process's: its create_app builds it
 
     def uow(self, conn=None) -> SqlAlchemyUnitOfWork:
         """A unit of work on the engine, or joined to `conn`'s transaction."""

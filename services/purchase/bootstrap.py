@@ -10,14 +10,18 @@ from services.purchase.adapters.orm import tables
 from services.purchase.adapters.processor import PaymentProcessor, SandboxCardProcessor
 from services.purchase.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 from services.purchase.settings import PurchaseSettings, load_settings
+from shared.auth.verifier import TokenVerifier
 from shared.db.engines import service_engine
 
 
 @dataclass
 class PurchaseService:
+    """The process's one wiring object; a web app keeps it and reaches it with shared.http.wiring."""
+
     settings: PurchaseSettings
     engine: Engine
     processor: PaymentProcessor
+    verifier: TokenVerifier | None = None  # a web process's: its create_app builds it
 
     def uow(self, conn=None, key: tuple[str, str] | None = None) -> SqlAlchemyUnitOfWork:
         """A unit of work on the engine, or joined to `conn`'s transaction; `key`: the request's

@@ -24,11 +24,11 @@ from shared.db.errors import retry_transient
 from shared.errors import Problem
 from shared.fields import ID_PATTERN
 from shared.http.guard import build_verifier, check_routes
-from shared.http.infra import Infra, infra
 from shared.http.openapi import LOCATED, location_of
 from shared.http.ops_views import OPEN_PREFIXES, ops_blueprint
 from shared.http.problems import register_error_handlers
 from shared.http.routes import spec_of
+from shared.http.wiring import Wiring, wiring
 from shared.observability import metrics, tracing
 from shared.observability.logs import configure_logging
 
@@ -39,21 +39,24 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 # -- the app --------------------------------------------------------------------------------------
 def create_app(
+    service: Wiring,
     *,
-    infra_: Infra,
     blueprints: Iterable[Blueprint],
     title: str,
     description: str,
     tags: dict[str, str] | None = None,
 ) -> Flask:
-    """tags: {tag: description} for the OpenAPI document's resources (shared.http.openapi)."""
-    configure_logging(infra_.settings.service, infra_.settings.log_level)
-    refuse_foreign(infra_.settings.service, "web", os.environ, infra_.settings.environment)
-    infra_.verifier = infra_.verifier or build_verifier(infra_.settings)
-    app = Flask(infra_.settings.service, static_folder=None)  # no unauthenticated file route
-    app.config["MAX_CONTENT_LENGTH"] = infra_.settings.max_body_bytes
+    """service: the process's one wiring object (the service's container, shared.http.wiring), kept
+    as the app's and given its token verifier. tags: {tag: description} for the OpenAPI document's
+    resources (shared.http.openapi)."""
+    settings = service.settings.common
+    configure_logging(settings.service, settings.log_level)
+    refuse_foreign(settings.service, "web", os.environ, settings.environment)
+    service.verifier = service.verifier or build_verifier(settings)
+    app = Flask(settings.service, static_folder=None)  # no unauthenticated file route
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
-    app.extensions["coins"] = infra_
+    app.extensions["coins"] = service
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.teardown_request(_reset_trace)
@@ -92,7 +95,7 @@ def _start_request():
     g.trace_token = tracing.enter(g.trace_span)
     if request.path.startswith("/v1"):
         try:
-            g.caller = infra().verifier.authenticate(request.headers.get("Authorization"))
+            g.caller = wiring().verifier.authenticate(request.headers.get("Authorization"))
         except AuthError as exc:
             raise Problem(
                 exc.status,
@@ -149,7 +152,7 @@ def _request_span() -> tracing.Span:
 
 def _finish_request(response: Response) -> Response:
     route = request.url_rule.rule if request.url_rule else "unmatched"
-    service = infra().settings.service
+    service = wiring().settings.common.service
     method = request.method if request.method in METHODS else "other"  # a label from a fixed set, not the client's
     metrics.HTTP_REQUESTS.labels(service, method, route, str(response.status_code)).inc()
     if "started" in g:

@@ -10,8 +10,8 @@ from pathlib import Path
 import flask_swagger_ui
 from flask import Blueprint, Response, abort, current_app, jsonify, send_from_directory
 
-from shared.http.infra import infra
 from shared.http.openapi import build_openapi
+from shared.http.wiring import wiring
 from shared.observability import metrics
 from shared.runtime.health import Refreshed, broker_gauge, outbox_gauges, web_readiness
 
@@ -58,17 +58,16 @@ READINGS_EVERY_S = 1.0  # how stale readiness and the scrape-time gauges may be
 
 def ops_blueprint(title: str, description: str, tags: dict[str, str] | None = None) -> Blueprint:
     bp = Blueprint("ops", __name__)
-    readings: dict[str, Refreshed] = {}  # this app's, made on first use (infra() needs the app)
+    readings: dict[str, Refreshed] = {}  # this app's, made on first use (wiring() needs the app)
 
     def reading(name: str) -> Refreshed:
         if name not in readings:
-            i, service = infra(), infra().settings.service
+            w = wiring()
+            service, broker = w.settings.common.service, w.settings.common.kafka.bootstrap_servers
             readings.update(
-                ready=Refreshed(
-                    lambda: web_readiness(i.engine, i.settings.kafka.bootstrap_servers, i.tables["outbox"])
-                ),
-                outbox=Refreshed(outbox_gauges(i.engine, i.tables["outbox"], service), READINGS_EVERY_S),
-                broker=Refreshed(broker_gauge(i.settings.kafka.bootstrap_servers, service), READINGS_EVERY_S),
+                ready=Refreshed(lambda: web_readiness(w.engine, broker, w.tables["outbox"])),
+                outbox=Refreshed(outbox_gauges(w.engine, w.tables["outbox"], service), READINGS_EVERY_S),
+                broker=Refreshed(broker_gauge(broker, service), READINGS_EVERY_S),
             )
         return readings[name]
 
@@ -84,7 +83,7 @@ def ops_blueprint(title: str, description: str, tags: dict[str, str] | None = No
     @bp.get("/metrics")
     def metrics_endpoint():
         gauges = [metrics.CallbackGauges(reading("outbox").get), metrics.CallbackGauges(reading("broker").get)]
-        body, content_type = metrics.render(gauges + infra().collectors)
+        body, content_type = metrics.render(gauges)
         return Response(body, content_type=content_type)
 
     @bp.get("/openapi.json")

@@ -12,14 +12,14 @@ from werkzeug.exceptions import HTTPException
 
 from shared.db.errors import is_transient, safe_error
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem, validation_problem
-from shared.http.infra import infra
+from shared.http.wiring import wiring
 from shared.observability import metrics
 
 log = logging.getLogger("shared.http.app")  # the edge's logger, as before the split
 
 
 def problem_response(problem: Problem) -> Response:
-    metrics.HTTP_REFUSALS.labels(infra().settings.service, str(problem.status), problem.code or "unnamed").inc()
+    metrics.HTTP_REFUSALS.labels(wiring().settings.common.service, str(problem.status), problem.code or "unnamed").inc()
     response = Response(
         json.dumps(problem.to_dict(instance=request.path)), status=problem.status, content_type=PROBLEM_CONTENT_TYPE
     )
@@ -54,7 +54,9 @@ def register_error_handlers(app: Flask) -> None:
     def _http(exc: HTTPException):
         code = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(exc.code, "http-error")
         detail = (
-            exc.description if exc.code != 413 else f"The body is larger than {infra().settings.max_body_bytes} bytes."
+            exc.description
+            if exc.code != 413
+            else f"The body is larger than {wiring().settings.common.max_body_bytes} bytes."
         )
         allow = dict(exc.get_headers()).get("Allow")  # a 405 names the methods it allows (RFC 9110)
         return problem_response(

@@ -12,7 +12,7 @@ from marshmallow import Schema
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from shared.errors import Problem, validation_problem
-from shared.http.infra import infra
+from shared.http.wiring import wiring
 
 
 def request_body() -> bytes:
@@ -22,7 +22,7 @@ def request_body() -> bytes:
             g.raw_body = request.get_data(cache=True)  # Werkzeug refuses a Content-Length over the limit
         else:
             # Chunked: gunicorn has de-chunked wsgi.input; Werkzeug would read it as empty or truncate it.
-            limit = infra().settings.max_body_bytes
+            limit = wiring().settings.common.max_body_bytes
             g.raw_body = request.environ["wsgi.input"].read(limit + 1)
             if len(g.raw_body) > limit:
                 raise RequestEntityTooLarge()

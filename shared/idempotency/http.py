@@ -17,9 +17,9 @@ from sqlalchemy.exc import IntegrityError
 
 from shared.db.errors import retry_transient
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem
-from shared.http.infra import infra
 from shared.http.problems import render_error
 from shared.http.request_input import request_body
+from shared.http.wiring import wiring
 from shared.idempotency import Answer, ClaimLost, KeyedRequest, check_key, in_flight
 from shared.idempotency.store import Claim, KeyStore
 from shared.messaging.uow import commit
@@ -61,13 +61,15 @@ class Idempotent:
             def attempt(call: KeyedCall) -> Answer:
                 return _answer_of(lambda: view(*args, call=call, **kwargs))
 
+            service = wiring()
+            store = KeyStore(service.tables["idempotency_keys"], service.settings.common.idempotency_lease_seconds)
             if transactional:
                 rendered = _rendered(render_again)
-                answer = _run_in_transaction(infra().engine, _key_store(), keyed, attempt, render_again=rendered)
+                answer = _run_in_transaction(service.engine, store, keyed, attempt, render_again=rendered)
             elif keyed is None:
                 answer = attempt(KeyedCall())
             else:
-                answer = _run_leased(infra().engine, _key_store(), keyed, attempt)
+                answer = _run_leased(service.engine, store, keyed, attempt)
             return _response_of(answer)
 
         return wrapper
@@ -228,10 +230,6 @@ def _keyed_request(required: bool) -> KeyedRequest | None:
     if key is None:
         return None
     return KeyedRequest.of(caller=g.caller.name, key=key, method=request.method, path=request.path, body=request_body())
-
-
-def _key_store() -> KeyStore:
-    return KeyStore(infra().tables["idempotency_keys"], infra().settings.idempotency_lease_seconds)
 
 
 def _rendered(render_again: Callable[[Connection, str], object] | None) -> Callable[[Connection, str], str] | None:

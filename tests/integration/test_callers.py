@@ -13,7 +13,7 @@ from flask import Blueprint
 from coinsctl.tokens import issue_token
 from shared.auth.keys import generate_key_pair
 from shared.env import ConfigError
-from shared.http.app import OPEN_PREFIXES, Infra, create_app
+from shared.http.app import OPEN_PREFIXES, create_app
 from shared.http.routes import spec_of
 from tests.integration.conftest import _environ, build_service, rows
 from tests.integration.test_gifting_api import fund
@@ -85,23 +85,22 @@ def test_every_route_of_every_service_declares_a_permission(make_service, servic
 PRODUCTION_KAFKA = {"KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512"}
 
 
-def _infra(service: str, url: str, **env):
-    svc = import_module(f"services.{service}.bootstrap").bootstrap(
+def _service(service: str, url: str, **env):
+    return import_module(f"services.{service}.bootstrap").bootstrap(
         import_module(f"services.{service}.settings").load_settings(_environ(service, url, **env))
     )
-    return svc, Infra(settings=svc.settings.common, engine=svc.engine, tables=svc.tables)
 
 
 def test_a_route_without_a_permission_or_a_static_route_cannot_be_registered(tmp_path):
-    svc, infra = _infra("gifting", f"sqlite:///{tmp_path}/g.db")
+    svc = _service("gifting", f"sqlite:///{tmp_path}/g.db")
     undeclared = Blueprint("oops", __name__, url_prefix="/v1")
     undeclared.add_url_rule("/open-door", "open_door", lambda: "hi")
     with pytest.raises(ConfigError, match="/v1/open-door"):
-        create_app(infra_=infra, blueprints=[undeclared], title="t", description="d")
+        create_app(svc, blueprints=[undeclared], title="t", description="d")
     (tmp_path / "static").mkdir()
     files = Blueprint("files", __name__, static_folder=str(tmp_path / "static"), static_url_path="/static")
     with pytest.raises(ConfigError, match="/static"):
-        create_app(infra_=infra, blueprints=[files], title="t", description="d")
+        create_app(svc, blueprints=[files], title="t", description="d")
     svc.engine.dispose()
 
 
@@ -119,10 +118,10 @@ def test_a_route_without_a_permission_or_a_static_route_cannot_be_registered(tmp
 )
 def test_production_wiring_fails_closed_naming_the_setting(tmp_path, env, setting):
     with pytest.raises(ConfigError, match=setting):
-        svc, infra = _infra(
+        svc = _service(
             "gifting", f"sqlite:///{tmp_path}/g.db", **{**PRODUCTION_KAFKA, "COINS_ENV": "production", **env}
         )
-        create_app(infra_=infra, blueprints=[], title="t", description="d")
+        create_app(svc, blueprints=[], title="t", description="d")
 
 
 def test_production_starts_with_caller_keys_and_a_policy(tmp_path, caller_keys):

@@ -4,7 +4,7 @@ dumps a response schema. Keyed POSTs go through shared.idempotency.http."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 
 from services.gifting.adapters import queries
 from services.gifting.api import schemas
@@ -18,6 +18,7 @@ from shared.fields import schema
 from shared.http.audit import AuditPageQuery, event_counts
 from shared.http.request_input import json_body, keyset_page, query_args
 from shared.http.routes import Doc, route
+from shared.http.wiring import wiring
 from shared.idempotency.http import KeyedCall, idempotent
 from shared.messaging.uow import run
 
@@ -25,8 +26,8 @@ bp = Blueprint("gifting", __name__, url_prefix="/v1")
 
 
 def service() -> GiftingService:
-    """The wiring this app was built with (entrypoints/wsgi.py `create_app` puts it here)."""
-    return current_app.extensions["service"]
+    """The app's one wiring object (entrypoints/wsgi.py `create_app`), as shared.http.wiring finds it."""
+    return wiring()
 
 
 @route(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, g
+from flask import Blueprint, g
 
 from services.payout.adapters import queries
 from services.payout.api import schemas
@@ -20,6 +20,7 @@ from shared.fields import schema
 from shared.http.audit import AuditPageQuery, event_counts
 from shared.http.request_input import json_body, query_args
 from shared.http.routes import Doc, route
+from shared.http.wiring import wiring
 from shared.idempotency.http import KeyedCall, idempotent
 from shared.messaging.uow import run
 
@@ -27,8 +28,8 @@ bp = Blueprint("payout", __name__, url_prefix="/v1")
 
 
 def service() -> PayoutService:
-    """The wiring this app was built with (entrypoints/wsgi.py `create_app` puts it here)."""
-    return current_app.extensions["service"]
+    """The app's one wiring object (entrypoints/wsgi.py `create_app`), as shared.http.wiring finds it."""
+    return wiring()
 
 
 @route(

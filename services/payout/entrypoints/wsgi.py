@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services.payout.adapters.orm import tables
 from services.payout.api import views
 from services.payout.bootstrap import PayoutService, bootstrap
-from shared.http.app import Infra
 from shared.http.app import create_app as create_base_app
 
 
 def create_app(svc: PayoutService | None = None) -> Flask:
-    """The app serving `views.bp`, whose views take their units of work from `svc` (`views.service()`)."""
+    """The app serving `views.bp`, its one wiring object `svc` (the views' `service()`)."""
     svc = svc or bootstrap()
-    app = create_base_app(
-        infra_=Infra(settings=svc.settings.common, engine=svc.engine, tables=tables),
+    return create_base_app(
+        svc,
         blueprints=[views.bp],
         title="Coins payout",
         description="Creators, their earnings in diamonds, withdrawals and payouts.",
@@ -24,5 +22,3 @@ def create_app(svc: PayoutService | None = None) -> Flask:
             "withdrawals": "Cashing out available diamonds to the creator's payout method",
         },
     )
-    app.extensions["service"] = svc
-    return app

@@ -8,7 +8,7 @@ import base64
 import binascii
 from datetime import datetime, timedelta
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from marshmallow import ValidationError
 
 from services.purchase.adapters import queries
@@ -24,6 +24,7 @@ from shared.fields import schema
 from shared.http.audit import AuditPageQuery, event_counts
 from shared.http.request_input import json_body, keyset_page, query_args
 from shared.http.routes import Doc, route
+from shared.http.wiring import wiring
 from shared.idempotency.http import KeyedCall, idempotent
 from shared.messaging.uow import run
 
@@ -31,8 +32,8 @@ bp = Blueprint("purchase", __name__, url_prefix="/v1")
 
 
 def service() -> PurchaseService:
-    """The wiring this app was built with (entrypoints/wsgi.py `create_app` puts it here)."""
-    return current_app.extensions["service"]
+    """The app's one wiring object (entrypoints/wsgi.py `create_app`), as shared.http.wiring finds it."""
+    return wiring()
 
 
 @route(
