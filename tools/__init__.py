@@ -1,0 +1,1 @@
+"""Developer tools that measure the code itself (not the running platform): `follow_gift`."""
