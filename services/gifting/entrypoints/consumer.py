@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from services.gifting.adapters.orm import tables
 from services.gifting.bootstrap import GiftingService, bootstrap
 from services.gifting.domain.commands import ClawBackPurchase, CreditPurchase
 from services.gifting.service_layer import handlers
@@ -43,7 +42,7 @@ def _claw_back_purchase(data: dict) -> ClawBackPurchase:
 
 def main() -> None:
     svc = bootstrap()
-    run_consumer(svc.settings.common, svc.engine, tables["inbox"], event_handlers(svc))
+    run_consumer(svc.settings.common, svc.engine, svc.tables["inbox"], event_handlers(svc))
 
 
 if __name__ == "__main__":

@@ -1,13 +1,12 @@
 """Gifting's outbox relay: `python -m services.gifting.entrypoints.relay`."""
 
-from services.gifting.adapters.orm import tables
 from services.gifting.bootstrap import bootstrap
 from shared.runtime.runners import run_relay
 
 
 def main() -> None:
     svc = bootstrap()
-    run_relay(svc.settings.common, svc.engine, tables["outbox"])
+    run_relay(svc.settings.common, svc.engine, svc.tables["outbox"])
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from services.payout.adapters.orm import tables
 from services.payout.bootstrap import PayoutService, bootstrap
 from services.payout.domain.commands import CreditEarnings
 from services.payout.service_layer import handlers
@@ -43,7 +42,7 @@ def _credit_earnings(data: dict) -> CreditEarnings:
 
 def main() -> None:
     svc = bootstrap()
-    run_consumer(svc.settings.common, svc.engine, tables["inbox"], event_handlers(svc))
+    run_consumer(svc.settings.common, svc.engine, svc.tables["inbox"], event_handlers(svc))
 
 
 if __name__ == "__main__":
