@@ -8,7 +8,9 @@ function call whose code lies in `services/` or `shared/`. From those calls it p
 
 - files: each project file entered, in the order first entered;
 - path: the files in call order, a file repeated only when another file's code ran in between;
-- returns: how often the request came back into a file it had left (its entries in `path`, less one).
+- returns: how often the request came back into a file it had left (its entries in `path`, less one);
+- on PostgreSQL, each round trip to the database (libpq's trace of that gift);
+- with `--time N`, the CPU and wall time per gift of N more, unprofiled (client and app together).
 
 Issue 22 asks for at most 12 files and at most 2 returns to one file (`TARGET_*`, printed as met or
 not); tests/unit/test_follow_gift.py keeps the path from growing past what it is today.
@@ -20,6 +22,7 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 import uuid
 from collections import Counter
 from contextlib import contextmanager
@@ -36,6 +39,8 @@ class Followed:
     status: int
     path: tuple[str, ...]  # project files in call order, consecutive repeats collapsed
     round_trips: tuple[str, ...] | None = None  # on PostgreSQL: what each round trip sent
+    cpu_ms_per_gift: float | None = None  # this process's CPU time (client and app), when timed
+    wall_ms_per_gift: float | None = None
 
     @property
     def files(self) -> list[str]:
@@ -68,18 +73,26 @@ def follow(call) -> tuple[object, tuple[str, ...]]:
     return result, tuple(path)
 
 
-def follow_gift(database_url: str | None = None) -> Followed:
-    """One gift (after a first one that warms up), followed; see the module's docstring."""
+def follow_gift(database_url: str | None = None, timed: int = 0) -> Followed:
+    """One gift (after a first one that warms up), followed; see the module's docstring. timed:
+    gifts sent first, unprofiled, one after the other, for `Followed.cpu_ms_per_gift`."""
     with tempfile.TemporaryDirectory(prefix="follow-gift-") as scratch:
         url = database_url or f"sqlite:///{scratch}/gifting.db"
         client, headers, engine = _gifting_client(Path(scratch), url)
         _send(client, headers)  # the first request imports and caches what later ones reuse
+        cpu = wall = None
+        if timed:
+            cpu, wall = time.process_time(), time.perf_counter()
+            for _ in range(timed):
+                _send(client, headers)
+            cpu, wall = (time.process_time() - cpu) * 1000 / timed, (time.perf_counter() - wall) * 1000 / timed
         trace = Path(scratch) / "libpq.trace"
         with _libpq_traced(engine, trace):
             response, path = follow(lambda: _send(client, headers))
         if response.status_code != 201:
             raise RuntimeError(f"the followed gift got {response.status_code}: {response.get_data(as_text=True)}")
-        return Followed(response.status_code, path, _round_trips(trace) if trace.exists() else None)
+        trips = _round_trips(trace) if trace.exists() else None
+        return Followed(response.status_code, path, trips, cpu, wall)
 
 
 @contextmanager
@@ -153,7 +166,7 @@ def _gifting_client(scratch: Path, url: str):
     app = create_app(svc)
     run(
         handlers.credit_purchase,
-        CreditPurchase(purchase_id=str(uuid.uuid4()), user_id="viewer", coins=10_000),
+        CreditPurchase(purchase_id=str(uuid.uuid4()), user_id="viewer", coins=10_000_000),
         uow=svc.uow(),
     )
     token = issue_token(load_signing_key(scratch / "private", "gateway", kid), audience="gifting")
@@ -167,11 +180,10 @@ def _send(client, headers: dict):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--database-url", help="gifting's database (empty; migrated here); default: a fresh SQLite file"
-    )
+    parser.add_argument("--database-url", help="gifting's database, empty (migrated here); default: a SQLite file")
+    parser.add_argument("--time", type=int, default=0, metavar="N", help="also time N gifts, one after the other")
     args = parser.parse_args(argv)
-    followed = follow_gift(args.database_url)
+    followed = follow_gift(args.database_url, timed=args.time)
     print(f"POST /v1/gifts -> {followed.status}: {len(followed.files)} project files")
     for name in followed.files:
         print(f"  {name}")
@@ -185,6 +197,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"round trips to PostgreSQL: {len(followed.round_trips)}")
         for sent in followed.round_trips:
             print(f"  {sent}")
+    if followed.cpu_ms_per_gift is not None:
+        cpu, wall = followed.cpu_ms_per_gift, followed.wall_ms_per_gift
+        print(f"per gift, over {args.time} sent one after the other: {cpu:.2f} ms CPU, {wall:.2f} ms wall")
 
 
 if __name__ == "__main__":
