@@ -216,6 +216,8 @@ def test_a_whole_request_error_is_one_problem(gifting, auth):
     assert malformed.status_code == 400
     unsigned = client.post("/v1/gift-batches", json={"gifts": [item()]})
     assert unsigned.status_code == 401
+    header_grant = client.post("/v1/gift-batches", json={"gifts": [item()]}, headers=auth(**{"X-User-Grant": "x"}))
+    assert header_grant.status_code == 403 and header_grant.get_json()["type"].endswith("/grant-scope")
 
 
 def test_live_sends_its_viewers_gifts_each_with_a_grant_spent_once(gifting, auth, caller_keys):

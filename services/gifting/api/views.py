@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, current_app, g
+from flask import Blueprint, current_app, g, request
 from marshmallow import ValidationError
 
 from services.gifting.adapters import queries
@@ -15,7 +15,7 @@ from services.gifting.bootstrap import GiftingService
 from services.gifting.domain.catalog import CATALOG
 from services.gifting.domain.commands import SendGift
 from services.gifting.service_layer import handlers
-from shared.auth.onbehalf import acting_for, check_acting_for
+from shared.auth.onbehalf import GRANT_HEADER, SCOPE, acting_for, check_acting_for, refused
 from shared.db.engines import snapshot
 from shared.db.errors import retry_transient
 from shared.errors import Problem, validation_problem
@@ -117,6 +117,8 @@ def send_gift_batch():
     """Each item carries its own Idempotency-Key (the key space of POST /v1/gifts: the same gift
     replays by either route) and, for a caller acting with grants, its sender's grant. A bad item
     is that item's outcome; the answer lists every item's, in order."""
+    if request.headers.get(GRANT_HEADER) is not None:  # a grant binds one gift: it travels in its item
+        raise refused(SCOPE, f"A batch takes each gift's user grant in its item's `grant`, not in {GRANT_HEADER}.")
     raw_items = json_body(schema(schemas.GiftBatchEnvelope))["gifts"]
     items = [_batch_item(raw) for raw in raw_items]
     svc = service()
@@ -150,18 +152,18 @@ def _batch_item(raw) -> handlers.BatchItem:
         reason = "Missing." if key is None else "1-255 printable characters."
         return handlers.BatchItem(None, refused=validation_problem({"idempotency_key": [reason]}))
     gift_fields = {name: value for name, value in raw.items() if name not in ("idempotency_key", "grant")}
-    request = KeyedRequest.of(
+    keyed = KeyedRequest.of(
         caller=g.caller.name, key=key, method="POST", path=handlers.GIFTS_PATH, body=json.dumps(gift_fields).encode()
     )
     try:
         body = schema(schemas.GiftBatchItem).load(raw)
         grant = check_acting_for(g.caller, body["sender_id"], body["grant"], current_app.extensions["coins"].verifier)
     except ValidationError as exc:
-        return handlers.BatchItem(request, refused=validation_problem(exc.messages))
+        return handlers.BatchItem(keyed, refused=validation_problem(exc.messages))
     except Problem as exc:
-        return handlers.BatchItem(request, refused=exc)
+        return handlers.BatchItem(keyed, refused=exc)
     gift = SendGift(**{name: body[name] for name in ("sender_id", "creator_id", "gift_id", "quantity", "stream_id")})
-    return handlers.BatchItem(request, gift=gift, grant=grant)
+    return handlers.BatchItem(keyed, gift=gift, grant=grant)
 
 
 @route(
