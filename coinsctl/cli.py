@@ -36,6 +36,11 @@ def _token(caller: str, service: str, ttl: int = 300, kid: str | None = None, **
         ) from exc
 
 
+def ops_token(service: str) -> str:
+    """The ops identity's token for a service (the audit's, and the ops commands' that call an API)."""
+    return _token("ops", service)
+
+
 @click.group()
 def main() -> None:
     """Operate the coins platform."""
@@ -231,7 +236,7 @@ def audit(
 
     report = run_audit(
         {"purchase": purchase_url, "gifting": gifting_url, "payout": payout_url},
-        lambda service: _token("ops", service),
+        ops_token,
         processors=sandbox_processors(card_processor_url, payout_processor_url),
         wait_s=wait,
     )
