@@ -279,8 +279,7 @@ class OutboxRelay:
                     "outbox publish failed; will retry", extra={"event_id": row.event_id, "error": safe_error(exc)}
                 )
                 for unsent in spans[len(acked) :]:
-                    unsent.fail("not acknowledged")
-                    unsent.set(error__type=type(exc).__name__)
+                    unsent.fail("not acknowledged", error_type=type(exc).__name__)
                 break
             if hasattr(sent, "partition"):  # kafka-python's RecordMetadata
                 span.set(
