@@ -11,11 +11,10 @@ import click
 
 from coinsctl.output import json_option, print_rows
 from coinsctl.payouts import payouts
+from shared.credentials import SERVICES
 from shared.env import Env
 from shared.kafka.settings import kafka_settings
 from shared.settings import database_url
-
-SERVICES = ("purchase", "gifting", "payout")
 
 
 def _var_dir() -> Path:

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 
-from coinsctl.api_docs import SERVICES, documents, service_app
+from coinsctl.api_docs import documents, service_app
+from shared.credentials import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "openapi"
