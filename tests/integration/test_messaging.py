@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -134,17 +136,7 @@ def test_the_relay_publishes_the_outbox_and_the_consumer_credits_the_wallet(
 ):
     purchase_svc, client = make_service("purchase")
     for _ in range(3):
-        client.post(
-            "/v1/purchases",
-            headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}),
-            json={
-                "user_id": "viewer",
-                "country": "US",
-                "birth_date": "1990-01-01",
-                "package_id": "coins_350",
-                "payment": {"method": "card", "token": "tok_visa"},
-            },
-        )
+        buy(client, auth)
     producer = make_producer(kafka, client_id="test-relay")
     relay = OutboxRelay(
         engine=purchase_svc.engine,
@@ -161,42 +153,58 @@ def test_the_relay_publishes_the_outbox_and_the_consumer_credits_the_wallet(
     wait_until(lambda: balance(gifting, "viewer") == 1_050, message="three purchases credited")
 
 
-def test_the_relay_wakes_on_the_commit_not_on_its_poll(make_service, kafka, auth):
-    """Its safety-net poll is 60 s away: only the outbox's NOTIFY can bring the purchase out in time."""
-    purchase_svc, client = make_service("purchase")
-    producer = make_producer(kafka, client_id="test-relay")
-    relay = OutboxRelay(
-        engine=purchase_svc.engine,
-        table=purchase_tables["outbox"],
-        producer=producer,
-        topic_name=kafka.topic,
-        service="purchase",
-        idle_wait_s=60,
-        listen_idle_s=60,
+def buy(client, auth) -> None:
+    """One purchase by "viewer": a purchase.completed row in the outbox."""
+    client.post(
+        "/v1/purchases",
+        headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}),
+        json={
+            "user_id": "viewer",
+            "country": "US",
+            "birth_date": "1990-01-01",
+            "package_id": "coins_350",
+            "payment": {"method": "card", "token": "tok_visa"},
+        },
     )
+
+
+@contextmanager
+def running(relay: OutboxRelay) -> Iterator[OutboxRelay]:
+    """The relay's loop in a thread for the block; stopped, its producer and connections closed after."""
     stop = threading.Event()
     thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
     thread.start()
     try:
-        wait_until(lambda: relay._wakeup.held, timeout=10, message="the relay listens")
-        wait_until(lambda: published(purchase_svc) == (0, 0), timeout=10, message="its first poll found nothing")
-        client.post(
-            "/v1/purchases",
-            headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}),
-            json={
-                "user_id": "viewer",
-                "country": "US",
-                "birth_date": "1990-01-01",
-                "package_id": "coins_350",
-                "payment": {"method": "card", "token": "tok_visa"},
-            },
-        )
-        wait_until(lambda: published(purchase_svc) == (1, 1), timeout=20, message="published on the commit's NOTIFY")
+        yield relay
     finally:
         stop.set()
         thread.join(timeout=10)
-        producer.close()
+        relay.producer.close()
         relay.close()
+
+
+def purchase_relay(svc, kafka, **options) -> OutboxRelay:
+    """Purchase's relay on this test's topics; polls 60 s apart unless `options` say otherwise."""
+    options = {"idle_wait_s": 60, "listen_idle_s": 60, **options}
+    producer = make_producer(kafka, client_id="test-relay")
+    return OutboxRelay(
+        engine=svc.engine,
+        table=purchase_tables["outbox"],
+        producer=producer,
+        topic_name=kafka.topic,
+        service="purchase",
+        **options,
+    )
+
+
+def test_the_relay_wakes_on_the_commit_not_on_its_poll(make_service, kafka, auth):
+    """Its safety-net poll is 60 s away: only the outbox's NOTIFY can bring the purchase out in time."""
+    purchase_svc, client = make_service("purchase")
+    with running(purchase_relay(purchase_svc, kafka)) as relay:
+        wait_until(lambda: relay._wakeup.held, timeout=10, message="the relay listens")
+        wait_until(lambda: published(purchase_svc) == (0, 0), timeout=10, message="its first poll found nothing")
+        buy(client, auth)
+        wait_until(lambda: published(purchase_svc) == (1, 1), timeout=20, message="published on the commit's NOTIFY")
 
 
 def test_a_relay_standing_aside_for_cdc_runs_no_query_per_commit_and_resumes_on_the_switch(make_service, kafka, auth):
@@ -206,23 +214,11 @@ def test_a_relay_standing_aside_for_cdc_runs_no_query_per_commit_and_resumes_on_
     libpq = libpq_url(purchase_svc.engine)
     with psycopg.connect(libpq, autocommit=True) as admin:
         admin.execute("INSERT INTO outbox_cdc (slot, switched_at) VALUES ('test', now())")
-    producer = make_producer(kafka, client_id="test-relay")
-    relay = OutboxRelay(
-        engine=purchase_svc.engine,
-        table=purchase_tables["outbox"],
-        producer=producer,
-        topic_name=kafka.topic,
-        service="purchase",
-        idle_wait_s=60,
-        listen_idle_s=60,
-        cdc_recheck_s=600,
-    )
+    relay = purchase_relay(purchase_svc, kafka, cdc_recheck_s=600)
     statements, waits, wakes, real_wait = [], [], [], relay._wakeup.wait
 
     def count(conn, cursor, statement, *args):
         statements.append(statement)
-
-    sa.event.listen(purchase_svc.engine, "before_cursor_execute", count)
 
     def counted_wait(timeout_s, stop):
         waits.append(relay._wakeup.held)
@@ -231,40 +227,27 @@ def test_a_relay_standing_aside_for_cdc_runs_no_query_per_commit_and_resumes_on_
         return woken
 
     relay._wakeup.wait = counted_wait
-    stop = threading.Event()
-    thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
-    thread.start()
+    sa.event.listen(purchase_svc.engine, "before_cursor_execute", count)
     try:
-        wait_until(lambda: waits, timeout=10, message="the relay waits for commits")
-        assert waits == [False]  # standing aside: its lock let go
-        before = len(statements)
-        with psycopg.connect(libpq, autocommit=True) as other:
-            for commits in range(1, 4):  # what the outbox's trigger sends at each commit
-                other.execute(f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')")
-                wait_until(lambda n=commits: wakes.count(True) >= n, timeout=10, message="woken by the commit")
-        assert statements[before:] == []  # standing aside costs no query per commit
-        client.post(
-            "/v1/purchases",
-            headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}),
-            json={
-                "user_id": "viewer",
-                "country": "US",
-                "birth_date": "1990-01-01",
-                "package_id": "coins_350",
-                "payment": {"method": "card", "token": "tok_visa"},
-            },
-        )
-        assert published(purchase_svc) == (1, 0)  # CDC's to publish
-        with psycopg.connect(libpq) as switch, switch.transaction():  # what coinsctl.cdc.to_relay commits
-            switch.execute("DELETE FROM outbox_cdc")
-            switch.execute(f"SELECT pg_notify('{CDC_CHANNEL}', '')")
-        wait_until(lambda: published(purchase_svc) == (1, 1), timeout=20, message="published on the switch's NOTIFY")
+        with running(relay):
+            wait_until(lambda: waits, timeout=10, message="the relay waits for commits")
+            assert waits == [False]  # standing aside: its lock let go
+            before = len(statements)
+            with psycopg.connect(libpq, autocommit=True) as other:
+                for commits in range(1, 4):  # what the outbox's trigger sends at each commit
+                    other.execute(f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')")
+                    wait_until(lambda n=commits: wakes.count(True) >= n, timeout=10, message="woken by the commit")
+            assert statements[before:] == []  # standing aside costs no query per commit
+            buy(client, auth)
+            assert published(purchase_svc) == (1, 0)  # CDC's to publish
+            with psycopg.connect(libpq) as switch, switch.transaction():  # what coinsctl.cdc.to_relay commits
+                switch.execute("DELETE FROM outbox_cdc")
+                switch.execute(f"SELECT pg_notify('{CDC_CHANNEL}', '')")
+            wait_until(
+                lambda: published(purchase_svc) == (1, 1), timeout=20, message="published on the switch's NOTIFY"
+            )
     finally:
-        stop.set()
-        thread.join(timeout=10)
         sa.event.remove(purchase_svc.engine, "before_cursor_execute", count)
-        producer.close()
-        relay.close()
 
 
 def published(svc) -> tuple[int, int]:
@@ -277,17 +260,7 @@ def published(svc) -> tuple[int, int]:
 def test_the_relay_marks_only_the_acknowledged_prefix_published(make_service, kafka, auth, backend):
     purchase_svc, client = make_service("purchase", backend=backend)
     for _ in range(5):
-        client.post(
-            "/v1/purchases",
-            headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}),
-            json={
-                "user_id": "viewer",
-                "country": "US",
-                "birth_date": "1990-01-01",
-                "package_id": "coins_350",
-                "payment": {"method": "card", "token": "tok_visa"},
-            },
-        )
+        buy(client, auth)
     relay = OutboxRelay(
         engine=purchase_svc.engine,
         table=purchase_tables["outbox"],
