@@ -5,7 +5,6 @@ goes through the payout service's API instead (its own permission, recorded with
 
 from __future__ import annotations
 
-import getpass
 import json
 from collections.abc import Callable
 from typing import TypeVar
@@ -104,7 +103,7 @@ def review(creator_id: str, clear: bool) -> None:
 @payouts.command("lift-hold")
 @click.argument("creator_id")
 @click.option("--reason", required=True, help="Why (recorded with the change, at most 200 characters).")
-@click.option("--operator", default=getpass.getuser, show_default="your login", help="Who asks (recorded too).")
+@click.option("--operator", envvar="COINS_OPERATOR", required=True, help="Who asks, recorded too [COINS_OPERATOR].")
 @click.option("--payout-url", envvar="COINS_AUDIT_PAYOUT_URL", default="http://127.0.0.1:8003", show_default=True)
 def lift_hold(creator_id: str, reason: str, operator: str, payout_url: str) -> None:
     """End a payout method change's hold now: the creator's waiting withdrawals are sent at once (held
