@@ -11,7 +11,7 @@ from importlib import import_module
 
 from flask import Flask
 
-SERVICES = ("purchase", "gifting", "payout")
+from shared.credentials import SERVICES
 
 
 @contextmanager

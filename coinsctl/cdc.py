@@ -32,7 +32,7 @@ from coinsctl.connect_worker import ConnectRest, wait
 from shared.clock import utcnow
 from shared.db.engines import make_engine
 from shared.messaging.relay import OutboxRelay, OutboxRow
-from shared.messaging.relay_wakeup import libpq_url, relay_lock_key
+from shared.messaging.relay_wakeup import CDC_CHANNEL, libpq_url, relay_lock_key
 
 # Inserts only, into the outbox and the heartbeat's table: Debezium never sees updates or deletes.
 PUBLICATION = "coins_outbox"
@@ -146,6 +146,7 @@ def to_cdc(
                 sa.text("INSERT INTO outbox_cdc (slot, switched_at) VALUES (:s, :t) ON CONFLICT (slot) DO NOTHING"),
                 {"s": slot, "t": utcnow()},
             )
+            conn.execute(sa.text("SELECT pg_notify(:c, '')"), {"c": CDC_CHANNEL})  # relays read it at once
         with psycopg.connect(libpq, autocommit=True, connect_timeout=10) as lock:
             # A relay mid-batch holds it until its batch is marked; then its fetch sees the switch.
             lock.execute(f"SET lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
@@ -236,6 +237,7 @@ def to_relay(service: str, database_url: str, *, rest: ConnectRest | None = None
                 {"s": slot},
             )
             conn.execute(sa.text("DELETE FROM outbox_cdc WHERE slot = :s"), {"s": slot})
+            conn.execute(sa.text("SELECT pg_notify(:c, '')"), {"c": CDC_CHANNEL})  # the relay resumes at once
     finally:
         engine.dispose()
     return marked

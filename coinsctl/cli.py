@@ -11,11 +11,10 @@ import click
 
 from coinsctl.output import json_option, print_rows
 from coinsctl.payouts import payouts
+from shared.credentials import SERVICES
 from shared.env import Env
 from shared.kafka.settings import kafka_settings
 from shared.settings import database_url
-
-SERVICES = ("purchase", "gifting", "payout")
 
 
 def _var_dir() -> Path:
@@ -34,6 +33,11 @@ def _token(caller: str, service: str, ttl: int = 300, kid: str | None = None, **
             f"{exc}: make one with `coinsctl keys new --caller {caller}`, "
             "or start the local stack with `make run` first"
         ) from exc
+
+
+def ops_token(service: str) -> str:
+    """The ops identity's token for a service (the audit's, and the ops commands' that call an API)."""
+    return _token("ops", service)
 
 
 @click.group()
@@ -231,7 +235,7 @@ def audit(
 
     report = run_audit(
         {"purchase": purchase_url, "gifting": gifting_url, "payout": payout_url},
-        lambda service: _token("ops", service),
+        ops_token,
         processors=sandbox_processors(card_processor_url, payout_processor_url),
         wait_s=wait,
     )

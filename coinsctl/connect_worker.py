@@ -115,7 +115,7 @@ class ConnectRest:
 
 class ConnectWorker:
     """One Kafka Connect worker (distributed mode) run from the jars: what the tests start; compose
-    and Kubernetes run the same command (deploy/compose.cdc.yaml, deploy/k8s/cdc)."""
+    and Kubernetes run the same command (deploy/compose.cdc.yaml, deploy/k8s/components/cdc)."""
 
     def __init__(self, home: Path, properties: str, rest_port: int, heap: str = "384m"):
         self.home, self.rest_port, self.heap = home, rest_port, heap

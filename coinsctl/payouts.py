@@ -1,6 +1,7 @@
 """`coinsctl payouts`: withdrawals held for an operator (listed, released to the queue, or failed
 with their diamonds returned) and creators under review, on the payout database
-(PAYOUT_DATABASE_URL); each command one service-layer call."""
+(PAYOUT_DATABASE_URL); each command one service-layer call. Lifting a payout method change's hold
+goes through the payout service's API instead (its own permission, recorded with who and why)."""
 
 from __future__ import annotations
 
@@ -97,3 +98,32 @@ def review(creator_id: str, clear: bool) -> None:
     if not _with_uow(lambda uow: set_under_review(creator_id, not clear, uow=uow)):
         raise click.ClickException(f"no creator {creator_id}")
     click.echo(f"{creator_id}: {'review cleared' if clear else 'under review'}")
+
+
+@payouts.command("lift-hold")
+@click.argument("creator_id")
+@click.option("--reason", required=True, help="Why (recorded with the change, at most 200 characters).")
+@click.option("--operator", envvar="COINS_OPERATOR", required=True, help="Who asks, recorded too [COINS_OPERATOR].")
+@click.option("--payout-url", envvar="COINS_AUDIT_PAYOUT_URL", default="http://127.0.0.1:8003", show_default=True)
+def lift_hold(creator_id: str, reason: str, operator: str, payout_url: str) -> None:
+    """End a payout method change's hold now: the creator's waiting withdrawals are sent at once (held
+    for review if the method changed again). Refused when no hold runs. Calls the payout service as
+    `ops` (permission payout-holds:lift)."""
+    import requests
+
+    from coinsctl.cli import ops_token
+
+    try:
+        response = requests.post(
+            f"{payout_url}/v1/internal/creators/{creator_id}/payout-method-hold/lift",
+            json={"reason": reason, "operator": operator},
+            headers={"Authorization": f"Bearer {ops_token('payout')}"},
+            timeout=10,
+        )
+    except requests.RequestException as exc:
+        raise click.ClickException(f"payout service unreachable at {payout_url}: {exc}") from exc
+    if response.status_code != 200:
+        problem = response.json() if "json" in response.headers.get("Content-Type", "") else {}
+        raise click.ClickException(f"{response.status_code}: {problem.get('detail', response.text[:200])}")
+    lifted = response.json()
+    click.echo(json.dumps({"creator_id": creator_id, **lifted}))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the service and sandbox images, the Apache Kafka image, and (for the container tests) a PostgreSQL image
+# Build the service and sandbox images, the Apache Kafka and Kafka Connect (CDC) images, and (for the container tests) a PostgreSQL image
 # on a machine with a Docker engine. Where the public base image cannot be pulled, a stand-in
 # base is made from Debian packages with debootstrap; the Dockerfiles stay the ones users run.
 set -euo pipefail
@@ -69,6 +69,13 @@ rm -rf deploy/.build/kafka-jars && cp -r "$(deploy/kafka/fetch-jars.sh)" deploy/
 debootstrap_image "$JRE_ROOTFS" openjdk-17-jre-headless,python3
 build --build-arg ROOTFS_IMAGE="$JRE_ROOTFS" -t "$PREFIX-kafka:$TAG" -f deploy/images/kafka.Dockerfile .
 echo "built $PREFIX-kafka:$TAG"
+# Kafka Connect with Debezium (the CDC path: deploy/compose.cdc.yaml, deploy/k8s/components/cdc), on
+# the same JRE; its jars need Maven once (cached). BUILD_CONNECT_IMAGE=0 skips it.
+if [ "${BUILD_CONNECT_IMAGE:-1}" = 1 ]; then
+  rm -rf deploy/.build/connect-jars && cp -r "$(deploy/connect/fetch-jars.sh)" deploy/.build/connect-jars
+  build --build-arg ROOTFS_IMAGE="$JRE_ROOTFS" -t "$PREFIX-connect:$TAG" -f deploy/images/connect.Dockerfile .
+  echo "built $PREFIX-connect:$TAG"
+fi
 if [ "${BUILD_TEST_IMAGES:-1}" = 1 ]; then
   debootstrap_image "$PG_ROOTFS" postgresql-15
   build --build-arg ROOTFS_IMAGE="$PG_ROOTFS" -t "$PREFIX-postgres:15" -f deploy/images/postgres.Dockerfile .

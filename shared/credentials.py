@@ -73,7 +73,7 @@ def check_database_url(setting: str, url: str, environment: str) -> None:
         check_password(setting, parsed.password, user=parsed.username)
 
 
-SERVICES = ("purchase", "gifting", "payout")
+SERVICES = ("purchase", "gifting", "payout")  # the one list of the services (the CLI, docs, test platform use it)
 KEYS_DIR = "/etc/coins/caller-keys"  # the callers' public keys (COINS_AUTH_KEYS_DIR), web only
 OPS_KEY_DIR = "/etc/coins/audit/keys/private/ops"  # the ops caller's private key, the audit only
 

@@ -73,16 +73,14 @@ class Outbound:
                 span.set(http__response__status_code=response.status_code)
                 if response.status_code < 500:
                     return Reply(response.status_code, _json(response))
-                span.fail()
-                span.set(error__type=str(response.status_code))
+                span.fail(error_type=str(response.status_code))
                 log.warning(
                     "processor answered %s",
                     response.status_code,
                     extra={"processor": s.url, "path": path, "attempt": attempt},
                 )
             except requests.RequestException as exc:  # timeout, refused, reset: the outcome is unknown
-                span.fail(type(exc).__name__)
-                span.set(error__type=type(exc).__name__)
+                span.fail(type(exc).__name__, error_type=type(exc).__name__)
                 log.warning(
                     "processor unreachable",
                     extra={"processor": s.url, "path": path, "attempt": attempt, "error": type(exc).__name__},

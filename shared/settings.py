@@ -65,7 +65,7 @@ def common_settings(
         kafka=kafka,
         auth=auth_settings(service, default_policy, environ),
         log_level=env.str("LOG_LEVEL", "INFO"),
-        max_body_bytes=env.int("MAX_BODY_BYTES", 1024 * 1024),
+        max_body_bytes=env.int("MAX_BODY_BYTES", CommonSettings.max_body_bytes),
         idempotency_lease_seconds=env.int("IDEMPOTENCY_LEASE_SECONDS", 60),
         consumer_group=env.str(f"{prefix}_CONSUMER_GROUP", f"{service}-consumer"),
         environment=deployment_environment(environ),

@@ -7,11 +7,12 @@ import os
 
 import pytest
 
-from tests.support.keys import CallerKeys
+from coins_platform.testing.keys import CallerKeys
+from tests.support.keys import session_keys
 
 # Made at import, before any test reads its settings: every service the tests start (in process
 # or as child processes, which inherit the environment) verifies with these public keys.
-CALLER_KEYS = CallerKeys()
+CALLER_KEYS = session_keys()
 atexit.register(CALLER_KEYS.remove)
 os.environ["COINS_AUTH_KEYS_DIR"] = str(CALLER_KEYS.public_dir)
 os.environ.setdefault("COINS_ENV", "test")

@@ -37,10 +37,16 @@ class CallerKeys:
             (self.public_dir / caller / f"{kid}.pem").chmod(0o644)
             return True
 
+    def signing_key(self, caller: str, kid: str | None = None):
+        """The caller's private key (its newest, or `kid`), to sign tokens of one's own."""
+        return load_signing_key(self.private_dir, caller, kid)
+
     def token(self, caller: str, service: str, *, ttl_seconds: int = 300, **claims) -> str:
-        return issue_token(
-            load_signing_key(self.private_dir, caller), audience=service, ttl_seconds=ttl_seconds, **claims
-        )
+        return issue_token(self.signing_key(caller), audience=service, ttl_seconds=ttl_seconds, **claims)
+
+    def headers(self, caller: str = "gateway", *, service: str, **extra) -> dict:
+        """Request headers with the caller's bearer token for `service`, and `extra`."""
+        return {"Authorization": f"Bearer {self.token(caller, service)}", **extra}
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 from coins_platform.testing.keys import CallerKeys
 from coins_platform.testing.sandboxes import CardSandbox, PayoutSandbox
+from shared.credentials import SERVICES
 
-SERVICES = ("purchase", "gifting", "payout")
 ROLES = {
     "purchase": ("web", "relay", "reconciler"),
     "gifting": ("web", "relay", "consumer"),

@@ -1,8 +1,6 @@
 # Kafka Connect (distributed mode) with Debezium's PostgreSQL connector and outbox event router, from
 # the jars on Maven Central (deploy/connect/pom.xml), on Debian's JRE: the CDC path (coinsctl.cdc).
-# Build beside the broker's image (deploy/build-images.sh builds the rootfs):
-#   rm -rf deploy/.build/connect-jars && cp -r "$(deploy/connect/fetch-jars.sh)" deploy/.build/connect-jars
-#   docker build --build-arg ROOTFS_IMAGE=coins-jre-rootfs:bookworm -t coins-connect -f deploy/images/connect.Dockerfile .
+# deploy/build-images.sh builds it beside the broker's image (BUILD_CONNECT_IMAGE=0 skips it).
 ARG ROOTFS_IMAGE=coins-jre-rootfs:bookworm
 FROM ${ROOTFS_IMAGE}
 COPY deploy/.build/connect-jars/ /opt/connect/libs/

@@ -21,7 +21,7 @@ DEFAULT_POLICY = {
         "withdrawals:read",
     ),
     "app": ("creators:read", "earnings:read", "withdrawals:read"),
-    "ops": ("creators:read", "earnings:read", "withdrawals:read", "audit:read"),
+    "ops": ("creators:read", "earnings:read", "withdrawals:read", "audit:read", "payout-holds:lift"),
 }
 
 

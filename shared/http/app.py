@@ -174,8 +174,7 @@ def _finish_request(response: Response) -> Response:
     if span is not None:
         span.set(http__response__status_code=response.status_code)
         if response.status_code >= 500:
-            span.fail()
-            span.set(error__type=str(response.status_code))
+            span.fail(error_type=str(response.status_code))
         response.headers.update({**span.headers(), "X-Trace-Id": span.trace_id})
     spec = spec_of(request.endpoint)
     located = response.status_code in LOCATED and response.is_json

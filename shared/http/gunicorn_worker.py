@@ -31,6 +31,7 @@ from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, ThreadWorker
 
 from shared.env import Env
 from shared.errors import PROBLEM_CONTENT_TYPE, Problem
+from shared.settings import CommonSettings
 
 _CRLF2 = b"\r\n\r\n"
 
@@ -41,7 +42,7 @@ class ReadLimits:
     body_timeout_s: float = 30.0
     max_reading: int = 256  # connections being read at once, per worker
     max_header_bytes: int = 64 * 1024
-    max_body_bytes: int = 1024 * 1024
+    max_body_bytes: int = CommonSettings.max_body_bytes  # the app's limit too: one default
     max_buffered_bytes: int = 16 * 1024 * 1024  # all requests being read, per worker
 
     @classmethod

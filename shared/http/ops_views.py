@@ -88,7 +88,12 @@ def ops_blueprint(title: str, description: str, tags: dict[str, str] | None = No
 
     @bp.get("/openapi.json")
     def openapi():
-        return jsonify(build_openapi(current_app, title=title, description=description, tags=tags))
+        # Built on the first request and kept with the app: its routes do not change once it serves.
+        body = current_app.extensions.get("openapi.json")
+        if body is None:
+            document = build_openapi(current_app, title=title, description=description, tags=tags)
+            body = current_app.extensions["openapi.json"] = current_app.json.dumps(document) + "\n"
+        return Response(body, content_type="application/json")
 
     @bp.get("/docs")
     def docs_page():

@@ -6,7 +6,9 @@ On PostgreSQL it waits on the outbox's NOTIFY (a trigger, sent at commit: shared
 so an event leaves within milliseconds of its commit; polling stays as the safety net (every
 `listen_idle_s`), and is all there is on SQLite. While `outbox_cdc` has a row, Debezium publishes
 the outbox (coinsctl.cdc) and the relay fetches nothing; it holds an advisory lock while it may
-publish (shared.messaging.relay_wakeup), which the switch to CDC waits for.
+publish (shared.messaging.relay_wakeup), which the switch to CDC waits for. The relay reads
+`outbox_cdc` again when the switch notifies, else every `cdc_recheck_s`: standing aside, a commit's
+NOTIFY costs it no query.
 
 A poll starts after what was published a few seconds ago (shared.messaging.relay_floor); an event whose
 transaction held its row uncommitted longer than that is published by the next poll from the
@@ -130,6 +132,7 @@ class OutboxRelay:
         lookback_s: float = 5.0,
         full_scan_s: float = 10.0,
         listen_idle_s: float = 1.0,
+        cdc_recheck_s: float = 5.0,
         health=None,
     ):
         self.engine = engine
@@ -150,6 +153,11 @@ class OutboxRelay:
         # On PostgreSQL: LISTEN, and the relay's advisory lock; elsewhere polling alone.
         self._wakeup: Wakeup | None = wakeup_for(engine, table.name)
         self.listen_idle_s = listen_idle_s  # the safety-net poll when notifications wake the relay
+        # outbox_cdc as last read. Only a cache: the fetch checks the table itself, so a stale
+        # "off" sends nothing after a switch, and a stale "on" only delays until the next read.
+        self.cdc_recheck_s = cdc_recheck_s
+        self._cdc_on = False
+        self._cdc_read_at: float | None = None
 
     def _report(self, check: str, ok: bool, detail: str = "failing") -> None:
         if self.health is not None:
@@ -199,10 +207,19 @@ class OutboxRelay:
         time, and the switch to CDC knows when none is mid-batch (coinsctl.cdc)."""
         return self._wakeup is None or self._wakeup.hold()
 
-    def _found_nothing(self) -> None:
-        """Let the lock go while CDC publishes (checked only when a fetch found nothing)."""
-        if self._wakeup is not None and self._wakeup.held and self.cdc_publishes():
+    def _stands_aside(self) -> bool:
+        """Whether CDC publishes this outbox, as last read (read again when the switch notified, or
+        after cdc_recheck_s); if so, the relay lets its lock go (the switch to CDC waits for it)."""
+        if self._wakeup is None:  # no CDC off PostgreSQL
+            return False
+        self._wakeup.listen()  # first: a switch's notification is heard from before the read
+        now = time.monotonic()
+        stale = self._cdc_read_at is None or now - self._cdc_read_at >= self.cdc_recheck_s
+        if self._wakeup.take_switched() or stale:
+            self._cdc_on, self._cdc_read_at = self.cdc_publishes(), now
+        if self._cdc_on:
             self._wakeup.release()
+        return self._cdc_on
 
     def _idle(self, stop: threading.Event, pause: float) -> float:
         """Wait for the next poll: up to `pause`, or, woken by the outbox's NOTIFY, up to
@@ -262,8 +279,7 @@ class OutboxRelay:
                     "outbox publish failed; will retry", extra={"event_id": row.event_id, "error": safe_error(exc)}
                 )
                 for unsent in spans[len(acked) :]:
-                    unsent.fail("not acknowledged")
-                    unsent.set(error__type=type(exc).__name__)
+                    unsent.fail("not acknowledged", error_type=type(exc).__name__)
                 break
             if hasattr(sent, "partition"):  # kafka-python's RecordMetadata
                 span.set(
@@ -301,10 +317,9 @@ class OutboxRelay:
             if self.health is not None:
                 self.health.beat()
             try:
-                rows = self.fetch_batch() if self._may_publish() else []
+                rows = self.fetch_batch() if not self._stands_aside() and self._may_publish() else []
                 self._report("loop", True)
                 if not rows:
-                    self._found_nothing()
                     pause = self._idle(stop, pause)
                     continue
                 pause = self.linger_s

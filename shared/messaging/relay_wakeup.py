@@ -1,5 +1,7 @@
 """The outbox relay's own PostgreSQL session: LISTEN for the outbox's NOTIFY (sent at commit by a
-trigger: shared.db.infra_migrations), and the advisory lock a relay holds while it may publish.
+trigger: shared.db.infra_migrations) and for the switch's (CDC_CHANNEL, sent by coinsctl.cdc when it
+moves the outbox between the relay and Debezium), and the advisory lock a relay holds while it may
+publish.
 
 Every wait is bounded; a lost session is opened again on the next call, and until then the relay
 polls (and publishes nothing: the lock went with the session).
@@ -19,6 +21,8 @@ from shared.db.errors import safe_error
 from shared.db.infra_migrations import OUTBOX_CHANNEL
 
 log = logging.getLogger(__name__)
+
+CDC_CHANNEL = "coins_outbox_cdc"  # notified in the transaction that adds or removes outbox_cdc's row
 
 
 def relay_lock_key(table: str) -> int:
@@ -42,6 +46,7 @@ class Wakeup:
         self._url, self._key, self._connect_timeout_s = url, lock_key, connect_timeout_s
         self._conn: psycopg.Connection | None = None
         self.held = False
+        self._switched = True  # whether outbox_cdc may have changed since the relay last read it
 
     @property
     def listening(self) -> bool:
@@ -52,7 +57,18 @@ class Wakeup:
             self.held = False
             self._conn = psycopg.connect(self._url, autocommit=True, connect_timeout=self._connect_timeout_s)
             self._conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
+            self._conn.execute(f"LISTEN {CDC_CHANNEL}")
+            self._switched = True  # a switch's notification may have come while no session listened
         return self._conn
+
+    def listen(self) -> bool:
+        """Listen without the lock (a relay standing aside still hears the switch)."""
+        try:
+            self._session()
+        except psycopg.Error as exc:
+            log.warning("relay session lost", extra={"error": safe_error(exc)})
+            self.close()
+        return self.listening
 
     def hold(self) -> bool:
         """Hold the relay's lock (False while another session has it: another relay, or the switch)."""
@@ -73,6 +89,11 @@ class Wakeup:
                 self.close()
         self.held = False
 
+    def take_switched(self) -> bool:
+        """Whether the switch notified (or the session was opened again) since the last call."""
+        switched, self._switched = self._switched, False
+        return switched
+
     def wait(self, timeout_s: float, stop: threading.Event) -> bool:
         """Up to `timeout_s` for a notification (True when one came; every one queued is taken)."""
         if not self.listening:
@@ -81,9 +102,10 @@ class Wakeup:
         try:
             # In short slices, so that a stop is seen within a tenth of a second.
             while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
-                if any(True for _ in self._conn.notifies(timeout=min(left, 0.1), stop_after=1)):
-                    for _ in self._conn.notifies(timeout=0):  # the rest already queued
-                        pass
+                first = list(self._conn.notifies(timeout=min(left, 0.1), stop_after=1))
+                if first:
+                    channels = {n.channel for n in (*first, *self._conn.notifies(timeout=0))}  # all queued
+                    self._switched = self._switched or CDC_CHANNEL in channels
                     return True
         except psycopg.Error as exc:
             log.warning("relay session lost", extra={"error": safe_error(exc)})

@@ -105,9 +105,12 @@ class Span:
         if self.otel.is_recording():
             self.otel.set_attributes({name.replace("__", "."): value for name, value in attributes.items()})
 
-    def fail(self, description: str | None = None, exc: BaseException | None = None) -> None:
+    def fail(self, description: str | None = None, exc: BaseException | None = None, *, error_type: str = "") -> None:
+        """Status ERROR, and `error.type` (semantic conventions): `error_type` (an HTTP status, say),
+        else the exception's class, else `_OTHER`."""
         if exc is not None:
             self.otel.record_exception(exc)
+        self.set(error__type=error_type or (type(exc).__name__ if exc is not None else "_OTHER"))
         self.otel.set_status(Status(StatusCode.ERROR, description))
 
     def end(self) -> None:

@@ -56,6 +56,10 @@ class FakeCreatorRepository(AbstractCreatorRepository):
     def method_changes(self, creator_id: str) -> list[PayoutMethodChange]:
         return [c for c in reversed(self._changes) if c.creator_id == creator_id]
 
+    def lift_method_hold(self, change: PayoutMethodChange) -> None:
+        self._creators[change.creator_id].method_hold_until = change.hold_lifted_at
+        self._changes[:] = [change if c.change_id == change.change_id else c for c in self._changes]
+
     def set_under_review(self, creator_id: str, under_review: bool) -> bool:
         if creator_id not in self._creators:
             return False
@@ -144,6 +148,16 @@ class FakeWithdrawalRepository(AbstractWithdrawalRepository):
             return False
         w.sending(until=until)
         return True
+
+    def send_waiting_at(self, creator_id: str, at: datetime) -> int:
+        waiting = [
+            w
+            for w in self._withdrawals.values()
+            if w.creator_id == creator_id and w.status == PENDING and w.send_after is not None and w.send_after > at
+        ]
+        for w in waiting:
+            w.send_after = at
+        return len(waiting)
 
     def held(self, *, limit: int) -> list[Withdrawal]:
         return [_copy(w) for w in sorted(self._withdrawals.values(), key=lambda w: w.created_at) if w.status == HELD][

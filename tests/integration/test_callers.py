@@ -12,6 +12,7 @@ from flask import Blueprint
 
 from coinsctl.tokens import issue_token
 from shared.auth.keys import generate_key_pair
+from shared.credentials import SERVICES
 from shared.env import ConfigError
 from shared.http.app import OPEN_PREFIXES, create_app
 from shared.http.routes import spec_of
@@ -20,7 +21,6 @@ from tests.integration.test_gifting_api import fund
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
-SERVICES = ("purchase", "gifting", "payout")
 
 
 @pytest.fixture

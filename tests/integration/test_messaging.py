@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from kafka import KafkaConsumer, TopicPartition
@@ -21,11 +24,13 @@ from services.payout.entrypoints.consumer import event_handlers as payout_handle
 from services.purchase.adapters.orm import tables as purchase_tables
 from shared.contracts import GIFT_SENT, PURCHASE_COMPLETED, PURCHASE_REVERSED, envelope_to_dict, new_event
 from shared.db.engines import snapshot
+from shared.db.infra_migrations import OUTBOX_CHANNEL
 from shared.errors import PermanentMessageError
 from shared.kafka.clients import client_options, make_consumer, make_producer
 from shared.messaging.consumer import InboxConsumer
 from shared.messaging.inbox import Apply
 from shared.messaging.relay import OutboxRelay
+from shared.messaging.relay_wakeup import CDC_CHANNEL, libpq_url
 from tests.support.events import gift_event
 from tests.support.producers import AcksTheFirst
 from tests.support.waiting import wait_until
@@ -131,17 +136,7 @@ def test_the_relay_publishes_the_outbox_and_the_consumer_credits_the_wallet(
 ):
     purchase_svc, client = make_service("purchase")
     for _ in range(3):
-        client.post(
-            "/v1/purchases",
-            headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}),
-            json={
-                "user_id": "viewer",
-                "country": "US",
-                "birth_date": "1990-01-01",
-                "package_id": "coins_350",
-                "payment": {"method": "card", "token": "tok_visa"},
-            },
-        )
+        buy(client, auth)
     producer = make_producer(kafka, client_id="test-relay")
     relay = OutboxRelay(
         engine=purchase_svc.engine,
@@ -158,42 +153,101 @@ def test_the_relay_publishes_the_outbox_and_the_consumer_credits_the_wallet(
     wait_until(lambda: balance(gifting, "viewer") == 1_050, message="three purchases credited")
 
 
-def test_the_relay_wakes_on_the_commit_not_on_its_poll(make_service, kafka, auth):
-    """Its safety-net poll is 60 s away: only the outbox's NOTIFY can bring the purchase out in time."""
-    purchase_svc, client = make_service("purchase")
-    producer = make_producer(kafka, client_id="test-relay")
-    relay = OutboxRelay(
-        engine=purchase_svc.engine,
-        table=purchase_tables["outbox"],
-        producer=producer,
-        topic_name=kafka.topic,
-        service="purchase",
-        idle_wait_s=60,
-        listen_idle_s=60,
+def buy(client, auth) -> None:
+    """One purchase by "viewer": a purchase.completed row in the outbox."""
+    client.post(
+        "/v1/purchases",
+        headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}),
+        json={
+            "user_id": "viewer",
+            "country": "US",
+            "birth_date": "1990-01-01",
+            "package_id": "coins_350",
+            "payment": {"method": "card", "token": "tok_visa"},
+        },
     )
+
+
+@contextmanager
+def running(relay: OutboxRelay) -> Iterator[OutboxRelay]:
+    """The relay's loop in a thread for the block; stopped, its producer and connections closed after."""
     stop = threading.Event()
     thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
     thread.start()
     try:
-        wait_until(lambda: relay._wakeup.held, timeout=10, message="the relay listens")
-        wait_until(lambda: published(purchase_svc) == (0, 0), timeout=10, message="its first poll found nothing")
-        client.post(
-            "/v1/purchases",
-            headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}),
-            json={
-                "user_id": "viewer",
-                "country": "US",
-                "birth_date": "1990-01-01",
-                "package_id": "coins_350",
-                "payment": {"method": "card", "token": "tok_visa"},
-            },
-        )
-        wait_until(lambda: published(purchase_svc) == (1, 1), timeout=20, message="published on the commit's NOTIFY")
+        yield relay
     finally:
         stop.set()
         thread.join(timeout=10)
-        producer.close()
+        relay.producer.close()
         relay.close()
+
+
+def purchase_relay(svc, kafka, **options) -> OutboxRelay:
+    """Purchase's relay on this test's topics; polls 60 s apart unless `options` say otherwise."""
+    options = {"idle_wait_s": 60, "listen_idle_s": 60, **options}
+    producer = make_producer(kafka, client_id="test-relay")
+    return OutboxRelay(
+        engine=svc.engine,
+        table=purchase_tables["outbox"],
+        producer=producer,
+        topic_name=kafka.topic,
+        service="purchase",
+        **options,
+    )
+
+
+def test_the_relay_wakes_on_the_commit_not_on_its_poll(make_service, kafka, auth):
+    """Its safety-net poll is 60 s away: only the outbox's NOTIFY can bring the purchase out in time."""
+    purchase_svc, client = make_service("purchase")
+    with running(purchase_relay(purchase_svc, kafka)) as relay:
+        wait_until(lambda: relay._wakeup.held, timeout=10, message="the relay listens")
+        wait_until(lambda: published(purchase_svc) == (0, 0), timeout=10, message="its first poll found nothing")
+        buy(client, auth)
+        wait_until(lambda: published(purchase_svc) == (1, 1), timeout=20, message="published on the commit's NOTIFY")
+
+
+def test_a_relay_standing_aside_for_cdc_runs_no_query_per_commit_and_resumes_on_the_switch(make_service, kafka, auth):
+    """Under CDC a commit's NOTIFY wakes the relay, which must not ask the database again whether it
+    is in charge; the switch back notifies, and the relay publishes without waiting for a re-read."""
+    purchase_svc, client = make_service("purchase")
+    libpq = libpq_url(purchase_svc.engine)
+    with psycopg.connect(libpq, autocommit=True) as admin:
+        admin.execute("INSERT INTO outbox_cdc (slot, switched_at) VALUES ('test', now())")
+    relay = purchase_relay(purchase_svc, kafka, cdc_recheck_s=600)
+    statements, waits, wakes, real_wait = [], [], [], relay._wakeup.wait
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    def counted_wait(timeout_s, stop):
+        waits.append(relay._wakeup.held)
+        woken = real_wait(timeout_s, stop)
+        wakes.append(woken)
+        return woken
+
+    relay._wakeup.wait = counted_wait
+    sa.event.listen(purchase_svc.engine, "before_cursor_execute", count)
+    try:
+        with running(relay):
+            wait_until(lambda: waits, timeout=10, message="the relay waits for commits")
+            assert waits == [False]  # standing aside: its lock let go
+            before = len(statements)
+            with psycopg.connect(libpq, autocommit=True) as other:
+                for commits in range(1, 4):  # what the outbox's trigger sends at each commit
+                    other.execute(f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')")
+                    wait_until(lambda n=commits: wakes.count(True) >= n, timeout=10, message="woken by the commit")
+            assert statements[before:] == []  # standing aside costs no query per commit
+            buy(client, auth)
+            assert published(purchase_svc) == (1, 0)  # CDC's to publish
+            with psycopg.connect(libpq) as switch, switch.transaction():  # what coinsctl.cdc.to_relay commits
+                switch.execute("DELETE FROM outbox_cdc")
+                switch.execute(f"SELECT pg_notify('{CDC_CHANNEL}', '')")
+            wait_until(
+                lambda: published(purchase_svc) == (1, 1), timeout=20, message="published on the switch's NOTIFY"
+            )
+    finally:
+        sa.event.remove(purchase_svc.engine, "before_cursor_execute", count)
 
 
 def published(svc) -> tuple[int, int]:
@@ -206,17 +260,7 @@ def published(svc) -> tuple[int, int]:
 def test_the_relay_marks_only_the_acknowledged_prefix_published(make_service, kafka, auth, backend):
     purchase_svc, client = make_service("purchase", backend=backend)
     for _ in range(5):
-        client.post(
-            "/v1/purchases",
-            headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}),
-            json={
-                "user_id": "viewer",
-                "country": "US",
-                "birth_date": "1990-01-01",
-                "package_id": "coins_350",
-                "payment": {"method": "card", "token": "tok_visa"},
-            },
-        )
+        buy(client, auth)
     relay = OutboxRelay(
         engine=purchase_svc.engine,
         table=purchase_tables["outbox"],

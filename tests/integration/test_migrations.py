@@ -10,11 +10,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from shared.credentials import SERVICES
 from shared.db.engines import make_engine
 from shared.db.migrate import alembic_config, is_current, upgrade
 
 pytestmark = pytest.mark.integration
-SERVICES = ("purchase", "gifting", "payout")
 
 
 @pytest.mark.parametrize("backend", ["postgres", "sqlite"])

@@ -12,6 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from coinsctl.tokens import issue_token
+from shared.clock import utcnow
+from shared.messaging.uow import run
 from tests.integration.conftest import outbox_events, rows
 from tests.integration.test_payout_api import earn, earnings, register, withdraw
 
@@ -170,3 +172,80 @@ def test_purchase_takes_no_user_grant(make_service, auth_for, caller_keys):
     }
     refused = client.post("/v1/purchases", headers=headers, json=body)
     assert refused.status_code == 403 and code(refused) == "grant-scope"
+
+
+def lift(client, auth, *, caller="ops", reason="owner confirmed by phone", creator="creator"):
+    return client.post(
+        f"/v1/internal/creators/{creator}/payout-method-hold/lift",
+        headers=auth(caller),
+        json={"reason": reason, "operator": "alice"},
+    )
+
+
+def test_an_operator_lifts_a_hold_the_waiting_withdrawal_is_sendable_now_and_the_lift_is_recorded(payout, auth):
+    svc, client = payout
+    assert register(client, auth).status_code == 201
+    earn(svc, "creator", 40_000)
+    assert lift(client, auth).status_code == 409  # no change, no hold
+    assert change(client, auth).status_code == 200
+    waiting = withdraw(client, auth, 10_000).get_json()
+    assert waiting["send_after"] is not None and run(next_due, uow=svc.uow()) is None
+    assert lift(client, auth, caller="gateway").status_code == 403  # an ops action: its own permission
+    assert code(refused := lift(client, auth, reason="")) == "validation-error" and "reason" in refused.get_data(
+        as_text=True
+    )
+    lifted = lift(client, auth)
+    assert lifted.status_code == 200, lifted.get_data(as_text=True)
+    body = lifted.get_json()
+    assert body["withdrawals_released"] == 1
+    record = body["change"]
+    assert (record["hold_lifted_by"], record["hold_lift_requested_by"], record["hold_lift_reason"]) == (
+        "ops",
+        "alice",
+        "owner confirmed by phone",
+    )
+    [shown] = client.get("/v1/creators/creator/payout-method-changes", headers=auth()).get_json()["changes"]
+    assert shown == record
+    due = run(next_due, uow=svc.uow())  # what a payout worker takes next
+    assert due is not None and due.withdrawal_id == waiting["withdrawal_id"]
+    assert withdraw(client, auth, 10_000).get_json()["send_after"] is None  # the hold is over
+    again = lift(client, auth)
+    assert again.status_code == 409 and code(again) == "no-method-hold"
+    with pytest.raises(sa.exc.IntegrityError), svc.engine.begin() as conn:  # a lift is recorded whole
+        conn.execute(sa.text("UPDATE payout_method_changes SET hold_lift_reason = NULL"))
+
+
+def next_due(*, uow):
+    return uow.withdrawals.next_due(utcnow())
+
+
+def test_coinsctl_payouts_lift_hold_calls_the_api_as_ops_and_exits_1_when_no_hold_runs(make_service, auth, monkeypatch):
+    """The command as an operator runs it, its HTTP call served by the app under test."""
+    import requests
+    from click.testing import CliRunner
+
+    import coinsctl.cli
+    from coinsctl.cli import main
+
+    svc, client = make_service("payout", backend="sqlite")
+    assert register(client, auth).status_code == 201
+    assert change(client, auth).status_code == 200
+    sent = []
+
+    def post(url, *, json, headers, timeout):
+        sent.append((url, json, timeout))
+        answer = client.post(url.removeprefix("http://payout.test"), json=json, headers=headers)
+        response = requests.Response()
+        response.status_code, response._content = answer.status_code, answer.get_data()
+        response.headers["Content-Type"] = answer.content_type
+        return response
+
+    monkeypatch.setattr(requests, "post", post)
+    monkeypatch.setattr(coinsctl.cli, "ops_token", lambda service: auth("ops")["Authorization"].split()[1])
+    command = ["payouts", "lift-hold", "creator", "--reason", "owner confirmed", "--operator", "alice"]
+    done = CliRunner().invoke(main, [*command, "--payout-url", "http://payout.test"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["change"]["hold_lift_requested_by"] == "alice"
+    assert sent[0][1] == {"reason": "owner confirmed", "operator": "alice"} and sent[0][2] > 0
+    refused = CliRunner().invoke(main, [*command, "--payout-url", "http://payout.test"])
+    assert refused.exit_code == 1 and "409" in refused.output

@@ -28,7 +28,7 @@ def kustomize() -> str | None:
 def build(path: Path) -> list[dict]:
     """`kustomize build path`: the objects ops apply."""
     if kustomize() is None:
-        pytest.skip("no kustomize: deploy/ensure-kustomize.sh needs Go to build one")
+        pytest.skip("no kustomize: deploy/ensure-kustomize.sh says what to install (kustomize, Go or kubectl)")
     result = subprocess.run([kustomize(), "build", str(path)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]

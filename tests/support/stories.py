@@ -7,9 +7,8 @@ import uuid
 import requests
 
 from coinsctl.audit import audit, sandbox_processors
+from shared.credentials import SERVICES
 from tests.support.waiting import wait_until
-
-SERVICES = ("purchase", "gifting", "payout")
 
 
 class Api:

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 
-from coinsctl.api_docs import SERVICES, documents, service_app
+from coinsctl.api_docs import documents, service_app
+from shared.credentials import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "openapi"
@@ -115,6 +116,19 @@ def test_docs_is_served_without_a_token_from_this_origin_only(service):
         assert client.get("/docs/../../pyproject.toml").status_code == 404
         assert client.get("/docs/oauth2-redirect.html").status_code == 404  # only the listed assets
         assert client.get("/v1/internal/totals").status_code == 401  # the API still wants its token
+
+
+def test_an_app_builds_its_document_once_and_serves_it_on_every_request(monkeypatch):
+    import shared.http.ops_views
+
+    built = []
+    build = shared.http.ops_views.build_openapi
+    monkeypatch.setattr(shared.http.ops_views, "build_openapi", lambda *a, **kw: built.append(1) or build(*a, **kw))
+    with service_app("payout") as app:
+        client = app.test_client()
+        first, second = client.get("/openapi.json"), client.get("/openapi.json")
+    assert (first.status_code, first.content_type, len(built)) == (200, "application/json", 1)
+    assert second.get_data() == first.get_data() and first.get_json()["info"]["title"]
 
 
 def test_the_committed_client_is_what_the_committed_documents_generate(tmp_path):

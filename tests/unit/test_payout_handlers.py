@@ -8,7 +8,13 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.payout.domain.commands import ChangePayoutMethod, CreditEarnings, RegisterCreator, RequestWithdrawal
+from services.payout.domain.commands import (
+    ChangePayoutMethod,
+    CreditEarnings,
+    LiftMethodHold,
+    RegisterCreator,
+    RequestWithdrawal,
+)
 from services.payout.domain.errors import (
     BelowMinimumWithdrawal,
     CreatorAlreadyRegistered,
@@ -16,6 +22,7 @@ from services.payout.domain.errors import (
     CreatorTooYoung,
     DailyCapExceeded,
     InsufficientEarnings,
+    NoMethodHold,
 )
 from services.payout.domain.model import COMPLETED, FAILED, HELD, PROCESSING
 from services.payout.domain.rules import PayoutPolicy, PayoutRules
@@ -269,3 +276,46 @@ def test_a_withdrawal_waiting_out_a_hold_is_paid_after_it_but_held_if_the_method
     assert done[hijacked.withdrawal_id].held_reason.startswith("method_changed")
     assert processor.calls[hijacked.withdrawal_id] == 0  # nothing sent to the hijacker
     assert done[standing.withdrawal_id].status == COMPLETED and processor.calls[standing.withdrawal_id] == 1
+
+
+def lift_hold(uow, creator_id: str = "creator"):
+    return run(
+        handlers.lift_method_hold,
+        LiftMethodHold(creator_id=creator_id, lifted_by="ops", requested_by="alice", reason="owner confirmed"),
+        uow=uow,
+    )
+
+
+def test_an_operator_lifts_a_hold_and_the_waiting_withdrawal_is_sent_now_recorded_with_who_and_why(uow):
+    rules = PayoutRules(method_change_hold_seconds=3600)
+    register(uow, rules=rules)
+    earn(uow, 80_000, rules=rules)
+    change_method(uow, "paypal", "new@example.com", rules=rules)
+    waiting = withdraw(uow, 10_000, rules=rules)
+    assert pay_everything(uow, FakePayoutProcessor(), rules=rules) == []  # it waits out the hold
+    change, released = lift_hold(uow)
+    assert released == 1
+    assert (change.hold_lifted_by, change.hold_lift_requested_by, change.hold_lift_reason) == (
+        "ops",
+        "alice",
+        "owner confirmed",
+    )
+    assert run(handlers.payout_method_changes, "creator", uow=uow)[0] == change  # the record keeps it
+    processor = FakePayoutProcessor()
+    assert [(w.withdrawal_id, w.status) for w in pay_everything(uow, processor, rules=rules)] == [
+        (waiting.withdrawal_id, COMPLETED)
+    ]
+    assert withdraw(uow, 10_000, rules=rules).send_after is None  # no hold any more
+    with pytest.raises(NoMethodHold):
+        lift_hold(uow)
+
+
+def test_lifting_a_hold_is_refused_when_none_runs_or_the_creator_is_unknown(uow):
+    register(uow, rules=PayoutRules(method_change_hold_seconds=3600))
+    with pytest.raises(NoMethodHold):
+        lift_hold(uow)  # registered, never changed
+    change_method(uow, "paypal", "new@example.com", rules=PayoutRules(method_change_hold_seconds=0))
+    with pytest.raises(NoMethodHold):
+        lift_hold(uow)  # changed without a hold
+    with pytest.raises(CreatorNotRegistered):
+        lift_hold(uow, creator_id="nobody")

@@ -170,3 +170,19 @@ def test_an_unreachable_processor_is_an_error_span(environ):
     [call] = [s for s in spans.get_finished_spans() if s.kind == SpanKind.CLIENT]
     assert call.parent is None  # no span around it: the call starts a trace
     assert (call.status.status_code, call.attributes["error.type"]) == (StatusCode.ERROR, "ConnectionError")
+
+
+def test_a_failed_span_names_its_error_type_from_what_it_is_given(environ):
+    spans = recorder()
+    with pytest.raises(TimeoutError), tracing.running(tracing.start("raised")):
+        raise TimeoutError
+    for name, failed in (("status", {"error_type": "503"}), ("bare", {})):
+        span = tracing.start(name)
+        span.fail(**failed)
+        span.end()
+    got = {s.name: (s.status.status_code, s.attributes["error.type"]) for s in spans.get_finished_spans()}
+    assert got == {
+        "raised": (StatusCode.ERROR, "TimeoutError"),
+        "status": (StatusCode.ERROR, "503"),
+        "bare": (StatusCode.ERROR, "_OTHER"),
+    }

@@ -38,7 +38,19 @@ payout_method_changes = sa.Table(
     sa.Column("changed_at", UTCDateTime, nullable=False),
     sa.Column("requested_by", sa.String(64)),  # the end user who asked; NULL on changes recorded before it was
     sa.Column("hold_until", UTCDateTime),
+    # An operator lifted the hold early: when, the calling service, the operator, and why (all or none).
+    sa.Column("hold_lifted_at", UTCDateTime),
+    sa.Column("hold_lifted_by", sa.String(64)),
+    sa.Column("hold_lift_requested_by", sa.String(64)),
+    sa.Column("hold_lift_reason", sa.String(200)),
     sa.CheckConstraint("new_method IN ('bank', 'paypal')", name="ck_method_changes_method"),
+    sa.CheckConstraint(
+        "(hold_lifted_at IS NULL AND hold_lifted_by IS NULL AND hold_lift_requested_by IS NULL"
+        " AND hold_lift_reason IS NULL) OR (hold_lifted_at IS NOT NULL AND hold_lifted_by IS NOT NULL"
+        " AND hold_lift_requested_by IS NOT NULL AND hold_lift_reason IS NOT NULL"
+        " AND hold_lift_reason <> '')",
+        name="ck_method_changes_hold_lift",
+    ),
     sa.Index("ix_method_changes_creator", "creator_id", "changed_at"),
 )
 

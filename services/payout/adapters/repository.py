@@ -53,6 +53,10 @@ class AbstractCreatorRepository(abc.ABC):
     def set_under_review(self, creator_id: str, under_review: bool) -> bool:
         """Put a creator under review or clear it; False if no such creator."""
 
+    @abc.abstractmethod
+    def lift_method_hold(self, change: PayoutMethodChange) -> None:
+        """End the creator's hold at `change.hold_lifted_at` and record the lift on the change."""
+
 
 class AbstractAccountRepository(abc.ABC):
     @abc.abstractmethod
@@ -121,6 +125,23 @@ class SqlAlchemyCreatorRepository(AbstractCreatorRepository):
             .order_by(c.changed_at.desc(), c.change_id.desc())
         )
         return [PayoutMethodChange(**row._mapping) for row in rows]
+
+    def lift_method_hold(self, change: PayoutMethodChange) -> None:
+        self.conn.execute(
+            creators.update()
+            .where(creators.c.creator_id == change.creator_id)
+            .values(method_hold_until=change.hold_lifted_at)
+        )
+        self.conn.execute(
+            payout_method_changes.update()
+            .where(payout_method_changes.c.change_id == change.change_id)
+            .values(
+                hold_lifted_at=change.hold_lifted_at,
+                hold_lifted_by=change.hold_lifted_by,
+                hold_lift_requested_by=change.hold_lift_requested_by,
+                hold_lift_reason=change.hold_lift_reason,
+            )
+        )
 
     def set_under_review(self, creator_id: str, under_review: bool) -> bool:
         result = self.conn.execute(
@@ -219,6 +240,10 @@ class AbstractWithdrawalRepository(abc.ABC):
         its lease not over), renew its lease to `until` for a send and count the attempt; else False."""
 
     @abc.abstractmethod
+    def send_waiting_at(self, creator_id: str, at: datetime) -> int:
+        """Withdrawals of the creator still waiting out a hold are sent from `at`; how many."""
+
+    @abc.abstractmethod
     def held(self, *, limit: int) -> list[Withdrawal]:
         """Withdrawals held for an operator, oldest first."""
 
@@ -297,6 +322,14 @@ class SqlAlchemyWithdrawalRepository(AbstractWithdrawalRepository):
             .values(claimed_until=until, last_send_until=until, attempts=c.attempts + 1)
         )
         return result.rowcount == 1
+
+    def send_waiting_at(self, creator_id: str, at: datetime) -> int:
+        c = withdrawals.c
+        return self.conn.execute(
+            withdrawals.update()
+            .where(c.creator_id == creator_id, c.status == PENDING, c.send_after > at)
+            .values(send_after=at)
+        ).rowcount
 
     def held(self, *, limit: int) -> list[Withdrawal]:
         c = withdrawals.c

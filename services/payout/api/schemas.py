@@ -3,7 +3,7 @@
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from services.payout.domain.model import mask
-from shared.fields import Pattern, StrictInteger, identifier
+from shared.fields import Pattern, StrictInteger, identifier, text
 from shared.http.audit import EventCountsSchema
 
 BANK_ACCOUNT = Pattern(r"^[A-Za-z0-9][A-Za-z0-9 -]{3,33}$", error="Must be 4-34 letters, digits, spaces or dashes.")
@@ -81,11 +81,32 @@ class PayoutMethodChangeSchema(Schema):
         },
     )
 
+    hold_lifted_at = fields.DateTime(
+        allow_none=True, metadata={"description": "An operator ended the hold then (null: not lifted)"}
+    )
+    hold_lifted_by = fields.String(allow_none=True, metadata={"description": "The calling service that lifted it"})
+    hold_lift_requested_by = fields.String(allow_none=True, metadata={"description": "The operator who asked"})
+    hold_lift_reason = fields.String(allow_none=True, metadata={"description": "Why the hold was lifted"})
+
     def _old(self, change):
         return {"type": change.old_method, "account": mask(change.old_account)}
 
     def _new(self, change):
         return {"type": change.new_method, "account": mask(change.new_account)}
+
+
+class LiftMethodHoldRequest(Schema):
+    reason = text(
+        200, required=True, metadata={"description": "Why, recorded with the change", "example": "owner confirmed"}
+    )
+    operator = identifier(required=True, metadata={"description": "Who asked, recorded too", "example": "alice"})
+
+
+class MethodHoldLiftSchema(Schema):
+    change = fields.Nested(PayoutMethodChangeSchema, metadata={"description": "The change whose hold ended"})
+    withdrawals_released = fields.Integer(
+        metadata={"description": "Withdrawals that waited out the hold and are sent now", "example": 1}
+    )
 
 
 class PayoutMethodChangesSchema(Schema):

@@ -11,7 +11,7 @@ from flask import Blueprint, g
 from services.payout.adapters import queries
 from services.payout.api import schemas
 from services.payout.bootstrap import PayoutService
-from services.payout.domain.commands import ChangePayoutMethod, RegisterCreator, RequestWithdrawal
+from services.payout.domain.commands import ChangePayoutMethod, LiftMethodHold, RegisterCreator, RequestWithdrawal
 from services.payout.service_layer import handlers
 from shared.auth.onbehalf import acting_for
 from shared.clock import utcnow
@@ -107,6 +107,28 @@ def change_payout_method(creator_id: str, call: KeyedCall):
 def method_changes(creator_id: str):
     changes = run(handlers.payout_method_changes, creator_id, uow=service().uow())
     return schema(schemas.PayoutMethodChangesSchema).dump({"creator_id": creator_id, "changes": changes})
+
+
+@route(
+    bp,
+    "POST /internal/creators/<creator_id>/payout-method-hold/lift",
+    permission="payout-holds:lift",
+    doc=Doc(
+        summary="End a payout method change's hold now (an operator, with a reason): withdrawals waiting it "
+        "out are sent at once, still held for review if the method changed again; recorded on the change",
+        body=schemas.LiftMethodHoldRequest,
+        responses={200: schemas.MethodHoldLiftSchema},
+        errors={404: "Creator not registered", 409: "No hold running"},
+        tag="creators",
+    ),
+)
+def lift_method_hold(creator_id: str):
+    body = json_body(schema(schemas.LiftMethodHoldRequest))
+    cmd = LiftMethodHold(
+        creator_id=creator_id, lifted_by=g.caller.name, requested_by=body["operator"], reason=body["reason"]
+    )
+    change, released = run(handlers.lift_method_hold, cmd, uow=service().uow())
+    return schema(schemas.MethodHoldLiftSchema).dump({"change": change, "withdrawals_released": released})
 
 
 @route(

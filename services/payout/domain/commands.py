@@ -25,6 +25,14 @@ class ChangePayoutMethod:
 
 
 @dataclass(frozen=True)
+class LiftMethodHold:
+    creator_id: str
+    lifted_by: str  # the calling service
+    requested_by: str  # the operator who asked
+    reason: str
+
+
+@dataclass(frozen=True)
 class CreditEarnings:
     gift_tx_id: str
     creator_id: str

@@ -43,5 +43,9 @@ class WithdrawalNotFound(DomainError):
     code, kind, title = "withdrawal-not-found", "not_found", "Withdrawal not found"
 
 
+class NoMethodHold(DomainError):
+    code, kind, title = "no-method-hold", "conflict", "No payout method change hold to lift"
+
+
 class WithdrawalNotHeld(DomainError):
     code, kind, title = "withdrawal-not-held", "conflict", "Withdrawal not held for review"

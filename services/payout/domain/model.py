@@ -44,6 +44,10 @@ class PayoutMethodChange:
     changed_at: datetime
     requested_by: str | None = None  # None: recorded before the end user was
     hold_until: datetime | None = None
+    hold_lifted_at: datetime | None = None  # an operator lifted the hold early: when, through which
+    hold_lifted_by: str | None = None  # calling service, for which operator, and why
+    hold_lift_requested_by: str | None = None
+    hold_lift_reason: str | None = None
 
 
 def mask(account: str) -> str:

@@ -6,10 +6,22 @@ payout worker's (payouts.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, time
 
-from services.payout.domain.commands import ChangePayoutMethod, CreditEarnings, RegisterCreator, RequestWithdrawal
-from services.payout.domain.errors import CreatorAlreadyRegistered, CreatorNotRegistered, WithdrawalNotFound
+from services.payout.domain.commands import (
+    ChangePayoutMethod,
+    CreditEarnings,
+    LiftMethodHold,
+    RegisterCreator,
+    RequestWithdrawal,
+)
+from services.payout.domain.errors import (
+    CreatorAlreadyRegistered,
+    CreatorNotRegistered,
+    NoMethodHold,
+    WithdrawalNotFound,
+)
 from services.payout.domain.model import (
     PENDING,
     Creator,
@@ -96,12 +108,35 @@ def change_payout_method(
 
 
 def _method_changed(change: PayoutMethodChange) -> dict:
-    """The data of `payout_method.changed` (shared.contracts): accounts masked."""
+    """The data of `payout_method.changed` (shared.contracts): accounts masked; no lift (none yet)."""
+    lift = ("hold_lifted_at", "hold_lifted_by", "hold_lift_requested_by", "hold_lift_reason")
     return {
-        **vars(change),
+        **{name: value for name, value in vars(change).items() if name not in lift},
         "old_account": mask(change.old_account),
         "new_account": mask(change.new_account),
     }
+
+
+def lift_method_hold(cmd: LiftMethodHold, *, uow: AbstractUnitOfWork) -> tuple[PayoutMethodChange, int]:
+    """An operator ends the running hold of the last payout method change now, recorded on that
+    change with who and why; the creator's waiting withdrawals become sendable at once (each is
+    still held for review at its turn if the method has changed since it was asked for). Returns
+    the change and how many withdrawals stopped waiting; refused when no hold runs."""
+    now = utcnow()
+    creator = uow.creators.get_for_update(cmd.creator_id)
+    if creator is None:
+        raise CreatorNotRegistered()
+    if creator.method_hold_until is None or creator.method_hold_until <= now:
+        raise NoMethodHold(f"Creator {cmd.creator_id} has no payout method change hold running.")
+    change = dataclasses.replace(
+        uow.creators.method_changes(cmd.creator_id)[0],
+        hold_lifted_at=now,
+        hold_lifted_by=cmd.lifted_by,
+        hold_lift_requested_by=cmd.requested_by,
+        hold_lift_reason=cmd.reason,
+    )
+    uow.creators.lift_method_hold(change)
+    return change, uow.withdrawals.send_waiting_at(cmd.creator_id, now)
 
 
 def payout_method_changes(creator_id: str, *, uow: AbstractUnitOfWork) -> list[PayoutMethodChange]:

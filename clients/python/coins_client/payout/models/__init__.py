@@ -12,6 +12,8 @@ from .internal_earning import InternalEarning
 from .internal_earning_page import InternalEarningPage
 from .internal_withdrawal import InternalWithdrawal
 from .internal_withdrawal_page import InternalWithdrawalPage
+from .lift_method_hold_request import LiftMethodHoldRequest
+from .method_hold_lift import MethodHoldLift
 from .payout_method import PayoutMethod
 from .payout_method_change import PayoutMethodChange
 from .payout_method_change_payout_method import PayoutMethodChangePayoutMethod
@@ -45,6 +47,8 @@ __all__ = (
     "InternalEarningPage",
     "InternalWithdrawal",
     "InternalWithdrawalPage",
+    "LiftMethodHoldRequest",
+    "MethodHoldLift",
     "PayoutMethod",
     "PayoutMethodChange",
     "PayoutMethodChangePayoutMethod",

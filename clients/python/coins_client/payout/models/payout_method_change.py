@@ -30,6 +30,10 @@ class PayoutMethodChange:
         changed_at (datetime.datetime | Unset):  Example: 2026-12-03T11:40:00.123456+00:00.
         hold_until (datetime.datetime | None | Unset): New withdrawals wait until then (their send_after) Example:
             2026-12-04T11:40:00.123456+00:00.
+        hold_lifted_at (datetime.datetime | None | Unset): An operator ended the hold then (null: not lifted)
+        hold_lifted_by (None | str | Unset): The calling service that lifted it
+        hold_lift_requested_by (None | str | Unset): The operator who asked
+        hold_lift_reason (None | str | Unset): Why the hold was lifted
     """
 
     change_id: str | Unset = UNSET
@@ -40,6 +44,10 @@ class PayoutMethodChange:
     requested_by: None | str | Unset = UNSET
     changed_at: datetime.datetime | Unset = UNSET
     hold_until: datetime.datetime | None | Unset = UNSET
+    hold_lifted_at: datetime.datetime | None | Unset = UNSET
+    hold_lifted_by: None | str | Unset = UNSET
+    hold_lift_requested_by: None | str | Unset = UNSET
+    hold_lift_reason: None | str | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         change_id = self.change_id
@@ -74,6 +82,32 @@ class PayoutMethodChange:
         else:
             hold_until = self.hold_until
 
+        hold_lifted_at: None | str | Unset
+        if isinstance(self.hold_lifted_at, Unset):
+            hold_lifted_at = UNSET
+        elif isinstance(self.hold_lifted_at, datetime.datetime):
+            hold_lifted_at = self.hold_lifted_at.isoformat()
+        else:
+            hold_lifted_at = self.hold_lifted_at
+
+        hold_lifted_by: None | str | Unset
+        if isinstance(self.hold_lifted_by, Unset):
+            hold_lifted_by = UNSET
+        else:
+            hold_lifted_by = self.hold_lifted_by
+
+        hold_lift_requested_by: None | str | Unset
+        if isinstance(self.hold_lift_requested_by, Unset):
+            hold_lift_requested_by = UNSET
+        else:
+            hold_lift_requested_by = self.hold_lift_requested_by
+
+        hold_lift_reason: None | str | Unset
+        if isinstance(self.hold_lift_reason, Unset):
+            hold_lift_reason = UNSET
+        else:
+            hold_lift_reason = self.hold_lift_reason
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
@@ -93,6 +127,14 @@ class PayoutMethodChange:
             field_dict["changed_at"] = changed_at
         if hold_until is not UNSET:
             field_dict["hold_until"] = hold_until
+        if hold_lifted_at is not UNSET:
+            field_dict["hold_lifted_at"] = hold_lifted_at
+        if hold_lifted_by is not UNSET:
+            field_dict["hold_lifted_by"] = hold_lifted_by
+        if hold_lift_requested_by is not UNSET:
+            field_dict["hold_lift_requested_by"] = hold_lift_requested_by
+        if hold_lift_reason is not UNSET:
+            field_dict["hold_lift_reason"] = hold_lift_reason
 
         return field_dict
 
@@ -155,6 +197,50 @@ class PayoutMethodChange:
 
         hold_until = _parse_hold_until(d.pop("hold_until", UNSET))
 
+        def _parse_hold_lifted_at(data: object) -> datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                hold_lifted_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return hold_lifted_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
+
+        hold_lifted_at = _parse_hold_lifted_at(d.pop("hold_lifted_at", UNSET))
+
+        def _parse_hold_lifted_by(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        hold_lifted_by = _parse_hold_lifted_by(d.pop("hold_lifted_by", UNSET))
+
+        def _parse_hold_lift_requested_by(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        hold_lift_requested_by = _parse_hold_lift_requested_by(d.pop("hold_lift_requested_by", UNSET))
+
+        def _parse_hold_lift_reason(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        hold_lift_reason = _parse_hold_lift_reason(d.pop("hold_lift_reason", UNSET))
+
         payout_method_change = cls(
             change_id=change_id,
             creator_id=creator_id,
@@ -164,6 +250,10 @@ class PayoutMethodChange:
             requested_by=requested_by,
             changed_at=changed_at,
             hold_until=hold_until,
+            hold_lifted_at=hold_lifted_at,
+            hold_lifted_by=hold_lifted_by,
+            hold_lift_requested_by=hold_lift_requested_by,
+            hold_lift_reason=hold_lift_reason,
         )
 
         return payout_method_change
