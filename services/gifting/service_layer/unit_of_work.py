@@ -41,4 +41,8 @@ class SqlAlchemyUnitOfWork(SqlUnitOfWork, AbstractUnitOfWork):
         self.wallets = SqlAlchemyWalletRepository(conn)
         self.ledger = SqlAlchemyLedgerRepository(conn)
         self.gifts = SqlAlchemyGiftRepository(conn, self.outbox, self._key_row)
-        self.gift_batches = SqlAlchemyGiftBatchRepository(conn)
+
+    @property
+    def gift_batches(self) -> SqlAlchemyGiftBatchRepository:
+        """Made when a batch asks for it: a single gift's path never runs the batch's module."""
+        return SqlAlchemyGiftBatchRepository(self.conn)
