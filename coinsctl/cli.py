@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import UTC
 from pathlib import Path
@@ -12,7 +13,7 @@ import click
 from coinsctl.output import json_option, print_rows
 from coinsctl.payouts import payouts
 from shared.env import Env
-from shared.kafka.settings import kafka_settings
+from shared.kafka.settings import kafka_settings as _kafka_settings
 from shared.settings import database_url
 
 SERVICES = ("purchase", "gifting", "payout")
@@ -20,6 +21,20 @@ SERVICES = ("purchase", "gifting", "payout")
 
 def _var_dir() -> Path:
     return Path(Env().str("COINS_VAR_DIR", "var"))
+
+
+def kafka_settings():
+    """The broker the KAFKA_* variables name; with none named, `make run`'s own as its admin (the
+    password in var/broker/broker.json), so the README's lines work on the local stack as written."""
+    environ = dict(os.environ)
+    state = _var_dir() / "broker" / "broker.json"
+    if "KAFKA_BOOTSTRAP_SERVERS" not in environ and state.exists():
+        from coinsctl.apache_kafka import Credentials
+
+        saved = json.loads(state.read_text())
+        environ["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{saved['port']}"
+        environ.update(Credentials(saved["passwords"]).client_env("admin"))
+    return _kafka_settings(environ)
 
 
 def _token(caller: str, service: str, ttl: int = 300, kid: str | None = None, **grant) -> str:
@@ -235,8 +250,12 @@ def audit(
         processors=sandbox_processors(card_processor_url, payout_processor_url),
         wait_s=wait,
     )
+    pushed = None
     if pushgateway:
-        push_result(report, pushgateway)
+        try:
+            push_result(report, pushgateway)
+        except OSError as exc:  # urllib's URLError too: the books were checked, the alerts will not know
+            pushed = f"could not push the outcome to the Pushgateway at {pushgateway}: {exc}"
     if as_json:
         click.echo(json.dumps({"totals": report.totals, "checks": [asdict(r) for r in report.results]}, indent=2))
     else:
@@ -246,7 +265,9 @@ def audit(
                 click.echo(f"          {problem}")
     verdict = {0: "the books balance", 1: "the books do not balance", 2: "could not check everything"}
     click.echo(f"audit: {verdict[report.exit_code]}", err=report.exit_code != 0)
-    sys.exit(report.exit_code)
+    if pushed:
+        click.echo(f"audit: {pushed}", err=True)
+    sys.exit(report.exit_code or (2 if pushed else 0))
 
 
 @main.command()
@@ -487,7 +508,13 @@ def rewind(service: str) -> None:
 
     handlers = {"gifting": ("purchase.completed.v1", "purchase.reversed.v1"), "payout": ("gift.sent.v1",)}[service]
     group = Env().str(f"{service.upper()}_CONSUMER_GROUP", f"{service}-consumer")
-    click.echo(f"{group}: rewound {rewind_group(kafka_settings(), group, list(handlers))} partitions")
+    from kafka.errors import CommitFailedError
+
+    try:
+        rewound = rewind_group(kafka_settings(), group, list(handlers))
+    except CommitFailedError as exc:
+        raise click.ClickException(f"{group} has running members: stop {service}'s consumers first ({exc})") from exc
+    click.echo(f"{group}: rewound {rewound} partitions")
 
 
 @main.command()
