@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from datetime import UTC
 from pathlib import Path
@@ -13,7 +12,6 @@ import click
 from coinsctl.output import json_option, print_rows
 from coinsctl.payouts import payouts
 from shared.env import Env
-from shared.kafka.settings import kafka_settings as _kafka_settings
 from shared.settings import database_url
 
 SERVICES = ("purchase", "gifting", "payout")
@@ -24,17 +22,10 @@ def _var_dir() -> Path:
 
 
 def kafka_settings():
-    """The broker the KAFKA_* variables name; with none named, `make run`'s own as its admin (the
-    password in var/broker/broker.json), so the README's lines work on the local stack as written."""
-    environ = dict(os.environ)
-    state = _var_dir() / "broker" / "broker.json"
-    if "KAFKA_BOOTSTRAP_SERVERS" not in environ and state.exists():
-        from coinsctl.apache_kafka import Credentials
+    """The broker the KAFKA_* variables name, else `make run`'s own (coinsctl.settings.ops_kafka_settings)."""
+    from coinsctl.settings import ops_kafka_settings
 
-        saved = json.loads(state.read_text())
-        environ["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{saved['port']}"
-        environ.update(Credentials(saved["passwords"]).client_env("admin"))
-    return _kafka_settings(environ)
+    return ops_kafka_settings(_var_dir())
 
 
 def _token(caller: str, service: str, ttl: int = 300, kid: str | None = None, **grant) -> str:
