@@ -35,18 +35,16 @@ run: $(STAMP)
 	$(BIN)/coinsctl stack
 
 ## Every test: unit, integration (PostgreSQL + broker), end-to-end, faults, and the container
-## tests (a Docker engine is started, as root, and the images built; without one they skip).
+## tests. PostgreSQL and Kafka come from the host (installed and started as root) or, for a user
+## with Docker but no root, from containers: COINS_TEST_INFRA=host|containers|auto (the default).
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	deploy/ensure-postgres.sh
-	deploy/ensure-kafka.sh >/dev/null
-	deploy/connect/fetch-jars.sh >/dev/null
 	deploy/ensure-promtool.sh
 	deploy/ensure-kustomize.sh >/dev/null
-	@if deploy/ensure-docker.sh; then deploy/build-images.sh; \
-	 else echo "*** no Docker engine: the container tests will be skipped ***"; fi
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@infra=$$($(BIN)/python -m tests.support.infra) && deploy/ensure-test-infra.sh "$$infra" && \
+	  echo "COINS_TEST_INFRA=$$infra $(BIN)/python -m pytest $(PYTEST_ARGS)" && \
+	  COINS_TEST_INFRA=$$infra $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Lint and format with ruff (make test checks both; this fixes what it can).
 format: $(STAMP)

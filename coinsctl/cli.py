@@ -13,12 +13,18 @@ from coinsctl.output import json_option, print_rows
 from coinsctl.payouts import payouts
 from shared.credentials import SERVICES
 from shared.env import Env
-from shared.kafka.settings import kafka_settings
 from shared.settings import database_url
 
 
 def _var_dir() -> Path:
     return Path(Env().str("COINS_VAR_DIR", "var"))
+
+
+def kafka_settings():
+    """The broker the KAFKA_* variables name, else `make run`'s own (coinsctl.settings.ops_kafka_settings)."""
+    from coinsctl.settings import ops_kafka_settings
+
+    return ops_kafka_settings(_var_dir())
 
 
 def _token(caller: str, service: str, ttl: int = 300, kid: str | None = None, **grant) -> str:
@@ -239,8 +245,12 @@ def audit(
         processors=sandbox_processors(card_processor_url, payout_processor_url),
         wait_s=wait,
     )
+    pushed = None
     if pushgateway:
-        push_result(report, pushgateway)
+        try:
+            push_result(report, pushgateway)
+        except OSError as exc:  # urllib's URLError too: the books were checked, the alerts will not know
+            pushed = f"could not push the outcome to the Pushgateway at {pushgateway}: {exc}"
     if as_json:
         click.echo(json.dumps({"totals": report.totals, "checks": [asdict(r) for r in report.results]}, indent=2))
     else:
@@ -250,7 +260,9 @@ def audit(
                 click.echo(f"          {problem}")
     verdict = {0: "the books balance", 1: "the books do not balance", 2: "could not check everything"}
     click.echo(f"audit: {verdict[report.exit_code]}", err=report.exit_code != 0)
-    sys.exit(report.exit_code)
+    if pushed:
+        click.echo(f"audit: {pushed}", err=True)
+    sys.exit(report.exit_code or (2 if pushed else 0))
 
 
 @main.command()
@@ -491,7 +503,13 @@ def rewind(service: str) -> None:
 
     handlers = {"gifting": ("purchase.completed.v1", "purchase.reversed.v1"), "payout": ("gift.sent.v1",)}[service]
     group = Env().str(f"{service.upper()}_CONSUMER_GROUP", f"{service}-consumer")
-    click.echo(f"{group}: rewound {rewind_group(kafka_settings(), group, list(handlers))} partitions")
+    from kafka.errors import CommitFailedError
+
+    try:
+        rewound = rewind_group(kafka_settings(), group, list(handlers))
+    except CommitFailedError as exc:
+        raise click.ClickException(f"{group} has running members: stop {service}'s consumers first ({exc})") from exc
+    click.echo(f"{group}: rewound {rewound} partitions")
 
 
 @main.command()

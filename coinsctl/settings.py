@@ -6,6 +6,7 @@ their variables here; nothing else in coinsctl looks at `os.environ`.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +21,23 @@ STACK_SANDBOXES = {"card": 8004, "payout": 8005}
 def process_environ() -> dict[str, str]:
     """The environment the stack hands down to the processes it starts (a copy of this one)."""
     return dict(os.environ)
+
+
+def ops_kafka_settings(var_dir: Path, environ: Mapping[str, str] | None = None):
+    """KafkaSettings for coinsctl's broker commands: the broker the KAFKA_* variables name; with
+    none named, `make run`'s own as its admin (the password in <var>/broker/broker.json), so the
+    README's lines work on the local stack as written."""
+    from shared.kafka.settings import kafka_settings
+
+    env = dict(os.environ if environ is None else environ)
+    state = var_dir / "broker" / "broker.json"
+    if "KAFKA_BOOTSTRAP_SERVERS" not in env and state.exists():
+        from coinsctl.apache_kafka import Credentials
+
+        saved = json.loads(state.read_text())
+        env["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{saved['port']}"
+        env.update(Credentials(saved["passwords"]).client_env("admin"))
+    return kafka_settings(env)
 
 
 @dataclass(frozen=True)

@@ -379,8 +379,9 @@ def _banner(stack: Stack) -> None:
         f"  broker    {broker}   ({kind if stack.broker else 'external'})",
         f"  data      {stack.var_dir}   logs: {stack.var_dir}/logs/",
         "",
-        "Get a token:  .venv/bin/coinsctl token --caller gateway --service gifting    (or: make token SERVICE=gifting)",
-        f'  curl -H "Authorization: Bearer $TOKEN" {stack.url("purchase")}/v1/packages?country=US',
+        "A token and a first call (a token is for one service: --service names it):",
+        "  TOKEN=$(.venv/bin/coinsctl token --caller gateway --service purchase)    (or: make token SERVICE=purchase)",
+        f'  curl -H "Authorization: Bearer $TOKEN" "{stack.url("purchase")}/v1/packages?country=US"',
         "",
         "Ctrl-C stops everything.",
     ]

@@ -44,13 +44,24 @@ def auth_for(caller_keys):
 
 # -- PostgreSQL and the broker, for integration and end-to-end tests ------------------------------
 @pytest.fixture(scope="session")
-def postgres():
+def test_infra() -> str:
+    """ "host" or "containers": where PostgreSQL and Kafka come from (tests.support.infra, COINS_TEST_INFRA)."""
+    from tests.support.infra import choose
+
+    return choose()
+
+
+@pytest.fixture(scope="session")
+def postgres(test_infra):
+    """The run's PostgreSQL (`ADMIN_URL`, `create_database`, `drop_database`): the machine's, or one container."""
     from tests.support import postgres as pg
 
-    problem = pg.ensure_running()
-    if problem:  # a failure, not a skip: a missing database once hid every PostgreSQL test in CI
-        pytest.fail(f"{problem} (deploy/ensure-postgres.sh, which make test runs, installs and starts it)")
-    return pg
+    try:
+        cluster = pg.container_cluster() if test_infra == "containers" else pg.host_cluster()
+    except RuntimeError as exc:  # a failure, not a skip: a missing database once hid every PostgreSQL test in CI
+        pytest.fail(str(exc))
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture
@@ -68,11 +79,11 @@ def pg_url(postgres):
 
 
 @pytest.fixture(scope="session")
-def broker():
-    """The session's broker: Apache Kafka (or the one KAFKA_BOOTSTRAP_SERVERS names)."""
+def broker(request):
+    """The session's broker: Apache Kafka here or in a container (or the one KAFKA_BOOTSTRAP_SERVERS names)."""
     from tests.support.broker import session_broker
 
-    started = session_broker()
+    started = session_broker(request.getfixturevalue("test_infra"))
     yield started
     started.stop()
 

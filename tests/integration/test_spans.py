@@ -1,6 +1,6 @@
 """The spans of one gift, as a collector receives them (the SDK's in-memory exporter): the request
 (SERVER), the relay's send (PRODUCER) and the payout consumer's processing (CONSUMER), one trace;
-an instrumentation's spans (SQLAlchemy's) inside it; a 5xx answer's span marked an error."""
+an instrumentation's spans (SQLAlchemy's, Flask's) in it; a 5xx answer's span marked an error."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import threading
 import uuid
 
 import pytest
+import sqlalchemy as sa
+from opentelemetry.instrumentation.flask import FlaskInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.trace import SpanKind, StatusCode
 
@@ -154,6 +156,31 @@ def test_an_instrumentations_spans_join_the_requests_trace(make_service, auth_fo
     assert any(
         "postgresql" in str(s.attributes.get("db.system", s.attributes.get("db.system.name"))) for s in statements
     )
+
+
+def test_flasks_instrumentation_added_by_a_team_keeps_one_trace(make_service, auth_for, spans):
+    """opentelemetry-instrumentation-flask on a service's app: its SERVER span continues the
+    caller's traceparent, ours is its INTERNAL child, and the gift's outbox row (so the relay, the
+    consumer and the processor calls after it) carries our span's context: one trace, not two."""
+    gifting, client = make_service("gifting")
+    fund(gifting, "viewer", 100)
+    caller_trace, caller_span = uuid.uuid4().hex, "2" * 16
+    FlaskInstrumentor().instrument_app(client.application)
+    try:
+        answer = send_gift(client, auth_for("gifting"), traceparent=f"00-{caller_trace}-{caller_span}-01")
+    finally:
+        FlaskInstrumentor().uninstrument_app(client.application)
+    assert answer.status_code == 201
+    trace = of_trace(spans, caller_trace)
+    [flask] = [s for s in trace if s.kind == SpanKind.SERVER]
+    [ours] = [s for s in trace if s.name == "POST /v1/gifts" and s.kind == SpanKind.INTERNAL]
+    assert parent_of(flask) == caller_span and parent_of(ours) == hex_id(flask.context.span_id)
+    assert len({s.context.trace_id for s in spans.get_finished_spans()}) == 1  # no second, disconnected trace
+    # the answer names one of the request's spans (which one is the instrumentation's doing), in the caller's trace
+    assert answer.headers["traceparent"] in {f"00-{caller_trace}-{hex_id(s.context.span_id)}-01" for s in (flask, ours)}
+    with gifting.engine.connect() as conn:
+        [stored] = conn.execute(sa.text("SELECT traceparent FROM outbox")).scalars()
+    assert stored == f"00-{caller_trace}-{hex_id(ours.context.span_id)}-01"
 
 
 def test_a_5xx_answer_is_an_error_span(make_service, auth_for, spans):
