@@ -11,8 +11,8 @@ from shared.settings import CommonSettings, common_settings
 
 # Which callers may do what on this service (override with GIFTING_AUTH_POLICY as JSON).
 DEFAULT_POLICY = {
-    "gateway": ("users:any", "catalog:read", "wallets:read", "gifts:send", "leaderboards:read"),
-    "live": ("catalog:read", "wallets:read", "gifts:send", "leaderboards:read"),
+    "gateway": ("users:any", "catalog:read", "wallets:read", "gifts:send", "gifts:send-batch", "leaderboards:read"),
+    "live": ("catalog:read", "wallets:read", "gifts:send", "gifts:send-batch", "leaderboards:read"),
     "app": ("catalog:read", "wallets:read", "leaderboards:read"),
     "ops": ("catalog:read", "wallets:read", "leaderboards:read", "audit:read"),
 }

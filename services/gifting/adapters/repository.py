@@ -69,6 +69,34 @@ class AbstractGiftRepository(abc.ABC):
         """(sender_id, coins, gifts) of a stream's top gifters, most coins first."""
 
 
+class AbstractGiftBatchRepository(abc.ABC):
+    """A batch of gifts, decided by the handler item by item between reading and writing; on
+    PostgreSQL each method is one set-wise statement or two, whatever the batch size
+    (adapters/gift_batch.py). Every read locks what the handler's decision rests on."""
+
+    @abc.abstractmethod
+    def claim_keys(self, requests: list) -> dict[str, object]:
+        """Claim the Idempotency-Keys not recorded yet (`KeyedRequest`s; settled by `record`) and
+        return the rows of those recorded already (shared.idempotency `judge` reads them), by key."""
+
+    @abc.abstractmethod
+    def wallets_for_update(self, user_ids) -> dict[str, Wallet]:
+        """The wallets that exist among `user_ids`, locked until the transaction ends."""
+
+    @abc.abstractmethod
+    def spent_grants(self, grants) -> set[tuple[str, str]]:
+        """Which of the (issuer, jti) pairs are spent already (read under the users' wallet locks)."""
+
+    @abc.abstractmethod
+    def gifts(self, gift_tx_ids) -> dict[str, GiftTransaction]:
+        """The gifts made already, by id (a replay's answer)."""
+
+    @abc.abstractmethod
+    def record(self, made: list, *, wallets_after: list[Wallet], keys: list) -> None:
+        """Write what the batch made: each gift (its fields with balance_after), its outbox row and
+        the grant it spent; the debited wallets; every key's settled row."""
+
+
 class SqlAlchemyWalletRepository(AbstractWalletRepository):
     def __init__(self, conn: Connection):
         self.conn = conn

@@ -111,3 +111,76 @@ class InternalGiftPageSchema(Schema):
     gifts = fields.List(fields.Nested(InternalGiftSchema))
     rules = fields.Nested(GiftRulesSchema)
     next_cursor = fields.String(allow_none=True, metadata={"description": "None after the last page"})
+
+
+MAX_BATCH = 1_000
+
+
+class GiftBatchItem(SendGiftRequest):
+    """One gift of a batch: the single gift's fields, its own Idempotency-Key, and (for a caller
+    acting for its users with grants, like `live`) the sender's user grant."""
+
+    idempotency_key = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=255), validate.Predicate("isprintable", error="Not printable.")],
+        metadata={"example": "tap-7f3a9c", "description": "As the Idempotency-Key header of POST /v1/gifts"},
+    )
+    grant = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=8192),
+        metadata={"description": "The sender's user grant, as the X-User-Grant header of POST /v1/gifts"},
+    )
+
+
+class GiftBatchRequest(Schema):
+    """What the route documents; each item is read on its own (`GiftBatchEnvelope`), so that a bad
+    item is that item's outcome, not the batch's refusal."""
+
+    gifts = fields.List(fields.Nested(GiftBatchItem), required=True, validate=validate.Length(min=1, max=MAX_BATCH))
+
+
+class GiftBatchEnvelope(Schema):
+    gifts = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1, max=MAX_BATCH))
+
+
+class ItemProblemSchema(Schema):
+    """An item's problem: the problem+json body it would have got alone (see Problem)."""
+
+    type = fields.String(metadata={"example": "https://coins.example/problems/insufficient-coins"})
+    title = fields.String(metadata={"example": "Not enough coins"})
+    status = fields.Integer(metadata={"example": 409})
+    detail = fields.String(metadata={"example": "The gift costs 6 coins; the wallet holds 4."})
+    instance = fields.String(metadata={"example": "/v1/gifts"})
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class GiftBatchResultSchema(Schema):
+    index = fields.Integer(metadata={"example": 0})
+    idempotency_key = fields.String(allow_none=True, metadata={"example": "tap-7f3a9c"})
+    status = fields.Integer(metadata={"description": "The status the gift would have got alone", "example": 201})
+    outcome = fields.String(
+        metadata={
+            "enum": [
+                "created",
+                "replayed",
+                "insufficient-coins",
+                "frozen",
+                "invalid",
+                "grant-refused",
+                "key-reused",
+                "in-flight",
+            ],
+            "example": "created",
+        }
+    )
+    gift = fields.Nested(
+        GiftTransactionSchema, metadata={"description": "Created or replayed: the gift as POST /v1/gifts answers it"}
+    )
+    problem = fields.Nested(
+        ItemProblemSchema, metadata={"description": "Refused: the problem+json body it would have got alone"}
+    )
+
+
+class GiftBatchResponse(Schema):
+    results = fields.List(fields.Nested(GiftBatchResultSchema), metadata={"description": "In request order"})

@@ -4,7 +4,10 @@ dumps a response schema. Keyed POSTs go through shared.idempotency.http."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+import json
+
+from flask import Blueprint, current_app, g
+from marshmallow import ValidationError
 
 from services.gifting.adapters import queries
 from services.gifting.api import schemas
@@ -12,12 +15,15 @@ from services.gifting.bootstrap import GiftingService
 from services.gifting.domain.catalog import CATALOG
 from services.gifting.domain.commands import SendGift
 from services.gifting.service_layer import handlers
-from shared.auth.onbehalf import acting_for
+from shared.auth.onbehalf import acting_for, check_acting_for
 from shared.db.engines import snapshot
+from shared.db.errors import retry_transient
+from shared.errors import Problem, validation_problem
 from shared.fields import schema
 from shared.http.audit import AuditPageQuery, event_counts
 from shared.http.request_input import json_body, keyset_page, query_args
 from shared.http.routes import Doc, route
+from shared.idempotency import KeyedRequest
 from shared.idempotency.http import KeyedCall, idempotent
 from shared.messaging.uow import run
 
@@ -93,6 +99,69 @@ def send_gift(call: KeyedCall):
     uow = svc.uow(conn=call.conn, key_row=call.key_row)
     tx = run(handlers.send_gift, SendGift(**body), uow=uow, rules=svc.settings.rules, grant=grant)
     return schema(schemas.GiftTransactionSchema).dump(tx), 201
+
+
+@route(
+    bp,
+    "POST /gift-batches",
+    permission="gifts:send-batch",
+    doc=Doc(
+        summary="Send up to 1,000 gifts at once, each as if sent alone (internal callers)",
+        body=schemas.GiftBatchRequest,
+        responses={200: schemas.GiftBatchResponse},
+        errors={422: "No gifts, or more than 1,000"},
+        tag="gifts",
+    ),
+)
+def send_gift_batch():
+    """Each item carries its own Idempotency-Key (the key space of POST /v1/gifts: the same gift
+    replays by either route) and, for a caller acting with grants, its sender's grant. A bad item
+    is that item's outcome; the answer lists every item's, in order."""
+    raw_items = json_body(schema(schemas.GiftBatchEnvelope))["gifts"]
+    items = [_batch_item(raw) for raw in raw_items]
+    svc = service()
+    outcomes = retry_transient(lambda: run(handlers.send_gift_batch, items, uow=svc.uow(), rules=svc.settings.rules))
+    results = [
+        {
+            "index": index,
+            "idempotency_key": item.request.key if item.request is not None else None,
+            "status": outcome.status,
+            "outcome": outcome.outcome,
+            **({"problem": outcome.problem} if outcome.problem is not None else {}),
+            **({"gift": _rendered(outcome.gift)} if outcome.gift is not None else {}),
+        }
+        for index, (item, outcome) in enumerate(zip(items, outcomes, strict=True))
+    ]
+    return {"results": results}  # as GiftBatchResponse documents it: each part rendered already
+
+
+def _rendered(gift) -> dict:
+    """A gift as POST /v1/gifts answers it (a replay stored by that route: its body as stored)."""
+    return gift if isinstance(gift, dict) else schema(schemas.GiftTransactionSchema).dump(gift)
+
+
+def _batch_item(raw) -> handlers.BatchItem:
+    """One item read as POST /v1/gifts would read it: its key (the header's rules), its fields
+    (the body's schema), then its grant (shared.auth.onbehalf); the first refusal is its outcome."""
+    if not isinstance(raw, dict):
+        return handlers.BatchItem(None, refused=validation_problem({"body": ["A JSON object is required."]}))
+    key = raw.get("idempotency_key")
+    if not isinstance(key, str) or not 0 < len(key) <= 255 or not key.isprintable():
+        reason = "Missing." if key is None else "1-255 printable characters."
+        return handlers.BatchItem(None, refused=validation_problem({"idempotency_key": [reason]}))
+    gift_fields = {name: value for name, value in raw.items() if name not in ("idempotency_key", "grant")}
+    request = KeyedRequest.of(
+        caller=g.caller.name, key=key, method="POST", path=handlers.GIFTS_PATH, body=json.dumps(gift_fields).encode()
+    )
+    try:
+        body = schema(schemas.GiftBatchItem).load(raw)
+        grant = check_acting_for(g.caller, body["sender_id"], body["grant"], current_app.extensions["coins"].verifier)
+    except ValidationError as exc:
+        return handlers.BatchItem(request, refused=validation_problem(exc.messages))
+    except Problem as exc:
+        return handlers.BatchItem(request, refused=exc)
+    gift = SendGift(**{name: body[name] for name in ("sender_id", "creator_id", "gift_id", "quantity", "stream_id")})
+    return handlers.BatchItem(request, gift=gift, grant=grant)
 
 
 @route(

@@ -7,8 +7,10 @@ opens and commits it, handlers only work inside; a uow may be opened again, neve
 
 from __future__ import annotations
 
+from services.gifting.adapters.gift_batch import SqlAlchemyGiftBatchRepository
 from services.gifting.adapters.orm import tables
 from services.gifting.adapters.repository import (
+    AbstractGiftBatchRepository,
     AbstractGiftRepository,
     AbstractLedgerRepository,
     AbstractWalletRepository,
@@ -24,6 +26,7 @@ class AbstractUnitOfWork(BaseUnitOfWork):
     wallets: AbstractWalletRepository
     ledger: AbstractLedgerRepository
     gifts: AbstractGiftRepository
+    gift_batches: AbstractGiftBatchRepository
 
 
 class SqlAlchemyUnitOfWork(SqlUnitOfWork, AbstractUnitOfWork):
@@ -38,3 +41,4 @@ class SqlAlchemyUnitOfWork(SqlUnitOfWork, AbstractUnitOfWork):
         self.wallets = SqlAlchemyWalletRepository(conn)
         self.ledger = SqlAlchemyLedgerRepository(conn)
         self.gifts = SqlAlchemyGiftRepository(conn, self.outbox, self._key_row)
+        self.gift_batches = SqlAlchemyGiftBatchRepository(conn)

@@ -1,6 +1,12 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .catalog import Catalog
+from .gift_batch_item import GiftBatchItem
+from .gift_batch_item_gift_id import GiftBatchItemGiftId
+from .gift_batch_request import GiftBatchRequest
+from .gift_batch_response import GiftBatchResponse
+from .gift_batch_result import GiftBatchResult
+from .gift_batch_result_outcome import GiftBatchResultOutcome
 from .gift_catalog_item import GiftCatalogItem
 from .gift_rules import GiftRules
 from .gift_transaction import GiftTransaction
@@ -10,6 +16,8 @@ from .gifting_totals_events_published import GiftingTotalsEventsPublished
 from .gifting_totals_events_written import GiftingTotalsEventsWritten
 from .internal_gift import InternalGift
 from .internal_gift_page import InternalGiftPage
+from .item_problem import ItemProblem
+from .item_problem_errors import ItemProblemErrors
 from .leaderboard import Leaderboard
 from .leaderboard_entry import LeaderboardEntry
 from .ledger_entry import LedgerEntry
@@ -24,6 +32,12 @@ from .wallet_status import WalletStatus
 
 __all__ = (
     "Catalog",
+    "GiftBatchItem",
+    "GiftBatchItemGiftId",
+    "GiftBatchRequest",
+    "GiftBatchResponse",
+    "GiftBatchResult",
+    "GiftBatchResultOutcome",
     "GiftCatalogItem",
     "GiftingTotals",
     "GiftingTotalsEventsApplied",
@@ -33,6 +47,8 @@ __all__ = (
     "GiftTransaction",
     "InternalGift",
     "InternalGiftPage",
+    "ItemProblem",
+    "ItemProblemErrors",
     "Leaderboard",
     "LeaderboardEntry",
     "LedgerEntry",

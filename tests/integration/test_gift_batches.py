@@ -1,0 +1,322 @@
+"""The batch gift API (`POST /v1/gift-batches`) on PostgreSQL and SQLite: each item answered as if
+sent alone, in order, replayed by its own key (shared with `POST /v1/gifts`), never overdrawing; a
+handful of statements whatever the batch size; concurrent batches never overdraw nor deadlock."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from services.gifting.adapters.orm import wallets
+from services.gifting.domain.commands import ClawBackPurchase
+from services.gifting.service_layer import handlers
+from shared.messaging.uow import run
+from tests.integration.conftest import rows
+from tests.integration.test_gifting_api import fund
+from tests.integration.test_grants import grant
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def gifting(request, make_service):
+    return make_service("gifting", backend=request.param)
+
+
+@pytest.fixture
+def auth(auth_for):
+    return auth_for("gifting")
+
+
+def item(key: str | None = None, **fields) -> dict:
+    body = {"sender_id": "ann", "creator_id": "cara", "gift_id": "rose", "quantity": 1, **fields}
+    return {**body, "idempotency_key": uuid.uuid4().hex if key is None else key}
+
+
+def send(client, auth, items, caller="gateway"):
+    response = client.post("/v1/gift-batches", json={"gifts": items}, headers=auth(caller))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    results = response.get_json()["results"]
+    assert [r["index"] for r in results] == list(range(len(items)))
+    return results
+
+
+def outcomes(results) -> list[str]:
+    return [r["outcome"] for r in results]
+
+
+def code(result) -> str:
+    return result["problem"]["type"].rsplit("/", 1)[-1]
+
+
+def books_balance(svc, client, auth) -> dict:
+    """Gifting's side of the auditor's checks: every coin in a wallet or spent, every wallet equal
+    to its ledger, one gift.sent event per gift."""
+    totals = client.get("/v1/internal/totals", headers=auth("ops")).get_json()
+    assert totals["wallets_ledger_mismatch"] == []
+    credited = totals["coins_credited"] - totals["coins_clawed_back"]
+    assert totals["coins_in_wallets"] + totals["coins_spent_on_gifts"] == credited
+    assert totals["events_written"].get("gift.sent.v1", 0) == rows(svc, "gifts")
+    assert rows(svc, "wallet_entries") == rows(svc, "gifts") + len(_purchases(svc))
+    return totals
+
+
+def _purchases(svc) -> list:
+    with svc.engine.connect() as conn:
+        return conn.execute(sa.text("SELECT entry_id FROM wallet_entries WHERE kind <> 'gift'")).all()
+
+
+def balance(svc, user: str = "ann") -> int:
+    with svc.engine.connect() as conn:
+        return conn.execute(sa.select(wallets.c.balance_coins).where(wallets.c.user_id == user)).scalar() or 0
+
+
+def test_a_batch_spends_in_order_and_never_overdraws_and_a_retry_replays_item_by_item(gifting, auth):
+    svc, client = gifting
+    fund(svc, "ann", 10)
+    batch = [item(quantity=6), item(quantity=6), item(quantity=3)]
+    first = send(client, auth, batch)
+    assert outcomes(first) == ["created", "insufficient-coins", "created"]
+    assert [r["status"] for r in first] == [201, 409, 201]
+    assert (first[0]["gift"]["balance_after"], first[2]["gift"]["balance_after"]) == (4, 1)
+    assert first[1]["problem"]["status"] == 409 and code(first[1]) == "insufficient-coins"
+    again = send(client, auth, batch)
+    assert outcomes(again) == ["replayed", "insufficient-coins", "replayed"]
+    assert [r["gift"]["gift_tx_id"] for r in again if "gift" in r] == [
+        first[0]["gift"]["gift_tx_id"],
+        first[2]["gift"]["gift_tx_id"],
+    ]
+    fund(svc, "ann", 5)  # not enough coins is not kept: the same item goes through once they are there
+    third = send(client, auth, batch)
+    assert outcomes(third) == ["replayed", "created", "replayed"]
+    assert (balance(svc), rows(svc, "gifts")) == (0, 3)
+    books_balance(svc, client, auth)
+
+
+def test_a_partly_new_batch_applies_only_its_new_items(gifting, auth):
+    svc, client = gifting
+    fund(svc, "ann", 100)
+    old = [item(), item(gift_id="panda")]
+    send(client, auth, old)
+    results = send(client, auth, [*old, item(quantity=2), item(gift_id="perfume")])
+    assert outcomes(results) == ["replayed", "replayed", "created", "created"]
+    assert (balance(svc), rows(svc, "gifts")) == (100 - 1 - 5 - 2 - 20, 4)
+    books_balance(svc, client, auth)
+
+
+def test_a_frozen_wallet_refuses_its_items_and_others_in_the_batch_go_through(gifting, auth):
+    svc, client = gifting
+    purchase = fund(svc, "ann", 5)
+    fund(svc, "bob", 5)
+    run(
+        handlers.claw_back_purchase,
+        ClawBackPurchase(purchase_id=purchase, chargeback_id="cb-1", user_id="ann", coins=8),
+        uow=svc.uow(),
+    )
+    results = send(client, auth, [item(), item(sender_id="bob")])
+    assert outcomes(results) == ["frozen", "created"]
+    assert results[0]["status"] == 403 and code(results[0]) == "wallet-frozen"
+    books_balance(svc, client, auth)
+
+
+def test_a_bad_item_is_its_own_outcome_with_the_problem_it_would_get_alone(gifting, auth):
+    svc, client = gifting
+    fund(svc, "ann", 100)
+    no_key = item()
+    del no_key["idempotency_key"]
+    results = send(
+        client,
+        auth,
+        [
+            item(gift_id="unicorn"),
+            no_key,
+            item(key=""),
+            item(creator_id="ann"),
+            item(quantity=0),
+            {**item(), "colour": "red"},
+            "not an object",
+            item(),
+        ],
+    )
+    assert outcomes(results) == ["invalid"] * 7 + ["created"]
+    assert [r["status"] for r in results] == [422] * 7 + [201]
+    assert "gift_id" in results[0]["problem"]["errors"]
+    assert "idempotency_key" in results[1]["problem"]["errors"]
+    assert "idempotency_key" in results[2]["problem"]["errors"]
+    assert code(results[3]) == "self-gift" and "creator_id" in results[3]["problem"]["errors"]
+    assert "quantity" in results[4]["problem"]["errors"]
+    assert "colour" in results[5]["problem"]["errors"]
+    assert results[1]["idempotency_key"] is None
+    assert rows(svc, "gifts") == 1
+    books_balance(svc, client, auth)
+
+
+def test_an_item_key_is_the_single_gifts_key_the_same_gift_replays_by_either_route(gifting, auth):
+    svc, client = gifting
+    fund(svc, "ann", 100)
+    single = {"sender_id": "ann", "creator_id": "cara", "gift_id": "rose", "quantity": 1}
+    alone = client.post("/v1/gifts", json=single, headers=auth(**{"Idempotency-Key": "k-alone"}))
+    assert alone.status_code == 201
+    results = send(
+        client,
+        auth,
+        [{**single, "idempotency_key": "k-alone"}, {**single, "quantity": 2, "idempotency_key": "k-alone"}],
+    )
+    assert outcomes(results) == ["replayed", "key-reused"]
+    assert results[0]["gift"]["gift_tx_id"] == alone.get_json()["gift_tx_id"]
+    assert results[1]["status"] == 422 and code(results[1]) == "idempotency-key-reused"
+    [made] = send(client, auth, [{**single, "gift_id": "panda", "idempotency_key": "k-batch"}])
+    later = client.post(
+        "/v1/gifts", json={**single, "gift_id": "panda"}, headers=auth(**{"Idempotency-Key": "k-batch"})
+    )
+    assert later.status_code == 201 and later.headers.get("Idempotent-Replayed") == "true"
+    assert later.get_json()["gift_tx_id"] == made["gift"]["gift_tx_id"]
+    other = client.post("/v1/gifts", json=single, headers=auth(**{"Idempotency-Key": "k-batch"}))
+    assert other.status_code == 422
+    assert rows(svc, "gifts") == 2
+    books_balance(svc, client, auth)
+
+
+def test_two_items_with_one_key_the_second_replays_the_first_or_is_refused_if_it_differs(gifting, auth):
+    svc, client = gifting
+    fund(svc, "ann", 100)
+    results = send(client, auth, [item("dup"), item("dup"), item("dup", quantity=3)])
+    assert outcomes(results) == ["created", "replayed", "key-reused"]
+    assert results[0]["gift"]["gift_tx_id"] == results[1]["gift"]["gift_tx_id"]
+    assert (rows(svc, "gifts"), balance(svc)) == (1, 99)
+
+
+def test_a_kept_refusal_replays_and_a_passing_one_is_answered_afresh_within_one_batch(gifting, auth):
+    svc, client = gifting
+    fund(svc, "ann", 5)
+    results = send(
+        client, auth, [item("self", creator_id="ann"), item("self", creator_id="ann"), item("big", quantity=9)]
+    )
+    assert outcomes(results) == ["invalid", "invalid", "insufficient-coins"]
+    assert results[1]["problem"] == results[0]["problem"]
+
+
+def test_only_live_and_the_gateway_may_send_batches(gifting, auth):
+    _, client = gifting
+    refused = client.post("/v1/gift-batches", json={"gifts": [item()]}, headers=auth("app"))
+    assert refused.status_code == 403 and refused.content_type == "application/problem+json"
+
+
+def test_a_whole_request_error_is_one_problem(gifting, auth):
+    _, client = gifting
+    too_many = client.post("/v1/gift-batches", json={"gifts": [item() for _ in range(1001)]}, headers=auth())
+    assert too_many.status_code == 422 and "gifts" in too_many.get_json()["errors"]
+    for body in ({}, {"gifts": []}, {"gifts": "x"}):
+        response = client.post("/v1/gift-batches", json=body, headers=auth())
+        assert response.status_code == 422 and "gifts" in response.get_json()["errors"], body
+    malformed = client.post("/v1/gift-batches", data="{", content_type="application/json", headers=auth())
+    assert malformed.status_code == 400
+    unsigned = client.post("/v1/gift-batches", json={"gifts": [item()]})
+    assert unsigned.status_code == 401
+
+
+def test_live_sends_its_viewers_gifts_each_with_a_grant_spent_once(gifting, auth, caller_keys):
+    svc, client = gifting
+    fund(svc, "ann", 100)
+    fund(svc, "bob", 100)
+    good = grant(caller_keys, max_coins=5)
+    small = grant(caller_keys, max_coins=1)
+    for_cara = grant(caller_keys, creator_id="cara")
+    bobs = grant(caller_keys, user="bob")
+    results = send(
+        client,
+        auth,
+        [
+            item(grant=good),
+            item(),  # no grant
+            item(quantity=2, grant=small),
+            item(grant=good),  # the same grant again: spent by the first item
+            item(creator_id="carl", grant=for_cara),
+            item(grant=bobs),  # bob's grant for ann's gift
+            item(sender_id="bob", grant=bobs),
+            item(grant="not-a-token"),
+        ],
+        caller="live",
+    )
+    assert outcomes(results) == ["created", *["grant-refused"] * 5, "created", "grant-refused"]
+    assert [code(r) for r in results if r["outcome"] != "created"] == [
+        "grant-required",
+        "grant-exceeded",
+        "grant-replayed",
+        "grant-scope",
+        "grant-scope",
+        "grant-invalid",
+    ]
+    assert rows(svc, "used_grants") == 2
+    retried = send(client, auth, [results_item for results_item in [item(grant=good)]], caller="live")
+    assert outcomes(retried) == ["grant-refused"]  # a new gift with a spent grant
+    books_balance(svc, client, auth)
+
+
+def test_a_grant_refusal_is_not_kept_so_the_same_item_with_a_good_grant_goes_through(gifting, auth, caller_keys):
+    svc, client = gifting
+    fund(svc, "ann", 10)
+    refused = send(client, auth, [item("k", quantity=2, grant=grant(caller_keys, max_coins=1))], caller="live")
+    assert outcomes(refused) == ["grant-refused"]
+    done = send(client, auth, [item("k", quantity=2, grant=grant(caller_keys, max_coins=2))], caller="live")
+    assert outcomes(done) == ["created"]
+    replay = send(client, auth, [item("k", quantity=2, grant="whatever")], caller="live")
+    assert outcomes(replay) == ["replayed"]  # the key answers first, whatever became of the grant
+
+
+def test_a_batch_is_the_same_handful_of_statements_for_10_gifts_as_for_500(make_service, auth):
+    svc, client = make_service("gifting", backend="postgres")
+    viewers = [f"v{i}" for i in range(50)]
+    for viewer in viewers:
+        fund(svc, viewer, 1000)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    def measured(size: int) -> int:
+        batch = [item(sender_id=viewers[i % len(viewers)]) for i in range(size)]
+        statements.clear()
+        sa.event.listen(svc.engine, "before_cursor_execute", count)
+        try:
+            assert outcomes(send(client, auth, batch)) == ["created"] * size
+        finally:
+            sa.event.remove(svc.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    small, large = measured(10), measured(500)
+    print("statements per batch:", small, large)
+    assert small == large <= 10, (small, large)
+    books_balance(svc, client, auth)
+
+
+def test_concurrent_batches_from_overlapping_senders_never_overdraw_nor_deadlock(make_service, auth):
+    svc, client = make_service("gifting", backend="postgres")
+    senders = [f"s{i}" for i in range(20)]
+    for sender in senders:
+        fund(svc, sender, 50)
+    clients = [client, client.application.test_client(), client.application.test_client()]
+    start = threading.Barrier(len(clients))
+    answers: list[list] = [[] for _ in clients]
+
+    def one(index: int) -> None:
+        # each batch asks 30 coins of every sender (in its own order): 90 asked of 50 each
+        order = senders if index % 2 == 0 else list(reversed(senders))
+        batch = [item(sender_id=s, quantity=10, creator_id=f"c{index}") for s in order for _ in range(3)]
+        start.wait()
+        for _ in range(2):
+            answers[index].append(send(clients[index], auth, batch))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(clients))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    created = sum(o == "created" for runs in answers for results in runs for o in outcomes(results))
+    assert created == rows(svc, "gifts") == len(senders) * 5  # 50 coins: five gifts of 10 each
+    assert all(balance(svc, s) == 0 for s in senders)
+    books_balance(svc, client, auth)
