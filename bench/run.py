@@ -67,7 +67,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0.6,
         help="the sustained run offers this share of the batch step's accepted rate",
     )
-    add("--stored-gifts", type=int, default=3_000_000, help="gifts seeded for the stored-vs-fresh run (0: skip)")
+    add("--stored-gifts", type=int, default=2_000_000, help="gifts seeded for the stored-vs-fresh run (0: skip)")
     add("--soak-gifts", type=int, default=100_000, help="gifts sent while watching every process's memory (0: skip)")
     add("--no-cdc", dest="cdc", action="store_false", help="skip the Debezium (CDC) figures")
     add(

@@ -147,13 +147,23 @@ def end_to_end(run: Run) -> None:
 def half_rate_latency(run: Run) -> dict:
     best, clients = run.best_gift["rate"], run.flask_level
     pace = max(0.0, clients / (best / 2) - 1 / max(best, 1))
-    since = utcnow()
-    paced = run.gifts(concurrency=clients, pace_s=pace)
-    return {
+    since, accepted = utcnow(), {}
+    paced = run.gifts(concurrency=clients, pace_s=pace, accepted=accepted)
+    from_row = run.wait_applied(since, paced.ops)
+    figures = {
         "concurrency": clients,
         "offered_rate": round(paced.rate, 1),
-        **latency_summary(run.wait_applied(since, paced.ops)),
+        "measured": "from the gift's 201 at the client to its event's inbox row in payout's database",
+        **latency_summary(
+            system.accepted_to_credited(run.databases["gifting"], run.databases["payout"], accepted, since)
+        ),
+        # Where the time goes: from the outbox row's timestamp (written inside the request, before
+        # its commit), and the relay's hop alone (Debezium marks its rows later: not under CDC).
+        "from_outbox_row": latency_summary(from_row),
     }
+    if not run.on_cdc:
+        figures["relay_hop"] = latency_summary(system.relay_latencies(run.databases["gifting"], since))
+    return figures
 
 
 def relays_paused(run: Run) -> None:

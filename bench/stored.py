@@ -26,7 +26,7 @@ GIFTING = {
         {"event_id": EVENT_ID, "message_key": "'stored-creator-' || g %% 5000", "created_at": AGO, "published_at": AGO},
     ),
     "idempotency_keys": (
-        "state = 'completed'",
+        "true",
         {"key": "'stored-key-' || g", "created_at": AGO, "completed_at": AGO, "lease_until": AGO},
     ),
 }

@@ -38,7 +38,9 @@ def gift_load(
     max_ops: int,
     hot_creator: str | None = None,
     pace_s: float = 0.0,
+    accepted: dict | None = None,
 ) -> LoadResult:
+    """Single gifts; `accepted`, when given, gets each created gift's id -> when its 201 arrived."""
     url = f"{stack.url('gifting')}/v1/gifts"
 
     def make_worker(index: int):
@@ -55,6 +57,8 @@ def gift_load(
                 headers={"Idempotency-Key": uuid.uuid4().hex},
                 timeout=30,
             )
+            if response.status_code == 201 and accepted is not None:
+                accepted[response.json()["gift_tx_id"]] = utcnow()
             if pace_s:
                 time.sleep(pace_s)
             return response.status_code == 201
@@ -168,6 +172,38 @@ def hop_latencies(source_url: str, sink_url: str, topic: str, since) -> list[flo
             "SELECT event_id, processed_at FROM inbox WHERE topic = %s AND processed_at >= %s", (topic, since)
         ).fetchall()
     return [(done - written[event_id]).total_seconds() * 1000 for event_id, done in applied if event_id in written]
+
+
+def accepted_to_credited(gifting_url: str, payout_url: str, accepted: dict, since) -> list[float]:
+    """ms from each gift's 201 at the client (`accepted`: gift id -> time) to its diamonds (its
+    event's inbox row in payout's database): gift -> diamonds as the sender and creator see it."""
+    with psycopg.connect(gifting_url) as src, psycopg.connect(payout_url) as dst:
+        events = dict(
+            src.execute(
+                "SELECT event_id, payload::json -> 'data' ->> 'gift_tx_id' FROM outbox "
+                "WHERE topic = %s AND created_at >= %s",
+                (GIFT_SENT.topic, since),
+            ).fetchall()
+        )
+        applied = dst.execute(
+            "SELECT event_id, processed_at FROM inbox WHERE topic = %s AND processed_at >= %s", (GIFT_SENT.topic, since)
+        ).fetchall()
+    return [
+        (done - accepted[events[event_id]]).total_seconds() * 1000
+        for event_id, done in applied
+        if events.get(event_id) in accepted
+    ]
+
+
+def relay_latencies(gifting_url: str, since) -> list[float]:
+    """ms from each gift's outbox row to its publication (the relay's hop alone)."""
+    with psycopg.connect(gifting_url) as conn:
+        rows = conn.execute(
+            "SELECT published_at - created_at FROM outbox WHERE topic = %s AND created_at >= %s "
+            "AND published_at IS NOT NULL",
+            (GIFT_SENT.topic, since),
+        ).fetchall()
+    return [delta.total_seconds() * 1000 for (delta,) in rows]
 
 
 def backlog_apply_rate(stack, kafka: KafkaSettings, payout_url: str, events: int) -> dict:
