@@ -15,8 +15,10 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -25,7 +27,7 @@ from rich.progress import Progress
 from bench import steps
 from bench.context import Run, Step
 from bench.pgcluster import OwnCluster
-from bench.report import console, write
+from bench.report import RESULTS, console, write
 from bench.targets import targets
 from coinsctl.apache_kafka import ApacheKafka
 from coinsctl.stack import SERVICES
@@ -104,7 +106,7 @@ def measure(args: argparse.Namespace, admin_url: str | None, pg_settings: dict) 
     databases = {name: postgres.create_database(f"bench_{name}", admin_url) for name in ("pg",) + SERVICES}
     broker = ApacheKafka(work / "broker")
     run = Run(args=args, work=work, admin_url=admin_url, databases=databases, broker=broker)
-    run.closers.append(broker.stop)
+    run.closers += [lambda: shutil.rmtree(work, ignore_errors=True), broker.stop]  # closed last first
     chosen = [step for step in STEPS if step.when(args)]
     try:
         broker.start()
@@ -130,7 +132,8 @@ def measure(args: argparse.Namespace, admin_url: str | None, pg_settings: dict) 
                 step.run(run)
                 progress.advance(task)
     except BaseException:
-        partial = work / "partial.json"
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        partial = RESULTS / f"partial-{datetime.now(UTC):%Y-%m-%dT%H-%M-%SZ}.json"
         partial.write_text(json.dumps(run.results, indent=2, default=str))
         console.print(f"the run failed; what it measured so far: {partial}")
         raise
