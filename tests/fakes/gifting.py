@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
 
 from services.gifting.adapters.repository import (
+    AbstractGiftBatchRepository,
     AbstractGiftRepository,
     AbstractLedgerRepository,
     AbstractWalletRepository,
@@ -88,16 +90,67 @@ class FakeGiftRepository(AbstractGiftRepository):
         return [(sender, coins, count) for sender, (coins, count) in ranked[:limit]]
 
 
+class FakeGiftBatchRepository(AbstractGiftBatchRepository):
+    """The batch port on the transaction's working copy: key rows by (caller, key), as the
+    idempotency_keys table holds them; nothing is kept unless the owner commits."""
+
+    def __init__(self, data: dict, outbox: FakeOutbox):
+        self._data = data
+        self._outbox = outbox
+
+    def claim_keys(self, requests) -> dict[str, object]:
+        keys = self._data["keys"]
+        recorded = {}
+        for request in {r.key: r for r in requests}.values():  # each key once, as one INSERT claims it
+            row = keys.get((request.caller, request.key))
+            if row is not None:
+                recorded[request.key] = row
+            else:  # claimed: held by this transaction until `record` settles it
+                keys[request.caller, request.key] = SimpleNamespace(state="in_flight", request_hash=request.fingerprint)
+        return recorded
+
+    def wallets_for_update(self, user_ids) -> dict[str, Wallet]:
+        stored = self._data["wallets"]
+        return {user: dataclasses.replace(stored[user]) for user in set(user_ids) if user in stored}
+
+    def spent_grants(self, grants) -> set[tuple[str, str]]:
+        return set(grants) & self._data["grants"]
+
+    def gifts(self, gift_tx_ids) -> dict[str, GiftTransaction]:
+        return {i: self._data["gifts"][i] for i in gift_tx_ids}
+
+    def record(self, made: list, *, wallets_after: list[Wallet], keys: list) -> None:
+        ledger = FakeLedgerRepository(self._data["entries"])
+        for gift, event, grant in made:
+            if grant is not None:
+                if (grant.issuer, grant.jti) in self._data["grants"]:
+                    raise AssertionError("a batch spent a grant spent already")  # the primary key's refusal
+                self._data["grants"].add((grant.issuer, grant.jti))
+            self._data["gifts"][gift["gift_tx_id"]] = GiftTransaction(**gift)
+            sender = Wallet(gift["sender_id"], gift["balance_after"])
+            ledger.record(wallet=sender, kind="gift", delta_coins=-gift["total_coins"], reference=gift["gift_tx_id"])
+            self._outbox.insert(event)
+        for wallet in wallets_after:
+            if self._data["wallets"][wallet.user_id].version != wallet.version:
+                raise StaleRead(f"wallet {wallet.user_id} changed under its lock")
+            self._data["wallets"][wallet.user_id] = dataclasses.replace(wallet, version=wallet.version + 1)
+        for key in keys:
+            self._data["keys"][key.request.caller, key.request.key] = key
+        if any(row.state == "in_flight" for row in self._data["keys"].values()):
+            raise AssertionError("a claimed key was left unsettled")
+
+
 class FakeGiftingUnitOfWork(FakeUnitOfWork, AbstractUnitOfWork):
     source = "gifting"
 
     def empty(self) -> dict:
-        return {"wallets": {}, "entries": [], "gifts": {}, "grants": set()}
+        return {"wallets": {}, "entries": [], "gifts": {}, "grants": set(), "keys": {}}
 
     def attach(self, data: dict) -> None:
         self.wallets = FakeWalletRepository(data["wallets"])
         self.ledger = FakeLedgerRepository(data["entries"])
         self.gifts = FakeGiftRepository(data, self.outbox)
+        self.gift_batches = FakeGiftBatchRepository(data, self.outbox)
 
     def balance_of(self, user_id: str) -> int:
         """The committed balance a user sees (negative while the wallet owes coins)."""

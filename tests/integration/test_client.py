@@ -10,9 +10,17 @@ import uuid
 import httpx
 import pytest
 from coins_client import gifting, purchase
-from coins_client.gifting.api.gifts import send_gift
+from coins_client.gifting.api.gifts import send_gift, send_gift_batch
 from coins_client.gifting.api.wallets import wallet
-from coins_client.gifting.models import GiftTransaction, SendGiftRequest, SendGiftRequestGiftId
+from coins_client.gifting.models import (
+    GiftBatchItem,
+    GiftBatchItemGiftId,
+    GiftBatchRequest,
+    GiftBatchResultOutcome,
+    GiftTransaction,
+    SendGiftRequest,
+    SendGiftRequestGiftId,
+)
 from coins_client.gifting.models import Problem as GiftingProblem
 from coins_client.purchase.api.purchases import buy
 from coins_client.purchase.api.purchases import purchase as get_purchase
@@ -79,3 +87,34 @@ def test_a_gift_through_the_client_spends_once_for_one_key_and_a_refusal_is_a_pr
         assert refused.status_code == 409 and isinstance(refused.parsed, GiftingProblem)
         assert refused.parsed.type_.endswith("/insufficient-coins") and refused.parsed.status == 409
         assert wallet.sync("viewer", client=client).balance == 7
+
+
+def test_a_batch_of_gifts_through_the_client_lists_each_outcome_in_order(make_service, caller_keys):
+    svc, app = make_service("gifting")
+    run(
+        handlers.credit_purchase,
+        CreditPurchase(purchase_id=str(uuid.uuid4()), user_id="viewer", coins=10),
+        uow=svc.uow(),
+    )
+    items = [
+        GiftBatchItem(
+            sender_id="viewer",
+            creator_id="creator",
+            gift_id=GiftBatchItemGiftId.ROSE,
+            quantity=quantity,
+            idempotency_key=str(uuid.uuid4()),
+        )
+        for quantity in (6, 6, 3)
+    ]
+    with client_for(gifting, app, caller_keys.token("gateway", "gifting")) as client:
+        answer = send_gift_batch.sync(client=client, body=GiftBatchRequest(gifts=items))
+        again = send_gift_batch.sync(client=client, body=GiftBatchRequest(gifts=items))
+    assert [r.outcome for r in answer.results] == [
+        GiftBatchResultOutcome.CREATED,
+        GiftBatchResultOutcome.INSUFFICIENT_COINS,
+        GiftBatchResultOutcome.CREATED,
+    ]
+    assert answer.results[1].status == 409 and answer.results[1].problem.type_.endswith("/insufficient-coins")
+    assert answer.results[2].gift.balance_after == 1
+    assert [r.outcome for r in again.results][0] is GiftBatchResultOutcome.REPLAYED
+    assert again.results[0].gift.gift_tx_id == answer.results[0].gift.gift_tx_id

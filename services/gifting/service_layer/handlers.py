@@ -139,13 +139,15 @@ class BatchItem:
 
 @dataclass(frozen=True)
 class BatchOutcome:
-    """What an item would have got alone: its status, and the gift (created or replayed; a
-    GiftTransaction, or the stored body as a dict) or its problem+json body."""
+    """What an item would have got alone: its status, and the gift (created or replayed: a
+    GiftTransaction, or the body the single route stored; inside the handler, the id of a gift
+    made before until it is read) or its problem+json body and code."""
 
     status: int
     outcome: str
-    gift: GiftTransaction | dict | None = None
+    gift: GiftTransaction | dict | str | None = None
     problem: dict | None = None
+    code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -212,9 +214,8 @@ def _judged(item: BatchItem, keys: dict) -> BatchOutcome | None:
     body = json.loads(stored.body)
     if stored.status < 400:
         return BatchOutcome(stored.status, "replayed", gift=body)
-    return BatchOutcome(
-        stored.status, _outcome_of(body.get("type", "").rsplit("/", 1)[-1], stored.status), problem=body
-    )
+    code = body.get("type", "").rsplit("/", 1)[-1]
+    return BatchOutcome(stored.status, _outcome_of(code, stored.status), problem=body, code=code)
 
 
 def _decided(item: BatchItem, *, wallets, spent, made, debited, uow, rules) -> BatchOutcome:
@@ -244,7 +245,8 @@ def _decided(item: BatchItem, *, wallets, spent, made, debited, uow, rules) -> B
 
 def _refusal(exc: Problem | DomainError) -> BatchOutcome:
     problem = exc if isinstance(exc, Problem) else Problem.from_domain(exc)
-    return BatchOutcome(problem.status, _outcome_of(problem.code, problem.status), problem=problem.to_dict(GIFTS_PATH))
+    outcome = _outcome_of(problem.code, problem.status)
+    return BatchOutcome(problem.status, outcome, problem=problem.to_dict(GIFTS_PATH), code=problem.code)
 
 
 def _settled(request: KeyedRequest, outcome: BatchOutcome) -> SettledKey:
@@ -252,8 +254,7 @@ def _settled(request: KeyedRequest, outcome: BatchOutcome) -> SettledKey:
     request only (a refusal by a state that moves on is answered afresh, as on the single route)."""
     if outcome.outcome == "created":
         return SettledKey(request, DONE, status=outcome.status, resource_id=outcome.gift.gift_tx_id)
-    code = outcome.problem.get("code") or outcome.problem["type"].rsplit("/", 1)[-1]
-    if keeps(outcome.status, code):
+    if keeps(outcome.status, outcome.code):
         return SettledKey(request, DONE, status=outcome.status, body=json.dumps(outcome.problem))
     return SettledKey(request, OPEN)
 
@@ -267,6 +268,7 @@ _OUTCOMES = {
 
 
 def _outcome_of(code: str | None, status: int) -> str:
+    """An item's outcome, named by its refusal's problem code."""
     if code in _OUTCOMES:
         return _OUTCOMES[code]
     if code in GRANT_REFUSALS:
