@@ -18,6 +18,8 @@ from pathlib import Path
 
 # Everything else is PostgreSQL's default; each setting here is one a production server also has.
 SETTINGS = {"listen_addresses": "127.0.0.1", "shared_buffers": "512MB", "autovacuum": "on"}
+# With the CDC step: Debezium reads the outbox's inserts from a logical replication slot.
+LOGICAL = {"wal_level": "logical", "max_replication_slots": "10", "max_wal_senders": "10"}
 
 
 def bindir() -> Path | None:
@@ -34,8 +36,9 @@ class OwnCluster:
     """initdb, start on `port`, and stop/remove. As root, PostgreSQL refuses to run, so the
     cluster runs as the `postgres` system user."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, *, logical: bool = False):
         self.port = port
+        self.settings = {**SETTINGS, **(LOGICAL if logical else {})}
         self.bindir = bindir()
         if self.bindir is None:
             raise RuntimeError("initdb not found (pg_config --bindir, /usr/lib/postgresql/*/bin)")
@@ -66,7 +69,7 @@ class OwnCluster:
         """initdb and start; on failure, whatever was made is stopped and removed before raising."""
         options = " ".join(
             f"-c {name}={value}"
-            for name, value in {**SETTINGS, "port": self.port, "unix_socket_directories": str(self.root)}.items()
+            for name, value in {**self.settings, "port": self.port, "unix_socket_directories": str(self.root)}.items()
         )
         try:
             self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")

@@ -8,6 +8,8 @@ import json
 import os
 import random
 import signal
+import statistics
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -15,11 +17,12 @@ from pathlib import Path
 
 import psycopg
 import requests
+from kafka import KafkaProducer
 
 from bench.load import LoadResult, run_load
 from shared.clock import utcnow
 from shared.contracts import GIFT_SENT, envelope_to_dict, new_event
-from shared.kafka.clients import make_producer
+from shared.kafka.clients import client_options
 from shared.kafka.settings import KafkaSettings
 
 TokenFor = Callable[[str], str]  # service -> a fresh bearer token meant for it
@@ -35,7 +38,9 @@ def gift_load(
     max_ops: int,
     hot_creator: str | None = None,
     pace_s: float = 0.0,
+    accepted: dict | None = None,
 ) -> LoadResult:
+    """Single gifts; `accepted`, when given, gets each created gift's id -> when its 201 arrived."""
     url = f"{stack.url('gifting')}/v1/gifts"
 
     def make_worker(index: int):
@@ -52,6 +57,8 @@ def gift_load(
                 headers={"Idempotency-Key": uuid.uuid4().hex},
                 timeout=30,
             )
+            if response.status_code == 201 and accepted is not None:
+                accepted[response.json()["gift_tx_id"]] = utcnow()
             if pace_s:
                 time.sleep(pace_s)
             return response.status_code == 201
@@ -141,15 +148,16 @@ def with_relays_paused(stack, measure):
             proc.send_signal(signal.SIGCONT)
 
 
-def pipeline_drained(gifting_url: str, payout_url: str) -> bool:
-    """Every gift event published and applied: nothing of an earlier load still uses the CPUs."""
+def pipeline_drained(gifting_url: str, payout_url: str, injected: int = 0, *, check_unpublished: bool = True) -> bool:
+    """Every gift event published and applied: nothing of an earlier load still uses the CPUs.
+    `injected`: gift events applied that no outbox wrote (the backlog step's)."""
     with psycopg.connect(gifting_url) as src, psycopg.connect(payout_url) as dst:
         unpublished, sent = src.execute(
             "SELECT count(*) FILTER (WHERE published_at IS NULL), count(*) FROM outbox WHERE topic = %s",
             (GIFT_SENT.topic,),
         ).fetchone()
         (applied,) = dst.execute("SELECT count(*) FROM inbox WHERE topic = %s", (GIFT_SENT.topic,)).fetchone()
-    return unpublished == 0 and applied >= sent
+    return (unpublished == 0 or not check_unpublished) and applied - injected >= sent
 
 
 def hop_latencies(source_url: str, sink_url: str, topic: str, since) -> list[float]:
@@ -160,51 +168,172 @@ def hop_latencies(source_url: str, sink_url: str, topic: str, since) -> list[flo
                 "SELECT event_id, created_at FROM outbox WHERE topic = %s AND created_at >= %s", (topic, since)
             ).fetchall()
         )
-        applied = dst.execute("SELECT event_id, processed_at FROM inbox WHERE topic = %s", (topic,)).fetchall()
+        applied = dst.execute(
+            "SELECT event_id, processed_at FROM inbox WHERE topic = %s AND processed_at >= %s", (topic, since)
+        ).fetchall()
     return [(done - written[event_id]).total_seconds() * 1000 for event_id, done in applied if event_id in written]
+
+
+def accepted_to_credited(gifting_url: str, payout_url: str, accepted: dict, since) -> list[float]:
+    """ms from each gift's 201 at the client (`accepted`: gift id -> time) to its diamonds (its
+    event's inbox row in payout's database): gift -> diamonds as the sender and creator see it."""
+    with psycopg.connect(gifting_url) as src, psycopg.connect(payout_url) as dst:
+        events = dict(
+            src.execute(
+                "SELECT event_id, payload::json -> 'data' ->> 'gift_tx_id' FROM outbox "
+                "WHERE topic = %s AND created_at >= %s",
+                (GIFT_SENT.topic, since),
+            ).fetchall()
+        )
+        applied = dst.execute(
+            "SELECT event_id, processed_at FROM inbox WHERE topic = %s AND processed_at >= %s", (GIFT_SENT.topic, since)
+        ).fetchall()
+    return [
+        (done - accepted[events[event_id]]).total_seconds() * 1000
+        for event_id, done in applied
+        if events.get(event_id) in accepted
+    ]
+
+
+def relay_latencies(gifting_url: str, since) -> list[float]:
+    """ms from each gift's outbox row to its publication (the relay's hop alone)."""
+    with psycopg.connect(gifting_url) as conn:
+        rows = conn.execute(
+            "SELECT published_at - created_at FROM outbox WHERE topic = %s AND created_at >= %s "
+            "AND published_at IS NOT NULL",
+            (GIFT_SENT.topic, since),
+        ).fetchall()
+    return [delta.total_seconds() * 1000 for (delta,) in rows]
 
 
 def backlog_apply_rate(stack, kafka: KafkaSettings, payout_url: str, events: int) -> dict:
     """Stop the payout consumer, queue `events` gift events, start it, and time the apply."""
     stack.stop_process("payout-consumer")
-    producer = make_producer(kafka, client_id="bench-backlog")
-    for i in range(events):
-        envelope, key = new_event(
-            GIFT_SENT,
-            source="bench",
-            data={
-                "gift_tx_id": str(uuid.uuid4()),
-                "sender_id": "bench-sender",
-                "creator_id": f"backlog-{i % 500}",
-                "gift_id": "rose",
-                "quantity": 1,
-                "coins": 1,
-                "diamonds": 1,
-                "stream_id": None,
-                "sent_at": utcnow(),
-            },
-        )
-        producer.send(
-            kafka.topic(GIFT_SENT.topic), key=key.encode(), value=json.dumps(envelope_to_dict(envelope)).encode()
-        )
-    producer.flush()
-    producer.close()
+    produced_s = produce_gift_events(kafka, events)
     with psycopg.connect(payout_url) as conn:
         before = conn.execute("SELECT count(*) FROM inbox").fetchone()[0]
     stack.start_process("payout-consumer")
-    deadline = time.monotonic() + 600
+    deadline = time.monotonic() + 600 + events / 1000
     with psycopg.connect(payout_url, autocommit=True) as conn:
         while conn.execute("SELECT count(*) FROM inbox").fetchone()[0] < before + events:
             if time.monotonic() > deadline:
-                raise RuntimeError("the backlog was not applied within 10 minutes")
-            time.sleep(0.5)
+                raise RuntimeError(f"the backlog of {events} was not applied in time")
+            time.sleep(1.0)
         first, last = conn.execute(
             "SELECT min(processed_at), max(processed_at) FROM "
             "(SELECT processed_at FROM inbox ORDER BY processed_at DESC LIMIT %s) t",
             (events,),
         ).fetchone()
     seconds = max((last - first).total_seconds(), 1e-3)
-    return {"events": events, "seconds": round(seconds, 2), "rate": round(events / seconds, 1)}
+    return {
+        "events": events,
+        "seconds": round(seconds, 2),
+        "rate": round(events / seconds, 1),
+        "produced_in_s": round(produced_s, 1),
+    }
+
+
+def produce_gift_events(kafka: KafkaSettings, events: int) -> float:
+    """`events` valid gift events (each its own event and gift id, 500 creators), produced in
+    large batches: one envelope is validated, the rest are copies with fresh ids. Returns seconds."""
+    envelope, _ = new_event(
+        GIFT_SENT,
+        source="bench",
+        data={
+            "gift_tx_id": str(uuid.uuid4()),
+            "sender_id": "bench-sender",
+            "creator_id": "backlog-0",
+            "gift_id": "rose",
+            "quantity": 1,
+            "coins": 1,
+            "diamonds": 1,
+            "stream_id": None,
+            "sent_at": utcnow(),
+        },
+    )
+    template = envelope_to_dict(envelope)
+    producer = KafkaProducer(
+        **client_options(kafka),
+        client_id="bench-backlog",
+        acks=1,
+        linger_ms=50,
+        batch_size=1 << 20,
+        max_request_size=8 << 20,
+    )
+    topic = kafka.topic(GIFT_SENT.topic)
+    started = time.monotonic()
+    for i in range(events):
+        creator = f"backlog-{i % 500}"
+        event = {**template, "event_id": str(uuid.uuid4())}
+        event["data"] = {**template["data"], "gift_tx_id": str(uuid.uuid4()), "creator_id": creator}
+        producer.send(topic, key=creator.encode(), value=json.dumps(event).encode())
+    producer.flush(timeout=600)
+    producer.close()
+    return time.monotonic() - started
+
+
+def pipeline_counts(gifting_url: str, payout_url: str, since) -> tuple[int, int]:
+    """Gifts accepted (gifting's outbox rows) and credited (payout's inbox rows) since `since`."""
+    with psycopg.connect(gifting_url) as src, psycopg.connect(payout_url) as dst:
+        (accepted,) = src.execute(
+            "SELECT count(*) FROM outbox WHERE topic = %s AND created_at >= %s", (GIFT_SENT.topic, since)
+        ).fetchone()
+        (credited,) = dst.execute(
+            "SELECT count(*) FROM inbox WHERE topic = %s AND processed_at >= %s", (GIFT_SENT.topic, since)
+        ).fetchone()
+    return accepted, credited
+
+
+def sustained(run, *, seconds: float, rate: float, concurrency: int, batch_ms: float, size: int = 1000) -> dict:
+    """Batches offered at `rate` gifts/s for `seconds`; the pipeline's lag (gifts accepted, not
+    yet credited) sampled every second. The sustained rate is what was accepted AND credited
+    within the window. Bounded: the lag never exceeded two seconds of the offered rate plus the
+    batches in flight; not growing: its mean over the last third is at most 1.25 times the
+    middle third's plus the batches in flight."""
+    from bench.batch import batch_load
+
+    gifting, payout = run.databases["gifting"], run.databases["payout"]
+    pace = max(0.0, concurrency * size / max(rate, 1.0) - batch_ms / 1000)
+    since, samples, done = utcnow(), [], threading.Event()
+
+    def sample() -> None:
+        started = time.monotonic()
+        while not done.wait(1.0):
+            accepted, credited = pipeline_counts(gifting, payout, since)
+            samples.append(
+                {"t_s": round(time.monotonic() - started, 1), "accepted": accepted, "lag": accepted - credited}
+            )
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        load = batch_load(
+            run.stack, run.token, run.viewers, concurrency=concurrency, seconds=seconds, max_ops=10**9, pace_s=pace
+        )
+    finally:
+        done.set()
+        sampler.join()
+    accepted, credited = pipeline_counts(gifting, payout, since)
+    in_flight = concurrency * size
+    lags = [s["lag"] for s in samples] or [accepted - credited]
+    third = max(1, len(lags) // 3)
+    middle, last = lags[third : 2 * third] or lags, lags[-third:]
+    bound = 2 * rate + in_flight
+    return {
+        "seconds": round(load.seconds, 1),
+        "concurrency": concurrency,
+        "batch_size": size,
+        "offered_rate": round(rate, 1),
+        "accepted": accepted,
+        "credited": credited,
+        "rate": round(min(accepted, credited) / max(load.seconds, 1e-3), 1),
+        "errors": load.errors,
+        "lag_samples": samples,
+        "lag_max": max(lags),
+        "lag_bound": round(bound),
+        "lag_bounded": max(lags) <= bound,
+        "lag_not_growing": statistics.fmean(last) <= 1.25 * statistics.fmean(middle) + in_flight,
+    }
 
 
 def _status_mb(pid: int, field_name: str) -> float:

@@ -69,6 +69,9 @@ def connector_config(service: str, database_url: str, *, user: str, password: st
         # Heartbeats commit the stream's position while the outbox is idle: the slot's confirmed
         # LSN moves on (WAL is freed, and `mark_streamed` finds it past its mark).
         "heartbeat.interval.ms": "1000",
+        # How long the connector waits for changes before it hands over a batch, and between reads
+        # of an idle slot: Debezium's 500 ms default is most of a gift's way to the diamonds.
+        "poll.interval.ms": "10",
         "heartbeat.action.query": "INSERT INTO outbox_cdc_beat (beat_at) VALUES (now())",
         "topic.heartbeat.prefix": f"{topic_prefix}connect-heartbeat",
         "topic.creation.default.replication.factor": "1",

@@ -12,7 +12,7 @@ def results(**extra) -> dict:
         "B_flask": flask,
         "gift_api": gifts,
         "B_kafka": {"p99_ms": 30.0},
-        "end_to_end": {"concurrency": 32, "p99_ms": 75.0},
+        "end_to_end": {"concurrency": 32, "p50_ms": 12.0, "p99_ms": 75.0},
         "consumer_backlog": {"rate": 2000.0},
         "hot_creator": {"rate": 600.0},
         **extra,
@@ -60,3 +60,80 @@ def test_a_hot_median_of_zero_is_a_miss_not_a_fallback_to_the_sweep():
     paired = {"rounds": [{"ratio": 0.8, "hot_ratio": 0.0}], "median_ratio": 0.8, "median_hot_ratio": 0.0}
     out = targets(results(paired=paired))
     assert out["hot_vs_uniform"]["ratio"] == 0.0 and out["hot_vs_uniform"]["met"] is False
+
+
+def full(**extra) -> dict:
+    """A run with every step's figures: batch, sustained, stored, backlog, CDC."""
+    sustained = {
+        "seconds": 60.0,
+        "rate": 3300.0,
+        "lag_max": 2500,
+        "lag_bounded": True,
+        "lag_not_growing": True,
+        "lag_samples": [{"t_s": 1.0, "accepted": 3000, "lag": 2500}],
+    }
+    return results(
+        batch={"concurrency": 8, "rate": 9900.0, "p50_ms": 700.0, "p99_ms": 900.0},
+        sustained=sustained,
+        stored_vs_fresh={
+            "concurrency": 32,
+            "fresh": {"rate": 600.0},
+            "stored": {"rate": 570.0},
+            "seeded": {"gifts": 3_000_000, "rows": {"gifting.gifts": 3_000_000, "payout.inbox": 3_000_000}},
+        },
+        cdc={
+            "end_to_end": {"concurrency": 32, "p50_ms": 25.0, "p99_ms": 45.0},
+            "sustained": {**sustained, "rate": 2000.0},
+        },
+        **extra,
+    )
+
+
+def test_the_batch_api_is_compared_with_b_flask_at_its_own_client_count():
+    out = targets(full())
+    # B_flask did 900/s at c=8 (its best, 1000/s, was at c=32): 9900 / 900 = 11.
+    assert out["batch_gifts_vs_B_flask"] == {"ratio": 11.0, "target": ">= 10", "met": True, "concurrency": 8}
+
+
+def test_sustained_end_to_end_needs_the_rate_and_a_lag_bounded_and_not_growing():
+    out = targets(full())
+    assert out["sustained_e2e_vs_B_flask"]["ratio"] == 3.3  # 3300 / B_flask's best 1000
+    assert out["sustained_e2e_vs_B_flask"]["met"] is True
+    growing = full()
+    growing["sustained"]["lag_not_growing"] = False
+    entry = targets(growing)["sustained_e2e_vs_B_flask"]
+    assert entry["ratio"] == 3.3 and entry["met"] is False and entry["lag_not_growing"] is False
+    unbounded = full()
+    unbounded["sustained"]["lag_bounded"] = False
+    assert targets(unbounded)["sustained_e2e_vs_B_flask"]["met"] is False
+
+
+def test_end_to_end_latencies_carry_milliseconds_as_their_ratio():
+    out = targets(full())
+    assert out["e2e_p50_ms"] == {"ratio": 12.0, "target": "<= 20", "met": True, "unit": "ms"}
+    assert out["e2e_p99_ms"] == {"ratio": 75.0, "target": "<= 50", "met": False, "unit": "ms"}
+
+
+def test_stored_against_fresh_says_how_much_was_stored():
+    out = targets(full())
+    assert out["stored_vs_fresh"]["ratio"] == 0.95 and out["stored_vs_fresh"]["met"] is True
+    assert out["stored_vs_fresh"]["stored_gifts"] == 3_000_000
+    assert out["stored_vs_fresh"]["stored_rows"] == 6_000_000
+
+
+def test_debezium_figures_are_information_beside_the_relays():
+    out = targets(full())
+    assert out["info_cdc_e2e_p50_ms"]["ratio"] == 25.0 and out["info_cdc_e2e_p50_ms"]["met"] is False
+    assert out["info_cdc_e2e_p99_ms"]["met"] is True
+    assert out["info_cdc_sustained_e2e_vs_B_flask"]["ratio"] == 2.0
+    assert out["info_cdc_sustained_e2e_vs_B_flask"]["met"] is False
+    # Today's entries are all still there beside the new ones.
+    assert {"gift_api_vs_B_flask", "hot_vs_uniform", "end_to_end_p99_vs_budget", "consumer_backlog_vs_B_pg_c1"} <= set(
+        out
+    )
+
+
+def test_a_run_without_the_optional_steps_has_no_entries_for_them():
+    out = targets(results())
+    assert not {"batch_gifts_vs_B_flask", "sustained_e2e_vs_B_flask", "stored_vs_fresh"} & set(out)
+    assert not [name for name in out if name.startswith("info_cdc")]

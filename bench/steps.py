@@ -1,0 +1,259 @@
+"""The steps of a run, in the order bench.run.STEPS lists them. Each takes the run's context and
+adds its figures to `run.results` under the keys the JSON has always had (other tooling reads
+them)."""
+
+from __future__ import annotations
+
+import os
+import statistics
+
+from bench import baselines as base
+from bench import cdc as cdc_path
+from bench import stored, system
+from bench.context import Run, latency_summary, wait_for
+from coinsctl.stack import SANDBOXES, SERVICES, Stack
+from shared.clock import utcnow
+from shared.contracts import PURCHASE_COMPLETED
+from tests.support.broker import free_port
+
+HOT_CREATOR = "the-hot-creator"
+
+
+def baselines(run: Run) -> None:
+    """B_pg and B_flask at every level, B_kafka once: what the system is compared with."""
+    args, r = run.args, run.results
+    base.prepare_pg(run.databases["pg"])
+    r["B_pg"] = []
+    for level in args.levels:
+        run.say(f"B_pg c={level}")
+        load = base.b_pg(run.databases["pg"], concurrency=level, seconds=args.seconds, max_ops=args.max_ops)
+        r["B_pg"].append(load.summary())
+    run.bare = base.BareFlask(run.databases["pg"], free_port(), run.work / "bare.log")
+    run.closers.append(run.bare.stop)
+    r["B_flask"] = []
+    for level in args.levels:
+        run.say(f"B_flask c={level}")
+        load, cpu = system.cpu_split(
+            {"bare flask": run.bare.proc.pid},
+            lambda level=level: base.b_flask(run.bare, concurrency=level, seconds=args.seconds, max_ops=args.max_ops),
+        )
+        r["B_flask"].append({**load.summary(), "cpu_ms_per_op": cpu})
+    run.say("B_kafka")
+    r["B_kafka"] = base.b_kafka(run.broker.settings("admin"), messages=20_000)
+
+
+def start_stack(run: Run) -> None:
+    """Every service, relay, consumer and sandbox, on the run's broker and databases."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")},
+        "KAFKA_TOPIC_PREFIX": "sys.",
+        "KAFKA_PARTITIONS": "6",
+        "LOG_LEVEL": "WARNING",
+        **{f"{s.upper()}_DATABASE_URL": run.databases[s] for s in SERVICES},
+    }
+    run.stack = Stack(
+        var_dir=run.work / "stack",
+        ports={s: free_port() for s in SERVICES},
+        env=env,
+        broker=run.broker,
+        restart=False,
+        sandbox_ports={n: free_port() for n in SANDBOXES},
+    )
+    run.closers.append(run.stack.stop)
+    run.stack.start()
+    run.stack.wait_ready(timeout_s=120)
+
+
+def warm_up(run: Run) -> None:
+    """The first events wait for the consumer groups' first join: not what is measured. Then one
+    viewer per client is funded, timing purchase -> spendable."""
+    purchase, gifting = run.databases["purchase"], run.databases["gifting"]
+
+    def spendable(since) -> list[float]:
+        return system.hop_latencies(purchase, gifting, PURCHASE_COMPLETED.topic, since)
+
+    since = utcnow()
+    system.fund(run.stack, run.token, ["bench-warm-up"])
+    wait_for(lambda: len(spendable(since)) >= 1)
+    system.gift_load(run.stack, run.token, ["bench-warm-up"], concurrency=1, seconds=5, max_ops=5)
+    run.wait_applied(since, 5)
+    run.viewers = [f"bench-viewer-{i}" for i in range(max(run.args.levels))]
+    funded_since = utcnow()
+    system.fund(run.stack, run.token, run.viewers)
+    wait_for(lambda: len(spendable(funded_since)) >= len(run.viewers))
+    run.results["purchase_to_spendable"] = latency_summary(spendable(funded_since))
+
+
+def gift_sweep(run: Run) -> None:
+    """The single-gift API at every level, with the CPU each process spent per gift."""
+    run.results["gift_api"] = []
+    for level in run.args.levels:
+        run.say(f"gifts c={level}")
+        load, cpu = system.cpu_split(
+            system.stack_roots(run.stack, run.broker.proc.pid), lambda level=level: run.gifts(concurrency=level)
+        )
+        run.results["gift_api"].append({**load.summary(), "cpu_ms_per_gift": cpu})
+
+
+def paired_rounds(run: Run) -> None:
+    """The sweeps found each one's best level minutes apart; the ratios come from rounds that
+    alternate B_flask, uniform gifts and gifts to one hot creator at those levels, each right
+    after the other, the event pipeline drained before each load."""
+    best, flask_level = run.best_gift["concurrency"], run.flask_level
+    rounds, hot_rounds = [], []
+    for index in range(run.args.pairs):
+        run.say(f"alternating round {index + 1}/{run.args.pairs}")
+        wait_for(run.drained)
+        flask = base.b_flask(run.bare, concurrency=flask_level, seconds=run.args.seconds, max_ops=run.args.max_ops)
+        gifts, cpu = system.cpu_split(
+            system.stack_roots(run.stack, run.broker.proc.pid), lambda: run.gifts(concurrency=best)
+        )
+        wait_for(run.drained)
+        hot = run.gifts(concurrency=best, hot_creator=HOT_CREATOR)
+        rounds.append(
+            {
+                "B_flask_rate": round(flask.rate, 1),
+                "gift_api_rate": round(gifts.rate, 1),
+                "hot_creator_rate": round(hot.rate, 1),
+                "ratio": round(gifts.rate / flask.rate, 3) if flask.rate else 0.0,
+                "hot_ratio": round(hot.rate / gifts.rate, 3) if gifts.rate else 0.0,
+                "gift_cpu_ms_per_gift": cpu,
+            }
+        )
+        hot_rounds.append(hot.summary())
+    if not rounds:  # --pairs 0: one hot round against the sweep
+        run.results["hot_creator"] = run.gifts(concurrency=best, hot_creator=HOT_CREATOR).summary()
+        return
+    run.results["paired"] = {
+        "B_flask_concurrency": flask_level,
+        "gift_api_concurrency": best,
+        "seconds_each": run.args.seconds,
+        "rounds": rounds,
+        "median_ratio": statistics.median(r["ratio"] for r in rounds),
+        "median_hot_ratio": statistics.median(r["hot_ratio"] for r in rounds),
+    }
+    # The hot creator's figures: its round of median ratio to the uniform gifts beside it.
+    middle = sorted(range(len(rounds)), key=lambda i: rounds[i]["hot_ratio"])[len(rounds) // 2]
+    run.results["hot_creator"] = hot_rounds[middle]
+
+
+def end_to_end(run: Run) -> None:
+    """Gift -> diamonds at half the single-gift API's best rate (drained first): as many clients
+    as at B_flask's best level, each paced so that together they offer half that rate."""
+    wait_for(run.drained)
+    run.results["end_to_end"] = half_rate_latency(run)
+
+
+def half_rate_latency(run: Run) -> dict:
+    best, clients = run.best_gift["rate"], run.flask_level
+    pace = max(0.0, clients / (best / 2) - 1 / max(best, 1))
+    since, accepted = utcnow(), {}
+    paced = run.gifts(concurrency=clients, pace_s=pace, accepted=accepted)
+    from_row = run.wait_applied(since, paced.ops)
+    figures = {
+        "concurrency": clients,
+        "offered_rate": round(paced.rate, 1),
+        "measured": "from the gift's 201 at the client to its event's inbox row in payout's database",
+        **latency_summary(
+            system.accepted_to_credited(run.databases["gifting"], run.databases["payout"], accepted, since)
+        ),
+        # Where the time goes: from the outbox row's timestamp (written inside the request, before
+        # its commit), and the relay's hop alone (Debezium marks its rows later: not under CDC).
+        "from_outbox_row": latency_summary(from_row),
+    }
+    if not run.on_cdc:
+        figures["relay_hop"] = latency_summary(system.relay_latencies(run.databases["gifting"], since))
+    return figures
+
+
+def relays_paused(run: Run) -> None:
+    """The gift API with every relay stopped: the web app and its database alone on the CPUs."""
+    since = utcnow()
+    paused = system.with_relays_paused(run.stack, lambda: run.gifts(concurrency=run.best_gift["concurrency"]).summary())
+    run.results["gift_api_relays_paused"] = paused
+    run.wait_applied(since, paused["ops"])  # the outboxes drain before the next step
+
+
+def batch(run: Run) -> None:
+    """The batch API at B_flask's best client count: gifts accepted per second."""
+    from bench.batch import batch_load
+
+    wait_for(run.drained)
+    load = batch_load(
+        run.stack,
+        run.token,
+        run.viewers,
+        concurrency=run.flask_level,
+        seconds=run.args.seconds,
+        max_ops=run.args.max_ops * 1000,
+    )
+    run.results["batch"] = {**load.summary(), "batch_size": 1000, "note": "ops: gifts created; latency: per request"}
+    wait_for(run.drained, timeout=600)
+
+
+def sustained(run: Run) -> None:
+    """Gifts accepted and credited over --sustained-seconds on the batch API, offered at a share
+    of the batch step's rate, the pipeline's lag sampled every second."""
+    wait_for(run.drained, timeout=600)
+    run.results["sustained"] = system.sustained(
+        run,
+        seconds=run.args.sustained_seconds,
+        rate=run.args.sustained_share * run.results["batch"]["rate"],
+        concurrency=run.flask_level,
+        batch_ms=run.results["batch"]["p50_ms"],
+    )
+    wait_for(run.drained, timeout=600)
+
+
+def backlog(run: Run) -> None:
+    """The payout consumer started on a backlog of --backlog gift events."""
+    run.say(f"payout consumer on a backlog of {run.args.backlog}")
+    run.results["consumer_backlog"] = system.backlog_apply_rate(
+        run.stack, run.broker.settings("admin", topic_prefix="sys."), run.databases["payout"], run.args.backlog
+    )
+    run.injected += run.args.backlog
+
+
+def cdc(run: Run) -> None:
+    """Gifting's outbox moved to Debezium: end-to-end at half rate and sustained, then back."""
+    with cdc_path.on_debezium(run):
+        wait_for(run.drained, timeout=300)
+        half_rate_latency(run)  # a warm-up, as the relay's path had: the Connect JVM starts cold
+        wait_for(run.drained, timeout=300)
+        figures = {"end_to_end": half_rate_latency(run)}
+        wait_for(run.drained, timeout=600)
+        figures["sustained"] = system.sustained(
+            run,
+            seconds=run.args.sustained_seconds,
+            rate=run.args.sustained_share * run.results["batch"]["rate"],
+            concurrency=run.flask_level,
+            batch_ms=run.results["batch"]["p50_ms"],
+        )
+        wait_for(run.drained, timeout=600)
+    run.results["cdc"] = {"services": list(cdc_path.SERVICES_ON_CDC), **figures}
+
+
+def stored_vs_fresh(run: Run) -> None:
+    """The single-gift API on the databases as they are, then with millions of gifts stored."""
+    level = run.best_gift["concurrency"]
+    wait_for(run.drained, timeout=600)
+    fresh = run.gifts(concurrency=level)
+    run.say(f"seeding {run.args.stored_gifts} stored gifts")
+    seeded = stored.seed(run.databases, run.args.stored_gifts)
+    wait_for(run.drained, timeout=600)
+    with_stored = run.gifts(concurrency=level)
+    run.results["stored_vs_fresh"] = {
+        "concurrency": level,
+        "fresh": fresh.summary(),
+        "stored": with_stored.summary(),
+        "seeded": seeded,
+    }
+
+
+def memory(run: Run) -> None:
+    """Every process's memory over --soak-gifts gifts (0: no soak), then each one's peak."""
+    if run.args.soak_gifts:
+        run.results["memory_soak"] = system.soak(
+            run.stack, run.token, run.viewers, gifts=run.args.soak_gifts, concurrency=run.best_gift["concurrency"]
+        )
+    run.results["peak_memory_mb"] = system.memory_mb(run.stack)
