@@ -132,7 +132,8 @@ class ManyItems:
     load per item costs more than all else done for it. The fields' own `deserialize` (type and
     validators) judges each new value; an item this cannot vouch for (not an object, a field unknown
     or missing, a value refused or unhashable) is loaded by the schema itself, so its errors are the
-    schema's, word for word. For schemas without hooks (pre/post-load, schema validators)."""
+    schema's, word for word. For schemas without hooks (pre/post-load, schema validators) whose
+    fields read only their own value (not Method, Function or Nested)."""
 
     def __init__(self, schema: Schema):
         if any(schema._hooks.values()):
