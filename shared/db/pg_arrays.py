@@ -35,9 +35,18 @@ def as_arrays(conn: Connection, table: sa.Table, columns: tuple[str, ...], rows:
         values = [row[name] for row in rows]
         column_type = table.c[name].type
         if isinstance(column_type, sa.TypeDecorator):  # e.g. UTCDateTime refuses naive timestamps
-            values = [column_type.process_bind_param(v, conn.dialect) for v in values]
+            values = _bound(column_type, values, conn.dialect)
         arrays[name] = array_literal(values)
     return arrays
+
+
+def _bound(column_type: sa.TypeDecorator, values: list, dialect) -> list:
+    """Each value as the type binds it, each distinct value once (a batch's timestamps are mostly one)."""
+    try:
+        bound = {value: column_type.process_bind_param(value, dialect) for value in set(values)}
+    except TypeError:  # unhashable values: one by one
+        return [column_type.process_bind_param(value, dialect) for value in values]
+    return [bound[value] for value in values]
 
 
 def array_literal(values: list) -> str:

@@ -166,3 +166,16 @@ def _one_by_one(values: list) -> str:
 )
 def test_an_array_literal_is_the_elements_quoted_one_by_one(values):
     assert array_literal(values) == _one_by_one(values)
+
+
+def test_a_type_binds_each_distinct_value_of_a_column_as_it_binds_it_alone():
+    from sqlalchemy.dialects import postgresql
+
+    from shared.db.engines import UTCDateTime
+    from shared.db.pg_arrays import _bound
+
+    moments = [datetime(2026, 1, 1, tzinfo=UTC)] * 3 + [None, datetime(2026, 1, 2, 1, tzinfo=UTC)]
+    column_type, dialect = UTCDateTime(), postgresql.dialect()
+    assert _bound(column_type, moments, dialect) == [column_type.process_bind_param(m, dialect) for m in moments]
+    with pytest.raises(ValueError):  # a naive timestamp is still refused
+        _bound(column_type, [datetime(2026, 1, 1)], dialect)

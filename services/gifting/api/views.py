@@ -119,7 +119,8 @@ def send_gift_batch():
         raise refused(SCOPE, f"A batch takes each gift's user grant in its item's `grant`, not in {GRANT_HEADER}.")
     raw_items = json_body(schema(schemas.GiftBatchEnvelope))["gifts"]
     reader = ManyItems(schema(schemas.GiftBatchItem))  # one per batch: it remembers the values it checked
-    items = [_batch_item(raw, reader) for raw in raw_items]
+    caller, verifier = g.caller, current_app.extensions["coins"].verifier
+    items = [_batch_item(raw, reader, caller, verifier) for raw in raw_items]
     svc = service()
     outcomes = retry_transient(lambda: run(handlers.send_gift_batch, items, uow=svc.uow(), rules=svc.settings.rules))
     results = []
@@ -159,7 +160,7 @@ def _rendered(gift) -> dict:
     }
 
 
-def _batch_item(raw, reader: ManyItems) -> handlers.BatchItem:
+def _batch_item(raw, reader: ManyItems, caller, verifier) -> handlers.BatchItem:
     """One item read as POST /v1/gifts would read it: its key (the header's rules), its fields
     (the body's schema), then its grant (shared.auth.onbehalf); the first refusal is its outcome."""
     if not isinstance(raw, dict):
@@ -170,11 +171,11 @@ def _batch_item(raw, reader: ManyItems) -> handlers.BatchItem:
         return handlers.BatchItem(None, refused=validation_problem({"idempotency_key": [reason]}))
     gift_fields = {name: value for name, value in raw.items() if name not in ("idempotency_key", "grant")}
     keyed = KeyedRequest.of_json(
-        caller=g.caller.name, key=key, method="POST", path=handlers.GIFTS_PATH, value=gift_fields
+        caller=caller.name, key=key, method="POST", path=handlers.GIFTS_PATH, value=gift_fields
     )
     try:
         body = reader.load(raw)
-        grant = check_acting_for(g.caller, body["sender_id"], body["grant"], current_app.extensions["coins"].verifier)
+        grant = check_acting_for(caller, body["sender_id"], body["grant"], verifier)
     except ValidationError as exc:
         return handlers.BatchItem(keyed, refused=validation_problem(exc.messages))
     except Problem as exc:
