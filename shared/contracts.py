@@ -149,6 +149,28 @@ def new_event(contract: Contract, *, source: str, data: dict) -> tuple[Envelope,
     return envelope, str(payload[contract.key_field])
 
 
+def new_events(contract: Contract, *, source: str, datas: list[dict]) -> list[tuple[Envelope, str]]:
+    """`new_event` for many events of one contract that our own code built alike, from fields
+    already validated by the same rules (one batch's gifts): the contract checks each shape (its
+    keys and value types) once, on its first event, and every later event of that shape is the
+    same payload from its own values; an event of another shape is checked on its own. A
+    marshmallow load and dump per event cost more than everything else done for a batched gift."""
+    validated: set[tuple] = set()  # shapes (keys and value types, in order) the contract let through unchanged
+    occurred_at = utcnow()  # one transaction writes them all
+    events = []
+    for data in datas:
+        payload = _jsonable(data)
+        shape = tuple((name, type(value)) for name, value in payload.items())
+        if shape not in validated:
+            checked = contract.validator.dump(contract.validator.load(payload))
+            if list(checked.items()) == list(payload.items()):  # nothing dropped, added, reordered or converted
+                validated.add(shape)
+            payload = checked
+        envelope = Envelope(new_id(), contract.type, contract.version, occurred_at, source, payload)
+        events.append((envelope, str(payload[contract.key_field])))
+    return events
+
+
 def envelope_to_dict(envelope: Envelope) -> dict:
     return {
         "event_id": envelope.event_id,

@@ -51,11 +51,24 @@ class KeyedRequest:
     def of(cls, *, caller: str, key: str, method: str, path: str, body: bytes) -> KeyedRequest:
         """The request with its fingerprint: caller, method, path and the body as canonical JSON."""
         try:
-            canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+            canonical = _canonical(json.loads(body))
         except (ValueError, RecursionError):  # not JSON: the body itself is refused later
             canonical = body
+        return cls._hashed(caller, key, method, path, canonical)
+
+    @classmethod
+    def of_json(cls, *, caller: str, key: str, method: str, path: str, value) -> KeyedRequest:
+        """`of` for a body already parsed (`value`, as json.loads read it): the same fingerprint."""
+        return cls._hashed(caller, key, method, path, _canonical(value))
+
+    @classmethod
+    def _hashed(cls, caller: str, key: str, method: str, path: str, canonical: bytes) -> KeyedRequest:
         head = json.dumps([caller, method, path]).encode()
         return cls(caller, key, hashlib.sha256(head + b"\n" + canonical).hexdigest())
+
+
+def _canonical(value) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
 
 
 # Refusals that depend on a state that moves on, by problem code: never kept (see `keeps`).

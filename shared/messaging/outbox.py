@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from shared.clock import utcnow
-from shared.contracts import Contract, envelope_to_dict, new_event
+from shared.contracts import Contract, Envelope, envelope_to_dict, new_event, new_events
 from shared.observability import tracing
 from shared.observability.logs import current_trace_id
 
@@ -35,21 +35,34 @@ class Outbox:
     def row(self, contract: Contract, data: dict) -> dict:
         """The outbox row of an event (validated against its contract), for `insert` or for a
         statement that writes it together with the business change."""
-        envelope, key = new_event(contract, source=self._source, data=data)
+        return self._row(contract, *new_event(contract, source=self._source, data=data), _written_by())
+
+    def event_rows(self, contract: Contract, datas: list[dict]) -> list[dict]:
+        """`row` for many events of one contract built alike by our own code (shared.contracts
+        `new_events`: the contract checked once per shape); the same span wrote them all."""
+        written_by = _written_by()
+        events = new_events(contract, source=self._source, datas=datas)
+        return [self._row(contract, envelope, key, written_by) for envelope, key in events]
+
+    def _row(self, contract: Contract, envelope: Envelope, key: str, written_by: dict) -> dict:
         return {
             "event_id": envelope.event_id,
             "topic": contract.topic,
             "message_key": key,
             "payload": json.dumps(envelope_to_dict(envelope), separators=(",", ":")),
             "event_type": event_type(contract.topic),
-            "trace_id": current_trace_id(),
-            **tracing.carried(),  # the span that wrote it: the message continues its trace
+            **written_by,
             "created_at": envelope.occurred_at,
             "published_at": None,
         }
 
     def insert(self, row: dict) -> None:
         self._conn.execute(_insert(self._table), row)
+
+
+def _written_by() -> dict:
+    """The span that writes an event, as its row stores it: the message continues its trace."""
+    return {"trace_id": current_trace_id(), **tracing.carried()}
 
 
 @cache

@@ -331,3 +331,30 @@ def test_concurrent_batches_from_overlapping_senders_never_overdraw_nor_deadlock
     assert created == rows(svc, "gifts") == len(senders) * 5  # 50 coins: five gifts of 10 each
     assert all(balance(svc, s) == 0 for s in senders)
     books_balance(svc, client, auth)
+
+
+def test_every_gift_of_a_batch_has_the_event_a_gift_sent_alone_has(gifting, auth):
+    """The batch checks the gift.sent contract once per event shape, not per event: every event is
+    still within its contract and is the envelope the single gift writes, field for field."""
+    from shared.contracts import parse_envelope
+    from tests.integration.conftest import outbox_events
+    from tests.integration.test_gifting_api import gift
+
+    svc, client = gifting
+    for viewer in ("ann", "bob"):
+        fund(svc, viewer, 100)
+    assert gift(client, auth, sender_id="ann", creator_id="cara", quantity=2, stream_id="s-1").status_code == 201
+    batch = [item(quantity=2, stream_id="s-1"), item(sender_id="bob", creator_id="dan"), item(quantity=99)]
+    results = send(client, auth, batch)
+    assert outcomes(results) == ["created", "created", "insufficient-coins"]
+    events = outbox_events(svc)
+    assert len(events) == 3
+    for event in events:
+        envelope, data = parse_envelope(event)
+        assert envelope.topic == "gift.sent.v1" and list(event["data"]) == list(data)
+    alone, batched = events[0], events[1]
+    assert list(alone) == list(batched)
+    assert {k: v for k, v in alone["data"].items() if k not in ("gift_tx_id", "sent_at")} == {
+        k: v for k, v in batched["data"].items() if k not in ("gift_tx_id", "sent_at")
+    }
+    assert [e["data"]["gift_tx_id"] for e in events[1:]] == [r["gift"]["gift_tx_id"] for r in results[:2]]

@@ -182,7 +182,7 @@ def send_gift_batch(items: list[BatchItem], *, uow: AbstractUnitOfWork, rules: G
     keys = dict(batch.claim_keys([item.request for item in items if item.request is not None]))
     wallets = batch.wallets_for_update(item.gift.sender_id for item in items if item.gift is not None)
     spent = batch.spent_grants((item.grant.issuer, item.grant.jti) for item in items if item.grant is not None)
-    made: list[tuple[dict, dict, UserGrant | None]] = []
+    made: list[tuple[dict, UserGrant | None]] = []
     settled: dict[str, SettledKey] = {}
     debited: set[str] = set()
     outcomes = []
@@ -192,7 +192,9 @@ def send_gift_batch(items: list[BatchItem], *, uow: AbstractUnitOfWork, rules: G
             outcome = _decided(item, wallets=wallets, spent=spent, made=made, debited=debited, uow=uow, rules=rules)
             settled[item.request.key] = keys[item.request.key] = _settled(item.request, outcome)
         outcomes.append(outcome)
-    batch.record(made, wallets_after=[wallets[user] for user in debited], keys=list(settled.values()))
+    events = uow.outbox.event_rows(GIFT_SENT, [_gift_sent(gift) for gift, _ in made])
+    made_with_events = [(gift, event, grant) for (gift, grant), event in zip(made, events, strict=True)]
+    batch.record(made_with_events, wallets_after=[wallets[user] for user in debited], keys=list(settled.values()))
     return _with_replayed_gifts(outcomes, batch)
 
 
@@ -238,8 +240,7 @@ def _decided(item: BatchItem, *, wallets, spent, made, debited, uow, rules) -> B
     debited.add(wallet.user_id)
     if grant is not None:
         spent.add((grant.issuer, grant.jti))
-    event = uow.outbox.row(GIFT_SENT, _gift_sent(gift))
-    made.append(({**gift, "balance_after": wallet.balance}, event, grant))
+    made.append(({**gift, "balance_after": wallet.balance}, grant))
     return BatchOutcome(201, "created", gift=GiftTransaction(**gift, balance_after=wallet.balance))
 
 
