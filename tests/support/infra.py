@@ -5,9 +5,13 @@ COINS_TEST_INFRA=host        the machine's PostgreSQL (deploy/ensure-postgres.sh
 COINS_TEST_INFRA=containers  one PostgreSQL and one Apache Kafka container per test run
                              (testcontainers, host networking, 127.0.0.1 only), a database per test;
 COINS_TEST_INFRA=auto        (the default) the host where it is ready or can be made so (root may
-                             install and start it; or PostgreSQL already answers and Java is on PATH),
-                             else containers where a Docker engine answers, else the host (whose
-                             checks then say what is missing).
+                             install and start it; or PostgreSQL already answers and Java is on
+                             PATH), else containers where a Docker engine answers, else the host
+                             (whose checks then say what is missing).
+
+The fault and CDC tests start, pause, kill and wipe a broker and a Kafka Connect worker of their
+own: on this machine's JVM, or in the coins-kafka and coins-connect images where there is none
+or on the containers path (coinsctl.jvm; COINS_JAVA=host|docker|auto overrides).
 
 The host is preferred where it can run: nothing has to be built first (the containers path
 builds the images, minutes the first time, cached after), its cluster is initialised once and
@@ -41,7 +45,8 @@ def docker_answers() -> bool:
 
 
 def host_ready() -> bool:
-    """PostgreSQL answers where the tests look for it, and a JVM can run Apache Kafka."""
+    """PostgreSQL answers where the tests look for it, and a JVM here can run Apache Kafka (the
+    host path fetches its jars with Maven; the containers path needs neither)."""
     from tests.support.postgres import reachable
 
     return reachable() and shutil.which("java") is not None
