@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coinsctl.broker import free_port, port_open
-from coinsctl.jvm import Java, Jars
+from coinsctl.jvm import Jars, Java
 from coinsctl.settings import broker_settings, kafka_jars
 from shared.kafka.settings import KafkaSettings, kafka_settings
 

@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from coinsctl.broker import port_open
-from coinsctl.jvm import Java, Jars
+from coinsctl.jvm import Jars, Java
 from coinsctl.settings import connect_jars, connect_settings
 
 REPO = Path(__file__).resolve().parent.parent
