@@ -81,6 +81,7 @@ class Java:
             "docker",
             "run",
             "--rm",
+            "--no-healthcheck",  # the image's probes its own entrypoint's port, not this process's
             *(["--name", name] if name else []),
             "--label",
             f"coins.java.owner={os.getpid()}",

@@ -54,8 +54,8 @@ def test_in_docker_the_same_main_runs_in_the_image_on_the_host_network_as_the_ca
     argv = java.command("kafka.Kafka", f"{tmp_path}/server.properties", jvm=["-Xmx1g"], name="coins-java-kafka-1")
     image_at = argv.index("coins-kafka:t1")
     docker, java_args = argv[:image_at], argv[image_at + 1 :]
-    assert docker[:3] == ["docker", "run", "--rm"]
-    options = dict(zip(docker[3::2], docker[4::2], strict=True))
+    assert docker[:4] == ["docker", "run", "--rm", "--no-healthcheck"]
+    options = dict(zip(docker[4::2], docker[5::2], strict=True))
     assert options["--name"] == "coins-java-kafka-1"
     assert options["--network"] == "host"  # listens on 127.0.0.1 as on the host; no bridge here
     assert options["--user"] == f"{os.getuid()}:{os.getgid()}"  # its files are the caller's
