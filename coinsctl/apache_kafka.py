@@ -281,7 +281,8 @@ def serve() -> None:
         advertised_host=settings.advertised_host,
     )
     broker.prepare()
-    os.execvp("java", broker.command())
+    argv = broker.command()  # `java ...` (in its image), or `docker run ... java ...` on a host without Java
+    os.execvp(argv[0], argv)
 
 
 if __name__ == "__main__":

@@ -186,7 +186,8 @@ def serve() -> None:
         settings.rest_port,
         heap=settings.heap,
     )
-    os.execvp("java", worker.command())
+    argv = worker.command()  # `java ...` (in its image), or `docker run ... java ...` on a host without Java
+    os.execvp(argv[0], argv)
 
 
 if __name__ == "__main__":

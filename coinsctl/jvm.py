@@ -13,7 +13,7 @@ running when this process exits are removed then.
 from __future__ import annotations
 
 import atexit
-import os
+import os  # the caller's uid and gid, and pid
 import shutil
 import signal
 import subprocess
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coinsctl.broker import signal_group
+from coinsctl.settings import java_settings
 
 REPO = Path(__file__).resolve().parent.parent
 LOG4J = "deploy/kafka/log4j2.properties"  # under the repository, and under /opt/coins in the images
@@ -42,9 +43,9 @@ class Jars:
     image_dir: str  # /opt/kafka/libs
 
 
-def mode(environ: Mapping[str, str] = os.environ) -> str:
+def mode(environ: Mapping[str, str] | None = None) -> str:
     """ "host" or "docker", by COINS_JAVA (see the module's docstring)."""
-    asked = environ.get("COINS_JAVA", "auto") or "auto"
+    asked = java_settings(environ).java
     if asked not in MODES:
         raise ValueError(f"COINS_JAVA={asked!r}: expected one of {', '.join(MODES)}")
     if asked != "auto":
@@ -52,18 +53,16 @@ def mode(environ: Mapping[str, str] = os.environ) -> str:
     return "host" if shutil.which("java") else "docker"
 
 
-def image_name(kind: str, environ: Mapping[str, str] = os.environ) -> str:
+def image_name(kind: str, environ: Mapping[str, str] | None = None) -> str:
     """The image of `kind`, named as coins_platform.testing.Images names it (COINS_PLATFORM_* variables)."""
-    prefix = environ.get("COINS_PLATFORM_IMAGE_PREFIX") or "coins"
-    tag = environ.get("COINS_PLATFORM_IMAGE_TAG") or "latest"
-    return environ.get(f"COINS_PLATFORM_{kind.upper()}_IMAGE") or f"{prefix}-{kind}:{tag}"
+    return java_settings(environ).images[kind]
 
 
 class Java:
     """Runs one program's Java main classes in `workdir`: one-off (`run`) or one long-lived process
     at a time (`start`, `pause`/`resume`, `stop`), on the host or in a container alike."""
 
-    def __init__(self, jars: Jars, workdir: Path, *, environ: Mapping[str, str] = os.environ):
+    def __init__(self, jars: Jars, workdir: Path, *, environ: Mapping[str, str] | None = None):
         self.jars, self.workdir = jars, Path(workdir)
         self.mode = mode(environ)
         self.image = image_name(jars.image, environ) if self.mode == "docker" else None
