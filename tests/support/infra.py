@@ -5,9 +5,9 @@ COINS_TEST_INFRA=host        the machine's PostgreSQL (deploy/ensure-postgres.sh
 COINS_TEST_INFRA=containers  one PostgreSQL and one Apache Kafka container per test run
                              (testcontainers, host networking, 127.0.0.1 only), a database per test;
 COINS_TEST_INFRA=auto        (the default) the host where it is ready or can be made so (root may
-                             install and start it; or PostgreSQL already answers and Java is on
-                             PATH), else containers where a Docker engine answers, else the host
-                             (whose checks then say what is missing).
+                             install and start it; or PostgreSQL already answers and Java is on PATH),
+                             else containers where a Docker engine answers, else the host (whose
+                             checks then say what is missing).
 
 The fault and CDC tests start, pause, kill and wipe a broker and a Kafka Connect worker of their
 own: on this machine's JVM, or in the coins-kafka and coins-connect images where there is none
