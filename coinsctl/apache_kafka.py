@@ -12,13 +12,13 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coinsctl.broker import free_port, port_open, signal_group
+from coinsctl.broker import free_port, port_open
+from coinsctl.jvm import Jars, Java
 from coinsctl.settings import broker_settings, kafka_jars
 from shared.kafka.settings import KafkaSettings, kafka_settings
 
@@ -38,6 +38,9 @@ def classpath() -> str:
         ).stdout.strip()
     )
     return f"{jars}/*"
+
+
+JARS = Jars(host_classpath=classpath, image="kafka", image_dir="/opt/kafka/libs")
 
 
 @dataclass
@@ -128,7 +131,8 @@ def _write_secret(path: Path, text: str) -> None:
 
 
 class ApacheKafka:
-    """One broker process: format once, then start and stop (and restart) keeping its data."""
+    """One broker process: format once, then start and stop (and restart) keeping its data. Its JVM
+    is this machine's or, where there is none, its image's (coinsctl.jvm)."""
 
     kind = "apache"
     secured = True
@@ -147,7 +151,7 @@ class ApacheKafka:
         self.home = home.resolve()
         self.heap = heap
         self.listen_host, self.advertised_host = listen_host, advertised_host
-        self.proc: subprocess.Popen | None = None
+        self.java = Java(JARS, self.home)
         self.log_path = self.home / "broker.log"
         self._log_offset = 0
         state = self.home / "broker.json"
@@ -162,6 +166,11 @@ class ApacheKafka:
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def proc(self) -> subprocess.Popen | None:
+        """The broker's process (in a container: the `docker run` client attached to it)."""
+        return self.java.proc
 
     def client_env(self, user: str) -> dict[str, str]:
         """The environment a process needs to reach this broker as `user`."""
@@ -192,13 +201,15 @@ class ApacheKafka:
             ),
         )
         if not (self.home / "data" / "meta.properties").exists():
-            cluster_id = self._java("kafka.tools.StorageTool", "random-uuid").strip()
+            cluster_id = self.java.run("kafka.tools.StorageTool", "random-uuid", jvm=self._jvm()).strip()
             scram = self.creds.scram_args()
-            self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props), *scram)
+            self.java.run(
+                "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props), *scram, jvm=self._jvm()
+            )
 
     def command(self) -> list[str]:
         """The broker's command line (after `prepare`)."""
-        return [*self._java_cmd(), "kafka.Kafka", str(self.home / "server.properties")]
+        return self.java.command("kafka.Kafka", str(self.home / "server.properties"), jvm=self._jvm())
 
     def wipe(self) -> None:
         """Stop and lose every topic, record, offset and ACL (a disk lost): the next start formats anew."""
@@ -211,12 +222,8 @@ class ApacheKafka:
             raise RuntimeError(f"127.0.0.1:{self.port} is already in use")
         log = open(self.log_path, "ab")
         self._log_offset = log.tell()
-        self.proc = subprocess.Popen(
-            self.command(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with log:  # the child holds its own copy
+            self.java.start("kafka.Kafka", str(self.home / "server.properties"), jvm=self._jvm(), log=log)
         deadline = time.monotonic() + timeout_s
         while not self._ready():
             if self.proc.poll() is not None:
@@ -227,15 +234,15 @@ class ApacheKafka:
             time.sleep(0.2)
 
     def stop(self, *, kill: bool = False) -> None:
-        if self.proc is None:
-            return
-        signal_group(self.proc, signal.SIGKILL if kill else signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        self.proc = None
+        """SIGTERM (a clean shutdown) or SIGKILL (`kill`: a crash), and wait for the end."""
+        self.java.stop(kill=kill)
+
+    def pause(self) -> None:
+        """Freeze the broker (SIGSTOP, or `docker pause`): its port stays open but nothing answers."""
+        self.java.pause()
+
+    def resume(self) -> None:
+        self.java.resume()
 
     def version(self) -> str:
         """The version the broker's own log announces ("Kafka version: 4.1.1")."""
@@ -252,21 +259,8 @@ class ApacheKafka:
             log.seek(self._log_offset)
             return b"Kafka Server started" in log.read()
 
-    def _java_cmd(self) -> list[str]:
-        return [
-            "java",
-            f"-Xms{self.heap}",
-            f"-Xmx{self.heap}",
-            "-XX:+UseG1GC",
-            f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.properties'}",
-            "-cp",
-            classpath(),
-        ]
-
-    def _java(self, *args: str) -> str:
-        return subprocess.run(
-            [*self._java_cmd(), *args], check=True, capture_output=True, text=True, timeout=120
-        ).stdout
+    def _jvm(self) -> list[str]:
+        return [f"-Xms{self.heap}", f"-Xmx{self.heap}", "-XX:+UseG1GC"]
 
 
 def serve() -> None:
@@ -287,7 +281,8 @@ def serve() -> None:
         advertised_host=settings.advertised_host,
     )
     broker.prepare()
-    os.execvp("java", broker.command())
+    argv = broker.command()  # `java ...` (in its image), or `docker run ... java ...` on a host without Java
+    os.execvp(argv[0], argv)
 
 
 if __name__ == "__main__":

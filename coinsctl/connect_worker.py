@@ -1,21 +1,21 @@
 """A Kafka Connect worker (distributed mode) run from its jars, and its REST API: the CDC path's
 runtime (coinsctl.cdc). What the tests start; its image runs `python -m coinsctl.connect_worker`.
-Imports nothing beyond the standard library, coinsctl.broker and coinsctl.settings (with shared.env):
-its image has no other package.
+Imports nothing beyond the standard library, coinsctl.broker, coinsctl.jvm and coinsctl.settings
+(with shared.env): its image has no other package.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from coinsctl.broker import port_open, signal_group
+from coinsctl.broker import port_open
+from coinsctl.jvm import Jars, Java
 from coinsctl.settings import connect_jars, connect_settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,6 +31,9 @@ def classpath() -> str:
         ).stdout.strip()
     )
     return f"{jars}/*"
+
+
+JARS = Jars(host_classpath=classpath, image="connect", image_dir="/opt/connect/libs")
 
 
 def worker_properties(
@@ -115,7 +118,8 @@ class ConnectRest:
 
 class ConnectWorker:
     """One Kafka Connect worker (distributed mode) run from the jars: what the tests start; compose
-    and Kubernetes run the same command (deploy/compose.cdc.yaml, deploy/k8s/components/cdc)."""
+    and Kubernetes run the same command (deploy/compose.cdc.yaml, deploy/k8s/components/cdc). Its
+    JVM is this machine's or, where there is none, its image's (coinsctl.jvm)."""
 
     def __init__(self, home: Path, properties: str, rest_port: int, heap: str = "384m"):
         self.home, self.rest_port, self.heap = home, rest_port, heap
@@ -125,23 +129,22 @@ class ConnectWorker:
         with os.fdopen(fd, "w") as out:
             out.write(properties)
         self.log_path = self.home / "connect.log"
-        self.proc: subprocess.Popen | None = None
+        self.java = Java(JARS, self.home)
         self.rest = ConnectRest(f"http://127.0.0.1:{rest_port}")
 
+    MAIN = "org.apache.kafka.connect.cli.ConnectDistributed"
+
+    @property
+    def proc(self) -> subprocess.Popen | None:
+        """The worker's process (in a container: the `docker run` client attached to it)."""
+        return self.java.proc
+
     def command(self) -> list[str]:
-        return [
-            "java",
-            f"-Xmx{self.heap}",
-            f"-Dlog4j2.configurationFile={REPO / 'deploy' / 'kafka' / 'log4j2.properties'}",
-            "-cp",
-            classpath(),
-            "org.apache.kafka.connect.cli.ConnectDistributed",
-            str(self.props),
-        ]
+        return self.java.command(self.MAIN, str(self.props), jvm=[f"-Xmx{self.heap}"])
 
     def start(self, timeout_s: float = 180.0) -> None:
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        with open(self.log_path, "ab") as log:  # the child holds its own copy
+            self.java.start(self.MAIN, str(self.props), jvm=[f"-Xmx{self.heap}"], log=log)
         wait(self._ready, timeout_s, f"Kafka Connect not ready; see {self.log_path}", proc=self.proc)
 
     def _ready(self) -> bool:
@@ -153,16 +156,8 @@ class ConnectWorker:
             return False
         return any(p["class"].endswith("PostgresConnector") for p in plugins)
 
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        signal_group(self.proc, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            signal_group(self.proc, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        self.proc = None
+    def stop(self, *, kill: bool = False) -> None:
+        self.java.stop(kill=kill)
 
 
 def wait(condition, timeout_s: float, message: str, proc: subprocess.Popen | None = None) -> None:
@@ -191,7 +186,8 @@ def serve() -> None:
         settings.rest_port,
         heap=settings.heap,
     )
-    os.execvp("java", worker.command())
+    argv = worker.command()  # `java ...` (in its image), or `docker run ... java ...` on a host without Java
+    os.execvp(argv[0], argv)
 
 
 if __name__ == "__main__":

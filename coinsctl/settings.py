@@ -133,3 +133,25 @@ def connect_settings(environ: Mapping[str, str] | None = None) -> ConnectSetting
         topic_prefix=env.str("KAFKA_TOPIC_PREFIX", ""),
         heap=env.str("CONNECT_HEAP", "512m"),
     )
+
+
+@dataclass(frozen=True)
+class JavaSettings:
+    """How coinsctl.jvm runs `java`: COINS_JAVA (host, docker or auto), and the images it runs it in,
+    named as coins_platform.testing.Images names them (COINS_PLATFORM_IMAGE_PREFIX, _IMAGE_TAG,
+    COINS_PLATFORM_KAFKA_IMAGE, COINS_PLATFORM_CONNECT_IMAGE)."""
+
+    java: str
+    images: dict[str, str]  # kind ("kafka", "connect") -> image
+
+
+def java_settings(environ: Mapping[str, str] | None = None) -> JavaSettings:
+    env = Env(environ)
+    prefix, tag = env.str("COINS_PLATFORM_IMAGE_PREFIX", "coins"), env.str("COINS_PLATFORM_IMAGE_TAG", "latest")
+    return JavaSettings(
+        java=env.str("COINS_JAVA", "auto"),
+        images={
+            kind: env.optional(f"COINS_PLATFORM_{kind.upper()}_IMAGE") or f"{prefix}-{kind}:{tag}"
+            for kind in ("kafka", "connect")
+        },
+    )

@@ -4,8 +4,9 @@
 # on the host path: the containers path calls neither apt-get nor sudo.
 #   host        the machine's PostgreSQL (deploy/ensure-postgres.sh) and Kafka's jars and JVM;
 #   containers  the PostgreSQL and Kafka images (deploy/build-images.sh) on a Docker engine.
-# Either way the container tests want the images, and the fault and CDC tests a JVM here (they
-# start, pause and kill a broker and a Kafka Connect worker of their own).
+# Either way the container tests want the images. The fault and CDC tests start, pause and kill a
+# broker and a Kafka Connect worker of their own: on this machine's JVM, or (no `java` here, or the
+# containers path) in the coins-kafka and coins-connect images (coinsctl/jvm.py, COINS_JAVA).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 infra=${1:?usage: ensure-test-infra.sh host|containers}
@@ -14,11 +15,6 @@ if [ "$infra" = host ]; then
   deploy/ensure-postgres.sh
   deploy/ensure-kafka.sh >/dev/null
   deploy/connect/fetch-jars.sh >/dev/null
-elif command -v java >/dev/null; then
-  deploy/kafka/fetch-jars.sh >/dev/null
-  deploy/connect/fetch-jars.sh >/dev/null
-else
-  echo "*** no Java here: the fault and CDC tests (a broker and a Kafka Connect worker of their own) will fail ***"
 fi
 if deploy/ensure-docker.sh; then
   deploy/build-images.sh
@@ -27,4 +23,5 @@ elif [ "$infra" = containers ]; then
   exit 1
 else
   echo "*** no Docker engine: the container tests will be skipped ***"
+  command -v java >/dev/null || echo "*** and no Java: the fault and CDC tests (a broker and a Kafka Connect worker of their own) will fail ***"
 fi

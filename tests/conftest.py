@@ -48,7 +48,10 @@ def test_infra() -> str:
     """ "host" or "containers": where PostgreSQL and Kafka come from (tests.support.infra, COINS_TEST_INFRA)."""
     from tests.support.infra import choose
 
-    return choose()
+    chosen = choose()
+    if chosen == "containers":  # the brokers and Connect workers tests start run in their images too
+        os.environ.setdefault("COINS_JAVA", "docker")
+    return chosen
 
 
 @pytest.fixture(scope="session")

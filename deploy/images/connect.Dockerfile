@@ -5,7 +5,7 @@ ARG ROOTFS_IMAGE=coins-jre-rootfs:bookworm
 FROM ${ROOTFS_IMAGE}
 COPY deploy/.build/connect-jars/ /opt/connect/libs/
 COPY deploy/kafka/log4j2.properties /opt/coins/deploy/kafka/log4j2.properties
-COPY coinsctl/__init__.py coinsctl/broker.py coinsctl/connect_worker.py coinsctl/settings.py /opt/coins/coinsctl/
+COPY coinsctl/__init__.py coinsctl/broker.py coinsctl/jvm.py coinsctl/connect_worker.py coinsctl/settings.py /opt/coins/coinsctl/
 COPY shared/__init__.py shared/env.py /opt/coins/shared/
 RUN useradd --system --uid 10004 --home-dir /var/lib/connect connect && mkdir -p /var/lib/connect \
  && chown connect /var/lib/connect

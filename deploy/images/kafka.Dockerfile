@@ -5,7 +5,7 @@ ARG ROOTFS_IMAGE=coins-jre-rootfs:bookworm
 FROM ${ROOTFS_IMAGE}
 COPY deploy/.build/kafka-jars/ /opt/kafka/libs/
 COPY deploy/kafka/log4j2.properties /opt/coins/deploy/kafka/log4j2.properties
-COPY coinsctl/__init__.py coinsctl/broker.py coinsctl/apache_kafka.py coinsctl/settings.py /opt/coins/coinsctl/
+COPY coinsctl/__init__.py coinsctl/broker.py coinsctl/jvm.py coinsctl/apache_kafka.py coinsctl/settings.py /opt/coins/coinsctl/
 COPY shared/__init__.py shared/env.py /opt/coins/shared/
 COPY shared/kafka/__init__.py shared/kafka/settings.py /opt/coins/shared/kafka/
 RUN useradd --system --uid 10003 --home-dir /var/lib/kafka kafka && mkdir -p /var/lib/kafka \

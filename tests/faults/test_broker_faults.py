@@ -3,7 +3,6 @@ every case the auditor (tests/faults/conftest.py) checks that nothing was create
 
 from __future__ import annotations
 
-import signal
 import time
 
 import pytest
@@ -23,7 +22,7 @@ pytestmark = pytest.mark.faults
 def test_a_broker_away_for_a_minute_under_load_loses_nothing(api, stack):
     viewers = [funded(api) for _ in range(3)]
     creator, late_buyer = unique("creator"), unique("viewer")
-    stack.broker.proc.send_signal(signal.SIGSTOP)  # unreachable: connections hang, nothing answers
+    stack.broker.pause()  # unreachable: connections hang, nothing answers
     try:
         away_until, sent = time.monotonic() + 60, 0
         buy(api, late_buyer, package_id="coins_350")
@@ -33,7 +32,7 @@ def test_a_broker_away_for_a_minute_under_load_loses_nothing(api, stack):
             time.sleep(0.5)
         assert metric(stack, "gifting", "coins_outbox_backlog_events") >= 1
     finally:
-        stack.broker.proc.send_signal(signal.SIGCONT)
+        stack.broker.resume()
     wait_until(lambda: earnings(api, creator)["total"] == sent, timeout=120, message="the backlog drained")
     spendable(api, late_buyer, 350, timeout=90)
 

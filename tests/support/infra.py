@@ -9,6 +9,10 @@ COINS_TEST_INFRA=auto        (the default) the host where it is ready or can be 
                              else containers where a Docker engine answers, else the host (whose
                              checks then say what is missing).
 
+The fault and CDC tests start, pause, kill and wipe a broker and a Kafka Connect worker of their
+own: on this machine's JVM, or in the coins-kafka and coins-connect images where there is none
+or on the containers path (coinsctl.jvm; COINS_JAVA=host|docker|auto overrides).
+
 The host is preferred where it can run: nothing has to be built first (the containers path
 builds the images, minutes the first time, cached after), its cluster is initialised once and
 stays up (a container's initdb and start cost seconds each run), and it is what CI runs. Per test
@@ -41,7 +45,8 @@ def docker_answers() -> bool:
 
 
 def host_ready() -> bool:
-    """PostgreSQL answers where the tests look for it, and a JVM can run Apache Kafka."""
+    """PostgreSQL answers where the tests look for it, and a JVM here can run Apache Kafka (the
+    host path fetches its jars with Maven; the containers path needs neither)."""
     from tests.support.postgres import reachable
 
     return reachable() and shutil.which("java") is not None
