@@ -4,14 +4,13 @@ gifts or a time limit. Only ever aimed at 127.0.0.1."""
 
 from __future__ import annotations
 
+import itertools
 import random
-import threading
-import time
 import uuid
 
 import requests
 
-from bench.load import LoadResult
+from bench.load import LoadResult, run_load
 
 
 def batch_load(
@@ -32,66 +31,40 @@ def batch_load(
     concurrent batches do not queue on the same wallets' locks; `token(service)` is a bearer token
     of a caller acting for any user (the gateway): the items carry no grants."""
     url = f"{stack.url('gifting')}/v1/gift-batches"
-    lock = threading.Lock()
-    counts = {"ops": 0, "errors": 0, "asked": 0}
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
-    ready = threading.Barrier(concurrency + 1)
 
-    def take(n: int) -> int:
-        """Reserve up to n more gifts of the run's `max_ops`."""
-        with lock:
-            granted = max(0, min(n, max_ops - counts["asked"]))
-            counts["asked"] += granted
-            return granted
-
-    def worker(index: int) -> None:
+    def make_worker(index: int):
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {token('gifting')}"
         rnd = random.Random(index)
         senders = viewers[index::concurrency] or viewers
-        mine: list[float] = []
-        ready.wait()
-        turn = 0
-        while time.perf_counter() < deadline:
-            size = take(batch_size)
-            if size == 0:
-                break
-            gifts = []
-            for _ in range(size):
-                gifts.append(
-                    {
-                        "sender_id": senders[turn % len(senders)],
-                        "creator_id": hot_creator or f"creator-{rnd.randrange(1000)}",
-                        "gift_id": "rose",
-                        "idempotency_key": uuid.uuid4().hex,
-                    }
-                )
-                turn += 1
-            started = time.perf_counter()
+        turns = itertools.count()
+
+        def op(size: int) -> int:
+            gifts = [
+                {
+                    "sender_id": senders[next(turns) % len(senders)],
+                    "creator_id": hot_creator or f"creator-{rnd.randrange(1000)}",
+                    "gift_id": "rose",
+                    "idempotency_key": uuid.uuid4().hex,
+                }
+                for _ in range(size)
+            ]
             try:
                 response = session.post(url, json={"gifts": gifts}, timeout=60)
-                created = (
-                    sum(r["outcome"] == "created" for r in response.json()["results"])
-                    if response.status_code == 200
-                    else 0
-                )
+                if response.status_code != 200:
+                    return 0
+                return sum(r["outcome"] == "created" for r in response.json()["results"])
             except (requests.RequestException, ValueError, KeyError):
-                created = 0
-            mine.append((time.perf_counter() - started) * 1000)
-            with lock:
-                counts["ops"] += created
-                counts["errors"] += size - created
-            if pace_s:
-                time.sleep(pace_s)
-        with lock:
-            latencies.extend(mine)
+                return 0
 
-    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(concurrency)]
-    for t in threads:
-        t.start()
-    ready.wait()
-    started = time.perf_counter()
-    for t in threads:
-        t.join(timeout=seconds + 120)
-    return LoadResult(concurrency, counts["ops"], counts["errors"], time.perf_counter() - started, latencies)
+        return op
+
+    return run_load(
+        make_worker,
+        concurrency=concurrency,
+        seconds=seconds,
+        max_ops=max_ops,
+        units_per_op=batch_size,
+        pace_s=pace_s,
+        join_grace_s=120,
+    )

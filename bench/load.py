@@ -40,30 +40,44 @@ class LoadResult:
 
 
 def run_load(
-    make_worker: Callable[[int], Callable[[int], bool]], *, concurrency: int, seconds: float, max_ops: int
+    make_worker: Callable[[int], Callable[[int], int]],
+    *,
+    concurrency: int,
+    seconds: float,
+    max_ops: int,
+    units_per_op: int = 1,
+    pace_s: float = 0.0,
+    join_grace_s: float = 60.0,
 ) -> LoadResult:
-    """make_worker(thread_index) -> op(i) returning True on success; runs until seconds or max_ops."""
+    """make_worker(thread_index) -> op(n), n the units it is to do (at most `units_per_op` of the
+    run's `max_ops`), returning how many it did (True/False for one); runs until seconds or
+    max_ops. `ops` counts units done, `errors` units not done, `latencies_ms` one per op (a
+    pause of `pace_s` after each op is not in it)."""
     lock = threading.Lock()
     latencies: list[float] = []
     counts = {"ops": 0, "errors": 0, "issued": 0}
     deadline = time.perf_counter() + seconds
     ready = threading.Barrier(concurrency + 1)
 
+    def take() -> int:
+        with lock:
+            granted = max(0, min(units_per_op, max_ops - counts["issued"]))
+            counts["issued"] += granted
+            return granted
+
     def worker(index: int) -> None:
         op = make_worker(index)
         mine: list[float] = []
         ready.wait()
-        while time.perf_counter() < deadline:
-            with lock:
-                if counts["issued"] >= max_ops:
-                    break
-                counts["issued"] += 1
-                i = counts["issued"]
+        while time.perf_counter() < deadline and (n := take()):
             started = time.perf_counter()
-            ok = op(i)
+            done = int(op(n))
             mine.append((time.perf_counter() - started) * 1000)
             with lock:
-                counts["ops" if ok else "errors"] += 1
+                counts["ops"] += done
+                counts["errors"] += n - done
+            if pace_s:
+                time.sleep(pace_s)
         with lock:
             latencies.extend(mine)
 
@@ -73,5 +87,5 @@ def run_load(
     ready.wait()
     started = time.perf_counter()
     for t in threads:
-        t.join(timeout=seconds + 60)
+        t.join(timeout=seconds + join_grace_s)
     return LoadResult(concurrency, counts["ops"], counts["errors"], time.perf_counter() - started, latencies)
