@@ -14,11 +14,10 @@ from collections.abc import Iterator
 import psycopg
 
 from coinsctl import cdc
-from coinsctl.connect_worker import ConnectWorker, wait, worker_properties
+from coinsctl.connect_worker import ConnectWorker, wait
 from coinsctl.kafka_acls import apply_acls, connect_acls
 from services.gifting.adapters.orm import tables as gifting_tables
 from shared.kafka.clients import make_producer
-from tests.support.broker import free_port
 
 SERVICES_ON_CDC = ("gifting",)
 CDC_ROLE = "coins_cdc"
@@ -36,24 +35,7 @@ def on_debezium(run) -> Iterator[None]:
             conn.execute(f"CREATE ROLE {CDC_ROLE} LOGIN REPLICATION")
     admin = run.broker.settings("admin", topic_prefix=PREFIX)
     apply_acls(admin, connect_acls(SERVICES_ON_CDC, topic_prefix=PREFIX))
-    env = run.broker.client_env("connect")
-    rest_port = free_port()
-    worker = ConnectWorker(
-        run.work / "connect",
-        worker_properties(
-            bootstrap=run.broker.bootstrap,
-            sasl={
-                "protocol": env["KAFKA_SECURITY_PROTOCOL"],
-                "mechanism": env["KAFKA_SASL_MECHANISM"],
-                "username": env["KAFKA_SASL_USERNAME"],
-                "password": env["KAFKA_SASL_PASSWORD"],
-            },
-            rest_host="127.0.0.1",
-            rest_port=rest_port,
-            topic_prefix=PREFIX,
-        ),
-        rest_port,
-    )
+    worker = ConnectWorker.on_broker(run.work / "connect", run.broker, PREFIX)
     run.say("starting Kafka Connect")
     worker.start()
     try:

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from coinsctl.broker import port_open
+from coinsctl.broker import free_port, port_open
 from coinsctl.jvm import Jars, Java
 from coinsctl.settings import connect_jars, connect_settings
 
@@ -131,6 +131,23 @@ class ConnectWorker:
         self.log_path = self.home / "connect.log"
         self.java = Java(JARS, self.home)
         self.rest = ConnectRest(f"http://127.0.0.1:{rest_port}")
+
+    @classmethod
+    def on_broker(cls, home: Path, broker, topic_prefix: str) -> ConnectWorker:
+        """A worker on a local broker the tests or the bench started (coinsctl.apache_kafka), as its
+        `connect` principal, its REST API on a free port of 127.0.0.1."""
+        env = broker.client_env("connect")
+        rest_port = free_port()
+        sasl = {
+            "protocol": env["KAFKA_SECURITY_PROTOCOL"],
+            "mechanism": env["KAFKA_SASL_MECHANISM"],
+            "username": env["KAFKA_SASL_USERNAME"],
+            "password": env["KAFKA_SASL_PASSWORD"],
+        }
+        properties = worker_properties(
+            bootstrap=broker.bootstrap, sasl=sasl, rest_host="127.0.0.1", rest_port=rest_port, topic_prefix=topic_prefix
+        )
+        return cls(home, properties, rest_port)
 
     MAIN = "org.apache.kafka.connect.cli.ConnectDistributed"
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from kafka import KafkaConsumer
 
 from coinsctl import cdc
-from coinsctl.connect_worker import ConnectWorker, worker_properties
+from coinsctl.connect_worker import ConnectWorker
 from coinsctl.kafka_acls import apply_acls, connect_acls, service_acls
 from services.gifting.adapters.orm import tables as gifting_tables
 from shared.contracts import GIFT_SENT
@@ -26,7 +26,6 @@ from shared.kafka.admin import TopicPolicy, ensure_topics
 from shared.kafka.clients import client_options, make_producer
 from shared.messaging.outbox import Outbox
 from shared.messaging.relay import OutboxRelay
-from tests.support.broker import free_port
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -46,24 +45,7 @@ def connect(broker, postgres, tmp_path_factory):
     with psycopg.connect(postgres.ADMIN_URL, autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (CDC_ROLE,)).fetchone():
             conn.execute(f"CREATE ROLE {CDC_ROLE} LOGIN REPLICATION")
-    env = broker.client_env("connect")
-    rest_port = free_port()
-    worker = ConnectWorker(
-        tmp_path_factory.mktemp("connect"),
-        worker_properties(
-            bootstrap=broker.bootstrap,
-            sasl={
-                "protocol": env["KAFKA_SECURITY_PROTOCOL"],
-                "mechanism": env["KAFKA_SASL_MECHANISM"],
-                "username": env["KAFKA_SASL_USERNAME"],
-                "password": env["KAFKA_SASL_PASSWORD"],
-            },
-            rest_host="127.0.0.1",
-            rest_port=rest_port,
-            topic_prefix=prefix,
-        ),
-        rest_port,
-    )
+    worker = ConnectWorker.on_broker(tmp_path_factory.mktemp("connect"), broker, prefix)
     worker.start()
     yield worker, prefix
     worker.stop()
