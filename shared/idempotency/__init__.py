@@ -123,6 +123,11 @@ class ClaimLost(Exception):
     """The attempt no longer owns its key: its lease ran out and a retry took it over."""
 
 
+def is_valid_key(key: object) -> bool:
+    """An Idempotency-Key's rule, as a header or in a batch's item: 1-255 printable characters."""
+    return isinstance(key, str) and 0 < len(key) <= _MAX_KEY_LENGTH and key.isprintable()
+
+
 def check_key(key: str | None, *, required: bool) -> str | None:
     """The request's Idempotency-Key: None if absent (400 where required); a header sent empty,
     too long or unprintable is 400 even where a key is optional."""
@@ -137,7 +142,7 @@ def check_key(key: str | None, *, required: bool) -> str | None:
                 errors={"Idempotency-Key": ["Missing header."]},
             )
         return None
-    if not key or len(key) > _MAX_KEY_LENGTH or not key.isprintable():
+    if not is_valid_key(key):
         raise Problem(
             400,
             "Invalid Idempotency-Key",

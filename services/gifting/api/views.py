@@ -22,7 +22,7 @@ from shared.http.audit import AuditPageQuery, event_counts
 from shared.http.request_input import ManyItems, json_body, keyset_page, query_args
 from shared.http.routes import Doc, route
 from shared.http.wiring import wiring
-from shared.idempotency import KeyedRequest
+from shared.idempotency import KeyedRequest, is_valid_key
 from shared.idempotency.http import KeyedCall, idempotent
 from shared.messaging.uow import run
 
@@ -120,9 +120,8 @@ def send_gift_batch():
         raise refused(SCOPE, f"A batch takes each gift's user grant in its item's `grant`, not in {GRANT_HEADER}.")
     raw_items = json_body(schema(schemas.GiftBatchEnvelope))["gifts"]
     reader = ManyItems(schema(schemas.GiftBatchItem))  # one per batch: it remembers the values it checked
-    caller, verifier = g.caller, service().verifier
-    items = [_batch_item(raw, reader, caller, verifier) for raw in raw_items]
     svc = service()
+    items = [_batch_item(raw, reader, g.caller, svc.verifier) for raw in raw_items]
     outcomes = retry_transient(lambda: run(handlers.send_gift_batch, items, uow=svc.uow(), rules=svc.settings.rules))
     results = []
     for index, (item, outcome) in enumerate(zip(items, outcomes, strict=True)):
@@ -167,7 +166,7 @@ def _batch_item(raw, reader: ManyItems, caller, verifier) -> handlers.BatchItem:
     if not isinstance(raw, dict):
         return handlers.BatchItem(None, refused=validation_problem({"body": ["A JSON object is required."]}))
     key = raw.get("idempotency_key")
-    if not isinstance(key, str) or not 0 < len(key) <= 255 or not key.isprintable():
+    if not is_valid_key(key):
         reason = "Missing." if key is None else "1-255 printable characters."
         return handlers.BatchItem(None, refused=validation_problem({"idempotency_key": [reason]}))
     gift_fields = {name: value for name, value in raw.items() if name not in ("idempotency_key", "grant")}
