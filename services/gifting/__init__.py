@@ -1,7 +1,7 @@
 """Gifting: the gift catalog, coin wallets and their ledger, sending gifts, stream leaderboards.
 
-Beyond the common layout (see `services`): `domain/catalog.py` (the gifts and their prices in
-coins), `adapters/gift_statement.py` (the gift path's statements: the whole gift in one statement
+Beyond the common layout (see `services`): `domain/model.py` also holds the catalog (the gifts and
+their prices in coins); `adapters/gift_statement.py` (the gift path's statements: the whole gift in one statement
 on PostgreSQL, with the request's Idempotency-Key, behind the gift repository's `send`),
 `adapters/driver_sql.py` (that statement compiled once and sent straight to the driver, committing
 on its own: one round trip), `adapters/gift_batch.py` (a batch of up to 1,000 gifts in a handful

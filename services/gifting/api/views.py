@@ -10,8 +10,8 @@ from marshmallow import ValidationError
 from services.gifting.adapters import queries
 from services.gifting.api import schemas
 from services.gifting.bootstrap import GiftingService
-from services.gifting.domain.catalog import CATALOG
 from services.gifting.domain.commands import SendGift
+from services.gifting.domain.model import CATALOG
 from services.gifting.service_layer import handlers
 from shared.auth.onbehalf import GRANT_HEADER, SCOPE, acting_for, check_acting_for, refused
 from shared.db.engines import snapshot
