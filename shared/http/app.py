@@ -20,7 +20,7 @@ from flask import Blueprint, Flask, Response, g, request
 
 from shared.auth.verifier import AuthError
 from shared.credentials import refuse_foreign
-from shared.db.errors import retry_transient
+from shared.db.engines import retry_transient
 from shared.errors import Problem
 from shared.fields import ID_PATTERN
 from shared.http.guard import build_verifier, check_routes

@@ -15,7 +15,7 @@ from marshmallow import ValidationError
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from shared.db.errors import retry_transient
+from shared.db.engines import retry_transient
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem
 from shared.http.problems import render_error
 from shared.http.request_input import request_body

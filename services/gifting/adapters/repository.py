@@ -15,8 +15,7 @@ from services.gifting.adapters.orm import gifts, tables, wallet_entries, wallets
 from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet
 from shared.auth.onbehalf import UserGrant, replayed
 from shared.clock import utcnow
-from shared.db.engines import lock_for_update
-from shared.db.errors import StaleRead
+from shared.db.engines import StaleRead, lock_for_update
 from shared.db.tables import record_used_grant
 from shared.db.upserts import insert_ignore
 from shared.messaging.outbox import Outbox

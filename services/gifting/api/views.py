@@ -14,8 +14,7 @@ from services.gifting.domain.commands import SendGift
 from services.gifting.domain.model import CATALOG
 from services.gifting.service_layer import handlers
 from shared.auth.onbehalf import GRANT_HEADER, SCOPE, acting_for, check_acting_for, refused
-from shared.db.engines import snapshot
-from shared.db.errors import retry_transient
+from shared.db.engines import retry_transient, snapshot
 from shared.errors import Problem, validation_problem
 from shared.fields import schema
 from shared.http.audit import AuditPageQuery, event_counts

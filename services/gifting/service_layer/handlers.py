@@ -15,7 +15,7 @@ from services.gifting.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.auth.onbehalf import GRANT_REFUSALS, UserGrant, replayed
 from shared.clock import utcnow
 from shared.contracts import GIFT_SENT
-from shared.db.errors import StaleRead
+from shared.db.engines import StaleRead
 from shared.errors import DomainError, Problem
 from shared.idempotency import DONE, OPEN, KeyedRequest, judge, keeps
 from shared.ids import new_id
