@@ -18,7 +18,7 @@ from shared.clock import utcnow
 from shared.db.engines import StaleRead, lock_for_update
 from shared.db.tables import record_used_grant
 from shared.db.upserts import insert_ignore
-from shared.messaging.outbox import Outbox
+from shared.messaging.uow import Outbox
 
 # The step-by-step gift's inserts, built once like gift_statement's.
 _ADD_GIFT = gifts.insert()
