@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from services.gifting.adapters.orm import tables
 from services.gifting.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 from services.gifting.settings import GiftingSettings, load_settings
-from shared.auth.verifier import TokenVerifier
+from shared.auth.tokens import TokenVerifier
 from shared.db.engines import service_engine
 
 

@@ -10,7 +10,7 @@ from services.payout.adapters.orm import tables
 from services.payout.adapters.processor import PayoutProcessor, SandboxPayoutProcessor
 from services.payout.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 from services.payout.settings import PayoutSettings, load_settings
-from shared.auth.verifier import TokenVerifier
+from shared.auth.tokens import TokenVerifier
 from shared.db.engines import service_engine
 
 

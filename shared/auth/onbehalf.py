@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from flask import current_app, g, request
 
-from shared.auth.verifier import GRANT_PARTY, AuthError, Caller, TokenVerifier
+from shared.auth.tokens import GRANT_PARTY, AuthError, Caller, TokenVerifier
 from shared.errors import Problem
 
 USERS_ANY = "users:any"

@@ -18,7 +18,7 @@ from functools import wraps
 
 from flask import Blueprint, Flask, Response, g, request
 
-from shared.auth.verifier import AuthError
+from shared.auth.tokens import AuthError
 from shared.credentials import refuse_foreign
 from shared.db.engines import retry_transient
 from shared.errors import Problem

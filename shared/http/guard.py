@@ -11,8 +11,7 @@ import logging
 
 from flask import Flask
 
-from shared.auth.keys import KeyFileError, KeyRing
-from shared.auth.verifier import TokenVerifier
+from shared.auth.tokens import KeyFileError, KeyRing, TokenVerifier
 from shared.env import ConfigError
 from shared.http.routes import spec_of
 from shared.settings import CommonSettings

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.engine import Engine
 
-from shared.auth.verifier import TokenVerifier
+from shared.auth.tokens import TokenVerifier
 from shared.settings import CommonSettings
 
 

@@ -11,7 +11,7 @@ import pytest
 from flask import Blueprint
 
 from coinsctl.tokens import issue_token
-from shared.auth.keys import generate_key_pair
+from shared.auth.tokens import generate_key_pair
 from shared.credentials import SERVICES
 from shared.env import ConfigError
 from shared.http.app import OPEN_PREFIXES, create_app
