@@ -16,7 +16,7 @@ from shared.db.engines import service_engine
 
 @dataclass
 class PayoutService:
-    """The process's one wiring object; a web app keeps it and reaches it with shared.http.wiring."""
+    """The process's one wiring object; a web app keeps it and reaches it with shared.http.app `wiring`."""
 
     settings: PayoutSettings
     engine: Engine
