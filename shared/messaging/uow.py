@@ -141,7 +141,9 @@ class Outbox:
     def row(self, contract: Contract, data: dict) -> dict:
         """The outbox row of an event (validated against its contract), for `insert` or for a
         statement that writes it together with the business change."""
-        return self._row(contract, *new_event(contract, source=self._source, data=data), _written_by())
+        written_by = _written_by()
+        envelope, key = new_event(contract, source=self._source, data=data)
+        return self._row(contract, envelope, key, written_by)
 
     def event_rows(self, contract: Contract, datas: list[dict]) -> list[dict]:
         """`row` for many events of one contract built alike by our own code (shared.contracts
@@ -156,7 +158,7 @@ class Outbox:
             "topic": contract.topic,
             "message_key": key,
             "payload": json.dumps(envelope_to_dict(envelope), separators=(",", ":")),
-            "event_type": event_type(contract.topic),
+            "event_type": contract.type,  # the relay's `type` header: the topic without its version
             **written_by,
             "created_at": envelope.occurred_at,
             "published_at": None,
@@ -175,11 +177,6 @@ def _written_by() -> dict:
 def _insert(table: sa.Table):
     """The outbox insert, built once per table (no RETURNING of the generated id)."""
     return table.insert().inline()
-
-
-def event_type(topic: str) -> str:
-    """The `type` header of a topic's events: the topic without its version (gift.sent.v1 -> gift.sent)."""
-    return topic.rsplit(".v", 1)[0]
 
 
 def republish_since(engine: Engine, table: sa.Table, since: datetime) -> int:
