@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from services.gifting.adapters import gift_statement
-from services.gifting.adapters.driver_sql import own_transaction_if_first
+from services.gifting.adapters.gift_statement import own_transaction_if_first
 from services.gifting.adapters.orm import gifts, tables, wallet_entries, wallets
 from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet
 from shared.auth.onbehalf import UserGrant, replayed
