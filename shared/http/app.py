@@ -156,6 +156,7 @@ def create_app(
     """service: the process's one wiring object (the service's container, `Wiring`), kept
     as the app's and given its token verifier. tags: {tag: description} for the OpenAPI document's
     resources (shared.http.openapi)."""
+    # These build on this module's declarations (wiring, routes): imported here, not at the top.
     from shared.http.guard import build_verifier, check_routes
     from shared.http.ops_views import ops_blueprint
     from shared.http.problems import register_error_handlers
