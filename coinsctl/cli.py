@@ -30,7 +30,7 @@ def kafka_settings():
 def _token(caller: str, service: str, ttl: int = 300, kid: str | None = None, **grant) -> str:
     """A token signed with the caller's private key from the local stack's key directory."""
     from coinsctl.keys import local_token
-    from shared.auth.keys import KeyFileError
+    from shared.auth.tokens import KeyFileError
 
     try:
         return local_token(_var_dir(), caller, service, ttl_seconds=ttl, kid=kid, **grant)
@@ -94,7 +94,7 @@ def keys() -> None:
 def keys_new(caller: str, kid: str | None) -> None:
     """Make an Ed25519 key pair for a caller; the services pick up its public key without restart."""
     from coinsctl.keys import key_dirs
-    from shared.auth.keys import KeyFileError, generate_key_pair
+    from shared.auth.tokens import KeyFileError, generate_key_pair
 
     private_dir, public_dir = key_dirs(_var_dir())
     try:
@@ -132,7 +132,7 @@ def keys_list(as_json: bool) -> None:
 def keys_retire(kid: str) -> None:
     """Retire a key: remove its public half, so the services refuse its tokens (within a second)."""
     from coinsctl.keys import key_dirs
-    from shared.auth.keys import KID_RE
+    from shared.auth.tokens import KID_RE
 
     if not KID_RE.fullmatch(kid):  # exactly one kid: never a pattern, never a path
         raise click.BadParameter("a key id is letters, digits, '.', '_' and '-', starting with a letter or digit")

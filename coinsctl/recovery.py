@@ -238,7 +238,7 @@ def republish(service: str, database_url: str, since: datetime) -> int:
     from importlib import import_module
 
     from shared.db.engines import make_engine
-    from shared.messaging.outbox import republish_since
+    from shared.messaging.uow import republish_since
 
     tables = import_module(f"services.{service}.adapters.orm").tables
     engine = make_engine(database_url, pool_size=1)

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import jwt
 
-from shared.auth.keys import SigningKey
+from shared.auth.tokens import SigningKey
 from shared.clock import utcnow
 
 DEFAULT_TTL_SECONDS = 300

@@ -4,7 +4,7 @@ The services and shared/ read the environment only through it: the settings modu
 (shared.settings, shared.kafka.settings, shared.auth.policy, each service's settings.py) once,
 at start, into frozen objects, and two switches where they act (shared.faults' COINS_FAULTS,
 shared.observability.metrics' PROMETHEUS_MULTIPROC_DIR), and the OpenTelemetry variables
-(OTEL_*) that shared.observability.tracer_provider reads when a process configures its spans. The one
+(OTEL_*) that shared.observability.tracing reads when a process configures its spans. The one
 exception is shared.http.gunicorn_conf, gunicorn's own configuration file, read by gunicorn
 before any of this code. coinsctl reads through
 coinsctl.settings, the sandboxes through this class.

@@ -149,7 +149,7 @@ def _gifting_client(scratch: Path, url: str):
     from services.gifting.entrypoints.wsgi import create_app
     from services.gifting.service_layer import handlers
     from services.gifting.settings import load_settings
-    from shared.auth.keys import generate_key_pair, load_signing_key
+    from shared.auth.tokens import generate_key_pair, load_signing_key
     from shared.db.migrate import upgrade
     from shared.messaging.uow import run
 

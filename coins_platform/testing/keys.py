@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 from coinsctl.tokens import issue_token
-from shared.auth.keys import generate_key_pair, load_signing_key
+from shared.auth.tokens import generate_key_pair, load_signing_key
 
 # The callers the services' default policies name.
 DEFAULT_CALLERS = ("gateway", "live", "app", "processor", "ops")

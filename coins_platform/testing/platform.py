@@ -31,7 +31,7 @@ ROLES = {
 }
 KEYS_MOUNT = "/etc/coins/caller-keys"
 # A web worker looks at its key directory again at most this long after it last did
-# (shared.auth.keys.KeyRing's reload_seconds): a caller's key made while the platform runs is trusted after it.
+# (shared.auth.tokens.KeyRing's reload_seconds): a caller's key made while the platform runs is trusted after it.
 KEY_RELOAD_S = 1.0
 
 

@@ -9,13 +9,13 @@ from sqlalchemy.engine import Engine
 from services.gifting.adapters.orm import tables
 from services.gifting.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 from services.gifting.settings import GiftingSettings, load_settings
-from shared.auth.verifier import TokenVerifier
+from shared.auth.tokens import TokenVerifier
 from shared.db.engines import service_engine
 
 
 @dataclass
 class GiftingService:
-    """The process's one wiring object; a web app keeps it and reaches it with shared.http.wiring."""
+    """The process's one wiring object; a web app keeps it and reaches it with shared.http.app `wiring`."""
 
     settings: GiftingSettings
     engine: Engine

@@ -10,13 +10,13 @@ from services.payout.adapters.orm import tables
 from services.payout.adapters.processor import PayoutProcessor, SandboxPayoutProcessor
 from services.payout.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 from services.payout.settings import PayoutSettings, load_settings
-from shared.auth.verifier import TokenVerifier
+from shared.auth.tokens import TokenVerifier
 from shared.db.engines import service_engine
 
 
 @dataclass
 class PayoutService:
-    """The process's one wiring object; a web app keeps it and reaches it with shared.http.wiring."""
+    """The process's one wiring object; a web app keeps it and reaches it with shared.http.app `wiring`."""
 
     settings: PayoutSettings
     engine: Engine

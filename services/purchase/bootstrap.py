@@ -10,13 +10,13 @@ from services.purchase.adapters.orm import tables
 from services.purchase.adapters.processor import PaymentProcessor, SandboxCardProcessor
 from services.purchase.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 from services.purchase.settings import PurchaseSettings, load_settings
-from shared.auth.verifier import TokenVerifier
+from shared.auth.tokens import TokenVerifier
 from shared.db.engines import service_engine
 
 
 @dataclass
 class PurchaseService:
-    """The process's one wiring object; a web app keeps it and reaches it with shared.http.wiring."""
+    """The process's one wiring object; a web app keeps it and reaches it with shared.http.app `wiring`."""
 
     settings: PurchaseSettings
     engine: Engine

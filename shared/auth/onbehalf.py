@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from flask import current_app, g, request
 
-from shared.auth.verifier import GRANT_PARTY, AuthError, Caller, TokenVerifier
+from shared.auth.tokens import GRANT_PARTY, AuthError, Caller, TokenVerifier
 from shared.errors import Problem
 
 USERS_ANY = "users:any"
@@ -159,7 +159,7 @@ def acting_for(user_id: str, *, takes_grants: bool = True) -> UserGrant | None:
         g.caller,
         user_id,
         request.headers.get(GRANT_HEADER),
-        current_app.extensions["coins"].verifier,  # the app's wiring (shared.http.wiring; auth is below http)
+        current_app.extensions["coins"].verifier,  # the app's wiring (shared.http.app `wiring`; auth is below http)
         takes_grants=takes_grants,
     )
 

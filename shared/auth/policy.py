@@ -14,7 +14,7 @@ from shared.env import ConfigError, Env
 class AuthSettings:
     # This service's name in a token's `aud`.
     audience: str
-    # The callers' public keys: <keys_dir>/<caller>/<kid>.pem (shared.auth.keys); None: no caller can call.
+    # The callers' public keys: <keys_dir>/<caller>/<kid>.pem (shared.auth.tokens); None: no caller can call.
     keys_dir: Path | None = None
     retired_keys: frozenset[str] = frozenset()
     # caller -> permissions it holds on this service

@@ -1,5 +1,5 @@
-"""Databases that behave the same on PostgreSQL and SQLite: engines, column types and transactions
-(`engines`), which errors are transient (`errors`), portable upserts and array batches (`upserts`,
+"""Databases that behave the same on PostgreSQL and SQLite: engines, column types, transactions and
+which errors are transient (`engines`), portable upserts and array batches (`upserts`,
 `pg_arrays`), the infrastructure tables every service has and their migrations (`tables`,
 `infra_migrations`), Alembic driven from code (`migrate`) and retention of those tables (`retention`).
 

@@ -33,7 +33,7 @@ def add_infrastructure_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
 
 
 def _outbox(metadata: sa.MetaData) -> sa.Table:
-    """Events written with the business change, for the relay (shared.messaging.outbox, shared.messaging.relay)."""
+    """Events written with the business change, for the relay (shared.messaging.uow, shared.messaging.relay)."""
     return sa.Table(
         "outbox",
         metadata,

@@ -1,7 +1,7 @@
-"""The HTTP edge every service's web app shares: the app factory and what happens to every request
-(`app`), a route's one declaration (`routes`: method and path, permission, documentation,
-Idempotency-Key), the app's one wiring object (the service's container) as the edge reaches it
-(`wiring`), reading a request's input (`request_input`), problem+json refusals (`problems`), the
+"""The HTTP edge every service's web app shares: the app's one wiring object (the service's
+container) as the edge reaches it, a route's one declaration (method and path, permission,
+documentation, Idempotency-Key), the app factory and what happens to every request (`app`),
+reading a request's input (`request_input`), problem+json refusals (`problems`), the
 OpenAPI documents (`openapi`), the open probe and metrics routes (`ops_views`), the auditor's
 listings (`audit`), start-up checks of the access wiring (`guard`), and gunicorn's settings, logs
 and worker (`gunicorn_conf`, `gunicorn_logging`, `gunicorn_worker`: requests read whole under

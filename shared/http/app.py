@@ -1,10 +1,22 @@
-"""The HTTP edge every service shares: the app factory, and what happens to every request
-before and after its view (W3C trace context, authentication and permission, path ids, request metrics
-and log line, retried reads).
+"""The HTTP edge every service shares: the app's one wiring object and how the edge reaches it, a
+route declared in one place, the app factory, and what happens to every request before and after
+its view (W3C trace context, authentication and permission, path ids, request metrics and log
+line, the `Location` of what a POST made, retried reads).
 
-Services add blueprints whose views parse their input (shared.http.request_input), call a handler,
-and dump a response schema; keyed POSTs go through shared.idempotency.http; errors become
-problem+json in shared.http.problems; the open endpoints are shared.http.ops_views.
+Each service builds one container per process (`services/<name>/bootstrap.py`, `<Name>Service`:
+settings, engine, tables, units of work, adapters); `create_app` keeps it as
+`app.extensions["coins"]`, adds the token verifier, and every part of the request reaches it
+through `wiring()`: the edge here, the views through their `service()`.
+
+A /v1 route is declared once: `@route(bp, "POST /gifts", permission=..., keyed=..., doc=Doc(...))`
+adds the view to its blueprint and records a `RouteSpec` under its endpoint. The permission check
+here, the start-up guard (shared.http.guard), the OpenAPI builder (shared.http.openapi) and the
+`Location` header read it through `spec_of(endpoint)`; a route without one is refused at start-up.
+
+Views parse their input (shared.http.request_input), call a handler, and dump a response schema;
+keyed POSTs go through shared.idempotency.http; errors become problem+json in
+shared.http.problems; the open endpoints are shared.http.ops_views. Those modules build on this
+one's declarations, so the factory imports them where it uses them.
 """
 
 from __future__ import annotations
@@ -13,28 +25,123 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import wraps
+from typing import Any, Literal, Protocol
 
-from flask import Blueprint, Flask, Response, g, request
+import sqlalchemy as sa
+from flask import Blueprint, Flask, Response, current_app, g, request
+from sqlalchemy.engine import Engine
 
-from shared.auth.verifier import AuthError
+from shared.auth.tokens import AuthError, TokenVerifier
 from shared.credentials import refuse_foreign
-from shared.db.errors import retry_transient
+from shared.db.engines import retry_transient
 from shared.errors import Problem
 from shared.fields import ID_PATTERN
-from shared.http.guard import build_verifier, check_routes
-from shared.http.openapi import LOCATED, location_of
-from shared.http.ops_views import OPEN_PREFIXES, ops_blueprint
-from shared.http.problems import register_error_handlers
-from shared.http.routes import spec_of
-from shared.http.wiring import Wiring, wiring
 from shared.observability import metrics, tracing
 from shared.observability.logs import configure_logging
+from shared.settings import CommonSettings
 
 log = logging.getLogger(__name__)
 ID_RE = re.compile(ID_PATTERN)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OPEN_PREFIXES = ("/health/", "/metrics", "/openapi.json", "/docs")  # served without a token (ops_views)
+LOCATED = (201, 202)  # the statuses whose answer names what it made (a `Location`)
+
+
+# -- the wiring -----------------------------------------------------------------------------------
+class ServiceSettings(Protocol):
+    common: CommonSettings  # what every service reads the same way (shared.settings)
+
+
+class Wiring(Protocol):
+    """What the edge reads from a service's container."""
+
+    settings: ServiceSettings
+    engine: Engine
+    tables: dict[str, sa.Table]  # the service's tables, the infrastructure ones among them
+    verifier: TokenVerifier | None  # set by create_app: only a web process verifies tokens
+
+
+def wiring() -> Wiring:
+    """The running app's service container."""
+    return current_app.extensions["coins"]
+
+
+# -- routes ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Doc:
+    """A route's documentation. errors: its own refusals {status: reason} (the common ones are
+    derived); tag: its resource, if not the path's first segment; acts_for: it names a user it acts
+    for (shared.auth.onbehalf: X-User-Grant); location: the made resource's path, a template filled
+    from the response body (`/v1/purchases/{purchase_id}`), sent as `Location` on 201/202."""
+
+    summary: str
+    body: Any = None
+    query: Any = None
+    responses: Mapping[int, Any] = field(default_factory=dict)
+    errors: Mapping[int, str] = field(default_factory=dict)
+    tag: str | None = None
+    acts_for: bool = False
+    location: str | None = None
+
+
+class Keyed(Protocol):
+    """How a keyed POST runs (shared.idempotency.http `idempotent(...)`): it wraps the view."""
+
+    required: bool
+
+    def wrap(self, view: Callable) -> Callable: ...
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """What a route needs: the caller's permission, its documentation, and whether it takes an
+    Idempotency-Key ("required", "optional", or None: not keyed)."""
+
+    endpoint: str
+    method: str
+    path: str
+    permission: str
+    doc: Doc
+    idempotency_key: Literal["required", "optional"] | None = None
+
+
+_SPECS: dict[str, RouteSpec] = {}
+
+
+def route(blueprint: Blueprint, rule: str, *, permission: str, doc: Doc, keyed: Keyed | None = None):
+    """Declare a view at `rule` ("METHOD /path", the path under the blueprint's prefix) on
+    `blueprint`, callable with `permission`, documented by `doc`, and run under the
+    Idempotency-Key rule when `keyed` is given."""
+    method, path = rule.split(" ", 1)
+
+    def deco(view: Callable) -> Callable:
+        endpoint = f"{blueprint.name}.{view.__name__}"
+        key = None if keyed is None else "required" if keyed.required else "optional"
+        _SPECS[endpoint] = RouteSpec(endpoint, method, path, permission, doc, key)
+        served = view if keyed is None else keyed.wrap(view)
+        blueprint.add_url_rule(path, view.__name__, served, methods=[method])
+        return served
+
+    return deco
+
+
+def spec_of(endpoint: str | None) -> RouteSpec | None:
+    """The declaration of the route at `endpoint`, or None (an open route, or an undeclared one)."""
+    return _SPECS.get(endpoint) if endpoint else None
+
+
+def location_of(spec: RouteSpec | None, status: int, body) -> str | None:
+    """The `Location` of a response of the route `spec` declares (see `Doc.location`), or None."""
+    template = spec.doc.location if spec is not None else None
+    if template is None or status not in LOCATED or not isinstance(body, dict):
+        return None
+    try:
+        return template.format(**body)
+    except (KeyError, IndexError):
+        return None
 
 
 # -- the app --------------------------------------------------------------------------------------
@@ -46,9 +153,14 @@ def create_app(
     description: str,
     tags: dict[str, str] | None = None,
 ) -> Flask:
-    """service: the process's one wiring object (the service's container, shared.http.wiring), kept
+    """service: the process's one wiring object (the service's container, `Wiring`), kept
     as the app's and given its token verifier. tags: {tag: description} for the OpenAPI document's
     resources (shared.http.openapi)."""
+    # These build on this module's declarations (wiring, routes): imported here, not at the top.
+    from shared.http.guard import build_verifier, check_routes
+    from shared.http.ops_views import ops_blueprint
+    from shared.http.problems import register_error_handlers
+
     settings = service.settings.common
     configure_logging(settings.service, settings.log_level)
     refuse_foreign(settings.service, "web", os.environ, settings.environment)
@@ -91,11 +203,12 @@ def _retry_reads(app: Flask) -> None:
 
 def _start_request():
     g.started = time.perf_counter()
+    verifier = wiring().verifier
     g.trace_span = _request_span()
     g.trace_token = tracing.enter(g.trace_span)
     if request.path.startswith("/v1"):
         try:
-            g.caller = wiring().verifier.authenticate(request.headers.get("Authorization"))
+            g.caller = verifier.authenticate(request.headers.get("Authorization"))
         except AuthError as exc:
             raise Problem(
                 exc.status,
@@ -151,6 +264,12 @@ def _request_span() -> tracing.Span:
 
 
 def _finish_request(response: Response) -> Response:
+    spec = spec_of(request.endpoint)
+    located = response.status_code in LOCATED and response.is_json
+    if spec is not None and spec.doc.location and located:  # a replay's too: made from its body
+        where = location_of(spec, response.status_code, response.get_json(silent=True))
+        if where is not None:
+            response.headers["Location"] = where
     route = request.url_rule.rule if request.url_rule else "unmatched"
     service = wiring().settings.common.service
     method = request.method if request.method in METHODS else "other"  # a label from a fixed set, not the client's
@@ -176,12 +295,6 @@ def _finish_request(response: Response) -> Response:
         if response.status_code >= 500:
             span.fail(error_type=str(response.status_code))
         response.headers.update({**span.headers(), "X-Trace-Id": span.trace_id})
-    spec = spec_of(request.endpoint)
-    located = response.status_code in LOCATED and response.is_json
-    if spec is not None and spec.doc.location and located:  # a replay's too: made from its body
-        where = location_of(spec, response.status_code, response.get_json(silent=True))
-        if where is not None:
-            response.headers["Location"] = where
     return response
 
 

@@ -11,10 +11,9 @@ import logging
 
 from flask import Flask
 
-from shared.auth.keys import KeyFileError, KeyRing
-from shared.auth.verifier import TokenVerifier
+from shared.auth.tokens import KeyFileError, KeyRing, TokenVerifier
 from shared.env import ConfigError
-from shared.http.routes import spec_of
+from shared.http.app import spec_of
 from shared.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -62,6 +61,6 @@ def check_routes(app: Flask, open_prefixes: tuple[str, ...]) -> None:
             undeclared.append(f"{sorted(rule.methods - {'HEAD', 'OPTIONS'})} {rule.rule} ({rule.endpoint})")
     if undeclared:
         raise ConfigError(
-            "routes without a declared permission (declare them with shared.http.routes.route under /v1): "
+            "routes without a declared permission (declare them with shared.http.app.route under /v1): "
             + "; ".join(undeclared)
         )

@@ -1,6 +1,6 @@
 """OpenAPI 3 documents built from the routes themselves and their marshmallow schemas.
 
-Routes carry their documentation in their declaration (shared.http.routes `Doc`); `build_openapi`
+Routes carry their documentation in their declaration (shared.http.app `Doc`); `build_openapi`
 walks the URL map, so the document cannot drift from the routes that exist. What every route of a kind shares is derived
 here, not written per route: the token and the refusals the edge makes (401/403, 404 for a path
 id, 503 when the database is down), the input's (400/413/422 for a body, 422 for a query), the
@@ -20,7 +20,7 @@ from marshmallow import Schema, fields
 from shared import __version__
 from shared.errors import PROBLEM_BASE, PROBLEM_CONTENT_TYPE
 from shared.fields import ID_PATTERN
-from shared.http.routes import Doc, RouteSpec, spec_of
+from shared.http.app import LOCATED, Doc, RouteSpec, spec_of
 
 PROBLEM = {
     "type": "object",
@@ -92,20 +92,6 @@ USER_GRANT = {
 }
 AUDIT_TAG = "audit"
 AUDIT_TAG_DESCRIPTION = "Ops-only totals and listings in id order, read by `coinsctl audit` (needs `audit:read`)"
-
-
-LOCATED = (201, 202)  # the statuses whose answer names what it made (a `Location`)
-
-
-def location_of(spec: RouteSpec | None, status: int, body) -> str | None:
-    """The `Location` of a response of the route `spec` declares (see `Doc.location`), or None."""
-    template = spec.doc.location if spec is not None else None
-    if template is None or status not in LOCATED or not isinstance(body, dict):
-        return None
-    try:
-        return template.format(**body)
-    except (KeyError, IndexError):
-        return None
 
 
 def build_openapi(app: Flask, *, title: str, description: str, tags: dict[str, str] | None = None) -> dict:

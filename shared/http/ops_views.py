@@ -10,12 +10,10 @@ from pathlib import Path
 import flask_swagger_ui
 from flask import Blueprint, Response, abort, current_app, jsonify, send_from_directory
 
+from shared.http.app import wiring
 from shared.http.openapi import build_openapi
-from shared.http.wiring import wiring
 from shared.observability import metrics
 from shared.runtime.health import Refreshed, broker_gauge, outbox_gauges, web_readiness
-
-OPEN_PREFIXES = ("/health/", "/metrics", "/openapi.json", "/docs")  # served without a token
 
 SWAGGER_UI = Path(flask_swagger_ui.__file__).parent / "dist"
 DOCS_ASSETS = frozenset({"swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png", "favicon-16x16.png"})

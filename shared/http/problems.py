@@ -10,9 +10,9 @@ from flask import Flask, Response, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from shared.db.errors import is_transient, safe_error
+from shared.db.engines import is_transient, safe_error
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem, validation_problem
-from shared.http.wiring import wiring
+from shared.http.app import wiring
 from shared.observability import metrics
 
 log = logging.getLogger("shared.http.app")  # the edge's logger, as before the split

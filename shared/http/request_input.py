@@ -12,7 +12,7 @@ from marshmallow import Schema, ValidationError, missing
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from shared.errors import Problem, validation_problem
-from shared.http.wiring import wiring
+from shared.http.app import wiring
 
 
 def request_body() -> bytes:

@@ -1,4 +1,4 @@
-"""The HTTP wrapper: `idempotent(...)`, given to a route's declaration (shared.http.routes), runs a
+"""The HTTP wrapper: `idempotent(...)`, given to a route's declaration (shared.http.app `route`), runs a
 keyed POST view as an attempt under shared.idempotency's rule, owning its transaction(s), and
 answers a retry with the stored response. The view is called with a `KeyedCall` of plain values
 for its handler and unit of work."""
@@ -15,11 +15,11 @@ from marshmallow import ValidationError
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from shared.db.errors import retry_transient
+from shared.db.engines import retry_transient
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem
+from shared.http.app import wiring
 from shared.http.problems import render_error
 from shared.http.request_input import request_body
-from shared.http.wiring import wiring
 from shared.idempotency import Answer, ClaimLost, KeyedRequest, check_key, in_flight
 from shared.idempotency.store import Claim, KeyStore
 from shared.messaging.uow import commit
@@ -44,7 +44,7 @@ class KeyedCall:
 
 @dataclass(frozen=True)
 class Idempotent:
-    """How a keyed POST runs (see `idempotent`); shared.http.routes `route(keyed=...)` wraps its view."""
+    """How a keyed POST runs (see `idempotent`); shared.http.app `route(keyed=...)` wraps its view."""
 
     required: bool = True
     transactional: bool = False

@@ -20,7 +20,7 @@ from kafka.errors import KafkaError
 from sqlalchemy.engine import Engine
 
 from shared import faults
-from shared.db.errors import is_transient, safe_error
+from shared.db.engines import is_transient, safe_error
 from shared.messaging.consumer_offsets import ConsumerOffsets
 from shared.messaging.dead_letters import send_dead_letters
 from shared.messaging.inbox import BatchOutcome, Handler, Inbox, Poisoned, RetryBatch, describe

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from shared import faults
 from shared.clock import utcnow
 from shared.contracts import Envelope, parse_envelope
-from shared.db.errors import is_transient, safe_error
+from shared.db.engines import is_transient, safe_error
 from shared.db.upserts import insert_ignore, insert_ignore_many
 from shared.errors import DomainError, PermanentMessageError
 from shared.observability import tracing

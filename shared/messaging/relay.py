@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from shared import faults
 from shared.clock import utcnow
-from shared.db.errors import retry_transient, safe_error
+from shared.db.engines import retry_transient, safe_error
 from shared.db.pg_arrays import array_literal
 from shared.messaging.relay_floor import PollFloor
 from shared.messaging.relay_wakeup import Wakeup, wakeup_for

@@ -17,7 +17,7 @@ import zlib
 import psycopg
 from sqlalchemy.engine import Engine
 
-from shared.db.errors import safe_error
+from shared.db.engines import safe_error
 from shared.db.infra_migrations import OUTBOX_CHANNEL
 
 log = logging.getLogger(__name__)

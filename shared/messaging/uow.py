@@ -1,4 +1,6 @@
-"""The unit of work: one database transaction, the repositories on it, and the outbox.
+"""The unit of work: one database transaction, the repositories on it, and the transactional outbox
+it writes (events are rows written with the business change, published later by
+shared.messaging.relay).
 
 One owner per transaction: the entry point begins and commits it, a handler only works inside
 it and never commits. `with transaction(uow):` (or `run(handler, ..., uow=uow)`) is how an
@@ -8,30 +10,42 @@ the inbox own a connection's transaction themselves and hand a unit of work join
 that needs two transactions around an outside call (a card charge, a payout) is a process: it
 says so, and runs each step in `with transaction(uow):`. Services subclass `SqlUnitOfWork` to
 attach repositories in `_start`.
+
+`Outbox.add` runs inside the unit of work's transaction; `republish_since` and `backlog` are what
+the ops CLI and the health checks ask of the outbox table.
 """
 
 from __future__ import annotations
 
 import abc
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from functools import cache
 from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from shared import faults
-from shared.messaging.outbox import Outbox
+from shared.clock import utcnow
+from shared.contracts import Contract, Envelope, envelope_to_dict, new_event, new_events
+from shared.observability import tracing
+from shared.observability.logs import current_trace_id
 
 U = TypeVar("U", bound="AbstractUnitOfWork")
 T = TypeVar("T")
 
 
 def commit(tx) -> None:
-    """Commit a transaction that holds a business change (fault points on either side)."""
-    faults.point("uow.before_commit")
+    """Commit a transaction that holds a business change (fault points on either side, when the
+    fault suite arms any: every request commits, and production arms none)."""
+    if faults.ARMED:
+        faults.point("uow.before_commit")
     tx.commit()
-    faults.point("uow.after_commit")
+    if faults.ARMED:
+        faults.point("uow.after_commit")
 
 
 @contextmanager
@@ -108,3 +122,73 @@ class SqlUnitOfWork:
         finally:
             self.conn.close()
             self.conn = None
+
+
+# -- the outbox -----------------------------------------------------------------------------------
+class Outbox:
+    """Writes events into the outbox table on the unit of work's connection."""
+
+    def __init__(self, conn: Connection, table: sa.Table, source: str):
+        self._conn = conn
+        self._table = table
+        self._source = source
+
+    def add(self, contract: Contract, data: dict) -> str:
+        row = self.row(contract, data)
+        self.insert(row)
+        return row["event_id"]
+
+    def row(self, contract: Contract, data: dict) -> dict:
+        """The outbox row of an event (validated against its contract), for `insert` or for a
+        statement that writes it together with the business change."""
+        written_by = _written_by()
+        envelope, key = new_event(contract, source=self._source, data=data)
+        return self._row(contract, envelope, key, written_by)
+
+    def event_rows(self, contract: Contract, datas: list[dict]) -> list[dict]:
+        """`row` for many events of one contract built alike by our own code (shared.contracts
+        `new_events`: the contract checked once per shape); the same span wrote them all."""
+        written_by = _written_by()
+        events = new_events(contract, source=self._source, datas=datas)
+        return [self._row(contract, envelope, key, written_by) for envelope, key in events]
+
+    def _row(self, contract: Contract, envelope: Envelope, key: str, written_by: dict) -> dict:
+        return {
+            "event_id": envelope.event_id,
+            "topic": contract.topic,
+            "message_key": key,
+            "payload": json.dumps(envelope_to_dict(envelope), separators=(",", ":")),
+            "event_type": contract.type,  # the relay's `type` header: the topic without its version
+            **written_by,
+            "created_at": envelope.occurred_at,
+            "published_at": None,
+        }
+
+    def insert(self, row: dict) -> None:
+        self._conn.execute(_insert(self._table), row)
+
+
+def _written_by() -> dict:
+    """The span that writes an event, as its row stores it: the message continues its trace."""
+    return {"trace_id": current_trace_id(), **tracing.carried()}
+
+
+@cache
+def _insert(table: sa.Table):
+    """The outbox insert, built once per table (no RETURNING of the generated id)."""
+    return table.insert().inline()
+
+
+def republish_since(engine: Engine, table: sa.Table, since: datetime) -> int:
+    """Mark every event created at or after `since` for publishing again (consumers dedupe)."""
+    with engine.begin() as conn:
+        return conn.execute(table.update().where(table.c.created_at >= since).values(published_at=None)).rowcount
+
+
+def backlog(conn: Connection, table: sa.Table) -> tuple[int, float]:
+    """Unpublished events and the age in seconds of the oldest."""
+    count, oldest = conn.execute(
+        sa.select(sa.func.count(), sa.func.min(table.c.created_at)).where(table.c.published_at.is_(None))
+    ).one()
+    age = max(0.0, (utcnow() - oldest).total_seconds()) if oldest is not None else 0.0  # UTCDateTime: aware
+    return int(count), age

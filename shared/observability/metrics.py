@@ -75,7 +75,7 @@ EVENT_MONEY_MINOR = Counter(
 RECONCILER_OUTCOMES = Counter(
     "coins_reconciler_outcomes_total", "Unknown-outcome charges and payouts settled", ["service", "outcome"]
 )
-# Callers' public key files the key ring skipped (shared.auth.keys): unreadable, malformed, misnamed, a kid held twice.
+# Callers' public key files the key ring skipped (shared.auth.tokens): unreadable, malformed, misnamed, a kid twice.
 KEY_FILES_REJECTED = Counter("coins_auth_key_files_rejected_total", "Public key files skipped as unusable", ["reason"])
 # Withdrawals held for an operator. reason: country_blocked, under_review (at pay time), answer_mismatch
 # (the processor answered for another id, amount or currency).

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from shared.kafka.clients import broker_reachable
-from shared.messaging.outbox import backlog
+from shared.messaging.uow import backlog
 from shared.observability import metrics
 
 BROKER_TIMEOUT_S = 0.5  # a probe must answer well inside the kubelet's timeout

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from coinsctl.tokens import issue_token
-from shared.auth.keys import SigningKey, generate_key_pair, load_signing_key
+from shared.auth.tokens import SigningKey, generate_key_pair, load_signing_key
 from shared.clock import utcnow
 from tests.support.waiting import wait_until
 

@@ -15,7 +15,7 @@ import copy
 import json
 
 from shared.contracts import parse_envelope
-from shared.messaging.outbox import Outbox
+from shared.messaging.uow import Outbox
 
 
 class FakeOutbox(Outbox):

@@ -15,7 +15,7 @@ from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet
 from services.gifting.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.auth.onbehalf import replayed
 from shared.clock import utcnow
-from shared.db.errors import StaleRead
+from shared.db.engines import StaleRead
 from tests.fakes import FakeOutbox, FakeUnitOfWork
 
 

@@ -24,7 +24,7 @@ from services.payout.domain.model import (
 )
 from services.payout.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.auth.onbehalf import replayed
-from shared.db.errors import StaleRead
+from shared.db.engines import StaleRead
 from tests.fakes import FakeUnitOfWork
 
 

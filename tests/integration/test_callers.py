@@ -11,11 +11,10 @@ import pytest
 from flask import Blueprint
 
 from coinsctl.tokens import issue_token
-from shared.auth.keys import generate_key_pair
+from shared.auth.tokens import generate_key_pair
 from shared.credentials import SERVICES
 from shared.env import ConfigError
-from shared.http.app import OPEN_PREFIXES, create_app
-from shared.http.routes import spec_of
+from shared.http.app import OPEN_PREFIXES, create_app, spec_of
 from tests.integration.conftest import _environ, build_service, rows
 from tests.integration.test_gifting_api import fund
 from tests.support.waiting import wait_until

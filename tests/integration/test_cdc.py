@@ -24,8 +24,8 @@ from shared.contracts import GIFT_SENT
 from shared.db.migrate import upgrade
 from shared.kafka.admin import TopicPolicy, ensure_topics
 from shared.kafka.clients import client_options, make_producer
-from shared.messaging.outbox import Outbox
 from shared.messaging.relay import OutboxRelay
+from shared.messaging.uow import Outbox
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration

@@ -18,9 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from coinsctl.tokens import issue_token
-from shared.auth.keys import KeyRing, SigningKey, generate_key_pair, load_signing_key
 from shared.auth.policy import AuthSettings
-from shared.auth.verifier import AuthError, TokenVerifier
+from shared.auth.tokens import AuthError, KeyRing, SigningKey, TokenVerifier, generate_key_pair, load_signing_key
 from shared.clock import utcnow
 
 POLICY = {"gateway": ("gifts:send",), "live": ("gifts:send",), "processor": ("chargebacks:create",)}
@@ -220,7 +219,7 @@ def test_a_verified_token_is_remembered_only_until_it_expires(keys, monkeypatch)
 
 @pytest.mark.parametrize("caller, kid", [("app\n", "app-1"), ("app", "app-1\n")])
 def test_a_caller_or_key_id_with_a_trailing_newline_is_not_a_valid_name(tmp_path, caller, kid):
-    from shared.auth.keys import KeyFileError
+    from shared.auth.tokens import KeyFileError
 
     with pytest.raises(KeyFileError):
         generate_key_pair(tmp_path / "private", tmp_path / "public", caller, kid=kid)

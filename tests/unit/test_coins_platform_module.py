@@ -6,7 +6,7 @@ import jwt
 import pytest
 
 from coins_platform.testing import CallerKeys, CoinsPlatform, Images, PayoutSandbox, PlatformError
-from shared.auth.keys import KeyRing
+from shared.auth.tokens import KeyRing
 
 
 def test_image_names_come_from_arguments_then_the_environment_then_the_defaults():

@@ -13,7 +13,7 @@ from services.payout.settings import load_settings as payout_settings
 from services.purchase.domain.pricing import PRICE_LISTS
 from services.purchase.settings import load_settings as purchase_settings
 from shared.contracts import GIFT_SENT, envelope_to_dict, new_event, parse_envelope
-from shared.db.errors import safe_error
+from shared.db.engines import safe_error
 from shared.fields import identifier
 
 ENV = {"COINS_ENV": "test"}

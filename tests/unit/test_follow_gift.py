@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from tools.follow_gift import follow, follow_gift
 
-# What the path measures at most today: lower them as the path shrinks, never raise them.
-MOST_FILES = 31
-MOST_RETURNS_TO_ONE_FILE = 5
+# What the path measures at most today: lower them as the path shrinks, never raise them. (The
+# returns bound went from 5 to 6 once, when db/errors.py's retry_transient joined db/engines.py,
+# whose other entries on SQLite are SQLAlchemy calling it back: UTCDateTime for each timestamp a
+# statement binds, and BEGIN IMMEDIATE. On PostgreSQL the request returns to it never.)
+MOST_FILES = 23
+MOST_RETURNS_TO_ONE_FILE = 6
 
 
 def test_a_gift_runs_in_no_more_project_files_than_today():

@@ -1,4 +1,4 @@
-"""A route's one declaration (shared.http.routes): what `route` records and registers, and that
+"""A route's one declaration (shared.http.app): what `route` records and registers, and that
 route metadata cannot be stacked back onto a view as decorators."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from flask import Blueprint, Flask
 
-from shared.http.routes import Doc, route, spec_of
+from shared.http.app import Doc, route, spec_of
 from shared.idempotency.http import idempotent
 
 

@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 
 from services.payout.adapters.processor import SandboxPayoutProcessor
 from shared import __version__
-from shared.observability import tracer_provider, tracing
+from shared.observability import tracing
 from shared.outbound import OutboundSettings
 from tests.support.spans import hex_id, parent_of, recorder
 
@@ -43,7 +43,7 @@ def processors(provider) -> tuple:
 
 def test_a_provider_names_the_service_its_version_and_environment_and_exports_nothing_without_an_endpoint(environ):
     environ.setenv("COINS_ENV", "test")
-    made = tracer_provider.from_environment("gifting", "web")
+    made = tracing.from_environment("gifting", "web")
     attributes = made.resource.attributes
     assert (attributes["service.name"], attributes["service.version"], attributes["deployment.environment"]) == (
         "coins-gifting-web",
@@ -55,7 +55,7 @@ def test_a_provider_names_the_service_its_version_and_environment_and_exports_no
     environ.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=staging,team=coins")
     environ.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
     environ.setenv("OTEL_TRACES_EXPORTER", "none")
-    made = tracer_provider.from_environment("gifting", "relay")
+    made = tracing.from_environment("gifting", "relay")
     attributes = made.resource.attributes
     assert (attributes["service.name"], attributes["deployment.environment"], attributes["team"]) == (
         "gifting-eu",
@@ -67,12 +67,12 @@ def test_a_provider_names_the_service_its_version_and_environment_and_exports_no
 
 def test_an_endpoint_exports_over_otlp_http_through_a_bounded_batch(environ):
     environ.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")
-    [batch] = processors(tracer_provider.from_environment("payout", "worker"))
+    [batch] = processors(tracing.from_environment("payout", "worker"))
     assert isinstance(batch, BatchSpanProcessor)
     assert batch._batch_processor._exporter._endpoint == "http://collector:4318/v1/traces"
     assert batch._batch_processor._queue.maxlen == 2048
     environ.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://tempo:4318/otlp/v1/traces")
-    [batch] = processors(tracer_provider.from_environment("payout", "worker"))
+    [batch] = processors(tracing.from_environment("payout", "worker"))
     assert batch._batch_processor._exporter._endpoint == "http://tempo:4318/otlp/v1/traces"  # taken as it is
 
 
@@ -101,7 +101,7 @@ def test_a_collector_that_does_not_answer_never_holds_a_span_nor_grows_the_queue
     environ.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "600")  # the export hangs for as long as the test holds it
     environ.setenv("OTEL_BSP_SCHEDULE_DELAY", "1")
     environ.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "100")
-    made = tracer_provider.from_environment("gifting", "web")
+    made = tracing.from_environment("gifting", "web")
     tracer = made.get_tracer("test")
     [batch] = processors(made)
     try:

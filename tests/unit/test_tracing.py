@@ -11,8 +11,8 @@ from types import SimpleNamespace
 import pytest
 
 from shared.contracts import PURCHASE_COMPLETED
-from shared.messaging.outbox import Outbox
 from shared.messaging.relay import message_headers
+from shared.messaging.uow import Outbox
 from shared.observability import tracing
 from shared.observability.logs import ContextFilter, json_formatter
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from coinsctl.tokens import issue_token
 from shared.auth.onbehalf import GRANT_REFUSALS, UserGrant, check_acting_for
-from shared.auth.verifier import Caller
+from shared.auth.tokens import Caller
 from shared.errors import Problem
 from shared.idempotency import keeps
 from tests.unit.test_auth_tokens import keys, signer, verifier  # noqa: F401 - the keys fixture

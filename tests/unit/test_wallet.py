@@ -4,9 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.gifting.domain.catalog import CATALOG, find_gift
 from services.gifting.domain.errors import InsufficientCoins, InvalidQuantity, SelfGift, UnknownGift, WalletFrozen
-from services.gifting.domain.model import Wallet, price_gift
+from services.gifting.domain.model import CATALOG, Wallet, find_gift, price_gift
 
 
 def test_a_viewer_with_700_coins_cannot_afford_a_lion():

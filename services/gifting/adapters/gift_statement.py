@@ -1,22 +1,29 @@
-"""The gift path's statements, built once at import: building a Core statement per call costs
-more than executing it (SQLAlchemy caches the compiled form, not the construction).
+"""The gift path's statements, built once at import (building a Core statement per call costs
+more than executing it: SQLAlchemy caches the compiled form, not the construction), and how the
+hottest of them reaches PostgreSQL in one round trip.
 
 `SPEND` is the conditional debit, on every database. `SENDS[claiming, granted]` is the whole
 gift on PostgreSQL in one statement, that also claims the request's Idempotency-Key (`claiming`:
 `_claim_key`, the key's row, done, written here so that the whole keyed request is one round trip;
 the wrapper shared.idempotency.http hands over the row's values and answers a retry) and spends its
 user grant (`granted`, shared.auth.onbehalf); `send_params` fills in any of them. They serve one
-port, `AbstractGiftRepository.send`
-(adapters/repository.py), whose contract the integration tests hold on PostgreSQL and SQLite.
+port, `AbstractGiftRepository.send` (adapters/repository.py), whose contract the integration tests
+hold on PostgreSQL and SQLite.
+
+Two round-trip savers hand that statement straight to the driver: `DriverStatement` (compiled
+once, run without SQLAlchemy's per-execution work) and `own_transaction_if_first` (a
+transaction's only statement commits on its own).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
-from services.gifting.adapters.driver_sql import DriverStatement
 from services.gifting.adapters.orm import gifts, tables, wallet_entries, wallets
 from shared.auth.onbehalf import UserGrant
 from shared.idempotency import DONE
@@ -140,6 +147,61 @@ def _insert_event(debit: sa.CTE) -> sa.CTE:
     outbox = tables["outbox"]
     values = sa.select(*(sa.bindparam(f"e_{name}", type_=outbox.c[name].type) for name in EVENT_FIELDS))
     return outbox.insert().from_select(EVENT_FIELDS, values.select_from(debit)).cte("event")
+
+
+# -- straight to the driver -----------------------------------------------------------------------
+class DriverStatement:
+    """A Core statement compiled once and run with `exec_driver_sql`, for the few statements on
+    the hottest path where SQLAlchemy's per-execution work (cache lookup, bind processing of
+    every parameter) costs more than the statement itself. Errors, events and the pool behave
+    as for any statement. Parameters reach the driver as given, so they must be what the driver
+    takes (str, int, None, timezone-aware datetimes); for named-parameter drivers (psycopg)."""
+
+    def __init__(self, statement):
+        self.statement = statement
+        self._compiled: dict[str, tuple[str, dict]] = {}
+
+    def __call__(self, conn: Connection, params: dict):
+        compiled = self._compiled.get(conn.dialect.name)
+        if compiled is None:
+            if conn.dialect.paramstyle not in ("pyformat", "named"):
+                raise TypeError(f"DriverStatement needs named parameters, not {conn.dialect.paramstyle}")
+            built = self.statement.compile(dialect=conn.dialect)
+            constants = {
+                name: bind.value
+                for bind, name in built.bind_names.items()
+                if not bind.required and bind.callable is None
+            }  # literals inside the statement
+            compiled = self._compiled[conn.dialect.name] = (str(built), constants)
+        sql, constants = compiled
+        return conn.exec_driver_sql(sql, {**constants, **params} if constants else params)
+
+
+@contextmanager
+def own_transaction_if_first(conn: Connection) -> Iterator[bool]:
+    """For a transaction whose whole effect is the one statement inside: let it commit on its
+    own (driver autocommit) when the connection's transaction has sent nothing to PostgreSQL yet.
+    It then costs one round trip instead of three (BEGIN, the statement, COMMIT), and the later
+    commit of the transaction has nothing left to send. Yields True if so; False where the
+    transaction has begun (the statement joins it) or on another database. A statement after it
+    would start a transaction of its own: the caller makes sure no other write follows."""
+    if conn.dialect.name != "postgresql":
+        yield False
+        return
+    import psycopg
+
+    driver = conn.connection.driver_connection
+    if driver.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        yield False
+        return
+    driver.autocommit = True
+    try:
+        yield True
+    finally:
+        try:
+            driver.autocommit = False
+        except psycopg.Error:  # the connection broke under the statement: never hand it out again
+            conn.invalidate()
 
 
 SENDS = {  # PostgreSQL only

@@ -10,16 +10,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from services.gifting.adapters import gift_statement
-from services.gifting.adapters.driver_sql import own_transaction_if_first
+from services.gifting.adapters.gift_statement import own_transaction_if_first
 from services.gifting.adapters.orm import gifts, tables, wallet_entries, wallets
 from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet
 from shared.auth.onbehalf import UserGrant, replayed
 from shared.clock import utcnow
-from shared.db.engines import lock_for_update
-from shared.db.errors import StaleRead
+from shared.db.engines import StaleRead, lock_for_update
 from shared.db.tables import record_used_grant
 from shared.db.upserts import insert_ignore
-from shared.messaging.outbox import Outbox
+from shared.messaging.uow import Outbox
 
 # The step-by-step gift's inserts, built once like gift_statement's.
 _ADD_GIFT = gifts.insert()

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from services.gifting.domain.catalog import CATALOG, MAX_COMBO
+from services.gifting.domain.model import CATALOG, MAX_COMBO
 from shared.fields import Pattern, StrictInteger, identifier
 from shared.http.audit import EventCountsSchema
 

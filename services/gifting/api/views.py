@@ -10,18 +10,16 @@ from marshmallow import ValidationError
 from services.gifting.adapters import queries
 from services.gifting.api import schemas
 from services.gifting.bootstrap import GiftingService
-from services.gifting.domain.catalog import CATALOG
 from services.gifting.domain.commands import SendGift
+from services.gifting.domain.model import CATALOG
 from services.gifting.service_layer import handlers
 from shared.auth.onbehalf import GRANT_HEADER, SCOPE, acting_for, check_acting_for, refused
-from shared.db.engines import snapshot
-from shared.db.errors import retry_transient
+from shared.db.engines import retry_transient, snapshot
 from shared.errors import Problem, validation_problem
 from shared.fields import schema
+from shared.http.app import Doc, route, wiring
 from shared.http.audit import AuditPageQuery, event_counts
 from shared.http.request_input import ManyItems, json_body, keyset_page, query_args
-from shared.http.routes import Doc, route
-from shared.http.wiring import wiring
 from shared.idempotency import KeyedRequest, is_valid_key
 from shared.idempotency.http import KeyedCall, idempotent
 from shared.messaging.uow import run
@@ -30,7 +28,7 @@ bp = Blueprint("gifting", __name__, url_prefix="/v1")
 
 
 def service() -> GiftingService:
-    """The app's one wiring object (entrypoints/wsgi.py `create_app`), as shared.http.wiring finds it."""
+    """The app's one wiring object (entrypoints/wsgi.py `create_app`), as shared.http.app `wiring` finds it."""
     return wiring()
 
 

@@ -7,16 +7,15 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
-from services.gifting.domain.catalog import find_gift
 from services.gifting.domain.commands import ClawBackPurchase, CreditPurchase, SendGift
 from services.gifting.domain.errors import GiftNotFound
-from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet, price_gift
+from services.gifting.domain.model import GiftTransaction, LedgerEntry, Wallet, find_gift, price_gift
 from services.gifting.domain.rules import GiftingRules
 from services.gifting.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.auth.onbehalf import GRANT_REFUSALS, UserGrant, replayed
 from shared.clock import utcnow
 from shared.contracts import GIFT_SENT
-from shared.db.errors import StaleRead
+from shared.db.engines import StaleRead
 from shared.errors import DomainError, Problem
 from shared.idempotency import DONE, OPEN, KeyedRequest, judge, keeps
 from shared.ids import new_id

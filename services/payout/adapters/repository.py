@@ -23,8 +23,7 @@ from services.payout.domain.model import (
     PayoutMethodChange,
     Withdrawal,
 )
-from shared.db.engines import lock_for_update
-from shared.db.errors import StaleRead
+from shared.db.engines import StaleRead, lock_for_update
 from shared.db.upserts import add_to_columns, insert_ignore, insert_ignore_many
 
 

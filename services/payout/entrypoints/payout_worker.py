@@ -17,7 +17,7 @@ from services.payout.bootstrap import PayoutService, bootstrap
 from services.payout.domain.model import COMPLETED, FAILED, HELD
 from services.payout.service_layer import payouts
 from shared.clock import utcnow
-from shared.db.errors import retry_transient
+from shared.db.engines import retry_transient
 from shared.observability import metrics, tracing
 from shared.observability.logs import configure_logging
 from shared.runtime.health import ProcessHealth

@@ -29,7 +29,7 @@ from services.payout.domain.rules import PayoutPolicy, PayoutRules
 from services.payout.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.clock import utcnow
 from shared.contracts import WITHDRAWAL_COMPLETED, WITHDRAWAL_FAILED
-from shared.db.errors import StaleRead
+from shared.db.engines import StaleRead
 from shared.messaging.uow import transaction
 
 STILL_UNKNOWN, SETTLED_ELSEWHERE = "still_unknown", "settled_elsewhere"

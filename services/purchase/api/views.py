@@ -21,10 +21,9 @@ from shared.auth.onbehalf import acting_for
 from shared.clock import utcnow
 from shared.db.engines import snapshot
 from shared.fields import schema
+from shared.http.app import Doc, route, wiring
 from shared.http.audit import AuditPageQuery, event_counts
 from shared.http.request_input import json_body, keyset_page, query_args
-from shared.http.routes import Doc, route
-from shared.http.wiring import wiring
 from shared.idempotency.http import KeyedCall, idempotent
 from shared.messaging.uow import run
 
@@ -32,7 +31,7 @@ bp = Blueprint("purchase", __name__, url_prefix="/v1")
 
 
 def service() -> PurchaseService:
-    """The app's one wiring object (entrypoints/wsgi.py `create_app`), as shared.http.wiring finds it."""
+    """The app's one wiring object (entrypoints/wsgi.py `create_app`), as shared.http.app `wiring` finds it."""
     return wiring()
 
 

@@ -26,7 +26,7 @@ from services.purchase.service_layer import settlement
 from services.purchase.service_layer.unit_of_work import AbstractUnitOfWork
 from shared import faults
 from shared.clock import utcnow
-from shared.db.errors import retry_transient
+from shared.db.engines import retry_transient
 from shared.ids import new_id
 from shared.messaging.uow import transaction
 from shared.observability import tracing

@@ -23,7 +23,7 @@ from services.purchase.domain.model import PENDING, Purchase, next_check_delay
 from services.purchase.service_layer.settlement import settle_purchase
 from services.purchase.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.clock import utcnow
-from shared.db.errors import retry_transient
+from shared.db.engines import retry_transient
 from shared.ids import new_id
 from shared.messaging.uow import transaction
 from shared.observability import tracing
