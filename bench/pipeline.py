@@ -269,11 +269,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--warm-up", type=int, default=1000)
     parser.add_argument("--profile", type=Path, default=None, help="record py-spy profiles into this folder")
+    parser.add_argument("--env", nargs="*", default=[], help="NAME=VALUE for the relay and consumer (KAFKA_* too)")
     args = parser.parse_args(argv)
     problem = postgres.ensure_running()
     if problem:
         raise SystemExit(problem)
-    run = Pipeline.start()
+    run = Pipeline.start(env=dict(item.split("=", 1) for item in args.env))
     try:
         run.measure(args.warm_up)  # the group's first join, the first connections: not measured
         run.profile = args.profile
