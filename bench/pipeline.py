@@ -218,7 +218,7 @@ class Pipeline:
         if self.profile is None or spy is None:
             return []
         self.profile.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%H%M%S")
+        stamp = time.monotonic_ns()
         return [
             subprocess.Popen(
                 [
@@ -230,6 +230,7 @@ class Pipeline:
                     "raw",
                     "--rate",
                     "200",
+                    "--gil",  # samples of the thread holding the GIL: where Python spends CPU, not waits
                     "--output",
                     str(self.profile / f"{name}-{stamp}.txt"),
                 ],
