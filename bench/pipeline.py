@@ -204,6 +204,7 @@ class Pipeline:
             spent[f"{role} main thread"] = threads.get(pid, 0)
         self._stop_spies(spies)
         per_event = {role: round(ticks * 1000 / hz / events, 3) for role, ticks in spent.items()}
+        latency = self.latencies_ms(events)
         # The rows' own insert (a chunked run commits them during the window) is PostgreSQL's too.
         return {
             "events": events,
@@ -211,7 +212,24 @@ class Pipeline:
             "seconds": round(seconds, 2),
             "events_per_s": round(events / seconds),
             "cpu_ms_per_event": per_event,
+            # row written -> inbox row in payout (its credit's transaction); with everything committed
+            # at once, mostly the wait behind the earlier events
+            "latency_ms": {"p50": latency[len(latency) // 2], "p99": latency[int(len(latency) * 0.99)]},
         }
+
+    def latencies_ms(self, last: int) -> list[float]:
+        """ms from each of the `last` applied events' outbox row to its inbox row, sorted."""
+        with psycopg.connect(self.databases["payout"]) as conn:
+            applied = dict(
+                conn.execute(
+                    "SELECT event_id, processed_at FROM inbox ORDER BY processed_at DESC LIMIT %s", (last,)
+                ).fetchall()
+            )
+        with psycopg.connect(self.databases["gifting"]) as conn:
+            written = conn.execute(
+                "SELECT event_id, created_at FROM outbox WHERE event_id = ANY(%s)", (list(applied),)
+            ).fetchall()
+        return sorted(round((applied[e] - at).total_seconds() * 1000, 1) for e, at in written)
 
     def _spy(self) -> list[subprocess.Popen]:
         spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
