@@ -15,6 +15,10 @@ from shared.env import ConfigError
 from shared.kafka.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
+# kafka-python's own metrics (sensors updated on every send, batch and fetch): nothing reads them,
+# the processes export theirs to Prometheus (shared.observability.metrics). Off for the relays'
+# producers and the consumers, which carry every event.
+_NO_CLIENT_METRICS = {"metrics_enabled": False}
 
 
 def client_options(settings: KafkaSettings) -> dict:
@@ -45,6 +49,7 @@ def client_options(settings: KafkaSettings) -> dict:
 def make_producer(settings: KafkaSettings, *, client_id: str) -> KafkaProducer:
     return KafkaProducer(
         **client_options(settings),
+        **_NO_CLIENT_METRICS,
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
@@ -184,6 +189,7 @@ def make_consumer(
     each poll, it starts newly assigned partitions at their committed offsets (`ResumeFromCommitted`)."""
     consumer = KafkaConsumer(
         **client_options(settings),
+        **_NO_CLIENT_METRICS,
         client_id=client_id,
         group_id=group_id,
         enable_auto_commit=False,

@@ -291,8 +291,7 @@ class OutboxRelay:
     def _count_volume(self, rows: list[OutboxRow]) -> None:
         """The money-flow counters (shared.observability.volume): never a reason for a published batch to fail."""
         try:
-            for row in rows:
-                volume.count_published(self.service, row.topic, row.payload)
+            volume.count_many(self.service, ((row.topic, row.payload) for row in rows))
         except Exception as exc:  # noqa: BLE001 - metrics only; the rows are published and marked
             log.warning("money-flow counters not updated", extra={"error": safe_error(exc)})
 

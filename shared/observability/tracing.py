@@ -50,6 +50,9 @@ MAX_TRACESTATE = 512  # what the spec asks every vendor to pass on; a longer one
 _LONG_MEMBER = 128  # cut first, then members from the end
 _PROPAGATOR = TraceContextTextMapPropagator()
 _TRACE_ID = re.compile(r"[0-9a-f]{32}")
+# A version-00 traceparent exactly as we write them: what most headers and every outbox row carry.
+_TRACEPARENT_00 = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+_ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
 # The propagator warns of every malformed header a client sends: theirs to fix, not ours to log.
 logging.getLogger("opentelemetry").setLevel(logging.ERROR)
 # Where a span we start goes in the OTel context: the id of its parent, for the log lines (an
@@ -211,6 +214,15 @@ def parse(traceparent: str | None, tracestate: str | None = None) -> Span | None
     are read by their first four fields, as the spec says)."""
     if not traceparent:
         return None
+    plain = None if tracestate else _TRACEPARENT_00.fullmatch(traceparent)
+    if plain is not None:  # the common case, without the propagator's carrier and context (a relay does it per event)
+        trace_id, span_id, flags = plain.groups()
+        if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN:
+            return None
+        remote = trace.SpanContext(
+            int(trace_id, 16), int(span_id, 16), True, trace.TraceFlags(int(flags, 16) & SAMPLED)
+        )
+        return Span(trace.NonRecordingSpan(remote))
     carrier = {"traceparent": traceparent, **({"tracestate": tracestate} if tracestate else {})}
     found = trace.get_current_span(_PROPAGATOR.extract(carrier)).get_span_context()
     if not found.is_valid:

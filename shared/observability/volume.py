@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
+from collections.abc import Iterable
 
 from shared.observability import metrics
 
@@ -24,22 +26,33 @@ MONEY_FIELDS = ("amount_minor", "net_minor")  # what a purchase charged, what a 
 
 def count_published(service: str, topic: str, payload: str) -> None:
     """Count one acknowledged event (`payload` is the outbox row's JSON envelope)."""
-    event_type = topic.rsplit(".v", 1)[0]
-    metrics.EVENTS.labels(service, event_type).inc()
-    try:
-        data = json.loads(payload)["data"]
-    except (ValueError, KeyError, TypeError):  # published all the same; the consumers dead-letter it
-        log.warning("a published event has no data to count", extra={"topic": topic})
-        return
-    if not isinstance(data, dict):
-        return
-    if _amount(data.get("coins")):
-        metrics.EVENT_COINS.labels(service, event_type).inc(data["coins"])
-    if _amount(data.get("diamonds")):
-        metrics.EVENT_DIAMONDS.labels(service, event_type).inc(data["diamonds"])
-    money = next((data[f] for f in MONEY_FIELDS if _amount(data.get(f))), None)
-    if money is not None and isinstance(data.get("currency"), str):
-        metrics.EVENT_MONEY_MINOR.labels(service, event_type, data["currency"]).inc(money)
+    count_many(service, [(topic, payload)])
+
+
+def count_many(service: str, events: Iterable[tuple[str, str]]) -> None:
+    """Count acknowledged events, each (topic, payload): summed first, then one increment per
+    counter and labels (a relay's batch: each increment looks its labels up and writes, in
+    multiprocess mode, to a shared file)."""
+    totals: Counter[tuple] = Counter()
+    for topic, payload in events:
+        event_type = topic.rsplit(".v", 1)[0]
+        totals[(metrics.EVENTS, event_type)] += 1
+        try:
+            data = json.loads(payload)["data"]
+        except (ValueError, KeyError, TypeError):  # published all the same; the consumers dead-letter it
+            log.warning("a published event has no data to count", extra={"topic": topic})
+            continue
+        if not isinstance(data, dict):
+            continue
+        if _amount(data.get("coins")):
+            totals[(metrics.EVENT_COINS, event_type)] += data["coins"]
+        if _amount(data.get("diamonds")):
+            totals[(metrics.EVENT_DIAMONDS, event_type)] += data["diamonds"]
+        money = next((data[f] for f in MONEY_FIELDS if _amount(data.get(f))), None)
+        if money is not None and isinstance(data.get("currency"), str):
+            totals[(metrics.EVENT_MONEY_MINOR, event_type, data["currency"])] += money
+    for (counter, *labels), amount in totals.items():
+        counter.labels(service, *labels).inc(amount)
 
 
 def _amount(value) -> bool:

@@ -2,7 +2,7 @@
 items read by `ManyItems` as the schema reads them (same values, same errors), events built by
 `new_events` as `new_event` builds them (every one within its contract), the fingerprint of a
 parsed body as of its bytes, a gift rendered as its schema dumps it, array literals as element by
-element."""
+element, an event read by `parse_envelope` as its schemas load it."""
 
 from __future__ import annotations
 
@@ -10,12 +10,20 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from marshmallow import ValidationError
+from marshmallow import EXCLUDE, ValidationError
 
 from services.gifting.api import schemas
 from services.gifting.api.views import _rendered
 from services.gifting.domain.model import GiftTransaction
-from shared.contracts import GIFT_SENT, envelope_to_dict, new_event, new_events, parse_envelope
+from shared.contracts import (
+    CONTRACTS,
+    GIFT_SENT,
+    EnvelopeSchema,
+    envelope_to_dict,
+    new_event,
+    new_events,
+    parse_envelope,
+)
 from shared.db.pg_arrays import _quoted, array_literal
 from shared.fields import schema
 from shared.http.request_input import ManyItems
@@ -179,3 +187,49 @@ def test_a_type_binds_each_distinct_value_of_a_column_as_it_binds_it_alone():
     assert _bound(column_type, moments, dialect) == [column_type.process_bind_param(m, dialect) for m in moments]
     with pytest.raises(ValueError):  # a naive timestamp is still refused
         _bound(column_type, [datetime(2026, 1, 1)], dialect)
+
+
+_SENT = envelope_to_dict(new_event(GIFT_SENT, source="gifting", data=_gift_sent(1))[0])
+EVENTS = [
+    _SENT,
+    {**_SENT, "extra": 1, "data": {**_SENT["data"], "added_in_v1": "x"}},  # unknown fields: dropped
+    {**_SENT, "data": {k: v for k, v in _SENT["data"].items() if k != "stream_id"}},  # a load_default
+    {**_SENT, "event_id": _SENT["event_id"].upper()},  # a UUID as the field reads it, normalised
+    {**_SENT, "event_id": "not-a-uuid"},
+    {**_SENT, "version": True},
+    {**_SENT, "occurred_at": "2026-01-01T00:00:00"},  # naive
+    {k: v for k, v in _SENT.items() if k != "source"},
+    {**_SENT, "data": {**_SENT["data"], "quantity": 100}},
+    {**_SENT, "data": {**_SENT["data"], "diamonds": "1"}},
+    {**_SENT, "data": {**_SENT["data"], "creator_id": None}},
+    {**_SENT, "data": {**_SENT["data"], "sender_id": "bad id!"}},
+    {**_SENT, "data": None},
+    {**_SENT, "type": "no.such"},
+]
+
+
+@pytest.mark.parametrize("raw", EVENTS)
+def test_parse_envelope_reads_an_event_as_the_schemas_load_it(raw):
+    """parse_envelope's loads (fields alone when all are there) against the schemas' own load."""
+
+    def by_schemas(raw):
+        loaded = schema(EnvelopeSchema).load(raw, unknown=EXCLUDE)
+        contract = CONTRACTS.get(f"{loaded['type']}.v{loaded['version']}")
+        if contract is None:
+            raise ValidationError({"type": [f"unknown event type {loaded['type']}.v{loaded['version']}"]})
+        return loaded, contract.validator.load(loaded["data"], unknown=EXCLUDE)
+
+    try:
+        expected = by_schemas(raw)
+    except ValidationError as exc:
+        with pytest.raises(ValidationError) as raised:
+            parse_envelope(raw)
+        assert raised.value.messages == exc.messages
+        return
+    envelope, data = parse_envelope(raw)
+    assert list(data.items()) == list(expected[1].items())
+    assert (envelope.event_id, envelope.occurred_at, envelope.data) == (
+        str(expected[0]["event_id"]),
+        expected[0]["occurred_at"],
+        expected[0]["data"],
+    )

@@ -4,7 +4,7 @@ import json
 
 from prometheus_client import REGISTRY
 
-from shared.observability.volume import count_published
+from shared.observability.volume import count_many, count_published
 
 
 def value(name: str, **labels) -> float:
@@ -47,3 +47,23 @@ def test_an_event_without_data_is_counted_as_an_event_and_nothing_more():
     count_published("gifting", "odd.event.v1", json.dumps({"data": {"coins": "12"}}))  # not an integer: not counted
     assert value("coins_events_total", **labels) == 2
     assert value("coins_event_coins_total", **labels) == 0
+
+
+def test_a_batch_is_counted_exactly_as_its_events_one_by_one():
+    gift, bought = {"service": "mixed", "type": "gift.sent"}, {"service": "mixed", "type": "purchase.completed"}
+    count_many(
+        "mixed",
+        [
+            ("gift.sent.v1", envelope(coins=5, diamonds=2)),
+            ("purchase.completed.v1", envelope(coins=700, amount_minor=999, currency="EUR")),
+            ("gift.sent.v1", "not json"),
+            ("gift.sent.v1", envelope(coins=3, diamonds=1)),
+            ("purchase.completed.v1", envelope(coins=100, amount_minor=199, currency="USD")),
+        ],
+    )
+    assert value("coins_events_total", **gift) == 3
+    assert (value("coins_event_coins_total", **gift), value("coins_event_diamonds_total", **gift)) == (8, 3)
+    assert value("coins_events_total", **bought) == 2
+    assert value("coins_event_coins_total", **bought) == 800
+    assert value("coins_event_money_minor_total", currency="EUR", **bought) == 999
+    assert value("coins_event_money_minor_total", currency="USD", **bought) == 199
