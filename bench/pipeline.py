@@ -32,7 +32,6 @@ from coinsctl.apache_kafka import ApacheKafka
 from coinsctl.stack import SERVICES, Stack
 from shared.clock import utcnow
 from shared.contracts import GIFT_SENT, envelope_to_dict, new_events
-from shared.messaging.outbox import event_type
 from tests.support import postgres
 
 ROLES = ("relay", "consumer", "broker", "postgresql")
@@ -158,7 +157,7 @@ class Pipeline:
                     GIFT_SENT.topic,
                     key,
                     json.dumps(envelope_to_dict(envelope), separators=(",", ":")),
-                    event_type(GIFT_SENT.topic),
+                    GIFT_SENT.type,
                     trace_id,
                     f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01",
                     envelope.occurred_at,
