@@ -14,6 +14,7 @@ from services.gifting.adapters.orm import wallets
 from services.gifting.domain.commands import ClawBackPurchase
 from services.gifting.service_layer import handlers
 from shared.messaging.uow import run
+from shared.observability import metrics
 from tests.integration.conftest import rows
 from tests.integration.test_gifting_api import fund
 from tests.integration.test_grants import grant
@@ -228,6 +229,8 @@ def test_live_sends_its_viewers_gifts_each_with_a_grant_spent_once(gifting, auth
     small = grant(caller_keys, max_coins=1)
     for_cara = grant(caller_keys, creator_id="cara")
     bobs = grant(caller_keys, user="bob")
+    replays = metrics.HTTP_REFUSALS.labels("gifting", "403", "grant-replayed")
+    before = replays._value.get()
     results = send(
         client,
         auth,
@@ -252,6 +255,7 @@ def test_live_sends_its_viewers_gifts_each_with_a_grant_spent_once(gifting, auth
         "grant-scope",
         "grant-invalid",
     ]
+    assert replays._value.get() == before + 1  # counted as alone, for the CoinsUserGrantsReplayed alert
     assert rows(svc, "used_grants") == 2
     retried = send(client, auth, [results_item for results_item in [item(grant=good)]], caller="live")
     assert outcomes(retried) == ["grant-refused"]  # a new gift with a spent grant

@@ -4,6 +4,8 @@ dumps a response schema. Keyed POSTs go through shared.idempotency.http."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from flask import Blueprint, g, request
 from marshmallow import ValidationError
 
@@ -23,6 +25,7 @@ from shared.http.request_input import ManyItems, json_body, keyset_page, query_a
 from shared.idempotency import KeyedRequest, is_valid_key
 from shared.idempotency.http import KeyedCall, idempotent
 from shared.messaging.uow import run
+from shared.observability import metrics
 
 bp = Blueprint("gifting", __name__, url_prefix="/v1")
 
@@ -121,6 +124,7 @@ def send_gift_batch():
     svc = service()
     items = [_batch_item(raw, reader, g.caller, svc.verifier) for raw in raw_items]
     outcomes = retry_transient(lambda: run(handlers.send_gift_batch, items, uow=svc.uow(), rules=svc.settings.rules))
+    _count_refusals(outcomes)
     results = []
     for index, (item, outcome) in enumerate(zip(items, outcomes, strict=True)):
         result = {
@@ -135,6 +139,15 @@ def send_gift_batch():
             result["gift"] = _rendered(outcome.gift)
         results.append(result)
     return {"results": results}  # as GiftBatchResponse documents it: each part rendered already
+
+
+def _count_refusals(outcomes) -> None:
+    """Each item refused afresh counts in coins_http_refusals_total as it would alone (alerts such
+    as CoinsUserGrantsReplayed read it); a kept refusal answered again does not, as on POST /v1/gifts."""
+    refused = Counter((o.status, o.code or "unnamed") for o in outcomes if o.status >= 400 and not o.replayed)
+    service_name = wiring().settings.common.service
+    for (status, code), n in refused.items():
+        metrics.HTTP_REFUSALS.labels(service_name, str(status), code).inc(n)
 
 
 def _rendered(gift) -> dict:

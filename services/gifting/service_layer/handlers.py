@@ -140,13 +140,15 @@ class BatchItem:
 class BatchOutcome:
     """What an item would have got alone: its status, and the gift (created or replayed: a
     GiftTransaction, or the body the single route stored; inside the handler, the id of a gift
-    made before until it is read) or its problem+json body and code."""
+    made before until it is read) or its problem+json body and code; `replayed`: a refusal its key
+    kept, answered again (not a new refusal)."""
 
     status: int
     outcome: str
     gift: GiftTransaction | dict | str | None = None
     problem: dict | None = None
     code: str | None = None
+    replayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -216,7 +218,7 @@ def _judged(item: BatchItem, keys: dict) -> BatchOutcome | None:
     if stored.status < 400:
         return BatchOutcome(stored.status, "replayed", gift=body)
     code = body.get("type", "").rsplit("/", 1)[-1]
-    return BatchOutcome(stored.status, _outcome_of(code, stored.status), problem=body, code=code)
+    return BatchOutcome(stored.status, _outcome_of(code, stored.status), problem=body, code=code, replayed=True)
 
 
 def _decided(item: BatchItem, *, wallets, spent, made, debited, uow, rules) -> BatchOutcome:
