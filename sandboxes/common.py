@@ -17,6 +17,7 @@ from pathlib import Path
 
 from flask import Flask, jsonify
 
+from shared.db.engines import sqlite_wal
 from shared.env import Env
 
 
@@ -48,8 +49,8 @@ class Store:
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA busy_timeout=30000")
+            sqlite_wal(conn)
             self._local.conn = conn
         return conn
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -101,14 +102,30 @@ def service_engine(common) -> Engine:
     return make_engine(common.database_url, pool_size=common.db_pool_size, max_overflow=common.db_max_overflow)
 
 
+def sqlite_wal(dbapi_conn, deadline_s: float = 30.0) -> None:
+    """Put a SQLite file in WAL mode (kept in the file: a no-op once done). Switching needs the
+    file to itself, and SQLite refuses at once rather than wait when another connection is inside
+    a write (its busy handler would deadlock): several processes opening a new file together
+    (gunicorn workers creating their schema) meet that, so the switch is tried again for a while."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        try:
+            dbapi_conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01 + random.random() * 0.05)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
         # Hand transaction control to SQLAlchemy (pysqlite's own is not savepoint-safe).
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        sqlite_wal(dbapi_conn)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
