@@ -7,7 +7,7 @@ not a sustained rate, so the run searches for the rate:
    leftover backlog, or a short probe that makes one), timed from payout's inbox rows;
 2. a try at --sustained-share of that capacity for --sustained-seconds (a try stops early once the
    lag passes its bound: it has failed, and its backlog stays small to drain);
-3. a failed try is followed by one at a lower rate: 0.95 x the rate it credited, kept within 0.6-0.9
+3. a failed try is followed by one at a lower rate: 0.95 x the rate it credited, kept within 0.5-0.9
    of its offer; at most --sustained-tries tries, within a time budget. The first try that holds is
    the figure; if none does, the last one is (so the target is missed, not claimed).
 
@@ -138,8 +138,8 @@ def holds(result: dict) -> bool:
 
 def lower_rate(offered: float, credited_rate: float) -> float:
     """After a failed try: a little under what the pipeline credited meanwhile (its capacity with
-    the web busy), at least 10% and at most 40% below the failed offer."""
-    return min(0.9 * offered, max(0.6 * offered, 0.95 * credited_rate))
+    the web busy), at least 10% and at most half below the failed offer."""
+    return min(0.9 * offered, max(0.5 * offered, 0.95 * credited_rate))
 
 
 def judge_lag(lags: list[int], *, rate: float, in_flight: int) -> dict:
