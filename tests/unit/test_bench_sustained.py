@@ -8,28 +8,56 @@ from bench.load import run_load
 from bench.sustained import judge_lag, lower_rate, search
 
 
-def a_try(rate: float, *, holds: bool, credited_rate: float) -> dict:
-    return {"offered_rate": rate, "credited_rate": credited_rate, "lag_bounded": holds, "lag_not_growing": holds}
+def a_try(rate: float, *, holds: bool, credited_rate: float, accepted_rate: float | None = None) -> dict:
+    return {
+        "offered_rate": rate,
+        "rate": min(rate, credited_rate),
+        "accepted_rate": rate if accepted_rate is None else accepted_rate,
+        "credited_rate": credited_rate,
+        "lag_bounded": holds,
+        "lag_not_growing": holds,
+    }
 
 
-def test_the_first_try_that_holds_is_the_figure_and_nothing_is_tried_after_it():
-    offered = []
+def offers(tries: list[dict]) -> list[float]:
+    return [round(t["offered_rate"]) for t in tries]
 
+
+def test_the_search_goes_down_from_a_failed_try_then_between_the_two():
     def attempt(rate):
-        offered.append(rate)
-        return a_try(rate, holds=rate <= 1500, credited_rate=1600)
+        return a_try(rate, holds=rate <= 1700, credited_rate=1600 if rate > 1700 else rate)
 
     tries, chosen = search(2000, attempt, tries=4, seconds=60, budget_s=10_000)
-    # 2000 fails having credited 1600/s: next 0.95 x 1600 = 1520, within 0.5-0.9 of 2000; then 0.9 x 1520.
-    assert offered == [2000, 1520, 1368]
-    assert chosen is tries[-1] and chosen["offered_rate"] == 1368 and len(tries) == 3
+    # 2000 fails having credited 1600/s: next 0.95 x 1600 = 1520 (within 0.5-0.9 of 2000), which
+    # holds; then between the two (1760: fails), then between 1520 and 1760.
+    assert offers(tries) == [2000, 1520, 1760, 1640]
+    assert chosen is tries[-1] and chosen["rate"] == 1640  # the holding try that credited most
+
+
+def test_the_search_stops_once_a_held_and_a_failed_rate_are_within_ten_percent():
+    attempt = lambda rate: a_try(rate, holds=rate <= 1550, credited_rate=1500)  # noqa: E731
+    tries, chosen = search(1600, attempt, tries=10, seconds=60, budget_s=10_000)
+    # 1600 fails: 0.95 x 1500 = 1425 holds; 1512 between them holds, and 1600 <= 1.1 x 1512.
+    assert offers(tries) == [1600, 1425, 1512] and chosen is tries[2]
+
+
+def test_a_first_try_that_holds_is_followed_by_a_higher_one():
+    attempt = lambda rate: a_try(rate, holds=rate <= 2600, credited_rate=rate)  # noqa: E731
+    tries, chosen = search(2000, attempt, tries=3, seconds=60, budget_s=10_000)
+    assert offers(tries) == [2000, 2500, 3125]
+    assert chosen is tries[1]
+
+
+def test_a_try_the_web_tier_could_not_accept_in_full_ends_the_search():
+    attempt = lambda rate: a_try(rate, holds=True, credited_rate=1500, accepted_rate=1500)  # noqa: E731
+    tries, chosen = search(2000, attempt, tries=4, seconds=60, budget_s=10_000)
+    assert len(tries) == 1 and chosen["rate"] == 1500
 
 
 def test_when_no_try_holds_the_last_one_is_the_figure_so_the_target_is_missed():
-    tries, chosen = search(
-        2000, lambda rate: a_try(rate, holds=False, credited_rate=100), tries=3, seconds=60, budget_s=1e9
-    )
-    assert [t["offered_rate"] for t in tries] == [2000, 1000, 500]  # at most half lower each time
+    never = lambda rate: a_try(rate, holds=False, credited_rate=100)  # noqa: E731
+    tries, chosen = search(2000, never, tries=3, seconds=60, budget_s=1e9)
+    assert offers(tries) == [2000, 1000, 500]  # at most half lower each time
     assert chosen is tries[-1] and not chosen["lag_bounded"]
 
 
