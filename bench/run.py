@@ -94,7 +94,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0.9,
         help="the sustained run's first try offers this share of the pipeline's capacity (its drain rate, web idle)",
     )
-    add("--sustained-tries", type=int, default=4, help="sustained tries at most, each lower than a failed one")
+    add(
+        "--sustained-tries",
+        type=int,
+        default=4,
+        help="sustained tries at most (searching for the highest rate that holds)",
+    )
     add("--stored-gifts", type=int, default=2_000_000, help="gifts seeded for the stored-vs-fresh run (0: skip)")
     add("--soak-gifts", type=int, default=100_000, help="gifts sent while watching every process's memory (0: skip)")
     add("--no-cdc", dest="cdc", action="store_false", help="skip the Debezium (CDC) figures")
