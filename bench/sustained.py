@@ -166,19 +166,34 @@ def lower_rate(offered: float, credited_rate: float) -> float:
     return min(0.9 * offered, max(0.5 * offered, 0.95 * credited_rate))
 
 
-def judge_lag(lags: list[int], *, rate: float, in_flight: int) -> dict:
-    """Bounded: the lag never passed BOUND_SECONDS of the offered rate plus the gifts in flight;
-    not growing: its mean over the last third is at most GROWTH x the middle third's plus the gifts
-    in flight (a try stopped early has too few samples to show growth: it failed on its bound)."""
-    bound = BOUND_SECONDS * rate + in_flight
+def judge_lag(samples: list[dict], *, rate: float, in_flight: int) -> dict:
+    """`samples`: {"t_s", "lag"} about a second apart. Bounded: the lag never passed BOUND_SECONDS
+    of the offered rate plus the gifts in flight. Not growing: its mean over the last third is at
+    most GROWTH x the middle third's plus the gifts in flight, and its trend (least squares) over
+    the last two thirds adds less than the gifts in flight across them: a lag creeping up by a few
+    percent of the rate stays under the other two checks for a minute, and grows without end.
+    (A try stopped early has too few samples to show growth: it failed on its bound.)"""
+    lags = [s["lag"] for s in samples]
     third = max(1, len(lags) // 3)
     middle, last = lags[third : 2 * third] or lags, lags[-third:]
+    tail = samples[third:] if len(samples) >= 3 else []
+    trend = _slope([s["t_s"] for s in tail], [s["lag"] for s in tail]) if len(tail) >= 2 else 0.0
+    span = tail[-1]["t_s"] - tail[0]["t_s"] if tail else 0.0
+    bound = BOUND_SECONDS * rate + in_flight
     return {
         "lag_max": max(lags),
         "lag_bound": round(bound),
+        "lag_trend_per_s": round(trend, 1),
         "lag_bounded": max(lags) <= bound,
-        "lag_not_growing": statistics.fmean(last) <= GROWTH * statistics.fmean(middle) + in_flight,
+        "lag_not_growing": statistics.fmean(last) <= GROWTH * statistics.fmean(middle) + in_flight
+        and trend * span <= in_flight,
     }
+
+
+def _slope(xs: list[float], ys: list[float]) -> float:
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    spread = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / spread if spread else 0.0
 
 
 def one_try(run, *, rate: float, seconds: float) -> dict:
@@ -217,7 +232,7 @@ def one_try(run, *, rate: float, seconds: float) -> dict:
         done.set()
         sampler.join()
     accepted, credited = pipeline_counts(gifting, payout, since)
-    lags = [s["lag"] for s in samples] or [accepted - credited]
+    judged = samples or [{"t_s": 0.0, "lag": accepted - credited}]
     elapsed = max(load.seconds, 1e-3)
     return {
         "seconds": round(load.seconds, 1),
@@ -233,7 +248,7 @@ def one_try(run, *, rate: float, seconds: float) -> dict:
         "errors": load.errors,
         "request_p50_ms": round(load.percentile(50), 1),
         "lag_samples": samples,
-        **judge_lag(lags, rate=rate, in_flight=in_flight),
+        **judge_lag(judged, rate=rate, in_flight=in_flight),
     }
 
 

@@ -80,21 +80,41 @@ def test_a_failed_try_lowers_the_rate_by_ten_to_fifty_percent():
     assert lower_rate(2000, 200) == 1000
 
 
+def samples(lags: list[int]) -> list[dict]:
+    return [{"t_s": float(t), "lag": lag} for t, lag in enumerate(lags, 1)]
+
+
 def test_the_lag_is_bounded_by_two_seconds_of_the_rate_plus_the_gifts_in_flight():
     steady = [1500, 1800, 1600, 1700, 1650, 1750]
-    assert judge_lag(steady, rate=2000, in_flight=2000) == {
+    assert judge_lag(samples(steady), rate=2000, in_flight=2000) | {"lag_trend_per_s": 0} == {
         "lag_max": 1800,
         "lag_bound": 6000,
+        "lag_trend_per_s": 0,
         "lag_bounded": True,
         "lag_not_growing": True,
     }
-    assert judge_lag(steady + [6001], rate=2000, in_flight=2000)["lag_bounded"] is False
+    assert judge_lag(samples(steady + [6001]), rate=2000, in_flight=2000)["lag_bounded"] is False
 
 
 def test_a_lag_that_keeps_growing_under_its_bound_is_growing():
     growing = [0, 500, 1000, 1500, 2000, 3000, 3500, 4500, 5500]  # the bound: 2 x 3000 + 500
-    verdict = judge_lag(growing, rate=3000, in_flight=500)
+    verdict = judge_lag(samples(growing), rate=3000, in_flight=500)
     assert verdict["lag_bounded"] is True and verdict["lag_not_growing"] is False
+
+
+def test_a_lag_creeping_up_a_few_percent_of_the_rate_is_growing():
+    # 1,700 gifts/s offered, 80/s more than credited, for a minute: under the bound (5,400) and
+    # under 1.25 x the middle third plus the 2,000 in flight; its trend adds 3,120 over 39 s.
+    creeping = [80 * t for t in range(60)]
+    verdict = judge_lag(samples(creeping), rate=1700, in_flight=2000)
+    assert verdict["lag_bounded"] is True and verdict["lag_trend_per_s"] == 80.0
+    assert verdict["lag_not_growing"] is False
+
+
+def test_a_lag_that_jitters_by_a_batch_is_not_growing():
+    jitter = [0, 250, 0, 109, 0, -250, 250, 0, 0, 249] * 6  # a held 60 s try's, as measured
+    verdict = judge_lag(samples(jitter), rate=1300, in_flight=2000)
+    assert verdict["lag_bounded"] is True and verdict["lag_not_growing"] is True
 
 
 def test_a_cadence_never_offers_more_than_asked():
