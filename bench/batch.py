@@ -22,14 +22,16 @@ def batch_load(
     seconds: float,
     max_ops: int,
     batch_size: int = 1000,
-    pace_s: float = 0.0,
+    interval_s: float = 0.0,
+    stop=None,
     hot_creator: str | None = None,
 ) -> LoadResult:
     """`ops` counts gifts created (not requests), `errors` gifts asked for and not created (a
     refused item, or every item of a failed request); `latencies_ms` one per request. Each thread
     sends from its own share of `viewers` (all of them if there are fewer than threads), so that
     concurrent batches do not queue on the same wallets' locks; `token(service)` is a bearer token
-    of a caller acting for any user (the gateway): the items carry no grants."""
+    of a caller acting for any user (the gateway): the items carry no grants. `interval_s` and
+    `stop`: as bench.load.run_load's (a batch every `interval_s` per thread; stop early)."""
     url = f"{stack.url('gifting')}/v1/gift-batches"
 
     def make_worker(index: int):
@@ -65,6 +67,7 @@ def batch_load(
         seconds=seconds,
         max_ops=max_ops,
         units_per_op=batch_size,
-        pace_s=pace_s,
+        interval_s=interval_s,
+        stop=stop,
         join_grace_s=120,
     )

@@ -18,8 +18,10 @@ from shared.contracts import GIFT_SENT
 
 @dataclass(frozen=True)
 class Step:
+    name: str  # what --only calls it
     label: str
     run: Callable[[Run], None]
+    needs: tuple[str, ...] = ()  # steps whose figures or processes it uses (run before it with --only)
     when: Callable[[argparse.Namespace], bool] = lambda args: True
 
 

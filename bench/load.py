@@ -46,18 +46,25 @@ def run_load(
     seconds: float,
     max_ops: int,
     units_per_op: int = 1,
-    pace_s: float = 0.0,
+    interval_s: float = 0.0,
+    stop: threading.Event | None = None,
     join_grace_s: float = 60.0,
 ) -> LoadResult:
     """make_worker(thread_index) -> op(n), n the units it is to do (at most `units_per_op` of the
     run's `max_ops`), returning how many it did (True/False for one); runs until seconds or
-    max_ops. `ops` counts units done, `errors` units not done, `latencies_ms` one per op (a
-    pause of `pace_s` after each op is not in it)."""
+    max_ops, or until `stop` is set (each thread finishes its op). `ops` counts units done,
+    `errors` units not done, `latencies_ms` one per op.
+
+    `interval_s`: each thread starts an op every `interval_s` (the threads' starts spread evenly
+    over one interval), so together they offer concurrency x units_per_op / interval_s units a
+    second whatever the latency; the wait for a slot is not in the latency. An op that overruns
+    its slot is followed at once: at most `concurrency` ops are ever in flight."""
     lock = threading.Lock()
     latencies: list[float] = []
     counts = {"ops": 0, "errors": 0, "issued": 0}
     deadline = time.perf_counter() + seconds
     ready = threading.Barrier(concurrency + 1)
+    stop = stop or threading.Event()
 
     def take() -> int:
         with lock:
@@ -69,15 +76,20 @@ def run_load(
         op = make_worker(index)
         mine: list[float] = []
         ready.wait()
-        while time.perf_counter() < deadline and (n := take()):
+        slot = time.perf_counter() + interval_s * index / concurrency
+        while True:
+            if interval_s:
+                if stop.wait(max(0.0, min(slot, deadline) - time.perf_counter())):
+                    break
+                slot += interval_s
+            if time.perf_counter() >= deadline or stop.is_set() or not (n := take()):
+                break
             started = time.perf_counter()
             done = int(op(n))
             mine.append((time.perf_counter() - started) * 1000)
             with lock:
                 counts["ops"] += done
                 counts["errors"] += n - done
-            if pace_s:
-                time.sleep(pace_s)
         with lock:
             latencies.extend(mine)
 

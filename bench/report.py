@@ -33,10 +33,11 @@ def table(results: dict, title: str) -> Table:
         out.add_row(what, str(c), str(rate), str(p50), str(p99))
 
     for name in ("B_pg", "B_flask", "gift_api"):
-        for x in results[name]:
+        for x in results.get(name, ()):
             row(name, x["concurrency"], x["rate"], x["p50_ms"], x["p99_ms"])
-    k = results["B_kafka"]
-    row("B_kafka", 1, k["end_to_end_rate"], k["p50_ms"], k["p99_ms"])
+    if "B_kafka" in results:
+        k = results["B_kafka"]
+        row("B_kafka", 1, k["end_to_end_rate"], k["p50_ms"], k["p99_ms"])
     for key, label in (("gift_api_relays_paused", "gifts, relays paused"), ("hot_creator", "hot creator")):
         if key in results:
             x = results[key]
@@ -44,8 +45,9 @@ def table(results: dict, title: str) -> Table:
     if "batch" in results:
         b = results["batch"]
         row(f"batch API (x{b['batch_size']}, per request)", b["concurrency"], b["rate"], b["p50_ms"], b["p99_ms"])
-    e = results["end_to_end"]
-    row("gift -> diamonds", e["concurrency"], e["offered_rate"], e["p50_ms"], e["p99_ms"])
+    if "end_to_end" in results:
+        e = results["end_to_end"]
+        row("gift -> diamonds", e["concurrency"], e["offered_rate"], e["p50_ms"], e["p99_ms"])
     if "sustained" in results:
         s = results["sustained"]
         row(f"sustained e2e, batch ({s['seconds']} s)", s["concurrency"], s["rate"])
@@ -61,11 +63,12 @@ def table(results: dict, title: str) -> Table:
             x = sf[which]
             label = f"gifts, {sf['seeded']['gifts']:,} stored" if which == "stored" else "gifts, fresh"
             row(label, x["concurrency"], x["rate"], x["p50_ms"], x["p99_ms"])
-    s = results["purchase_to_spendable"]
-    row("purchase -> spendable", "-", "-", s["p50_ms"], s["p99_ms"])
-    row(
-        f"payout consumer, backlog of {results['consumer_backlog']['events']:,}", 1, results["consumer_backlog"]["rate"]
-    )
+    if "purchase_to_spendable" in results:
+        s = results["purchase_to_spendable"]
+        row("purchase -> spendable", "-", "-", s["p50_ms"], s["p99_ms"])
+    if "consumer_backlog" in results:
+        b = results["consumer_backlog"]
+        row(f"payout consumer, backlog of {b['events']:,}", 1, b["rate"])
     return out
 
 
@@ -80,14 +83,17 @@ def notes(results: dict) -> list[str]:
             f"(c={pr['B_flask_concurrency']}): {rounds}; median ratio {pr['median_ratio']}"
         )
         lines.append(f"hot creator / uniform gifts: {hot}; median ratio {pr['median_hot_ratio']}")
-    if "sustained" in results:
-        lags = [x["lag"] for x in results["sustained"]["lag_samples"]]
-        lines.append(f"sustained run, pipeline lag (gifts accepted, not yet credited) each second: {lags}")
+    for key, path in (("sustained", "relay"), ("cdc", "Debezium")):
+        s = results.get(key, {}).get("sustained") if key == "cdc" else results.get(key)
+        if s:
+            lines += _sustained_notes(s, path)
     for name, t in results["targets"].items():
         figure = t["ratio"] if "ratio" in t else f"worst growth {t['worst_growth_mb']} MB over {t['gifts']} gifts"
         verdict = "INFO" if name.startswith("info_") else "MET " if t["met"] else "MISS"
         lines.append(f"{verdict} {name}: {figure} (target {t['target']})")
     for name, field in (("B_flask", "cpu_ms_per_op"), ("gift_api", "cpu_ms_per_gift")):
+        if not results.get(name):
+            continue
         best = max(results[name], key=lambda r: r["rate"])
         split = best.get(field, {})
         lines.append(
@@ -95,6 +101,24 @@ def notes(results: dict) -> list[str]:
             + ", ".join(f"{role} {ms}" for role, ms in split.items())
         )
     lines.append(f"peak memory (MB): {results.get('peak_memory_mb')}")
+    return lines
+
+
+def _sustained_notes(s: dict, path: str) -> list[str]:
+    capacity = s.get("capacity", {})
+    lines = [
+        f"sustained ({path}): capacity {capacity.get('rate')} gifts/s ({capacity.get('measured')}: "
+        f"{capacity.get('backlog')} in {capacity.get('seconds')} s)"
+    ]
+    for i, t in enumerate(s.get("tries", ()), 1):
+        verdict = "holds" if t["lag_bounded"] and t["lag_not_growing"] else "fails"
+        early = ", stopped early" if t.get("stopped_early") else ""
+        lines.append(
+            f"  try {i}: offered {t['offered_rate']}/s, accepted and credited {t['rate']}/s over {t['seconds']} s, "
+            f"lag max {t['lag_max']} (bound {t['lag_bound']}){early}: {verdict}; lags {t.get('lags')}"
+        )
+    if not s.get("tries"):
+        lines.append(f"  pipeline lag each second: {[x['lag'] for x in s.get('lag_samples', ())]}")
     return lines
 
 
@@ -116,7 +140,7 @@ def plot(results: dict, path: Path) -> None:
 def _throughput(ax, results: dict) -> None:
     """Rates by client count: the baselines and the single-gift API swept, the batch API at its level."""
     for name in ("B_pg", "B_flask", "gift_api"):
-        rows = results[name]
+        rows = results.get(name, ())
         ax.plot([r["concurrency"] for r in rows], [r["rate"] for r in rows], marker="o", label=name)
     for key, label, marker in (("batch", "batch API", "*"), ("sustained", "sustained e2e (batch)", "D")):
         if key in results:
@@ -130,11 +154,15 @@ def _throughput(ax, results: dict) -> None:
 def _latency(ax, results: dict) -> None:
     """p50/p99 of the baselines at their best level and of the pipeline's hops."""
     names = ["B_pg", "B_flask", "gift_api"]
-    bars = [(n, max(results[n], key=lambda r: r["rate"])) for n in names]
+    bars = [(n, max(results[n], key=lambda r: r["rate"])) for n in names if results.get(n)]
     bars += [
-        ("B_kafka", results["B_kafka"]),
-        ("gift->diamonds", results["end_to_end"]),
-        ("purchase->spendable", results["purchase_to_spendable"]),
+        (label, results[key])
+        for label, key in (
+            ("B_kafka", "B_kafka"),
+            ("gift->diamonds", "end_to_end"),
+            ("purchase->spendable", "purchase_to_spendable"),
+        )
+        if key in results
     ]
     if "cdc" in results:
         bars.append(("gift->diamonds\n(Debezium)", results["cdc"]["end_to_end"]))

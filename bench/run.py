@@ -7,6 +7,10 @@ step is a function of `bench.steps` taking the run's context (`bench.context.Run
 
 A quick check of every step in a few minutes (figures not meaningful):
     python -m bench.run --quick
+Some steps only, with the steps they need (baselines, stack and warm-up for most), and the
+stack's processes given settings of your own (after the bench drops the shell's KAFKA_*):
+    python -m bench.run --only sustained --stack-env KAFKA_LINGER_MS=2
+    python -m bench.run --quick --only batch,e2e
 """
 
 from __future__ import annotations
@@ -36,22 +40,43 @@ from tests.support import postgres
 from tests.support.broker import free_port
 
 # The run, in order. The stored-gifts step seeds millions of rows: it comes after every step
-# that wants the databases as a day's traffic leaves them, before the memory soak.
+# that wants the databases as a day's traffic leaves them, before the memory soak. Every measuring
+# step needs the baselines: its target is a ratio to one of them.
+MEASURED = ("baselines", "warm-up")
 STEPS = (
-    Step("baselines (B_pg, B_flask, B_kafka)", steps.baselines),
-    Step("starting the stack", steps.start_stack),
-    Step("warming up and funding the viewers", steps.warm_up),
-    Step("single-gift API sweep", steps.gift_sweep),
-    Step("alternating rounds", steps.paired_rounds),
-    Step("end-to-end at half the best rate", steps.end_to_end),
-    Step("gifts with the relays paused", steps.relays_paused),
-    Step("batch API", steps.batch),
-    Step("sustained end-to-end on the batch API", steps.sustained),
-    Step("payout consumer on a backlog", steps.backlog),
-    Step("the same on Debezium (CDC)", steps.cdc, when=lambda args: args.cdc),
-    Step("gifts with millions stored", steps.stored_vs_fresh, when=lambda args: args.stored_gifts > 0),
-    Step("memory", steps.memory),
+    Step("baselines", "baselines (B_pg, B_flask, B_kafka)", steps.baselines),
+    Step("stack", "starting the stack", steps.start_stack),
+    Step("warm-up", "warming up and funding the viewers", steps.warm_up, needs=("stack",)),
+    Step("sweep", "single-gift API sweep", steps.gift_sweep, needs=MEASURED),
+    Step("rounds", "alternating rounds", steps.paired_rounds, needs=("sweep",)),
+    Step("e2e", "end-to-end at half the best rate", steps.end_to_end, needs=("sweep",)),
+    Step("paused", "gifts with the relays paused", steps.relays_paused, needs=("sweep",)),
+    Step("batch", "batch API", steps.batch, needs=MEASURED),
+    Step("sustained", "sustained end-to-end on the batch API", steps.sustained, needs=MEASURED),
+    Step("backlog", "payout consumer on a backlog", steps.backlog, needs=("baselines", "stack")),
+    Step("cdc", "the same on Debezium (CDC)", steps.cdc, needs=("sweep",), when=lambda args: args.cdc),
+    Step(
+        "stored",
+        "gifts with millions stored",
+        steps.stored_vs_fresh,
+        needs=("sweep",),
+        when=lambda args: args.stored_gifts > 0,
+    ),
+    Step("memory", "memory", steps.memory, needs=("sweep",)),
 )
+
+
+def chosen_steps(args: argparse.Namespace) -> list[Step]:
+    """The steps of this run in `STEPS` order: every one, or --only's with what they need."""
+    by_name = {step.name: step for step in STEPS}
+    wanted = set(by_name) if args.only is None else set()
+    todo = list(args.only or ())
+    while todo:
+        name = todo.pop()
+        if name not in wanted:
+            wanted.add(name)
+            todo.extend(by_name[name].needs)
+    return [step for step in STEPS if step.name in wanted and step.when(args)]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -62,12 +87,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--max-ops", type=int, default=20_000, help="operations per load level at most")
     add("--pairs", type=int, default=7, help="alternating B_flask / gift API rounds at the best concurrency")
     add("--backlog", type=int, default=1_000_000, help="gift events queued for the payout consumer's apply rate")
-    add("--sustained-seconds", type=float, default=60.0, help="length of the sustained end-to-end run")
+    add("--sustained-seconds", type=float, default=60.0, help="length of each sustained end-to-end try")
     add(
         "--sustained-share",
         type=float,
-        default=0.6,
-        help="the sustained run offers this share of the batch step's accepted rate",
+        default=0.9,
+        help="the sustained run's first try offers this share of the pipeline's capacity (its drain rate, web idle)",
+    )
+    add(
+        "--sustained-tries",
+        type=int,
+        default=4,
+        help="sustained tries at most (searching for the highest rate that holds)",
     )
     add("--stored-gifts", type=int, default=2_000_000, help="gifts seeded for the stored-vs-fresh run (0: skip)")
     add("--soak-gifts", type=int, default=100_000, help="gifts sent while watching every process's memory (0: skip)")
@@ -80,10 +111,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "and removed; machine: the machine's cluster (COINS_TEST_PG_ADMIN_URL) as it is",
     )
     add("--quick", action="store_true", help="every step, briefly: a check of the bench, not a measurement")
+    add(
+        "--only",
+        type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
+        metavar="STEP[,STEP...]",
+        help="these steps and the ones they need, in the run's order; steps: " + ", ".join(s.name for s in STEPS),
+    )
+    add(
+        "--stack-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for every process of the stack (repeatable), set last: it overrides "
+        "the bench's own, but not KAFKA_TOPIC_PREFIX nor the broker's address and credentials",
+    )
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.only or ()) - {s.name for s in STEPS})
+    if unknown or args.only == []:
+        parser.error(f"--only: unknown step(s) {', '.join(unknown) or '(none named)'}")
+    left_out = [s.name for s in STEPS if s.name in (args.only or ()) and not s.when(args)]
+    if left_out:
+        parser.error(f"--only names {', '.join(left_out)}, which other options leave out (--no-cdc, --stored-gifts 0)")
+    pairs = [item.partition("=") for item in args.stack_env]
+    if any(not name or not sep for name, sep, _ in pairs):
+        parser.error("--stack-env takes NAME=VALUE")
+    if any(name == "KAFKA_TOPIC_PREFIX" for name, _, _ in pairs):
+        parser.error("--stack-env: the bench's steps address the stack's topics by its own prefix")
+    args.stack_env = {name: value for name, _, value in pairs}
     if args.quick:
         args.levels, args.seconds, args.max_ops, args.pairs = "1,8", 3.0, 3_000, 1
         args.backlog, args.sustained_seconds, args.stored_gifts, args.soak_gifts = 20_000, 10.0, 200_000, 4_000
+        args.sustained_tries = min(args.sustained_tries, 2)
     args.levels = [int(x) for x in str(args.levels).split(",")]
     return args
 
@@ -107,7 +165,7 @@ def measure(args: argparse.Namespace, admin_url: str | None, pg_settings: dict) 
     broker = ApacheKafka(work / "broker")
     run = Run(args=args, work=work, admin_url=admin_url, databases=databases, broker=broker)
     run.closers += [lambda: shutil.rmtree(work, ignore_errors=True), broker.stop]  # closed last first
-    chosen = [step for step in STEPS if step.when(args)]
+    chosen = chosen_steps(args)
     try:
         broker.start()
         run.results.update(
@@ -118,6 +176,8 @@ def measure(args: argparse.Namespace, admin_url: str | None, pg_settings: dict) 
                 "seconds_per_level": args.seconds,
                 "max_ops_per_level": args.max_ops,
                 "quick": args.quick,
+                "steps": [step.name for step in chosen],
+                "stack_env": args.stack_env,
                 "postgresql": pg_settings,
                 "broker": f"{broker.kind} {broker.version()}",
                 "gunicorn_workers": os.environ.get("GUNICORN_WORKERS", "2"),

@@ -8,8 +8,6 @@ import json
 import os
 import random
 import signal
-import statistics
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -282,58 +280,6 @@ def pipeline_counts(gifting_url: str, payout_url: str, since) -> tuple[int, int]
             "SELECT count(*) FROM inbox WHERE topic = %s AND processed_at >= %s", (GIFT_SENT.topic, since)
         ).fetchone()
     return accepted, credited
-
-
-def sustained(run, *, seconds: float, rate: float, concurrency: int, batch_ms: float, size: int = 1000) -> dict:
-    """Batches offered at `rate` gifts/s for `seconds`; the pipeline's lag (gifts accepted, not
-    yet credited) sampled every second. The sustained rate is what was accepted AND credited
-    within the window. Bounded: the lag never exceeded two seconds of the offered rate plus the
-    batches in flight; not growing: its mean over the last third is at most 1.25 times the
-    middle third's plus the batches in flight."""
-    from bench.batch import batch_load
-
-    gifting, payout = run.databases["gifting"], run.databases["payout"]
-    pace = max(0.0, concurrency * size / max(rate, 1.0) - batch_ms / 1000)
-    since, samples, done = utcnow(), [], threading.Event()
-
-    def sample() -> None:
-        started = time.monotonic()
-        while not done.wait(1.0):
-            accepted, credited = pipeline_counts(gifting, payout, since)
-            samples.append(
-                {"t_s": round(time.monotonic() - started, 1), "accepted": accepted, "lag": accepted - credited}
-            )
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        load = batch_load(
-            run.stack, run.token, run.viewers, concurrency=concurrency, seconds=seconds, max_ops=10**9, pace_s=pace
-        )
-    finally:
-        done.set()
-        sampler.join()
-    accepted, credited = pipeline_counts(gifting, payout, since)
-    in_flight = concurrency * size
-    lags = [s["lag"] for s in samples] or [accepted - credited]
-    third = max(1, len(lags) // 3)
-    middle, last = lags[third : 2 * third] or lags, lags[-third:]
-    bound = 2 * rate + in_flight
-    return {
-        "seconds": round(load.seconds, 1),
-        "concurrency": concurrency,
-        "batch_size": size,
-        "offered_rate": round(rate, 1),
-        "accepted": accepted,
-        "credited": credited,
-        "rate": round(min(accepted, credited) / max(load.seconds, 1e-3), 1),
-        "errors": load.errors,
-        "lag_samples": samples,
-        "lag_max": max(lags),
-        "lag_bound": round(bound),
-        "lag_bounded": max(lags) <= bound,
-        "lag_not_growing": statistics.fmean(last) <= 1.25 * statistics.fmean(middle) + in_flight,
-    }
 
 
 def _status_mb(pid: int, field_name: str) -> float:

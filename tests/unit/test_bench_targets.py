@@ -137,3 +137,48 @@ def test_a_run_without_the_optional_steps_has_no_entries_for_them():
     out = targets(results())
     assert not {"batch_gifts_vs_B_flask", "sustained_e2e_vs_B_flask", "stored_vs_fresh"} & set(out)
     assert not [name for name in out if name.startswith("info_cdc")]
+
+
+def test_a_run_of_some_steps_has_the_targets_of_their_figures_and_reports_them(tmp_path):
+    from bench.report import notes, plot, table
+
+    sustained = {
+        "seconds": 60.0,
+        "concurrency": 8,
+        "offered_rate": 2000.0,
+        "rate": 1990.0,
+        "lag_max": 2500,
+        "lag_bounded": True,
+        "lag_not_growing": True,
+        "lag_samples": [{"t_s": 1.0, "accepted": 2000, "lag": 2500}],
+        "capacity": {"measured": "a probe", "backlog": 40_000, "seconds": 18.0, "rate": 2222.2},
+        "tries": [
+            {"offered_rate": 2000.0, "rate": 1990.0, "seconds": 60.0, "lag_max": 2500, "lag_bound": 6000}
+            | {"lag_bounded": True, "lag_not_growing": True, "lags": [2500]}
+        ],
+    }
+    run = {
+        "machine": {"cpus": 2},
+        "B_pg": [{"concurrency": 8, "rate": 400.0, "p50_ms": 1.0, "p99_ms": 2.0}],
+        "B_flask": [{"concurrency": 8, "rate": 500.0, "p50_ms": 1.0, "p99_ms": 2.0}],
+        "B_kafka": {"end_to_end_rate": 9000.0, "p50_ms": 1.0, "p99_ms": 3.0},
+        "sustained": sustained,
+    }
+    run["targets"] = targets(run)
+    assert set(run["targets"]) == {"sustained_e2e_vs_B_flask"}
+    assert run["targets"]["sustained_e2e_vs_B_flask"] | {"lag_max": 0} == {
+        "ratio": 3.98,
+        "target": ">= 3",
+        "met": True,
+        "lag_max": 0,
+        "lag_bounded": True,
+        "lag_not_growing": True,
+        "seconds": 60.0,
+        "offered_rate": 2000.0,
+        "tries": 1,
+    }
+    assert table(run, "t").row_count == 4
+    lines = notes(run)
+    assert any("capacity 2222.2" in line for line in lines) and any("try 1: offered 2000.0" in line for line in lines)
+    plot(run, tmp_path / "plot.png")
+    assert (tmp_path / "plot.png").stat().st_size > 0
