@@ -28,9 +28,9 @@ from pathlib import Path
 
 import psycopg
 
+from bench.system import gift_sent_data
 from coinsctl.apache_kafka import ApacheKafka
 from coinsctl.stack import SERVICES, Stack
-from shared.clock import utcnow
 from shared.contracts import GIFT_SENT, envelope_to_dict, new_events
 from tests.support import postgres
 
@@ -134,20 +134,7 @@ class Pipeline:
 
     def insert_gifts(self, n: int, conn: psycopg.Connection) -> None:
         """n gift.sent rows in gifting's outbox (500 creators), each with its own traceparent."""
-        datas = [
-            {
-                "gift_tx_id": str(uuid.uuid4()),
-                "sender_id": f"sender-{i % 97}",
-                "creator_id": f"creator-{i % 500}",
-                "gift_id": "rose",
-                "quantity": 1,
-                "coins": 1,
-                "diamonds": 1,
-                "stream_id": None,
-                "sent_at": utcnow(),
-            }
-            for i in range(n)
-        ]
+        datas = [gift_sent_data(f"sender-{i % 97}", f"creator-{i % 500}") for i in range(n)]
         rows = []
         for envelope, key in new_events(GIFT_SENT, source="gifting", datas=datas):
             trace_id = uuid.uuid4().hex

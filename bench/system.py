@@ -231,23 +231,28 @@ def backlog_apply_rate(stack, kafka: KafkaSettings, payout_url: str, events: int
     }
 
 
+def gift_sent_data(sender_id: str, creator_id: str) -> dict:
+    """A gift.sent event's data: one rose of one coin, a fresh gift id, sent now."""
+    return {
+        "gift_tx_id": str(uuid.uuid4()),
+        "sender_id": sender_id,
+        "creator_id": creator_id,
+        "gift_id": "rose",
+        "quantity": 1,
+        "coins": 1,
+        "diamonds": 1,
+        "stream_id": None,
+        "sent_at": utcnow(),
+    }
+
+
 def produce_gift_events(kafka: KafkaSettings, events: int) -> float:
     """`events` valid gift events (each its own event and gift id, 500 creators), produced in
     large batches: one envelope is validated, the rest are copies with fresh ids. Returns seconds."""
     envelope, _ = new_event(
         GIFT_SENT,
         source="bench",
-        data={
-            "gift_tx_id": str(uuid.uuid4()),
-            "sender_id": "bench-sender",
-            "creator_id": "backlog-0",
-            "gift_id": "rose",
-            "quantity": 1,
-            "coins": 1,
-            "diamonds": 1,
-            "stream_id": None,
-            "sent_at": utcnow(),
-        },
+        data=gift_sent_data("bench-sender", "backlog-0"),
     )
     template = envelope_to_dict(envelope)
     producer = KafkaProducer(
