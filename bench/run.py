@@ -87,6 +87,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--max-ops", type=int, default=20_000, help="operations per load level at most")
     add("--pairs", type=int, default=7, help="alternating B_flask / gift API rounds at the best concurrency")
     add("--backlog", type=int, default=1_000_000, help="gift events queued for the payout consumer's apply rate")
+    add(
+        "--warm-up-seconds",
+        type=float,
+        default=90.0,
+        help="single gifts before any measured step: the broker's JIT settles (its CPU per gift, in the JSON)",
+    )
     add("--sustained-seconds", type=float, default=60.0, help="length of each sustained end-to-end try")
     add(
         "--sustained-share",
@@ -142,6 +148,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.levels, args.seconds, args.max_ops, args.pairs = "1,8", 3.0, 3_000, 1
         args.backlog, args.sustained_seconds, args.stored_gifts, args.soak_gifts = 20_000, 10.0, 200_000, 4_000
         args.sustained_tries = min(args.sustained_tries, 2)
+        args.warm_up_seconds = min(args.warm_up_seconds, 10.0)
     args.levels = [int(x) for x in str(args.levels).split(",")]
     return args
 
