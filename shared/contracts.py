@@ -82,6 +82,22 @@ class PayoutMethodChangedV1(Schema):
     hold_until = fields.AwareDateTime(required=True)
 
 
+class PayoutMethodHoldLiftedV1(Schema):
+    """For a notifier: tell the creator that an operator ended the hold of their last payout method
+    change early (who, at whose request, why), and how many waiting withdrawals go out now. The
+    other half of `payout_method.changed`: a hold lifted for a hijacker is a change the owner must
+    hear of too."""
+
+    change_id = fields.String(required=True)
+    creator_id = identifier(required=True)
+    hold_until = fields.AwareDateTime(required=True)
+    lifted_at = fields.AwareDateTime(required=True)
+    lifted_by = fields.String(required=True)
+    requested_by = fields.String(required=True)
+    reason = fields.String(required=True)
+    withdrawals_released = StrictInteger(required=True, validate=validate.Range(min=0))
+
+
 @dataclass(frozen=True)
 class Contract:
     type: str
@@ -107,6 +123,7 @@ GIFT_SENT = Contract("gift.sent", 1, GiftSentV1, "creator_id", "gifting", ("payo
 WITHDRAWAL_COMPLETED = Contract("withdrawal.completed", 1, WithdrawalSettledV1, "creator_id", "payout")
 WITHDRAWAL_FAILED = Contract("withdrawal.failed", 1, WithdrawalSettledV1, "creator_id", "payout")
 PAYOUT_METHOD_CHANGED = Contract("payout_method.changed", 1, PayoutMethodChangedV1, "creator_id", "payout")
+PAYOUT_METHOD_HOLD_LIFTED = Contract("payout_method.hold_lifted", 1, PayoutMethodHoldLiftedV1, "creator_id", "payout")
 
 CONTRACTS = {
     c.topic: c
@@ -117,6 +134,7 @@ CONTRACTS = {
         WITHDRAWAL_COMPLETED,
         WITHDRAWAL_FAILED,
         PAYOUT_METHOD_CHANGED,
+        PAYOUT_METHOD_HOLD_LIFTED,
     )
 }
 ALL_TOPICS = tuple(CONTRACTS) + tuple(f"{t}.dlq" for t in CONTRACTS)

@@ -204,6 +204,12 @@ def test_an_operator_lifts_a_hold_the_waiting_withdrawal_is_sendable_now_and_the
         "alice",
         "owner confirmed by phone",
     )
+    [told] = [e for e in outbox_events(svc) if e["type"] == "payout_method.hold_lifted"]  # a notifier hears of it
+    assert (told["data"]["change_id"], told["data"]["lifted_by"], told["data"]["withdrawals_released"]) == (
+        record["change_id"],
+        "ops",
+        1,
+    )
     [shown] = client.get("/v1/creators/creator/payout-method-changes", headers=auth()).get_json()["changes"]
     assert shown == record
     due = run(next_due, uow=svc.uow())  # what a payout worker takes next

@@ -32,6 +32,7 @@ def test_each_principal_writes_its_own_topics_and_only_the_dead_letters_of_what_
         ("WRITE", "TOPIC", "withdrawal.completed.v1"),
         ("WRITE", "TOPIC", "withdrawal.failed.v1"),
         ("WRITE", "TOPIC", "payout_method.changed.v1"),
+        ("WRITE", "TOPIC", "payout_method.hold_lifted.v1"),
         ("READ", "TOPIC", "gift.sent.v1"),
         ("WRITE", "TOPIC", "gift.sent.v1.dlq"),
         ("READ", "GROUP", "payout-g"),

@@ -295,6 +295,15 @@ def test_an_operator_lifts_a_hold_and_the_waiting_withdrawal_is_sent_now_recorde
     assert pay_everything(uow, FakePayoutProcessor(), rules=rules) == []  # it waits out the hold
     change, released = lift_hold(uow)
     assert released == 1
+    [(kind, data)] = [event for event in uow.events() if event[0] == "payout_method.hold_lifted"]
+    assert {k: data[k] for k in ("change_id", "creator_id", "lifted_by", "requested_by", "reason")} == {
+        "change_id": change.change_id,
+        "creator_id": "creator",
+        "lifted_by": "ops",
+        "requested_by": "alice",
+        "reason": "owner confirmed",
+    }
+    assert data["withdrawals_released"] == 1 and data["hold_until"] == change.hold_until.isoformat()
     assert (change.hold_lifted_by, change.hold_lift_requested_by, change.hold_lift_reason) == (
         "ops",
         "alice",
@@ -312,6 +321,7 @@ def test_an_operator_lifts_a_hold_and_the_waiting_withdrawal_is_sent_now_recorde
 
 def test_lifting_a_hold_is_refused_when_none_runs_or_the_creator_is_unknown(uow):
     register(uow, rules=PayoutRules(method_change_hold_seconds=3600))
+    written = len(uow.events())
     with pytest.raises(NoMethodHold):
         lift_hold(uow)  # registered, never changed
     change_method(uow, "paypal", "new@example.com", rules=PayoutRules(method_change_hold_seconds=0))
@@ -319,3 +329,4 @@ def test_lifting_a_hold_is_refused_when_none_runs_or_the_creator_is_unknown(uow)
         lift_hold(uow)  # changed without a hold
     with pytest.raises(CreatorNotRegistered):
         lift_hold(uow, creator_id="nobody")
+    assert [e for e in uow.events()[written:] if e[0] == "payout_method.hold_lifted"] == []  # a refusal tells no one

@@ -37,7 +37,7 @@ from services.payout.domain.rules import PAYOUT_CURRENCY, PayoutRules
 from services.payout.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.auth.onbehalf import UserGrant
 from shared.clock import utcnow
-from shared.contracts import PAYOUT_METHOD_CHANGED
+from shared.contracts import PAYOUT_METHOD_CHANGED, PAYOUT_METHOD_HOLD_LIFTED
 from shared.ids import new_id
 from shared.observability import tracing
 
@@ -121,7 +121,8 @@ def lift_method_hold(cmd: LiftMethodHold, *, uow: AbstractUnitOfWork) -> tuple[P
     """An operator ends the running hold of the last payout method change now, recorded on that
     change with who and why; the creator's waiting withdrawals become sendable at once (each is
     still held for review at its turn if the method has changed since it was asked for). Returns
-    the change and how many withdrawals stopped waiting; refused when no hold runs."""
+    the change and how many withdrawals stopped waiting; refused when no hold runs. A
+    `payout_method.hold_lifted` event tells a notifier, as the change's own event did."""
     now = utcnow()
     creator = uow.creators.get_for_update(cmd.creator_id)
     if creator is None:
@@ -136,7 +137,21 @@ def lift_method_hold(cmd: LiftMethodHold, *, uow: AbstractUnitOfWork) -> tuple[P
         hold_lift_reason=cmd.reason,
     )
     uow.creators.lift_method_hold(change)
-    return change, uow.withdrawals.send_waiting_at(cmd.creator_id, now)
+    released = uow.withdrawals.send_waiting_at(cmd.creator_id, now)
+    uow.outbox.add(
+        PAYOUT_METHOD_HOLD_LIFTED,
+        {
+            "change_id": change.change_id,
+            "creator_id": change.creator_id,
+            "hold_until": change.hold_until,
+            "lifted_at": now,
+            "lifted_by": cmd.lifted_by,
+            "requested_by": cmd.requested_by,
+            "reason": cmd.reason,
+            "withdrawals_released": released,
+        },
+    )
+    return change, released
 
 
 def payout_method_changes(creator_id: str, *, uow: AbstractUnitOfWork) -> list[PayoutMethodChange]:
