@@ -59,6 +59,7 @@ logging.getLogger("opentelemetry").setLevel(logging.ERROR)
 # unsampled span records none), next to the span itself.
 _PARENT = otel_context.create_key("coins.parent_span_id")
 _tracer: trace.Tracer | None = None
+_spans_read = True  # whether anything reads the configured provider's spans (someone else's provider: assumed)
 # The trace id a root span is to take (a bare trace id to continue), read by the id generator
 # while `start` makes that one span.
 WANTED_TRACE_ID: contextvars.ContextVar[int | None] = contextvars.ContextVar("wanted_trace_id", default=None)
@@ -138,13 +139,28 @@ class Span:
 def configure(service: str = "", process: str = "") -> trace.TracerProvider:
     """The process's tracer provider: the global one if an SDK provider is set (by an earlier call,
     or by `opentelemetry-instrument`), else one made from the environment and set globally."""
-    global _tracer
+    global _tracer, _spans_read
     current = trace.get_tracer_provider()
     if not isinstance(current, TracerProvider):
         trace.set_tracer_provider(from_environment(service, process))
         current = trace.get_tracer_provider()
     _tracer = current.get_tracer("coins", __version__)
+    _spans_read = getattr(current, "read", True)
     return current
+
+
+class _Provider(TracerProvider):
+    """The SDK's provider, told when anything reads its spans: until a span processor is added (an
+    exporter, a test's recorder), `start` gives each span its ids, sampled flag and tracestate only."""
+
+    read = False
+
+    def add_span_processor(self, span_processor) -> None:
+        global _spans_read
+        super().add_span_processor(span_processor)
+        self.read = True
+        if trace.get_tracer_provider() is self:
+            _spans_read = True
 
 
 class _Ids(RandomIdGenerator):
@@ -167,7 +183,7 @@ def from_environment(service: str, process: str = "web") -> TracerProvider:
     )
     # The SDK's defaults, then ours, then what OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES say.
     resource = Resource.create({}).merge(ours).merge(OTELResourceDetector().detect())
-    made = TracerProvider(resource=resource, id_generator=_Ids())
+    made = _Provider(resource=resource, id_generator=_Ids())
     exporter = _exporter(env)
     if exporter is not None:
         queue = env.int("OTEL_BSP_MAX_QUEUE_SIZE", _QUEUE_SIZE)
@@ -251,17 +267,37 @@ def start(
     wanted = legacy_trace_id(trace_id) if parent is None else None
     token = WANTED_TRACE_ID.set(int(wanted, 16)) if wanted else None
     try:
-        otel = tracer.start_span(
-            name,
-            context=context,
-            kind=kind,
-            attributes=attributes,
-            links=[Link(link.otel.get_span_context()) for link in links],
-        )
+        linked = [Link(link.otel.get_span_context()) for link in links]
+        if _spans_read:
+            otel = tracer.start_span(name, context=context, kind=kind, attributes=attributes, links=linked)
+        else:
+            otel = _unread(tracer, name, context, kind, attributes, linked)
     finally:
         if token is not None:
             WANTED_TRACE_ID.reset(token)
     return Span(otel, parent.span_id if parent else None)
+
+
+def _unread(tracer, name: str, context, kind: SpanKind, attributes, links: list[Link]) -> trace.Span:
+    """The span the SDK's `start_span` would make, as the ids, sampled flag and tracestate it would
+    carry and nothing it would record: with no span processor nothing reads a recorded span, and
+    recording one costs (the relay's span per event was half its CPU: bench.pipeline, batches).
+    Log lines, headers and outbox rows see the same trace as with an exporter."""
+    parent = trace.get_current_span(context).get_span_context()
+    parent = parent if parent.is_valid else None
+    trace_id = parent.trace_id if parent else tracer.id_generator.generate_trace_id()
+    sampling = tracer.sampler.should_sample(context, trace_id, name, kind, attributes, links)
+    flags = trace.TraceFlags.SAMPLED if sampling.decision.is_sampled() else trace.TraceFlags.DEFAULT
+    if parent.trace_flags.random_trace_id if parent else tracer.id_generator.is_trace_id_random():
+        flags |= trace.TraceFlags.RANDOM_TRACE_ID
+    ids = trace.SpanContext(
+        trace_id,
+        tracer.id_generator.generate_span_id(),
+        is_remote=False,
+        trace_flags=trace.TraceFlags(flags),
+        trace_state=sampling.trace_state,
+    )
+    return trace.NonRecordingSpan(ids)
 
 
 def child(parent: Span | None = None, *, trace_id: str | None = None, name: str = "span", **options) -> Span:

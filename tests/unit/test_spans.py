@@ -186,3 +186,49 @@ def test_a_failed_span_names_its_error_type_from_what_it_is_given(environ):
         "status": (StatusCode.ERROR, "503"),
         "bare": (StatusCode.ERROR, "_OTHER"),
     }
+
+
+@pytest.mark.parametrize("read", [True, False], ids=["recorded", "unread"])
+def test_a_span_nothing_reads_carries_the_ids_sampling_and_tracestate_a_recorded_one_would(monkeypatch, read):
+    """Without a span processor nothing reads a span, so none is recorded (tracing._unread): what
+    log lines, headers and rows see of it is what the SDK's span would have carried."""
+    monkeypatch.setattr(tracing, "_spans_read", read)
+    sampled = tracing.continued(f"00-{TRACE}-{SPAN}-01", "vendor=x")
+    assert sampled.otel.is_recording() is read
+    assert (sampled.trace_id, sampled.parent_id, sampled.flags, sampled.tracestate) == (TRACE, SPAN, 1, "vendor=x")
+    assert sampled.span_id not in (SPAN, "0" * 16)
+    unsampled = tracing.continued(f"00-{TRACE}-{SPAN}-00")
+    assert (unsampled.trace_id, unsampled.flags, unsampled.otel.is_recording()) == (TRACE, 0, False)
+    legacy = tracing.continued(None, trace_id=TRACE)  # a bare trace id names the trace of a root span
+    assert (legacy.trace_id, legacy.parent_id, legacy.flags) == (TRACE, None, 1)
+    root = tracing.start("root")
+    below = tracing.child(root, name="below")
+    assert (below.trace_id, below.parent_id, below.flags) == (root.trace_id, root.span_id, 1)
+    assert root.trace_id != TRACE and below.span_id != root.span_id
+    token = tracing.enter(below)
+    try:
+        assert tracing.current() == below and tracing.current().parent_id == root.span_id  # what log lines read
+    finally:
+        tracing.leave(token)
+    for span in (sampled, unsampled, legacy, below, root):
+        span.set(anything="ok")
+        span.end()
+
+
+def test_spans_are_recorded_once_a_processor_reads_them():
+    provider = tracing._Provider()
+    assert provider.read is False
+    provider.add_span_processor(BatchSpanProcessor(_NoExport()))
+    assert provider.read is True
+    provider.shutdown()
+
+
+class _NoExport:
+    def export(self, spans):
+        return None
+
+    def shutdown(self):
+        return None
+
+    def force_flush(self, timeout_millis: int = 0) -> bool:
+        return True
