@@ -59,7 +59,7 @@ logging.getLogger("opentelemetry").setLevel(logging.ERROR)
 # unsampled span records none), next to the span itself.
 _PARENT = otel_context.create_key("coins.parent_span_id")
 _tracer: trace.Tracer | None = None
-_spans_read = True  # whether anything reads the configured provider's spans (someone else's provider: assumed)
+_provider: trace.TracerProvider | None = None  # the one `configure` found or made
 # The trace id a root span is to take (a bare trace id to continue), read by the id generator
 # while `start` makes that one span.
 WANTED_TRACE_ID: contextvars.ContextVar[int | None] = contextvars.ContextVar("wanted_trace_id", default=None)
@@ -139,13 +139,12 @@ class Span:
 def configure(service: str = "", process: str = "") -> trace.TracerProvider:
     """The process's tracer provider: the global one if an SDK provider is set (by an earlier call,
     or by `opentelemetry-instrument`), else one made from the environment and set globally."""
-    global _tracer, _spans_read
+    global _tracer, _provider
     current = trace.get_tracer_provider()
     if not isinstance(current, TracerProvider):
         trace.set_tracer_provider(from_environment(service, process))
         current = trace.get_tracer_provider()
-    _tracer = current.get_tracer("coins", __version__)
-    _spans_read = getattr(current, "read", True)
+    _tracer, _provider = current.get_tracer("coins", __version__), current
     return current
 
 
@@ -156,11 +155,8 @@ class _Provider(TracerProvider):
     read = False
 
     def add_span_processor(self, span_processor) -> None:
-        global _spans_read
         super().add_span_processor(span_processor)
         self.read = True
-        if trace.get_tracer_provider() is self:
-            _spans_read = True
 
 
 class _Ids(RandomIdGenerator):
@@ -268,7 +264,7 @@ def start(
     token = WANTED_TRACE_ID.set(int(wanted, 16)) if wanted else None
     try:
         linked = [Link(link.otel.get_span_context()) for link in links]
-        if _spans_read:
+        if getattr(_provider, "read", True):  # someone else's provider: assume its spans are read
             otel = tracer.start_span(name, context=context, kind=kind, attributes=attributes, links=linked)
         else:
             otel = _unread(tracer, name, context, kind, attributes, linked)
