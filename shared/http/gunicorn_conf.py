@@ -43,6 +43,12 @@ proc_name = os.environ.get("GUNICORN_PROC_NAME", "coins")
 control_socket_disable = True
 
 
+def post_worker_init(worker):
+    from shared.runtime.process import settle_heap
+
+    settle_heap()  # the app is loaded: its objects out of the garbage collector's walks
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 

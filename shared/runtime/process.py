@@ -4,6 +4,7 @@ probe and metrics port (shared.runtime.probes) served beside it."""
 from __future__ import annotations
 
 import faulthandler
+import gc
 import logging
 import os
 import signal
@@ -11,6 +12,17 @@ import threading
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
+
+
+def settle_heap() -> None:
+    """Hide what the process made while starting (modules, the app, SQLAlchemy's metadata, the
+    schemas: ~160,000 objects in a web worker) from the garbage collector, which then walks only
+    what requests and events make. Without this every full collection walks them all: 0.1-0.2 s
+    of CPU, every few thousand gifts on the batch route (its web CPU per gift: 0.122 -> 0.106 ms,
+    measured by `make bench`). Called once a process is ready to serve, after a collection
+    (nothing dead is frozen)."""
+    gc.collect()
+    gc.freeze()
 
 
 def run_until_stopped(
@@ -45,6 +57,7 @@ def run_until_stopped(
 
         server = serve(metrics_port, probes, host=metrics_host)
     log.info("started", extra={"process_name": name, "pid": os.getpid()})
+    settle_heap()
     try:
         loop(stop)
     finally:

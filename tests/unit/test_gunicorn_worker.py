@@ -19,9 +19,13 @@ from tests.support.waiting import wait_until
 HEADER_S, BODY_S, LIMIT, MAX_READING, MAX_BUFFERED = 2, 3, 1000, 4, 1400
 
 ECHO_APP = """
+import gc
+
 def app(environ, start_response):
     body = environ["wsgi.input"].read()
     out = b"%s %d %s" % (environ["REQUEST_METHOD"].encode(), len(body), body)
+    if environ["PATH_INFO"] == "/frozen":
+        out = b"frozen %d" % gc.get_freeze_count()
     start_response("201 Created", [("Content-Length", str(len(out)))])
     return [out]
 """
@@ -94,6 +98,12 @@ def post(body: bytes, *headers: str, close=True) -> bytes:
 
 def test_a_whole_request_is_served(server):
     assert exchange(server, post(b"hello")).endswith(b"\r\n\r\nPOST 5 hello")
+
+
+def test_a_worker_keeps_what_it_loaded_at_start_out_of_the_garbage_collectors_walks(server):
+    answer = exchange(server, b"GET /frozen HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    frozen = int(answer.rsplit(b"frozen ", 1)[1])
+    assert frozen > 10_000  # gunicorn, the config and the app's modules: shared.runtime.process.settle_heap
 
 
 def test_a_request_in_pieces_after_an_empty_line_is_served(server):
