@@ -25,8 +25,9 @@ PREFIX = "sys."  # the stack's topic prefix (bench.steps.start_stack)
 
 
 @contextlib.contextmanager
-def on_debezium(run) -> Iterator[None]:
-    """Gifting's outbox published by Debezium inside the block; by its relay again after it."""
+def on_debezium(run) -> Iterator[ConnectWorker]:
+    """Gifting's outbox published by Debezium (run by the Connect worker it gives) inside the
+    block; by its relay again after it."""
     with psycopg.connect(run.admin_url or _admin(run), autocommit=True) as conn:
         level = conn.execute("SHOW wal_level").fetchone()[0]
         if level != "logical":
@@ -53,7 +54,7 @@ def on_debezium(run) -> Iterator[None]:
         wait(lambda: worker.rest.running("coins-outbox-gifting"), 120, "the connector does not run")
         run.on_cdc = True
         try:
-            yield
+            yield worker
         finally:
             run.on_cdc = False
             run.say("switching gifting's outbox back to its relay")

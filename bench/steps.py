@@ -90,22 +90,20 @@ def warm_up(run: Run) -> None:
     system.fund(run.stack, run.token, run.viewers)
     wait_for(lambda: len(spendable(funded_since)) >= len(run.viewers))
     run.results["purchase_to_spendable"] = latency_summary(spendable(funded_since))
-    run.results["warm_up"] = warm_broker(run)
+    run.results["warm_up"] = warm_jvm(run, "broker", run.broker.proc.pid)
 
 
-def warm_broker(run: Run) -> dict:
-    """The broker is a JVM: for its first minutes of traffic its JIT compiles the produce and fetch
-    paths, and its CPU per event falls about fourfold (bench.pipeline at 400 events/s: 1.2 ms an
-    event in the first 10 s, 0.3 after 100 s). A broker in service is long past that, so single
-    gifts flow for --warm-up-seconds before anything is measured; the broker's CPU per gift in
-    each 10-second window is recorded, to show where it settled."""
+def warm_jvm(run: Run, name: str, pid: int) -> dict:
+    """The broker and Kafka Connect are JVMs: for their first minutes of traffic the JIT compiles
+    their hot paths, and their CPU per event falls about fourfold (the broker in bench.pipeline at
+    400 events/s: 1.2 ms an event in the first 10 s, 0.3 after 100 s). One in service is long past
+    that, so single gifts flow for --warm-up-seconds before its figures are measured; its CPU per
+    gift in each 10-second window is recorded, to show where it settled."""
     windows, started = [], time.monotonic()
     while time.monotonic() - started < run.args.warm_up_seconds:
-        load, cpu = system.cpu_split(
-            {"broker": run.broker.proc.pid}, lambda: run.gifts(concurrency=8, seconds=10, max_ops=100_000)
-        )
-        windows.append({"gifts_per_s": round(load.rate, 1), "broker_cpu_ms_per_gift": cpu.get("broker", 0.0)})
-    wait_for(run.drained)
+        load, cpu = system.cpu_split({name: pid}, lambda: run.gifts(concurrency=8, seconds=10, max_ops=100_000))
+        windows.append({"gifts_per_s": round(load.rate, 1), f"{name}_cpu_ms_per_gift": cpu.get(name, 0.0)})
+    wait_for(run.drained, timeout=300)
     return {"seconds": round(time.monotonic() - started, 1), "concurrency": 8, "windows": windows}
 
 
@@ -248,11 +246,10 @@ def backlog(run: Run) -> None:
 
 def cdc(run: Run) -> None:
     """Gifting's outbox moved to Debezium: end-to-end at half rate and sustained, then back."""
-    with cdc_path.on_debezium(run):
+    with cdc_path.on_debezium(run) as connect:
         wait_for(run.drained, timeout=300)
-        half_rate_latency(run)  # a warm-up, as the relay's path had: the Connect JVM starts cold
-        wait_for(run.drained, timeout=300)
-        figures = {"end_to_end": half_rate_latency(run)}
+        figures = {"warm_up": warm_jvm(run, "connect", connect.proc.pid)}  # as the broker was: it starts cold
+        figures["end_to_end"] = half_rate_latency(run)
         wait_for(run.drained, timeout=600)
         figures["sustained"] = sustained_rate.sustained(run, sustained_rate.probe(run))
     run.results["cdc"] = {"services": list(cdc_path.SERVICES_ON_CDC), **figures}
