@@ -94,6 +94,14 @@ USES: dict[str, frozenset[str]] = {
     "database": frozenset({"postgres"}),  # a service's own PostgreSQL server
     "broker": frozenset({"broker-users"}),  # the broker: every principal's password, to create them
     "sandbox": frozenset(),
+    # The CDC path (coinsctl.cdc): Kafka Connect running Debezium, its principal's ACLs, the role
+    # Debezium logs in as (made on every server), the switch that hands it an outbox (and the role's
+    # password, in the connector's config), and the job marking what it streamed.
+    "connect": frozenset({"kafka-connect"}),
+    "cdc-acls": frozenset({"kafka-admin"}),
+    "cdc-role": frozenset({"database-admins", "cdc-password"}),
+    "cdc-on": frozenset({"database", "kafka", "cdc-password"}),
+    "cdc-mark": frozenset({"database"}),
 }
 
 # Variable names that carry a secret, whoever holds them.
@@ -108,7 +116,7 @@ def granted(service: str | None, role: str) -> frozenset[str]:
     for use in USES[role]:
         if use == "database":
             held.add(f"{(service or '').upper()}_DATABASE_URL")
-        elif use in ("kafka", "kafka-admin"):
+        elif use in ("kafka", "kafka-admin", "kafka-connect"):
             held |= {"KAFKA_SASL_PASSWORD", "KAFKA_SASL_PASSWORD_FILE"}
         elif use == "caller-keys":
             held.add(KEYS_DIR)
@@ -118,13 +126,20 @@ def granted(service: str | None, role: str) -> frozenset[str]:
             held |= {"POSTGRES_PASSWORD", "SERVICE_DB_PASSWORD"}
         elif use == "broker-users":
             held.add("KAFKA_USERS")
+        elif use == "database-admins":  # every server's superuser, to make the CDC role on each
+            held |= {f"{name.upper()}_DB_ADMIN_PASSWORD" for name in SERVICES}
+        elif use == "cdc-password":
+            held.add("COINS_CDC_PASSWORD")
     return frozenset(held)
 
 
 def principal(service: str | None, role: str) -> str | None:
-    """The broker principal a process connects as: its service's, the admin for `topics`, else none."""
+    """The broker principal a process connects as: its service's, the admin for `topics`, Connect's
+    own, else none."""
     if "kafka-admin" in USES[role]:
         return "admin"
+    if "kafka-connect" in USES[role]:
+        return "connect"
     return service if "kafka" in USES[role] else None
 
 

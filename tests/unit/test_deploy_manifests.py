@@ -15,7 +15,7 @@ import yaml
 from kubernetes_validate import utils
 
 from shared import __version__ as VERSION
-from tests.support.deploy import DEPLOY, K8S, OVERLAYS, all_objects, build, compose_config, k8s_objects
+from tests.support.deploy import DEPLOY, K8S, OVERLAYS, all_objects, build, compose_config, k8s_objects, with_cdc
 
 K8S_VERSION = "1.31"
 
@@ -453,19 +453,11 @@ def test_web_pods_drain_before_stopping_spread_out_and_every_job_is_one_per_rele
             assert all(labels == obj["spec"]["selector"]["matchLabels"] for labels in spread.values())
 
 
-def test_the_cdc_component_adds_connect_and_the_mark_jobs_to_an_overlay_schema_checked(tmp_path):
+def test_the_cdc_component_adds_connect_and_the_mark_jobs_to_an_overlay_schema_checked():
     """deploy/k8s/components/cdc, listed in production's `components` as its comment says: the
     overlay's namespace and registry apply to it, and every object it adds passes the schema."""
-    production = K8S / "overlays" / "production"
-    for part in production.iterdir():
-        (tmp_path / part.name).write_text(part.read_text())
-    overlay = yaml.safe_load((production / "kustomization.yaml").read_text())
-    overlay["resources"] = [os.path.relpath(production / r, tmp_path) for r in overlay["resources"]]
-    overlay["components"] = [os.path.relpath(production / c, tmp_path) for c in overlay["components"]]
-    overlay["components"].append(os.path.relpath(K8S / "components" / "cdc", tmp_path))
-    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump(overlay))
     without = {(o["kind"], o["metadata"]["name"]) for _, o in k8s_objects("production")}
-    added = [o for o in build(tmp_path) if (o["kind"], o["metadata"]["name"]) not in without]
+    added = [o for o in with_cdc("production") if (o["kind"], o["metadata"]["name"]) not in without]
     assert {(o["kind"], o["metadata"]["name"]) for o in added} >= {
         ("Deployment", "kafka-connect"),
         *(("CronJob", f"{service}-cdc-mark") for service in ("purchase", "gifting", "payout")),

@@ -14,23 +14,32 @@ import pytest
 
 from shared.credentials import KEYS_DIR, SECRET_VARIABLE, SERVICES, foreign, granted, principal, refuse_foreign
 from shared.env import ConfigError
-from tests.support.deploy import OVERLAYS, compose_config, k8s_objects
+from tests.support.deploy import OVERLAYS, compose_config, k8s_objects, with_cdc
 
 # -- what a container holds -----------------------------------------------------------------------
 
 
+def command_kind(args: list[str]) -> str:
+    """The kind of a process by its command: the image's entrypoint role, or the ops CLI's command
+    (`coinsctl audit`; `coinsctl outbox cdc-mark gifting`)."""
+    if args[:2] == ["coinsctl", "outbox"]:
+        return args[2]
+    return args[1] if args[:1] == ["coinsctl"] else args[0]
+
+
 def compose_process(name: str, service: dict) -> tuple[str | None, str]:
-    """(service, kind) of a compose service: the broker, a database, a sandbox, or a process whose
-    kind is its command (the image's entrypoint role)."""
+    """(service, kind) of a compose service: the broker, a database, a sandbox, Kafka Connect, the
+    CDC role's maker, or a process whose kind is its command."""
     if name == "kafka":
         return None, "broker"
     if name.endswith("-db"):
         return name.removesuffix("-db"), "database"
     if name.endswith("-sandbox"):
         return None, "sandbox"
-    kind = service["command"][0]
+    if name in ("connect", "cdc-role"):
+        return None, name
     owner = name.split("-")[0]
-    return (owner if owner in SERVICES else None), kind
+    return (owner if owner in SERVICES else None), command_kind(service["command"])
 
 
 def compose_violations(config: dict) -> list[str]:
@@ -60,11 +69,12 @@ def k8s_process(template: dict, container: dict) -> tuple[str | None, str]:
     """(service, kind): the service from the pod's name label, the kind from the entrypoint's role
     (`coinsctl <command>` for the ops CLI's jobs)."""
     app = template["metadata"]["labels"].get("app.kubernetes.io/name", "").removeprefix("coins-")
-    if container["image"].split("/")[-1].startswith("coins-sandbox"):
+    image = container["image"].split("/")[-1]
+    if image.startswith("coins-sandbox"):
         return None, "sandbox"
-    args = container.get("args") or []
-    kind = args[1] if args[:1] == ["coinsctl"] else args[0]
-    return (app if app in SERVICES else None), kind
+    if image.startswith("coins-connect"):
+        return None, "connect"
+    return (app if app in SERVICES else None), command_kind(container.get("args") or [])
 
 
 def k8s_violations(objects: list[dict]) -> list[str]:
@@ -121,7 +131,9 @@ def compose() -> dict:
     return yaml.safe_load(result.stdout)
 
 
-@pytest.mark.parametrize("files", [("compose.yaml",), ("compose.yaml", "compose.host.yaml")])
+@pytest.mark.parametrize(
+    "files", [("compose.yaml",), ("compose.yaml", "compose.host.yaml"), ("compose.yaml", "compose.cdc.yaml")]
+)
 def test_every_compose_container_holds_only_its_own_credentials(files):
     import yaml
 
@@ -141,6 +153,56 @@ def test_every_kubernetes_pod_holds_only_its_own_credentials(overlay):
     assert k8s_violations(objects) == []
     kinds = {k8s_process(pod_spec(o), c)[1] for o in objects if pod_spec(o) for c in pod_spec(o)["spec"]["containers"]}
     assert {"web", "relay", "consumer", "worker", "reconciler", "migrate", "prune", "topics", "audit"} <= kinds
+
+
+def test_the_cdc_path_holds_only_its_own_credentials_in_compose_and_kubernetes():
+    """Kafka Connect connects as `connect` with its password only; the switch holds the service's
+    database and principal and the CDC role's password; the mark job, the database alone."""
+    import yaml
+
+    result = compose_config("compose.yaml", "compose.cdc.yaml")
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    kinds = {name: compose_process(name, services[name]) for name in services}
+    assert {kinds[n] for n in ("connect", "connect-acls", "cdc-role", "gifting-cdc", "gifting-cdc-mark")} == {
+        (None, "connect"),
+        (None, "cdc-acls"),
+        (None, "cdc-role"),
+        ("gifting", "cdc-on"),
+        ("gifting", "cdc-mark"),
+    }
+    assert services["connect"]["environment"]["KAFKA_SASL_PASSWORD"] == "pw-kafka-CONNECT"
+    assert "PAYOUT_DB_ADMIN_PASSWORD" in services["cdc-role"]["environment"]  # one per server it makes the role on
+    objects = list(with_cdc("production"))
+    assert k8s_violations(objects) == []
+    processes = {k8s_process(pod_spec(o), c) for o in objects if pod_spec(o) for c in pod_spec(o)["spec"]["containers"]}
+    assert {(None, "connect"), *((service, "cdc-mark") for service in SERVICES)} <= processes
+
+
+def test_the_checker_catches_a_cdc_process_holding_more_than_it_uses():
+    import yaml
+
+    services = yaml.safe_load(compose_config("compose.yaml", "compose.cdc.yaml").stdout)["services"]
+    doctored = {"services": copy.deepcopy({n: services[n] for n in ("connect", "gifting-cdc-mark")})}
+    doctored["services"]["connect"]["environment"]["GIFTING_DATABASE_URL"] = "postgresql://gifting:x@db/gifting"
+    doctored["services"]["connect"]["environment"]["KAFKA_SASL_USERNAME"] = "gifting"
+    doctored["services"]["gifting-cdc-mark"]["environment"]["COINS_CDC_PASSWORD"] = "x"
+    assert compose_violations(doctored) == [
+        "connect (connect) holds GIFTING_DATABASE_URL",
+        "connect (connect) connects as gifting",
+        "gifting-cdc-mark (cdc-mark) holds COINS_CDC_PASSWORD",
+    ]
+    objects = copy.deepcopy(list(with_cdc("production")))
+    by_name = {(o["kind"], o["metadata"]["name"]): o for o in objects}
+    mark = pod_spec(by_name[("CronJob", "payout-cdc-mark")])["spec"]
+    mark["containers"][0]["env"].append(
+        {"name": "KAFKA_SASL_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "payout-kafka", "key": "password"}}}
+    )
+    connect = pod_spec(by_name[("Deployment", "kafka-connect")])["spec"]
+    connect["containers"][0]["env"].append({"name": "COINS_CDC_PASSWORD", "value": "x"})
+    found = k8s_violations(objects)
+    assert "CronJob/payout-cdc-mark/cdc-mark (cdc-mark) holds KAFKA_SASL_PASSWORD" in found
+    assert "Deployment/kafka-connect/connect (connect) holds COINS_CDC_PASSWORD" in found
 
 
 def test_compose_has_no_default_password_and_the_databases_one_role_each(compose):
