@@ -7,24 +7,39 @@ import os
 import random
 import socket
 import subprocess
+import threading
 from pathlib import Path
 
 
 def free_port() -> int:
-    """A port nothing is bound to, below the kernel's ephemeral range. A port from bind(0) comes from
-    that range, which outgoing connections draw from too: with a stack's processes connecting to
-    their databases and the broker, one of them could take it before the process it was chosen
-    for listens on it (seen as "Address already in use" from a relay's probe port)."""
+    """A port nothing is bound to, below the kernel's ephemeral range, and not handed out before by
+    this process. A port from bind(0) comes from that range, which outgoing connections draw from
+    too: with a stack's processes connecting to their databases and the broker, one of them could
+    take it before the process it was chosen for listens on it (seen as "Address already in use"
+    from a relay's probe port). A port is only bound when its process starts, so two picks for one
+    stack (a service's and a sandbox's) could be the same free port: the second to start could not
+    bind, and requests for it went to the first (seen as a 404 from the sandbox for a creator's
+    earnings)."""
     low = _ephemeral_low()
-    for _ in range(100):
-        port = random.randrange(20_000, low) if low > 20_000 else 0
-        with socket.socket() as s:
-            try:
-                s.bind(("0.0.0.0", port))
-            except OSError:
+    with _HANDED_OUT_LOCK:
+        for _ in range(100):
+            port = random.randrange(20_000, low) if low > 20_000 else 0
+            if port in _HANDED_OUT:
                 continue
-            return s.getsockname()[1]
+            with socket.socket() as s:
+                try:
+                    s.bind(("0.0.0.0", port))
+                except OSError:
+                    continue
+                port = s.getsockname()[1]
+            if port not in _HANDED_OUT:
+                _HANDED_OUT.add(port)
+                return port
     raise RuntimeError("no free port found")
+
+
+_HANDED_OUT: set[int] = set()
+_HANDED_OUT_LOCK = threading.Lock()
 
 
 def _ephemeral_low() -> int:

@@ -38,3 +38,16 @@ def test_an_explicit_choice_is_kept_and_a_wrong_one_refused(machine):
     assert infra.choose({"COINS_TEST_INFRA": "host"}) == "host"
     with pytest.raises(ValueError, match="COINS_TEST_INFRA"):
         infra.choose({"COINS_TEST_INFRA": "docker"})
+
+
+def test_a_free_port_is_never_handed_out_twice_by_one_process(monkeypatch):
+    """A stack picks its services' and sandboxes' ports before any of them binds: a port picked
+    twice would leave one process unable to listen and its requests answered by the other."""
+    from coinsctl import broker
+
+    first = broker.free_port()
+    randrange = broker.random.randrange
+    picks = iter([first, first, first])  # then random ones again
+    monkeypatch.setattr(broker.random, "randrange", lambda *args: next(picks, None) or randrange(*args))
+    assert broker.free_port() != first
+    assert next(picks, None) is None, "the port handed out before was picked and passed over"
