@@ -1,5 +1,6 @@
 """The baselines, measured right before the system in the same run: plain PostgreSQL (B_pg),
-a bare Flask app under gunicorn (B_flask), and kafka-python produce/consume (B_kafka)."""
+a bare Flask app under gunicorn (B_flask), kafka-python produce/consume (B_kafka), and a bare SQL
+ledger's transfers under pgbench (B_ledger)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import requests
 from kafka import KafkaConsumer, TopicPartition
 
 from bench.load import LoadResult, run_load
+from bench.pgcluster import bindir
 from shared.kafka.admin import TopicPolicy
 from shared.kafka.clients import client_options, make_producer
 from shared.kafka.settings import KafkaSettings
@@ -49,6 +51,86 @@ def b_pg(url: str, *, concurrency: int, seconds: float, max_ops: int) -> LoadRes
         return op
 
     return run_load(make_worker, concurrency=concurrency, seconds=seconds, max_ops=max_ops)
+
+
+# A double-entry ledger in SQL alone, shaped as pgledger's pgledger_create_transfer: both accounts
+# locked in id order, their balances and versions updated, a transfer row and an entry per account
+# holding the balance after it. Driven by pgbench (C, prepared statements): what the gift API is set
+# beside when it is said to move a fraction of what a bare SQL ledger does on the same PostgreSQL.
+LEDGER_ACCOUNTS = 10_000
+LEDGER_SCHEMA = """
+DROP TABLE IF EXISTS ledger_entries, ledger_transfers, ledger_accounts;
+DROP FUNCTION IF EXISTS ledger_transfer;
+CREATE TABLE ledger_accounts (
+  id int PRIMARY KEY, balance bigint NOT NULL CHECK (balance >= 0), version bigint NOT NULL DEFAULT 0,
+  updated_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE ledger_transfers (
+  id bigserial PRIMARY KEY, from_account int NOT NULL REFERENCES ledger_accounts,
+  to_account int NOT NULL REFERENCES ledger_accounts, amount bigint NOT NULL CHECK (amount > 0),
+  created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE ledger_entries (
+  id bigserial PRIMARY KEY, account int NOT NULL REFERENCES ledger_accounts,
+  transfer bigint NOT NULL REFERENCES ledger_transfers, amount bigint NOT NULL, balance_after bigint NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now());
+CREATE INDEX ix_ledger_entries_account ON ledger_entries (account, id);
+INSERT INTO ledger_accounts (id, balance) SELECT g, 1000000000000 FROM generate_series(1, %(accounts)s) g;
+CREATE FUNCTION ledger_transfer(a int, b int, amount bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  t bigint; a_after bigint; b_after bigint;
+BEGIN
+  PERFORM 1 FROM ledger_accounts WHERE id IN (a, b) ORDER BY id FOR UPDATE;
+  UPDATE ledger_accounts SET balance = balance - amount, version = version + 1, updated_at = now()
+    WHERE id = a RETURNING balance INTO a_after;
+  UPDATE ledger_accounts SET balance = balance + amount, version = version + 1, updated_at = now()
+    WHERE id = b RETURNING balance INTO b_after;
+  INSERT INTO ledger_transfers (from_account, to_account, amount) VALUES (a, b, amount) RETURNING id INTO t;
+  INSERT INTO ledger_entries (account, transfer, amount, balance_after)
+    VALUES (a, t, -amount, a_after), (b, t, amount, b_after);
+  RETURN t;
+END $$;
+"""
+# Two different accounts at random: b = a + 1 + r (mod n) with r < n - 1 never wraps back to a.
+LEDGER_SCRIPT = f"""\\set a random(1, {LEDGER_ACCOUNTS})
+\\set b 1 + (:a + random(0, {LEDGER_ACCOUNTS - 2})) % {LEDGER_ACCOUNTS}
+SELECT ledger_transfer(:a, :b, 1);
+"""
+
+
+def b_ledger(url: str, work: Path, *, concurrency: int, seconds: float) -> dict:
+    """Transfers per second of the bare SQL ledger under pgbench at `concurrency` clients, for
+    `seconds` (the accounts' balances checked to still sum to what they were given)."""
+    pgbench = (bindir() or Path("/nonexistent")) / "pgbench"
+    if not pgbench.exists():
+        return {"skipped": "pgbench not found (pg_config --bindir, /usr/lib/postgresql/*/bin)"}
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(LEDGER_SCHEMA.replace("%(accounts)s", str(LEDGER_ACCOUNTS)))
+    script = work / "ledger.pgbench"
+    script.write_text(LEDGER_SCRIPT)
+    command = [str(pgbench), "-n", "-M", "prepared", "-f", str(script), "-c", str(concurrency)]
+    command += ["-j", str(min(concurrency, os.cpu_count() or 1)), "-T", str(max(1, round(seconds))), url]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120)
+    if done.returncode != 0:
+        raise RuntimeError(f"pgbench failed: {done.stderr[-2000:]}")
+    with psycopg.connect(url, autocommit=True) as conn:
+        balanced = conn.execute(
+            "SELECT sum(balance) = %s * 1000000000000 FROM ledger_accounts", (LEDGER_ACCOUNTS,)
+        ).fetchone()[0]
+        transfers = conn.execute("SELECT count(*) FROM ledger_transfers").fetchone()[0]
+    return {**pgbench_figures(done.stdout), "concurrency": concurrency, "transfers": transfers, "balanced": balanced}
+
+
+def pgbench_figures(out: str) -> dict:
+    """rate (tps without the connections' start), mean latency and failures from pgbench's report."""
+    figures = {}
+    for line in out.splitlines():
+        name, _, value = line.partition(" = ")
+        if name == "tps":
+            figures["rate"] = round(float(value.split()[0]), 1)
+        elif name == "latency average":
+            figures["mean_ms"] = round(float(value.split()[0]), 2)
+        elif line.startswith("number of failed transactions"):
+            figures["failed"] = int(line.split(":")[1].split()[0])
+    return figures
 
 
 class BareFlask:

@@ -35,6 +35,9 @@ def table(results: dict, title: str) -> Table:
     for name in ("B_pg", "B_flask", "gift_api"):
         for x in results.get(name, ()):
             row(name, x["concurrency"], x["rate"], x["p50_ms"], x["p99_ms"])
+    if results.get("B_ledger", {}).get("rate"):
+        x = results["B_ledger"]
+        row("B_ledger (pgbench, transfers)", x["concurrency"], x["rate"], "-", "-")
     if "B_kafka" in results:
         k = results["B_kafka"]
         row("B_kafka", 1, k["end_to_end_rate"], k["p50_ms"], k["p99_ms"])

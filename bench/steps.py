@@ -22,7 +22,8 @@ HOT_CREATOR = "the-hot-creator"
 
 
 def baselines(run: Run) -> None:
-    """B_pg and B_flask at every level, B_kafka once: what the system is compared with."""
+    """B_pg and B_flask at every level; the bare SQL ledger at B_flask's best client count (the
+    batch step's); B_kafka once: what the system is compared with."""
     args, r = run.args, run.results
     base.prepare_pg(run.databases["pg"])
     r["B_pg"] = []
@@ -40,6 +41,8 @@ def baselines(run: Run) -> None:
             lambda level=level: base.b_flask(run.bare, concurrency=level, seconds=args.seconds, max_ops=args.max_ops),
         )
         r["B_flask"].append({**load.summary(), "cpu_ms_per_op": cpu})
+    run.say(f"B_ledger c={run.flask_level}")
+    r["B_ledger"] = base.b_ledger(run.databases["pg"], run.work, concurrency=run.flask_level, seconds=args.seconds)
     run.say("B_kafka")
     r["B_kafka"] = base.b_kafka(run.broker.settings("admin"), messages=20_000)
 

@@ -101,6 +101,13 @@ def _batch(r: dict, best_flask: float) -> dict:
         level = r["batch"]["concurrency"]
         flask = next((x["rate"] for x in r["B_flask"] if x["concurrency"] == level), best_flask)
         out["batch_gifts_vs_B_flask"] = check(r["batch"]["rate"] / flask, ">= 10", concurrency=level)
+        ledger = r.get("B_ledger", {})
+        if ledger.get("rate"):
+            out["info_batch_gifts_vs_B_ledger"] = info(
+                r["batch"]["rate"] / ledger["rate"],
+                "gifts/s against a bare SQL ledger's transfers/s on the same PostgreSQL",
+                ledger_concurrency=ledger["concurrency"],
+            )
     if "sustained" in r:
         out["sustained_e2e_vs_B_flask"] = _sustained(r["sustained"], best_flask, ">= 3")
     return out

@@ -95,6 +95,29 @@ def test_the_batch_api_is_compared_with_b_flask_at_its_own_client_count():
     assert out["batch_gifts_vs_B_flask"] == {"ratio": 11.0, "target": ">= 10", "met": True, "concurrency": 8}
 
 
+def test_the_batch_api_is_set_beside_a_bare_sql_ledger_as_information():
+    ledger = {"concurrency": 32, "rate": 3000.0, "transfers": 90000, "balanced": True}
+    out = targets(results(batch={"concurrency": 32, "rate": 6000.0}, B_ledger=ledger))
+    assert out["info_batch_gifts_vs_B_ledger"]["ratio"] == 2.0
+    assert out["info_batch_gifts_vs_B_ledger"]["target"].startswith("none (information")
+    skipped = targets(results(batch={"concurrency": 32, "rate": 6000.0}, B_ledger={"skipped": "no pgbench"}))
+    assert "info_batch_gifts_vs_B_ledger" not in skipped
+
+
+def test_pgbench_s_report_is_read_for_rate_latency_and_failures():
+    from bench.baselines import pgbench_figures
+
+    out = """transaction type: ledger.pgbench
+number of clients: 16
+number of transactions actually processed: 15195
+number of failed transactions: 0 (0.000%)
+latency average = 5.200 ms
+initial connection time = 21.904 ms
+tps = 3075.198811 (without initial connection time)
+"""
+    assert pgbench_figures(out) == {"failed": 0, "mean_ms": 5.2, "rate": 3075.2}
+
+
 def test_sustained_end_to_end_needs_the_rate_and_a_lag_bounded_and_not_growing():
     out = targets(full())
     assert out["sustained_e2e_vs_B_flask"]["ratio"] == 3.3  # 3300 / B_flask's best 1000
