@@ -167,6 +167,22 @@ BEGIN
     RETURN NULL;
 END $$
 """
+# A transaction that notified takes PostgreSQL's one notify lock at its commit and keeps it until
+# the commit is flushed: every notifying commit of the server waits for the one before it. So the
+# outbox notifies only while its relay waits for a commit, which the relay says by holding this
+# advisory lock (shared.messaging.relay_wakeup); a writer that finds it free holds it shared until
+# its own commit, so the relay cannot take it, and start waiting, before that commit is visible to
+# the fetch it makes once it holds it. The value is stored in the trigger: never change it.
+RELAY_WAITING_LOCK = 0x636F696E  # "coin"
+_NOTIFY_WHEN_WAITING_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION coins_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT pg_try_advisory_xact_lock_shared({RELAY_WAITING_LOCK}) THEN
+        PERFORM pg_notify('{OUTBOX_CHANNEL}', '');
+    END IF;
+    RETURN NULL;
+END $$
+"""
 
 
 def outbox_wakeup_and_cdc(op) -> None:
@@ -203,3 +219,15 @@ def drop_outbox_wakeup_and_cdc(op) -> None:
     op.drop_table("outbox_cdc")
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("event_type")
+
+
+def outbox_notifies_only_a_waiting_relay(op) -> None:
+    """The outbox's trigger notifies only while its relay waits (RELAY_WAITING_LOCK): a busy relay
+    fetches again anyway, and a NOTIFY would serialise the commits on the server's notify lock."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(_NOTIFY_WHEN_WAITING_FUNCTION)
+
+
+def outbox_notifies_every_commit(op) -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(_NOTIFY_FUNCTION)

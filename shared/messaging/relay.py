@@ -4,11 +4,12 @@ key. It never holds a transaction while sending.
 
 On PostgreSQL it waits on the outbox's NOTIFY (a trigger, sent at commit: shared.db.infra_migrations),
 so an event leaves within milliseconds of its commit; polling stays as the safety net (every
-`listen_idle_s`), and is all there is on SQLite. While `outbox_cdc` has a row, Debezium publishes
-the outbox (coinsctl.cdc) and the relay fetches nothing; it holds an advisory lock while it may
-publish (shared.messaging.relay_wakeup), which the switch to CDC waits for. The relay reads
-`outbox_cdc` again when the switch notifies, else every `cdc_recheck_s`: standing aside, a commit's
-NOTIFY costs it no query.
+`listen_idle_s`), and is all there is on SQLite. Commits notify only while the relay waits for one
+(a NOTIFY serialises commits on the server's notify lock): busy, it fetches again by itself. While
+`outbox_cdc` has a row, Debezium publishes the outbox (coinsctl.cdc) and the relay fetches nothing;
+it holds an advisory lock while it may publish (shared.messaging.relay_wakeup), which the switch to
+CDC waits for. The relay reads `outbox_cdc` again when the switch notifies, else every
+`cdc_recheck_s`: standing aside, it does not wait for commits, and they do not notify.
 
 A poll starts after what was published a few seconds ago (shared.messaging.relay_floor); an event whose
 transaction held its row uncommitted longer than that is published by the next poll from the
@@ -222,11 +223,21 @@ class OutboxRelay:
         return self._cdc_on
 
     def _idle(self, stop: threading.Event, pause: float) -> float:
-        """Wait for the next poll: up to `pause`, or, woken by the outbox's NOTIFY, up to
-        listen_idle_s. Returns the next pause."""
-        if self._wakeup is not None and self._wakeup.wait(self.listen_idle_s, stop):
-            return self.linger_s
-        if self._wakeup is None or not self._wakeup.listening:
+        """Nothing to publish: wait for the next poll. Up to `pause`; or, on PostgreSQL, for the
+        outbox's NOTIFY up to listen_idle_s. Commits notify only while the relay says it waits
+        (shared.messaging.relay_wakeup), so it says so first and returns to fetch once more: what
+        committed before did not notify. Returns the next pause."""
+        wakeup = self._wakeup
+        if wakeup is not None and wakeup.held and not wakeup.waiting:
+            # Waits (up to linger_s) for writers between their insert and their commit; if they
+            # keep coming, the outbox has work: fetch again either way.
+            wakeup.start_waiting(timeout_ms=max(1, round(self.linger_s * 1000)))
+            return pause
+        if wakeup is not None and wakeup.wait(self.listen_idle_s, stop):
+            return self.linger_s  # it stops waiting once it has published: first, the fetch
+        if wakeup is not None:
+            wakeup.stop_waiting()
+        if wakeup is None or not wakeup.listening:
             stop.wait(pause)
         return min(max(pause, 0.001) * 2, self.idle_wait_s)
 
@@ -323,6 +334,8 @@ class OutboxRelay:
                     continue
                 pause = self.linger_s
                 sent = self.publish(rows)
+                if self._wakeup is not None:
+                    self._wakeup.stop_waiting()  # busy: it fetches again by itself
                 if sent < len(rows):
                     stop.wait(backoff)
                     backoff = min(backoff * 2, 5.0)

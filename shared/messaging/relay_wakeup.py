@@ -1,7 +1,8 @@
 """The outbox relay's own PostgreSQL session: LISTEN for the outbox's NOTIFY (sent at commit by a
 trigger: shared.db.infra_migrations) and for the switch's (CDC_CHANNEL, sent by coinsctl.cdc when it
-moves the outbox between the relay and Debezium), and the advisory lock a relay holds while it may
-publish.
+moves the outbox between the relay and Debezium), the advisory lock a relay holds while it may
+publish, and the one it holds while it waits for a commit (RELAY_WAITING_LOCK: the trigger notifies
+only then).
 
 Every wait is bounded; a lost session is opened again on the next call, and until then the relay
 polls (and publishes nothing: the lock went with the session).
@@ -18,7 +19,7 @@ import psycopg
 from sqlalchemy.engine import Engine
 
 from shared.db.engines import safe_error
-from shared.db.infra_migrations import OUTBOX_CHANNEL
+from shared.db.infra_migrations import OUTBOX_CHANNEL, RELAY_WAITING_LOCK
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ class Wakeup:
         self._url, self._key, self._connect_timeout_s = url, lock_key, connect_timeout_s
         self._conn: psycopg.Connection | None = None
         self.held = False
+        self.waiting = False  # holding RELAY_WAITING_LOCK: every commit that writes the outbox notifies
+        self._lock_timeout_ms: int | None = None
         self._switched = True  # whether outbox_cdc may have changed since the relay last read it
 
     @property
@@ -54,7 +57,8 @@ class Wakeup:
 
     def _session(self) -> psycopg.Connection:
         if not self.listening:
-            self.held = False
+            self.held = self.waiting = False
+            self._lock_timeout_ms = None
             self._conn = psycopg.connect(self._url, autocommit=True, connect_timeout=self._connect_timeout_s)
             self._conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
             self._conn.execute(f"LISTEN {CDC_CHANNEL}")
@@ -82,12 +86,43 @@ class Wakeup:
         return self.held
 
     def release(self) -> None:
+        """Let the relay's lock go (and stop waiting for commits)."""
+        self.stop_waiting()
         if self.held and self.listening:
             try:
                 self._conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
             except psycopg.Error:
                 self.close()
         self.held = False
+
+    def start_waiting(self, timeout_ms: int = 10) -> bool:
+        """Take RELAY_WAITING_LOCK: from here on every commit that writes the outbox notifies, and
+        every one that wrote it without notifying has ended (it held the lock shared until then), so
+        a fetch made now sees it. Waits up to `timeout_ms` for such writers' commits (False after:
+        writers keep coming, the relay has work)."""
+        if not self.waiting:
+            try:
+                conn = self._session()
+                if timeout_ms != self._lock_timeout_ms:  # the session's, for this lock alone
+                    conn.execute(f"SET lock_timeout = {int(timeout_ms)}")
+                    self._lock_timeout_ms = timeout_ms
+                conn.execute("SELECT pg_advisory_lock(%s)", (RELAY_WAITING_LOCK,))
+                self.waiting = True
+            except psycopg.errors.LockNotAvailable:
+                pass
+            except psycopg.Error as exc:
+                log.warning("relay session lost", extra={"error": safe_error(exc)})
+                self.close()
+        return self.waiting
+
+    def stop_waiting(self) -> None:
+        """Let RELAY_WAITING_LOCK go: the relay fetches again by itself, commits need not notify."""
+        if self.waiting and self.listening:
+            try:
+                self._conn.execute("SELECT pg_advisory_unlock(%s)", (RELAY_WAITING_LOCK,))
+            except psycopg.Error:
+                self.close()
+        self.waiting = False
 
     def take_switched(self) -> bool:
         """Whether the switch notified (or the session was opened again) since the last call."""
@@ -113,6 +148,6 @@ class Wakeup:
         return False
 
     def close(self) -> None:
-        conn, self._conn, self.held = self._conn, None, False
+        conn, self._conn, self.held, self.waiting = self._conn, None, False, False
         if conn is not None:
             conn.close()

@@ -24,13 +24,14 @@ from services.payout.entrypoints.consumer import event_handlers as payout_handle
 from services.purchase.adapters.orm import tables as purchase_tables
 from shared.contracts import GIFT_SENT, PURCHASE_COMPLETED, PURCHASE_REVERSED, envelope_to_dict, new_event
 from shared.db.engines import snapshot
-from shared.db.infra_migrations import OUTBOX_CHANNEL
+from shared.db.infra_migrations import OUTBOX_CHANNEL, RELAY_WAITING_LOCK
 from shared.errors import PermanentMessageError
 from shared.kafka.clients import client_options, make_consumer, make_producer
 from shared.messaging.consumer import InboxConsumer
 from shared.messaging.inbox import Apply
 from shared.messaging.relay import OutboxRelay
-from shared.messaging.relay_wakeup import CDC_CHANNEL, libpq_url
+from shared.messaging.relay_wakeup import CDC_CHANNEL, Wakeup, libpq_url, relay_lock_key
+from shared.messaging.uow import Outbox
 from tests.support.events import gift_event
 from tests.support.producers import AcksTheFirst
 from tests.support.waiting import wait_until
@@ -205,6 +206,99 @@ def test_the_relay_wakes_on_the_commit_not_on_its_poll(make_service, kafka, auth
         wait_until(lambda: published(purchase_svc) == (0, 0), timeout=10, message="its first poll found nothing")
         buy(client, auth)
         wait_until(lambda: published(purchase_svc) == (1, 1), timeout=20, message="published on the commit's NOTIFY")
+
+
+def add_purchase_event(svc, conn=None) -> None:
+    data = {"purchase_id": str(uuid.uuid4()), "user_id": "u", "coins": 1, "amount_minor": 99, "currency": "USD"}
+    if conn is not None:
+        Outbox(conn, purchase_tables["outbox"], "purchase").add(PURCHASE_COMPLETED, {**data, "country": "US"})
+        return
+    with svc.engine.begin() as conn:
+        add_purchase_event(svc, conn)
+
+
+def test_a_commit_notifies_only_while_the_relay_waits_and_the_relay_waits_only_after_every_silent_commit(
+    make_service,
+):
+    """A NOTIFY holds the server's notify lock through the commit's flush, so the outbox notifies
+    only while its relay waits. A writer that did not notify keeps the relay from starting to wait
+    until its commit is visible: the relay's fetch after that sees its row."""
+    purchase_svc, _client = make_service("purchase")
+    libpq = libpq_url(purchase_svc.engine)
+    with psycopg.connect(libpq, autocommit=True) as listener:
+        listener.execute(f"LISTEN {OUTBOX_CHANNEL}")
+
+        def notified() -> int:
+            return len(list(listener.notifies(timeout=0.5)))
+
+        add_purchase_event(purchase_svc)
+        assert notified() == 0  # nobody waits
+        relay = Wakeup(libpq, relay_lock_key("outbox"))
+        try:
+            with purchase_svc.engine.connect() as writer:
+                with writer.begin():
+                    add_purchase_event(purchase_svc, writer)  # its trigger ran, found the relay busy
+                    assert relay.start_waiting() is False  # until that commit is visible
+                assert relay.start_waiting() is True
+            add_purchase_event(purchase_svc)
+            add_purchase_event(purchase_svc)
+            assert notified() == 2  # while it waits, every commit
+            relay.stop_waiting()
+            add_purchase_event(purchase_svc)
+            assert notified() == 0
+            relay.start_waiting()
+            relay.close()  # a relay gone: its session, and the lock with it
+            add_purchase_event(purchase_svc)
+            assert notified() == 0
+        finally:
+            relay.close()
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        assert conn.execute("SELECT pg_try_advisory_lock(%s)", (RELAY_WAITING_LOCK,)).fetchone()[0]
+
+
+def test_a_commit_between_the_relays_last_fetch_and_its_wait_is_fetched_not_left_to_the_poll(make_service, kafka):
+    """The commit lands after the relay found the outbox empty and before it said it waits, so it
+    did not notify: the relay fetches once more after saying so (its poll is 60 s away)."""
+    purchase_svc, _client = make_service("purchase")
+    relay = purchase_relay(purchase_svc, kafka)
+    start_waiting, slipped_in = relay._wakeup.start_waiting, []
+
+    def a_commit_first(**options):
+        if not slipped_in:
+            add_purchase_event(purchase_svc)
+            slipped_in.append(True)
+        return start_waiting(**options)
+
+    relay._wakeup.start_waiting = a_commit_first
+    with running(relay):
+        wait_until(lambda: published(purchase_svc) == (1, 1), timeout=10, message="fetched once the relay waits")
+
+
+def test_no_commit_waits_for_the_safety_net_poll_while_the_relay_goes_from_busy_to_waiting(make_service, kafka):
+    """Writers commit at random moments around the relay's switches between publishing and waiting;
+    its poll is 60 s away, so an event whose commit neither notified nor was fetched would be late."""
+    import random
+    import time
+
+    purchase_svc, _client = make_service("purchase")
+    writers, each = 4, 40
+    with running(purchase_relay(purchase_svc, kafka)) as relay:
+        wait_until(lambda: relay._wakeup.held, timeout=10, message="the relay listens")
+
+        def write() -> None:
+            for _ in range(each):
+                time.sleep(random.choice((0, 0.001, 0.005, 0.02, 0.05)))
+                add_purchase_event(purchase_svc)
+
+        threads = [threading.Thread(target=write) for _ in range(writers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wait_until(
+            lambda: published(purchase_svc) == (writers * each,) * 2, timeout=15, message="every event published"
+        )
+        wait_until(lambda: relay._wakeup.waiting, timeout=10, message="idle again: the next commit notifies")
 
 
 def test_a_relay_standing_aside_for_cdc_runs_no_query_per_commit_and_resumes_on_the_switch(make_service, kafka, auth):
