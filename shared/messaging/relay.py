@@ -159,6 +159,7 @@ class OutboxRelay:
         self.cdc_recheck_s = cdc_recheck_s
         self._cdc_on = False
         self._cdc_read_at: float | None = None
+        self._refused_waits = 0  # start_waiting refused in a row (a writer in a long transaction)
 
     def _report(self, check: str, ok: bool, detail: str = "failing") -> None:
         if self.health is not None:
@@ -229,9 +230,16 @@ class OutboxRelay:
         committed before did not notify. Returns the next pause."""
         wakeup = self._wakeup
         if wakeup is not None and wakeup.held and not wakeup.waiting:
-            # Waits (up to linger_s) for writers between their insert and their commit; if they
-            # keep coming, the outbox has work: fetch again either way.
-            wakeup.start_waiting(timeout_ms=max(1, round(self.linger_s * 1000)))
+            # Waits (up to linger_s) for writers between their insert and their commit, then
+            # fetches again. Refused twice running, a writer sits in its transaction: poll, backing
+            # off, rather than queue for the lock (writers notify while the relay is queued).
+            if wakeup.start_waiting(timeout_ms=max(1, round(self.linger_s * 1000))):
+                self._refused_waits = 0
+            else:
+                self._refused_waits += 1
+                if self._refused_waits > 1:
+                    stop.wait(pause)
+                    return min(max(pause, 0.001) * 2, self.idle_wait_s)
             return pause
         if wakeup is not None and wakeup.wait(self.listen_idle_s, stop):
             return self.linger_s  # it stops waiting once it has published: first, the fetch
@@ -332,10 +340,12 @@ class OutboxRelay:
                 if not rows:
                     pause = self._idle(stop, pause)
                     continue
-                pause = self.linger_s
-                sent = self.publish(rows)
-                if self._wakeup is not None:
-                    self._wakeup.stop_waiting()  # busy: it fetches again by itself
+                pause, self._refused_waits = self.linger_s, 0
+                try:
+                    sent = self.publish(rows)
+                finally:
+                    if self._wakeup is not None:
+                        self._wakeup.stop_waiting()  # busy: it fetches again by itself
                 if sent < len(rows):
                     stop.wait(backoff)
                     backoff = min(backoff * 2, 5.0)

@@ -274,6 +274,38 @@ def test_a_commit_between_the_relays_last_fetch_and_its_wait_is_fetched_not_left
         wait_until(lambda: published(purchase_svc) == (1, 1), timeout=10, message="fetched once the relay waits")
 
 
+def test_a_writer_sitting_in_its_transaction_makes_the_relay_poll_backing_off_not_spin(make_service, kafka):
+    """Its outbox row keeps the relay from saying it waits (the writer holds the lock shared until
+    it ends): the relay polls, backing off to idle_wait_s, instead of queueing for the lock again
+    and again; once the writer commits, its row goes out."""
+    import time
+
+    purchase_svc, _client = make_service("purchase")
+    relay = purchase_relay(purchase_svc, kafka, idle_wait_s=0.1)
+    fetches = []
+
+    def count(conn, cursor, statement, *args):
+        if "FROM outbox" in statement and "published_at IS NULL" in statement:
+            fetches.append(time.monotonic())
+
+    sa.event.listen(purchase_svc.engine, "before_cursor_execute", count)
+    try:
+        with purchase_svc.engine.connect() as writer:
+            transaction = writer.begin()
+            add_purchase_event(purchase_svc, writer)  # no relay waits: it holds the lock shared
+            with running(relay):
+                wait_until(lambda: len(fetches) >= 3, timeout=10, message="the relay polls")
+                time.sleep(0.3)
+                started = len(fetches)
+                time.sleep(1.0)
+                assert len(fetches) - started <= 15  # ~10 a second at idle_wait_s; spinning: ~100
+                assert not relay._wakeup.waiting
+                transaction.commit()
+                wait_until(lambda: published(purchase_svc) == (1, 1), timeout=5, message="the row, once committed")
+    finally:
+        sa.event.remove(purchase_svc.engine, "before_cursor_execute", count)
+
+
 def test_no_commit_waits_for_the_safety_net_poll_while_the_relay_goes_from_busy_to_waiting(make_service, kafka):
     """Writers commit at random moments around the relay's switches between publishing and waiting;
     its poll is 60 s away, so an event whose commit neither notified nor was fetched would be late."""
