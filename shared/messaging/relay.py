@@ -239,7 +239,7 @@ class OutboxRelay:
                 self._refused_waits += 1
                 if self._refused_waits > 1:
                     stop.wait(pause)
-                    return min(max(pause, 0.001) * 2, self.idle_wait_s)
+                    return self._longer(pause)
             return pause
         if wakeup is not None and wakeup.wait(self.listen_idle_s, stop):
             return self.linger_s  # it stops waiting once it has published: first, the fetch
@@ -247,6 +247,10 @@ class OutboxRelay:
             wakeup.stop_waiting()
         if wakeup is None or not wakeup.listening:
             stop.wait(pause)
+        return self._longer(pause)
+
+    def _longer(self, pause: float) -> float:
+        """The next pause of an idle relay: doubled, up to idle_wait_s."""
         return min(max(pause, 0.001) * 2, self.idle_wait_s)
 
     def publish(self, rows: list[OutboxRow]) -> int:

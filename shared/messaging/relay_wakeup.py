@@ -88,11 +88,8 @@ class Wakeup:
     def release(self) -> None:
         """Let the relay's lock go (and stop waiting for commits)."""
         self.stop_waiting()
-        if self.held and self.listening:
-            try:
-                self._conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
-            except psycopg.Error:
-                self.close()
+        if self.held:
+            self._unlock(self._key)
         self.held = False
 
     def start_waiting(self, timeout_ms: int = 10) -> bool:
@@ -117,12 +114,17 @@ class Wakeup:
 
     def stop_waiting(self) -> None:
         """Let RELAY_WAITING_LOCK go: the relay fetches again by itself, commits need not notify."""
-        if self.waiting and self.listening:
+        if self.waiting:
+            self._unlock(RELAY_WAITING_LOCK)
+        self.waiting = False
+
+    def _unlock(self, key: int) -> None:
+        """Let a session lock go (a lost session let it go already)."""
+        if self.listening:
             try:
-                self._conn.execute("SELECT pg_advisory_unlock(%s)", (RELAY_WAITING_LOCK,))
+                self._conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
             except psycopg.Error:
                 self.close()
-        self.waiting = False
 
     def take_switched(self) -> bool:
         """Whether the switch notified (or the session was opened again) since the last call."""

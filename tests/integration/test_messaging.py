@@ -8,7 +8,9 @@ waited out, not dead-lettered.
 from __future__ import annotations
 
 import json
+import random
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -278,8 +280,6 @@ def test_a_writer_sitting_in_its_transaction_makes_the_relay_poll_backing_off_no
     """Its outbox row keeps the relay from saying it waits (the writer holds the lock shared until
     it ends): the relay polls, backing off to idle_wait_s, instead of queueing for the lock again
     and again; once the writer commits, its row goes out."""
-    import time
-
     purchase_svc, _client = make_service("purchase")
     relay = purchase_relay(purchase_svc, kafka, idle_wait_s=0.1)
     fetches = []
@@ -309,9 +309,6 @@ def test_a_writer_sitting_in_its_transaction_makes_the_relay_poll_backing_off_no
 def test_no_commit_waits_for_the_safety_net_poll_while_the_relay_goes_from_busy_to_waiting(make_service, kafka):
     """Writers commit at random moments around the relay's switches between publishing and waiting;
     its poll is 60 s away, so an event whose commit neither notified nor was fetched would be late."""
-    import random
-    import time
-
     purchase_svc, _client = make_service("purchase")
     writers, each = 4, 40
     with running(purchase_relay(purchase_svc, kafka)) as relay:
