@@ -1,12 +1,12 @@
 """The HTTP edge every service shares: the app's one wiring object and how the edge reaches it, a
-route declared in one place, the app factory, and what happens to every request before and after
-its view (W3C trace context, authentication and permission, path ids, request metrics and log
-line, the `Location` of what a POST made, retried reads).
+route declared in one place, and what happens to every request before and after its view (W3C
+trace context, authentication and permission, path ids, request metrics and log line, the
+`Location` of what a POST made).
 
 Each service builds one container per process (`services/<name>/bootstrap.py`, `<Name>Service`:
-settings, engine, tables, units of work, adapters); `create_app` keeps it as
-`app.extensions["coins"]`, adds the token verifier, and every part of the request reaches it
-through `wiring()`: the edge here, the views through their `service()`.
+settings, engine, tables, units of work, adapters); the factory (shared.http.factory
+`create_app`) keeps it as `app.extensions["coins"]`, adds the token verifier, and every part of
+the request reaches it through `wiring()`: the edge here, the views through their `service()`.
 
 A /v1 route is declared once: `@route(bp, "POST /gifts", permission=..., keyed=..., doc=Doc(...))`
 adds the view to its blueprint and records a `RouteSpec` under its endpoint. The permission check
@@ -16,18 +16,15 @@ here, the start-up guard (shared.http.guard), the OpenAPI builder (shared.http.o
 Views parse their input (shared.http.request_input), call a handler, and dump a response schema;
 keyed POSTs go through shared.idempotency.http; errors become problem+json in
 shared.http.problems; the open endpoints are shared.http.ops_views. Those modules build on this
-one's declarations, so the factory imports them where it uses them.
-"""
+one's declarations, and the factory on all of them."""
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import wraps
 from typing import Any, Literal, Protocol
 
 import sqlalchemy as sa
@@ -35,12 +32,9 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from sqlalchemy.engine import Engine
 
 from shared.auth.tokens import AuthError, TokenVerifier
-from shared.credentials import refuse_foreign
-from shared.db.engines import retry_transient
 from shared.errors import Problem
 from shared.fields import ID_PATTERN
 from shared.observability import metrics, tracing
-from shared.observability.logs import configure_logging
 from shared.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -144,61 +138,12 @@ def location_of(spec: RouteSpec | None, status: int, body) -> str | None:
         return None
 
 
-# -- the app --------------------------------------------------------------------------------------
-def create_app(
-    service: Wiring,
-    *,
-    blueprints: Iterable[Blueprint],
-    title: str,
-    description: str,
-    tags: dict[str, str] | None = None,
-) -> Flask:
-    """service: the process's one wiring object (the service's container, `Wiring`), kept
-    as the app's and given its token verifier. tags: {tag: description} for the OpenAPI document's
-    resources (shared.http.openapi)."""
-    # These build on this module's declarations (wiring, routes): imported here, not at the top.
-    from shared.http.guard import build_verifier, check_routes
-    from shared.http.ops_views import ops_blueprint
-    from shared.http.problems import register_error_handlers
-
-    settings = service.settings.common
-    configure_logging(settings.service, settings.log_level)
-    refuse_foreign(settings.service, "web", os.environ, settings.environment)
-    service.verifier = service.verifier or build_verifier(settings)
-    app = Flask(settings.service, static_folder=None)  # no unauthenticated file route
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.sort_keys = False
-    app.extensions["coins"] = service
+# -- every request -------------------------------------------------------------------------------
+def install_request_hooks(app: Flask) -> None:
+    """What happens to every request before and after its view (the factory installs it)."""
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.teardown_request(_reset_trace)
-    register_error_handlers(app)
-    app.register_blueprint(ops_blueprint(title, description, tags))
-    for blueprint in blueprints:
-        app.register_blueprint(blueprint)
-    check_routes(app, OPEN_PREFIXES)
-    _retry_reads(app)
-    return app
-
-
-def _retry_reads(app: Flask) -> None:
-    """Every read-only /v1 view is retried on a transient database error. Pooled connections are
-    not pinged before use (a round trip per request); one that died with its server fails its
-    first statement, SQLAlchemy drops the pool, and the retry runs on a fresh connection. Views
-    that write retry through `idempotent(transactional=True)` or their own retry_transient."""
-    retried_endpoints = set()  # two rules may share an endpoint: wrap its view once
-    for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/v1/") or rule.methods - {"GET", "HEAD", "OPTIONS"}:
-            continue
-        if rule.endpoint in retried_endpoints:
-            continue
-        retried_endpoints.add(rule.endpoint)
-        view = app.view_functions[rule.endpoint]
-
-        def retried(*args, _view=view, **kwargs):
-            return retry_transient(lambda: _view(*args, **kwargs))
-
-        app.view_functions[rule.endpoint] = wraps(view)(retried)
 
 
 def _start_request():

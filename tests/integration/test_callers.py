@@ -14,7 +14,8 @@ from coinsctl.tokens import issue_token
 from shared.auth.tokens import generate_key_pair
 from shared.credentials import SERVICES
 from shared.env import ConfigError
-from shared.http.app import OPEN_PREFIXES, create_app, spec_of
+from shared.http.app import OPEN_PREFIXES, spec_of
+from shared.http.factory import create_app
 from tests.integration.conftest import _environ, build_service, rows
 from tests.integration.test_gifting_api import fund
 from tests.support.waiting import wait_until

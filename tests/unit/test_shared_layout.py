@@ -116,3 +116,71 @@ def test_no_shared_module_serves_one_service_or_only_the_cli():
     lonely = {module: who for module, who in users.items() if len(who) == 1 and next(iter(who)) != "shared"}
     lonely = {m: w for m, w in lonely.items() if (ROOT / Path(*m.split("."))).with_suffix(".py").exists()}
     assert not lonely, f"modules with a single user outside shared/: {lonely}"
+
+
+def module_imports(path: Path) -> set[str]:
+    """The modules of shared/ the file imports, at any level of the file: `from shared.x import y`
+    names the module shared.x.y where y is one, else shared.x."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "shared":
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                found.add(sub if _is_module(sub) else node.module)
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == "shared"}
+    return found
+
+
+def _is_module(name: str) -> bool:
+    path = ROOT / Path(*name.split("."))
+    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph.get(node, ()):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return cycles
+
+
+def test_no_module_of_shared_takes_part_in_an_import_cycle():
+    """Function-level imports included: a module imported "where it is used" to dodge a cycle is
+    still a cycle for a reader."""
+    graph = {}
+    for path in SHARED.rglob("*.py"):
+        graph[dotted(path).removesuffix(".__init__")] = module_imports(path) - {dotted(path)}
+    assert import_cycles(graph) == []
+
+
+def test_the_cycle_check_finds_a_cycle_of_three():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert import_cycles(graph) == [["a", "b", "c"]]

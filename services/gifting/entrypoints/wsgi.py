@@ -6,7 +6,7 @@ from flask import Flask
 
 from services.gifting.api import views
 from services.gifting.bootstrap import GiftingService, bootstrap
-from shared.http.app import create_app as create_base_app
+from shared.http.factory import create_app as create_base_app
 
 
 def create_app(svc: GiftingService | None = None) -> Flask:

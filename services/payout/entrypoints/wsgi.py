@@ -6,7 +6,7 @@ from flask import Flask
 
 from services.payout.api import views
 from services.payout.bootstrap import PayoutService, bootstrap
-from shared.http.app import create_app as create_base_app
+from shared.http.factory import create_app as create_base_app
 
 
 def create_app(svc: PayoutService | None = None) -> Flask:

@@ -6,7 +6,7 @@ from flask import Flask
 
 from services.purchase.api import views
 from services.purchase.bootstrap import PurchaseService, bootstrap
-from shared.http.app import create_app as create_base_app
+from shared.http.factory import create_app as create_base_app
 
 
 def create_app(svc: PurchaseService | None = None) -> Flask:
