@@ -2,7 +2,7 @@
 
 The auditor compares events written, published and applied per topic over the whole history, so
 every pruned outbox or inbox row is added to `pruned_events` (per topic) in the same transaction
-that deletes it: `shared.http.audit.event_counts` reads rows + pruned, before and after a prune alike.
+that deletes it: `shared.db.reads.event_counts` reads rows + pruned, before and after a prune alike.
 Never pruned: an unpublished outbox row, or anything inside its window. The inbox window must
 outlast every way a copy of an event can come again: the broker keeps events for the topics'
 retention and dead letters (`dlq replay`) for the dead-letter topics'; `outbox republish` sends

@@ -1,13 +1,10 @@
-"""Read-side figures every service reports for the auditor: events published and applied, and
-the keyset pages of its ops-only listings (`GET /v1/internal/...?cursor=`)."""
+"""The HTTP side of what every service reports for the auditor: the schema of its event counts and
+the query of its ops-only listings' keyset pages (`GET /v1/internal/...?cursor=`); the reads
+themselves are shared.db.reads."""
 
 from __future__ import annotations
 
-from collections import Counter
-
-import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
-from sqlalchemy.engine import Connection
 
 from shared.fields import identifier
 
@@ -20,45 +17,8 @@ class EventCountsSchema(Schema):
     events_applied = fields.Dict(keys=fields.String(), values=fields.Integer())
 
 
-def sum_of(conn: Connection, query) -> int:
-    """An aggregate query's value as an int (0 where there are no rows)."""
-    return int(conn.execute(query).scalar() or 0)
-
-
-def event_counts(conn: Connection, tables: dict[str, sa.Table]) -> dict[str, dict[str, int]]:
-    """Over the whole history: the rows there are plus those retention pruned (counted per topic
-    in the transaction that deleted them; a pruned outbox row had been published)."""
-    outbox, inbox, pruned = tables["outbox"], tables["inbox"], tables["pruned_events"]
-    published = conn.execute(
-        sa.select(outbox.c.topic, sa.func.count()).where(outbox.c.published_at.is_not(None)).group_by(outbox.c.topic)
-    ).all()
-    written = conn.execute(sa.select(outbox.c.topic, sa.func.count()).group_by(outbox.c.topic)).all()
-    applied = conn.execute(sa.select(inbox.c.topic, sa.func.count()).group_by(inbox.c.topic)).all()
-    counts = {
-        "events_written": Counter({t: int(n) for t, n in written}),
-        "events_published": Counter({t: int(n) for t, n in published}),
-        "events_applied": Counter({t: int(n) for t, n in applied}),
-    }
-    for topic, outbox_rows, inbox_rows in conn.execute(
-        sa.select(pruned.c.topic, pruned.c.outbox_rows, pruned.c.inbox_rows)
-    ).all():
-        counts["events_written"][topic] += int(outbox_rows)
-        counts["events_published"][topic] += int(outbox_rows)
-        counts["events_applied"][topic] += int(inbox_rows)
-    return {name: {t: n for t, n in by_topic.items() if n} for name, by_topic in counts.items()}
-
-
 class AuditPageQuery(Schema):
     """A page of an ops-only listing: `cursor` is the last id of the page before."""
 
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=1000))
     cursor = identifier(load_default=None)  # every listing's key is an id: no NUL, no byte a database refuses
-
-
-def keyset_rows(conn: Connection, query, key: sa.Column, *, cursor: str | None, limit: int):
-    """Up to `limit` rows of `query` after `cursor` in `key` order, and the next page's cursor (None
-    after the last page): (rows as dicts, cursor)."""
-    if cursor is not None:
-        query = query.where(key > cursor)
-    rows = [dict(row._mapping) for row in conn.execute(query.order_by(key).limit(limit + 1))]
-    return rows[:limit], (rows[limit - 1][key.name] if len(rows) > limit else None)

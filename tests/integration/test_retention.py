@@ -14,8 +14,8 @@ from coinsctl.cli import main as coinsctl
 from services.gifting.domain.commands import CreditPurchase
 from services.gifting.service_layer import handlers
 from shared.clock import utcnow
+from shared.db.reads import event_counts
 from shared.db.retention import RetentionError, Windows, prune
-from shared.http.audit import event_counts
 from shared.messaging.uow import run
 from tests.integration.conftest import rows
 

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from services.gifting.adapters.orm import gifts, wallet_entries, wallets
-from shared.http.audit import keyset_rows, sum_of
+from shared.db.reads import keyset_rows, sum_of
 
 
 def totals(conn: Connection) -> dict:

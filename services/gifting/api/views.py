@@ -17,10 +17,11 @@ from services.gifting.domain.model import CATALOG
 from services.gifting.service_layer import handlers
 from shared.auth.onbehalf import GRANT_HEADER, SCOPE, acting_for, check_acting_for, refused
 from shared.db.engines import retry_transient, snapshot
+from shared.db.reads import event_counts
 from shared.errors import Problem, validation_problem
 from shared.fields import schema
 from shared.http.app import Doc, route, wiring
-from shared.http.audit import AuditPageQuery, event_counts
+from shared.http.audit import AuditPageQuery
 from shared.http.request_input import ManyItems, json_body, keyset_page, query_args
 from shared.idempotency import KeyedRequest, is_valid_key
 from shared.idempotency.http import KeyedCall, idempotent

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from services.payout.adapters.orm import creator_accounts, earnings, withdrawals
 from services.payout.domain.model import HELD, PENDING, PROCESSING
 from shared.clock import utcnow
-from shared.http.audit import keyset_rows, sum_of
+from shared.db.reads import keyset_rows, sum_of
 
 
 def totals(conn: Connection, *, overdue_before: datetime) -> dict:

@@ -16,7 +16,7 @@ from services.purchase.domain.model import (
     HELD,
     PENDING,
 )
-from shared.http.audit import keyset_rows, sum_of
+from shared.db.reads import keyset_rows, sum_of
 
 
 def totals(conn: Connection, *, overdue_before: datetime) -> dict:

@@ -20,9 +20,10 @@ from services.purchase.service_layer import handlers, settlement
 from shared.auth.onbehalf import acting_for
 from shared.clock import utcnow
 from shared.db.engines import snapshot
+from shared.db.reads import event_counts
 from shared.fields import schema
 from shared.http.app import Doc, route, wiring
-from shared.http.audit import AuditPageQuery, event_counts
+from shared.http.audit import AuditPageQuery
 from shared.http.request_input import json_body, keyset_page, query_args
 from shared.idempotency.http import KeyedCall, idempotent
 from shared.messaging.uow import run
