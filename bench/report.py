@@ -86,6 +86,13 @@ def notes(results: dict) -> list[str]:
             f"(c={pr['B_flask_concurrency']}): {rounds}; median ratio {pr['median_ratio']}"
         )
         lines.append(f"hot creator / uniform gifts: {hot}; median ratio {pr['median_hot_ratio']}")
+    if results.get("batch", {}).get("rounds"):
+        b = results["batch"]
+        rounds = ", ".join(f"{x['rate']:.0f}/{x['B_flask_rate']:.0f}" for x in b["rounds"])
+        lines.append(
+            f"alternating rounds, batch API gifts/s / B_flask (c={b['concurrency']}): {rounds}; "
+            f"median ratio {b['median_ratio']}"
+        )
     for key, path in (("sustained", "relay"), ("cdc", "Debezium")):
         s = results.get(key, {}).get("sustained") if key == "cdc" else results.get(key)
         if s:

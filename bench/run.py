@@ -86,6 +86,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--seconds", type=float, default=8.0, help="seconds per load level")
     add("--max-ops", type=int, default=20_000, help="operations per load level at most")
     add("--pairs", type=int, default=7, help="alternating B_flask / gift API rounds at the best concurrency")
+    add(
+        "--batch-pairs",
+        type=int,
+        default=3,
+        help="alternating B_flask / batch API rounds at B_flask's best concurrency",
+    )
     add("--backlog", type=int, default=1_000_000, help="gift events queued for the payout consumer's apply rate")
     add(
         "--warm-up-seconds",
@@ -145,7 +151,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--stack-env: the bench's steps address the stack's topics by its own prefix")
     args.stack_env = {name: value for name, _, value in pairs}
     if args.quick:
-        args.levels, args.seconds, args.max_ops, args.pairs = "1,8", 3.0, 3_000, 1
+        args.levels, args.seconds, args.max_ops, args.pairs, args.batch_pairs = "1,8", 3.0, 3_000, 1, 1
         args.backlog, args.sustained_seconds, args.stored_gifts, args.soak_gifts = 20_000, 10.0, 200_000, 4_000
         args.sustained_tries = min(args.sustained_tries, 2)
         args.warm_up_seconds = min(args.warm_up_seconds, 10.0)

@@ -95,6 +95,23 @@ def test_the_batch_api_is_compared_with_b_flask_at_its_own_client_count():
     assert out["batch_gifts_vs_B_flask"] == {"ratio": 11.0, "target": ">= 10", "met": True, "concurrency": 8}
 
 
+def test_the_batch_ratio_is_the_median_of_its_alternating_rounds_when_it_has_them():
+    rounds = [
+        {"B_flask_rate": 700.0, "rate": 7700.0, "ratio": 11.0},
+        {"B_flask_rate": 800.0, "rate": 7200.0, "ratio": 9.0},
+    ]
+    rounds.append({"B_flask_rate": 750.0, "rate": 7650.0, "ratio": 10.2})
+    batch = {"concurrency": 32, "rate": 7650.0, "rounds": rounds, "median_ratio": 10.2}
+    out = targets(results(batch=batch))  # the sweep's B_flask (here 900/s at c=8) no longer counts
+    assert out["batch_gifts_vs_B_flask"] == {
+        "ratio": 10.2,
+        "target": ">= 10",
+        "met": True,
+        "concurrency": 32,
+        "measured": "median of 3 alternating rounds",
+    }
+
+
 def test_the_batch_api_is_set_beside_a_bare_sql_ledger_as_information():
     ledger = {"concurrency": 32, "rate": 3000.0, "transfers": 90000, "balanced": True}
     out = targets(results(batch={"concurrency": 32, "rate": 6000.0}, B_ledger=ledger))
