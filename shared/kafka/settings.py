@@ -23,11 +23,12 @@ class KafkaSettings:
     fetch_max_wait_ms: int = 100
     # How long an outbox relay lets its next batch fill after a partial one: fewer, larger batches
     # under load (each costs a query, a flush, a produce request, a mark, and the consumer's
-    # transaction downstream) for a few ms of latency. 10 ms: at half the single-gift rate, in four
-    # runs alternating 5 and 10 on one machine, the gift -> diamonds p99 read 41 and 41 ms with 10
-    # against 71 and 61 with 5 (fewer cycles: less CPU taken from the requests), p50 the same
-    # (12-14 ms); 20 ms (an earlier value) put the relay's hop alone at a p50 of 51 ms.
-    linger_ms: int = 10
+    # transaction downstream) for a few ms of latency. 15 ms: at single-gift arrival (bench.pipeline,
+    # 400 events/s, two runs each) the relay, consumer and PostgreSQL spent 1.37 ms an event with
+    # 10, 1.10 with 15 and 0.90 with 20, for a p50 (row -> inbox) of 14-15, 18 and 19-21 ms; in
+    # `make bench` runs the gift -> diamonds p50 read 11-12 ms with 10, 14 with 15 and 16-17 with
+    # 20 (bound 20), the p99 33-90, 36 and 32-38 ms (bound 50). 5 ms had put the p99 at 61-71 ms.
+    linger_ms: int = 15
     # The same for a consumer, once its first records are there. Short: the relay's batches already
     # reach it whole, so waiting longer adds latency and saves next to nothing.
     consumer_linger_ms: int = 2

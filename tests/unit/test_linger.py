@@ -106,6 +106,6 @@ def test_the_relay_and_the_consumer_linger_are_set_apart():
     from shared.kafka.settings import kafka_settings
 
     defaults = kafka_settings({})
-    assert (defaults.linger_ms, defaults.consumer_linger_ms) == (10, 2)
+    assert (defaults.linger_ms, defaults.consumer_linger_ms) == (15, 2)
     tuned = kafka_settings({"KAFKA_LINGER_MS": "5", "KAFKA_CONSUMER_LINGER_MS": "0"})
     assert (tuned.linger_ms, tuned.consumer_linger_ms) == (5, 0)
