@@ -208,9 +208,9 @@ def batch(run: Run) -> None:
     the round of median ratio, beside every round's."""
     from bench.batch import batch_load
 
-    level, rounds = run.flask_level, []
-    for index in range(max(1, run.args.batch_pairs)):
-        run.say(f"batch round {index + 1}/{max(1, run.args.batch_pairs)}")
+    level, pairs, rounds = run.flask_level, max(1, run.args.batch_pairs), []
+    for index in range(pairs):
+        run.say(f"batch round {index + 1}/{pairs}")
         wait_for(run.drained)
         flask = base.b_flask(run.bare, concurrency=level, seconds=run.args.seconds, max_ops=run.args.max_ops)
         load, cpu = system.cpu_split(
@@ -224,12 +224,17 @@ def batch(run: Run) -> None:
                 max_ops=run.args.max_ops * 1000,
             ),
         )
-        figures = {**load.summary(), "batch_size": 1000, "note": "ops: gifts created; latency: per request"}
-        figures["cpu_ms_per_gift"] = cpu
-        figures["B_flask_rate"] = round(flask.rate, 1)
-        figures["ratio"] = round(load.rate / flask.rate, 3) if flask.rate else 0.0
-        figures["drain"] = sustained_rate.timed_drain(run)
-        rounds.append(figures)
+        rounds.append(
+            {
+                **load.summary(),
+                "batch_size": 1000,
+                "note": "ops: gifts created; latency: per request",
+                "cpu_ms_per_gift": cpu,
+                "B_flask_rate": round(flask.rate, 1),
+                "ratio": round(load.rate / flask.rate, 3) if flask.rate else 0.0,
+                "drain": sustained_rate.timed_drain(run),
+            }
+        )
     middle = sorted(rounds, key=lambda r: r["ratio"])[len(rounds) // 2]
     run.results["batch"] = {
         **middle,
