@@ -1,9 +1,11 @@
-"""INSERTs that meet an existing key, the same on PostgreSQL and SQLite: skip the row
-(`insert_ignore`, one row; `insert_ignore_many`, a batch in one statement) or add to its
-counters (`add_to_columns`, a batch of increments in one statement).
+"""Many rows in one statement, the same on PostgreSQL (one array per column) and SQLite: plain
+(`insert_many`), skipping the rows whose key exists (`insert_ignore`, one row;
+`insert_ignore_many`), replacing columns of those that exist (`upsert_many`) or adding to their
+counters (`add_to_columns`).
 
 General tools: `insert_ignore` serves every service and the key store, `insert_ignore_many` the
-inbox and payout's earnings, `add_to_columns` any table of counters by key (today payout's
+inbox, the key store's batches and payout's earnings, `insert_many` and `upsert_many` gifting's
+batches and the key store's, `add_to_columns` any table of counters by key (today payout's
 creator accounts).
 """
 
@@ -45,6 +47,30 @@ def insert_ignore_many(
     insert = _dialect_insert(conn)
     stmt = insert(table).on_conflict_do_nothing(index_elements=conflict_cols).returning(table.c[returning])
     return set(conn.execute(stmt, rows).scalars().all())
+
+
+def insert_many(conn: Connection, table: sa.Table, columns: tuple[str, ...], rows: list[dict]) -> None:
+    """One INSERT of many rows (their `columns`), whatever the count."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(unnest_insert(table, columns, ""), as_arrays(conn, table, columns, rows))
+    else:
+        conn.execute(table.insert(), [{c: row[c] for c in columns} for row in rows])
+
+
+def upsert_many(conn: Connection, table: sa.Table, key: list[str], updated: tuple[str, ...], rows: list[dict]) -> None:
+    """One INSERT ... ON CONFLICT (key) DO UPDATE SET the `updated` columns from the new row."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        columns = tuple(rows[0])
+        sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in _quoted(conn, list(updated)).split(", "))
+        tail = f"ON CONFLICT ({_quoted(conn, key)}) DO UPDATE SET {sets}"
+        conn.execute(unnest_insert(table, columns, tail), as_arrays(conn, table, columns, rows))
+        return
+    stmt = _dialect_insert(conn)(table)
+    conn.execute(stmt.on_conflict_do_update(index_elements=key, set_={c: stmt.excluded[c] for c in updated}), rows)
 
 
 def add_to_columns(

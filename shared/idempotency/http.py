@@ -1,11 +1,14 @@
 """The HTTP wrapper: `idempotent(...)`, given to a route's declaration (shared.http.app `route`), runs a
 keyed POST view as an attempt under shared.idempotency's rule, owning its transaction(s), and
 answers a retry with the stored response. The view is called with a `KeyedCall` of plain values
-for its handler and unit of work."""
+for its handler and unit of work. A batch whose items carry their own keys (gifting's gift
+batches) is answered item by item by `answer_items`, inside the view's one transaction."""
 
 from __future__ import annotations
 
+import json
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -20,7 +23,7 @@ from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem
 from shared.http.app import wiring
 from shared.http.problems import render_error
 from shared.http.request_input import request_body
-from shared.idempotency import Answer, ClaimLost, KeyedRequest, check_key, in_flight
+from shared.idempotency import Answer, ClaimLost, KeyedRequest, check_key, in_flight, judge
 from shared.idempotency.store import Claim, KeyStore
 from shared.messaging.uow import commit
 
@@ -221,6 +224,50 @@ def _conclude(
             return replay(stored)
     commit(tx)  # where the effect's statement committed on its own, nothing is left to send
     return answer
+
+
+# -- a batch: each item keyed as if it were sent alone ---------------------------------------------
+def answer_items(
+    conn: Connection,
+    store: KeyStore,
+    requests: list[KeyedRequest | None],
+    attempt: Callable[[int], Answer],
+    *,
+    path: str,
+) -> list[Answer]:
+    """Each item of a batch answered in order as the route at `path` would answer it alone with its
+    own Idempotency-Key, in the caller's transaction: the key judged by the one replay rule
+    (another request 422, held 409, done: its stored answer), else `attempt(index)`, whose answer
+    settles the key as a single request's would (`keeps`). An item whose key was unusable (None)
+    is attempted without one. Keys are claimed first and settled last, one statement each."""
+    owner = str(uuid.uuid4())
+    rows = store.claim_many(conn, [r for r in requests if r is not None], owner)
+    settled = {}
+    answers = []
+    for index, keyed in enumerate(requests):
+        answer = _judged(rows.get(keyed.key), keyed, path) if keyed is not None else None
+        if answer is None:
+            answer = attempt(index)
+            if keyed is not None:  # a later item with the same key is judged against this answer
+                settled[keyed.key] = rows[keyed.key] = store.settled_row(keyed, answer, owner)
+        answers.append(answer)
+    store.settle_many(conn, list(settled.values()))
+    return answers
+
+
+def _judged(row, request: KeyedRequest, path: str) -> Answer | None:
+    if row is None:
+        return None
+    try:
+        return judge(row, request)
+    except Problem as exc:
+        return refusal(exc, path)
+
+
+def refusal(exc: Problem | DomainError, path: str) -> Answer:
+    """A refusal's answer as the route at `path` renders it (its problem+json body), not yet sent."""
+    problem = exc if isinstance(exc, Problem) else Problem.from_domain(exc)
+    return Answer(problem.status, json.dumps(problem.to_dict(path)), code=problem.code)
 
 
 # -- the Flask side -------------------------------------------------------------------------------

@@ -9,13 +9,14 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from shared.clock import utcnow
 from shared.db.engines import lock_for_update
-from shared.db.upserts import insert_ignore
+from shared.db.upserts import insert_ignore, insert_ignore_many, upsert_many
 from shared.idempotency import DONE, IN_FLIGHT, OPEN, Answer, ClaimLost, KeyedRequest, in_flight, judge
 
 
@@ -133,6 +134,38 @@ class KeyStore:
             raise in_flight()
         return stored
 
+    # -- a batch's items, each with its own key (shared.idempotency.http `answer_items`) -----------
+    def claim_many(self, conn: Connection, requests: list[KeyedRequest], owner: str) -> dict[str, object]:
+        """Claim the keys not recorded yet for `owner` (one INSERT, keys sorted: a lock order), held
+        by this transaction until `settle_many`; return the rows of those recorded already, locked,
+        by key (one SELECT ... FOR UPDATE). All of one caller."""
+        unique = {r.key: r for r in requests}
+        if not unique:
+            return {}
+        now = utcnow()
+        rows = [_row_of(unique[key], IN_FLIGHT, owner, now) for key in sorted(unique)]
+        recorded = sorted(set(unique) - insert_ignore_many(conn, self.table, rows, ["caller", "key"], returning="key"))
+        if not recorded:
+            return {}
+        t = self.table
+        query = sa.select(t).where(t.c.caller == requests[0].caller, t.c.key.in_(recorded)).order_by(t.c.key)
+        return {row.key: row for row in conn.execute(lock_for_update(query, conn))}
+
+    def settled_row(self, request: KeyedRequest, answer: Answer, owner: str) -> SimpleNamespace:
+        """A key's row once its item is answered: done with an answer it keeps, else open for this
+        request only. `judge` reads it as it reads a stored row."""
+        if not answer.kept:
+            return SimpleNamespace(**_row_of(request, OPEN, None, utcnow()))
+        row = _row_of(request, DONE, owner, utcnow())
+        row.update(resource_id=answer.resource_id, response_status=answer.status, response_body=answer.body)
+        return SimpleNamespace(**{**row, "completed_at": row["created_at"]})
+
+    def settle_many(self, conn: Connection, rows: list[SimpleNamespace]) -> None:
+        """Write the batch's settled rows over its claims (one statement, keys sorted)."""
+        values = [vars(row) for row in sorted(rows, key=lambda row: row.key)]
+        updated = ("request_hash", "state", "owner", "resource_id", "lease_until")
+        upsert_many(conn, self.table, ["caller", "key"], updated + _ANSWER, values)
+
     # -- the key's row ----------------------------------------------------------------------------
     def _row(self, conn: Connection, request: KeyedRequest, *, lock: bool = False):
         t = self.table
@@ -155,6 +188,22 @@ class KeyStore:
 
 def _key(request: KeyedRequest) -> dict:
     return {"caller": request.caller, "key": request.key, "request_hash": request.fingerprint}
+
+
+_ANSWER = ("response_status", "response_body", "completed_at")
+
+
+def _row_of(request: KeyedRequest, state: str, owner: str | None, now) -> dict:
+    """A key's whole row in `state`, holding no answer yet."""
+    return {
+        **_key(request),
+        "state": state,
+        "owner": owner,
+        "resource_id": None,
+        "lease_until": now,
+        "created_at": now,
+        **dict.fromkeys(_ANSWER),
+    }
 
 
 # PostgreSQL: claim a key with its answer only if no other transaction is claiming it right now

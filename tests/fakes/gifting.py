@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from types import SimpleNamespace
 
 from services.gifting.adapters.repository import (
     AbstractGiftBatchRepository,
@@ -91,23 +90,11 @@ class FakeGiftRepository(AbstractGiftRepository):
 
 
 class FakeGiftBatchRepository(AbstractGiftBatchRepository):
-    """The batch port on the transaction's working copy: key rows by (caller, key), as the
-    idempotency_keys table holds them; nothing is kept unless the owner commits."""
+    """The batch port on the transaction's working copy: nothing is kept unless the owner commits."""
 
     def __init__(self, data: dict, outbox: FakeOutbox):
         self._data = data
         self._outbox = outbox
-
-    def claim_keys(self, requests) -> dict[str, object]:
-        keys = self._data["keys"]
-        recorded = {}
-        for request in {r.key: r for r in requests}.values():  # each key once, as one INSERT claims it
-            row = keys.get((request.caller, request.key))
-            if row is not None:
-                recorded[request.key] = row
-            else:  # claimed: held by this transaction until `record` settles it
-                keys[request.caller, request.key] = SimpleNamespace(state="in_flight", request_hash=request.fingerprint)
-        return recorded
 
     def wallets_for_update(self, user_ids) -> dict[str, Wallet]:
         stored = self._data["wallets"]
@@ -119,7 +106,7 @@ class FakeGiftBatchRepository(AbstractGiftBatchRepository):
     def gifts(self, gift_tx_ids) -> dict[str, GiftTransaction]:
         return {i: self._data["gifts"][i] for i in gift_tx_ids}
 
-    def record(self, made: list, *, wallets_after: list[Wallet], keys: list) -> None:
+    def record(self, made: list, *, wallets_after: list[Wallet]) -> None:
         ledger = FakeLedgerRepository(self._data["entries"])
         for gift, event, grant in made:
             if grant is not None:
@@ -134,17 +121,13 @@ class FakeGiftBatchRepository(AbstractGiftBatchRepository):
             if self._data["wallets"][wallet.user_id].version != wallet.version:
                 raise StaleRead(f"wallet {wallet.user_id} changed under its lock")
             self._data["wallets"][wallet.user_id] = dataclasses.replace(wallet, version=wallet.version + 1)
-        for key in keys:
-            self._data["keys"][key.request.caller, key.request.key] = key
-        if any(row.state == "in_flight" for row in self._data["keys"].values()):
-            raise AssertionError("a claimed key was left unsettled")
 
 
 class FakeGiftingUnitOfWork(FakeUnitOfWork, AbstractUnitOfWork):
     source = "gifting"
 
     def empty(self) -> dict:
-        return {"wallets": {}, "entries": [], "gifts": {}, "grants": set(), "keys": {}}
+        return {"wallets": {}, "entries": [], "gifts": {}, "grants": set()}
 
     def attach(self, data: dict) -> None:
         self.wallets = FakeWalletRepository(data["wallets"])

@@ -74,11 +74,6 @@ class AbstractGiftBatchRepository(abc.ABC):
     (adapters/gift_batch.py). Every read locks what the handler's decision rests on."""
 
     @abc.abstractmethod
-    def claim_keys(self, requests: list) -> dict[str, object]:
-        """Claim the Idempotency-Keys not recorded yet (`KeyedRequest`s; settled by `record`) and
-        return the rows of those recorded already (shared.idempotency `judge` reads them), by key."""
-
-    @abc.abstractmethod
     def wallets_for_update(self, user_ids) -> dict[str, Wallet]:
         """The wallets that exist among `user_ids`, locked until the transaction ends."""
 
@@ -91,9 +86,9 @@ class AbstractGiftBatchRepository(abc.ABC):
         """The gifts made already, by id (a replay's answer)."""
 
     @abc.abstractmethod
-    def record(self, made: list, *, wallets_after: list[Wallet], keys: list) -> None:
+    def record(self, made: list, *, wallets_after: list[Wallet]) -> None:
         """Write what the batch made: each gift (its fields with balance_after), its outbox row and
-        the grant it spent; the debited wallets; every key's settled row."""
+        the grant it spent; the debited wallets."""
 
 
 class SqlAlchemyWalletRepository(AbstractWalletRepository):

@@ -4,7 +4,9 @@ dumps a response schema. Keyed POSTs go through shared.idempotency.http."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from dataclasses import dataclass
 
 from flask import Blueprint, g, request
 from marshmallow import ValidationError
@@ -15,17 +17,18 @@ from services.gifting.bootstrap import GiftingService
 from services.gifting.domain.commands import SendGift
 from services.gifting.domain.model import CATALOG
 from services.gifting.service_layer import handlers
-from shared.auth.onbehalf import GRANT_HEADER, SCOPE, acting_for, check_acting_for, refused
+from shared.auth.onbehalf import GRANT_HEADER, GRANT_REFUSALS, SCOPE, UserGrant, acting_for, check_acting_for, refused
 from shared.db.engines import retry_transient, snapshot
 from shared.db.reads import event_counts
-from shared.errors import Problem, validation_problem
+from shared.errors import DomainError, Problem, validation_problem
 from shared.fields import schema
 from shared.http.app import Doc, route, wiring
 from shared.http.audit import AuditPageQuery
 from shared.http.request_input import ManyItems, json_body, keyset_page, query_args
-from shared.idempotency import KeyedRequest, is_valid_key
-from shared.idempotency.http import KeyedCall, idempotent
-from shared.messaging.uow import run
+from shared.idempotency import Answer, KeyedRequest, is_valid_key
+from shared.idempotency.http import KeyedCall, answer_items, idempotent, refusal
+from shared.idempotency.store import KeyStore
+from shared.messaging.uow import run, transaction
 from shared.observability import metrics
 
 bp = Blueprint("gifting", __name__, url_prefix="/v1")
@@ -102,6 +105,20 @@ def send_gift(call: KeyedCall):
     return schema(schemas.GiftTransactionSchema).dump(tx), 201
 
 
+GIFTS_PATH = "/v1/gifts"  # a batch's items live in this route's key space, and answer as it would
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One item of a batch as read: its keyed request (None if its key was unusable), and either
+    the gift with the grant that pays for it, or the refusal it met before any state was read."""
+
+    request: KeyedRequest | None
+    gift: SendGift | None = None
+    grant: UserGrant | None = None
+    refused: Problem | None = None
+
+
 @route(
     bp,
     "POST /gift-batches",
@@ -117,37 +134,83 @@ def send_gift(call: KeyedCall):
 def send_gift_batch():
     """Each item carries its own Idempotency-Key (the key space of POST /v1/gifts: the same gift
     replays by either route) and, for a caller acting with grants, its sender's grant. A bad item
-    is that item's outcome; the answer lists every item's, in order."""
+    is that item's outcome; the answer lists every item's, in order. One transaction, owned here:
+    the senders' wallets locked, the keys claimed, each item judged by its key or sent, the keys
+    settled, the gifts written."""
     if request.headers.get(GRANT_HEADER) is not None:  # a grant binds one gift: it travels in its item
         raise refused(SCOPE, f"A batch takes each gift's user grant in its item's `grant`, not in {GRANT_HEADER}.")
     raw_items = json_body(schema(schemas.GiftBatchEnvelope))["gifts"]
     reader = ManyItems(schema(schemas.GiftBatchItem))  # one per batch: it remembers the values it checked
     svc = service()
     items = [_batch_item(raw, reader, g.caller, svc.verifier) for raw in raw_items]
-    outcomes = retry_transient(lambda: run(handlers.send_gift_batch, items, uow=svc.uow(), rules=svc.settings.rules))
-    _count_refusals(outcomes)
-    results = []
-    for index, (item, outcome) in enumerate(zip(items, outcomes, strict=True)):
-        result = {
-            "index": index,
-            "idempotency_key": item.request.key if item.request is not None else None,
-            "status": outcome.status,
-            "outcome": outcome.outcome,
-        }
-        if outcome.problem is not None:
-            result["problem"] = outcome.problem
-        if outcome.gift is not None:
-            result["gift"] = _rendered(outcome.gift)
-        results.append(result)
+    answers, stored = retry_transient(lambda: _answered(items, svc))
+    results = [
+        _result(index, item, answer, stored) for index, (item, answer) in enumerate(zip(items, answers, strict=True))
+    ]
+    _count_refusals(results, answers)
     return {"results": results}  # as GiftBatchResponse documents it: each part rendered already
 
 
-def _count_refusals(outcomes) -> None:
+def _answered(items: list[_Item], svc: GiftingService) -> tuple[list[Answer], dict]:
+    """The batch's one transaction: each item's answer, and the gifts its replays made before."""
+    store = KeyStore(svc.tables["idempotency_keys"])
+    with transaction(svc.uow()) as uow:
+        batch = handlers.GiftBatch([(i.gift, i.grant) for i in items if i.gift], uow=uow, rules=svc.settings.rules)
+        answers = answer_items(
+            uow.conn, store, [i.request for i in items], lambda n: _sent(items[n], batch), path=GIFTS_PATH
+        )
+        batch.write()
+        stored = [a.resource_id for a in answers if a.replayed and a.body is None]
+        return answers, handlers.gifts_by_id(stored, uow=uow)
+
+
+def _sent(item: _Item, batch: handlers.GiftBatch) -> Answer:
+    """An item decided as POST /v1/gifts would decide it: its refusal, or its gift (by id: a
+    replay renders it again)."""
+    try:
+        if item.refused is not None:
+            raise item.refused
+        gift = batch.send(item.gift, item.grant)
+    except (Problem, DomainError) as exc:
+        return refusal(exc, GIFTS_PATH)
+    return Answer(201, None, gift.gift_tx_id, live=gift)
+
+
+_OUTCOMES = {
+    "insufficient-coins": "insufficient-coins",
+    "wallet-frozen": "frozen",
+    "idempotency-key-reused": "key-reused",
+    "idempotency-key-in-flight": "in-flight",
+}
+
+
+def _result(index: int, item: _Item, answer: Answer, stored: dict) -> dict:
+    """An item's entry in the answer: its status and outcome, and its gift or its problem."""
+    result = {"index": index, "idempotency_key": item.request.key if item.request else None, "status": answer.status}
+    if answer.status < 400:
+        gift = answer.live or stored.get(answer.resource_id) or json.loads(answer.body)
+        return {**result, "outcome": "replayed" if answer.replayed else "created", "gift": _rendered(gift)}
+    problem = json.loads(answer.body)
+    code = problem["type"].rsplit("/", 1)[-1]
+    if code in _OUTCOMES:
+        outcome = _OUTCOMES[code]
+    elif code in GRANT_REFUSALS:
+        outcome = "grant-refused"
+    else:
+        outcome = "invalid" if answer.status in (400, 422) else code
+    return {**result, "outcome": outcome, "problem": problem}
+
+
+def _count_refusals(results: list[dict], answers: list[Answer]) -> None:
     """Each item refused afresh counts in coins_http_refusals_total as it would alone (alerts such
     as CoinsUserGrantsReplayed read it); a kept refusal answered again does not, as on POST /v1/gifts."""
-    refused = Counter((o.status, o.code or "unnamed") for o in outcomes if o.status >= 400 and not o.replayed)
+    refused_now = Counter(
+        (r["status"], r["problem"]["type"].rsplit("/", 1)[-1])
+        for r, a in zip(results, answers, strict=True)
+        if r["status"] >= 400 and not a.replayed
+    )
     service_name = wiring().settings.common.service
-    for (status, code), n in refused.items():
+    for (status, code), n in refused_now.items():
         metrics.HTTP_REFUSALS.labels(service_name, str(status), code).inc(n)
 
 
@@ -172,28 +235,26 @@ def _rendered(gift) -> dict:
     }
 
 
-def _batch_item(raw, reader: ManyItems, caller, verifier) -> handlers.BatchItem:
+def _batch_item(raw, reader: ManyItems, caller, verifier) -> _Item:
     """One item read as POST /v1/gifts would read it: its key (the header's rules), its fields
     (the body's schema), then its grant (shared.auth.onbehalf); the first refusal is its outcome."""
     if not isinstance(raw, dict):
-        return handlers.BatchItem(None, refused=validation_problem({"body": ["A JSON object is required."]}))
+        return _Item(None, refused=validation_problem({"body": ["A JSON object is required."]}))
     key = raw.get("idempotency_key")
     if not is_valid_key(key):
         reason = "Missing." if key is None else "1-255 printable characters."
-        return handlers.BatchItem(None, refused=validation_problem({"idempotency_key": [reason]}))
+        return _Item(None, refused=validation_problem({"idempotency_key": [reason]}))
     gift_fields = {name: value for name, value in raw.items() if name not in ("idempotency_key", "grant")}
-    keyed = KeyedRequest.of_json(
-        caller=caller.name, key=key, method="POST", path=handlers.GIFTS_PATH, value=gift_fields
-    )
+    keyed = KeyedRequest.of_json(caller=caller.name, key=key, method="POST", path=GIFTS_PATH, value=gift_fields)
     try:
         body = reader.load(raw)
         grant = check_acting_for(caller, body["sender_id"], body["grant"], verifier)
     except ValidationError as exc:
-        return handlers.BatchItem(keyed, refused=validation_problem(exc.messages))
+        return _Item(keyed, refused=validation_problem(exc.messages))
     except Problem as exc:
-        return handlers.BatchItem(keyed, refused=exc)
+        return _Item(keyed, refused=exc)
     gift = SendGift(**{name: body[name] for name in ("sender_id", "creator_id", "gift_id", "quantity", "stream_id")})
-    return handlers.BatchItem(keyed, gift=gift, grant=grant)
+    return _Item(keyed, gift=gift, grant=grant)
 
 
 @route(
