@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass, field
 
 from shared.clock import utcnow
@@ -117,6 +118,22 @@ class Answer:
     @property
     def kept(self) -> bool:
         return keeps(self.status, self.code)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One attempt's hold on a key: `owner` is its token; `resumes` is what an earlier attempt of
+    the same request made (lease mode). The store (store.py) makes and keeps them."""
+
+    request: KeyedRequest
+    owner: str = field(default_factory=lambda: str(uuid.uuid4()))
+    resumes: str | None = None
+
+    def row(self, status: int = 201) -> dict:
+        """The key's row, done with `status`, for an effect that claims the key in its own
+        statement: plain column values (the statement adds `resource_id` and the times)."""
+        r = self.request
+        return {"caller": r.caller, "key": r.key, "request_hash": r.fingerprint, "owner": self.owner, "status": status}
 
 
 class ClaimLost(Exception):

@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
+from functools import cache, wraps
 
 from flask import Response, current_app, g, request
 from marshmallow import ValidationError
@@ -23,8 +23,8 @@ from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem
 from shared.http.app import wiring
 from shared.http.problems import render_error
 from shared.http.request_input import request_body
-from shared.idempotency import Answer, ClaimLost, KeyedRequest, check_key, in_flight, judge
-from shared.idempotency.store import Claim, KeyStore
+from shared.idempotency import Answer, Claim, ClaimLost, KeyedRequest, check_key, in_flight, judge
+from shared.idempotency.store import KeyStore
 from shared.messaging.uow import commit
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class Idempotent:
                 return _answer_of(lambda: view(*args, call=call, **kwargs))
 
             service = wiring()
-            store = KeyStore(service.tables["idempotency_keys"], service.settings.common.idempotency_lease_seconds)
+            store = _store(service.tables["idempotency_keys"], service.settings.common.idempotency_lease_seconds)
             if transactional:
                 rendered = _rendered(render_again)
                 answer = _run_in_transaction(service.engine, store, keyed, attempt, render_again=rendered)
@@ -76,6 +76,12 @@ class Idempotent:
             return _response_of(answer)
 
         return wrapper
+
+
+@cache
+def _store(table, lease_seconds: int) -> KeyStore:
+    """The key store of a service's table, built once (a request on PostgreSQL may never need it)."""
+    return KeyStore(table, lease_seconds)
 
 
 def idempotent(

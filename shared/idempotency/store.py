@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass, field
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -17,23 +16,7 @@ from sqlalchemy.engine import Connection
 from shared.clock import utcnow
 from shared.db.engines import lock_for_update
 from shared.db.upserts import insert_ignore, insert_ignore_many, upsert_many
-from shared.idempotency import DONE, IN_FLIGHT, OPEN, Answer, ClaimLost, KeyedRequest, in_flight, judge
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One attempt's hold on a key: `owner` is its token; `resumes` is what an earlier attempt of
-    the same request made (lease mode)."""
-
-    request: KeyedRequest
-    owner: str = field(default_factory=lambda: str(uuid.uuid4()))
-    resumes: str | None = None
-
-    def row(self, status: int = 201) -> dict:
-        """The key's row, done with `status`, for an effect that claims the key in its own
-        statement: plain column values (the statement adds `resource_id` and the times)."""
-        r = self.request
-        return {"caller": r.caller, "key": r.key, "request_hash": r.fingerprint, "owner": self.owner, "status": status}
+from shared.idempotency import DONE, IN_FLIGHT, OPEN, Answer, Claim, ClaimLost, KeyedRequest, in_flight, judge
 
 
 class KeyStore:

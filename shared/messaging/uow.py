@@ -32,7 +32,6 @@ from shared import faults
 from shared.clock import utcnow
 from shared.contracts import Contract, Envelope, envelope_to_dict, new_event, new_events
 from shared.observability import tracing
-from shared.observability.logs import current_trace_id
 
 U = TypeVar("U", bound="AbstractUnitOfWork")
 T = TypeVar("T")
@@ -170,7 +169,7 @@ class Outbox:
 
 def _written_by() -> dict:
     """The span that writes an event, as its row stores it: the message continues its trace."""
-    return {"trace_id": current_trace_id(), **tracing.carried()}
+    return {"trace_id": tracing.current_trace_id(), **tracing.carried()}
 
 
 @cache

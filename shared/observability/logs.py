@@ -18,11 +18,6 @@ _TRACE_FIELDS = ("trace_id", "span_id", "parent_span_id")
 _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
-def current_trace_id() -> str | None:
-    span = tracing.current()
-    return span.trace_id if span else None
-
-
 class ContextFilter(logging.Filter):
     """Adds the process's service and the current span to a record; redacts secrets in `extra`."""
 

@@ -354,6 +354,12 @@ def running(span: Span) -> Iterator[Span]:
         span.end()
 
 
+def current_trace_id() -> str | None:
+    """The current span's trace id (an outbox row's `trace_id`, a log line's), None outside any."""
+    span = current()
+    return span.trace_id if span else None
+
+
 def carried() -> dict[str, str | None]:
     """The current span as a row stores it (an outbox row, a withdrawal, a purchase), so that what
     happens later, in another process, continues it: traceparent and tracestate."""

@@ -9,8 +9,8 @@ import pytest
 
 from services.gifting.domain.commands import ClawBackPurchase, CreditPurchase
 from services.gifting.service_layer import handlers
-from shared.idempotency import Answer, KeyedRequest
-from shared.idempotency.store import Claim, KeyStore
+from shared.idempotency import Answer, Claim, KeyedRequest
+from shared.idempotency.store import KeyStore
 from shared.messaging.uow import run
 from tests.integration.conftest import outbox_events, rows
 from tests.support.waiting import wait_until
