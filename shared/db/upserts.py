@@ -4,9 +4,9 @@
 counters (`add_to_columns`).
 
 General tools: `insert_ignore` serves every service and the key store, `insert_ignore_many` the
-inbox, the key store's batches and payout's earnings, `insert_many` and `upsert_many` gifting's
-batches and the key store's, `add_to_columns` any table of counters by key (today payout's
-creator accounts).
+inbox, the key store's batches and payout's earnings, `insert_many` gifting's batches,
+`upsert_many` those and the key store's, `add_to_columns` any table of counters by key (today
+payout's creator accounts).
 """
 
 from __future__ import annotations

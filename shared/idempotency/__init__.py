@@ -20,6 +20,9 @@ transaction, in one of two ways:
                  with the answer at its end (a duplicate finds it taken and replays). A view may
                  offer to claim the key inside its own statement (gifting's one-round-trip gift on
                  PostgreSQL): it gets the key's row as plain values (`KeyedCall.key_row`).
+  a batch        items that each carry their own key (gifting's gift batches): `answer_items`
+                 claims them all, judges each by the same rule, asks the view to decide the rest
+                 and settles each key as its item alone would, in the view's one transaction.
 Handlers never see any of it: they get a command, a unit of work and plain values.
 
 May import: the core modules, `observability`, `db`, `messaging` (the unit of work's commit) and

@@ -245,7 +245,9 @@ def answer_items(
     own Idempotency-Key, in the caller's transaction: the key judged by the one replay rule
     (another request 422, held 409, done: its stored answer), else `attempt(index)`, whose answer
     settles the key as a single request's would (`keeps`). An item whose key was unusable (None)
-    is attempted without one. Keys are claimed first and settled last, one statement each."""
+    is attempted without one. All items are one caller's (rows are matched by key alone). Keys
+    are claimed first (one INSERT, then one SELECT ... FOR UPDATE of those recorded already) and
+    settled last (one upsert), whatever the count."""
     owner = str(uuid.uuid4())
     rows = store.claim_many(conn, [r for r in requests if r is not None], owner)
     settled = {}

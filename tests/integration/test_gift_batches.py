@@ -5,6 +5,7 @@ handful of statements whatever the batch size; concurrent batches never overdraw
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
 import pytest
@@ -362,3 +363,94 @@ def test_every_gift_of_a_batch_has_the_event_a_gift_sent_alone_has(gifting, auth
         k: v for k, v in batched["data"].items() if k not in ("gift_tx_id", "sent_at")
     }
     assert [e["data"]["gift_tx_id"] for e in events[1:]] == [r["gift"]["gift_tx_id"] for r in results[:2]]
+
+
+def key_states(svc) -> dict[str, tuple[str, str | None]]:
+    with svc.engine.connect() as conn:
+        return {r.key: (r.state, r.owner) for r in conn.execute(sa.select(svc.tables["idempotency_keys"]))}
+
+
+def test_every_key_a_batch_claims_is_settled_done_or_open_never_left_in_flight(gifting, auth):
+    svc, client = gifting
+    fund(svc, "ann", 5)
+    keyless = {name: value for name, value in item().items() if name != "idempotency_key"}
+    results = send(
+        client,
+        auth,
+        [
+            *(item("a"), item("a"), item("a", quantity=2)),
+            *(item("big", quantity=50), item("big", quantity=50), item("big", quantity=51)),
+            *(item("self", creator_id="ann"), item("self", creator_id="ann", quantity=2)),
+            *(keyless, item("bad", gift_id="unicorn"), item("bad", gift_id="unicorn")),
+        ],
+    )
+    assert outcomes(results) == [
+        *("created", "replayed", "key-reused"),
+        *("insufficient-coins", "insufficient-coins", "key-reused"),
+        *("invalid", "key-reused"),
+        *("invalid", "invalid", "invalid"),
+    ]
+    states = key_states(svc)
+    assert {key: state for key, (state, _) in states.items()} == {
+        "a": "done",
+        "big": "open",  # a passing refusal: kept for this request only, answered afresh
+        "self": "done",
+        "bad": "done",
+    }
+    assert states["big"][1] is None
+
+
+def test_a_key_held_by_a_live_attempt_is_in_flight_and_untouched_a_lapsed_one_is_taken(gifting, auth):
+    from datetime import timedelta
+
+    from shared.clock import utcnow
+    from shared.idempotency import KeyedRequest
+
+    svc, client = gifting
+    fund(svc, "ann", 100)
+    body = {name: value for name, value in item().items() if name != "idempotency_key"}
+    fingerprint = KeyedRequest.of_json(caller="gateway", key="-", method="POST", path="/v1/gifts", value=body)
+    table = svc.tables["idempotency_keys"]
+    with svc.engine.begin() as conn:
+        for key, lease in (("live", timedelta(minutes=5)), ("lapsed", timedelta(minutes=-5))):
+            held = {"state": "in_flight", "owner": "another", "lease_until": utcnow() + lease, "created_at": utcnow()}
+            conn.execute(table.insert().values(caller="gateway", key=key, request_hash=fingerprint.fingerprint, **held))
+    results = send(client, auth, [{**body, "idempotency_key": key} for key in ("live", "lapsed", "live")])
+    assert outcomes(results) == ["in-flight", "created", "in-flight"]
+    states = key_states(svc)
+    assert states["live"] == ("in_flight", "another") and states["lapsed"][0] == "done"
+
+
+def test_a_batch_takes_its_senders_wallets_before_its_keys_as_a_single_gift_does(make_service, auth):
+    """The lock order a single gift keeps (its wallet, then its key): a transaction holding a
+    sender's wallet that then writes the batch's key never deadlocks with the batch."""
+    from shared.idempotency import KeyedRequest
+    from tests.integration.test_gifting_api import sessions_waiting_on_a_lock
+
+    svc, client = make_service("gifting", backend="postgres")
+    fund(svc, "ann", 10)
+    body = {name: value for name, value in item().items() if name != "idempotency_key"}
+    fingerprint = KeyedRequest.of_json(caller="gateway", key="-", method="POST", path="/v1/gifts", value=body)
+    answers = []
+    deadlocks = "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+    with svc.engine.connect() as conn:
+        deadlocks_before = conn.execute(sa.text(deadlocks)).scalar()
+    with svc.engine.connect() as single:
+        single.begin()
+        single.execute(sa.text("SET LOCAL lock_timeout = '5s'"))  # a deadlock or a wait fails this test, not hangs it
+        single.execute(sa.update(wallets).where(wallets.c.user_id == "ann").values(version=wallets.c.version + 1))
+        batch = threading.Thread(target=lambda: answers.append(send(client, auth, [{**body, "idempotency_key": "K"}])))
+        batch.start()
+        deadline = time.monotonic() + 10
+        while sessions_waiting_on_a_lock(svc) == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sessions_waiting_on_a_lock(svc) == 1  # the batch waits on the wallet, holding no key
+        left_open = {"state": "open", "owner": None, "lease_until": sa.func.now(), "created_at": sa.func.now()}
+        values = {"caller": "gateway", "key": "K", "request_hash": fingerprint.fingerprint, **left_open}
+        single.execute(sa.insert(svc.tables["idempotency_keys"]).values(**values))  # waits on nothing
+        single.commit()
+        batch.join(timeout=30)
+    assert outcomes(answers[0]) == ["created"]  # the key was free for this request: the gift is made
+    assert key_states(svc)["K"][0] == "done"
+    with svc.engine.connect() as conn:  # not even one that a retry hid (keys first, PostgreSQL broke one)
+        assert conn.execute(sa.text(deadlocks)).scalar() == deadlocks_before

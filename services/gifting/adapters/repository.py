@@ -71,7 +71,8 @@ class AbstractGiftRepository(abc.ABC):
 class AbstractGiftBatchRepository(abc.ABC):
     """A batch of gifts, decided by the handler item by item between reading and writing; on
     PostgreSQL each method is one set-wise statement or two, whatever the batch size
-    (adapters/gift_batch.py). Every read locks what the handler's decision rests on."""
+    (adapters/gift_batch.py). The wallets are read locked; the grants' spends are read under
+    those locks (every spend of a grant holds its user's wallet)."""
 
     @abc.abstractmethod
     def wallets_for_update(self, user_ids) -> dict[str, Wallet]:
