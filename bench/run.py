@@ -85,6 +85,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--levels", default="1,8,32,64", help="client concurrency levels")
     add("--seconds", type=float, default=8.0, help="seconds per load level")
     add("--max-ops", type=int, default=20_000, help="operations per load level at most")
+    add(
+        "--e2e-seconds",
+        type=float,
+        default=30.0,
+        help="seconds of single gifts at half rate for gift -> diamonds (its p99 wants thousands of samples)",
+    )
     add("--pairs", type=int, default=7, help="alternating B_flask / gift API rounds at the best concurrency")
     add(
         "--batch-pairs",
@@ -152,6 +158,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.stack_env = {name: value for name, _, value in pairs}
     if args.quick:
         args.levels, args.seconds, args.max_ops, args.pairs, args.batch_pairs = "1,8", 3.0, 3_000, 1, 1
+        args.e2e_seconds = 3.0
         args.backlog, args.sustained_seconds, args.stored_gifts, args.soak_gifts = 20_000, 10.0, 200_000, 4_000
         args.sustained_tries = min(args.sustained_tries, 2)
         args.warm_up_seconds = min(args.warm_up_seconds, 10.0)

@@ -174,10 +174,12 @@ def half_rate_latency(run: Run) -> dict:
     best, clients = run.best_gift["rate"], run.flask_level
     pace = max(0.0, clients / (best / 2) - 1 / max(best, 1))
     since, accepted = utcnow(), {}
-    paced = run.gifts(concurrency=clients, pace_s=pace, accepted=accepted)
+    seconds = run.args.e2e_seconds  # longer than a load level: at --seconds (8) one stall decided the p99
+    paced = run.gifts(concurrency=clients, pace_s=pace, accepted=accepted, seconds=seconds)
     from_row = run.wait_applied(since, paced.ops)
     figures = {
         "concurrency": clients,
+        "seconds": seconds,
         "offered_rate": round(paced.rate, 1),
         "measured": "from the gift's 201 at the client to its event's inbox row in payout's database",
         **latency_summary(
