@@ -18,6 +18,7 @@ from marshmallow import ValidationError
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from shared.clock import utcnow
 from shared.db.engines import retry_transient
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem
 from shared.http.app import wiring
@@ -248,7 +249,7 @@ def answer_items(
     is attempted without one. All items are one caller's (rows are matched by key alone). Keys
     are claimed first (one INSERT, then one SELECT ... FOR UPDATE of those recorded already) and
     settled last (one upsert), whatever the count."""
-    owner = str(uuid.uuid4())
+    owner, now = str(uuid.uuid4()), utcnow()
     rows = store.claim_many(conn, [r for r in requests if r is not None], owner)
     settled = {}
     answers = []
@@ -257,7 +258,7 @@ def answer_items(
         if answer is None:
             answer = attempt(index)
             if keyed is not None:  # a later item with the same key is judged against this answer
-                settled[keyed.key] = rows[keyed.key] = store.settled_row(keyed, answer, owner)
+                settled[keyed.key] = rows[keyed.key] = store.settled_row(keyed, answer, owner, now)
         answers.append(answer)
     store.settle_many(conn, list(settled.values()))
     return answers

@@ -134,14 +134,15 @@ class KeyStore:
         query = sa.select(t).where(t.c.caller == requests[0].caller, t.c.key.in_(recorded)).order_by(t.c.key)
         return {row.key: row for row in conn.execute(lock_for_update(query, conn))}
 
-    def settled_row(self, request: KeyedRequest, answer: Answer, owner: str) -> SimpleNamespace:
-        """A key's row once its item is answered: done with an answer it keeps, else open for this
-        request only. `judge` reads it as it reads a stored row."""
-        if not answer.kept:
-            return SimpleNamespace(**_row_of(request, OPEN, None, utcnow()))
-        row = _row_of(request, DONE, owner, utcnow())
-        row.update(resource_id=answer.resource_id, response_status=answer.status, response_body=answer.body)
-        return SimpleNamespace(**{**row, "completed_at": row["created_at"]})
+    def settled_row(self, request: KeyedRequest, answer: Answer, owner: str, now) -> SimpleNamespace:
+        """A key's row once its item is answered at `now` (the batch's one time: a distinct value
+        per row would be converted once a row in the batch's arrays): done with an answer it
+        keeps, else open for this request only. `judge` reads it as it reads a stored row."""
+        row = _row_of(request, OPEN, None, now)
+        if answer.kept:
+            row.update(state=DONE, owner=owner, resource_id=answer.resource_id, completed_at=now)
+            row.update(response_status=answer.status, response_body=answer.body)
+        return SimpleNamespace(**row)
 
     def settle_many(self, conn: Connection, rows: list[SimpleNamespace]) -> None:
         """Write the batch's settled rows over its claims (one statement, keys sorted)."""
