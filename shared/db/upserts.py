@@ -64,8 +64,8 @@ def upsert_many(conn: Connection, table: sa.Table, key: list[str], updated: tupl
     if not rows:
         return
     if conn.dialect.name == "postgresql":
-        columns = tuple(rows[0])
-        sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in _quoted(conn, list(updated)).split(", "))
+        columns, q = tuple(rows[0]), conn.dialect.identifier_preparer.quote
+        sets = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in updated)
         tail = f"ON CONFLICT ({_quoted(conn, key)}) DO UPDATE SET {sets}"
         conn.execute(unnest_insert(table, columns, tail), as_arrays(conn, table, columns, rows))
         return

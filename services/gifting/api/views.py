@@ -147,7 +147,7 @@ def send_gift_batch():
     results = [
         _result(index, item, answer, stored) for index, (item, answer) in enumerate(zip(items, answers, strict=True))
     ]
-    _count_refusals(results, answers)
+    _count_refusals(answers)
     return {"results": results}  # as GiftBatchResponse documents it: each part rendered already
 
 
@@ -167,9 +167,9 @@ def _answered(items: list[_Item], svc: GiftingService) -> tuple[list[Answer], di
 def _sent(item: _Item, batch: handlers.GiftBatch) -> Answer:
     """An item decided as POST /v1/gifts would decide it: its refusal, or its gift (by id: a
     replay renders it again)."""
+    if item.refused is not None:
+        return refusal(item.refused, GIFTS_PATH)
     try:
-        if item.refused is not None:
-            raise item.refused
         gift = batch.send(item.gift, item.grant)
     except (Problem, DomainError) as exc:
         return refusal(exc, GIFTS_PATH)
@@ -201,14 +201,10 @@ def _result(index: int, item: _Item, answer: Answer, stored: dict) -> dict:
     return {**result, "outcome": outcome, "problem": problem}
 
 
-def _count_refusals(results: list[dict], answers: list[Answer]) -> None:
+def _count_refusals(answers: list[Answer]) -> None:
     """Each item refused afresh counts in coins_http_refusals_total as it would alone (alerts such
     as CoinsUserGrantsReplayed read it); a kept refusal answered again does not, as on POST /v1/gifts."""
-    refused_now = Counter(
-        (r["status"], r["problem"]["type"].rsplit("/", 1)[-1])
-        for r, a in zip(results, answers, strict=True)
-        if r["status"] >= 400 and not a.replayed
-    )
+    refused_now = Counter((a.status, a.code or "unnamed") for a in answers if a.status >= 400 and not a.replayed)
     service_name = wiring().settings.common.service
     for (status, code), n in refused_now.items():
         metrics.HTTP_REFUSALS.labels(service_name, str(status), code).inc(n)

@@ -147,10 +147,10 @@ class GiftBatch:
         """Each gift sent with its ledger entry, outbox event and spent grant; the wallets debited."""
         events = self._uow.outbox.event_rows(GIFT_SENT, [_gift_sent(gift) for gift, _ in self._made])
         made = [(gift, event, grant) for (gift, grant), event in zip(self._made, events, strict=True)]
-        debited = sorted({gift["sender_id"] for gift, _ in self._made})
+        debited = {gift["sender_id"] for gift, _ in self._made}  # the adapter writes them in user_id order
         self._uow.gift_batches.record(made, wallets_after=[self._wallets[user] for user in debited])
 
 
 def gifts_by_id(gift_tx_ids: list[str], *, uow: AbstractUnitOfWork) -> dict[str, GiftTransaction]:
     """Gifts made already (a batch's replays), by id, in one read."""
-    return uow.gift_batches.gifts(gift_tx_ids) if gift_tx_ids else {}
+    return uow.gift_batches.gifts(gift_tx_ids)
