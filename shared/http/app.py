@@ -1,7 +1,7 @@
 """The HTTP edge every service shares: the app's one wiring object and how the edge reaches it, a
 route declared in one place, and what happens to every request before and after its view (W3C
 trace context, authentication and permission, path ids, request metrics and log line, the
-`Location` of what a POST made).
+`Location` of what a POST made, its JSON rendered).
 
 Each service builds one container per process (`services/<name>/bootstrap.py`, `<Name>Service`:
 settings, engine, tables, units of work, adapters); the factory (shared.http.factory
@@ -27,8 +27,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+import orjson
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, current_app, g, request
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy.engine import Engine
 
 from shared.auth.tokens import AuthError, TokenVerifier
@@ -251,3 +253,22 @@ def _reset_trace(exc):
         if exc is not None:
             span.fail(type(exc).__name__, exc)
         span.end()
+
+
+# -- the response's JSON ----------------------------------------------------------------------------
+class CompactJSON(DefaultJSONProvider):
+    """Flask's JSON for responses, keys in the order the view built them; a compact dump (every
+    response's) by orjson, about ten times faster than json.dumps on a batch's answer of a
+    thousand items. Whatever orjson renders otherwise than Flask (dates, dataclasses, Decimal)
+    or cannot render (an integer past 64 bits) goes to Flask's own rendering."""
+
+    sort_keys = False
+    _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+    def dumps(self, obj, **kwargs) -> str:
+        if kwargs.keys() <= {"separators"} and kwargs.get("separators", (",", ":")) == (",", ":"):
+            try:
+                return orjson.dumps(obj, default=self.default, option=self._OPTIONS).decode()
+            except orjson.JSONEncodeError:
+                pass
+        return super().dumps(obj, **kwargs)

@@ -16,7 +16,7 @@ from flask import Blueprint, Flask
 
 from shared.credentials import refuse_foreign
 from shared.db.engines import retry_transient
-from shared.http.app import OPEN_PREFIXES, Wiring, install_request_hooks
+from shared.http.app import OPEN_PREFIXES, CompactJSON, Wiring, install_request_hooks
 from shared.http.guard import build_verifier, check_routes
 from shared.http.ops_views import ops_blueprint
 from shared.http.problems import register_error_handlers
@@ -40,7 +40,7 @@ def create_app(
     service.verifier = service.verifier or build_verifier(settings)
     app = Flask(settings.service, static_folder=None)  # no unauthenticated file route
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.sort_keys = False
+    app.json = CompactJSON(app)
     app.extensions["coins"] = service
     install_request_hooks(app)
     register_error_handlers(app)

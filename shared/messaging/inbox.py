@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import orjson
 import sqlalchemy as sa
 from marshmallow import ValidationError
 from sqlalchemy.engine import Connection, Engine
@@ -150,7 +151,7 @@ class Inbox:
         parsed, malformed = [], []
         for record in records:
             try:
-                raw = json.loads(record.value)
+                raw = orjson.loads(record.value)
                 if not isinstance(raw, dict):
                     raise PermanentMessageError("message value is not a JSON object")
                 envelope, data = parse_envelope(raw)
