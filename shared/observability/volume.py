@@ -12,10 +12,11 @@ The counters are shared.observability.metrics' EVENTS, EVENT_COINS, EVENT_DIAMON
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Iterable
+
+import orjson
 
 from shared.observability import metrics
 
@@ -38,7 +39,7 @@ def count_many(service: str, events: Iterable[tuple[str, str]]) -> None:
         event_type = topic.rsplit(".v", 1)[0]
         totals[(metrics.EVENTS, event_type)] += 1
         try:
-            data = json.loads(payload)["data"]
+            data = orjson.loads(payload)["data"]
         except (ValueError, KeyError, TypeError):  # published all the same; the consumers dead-letter it
             log.warning("a published event has no data to count", extra={"topic": topic})
             continue
