@@ -161,6 +161,18 @@ def test_stored_against_fresh_says_how_much_was_stored():
     assert out["stored_vs_fresh"]["stored_rows"] == 6_000_000
 
 
+def test_stored_against_fresh_is_the_ratio_of_each_sides_paired_b_flask_ratio_when_it_has_them():
+    """The machine slowed between the sides (B_flask 800/s, then 600/s): the rates alone would read
+    450 / 600 = 0.75, the paired ratios 0.75 / 0.75 = 1.0."""
+    paired = {
+        "concurrency": 32,
+        "fresh": {"rate": 600.0, "B_flask_rate": 800.0, "ratio": 0.75},
+        "stored": {"rate": 450.0, "B_flask_rate": 600.0, "ratio": 0.75},
+        "seeded": {"gifts": 3_000_000, "rows": {"gifting.gifts": 3_000_000}},
+    }
+    assert targets({**full(), "stored_vs_fresh": paired})["stored_vs_fresh"]["ratio"] == 1.0
+
+
 def test_debezium_figures_are_information_beside_the_relays():
     out = targets(full())
     assert out["info_cdc_e2e_p50_ms"]["ratio"] == 25.0 and out["info_cdc_e2e_p50_ms"]["met"] is False

@@ -63,7 +63,7 @@ def test_responses_render_as_flasks_own_json_does():
     import enum
     import json
     import uuid
-    from datetime import date, datetime, timezone
+    from datetime import UTC, date, datetime
 
     from flask import Flask
 
@@ -73,13 +73,13 @@ def test_responses_render_as_flasks_own_json_does():
     class Part:
         coins: int
 
-    class Kind(str, enum.Enum):
+    class Kind(enum.StrEnum):
         GIFT = "gift"
 
     body = {
         "z": 1,
         "a": [1, None, True],
-        "at": datetime(2026, 1, 1, tzinfo=timezone.utc),
+        "at": datetime(2026, 1, 1, tzinfo=UTC),
         "on": date(2026, 1, 2),
         "amount": decimal.Decimal("1.50"),
         "id": uuid.UUID(int=5),
