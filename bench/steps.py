@@ -237,12 +237,15 @@ def batch(run: Run) -> None:
                 "drain": sustained_rate.timed_drain(run),
             }
         )
+    middle = _median_round(rounds)
+    run.results["batch"] = {**middle, "median_ratio": middle["ratio"]}
+
+
+def _median_round(rounds: list[dict]) -> dict:
+    """Of rounds each paired with a B_flask round (`ratio`: the load's rate over B_flask's), the
+    one of median ratio, with every round's B_flask rate, rate and ratio beside it."""
     middle = sorted(rounds, key=lambda r: r["ratio"])[len(rounds) // 2]
-    run.results["batch"] = {
-        **middle,
-        "rounds": [{k: r[k] for k in ("B_flask_rate", "rate", "ratio")} for r in rounds],
-        "median_ratio": middle["ratio"],
-    }
+    return {**middle, "rounds": [{k: r[k] for k in ("B_flask_rate", "rate", "ratio")} for r in rounds]}
 
 
 def sustained(run: Run) -> None:
@@ -292,10 +295,9 @@ def stored_vs_fresh(run: Run) -> None:
             wait_for(run.drained, timeout=600)
             flask = base.b_flask(run.bare, concurrency=run.flask_level, seconds=args.seconds, max_ops=args.max_ops)
             load = run.gifts(concurrency=level).summary()
-            ratio = round(load["rate"] / flask.rate, 4) if flask.rate else 0.0
+            ratio = round(load["rate"] / flask.rate, 3) if flask.rate else 0.0
             paired.append({**load, "B_flask_rate": round(flask.rate, 1), "ratio": ratio})
-        middle = sorted(paired, key=lambda r: r["ratio"])[len(paired) // 2]
-        return {**middle, "rounds": [{k: r[k] for k in ("B_flask_rate", "rate", "ratio")} for r in paired]}
+        return _median_round(paired)
 
     fresh = side()
     run.say(f"seeding {run.args.stored_gifts} stored gifts")

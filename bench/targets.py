@@ -141,10 +141,8 @@ def _stored(r: dict) -> dict:
     if "stored_vs_fresh" not in r:
         return {}
     s = r["stored_vs_fresh"]
-    if "ratio" in s["fresh"]:  # each side's median gift/B_flask round: the machine's drift between them left out
-        ratio = s["stored"]["ratio"] / s["fresh"]["ratio"] if s["fresh"]["ratio"] else 0.0
-    else:  # runs before the sides were paired with B_flask rounds
-        ratio = s["stored"]["rate"] / s["fresh"]["rate"] if s["fresh"]["rate"] else 0.0
+    # Each side's median gift/B_flask round: the machine's drift between the sides left out.
+    ratio = s["stored"]["ratio"] / s["fresh"]["ratio"] if s["fresh"]["ratio"] else 0.0
     rows = sum(s["seeded"]["rows"].values())
     return {"stored_vs_fresh": check(ratio, ">= 0.9", stored_gifts=s["seeded"]["gifts"], stored_rows=rows)}
 

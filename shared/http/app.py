@@ -266,7 +266,7 @@ class CompactJSON(DefaultJSONProvider):
     _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
     def dumps(self, obj, **kwargs) -> str:
-        if kwargs.keys() <= {"separators"} and kwargs.get("separators", (",", ":")) == (",", ":"):
+        if kwargs in ({}, {"separators": (",", ":")}):  # compact, as `response` asks outside debug
             try:
                 return orjson.dumps(obj, default=self.default, option=self._OPTIONS).decode()
             except orjson.JSONEncodeError:

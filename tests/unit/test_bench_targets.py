@@ -77,8 +77,8 @@ def full(**extra) -> dict:
         sustained=sustained,
         stored_vs_fresh={
             "concurrency": 32,
-            "fresh": {"rate": 600.0},
-            "stored": {"rate": 570.0},
+            "fresh": {"rate": 600.0, "B_flask_rate": 750.0, "ratio": 0.8},
+            "stored": {"rate": 570.0, "B_flask_rate": 750.0, "ratio": 0.76},
             "seeded": {"gifts": 3_000_000, "rows": {"gifting.gifts": 3_000_000, "payout.inbox": 3_000_000}},
         },
         cdc={
