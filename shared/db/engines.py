@@ -8,7 +8,7 @@ deadlocks), in WAL mode with a busy timeout. PostgreSQL gets a pooled psycopg en
 
 The rest of the database toolkit: shared.db.upserts (INSERTs that meet an existing key) and
 shared.db.pg_arrays (a batch as one PostgreSQL array per column). The gift path's statements
-straight to the driver are gifting's own (services.gifting.adapters.gift_statement).
+straight to the driver are gifting's own (services.gifting.adapters.repository).
 """
 
 from __future__ import annotations

@@ -21,9 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from shared.clock import utcnow
 from shared.db.engines import retry_transient
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, Problem
-from shared.http.app import wiring
+from shared.http.app import request_body, wiring
 from shared.http.problems import render_error
-from shared.http.request_input import request_body
 from shared.idempotency import Answer, Claim, ClaimLost, KeyedRequest, check_key, in_flight, judge
 from shared.idempotency.store import KeyStore
 from shared.messaging.uow import commit

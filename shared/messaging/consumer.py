@@ -1,31 +1,32 @@
 """The consumer loop around the inbox: poll (with a linger), apply, dead-letter, commit offsets,
-retry, and a watchdog that exits a stalled consumer (shared.watchdog.StallWatchdog).
+retry, and a watchdog that exits a stalled consumer. In reading order: the loop
+(`InboxConsumer`), its offsets (`ConsumerOffsets`), the dead-letter path (`send_dead_letters`)
+and the watchdog (`StallWatchdog`).
 
-Offsets are committed only after the database commit (shared.messaging.consumer_offsets: at most every
-`commit_interval_s`, and whenever a poll finds nothing: what a crash makes it re-read, the inbox
-dedupes). Transient
+Offsets are committed only after the database commit (at most every `commit_interval_s`, and
+whenever a poll finds nothing: what a crash makes it re-read, the inbox dedupes). Transient
 failures (database down, lock timeouts) rewind and retry with backoff, forever, dead-lettering
-nothing; what can never apply goes to `<topic>.dlq` (shared.messaging.dead_letters) and the partition moves on.
+nothing; what can never apply goes to `<topic>.dlq` and the partition moves on.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from kafka.errors import KafkaError
+from kafka import OffsetAndMetadata, TopicPartition
+from kafka.errors import CommitFailedError, KafkaError
 from sqlalchemy.engine import Engine
 
 from shared import faults
+from shared.clock import utcnow
 from shared.db.engines import is_transient, safe_error
-from shared.messaging.consumer_offsets import ConsumerOffsets
-from shared.messaging.dead_letters import send_dead_letters
 from shared.messaging.inbox import BatchOutcome, Handler, Inbox, Poisoned, RetryBatch, describe
 from shared.observability import metrics
-from shared.watchdog import StallWatchdog
 
 log = logging.getLogger(__name__)
 
@@ -171,3 +172,131 @@ class InboxConsumer:
         """Wait `backoff` (or until stopped); the next wait is twice as long, up to max_backoff_s."""
         stop.wait(backoff)
         return min(backoff * 2, self.max_backoff_s)
+
+
+# -- offsets --------------------------------------------------------------------------------------
+# A consumer's offsets: recorded once a batch is applied (its database transaction committed),
+# committed to the broker at most every `interval_s` (what a crash makes the group re-read, the
+# inbox dedupes), only for partitions the member still owns in the group membership it read them
+# in, and rewound for a batch to be retried.
+class ConsumerOffsets:
+    def __init__(self, consumer, interval_s: float = 0.0):
+        self.consumer = consumer
+        self.interval_s = interval_s
+        self.pending: dict[TopicPartition, OffsetAndMetadata] = {}  # applied, offset not yet committed
+        self._read_in: dict[TopicPartition, object] = {}  # the membership each pending offset was read in
+        self._last_commit = time.monotonic()
+
+    def applied(self, records: list, *, force: bool = False) -> None:
+        """Record the offsets after `records` (applied and committed to the database) and commit
+        them, with any left from earlier batches, once the interval has passed (or `force`)."""
+        membership = self._membership()
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            self.pending[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
+            self._read_in[tp] = membership
+        if self.pending and (force or time.monotonic() - self._last_commit >= self.interval_s):
+            self.commit_pending()
+
+    def _membership(self):
+        """(generation, member id) of the consumer in its group; None where it has none."""
+        group_metadata = getattr(self.consumer, "group_metadata", None)
+        if group_metadata is None:
+            return None
+        meta = group_metadata()
+        return (meta.generation_id, meta.member_id)
+
+    def commit_pending(self) -> None:
+        """Commit every offset recorded: a quiet moment, a stop, or the interval passed."""
+        offsets, self.pending = self.pending, {}
+        read_in, self._read_in = self._read_in, {}
+        self._last_commit = time.monotonic()
+        assignment = getattr(self.consumer, "assignment", None)
+        if offsets and assignment is not None:
+            mine = assignment()  # a partition a rebalance gave away is its new owner's to commit
+            offsets = {tp: offset for tp, offset in offsets.items() if tp in mine}
+        # Offsets read in an earlier membership are not committed in this one: after a broker lost
+        # its data they point into a log that is gone, and the new group would resume there (past
+        # events published since). Their records are read again; the inbox dedupes them.
+        now = self._membership()
+        offsets = {tp: offset for tp, offset in offsets.items() if read_in.get(tp, now) == now}
+        if not offsets:
+            return
+        try:
+            self.consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            # A rebalance took the partition away; its new owner re-reads and the inbox dedupes.
+            log.warning("offset commit failed; records will be redelivered", extra={"error": str(exc)})
+
+    def rewind(self, records: list) -> None:
+        """Seek each partition of `records` still assigned back to its first record: the batch is read again."""
+        first: dict[TopicPartition, int] = {}
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            first[tp] = min(first.get(tp, record.offset), record.offset)
+        assigned = self.consumer.assignment()
+        for tp, offset in first.items():
+            if tp in assigned:
+                self.consumer.seek(tp, offset)
+
+
+# -- dead letters ---------------------------------------------------------------------------------
+# The dead-letter path: a message that can never apply goes to `<topic>.dlq`, the reason in its
+# headers, so that its partition moves on (coinsctl replays or resolves it). `dlq.topic`,
+# `dlq.partition` and `dlq.offset` name the original: `coinsctl dlq replay` republishes a letter
+# only if that record is still on its topic and identical (any consumer's principal can write the
+# `.dlq`).
+def send_dead_letters(producer, group: str, poisoned: list[Poisoned]) -> None:
+    """Send each poisoned record to its topic's dead-letter topic and wait until the broker has
+    taken every one; if it has not, raise (the batch is retried) after rebuilding the producer."""
+    futures = []
+    for item in poisoned:
+        record = item.record
+        headers = list(record.headers or ()) + [
+            ("dlq.reason", item.reason.encode()),
+            ("dlq.error", item.error.encode()[:4000]),
+            ("dlq.topic", record.topic.encode()),
+            ("dlq.partition", str(record.partition).encode()),
+            ("dlq.offset", str(record.offset).encode()),
+            ("dlq.consumer", group.encode()),
+            ("dlq.failed_at", utcnow().isoformat().encode()),
+        ]
+        futures.append(producer.send(f"{record.topic}.dlq", key=record.key, value=record.value, headers=headers))
+    try:
+        producer.flush(timeout=30)
+        for future in futures:
+            future.get(timeout=0)  # raises if the broker did not take it: the batch is retried
+    except Exception:
+        if hasattr(producer, "rebuild"):
+            producer.rebuild()
+        raise
+
+
+# -- the stall watchdog ---------------------------------------------------------------------------
+# A watchdog that exits a process whose loop has stalled, for its supervisor to start afresh.
+class StallWatchdog:
+    """Exits the process (status 70) once `progress()` has not been called for `after_s` (0: never),
+    so that its supervisor (make run, Kubernetes) starts a fresh one. It runs in a thread of its
+    own and leaves with os._exit: the stalled thread cannot be interrupted (it sits in a call that
+    never returns), and a clean exit would wait for it."""
+
+    def __init__(self, after_s: float, what: str):
+        self.after_s = after_s
+        self.what = what
+        self._last = time.monotonic()
+
+    def progress(self) -> None:
+        self._last = time.monotonic()
+
+    def start(self, stop: threading.Event) -> None:
+        self.progress()
+        if self.after_s:
+            threading.Thread(target=self._watch, args=(stop,), daemon=True, name="watchdog").start()
+
+    def _watch(self, stop: threading.Event) -> None:
+        while not stop.wait(5):
+            stalled = time.monotonic() - self._last
+            if stalled > self.after_s:
+                log.error("%s stalled; exiting so that it is restarted", self.what, extra={"stalled_s": round(stalled)})
+                logging.shutdown()
+                os._exit(70)

@@ -6,7 +6,7 @@ inbox rows (the duplicates fall out), one call with the fresh events. If that fa
 reason but a transient one, the batch is rolled back and applied again one message at a time,
 each inside a savepoint, so one bad message cannot spoil the batch. A message that can never
 apply (malformed, breaks a rule, or keeps failing) comes back as `Poisoned` for the dead-letter
-path (shared.messaging.dead_letters); polling, offsets and retries are shared.messaging.consumer's. An event is
+path; polling, offsets, retries and the dead-letter path are shared.messaging.consumer's. An event is
 applied by the handler of its declared type (its envelope's `type` and `version`), and only on
 that type's own topic: any other type found on a topic is dead-lettered as `wrong_type`.
 """

@@ -41,7 +41,7 @@ DEAD_LETTERS = Counter(
     "coins_consumer_dead_letters_total", "Messages sent to a dead-letter topic", ["service", "topic", "reason"]
 )  # reason: malformed, wrong_type, rejected, failed
 # Written by a background thread of the consumer from the group's committed offsets and the
-# partitions' end offsets (shared.runtime.lag); every partition of the group's topics, assigned or not.
+# partitions' end offsets (shared.runtime.runners); every partition of the group's topics, assigned or not.
 CONSUMER_LAG = Gauge(
     "coins_consumer_lag_messages",
     "Messages behind the end of the partition, per group",

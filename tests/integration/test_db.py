@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from services.gifting.adapters.gift_statement import DriverStatement
+from services.gifting.adapters.repository import DriverStatement
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,7 @@ def test_a_driver_statement_refuses_a_positional_driver(make_service):
 
 @pytest.mark.parametrize("backend", ["postgres", "sqlite"])
 def test_a_transactions_only_statement_commits_on_its_own_and_never_once_the_transaction_began(make_service, backend):
-    from services.gifting.adapters.gift_statement import own_transaction_if_first
+    from services.gifting.adapters.repository import own_transaction_if_first
 
     svc, _ = make_service("gifting", backend=backend)
     users = lambda conn: sorted(conn.execute(sa.text("SELECT user_id FROM wallets")).scalars())  # noqa: E731

@@ -19,8 +19,7 @@ from services.payout.entrypoints.consumer import event_handlers as payout_handle
 from shared.contracts import GIFT_SENT
 from shared.errors import PermanentMessageError
 from shared.kafka.clients import client_options, make_consumer, make_producer
-from shared.messaging.consumer import InboxConsumer
-from shared.messaging.dead_letters import send_dead_letters
+from shared.messaging.consumer import InboxConsumer, send_dead_letters
 from shared.messaging.inbox import Apply, Poisoned
 from tests.support.events import gift_event
 from tests.support.waiting import wait_until

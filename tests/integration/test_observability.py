@@ -17,7 +17,7 @@ from shared.messaging.relay import OutboxRelay
 from shared.messaging.uow import run
 from shared.observability import metrics
 from shared.runtime.health import ProcessHealth
-from shared.runtime.lag import LagMonitor
+from shared.runtime.runners import LagMonitor
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration

@@ -26,7 +26,7 @@ from shared.contracts import (
 )
 from shared.db.pg_arrays import _quoted, array_literal
 from shared.fields import schema
-from shared.http.request_input import ManyItems
+from shared.http.app import ManyItems
 from shared.idempotency import KeyedRequest
 
 GOOD = {"sender_id": "ann", "creator_id": "cara", "gift_id": "rose", "idempotency_key": "k-1"}

@@ -39,7 +39,7 @@ class Record:
 
 
 def copy_of(record: Record, **changes) -> DeadLetter:
-    """The letter a consumer group writes for `record` (shared.messaging.dead_letters), then `changes`."""
+    """The letter a consumer group writes for `record` (shared.messaging.consumer), then `changes`."""
     headers = {k: v for k, v in record.headers}
     headers.update({"dlq.topic": b"p.gift.sent.v1", "dlq.partition": b"0", "dlq.offset": b"3"})
     headers.update({"dlq.reason": b"invalid", "dlq.consumer": b"payout-consumer"})

@@ -1,4 +1,4 @@
-"""The relay polls from the highest id it published a while ago (shared.messaging.relay_floor; not over every
+"""The relay polls from the highest id it published a while ago (shared.messaging.relay; not over every
 dead index entry of rows published since the last VACUUM); a row that becomes visible below that
 later is found by a poll from the start, made every `full_scan_s`."""
 

@@ -2,6 +2,7 @@
 
 Each package's `__init__` says what it is for and what it may import; `MAY_IMPORT` is the same
 rule in code, and the imports of every module (function-level ones included) must keep to it.
+`python -m tools.import_map` prints the map these rules hold (units, parts, edges, cycles).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import ast
 from collections import defaultdict
 from pathlib import Path
+
+from tools.import_map import import_cycles, import_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT / "shared"
@@ -23,7 +26,6 @@ CORE = {
     "errors",
     "fields",
     "faults",
-    "watchdog",
     "contracts",
     "credentials",
 }
@@ -118,67 +120,10 @@ def test_no_shared_module_serves_one_service_or_only_the_cli():
     assert not lonely, f"modules with a single user outside shared/: {lonely}"
 
 
-def module_imports(path: Path) -> set[str]:
-    """The modules of shared/ the file imports, at any level of the file: `from shared.x import y`
-    names the module shared.x.y where y is one, else shared.x."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "shared":
-            for alias in node.names:
-                sub = f"{node.module}.{alias.name}"
-                found.add(sub if _is_module(sub) else node.module)
-        elif isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == "shared"}
-    return found
-
-
-def _is_module(name: str) -> bool:
-    path = ROOT / Path(*name.split("."))
-    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
-
-
-def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """The strongly connected components of more than one module (Tarjan's algorithm)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    cycles: list[list[str]] = []
-
-    def visit(node: str) -> None:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        on_stack.add(node)
-        for nxt in graph.get(node, ()):
-            if nxt not in index:
-                visit(nxt)
-                low[node] = min(low[node], low[nxt])
-            elif nxt in on_stack:
-                low[node] = min(low[node], index[nxt])
-        if low[node] == index[node]:
-            component = []
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                component.append(member)
-                if member == node:
-                    break
-            if len(component) > 1:
-                cycles.append(sorted(component))
-
-    for node in sorted(graph):
-        if node not in index:
-            visit(node)
-    return cycles
-
-
 def test_no_module_of_shared_takes_part_in_an_import_cycle():
     """Function-level imports included: a module imported "where it is used" to dodge a cycle is
     still a cycle for a reader."""
-    graph = {}
-    for path in SHARED.rglob("*.py"):
-        graph[dotted(path).removesuffix(".__init__")] = module_imports(path) - {dotted(path)}
-    assert import_cycles(graph) == []
+    assert import_cycles(import_graph(ROOT)) == []
 
 
 def test_the_cycle_check_finds_a_cycle_of_three():

@@ -22,9 +22,8 @@ from shared.db.engines import retry_transient, snapshot
 from shared.db.reads import event_counts
 from shared.errors import DomainError, Problem, validation_problem
 from shared.fields import schema
-from shared.http.app import Doc, route, wiring
+from shared.http.app import Doc, ManyItems, json_body, keyset_page, query_args, route, wiring
 from shared.http.audit import AuditPageQuery
-from shared.http.request_input import ManyItems, json_body, keyset_page, query_args
 from shared.idempotency import Answer, KeyedRequest, is_valid_key
 from shared.idempotency.http import KeyedCall, answer_items, idempotent, refusal
 from shared.idempotency.store import KeyStore

@@ -18,9 +18,8 @@ from shared.clock import utcnow
 from shared.db.engines import snapshot
 from shared.db.reads import event_counts
 from shared.fields import schema
-from shared.http.app import Doc, route, wiring
+from shared.http.app import Doc, json_body, query_args, route, wiring
 from shared.http.audit import AuditPageQuery
-from shared.http.request_input import json_body, query_args
 from shared.idempotency.http import KeyedCall, idempotent
 from shared.messaging.uow import run
 
