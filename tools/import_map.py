@@ -5,14 +5,15 @@
 source (function-level ones included), not run. It prints:
 
 - units: the modules of `shared/` (a package's `__init__` where it defines something), with lines;
-- parts: the packages and the core's leaf modules, with their modules;
+- parts: the packages, with their modules, and the top-level modules;
 - edges: imports from one module of `shared/` to another, and how many cross from one part to another;
-- layers: the longest chain of imports among the modules, leaves being layer 1;
+- layers: the longest chain of imports among the modules, leaves being layer 1 (none while a
+  cycle stands);
 - cycles: groups of modules that import one another, directly or not (none is the rule);
 - single importers: modules of `shared/` that one module alone imports (outside tests), with it.
 
-tests/unit/test_shared_layout.py holds the rules (which part may import which, no cycle) with the
-same reading of imports.
+tests/unit/test_shared_layout.py holds the rules (which part may import which, no cycle); its
+cycle check reads imports through this module.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-USERS = ("services", "coinsctl", "sandboxes", "bench", "shared", "tools")  # where importers are looked for
+# Where importers are looked for.
+USERS = ("services", "coinsctl", "coins_platform", "sandboxes", "bench", "shared", "tools")
 
 
 def dotted(path: Path, root: Path) -> str:
@@ -94,16 +96,15 @@ def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def layers(graph: dict[str, set[str]]) -> int:
-    """The longest chain of imports, in modules (a graph with cycles: its acyclic part)."""
+    """The longest chain of imports, in modules; for a graph without cycles (see `import_cycles`)."""
     depth: dict[str, int] = {}
 
-    def of(node: str, seen: frozenset) -> int:
+    def of(node: str) -> int:
         if node not in depth:
-            below = [of(n, seen | {node}) for n in graph.get(node, ()) if n in graph and n not in seen]
-            depth[node] = 1 + max(below, default=0)
+            depth[node] = 1 + max((of(n) for n in graph.get(node, ()) if n in graph), default=0)
         return depth[node]
 
-    return max((of(node, frozenset()) for node in graph), default=0)
+    return max((of(node) for node in graph), default=0)
 
 
 def _holds_code(init: Path) -> bool:
@@ -112,12 +113,12 @@ def _holds_code(init: Path) -> bool:
 
 
 def part_of(module: str, root: Path) -> str:
-    """The package of shared/ a module belongs to, or "core" for a top-level module."""
+    """The package of shared/ a module belongs to, or "top level" for a module beside them."""
     parts = module.split(".")
-    return parts[1] if len(parts) > 1 and (root / "shared" / parts[1]).is_dir() else "core"
+    return parts[1] if len(parts) > 1 and (root / "shared" / parts[1]).is_dir() else "top level"
 
 
-def single_importers(root: Path, graph: dict[str, set[str]]) -> dict[str, str]:
+def single_importers(root: Path, units: set[str]) -> dict[str, str]:
     """Modules of shared/ that exactly one module imports (tests aside): module -> its importer."""
     importers: dict[str, set[str]] = defaultdict(set)
     for top in USERS:
@@ -125,7 +126,7 @@ def single_importers(root: Path, graph: dict[str, set[str]]) -> dict[str, str]:
             name = dotted(path, root)
             for imported in module_imports(path, root) - {name}:
                 importers[imported].add(name)
-    return {m: next(iter(importers[m])) for m in graph if len(importers[m]) == 1 and "." in m}
+    return {m: next(iter(importers[m])) for m in units if len(importers[m]) == 1}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -145,10 +146,10 @@ def main(argv: list[str] | None = None) -> None:
     edges = [(a, b) for a, targets in graph.items() for b in targets if b in graph]
     crossing = [(a, b) for a, b in edges if part_of(a, root) != part_of(b, root)]
     print(f"edges: {len(edges)}, {len(crossing)} of them between parts")
-    print(f"layers: {layers(graph)}")
     cycles = import_cycles(graph)
+    print(f"layers: {layers(graph) if not cycles else 'none while a cycle stands'}")
     print(f"cycles: {len(cycles)}" + "".join(f"\n  {' <-> '.join(c)}" for c in cycles))
-    lonely = single_importers(root, graph)
+    lonely = single_importers(root, units)
     print(f"single importers: {len(lonely)}" + "".join(f"\n  {m} <- {u}" for m, u in sorted(lonely.items())))
 
 

@@ -175,11 +175,12 @@ class InboxConsumer:
 
 
 # -- offsets --------------------------------------------------------------------------------------
-# A consumer's offsets: recorded once a batch is applied (its database transaction committed),
-# committed to the broker at most every `interval_s` (what a crash makes the group re-read, the
-# inbox dedupes), only for partitions the member still owns in the group membership it read them
-# in, and rewound for a batch to be retried.
 class ConsumerOffsets:
+    """A consumer's offsets: recorded once a batch is applied (its database transaction
+    committed), committed to the broker at most every `interval_s` (what a crash makes the group
+    re-read, the inbox dedupes), only for partitions the member still owns in the group
+    membership it read them in, and rewound for a batch to be retried."""
+
     def __init__(self, consumer, interval_s: float = 0.0):
         self.consumer = consumer
         self.interval_s = interval_s
