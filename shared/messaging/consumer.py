@@ -274,7 +274,6 @@ def send_dead_letters(producer, group: str, poisoned: list[Poisoned]) -> None:
 
 
 # -- the stall watchdog ---------------------------------------------------------------------------
-# A watchdog that exits a process whose loop has stalled, for its supervisor to start afresh.
 class StallWatchdog:
     """Exits the process (status 70) once `progress()` has not been called for `after_s` (0: never),
     so that its supervisor (make run, Kubernetes) starts a fresh one. It runs in a thread of its

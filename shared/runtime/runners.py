@@ -25,6 +25,8 @@ from shared.runtime.probes import probe_app
 from shared.runtime.process import run_until_stopped
 from shared.settings import CommonSettings
 
+log = logging.getLogger(__name__)
+
 
 def run_relay(settings: CommonSettings, engine: Engine, outbox_table: sa.Table) -> None:
     configure_logging(settings.service, settings.log_level, process="relay")
@@ -122,7 +124,6 @@ def _consumer_tuning(settings: CommonSettings) -> dict:
 # values. Lag is an operator's signal only: some Kafka-compatible brokers (Tansu) report the end
 # offset per record batch, so "has a consumer caught up?" is answered elsewhere by comparing
 # events published with events applied (coinsctl audit), never by this number.
-log = logging.getLogger(__name__)
 
 
 class LagMonitor:

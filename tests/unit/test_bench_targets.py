@@ -161,7 +161,7 @@ def test_stored_against_fresh_says_how_much_was_stored():
     assert out["stored_vs_fresh"]["stored_rows"] == 6_000_000
 
 
-def test_stored_against_fresh_is_the_ratio_of_each_sides_paired_b_flask_ratio_when_it_has_them():
+def test_stored_against_fresh_is_the_ratio_of_each_sides_paired_b_flask_ratio():
     """The machine slowed between the sides (B_flask 800/s, then 600/s): the rates alone would read
     450 / 600 = 0.75, the paired ratios 0.75 / 0.75 = 1.0."""
     paired = {

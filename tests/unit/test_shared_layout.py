@@ -2,7 +2,8 @@
 
 Each package's `__init__` says what it is for and what it may import; `MAY_IMPORT` is the same
 rule in code, and the imports of every module (function-level ones included) must keep to it.
-`python -m tools.import_map` prints the map these rules hold (units, parts, edges, cycles).
+Imports are read as `python -m tools.import_map` reads them, and it prints the map these rules
+hold (units, parts, edges, cycles).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
-from tools.import_map import import_cycles, import_graph
+from tools.import_map import import_cycles, import_graph, module_imports
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT / "shared"
@@ -59,20 +60,6 @@ def part_of(module: str) -> str:
     return name
 
 
-def shared_imports(path: Path) -> set[str]:
-    """Every `shared...` module the file imports, at any level of the file."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "shared":
-            if node.module == "shared":
-                found |= {f"shared.{alias.name}" for alias in node.names}
-            else:
-                found.add(node.module)
-        elif isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == "shared"}
-    return found
-
-
 def dotted(path: Path) -> str:
     return ".".join(path.relative_to(ROOT).with_suffix("").parts)
 
@@ -93,7 +80,7 @@ def test_every_module_imports_only_what_its_part_may():
     for path in SHARED.rglob("*.py"):
         mine = part_of(dotted(path))
         assert mine in MAY_IMPORT, f"{path}: a part of shared/ that MAY_IMPORT does not name"
-        for imported in shared_imports(path):
+        for imported in module_imports(path, ROOT):
             theirs = part_of(imported)
             if theirs != mine and theirs not in MAY_IMPORT[mine]:
                 wrong.append(f"{dotted(path)} ({mine}) imports {imported} ({theirs})")
@@ -112,7 +99,7 @@ def test_no_shared_module_serves_one_service_or_only_the_cli():
     for top in ("services", "coinsctl", "sandboxes", "bench", "shared"):
         for path in (ROOT / top).rglob("*.py"):
             user = "/".join(path.relative_to(ROOT).parts[:2]) if top == "services" else top
-            for imported in shared_imports(path):
+            for imported in module_imports(path, ROOT):
                 if dotted(path) != imported:
                     users[imported].add(user)
     lonely = {module: who for module, who in users.items() if len(who) == 1 and next(iter(who)) != "shared"}
