@@ -12,10 +12,13 @@ import pytest
 import sqlalchemy as sa
 
 from coinsctl.tokens import issue_token
+from services.payout.entrypoints.payout_worker import run_once
+from services.payout.service_layer import handlers, payouts
 from shared.clock import utcnow
 from shared.messaging.uow import run
 from tests.integration.conftest import outbox_events, rows
 from tests.integration.test_payout_api import earn, earnings, register, withdraw
+from tests.support.clock import ManualClock
 
 pytestmark = pytest.mark.integration
 ACCOUNT = "DE89370400440532013000"
@@ -255,3 +258,32 @@ def test_coinsctl_payouts_lift_hold_calls_the_api_as_ops_and_exits_1_when_no_hol
     assert sent[0][1] == {"reason": "owner confirmed", "operator": "alice"} and sent[0][2] > 0
     refused = CliRunner().invoke(main, [*command, "--payout-url", "http://payout.test"])
     assert refused.exit_code == 1 and "409" in refused.output
+
+
+def test_a_hijack_undone_then_redone_is_held_not_sent_while_the_redos_hold_runs(make_service, auth, monkeypatch):
+    """The redo's hold still runs when the first one ends, and the withdrawal's destination matches
+    the method again: it is held for review, and nothing reaches the processor."""
+    clock = ManualClock().pin(monkeypatch, payouts, handlers)
+    for backend in ("postgres", "sqlite"):
+        svc, client = make_service("payout", backend=backend, PAYOUT_METHOD_CHANGE_HOLD_HOURS="1")
+        assert register(client, auth, account=ACCOUNT).status_code == 201
+        earn(svc, "creator", 40_000)
+        clock.advance(1)  # the earning (dated by the real clock) is available
+        assert change(client, auth, account="thief@example.com").status_code == 200  # held to t0+60'
+        asked = withdraw(client, auth, 10_000)
+        assert asked.status_code == 201 and asked.get_json()["send_after"] is not None
+        clock.advance(10 * 60)
+        undo = client.put(
+            "/v1/creators/creator/payout-method",
+            headers=auth(**{"Idempotency-Key": str(uuid.uuid4())}),
+            json={"payout_method": {"type": "bank", "account": ACCOUNT}},
+        )
+        assert undo.status_code == 200, undo.get_data(as_text=True)
+        clock.advance(40 * 60)
+        assert change(client, auth, account="thief@example.com").status_code == 200  # redone: held to t0+110'
+        clock.advance(10 * 60 + 1)
+        while run_once(svc):
+            pass
+        withdrawal_id = asked.get_json()["withdrawal_id"]
+        found = client.get(f"/v1/withdrawals/{withdrawal_id}", headers=auth()).get_json()
+        assert (backend, found["status"], svc.processor.calls[withdrawal_id]) == (backend, "held", 0)

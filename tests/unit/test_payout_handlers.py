@@ -278,6 +278,25 @@ def test_a_withdrawal_waiting_out_a_hold_is_paid_after_it_but_held_if_the_method
     assert done[standing.withdrawal_id].status == COMPLETED and processor.calls[standing.withdrawal_id] == 1
 
 
+def test_a_hijack_undone_then_redone_is_held_not_paid_when_the_first_hold_ends(uow, clock):
+    """Undone, then redone: when the first change's hold ends the withdrawal's destination matches
+    the creator's method again, but the redo's own hold still runs, so it is held, not paid."""
+    rules = PayoutRules(method_change_hold_seconds=3600)
+    register(uow, rules=rules)
+    earn(uow, 80_000, rules=rules)
+    change_method(uow, "paypal", "thief@example.com", rules=rules)  # t0: hijacked, held to t0+60'
+    hijacked = withdraw(uow, 10_000, rules=rules)
+    clock.advance(10 * 60)
+    change_method(uow, "bank", "DE89-1", rules=rules)  # the owner undoes it
+    clock.advance(40 * 60)
+    change_method(uow, "paypal", "thief@example.com", rules=rules)  # t0+50': redone, held to t0+110'
+    clock.advance(10 * 60 + 1)  # the first hold is over, the redo's is not
+    processor = FakePayoutProcessor()
+    [done] = pay_everything(uow, processor, rules=rules)
+    assert done.withdrawal_id == hijacked.withdrawal_id and done.status == HELD
+    assert done.held_reason.startswith("method_changed") and processor.calls[hijacked.withdrawal_id] == 0
+
+
 def lift_hold(uow, creator_id: str = "creator"):
     return run(
         handlers.lift_method_hold,

@@ -65,7 +65,8 @@ class PayoutRules:
     def pay_time_hold(self, *, country: str, under_review: bool, destination_moved: bool = False) -> str | None:
         """Why a withdrawal must be held rather than paid when its turn comes (None: pay it).
         `destination_moved`: it waited out a payout method change's hold and the creator's method
-        has changed since it was asked for (the change may have been undone as a hijack)."""
+        has changed since it was asked for (the change may have been undone as a hijack), even if
+        it was changed back since."""
         if country in self.blocked_countries:
             return f"country_blocked: creators in {country} cannot be paid"
         if under_review:

@@ -106,9 +106,12 @@ def _fence_send(
     now = utcnow()
     with transaction(uow):
         creator = uow.creators.get(claim.creator_id)
-        moved = claim.send_after is not None and (creator.payout_method, creator.payout_account) != (
-            claim.payout_method,
-            claim.payout_account,
+        # Moved: its method differs now, or was changed since it was asked for and changed back (a
+        # hijack undone, then redone: the redo's own hold still runs). Only a method change moves
+        # a creator's `updated_at` after registration.
+        moved = claim.send_after is not None and (
+            (creator.payout_method, creator.payout_account) != (claim.payout_method, claim.payout_account)
+            or creator.updated_at > claim.created_at
         )
         reason = rules.pay_time_hold(
             country=creator.country, under_review=creator.under_review, destination_moved=moved
