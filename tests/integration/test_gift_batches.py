@@ -274,6 +274,22 @@ def test_a_grant_refusal_is_not_kept_so_the_same_item_with_a_good_grant_goes_thr
     assert outcomes(replay) == ["replayed"]  # the key answers first, whatever became of the grant
 
 
+@pytest.mark.parametrize("bad_grant", ["", 12345, "x" * 8193])
+def test_an_items_grant_that_is_no_token_is_a_grant_refusal_its_key_does_not_keep(
+    gifting, auth, caller_keys, bad_grant
+):
+    """As the X-User-Grant header of POST /v1/gifts: 403 grant-invalid, and the same item with a
+    good grant then goes through (a 422 would have been kept, under a fingerprint without the grant)."""
+    svc, client = gifting
+    fund(svc, "ann", 10)
+    [refused] = send(client, auth, [item("k1", grant=bad_grant)], caller="live")
+    assert (refused["status"], refused["outcome"], code(refused)) == (403, "grant-refused", "grant-invalid")
+    assert outcomes(send(client, auth, [item("k1", grant=grant(caller_keys, max_coins=1))], caller="live")) == [
+        "created"
+    ]
+    assert rows(svc, "gifts") == 1
+
+
 @pytest.mark.parametrize("caller", ["gateway", "live"])
 def test_a_batch_is_the_same_handful_of_statements_for_10_gifts_as_for_500(make_service, auth, caller_keys, caller):
     svc, client = make_service("gifting", backend="postgres")

@@ -4,6 +4,7 @@ charge up, and which refusals an Idempotency-Key keeps (shared.idempotency.keeps
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from datetime import timedelta
@@ -11,6 +12,7 @@ from datetime import timedelta
 import pytest
 from click.testing import CliRunner
 
+from services.purchase.adapters.processor import APPROVED, UNKNOWN, ChargeResult
 from services.purchase.service_layer.reconcile import reconcile_purchases
 from shared.idempotency import PASSING_REFUSALS, keeps
 from tests.integration.conftest import outbox_events, purchases_age
@@ -128,6 +130,42 @@ def test_a_charge_answered_with_the_wrong_amount_is_held_credits_nothing_and_coi
     assert resolved.exit_code == 0 and '"status": "completed"' in resolved.output
     assert [e["type"] for e in outbox_events(svc)] == ["purchase.completed"]
     assert CliRunner().invoke(main, ["purchases", "resolve", purchase_id, "--decline"]).exit_code == 1  # not held
+
+
+class LongWordedProcessor(FakeCardProcessor):
+    """Answers as the fake does, with a reference and a decline code longer than their columns."""
+
+    def charge(self, **asked) -> ChargeResult:
+        return self._long(super().charge(**asked))
+
+    def lookup(self, **asked) -> ChargeResult | None:
+        return self._long(super().lookup(**asked))
+
+    @staticmethod
+    def _long(result):
+        if result is None or result.outcome == UNKNOWN:
+            return result
+        if result.outcome == APPROVED:
+            return dataclasses.replace(result, reference="ch_" + "x" * 120)
+        return dataclasses.replace(result, decline_code="do_not_honor_" + "y" * 60)
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+def test_an_answer_too_long_to_keep_holds_an_approved_charge_and_declines_a_declined_one(make_service, auth, backend):
+    """An approved charge whose reference is longer than we keep is held for an operator (the money
+    was taken: never a 500 leaving it pending); a decline's code is kept cut to its column."""
+    svc, client = make_service("purchase", backend=backend, processor=LongWordedProcessor())
+    held = buy(client, auth, "tok_visa")
+    assert held.status_code == 202 and held.get_json()["status"] == "held", held.get_data(as_text=True)
+    declined = buy(client, auth, "tok_declined")
+    assert declined.status_code == 402, declined.get_data(as_text=True)
+    with svc.engine.connect() as conn:
+        kept = conn.exec_driver_sql("SELECT status, hold_reason, processor_ref, decline_code FROM purchases").all()
+    assert sorted(kept) == [
+        ("declined", None, None, ("do_not_honor_" + "y" * 60)[:50]),
+        ("held", "processor answered a reference of 123 characters (at most 100 kept)", None, None),
+    ]
+    assert outbox_events(svc) == []
 
 
 def test_which_answers_a_key_keeps():

@@ -97,7 +97,8 @@ class LostAnswers(FakePayoutProcessor):
 
 
 class Tampered(FakePayoutProcessor):
-    """Pays, but answers with another amount, currency or id than it was asked for."""
+    """Pays, but answers with another amount, currency or id than it was asked for, or a reference
+    longer than the withdrawal's column."""
 
     def __init__(self, **changes):
         super().__init__()
@@ -189,9 +190,16 @@ def test_a_payout_waiting_on_its_lookups_never_holds_up_new_ones(uow, clock):
 
 @pytest.mark.parametrize(
     ("changes", "wrong"),
-    [({"net_minor": 1}, "net_minor 1"), ({"currency": "EUR"}, "currency 'EUR'"), ({"payout_id": "x"}, "payout_id")],
+    [
+        ({"net_minor": 1}, "net_minor 1"),
+        ({"currency": "EUR"}, "currency 'EUR'"),
+        ({"payout_id": "x"}, "payout_id"),
+        ({"reference": "po_" + "x" * 120}, "a reference of 123 characters (at most 100 kept)"),
+    ],
 )
-def test_an_answer_for_another_amount_currency_or_id_holds_the_withdrawal_and_pays_nothing(uow, clock, changes, wrong):
+def test_an_answer_for_another_amount_currency_or_id_or_too_long_to_keep_holds_the_withdrawal(
+    uow, clock, changes, wrong
+):
     asked = creator_withdraws(uow)
     attempt = turn(uow, Tampered(**changes))
     assert (attempt.outcome, attempt.reason) == (HELD, "answer_mismatch")

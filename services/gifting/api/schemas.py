@@ -114,6 +114,7 @@ class InternalGiftPageSchema(Schema):
 
 
 MAX_BATCH = 1_000
+MAX_GRANT_CHARS = 8_192  # a header's worth
 
 
 class GiftBatchItem(SendGiftRequest):
@@ -125,10 +126,10 @@ class GiftBatchItem(SendGiftRequest):
         validate=[validate.Length(min=1, max=255), validate.Predicate("isprintable", error="Not printable.")],
         metadata={"example": "tap-7f3a9c", "description": "As the Idempotency-Key header of POST /v1/gifts"},
     )
-    grant = fields.String(
+    grant = fields.String(  # documented here; the view reads it as the header is read (`_item_grant`)
         load_default=None,
         allow_none=True,
-        validate=validate.Length(min=1, max=8192),
+        validate=validate.Length(min=1, max=MAX_GRANT_CHARS),
         metadata={"description": "The sender's user grant, as the X-User-Grant header of POST /v1/gifts"},
     )
 

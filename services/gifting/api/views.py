@@ -17,7 +17,16 @@ from services.gifting.bootstrap import GiftingService
 from services.gifting.domain.commands import SendGift
 from services.gifting.domain.model import CATALOG
 from services.gifting.service_layer import handlers
-from shared.auth.onbehalf import GRANT_HEADER, GRANT_REFUSALS, SCOPE, UserGrant, acting_for, check_acting_for, refused
+from shared.auth.onbehalf import (
+    GRANT_HEADER,
+    GRANT_REFUSALS,
+    INVALID,
+    SCOPE,
+    UserGrant,
+    acting_for,
+    check_acting_for,
+    refused,
+)
 from shared.db.engines import retry_transient, snapshot
 from shared.db.reads import event_counts
 from shared.errors import DomainError, Problem, validation_problem
@@ -242,14 +251,23 @@ def _batch_item(raw, reader: ManyItems, caller, verifier) -> _Item:
     gift_fields = {name: value for name, value in raw.items() if name not in ("idempotency_key", "grant")}
     keyed = KeyedRequest.of_json(caller=caller.name, key=key, method="POST", path=GIFTS_PATH, value=gift_fields)
     try:
-        body = reader.load(raw)
-        grant = check_acting_for(caller, body["sender_id"], body["grant"], verifier)
+        body = reader.load({name: value for name, value in raw.items() if name != "grant"})
+        grant = check_acting_for(caller, body["sender_id"], _item_grant(raw.get("grant")), verifier)
     except ValidationError as exc:
         return _Item(keyed, refused=validation_problem(exc.messages))
     except Problem as exc:
         return _Item(keyed, refused=exc)
     gift = SendGift(**{name: body[name] for name in ("sender_id", "creator_id", "gift_id", "quantity", "stream_id")})
     return _Item(keyed, gift=gift, grant=grant)
+
+
+def _item_grant(token) -> str | None:
+    """An item's `grant`, read as the X-User-Grant header is: anything but a token is refused as
+    the grant's (403 grant-invalid, which its key never keeps), not as the item's invalid field
+    (a 422 the key would keep, under a fingerprint without the grant)."""
+    if token is not None and (not isinstance(token, str) or not 0 < len(token) <= schemas.MAX_GRANT_CHARS):
+        raise refused(INVALID, f"The user grant must be a token of 1-{schemas.MAX_GRANT_CHARS:,} characters.")
+    return token
 
 
 @route(

@@ -15,6 +15,7 @@ from typing import Protocol
 from shared.outbound import Outbound, OutboundSettings, ReportUnavailable, read_report
 
 PAID, FAILED, UNKNOWN = "paid", "failed", "unknown"
+MAX_REFERENCE = 100  # the processor's reference of a payout, as the withdrawals' column holds it
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class PayoutResult:
         asked = {"payout_id": payout_id, "net_minor": net_minor, "currency": currency}
         answered = {"payout_id": self.payout_id, "net_minor": self.net_minor, "currency": self.currency}
         wrong = [f"{k} {answered[k]!r} (asked {v!r})" for k, v in asked.items() if answered[k] != v]
+        if self.reference is not None and len(self.reference) > MAX_REFERENCE:  # a paid payout we could not record
+            wrong.append(f"a reference of {len(self.reference):,} characters (at most {MAX_REFERENCE} kept)")
         return ("the processor answered " + ", ".join(wrong)) if wrong else None
 
 

@@ -10,6 +10,7 @@ from services.purchase.domain.errors import NotReversible
 PENDING, COMPLETED, DECLINED, REVERSED, HELD = "pending", "completed", "declined", "reversed", "held"
 # A chargeback's status: waiting for its purchase to settle, the coins taken back, or nothing to take.
 CHARGEBACK_PENDING, CHARGEBACK_REVERSED, CHARGEBACK_VOID = "pending", "reversed", "void"
+MAX_REFERENCE = 100  # the processor's reference of a charge, as its column holds it
 
 
 @dataclass
@@ -40,18 +41,24 @@ class Purchase:
 
     def decline(self, *, code: str) -> None:
         assert self.status in (PENDING, HELD), self.status
-        self.status, self.decline_code = DECLINED, code
+        self.status, self.decline_code = DECLINED, code[:50]  # as the column holds
 
     def hold(self, *, reason: str, processor_ref: str | None) -> None:
         """The processor's answer does not match what was asked: credit nothing until someone looks."""
         assert self.status == PENDING, self.status
-        self.status, self.hold_reason, self.processor_ref = HELD, reason[:200], processor_ref
+        kept = processor_ref if processor_ref is None or len(processor_ref) <= MAX_REFERENCE else None
+        self.status, self.hold_reason, self.processor_ref = HELD, reason[:200], kept
 
-    def mismatch(self, *, payment_id: str | None, amount_minor: int | None, currency: str | None) -> str | None:
-        """What in the processor's answer differs from the charge asked for; None if it all matches."""
+    def mismatch(
+        self, *, payment_id: str | None, amount_minor: int | None, currency: str | None, reference: str | None = None
+    ) -> str | None:
+        """What in the processor's answer differs from the charge asked for, or cannot be kept (a
+        reference longer than the column); None if it all matches."""
         asked = {"payment id": self.purchase_id, "amount": self.amount_minor, "currency": self.currency}
         told = {"payment id": payment_id, "amount": amount_minor, "currency": currency}
         wrong = [f"{name} {told[name]!r} (asked {asked[name]!r})" for name in asked if told[name] != asked[name]]
+        if reference is not None and len(reference) > MAX_REFERENCE:
+            wrong.append(f"a reference of {len(reference):,} characters (at most {MAX_REFERENCE} kept)")
         return "processor answered " + ", ".join(wrong) if wrong else None
 
     def charge_back(self, *, at: datetime) -> str:

@@ -69,7 +69,12 @@ def _judge(purchase: Purchase, result: ChargeResult | None, *, not_charged_befor
         return None
     if result.outcome == UNKNOWN:
         return None
-    wrong = purchase.mismatch(payment_id=result.payment_id, amount_minor=result.amount_minor, currency=result.currency)
+    wrong = purchase.mismatch(
+        payment_id=result.payment_id,
+        amount_minor=result.amount_minor,
+        currency=result.currency,
+        reference=result.reference,
+    )
     if wrong:
         purchase.hold(reason=wrong, processor_ref=result.reference)
     elif result.outcome == APPROVED:
