@@ -29,6 +29,7 @@ from shared.messaging.inbox import BatchOutcome, Handler, Inbox, Poisoned, Retry
 from shared.observability import metrics
 
 log = logging.getLogger(__name__)
+NOW = object()  # offsets read in the consumer's membership as it is now
 
 
 class InboxConsumer:
@@ -82,12 +83,15 @@ class InboxConsumer:
         send_dead_letters(self.producer, self.group, poisoned)
 
     # -- the loop ---------------------------------------------------------------------------------
-    def handle(self, records: list) -> BatchOutcome:
+    def handle(self, records: list, read_in=NOW) -> BatchOutcome:
+        """Apply `records`, read in the group membership `read_in` (`_gather`'s; by default the
+        consumer's now), and record their offsets."""
         outcome = self.apply_batch(records)
         faults.point("consumer.after_db_commit")
         if outcome.poisoned:
             self.dead_letter(outcome.poisoned)
-        self.offsets.applied(records, force=bool(outcome.poisoned))  # a dead letter is sent once: its offset at once
+        # A dead letter is sent once: its offset is committed at once.
+        self.offsets.applied(records, read_in=read_in, force=bool(outcome.poisoned))
         for item in outcome.poisoned:
             self.inbox.forget(item.record)
         self._count(outcome)
@@ -105,25 +109,34 @@ class InboxConsumer:
         if self.health is not None:
             self.health.report(check, ok, detail)
 
-    def _gather(self) -> list:
-        """One batch: wait up to 500 ms for records, then let more join for linger_s (or until
-        batch_size): under load a batch's fixed costs (transaction, offset commit) are shared by
-        many events; on a quiet topic it costs at most linger_s of latency. Records of one
-        partition stay in offset order."""
+    def _gather(self) -> tuple[list, object]:
+        """One batch, and the group membership its first records were read in: wait up to 500 ms
+        for records, then let more join for linger_s (or until batch_size): under load a batch's
+        fixed costs (transaction, offset commit) are shared by many events; on a quiet topic it
+        costs at most linger_s of latency. Records of one partition stay in offset order.
+
+        Once records are in hand the consumer's position is past them, so a lingering poll that
+        fails ends the linger: the batch is applied, and the next poll meets the error (kafka-python
+        raises another partition's fetch error on the call after the one that drained records)."""
         polled = self.consumer.poll(timeout_ms=500, max_records=self.batch_size)
         records = [r for batch in polled.values() for r in batch]
+        read_in = self.offsets.membership()  # a rejoin while lingering must not adopt these records
         if not records or not self.linger_s:
-            return records
+            return records, read_in
         deadline = time.monotonic() + self.linger_s
         while len(records) < self.batch_size:
             left_ms = int((deadline - time.monotonic()) * 1000)
             if left_ms <= 0:
                 break
-            if self.resume is not None:  # a rebalance inside the last poll: start its partitions right first
-                self.resume()
-            polled = self.consumer.poll(timeout_ms=left_ms, max_records=self.batch_size - len(records))
+            try:
+                if self.resume is not None:  # a rebalance inside the last poll: start its partitions right first
+                    self.resume()
+                polled = self.consumer.poll(timeout_ms=left_ms, max_records=self.batch_size - len(records))
+            except KafkaError as exc:
+                log.info("a lingering poll failed; applying the batch in hand", extra={"error": safe_error(exc)[:300]})
+                break
             records.extend(r for batch in polled.values() for r in batch)
-        return records
+        return records, read_in
 
     def run(self, stop: threading.Event) -> None:
         # The watchdog exits a member whose poll stops returning. For Tansu, whose group can stick
@@ -133,7 +146,7 @@ class InboxConsumer:
         backoff = 0.1
         while not stop.is_set():
             try:
-                records = self._poll()
+                records, read_in = self._poll()
             except KafkaError as exc:  # the broker is away: wait for it, never exit
                 self._report("poll", False, f"failing: {type(exc).__name__}")
                 log.warning("poll failed; retrying", extra={"error": safe_error(exc)[:300], "backoff_s": backoff})
@@ -144,7 +157,7 @@ class InboxConsumer:
                 self.offsets.commit_pending()  # a quiet moment: leave nothing applied to be re-read
                 continue
             try:
-                self.handle(records)
+                self.handle(records, read_in)
                 self._report("batch", True)
                 backoff = 0.1
             except Exception as exc:  # noqa: BLE001 - rewind, wait, retry; never skip
@@ -152,14 +165,14 @@ class InboxConsumer:
                 backoff = self._back_off(stop, backoff)
         self.offsets.commit_pending()  # stopping: what was applied is not re-read by the next member
 
-    def _poll(self) -> list:
+    def _poll(self) -> tuple[list, object]:
         if self.resume is not None:
             self.resume()
-        records = self._gather()
+        gathered = self._gather()
         self.watchdog.progress()
         if self.health is not None:
             self.health.beat()
-        return records
+        return gathered
 
     def _batch_failed(self, exc: Exception, records: list, backoff: float) -> None:
         level = logging.WARNING if is_transient(exc) or isinstance(exc, (RetryBatch, KafkaError)) else logging.ERROR
@@ -188,10 +201,11 @@ class ConsumerOffsets:
         self._read_in: dict[TopicPartition, object] = {}  # the membership each pending offset was read in
         self._last_commit = time.monotonic()
 
-    def applied(self, records: list, *, force: bool = False) -> None:
-        """Record the offsets after `records` (applied and committed to the database) and commit
-        them, with any left from earlier batches, once the interval has passed (or `force`)."""
-        membership = self._membership()
+    def applied(self, records: list, *, read_in=NOW, force: bool = False) -> None:
+        """Record the offsets after `records` (applied and committed to the database), read in the
+        group membership `read_in` (default: the current one), and commit them, with any left from
+        earlier batches, once the interval has passed (or `force`)."""
+        membership = self.membership() if read_in is NOW else read_in
         for record in records:
             tp = TopicPartition(record.topic, record.partition)
             self.pending[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
@@ -199,7 +213,7 @@ class ConsumerOffsets:
         if self.pending and (force or time.monotonic() - self._last_commit >= self.interval_s):
             self.commit_pending()
 
-    def _membership(self):
+    def membership(self):
         """(generation, member id) of the consumer in its group; None where it has none."""
         group_metadata = getattr(self.consumer, "group_metadata", None)
         if group_metadata is None:
@@ -219,7 +233,7 @@ class ConsumerOffsets:
         # Offsets read in an earlier membership are not committed in this one: after a broker lost
         # its data they point into a log that is gone, and the new group would resume there (past
         # events published since). Their records are read again; the inbox dedupes them.
-        now = self._membership()
+        now = self.membership()
         offsets = {tp: offset for tp, offset in offsets.items() if read_in.get(tp, now) == now}
         if not offsets:
             return
