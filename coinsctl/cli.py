@@ -268,7 +268,9 @@ def audit(
 @main.command()
 @click.argument("service", type=click.Choice(SERVICES + ("all",)))
 @click.option(
-    "--outbox-hours", type=int, help="Published outbox rows older than this go [RETENTION_OUTBOX_HOURS, 168]."
+    "--outbox-hours",
+    type=int,
+    help="Published outbox rows written longer ago than this go [RETENTION_OUTBOX_HOURS, 168].",
 )
 @click.option("--inbox-hours", type=int, help="Inbox rows older than this go [RETENTION_INBOX_HOURS, 2160].")
 @click.option("--key-hours", type=int, help="Idempotency keys older than this go [RETENTION_IDEMPOTENCY_HOURS, 72].")

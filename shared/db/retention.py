@@ -6,11 +6,13 @@ that deletes it: `shared.db.reads.event_counts` reads rows + pruned, before and 
 Never pruned: an unpublished outbox row, or anything inside its window. The inbox window must
 outlast every way a copy of an event can come again: the broker keeps events for the topics'
 retention and dead letters (`dlq replay`) for the dead-letter topics'; `outbox republish` sends
-again what the outbox still holds. An event whose inbox row is gone would be applied twice. Hence
-inbox >= each of those, and at least a day (`Windows` refuses less, and every process checks its
-settings at start-up); idempotency keys at least 24 hours (as Stripe keeps them). A spent user
-grant (shared.auth.onbehalf) is kept until no verifier can accept it again: past its `exp` plus the
-largest clock leeway a service may allow (`GRANT_AFTER_EXPIRY`).
+again what the outbox still holds, and that copy is kept for the topics' retention in turn. An
+event whose inbox row is gone would be applied twice. Hence inbox >= each of those (the outbox
+window plus the topics' retention for a republished copy), and at least a day (`Windows`
+refuses less, and every process checks its settings at start-up); idempotency keys at least 24
+hours (as Stripe keeps them). A spent user grant (shared.auth.onbehalf) is kept until no verifier
+can accept it again: past its `exp` plus the largest clock leeway a service may allow
+(`GRANT_AFTER_EXPIRY`).
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ class RetentionError(ValueError):
 
 @dataclass(frozen=True)
 class Windows:
-    outbox: timedelta = timedelta(days=7)  # after publication
+    # After it was written (once published): a row can be sent again (`outbox republish`) only
+    # that long after it was first applied at the earliest, however often it is republished.
+    outbox: timedelta = timedelta(days=7)
     inbox: timedelta = DLQ_RETENTION  # after processing
     idempotency_keys: timedelta = timedelta(hours=72)  # after creation
     # Not pruned here: how long the broker keeps a copy of an event that may come again.
@@ -51,7 +55,8 @@ class Windows:
             raise RetentionError("outbox, topic and dead-letter retention must not be negative")
         comes_back = {
             "24 hours": MIN_INBOX_WINDOW,
-            f"the outbox window ({_hours(self.outbox)}, `outbox republish`)": self.outbox,
+            f"the outbox window ({_hours(self.outbox)}, `outbox republish`) and the topics' retention "
+            f"({_hours(self.topics)}) of the copy it sends": self.outbox + self.topics,
             f"the topics' retention ({_hours(self.topics)})": self.topics,
             f"the dead letters' retention ({_hours(self.dead_letters)}, `dlq replay`)": self.dead_letters,
         }
@@ -112,7 +117,7 @@ def _in_batches(engine: Engine, step) -> int:
 
 def _prune_outbox(conn: Connection, tables: dict[str, sa.Table], cutoff: datetime, limit: int) -> int:
     t = tables["outbox"]
-    due = t.c.published_at.is_not(None) & (t.c.published_at < cutoff)
+    due = t.c.published_at.is_not(None) & (t.c.created_at < cutoff)
     ids = sa.select(t.c.id).where(due).order_by(t.c.id).limit(limit).scalar_subquery()
     # The condition again in the DELETE: a row re-marked unpublished meanwhile (`outbox republish`) stays.
     topics = conn.execute(t.delete().where(t.c.id.in_(ids), due).returning(t.c.topic)).scalars().all()

@@ -126,6 +126,15 @@ def test_an_event_republished_while_being_pruned_is_kept(gifting, auth):
     assert rows(svc, "outbox") == 1
 
 
+def test_an_event_republished_lately_goes_by_when_it_was_written(gifting, auth):
+    """However often `outbox republish` sends a row again, it goes once its window after it was
+    written has passed: the last copy a consumer can meet is bounded (inbox >= outbox + topics)."""
+    svc, client = gifting
+    send_gifts(svc, client, auth, 1)
+    age(svc, "UPDATE outbox SET published_at = :now, created_at = :t", now=utcnow(), t=utcnow() - 10 * DAY)
+    assert prune(svc.engine, svc.tables, Windows()).outbox == 1
+
+
 def test_windows_that_would_break_a_guarantee_are_refused():
     with pytest.raises(RetentionError, match="idempotency key window"):
         Windows(idempotency_keys=timedelta(hours=23))
@@ -138,7 +147,7 @@ def test_windows_that_would_break_a_guarantee_are_refused():
 def test_coinsctl_prune_reads_its_windows_from_options_and_refuses_a_short_key_window(make_service, auth):
     svc, client = make_service("gifting")
     send_gifts(svc, client, auth, 2)
-    age(svc, "UPDATE outbox SET published_at = :t", t=utcnow() - 2 * DAY)
+    age(svc, "UPDATE outbox SET published_at = :t, created_at = :t", t=utcnow() - 2 * DAY)
     env = {"GIFTING_DATABASE_URL": svc.engine.url.render_as_string(hide_password=False)}
     refused = CliRunner().invoke(coinsctl, ["prune", "gifting", "--key-hours", "12"], env=env)
     assert refused.exit_code == 2 and "at least 24 hours" in refused.output

@@ -56,6 +56,15 @@ def test_a_shorter_inbox_window_is_accepted_when_everything_that_comes_back_is_k
     start(**env)
 
 
+def test_a_republished_copy_counts_its_time_on_the_topics_after_the_outbox_window():
+    """`outbox republish` can send a row until the outbox window after it was written, and the
+    copy then stays on its topic for the topics' retention: the inbox must outlast both together."""
+    week = timedelta(hours=168)
+    with pytest.raises(RetentionError, match=r"outbox window \(168 h, `outbox republish`\) and the topics' retention"):
+        Windows(outbox=week, inbox=week, topics=week, dead_letters=week)
+    assert Windows(outbox=week, inbox=2 * week, topics=week, dead_letters=week).inbox == 2 * week
+
+
 def test_prune_windows_are_checked_the_same_way():
     with pytest.raises(RetentionError, match="dead letters"):
         Windows(inbox=timedelta(days=14))
