@@ -238,6 +238,9 @@ class Inbox:
                     faults.point("consumer.handle", key=(record.key or b"").decode(errors="replace"))
                     self.handlers[record.topic](conn, envelope, data)
                 savepoint.commit()
+                # It applies: failures before do not count against another record at this offset
+                # later (a broker restarted empty numbers its log from 0 again).
+                self.attempts.pop((record.topic, record.partition, record.offset), None)
             except Exception as exc:
                 span.fail(type(exc).__name__, exc)
                 outcome.poisoned.append(self._refused(savepoint, item, exc))  # or raised: retry the batch

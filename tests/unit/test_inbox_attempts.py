@@ -1,0 +1,48 @@
+"""A record's failed attempts count towards its dead letter only until it applies."""
+
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+
+from shared.contracts import GIFT_SENT
+from shared.db.tables import add_infrastructure_tables
+from shared.messaging.inbox import Inbox, RetryBatch
+from tests.support.events import gift_event
+
+
+@pytest.fixture
+def inbox(tmp_path):
+    metadata = sa.MetaData()
+    tables = add_infrastructure_tables(metadata)
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/inbox.db")
+    metadata.create_all(engine)
+    failures = {"left": 2}
+
+    def fails_twice(conn, envelope, data):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("a bug, fixed by the next deploy")
+
+    return Inbox(
+        engine=engine,
+        table=tables["inbox"],
+        group="payout-consumer",
+        handlers={GIFT_SENT.topic: fails_twice},
+        topic_name=str,
+        max_attempts=3,
+    )
+
+
+def record(offset: int):
+    key, value, _ = gift_event("cara", 5)
+    return SimpleNamespace(topic=GIFT_SENT.topic, partition=0, offset=offset, key=key, value=value, headers=[])
+
+
+def test_attempts_are_forgotten_once_the_record_applies(inbox):
+    first = record(7)
+    for _ in range(2):
+        with pytest.raises(RetryBatch):
+            inbox.apply_batch([first])
+    assert inbox.attempts == {(GIFT_SENT.topic, 0, 7): 2}
+    assert inbox.apply_batch([first]).poisoned == [] and inbox.attempts == {}
