@@ -58,6 +58,7 @@ def make_producer(settings: KafkaSettings, *, client_id: str) -> KafkaProducer:
         linger_ms=5,
         request_timeout_ms=10_000,
         delivery_timeout_ms=15_000,  # a send not acknowledged by then fails, and its owner retries it
+        max_block_ms=10_000,  # a send waiting for a topic's metadata (missing, or not ours): 10 s, not 60
     )
 
 

@@ -4,6 +4,7 @@ SCRAM principal, and the ACLs derived from the contracts let it write only what 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import uuid
 
 import pytest
@@ -13,6 +14,7 @@ from kafka.errors import KafkaError, TopicAuthorizationFailedError
 from coinsctl.kafka_acls import apply_acls, platform_acls
 from shared.kafka.admin import TopicPolicy, ensure_topics
 from shared.kafka.clients import client_options, make_producer
+from shared.messaging.relay import OutboxRelay
 
 pytestmark = pytest.mark.integration
 
@@ -77,3 +79,14 @@ def test_an_unauthenticated_client_is_refused(secured):
             producer.send(secured("admin").topic("gift.sent.v1"), value=b"{}").get(timeout=10)
         finally:
             producer.close(timeout=2)
+
+
+def test_a_send_waits_for_a_topics_metadata_less_than_the_relay_waits_for_its_acks(secured):
+    """A topic missing from the metadata (deleted, or not yet made) blocks `send` until
+    max_block_ms: bounded below the relay's own wait, not kafka-python's 60 s."""
+    relay_waits_s = inspect.signature(OutboxRelay).parameters["send_timeout_s"].default
+    producer = make_producer(secured("gifting"), client_id="acl-test")
+    try:
+        assert producer.config["max_block_ms"] / 1000 < relay_waits_s
+    finally:
+        producer.close(timeout=5)
