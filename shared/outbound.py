@@ -5,18 +5,27 @@ A processor can be slow, fail, or succeed without our hearing of it. A call here
 lost connection or a 5xx, each attempt bounded by `timeout_s`; when every attempt fails the
 outcome is unknown (None), and a reconciler settles it later by asking the processor.
 `deadline_s` is the longest a call can take: idempotency leases and reconciler bounds are
-checked against it at startup. Each attempt is a span (CLIENT) under the current one, and its
-request carries that span's `traceparent`: the processor's side joins the trace.
+checked against it at startup. What those bounds need is that no request leaves after it: a
+request is written only by the call's `write_by` (its start plus `deadline_s`, or sooner, as the
+caller says), checked before each attempt and again once a new connection is made, since the
+name lookup before it is bounded by no timeout of ours (a resolver can take tens of seconds).
+Each attempt is a span (CLIENT) under the current one, and its request carries that span's
+`traceparent`: the processor's side joins the trace.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.exceptions import ConnectTimeoutError
 
 from shared.observability import metrics, tracing
 
@@ -47,15 +56,25 @@ class Reply:
 
 
 class Outbound:
-    """A processor's HTTP endpoint, with a pooled session."""
+    """A processor's HTTP endpoint, with a pooled session whose new connections check the call's
+    `write_by` once connected."""
 
     def __init__(self, settings: OutboundSettings):
         self.settings = settings
         self.session = requests.Session()
+        self.session.mount("http://", _WriteByAdapter())
+        self.session.mount("https://", _WriteByAdapter())
 
-    def call(self, method: str, path: str, *, json: dict | None = None) -> Reply | None:
-        """The processor's answer (any status below 500), or None if it stayed unknown."""
-        reply = self._call(method, path, json=json)
+    def call(self, method: str, path: str, *, json: dict | None = None, write_by: float | None = None) -> Reply | None:
+        """The processor's answer (any status below 500), or None if it stayed unknown. write_by: a
+        `time.monotonic()` after which no request may be written (default and latest: the call's
+        start plus `deadline_s`)."""
+        latest = time.monotonic() + self.settings.deadline_s
+        token = _WRITE_BY.set(latest if write_by is None else min(write_by, latest))
+        try:
+            reply = self._call(method, path, json=json)
+        finally:
+            _WRITE_BY.reset(token)
         s = self.settings
         outcome = "unknown" if reply is None else "answered"
         metrics.PROCESSOR_CALLS.labels(service=s.service, processor=s.name, outcome=outcome).inc()
@@ -65,6 +84,9 @@ class Outbound:
         s = self.settings
         url = s.url.rstrip("/") + path
         for attempt in range(1, s.attempts + 1):
+            if time.monotonic() >= _WRITE_BY.get():
+                log.warning("processor call past its deadline: not sent", extra={"processor": s.url, "path": path})
+                return None
             span = self._span(method, url, attempt)
             try:
                 response = self.session.request(
@@ -107,6 +129,46 @@ class Outbound:
                 **({"http.request.resend_count": attempt - 1} if attempt > 1 else {}),
             },
         )
+
+
+# -- no request written past the call's deadline ------------------------------------------------
+_WRITE_BY: ContextVar[float] = ContextVar("outbound_write_by", default=float("inf"))
+
+
+def _past_write_by(connection) -> None:
+    """Once a new connection is made (name looked up, TCP and TLS done), right before the request
+    is written on it: refuse to write past the call's `write_by` (the outcome stays unknown)."""
+    if time.monotonic() >= _WRITE_BY.get():
+        connection.close()
+        raise ConnectTimeoutError(connection, "connected past the call's deadline: the request was not sent")
+
+
+class _WriteByHTTPConnection(HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _past_write_by(self)
+
+
+class _WriteByHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _past_write_by(self)
+
+
+class _WriteByHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WriteByHTTPConnection
+
+
+class _WriteByHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WriteByHTTPSConnection
+
+
+class _WriteByAdapter(HTTPAdapter):
+    """requests' adapter, its pools making connections that check `write_by` once connected."""
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WriteByHTTPPool, "https": _WriteByHTTPSPool}
 
 
 def _json(response: requests.Response) -> dict:

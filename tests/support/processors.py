@@ -58,11 +58,15 @@ class FakePayoutProcessor:
     def __init__(self):
         self.payouts: dict[str, PayoutResult] = {}
         self.calls: Counter = Counter()
+        self.sent_by: dict = {}  # payout id -> the send_by of its last send
         self.lock = threading.Lock()
 
-    def send(self, *, payout_id: str, net_minor: int, currency: str, method: str, account: str) -> PayoutResult:
+    def send(
+        self, *, payout_id: str, net_minor: int, currency: str, method: str, account: str, send_by=None
+    ) -> PayoutResult:
         with self.lock:
             self.calls[payout_id] += 1
+            self.sent_by[payout_id] = send_by
             if account.lower().startswith("error"):
                 return PayoutResult(PAYOUT_UNKNOWN)
             if payout_id not in self.payouts:

@@ -6,7 +6,7 @@ a payout, a mismatched answer or a rule that changed holds it, and an operator r
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -106,6 +106,20 @@ class Tampered(FakePayoutProcessor):
 
     def send(self, **asked) -> PayoutResult:
         return dataclasses.replace(super().send(**asked), **self.changes)
+
+
+def test_a_send_may_leave_only_within_the_lease_its_fence_renewed(uow, clock):
+    """The processor is told the lease's end (`send_by`): a request held up past it (a name lookup,
+    a stall) is not written, so another worker finding no payout once the landing window ends may
+    fail the withdrawal and return its diamonds without it being paid as well."""
+    asked = creator_withdraws(uow)
+    processor = FakePayoutProcessor()
+    assert turn(uow, processor).outcome == COMPLETED
+    sent_by = processor.sent_by[asked.withdrawal_id]
+    assert (
+        sent_by == stored(uow, asked.withdrawal_id).last_send_until == clock() + timedelta(seconds=POLICY.lease_seconds)
+    )
+    assert POLICY.landing_ends(sent_by) > sent_by
 
 
 def test_a_lapsed_claim_can_neither_send_nor_settle(uow, clock):

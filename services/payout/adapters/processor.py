@@ -9,9 +9,12 @@ and currency the processor reports, which the worker checks against what it aske
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
+from shared.clock import utcnow
 from shared.outbound import Outbound, OutboundSettings, ReportUnavailable, read_report
 
 PAID, FAILED, UNKNOWN = "paid", "failed", "unknown"
@@ -50,7 +53,17 @@ class PayoutRecord:
 
 
 class PayoutProcessor(Protocol):
-    def send(self, *, payout_id: str, net_minor: int, currency: str, method: str, account: str) -> PayoutResult: ...
+    def send(
+        self,
+        *,
+        payout_id: str,
+        net_minor: int,
+        currency: str,
+        method: str,
+        account: str,
+        send_by: datetime | None = None,
+    ) -> PayoutResult:
+        """Pay out; send_by: no request may leave after it (the claim's lease), else UNKNOWN."""
 
     def lookup(self, *, payout_id: str) -> PayoutResult | None:
         """The payout made for `payout_id`; None if the processor has none."""
@@ -67,7 +80,17 @@ class SandboxPayoutProcessor:
     def __init__(self, settings: OutboundSettings):
         self.http = Outbound(settings)
 
-    def send(self, *, payout_id: str, net_minor: int, currency: str, method: str, account: str) -> PayoutResult:
+    def send(
+        self,
+        *,
+        payout_id: str,
+        net_minor: int,
+        currency: str,
+        method: str,
+        account: str,
+        send_by: datetime | None = None,
+    ) -> PayoutResult:
+        write_by = None if send_by is None else time.monotonic() + (send_by - utcnow()).total_seconds()
         reply = self.http.call(
             "POST",
             "/v1/payouts",
@@ -78,6 +101,7 @@ class SandboxPayoutProcessor:
                 "method": method,
                 "account": account,
             },
+            write_by=write_by,
         )
         if reply is None or reply.status not in (200, 201):
             return PayoutResult(UNKNOWN)

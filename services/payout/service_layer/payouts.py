@@ -92,6 +92,7 @@ def pay_out(
         currency=claim.currency,
         method=claim.payout_method,
         account=claim.payout_account,
+        send_by=claim.last_send_until,  # the lease the fence renewed: no request leaves after it
     )
     if result.outcome == UNKNOWN:
         return _unclaim(claim, uow=uow, check_at=policy.next_check(utcnow(), claims=claim.claim_version))
