@@ -144,8 +144,17 @@ class ClaimLost(Exception):
 
 
 def is_valid_key(key: object) -> bool:
-    """An Idempotency-Key's rule, as a header or in a batch's item: 1-255 printable characters."""
-    return isinstance(key, str) and 0 < len(key) <= _MAX_KEY_LENGTH and key.isprintable()
+    """An Idempotency-Key's rule, as a header or in a batch's item: 1-255 printable ASCII
+    characters (the IETF draft's sf-string), none of them a space at either end. One key reads the
+    same in both: a header arrives with its outer spaces trimmed and its bytes as Latin-1, so a
+    non-ASCII or padded key would be another key in a batch item (and the same gift made twice)."""
+    return (
+        isinstance(key, str)
+        and 0 < len(key) <= _MAX_KEY_LENGTH
+        and key.isascii()
+        and key.isprintable()
+        and key[0] != " " != key[-1]
+    )
 
 
 def check_key(key: str | None, *, required: bool) -> str | None:
@@ -166,7 +175,7 @@ def check_key(key: str | None, *, required: bool) -> str | None:
         raise Problem(
             400,
             "Invalid Idempotency-Key",
-            f"The key must be 1-{_MAX_KEY_LENGTH} printable characters.",
+            f"The key must be 1-{_MAX_KEY_LENGTH} printable ASCII characters, not starting or ending with a space.",
             code="idempotency-key-invalid",
             errors={"Idempotency-Key": ["Invalid header."]},
         )

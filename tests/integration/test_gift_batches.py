@@ -274,6 +274,22 @@ def test_a_grant_refusal_is_not_kept_so_the_same_item_with_a_good_grant_goes_thr
     assert outcomes(replay) == ["replayed"]  # the key answers first, whatever became of the grant
 
 
+def test_a_key_reads_the_same_on_either_route_so_one_outside_printable_ascii_is_refused_on_both(gifting, auth):
+    """A header's key arrives trimmed and as Latin-1, an item's as JSON text: "café" or " k" would be
+    two keys for one gift. Both routes refuse them; a key with inner spaces is the same on both."""
+    svc, client = gifting
+    fund(svc, "ann", 10)
+    body = {k: v for k, v in item().items() if k != "idempotency_key"}
+    alone = client.post("/v1/gifts", json=body, headers=auth(**{"Idempotency-Key": "café-1"}))
+    assert alone.status_code == 400 and alone.get_json()["type"].endswith("idempotency-key-invalid")
+    results = send(client, auth, [item("café-1"), item(" k"), item("k "), item("tap 1")])
+    assert outcomes(results) == ["invalid"] * 3 + ["created"]
+    assert all("idempotency_key" in r["problem"]["errors"] for r in results[:3])
+    again = client.post("/v1/gifts", json=body, headers=auth(**{"Idempotency-Key": "tap 1"}))
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    assert rows(svc, "gifts") == 1
+
+
 @pytest.mark.parametrize("bad_grant", ["", 12345, "x" * 8193])
 def test_an_items_grant_that_is_no_token_is_a_grant_refusal_its_key_does_not_keep(
     gifting, auth, caller_keys, bad_grant

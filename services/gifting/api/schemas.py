@@ -115,6 +115,7 @@ class InternalGiftPageSchema(Schema):
 
 MAX_BATCH = 1_000
 MAX_GRANT_CHARS = 8_192  # a header's worth
+KEY_PATTERN = r"^[!-~](?:[ -~]*[!-~])?$"  # shared.idempotency `is_valid_key`, as OpenAPI shows it
 
 
 class GiftBatchItem(SendGiftRequest):
@@ -123,7 +124,10 @@ class GiftBatchItem(SendGiftRequest):
 
     idempotency_key = fields.String(
         required=True,
-        validate=[validate.Length(min=1, max=255), validate.Predicate("isprintable", error="Not printable.")],
+        validate=[
+            validate.Length(min=1, max=255),
+            validate.Regexp(KEY_PATTERN, error="Printable ASCII characters, not starting or ending with a space."),
+        ],
         metadata={"example": "tap-7f3a9c", "description": "As the Idempotency-Key header of POST /v1/gifts"},
     )
     grant = fields.String(  # documented here; the view reads it as the header is read (`_item_grant`)

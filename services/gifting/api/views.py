@@ -246,7 +246,7 @@ def _batch_item(raw, reader: ManyItems, caller, verifier) -> _Item:
         return _Item(None, refused=validation_problem({"body": ["A JSON object is required."]}))
     key = raw.get("idempotency_key")
     if not is_valid_key(key):
-        reason = "Missing." if key is None else "1-255 printable characters."
+        reason = "Missing." if key is None else "1-255 printable ASCII characters, not starting or ending with a space."
         return _Item(None, refused=validation_problem({"idempotency_key": [reason]}))
     gift_fields = {name: value for name, value in raw.items() if name not in ("idempotency_key", "grant")}
     keyed = KeyedRequest.of_json(caller=caller.name, key=key, method="POST", path=GIFTS_PATH, value=gift_fields)
