@@ -81,11 +81,15 @@ def release(withdrawal_id: str) -> None:
 @payouts.command("fail")
 @click.argument("withdrawal_id")
 @click.option("--reason", required=True, help="Why (recorded as its failure reason, at most 200 characters).")
-def fail(withdrawal_id: str, reason: str) -> None:
-    """Fail a held withdrawal: its diamonds return to the creator (withdrawal.failed)."""
+@click.option("--processor-url", envvar="PAYOUT_PROCESSOR_URL", default="http://127.0.0.1:8005", show_default=True)
+def fail(withdrawal_id: str, reason: str, processor_url: str) -> None:
+    """Fail a held withdrawal: its diamonds return to the creator (withdrawal.failed). One sent before
+    is failed only if the payout processor answers that it paid nothing."""
+    from coinsctl.audit.books import sandbox_processors
     from services.payout.service_layer.payouts import fail_held
 
-    click.echo(_line(_with_uow(lambda uow: fail_held(withdrawal_id, reason=reason, uow=uow))))
+    processor = sandbox_processors("", processor_url).payout
+    click.echo(_line(_with_uow(lambda uow: fail_held(withdrawal_id, reason=reason, uow=uow, processor=processor))))
 
 
 @payouts.command("review")

@@ -10,9 +10,10 @@ from datetime import date, timedelta
 
 import pytest
 
+from services.payout.adapters.processor import FAILED as FAILED_PAYOUT
 from services.payout.adapters.processor import PAID, UNKNOWN, PayoutResult
 from services.payout.domain.commands import CreditEarnings, RegisterCreator, RequestWithdrawal
-from services.payout.domain.errors import WithdrawalNotHeld
+from services.payout.domain.errors import PayoutMayHaveBeenPaid, WithdrawalNotHeld
 from services.payout.domain.model import COMPLETED, FAILED, HELD, PENDING, PROCESSING
 from services.payout.domain.rules import PayoutPolicy, PayoutRules
 from services.payout.service_layer import handlers, payouts
@@ -223,6 +224,28 @@ def test_an_answer_for_another_amount_currency_or_id_or_too_long_to_keep_holds_t
     assert uow.events() == [] and turn(uow, FakePayoutProcessor()) is None  # not claimed again
 
 
+def test_an_operator_cannot_fail_a_held_withdrawal_the_processor_may_have_paid(uow, clock):
+    """Held for an answer that did not match, a withdrawal was sent: failing it (its diamonds
+    returned) is refused while the processor holds a payout of it, or cannot be asked."""
+    asked = creator_withdraws(uow)
+    processor = Tampered(net_minor=1)  # it paid, and answered another amount
+    assert turn(uow, processor).reason == "answer_mismatch"
+
+    def fail():
+        return run(payouts.fail_held, asked.withdrawal_id, reason="ops: mismatch", uow=uow, processor=processor)
+
+    with pytest.raises(PayoutMayHaveBeenPaid, match="holds a payout of it"):
+        fail()
+    processor.payouts[asked.withdrawal_id] = PayoutResult(UNKNOWN)  # unreachable
+    with pytest.raises(PayoutMayHaveBeenPaid, match="cannot be asked"):
+        fail()
+    assert stored(uow, asked.withdrawal_id).status == HELD and account(uow).reserved_diamonds == 20_000
+    processor.payouts[asked.withdrawal_id] = PayoutResult(
+        FAILED_PAYOUT, failure_reason="reversed", payout_id=asked.withdrawal_id, net_minor=10_000, currency="USD"
+    )  # the processor reversed it after all
+    assert fail().status == FAILED and account(uow).reserved_diamonds == 0
+
+
 def test_a_looked_up_answer_is_checked_too(uow, clock):
     asked = creator_withdraws(uow)
     processor = LostAnswers()
@@ -250,7 +273,9 @@ def test_a_creator_under_review_is_held_then_failed_by_an_operator_and_gets_the_
     assert run(payouts.set_under_review, "creator", True, uow=uow)
     processor = FakePayoutProcessor()
     assert turn(uow, processor).reason == "under_review"
-    failed = run(payouts.fail_held, asked.withdrawal_id, reason="fraud review: account closed", uow=uow)
+    failed = run(
+        payouts.fail_held, asked.withdrawal_id, reason="fraud review: account closed", uow=uow, processor=processor
+    )
     assert (failed.status, failed.failure_reason) == (FAILED, "fraud review: account closed")
     assert (account(uow).reserved_diamonds, run(handlers.earnings_of, "creator", uow=uow).available) == (0, 40_000)
     [(kind, data)] = uow.events()

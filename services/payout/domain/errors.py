@@ -49,3 +49,10 @@ class NoMethodHold(DomainError):
 
 class WithdrawalNotHeld(DomainError):
     code, kind, title = "withdrawal-not-held", "conflict", "Withdrawal not held for review"
+
+
+class PayoutMayHaveBeenPaid(DomainError):
+    """An operator's fail of a withdrawal sent before: the processor holds a payout of it (or cannot
+    be asked), so returning its diamonds could pay the creator twice."""
+
+    code, kind, title = "payout-may-have-been-paid", "conflict", "The processor may have paid it"

@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 from services.payout.adapters.processor import FAILED as FAILED_PAYOUT
 from services.payout.adapters.processor import PAID, UNKNOWN, PayoutProcessor, PayoutResult
-from services.payout.domain.errors import WithdrawalNotFound, WithdrawalNotHeld
+from services.payout.domain.errors import PayoutMayHaveBeenPaid, WithdrawalNotFound, WithdrawalNotHeld
 from services.payout.domain.model import COMPLETED, HELD, PROCESSING, Withdrawal
 from services.payout.domain.rules import PayoutPolicy, PayoutRules
 from services.payout.service_layer.unit_of_work import AbstractUnitOfWork
@@ -196,10 +196,21 @@ def release_held(withdrawal_id: str, *, uow: AbstractUnitOfWork) -> Withdrawal:
     return withdrawal
 
 
-def fail_held(withdrawal_id: str, *, reason: str, uow: AbstractUnitOfWork) -> Withdrawal:
-    """An operator fails a held withdrawal: its diamonds return to the creator (withdrawal.failed)."""
+def fail_held(withdrawal_id: str, *, reason: str, uow: AbstractUnitOfWork, processor: PayoutProcessor) -> Withdrawal:
+    """An operator fails a held withdrawal: its diamonds return to the creator (withdrawal.failed).
+    One sent before (held for an answer that did not match, say) is failed only if the processor
+    answers that it has no payout of it, or a failed one: else its diamonds could be paid and
+    returned both (PayoutMayHaveBeenPaid)."""
+    sent = uow.withdrawals.get(withdrawal_id)
+    if sent is not None and sent.status == HELD and sent.attempts > 0:
+        found = processor.lookup(payout_id=withdrawal_id)  # a held withdrawal is sent by no one meanwhile
+        if found is not None and found.outcome != FAILED_PAYOUT:
+            what = "cannot be asked" if found.outcome == UNKNOWN else f"holds a payout of it ({found.outcome})"
+            raise PayoutMayHaveBeenPaid(f"Withdrawal {withdrawal_id} was sent, and the processor {what}.")
     withdrawal = _held_for_update(withdrawal_id, uow)
     token = withdrawal.claim_version
+    if sent is not None and token != sent.claim_version:
+        raise StaleRead(f"withdrawal {withdrawal_id} changed")
     account = uow.accounts.get_or_create_for_update(withdrawal.creator_id)
     account.release(withdrawal.diamonds)
     withdrawal.fail(reason=reason, at=utcnow())
