@@ -16,6 +16,10 @@ from shared.clock import utcnow
 from shared.fields import CURRENCY_PATTERN, Pattern, StrictInteger, identifier, schema
 from shared.ids import new_id
 
+# The largest amount (coins, diamonds, minor units) an event may carry: a JSON integer every client
+# reads exactly, and far inside the databases' BIGINT. A larger one is malformed, not a failed write.
+MAX_AMOUNT = 2**53
+
 
 class EnvelopeSchema(Schema):
     event_id = fields.UUID(required=True)
@@ -29,8 +33,8 @@ class EnvelopeSchema(Schema):
 class PurchaseCompletedV1(Schema):
     purchase_id = fields.String(required=True)
     user_id = identifier(required=True)
-    coins = StrictInteger(required=True, validate=validate.Range(min=1))
-    amount_minor = StrictInteger(required=True, validate=validate.Range(min=0))
+    coins = StrictInteger(required=True, validate=validate.Range(min=1, max=MAX_AMOUNT))
+    amount_minor = StrictInteger(required=True, validate=validate.Range(min=0, max=MAX_AMOUNT))
     currency = fields.String(required=True, validate=Pattern(CURRENCY_PATTERN))
     country = fields.String(required=True)
 
@@ -39,7 +43,7 @@ class PurchaseReversedV1(Schema):
     purchase_id = fields.String(required=True)
     chargeback_id = fields.String(required=True)
     user_id = identifier(required=True)
-    coins = StrictInteger(required=True, validate=validate.Range(min=1))
+    coins = StrictInteger(required=True, validate=validate.Range(min=1, max=MAX_AMOUNT))
     reason = fields.String(required=True)
 
 
@@ -49,8 +53,8 @@ class GiftSentV1(Schema):
     creator_id = identifier(required=True)
     gift_id = fields.String(required=True)
     quantity = StrictInteger(required=True, validate=validate.Range(min=1, max=99))
-    coins = StrictInteger(required=True, validate=validate.Range(min=1))
-    diamonds = StrictInteger(required=True, validate=validate.Range(min=1))
+    coins = StrictInteger(required=True, validate=validate.Range(min=1, max=MAX_AMOUNT))
+    diamonds = StrictInteger(required=True, validate=validate.Range(min=1, max=MAX_AMOUNT))
     stream_id = fields.String(load_default=None, allow_none=True)
     sent_at = fields.AwareDateTime(required=True)
 
@@ -58,10 +62,10 @@ class GiftSentV1(Schema):
 class WithdrawalSettledV1(Schema):
     withdrawal_id = fields.String(required=True)
     creator_id = identifier(required=True)
-    diamonds = StrictInteger(required=True, validate=validate.Range(min=1))
-    gross_minor = StrictInteger(required=True, validate=validate.Range(min=0))
-    fee_minor = StrictInteger(required=True, validate=validate.Range(min=0))
-    net_minor = StrictInteger(required=True, validate=validate.Range(min=0))
+    diamonds = StrictInteger(required=True, validate=validate.Range(min=1, max=MAX_AMOUNT))
+    gross_minor = StrictInteger(required=True, validate=validate.Range(min=0, max=MAX_AMOUNT))
+    fee_minor = StrictInteger(required=True, validate=validate.Range(min=0, max=MAX_AMOUNT))
+    net_minor = StrictInteger(required=True, validate=validate.Range(min=0, max=MAX_AMOUNT))
     currency = fields.String(required=True)
     reason = fields.String(load_default=None, allow_none=True)
 

@@ -25,7 +25,7 @@ import orjson
 import sqlalchemy as sa
 from marshmallow import ValidationError
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from shared import faults
 from shared.clock import utcnow
@@ -37,7 +37,8 @@ from shared.observability import tracing
 
 log = logging.getLogger(__name__)
 
-PERMANENT_ERRORS = (PermanentMessageError, ValidationError, DomainError, IntegrityError)
+# A value its column cannot hold (DataError: too long, out of range) is as permanent as a broken rule.
+PERMANENT_ERRORS = (PermanentMessageError, ValidationError, DomainError, IntegrityError, DataError)
 
 
 class Handler(Protocol):

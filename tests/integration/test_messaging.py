@@ -472,6 +472,30 @@ def test_an_event_is_applied_only_by_the_handler_of_its_declared_type(gifting, k
         assert conn.execute(sa.text("SELECT count(*) FROM inbox")).scalar() == 1
 
 
+def test_an_amount_past_the_contracts_bound_or_a_value_its_column_cannot_hold_is_dead_lettered_at_once(
+    gifting, kafka, run_consumer
+):
+    """Past 2**53 coins the event is malformed (the contract's bound, on every database); a purchase id
+    longer than its column is refused by PostgreSQL (DataError): dead-lettered, not retried."""
+
+    def edited(value: bytes, **data) -> bytes:  # as a producer without our contracts could write it
+        event = json.loads(value)
+        return json.dumps({**event, "data": {**event["data"], **data}}).encode()
+
+    huge_key, huge, _ = purchase_event("viewer", 5)
+    huge = edited(huge, coins=2**70)
+    long_key, long, _ = purchase_event("viewer", 5)
+    long = edited(long, purchase_id="p" * 500)
+    marker_key, marker, _ = purchase_event("viewer", 1)
+    send(kafka, [(huge_key, huge), (long_key, long), (marker_key, marker)])
+    run_consumer(gifting)
+    wait_until(lambda: balance(gifting, "viewer") is not None, message="the marker applied")
+    reasons = sorted(dict(r.headers)["dlq.reason"] for r in dead_letters(kafka, expected=2))
+    long_is_refused = gifting.engine.dialect.name == "postgresql"  # SQLite keeps text of any length
+    assert reasons == ([b"malformed", b"rejected"] if long_is_refused else [b"malformed"])
+    assert balance(gifting, "viewer") == (1 if long_is_refused else 6)
+
+
 def test_an_event_that_breaks_a_rule_is_dead_lettered_with_the_reason(gifting, kafka, run_consumer):
     def refuse(conn, envelope, data):
         raise PermanentMessageError("wallet closed")
