@@ -72,6 +72,13 @@ class UserGrant:
         if amount > limit:
             raise refused(EXCEEDED, f"The request needs {amount}, over the user grant's {claim} of {limit}.", claim)
 
+    def allows_no_spend(self) -> None:
+        """403 if the grant names a spend (a gift's or a withdrawal's): it is for that call, not for
+        one that spends nothing (registering a creator, changing their payout method)."""
+        named = [claim for claim in AMOUNT_CLAIMS if claim in self.limits]
+        if named:
+            raise refused(SCOPE, f"The user grant allows a spend ({named[0]}), not this call.", named[0])
+
     def allows_party(self, claim: str, value: str) -> None:
         """403 if the grant names `claim` and `value` is another."""
         named = self.limits.get(claim)

@@ -17,7 +17,6 @@ COINS_AUTH_RETIRED_KEYS.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 import threading
@@ -62,6 +61,7 @@ def _refused(detail: str) -> AuthError:
 
 
 NUMERIC_DATES = ("iat", "exp", "nbf")
+MAX_NUMERIC_DATE = 2**53  # seconds either side of 1970: any date a JSON number holds exactly
 STRINGS = ("iss", "sub", "jti", GRANT_PARTY)  # aud: checked against this service by name
 
 
@@ -70,7 +70,8 @@ def _check_claim_types(claims: dict) -> None:
     number; PyJWT lets a numeric string through), refused with 401 naming the claim."""
     for name in NUMERIC_DATES:
         value = claims.get(name)
-        numeric = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        # Bounded, not only finite: an integer past a float's range (10**400) is no date either.
+        numeric = isinstance(value, int | float) and not isinstance(value, bool) and abs(value) <= MAX_NUMERIC_DATE
         if name in claims and not numeric:
             raise _refused(f"The token's {name} must be a NumericDate (a JSON number of seconds).")
     for name in STRINGS:

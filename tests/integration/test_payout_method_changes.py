@@ -160,6 +160,30 @@ def test_payout_grants_are_spent_once_with_their_change_and_bound_to_their_amoun
     assert rows(svc, "withdrawals") == 1
 
 
+def test_a_withdrawal_grant_can_neither_change_the_payout_method_nor_register_a_creator(
+    make_service, auth, caller_keys
+):
+    """A grant naming a spend is for that spend: one the gateway gave `app` for a 1-cent withdrawal
+    cannot point the creator's payouts at another account, nor register the creator."""
+    policy = json.loads(POLICY)
+    policy["app"].append("creators:write")
+    svc, client = make_service("payout", backend="postgres", PAYOUT_AUTH_POLICY=json.dumps(policy))
+    body = {"creator_id": "creator", "country": "US", "birth_date": "1990-01-01"}
+    body["payout_method"] = {"type": "paypal", "account": "thief@example.com"}
+    headers = auth("app", **{"Idempotency-Key": str(uuid.uuid4())})
+    registering = client.post(
+        "/v1/creators", json=body, headers={**headers, "X-User-Grant": payout_grant(caller_keys, max_amount_minor=1)}
+    )
+    assert registering.status_code == 403 and code(registering) == "grant-scope"
+    assert register(client, auth).status_code == 201
+    hijack = change(
+        client, auth, caller="app", grant=payout_grant(caller_keys, max_amount_minor=1), account="thief@example.com"
+    )
+    assert hijack.status_code == 403 and code(hijack) == "grant-scope"
+    assert "max_amount_minor" in str(hijack.get_json()["errors"])
+    assert (rows(svc, "payout_method_changes"), rows(svc, "used_grants")) == (0, 0)  # refused: nothing spent
+
+
 def test_purchase_takes_no_user_grant(make_service, auth_for, caller_keys):
     _, client = make_service("purchase", backend="sqlite")
     grant = issue_token(

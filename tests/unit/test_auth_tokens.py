@@ -242,7 +242,7 @@ JSON_VALUES = st.recursive(
 @given(
     replaced=st.dictionaries(
         st.sampled_from(["iss", "sub", "aud", "iat", "exp", "nbf", "jti", "azp", "scopes", "scope"]),
-        JSON_VALUES | st.integers(-(2**80), 2**80),
+        JSON_VALUES | st.integers(-(2**80), 2**80) | st.sampled_from([10**400, -(10**400)]),
         max_size=3,
     ),
     as_text=st.booleans(),
@@ -259,6 +259,14 @@ def test_a_validly_signed_token_with_hostile_claims_is_401_naming_a_claim_or_acc
     except AuthError as err:
         # Only a replaced claim can be wrong: the refusal names one of them.
         assert err.status == 401 and any(name in err.detail for name in replaced), (replaced, err.detail)
+
+
+@pytest.mark.parametrize(("claim", "value"), [("nbf", -(10**400)), ("iat", -(10**400)), ("exp", 10**400)])
+def test_a_date_past_any_float_is_refused_naming_the_claim_not_a_crash(keys, claim, value):
+    now = int(time.time())
+    claims = {"iss": "gateway", "sub": "gateway", "aud": "gifting", "iat": now, "exp": now + 300, "jti": "j"}
+    claims[claim] = value
+    assert f"{claim} must be a NumericDate" in refused(verifier(keys), signed_as_is(keys, claims))
 
 
 @pytest.mark.parametrize("claim", ["iat", "exp", "nbf"])

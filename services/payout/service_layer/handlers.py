@@ -47,7 +47,9 @@ def register_creator(
 ) -> tuple[Creator, bool]:
     """Register a creator; True if newly registered. The same registration again changes nothing;
     a different one is refused: a payout method changes only through `change_payout_method`. A
-    user grant (shared.auth.onbehalf) is spent with it."""
+    user grant (shared.auth.onbehalf), one that names no spend, is spent with it."""
+    if grant is not None:
+        grant.allows_no_spend()
     now = utcnow()
     rules.check_country(cmd.country)
     rules.check_creator_age(birth_date=cmd.birth_date, today=now.date())
@@ -84,7 +86,10 @@ def change_payout_method(
     """Point a creator's future payouts elsewhere, recording the old and new method, the caller
     and the end user who asked, and when; new withdrawals wait out a hold (`rules`), and the
     change's event tells a notifier. Withdrawals already requested keep the method they were made
-    with. A user grant (shared.auth.onbehalf) is spent with the change."""
+    with. A user grant (shared.auth.onbehalf), one that names no spend (a withdrawal's grant
+    cannot redirect the payouts), is spent with the change."""
+    if grant is not None:
+        grant.allows_no_spend()
     now = utcnow()
     creator = uow.creators.get_for_update(cmd.creator_id)
     if creator is None:
