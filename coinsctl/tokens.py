@@ -39,5 +39,8 @@ def issue_token(
     }
     if authorized_party is not None:
         claims["azp"] = authorized_party
+    overriding = sorted((limits or {}).keys() & (claims.keys() | {"azp", "nbf"}))
+    if overriding:  # a limit must not quietly make the token another's (sub, aud) or longer-lived (exp)
+        raise ValueError(f"limits may not set the token's own claims: {', '.join(overriding)}")
     claims.update(limits or {})
     return jwt.encode(claims, signing.key, algorithm=signing.algorithm, headers={"kid": signing.kid})

@@ -261,6 +261,12 @@ def test_a_validly_signed_token_with_hostile_claims_is_401_naming_a_claim_or_acc
         assert err.status == 401 and any(name in err.detail for name in replaced), (replaced, err.detail)
 
 
+@pytest.mark.parametrize("claim", ["sub", "aud", "exp", "jti", "azp"])
+def test_a_grants_limits_cannot_set_the_tokens_own_claims(keys, claim):
+    with pytest.raises(ValueError, match=claim):
+        issue_token(signer(keys, "gateway"), audience="gifting", subject="ann", limits={claim: "x", "max_coins": 5})
+
+
 @pytest.mark.parametrize(("claim", "value"), [("nbf", -(10**400)), ("iat", -(10**400)), ("exp", 10**400)])
 def test_a_date_past_any_float_is_refused_naming_the_claim_not_a_crash(keys, claim, value):
     now = int(time.time())
