@@ -279,16 +279,20 @@ def _skip(path: Path, reason: str, detail: str) -> None:
 
 
 def _fingerprint(directory: Path) -> tuple:
-    """What changes when a key file is added, replaced or removed (names, sizes, mtimes)."""
+    """What changes when a key file is added, replaced or removed (names, sizes, mtimes, and the
+    inode and its change time, which `cp -p` or `rsync -t` cannot carry over: an Ed25519 key
+    replaced in place has the same size, and may keep its mtime)."""
     entries = []
     for owner_dir in directory.iterdir():
         if owner_dir.is_dir():
             for path in owner_dir.glob("*.pem"):
                 try:
                     stat = path.stat()
-                    entries.append((owner_dir.name, path.name, stat.st_size, stat.st_mtime_ns))
+                    entries.append(
+                        (owner_dir.name, path.name, stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns)
+                    )
                 except OSError:  # a dangling link, a file removed meanwhile: load_public_keys names it
-                    entries.append((owner_dir.name, path.name, -1, -1))
+                    entries.append((owner_dir.name, path.name, -1, -1, -1, -1))
     return tuple(sorted(entries))
 
 

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -203,6 +204,22 @@ def test_a_second_key_works_beside_the_first_and_a_retired_key_stops_at_once(key
     assert v.authenticate(f"Bearer {new}").name == "gateway"
     by_config = verifier(keys, retired=frozenset({"gateway-2"}))
     assert "unknown here or retired" in refused(by_config, new)
+
+
+def test_a_key_replaced_in_place_with_its_size_and_mtime_kept_is_reloaded(keys, tmp_path):
+    """An Ed25519 public key file has one size: `cp -p` of another over it keeps size and mtime."""
+    v = verifier(keys)
+    old = issue_token(signer(keys, "gateway"), audience="gifting")
+    assert v.authenticate(f"Bearer {old}").name == "gateway"
+    generate_key_pair(tmp_path / "other-private", tmp_path / "other-public", "gateway", kid="gateway-1")
+    public = keys / "public" / "gateway" / "gateway-1.pem"
+    kept = public.stat()
+    public.write_bytes((tmp_path / "other-public" / "gateway" / "gateway-1.pem").read_bytes())
+    os.utime(public, ns=(kept.st_atime_ns, kept.st_mtime_ns))
+    assert public.stat().st_size == kept.st_size and public.stat().st_mtime_ns == kept.st_mtime_ns
+    assert "signature" in refused(v, old).lower()  # the replaced key's tokens: though remembered before
+    new = issue_token(load_signing_key(tmp_path / "other-private", "gateway", "gateway-1"), audience="gifting")
+    assert v.authenticate(f"Bearer {new}").name == "gateway"
 
 
 def test_a_verified_token_is_remembered_only_until_it_expires(keys, monkeypatch):
