@@ -23,6 +23,13 @@ KIND_STATUS = {
 }
 
 
+def kept_reason(text: str, limit: int) -> str:
+    """A reason from outside (a processor's decline code or failure reason) as its column keeps
+    it: printable characters only (PostgreSQL refuses a NUL; a terminal acts on controls), cut
+    to `limit`."""
+    return "".join(c for c in text if c.isprintable())[:limit]
+
+
 class DomainError(Exception):
     """A business rule refused the request. Subclasses set `code`, `kind` and a message."""
 

@@ -4,6 +4,7 @@ charge up, and which refusals an Idempotency-Key keeps (shared.idempotency.keeps
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import uuid
@@ -133,21 +134,25 @@ def test_a_charge_answered_with_the_wrong_amount_is_held_credits_nothing_and_coi
 
 
 class LongWordedProcessor(FakeCardProcessor):
-    """Answers as the fake does, with a reference and a decline code longer than their columns."""
+    """Answers as the fake does, with a reference and a decline code longer than their columns
+    (or, `nul`: holding a NUL, which PostgreSQL refuses in any text)."""
+
+    def __init__(self, nul: bool = False):
+        super().__init__()
+        self.nul = nul
 
     def charge(self, **asked) -> ChargeResult:
-        return self._long(super().charge(**asked))
+        return self._worded(super().charge(**asked))
 
     def lookup(self, **asked) -> ChargeResult | None:
-        return self._long(super().lookup(**asked))
+        return self._worded(super().lookup(**asked))
 
-    @staticmethod
-    def _long(result):
+    def _worded(self, result):
         if result is None or result.outcome == UNKNOWN:
             return result
         if result.outcome == APPROVED:
-            return dataclasses.replace(result, reference="ch_" + "x" * 120)
-        return dataclasses.replace(result, decline_code="do_not_honor_" + "y" * 60)
+            return dataclasses.replace(result, reference="ch_\x00x" if self.nul else "ch_" + "x" * 120)
+        return dataclasses.replace(result, decline_code="do_not\x00honor" if self.nul else "do_not_honor_" + "y" * 60)
 
 
 @pytest.mark.parametrize("backend", ["postgres", "sqlite"])
@@ -163,9 +168,28 @@ def test_an_answer_too_long_to_keep_holds_an_approved_charge_and_declines_a_decl
         kept = conn.exec_driver_sql("SELECT status, hold_reason, processor_ref, decline_code FROM purchases").all()
     assert sorted(kept) == [
         ("declined", None, None, ("do_not_honor_" + "y" * 60)[:50]),
-        ("held", "processor answered a reference of 123 characters (at most 100 kept)", None, None),
+        ("held", "processor answered a reference we cannot keep (123 characters; at most 100, printable)", None, None),
     ]
     assert outbox_events(svc) == []
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+def test_an_answer_holding_a_nul_holds_an_approved_charge_and_declines_a_declined_one(make_service, auth, backend):
+    svc, client = make_service("purchase", backend=backend, processor=LongWordedProcessor(nul=True))
+    held = buy(client, auth, "tok_visa")
+    assert held.status_code == 202 and held.get_json()["status"] == "held", held.get_data(as_text=True)
+    assert buy(client, auth, "tok_declined").status_code == 402
+    with svc.engine.connect() as conn:
+        kept = conn.exec_driver_sql("SELECT status, processor_ref, decline_code FROM purchases").all()
+    assert sorted(kept) == [("declined", None, "do_nothonor"), ("held", None, None)]
+
+
+def test_a_forged_page_cursor_is_refused_as_a_field_never_a_500(purchase, auth):
+    svc, client, _processor = purchase
+    for raw in ("2026-01-01T00:00:00+00:00|a\x00b", "2026-01-01T00:00:00|p-1", "2026-01-01T00:00:00+00:00|"):
+        cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        listed = client.get(f"/v1/users/viewer-1/purchases?cursor={cursor}", headers=auth())
+        assert listed.status_code == 422 and "cursor" in listed.get_json()["errors"], (raw, listed.status_code)
 
 
 def test_which_answers_a_key_keeps():

@@ -209,7 +209,8 @@ def test_a_payout_waiting_on_its_lookups_never_holds_up_new_ones(uow, clock):
         ({"net_minor": 1}, "net_minor 1"),
         ({"currency": "EUR"}, "currency 'EUR'"),
         ({"payout_id": "x"}, "payout_id"),
-        ({"reference": "po_" + "x" * 120}, "a reference of 123 characters (at most 100 kept)"),
+        ({"reference": "po_" + "x" * 120}, "a reference we cannot keep (123 characters; at most 100, printable)"),
+        ({"reference": "po_\x00"}, "a reference we cannot keep (4 characters"),
     ],
 )
 def test_an_answer_for_another_amount_currency_or_id_or_too_long_to_keep_holds_the_withdrawal(

@@ -3,7 +3,7 @@ in-memory card processor (no database, no broker, no sandbox)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -120,6 +120,19 @@ def test_who_may_not_buy_is_refused_before_anything_is_written_or_charged(uow, p
     with pytest.raises(error):
         buy(uow, processor, country=country, birth_date=birth_date)
     assert (uow.committed["purchases"], uow.commits, processor.calls) == ({}, 0, {})
+
+
+def test_age_is_judged_on_the_date_anywhere_on_earth_not_the_utc_date(uow, processor, monkeypatch):
+    """02:00 UTC on 15 June is 22:00 on the 14th in New York: one born on 15 June 2008 is 17 there
+    (and in every US time zone), so no card is charged; by noon UTC that birthday has begun everywhere."""
+    for module in (handlers, settlement):
+        monkeypatch.setattr(module, "utcnow", lambda: datetime(2026, 6, 15, 2, 0, tzinfo=UTC))
+    with pytest.raises(AgeRestricted):
+        buy(uow, processor, birth_date=date(2008, 6, 15))
+    assert processor.calls == {}
+    for module in (handlers, settlement):
+        monkeypatch.setattr(module, "utcnow", lambda: datetime(2026, 6, 15, 12, 0, tzinfo=UTC))
+    assert buy(uow, processor, birth_date=date(2008, 6, 15)).status == COMPLETED
 
 
 def test_an_unknown_charge_outcome_leaves_the_purchase_pending_and_the_retry_completes_that_same_purchase(

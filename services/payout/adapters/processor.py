@@ -36,8 +36,12 @@ class PayoutResult:
         asked = {"payout_id": payout_id, "net_minor": net_minor, "currency": currency}
         answered = {"payout_id": self.payout_id, "net_minor": self.net_minor, "currency": self.currency}
         wrong = [f"{k} {answered[k]!r} (asked {v!r})" for k, v in asked.items() if answered[k] != v]
-        if self.reference is not None and len(self.reference) > MAX_REFERENCE:  # a paid payout we could not record
-            wrong.append(f"a reference of {len(self.reference):,} characters (at most {MAX_REFERENCE} kept)")
+        reference = self.reference
+        if reference is not None and (len(reference) > MAX_REFERENCE or not reference.isprintable()):
+            # a paid payout we could not record (PostgreSQL refuses a NUL; the column holds 100)
+            wrong.append(
+                f"a reference we cannot keep ({len(reference):,} characters; at most {MAX_REFERENCE}, printable)"
+            )
         return ("the processor answered " + ", ".join(wrong)) if wrong else None
 
 

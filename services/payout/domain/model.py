@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from services.payout.domain.errors import InsufficientEarnings
+from shared.errors import kept_reason
 
 PENDING, PROCESSING, COMPLETED, FAILED = "pending", "processing", "completed", "failed"
 HELD = "held"  # for an operator: the rules forbid paying it now, or the processor answered for something else
@@ -159,7 +160,7 @@ class Withdrawal:
 
     def hold(self, *, reason: str) -> None:
         assert self.status == PROCESSING, self.status
-        self.status, self.held_reason, self.claimed_until = HELD, reason[:200], None
+        self.status, self.held_reason, self.claimed_until = HELD, kept_reason(reason, 200), None
 
     def release_hold(self, *, at: datetime) -> None:
         """Back to the queue: sent as new if it never was, else looked up first."""
@@ -175,7 +176,7 @@ class Withdrawal:
 
     def fail(self, *, reason: str, at: datetime) -> None:
         assert self.status in (PROCESSING, HELD), self.status
-        self.status, self.failure_reason, self.settled_at = FAILED, reason[:200], at  # as the column holds
+        self.status, self.failure_reason, self.settled_at = FAILED, kept_reason(reason, 200), at  # as the column holds
         self.claimed_until = None
 
 

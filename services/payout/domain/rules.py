@@ -84,7 +84,9 @@ class PayoutRules:
         return hold_until if hold_until is not None and now < hold_until else None
 
     def check_creator_age(self, *, birth_date: date, today: date) -> None:
-        if birth_date > today:
+        """`today`: the date anywhere on Earth (shared.clock `date_anywhere`), whose places are at
+        most two days ahead of it: a later birth date is in the future everywhere."""
+        if birth_date > today + timedelta(days=2):
             raise InvalidBirthDate("The birth date is in the future.")
         age = today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
         if age < self.min_age:

@@ -36,7 +36,7 @@ from services.payout.domain.model import (
 from services.payout.domain.rules import PAYOUT_CURRENCY, PayoutRules
 from services.payout.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.auth.onbehalf import UserGrant
-from shared.clock import utcnow
+from shared.clock import date_anywhere, utcnow
 from shared.contracts import PAYOUT_METHOD_CHANGED, PAYOUT_METHOD_HOLD_LIFTED
 from shared.ids import new_id
 from shared.observability import tracing
@@ -52,7 +52,7 @@ def register_creator(
         grant.allows_no_spend()
     now = utcnow()
     rules.check_country(cmd.country)
-    rules.check_creator_age(birth_date=cmd.birth_date, today=now.date())
+    rules.check_creator_age(birth_date=cmd.birth_date, today=date_anywhere(now))
     creator = Creator(
         creator_id=cmd.creator_id,
         country=cmd.country,

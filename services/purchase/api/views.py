@@ -22,7 +22,7 @@ from shared.clock import utcnow
 from shared.db.engines import snapshot
 from shared.db.reads import event_counts
 from shared.fields import schema
-from shared.http.app import Doc, json_body, keyset_page, query_args, route, wiring
+from shared.http.app import ID_RE, Doc, json_body, keyset_page, query_args, route, wiring
 from shared.http.audit import AuditPageQuery
 from shared.idempotency.http import KeyedCall, idempotent
 from shared.messaging.uow import run
@@ -210,9 +210,14 @@ def _encode_cursor(purchase) -> str:
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The (created_at, purchase_id) `_encode_cursor` made; anything else (a forged id with a NUL,
+    a time without its zone) is refused as it would be a field, never handed to the database."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         created_at, purchase_id = raw.split("|", 1)
-        return datetime.fromisoformat(created_at), purchase_id
+        when = datetime.fromisoformat(created_at)
+        if when.tzinfo is None or not ID_RE.fullmatch(purchase_id):
+            raise ValueError("not a cursor this service issued")
+        return when, purchase_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ValidationError({"cursor": ["Not a cursor this service issued."]}) from None

@@ -6,11 +6,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.purchase.domain.errors import NotReversible
+from shared.errors import kept_reason
 
 PENDING, COMPLETED, DECLINED, REVERSED, HELD = "pending", "completed", "declined", "reversed", "held"
 # A chargeback's status: waiting for its purchase to settle, the coins taken back, or nothing to take.
 CHARGEBACK_PENDING, CHARGEBACK_REVERSED, CHARGEBACK_VOID = "pending", "reversed", "void"
 MAX_REFERENCE = 100  # the processor's reference of a charge, as its column holds it
+
+
+def storable_reference(reference: str) -> bool:
+    """A processor's reference we can keep and show: at most MAX_REFERENCE printable characters
+    (no NUL or control character, which PostgreSQL refuses or a terminal would act on)."""
+    return len(reference) <= MAX_REFERENCE and reference.isprintable()
 
 
 @dataclass
@@ -41,13 +48,13 @@ class Purchase:
 
     def decline(self, *, code: str) -> None:
         assert self.status in (PENDING, HELD), self.status
-        self.status, self.decline_code = DECLINED, code[:50]  # as the column holds
+        self.status, self.decline_code = DECLINED, kept_reason(code, 50) or "declined"
 
     def hold(self, *, reason: str, processor_ref: str | None) -> None:
         """The processor's answer does not match what was asked: credit nothing until someone looks."""
         assert self.status == PENDING, self.status
-        kept = processor_ref if processor_ref is None or len(processor_ref) <= MAX_REFERENCE else None
-        self.status, self.hold_reason, self.processor_ref = HELD, reason[:200], kept
+        kept = processor_ref if processor_ref is None or storable_reference(processor_ref) else None
+        self.status, self.hold_reason, self.processor_ref = HELD, kept_reason(reason, 200), kept
 
     def mismatch(
         self, *, payment_id: str | None, amount_minor: int | None, currency: str | None, reference: str | None = None
@@ -57,8 +64,10 @@ class Purchase:
         asked = {"payment id": self.purchase_id, "amount": self.amount_minor, "currency": self.currency}
         told = {"payment id": payment_id, "amount": amount_minor, "currency": currency}
         wrong = [f"{name} {told[name]!r} (asked {asked[name]!r})" for name in asked if told[name] != asked[name]]
-        if reference is not None and len(reference) > MAX_REFERENCE:
-            wrong.append(f"a reference of {len(reference):,} characters (at most {MAX_REFERENCE} kept)")
+        if reference is not None and not storable_reference(reference):
+            wrong.append(
+                f"a reference we cannot keep ({len(reference):,} characters; at most {MAX_REFERENCE}, printable)"
+            )
         return "processor answered " + ", ".join(wrong) if wrong else None
 
     def charge_back(self, *, at: datetime) -> str:

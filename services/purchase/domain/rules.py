@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from services.purchase.domain.errors import AgeRestricted, CountryNotServed, InvalidBirthDate, PurchaseLimitExceeded
 
@@ -25,7 +25,9 @@ class PurchaseRules:
             raise CountryNotServed(f"Coins cannot be bought from {country}.")
 
     def check_age(self, *, birth_date: date, country: str, today: date) -> None:
-        if birth_date > today:
+        """`today`: the date anywhere on Earth (shared.clock `date_anywhere`), whose places are at
+        most two days ahead of it: a later birth date is in the future everywhere."""
+        if birth_date > today + timedelta(days=2):
             raise InvalidBirthDate("The birth date is in the future.")
         required = self.min_age_by_country.get(country, self.min_age)
         if age_on(birth_date, today) < required:

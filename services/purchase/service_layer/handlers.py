@@ -25,7 +25,7 @@ from services.purchase.domain.rules import PurchaseRules
 from services.purchase.service_layer import settlement
 from services.purchase.service_layer.unit_of_work import AbstractUnitOfWork
 from shared import faults
-from shared.clock import utcnow
+from shared.clock import date_anywhere, utcnow
 from shared.db.engines import retry_transient
 from shared.ids import new_id
 from shared.messaging.uow import transaction
@@ -54,7 +54,7 @@ def buy_coins(
     holds the purchase for `claim_for`; the reconciler first looks at it `first_check` after."""
     rules.check_country(cmd.country)
     now = utcnow()
-    rules.check_age(birth_date=cmd.birth_date, country=cmd.country, today=now.date())
+    rules.check_age(birth_date=cmd.birth_date, country=cmd.country, today=date_anywhere(now))
     prices = price_list_for(cmd.country)
     package = prices.package(cmd.package_id) if cmd.package_id else prices.custom(cmd.coins)
 
