@@ -6,9 +6,10 @@ lost connection or a 5xx, each attempt bounded by `timeout_s`; when every attemp
 outcome is unknown (None), and a reconciler settles it later by asking the processor.
 `deadline_s` is the longest a call can take: idempotency leases and reconciler bounds are
 checked against it at startup. What those bounds need is that no request leaves after it: a
-request is written only by the call's `write_by` (its start plus `deadline_s`, or sooner, as the
-caller says), checked before each attempt and again once a new connection is made, since the
-name lookup before it is bounded by no timeout of ours (a resolver can take tens of seconds).
+request is written only by the call's `write_by` (its start plus `deadline_s`, or sooner: the
+caller's `send_by`, such as the end of the claim it holds), checked before each attempt and again
+once a new connection is made, since the name lookup before it is bounded by no timeout of ours
+(a resolver can take tens of seconds).
 Each attempt is a span (CLIENT) under the current one, and its request carries that span's
 `traceparent`: the processor's side joins the trace.
 """
@@ -19,6 +20,7 @@ import logging
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import requests
@@ -27,6 +29,7 @@ from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError
 
+from shared.clock import utcnow
 from shared.observability import metrics, tracing
 
 log = logging.getLogger(__name__)
@@ -65,12 +68,16 @@ class Outbound:
         self.session.mount("http://", _WriteByAdapter())
         self.session.mount("https://", _WriteByAdapter())
 
-    def call(self, method: str, path: str, *, json: dict | None = None, write_by: float | None = None) -> Reply | None:
-        """The processor's answer (any status below 500), or None if it stayed unknown. write_by: a
-        `time.monotonic()` after which no request may be written (default and latest: the call's
-        start plus `deadline_s`)."""
+    def call(
+        self, method: str, path: str, *, json: dict | None = None, send_by: datetime | None = None
+    ) -> Reply | None:
+        """The processor's answer (any status below 500), or None if it stayed unknown. send_by:
+        when (wall clock, aware) no request may be written any more, e.g. the end of the claim the
+        caller holds (default and latest: the call's start plus `deadline_s`)."""
         latest = time.monotonic() + self.settings.deadline_s
-        token = _WRITE_BY.set(latest if write_by is None else min(write_by, latest))
+        if send_by is not None:
+            latest = min(latest, time.monotonic() + (send_by - utcnow()).total_seconds())
+        token = _WRITE_BY.set(latest)
         try:
             reply = self._call(method, path, json=json)
         finally:

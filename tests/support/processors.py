@@ -21,13 +21,17 @@ class FakeCardProcessor:
     def __init__(self):
         self.charges: dict[str, ChargeResult] = {}
         self.calls: Counter = Counter()
+        self.sent_by: dict = {}  # payment id -> the send_by of its last charge
         self.lookups: Counter = Counter()
         self.down = False
         self.lock = threading.Lock()
 
-    def charge(self, *, payment_id: str, amount_minor: int, currency: str, method: str, token: str) -> ChargeResult:
+    def charge(
+        self, *, payment_id: str, amount_minor: int, currency: str, method: str, token: str, send_by=None
+    ) -> ChargeResult:
         with self.lock:
             self.calls[payment_id] += 1
+            self.sent_by[payment_id] = send_by
             if token == "tok_raise":
                 raise RuntimeError("the adapter failed")
             if token == "tok_error" or self.down:

@@ -5,9 +5,11 @@ import http.server
 import socket
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 
+from shared.clock import utcnow
 from shared.outbound import Outbound, OutboundSettings
 
 
@@ -60,5 +62,5 @@ def test_a_name_lookup_outlasting_the_deadline_sends_nothing(processor, monkeypa
 
 def test_a_callers_bound_already_passed_sends_nothing(processor):
     url, seen = processor
-    assert Outbound(settings(url)).call("POST", "/v1/payouts", write_by=time.monotonic() - 1) is None
+    assert Outbound(settings(url)).call("POST", "/v1/payouts", send_by=utcnow() - timedelta(seconds=1)) is None
     assert seen == []

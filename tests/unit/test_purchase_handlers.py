@@ -122,6 +122,17 @@ def test_who_may_not_buy_is_refused_before_anything_is_written_or_charged(uow, p
     assert (uow.committed["purchases"], uow.commits, processor.calls) == ({}, 0, {})
 
 
+def test_a_charge_may_leave_only_while_the_request_holds_the_purchase(uow, processor, monkeypatch):
+    """The processor is told the hold's end (`send_by`): a charge held up past it (a name lookup,
+    a pause) is not sent, so the reconciler's "no charge found" (long after) cannot be followed by
+    the charge landing: card charged, purchase declined."""
+    now = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+    for module in (handlers, settlement):
+        monkeypatch.setattr(module, "utcnow", lambda: now)
+    made = buy(uow, processor)
+    assert processor.sent_by[made.purchase_id] == now + CLAIM_FOR
+
+
 def test_age_is_judged_on_the_date_anywhere_on_earth_not_the_utc_date(uow, processor, monkeypatch):
     """02:00 UTC on 15 June is 22:00 on the 14th in New York: one born on 15 June 2008 is 17 there
     (and in every US time zone), so no card is charged; by noon UTC that birthday has begun everywhere."""

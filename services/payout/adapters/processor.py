@@ -9,12 +9,10 @@ and currency the processor reports, which the worker checks against what it aske
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from shared.clock import utcnow
 from shared.outbound import Outbound, OutboundSettings, ReportUnavailable, read_report
 
 PAID, FAILED, UNKNOWN = "paid", "failed", "unknown"
@@ -94,7 +92,6 @@ class SandboxPayoutProcessor:
         account: str,
         send_by: datetime | None = None,
     ) -> PayoutResult:
-        write_by = None if send_by is None else time.monotonic() + (send_by - utcnow()).total_seconds()
         reply = self.http.call(
             "POST",
             "/v1/payouts",
@@ -105,7 +102,7 @@ class SandboxPayoutProcessor:
                 "method": method,
                 "account": account,
             },
-            write_by=write_by,
+            send_by=send_by,
         )
         if reply is None or reply.status not in (200, 201):
             return PayoutResult(UNKNOWN)

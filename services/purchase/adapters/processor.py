@@ -10,6 +10,7 @@ says it charged (our id, amount, currency): the handlers check it against what w
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from shared.outbound import Outbound, OutboundSettings, ReportUnavailable, read_report
@@ -50,7 +51,18 @@ class ChargebackRecord:
 
 
 class PaymentProcessor(Protocol):
-    def charge(self, *, payment_id: str, amount_minor: int, currency: str, method: str, token: str) -> ChargeResult: ...
+    def charge(
+        self,
+        *,
+        payment_id: str,
+        amount_minor: int,
+        currency: str,
+        method: str,
+        token: str,
+        send_by: datetime | None = None,
+    ) -> ChargeResult:
+        """Charge once per `payment_id`; send_by: no request may leave after it (the request's
+        hold on the purchase), else UNKNOWN."""
 
     def lookup(self, *, payment_id: str) -> ChargeResult | None:
         """The charge made for `payment_id`; None if the processor has none."""
@@ -70,7 +82,16 @@ class SandboxCardProcessor:
     def __init__(self, settings: OutboundSettings):
         self.http = Outbound(settings)
 
-    def charge(self, *, payment_id: str, amount_minor: int, currency: str, method: str, token: str) -> ChargeResult:
+    def charge(
+        self,
+        *,
+        payment_id: str,
+        amount_minor: int,
+        currency: str,
+        method: str,
+        token: str,
+        send_by: datetime | None = None,
+    ) -> ChargeResult:
         reply = self.http.call(
             "POST",
             "/v1/charges",
@@ -81,6 +102,7 @@ class SandboxCardProcessor:
                 "method": method,
                 "token": token,
             },
+            send_by=send_by,
         )
         if reply is None or reply.status not in (200, 201, 402):
             return ChargeResult(UNKNOWN)

@@ -58,13 +58,15 @@ def buy_coins(
     prices = price_list_for(cmd.country)
     package = prices.package(cmd.package_id) if cmd.package_id else prices.custom(cmd.coins)
 
-    purchase, held = retry_transient(
+    purchase, held_until = retry_transient(
         lambda: _start_purchase(
             cmd, package, rules, uow=uow, token=token, resumes=resumes, claim_for=claim_for, first_check=first_check
         )
     )
-    if purchase.status == PENDING and held:
-        result = _charge(purchase, cmd, uow=uow, processor=processor, token=token, resumed=resumes is not None)
+    if purchase.status == PENDING and held_until is not None:
+        result = _charge(
+            purchase, cmd, uow=uow, processor=processor, token=token, resumed=resumes is not None, send_by=held_until
+        )
         faults.point("purchase.after_charge")
         purchase = retry_transient(lambda: _settle(purchase.purchase_id, uow=uow, result=result, token=token))
     if purchase.status == DECLINED:
@@ -87,8 +89,9 @@ def _start_purchase(
     resumes,
     claim_for,
     first_check,
-) -> tuple[Purchase, bool]:
-    """The request's purchase, made or resumed, and whether the request holds it (a reconciler may be looking at it)."""
+) -> tuple[Purchase, datetime | None]:
+    """The request's purchase, made or resumed, and until when the request holds it (None: it
+    does not; a reconciler may be looking at it)."""
     now = utcnow()
     with transaction(uow):
         if resumes is not None:
@@ -106,7 +109,7 @@ def _start_purchase(
             uow.purchases.add(purchase, claim_token=token, claimed_until=now + claim_for)
             held = True
         uow.attach_key(purchase.purchase_id, token=token)  # only while this attempt still holds the key
-    return purchase, held
+    return purchase, (now + claim_for if held else None)
 
 
 def _new_purchase(cmd: BuyCoins, package, *, now, next_check_at) -> Purchase:
@@ -133,10 +136,19 @@ def _settle(purchase_id: str, *, uow: AbstractUnitOfWork, result: ChargeResult, 
 
 
 def _charge(
-    purchase: Purchase, cmd: BuyCoins, *, uow, processor: PaymentProcessor, token: str, resumed: bool
+    purchase: Purchase,
+    cmd: BuyCoins,
+    *,
+    uow,
+    processor: PaymentProcessor,
+    token: str,
+    resumed: bool,
+    send_by: datetime,
 ) -> ChargeResult:
     """The charge's outcome. A resumed purchase may have been charged by an earlier attempt: it
-    is looked up, and charged again (deduped by its id) only if the processor has none."""
+    is looked up, and charged again (deduped by its id) only if the processor has none. No charge
+    leaves after `send_by`, the end of the request's hold: the reconciler takes "no charge found"
+    for "none made" only long after it (a charge held up past it stays unknown, for the reconciler)."""
     result = processor.lookup(payment_id=purchase.purchase_id) if resumed else None
     if result is not None:
         return result
@@ -148,6 +160,7 @@ def _charge(
         currency=purchase.currency,
         method=cmd.payment_method,
         token=cmd.payment_token,
+        send_by=send_by,
     )
 
 
