@@ -558,15 +558,22 @@ def purchases_held(as_json: bool) -> None:
 @click.argument("purchase_id")
 @click.option("--complete", "verdict", flag_value="complete", help="Credit the coins (the charge is as asked).")
 @click.option("--decline", "verdict", flag_value="decline", help="Credit nothing (refund any charge at the processor).")
-def purchases_resolve(purchase_id: str, verdict: str | None) -> None:
+@click.option(
+    "--reference",
+    help="With --complete: the charge's reference as the processor shows it, where the purchase holds none "
+    "(its answer's could not be kept).",
+)
+def purchases_resolve(purchase_id: str, verdict: str | None, reference: str | None) -> None:
     """Resolve a held purchase after checking it at the processor: --complete or --decline."""
     from coinsctl.purchases import as_json, resolve
     from shared.errors import DomainError
 
     if verdict is None:
         raise click.UsageError("say --complete or --decline")
+    if reference is not None and verdict != "complete":
+        raise click.UsageError("--reference goes with --complete")
     try:
-        purchase = resolve(database_url("purchase"), purchase_id, complete=verdict == "complete")
+        purchase = resolve(database_url("purchase"), purchase_id, complete=verdict == "complete", reference=reference)
     except DomainError as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(json.dumps(as_json(purchase)))

@@ -175,6 +175,9 @@ def test_an_answer_too_long_to_keep_holds_an_approved_charge_and_declines_a_decl
 
 @pytest.mark.parametrize("backend", ["postgres", "sqlite"])
 def test_an_answer_holding_a_nul_holds_an_approved_charge_and_declines_a_declined_one(make_service, auth, backend):
+    """Held with no reference kept, the charge is completed by an operator who names the reference."""
+    from coinsctl.cli import main
+
     svc, client = make_service("purchase", backend=backend, processor=LongWordedProcessor(nul=True))
     held = buy(client, auth, "tok_visa")
     assert held.status_code == 202 and held.get_json()["status"] == "held", held.get_data(as_text=True)
@@ -182,6 +185,13 @@ def test_an_answer_holding_a_nul_holds_an_approved_charge_and_declines_a_decline
     with svc.engine.connect() as conn:
         kept = conn.exec_driver_sql("SELECT status, processor_ref, decline_code FROM purchases").all()
     assert sorted(kept) == [("declined", None, "do_nothonor"), ("held", None, None)]
+    purchase_id = held.get_json()["purchase_id"]
+    env = {"PURCHASE_DATABASE_URL": svc.engine.url.render_as_string(hide_password=False)}
+    unnamed = CliRunner().invoke(main, ["purchases", "resolve", purchase_id, "--complete"], env=env)
+    assert unnamed.exit_code == 1 and "give --reference" in unnamed.output
+    done = CliRunner().invoke(main, ["purchases", "resolve", purchase_id, "--complete", "--reference", "ch_1"], env=env)
+    assert done.exit_code == 0 and '"processor_ref": "ch_1"' in done.output, done.output
+    assert [e["type"] for e in outbox_events(svc)] == ["purchase.completed"]
 
 
 def test_a_forged_page_cursor_is_refused_as_a_field_never_a_500(purchase, auth):

@@ -17,9 +17,11 @@ from services.purchase.domain.model import (
     CHARGEBACK_REVERSED,
     COMPLETED,
     HELD,
+    MAX_REFERENCE,
     PENDING,
     Chargeback,
     Purchase,
+    storable_reference,
 )
 from services.purchase.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.clock import utcnow
@@ -123,10 +125,13 @@ def record_chargeback(cmd: RecordChargeback, *, uow: AbstractUnitOfWork) -> Char
     return recorded
 
 
-def resolve_held(purchase_id: str, *, complete: bool, uow: AbstractUnitOfWork) -> Purchase:
+def resolve_held(
+    purchase_id: str, *, complete: bool, uow: AbstractUnitOfWork, reference: str | None = None
+) -> Purchase:
     """An operator's verdict on a purchase held for review: complete it (coins credited, with the
-    processor's reference) or decline it (nothing credited; a charge taken is refunded at the
-    processor by hand). A chargeback waiting for it takes effect."""
+    processor's reference, or the one the operator read at the processor where the answer's could
+    not be kept) or decline it (nothing credited; a charge taken is refunded at the processor by
+    hand). A chargeback waiting for it takes effect."""
     purchase = uow.purchases.get(purchase_id, for_update=True)
     if purchase is None:
         raise PurchaseNotFound(f"There is no purchase {purchase_id}.")
@@ -134,9 +139,12 @@ def resolve_held(purchase_id: str, *, complete: bool, uow: AbstractUnitOfWork) -
         raise NotHeld(f"Purchase {purchase_id} is {purchase.status}, not held for review.")
     now = utcnow()
     if complete:
-        if not purchase.processor_ref:
-            raise NotHeld(f"Purchase {purchase_id} has no processor reference to complete it with.")
-        purchase.complete(processor_ref=purchase.processor_ref, at=now)
+        reference = reference or purchase.processor_ref
+        if not reference:
+            raise NotHeld(f"Purchase {purchase_id} has no processor reference to complete it with: give --reference.")
+        if not storable_reference(reference):
+            raise NotHeld(f"A reference is at most {MAX_REFERENCE} printable characters.")
+        purchase.complete(processor_ref=reference, at=now)
         uow.outbox.add(PURCHASE_COMPLETED, _purchase_completed(purchase))
     else:
         purchase.decline(code="declined_on_review")
