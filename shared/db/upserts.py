@@ -94,9 +94,17 @@ def add_to_columns(
     insert = _dialect_insert(conn)
     stmt = insert(table)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[key], set_={**{c: table.c[c] + stmt.excluded[c] for c in columns}, **bump}
+        index_elements=[key], set_={**{c: _exact_sum(table.c[c], stmt.excluded[c]) for c in columns}, **bump}
     )
     conn.execute(stmt, rows)
+
+
+def _exact_sum(column, amount):
+    """column + amount on SQLite, which turns an integer sum past 2**63 - 1 into an inexact REAL
+    where PostgreSQL raises: NULL then, so the column's NOT NULL refuses the write as PostgreSQL
+    would (an IntegrityError: the event is dead-lettered, nothing changed)."""
+    total = column + amount
+    return sa.case((sa.func.typeof(total) == "integer", total), else_=sa.null())
 
 
 def _dialect_insert(conn: Connection):

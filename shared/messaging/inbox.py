@@ -37,8 +37,9 @@ from shared.observability import tracing
 
 log = logging.getLogger(__name__)
 
-# A value its column cannot hold (DataError: too long, out of range) is as permanent as a broken rule.
-PERMANENT_ERRORS = (PermanentMessageError, ValidationError, DomainError, IntegrityError, DataError)
+# A value its column cannot hold (DataError: too long, out of range; OverflowError: an integer
+# past SQLite's 64 bits, refused by its driver) is as permanent as a broken rule.
+PERMANENT_ERRORS = (PermanentMessageError, ValidationError, DomainError, IntegrityError, DataError, OverflowError)
 
 
 class Handler(Protocol):

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 import psycopg
 import pytest
@@ -30,7 +31,7 @@ from shared.db.infra_migrations import OUTBOX_CHANNEL, RELAY_WAITING_LOCK
 from shared.errors import PermanentMessageError
 from shared.kafka.clients import client_options, make_consumer, make_producer
 from shared.messaging.consumer import InboxConsumer
-from shared.messaging.inbox import Apply
+from shared.messaging.inbox import Apply, Inbox
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.relay_wakeup import CDC_CHANNEL, Wakeup, libpq_url, relay_lock_key
 from shared.messaging.uow import Outbox
@@ -594,3 +595,34 @@ def test_a_set_wise_batch_with_a_bad_event_is_applied_one_by_one_and_only_that_e
     [letter] = dead_letters(kafka, topic=GIFT_SENT.topic)
     assert dict(letter.headers)["dlq.reason"] == b"rejected"
     assert b"creator banned" in dict(letter.headers)["dlq.error"]
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+def test_earnings_that_would_take_an_account_past_64_bits_are_refused_on_both_databases(make_service, backend):
+    """PostgreSQL raises on a BIGINT sum past 2**63 - 1; SQLite would store an inexact REAL and mark
+    the event applied. On both the event is dead-lettered (rejected) and the account is unchanged."""
+    svc, _client = make_service("payout", backend=backend)
+    top = 2**63 - 1
+    with svc.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO creator_accounts (creator_id, credited_diamonds, reserved_diamonds, withdrawn_diamonds,"
+                " version) VALUES ('cara', :c, 0, 0, 0)"
+            ),
+            {"c": top - 5},
+        )
+    key, value, _ = gift_event("cara", 10)
+    inbox = Inbox(
+        engine=svc.engine,
+        table=svc.tables["inbox"],
+        group="payout-consumer",
+        handlers=payout_handlers(svc),
+        topic_name=str,
+        max_attempts=3,
+    )
+    record = SimpleNamespace(topic=GIFT_SENT.topic, partition=0, offset=0, key=key, value=value, headers=[])
+    [poisoned] = inbox.apply_batch([record]).poisoned
+    assert poisoned.reason == "rejected"
+    with svc.engine.connect() as conn:
+        credited = conn.execute(sa.text("SELECT credited_diamonds FROM creator_accounts")).scalar()
+        assert (credited, conn.execute(sa.text("SELECT count(*) FROM earnings")).scalar()) == (top - 5, 0)
