@@ -140,11 +140,12 @@ def test_a_bad_item_is_its_own_outcome_with_the_problem_it_would_get_alone(gifti
             item(quantity=0),
             {**item(), "colour": "red"},
             "not an object",
+            None,
             item(),
         ],
     )
-    assert outcomes(results) == ["invalid"] * 7 + ["created"]
-    assert [r["status"] for r in results] == [422] * 7 + [201]
+    assert outcomes(results) == ["invalid"] * 8 + ["created"]
+    assert [r["status"] for r in results] == [422] * 8 + [201]
     assert "gift_id" in results[0]["problem"]["errors"]
     assert "idempotency_key" in results[1]["problem"]["errors"]
     assert "idempotency_key" in results[2]["problem"]["errors"]

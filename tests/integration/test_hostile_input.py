@@ -3,6 +3,7 @@ refused request writes nothing (on PostgreSQL, which is strict about NULs and le
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -193,6 +194,17 @@ def test_a_body_nested_deeper_than_the_bound_is_400_before_it_is_parsed(services
     response = send(services, auth, target, data=raw, headers={"Content-Type": "application/json"})
     assert response.status_code == 400 and "body" in response.get_json()["errors"], response.get_json()
     assert {table: rows(svc, table) for table in WRITES[service]} == before
+
+
+def test_the_depth_check_reads_a_body_of_unterminated_strings_in_one_pass(services, auth):
+    """33 brackets, then escaped quotes that never close a string: a walk that rescanned the rest of
+    the body from each quote took minutes for 200 KB (an hour for the 1 MiB limit); one pass, well
+    under a second. The bound is a thousand times the time it takes: a guard, not a benchmark."""
+    raw = b"{" * 33 + b'\\"' * 100_000
+    started = time.perf_counter()
+    response = send(services, auth, ("gifting", "/v1/gifts"), data=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and "body" in response.get_json()["errors"]
+    assert time.perf_counter() - started < 30
 
 
 def test_brackets_inside_strings_do_not_count_towards_the_depth(services, auth):

@@ -187,6 +187,15 @@ def test_coins_are_non_refundable(purchase, auth):
     assert client.post(f"/v1/purchases/{uuid.uuid4()}/refund", headers=auth()).status_code == 404
 
 
+def test_the_24_hour_cap_names_the_field_the_request_sent(purchase, auth):
+    svc, client = purchase
+    assert client.post("/v1/purchases", json=custom_order(2_500_000), headers=auth(**key())).status_code == 201
+    by_package = client.post("/v1/purchases", json=order(), headers=auth(**key()))
+    assert by_package.status_code == 422 and list(by_package.get_json()["errors"]) == ["package_id"]
+    by_amount = client.post("/v1/purchases", json=custom_order(100), headers=auth(**key()))
+    assert by_amount.status_code == 422 and list(by_amount.get_json()["errors"]) == ["coins"]
+
+
 def test_only_the_processor_reports_chargebacks_and_only_once(purchase, auth):
     svc, client = purchase
     purchase_id = client.post("/v1/purchases", json=order(), headers=auth(**key())).get_json()["purchase_id"]
@@ -199,7 +208,8 @@ def test_only_the_processor_reports_chargebacks_and_only_once(purchase, auth):
     )
     assert client.post("/v1/chargebacks", json=body, headers=auth("processor", **key())).status_code == 409
     unknown = {"purchase_id": str(uuid.uuid4()), "reason": "x"}
-    assert client.post("/v1/chargebacks", json=unknown, headers=auth("processor", **key())).status_code == 404
+    not_found = client.post("/v1/chargebacks", json=unknown, headers=auth("processor", **key()))
+    assert not_found.status_code == 404 and "purchase_id" in not_found.get_json()["errors"]
     assert [e["type"] for e in outbox_events(svc)] == ["purchase.completed", "purchase.reversed"]
     assert client.get(f"/v1/purchases/{purchase_id}", headers=auth()).get_json()["status"] == "reversed"
 

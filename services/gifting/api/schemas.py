@@ -146,7 +146,8 @@ class GiftBatchRequest(Schema):
 
 
 class GiftBatchEnvelope(Schema):
-    gifts = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1, max=MAX_BATCH))
+    # Any item, null too: a bad item is that item's outcome (views.py `_batch_item`), not the batch's.
+    gifts = fields.List(fields.Raw(allow_none=True), required=True, validate=validate.Length(min=1, max=MAX_BATCH))
 
 
 class ItemProblemSchema(Schema):

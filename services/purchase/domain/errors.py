@@ -40,7 +40,7 @@ class ChargeOutcomeUnknown(DomainError):
 
 
 class PurchaseNotFound(DomainError):
-    code, kind, title = "purchase-not-found", "not_found", "Purchase not found"
+    code, kind, title, field = "purchase-not-found", "not_found", "Purchase not found", "purchase_id"
 
 
 class NonRefundable(DomainError):

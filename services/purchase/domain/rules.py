@@ -33,7 +33,10 @@ class PurchaseRules:
         if age_on(birth_date, today) < required:
             raise AgeRestricted(f"Buyers in {country} must be {required} or older.")
 
-    def check_daily_cap(self, *, bought_coins: int, coins: int) -> None:
+    def check_daily_cap(self, *, bought_coins: int, coins: int, field: str = "coins") -> None:
+        """`field`: the request's field that named the coins (a package's id, or a custom amount)."""
         if bought_coins + coins > self.daily_cap_coins:
             left = max(self.daily_cap_coins - bought_coins, 0)
-            raise PurchaseLimitExceeded(f"At most {self.daily_cap_coins} coins per 24 hours; {left} left now.")
+            raise PurchaseLimitExceeded(
+                f"At most {self.daily_cap_coins} coins per 24 hours; {left} left now.", field=field
+            )

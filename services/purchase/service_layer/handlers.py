@@ -104,6 +104,7 @@ def _start_purchase(
             rules.check_daily_cap(
                 bought_coins=uow.purchases.coins_bought_since(cmd.user_id, now - timedelta(hours=24)),
                 coins=package.coins,
+                field="package_id" if cmd.package_id else "coins",  # the field the request sent
             )
             purchase = _new_purchase(cmd, package, now=now, next_check_at=now + first_check)
             uow.purchases.add(purchase, claim_token=token, claimed_until=now + claim_for)
