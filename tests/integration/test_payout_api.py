@@ -96,6 +96,18 @@ def test_a_creator_earns_withdraws_100_dollars_and_is_paid(payout, auth):
     assert [ev["type"] for ev in outbox_events(svc)] == ["withdrawal.completed"]
 
 
+@pytest.mark.parametrize(
+    ("method", "account"), [("paypal", '"\x01\x1f"@example.com'), ("paypal", "cat@exämple.com"), ("bank", " DE89")]
+)
+def test_a_payout_account_is_printable_ascii(payout, auth, method, account):
+    """An email's quoted local part lets control characters through marshmallow's Email: a
+    destination of money is shown to creators and operators, so it is printable ASCII only."""
+    svc, client = payout
+    refused = register(client, auth, method=method, account=account)
+    assert refused.status_code == 422 and "payout_method.account" in refused.get_json()["errors"], refused.get_json()
+    assert rows(svc, "creators") == 0
+
+
 def test_a_failed_payout_returns_its_diamonds(payout, auth):
     svc, client = payout
     register(client, auth, method="paypal", account="fail@example.com")

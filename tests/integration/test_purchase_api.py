@@ -78,7 +78,7 @@ def test_a_declined_card_is_402_and_moves_no_coins(purchase, auth):
     response = client.post(
         "/v1/purchases", json=order(payment={"method": "card", "token": "tok_declined"}), headers=auth(**key())
     )
-    assert response.status_code == 402
+    assert response.status_code == 402 and "payment" in response.get_json()["errors"]
     assert response.content_type == "application/problem+json"
     assert outbox_events(svc) == []
 

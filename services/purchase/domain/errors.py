@@ -32,7 +32,7 @@ class PurchaseLimitExceeded(DomainError):
 
 
 class PaymentDeclined(DomainError):
-    code, kind, title = "payment-declined", "payment_required", "Payment declined"
+    code, kind, title, field = "payment-declined", "payment_required", "Payment declined", "payment"
 
 
 class ChargeOutcomeUnknown(DomainError):
