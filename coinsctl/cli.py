@@ -394,10 +394,14 @@ def outbox() -> None:
 def outbox_republish(service: str, since) -> None:
     """Publish a service's events again from a point in time (e.g. after the broker lost its data)."""
 
-    from coinsctl.recovery import republish
+    from coinsctl.recovery import RepublishRefused, republish
 
     since = since if since.tzinfo else since.replace(tzinfo=UTC)
-    click.echo(f"{service}: {republish(service, database_url(service), since)} events queued for re-publication")
+    try:
+        queued = republish(service, database_url(service), since)
+    except RepublishRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{service}: {queued} events queued for re-publication")
 
 
 _CONNECT_URL = click.option(

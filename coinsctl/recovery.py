@@ -233,9 +233,17 @@ def _mark_resolved(kafka: KafkaSettings, letters: list[DeadLetter], *, how: str)
     )
 
 
+class RepublishRefused(Exception):
+    """`outbox republish` would report events queued that nobody sends."""
+
+
 def republish(service: str, database_url: str, since: datetime) -> int:
-    """Mark `service`'s outbox events since `since` unpublished; its relay sends them again."""
+    """Mark `service`'s outbox events since `since` unpublished; its relay sends them again.
+    Refused while CDC publishes the outbox: the relay stands aside, Debezium streams inserts only
+    (not this update), and the next `cdc-mark` would mark the rows published again, unsent."""
     from importlib import import_module
+
+    import sqlalchemy as sa
 
     from shared.db.engines import make_engine
     from shared.messaging.uow import republish_since
@@ -243,6 +251,13 @@ def republish(service: str, database_url: str, since: datetime) -> int:
     tables = import_module(f"services.{service}.adapters.orm").tables
     engine = make_engine(database_url, pool_size=1)
     try:
+        with engine.connect() as conn:
+            on_cdc = conn.execute(sa.select(sa.exists().select_from(tables["outbox_cdc"]))).scalar()
+        if on_cdc:
+            raise RepublishRefused(
+                f"{service}: CDC publishes this outbox, and would not send rows marked again: "
+                f"`coinsctl outbox cdc-off {service}` first, then republish"
+            )
         return republish_since(engine, tables["outbox"], since)
     finally:
         engine.dispose()

@@ -110,8 +110,13 @@ class _Statements:
             .order_by(t.c.id)
             .limit(batch_size),
             cdc_on=sa.select(sa.exists().select_from(cdc)),
+            # SQLite reuses the ids of rows pruned from an empty table: a row is marked only if it
+            # is still the event that was sent (another relay's late mark must not hit a new row).
             mark=t.update()
-            .where(t.c.id.in_(sa.bindparam("p_ids", expanding=True)))
+            .where(
+                t.c.id.in_(sa.bindparam("p_ids", expanding=True)),
+                t.c.event_id.in_(sa.bindparam("p_events", expanding=True)),
+            )
             .values(published_at=sa.bindparam("p_now")),
             mark_pg=sa.text(f"UPDATE {quoted} SET published_at = :p_now WHERE id = ANY(CAST(:p_ids AS BIGINT[]))"),
         )
@@ -146,7 +151,11 @@ class OutboxRelay:
         self.linger_s = linger_s  # the pause after a partial batch: lets the next one fill
         self.send_timeout_s = send_timeout_s
         self.health = health  # a shared.runtime.health.ProcessHealth, or None
-        self._floor = PollFloor(lookback_s, full_scan_s)
+        # The floor steps over PostgreSQL's dead index entries. SQLite leaves none, and reuses the
+        # ids of rows pruned from an empty table, which a floor would pass over (and publish a
+        # key's later events first): there every poll starts from the beginning (full_scan_s 0).
+        on_postgresql = engine is not None and engine.dialect.name == "postgresql"
+        self._floor = PollFloor(lookback_s, full_scan_s if on_postgresql else 0.0)
         self._sql = _Statements.of(
             table, batch_size, cdc_possible=engine is not None and engine.dialect.name == "postgresql"
         )
@@ -280,7 +289,7 @@ class OutboxRelay:
                 span.end()
         if acked:
             faults.point("relay.after_ack")  # only once the broker has acknowledged something
-            self.mark_published([row.id for row in acked])
+            self.mark_published(acked)
             metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(acked))
             self._count_volume(acked)
         self._report("broker", len(acked) == len(rows), "sends not acknowledged")
@@ -318,13 +327,16 @@ class OutboxRelay:
         except Exception as exc:  # noqa: BLE001 - metrics only; the rows are published and marked
             log.warning("money-flow counters not updated", extra={"error": safe_error(exc)})
 
-    def mark_published(self, ids: list[int]) -> None:
+    def mark_published(self, rows: list[OutboxRow]) -> None:
+        ids = [row.id for row in rows]
+
         def _mark():
             with self._one_statement() as conn:
-                if conn.dialect.name == "postgresql":
+                if conn.dialect.name == "postgresql":  # BIGSERIAL: an id is never given twice
                     conn.execute(self._sql.mark_pg, {"p_ids": array_literal(ids), "p_now": utcnow()})
                 else:
-                    conn.execute(self._sql.mark, {"p_ids": ids, "p_now": utcnow()})
+                    events = [row.event_id for row in rows]
+                    conn.execute(self._sql.mark, {"p_ids": ids, "p_events": events, "p_now": utcnow()})
 
         retry_transient(_mark, attempts=20, max_delay=5.0)
         self._floor.published(max(ids))

@@ -155,3 +155,24 @@ def test_coinsctl_prune_reads_its_windows_from_options_and_refuses_a_short_key_w
     assert done.exit_code == 0, done.output
     assert '"outbox_rows": 2' in done.output and rows(svc, "outbox") == 0
     assert counts(svc)["events_written"] == {"gift.sent.v1": 2}
+
+
+def test_outbox_republish_is_refused_while_cdc_publishes_the_outbox(gifting, auth):
+    """Under CDC the relay stands aside and Debezium streams inserts only: rows marked again would
+    be reported queued, sent by no one, and marked published by the next `cdc-mark`."""
+    svc, client = gifting
+    send_gifts(svc, client, auth, 1)
+    age(svc, "UPDATE outbox SET published_at = :t", t=utcnow())
+    env = {"GIFTING_DATABASE_URL": svc.engine.url.render_as_string(hide_password=False)}
+    with svc.engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO outbox_cdc (slot, switched_at) VALUES ('coins_gifting', :t)"), {"t": utcnow()}
+        )
+    since = (utcnow() - DAY).strftime("%Y-%m-%dT%H:%M:%S")
+    refused = CliRunner().invoke(coinsctl, ["outbox", "republish", "gifting", "--since", since], env=env)
+    assert refused.exit_code == 1 and "cdc-off gifting" in refused.output, refused.output
+    with svc.engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM outbox WHERE published_at IS NULL")).scalar() == 0
+        conn.execute(sa.text("DELETE FROM outbox_cdc"))
+    done = CliRunner().invoke(coinsctl, ["outbox", "republish", "gifting", "--since", since], env=env)
+    assert done.exit_code == 0 and "1 events queued" in done.output, done.output
