@@ -157,12 +157,14 @@ def test_coinsctl_prune_reads_its_windows_from_options_and_refuses_a_short_key_w
     assert counts(svc)["events_written"] == {"gift.sent.v1": 2}
 
 
-def test_outbox_republish_is_refused_while_cdc_publishes_the_outbox(gifting, auth):
+def test_outbox_republish_is_refused_under_cdc_and_otherwise_resends_what_was_published_since(gifting, auth):
     """Under CDC the relay stands aside and Debezium streams inserts only: rows marked again would
-    be reported queued, sent by no one, and marked published by the next `cdc-mark`."""
+    be reported queued, sent by no one, and marked published by the next `cdc-mark`. Without CDC,
+    what was written or published since `--since` is sent again."""
     svc, client = gifting
     send_gifts(svc, client, auth, 1)
-    age(svc, "UPDATE outbox SET published_at = :t", t=utcnow())
+    # Written two days ago, published (by a relay that lagged) after `since`: in the lost data too.
+    age(svc, "UPDATE outbox SET published_at = :now, created_at = :t", now=utcnow(), t=utcnow() - 2 * DAY)
     env = {"GIFTING_DATABASE_URL": svc.engine.url.render_as_string(hide_password=False)}
     with svc.engine.begin() as conn:
         conn.execute(
