@@ -389,7 +389,7 @@ def outbox() -> None:
     "--since",
     required=True,
     type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
-    help="Re-publish events created at or after this time (UTC unless an offset is given).",
+    help="Re-publish events written or published at or after this time (UTC unless an offset is given).",
 )
 def outbox_republish(service: str, since) -> None:
     """Publish a service's events again from a point in time (e.g. after the broker lost its data)."""
