@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+import click
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 
 from shared.contracts import CONTRACTS
@@ -58,6 +59,9 @@ def dead_letters(
     return [d for d in marked if include_resolved or d.resolved_at is None]
 
 
+READ_STALL_S = 60.0  # how long reading the dead-letter topics may go without a record before it gives up
+
+
 def _read_dlq(kafka: KafkaSettings, topics: list[str] | None):
     """(every dead letter, {(topic, partition, offset): resolved at}) from the dead-letter topics."""
     names = [kafka.topic(t) + ".dlq" for t in (topics or CONTRACTS)]
@@ -74,10 +78,19 @@ def _read_dlq(kafka: KafkaSettings, topics: list[str] | None):
         found: list[DeadLetter] = []
         resolved: dict[tuple[str, int, int], str] = {}
         # Read until a poll brings nothing new and every partition reached its end offset
-        # (the end offset alone is not trusted: Tansu reports it per batch; Apache Kafka's is exact).
+        # (the end offset alone is not trusted: Tansu reports it per batch; Apache Kafka's is exact);
+        # a partition that stops answering before its end fails the command, never hangs it.
+        progress_at = time.monotonic()
         while True:
             batch = consumer.poll(timeout_ms=1500)
             records = [r for rs in batch.values() for r in rs]
+            if records:
+                progress_at = time.monotonic()
+            elif time.monotonic() - progress_at > READ_STALL_S:
+                behind = sorted(f"{tp.topic}[{tp.partition}]" for tp in partitions if consumer.position(tp) < end[tp])
+                raise click.ClickException(
+                    f"dead letters unread after {READ_STALL_S:.0f} s without progress: {', '.join(behind)}"
+                )
             for r in records:
                 headers = {k: v for k, v in (r.headers or ())}
                 topic = r.topic.removesuffix(".dlq")

@@ -62,3 +62,43 @@ def test_only_a_true_copy_of_the_original_with_its_headers_and_its_group_is_repl
     assert "headers differ" in mismatch(original, copy_of(original, without=["event_id"]))
     assert "dlq.consumer" in mismatch(original, copy_of(original, without=["dlq.consumer"]))
     assert "dlq.consumer" in mismatch(original, copy_of(original, headers={"dlq.consumer": b""}))
+
+
+def test_reading_dead_letters_that_stop_answering_before_their_end_fails_never_hangs(monkeypatch):
+    """A dead-letter partition that stops answering mid-read (its end offset past what it gives)
+    fails `dlq list|replay|resolve` with the partition named, after READ_STALL_S without a record."""
+    import click
+    from kafka import TopicPartition
+
+    from coinsctl import recovery
+    from shared.kafka.settings import kafka_settings
+
+    class Stalled:
+        def __init__(self, **_options):
+            self.tp = TopicPartition("gift.sent.v1.dlq", 0)
+
+        def partitions_for_topic(self, name):
+            return {0} if name == self.tp.topic else None
+
+        def assign(self, partitions):
+            pass
+
+        def seek_to_beginning(self, *partitions):
+            pass
+
+        def end_offsets(self, partitions, timeout_ms=None):
+            return {tp: 5 for tp in partitions}
+
+        def poll(self, timeout_ms):
+            return {}  # nothing, ever
+
+        def position(self, tp):
+            return 2
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(recovery, "KafkaConsumer", Stalled)
+    monkeypatch.setattr(recovery, "READ_STALL_S", 0.05)
+    with pytest.raises(click.ClickException, match=r"gift\.sent\.v1\.dlq\[0\]"):
+        recovery._read_dlq(kafka_settings({}), ["gift.sent.v1"])
