@@ -21,6 +21,7 @@ unchanged. The switch between the two:
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -33,6 +34,8 @@ from shared.clock import utcnow
 from shared.db.engines import make_engine
 from shared.messaging.relay import OutboxRelay, OutboxRow
 from shared.messaging.relay_wakeup import CDC_CHANNEL, libpq_url, relay_lock_key
+
+log = logging.getLogger(__name__)
 
 # Inserts only, into the outbox and the heartbeat's table: Debezium never sees updates or deletes.
 PUBLICATION = "coins_outbox"
@@ -142,37 +145,69 @@ def to_cdc(
     """Move the service's outbox from its relay to Debezium without loss or duplicates (module doc)."""
     slot = slot_name(database_url)
     engine = make_engine(database_url, pool_size=2)
-    libpq = libpq_url(engine)
     try:
         with engine.begin() as conn:
-            conn.execute(
+            switched = conn.execute(
                 sa.text("INSERT INTO outbox_cdc (slot, switched_at) VALUES (:s, :t) ON CONFLICT (slot) DO NOTHING"),
                 {"s": slot, "t": utcnow()},
-            )
+            ).rowcount
             conn.execute(sa.text("SELECT pg_notify(:c, '')"), {"c": CDC_CHANNEL})  # relays read it at once
-        with psycopg.connect(libpq, autocommit=True, connect_timeout=10) as lock:
-            # A relay mid-batch holds it until its batch is marked; then its fetch sees the switch.
-            lock.execute(f"SET lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
-            lock.execute("SELECT pg_advisory_lock(%s)", (relay_lock_key(outbox.name),))
-            start_lsn, rows = _slot_with_snapshot(libpq, slot, outbox)
-            relay = OutboxRelay(engine=engine, table=outbox, producer=producer, topic_name=topic_name, service=service)
-            pending = rows
-            deadline = time.monotonic() + 120
-            while pending:  # as the relay would: send, then mark what was acknowledged
-                sent = relay.publish(pending)
-                pending = pending[sent:]
-                if pending and time.monotonic() > deadline:
-                    raise RuntimeError(f"{len(pending)} events before the slot's start not acknowledged")
-            relay.close()
-            with engine.begin() as conn:
-                conn.execute(
-                    sa.text("UPDATE outbox_cdc SET start_lsn = :l WHERE slot = :s"), {"l": start_lsn, "s": slot}
-                )
-        if rest is not None and connector is not None:
-            rest.put_connector(f"coins-outbox-{service}", connector)
-        return Switched(slot, start_lsn, len(rows))
+        if not switched:
+            raise RuntimeError(f"{service}: its outbox is on CDC already (slot {slot}); `outbox cdc-off` first")
+        try:
+            start_lsn, sent = _take_over(service, engine, slot, outbox, producer, topic_name, lock_timeout_s)
+            if rest is not None and connector is not None:
+                rest.put_connector(f"coins-outbox-{service}", connector)
+        except BaseException:
+            # A switch that fails half way must not leave the relays standing aside with no one
+            # publishing: the relay takes the outbox back (what was sent meanwhile it may send
+            # again: at least once, the inboxes absorb it), and the slot made for it is dropped.
+            _undo_switch(engine, slot)
+            raise
+        return Switched(slot, start_lsn, sent)
     finally:
         engine.dispose()
+
+
+def _take_over(service, engine, slot, outbox, producer, topic_name, lock_timeout_s) -> tuple[str, int]:
+    """Once the relays stand aside: the slot, and the rows before its start sent as the relay would
+    (their transactions are not in the slot); returns the slot's start and how many were sent."""
+    libpq = libpq_url(engine)
+    with psycopg.connect(libpq, autocommit=True, connect_timeout=10) as lock:
+        # A relay mid-batch holds it until its batch is marked; then its fetch sees the switch.
+        lock.execute(f"SET lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
+        lock.execute("SELECT pg_advisory_lock(%s)", (relay_lock_key(outbox.name),))
+        start_lsn, rows = _slot_with_snapshot(libpq, slot, outbox)
+        relay = OutboxRelay(engine=engine, table=outbox, producer=producer, topic_name=topic_name, service=service)
+        pending = rows
+        deadline = time.monotonic() + 120
+        while pending:  # as the relay would: send, then mark what was acknowledged
+            sent = relay.publish(pending)
+            pending = pending[sent:]
+            if pending and time.monotonic() > deadline:
+                raise RuntimeError(f"{len(pending)} events before the slot's start not acknowledged")
+        relay.close()
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE outbox_cdc SET start_lsn = :l WHERE slot = :s"), {"l": start_lsn, "s": slot})
+    return start_lsn, len(rows)
+
+
+def _undo_switch(engine, slot: str) -> None:
+    """The outbox back to the relay after a switch that failed; never raises over that failure."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM outbox_cdc WHERE slot = :s"), {"s": slot})
+            conn.execute(sa.text("SELECT pg_notify(:c, '')"), {"c": CDC_CHANNEL})  # the relay resumes at once
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+                    " WHERE slot_name = :s AND NOT active"
+                ),
+                {"s": slot},
+            )
+    except Exception:  # noqa: BLE001 - the switch's own failure is the one to report
+        log.exception("undoing a failed switch to CDC failed: run `coinsctl outbox cdc-off`")
 
 
 def _slot_with_snapshot(libpq: str, slot: str, outbox: sa.Table) -> tuple[str, list[OutboxRow]]:
