@@ -28,6 +28,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from shared.clock import utcnow
 from shared.credentials import check_database_url, deployment_environment
 from shared.env import Env
 
@@ -207,3 +208,32 @@ def retry_transient(fn: Callable[[], T], *, attempts: int = 5, base_delay: float
             )
             time.sleep(delay)
     raise AssertionError("unreachable")
+
+
+# -- this host's clock against the database's -------------------------------------------------------
+MAX_CLOCK_SKEW_S = 5.0  # far inside every lease's margin over its deadline (payout: lease 60 s, deadline ~6 s)
+
+
+class ClockCheck:
+    """Leases (a payout's claim, a purchase's) are written with one host's clock and expire by
+    another's: a host whose clock runs ahead of the others' by more than a lease's margin takes
+    over a claim whose holder is still sending. A background loop that takes claims asks this
+    before each turn: it reads the database's clock at most every `every_s` (PostgreSQL; SQLite
+    shares its host's clock) and says whether this host is within MAX_CLOCK_SKEW_S of it."""
+
+    def __init__(self, engine: Engine, *, every_s: float = 60.0, clock: Callable[[], float] = time.monotonic):
+        self.engine, self.every_s, self._clock = engine, every_s, clock
+        self.skew_s = 0.0
+        self._read_at: float | None = None
+
+    def ok(self) -> bool:
+        if self.engine.dialect.name == "postgresql":
+            now = self._clock()
+            if self._read_at is None or now - self._read_at >= self.every_s:
+                with self.engine.connect() as conn:
+                    database_now = conn.execute(sa.text("SELECT clock_timestamp()")).scalar()
+                self.skew_s, self._read_at = (utcnow() - database_now).total_seconds(), now
+        return abs(self.skew_s) <= MAX_CLOCK_SKEW_S
+
+    def refusal(self) -> str:
+        return f"clock {self.skew_s:+.1f} s from the database's (at most {MAX_CLOCK_SKEW_S:g}): no claims taken"

@@ -17,7 +17,7 @@ from services.payout.bootstrap import PayoutService, bootstrap
 from services.payout.domain.model import COMPLETED, FAILED, HELD
 from services.payout.service_layer import payouts
 from shared.clock import utcnow
-from shared.db.engines import retry_transient
+from shared.db.engines import ClockCheck, retry_transient
 from shared.observability import metrics, tracing
 from shared.observability.logs import configure_logging
 from shared.runtime.health import ProcessHealth
@@ -110,9 +110,16 @@ def backlog_gauges(svc: PayoutService):
 def loop(svc: PayoutService, stop: threading.Event, health: ProcessHealth | None = None) -> None:
     backoff = svc.settings.worker_idle_seconds
     health = health or ProcessHealth()
+    clock = ClockCheck(svc.engine)
     while not stop.is_set():
         health.beat()
         try:
+            if not clock.ok():  # a lease by this host's clock could end before its holder's: claim nothing
+                log.error("payouts paused", extra={"reason": clock.refusal()})
+                health.report("clock", False, clock.refusal())
+                stop.wait(svc.settings.worker_idle_seconds)
+                continue
+            health.report("clock", True)
             if run_once(svc) == 0:
                 stop.wait(svc.settings.worker_idle_seconds)
             backoff = svc.settings.worker_idle_seconds

@@ -14,6 +14,7 @@ from services.purchase.adapters import queries
 from services.purchase.bootstrap import PurchaseService, bootstrap
 from services.purchase.service_layer.reconcile import reconcile_purchases
 from shared.clock import utcnow
+from shared.db.engines import ClockCheck
 from shared.observability import metrics
 from shared.observability.logs import configure_logging
 from shared.runtime.health import ProcessHealth
@@ -54,9 +55,16 @@ def backlog_gauge(svc: PurchaseService):
 
 def loop(svc: PurchaseService, stop: threading.Event, health: ProcessHealth | None = None) -> None:
     health = health or ProcessHealth()
+    clock = ClockCheck(svc.engine)
     while not stop.is_set():
         health.beat()
         try:
+            if not clock.ok():  # a claim by this host's clock could end before its holder's: claim nothing
+                log.error("reconciliation paused", extra={"reason": clock.refusal()})
+                health.report("clock", False, clock.refusal())
+                stop.wait(svc.settings.reconcile_every_seconds)
+                continue
+            health.report("clock", True)
             reconcile_purchases(
                 uow=svc.uow(), processor=svc.processor, schedule=svc.settings.schedule, on_outcome=_count_outcome
             )
