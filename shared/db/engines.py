@@ -237,3 +237,11 @@ class ClockCheck:
 
     def refusal(self) -> str:
         return f"clock {self.skew_s:+.1f} s from the database's (at most {MAX_CLOCK_SKEW_S:g}): no claims taken"
+
+    def allows_claims(self, health, what: str) -> bool:
+        """ok(), said to `health` (a readiness check "clock") and, when not, logged as `what` paused."""
+        allowed = self.ok()
+        if not allowed:
+            log.error(f"{what} paused", extra={"reason": self.refusal()})
+        health.report("clock", allowed, self.refusal())
+        return allowed

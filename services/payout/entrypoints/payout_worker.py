@@ -114,12 +114,9 @@ def loop(svc: PayoutService, stop: threading.Event, health: ProcessHealth | None
     while not stop.is_set():
         health.beat()
         try:
-            if not clock.ok():  # a lease by this host's clock could end before its holder's: claim nothing
-                log.error("payouts paused", extra={"reason": clock.refusal()})
-                health.report("clock", False, clock.refusal())
+            if not clock.allows_claims(health, "payouts"):  # a lease by this clock could end before its holder's
                 stop.wait(svc.settings.worker_idle_seconds)
                 continue
-            health.report("clock", True)
             if run_once(svc) == 0:
                 stop.wait(svc.settings.worker_idle_seconds)
             backoff = svc.settings.worker_idle_seconds

@@ -59,12 +59,9 @@ def loop(svc: PurchaseService, stop: threading.Event, health: ProcessHealth | No
     while not stop.is_set():
         health.beat()
         try:
-            if not clock.ok():  # a claim by this host's clock could end before its holder's: claim nothing
-                log.error("reconciliation paused", extra={"reason": clock.refusal()})
-                health.report("clock", False, clock.refusal())
+            if not clock.allows_claims(health, "reconciliation"):  # a claim by this clock could end early
                 stop.wait(svc.settings.reconcile_every_seconds)
                 continue
-            health.report("clock", True)
             reconcile_purchases(
                 uow=svc.uow(), processor=svc.processor, schedule=svc.settings.schedule, on_outcome=_count_outcome
             )
