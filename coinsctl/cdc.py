@@ -25,6 +25,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+import click
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -153,7 +154,7 @@ def to_cdc(
             ).rowcount
             conn.execute(sa.text("SELECT pg_notify(:c, '')"), {"c": CDC_CHANNEL})  # relays read it at once
         if not switched:
-            raise RuntimeError(f"{service}: its outbox is on CDC already (slot {slot}); `outbox cdc-off` first")
+            raise click.ClickException(f"{service}: its outbox is on CDC already (slot {slot}); `outbox cdc-off` first")
         try:
             start_lsn, sent = _take_over(service, engine, slot, outbox, producer, topic_name, lock_timeout_s)
             if rest is not None and connector is not None:
@@ -198,16 +199,17 @@ def _undo_switch(engine, slot: str) -> None:
         with engine.begin() as conn:
             conn.execute(sa.text("DELETE FROM outbox_cdc WHERE slot = :s"), {"s": slot})
             conn.execute(sa.text("SELECT pg_notify(:c, '')"), {"c": CDC_CHANNEL})  # the relay resumes at once
+        active = sa.text("SELECT active FROM pg_replication_slots WHERE slot_name = :s")
+        with engine.connect() as conn:  # a session that used the slot lets go of it a moment after it ends
+            wait(lambda: not conn.execute(active, {"s": slot}).scalar(), 30, f"slot {slot} still in use")
         with engine.begin() as conn:
             conn.execute(
-                sa.text(
-                    "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
-                    " WHERE slot_name = :s AND NOT active"
-                ),
+                sa.text("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = :s"),
                 {"s": slot},
             )
     except Exception:  # noqa: BLE001 - the switch's own failure is the one to report
-        log.exception("undoing a failed switch to CDC failed: run `coinsctl outbox cdc-off`")
+        # A slot left behind holds WAL until the disk fills: say so, loudly.
+        log.exception(f"undoing a failed switch to CDC left slot {slot}: drop it (`coinsctl outbox cdc-off`)")
 
 
 def _slot_with_snapshot(libpq: str, slot: str, outbox: sa.Table) -> tuple[str, list[OutboxRow]]:

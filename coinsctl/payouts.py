@@ -12,6 +12,7 @@ from typing import TypeVar
 import click
 
 from coinsctl.output import json_option, print_rows
+from shared.db.engines import StaleRead
 from shared.errors import DomainError
 from shared.settings import database_url
 
@@ -27,7 +28,7 @@ def _with_uow(action: Callable[..., T]) -> T:
     try:
         with transaction(SqlAlchemyUnitOfWork(engine)) as uow:  # the command's one transaction
             return action(uow)
-    except DomainError as exc:
+    except (DomainError, StaleRead) as exc:  # StaleRead: changed meanwhile (a worker, another operator)
         raise click.ClickException(str(exc)) from exc
     finally:
         engine.dispose()

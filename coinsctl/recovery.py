@@ -86,6 +86,8 @@ def _read_dlq(kafka: KafkaSettings, topics: list[str] | None):
             records = [r for rs in batch.values() for r in rs]
             if records:
                 progress_at = time.monotonic()
+            elif all(consumer.position(tp) >= end[tp] for tp in partitions):
+                return found, resolved
             elif time.monotonic() - progress_at > READ_STALL_S:
                 behind = sorted(f"{tp.topic}[{tp.partition}]" for tp in partitions if consumer.position(tp) < end[tp])
                 raise click.ClickException(
@@ -101,8 +103,6 @@ def _read_dlq(kafka: KafkaSettings, topics: list[str] | None):
                     )
                 else:
                     found.append(DeadLetter(topic, r.partition, r.offset, r.key, r.value, headers))
-            if not records and all(consumer.position(tp) >= end[tp] for tp in partitions):
-                return found, resolved
     finally:
         consumer.close()
 

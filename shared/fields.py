@@ -8,6 +8,9 @@ from functools import cache
 from marshmallow import Schema, ValidationError, fields, validate
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"
+# An Idempotency-Key (shared.idempotency `is_valid_key`, with its 255-character bound): printable
+# ASCII, no space at either end, the same as a header and as a batch item's field.
+KEY_PATTERN = r"^[!-~](?:[ -~]*[!-~])?$"
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 
 

@@ -211,7 +211,10 @@ def retry_transient(fn: Callable[[], T], *, attempts: int = 5, base_delay: float
 
 
 # -- this host's clock against the database's -------------------------------------------------------
-MAX_CLOCK_SKEW_S = 5.0  # far inside every lease's margin over its deadline (payout: lease 60 s, deadline ~6 s)
+# Two hosts each this far from the database are twice as far apart: inside the margin a payout's
+# landing window adds after its lease (PayoutPolicy.deadline_seconds, 10 s) and a lease's over
+# the processor's deadline (60 s over ~6 s).
+MAX_CLOCK_SKEW_S = 1.0
 
 
 class ClockCheck:

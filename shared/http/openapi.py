@@ -19,7 +19,7 @@ from marshmallow import Schema, fields
 
 from shared import __version__
 from shared.errors import PROBLEM_BASE, PROBLEM_CONTENT_TYPE
-from shared.fields import ID_PATTERN
+from shared.fields import ID_PATTERN, KEY_PATTERN
 from shared.http.app import LOCATED, Doc, RouteSpec, spec_of
 
 PROBLEM = {
@@ -167,7 +167,7 @@ def _operation(rule, path: str, spec: RouteSpec) -> dict:
                 "required": spec.idempotency_key == "required",
                 "description": "Unique per intended effect (a UUID, say): a retry with the same key and body "
                 "is answered with the first answer, never applied twice; the same key with another body is 422",
-                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": KEY_PATTERN},
             }
         )
     if meta.acts_for:

@@ -33,13 +33,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 
 from shared.clock import utcnow
 from shared.errors import Problem
+from shared.fields import KEY_PATTERN
 
 _MAX_KEY_LENGTH = 255
+_KEY_RE = re.compile(KEY_PATTERN)
 IN_FLIGHT, OPEN, DONE = "in_flight", "open", "done"
 
 
@@ -148,13 +151,7 @@ def is_valid_key(key: object) -> bool:
     characters (the IETF draft's sf-string), none of them a space at either end. One key reads the
     same in both: a header arrives with its outer spaces trimmed and its bytes as Latin-1, so a
     non-ASCII or padded key would be another key in a batch item (and the same gift made twice)."""
-    return (
-        isinstance(key, str)
-        and 0 < len(key) <= _MAX_KEY_LENGTH
-        and key.isascii()
-        and key.isprintable()
-        and key[0] != " " != key[-1]
-    )
+    return isinstance(key, str) and len(key) <= _MAX_KEY_LENGTH and _KEY_RE.fullmatch(key) is not None
 
 
 def check_key(key: str | None, *, required: bool) -> str | None:

@@ -131,6 +131,8 @@ class Inbox:
                 outcome = self._apply_set(parsed)
                 outcome.poisoned.extend(malformed)
                 self.set_wise_batches += 1
+                for p in parsed:  # applied: failures before do not count against a later record here
+                    self.attempts.pop((p.record.topic, p.record.partition, p.record.offset), None)
                 return outcome
             except Exception as exc:  # noqa: BLE001 - transient: retried as a whole; else: one by one
                 if is_transient(exc):

@@ -3,6 +3,7 @@ no switch row left behind); a second switch while one is on is refused and leave
 
 from __future__ import annotations
 
+import click
 import psycopg
 import pytest
 import sqlalchemy as sa
@@ -57,6 +58,6 @@ def test_a_switch_that_fails_half_way_gives_the_outbox_back_to_the_relay(gifting
 def test_a_second_switch_is_refused_and_leaves_the_first_as_it_is(gifting_db):
     cdc.to_cdc("gifting", gifting_db, tables["outbox"], AcksTheFirst(), str)
     assert switch_state(gifting_db) == (1, 1)
-    with pytest.raises(RuntimeError, match="on CDC already"):
+    with pytest.raises(click.ClickException, match="on CDC already"):
         cdc.to_cdc("gifting", gifting_db, tables["outbox"], AcksTheFirst(), str)
     assert switch_state(gifting_db) == (1, 1)

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from shared.contracts import GIFT_SENT
 from shared.db.tables import add_infrastructure_tables
-from shared.messaging.inbox import Inbox, RetryBatch
+from shared.messaging.inbox import Apply, Inbox, RetryBatch
 from tests.support.events import gift_event
 
 
@@ -46,3 +46,32 @@ def test_attempts_are_forgotten_once_the_record_applies(inbox):
             inbox.apply_batch([first])
     assert inbox.attempts == {(GIFT_SENT.topic, 0, 7): 2}
     assert inbox.apply_batch([first]).poisoned == [] and inbox.attempts == {}
+
+
+def test_attempts_are_forgotten_once_the_record_applies_set_wise(tmp_path):
+    """A set-wise handler (payout's gift.sent): the batch fails, one by one too, then applies whole."""
+    metadata = sa.MetaData()
+    tables = add_infrastructure_tables(metadata)
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/inbox.db")
+    metadata.create_all(engine)
+    failures = {"left": 2}
+
+    def fails_until_fixed(*_args):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("a bug, fixed by the next deploy")
+
+    inbox = Inbox(
+        engine=engine,
+        table=tables["inbox"],
+        group="payout-consumer",
+        handlers={GIFT_SENT.topic: Apply(one=fails_until_fixed, many=fails_until_fixed)},
+        topic_name=str,
+        max_attempts=3,
+    )
+    first = record(7)
+    with pytest.raises(RetryBatch):  # set-wise refused, then one by one: its first failed attempt
+        inbox.apply_batch([first])
+    assert inbox.attempts == {(GIFT_SENT.topic, 0, 7): 1}
+    outcome = inbox.apply_batch([first])
+    assert outcome.poisoned == [] and inbox.set_wise_batches == 1 and inbox.attempts == {}

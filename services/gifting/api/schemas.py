@@ -3,7 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from services.gifting.domain.model import CATALOG, MAX_COMBO
-from shared.fields import Pattern, StrictInteger, identifier
+from shared.fields import KEY_PATTERN, Pattern, StrictInteger, identifier
 from shared.http.audit import EventCountsSchema
 
 
@@ -115,7 +115,6 @@ class InternalGiftPageSchema(Schema):
 
 MAX_BATCH = 1_000
 MAX_GRANT_CHARS = 8_192  # a header's worth
-KEY_PATTERN = r"^[!-~](?:[ -~]*[!-~])?$"  # shared.idempotency `is_valid_key`, as OpenAPI shows it
 
 
 class GiftBatchItem(SendGiftRequest):

@@ -34,13 +34,17 @@ class PayoutResult:
         asked = {"payout_id": payout_id, "net_minor": net_minor, "currency": currency}
         answered = {"payout_id": self.payout_id, "net_minor": self.net_minor, "currency": self.currency}
         wrong = [f"{k} {answered[k]!r} (asked {v!r})" for k, v in asked.items() if answered[k] != v]
-        reference = self.reference
-        if reference is not None and (len(reference) > MAX_REFERENCE or not reference.isprintable()):
-            # a paid payout we could not record (PostgreSQL refuses a NUL; the column holds 100)
-            wrong.append(
-                f"a reference we cannot keep ({len(reference):,} characters; at most {MAX_REFERENCE}, printable)"
-            )
         return ("the processor answered " + ", ".join(wrong)) if wrong else None
+
+    @property
+    def kept_reference(self) -> str | None:
+        """The processor's reference as the withdrawal keeps it: None for one it cannot (over
+        MAX_REFERENCE characters, or unprintable: PostgreSQL refuses a NUL). The payout is still
+        the one asked for, paid: the processor finds it by our id."""
+        reference = self.reference
+        if reference is None or len(reference) > MAX_REFERENCE or not reference.isprintable():
+            return None
+        return reference
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,13 @@ PAYPAL_ACCOUNT = validate.Email(error="A PayPal account is an email address.")
 
 class PayoutMethodSchema(Schema):
     type = fields.String(required=True, validate=validate.OneOf(["bank", "paypal"]), metadata={"example": "paypal"})
-    # Printable ASCII: an email's quoted local part lets control characters through its validator,
-    # and a destination of money is shown to the creator and to operators.
+    # Printable: an email's quoted local part lets control characters through its validator, and a
+    # destination of money is shown to the creator and to operators.
     account = fields.String(
         required=True,
         validate=[
             validate.Length(min=4, max=254),
-            Pattern(r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$", error="Printable ASCII characters only."),
+            validate.Predicate("isprintable", error="Printable characters only."),
         ],
         metadata={"example": "cat@example.com"},
     )

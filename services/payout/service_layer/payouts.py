@@ -146,7 +146,7 @@ def settle_payout(
         account = uow.accounts.get_or_create_for_update(withdrawal.creator_id)
         if result.outcome == PAID:
             account.pay_out(withdrawal.diamonds)
-            withdrawal.complete(processor_ref=result.reference, at=utcnow())
+            withdrawal.complete(processor_ref=result.kept_reference, at=utcnow())
         else:
             account.release(withdrawal.diamonds)
             withdrawal.fail(reason=result.failure_reason or "failed", at=utcnow())
