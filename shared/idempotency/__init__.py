@@ -85,6 +85,7 @@ PASSING_REFUSALS = frozenset(
         "wallet-frozen",  # gifting: purchases repay the debt
         "insufficient-earnings",  # payout: gifts credit diamonds, a failed payout returns them
         "creator-not-registered",  # payout: the creator registers
+        "creator-already-registered",  # payout: PUT /payout-method changes the details it compares
         "idempotency-key-in-flight",  # the first attempt ends
     }
     # A user grant's refusals (shared.auth.onbehalf.GRANT_REFUSALS, which a test holds to this

@@ -104,9 +104,11 @@ def _run_leased(
 ) -> Answer:
     """Each step its own transaction: the claim, then the attempt's own, then the answer."""
 
+    owner = str(uuid.uuid4())  # one token across retries: a retried claim knows its own row
+
     def _claim():
         with engine.begin() as conn:
-            return store.claim(conn, request)
+            return store.claim(conn, request, owner)
 
     held = retry_transient(_claim)
     if isinstance(held, Answer):

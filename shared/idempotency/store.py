@@ -27,13 +27,15 @@ class KeyStore:
         self.lease = timedelta(seconds=lease_seconds)
 
     # -- leased attempts --------------------------------------------------------------------------
-    def claim(self, conn: Connection, request: KeyedRequest) -> Claim | Answer:
+    def claim(self, conn: Connection, request: KeyedRequest, owner: str | None = None) -> Claim | Answer:
         """Hold the key for a new attempt, or the stored answer to replay."""
-        now, owner = utcnow(), str(uuid.uuid4())
+        now, owner = utcnow(), owner or str(uuid.uuid4())
         held = {"owner": owner, "state": IN_FLIGHT, "lease_until": now + self.lease}
         if insert_ignore(conn, self.table, {**_key(request), **held, "created_at": now}, ["caller", "key"]):
             return Claim(request, owner)
         row = self._row(conn, request, lock=True)
+        if row.state == IN_FLIGHT and row.owner == owner and row.request_hash == request.fingerprint:
+            return Claim(request, owner, resumes=row.resource_id)  # this attempt's own claim, its ack lost
         stored = judge(row, request)
         if stored is not None:
             return stored

@@ -110,6 +110,25 @@ def test_a_payout_account_is_printable(payout, auth, method, account):
     assert register(client, auth, method="paypal", account="josé@example.com").status_code == 201
 
 
+def test_registered_with_other_details_is_answered_afresh_once_the_details_change(payout, auth):
+    """ "creator-already-registered" compares the request with the creator's details, which PUT
+    /payout-method moves on: not kept by its key, as "creator-not-registered" is not."""
+    svc, client = payout
+    paypal = {"type": "paypal", "account": "me@example.com"}
+    body = {"creator_id": "creator", "country": "US", "birth_date": "1990-01-01", "payout_method": paypal}
+    assert register(client, auth).status_code == 201  # with a bank account
+    keyed = auth(**{"Idempotency-Key": "register-paypal"})
+    assert client.post("/v1/creators", json=body, headers=keyed).status_code == 409
+    changed = client.put(
+        "/v1/creators/creator/payout-method",
+        json={"payout_method": paypal},
+        headers=auth(**{"Idempotency-Key": "change-to-paypal"}),
+    )
+    assert changed.status_code == 200
+    again = client.post("/v1/creators", json=body, headers=keyed)
+    assert (again.status_code, again.headers.get("Idempotent-Replayed")) == (200, None)
+
+
 def test_a_failed_payout_returns_its_diamonds(payout, auth):
     svc, client = payout
     register(client, auth, method="paypal", account="fail@example.com")
