@@ -13,12 +13,8 @@ from functools import cache
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, validate
 
 from shared.clock import utcnow
-from shared.fields import CURRENCY_PATTERN, Pattern, StrictInteger, identifier, schema
+from shared.fields import CURRENCY_PATTERN, MAX_AMOUNT, Pattern, StrictInteger, identifier, schema
 from shared.ids import new_id
-
-# The largest amount (coins, diamonds, minor units) an event may carry: a JSON integer every client
-# reads exactly, and far inside the databases' BIGINT. A larger one is malformed, not a failed write.
-MAX_AMOUNT = 2**53
 
 
 class EnvelopeSchema(Schema):

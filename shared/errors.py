@@ -23,6 +23,12 @@ KIND_STATUS = {
 }
 
 
+def keepable(text: str, limit: int) -> bool:
+    """Whether text from outside (a processor's reference) can be kept as it is: at most `limit`
+    characters, all printable (PostgreSQL refuses a NUL; a terminal acts on controls)."""
+    return len(text) <= limit and text.isprintable()
+
+
 def kept_reason(text: str, limit: int) -> str:
     """A reason from outside (a processor's decline code or failure reason) as its column keeps
     it: printable characters only (PostgreSQL refuses a NUL; a terminal acts on controls), cut

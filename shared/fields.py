@@ -8,9 +8,13 @@ from functools import cache
 from marshmallow import Schema, ValidationError, fields, validate
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"
+# The largest amount an event or a user grant carries: a JSON integer every client reads exactly,
+# far inside the databases' BIGINT (an event past it is malformed, not a failed write).
+MAX_AMOUNT = 2**53
 # An Idempotency-Key (shared.idempotency `is_valid_key`, with its 255-character bound): printable
 # ASCII, no space at either end, the same as a header and as a batch item's field.
 KEY_PATTERN = r"^[!-~](?:[ -~]*[!-~])?$"
+KEY_RULE = "1-255 printable ASCII characters, not starting or ending with a space."
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 
 

@@ -26,11 +26,11 @@ from flask import current_app, g, request
 
 from shared.auth.tokens import GRANT_PARTY, AuthError, Caller, TokenVerifier
 from shared.errors import Problem
+from shared.fields import MAX_AMOUNT
 
 USERS_ANY = "users:any"
 GRANT_HEADER = "X-User-Grant"
 MAX_JTI_LENGTH = 128  # the used_grants column
-MAX_AMOUNT = 2**53  # a JSON integer every client reads exactly
 
 # What a grant may name, by claim, and the type each must have (checked before use).
 AMOUNT_CLAIMS = ("max_coins", "max_amount_minor")

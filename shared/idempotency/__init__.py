@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 from shared.clock import utcnow
 from shared.errors import Problem
-from shared.fields import KEY_PATTERN
+from shared.fields import KEY_PATTERN, KEY_RULE
 
 _MAX_KEY_LENGTH = 255
 _KEY_RE = re.compile(KEY_PATTERN)
@@ -173,7 +173,7 @@ def check_key(key: str | None, *, required: bool) -> str | None:
         raise Problem(
             400,
             "Invalid Idempotency-Key",
-            f"The key must be 1-{_MAX_KEY_LENGTH} printable ASCII characters, not starting or ending with a space.",
+            f"The key must be {KEY_RULE}",
             code="idempotency-key-invalid",
             errors={"Idempotency-Key": ["Invalid header."]},
         )

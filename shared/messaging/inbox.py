@@ -131,8 +131,8 @@ class Inbox:
                 outcome = self._apply_set(parsed)
                 outcome.poisoned.extend(malformed)
                 self.set_wise_batches += 1
-                for p in parsed:  # applied: failures before do not count against a later record here
-                    self.attempts.pop((p.record.topic, p.record.partition, p.record.offset), None)
+                for p in parsed:
+                    self.forget(p.record)
                 return outcome
             except Exception as exc:  # noqa: BLE001 - transient: retried as a whole; else: one by one
                 if is_transient(exc):
@@ -148,7 +148,8 @@ class Inbox:
         return outcome
 
     def forget(self, record) -> None:
-        """A record dead-lettered: its failed attempts no longer count."""
+        """A record applied or dead-lettered: its failed attempts no longer count (against a later
+        record at its offset either: a broker restarted empty numbers its log from 0 again)."""
         self.attempts.pop((record.topic, record.partition, record.offset), None)
 
     def _parse(self, records: list) -> tuple[list[Parsed], list[Poisoned]]:
@@ -242,9 +243,7 @@ class Inbox:
                     faults.point("consumer.handle", key=(record.key or b"").decode(errors="replace"))
                     self.handlers[record.topic](conn, envelope, data)
                 savepoint.commit()
-                # It applies: failures before do not count against another record at this offset
-                # later (a broker restarted empty numbers its log from 0 again).
-                self.attempts.pop((record.topic, record.partition, record.offset), None)
+                self.forget(record)
             except Exception as exc:
                 span.fail(type(exc).__name__, exc)
                 outcome.poisoned.append(self._refused(savepoint, item, exc))  # or raised: retry the batch

@@ -3,7 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from services.gifting.domain.model import CATALOG, MAX_COMBO
-from shared.fields import KEY_PATTERN, Pattern, StrictInteger, identifier
+from shared.fields import KEY_PATTERN, KEY_RULE, Pattern, StrictInteger, identifier
 from shared.http.audit import EventCountsSchema
 
 
@@ -125,7 +125,7 @@ class GiftBatchItem(SendGiftRequest):
         required=True,
         validate=[
             validate.Length(min=1, max=255),
-            validate.Regexp(KEY_PATTERN, error="Printable ASCII characters, not starting or ending with a space."),
+            validate.Regexp(KEY_PATTERN, error=KEY_RULE),
         ],
         metadata={"example": "tap-7f3a9c", "description": "As the Idempotency-Key header of POST /v1/gifts"},
     )

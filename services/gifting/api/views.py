@@ -30,7 +30,7 @@ from shared.auth.onbehalf import (
 from shared.db.engines import retry_transient, snapshot
 from shared.db.reads import event_counts
 from shared.errors import DomainError, Problem, validation_problem
-from shared.fields import schema
+from shared.fields import KEY_RULE, schema
 from shared.http.app import Doc, ManyItems, json_body, keyset_page, query_args, route, wiring
 from shared.http.audit import AuditPageQuery
 from shared.idempotency import Answer, KeyedRequest, is_valid_key
@@ -246,7 +246,7 @@ def _batch_item(raw, reader: ManyItems, caller, verifier) -> _Item:
         return _Item(None, refused=validation_problem({"body": ["A JSON object is required."]}))
     key = raw.get("idempotency_key")
     if not is_valid_key(key):
-        reason = "Missing." if key is None else "1-255 printable ASCII characters, not starting or ending with a space."
+        reason = "Missing." if key is None else KEY_RULE
         return _Item(None, refused=validation_problem({"idempotency_key": [reason]}))
     gift_fields = {name: value for name, value in raw.items() if name not in ("idempotency_key", "grant")}
     keyed = KeyedRequest.of_json(caller=caller.name, key=key, method="POST", path=GIFTS_PATH, value=gift_fields)

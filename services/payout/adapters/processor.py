@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from shared.errors import keepable
 from shared.outbound import Outbound, OutboundSettings, ReportUnavailable, read_report
 
 PAID, FAILED, UNKNOWN = "paid", "failed", "unknown"
@@ -41,10 +42,7 @@ class PayoutResult:
         """The processor's reference as the withdrawal keeps it: None for one it cannot (over
         MAX_REFERENCE characters, or unprintable: PostgreSQL refuses a NUL). The payout is still
         the one asked for, paid: the processor finds it by our id."""
-        reference = self.reference
-        if reference is None or len(reference) > MAX_REFERENCE or not reference.isprintable():
-            return None
-        return reference
+        return self.reference if self.reference is not None and keepable(self.reference, MAX_REFERENCE) else None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.purchase.domain.errors import NotReversible
-from shared.errors import kept_reason
+from shared.errors import keepable, kept_reason
 
 PENDING, COMPLETED, DECLINED, REVERSED, HELD = "pending", "completed", "declined", "reversed", "held"
 # A chargeback's status: waiting for its purchase to settle, the coins taken back, or nothing to take.
@@ -17,7 +17,7 @@ MAX_REFERENCE = 100  # the processor's reference of a charge, as its column hold
 def storable_reference(reference: str) -> bool:
     """A processor's reference we can keep and show: at most MAX_REFERENCE printable characters
     (no NUL or control character, which PostgreSQL refuses or a terminal would act on)."""
-    return len(reference) <= MAX_REFERENCE and reference.isprintable()
+    return keepable(reference, MAX_REFERENCE)
 
 
 @dataclass
