@@ -55,6 +55,10 @@ def worker_properties(
         "header.converter=org.apache.kafka.connect.storage.SimpleHeaderConverter",
         # Debezium confirms the slot's LSN when Connect commits offsets: every second.
         "offset.flush.interval.ms=1000",
+        # The source tasks' producers as the relay's (shared.kafka.clients.make_producer): no
+        # producer ids, which a broker that lost its data hands out again, one request in flight.
+        "producer.enable.idempotence=false",
+        "producer.max.in.flight.requests.per.connection=1",
         f"listeners=http://{rest_host}:{rest_port}",
         "plugin.discovery=only_scan",
     ]

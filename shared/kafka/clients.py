@@ -1,4 +1,5 @@
-"""Kafka clients configured the one safe way: idempotent acks=all producers, manual-commit consumers."""
+"""Kafka clients configured the one safe way: acks=all producers with one request in flight
+(no producer ids), manual-commit consumers."""
 
 from __future__ import annotations
 
@@ -47,13 +48,22 @@ def client_options(settings: KafkaSettings) -> dict:
 
 
 def make_producer(settings: KafkaSettings, *, client_id: str) -> KafkaProducer:
+    """acks=all, retried, one request in flight per connection (a key's records stay in order).
+
+    Not Kafka's idempotent producer: a broker that lost its data numbers producer ids from 0
+    again, while producers of the lost cluster still write with theirs. The broker then takes a
+    new producer's first batch for a copy of the stale one's with the same id and sequence, and
+    acknowledges it without writing it (tests/integration/test_broker_lost_data.py): an event
+    marked published, never delivered. Without producer ids an acknowledged record is written;
+    a record sent twice (a retry after a lost answer) is deduped by its consumers' inbox, which
+    every consumer here has. Same throughput for the relay's rounds (a send, then a flush)."""
     return KafkaProducer(
         **client_options(settings),
         **_NO_CLIENT_METRICS,
         client_id=client_id,
         acks="all",
-        enable_idempotence=True,
-        max_in_flight_requests_per_connection=5,
+        enable_idempotence=False,
+        max_in_flight_requests_per_connection=1,
         retries=2**31 - 1,
         linger_ms=5,
         request_timeout_ms=10_000,
@@ -65,9 +75,8 @@ def make_producer(settings: KafkaSettings, *, client_id: str) -> KafkaProducer:
 def publish(settings: KafkaSettings, records: list[dict], *, client_id: str, attempts: int = 3) -> None:
     """Send each record (`send()`'s keyword arguments, with `topic`) and wait until all are
     acknowledged; for one-shot senders (tools, tests), which have no relay to send again. What
-    fails is sent again by a new producer: after a broker lost its data, a producer of the lost
-    cluster may still write with an id the new cluster then issues to this one, whose first
-    sends fail (OutOfOrderSequenceNumber). A record sent twice is deduped by its consumers."""
+    fails is sent again by a new producer (a broker that came back may refuse a producer's
+    connection state). A record sent twice is deduped by its consumers."""
     pending, error = list(records), None
     for _ in range(attempts):
         producer = make_producer(settings, client_id=client_id)
@@ -94,9 +103,9 @@ def publish(settings: KafkaSettings, records: list[dict], *, client_id: str, att
 
 
 class RebuildingProducer:
-    """A producer that is replaced after a failed send. An idempotent producer whose broker lost
-    its state (its producer id, e.g. after a broker restart without data) otherwise stays failed
-    for good; unacknowledged records are sent again by their owner, and consumers dedupe."""
+    """A producer that is replaced after a failed send, so that nothing of a failed producer's
+    state (its connections, its metadata) outlives the failure; unacknowledged records are sent
+    again by their owner, and consumers dedupe."""
 
     def __init__(self, settings: KafkaSettings, *, client_id: str):
         self._settings, self._client_id = settings, client_id

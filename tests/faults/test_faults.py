@@ -229,7 +229,7 @@ def test_a_poison_message_is_dead_lettered_the_partition_moves_on_and_a_replay_a
     assert "injected fault" in failed[0].header("dlq.error")
     assert earnings(api, victim)["total"] == 0
     faults.heal("payout-consumer")  # the fix is deployed
-    replay(kafka, failed)
+    assert replay(kafka, failed).refused == []
     wait_until(lambda: earnings(api, victim)["total"] == 100, message="the replayed gift applied")
     assert not [
         d
