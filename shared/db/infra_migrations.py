@@ -231,3 +231,25 @@ def outbox_notifies_only_a_waiting_relay(op) -> None:
 def outbox_notifies_every_commit(op) -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_NOTIFY_FUNCTION)
+
+
+_RETENTION_INDEXES = (
+    ("ix_inbox_processed_at", "inbox", "processed_at"),
+    ("ix_idempotency_keys_created_at", "idempotency_keys", "created_at"),
+)
+
+
+def index_retention_times(op) -> None:
+    """The times retention looks rows up by (shared.db.retention): without them every batch of a
+    prune reads the whole inbox or key table. On PostgreSQL built CONCURRENTLY, outside the
+    migration's transaction: the tables are written on every gift and event meanwhile, and a plain
+    CREATE INDEX would hold those writes for as long as it reads a 90-day inbox."""
+    with op.get_context().autocommit_block():
+        for name, table, column in _RETENTION_INDEXES:
+            op.create_index(name, table, [column], postgresql_concurrently=True)
+
+
+def drop_retention_time_indexes(op) -> None:
+    with op.get_context().autocommit_block():
+        for name, table, _column in _RETENTION_INDEXES:
+            op.drop_index(name, table_name=table, postgresql_concurrently=True)

@@ -93,6 +93,7 @@ def _inbox(metadata: sa.MetaData) -> sa.Table:
         sa.Column("partition", sa.Integer, nullable=False),
         sa.Column("offset", sa.BigInteger, nullable=False),
         sa.Column("processed_at", UTCDateTime, nullable=False),
+        sa.Index("ix_inbox_processed_at", "processed_at"),  # retention finds what is due without a scan
     )
 
 
@@ -114,6 +115,8 @@ def _idempotency_keys(metadata: sa.MetaData) -> sa.Table:
         sa.Column("completed_at", UTCDateTime),
         sa.CheckConstraint("state IN ('in_flight', 'open', 'done')", name="ck_idempotency_state"),
         sa.CheckConstraint("state != 'in_flight' OR owner IS NOT NULL", name="ck_idempotency_owned"),
+        # Retention finds what is due without a scan, through the one time no write changes.
+        sa.Index("ix_idempotency_keys_created_at", "created_at"),
     )
 
 
