@@ -34,6 +34,19 @@ def _with_uow(action: Callable[..., T]) -> T:
         engine.dispose()
 
 
+def _reason(_ctx, _param, value: str) -> str:
+    """A reason as the API takes one (shared.fields.text): 1-200 characters, no control character;
+    recorded as given, never cut or emptied."""
+    from marshmallow import ValidationError
+
+    from shared.fields import text
+
+    try:
+        return text(200).deserialize(value)
+    except ValidationError as exc:
+        raise click.BadParameter(" ".join(exc.messages)) from exc
+
+
 def _line(withdrawal) -> str:
     return json.dumps(_row(withdrawal))
 
@@ -81,7 +94,9 @@ def release(withdrawal_id: str) -> None:
 
 @payouts.command("fail")
 @click.argument("withdrawal_id")
-@click.option("--reason", required=True, help="Why (recorded as its failure reason, at most 200 characters).")
+@click.option(
+    "--reason", required=True, callback=_reason, help="Why (recorded as its failure reason, 1-200 characters)."
+)
 @click.option("--processor-url", envvar="PAYOUT_PROCESSOR_URL", default="http://127.0.0.1:8005", show_default=True)
 def fail(withdrawal_id: str, reason: str, processor_url: str) -> None:
     """Fail a held withdrawal: its diamonds return to the creator (withdrawal.failed). One sent before
@@ -107,7 +122,7 @@ def review(creator_id: str, clear: bool) -> None:
 
 @payouts.command("lift-hold")
 @click.argument("creator_id")
-@click.option("--reason", required=True, help="Why (recorded with the change, at most 200 characters).")
+@click.option("--reason", required=True, callback=_reason, help="Why (recorded with the change, 1-200 characters).")
 @click.option("--operator", envvar="COINS_OPERATOR", required=True, help="Who asks, recorded too [COINS_OPERATOR].")
 @click.option("--payout-url", envvar="COINS_AUDIT_PAYOUT_URL", default="http://127.0.0.1:8003", show_default=True)
 def lift_hold(creator_id: str, reason: str, operator: str, payout_url: str) -> None:

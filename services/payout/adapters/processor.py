@@ -112,9 +112,11 @@ class SandboxPayoutProcessor:
 
     def lookup(self, *, payout_id: str) -> PayoutResult | None:
         reply = self.http.call("GET", f"/v1/payouts/{payout_id}")
-        if reply is None or reply.status not in (200, 404):
-            return PayoutResult(UNKNOWN)
-        return _result(reply.body) if reply.status == 200 else None
+        if reply is not None and reply.status == 200:
+            return _result(reply.body)
+        if reply is not None and reply.status == 404 and reply.body.get("status") == 404:
+            return None  # the processor's own answer: it has no payout of this id
+        return PayoutResult(UNKNOWN)  # unreachable, or a 404 from something in between: unknown, never "none"
 
     def list_payouts(self, *, cursor: str | None = None) -> tuple[list[PayoutRecord], str | None]:
         rows, next_cursor = read_report(self.http, "/v1/reports/payouts", cursor=cursor)

@@ -200,16 +200,19 @@ def fail_held(withdrawal_id: str, *, reason: str, uow: AbstractUnitOfWork, proce
     """An operator fails a held withdrawal: its diamonds return to the creator (withdrawal.failed).
     One sent before (held for an answer that did not match, say) is failed only if the processor
     answers that it has no payout of it, or a failed one: else its diamonds could be paid and
-    returned both (PayoutMayHaveBeenPaid)."""
+    returned both (PayoutMayHaveBeenPaid). The processor is asked before the row is locked; the
+    locked row must be the one read then (held, sent as often, not claimed since), or the answer
+    may be about a send made meanwhile (StaleRead: run it again)."""
     sent = uow.withdrawals.get(withdrawal_id)
-    if sent is not None and sent.status == HELD and sent.attempts > 0:
-        found = processor.lookup(payout_id=withdrawal_id)  # a held withdrawal is sent by no one meanwhile
-        if found is not None and found.outcome != FAILED_PAYOUT:
-            what = "cannot be asked" if found.outcome == UNKNOWN else f"holds a payout of it ({found.outcome})"
-            raise PayoutMayHaveBeenPaid(f"Withdrawal {withdrawal_id} was sent, and the processor {what}.")
+    if sent is None:
+        raise WithdrawalNotFound(f"There is no withdrawal {withdrawal_id}.")
+    if sent.status != HELD:
+        raise WithdrawalNotHeld(f"Withdrawal {withdrawal_id} is {sent.status}, not held.")
+    if sent.attempts > 0:
+        _processor_holds_no_payout(sent, processor.lookup(payout_id=withdrawal_id))
     withdrawal = _held_for_update(withdrawal_id, uow)
     token = withdrawal.claim_version
-    if sent is not None and token != sent.claim_version:
+    if (withdrawal.attempts, token) != (sent.attempts, sent.claim_version):
         raise StaleRead(f"withdrawal {withdrawal_id} changed")
     account = uow.accounts.get_or_create_for_update(withdrawal.creator_id)
     account.release(withdrawal.diamonds)
@@ -219,6 +222,24 @@ def fail_held(withdrawal_id: str, *, reason: str, uow: AbstractUnitOfWork, proce
     _store(withdrawal, token, uow)
     uow.outbox.add(WITHDRAWAL_FAILED, _withdrawal_settled(withdrawal))
     return withdrawal
+
+
+def _processor_holds_no_payout(sent: Withdrawal, found: PayoutResult | None) -> None:
+    """Raise PayoutMayHaveBeenPaid unless the processor's answer says it has no payout of `sent`:
+    none of its id, or a failed one that is ours (a "failed" about another payout, or another
+    amount, says nothing of ours)."""
+    if found is None:
+        return
+    if found.outcome == FAILED_PAYOUT:
+        other = found.mismatch(payout_id=sent.withdrawal_id, net_minor=sent.net_minor, currency=sent.currency)
+        if other is None:
+            return
+        what = f"answered a failed payout that is not this one ({other.removeprefix('the processor answered ')})"
+    elif found.outcome == UNKNOWN:
+        what = "cannot be asked"
+    else:
+        what = f"holds a payout of it ({found.outcome})"
+    raise PayoutMayHaveBeenPaid(f"Withdrawal {sent.withdrawal_id} was sent, and the processor {what}.")
 
 
 def set_under_review(creator_id: str, under_review: bool, *, uow: AbstractUnitOfWork) -> bool:
