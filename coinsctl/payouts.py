@@ -72,7 +72,7 @@ def payouts() -> None:
 
 
 @payouts.command("held")
-@click.option("--limit", default=100, show_default=True)
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000), help="At most this many.")
 @json_option
 def held(limit: int, as_json: bool) -> None:
     """List held withdrawals, oldest first, with why each is held."""

@@ -19,7 +19,7 @@ from services.payout.domain.model import PENDING as WITHDRAWAL_PENDING
 from services.payout.domain.model import PROCESSING as WITHDRAWAL_PROCESSING
 from services.payout.domain.rules import Fee, PayoutRules
 from services.purchase.adapters.processor import APPROVED, ChargebackRecord, ChargeRecord
-from services.purchase.domain.model import CHARGEBACK_PENDING, COMPLETED, PENDING, REVERSED
+from services.purchase.domain.model import CHARGEBACK_PENDING, CHARGEBACK_VOID, COMPLETED, PENDING, REVERSED
 from services.purchase.domain.pricing import price_list_for
 from shared.errors import DomainError
 
@@ -65,9 +65,15 @@ class Check:
     run: Callable[[Books], list[Problem]]
 
 
-def _sum(name: str, left: int, right: int, what: str) -> list[Problem]:
-    """Keyed by the difference: a lasting one is the same on a second read whatever else moved."""
-    return [] if left == right else [Problem(f"{name}:{left - right}", f"{what}: {left} != {right}")]
+def _sum(name: str, left: int, right: int, what: str, because: list[Problem] | None = None) -> list[Problem]:
+    """Keyed by the difference: a lasting one is the same on a second read whatever else moved. A
+    sum over items each checked on its own (`because`: their problems) is keyed by those items
+    too: two reads whose items differ for different reasons (a purchase in flight in each, of the
+    same price) are not the same problem."""
+    if left == right:
+        return []
+    items = f":{','.join(sorted(p.key for p in because))}" if because is not None else ""
+    return [Problem(f"{name}:{left - right}{items}", f"{what}: {left} != {right}")]
 
 
 # --- the totals each service reports --------------------------------------------------------
@@ -192,21 +198,25 @@ def charges_match_purchases(books: Books) -> list[Problem]:
             paid[purchase["currency"]] += purchase["amount_minor"]
             for charge in settled:
                 charged[charge.currency] += charge.amount_minor
+    items = list(problems)
     for currency in sorted(paid.keys() | charged.keys()):
         problems += _sum(
             f"charges_sum:{currency}",
             charged[currency],
             paid[currency],
             f"{currency} settled at the card processor for paid purchases != paid purchases' prices",
+            because=items,
         )
     return problems
 
 
 def chargebacks_recorded(books: Books) -> list[Problem]:
-    """Every chargeback at the processor is recorded against its purchase in the ledger (the
-    money went back to the card holder: the coins must be taken back)."""
+    """Every chargeback at the processor is recorded against its purchase in the ledger and not
+    void (the money went back to the card holder: the coins must be taken back), and every
+    chargeback the ledger holds (pending or applied) is one the processor made (coins are taken
+    back only for money that went back)."""
     purchases = {p["purchase_id"]: p for p in books.purchases}
-    problems = []
+    problems = _chargebacks_the_processor_never_made(books)
     for chargeback in sorted(books.chargebacks, key=lambda c: c.payment_id):
         purchase = purchases.get(chargeback.payment_id)
         key = f"chargeback:{chargeback.chargeback_id}"
@@ -222,6 +232,15 @@ def chargebacks_recorded(books: Books) -> list[Problem]:
                     key,
                     f"chargeback {chargeback.chargeback_id} is recorded but not applied to purchase "
                     f"{chargeback.payment_id}, completed: its {purchase['coins']} coins were kept",
+                )
+            )
+        elif purchase.get("chargeback_status") == CHARGEBACK_VOID:
+            problems.append(
+                Problem(
+                    key,
+                    f"chargeback {chargeback.chargeback_id} at the processor "
+                    f"({_money(chargeback.amount_minor, chargeback.currency)}) is recorded void in purchase "
+                    f"{chargeback.payment_id} ({purchase['status']}): its {purchase['coins']} coins were kept",
                 )
             )
         elif purchase["status"] != REVERSED and not purchase.get("chargeback_id"):
@@ -240,6 +259,24 @@ def chargebacks_recorded(books: Books) -> list[Problem]:
                     f"chargeback {chargeback.chargeback_id} of {_money(chargeback.amount_minor, chargeback.currency)} "
                     f"for purchase {chargeback.payment_id} of "
                     f"{_money(purchase['amount_minor'], purchase['currency'])}",
+                )
+            )
+    return problems
+
+
+def _chargebacks_the_processor_never_made(books: Books) -> list[Problem]:
+    """Purchases holding a chargeback (pending, or applied: coins taken back) when the processor
+    reports none for their payment (the ledger's chargeback id is its own: matched by payment)."""
+    charged_back = {c.payment_id for c in books.chargebacks}
+    problems = []
+    for purchase in sorted(books.purchases, key=lambda p: p["purchase_id"]):
+        chargeback_id, status = purchase.get("chargeback_id"), purchase.get("chargeback_status")
+        if chargeback_id and status != CHARGEBACK_VOID and purchase["purchase_id"] not in charged_back:
+            problems.append(
+                Problem(
+                    f"chargeback:{purchase['purchase_id']}",
+                    f"purchase {purchase['purchase_id']} ({purchase['status']}) holds chargeback {chargeback_id} "
+                    f"({status}), but the processor reports no chargeback of it: coins taken back for money it kept",
                 )
             )
     return problems
@@ -302,12 +339,14 @@ def payouts_match_withdrawals(books: Books) -> list[Problem]:
             owed[withdrawal["currency"]] += withdrawal["net_minor"]
             for payout in paid:
                 sent[payout.currency] += payout.net_minor
+    items = list(problems)
     for currency in sorted(owed.keys() | sent.keys()):
         problems += _sum(
             f"payouts_sum:{currency}",
             sent[currency],
             owed[currency],
             f"{currency} paid by the payout processor for completed withdrawals != their net",
+            because=items,
         )
     return problems
 

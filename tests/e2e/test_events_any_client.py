@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from shared.contracts import CONTRACTS
-from tests.support.stories import buy, earnings, send_gift, spendable, unique
+from tests.support.stories import buy, dispute, earnings, send_gift, spendable, unique
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -59,6 +59,7 @@ def test_every_topic_reads_the_same_with_librdkafka_and_matches_its_published_sc
     spendable(api, viewer, 700)
     assert send_gift(api, viewer, creator, "rose", quantity=3).status_code == 201
     wait_until(lambda: earnings(api, creator)["total"] == 3, message="the gift credited")
+    dispute(api, purchase["purchase_id"])
     assert (
         api.post(
             "purchase",

@@ -16,7 +16,7 @@ from shared.db.engines import make_engine
 from shared.db.retention import Windows, prune
 from shared.settings import database_url
 from tests.support.stories import audit_passes as run_audit
-from tests.support.stories import buy, earnings, send_gift, spendable, unique, wallet
+from tests.support.stories import buy, dispute, earnings, send_gift, spendable, unique, wallet
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -84,12 +84,7 @@ def test_a_chargeback_takes_coins_back_freezes_the_wallet_and_the_audit_still_ba
     assert forbidden.status_code == 403
     # The card holder disputes the charge at the processor (its books: the auditor reads them), which
     # then notifies the purchase service.
-    disputed = requests.post(
-        f"{stack.env['PURCHASE_PROCESSOR_URL']}/v1/charges/{purchase['purchase_id']}/chargebacks",
-        json={"reason": "fraud"},
-        timeout=10,
-    )
-    assert disputed.status_code == 201, disputed.text
+    dispute(api, purchase["purchase_id"])
     chargeback = api.post(
         "purchase", "/v1/chargebacks", {"purchase_id": purchase["purchase_id"], "reason": "fraud"}, caller="processor"
     )

@@ -16,7 +16,7 @@ from coinsctl.recovery import dead_letters, replay, rewind_group
 from shared.kafka.clients import publish
 from shared.kafka.settings import KafkaSettings
 from tests.faults.conftest import key, metric
-from tests.support.stories import buy, earnings, send_gift, spendable, unique, wallet
+from tests.support.stories import buy, dispute, earnings, send_gift, spendable, unique, wallet
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.faults
@@ -105,6 +105,7 @@ def test_a_connection_killed_mid_transaction_rolls_back_and_the_retry_takes_effe
     spendable(api, viewer, 700)
     faults.arm("purchase-web", "uow.before_commit=sleep:3")
     stack.wait_ready()
+    dispute(api, purchase["purchase_id"])
     chargeback_key, body = key(), {"purchase_id": purchase["purchase_id"], "reason": "fraud"}
     with ThreadPoolExecutor(1) as pool:
         pending = pool.submit(api.post, "purchase", "/v1/chargebacks", body, "processor", chargeback_key)

@@ -123,3 +123,10 @@ def test_a_reason_that_cannot_be_recorded_as_given_is_refused(held, reason):
     done = _cli(svc, "fail", wid, "--reason", reason)
     assert done.exit_code == 2 and "--reason" in done.output, done.output
     assert run(payouts.held_withdrawals, uow=svc.uow(), limit=10)[0].withdrawal_id == wid
+
+
+@pytest.mark.parametrize("limit", ["-1", "0", "x"])
+def test_a_listing_limit_that_is_no_count_is_refused_naming_it(held, limit):
+    svc, *_ = held
+    done = _cli(svc, "held", "--limit", limit)
+    assert done.exit_code == 2 and "--limit" in done.output, done.output

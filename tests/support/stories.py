@@ -52,6 +52,14 @@ def buy(api, user_id: str, country="US", key="new", **choice) -> dict:
     return response.json()
 
 
+def dispute(api, purchase_id: str) -> None:
+    """The card holder disputes the charge at the card processor (its books, which the auditor
+    reads): what comes before the processor reports the chargeback (POST /v1/chargebacks)."""
+    url = api.stack.env["PURCHASE_PROCESSOR_URL"]
+    disputed = requests.post(f"{url}/v1/charges/{purchase_id}/chargebacks", json={"reason": "fraud"}, timeout=10)
+    assert disputed.status_code in (200, 201), disputed.text
+
+
 def wallet(api, user_id: str) -> dict:
     return api.get("gifting", f"/v1/wallets/{user_id}").json()
 

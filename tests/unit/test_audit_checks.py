@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from coinsctl.audit import FAIL, OK, UNCHECKED, report, run_checks
+from coinsctl.audit import CHECKS, FAIL, OK, UNCHECKED, report, run_checks
 from coinsctl.audit.books import Unreadable, all_pages
 from coinsctl.audit.checks import (
     Books,
@@ -200,6 +200,48 @@ def test_a_chargeback_recorded_while_its_purchase_is_pending_is_applied_when_it_
     assert texts(chargebacks_recorded(books)) == [
         "chargeback cb-3 is recorded but not applied to purchase p4, completed: its 700 coins were kept"
     ]
+
+
+def test_a_chargeback_at_the_processor_recorded_void_is_named(books):
+    """The processor took the money back, yet the purchase is completed with its chargeback void
+    ("nothing was taken", right only for a purchase that was never charged): its coins were kept."""
+    books.purchases[0] |= {"chargeback_id": "cb-9", "chargeback_coins": 700, "chargeback_status": "void"}
+    books.chargebacks.append(ChargebackRecord("cb_p1", "p1", 999, "USD"))
+    assert texts(chargebacks_recorded(books)) == [
+        "chargeback cb_p1 at the processor (999 USD) is recorded void in purchase p1 (completed): "
+        "its 700 coins were kept"
+    ]
+
+
+def test_coins_taken_back_for_a_chargeback_the_processor_never_made_are_named(books):
+    """A purchase reversed in the ledger (a chargeback reported for the wrong purchase, say) whose
+    payment the processor never charged back: the buyer lost the coins, the money stayed."""
+    books.purchases[0] |= {"status": "reversed", "chargeback_id": "cb-9", "chargeback_coins": 700}
+    books.purchases[0]["chargeback_status"] = "reversed"
+    assert texts(chargebacks_recorded(books)) == [
+        "purchase p1 (reversed) holds chargeback cb-9 (reversed), but the processor reports no chargeback of it: "
+        "coins taken back for money it kept"
+    ]
+    books.purchases[0]["chargeback_status"] = "void"  # void: nothing taken back, nothing to match
+    assert chargebacks_recorded(books) == []
+
+
+def test_purchases_settling_while_each_read_runs_are_no_confirmed_mismatch(books):
+    """Live traffic: in each read another purchase completed after the card processor's report was
+    read and before the ledger was. Each is rightly left unconfirmed, and so is their sum, though
+    the two differences are the same amount (two purchases of one price)."""
+    first, second = copy.deepcopy(books), copy.deepcopy(books)
+    first.purchases.append(purchase("p6"))  # completed after the report: its charge not in it yet
+    first.charges.append(ChargeRecord("p6", UNKNOWN, 999, "USD"))
+    second.purchases += [purchase("p6"), purchase("p7")]  # p6 settled by now; p7 in this read's gap
+    second.charges.append(ChargeRecord("p6", APPROVED, 999, "USD"))
+    item_checks = tuple(c for c in CHECKS if not any(n.startswith("totals.") for n in c.needs))
+    result = report(first, run_checks(first), run_checks(second, item_checks))
+    assert result.ok, result.problems
+    again = copy.deepcopy(first)  # p6 completed, its charge unsettled, on both reads: named, and its sum
+    result = report(first, run_checks(first), run_checks(again, item_checks))
+    assert [p.split(":")[0] for p in result.problems] == ["card processor charges = purchases"] * 2
+    assert "purchase p6 is completed" in result.problems[0] and "!=" in result.problems[1]
 
 
 def test_a_withdrawal_failed_but_paid_is_named_paid_twice(books):
