@@ -567,8 +567,11 @@ def purchases_held(as_json: bool) -> None:
     help="With --complete: the charge's reference as the processor shows it, where the purchase holds none "
     "(its answer's could not be kept).",
 )
-def purchases_resolve(purchase_id: str, verdict: str | None, reference: str | None) -> None:
-    """Resolve a held purchase after checking it at the processor: --complete or --decline."""
+@click.option("--processor-url", envvar="PURCHASE_PROCESSOR_URL", default="http://127.0.0.1:8004", show_default=True)
+def purchases_resolve(purchase_id: str, verdict: str | None, reference: str | None, processor_url: str) -> None:
+    """Resolve a held purchase after checking it at the processor: --complete or --decline. It is
+    completed only if the card processor, asked now, holds a settled charge of its amount."""
+    from coinsctl.audit.books import sandbox_processors
     from coinsctl.purchases import as_json, resolve
     from shared.errors import DomainError
 
@@ -576,8 +579,15 @@ def purchases_resolve(purchase_id: str, verdict: str | None, reference: str | No
         raise click.UsageError("say --complete or --decline")
     if reference is not None and verdict != "complete":
         raise click.UsageError("--reference goes with --complete")
+    processor = sandbox_processors(processor_url, "").card
     try:
-        purchase = resolve(database_url("purchase"), purchase_id, complete=verdict == "complete", reference=reference)
+        purchase = resolve(
+            database_url("purchase"),
+            purchase_id,
+            complete=verdict == "complete",
+            reference=reference,
+            processor=processor,
+        )
     except DomainError as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(json.dumps(as_json(purchase)))

@@ -28,9 +28,13 @@ def held(database_url: str) -> list[Purchase]:
         return run(settlement.held_purchases, uow=uow)
 
 
-def resolve(database_url: str, purchase_id: str, *, complete: bool, reference: str | None = None) -> Purchase:
+def resolve(
+    database_url: str, purchase_id: str, *, complete: bool, processor, reference: str | None = None
+) -> Purchase:
     with _uow(database_url) as uow:
-        return run(settlement.resolve_held, purchase_id, complete=complete, reference=reference, uow=uow)
+        return run(
+            settlement.resolve_held, purchase_id, complete=complete, reference=reference, uow=uow, processor=processor
+        )
 
 
 def as_json(purchase: Purchase) -> dict:

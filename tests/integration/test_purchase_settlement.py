@@ -121,16 +121,26 @@ def test_a_charge_answered_with_the_wrong_amount_is_held_credits_nothing_and_coi
     assert held.status_code == 202 and held.get_json()["status"] == "held"
     assert outbox_events(svc) == [] and totals(client, auth)["purchases_held"] == 1
     monkeypatch.setenv("PURCHASE_DATABASE_URL", svc.engine.url.render_as_string(hide_password=False))
+    asks_the(processor, monkeypatch)
     listed = CliRunner().invoke(main, ["purchases", "held"])
     assert listed.exit_code == 0 and "amount 1 (asked 999)" in listed.output
     purchase_id = held.get_json()["purchase_id"]
     as_json = CliRunner().invoke(main, ["purchases", "held", "--json"])
     assert [(p["purchase_id"], p["status"]) for p in json.loads(as_json.stdout)] == [(purchase_id, "held")]
     assert CliRunner().invoke(main, ["purchases", "resolve", purchase_id]).exit_code == 2  # say which
-    resolved = CliRunner().invoke(main, ["purchases", "resolve", purchase_id, "--complete"])
-    assert resolved.exit_code == 0 and '"status": "completed"' in resolved.output
-    assert [e["type"] for e in outbox_events(svc)] == ["purchase.completed"]
+    refused = CliRunner().invoke(main, ["purchases", "resolve", purchase_id, "--complete"])
+    assert refused.exit_code == 1 and "amount 1 (asked 999)" in refused.output  # 700 coins for a cent: never
+    resolved = CliRunner().invoke(main, ["purchases", "resolve", purchase_id, "--decline"])
+    assert resolved.exit_code == 0 and '"status": "declined"' in resolved.output
+    assert outbox_events(svc) == []
     assert CliRunner().invoke(main, ["purchases", "resolve", purchase_id, "--decline"]).exit_code == 1  # not held
+
+
+def asks_the(processor, monkeypatch) -> None:
+    """`coinsctl purchases resolve` asks this in-process processor instead of one at a URL."""
+    from coinsctl.audit import books
+
+    monkeypatch.setattr(books, "sandbox_processors", lambda card_url, payout_url: books.Processors(processor, None))
 
 
 class LongWordedProcessor(FakeCardProcessor):
@@ -174,11 +184,15 @@ def test_an_answer_too_long_to_keep_holds_an_approved_charge_and_declines_a_decl
 
 
 @pytest.mark.parametrize("backend", ["postgres", "sqlite"])
-def test_an_answer_holding_a_nul_holds_an_approved_charge_and_declines_a_declined_one(make_service, auth, backend):
+def test_an_answer_holding_a_nul_holds_an_approved_charge_and_declines_a_declined_one(
+    make_service, auth, backend, monkeypatch
+):
     """Held with no reference kept, the charge is completed by an operator who names the reference."""
     from coinsctl.cli import main
 
-    svc, client = make_service("purchase", backend=backend, processor=LongWordedProcessor(nul=True))
+    processor = LongWordedProcessor(nul=True)
+    svc, client = make_service("purchase", backend=backend, processor=processor)
+    asks_the(processor, monkeypatch)
     held = buy(client, auth, "tok_visa")
     assert held.status_code == 202 and held.get_json()["status"] == "held", held.get_data(as_text=True)
     assert buy(client, auth, "tok_declined").status_code == 402

@@ -3,13 +3,17 @@ in-memory card processor (no database, no broker, no sandbox)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from services.purchase.adapters.processor import APPROVED, UNKNOWN, ChargeResult
+from services.purchase.adapters.processor import DECLINED as CHARGE_DECLINED
 from services.purchase.domain.commands import BuyCoins, RecordChargeback
 from services.purchase.domain.errors import (
     AgeRestricted,
+    ChargeNotConfirmed,
     ChargeOutcomeUnknown,
     CountryNotServed,
     NonRefundable,
@@ -358,13 +362,30 @@ def test_a_charge_of_the_wrong_amount_is_held_for_review_credits_nothing_and_an_
     assert "amount 1 (asked 999)" in held.hold_reason
     assert [p.purchase_id for p in run(settlement.held_purchases, uow=uow)] == [held.purchase_id]
     assert chargeback(uow, held.purchase_id).status == "pending"  # waits for the review
-    resolved = run(settlement.resolve_held, held.purchase_id, complete=True, uow=uow)
-    assert resolved.status == REVERSED
+
+    def resolve(purchase_id, complete):
+        return run(settlement.resolve_held, purchase_id, complete=complete, uow=uow, processor=processor)
+
+    with pytest.raises(ChargeNotConfirmed, match=r"amount 1 \(asked 999\)"):
+        resolve(held.purchase_id, True)  # 700 coins for a cent: never
+    for answer in (
+        None,
+        ChargeResult(UNKNOWN),
+        dataclasses.replace(processor.charges[held.purchase_id], outcome=CHARGE_DECLINED),
+    ):
+        processor.charges[held.purchase_id] = answer  # no charge, no answer, declined: nothing to credit
+        with pytest.raises(ChargeNotConfirmed):
+            resolve(held.purchase_id, True)
+    processor.charges[held.purchase_id] = ChargeResult(
+        APPROVED, reference="ch_fixed", payment_id=held.purchase_id, amount_minor=999, currency="USD"
+    )  # the processor's books say it charged what was asked after all
+    resolved = resolve(held.purchase_id, True)
+    assert resolved.status == REVERSED and resolved.processor_ref == "ch_fixed"
     assert [kind for kind, _ in uow.events()] == ["purchase.completed", "purchase.reversed"]
     with pytest.raises(NotHeld):
-        run(settlement.resolve_held, held.purchase_id, complete=False, uow=uow)
+        resolve(held.purchase_id, False)
     other = buy(uow, processor, token="tok_one_cent")
-    assert run(settlement.resolve_held, other.purchase_id, complete=False, uow=uow).status == DECLINED
+    assert resolve(other.purchase_id, False).status == DECLINED
     assert len(uow.events()) == 2 and run(settlement.held_purchases, uow=uow) == []
 
 

@@ -53,3 +53,7 @@ class NotReversible(DomainError):
 
 class NotHeld(DomainError):
     code, kind, title = "not-held", "conflict", "Purchase not held for review"
+
+
+class ChargeNotConfirmed(DomainError):
+    code, kind, title = "charge-not-confirmed", "conflict", "The processor does not confirm the charge"

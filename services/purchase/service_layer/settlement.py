@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.purchase.adapters.processor import APPROVED, UNKNOWN, ChargeResult
+from services.purchase.adapters.processor import APPROVED, UNKNOWN, ChargeResult, PaymentProcessor
 from services.purchase.domain.commands import RecordChargeback
-from services.purchase.domain.errors import NotHeld, NotReversible, PurchaseNotFound
+from services.purchase.domain.errors import ChargeNotConfirmed, NotHeld, NotReversible, PurchaseNotFound
 from services.purchase.domain.model import (
     CHARGEBACK_PENDING,
     CHARGEBACK_REVERSED,
@@ -126,20 +126,27 @@ def record_chargeback(cmd: RecordChargeback, *, uow: AbstractUnitOfWork) -> Char
 
 
 def resolve_held(
-    purchase_id: str, *, complete: bool, uow: AbstractUnitOfWork, reference: str | None = None
+    purchase_id: str,
+    *,
+    complete: bool,
+    uow: AbstractUnitOfWork,
+    processor: PaymentProcessor,
+    reference: str | None = None,
 ) -> Purchase:
     """An operator's verdict on a purchase held for review: complete it (coins credited, with the
     processor's reference, or the one the operator read at the processor where the answer's could
     not be kept) or decline it (nothing credited; a charge taken is refunded at the processor by
-    hand). A chargeback waiting for it takes effect."""
-    purchase = uow.purchases.get(purchase_id, for_update=True)
-    if purchase is None:
-        raise PurchaseNotFound(f"There is no purchase {purchase_id}.")
-    if purchase.status != HELD:
-        raise NotHeld(f"Purchase {purchase_id} is {purchase.status}, not held for review.")
+    hand). A chargeback waiting for it takes effect. It is completed only if the processor, asked
+    now, holds a settled charge for it of its amount and currency (else ChargeNotConfirmed: coins
+    would be credited for money never taken)."""
+    _held(uow.purchases.get(purchase_id), purchase_id)
+    charge = processor.lookup(payment_id=purchase_id) if complete else None  # asked before the row is locked
+    purchase = _held(uow.purchases.get(purchase_id, for_update=True), purchase_id)
     now = utcnow()
     if complete:
-        reference = reference or purchase.processor_ref
+        _charged_as_asked(purchase, charge)
+        found = charge.reference if charge.reference and storable_reference(charge.reference) else None
+        reference = reference or found or purchase.processor_ref  # as the processor shows it now, first
         if not reference:
             raise NotHeld(f"Purchase {purchase_id} has no processor reference to complete it with: give --reference.")
         if not storable_reference(reference):
@@ -151,6 +158,33 @@ def resolve_held(
     uow.purchases.update(purchase)
     _apply_chargeback(purchase, uow=uow, at=now)
     return purchase
+
+
+def _held(purchase: Purchase | None, purchase_id: str) -> Purchase:
+    if purchase is None:
+        raise PurchaseNotFound(f"There is no purchase {purchase_id}.")
+    if purchase.status != HELD:
+        raise NotHeld(f"Purchase {purchase_id} is {purchase.status}, not held for review.")
+    return purchase
+
+
+def _charged_as_asked(purchase: Purchase, charge: ChargeResult | None) -> None:
+    """Raise ChargeNotConfirmed unless `charge` (the processor's answer now) is a settled charge
+    for this purchase, of its amount and currency."""
+    if charge is None:
+        why = "has no charge for it"
+    elif charge.outcome == UNKNOWN:
+        why = "cannot be asked (unreachable, or no answer of its own)"
+    elif charge.outcome != APPROVED:
+        why = f"holds its charge {charge.outcome}"
+    else:
+        why = purchase.mismatch(
+            payment_id=charge.payment_id, amount_minor=charge.amount_minor, currency=charge.currency
+        )
+    if why is not None:
+        raise ChargeNotConfirmed(
+            f"Purchase {purchase.purchase_id} is not completed: the processor {why.removeprefix('processor ')}."
+        )
 
 
 def held_purchases(*, uow: AbstractUnitOfWork, limit: int = 1000) -> list[Purchase]:
