@@ -178,6 +178,7 @@ def _take_over(service, engine, slot, outbox, producer, topic_name, lock_timeout
         # A relay mid-batch holds it until its batch is marked; then its fetch sees the switch.
         lock.execute(f"SET lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
         lock.execute("SELECT pg_advisory_lock(%s)", (relay_lock_key(outbox.name),))
+        _still_switching(engine, slot)  # `cdc-off` while this waited: the relay publishes, no slot
         start_lsn, rows = _slot_with_snapshot(libpq, slot, outbox)
         relay = OutboxRelay(engine=engine, table=outbox, producer=producer, topic_name=topic_name, service=service)
         pending = rows
@@ -189,8 +190,19 @@ def _take_over(service, engine, slot, outbox, producer, topic_name, lock_timeout
                 raise RuntimeError(f"{len(pending)} events before the slot's start not acknowledged")
         relay.close()
         with engine.begin() as conn:
-            conn.execute(sa.text("UPDATE outbox_cdc SET start_lsn = :l WHERE slot = :s"), {"l": start_lsn, "s": slot})
+            started = sa.text("UPDATE outbox_cdc SET start_lsn = :l WHERE slot = :s")
+            if conn.execute(started, {"l": start_lsn, "s": slot}).rowcount != 1:
+                _still_switching(engine, slot)  # raises: the switch was called off meanwhile
     return start_lsn, len(rows)
+
+
+def _still_switching(engine, slot: str) -> None:
+    """Raise unless the switch's row is still there (`cdc-off` deletes it: the switch is called off,
+    and the caller undoes what it made, the slot first)."""
+    with engine.connect() as conn:
+        found = conn.execute(sa.text("SELECT 1 FROM outbox_cdc WHERE slot = :s"), {"s": slot}).first()
+    if found is None:
+        raise click.ClickException(f"the switch to CDC (slot {slot}) was called off meanwhile (`outbox cdc-off`)")
 
 
 def _undo_switch(engine, slot: str) -> None:

@@ -24,7 +24,7 @@ import click
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 
 from shared.contracts import CONTRACTS
-from shared.kafka.clients import client_options, publish
+from shared.kafka.clients import client_options, publish, sendable_headers
 from shared.kafka.settings import KafkaSettings
 
 RESOLVES = "dlq.resolves"
@@ -133,7 +133,8 @@ def replay(kafka: KafkaSettings, letters: list[DeadLetter], *, timeout_s: float 
                 "topic": original.topic,
                 "key": original.key,
                 "value": original.value,
-                "headers": [(k, v) for k, v in original.headers or () if k != "replayed"] + [("replayed", b"true")],
+                "headers": [(k, v) for k, v in sendable_headers(original.headers) if k != "replayed"]
+                + [("replayed", b"true")],
             }
             for original in originals.values()  # one per original, however many letters copy it
         ],
@@ -180,7 +181,7 @@ def mismatch(original, letter: DeadLetter) -> str | None:
     if original.key != letter.key or original.value != letter.value:
         return f"differs from the original at {where}"
     copied = {k: v for k, v in letter.headers.items() if not k.startswith("dlq.")}
-    if copied != {k: v for k, v in original.headers or ()}:
+    if copied != dict(sendable_headers(original.headers)):  # a letter copies those a producer can send
         return f"its headers differ from those of the original at {where}"
     if not letter.header("dlq.consumer"):
         return "no dlq.consumer header: not written by a consumer group's dead-lettering"
@@ -264,14 +265,17 @@ def republish(service: str, database_url: str, since: datetime) -> int:
     tables = import_module(f"services.{service}.adapters.orm").tables
     engine = make_engine(database_url, pool_size=1)
     try:
-        with engine.connect() as conn:
-            on_cdc = conn.execute(sa.select(sa.exists().select_from(tables["outbox_cdc"]))).scalar()
-        if on_cdc:
-            raise RepublishRefused(
-                f"{service}: CDC publishes this outbox, and would not send rows marked again: "
-                f"`coinsctl outbox cdc-off {service}` first, then republish"
-            )
-        return republish_since(engine, tables["outbox"], since)
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Checked and marked in one transaction that a switch cannot cross: `cdc-on`'s
+                # INSERT of its switch row waits for this one, and this one for a switch under way.
+                conn.execute(sa.text(f"LOCK TABLE {tables['outbox_cdc'].name} IN SHARE MODE"))
+            if conn.execute(sa.select(sa.exists().select_from(tables["outbox_cdc"]))).scalar():
+                raise RepublishRefused(
+                    f"{service}: CDC publishes this outbox, and would not send rows marked again: "
+                    f"`coinsctl outbox cdc-off {service}` first, then republish"
+                )
+            return republish_since(conn, tables["outbox"], since)
     finally:
         engine.dispose()
 

@@ -72,6 +72,13 @@ def make_producer(settings: KafkaSettings, *, client_id: str) -> KafkaProducer:
     )
 
 
+def sendable_headers(headers) -> list[tuple[str, bytes]]:
+    """A record's headers as a producer can send them again (a dead letter, a replay): one without
+    a value is left out. Debezium's outbox router writes one for a NULL column (tracestate, mostly),
+    where the relay writes none; kafka-python refuses to send it."""
+    return [(name, value) for name, value in headers or () if value is not None]
+
+
 def publish(settings: KafkaSettings, records: list[dict], *, client_id: str, attempts: int = 3) -> None:
     """Send each record (`send()`'s keyword arguments, with `topic`) and wait until all are
     acknowledged; for one-shot senders (tools, tests), which have no relay to send again. What

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from shared import faults
 from shared.clock import utcnow
 from shared.db.engines import is_transient, safe_error
+from shared.kafka.clients import sendable_headers
 from shared.messaging.inbox import BatchOutcome, Handler, Inbox, Poisoned, RetryBatch, describe
 from shared.observability import metrics
 
@@ -267,7 +268,7 @@ def send_dead_letters(producer, group: str, poisoned: list[Poisoned]) -> None:
     futures = []
     for item in poisoned:
         record = item.record
-        headers = list(record.headers or ()) + [
+        headers = sendable_headers(record.headers) + [
             ("dlq.reason", item.reason.encode()),
             ("dlq.error", item.error.encode()[:4000]),
             ("dlq.topic", record.topic.encode()),

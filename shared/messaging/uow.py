@@ -178,13 +178,12 @@ def _insert(table: sa.Table):
     return table.insert().inline()
 
 
-def republish_since(engine: Engine, table: sa.Table, since: datetime) -> int:
-    """Mark every event created, or published, at or after `since` for publishing again (consumers
-    dedupe): one written before `since` but published after it, by a relay that lagged, was in
-    the broker's lost data too."""
-    with engine.begin() as conn:
-        since_then = sa.or_(table.c.created_at >= since, table.c.published_at >= since)
-        return conn.execute(table.update().where(since_then).values(published_at=None)).rowcount
+def republish_since(conn: Connection, table: sa.Table, since: datetime) -> int:
+    """In the caller's transaction, mark every event created, or published, at or after `since`
+    for publishing again (consumers dedupe): one written before `since` but published after it, by
+    a relay that lagged, was in the broker's lost data too."""
+    since_then = sa.or_(table.c.created_at >= since, table.c.published_at >= since)
+    return conn.execute(table.update().where(since_then).values(published_at=None)).rowcount
 
 
 def backlog(conn: Connection, table: sa.Table) -> tuple[int, float]:

@@ -235,3 +235,24 @@ def test_a_letter_whose_original_sits_inside_the_last_batch_of_its_partition_is_
     outcome = replay(kafka, letters)
     assert outcome.refused == [] and [d.value for d in outcome.replayed] == [b"3"]
     assert [r.value for r in replayed_on(kafka, topic)] == [b"3"]
+
+
+def test_a_record_with_a_header_without_a_value_is_dead_lettered_and_its_letter_replayable(kafka):
+    """Debezium's outbox router writes a header without a value for a NULL column (tracestate,
+    mostly), where the relay writes none. Such a record is dead-lettered (kafka-python refuses to
+    send a header without a value: the batch was retried for ever, its partition stuck), and its
+    letter still matches it for a replay."""
+    from coinsctl.recovery import mismatch
+
+    topic = kafka.topic("gift.sent.v1")
+    partition, offset = produce(kafka, topic, b"cat", b'{"event": "cdc"}', [("event_id", b"e-cdc")])
+    as_debezium_wrote_it = read_back(kafka, topic, partition, offset)
+    as_debezium_wrote_it = as_debezium_wrote_it._replace(headers=[*as_debezium_wrote_it.headers, ("tracestate", None)])
+    producer = make_producer(kafka, client_id="test-dlq")
+    try:
+        send_dead_letters(producer, "payout-test", [Poisoned(as_debezium_wrote_it, "failed", "boom")])
+    finally:
+        producer.close(timeout=10)
+    [letter] = [d for d in dead_letters(kafka, ["gift.sent.v1"]) if d.event_id == "e-cdc"]
+    assert "tracestate" not in letter.headers
+    assert mismatch(as_debezium_wrote_it, letter) is None
