@@ -306,8 +306,10 @@ def json_body(schema: Schema) -> dict:
         )
     _refuse_deep_nesting(raw)
     try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
+        # As UTF-8 (RFC 8259 8.1; a BOM is let pass), the encoding the depth check read the bytes
+        # in: json.loads would take UTF-16 or UTF-32 bytes as they come, nested past that check.
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise Problem(
             400,
             "Malformed JSON",

@@ -196,6 +196,23 @@ def test_a_body_nested_deeper_than_the_bound_is_400_before_it_is_parsed(services
     assert {table: rows(svc, table) for table in WRITES[service]} == before
 
 
+@pytest.mark.parametrize("depth", [33, 600])
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])
+@pytest.mark.parametrize("target", sorted(VALID), ids=lambda t: t[1])
+def test_a_body_in_utf16_or_utf32_is_400_however_deep(services, auth, target, encoding, depth):
+    """JSON between systems is UTF-8. json.loads reads UTF-16/32 bytes as they come, and the depth
+    check reads bytes as UTF-8: an escaped quote (5C 00 22 00) hid every bracket after it, so a
+    body nested past the bound was parsed (422), and a few hundred levels ended in a 500."""
+    service = target[0]
+    svc = services[service][0]
+    before = {table: rows(svc, table) for table in WRITES[service]}
+    raw = ('{"user_id": "\\"", "extra": ' + "[" * depth + "]" * depth + "}").encode(encoding)
+    headers = {"Content-Type": f"application/json; charset={encoding}"}
+    response = send(services, auth, target, data=raw, headers=headers)
+    assert response.status_code == 400 and "body" in response.get_json()["errors"], response.get_json()
+    assert {table: rows(svc, table) for table in WRITES[service]} == before
+
+
 def test_the_depth_check_reads_a_body_of_unterminated_strings_in_one_pass(services, auth):
     """33 brackets, then escaped quotes that never close a string: a walk that rescanned the rest of
     the body from each quote took minutes for 200 KB (an hour for the 1 MiB limit); one pass, well
