@@ -2,15 +2,17 @@
 (distributed mode) publish a service's outbox instead of its relay, for scale past one relay.
 
 Same outbox table, same topics, keys and headers (`event_id`, `type`, `traceparent`, `tracestate`,
-`trace_id`: the relay's, shared.messaging.relay.message_headers), same payload bytes: consumers are
-unchanged. The switch between the two:
+`trace_id`: the relay's, shared.messaging.relay.message_headers; for a NULL column Debezium writes
+the header without a value where the relay leaves it out, and Debezium adds headers of its own),
+same payload bytes: consumers are unchanged. The switch between the two:
 
 - `to_cdc`: marks the outbox as CDC's (`outbox_cdc`: the relay's fetch returns nothing from that
   commit on), waits for the relay's advisory lock (no relay mid-batch), creates the replication
   slot with an exported snapshot, publishes (as the relay would) the rows still unpublished in that
   snapshot, then registers the connector on the slot (`snapshot.mode=no_data`). What committed
-  before the slot's start is the relay's, what committed after is Debezium's: no event is lost or
-  sent twice.
+  before the slot's start is the relay's, what committed after is Debezium's: no event is lost
+  (one is sent twice only if a send's answer is lost, as with the relay alone). A `cdc-off` while
+  it waits calls it off: it drops what it made.
 - `mark_streamed`: marks published what the slot has confirmed (a REPEATABLE READ snapshot taken
   at LSN M is marked once the slot's confirmed_flush_lsn passes M), so retention prunes it as it
   prunes the relay's rows (`coinsctl outbox cdc-mark`, on a schedule under CDC).
@@ -143,7 +145,7 @@ def to_cdc(
     connector: dict | None = None,
     lock_timeout_s: float = 120.0,
 ) -> Switched:
-    """Move the service's outbox from its relay to Debezium without loss or duplicates (module doc)."""
+    """Move the service's outbox from its relay to Debezium without loss (module doc)."""
     slot = slot_name(database_url)
     engine = make_engine(database_url, pool_size=2)
     try:

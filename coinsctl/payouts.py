@@ -35,16 +35,11 @@ def _with_uow(action: Callable[..., T]) -> T:
 
 
 def _reason(_ctx, _param, value: str) -> str:
-    """A reason as the API takes one (shared.fields.text): 1-200 characters, no control character;
-    recorded as given, never cut or emptied."""
-    from marshmallow import ValidationError
-
-    from shared.fields import text
-
-    try:
-        return text(200).deserialize(value)
-    except ValidationError as exc:
-        raise click.BadParameter(" ".join(exc.messages)) from exc
+    """A reason recorded as given, never cut or emptied: 1-200 printable characters (what a
+    withdrawal keeps of a reason: shared.errors.kept_reason), not only spaces."""
+    if not 0 < len(value) <= 200 or not value.isprintable() or not value.strip():
+        raise click.BadParameter("1-200 printable characters (no control or invisible one), not only spaces.")
+    return value
 
 
 def _line(withdrawal) -> str:

@@ -240,7 +240,8 @@ def chargebacks_recorded(books: Books) -> list[Problem]:
                     key,
                     f"chargeback {chargeback.chargeback_id} at the processor "
                     f"({_money(chargeback.amount_minor, chargeback.currency)}) is recorded void in purchase "
-                    f"{chargeback.payment_id} ({purchase['status']}): its {purchase['coins']} coins were kept",
+                    f"{chargeback.payment_id} ({purchase['status']}): money went back for a charge the ledger "
+                    "says took none",
                 )
             )
         elif purchase["status"] != REVERSED and not purchase.get("chargeback_id"):

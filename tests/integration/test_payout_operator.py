@@ -117,7 +117,9 @@ def test_a_404_that_is_not_the_processors_answer_is_no_proof_that_nothing_was_pa
     assert earnings(client, auth)["available"] == 20_000
 
 
-@pytest.mark.parametrize("reason", ["", "\x1b[2J", "review: " + "x" * 300])
+@pytest.mark.parametrize(
+    "reason", ["", "   ", "\x1b[2J", "\x9b2J", "\u00a0", "\u200b", "ops:\u2028mismatch", "review: " + "x" * 300]
+)
 def test_a_reason_that_cannot_be_recorded_as_given_is_refused(held, reason):
     svc, client, auth, _processor, wid = held
     done = _cli(svc, "fail", wid, "--reason", reason)

@@ -209,7 +209,7 @@ def test_a_chargeback_at_the_processor_recorded_void_is_named(books):
     books.chargebacks.append(ChargebackRecord("cb_p1", "p1", 999, "USD"))
     assert texts(chargebacks_recorded(books)) == [
         "chargeback cb_p1 at the processor (999 USD) is recorded void in purchase p1 (completed): "
-        "its 700 coins were kept"
+        "money went back for a charge the ledger says took none"
     ]
 
 

@@ -226,15 +226,14 @@ def fail_held(withdrawal_id: str, *, reason: str, uow: AbstractUnitOfWork, proce
 
 def _processor_holds_no_payout(sent: Withdrawal, found: PayoutResult | None) -> None:
     """Raise PayoutMayHaveBeenPaid unless the processor's answer says it has no payout of `sent`:
-    none of its id, or a failed one that is ours (a "failed" about another payout, or another
-    amount, says nothing of ours)."""
+    none of its id, or a failed one of its id (nothing paid, whatever amount the answer names or
+    leaves out). A "failed" about another payout says nothing of ours."""
     if found is None:
         return
     if found.outcome == FAILED_PAYOUT:
-        other = found.mismatch(payout_id=sent.withdrawal_id, net_minor=sent.net_minor, currency=sent.currency)
-        if other is None:
+        if found.payout_id == sent.withdrawal_id:
             return
-        what = f"answered a failed payout that is not this one ({other.removeprefix('the processor answered ')})"
+        what = f"answered a failed payout that is not this one (payout_id {found.payout_id!r})"
     elif found.outcome == UNKNOWN:
         what = "cannot be asked"
     else:
