@@ -294,7 +294,10 @@ def request_body() -> bytes:
     return g.raw_body
 
 
-def json_body(schema: Schema) -> dict:
+def json_body(schema: Schema, *, items: str | None = None) -> dict:
+    """The body through `schema`. `items`: the field holding a batch's items, each judged on its
+    own by the view (`surrogate_problem(item)`): text that is not valid Unicode in one is that
+    item's refusal, not the batch's."""
     raw = request_body()
     if not raw.strip():
         raise Problem(
@@ -327,11 +330,24 @@ def json_body(schema: Schema) -> dict:
         )
     # Only a \u escape or a byte past ASCII (json.loads lets surrogates through either way) can
     # make one; the walk costs as much as the parse on a big body.
-    could_hold_surrogates = not raw.isascii() or b"\\u" in raw or b"\x00" in raw  # NULs: UTF-16/32
-    unencodable = _lone_surrogates(data) if could_hold_surrogates else []
+    g.may_hold_surrogates = not raw.isascii() or b"\\u" in raw
+    unencodable = _lone_surrogates(data) if g.may_hold_surrogates else []
+    if items is not None:
+        unencodable = [name for name in unencodable if not name.startswith(f"{items}.")]
     if unencodable:  # JSON lets "\ud800" through; no database can store it
-        raise validation_problem({name: ["Contains a lone UTF-16 surrogate."] for name in unencodable})
+        raise _surrogates_refused(unencodable)
     return schema.load(data)
+
+
+def surrogate_problem(item) -> Problem | None:
+    """For a batch item of this request's body (json_body's `items`): the 422 naming its fields
+    that hold text no database can store, as the body alone would get; None if none does."""
+    unencodable = _lone_surrogates(item) if g.get("may_hold_surrogates") else []
+    return _surrogates_refused(unencodable) if unencodable else None
+
+
+def _surrogates_refused(names: list[str]) -> Problem:
+    return validation_problem({name: ["Contains a lone UTF-16 surrogate."] for name in names})
 
 
 MAX_JSON_DEPTH = 32  # no body of this API nests more than 3 deep

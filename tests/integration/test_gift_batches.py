@@ -4,6 +4,7 @@ handful of statements whatever the batch size; concurrent batches never overdraw
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -155,6 +156,23 @@ def test_a_bad_item_is_its_own_outcome_with_the_problem_it_would_get_alone(gifti
     assert results[1]["idempotency_key"] is None
     assert rows(svc, "gifts") == 1
     books_balance(svc, client, auth)
+
+
+def test_text_no_database_can_store_in_an_item_is_that_items_refusal_not_the_batchs(gifting, auth):
+    """A lone surrogate ("\\ud800", which JSON lets through) in one item's field is that item's 422
+    naming the field, as POST /v1/gifts answers that body alone; the batch's other items go through."""
+    svc, client = gifting
+    fund(svc, "ann", 100)
+    unstorable = json.dumps(item(stream_id="live-1")).replace("live-1", "live-\\ud800")  # the escape, as sent
+    raw = f'{{"gifts": [{unstorable}, {json.dumps(item())}]}}'
+    response = client.post(
+        "/v1/gift-batches", data=raw, headers={**auth("gateway"), "Content-Type": "application/json"}
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    results = response.get_json()["results"]
+    assert outcomes(results) == ["invalid", "created"] and results[0]["status"] == 422
+    assert list(results[0]["problem"]["errors"]) == ["stream_id"]
+    assert rows(svc, "gifts") == 1
 
 
 def test_an_item_key_is_the_single_gifts_key_the_same_gift_replays_by_either_route(gifting, auth):

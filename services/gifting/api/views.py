@@ -31,7 +31,7 @@ from shared.db.engines import retry_transient, snapshot
 from shared.db.reads import event_counts
 from shared.errors import DomainError, Problem, validation_problem
 from shared.fields import KEY_RULE, schema
-from shared.http.app import Doc, ManyItems, json_body, keyset_page, query_args, route, wiring
+from shared.http.app import Doc, ManyItems, json_body, keyset_page, query_args, route, surrogate_problem, wiring
 from shared.http.audit import AuditPageQuery
 from shared.idempotency import Answer, KeyedRequest, is_valid_key
 from shared.idempotency.http import KeyedCall, answer_items, idempotent, refusal
@@ -147,7 +147,7 @@ def send_gift_batch():
     settled, the gifts written."""
     if request.headers.get(GRANT_HEADER) is not None:  # a grant binds one gift: it travels in its item
         raise refused(SCOPE, f"A batch takes each gift's user grant in its item's `grant`, not in {GRANT_HEADER}.")
-    raw_items = json_body(schema(schemas.GiftBatchEnvelope))["gifts"]
+    raw_items = json_body(schema(schemas.GiftBatchEnvelope), items="gifts")["gifts"]
     reader = ManyItems(schema(schemas.GiftBatchItem))  # one per batch: it remembers the values it checked
     svc = service()
     items = [_batch_item(raw, reader, g.caller, svc.verifier) for raw in raw_items]
@@ -244,6 +244,9 @@ def _batch_item(raw, reader: ManyItems, caller, verifier) -> _Item:
     (the body's schema), then its grant (shared.auth.onbehalf); the first refusal is its outcome."""
     if not isinstance(raw, dict):
         return _Item(None, refused=validation_problem({"body": ["A JSON object is required."]}))
+    unstorable = surrogate_problem(raw)  # text no database can store: refused as the body alone would be
+    if unstorable is not None:
+        return _Item(None, refused=unstorable)
     key = raw.get("idempotency_key")
     if not is_valid_key(key):
         reason = "Missing." if key is None else KEY_RULE
