@@ -214,6 +214,8 @@ def test_a_forged_page_cursor_is_refused_as_a_field_never_a_500(purchase, auth):
         cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
         listed = client.get(f"/v1/users/viewer-1/purchases?cursor={cursor}", headers=auth())
         assert listed.status_code == 422 and "cursor" in listed.get_json()["errors"], (raw, listed.status_code)
+    empty = client.get("/v1/users/viewer-1/purchases?cursor=", headers=auth())  # no cursor issued: as gifting's
+    assert empty.status_code == 422 and "cursor" in empty.get_json()["errors"], empty.status_code
 
 
 def test_which_answers_a_key_keeps():

@@ -128,7 +128,7 @@ def purchase(purchase_id: str):
 )
 def user_purchases(user_id: str):
     args = query_args(schema(schemas.PageQuery))
-    before = _decode_cursor(args["cursor"]) if args["cursor"] else None
+    before = _decode_cursor(args["cursor"]) if args["cursor"] is not None else None  # "" is no cursor issued
     found = run(handlers.purchases_of, user_id, uow=service().uow(), limit=args["limit"] + 1, before=before)
     page, next_cursor = keyset_page(found, args["limit"], _encode_cursor)
     return schema(schemas.PurchasePageSchema).dump({"user_id": user_id, "purchases": page, "next_cursor": next_cursor})
