@@ -581,7 +581,7 @@ def purchases_resolve(purchase_id: str, verdict: str | None, reference: str | No
         raise click.UsageError("--reference goes with --complete")
     processor = sandbox_processors(processor_url, "").card
     try:
-        purchase = resolve(
+        purchase, chargeback = resolve(
             database_url("purchase"),
             purchase_id,
             complete=verdict == "complete",
@@ -590,4 +590,13 @@ def purchases_resolve(purchase_id: str, verdict: str | None, reference: str | No
         )
     except DomainError as exc:
         raise click.ClickException(exc.detail) from exc
-    click.echo(json.dumps(as_json(purchase)))
+    shown = as_json(purchase)
+    if chargeback is not None:
+        shown |= {"chargeback_id": chargeback.chargeback_id, "chargeback_status": chargeback.status}
+    click.echo(json.dumps(shown))
+    if chargeback is not None and purchase.status == "declined":
+        click.echo(
+            f"note: chargeback {chargeback.chargeback_id} already gave the card holder the money back: "
+            "refund nothing by hand",
+            err=True,
+        )

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from services.purchase.domain.model import Purchase
+from services.purchase.domain.model import Chargeback, Purchase
 from services.purchase.service_layer import settlement
 from services.purchase.service_layer.unit_of_work import SqlAlchemyUnitOfWork
 from shared.db.engines import make_engine
-from shared.messaging.uow import run
+from shared.messaging.uow import run, transaction
 
 
 @contextmanager
@@ -30,11 +30,14 @@ def held(database_url: str) -> list[Purchase]:
 
 def resolve(
     database_url: str, purchase_id: str, *, complete: bool, processor, reference: str | None = None
-) -> Purchase:
+) -> tuple[Purchase, Chargeback | None]:
+    """The purchase as resolved, and its chargeback (as the verdict left it), if one was reported."""
     with _uow(database_url) as uow:
-        return run(
+        purchase = run(
             settlement.resolve_held, purchase_id, complete=complete, reference=reference, uow=uow, processor=processor
         )
+        with transaction(uow):
+            return purchase, uow.chargebacks.of_purchase(purchase_id)
 
 
 def as_json(purchase: Purchase) -> dict:

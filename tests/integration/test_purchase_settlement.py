@@ -143,6 +143,23 @@ def asks_the(processor, monkeypatch) -> None:
     monkeypatch.setattr(books, "sandbox_processors", lambda card_url, payout_url: books.Processors(processor, None))
 
 
+def test_a_held_purchase_declined_after_its_chargeback_says_there_is_nothing_to_refund(purchase, auth, monkeypatch):
+    """The card holder got the money back through a chargeback reported while the purchase was
+    held: declined on review, the chargeback is void, and the operator is told not to refund the
+    charge by hand as well (the runbook's step for a declined charge)."""
+    from coinsctl.cli import main
+
+    svc, client, processor = purchase
+    purchase_id = buy(client, auth, "tok_one_cent").get_json()["purchase_id"]
+    assert report_chargeback(client, auth, purchase_id, "cb-held").status_code in (201, 202)
+    monkeypatch.setenv("PURCHASE_DATABASE_URL", svc.engine.url.render_as_string(hide_password=False))
+    asks_the(processor, monkeypatch)
+    declined = CliRunner().invoke(main, ["purchases", "resolve", purchase_id, "--decline"])
+    assert declined.exit_code == 0, declined.output
+    assert '"status": "declined"' in declined.output and '"chargeback_status": "void"' in declined.output
+    assert "refund nothing by hand" in declined.output
+
+
 class LongWordedProcessor(FakeCardProcessor):
     """Answers as the fake does, with a reference and a decline code longer than their columns
     (or, `nul`: holding a NUL, which PostgreSQL refuses in any text)."""
