@@ -194,7 +194,7 @@ def _take_over(service, engine, slot, outbox, producer, topic_name, lock_timeout
         with engine.begin() as conn:
             started = sa.text("UPDATE outbox_cdc SET start_lsn = :l WHERE slot = :s")
             if conn.execute(started, {"l": start_lsn, "s": slot}).rowcount != 1:
-                _still_switching(engine, slot)  # raises: the switch was called off meanwhile
+                raise _called_off(slot)  # its row is gone
     return start_lsn, len(rows)
 
 
@@ -204,7 +204,11 @@ def _still_switching(engine, slot: str) -> None:
     with engine.connect() as conn:
         found = conn.execute(sa.text("SELECT 1 FROM outbox_cdc WHERE slot = :s"), {"s": slot}).first()
     if found is None:
-        raise click.ClickException(f"the switch to CDC (slot {slot}) was called off meanwhile (`outbox cdc-off`)")
+        raise _called_off(slot)
+
+
+def _called_off(slot: str) -> click.ClickException:
+    return click.ClickException(f"the switch to CDC (slot {slot}) was called off meanwhile (`outbox cdc-off`)")
 
 
 def _undo_switch(engine, slot: str) -> None:

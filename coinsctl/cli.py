@@ -573,6 +573,7 @@ def purchases_resolve(purchase_id: str, verdict: str | None, reference: str | No
     completed only if the card processor, asked now, holds a settled charge of its amount."""
     from coinsctl.audit.books import sandbox_processors
     from coinsctl.purchases import as_json, resolve
+    from services.purchase.domain.model import DECLINED
     from shared.errors import DomainError
 
     if verdict is None:
@@ -594,7 +595,7 @@ def purchases_resolve(purchase_id: str, verdict: str | None, reference: str | No
     if chargeback is not None:
         shown |= {"chargeback_id": chargeback.chargeback_id, "chargeback_status": chargeback.status}
     click.echo(json.dumps(shown))
-    if chargeback is not None and purchase.status == "declined":
+    if chargeback is not None and purchase.status == DECLINED:
         click.echo(
             f"note: chargeback {chargeback.chargeback_id} already gave the card holder the money back: "
             "refund nothing by hand",

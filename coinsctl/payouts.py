@@ -13,7 +13,7 @@ import click
 
 from coinsctl.output import json_option, print_rows
 from shared.db.engines import StaleRead
-from shared.errors import DomainError
+from shared.errors import DomainError, keepable
 from shared.settings import database_url
 
 T = TypeVar("T")
@@ -36,8 +36,8 @@ def _with_uow(action: Callable[..., T]) -> T:
 
 def _reason(_ctx, _param, value: str) -> str:
     """A reason recorded as given, never cut or emptied: 1-200 printable characters (what a
-    withdrawal keeps of a reason: shared.errors.kept_reason), not only spaces."""
-    if not 0 < len(value) <= 200 or not value.isprintable() or not value.strip():
+    withdrawal keeps of a reason whole: shared.errors.keepable), not only spaces."""
+    if not value.strip() or not keepable(value, 200):
         raise click.BadParameter("1-200 printable characters (no control or invisible one), not only spaces.")
     return value
 

@@ -189,7 +189,7 @@ def held_withdrawals(*, uow: AbstractUnitOfWork, limit: int = 100) -> list[Withd
 def release_held(withdrawal_id: str, *, uow: AbstractUnitOfWork) -> Withdrawal:
     """An operator sends a held withdrawal back to the queue: paid if the rules allow when its turn
     comes (one sent before is looked up first)."""
-    withdrawal = _held_for_update(withdrawal_id, uow)
+    withdrawal = _held(withdrawal_id, uow, lock=True)
     token = withdrawal.claim_version
     withdrawal.release_hold(at=utcnow())
     _store(withdrawal, token, uow)
@@ -203,14 +203,10 @@ def fail_held(withdrawal_id: str, *, reason: str, uow: AbstractUnitOfWork, proce
     returned both (PayoutMayHaveBeenPaid). The processor is asked before the row is locked; the
     locked row must be the one read then (held, sent as often, not claimed since), or the answer
     may be about a send made meanwhile (StaleRead: run it again)."""
-    sent = uow.withdrawals.get(withdrawal_id)
-    if sent is None:
-        raise WithdrawalNotFound(f"There is no withdrawal {withdrawal_id}.")
-    if sent.status != HELD:
-        raise WithdrawalNotHeld(f"Withdrawal {withdrawal_id} is {sent.status}, not held.")
+    sent = _held(withdrawal_id, uow, lock=False)
     if sent.attempts > 0:
         _processor_holds_no_payout(sent, processor.lookup(payout_id=withdrawal_id))
-    withdrawal = _held_for_update(withdrawal_id, uow)
+    withdrawal = _held(withdrawal_id, uow, lock=True)
     token = withdrawal.claim_version
     if (withdrawal.attempts, token) != (sent.attempts, sent.claim_version):
         raise StaleRead(f"withdrawal {withdrawal_id} changed")
@@ -247,8 +243,9 @@ def set_under_review(creator_id: str, under_review: bool, *, uow: AbstractUnitOf
     return found
 
 
-def _held_for_update(withdrawal_id: str, uow: AbstractUnitOfWork) -> Withdrawal:
-    withdrawal = uow.withdrawals.get(withdrawal_id, for_update=True)
+def _held(withdrawal_id: str, uow: AbstractUnitOfWork, *, lock: bool) -> Withdrawal:
+    """The withdrawal (its row locked, with `lock`), refused unless it exists and is held."""
+    withdrawal = uow.withdrawals.get(withdrawal_id, for_update=lock)
     if withdrawal is None:
         raise WithdrawalNotFound(f"There is no withdrawal {withdrawal_id}.")
     if withdrawal.status != HELD:
