@@ -22,6 +22,7 @@ from shared.db.migrate import upgrade
 from shared.messaging.relay_wakeup import libpq_url, relay_lock_key
 from tests.support.events import gift_event
 from tests.support.producers import AcksTheFirst
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -110,6 +111,12 @@ def test_a_switch_called_off_while_it_waits_for_the_relay_leaves_no_slot(gifting
         engine.dispose()
 
 
+WAITING_ON_THE_SWITCH = sa.text(
+    "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+    "WHERE c.relname = 'outbox_cdc' AND NOT l.granted"
+)
+
+
 def test_republish_cannot_cross_a_switch_to_cdc(gifting_db):
     """Republish checks that the relay publishes, then marks rows unpublished. A switch whose row
     lands between the two would leave them unpublished with the relay standing aside and Debezium
@@ -129,7 +136,12 @@ def test_republish_cannot_cross_a_switch_to_cdc(gifting_db):
             tx = switch.begin()
             switch.execute(sa.text("INSERT INTO outbox_cdc (slot, switched_at) VALUES ('s', now())"))
             republishing, outcome = in_thread(lambda: republish("gifting", gifting_db, utcnow() - timedelta(hours=1)))
-            republishing.join(timeout=1)  # it waits for the switch
+            with engine.connect() as watch:  # it waits for the switch (or, unguarded, went on without)
+                wait_until(
+                    lambda: outcome or watch.execute(WAITING_ON_THE_SWITCH).scalar(),
+                    timeout=10,
+                    message="republish to wait on the switch or finish",
+                )
             tx.commit()
         republishing.join(timeout=30)
         assert isinstance(outcome.get("error"), RepublishRefused), outcome
