@@ -19,14 +19,18 @@ from shared.settings import database_url
 T = TypeVar("T")
 
 
-def _with_uow(action: Callable[..., T]) -> T:
+def _with_uow(action: Callable[..., T], *, one_transaction: bool = True) -> T:
+    """`action(uow)` in the command's one transaction, or (not `one_transaction`) owning its own."""
+    from contextlib import nullcontext
+
     from services.payout.service_layer.unit_of_work import SqlAlchemyUnitOfWork
     from shared.db.engines import make_engine
     from shared.messaging.uow import transaction
 
     engine = make_engine(database_url("payout"), pool_size=1)
     try:
-        with transaction(SqlAlchemyUnitOfWork(engine)) as uow:  # the command's one transaction
+        uow = SqlAlchemyUnitOfWork(engine)
+        with transaction(uow) if one_transaction else nullcontext(uow):
             return action(uow)
     except (DomainError, StaleRead) as exc:  # StaleRead: changed meanwhile (a worker, another operator)
         raise click.ClickException(str(exc)) from exc
@@ -100,7 +104,10 @@ def fail(withdrawal_id: str, reason: str, processor_url: str) -> None:
     from services.payout.service_layer.payouts import fail_held
 
     processor = sandbox_processors("", processor_url).payout
-    click.echo(_line(_with_uow(lambda uow: fail_held(withdrawal_id, reason=reason, uow=uow, processor=processor))))
+    failed = _with_uow(
+        lambda uow: fail_held(withdrawal_id, reason=reason, uow=uow, processor=processor), one_transaction=False
+    )  # none open while the processor is asked
+    click.echo(_line(failed))
 
 
 @payouts.command("review")

@@ -33,9 +33,9 @@ def resolve(
 ) -> tuple[Purchase, Chargeback | None]:
     """The purchase as resolved, and its chargeback (as the verdict left it), if one was reported."""
     with _uow(database_url) as uow:
-        purchase = run(
-            settlement.resolve_held, purchase_id, complete=complete, reference=reference, uow=uow, processor=processor
-        )
+        purchase = settlement.resolve_held(
+            purchase_id, complete=complete, reference=reference, uow=uow, processor=processor
+        )  # its own transactions: none open while the processor is asked
         with transaction(uow):
             return purchase, uow.chargebacks.of_purchase(purchase_id)
 

@@ -19,7 +19,7 @@ from services.payout.domain.model import HELD, PROCESSING
 from services.payout.service_layer import payouts
 from shared.messaging.uow import run
 from tests.integration.test_payout_api import earn, earnings, register, withdraw
-from tests.support.processors import FakePayoutProcessor
+from tests.support.processors import FakePayoutProcessor, tries_writing_when_asked
 
 pytestmark = pytest.mark.integration
 
@@ -43,10 +43,14 @@ def _turn(svc, processor, claim=None):
 
 @pytest.fixture
 def held(make_service, auth_for):
+    return held_on(make_service, auth_for, "postgres")
+
+
+def held_on(make_service, auth_for, backend: str):
     """A withdrawal sent, paid, and held for an answer about another amount: (svc, client, auth,
     processor, withdrawal_id)."""
     auth, processor = auth_for("payout"), Tampered()
-    svc, client = make_service("payout", processor=processor)
+    svc, client = make_service("payout", backend=backend, processor=processor)
     register(client, auth)
     earn(svc, "creator", 40_000)
     wid = withdraw(client, auth, 10_000).get_json()["withdrawal_id"]
@@ -77,12 +81,12 @@ def test_a_withdrawal_held_again_by_the_worker_while_fail_runs_is_not_failed(hel
 
     monkeypatch.setattr(SqlAlchemyWithdrawalRepository, "get", get)
     with pytest.raises(WithdrawalNotHeld):  # as read: nothing was asked of the processor about it
-        run(payouts.fail_held, wid, reason="ops: mismatch", uow=svc.uow(), processor=processor)
+        payouts.fail_held(wid, reason="ops: mismatch", uow=svc.uow(), processor=processor)
     assert seen == [PROCESSING]
     assert earnings(client, auth)["available"] == 20_000  # 10,000 of 40,000 paid, 10,000 left reserved
     monkeypatch.undo()
     with pytest.raises(PayoutMayHaveBeenPaid):  # run again: the processor is asked, and it paid
-        run(payouts.fail_held, wid, reason="ops: mismatch", uow=svc.uow(), processor=processor)
+        payouts.fail_held(wid, reason="ops: mismatch", uow=svc.uow(), processor=processor)
 
 
 class _NotTheProcessor(http.server.BaseHTTPRequestHandler):
@@ -132,3 +136,16 @@ def test_a_listing_limit_that_is_no_count_is_refused_naming_it(held, limit):
     svc, *_ = held
     done = _cli(svc, "held", "--limit", limit)
     assert done.exit_code == 2 and "--limit" in done.output, done.output
+
+
+def test_fail_asks_the_processor_with_no_transaction_open(make_service, auth_for, monkeypatch):
+    """On SQLite an open transaction holds the database's write lock: the payout API and workers
+    would wait on an operator's command for as long as the processor takes to answer."""
+    from coinsctl.audit import books
+
+    svc, client, auth, processor, wid = held_on(make_service, auth_for, "sqlite")
+    monkeypatch.setattr(books, "sandbox_processors", lambda card_url, payout_url: books.Processors(None, processor))
+    tries = tries_writing_when_asked(processor, svc.engine.url.database)
+    done = _cli(svc, "fail", wid, "--reason", "ops: mismatch")
+    assert done.exit_code == 1 and "holds a payout of it" in done.output, done.output
+    assert tries == ["free"]

@@ -18,7 +18,7 @@ from services.purchase.service_layer.reconcile import reconcile_purchases
 from shared.idempotency import PASSING_REFUSALS, keeps
 from tests.integration.conftest import outbox_events, purchases_age
 from tests.integration.test_purchase_api import order
-from tests.support.processors import FakeCardProcessor
+from tests.support.processors import FakeCardProcessor, tries_writing_when_asked
 
 pytestmark = pytest.mark.integration
 
@@ -158,6 +158,22 @@ def test_a_held_purchase_declined_after_its_chargeback_says_there_is_nothing_to_
     assert declined.exit_code == 0, declined.output
     assert '"status": "declined"' in declined.output and '"chargeback_status": "void"' in declined.output
     assert "refund nothing by hand" in declined.output
+
+
+def test_resolve_asks_the_processor_with_no_transaction_open(make_service, auth, monkeypatch):
+    """On SQLite an open transaction holds the database's write lock: the purchase API and its
+    reconciler would wait on an operator's command for as long as the processor takes to answer."""
+    from coinsctl.cli import main
+
+    processor = FakeCardProcessor()
+    svc, client = make_service("purchase", backend="sqlite", processor=processor)
+    purchase_id = buy(client, auth, "tok_one_cent").get_json()["purchase_id"]
+    monkeypatch.setenv("PURCHASE_DATABASE_URL", svc.engine.url.render_as_string(hide_password=False))
+    asks_the(processor, monkeypatch)
+    tries = tries_writing_when_asked(processor, svc.engine.url.database)
+    refused = CliRunner().invoke(main, ["purchases", "resolve", purchase_id, "--complete"])
+    assert refused.exit_code == 1 and "amount 1 (asked 999)" in refused.output, refused.output
+    assert tries == ["free"]
 
 
 class LongWordedProcessor(FakeCardProcessor):

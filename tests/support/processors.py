@@ -4,6 +4,7 @@ account; `charges`/`payouts` record what was taken, `calls` how often each id wa
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections import Counter
 
@@ -84,3 +85,25 @@ class FakePayoutProcessor:
 
     def lookup(self, *, payout_id: str) -> PayoutResult | None:
         return self.payouts.get(payout_id)
+
+
+def tries_writing_when_asked(processor, database: str) -> list[str]:
+    """Make `processor.lookup` first try to take the write lock of the SQLite file `database` (for
+    0.2 s), as the service's requests and workers would meanwhile; each try is recorded, "free" or
+    the error. An operator's command asking the processor must hold no transaction then."""
+    tries, ask = [], processor.lookup
+
+    def lookup(**asked):
+        conn = sqlite3.connect(database, timeout=0.2, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+            tries.append("free")
+        except sqlite3.OperationalError as exc:
+            tries.append(str(exc))
+        finally:
+            conn.close()
+        return ask(**asked)
+
+    processor.lookup = lookup
+    return tries

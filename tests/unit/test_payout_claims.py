@@ -237,7 +237,7 @@ def test_an_operator_cannot_fail_a_held_withdrawal_the_processor_may_have_paid(u
     assert turn(uow, processor).reason == "answer_mismatch"
 
     def fail():
-        return run(payouts.fail_held, asked.withdrawal_id, reason="ops: mismatch", uow=uow, processor=processor)
+        return payouts.fail_held(asked.withdrawal_id, reason="ops: mismatch", uow=uow, processor=processor)
 
     with pytest.raises(PayoutMayHaveBeenPaid, match="holds a payout of it"):
         fail()
@@ -284,9 +284,7 @@ def test_a_creator_under_review_is_held_then_failed_by_an_operator_and_gets_the_
     assert run(payouts.set_under_review, "creator", True, uow=uow)
     processor = FakePayoutProcessor()
     assert turn(uow, processor).reason == "under_review"
-    failed = run(
-        payouts.fail_held, asked.withdrawal_id, reason="fraud review: account closed", uow=uow, processor=processor
-    )
+    failed = payouts.fail_held(asked.withdrawal_id, reason="fraud review: account closed", uow=uow, processor=processor)
     assert (failed.status, failed.failure_reason) == (FAILED, "fraud review: account closed")
     assert (account(uow).reserved_diamonds, run(handlers.earnings_of, "creator", uow=uow).available) == (0, 40_000)
     [(kind, data)] = uow.events()

@@ -364,7 +364,7 @@ def test_a_charge_of_the_wrong_amount_is_held_for_review_credits_nothing_and_an_
     assert chargeback(uow, held.purchase_id).status == "pending"  # waits for the review
 
     def resolve(purchase_id, complete):
-        return run(settlement.resolve_held, purchase_id, complete=complete, uow=uow, processor=processor)
+        return settlement.resolve_held(purchase_id, complete=complete, uow=uow, processor=processor)
 
     with pytest.raises(ChargeNotConfirmed, match=r"amount 1 \(asked 999\)"):
         resolve(held.purchase_id, True)  # 700 coins for a cent: never

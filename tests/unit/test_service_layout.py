@@ -125,8 +125,10 @@ def test_flask_and_its_request_state_stay_in_the_web_layer():
 
 def test_no_handler_commits_nor_opens_a_transaction_but_the_processes_steps():
     """One owner per transaction: `commit` is no name a handler can call, and only the steps of a
-    process around an outside call (buying coins, reconciling, paying out) open one of their own."""
+    process around an outside call (buying coins, reconciling, paying out, an operator's verdict that
+    asks the processor first) open one of their own."""
     processes = {"purchase/service_layer/handlers.py", "purchase/service_layer/reconcile.py"}
+    processes |= {"purchase/service_layer/settlement.py"}
     processes |= {"payout/service_layer/payouts.py"}
     committing, opening = [], []
     for path, text in sources("services"):

@@ -202,21 +202,25 @@ def fail_held(withdrawal_id: str, *, reason: str, uow: AbstractUnitOfWork, proce
     answers that it has no payout of it, or a failed one: else its diamonds could be paid and
     returned both (PayoutMayHaveBeenPaid). The processor is asked before the row is locked; the
     locked row must be the one read then (held, sent as often, not claimed since), or the answer
-    may be about a send made meanwhile (StaleRead: run it again)."""
-    sent = _held(withdrawal_id, uow, lock=False)
+    may be about a send made meanwhile (StaleRead: run it again). It begins and commits its own
+    transactions: none is open while the processor is asked (on SQLite one would hold the
+    database's write lock, the API and workers waiting on it, for the processor's deadline)."""
+    with transaction(uow):
+        sent = _held(withdrawal_id, uow, lock=False)
     if sent.attempts > 0:
         _processor_holds_no_payout(sent, processor.lookup(payout_id=withdrawal_id))
-    withdrawal = _held(withdrawal_id, uow, lock=True)
-    token = withdrawal.claim_version
-    if (withdrawal.attempts, token) != (sent.attempts, sent.claim_version):
-        raise StaleRead(f"withdrawal {withdrawal_id} changed")
-    account = uow.accounts.get_or_create_for_update(withdrawal.creator_id)
-    account.release(withdrawal.diamonds)
-    withdrawal.fail(reason=reason, at=utcnow())
-    withdrawal.claim_version += 1  # a lapsed claim of before the hold cannot act on it
-    uow.accounts.save(account)
-    _store(withdrawal, token, uow)
-    uow.outbox.add(WITHDRAWAL_FAILED, _withdrawal_settled(withdrawal))
+    with transaction(uow):
+        withdrawal = _held(withdrawal_id, uow, lock=True)
+        token = withdrawal.claim_version
+        if (withdrawal.attempts, token) != (sent.attempts, sent.claim_version):
+            raise StaleRead(f"withdrawal {withdrawal_id} changed")
+        account = uow.accounts.get_or_create_for_update(withdrawal.creator_id)
+        account.release(withdrawal.diamonds)
+        withdrawal.fail(reason=reason, at=utcnow())
+        withdrawal.claim_version += 1  # a lapsed claim of before the hold cannot act on it
+        uow.accounts.save(account)
+        _store(withdrawal, token, uow)
+        uow.outbox.add(WITHDRAWAL_FAILED, _withdrawal_settled(withdrawal))
     return withdrawal
 
 

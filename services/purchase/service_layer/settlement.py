@@ -27,6 +27,7 @@ from services.purchase.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.clock import utcnow
 from shared.contracts import PURCHASE_COMPLETED, PURCHASE_REVERSED
 from shared.ids import new_id
+from shared.messaging.uow import transaction
 
 
 def settle_purchase(
@@ -138,25 +139,33 @@ def resolve_held(
     not be kept) or decline it (nothing credited; a charge taken is refunded at the processor by
     hand). A chargeback waiting for it takes effect. It is completed only if the processor, asked
     now, holds a settled charge for it of its amount and currency (else ChargeNotConfirmed: coins
-    would be credited for money never taken)."""
-    _held(uow.purchases.get(purchase_id), purchase_id)
-    charge = processor.lookup(payment_id=purchase_id) if complete else None  # asked before the row is locked
-    purchase = _held(uow.purchases.get(purchase_id, for_update=True), purchase_id)
-    now = utcnow()
+    would be credited for money never taken). It begins and commits its own transactions: no
+    transaction is open while the processor is asked (on SQLite one would hold the database's
+    write lock, the service's requests and workers waiting on it, for the processor's deadline)."""
+    charge = None
     if complete:
-        _charged_as_asked(purchase, charge)
-        found = charge.reference if charge.reference and storable_reference(charge.reference) else None
-        reference = reference or found or purchase.processor_ref  # as the processor shows it now, first
-        if not reference:
-            raise NotHeld(f"Purchase {purchase_id} has no processor reference to complete it with: give --reference.")
-        if not storable_reference(reference):
-            raise NotHeld(f"A reference is at most {MAX_REFERENCE} printable characters.")
-        purchase.complete(processor_ref=reference, at=now)
-        uow.outbox.add(PURCHASE_COMPLETED, _purchase_completed(purchase))
-    else:
-        purchase.decline(code="declined_on_review")
-    uow.purchases.update(purchase)
-    _apply_chargeback(purchase, uow=uow, at=now)
+        with transaction(uow):
+            _held(uow.purchases.get(purchase_id), purchase_id)
+        charge = processor.lookup(payment_id=purchase_id)
+    with transaction(uow):
+        purchase = _held(uow.purchases.get(purchase_id, for_update=True), purchase_id)
+        now = utcnow()
+        if complete:
+            _charged_as_asked(purchase, charge)
+            found = charge.reference if charge.reference and storable_reference(charge.reference) else None
+            reference = reference or found or purchase.processor_ref  # as the processor shows it now, first
+            if not reference:
+                raise NotHeld(
+                    f"Purchase {purchase_id} has no processor reference to complete it with: give --reference."
+                )
+            if not storable_reference(reference):
+                raise NotHeld(f"A reference is at most {MAX_REFERENCE} printable characters.")
+            purchase.complete(processor_ref=reference, at=now)
+            uow.outbox.add(PURCHASE_COMPLETED, _purchase_completed(purchase))
+        else:
+            purchase.decline(code="declined_on_review")
+        uow.purchases.update(purchase)
+        _apply_chargeback(purchase, uow=uow, at=now)
     return purchase
 
 
