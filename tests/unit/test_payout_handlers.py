@@ -21,6 +21,7 @@ from services.payout.domain.errors import (
     CreatorNotRegistered,
     CreatorTooYoung,
     DailyCapExceeded,
+    HeldForGood,
     InsufficientEarnings,
     NoMethodHold,
 )
@@ -276,6 +277,10 @@ def test_a_withdrawal_waiting_out_a_hold_is_paid_after_it_but_held_if_the_method
     assert done[hijacked.withdrawal_id].held_reason.startswith("method_changed")
     assert processor.calls[hijacked.withdrawal_id] == 0  # nothing sent to the hijacker
     assert done[standing.withdrawal_id].status == COMPLETED and processor.calls[standing.withdrawal_id] == 1
+    with pytest.raises(HeldForGood, match="Fail it"):  # released, it would only be held again
+        run(payouts.release_held, hijacked.withdrawal_id, uow=uow)
+    failed = payouts.fail_held(hijacked.withdrawal_id, reason="hijack undone", uow=uow, processor=processor)
+    assert failed.status == "failed"
 
 
 def test_a_hijack_undone_then_redone_is_held_not_paid_when_the_first_hold_ends(uow, clock):

@@ -51,6 +51,13 @@ class WithdrawalNotHeld(DomainError):
     code, kind, title = "withdrawal-not-held", "conflict", "Withdrawal not held for review"
 
 
+class HeldForGood(DomainError):
+    """A held withdrawal no release can pay: the rule that held it holds for good (its destination
+    moved since it was asked for). Failing it returns its diamonds; the creator asks again."""
+
+    code, kind, title = "held-for-good", "conflict", "Releasing it would only hold it again"
+
+
 class PayoutMayHaveBeenPaid(DomainError):
     """An operator's fail of a withdrawal sent before: the processor holds a payout of it (or cannot
     be asked), so returning its diamonds could pay the creator twice."""

@@ -40,6 +40,11 @@ class WithdrawalQuote:
     net_minor: int
 
 
+# The one hold no release can lift: a withdrawal's destination that moved since it was asked for
+# has moved for good (only an operator's fail settles it).
+METHOD_CHANGED = "method_changed"
+
+
 @dataclass(frozen=True)
 class PayoutRules:
     min_withdrawal_minor: int = 10_000
@@ -72,7 +77,7 @@ class PayoutRules:
         if under_review:
             return "under_review: the creator is under review"
         if destination_moved:
-            return "method_changed: the payout method changed while this withdrawal waited out a hold"
+            return f"{METHOD_CHANGED}: the payout method changed while this withdrawal waited out a hold"
         return None
 
     def method_hold_until(self, changed_at: datetime) -> datetime:

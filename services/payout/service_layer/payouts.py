@@ -23,9 +23,9 @@ from typing import NamedTuple
 
 from services.payout.adapters.processor import FAILED as FAILED_PAYOUT
 from services.payout.adapters.processor import PAID, UNKNOWN, PayoutProcessor, PayoutResult
-from services.payout.domain.errors import PayoutMayHaveBeenPaid, WithdrawalNotFound, WithdrawalNotHeld
+from services.payout.domain.errors import HeldForGood, PayoutMayHaveBeenPaid, WithdrawalNotFound, WithdrawalNotHeld
 from services.payout.domain.model import COMPLETED, HELD, PROCESSING, Withdrawal
-from services.payout.domain.rules import PayoutPolicy, PayoutRules
+from services.payout.domain.rules import METHOD_CHANGED, PayoutPolicy, PayoutRules
 from services.payout.service_layer.unit_of_work import AbstractUnitOfWork
 from shared.clock import utcnow
 from shared.contracts import WITHDRAWAL_COMPLETED, WITHDRAWAL_FAILED
@@ -188,8 +188,15 @@ def held_withdrawals(*, uow: AbstractUnitOfWork, limit: int = 100) -> list[Withd
 
 def release_held(withdrawal_id: str, *, uow: AbstractUnitOfWork) -> Withdrawal:
     """An operator sends a held withdrawal back to the queue: paid if the rules allow when its turn
-    comes (one sent before is looked up first)."""
+    comes (one sent before is looked up first). One held because its destination moved is refused
+    (HeldForGood): that rule holds it for good, and only `fail_held` settles it."""
     withdrawal = _held(withdrawal_id, uow, lock=True)
+    if (withdrawal.held_reason or "").startswith(f"{METHOD_CHANGED}:"):
+        raise HeldForGood(
+            f"Withdrawal {withdrawal_id} was asked for while a payout method change's hold ran, and the "
+            "method has changed since: released, it would be held again. Fail it (its diamonds return) "
+            "and the creator asks again, to the destination they hold now."
+        )
     token = withdrawal.claim_version
     withdrawal.release_hold(at=utcnow())
     _store(withdrawal, token, uow)
