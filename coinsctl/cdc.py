@@ -157,14 +157,19 @@ def to_cdc(
             conn.execute(sa.text("SELECT pg_notify(:c, '')"), {"c": CDC_CHANNEL})  # relays read it at once
         if not switched:
             raise click.ClickException(f"{service}: its outbox is on CDC already (slot {slot}); `outbox cdc-off` first")
+        name = f"coins-outbox-{service}"
         try:
             start_lsn, sent = _take_over(service, engine, slot, outbox, producer, topic_name, lock_timeout_s)
             if rest is not None and connector is not None:
-                rest.put_connector(f"coins-outbox-{service}", connector)
+                rest.put_connector(name, connector)
         except BaseException:
             # A switch that fails half way must not leave the relays standing aside with no one
             # publishing: the relay takes the outbox back (what was sent meanwhile it may send
-            # again: at least once, the inboxes absorb it), and the slot made for it is dropped.
+            # again: at least once, the inboxes absorb it), and the slot made for it is dropped,
+            # the connector first (a registration whose answer was lost may have landed, and
+            # would hold the slot).
+            if rest is not None and connector is not None:
+                _remove_connector(rest, name)
             _undo_switch(engine, slot)
             raise
         return Switched(slot, start_lsn, sent)
@@ -209,6 +214,13 @@ def _still_switching(engine, slot: str) -> None:
 
 def _called_off(slot: str) -> click.ClickException:
     return click.ClickException(f"the switch to CDC (slot {slot}) was called off meanwhile (`outbox cdc-off`)")
+
+
+def _remove_connector(rest: ConnectRest, name: str) -> None:
+    try:
+        rest.delete_connector(name)
+    except Exception:  # noqa: BLE001 - the switch's own failure is the one to report
+        log.exception(f"undoing a failed switch to CDC: connector {name} may be left (`coinsctl outbox cdc-off`)")
 
 
 def _undo_switch(engine, slot: str) -> None:

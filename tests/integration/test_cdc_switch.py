@@ -30,8 +30,21 @@ pytestmark = pytest.mark.integration
 class RefusingConnect:
     """Kafka Connect's REST API refusing the connector (a typo in its config, Connect down)."""
 
+    def __init__(self):
+        self.deleted = []
+
     def put_connector(self, name: str, config: dict) -> None:
         raise RuntimeError("connector refused")
+
+    def delete_connector(self, name: str) -> None:
+        self.deleted.append(name)
+
+
+class LandsUnanswered(RefusingConnect):
+    """Registers the connector, and the answer is lost (Connect slow, the client's timeout)."""
+
+    def put_connector(self, name: str, config: dict) -> None:
+        raise TimeoutError("timed out")
 
 
 @pytest.fixture
@@ -63,6 +76,15 @@ def test_a_switch_that_fails_half_way_gives_the_outbox_back_to_the_relay(gifting
     with pytest.raises(RuntimeError, match="connector refused"):
         cdc.to_cdc("gifting", gifting_db, tables["outbox"], AcksTheFirst(), str, rest=RefusingConnect(), connector={})
     assert switch_state(gifting_db) == (0, 0)  # the relay's again: no switch row, no slot
+
+
+def test_a_switch_whose_registration_went_unanswered_removes_the_connector_it_may_have_made(gifting_db):
+    """Else a connector registered meanwhile would keep the slot (never dropped, WAL held) and
+    stream beside the relay."""
+    connect = LandsUnanswered()
+    with pytest.raises(TimeoutError):
+        cdc.to_cdc("gifting", gifting_db, tables["outbox"], AcksTheFirst(), str, rest=connect, connector={})
+    assert connect.deleted == ["coins-outbox-gifting"] and switch_state(gifting_db) == (0, 0)
 
 
 def test_a_second_switch_is_refused_and_leaves_the_first_as_it_is(gifting_db):
