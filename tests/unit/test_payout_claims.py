@@ -175,6 +175,71 @@ def test_nothing_found_is_sent_again_only_once_no_earlier_send_can_still_land(uo
     assert processor.calls[asked.withdrawal_id] == 2
 
 
+class Unreachable(FakePayoutProcessor):
+    """Every send's answer is lost and nothing is recorded (the processor 503s), lookups find none."""
+
+    def send(self, **asked) -> PayoutResult:
+        self.calls[asked["payout_id"]] += 1
+        return PayoutResult(UNKNOWN)
+
+
+def test_a_lookup_begun_inside_the_landing_window_is_not_proof_that_nothing_was_paid(uow, clock):
+    """Worker A fences its last allowed send (attempt max_attempts) and dies mid-send: its request,
+    written just before its lease ended, is still on its way to the processor. Worker B claims the
+    withdrawal as soon as the lease lapses and looks it up: the processor answers "none" (A's request
+    has not landed yet), but the answer reaches B a few seconds later (a lookup may take up to the
+    processor's deadline, like any call). By then `utcnow() >= landing_ends`, so B treats the stale
+    "none" as final and fails the withdrawal, returning its diamonds. A's request lands inside the
+    landing window and is paid: the creator is paid AND gets the diamonds back."""
+    asked = creator_withdraws(uow)
+    wid = asked.withdrawal_id
+    down = Unreachable()
+    # Attempts 1 .. max_attempts-1: answers lost, nothing recorded; waited out and looked up each time.
+    while stored(uow, wid).attempts < POLICY.max_attempts - 1:
+        attempt = turn(uow, down, policy=POLICY)
+        assert attempt is not None and attempt.outcome == payouts.STILL_UNKNOWN
+        clock.advance((stored(uow, wid).next_check_at - clock()).total_seconds())
+    while True:  # bring it to the point where the next turn sends (landing of the last send over)
+        row = stored(uow, wid)
+        if row.next_check_at is not None and row.next_check_at >= POLICY.landing_ends(row.last_send_until):
+            clock.advance((row.next_check_at - clock()).total_seconds())
+            break
+        assert turn(uow, down, policy=POLICY).outcome == payouts.STILL_UNKNOWN
+        clock.advance((stored(uow, wid).next_check_at - clock()).total_seconds())
+
+    # Worker A: claims, fences its send (attempt == max_attempts) and writes the request, then dies.
+    claim_a = payouts.claim_next(uow=uow, lease_seconds=POLICY.lease_seconds)
+    assert payouts._fence_send(claim_a, uow=uow, rules=RULES, policy=POLICY) is None
+    assert claim_a.attempts == POLICY.max_attempts
+    lease_end = claim_a.last_send_until
+
+    processor = FakePayoutProcessor()
+
+    def lookup(*, payout_id: str):
+        answer = processor.payouts.get(payout_id)  # answered at lease_end + 1 s: nothing there yet
+        # A's request, written before its lease ended, lands at lease_end + 3 s (< landing_ends) and
+        # is paid; B's answer arrives at lease_end + 10.5 s (the lookup within the 10 s deadline).
+        processor.payouts[payout_id] = PayoutResult(
+            PAID, reference="po_late", payout_id=payout_id, net_minor=asked.net_minor, currency="USD"
+        )
+        clock.advance(9.5)
+        return answer
+
+    processor.lookup = lookup
+
+    # Worker B: A's lease has lapsed; B claims and looks it up.
+    clock.advance((lease_end - clock()).total_seconds() + 1)
+    claim_b = payouts.claim_next(uow=uow, lease_seconds=POLICY.lease_seconds)
+    assert claim_b is not None and claim_b.attempts == POLICY.max_attempts
+    attempt = payouts.pay_out(claim_b, uow=uow, processor=processor, rules=RULES, policy=POLICY)
+
+    paid_by_processor = processor.payouts[wid].outcome == PAID
+    returned = stored(uow, wid).status == FAILED and account(uow).reserved_diamonds == 0
+    assert not (paid_by_processor and returned), (
+        f"withdrawal {attempt.outcome}: the processor paid it and its {asked.diamonds} diamonds were returned"
+    )
+
+
 def test_an_unreachable_processor_leaves_the_payout_in_flight_past_every_attempt_on_its_own_backoff(uow, clock):
     asked = creator_withdraws(uow)
     processor = LostAnswers(lookups="unreachable")

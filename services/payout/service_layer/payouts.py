@@ -70,13 +70,14 @@ def pay_out(
     """Bring one claimed withdrawal forward: look up an earlier send first, send if none can have
     paid it, settle by a known and checked answer, or let it go to be looked up later."""
     if claim.attempts > 0:  # sent before without a known outcome: look it up, never send blindly
+        asked_at = utcnow()  # "none" speaks only of sends that reached the processor before it was asked
         found = processor.lookup(payout_id=claim.withdrawal_id)
         if found is not None and found.outcome == UNKNOWN:  # unreachable, or still processing there
             return _unclaim(claim, uow=uow, check_at=policy.next_check(utcnow(), claims=claim.claim_version))
         if found is not None:
             return settle_payout(claim, uow=uow, result=found)
         landing_ends = policy.landing_ends(claim.last_send_until or claim.created_at)
-        if utcnow() < landing_ends:  # an earlier send may still reach the processor: wait for it
+        if asked_at < landing_ends:  # an earlier send may land after the question: ask again then
             return _unclaim(claim, uow=uow, check_at=landing_ends)
         if claim.attempts >= policy.max_attempts:
             # Failing is safe: our claim's token replaced the last sender's, whose lease covered its
