@@ -143,8 +143,9 @@ def _result(body: dict) -> PayoutResult:
         "net_minor": net if type(net) is int else None,
         "currency": body.get("currency") if isinstance(body.get("currency"), str) else None,
     }
-    if status == "paid" and body.get("reference"):
-        return PayoutResult(PAID, reference=str(body["reference"]), **reported)
+    if status == "paid":  # paid, with or without a reference we can keep (`kept_reference`)
+        reference = body.get("reference")
+        return PayoutResult(PAID, reference=str(reference) if reference not in (None, "") else None, **reported)
     if status == "failed":
         return PayoutResult(FAILED, failure_reason=str(body.get("failure_reason") or "failed"), **reported)
     return PayoutResult(UNKNOWN)  # processing, or an answer this adapter does not know
