@@ -181,7 +181,7 @@ class _WriteByAdapter(HTTPAdapter):
 def _json(response: requests.Response) -> dict:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or JSON nested past the parser's stack: not understood
         return {}
     return body if isinstance(body, dict) else {}
 

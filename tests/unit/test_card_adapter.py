@@ -8,6 +8,7 @@ import threading
 
 import pytest
 from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
 
 from services.purchase.adapters.processor import APPROVED, DECLINED, UNKNOWN, SandboxCardProcessor
 from shared.outbound import OutboundSettings
@@ -46,3 +47,26 @@ def test_no_charge_is_the_processors_own_answer_and_any_other_404_is_unknown(san
     assert card(sandbox_url).lookup(payment_id="never-charged") is None
     assert card(sandbox_url + "/elsewhere").lookup(payment_id="never-charged").outcome == UNKNOWN
     assert card("http://127.0.0.1:9").lookup(payment_id="never-charged").outcome == UNKNOWN  # nobody listens
+
+
+@pytest.fixture
+def deeply_nested_url():
+    """Something answering valid JSON nested past the parser's stack (json.loads raises
+    RecursionError, not ValueError): not an answer the adapter understands."""
+
+    @Request.application
+    def app(request):
+        return Response("[" * 100_000 + "]" * 100_000, status=200, content_type="application/json")
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_an_answer_nested_past_the_parsers_stack_is_unknown_never_an_exception(deeply_nested_url):
+    """Else POST /v1/purchases answered 500 (not 503, the outcome not known yet) and the reconciler
+    failed on every lookup of the purchase while the answers kept coming so."""
+    processor = card(deeply_nested_url)
+    charged = processor.charge(payment_id="p-1", amount_minor=999, currency="USD", method="card", token="tok_visa")
+    assert charged.outcome == UNKNOWN and processor.lookup(payment_id="p-1").outcome == UNKNOWN
