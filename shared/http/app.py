@@ -26,6 +26,7 @@ import json
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -296,8 +297,9 @@ def request_body() -> bytes:
 
 def json_body(schema: Schema, *, items: str | None = None) -> dict:
     """The body through `schema`. `items`: the field holding a batch's items, each judged on its
-    own by the view (`surrogate_problem(item)`): text that is not valid Unicode in one is that
-    item's refusal, not the batch's."""
+    own by the view (`item_problem(item)`): text that is not valid Unicode in one, or a field it
+    names twice, is that item's refusal, not the batch's. A field named twice anywhere else is
+    the body's."""
     raw = request_body()
     if not raw.strip():
         raise Problem(
@@ -311,7 +313,7 @@ def json_body(schema: Schema, *, items: str | None = None) -> dict:
     try:
         # As UTF-8 (RFC 8259 8.1; a BOM is let pass), the encoding the depth check read the bytes
         # in: json.loads would take UTF-16 or UTF-32 bytes as they come, nested past that check.
-        data = json.loads(raw.decode("utf-8-sig"))
+        data = json.loads(raw.decode("utf-8-sig"), object_pairs_hook=_object)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise Problem(
             400,
@@ -331,23 +333,61 @@ def json_body(schema: Schema, *, items: str | None = None) -> dict:
     # Only a \u escape or a byte past ASCII (json.loads lets surrogates through either way) can
     # make one; the walk costs as much as the parse on a big body.
     g.may_hold_surrogates = not raw.isascii() or b"\\u" in raw
-    unencodable = _lone_surrogates(data) if g.may_hold_surrogates else []
+    errors = _unreadable_fields(data)
     if items is not None:
-        unencodable = [name for name in unencodable if not name.startswith(f"{items}.")]
-    if unencodable:  # JSON lets "\ud800" through; no database can store it
-        raise _surrogates_refused(unencodable)
+        errors = {name: why for name, why in errors.items() if not name.startswith(f"{items}.")}
+    if errors:
+        raise validation_problem(errors)
     return schema.load(data)
 
 
-def surrogate_problem(item) -> Problem | None:
+def item_problem(item) -> Problem | None:
     """For a batch item of this request's body (json_body's `items`): the 422 naming its fields
-    that hold text no database can store, as the body alone would get; None if none does."""
-    unencodable = _lone_surrogates(item) if g.get("may_hold_surrogates") else []
-    return _surrogates_refused(unencodable) if unencodable else None
+    that hold text no database can store, or that it names more than once, as the body alone
+    would get; None if none does."""
+    errors = _unreadable_fields(item)
+    return validation_problem(errors) if errors else None
 
 
-def _surrogates_refused(names: list[str]) -> Problem:
-    return validation_problem({name: ["Contains a lone UTF-16 surrogate."] for name in names})
+def _unreadable_fields(value) -> dict[str, list[str]]:
+    """Dotted names of the fields that hold text that is not valid Unicode (JSON lets "\ud800"
+    through; no database can store it), or that their object names more than once."""
+    errors: dict[str, list[str]] = {}
+    for name in _lone_surrogates(value) if g.get("may_hold_surrogates") else ():
+        errors.setdefault(name, []).append("Contains a lone UTF-16 surrogate.")
+    for name in _repeated_members(value) if g.get("repeated_members") else ():
+        errors.setdefault(name, []).append("Given more than once.")
+    return errors
+
+
+class _Repeated(dict):
+    """An object of the body that names members more than once (`repeated`), read as JSON parsers
+    do, the last one counting. Refused: a gateway that read the first `sender_id` and checked that
+    user would have this service debit the other one."""
+
+    repeated: list[str]
+
+
+def _object(pairs: list[tuple[str, object]]) -> dict:
+    found = dict(pairs)
+    if len(found) == len(pairs):
+        return found
+    g.repeated_members = True
+    repeated = _Repeated(found)
+    repeated.repeated = sorted(name for name, n in Counter(name for name, _ in pairs).items() if n > 1)
+    return repeated
+
+
+def _repeated_members(value, name: str = "") -> list[str]:
+    """Dotted names of the members an object of `value` names more than once."""
+    if isinstance(value, dict):
+        found = [f"{name}.{key}" if name else key for key in getattr(value, "repeated", ())]
+        for key, item in value.items():
+            found += _repeated_members(item, f"{name}.{key}" if name else str(key))
+        return found
+    if isinstance(value, list):
+        return [f for i, item in enumerate(value) for f in _repeated_members(item, f"{name}.{i}" if name else str(i))]
+    return []
 
 
 MAX_JSON_DEPTH = 32  # no body of this API nests more than 3 deep

@@ -58,9 +58,9 @@ class KeyedRequest:
     def of(cls, *, caller: str, key: str, method: str, path: str, body: bytes) -> KeyedRequest:
         """The request with its fingerprint: caller, method, path and the body as canonical JSON."""
         try:
-            canonical = _canonical(json.loads(body))
-        except (ValueError, RecursionError):  # not JSON: the body itself is refused later
-            canonical = body
+            canonical = _canonical(json.loads(body, object_pairs_hook=_named_once))
+        except (ValueError, RecursionError):  # not JSON, or a member named twice: refused later
+            canonical = body  # as sent: never the canonical form of another body
         return cls._hashed(caller, key, method, path, canonical)
 
     @classmethod
@@ -72,6 +72,15 @@ class KeyedRequest:
     def _hashed(cls, caller: str, key: str, method: str, path: str, canonical: bytes) -> KeyedRequest:
         head = json.dumps([caller, method, path]).encode()
         return cls(caller, key, hashlib.sha256(head + b"\n" + canonical).hexdigest())
+
+
+def _named_once(pairs: list) -> dict:
+    """A JSON object whose members are each named once (else the last would hide the first, and
+    `{"quantity": 5, "quantity": 1}` would be the same request as `{"quantity": 1}`)."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise ValueError("a member named twice")
+    return found
 
 
 def _canonical(value) -> bytes:

@@ -175,6 +175,26 @@ def test_text_no_database_can_store_in_an_item_is_that_items_refusal_not_the_bat
     assert rows(svc, "gifts") == 1
 
 
+def test_a_field_an_item_names_twice_is_that_items_refusal_not_the_batchs(gifting, auth):
+    """`"quantity": 1, "quantity": 99` in one item: which would count? That item's 422 naming the
+    field, as POST /v1/gifts answers that body alone; the batch's other items go through. Named
+    twice outside the items, it is the batch's 422."""
+    svc, client = gifting
+    fund(svc, "ann", 100)
+    twice = json.dumps(item(quantity=1))[:-1] + ', "quantity": 99}'
+    raw = f'{{"gifts": [{twice}, {json.dumps(item())}]}}'
+    headers = {**auth("gateway"), "Content-Type": "application/json"}
+    response = client.post("/v1/gift-batches", data=raw, headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    results = response.get_json()["results"]
+    assert outcomes(results) == ["invalid", "created"] and results[0]["status"] == 422
+    assert results[0]["problem"]["errors"] == {"quantity": ["Given more than once."]}
+    assert rows(svc, "gifts") == 1
+    whole = client.post("/v1/gift-batches", data=f'{{"gifts": [], "gifts": [{json.dumps(item())}]}}', headers=headers)
+    assert whole.status_code == 422 and whole.get_json()["errors"] == {"gifts": ["Given more than once."]}
+    assert rows(svc, "gifts") == 1
+
+
 def test_an_item_key_is_the_single_gifts_key_the_same_gift_replays_by_either_route(gifting, auth):
     svc, client = gifting
     fund(svc, "ann", 100)

@@ -183,6 +183,37 @@ def test_a_lone_surrogate_in_any_text_is_422_naming_the_field(services, auth, ta
     assert response.status_code == 422 and field in response.get_json()["errors"]
 
 
+@pytest.mark.parametrize("target", sorted(VALID), ids=lambda t: t[1])
+def test_a_field_named_twice_is_422_naming_it_and_writes_nothing(services, auth, target):
+    """JSON parsers keep the last of two members of one name; a gateway reading the first would
+    judge another request than this service (another sender, another amount): refused, as a query
+    parameter given twice is. Its key answers that body alone: the same key with the field once is
+    another request (422 idempotency-key-reused), not a replay of the refusal."""
+    import json
+
+    service = target[0]
+    svc = services[service][0]
+    before = {table: rows(svc, table) for table in WRITES[service]}
+    valid = VALID[target]
+    first = sorted(valid)[0]
+    raw = json.dumps(valid)[:-1] + f", {json.dumps(first)}: {json.dumps(valid[first])}}}"  # the same value, twice
+    key = str(uuid.uuid4())
+    response = send(
+        services, auth, target, data=raw, headers={"Content-Type": "application/json", "Idempotency-Key": key}
+    )
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["errors"] == {first: ["Given more than once."]}
+    assert {table: rows(svc, table) for table in WRITES[service]} == before
+    once = send(
+        services,
+        auth,
+        target,
+        data=json.dumps(valid),
+        headers={"Content-Type": "application/json", "Idempotency-Key": key},
+    )
+    assert once.get_json().get("errors") != {first: ["Given more than once."]}, once.get_json()
+
+
 @pytest.mark.parametrize("depth", [33, 400, 5_000, 200_000])
 @pytest.mark.parametrize("target", sorted(VALID), ids=lambda t: t[1])
 def test_a_body_nested_deeper_than_the_bound_is_400_before_it_is_parsed(services, auth, target, depth):

@@ -31,7 +31,7 @@ from shared.db.engines import retry_transient, snapshot
 from shared.db.reads import event_counts
 from shared.errors import DomainError, Problem, validation_problem
 from shared.fields import KEY_RULE, schema
-from shared.http.app import Doc, ManyItems, json_body, keyset_page, query_args, route, surrogate_problem, wiring
+from shared.http.app import Doc, ManyItems, item_problem, json_body, keyset_page, query_args, route, wiring
 from shared.http.audit import AuditPageQuery
 from shared.idempotency import Answer, KeyedRequest, is_valid_key
 from shared.idempotency.http import KeyedCall, answer_items, idempotent, refusal
@@ -244,7 +244,7 @@ def _batch_item(raw, reader: ManyItems, caller, verifier) -> _Item:
     (the body's schema), then its grant (shared.auth.onbehalf); the first refusal is its outcome."""
     if not isinstance(raw, dict):
         return _Item(None, refused=validation_problem({"body": ["A JSON object is required."]}))
-    unstorable = surrogate_problem(raw)  # text no database can store: refused as the body alone would be
+    unstorable = item_problem(raw)  # unstorable text, a field named twice: refused as the body alone would be
     if unstorable is not None:
         return _Item(None, refused=unstorable)
     key = raw.get("idempotency_key")
