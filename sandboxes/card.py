@@ -68,7 +68,7 @@ def create_app():
     @app.get("/v1/charges/<payment_id>")
     def lookup(payment_id: str):
         row = store.conn().execute("SELECT * FROM charges WHERE payment_id = ?", (payment_id,)).fetchone()
-        return (jsonify(_view(row)), 200) if row else problem(404, "no charge for this payment")
+        return (jsonify(_view(row)), 200) if row else problem(404, "no charge for this payment", "charge_not_found")
 
     @app.get("/v1/charges")
     def listing():

@@ -95,8 +95,10 @@ def settled_status(row: sqlite3.Row, final: str) -> str:
     return row["status"]
 
 
-def problem(status: int, detail: str):
-    return jsonify(title="sandbox refused", status=status, detail=detail), status
+def problem(status: int, detail: str, code: str | None = None):
+    """A refusal; `code` names it for a client to act on, as a real processor's error codes do
+    (Stripe's `resource_missing`)."""
+    return jsonify(title="sandbox refused", status=status, detail=detail, **({"code": code} if code else {})), status
 
 
 REPORT_PAGE_MAX = 500

@@ -60,7 +60,7 @@ def create_app():
     @app.get("/v1/payouts/<payout_id>")
     def lookup(payout_id: str):
         row = store.conn().execute("SELECT * FROM payouts WHERE payout_id = ?", (payout_id,)).fetchone()
-        return (jsonify(_view(row)), 200) if row else problem(404, "no payout with this id")
+        return (jsonify(_view(row)), 200) if row else problem(404, "no payout with this id", "payout_not_found")
 
     @app.get("/v1/payouts")
     def listing():

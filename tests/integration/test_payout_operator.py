@@ -93,10 +93,14 @@ class _NotTheProcessor(http.server.BaseHTTPRequestHandler):
     """A web server that is not the payout processor (a proxy, an ingress, another service's port):
     404 with its own page for any path."""
 
+    problem = False  # answering problem+json, as another service or a gateway may
+
     def do_GET(self):  # noqa: N802
         body = b"<html><body><h1>404 Not Found</h1></body></html>"
+        if self.problem:
+            body = b'{"type": "about:blank", "title": "Not Found", "status": 404}'
         self.send_response(404)
-        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Type", "application/problem+json" if self.problem else "text/html")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -105,9 +109,13 @@ class _NotTheProcessor(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def not_the_processor():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotTheProcessor)
+class _AnotherServiceOrGateway(_NotTheProcessor):
+    problem = True
+
+
+@pytest.fixture(params=[_NotTheProcessor, _AnotherServiceOrGateway])
+def not_the_processor(request):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), request.param)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()

@@ -43,10 +43,27 @@ def test_charges_and_lookups_report_what_was_charged(sandbox_url):
     assert (declined.outcome, declined.amount_minor, declined.currency) == (DECLINED, 70, "JPY")
 
 
-def test_no_charge_is_the_processors_own_answer_and_any_other_404_is_unknown(sandbox_url):
+def test_no_charge_is_the_processors_own_answer_and_any_other_404_is_unknown(sandbox_url, problem_404_url):
     assert card(sandbox_url).lookup(payment_id="never-charged") is None
     assert card(sandbox_url + "/elsewhere").lookup(payment_id="never-charged").outcome == UNKNOWN
     assert card("http://127.0.0.1:9").lookup(payment_id="never-charged").outcome == UNKNOWN  # nobody listens
+    # Another service's problem+json 404 (a URL pointing at the wrong port, a gateway): not "no charge"
+    assert card(problem_404_url).lookup(payment_id="never-charged").outcome == UNKNOWN
+
+
+@pytest.fixture
+def problem_404_url():
+    """A service that is not the processor, answering every path with its own problem+json 404."""
+
+    @Request.application
+    def app(request):
+        body = '{"type": "about:blank", "title": "Not Found", "status": 404, "detail": "no such route"}'
+        return Response(body, status=404, content_type="application/problem+json")
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
 
 
 @pytest.fixture

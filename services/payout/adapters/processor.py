@@ -114,7 +114,7 @@ class SandboxPayoutProcessor:
         reply = self.http.call("GET", f"/v1/payouts/{payout_id}")
         if reply is not None and reply.status == 200:
             return _result(reply.body)
-        if reply is not None and reply.status == 404 and reply.body.get("status") == 404:
+        if reply is not None and reply.status == 404 and reply.body.get("code") == "payout_not_found":
             return None  # the processor's own answer: it has no payout of this id
         return PayoutResult(UNKNOWN)  # unreachable, or a 404 from something in between: unknown, never "none"
 

@@ -112,7 +112,7 @@ class SandboxCardProcessor:
         reply = self.http.call("GET", f"/v1/charges/{payment_id}")
         if reply is not None and reply.status == 200:
             return _result(reply.body)
-        if reply is not None and reply.status == 404 and reply.body.get("status") == 404:
+        if reply is not None and reply.status == 404 and reply.body.get("code") == "charge_not_found":
             return None  # the processor's own answer: it has no charge for this id
         return ChargeResult(UNKNOWN)  # unreachable, or a 404 from something in between: unknown, never "none"
 
