@@ -8,13 +8,15 @@ import json
 import threading
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from services.gifting.adapters.orm import wallets
+from services.gifting.adapters.orm import tables, wallets
 from services.gifting.domain.commands import ClawBackPurchase
 from services.gifting.service_layer import handlers
+from shared.clock import utcnow
 from shared.messaging.uow import run
 from shared.observability import metrics
 from tests.integration.conftest import rows
@@ -259,6 +261,37 @@ def test_a_whole_request_error_is_one_problem(gifting, auth):
     assert unsigned.status_code == 401
     header_grant = client.post("/v1/gift-batches", json={"gifts": [item()]}, headers=auth(**{"X-User-Grant": "x"}))
     assert header_grant.status_code == 403 and header_grant.get_json()["type"].endswith("/grant-scope")
+
+
+def test_a_grant_spent_by_another_users_request_since_the_batch_read_it_is_that_items_refusal(
+    make_service, auth, caller_keys, monkeypatch
+):
+    """Two users' grants with one (iss, jti) (an issuer's fault): the batch reads ann's unspent
+    under ann's wallet lock, and bob's request, holding only bob's, spends bob's before the batch
+    writes (PostgreSQL: on SQLite one writer at a time). Never a 500: the batch is answered again,
+    and that item is refused as replayed."""
+    from services.gifting.adapters.gift_batch import SqlAlchemyGiftBatchRepository
+    from tests.integration.test_grants import hand_made_grant
+
+    svc, client = make_service("gifting")
+    fund(svc, "ann", 100)
+    fund(svc, "bob", 100)
+    jti, read, reads = uuid.uuid4().hex, SqlAlchemyGiftBatchRepository.spent_grants, []
+
+    def spent_grants(self, grants):
+        reads.append(spent := read(self, grants))
+        if len(reads) == 1:  # then bob's gift, on a connection of its own, spends bob's grant
+            with svc.engine.begin() as conn:
+                now = utcnow()
+                row = {"issuer": "gateway", "jti": jti, "user_id": "bob", "caller": "live", "used_at": now}
+                conn.execute(sa.insert(tables["used_grants"]), {**row, "expires_at": now + timedelta(minutes=5)})
+        return spent
+
+    monkeypatch.setattr(SqlAlchemyGiftBatchRepository, "spent_grants", spent_grants)
+    anns = [item(grant=hand_made_grant(caller_keys, sub="ann", jti=jti)), item(grant=grant(caller_keys))]
+    results = send(client, auth, anns, caller="live")
+    assert outcomes(results) == ["grant-refused", "created"] and code(results[0]) == "grant-replayed"
+    assert rows(svc, "used_grants") == 2 and rows(svc, "gifts") == 1
 
 
 def test_live_sends_its_viewers_gifts_each_with_a_grant_spent_once(gifting, auth, caller_keys):

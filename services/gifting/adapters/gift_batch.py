@@ -18,12 +18,13 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from services.gifting.adapters.orm import gifts, tables, wallet_entries, wallets
 from services.gifting.adapters.repository import AbstractGiftBatchRepository
 from services.gifting.domain.model import GiftTransaction, Wallet
 from shared.clock import utcnow
-from shared.db.engines import lock_for_update
+from shared.db.engines import StaleRead, lock_for_update
 from shared.db.upserts import insert_many, upsert_many
 
 USED_GRANTS = tables["used_grants"]
@@ -81,7 +82,13 @@ class SqlAlchemyGiftBatchRepository(AbstractGiftBatchRepository):
         insert_many(self.conn, wallet_entries, _ENTRY_COLUMNS, entries)
         insert_many(self.conn, OUTBOX, _EVENT_COLUMNS, [event for _, event, _ in made])
         used = [grant.row(now) for _, _, grant in made if grant is not None]
-        insert_many(self.conn, USED_GRANTS, tuple(c.name for c in USED_GRANTS.c), used)
+        try:
+            insert_many(self.conn, USED_GRANTS, tuple(c.name for c in USED_GRANTS.c), used)
+        except IntegrityError as exc:
+            # Spent since it was read: by a request of another user (an issuer that gave two
+            # users' grants one jti; a user's own spends wait on their wallet's lock). The batch
+            # is answered again from the start, where that item is refused as replayed.
+            raise StaleRead("a user grant of the batch was spent meanwhile") from exc
         debited = [
             {
                 "user_id": w.user_id,
