@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
@@ -270,6 +271,8 @@ def _read_public_key(path: Path, owner: str) -> PublicKey:
         key = serialization.load_pem_public_key(path.read_bytes())
     except (ValueError, OSError) as exc:
         raise KeyFileError(f"not a PEM public key ({exc})", reason="unreadable") from exc
+    except UnsupportedAlgorithm as exc:  # well-formed, on a curve or of a type the library cannot load
+        raise KeyFileError(f"unsupported key ({exc}): use Ed25519 or P-256", reason="unsupported") from exc
     return PublicKey(kid=kid, owner=owner, algorithm=algorithm_of(key), key=key)
 
 

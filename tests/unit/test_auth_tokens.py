@@ -206,6 +206,32 @@ def test_a_second_key_works_beside_the_first_and_a_retired_key_stops_at_once(key
     assert "unknown here or retired" in refused(by_config, new)
 
 
+# A well-formed PEM public key on a curve the cryptography library cannot load (SM2, as `openssl
+# genpkey -algorithm SM2 | openssl pkey -pubout` writes it): UnsupportedAlgorithm, not ValueError.
+SM2_PUBLIC_PEM = b"""-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoEcz1UBgi0DQgAEq0TTJcjFgBStoolpcPlhqP93Lzxr
+fs8em4ULdFLcNt4d6QxS37WGjULQU+BdoNq759Z6dDITg9guzFpaWFMnPw==
+-----END PUBLIC KEY-----
+"""
+
+
+def test_a_key_file_the_library_cannot_load_is_skipped_at_start_and_at_reload(keys):
+    """One bad file neither stops a service starting with the good keys, nor (landing while it
+    serves) fails requests with a 500 and keeps a key retired meanwhile alive."""
+    (keys / "public" / "live" / "live-sm2.pem").write_bytes(SM2_PUBLIC_PEM)
+    v = verifier(keys)  # at start
+    gateway = issue_token(signer(keys, "gateway"), audience="gifting")
+    assert v.authenticate(f"Bearer {gateway}").name == "gateway"
+    (keys / "public" / "live" / "live-sm2.pem").unlink()
+    v = verifier(keys)
+    assert v.authenticate(f"Bearer {gateway}").name == "gateway"
+    (keys / "public" / "gateway" / "gateway-1.pem").unlink()  # retired, as a bad file lands
+    (keys / "public" / "live" / "live-sm2.pem").write_bytes(SM2_PUBLIC_PEM)
+    assert "unknown here or retired" in refused(v, gateway)
+    live = issue_token(signer(keys, "live"), audience="gifting")
+    assert v.authenticate(f"Bearer {live}").name == "live"
+
+
 def test_a_key_replaced_in_place_with_its_size_and_mtime_kept_is_reloaded(keys, tmp_path):
     """An Ed25519 public key file has one size: `cp -p` of another over it keeps size and mtime."""
     v = verifier(keys)
