@@ -64,7 +64,13 @@ main.add_command(payouts)
 @click.option("--service", type=click.Choice(SERVICES), required=True, help="The service it is for (aud).")
 @click.option("--ttl", default=300, show_default=True, help="Seconds until it expires (services allow 900).")
 @click.option("--kid", default=None, help="Sign with this key (default: the caller's newest).")
-@click.option("--grant-for", "user", default=None, help="Make a user grant (X-User-Grant) for this user (sub).")
+@click.option(
+    "--grant-for",
+    "user",
+    default=None,
+    callback=lambda _ctx, _param, user: _named_user(user),
+    help="Make a user grant (X-User-Grant) for this user (sub).",
+)
 @click.option("--to", "party", default="live", show_default=True, help="A grant's caller (azp).")
 @click.option("--max-coins", type=click.IntRange(min=1), default=None, help="A gift grant: the most coins it spends.")
 @click.option("--creator", default=None, help="A gift grant: the only creator it may go to.")
@@ -81,6 +87,12 @@ def token(
         return
     limits = {name: value for name, value in (("max_coins", max_coins), ("creator_id", creator)) if value is not None}
     click.echo(_token(caller, service, ttl, kid, subject=user, authorized_party=party, limits=limits))
+
+
+def _named_user(user: str | None) -> str | None:
+    if user is not None and not user.strip():
+        raise click.BadParameter("a user id, not an empty one (a grant for nobody would name the issuer)")
+    return user
 
 
 @main.group()

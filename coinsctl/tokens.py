@@ -28,10 +28,12 @@ def issue_token(
     user grant instead (shared.auth.onbehalf): the user it vouches for, and the caller it is for;
     `limits` what it allows (e.g. {"max_coins": 500, "creator_id": "cara"}). A grant is good
     for one call."""
+    if subject is not None and not subject.strip():
+        raise ValueError("a user grant names its user (sub): not an empty one")
     now = now or utcnow()
     claims = {
         "iss": signing.caller,
-        "sub": subject or signing.caller,
+        "sub": signing.caller if subject is None else subject,
         "aud": audience,
         "iat": now,
         "exp": now + timedelta(seconds=ttl_seconds),

@@ -137,3 +137,20 @@ def test_whatever_a_signed_grant_claims_it_is_verified_or_refused_with_403_never
     for name in ("max_coins", "max_amount_minor"):
         if name in verified.limits:
             verified.allows_at_most(name, 1)  # an int limit of at least 1: compared without error
+
+
+@pytest.mark.parametrize("user", ["", "  "])
+def test_a_grant_for_no_user_is_refused_never_minted_for_its_issuer(tmp_path, monkeypatch, keys, user):  # noqa: F811
+    """An empty `sub` fell back to the signing caller: a grant to act for the gateway itself."""
+    from click.testing import CliRunner
+
+    from coinsctl.cli import main
+    from coinsctl.keys import ensure_local_keys
+
+    monkeypatch.setenv("COINS_VAR_DIR", str(tmp_path))
+    ensure_local_keys(tmp_path)
+    asked = ["token", "--service", "gifting", "--grant-for", user, "--to", "live", "--max-coins", "500"]
+    done = CliRunner().invoke(main, asked)
+    assert done.exit_code == 2 and "--grant-for" in done.output, done.output
+    with pytest.raises(ValueError, match="not an empty one"):
+        issue_token(signer(keys, "gateway"), audience="gifting", subject=user, authorized_party="live")
