@@ -142,18 +142,23 @@ def keys_list(as_json: bool) -> None:
 @keys.command("retire")
 @click.argument("kid")
 def keys_retire(kid: str) -> None:
-    """Retire a key: remove its public half, so the services refuse its tokens (within a second)."""
+    """Retire a key: remove its public half, so the services refuse its tokens (within a second),
+    and set its private half here aside (`<kid>.pem.retired`), so this machine signs with the
+    caller's newest key still live."""
     from coinsctl.keys import key_dirs
     from shared.auth.tokens import KID_RE
 
     if not KID_RE.fullmatch(kid):  # exactly one kid: never a pattern, never a path
         raise click.BadParameter("a key id is letters, digits, '.', '_' and '-', starting with a letter or digit")
-    _, public_dir = key_dirs(_var_dir())
+    private_dir, public_dir = key_dirs(_var_dir())
     found = [d / f"{kid}.pem" for d in public_dir.iterdir() if d.is_dir() and (d / f"{kid}.pem").is_file()]
     if not found:
         raise click.ClickException(f"no public key {kid!r} under {public_dir}")
     for path in found:
         path.unlink()
+    for caller_dir in private_dir.iterdir() if private_dir.is_dir() else ():
+        if (caller_dir / f"{kid}.pem").is_file():
+            (caller_dir / f"{kid}.pem").rename(caller_dir / f"{kid}.pem.retired")
     click.echo(f"retired {kid}")
 
 

@@ -389,4 +389,19 @@ def test_keys_retire_takes_exactly_one_kid_never_a_pattern_or_a_path(keys, monke
     assert (keys / "public" / "gateway" / "gateway-1.pem").exists() and (keys / "private" / "gateway").exists()
     assert CliRunner().invoke(main, ["keys", "retire", "gateway-1"]).exit_code == 0
     assert not (keys / "public" / "gateway" / "gateway-1.pem").exists()
-    assert (keys / "private" / "gateway" / "gateway-1.pem").exists()
+    assert (keys / "private" / "gateway" / "gateway-1.pem.retired").exists()  # set aside, not signed with
+
+
+def test_after_retiring_a_callers_newest_key_its_tokens_are_signed_with_the_one_still_live(keys, monkeypatch):
+    """The CLI signed with the newest private key, retired or not: every token it made was refused."""
+    from click.testing import CliRunner
+
+    from coinsctl.cli import main
+
+    generate_key_pair(keys / "private", keys / "public", "gateway", kid="gateway-2")
+    (keys / "var").mkdir()
+    (keys / "var" / "keys").symlink_to(keys)
+    monkeypatch.setenv("COINS_VAR_DIR", str(keys / "var"))
+    assert CliRunner().invoke(main, ["keys", "retire", "gateway-2"]).exit_code == 0
+    minted = CliRunner().invoke(main, ["token", "--service", "gifting"])
+    assert minted.exit_code == 0 and verifier(keys).authenticate(f"Bearer {minted.output.strip()}").name == "gateway"
