@@ -36,7 +36,6 @@ class CheckResult:
 class AuditReport:
     totals: dict
     results: list[CheckResult] = field(default_factory=list)
-    across_the_wait: bool = False  # the flows were checked across reads: events never stopped coming
 
     @property
     def problems(self) -> list[str]:
@@ -97,7 +96,7 @@ def report(books: Books, first: list[Outcome], second: list[Outcome] | None = No
             continue
         problems = confirmed(outcome.problems, later.problems) if later is not None else outcome.problems
         results.append(CheckResult(outcome.check.name, FAIL if problems else OK, [p.text for p in problems]))
-    return AuditReport(totals=books.totals, results=results, across_the_wait=books.totals_before is not None)
+    return AuditReport(totals=books.totals, results=results)
 
 
 def audit(
@@ -108,24 +107,16 @@ def audit(
     wait_s: float = 60.0,
     poll_s: float = 0.5,
 ) -> AuditReport:
-    """Wait (up to `wait_s`) for every written event to be applied, then check everything. Under
-    traffic that never stops, some event is always in flight: if the totals moved during the wait,
-    each flow is checked across reads instead (made at the wait's first read, applied by its last;
-    never more applied than made at a read after: checks.Books)."""
+    """Wait (up to `wait_s`) for every written event to be applied, then check everything."""
     reader = Reader(urls, token_for)
     deadline = time.monotonic() + wait_s
-    began = None  # the wait's first read of every service's totals
     while True:
         totals, unreadable = read_totals(reader)
-        began = began or (None if unreadable else totals)
         settled = not unreadable and not events_applied(Books(totals=totals))
         if settled or time.monotonic() > deadline:
             break
         time.sleep(poll_s)
-    after, lost = (None, True) if settled or unreadable or began == totals else read_totals(reader)
     books = read_books(reader, processors, totals=totals, unreadable=unreadable)
-    if not lost:
-        books.totals_before, books.totals_after = began, after
     first = run_checks(books)
     if not any(o.problems for o in first):
         return report(books, first)

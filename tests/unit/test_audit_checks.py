@@ -4,7 +4,6 @@ own; a source that could not be read leaves its checks unchecked (exit 2), a mis
 from __future__ import annotations
 
 import copy
-import dataclasses
 
 import pytest
 
@@ -329,7 +328,7 @@ def test_a_lagging_flow_is_one_failure_and_every_other_check_still_runs(books):
     result = report(books, run_checks(books))
     failed = {r.name: r.problems for r in result.results if r.status == FAIL}
     assert failed == {
-        "every event written is applied": ["gift.sent.v1: applied by payout, 0, != written by gifting, 1"],
+        "every event written is applied": ["gift.sent.v1: 1 written by gifting, 0 applied by payout"],
         "processor payouts = withdrawals": [
             "withdrawal w2 failed (its 20000 diamonds returned) but the processor paid 9775 USD: paid twice"
         ],
@@ -432,95 +431,3 @@ def test_coinsctl_audit_prints_one_line_per_check_and_exits_with_the_verdict(boo
     assert checks["processor payouts = withdrawals"] == FAIL and as_json.exit_code == 1
     books.payouts, books.unreadable["payouts"] = None, "no answer"
     assert CliRunner().invoke(main, ["audit"]).exit_code == 2
-
-
-def traffic(books, monkeypatch, *reads) -> None:
-    """`audit` (run_audit: no wait, on a clock that moves only when it sleeps) reads these totals
-    one after another, the last again and again: the wait's first read, its last, and the one
-    after; and `books`' listings. Each read is `books`' totals with these figures ((service,
-    figure[, topic]): value)."""
-    import types
-
-    import coinsctl.audit
-
-    clock = [0.0]
-    fake_time = types.SimpleNamespace(monotonic=lambda: clock[0], sleep=lambda s: clock.__setitem__(0, clock[0] + s))
-    monkeypatch.setattr(coinsctl.audit, "time", fake_time)
-
-    def totals_with(figures: dict) -> dict:
-        totals = copy.deepcopy(books.totals)
-        for (service, name, *topic), value in figures.items():
-            if topic:
-                totals[service][name][topic[0]] = value
-            else:
-                totals[service][name] = value
-        return totals
-
-    script = [totals_with(figures) for figures in reads]
-    monkeypatch.setattr(
-        coinsctl.audit, "read_totals", lambda reader: (script.pop(0) if len(script) > 1 else script[0], {})
-    )
-    monkeypatch.setattr(
-        coinsctl.audit,
-        "read_books",
-        lambda reader, processors, totals, unreadable: dataclasses.replace(books, totals=totals),
-    )
-
-
-# One purchase in flight at every read: written and bought, not yet applied and credited.
-IN_FLIGHT = {("gifting", "events_applied", "purchase.completed.v1"): 1, ("gifting", "coins_credited"): 700}
-IN_FLIGHT |= {("gifting", "coins_in_wallets"): 690 - 700}
-
-
-def later(n: int) -> dict:
-    """Totals n purchases of 700 coins later, the last still in flight."""
-    return {
-        ("purchase", "events_written", "purchase.completed.v1"): 2 + n,
-        ("gifting", "events_applied", "purchase.completed.v1"): 1 + n,
-        ("purchase", "coins_bought"): 1400 + 700 * n,
-        ("gifting", "coins_credited"): 700 + 700 * n,
-        ("gifting", "coins_in_wallets"): -10 + 700 * n,
-    }
-
-
-def run_audit():
-    from coinsctl.audit import audit
-
-    return audit({}, lambda service: "", processors=None, wait_s=0, poll_s=1)
-
-
-def test_under_traffic_that_never_stops_each_flow_is_checked_across_the_wait(books, monkeypatch):
-    """Some purchase is always in flight: at no read is every event applied, yet the books balance."""
-    traffic(books, monkeypatch, IN_FLIGHT, later(1), later(2), later(3))
-    result = run_audit()
-    assert result.ok and result.across_the_wait, result.problems
-
-
-def test_under_traffic_coins_credited_beyond_any_bought_are_named(books, monkeypatch):
-    """Credited at the wait's end more than was bought at a read after it: made from nothing."""
-    created = later(1) | {("gifting", "coins_credited"): 2100 + 50, ("gifting", "coins_in_wallets"): 1440}
-    traffic(books, monkeypatch, IN_FLIGHT, created, later(1))
-    assert run_audit().problems == [
-        "coins credited = coins bought: coins credited to wallets, 2150, > coins bought at a read after, 2100"
-    ]
-
-
-def test_under_traffic_a_flow_stuck_since_the_wait_began_is_named(books, monkeypatch):
-    """Gifts keep flowing, but the purchase in flight at the wait's start is never applied."""
-    stuck = IN_FLIGHT | {("gifting", "coins_spent_on_gifts"): 20, ("gifting", "coins_in_wallets"): -20}
-    traffic(books, monkeypatch, IN_FLIGHT, stuck, stuck)
-    assert run_audit().problems == [
-        "every event written is applied: purchase.completed.v1: applied by gifting by the end of the wait, 1, "
-        "< written by purchase at its start, 2",
-        "coins credited = coins bought: coins credited to wallets by the end of the wait, 700, "
-        "< coins bought at its start, 1400",
-    ]
-
-
-def test_a_quiet_flow_that_lags_is_checked_at_one_read(books, monkeypatch):
-    traffic(books, monkeypatch, IN_FLIGHT)
-    result = run_audit()
-    assert not result.across_the_wait and result.problems == [
-        "every event written is applied: purchase.completed.v1: applied by gifting, 1, != written by purchase, 2",
-        "coins credited = coins bought: coins credited to wallets, 700, != coins bought, 1400",
-    ]
