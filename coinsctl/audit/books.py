@@ -128,6 +128,16 @@ def read_books(
         rows, meta = reader.listing(service, path, items)
         return {items: rows, **({rules: meta["rules"]} if rules else {})}
 
+    # Credits and clawbacks before purchases: an entry is made after its purchase (or chargeback)
+    # settled, so every entry read has its purchase as it settled.
+    take(
+        lambda: {"credits": reader.listing("gifting", "/v1/internal/coin-entries?kind=purchase", "entries")[0]},
+        "credits",
+    )
+    take(
+        lambda: {"clawbacks": reader.listing("gifting", "/v1/internal/coin-entries?kind=chargeback", "entries")[0]},
+        "clawbacks",
+    )
     take(lambda: listing("purchase", "/v1/internal/purchases", "purchases"), "purchases")
     take(
         lambda: listing("payout", "/v1/internal/withdrawals", "withdrawals", "withdrawal_rules"),

@@ -19,7 +19,14 @@ from services.payout.domain.model import PENDING as WITHDRAWAL_PENDING
 from services.payout.domain.model import PROCESSING as WITHDRAWAL_PROCESSING
 from services.payout.domain.rules import Fee, PayoutRules
 from services.purchase.adapters.processor import APPROVED, ChargebackRecord, ChargeRecord
-from services.purchase.domain.model import CHARGEBACK_PENDING, CHARGEBACK_VOID, COMPLETED, PENDING, REVERSED
+from services.purchase.domain.model import (
+    CHARGEBACK_PENDING,
+    CHARGEBACK_REVERSED,
+    CHARGEBACK_VOID,
+    COMPLETED,
+    PENDING,
+    REVERSED,
+)
 from services.purchase.domain.pricing import price_list_for
 from shared.errors import DomainError
 
@@ -55,6 +62,8 @@ class Books:
     gifts: list[dict] | None = None
     gift_rules: dict | None = None
     earnings: list[dict] | None = None
+    credits: list[dict] | None = None  # gifting's entries of purchases' coins credited, by purchase id
+    clawbacks: list[dict] | None = None  # gifting's entries of coins clawed back, by chargeback id
     unreadable: dict[str, str] = field(default_factory=dict)  # source -> why
 
 
@@ -487,6 +496,48 @@ def gifts_credited(books: Books) -> list[Problem]:
     return problems
 
 
+def purchases_credited(books: Books) -> list[Problem]:
+    """Every paid purchase's coins are credited once to its buyer, every chargeback that reversed
+    one is clawed back once from them, and every credit and clawback has its purchase (a purchase
+    not credited yet while purchase.completed.v1 lags is named here too: that flow's dead letter)."""
+    credits_due = {
+        p["purchase_id"]: (p["user_id"], p["coins"], p) for p in books.purchases if p["status"] in PAID_PURCHASE
+    }
+    clawbacks_due = {
+        p["chargeback_id"]: (p["user_id"], p["chargeback_coins"], p)
+        for p in books.purchases
+        if p.get("chargeback_status") == CHARGEBACK_REVERSED
+    }
+    return _entries("credit", "credited to", credits_due, books.credits) + _entries(
+        "clawback", "clawed back from", clawbacks_due, books.clawbacks
+    )
+
+
+def _entries(kind: str, verb: str, due: dict, entries: list[dict]) -> list[Problem]:
+    """Each entry owed (reference -> user, coins, purchase) against those gifting holds."""
+    found = {e["reference"]: e for e in entries}
+    problems = []
+    for reference in sorted(due.keys() | found.keys()):
+        owed, entry = due.get(reference), found.get(reference)
+        key = f"{kind}:{reference}"
+        if entry is None:
+            user, coins, purchase = owed
+            text = f"purchase {purchase['purchase_id']} ({purchase['status']}): {coins} coins never {verb} {user}"
+            problems.append(Problem(key, text))
+        elif owed is None:
+            problems.append(
+                Problem(key, f"{entry['coins']} coins {verb} {entry['user_id']} for {reference}: no such {kind} due")
+            )
+        elif (entry["user_id"], entry["coins"]) != owed[:2]:
+            problems.append(
+                Problem(
+                    key,
+                    f"{reference}: {owed[1]} coins owed {verb} {owed[0]}, {entry['coins']} {verb} {entry['user_id']}",
+                )
+            )
+    return problems
+
+
 def payout_rules(reported: dict) -> PayoutRules:
     return PayoutRules(
         min_withdrawal_minor=int(reported["min_withdrawal_minor"]),
@@ -518,4 +569,9 @@ CHECKS: tuple[Check, ...] = (
     Check("withdrawal diamonds, fees, net = the rules", ("withdrawals", "withdrawal_rules"), withdrawal_quotes),
     Check("gift diamonds = coins x diamonds_per_coin", ("gifts", "gift_rules"), gift_diamonds),
     Check("every gift credited once to its creator", ("gifts", "earnings"), gifts_credited),
+    Check(
+        "every purchase credited once, every chargeback clawed back",
+        ("purchases", "credits", "clawbacks"),
+        purchases_credited,
+    ),
 )

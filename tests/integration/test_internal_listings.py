@@ -17,12 +17,12 @@ from tests.integration.test_purchase_api import key, order
 pytestmark = pytest.mark.integration
 
 
-def read_all(client, path: str, items: str, headers: dict, limit: int) -> tuple[list[dict], list[dict]]:
-    """Every row of a listing, page by page; and the pages."""
+def read_all(client, path: str, items: str, headers: dict, limit: int, **query) -> tuple[list[dict], list[dict]]:
+    """Every row of a listing (with these `query` parameters), page by page; and the pages."""
     pages, cursor = [], None
     while True:
         response = client.get(
-            path, query_string={"limit": limit, **({"cursor": cursor} if cursor else {})}, headers=headers
+            path, query_string={"limit": limit, **query, **({"cursor": cursor} if cursor else {})}, headers=headers
         )
         assert response.status_code == 200, response.get_json()
         pages.append(response.get_json())
@@ -120,3 +120,29 @@ def test_gifts_are_listed_to_ops_with_the_diamonds_per_coin(make_service, auth_f
     rows, pages = read_all(client, "/v1/internal/gifts", "gifts", auth("ops"), limit=2)
     assert [(r["total_coins"], r["diamonds"]) for r in rows] == [(5, 10)] * 3
     assert pages[0]["rules"] == {"diamonds_per_coin": 2}
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+def test_purchases_credits_and_clawbacks_are_listed_to_ops_by_kind(make_service, auth_for, backend):
+    """Gifting's side of the purchase flows, for the auditor's item check: each purchase's coins
+    credited (by purchase id) and each chargeback's clawed back (by chargeback id), never the gifts."""
+    from services.gifting.domain.commands import ClawBackPurchase
+
+    svc, client = make_service("gifting", backend=backend)
+    auth = auth_for("gifting")
+    bought = sorted(str(uuid.uuid4()) for _ in range(3))
+    for n, purchase_id in enumerate(bought):
+        run(gifting_handlers.credit_purchase, CreditPurchase(purchase_id, f"viewer-{n}", 100 + n), uow=svc.uow())
+    claw = ClawBackPurchase(purchase_id=bought[1], chargeback_id="cb-1", user_id="viewer-1", coins=101)
+    run(gifting_handlers.claw_back_purchase, claw, uow=svc.uow())
+    gift = {"sender_id": "viewer-0", "creator_id": "creator", "gift_id": "rose", "quantity": 5}
+    assert client.post("/v1/gifts", json=gift, headers=auth(**{"Idempotency-Key": "k-1"})).status_code == 201
+    path = "/v1/internal/coin-entries"
+    assert client.get(path, query_string={"kind": "purchase"}, headers=auth("gateway")).status_code == 403
+    refused = client.get(path, query_string={"kind": "gift"}, headers=auth("ops"))
+    assert refused.status_code == 422 and "kind" in refused.get_json()["errors"]
+    credits, pages = read_all(client, path, "entries", auth("ops"), limit=2, kind="purchase")
+    assert credits == [{"reference": p, "user_id": f"viewer-{n}", "coins": 100 + n} for n, p in enumerate(bought)]
+    assert len(pages) == 2
+    clawbacks, _ = read_all(client, path, "entries", auth("ops"), limit=2, kind="chargeback")
+    assert clawbacks == [{"reference": "cb-1", "user_id": "viewer-1", "coins": 101}]

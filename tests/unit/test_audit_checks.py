@@ -19,6 +19,7 @@ from coinsctl.audit.checks import (
     gifts_credited,
     payouts_match_withdrawals,
     purchase_prices,
+    purchases_credited,
     withdrawal_quotes,
 )
 from services.payout.adapters.processor import FAILED, PAID, PayoutRecord
@@ -44,6 +45,7 @@ def purchase(pid, status="completed", *, country="US", package_id="coins_700", c
         "status": status,
         "chargeback_id": "cb-1" if status == "reversed" else None,
         "chargeback_coins": coins if status == "reversed" else None,
+        "chargeback_status": "reversed" if status == "reversed" else None,
     }
 
 
@@ -145,7 +147,14 @@ def books() -> Books:
         ],
         gift_rules={"diamonds_per_coin": 1},
         earnings=[{"gift_tx_id": "g1", "creator_id": "cleo", "diamonds": 10}],
+        credits=[credit("p1"), credit("p2"), credit("p5", coins=100)],
+        clawbacks=[credit("cb-1")],
     )
+
+
+def credit(reference: str, user_id: str = "ann", coins: int = 700) -> dict:
+    """A wallet entry of gifting's: a purchase's coins credited, or a chargeback's clawed back."""
+    return {"reference": reference, "user_id": user_id, "coins": coins}
 
 
 def texts(problems) -> list[str]:
@@ -232,6 +241,8 @@ def test_purchases_settling_while_each_read_runs_are_no_confirmed_mismatch(books
     the two differences are the same amount (two purchases of one price)."""
     first, second = copy.deepcopy(books), copy.deepcopy(books)
     first.purchases.append(purchase("p6"))  # completed after the report: its charge not in it yet
+    first.credits.append(credit("p6"))
+    second.credits.append(credit("p6"))
     first.charges.append(ChargeRecord("p6", UNKNOWN, 999, "USD"))
     second.purchases += [purchase("p6"), purchase("p7")]  # p6 settled by now; p7 in this read's gap
     second.charges.append(ChargeRecord("p6", APPROVED, 999, "USD"))
@@ -431,3 +442,19 @@ def test_coinsctl_audit_prints_one_line_per_check_and_exits_with_the_verdict(boo
     assert checks["processor payouts = withdrawals"] == FAIL and as_json.exit_code == 1
     books.payouts, books.unreadable["payouts"] = None, "no answer"
     assert CliRunner().invoke(main, ["audit"]).exit_code == 2
+
+
+def test_every_purchase_is_credited_once_to_its_buyer_and_every_chargeback_clawed_back(books):
+    """The purchase flows item by item, as gifts' are: a credit lost (its event dead-lettered),
+    made for another user or amount, or made for no paid purchase is named with its ids, where
+    the sums only say by how much they differ."""
+    assert purchases_credited(books) == []
+    books.credits = [credit("p2", coins=1_400), credit("p4"), credit("p5", user_id="bob", coins=100)]
+    books.clawbacks = []
+    assert texts(purchases_credited(books)) == [
+        "purchase p1 (completed): 700 coins never credited to ann",
+        "p2: 700 coins owed credited to ann, 1400 credited to ann",
+        "700 coins credited to ann for p4: no such credit due",
+        "p5: 100 coins owed credited to ann, 100 credited to bob",
+        "purchase p2 (reversed): 700 coins never clawed back from ann",
+    ]

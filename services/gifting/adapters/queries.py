@@ -45,3 +45,12 @@ def gifts_page(conn: Connection, *, cursor: str | None, limit: int) -> tuple[lis
     g = gifts.c
     query = sa.select(g.gift_tx_id, g.creator_id, g.gift_id, g.quantity, g.coins_each, g.total_coins, g.diamonds)
     return keyset_rows(conn, query, g.gift_tx_id, cursor=cursor, limit=limit)
+
+
+def coin_entries_page(conn: Connection, *, kind: str, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+    """Every wallet entry of one kind from purchase's events (`purchase`: a purchase's coins
+    credited, by purchase id; `chargeback`: coins clawed back, by chargeback id) in reference
+    order, for the auditor: the coins and the user, each once (uq_wallet_entries_kind_reference)."""
+    e = wallet_entries.c
+    query = sa.select(e.reference, e.user_id, sa.func.abs(e.delta_coins).label("coins")).where(e.kind == kind)
+    return keyset_rows(conn, query, e.reference, cursor=cursor, limit=limit)

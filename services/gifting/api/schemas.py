@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from services.gifting.domain.model import CATALOG, MAX_COMBO
 from shared.fields import KEY_PATTERN, KEY_RULE, Pattern, StrictInteger, identifier
-from shared.http.audit import EventCountsSchema
+from shared.http.audit import AuditPageQuery, EventCountsSchema
 
 
 class SendGiftRequest(Schema):
@@ -110,6 +110,25 @@ class InternalGiftSchema(Schema):
 class InternalGiftPageSchema(Schema):
     gifts = fields.List(fields.Nested(InternalGiftSchema))
     rules = fields.Nested(GiftRulesSchema)
+    next_cursor = fields.String(allow_none=True, metadata={"description": "None after the last page"})
+
+
+class CoinEntriesQuery(AuditPageQuery):
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(["purchase", "chargeback"]),
+        metadata={"description": "purchase: coins credited for purchases; chargeback: coins clawed back"},
+    )
+
+
+class InternalCoinEntrySchema(Schema):
+    reference = fields.String(metadata={"description": "the purchase id (a credit) or the chargeback id (a clawback)"})
+    user_id = fields.String()
+    coins = fields.Integer()
+
+
+class InternalCoinEntryPageSchema(Schema):
+    entries = fields.List(fields.Nested(InternalCoinEntrySchema))
     next_cursor = fields.String(allow_none=True, metadata={"description": "None after the last page"})
 
 

@@ -325,3 +325,22 @@ def internal_gifts():
     return schema(schemas.InternalGiftPageSchema).dump(
         {"gifts": rows, "rules": svc.settings.rules, "next_cursor": next_cursor}
     )
+
+
+@route(
+    bp,
+    "GET /internal/coin-entries",
+    permission="audit:read",
+    doc=Doc(
+        summary="Every credit of a purchase's coins, or clawback of a chargeback's, for the auditor",
+        query=schemas.CoinEntriesQuery,
+        responses={200: schemas.InternalCoinEntryPageSchema},
+    ),
+)
+def internal_coin_entries():
+    args = query_args(schema(schemas.CoinEntriesQuery))
+    with snapshot(service().engine) as conn:
+        rows, next_cursor = queries.coin_entries_page(
+            conn, kind=args["kind"], cursor=args["cursor"], limit=args["limit"]
+        )
+    return schema(schemas.InternalCoinEntryPageSchema).dump({"entries": rows, "next_cursor": next_cursor})

@@ -14,6 +14,9 @@ from .gifting_totals import GiftingTotals
 from .gifting_totals_events_applied import GiftingTotalsEventsApplied
 from .gifting_totals_events_published import GiftingTotalsEventsPublished
 from .gifting_totals_events_written import GiftingTotalsEventsWritten
+from .internal_coin_entries_kind import InternalCoinEntriesKind
+from .internal_coin_entry import InternalCoinEntry
+from .internal_coin_entry_page import InternalCoinEntryPage
 from .internal_gift import InternalGift
 from .internal_gift_page import InternalGiftPage
 from .item_problem import ItemProblem
@@ -45,6 +48,9 @@ __all__ = (
     "GiftingTotalsEventsWritten",
     "GiftRules",
     "GiftTransaction",
+    "InternalCoinEntriesKind",
+    "InternalCoinEntry",
+    "InternalCoinEntryPage",
     "InternalGift",
     "InternalGiftPage",
     "ItemProblem",
