@@ -269,12 +269,17 @@ def audit(
         except OSError as exc:  # urllib's URLError too: the books were checked, the alerts will not know
             pushed = f"could not push the outcome to the Pushgateway at {pushgateway}: {exc}"
     if as_json:
-        click.echo(json.dumps({"totals": report.totals, "checks": [asdict(r) for r in report.results]}, indent=2))
+        checks = [asdict(r) for r in report.results]
+        click.echo(
+            json.dumps({"totals": report.totals, "under_traffic": report.under_traffic, "checks": checks}, indent=2)
+        )
     else:
         for result in report.results:
             click.echo(f"{result.status:<9} {result.name}")
             for problem in result.problems:
                 click.echo(f"          {problem}")
+    if report.under_traffic:
+        click.echo("audit: events kept coming through the wait: the flows between services were checked item by item")
     verdict = {0: "the books balance", 1: "the books do not balance", 2: "could not check everything"}
     click.echo(f"audit: {verdict[report.exit_code]}", err=report.exit_code != 0)
     if pushed:

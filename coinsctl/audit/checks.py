@@ -52,6 +52,10 @@ class Books:
     `unreadable` with why; the checks that need it are then not run."""
 
     totals: dict[str, dict] = field(default_factory=dict)  # per service, GET /v1/internal/totals
+    # Events kept coming through the wait (some were always in flight, in any read): the flows
+    # between services are then checked item by item (gifts_credited, purchases_credited), not
+    # by their totals, which no one read sees settled.
+    under_traffic: bool = False
     purchases: list[dict] | None = None
     charges: list[ChargeRecord] | None = None
     chargebacks: list[ChargebackRecord] | None = None
@@ -89,7 +93,11 @@ def _sum(name: str, left: int, right: int, what: str, because: list[Problem] | N
 
 
 def events_applied(books: Books) -> list[Problem]:
-    """Every event written to an outbox has been applied by its consumer (a lag names the flow)."""
+    """Every event written to an outbox has been applied by its consumer (a lag names the flow).
+    Under traffic, each event's effect is looked for instead (a stuck flow leaves its items
+    uncredited on every read: the item checks name them)."""
+    if books.under_traffic:
+        return []
     problems = []
     for topic, (producer, consumer) in FLOWS.items():
         written = books.totals[producer]["events_written"].get(topic, 0)
@@ -102,17 +110,32 @@ def events_applied(books: Books) -> list[Problem]:
 
 
 def coins_credited(books: Books) -> list[Problem]:
+    """Under traffic: purchases_credited, item by item (every item matched is every sum equal)."""
+    if books.under_traffic:
+        return []
     p, g = books.totals["purchase"], books.totals["gifting"]
     return _sum("coins_credited", g["coins_credited"], p["coins_bought"], "coins credited to wallets != coins bought")
 
 
 def coins_clawed_back(books: Books) -> list[Problem]:
+    """Under traffic: purchases_credited, item by item."""
+    if books.under_traffic:
+        return []
     p, g = books.totals["purchase"], books.totals["gifting"]
     return _sum("coins_clawed_back", g["coins_clawed_back"], p["coins_reversed"], "clawed back != reversed")
 
 
 def coins_conserved(books: Books) -> list[Problem]:
+    """Under traffic, within gifting's one read: what reached the wallets is in them or was spent
+    (what purchase made against what reached them: purchases_credited)."""
     p, g = books.totals["purchase"], books.totals["gifting"]
+    if books.under_traffic:
+        return _sum(
+            "coins_conserved",
+            g["coins_credited"] - g["coins_clawed_back"],
+            g["coins_in_wallets"] + g["coins_spent_on_gifts"],
+            "coins credited - clawed back != in wallets + spent on gifts",
+        )
     return _sum(
         "coins_conserved",
         p["coins_bought"] - p["coins_reversed"],
@@ -122,6 +145,9 @@ def coins_conserved(books: Books) -> list[Problem]:
 
 
 def diamonds_credited(books: Books) -> list[Problem]:
+    """Under traffic: gifts_credited, item by item."""
+    if books.under_traffic:
+        return []
     g, o = books.totals["gifting"], books.totals["payout"]
     return _sum("diamonds_credited", g["diamonds_owed"], o["diamonds_credited"], "diamonds owed for gifts != credited")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -17,6 +18,7 @@ from shared.db.retention import Windows, prune
 from shared.settings import database_url
 from tests.support.stories import audit_passes as run_audit
 from tests.support.stories import buy, dispute, earnings, send_gift, spendable, unique, wallet
+from tests.support.stories import run_audit as run_audit_report
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -96,6 +98,41 @@ def test_a_chargeback_takes_coins_back_freezes_the_wallet_and_the_audit_still_ba
     assert spendable(api, viewer, 102)["status"] == "active"
     totals = run_audit(stack, caller_keys)
     assert totals["purchase"]["coins_reversed"] >= 700
+
+
+def test_the_books_balance_while_purchases_and_gifts_keep_coming(api, stack, caller_keys):
+    """Traffic that never stops may leave some event in flight at every read: the audit then checks
+    the flows item by item, its second read once the first read's events were applied, and the
+    books balance; once the traffic stops, they balance at one read as well."""
+    viewers, creator = [unique("viewer") for _ in range(6)], unique("creator")
+    for viewer in viewers:
+        buy(api, viewer, package_id="coins_1400")
+        spendable(api, viewer, 1_400)
+    stop, refused = threading.Event(), []
+
+    def traffic(viewer: str):
+        try:
+            for n in range(1_400):
+                if stop.is_set():
+                    return
+                if n % 10 == 9:
+                    buy(api, unique("buyer"), package_id="coins_70")
+                sent = send_gift(api, viewer, creator, "rose")
+                assert sent.status_code == 201, sent.text
+        except Exception as exc:  # noqa: BLE001 (the test reads what stopped the traffic)
+            refused.append(repr(exc))
+
+    senders = [threading.Thread(target=traffic, args=(viewer,), daemon=True) for viewer in viewers]
+    for sender in senders:
+        sender.start()
+    try:
+        report = run_audit_report(stack, caller_keys, wait_s=5)
+    finally:
+        stop.set()
+        for sender in senders:
+            sender.join(timeout=60)
+    assert refused == [] and report.ok, (refused, report.problems)
+    run_audit(stack, caller_keys)
 
 
 def test_a_failed_payout_returns_the_diamonds(api, stack, caller_keys):

@@ -4,6 +4,7 @@ own; a source that could not be read leaves its checks unchecked (exit 2), a mis
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import pytest
 
@@ -457,4 +458,90 @@ def test_every_purchase_is_credited_once_to_its_buyer_and_every_chargeback_clawe
         "700 coins credited to ann for p4: no such credit due",
         "p5: 100 coins owed credited to ann, 100 credited to bob",
         "purchase p2 (reversed): 700 coins never clawed back from ann",
+    ]
+
+
+def scripted(books, monkeypatch, totals_reads: list, books_reads: list) -> list[str]:
+    """`audit` (run_audit: a one-second wait and poll, on a clock that moves only when it sleeps)
+    reads these totals one after another and these listings (`books_reads`, given the totals), the
+    last of each again and again. Returns what it read, in order."""
+    import types
+
+    import coinsctl.audit
+
+    clock, reads = [0.0], []
+    fake_time = types.SimpleNamespace(monotonic=lambda: clock[0], sleep=lambda s: clock.__setitem__(0, clock[0] + s))
+    monkeypatch.setattr(coinsctl.audit, "time", fake_time)
+
+    def read_totals(reader):
+        reads.append("totals")
+        return (totals_reads.pop(0) if len(totals_reads) > 1 else totals_reads[0]), {}
+
+    def read_books(reader, processors, totals, unreadable):
+        reads.append("books")
+        return dataclasses.replace(books_reads.pop(0) if len(books_reads) > 1 else books_reads[0], totals=totals)
+
+    monkeypatch.setattr(coinsctl.audit, "read_totals", read_totals)
+    monkeypatch.setattr(coinsctl.audit, "read_books", read_books)
+    return reads
+
+
+def run_audit():
+    from coinsctl.audit import audit
+
+    return audit({}, lambda service: "", processors=None, wait_s=1, poll_s=1)
+
+
+def in_flight(books, n: int) -> dict:
+    """The totals n purchases of 700 coins after `books`' own, the last of them in flight at this
+    read (written and bought, not yet applied and credited): no read ever sees them settle."""
+    totals = copy.deepcopy(books.totals)
+    p, g = totals["purchase"], totals["gifting"]
+    p["events_written"]["purchase.completed.v1"] += n + 1
+    g["events_applied"]["purchase.completed.v1"] += n
+    p["coins_bought"] += 700 * (n + 1)
+    g["coins_credited"] += 700 * n
+    g["coins_in_wallets"] += 700 * n
+    return totals
+
+
+def with_purchase(books, pid: str, credited: bool) -> Books:
+    more = copy.deepcopy(books)
+    more.purchases.append(purchase(pid))
+    more.charges.append(ChargeRecord(pid, APPROVED, 999, "USD"))
+    more.credits += [credit(pid)] if credited else []
+    return more
+
+
+def test_under_traffic_the_flows_are_checked_item_by_item_once_the_first_reads_events_are_applied(books, monkeypatch):
+    """Some purchase is always in flight: no totals read is settled, yet the books balance. The
+    one in flight at the first item read is credited by the second, which waits until every event
+    written by the first was applied."""
+    totals = [in_flight(books, n) for n in (0, 1, 2, 3, 3, 4)]
+    reads = scripted(books, monkeypatch, totals, [with_purchase(books, "p6", False), with_purchase(books, "p6", True)])
+    result = run_audit()
+    assert result.ok and result.under_traffic, result.problems
+    assert reads == ["totals"] * 3 + ["books"] + ["totals"] * 3 + ["books"]  # caught up, then read again
+
+
+def test_under_traffic_a_purchase_never_credited_is_named(books, monkeypatch):
+    """Traffic during the wait cannot make up for a purchase whose event was lost before it."""
+    lost = copy.deepcopy(books)
+    lost.credits = [c for c in lost.credits if c["reference"] != "p1"]
+    scripted(books, monkeypatch, [in_flight(books, n) for n in (0, 1, 2, 3, 4)], [lost])
+    result = run_audit()
+    assert result.under_traffic and result.problems == [
+        "every purchase credited once, every chargeback clawed back: "
+        "purchase p1 (completed): 700 coins never credited to ann"
+    ]
+
+
+def test_a_quiet_flow_that_lags_is_still_checked_by_its_totals(books, monkeypatch):
+    scripted(books, monkeypatch, [in_flight(books, 0)], [with_purchase(books, "p6", False)])
+    result = run_audit()
+    assert not result.under_traffic and [p.split(":")[0] for p in result.problems] == [
+        "every event written is applied",
+        "coins credited = coins bought",
+        "bought - reversed = in wallets + spent",
+        "every purchase credited once, every chargeback clawed back",
     ]

@@ -49,7 +49,7 @@ def test_an_audit_whose_outcome_cannot_be_pushed_exits_2_saying_so(monkeypatch, 
     import coinsctl.audit
     from coinsctl.cli import main
 
-    passed = SimpleNamespace(exit_code=0, results=[], totals={})
+    passed = SimpleNamespace(exit_code=0, results=[], totals={}, under_traffic=False)
     monkeypatch.setattr(coinsctl.audit, "audit", lambda *a, **k: passed)
 
     def refused(report, gateway):
