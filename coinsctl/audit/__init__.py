@@ -110,8 +110,9 @@ def audit(
 ) -> AuditReport:
     """Wait (up to `wait_s`) for every written event to be applied, then check everything. Under
     traffic that never stops (the totals moved through the wait, some event always in flight),
-    the flows between services are checked item by item (checks.Books.under_traffic), and the
-    second read waits (up to `wait_s` more) until the events written by the first were applied."""
+    the flows between services are checked item by item (checks.Books.under_traffic). An item
+    problem counts only if a later read still finds it while nothing is in flight any more, or
+    after `wait_s` more (`_read_again`)."""
     reader = Reader(urls, token_for)
     deadline = time.monotonic() + wait_s
     began = None  # the wait's first read of every service's totals
@@ -127,26 +128,32 @@ def audit(
     first = run_checks(books)
     if not any(o.problems for o in first):
         return report(books, first)
-    # Something differs: read the books again; only what is still wrong the second time counts
-    # (the sums of totals were read once consumers caught up, as before: they are not re-read).
-    item_checks = tuple(c for c in CHECKS if not any(n.startswith("totals.") for n in c.needs))
-    written = read_totals(reader)[0] if books.under_traffic else None  # as the first read ended
-    until = time.monotonic() + wait_s
-    while written is not None and not _caught_up(read_totals(reader)[0], written) and time.monotonic() < until:
-        time.sleep(poll_s)  # an item in flight at the first read is applied before the second
-    again = read_books(reader, processors, totals=totals, unreadable=unreadable)
-    return report(books, first, run_checks(again, item_checks))
+    # Something differs: read the books again; only what is still wrong then counts (the sums of
+    # totals were read once consumers caught up, as before: they are not re-read).
+    again = _read_again(reader, processors, first, totals=totals, unreadable=unreadable, wait_s=wait_s, poll_s=poll_s)
+    return report(books, first, again)
 
 
-def _caught_up(now: dict[str, dict], then: dict[str, dict]) -> bool:
-    """Every event written by `then` applied by `now`, flow by flow (by count)."""
-    try:
-        return all(
-            now[consumer]["events_applied"].get(topic, 0) >= then[producer]["events_written"].get(topic, 0)
-            for topic, (producer, consumer) in FLOWS.items()
-        )
-    except KeyError:  # a service not read: no telling
-        return False
+ITEM_CHECKS = tuple(c for c in CHECKS if not any(n.startswith("totals.") for n in c.needs))
+
+
+def _read_again(reader, processors, first: list[Outcome], *, totals, unreadable, wait_s: float, poll_s: float):
+    """The item checks on the books read again: until none of the first read's item problems is
+    left, or nothing is in flight (every event written was applied when the books were read again,
+    or the totals stopped moving: what is left then is no item in flight), or `wait_s` has passed;
+    less and less often (an event retried by its consumer may take seconds)."""
+    pending = {p.key for o in first for p in o.problems or ()}
+    until, pause, before = time.monotonic() + wait_s, poll_s, None
+    while True:
+        now, lost = read_totals(reader)  # before the items: what was in flight then is in them
+        again = run_checks(read_books(reader, processors, totals=totals, unreadable=unreadable), ITEM_CHECKS)
+        left = pending & {p.key for o in again for p in o.problems or ()}
+        in_flight = not lost and bool(events_applied(Books(totals=now))) and now != before
+        if not left or not in_flight or time.monotonic() + pause > until:
+            return again
+        before = now
+        time.sleep(pause)
+        pause = min(pause * 2, 8.0)
 
 
 def _source(books: Books, need: str):

@@ -42,19 +42,25 @@ def totals(conn: Connection, *, overdue_before: datetime) -> dict:
 
 
 def _earnings_mismatch():
-    """Accounts whose credited diamonds are not the sum of their earnings (the auditor wants none)."""
+    """Creators whose account's credited diamonds are not the sum of their earnings, or who have
+    earnings and no account (the auditor wants none)."""
     a = creator_accounts.c
     per_account = (
         sa.select(earnings.c.creator_id, sa.func.sum(earnings.c.diamonds).label("earned"))
         .group_by(earnings.c.creator_id)
         .subquery()
     )
-    return (
+    differ = (
         sa.select(a.creator_id)
         .select_from(creator_accounts.outerjoin(per_account, per_account.c.creator_id == a.creator_id))
         .where(a.credited_diamonds != sa.func.coalesce(per_account.c.earned, 0))
-        .limit(100)
     )
+    no_account = (
+        sa.select(per_account.c.creator_id)
+        .select_from(per_account.outerjoin(creator_accounts, a.creator_id == per_account.c.creator_id))
+        .where(a.creator_id.is_(None))
+    )
+    return sa.union_all(differ, no_account).limit(100)
 
 
 def worker_backlog(conn: Connection, *, now: datetime) -> dict:
