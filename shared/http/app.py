@@ -350,14 +350,28 @@ def item_problem(item) -> Problem | None:
 
 
 def _unreadable_fields(value) -> dict[str, list[str]]:
-    """Dotted names of the fields that hold text that is not valid Unicode (JSON lets "\ud800"
+    """Dotted names of the fields that hold text that is not valid Unicode (JSON lets "\\ud800"
     through; no database can store it), or that their object names more than once."""
     errors: dict[str, list[str]] = {}
-    for name in _lone_surrogates(value) if g.get("may_hold_surrogates") else ():
-        errors.setdefault(name, []).append("Contains a lone UTF-16 surrogate.")
-    for name in _repeated_members(value) if g.get("repeated_members") else ():
-        errors.setdefault(name, []).append("Given more than once.")
+    if g.get("may_hold_surrogates") or g.get("repeated_members"):
+        _walk(value, "", errors, surrogates=bool(g.get("may_hold_surrogates")))
     return errors
+
+
+def _walk(value, name: str, errors: dict[str, list[str]], *, surrogates: bool) -> None:
+    if isinstance(value, str):
+        if surrogates and not _encodable(value):
+            errors.setdefault(name or "body", []).append("Contains a lone UTF-16 surrogate.")
+    elif isinstance(value, dict):
+        if surrogates and not all(_encodable(str(k)) for k in value):
+            errors.setdefault(name or "body", []).append("Contains a lone UTF-16 surrogate.")
+        for key in getattr(value, "repeated", ()):
+            errors.setdefault(f"{name}.{key}" if name else key, []).append("Given more than once.")
+        for key, item in value.items():
+            _walk(item, f"{name}.{key}" if name else str(key), errors, surrogates=surrogates)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _walk(item, f"{name}.{i}" if name else str(i), errors, surrogates=surrogates)
 
 
 class _Repeated(dict):
@@ -376,18 +390,6 @@ def _object(pairs: list[tuple[str, object]]) -> dict:
     repeated = _Repeated(found)
     repeated.repeated = sorted(name for name, n in Counter(name for name, _ in pairs).items() if n > 1)
     return repeated
-
-
-def _repeated_members(value, name: str = "") -> list[str]:
-    """Dotted names of the members an object of `value` names more than once."""
-    if isinstance(value, dict):
-        found = [f"{name}.{key}" if name else key for key in getattr(value, "repeated", ())]
-        for key, item in value.items():
-            found += _repeated_members(item, f"{name}.{key}" if name else str(key))
-        return found
-    if isinstance(value, list):
-        return [f for i, item in enumerate(value) for f in _repeated_members(item, f"{name}.{i}" if name else str(i))]
-    return []
 
 
 MAX_JSON_DEPTH = 32  # no body of this API nests more than 3 deep
@@ -414,20 +416,6 @@ def _refuse_deep_nesting(raw: bytes) -> None:
                 code="malformed-body",
                 errors={"body": [f"Nested more than {MAX_JSON_DEPTH} levels."]},
             )
-
-
-def _lone_surrogates(value, name: str = "") -> list[str]:
-    """Dotted names of the fields (or keys) holding text that is not valid Unicode."""
-    if isinstance(value, str):
-        return [] if _encodable(value) else [name or "body"]
-    if isinstance(value, dict):
-        found = [name or "body"] if not all(_encodable(str(k)) for k in value) else []
-        for key, item in value.items():
-            found += _lone_surrogates(item, f"{name}.{key}" if name else str(key))
-        return found
-    if isinstance(value, list):
-        return [f for i, item in enumerate(value) for f in _lone_surrogates(item, f"{name}.{i}" if name else str(i))]
-    return []
 
 
 def _encodable(text: str) -> bool:
